@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto'
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ECRServiceException,
+  ImageAlreadyExistsException,
+  ImageTagAlreadyExistsException,
+  ListImagesCommand,
+  PutImageCommand,
+  RepositoryNotFoundException,
+  ServerException
+} from '@aws-sdk/client-ecr'
+import { mockClient } from 'aws-sdk-client-mock'
+import { ACCEPTED_MEDIA_TYPES, Registry } from '../src/ecr.js'
+import type { Manifest } from '../src/plan.js'
+
+const ecr = mockClient(ECRClient)
+const registry = () => new Registry(new ECRClient({ region: 'us-east-1' }), '123456789012')
+const metadata = { $metadata: {} }
+
+const body =
+  '{\n   "schemaVersion": 2,\n   "mediaType": "application/vnd.docker.distribution.manifest.v2+json"\n}'
+const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
+const manifest: Manifest = {
+  digest,
+  mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+  body
+}
+
+beforeEach(() => ecr.reset())
+
+describe('Registry reads', () => {
+  it('asks BatchGetImage for every manifest type and keeps the bytes exactly', async () => {
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageTag: 'sha-abc1234', imageDigest: digest },
+          imageManifest: body,
+          imageManifestMediaType: manifest.mediaType
+        }
+      ],
+      failures: [
+        {
+          imageId: { imageTag: 'latest' },
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found'
+        }
+      ]
+    })
+    const manifests = await registry().getManifests('app', [
+      { tag: 'sha-abc1234' },
+      { tag: 'latest' }
+    ])
+    expect(manifests.get('sha-abc1234')).toEqual(manifest)
+    expect(manifests.has('latest')).toBe(false)
+    expect(ecr.commandCalls(BatchGetImageCommand)[0]?.args[0].input).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'app',
+      imageIds: [{ imageTag: 'sha-abc1234' }, { imageTag: 'latest' }],
+      acceptedMediaTypes: ACCEPTED_MEDIA_TYPES
+    })
+    expect(ACCEPTED_MEDIA_TYPES).toEqual(
+      expect.arrayContaining([
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json'
+      ])
+    )
+  })
+
+  it('matches a digest request by digest', async () => {
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageDigest: digest },
+          imageManifest: body,
+          imageManifestMediaType: manifest.mediaType
+        }
+      ]
+    })
+    expect((await registry().getManifests('app', [{ digest }])).get(digest)).toEqual(manifest)
+  })
+
+  it('asks for at most 100 images a call', async () => {
+    ecr.on(BatchGetImageCommand).resolves({ images: [] })
+    await registry().getManifests(
+      'app',
+      Array.from({ length: 250 }, (_, i) => ({ tag: `t${i}` }))
+    )
+    expect(
+      ecr.commandCalls(BatchGetImageCommand).map((call) => call.args[0].input.imageIds?.length)
+    ).toEqual([100, 100, 50])
+  })
+
+  it('refuses a manifest whose bytes do not hash to its digest', async () => {
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageTag: 'latest', imageDigest: digest },
+          imageManifest: `${body} `,
+          imageManifestMediaType: manifest.mediaType
+        }
+      ]
+    })
+    await expect(registry().getManifests('app', [{ tag: 'latest' }])).rejects.toThrow(
+      `the manifest ECR returned for app:latest hashes to sha256:`
+    )
+  })
+
+  it('follows ListImages pagination to the end and skips untagged images', async () => {
+    ecr
+      .on(ListImagesCommand, { nextToken: undefined })
+      .resolves({
+        imageIds: [{ imageTag: 'v1.0.0', imageDigest: 'sha256:1' }, { imageDigest: 'sha256:2' }],
+        nextToken: 'page2'
+      })
+      .on(ListImagesCommand, { nextToken: 'page2' })
+      .resolves({ imageIds: [{ imageTag: 'production', imageDigest: 'sha256:1' }] })
+    const tags = await registry().listTags('app')
+    expect([...tags]).toEqual([
+      ['v1.0.0', 'sha256:1'],
+      ['production', 'sha256:1']
+    ])
+    expect(ecr.commandCalls(ListImagesCommand)[0]?.args[0].input.filter).toEqual({
+      tagStatus: 'TAGGED'
+    })
+  })
+
+  it('reads the repository URI and tag mutability', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        {
+          repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app',
+          imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+          imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'prod*' }]
+        }
+      ]
+    })
+    expect(await registry().describeRepository('app')).toEqual({
+      uri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app',
+      mutability: { mode: 'IMMUTABLE_WITH_EXCLUSION', exclusions: ['prod*'] }
+    })
+  })
+})
+
+describe('Registry writes', () => {
+  it('sends the manifest untouched with its digest and media type', async () => {
+    ecr.on(PutImageCommand).resolves({})
+    expect(await registry().putTag('app', 'latest', manifest)).toBe(true)
+    expect(ecr.commandCalls(PutImageCommand)[0]?.args[0].input).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'app',
+      imageTag: 'latest',
+      imageManifest: body,
+      imageManifestMediaType: manifest.mediaType,
+      imageDigest: digest
+    })
+  })
+
+  it('treats ImageAlreadyExistsException as already done', async () => {
+    ecr.on(PutImageCommand).rejects(
+      new ImageAlreadyExistsException({
+        message: 'Image with digest already exists',
+        ...metadata
+      })
+    )
+    expect(await registry().putTag('app', 'latest', manifest)).toBe(false)
+  })
+
+  it('removes a tag with BatchDeleteImage and reports a failure', async () => {
+    ecr
+      .on(BatchDeleteImageCommand)
+      .resolves({ failures: [{ imageId: { imageTag: 'latest' }, failureReason: 'throttled' }] })
+    await expect(registry().removeTag('app', 'latest')).rejects.toThrow(
+      "could not remove tag 'latest' from app: throttled"
+    )
+    expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
+      { imageTag: 'latest' }
+    ])
+  })
+})
+
+describe('Registry explains SDK errors', () => {
+  it.each<[string, Error, RegExp]>([
+    [
+      'access denied names the IAM action',
+      new ECRServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        message:
+          'User: arn:aws:sts::123456789012:assumed-role/ci/gh is not authorized to perform: ecr:PutImage',
+        ...metadata
+      }),
+      /^access denied: the credentials lack the IAM permission ecr:PutImage on repository app \(User: arn/
+    ],
+    [
+      'repository not found names the inputs to check',
+      new RepositoryNotFoundException({
+        message: "The repository with name 'app' does not exist",
+        ...metadata
+      }),
+      /^repository app not found in registry 123456789012: check the repository, registry-id and region inputs$/
+    ],
+    [
+      'an immutable tag suggests IMMUTABLE_WITH_EXCLUSION',
+      new ImageTagAlreadyExistsException({
+        message: "The image tag 'latest' already exists",
+        ...metadata
+      }),
+      /^tag 'latest' in app is immutable: set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching 'latest'/
+    ],
+    [
+      'other failures name the operation',
+      new ServerException({ message: 'internal error', ...metadata }),
+      /^ecr:PutImage on app failed: ServerException: internal error$/
+    ]
+  ])('%s', async (_name, error, message) => {
+    ecr.on(PutImageCommand).rejects(error)
+    await expect(registry().putTag('app', 'latest', manifest)).rejects.toThrow(message)
+  })
+
+  it('names the action of a read that is denied', async () => {
+    ecr.on(ListImagesCommand).rejects(
+      new ECRServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        message: 'denied',
+        ...metadata
+      })
+    )
+    await expect(registry().listTags('app')).rejects.toThrow(
+      'lack the IAM permission ecr:ListImages on repository app'
+    )
+  })
+
+  it('points at configure-aws-credentials when there are no credentials', async () => {
+    const missing = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError'
+    })
+    ecr.on(DescribeRepositoriesCommand).rejects(missing)
+    await expect(registry().describeRepository('app')).rejects.toThrow(
+      'no AWS credentials: run aws-actions/configure-aws-credentials before this step'
+    )
+  })
+})

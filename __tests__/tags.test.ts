@@ -1,0 +1,94 @@
+import {
+  isValidRepositoryName,
+  isValidTag,
+  renderTag,
+  renderTemplate,
+  templateVariables,
+  versionTagMatcher
+} from '../src/tags.js'
+
+describe('tag grammar', () => {
+  it.each([
+    ['latest', true],
+    ['v1.2.0', true],
+    ['sha-a1b2c3d', true],
+    ['_internal', true],
+    ['a'.repeat(128), true],
+    ['a'.repeat(129), false],
+    ['-leading-dash', false],
+    ['.leading-dot', false],
+    ['has space', false],
+    ['plus+sign', false],
+    ['', false]
+  ])('%j valid: %s', (tag, valid) => {
+    expect(isValidTag(tag)).toBe(valid)
+  })
+})
+
+describe('repository grammar', () => {
+  it.each([
+    ['app', true],
+    ['team/app', true],
+    ['team/sub.group/my-app_2', true],
+    ['a', false],
+    ['App', false],
+    ['team//app', false],
+    ['/app', false],
+    ['app-', false],
+    ['app..x', false]
+  ])('%j valid: %s', (name, valid) => {
+    expect(isValidRepositoryName(name)).toBe(valid)
+  })
+})
+
+describe('templates', () => {
+  const values = { sha: 'a1b2c3d4e5f6', version: '1.2.0', branch: undefined }
+
+  it.each([
+    ['sha-{sha:7}', 'sha-a1b2c3d'],
+    ['v{version}', 'v1.2.0'],
+    ['plain', 'plain'],
+    ['{version}-{sha:4}', '1.2.0-a1b2']
+  ])('%s renders %s', (template, tag) => {
+    expect(renderTemplate(template, values)).toBe(tag)
+  })
+
+  it('leaves out a template whose variable has no value in this run', () => {
+    expect(renderTemplate('{branch}-x', values)).toBeUndefined()
+  })
+
+  it('rejects unknown variables', () => {
+    expect(() => renderTemplate('{colour}', values)).toThrow(
+      "tag template '{colour}' uses unknown variable {colour}"
+    )
+  })
+
+  it('rejects a render that is not a valid tag', () => {
+    expect(() => renderTag('-{version}', values)).toThrow(
+      "tag template '-{version}' renders '-1.2.0', which is not a valid image tag"
+    )
+  })
+
+  it('lists variables', () => {
+    expect(templateVariables('{service}-{branch}-{sha:7}')).toEqual(['service', 'branch', 'sha'])
+  })
+})
+
+describe('versionTagMatcher reads versions back from tags', () => {
+  it.each([
+    ['v{version}', 'v1.2.0', '1.2.0'],
+    ['v{version}', 'latest', undefined],
+    ['v{version}', 'v', undefined],
+    ['{version}', '1.2.0', '1.2.0'],
+    ['release-{version}-final', 'release-2.0.0-final', '2.0.0']
+  ])('%s on %s', (template, tag, version) => {
+    expect(versionTagMatcher(template)(tag)).toBe(version)
+  })
+
+  it.each(['v{version}{version}', 'latest', '{major}-{version}'])(
+    'rejects the template %s',
+    (template) => {
+      expect(() => versionTagMatcher(template)).toThrow('must contain {version} exactly once')
+    }
+  )
+})

@@ -1,0 +1,199 @@
+import {
+  describeTrigger,
+  resolveTrigger,
+  type EventContext,
+  type TriggerInputs
+} from '../src/trigger.js'
+
+const noInputs: TriggerInputs = {
+  event: '',
+  branch: '',
+  releaseTag: '',
+  version: '',
+  environment: ''
+}
+const context = (
+  eventName: string,
+  ref: string,
+  payload: EventContext['payload'] = {},
+  headRef = ''
+): EventContext => ({
+  eventName,
+  ref,
+  headRef,
+  payload
+})
+
+describe('resolveTrigger maps GitHub events when the event input is empty', () => {
+  it.each([
+    ['push to main', context('push', 'refs/heads/main'), 'push to main', { defaultBranch: true }],
+    [
+      'push to the default branch named in the payload',
+      context('push', 'refs/heads/trunk', { repository: { default_branch: 'trunk' } }),
+      'push to trunk',
+      { defaultBranch: true }
+    ],
+    [
+      'push to main when the default branch is trunk',
+      context('push', 'refs/heads/main', { repository: { default_branch: 'trunk' } }),
+      'push to main',
+      { defaultBranch: false }
+    ],
+    [
+      'push to a feature branch',
+      context('push', 'refs/heads/feature/x'),
+      'push to feature/x',
+      { defaultBranch: false }
+    ],
+    [
+      'push of a tag ref',
+      context('push', 'refs/tags/v1.2.0'),
+      'release 1.2.0',
+      { prerelease: false }
+    ],
+    [
+      'push of a prerelease tag',
+      context('push', 'refs/tags/v2.0.0-rc.1'),
+      'prerelease 2.0.0-rc.1',
+      { prerelease: true }
+    ],
+    [
+      'release published',
+      context('release', 'refs/tags/v1.2.0', {
+        release: { tag_name: 'v1.2.0', prerelease: false }
+      }),
+      'release 1.2.0',
+      { prerelease: false }
+    ],
+    [
+      'release flagged prerelease on GitHub',
+      context('release', 'refs/tags/v1.3.0', { release: { tag_name: 'v1.3.0', prerelease: true } }),
+      'prerelease 1.3.0',
+      { prerelease: true }
+    ],
+    [
+      'release without a v prefix, build metadata dropped',
+      context('release', '', { release: { tag_name: '1.4.0+build.7' } }),
+      'release 1.4.0',
+      { prerelease: false }
+    ],
+    [
+      'pull request uses the head branch',
+      context('pull_request', 'refs/pull/7/merge', {}, 'fix/login'),
+      'push to fix/login',
+      { defaultBranch: false }
+    ],
+    [
+      'workflow_dispatch with a version rolls back',
+      context('workflow_dispatch', 'refs/heads/main', { inputs: { version: 'v1.1.0' } }),
+      'rollback to 1.1.0',
+      {}
+    ],
+    [
+      'workflow_dispatch with previous',
+      context('workflow_dispatch', 'refs/heads/main', { inputs: { version: 'previous' } }),
+      'rollback to the previous version',
+      {}
+    ],
+    [
+      'workflow_dispatch with an environment promotes',
+      context('workflow_dispatch', 'refs/heads/main', { inputs: { environment: 'staging' } }),
+      'promotion to staging',
+      {}
+    ],
+    [
+      'deployment promotes to its environment',
+      context('deployment', 'refs/heads/main', { deployment: { environment: 'canary' } }),
+      'promotion to canary',
+      {}
+    ]
+  ])('%s', (_name, ctx, description, fields) => {
+    const trigger = resolveTrigger(noInputs, ctx)
+    expect(describeTrigger(trigger)).toBe(description)
+    expect(trigger).toMatchObject(fields)
+  })
+})
+
+describe('resolveTrigger honours explicit inputs', () => {
+  it.each([
+    [{ event: 'push', branch: 'main' }, context('schedule', ''), 'push to main'],
+    [
+      { event: 'release', releaseTag: '2.0.0' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      'release 2.0.0'
+    ],
+    [
+      { version: '1.1.0' },
+      context('workflow_dispatch', 'refs/heads/main', { inputs: { version: '9.9.9' } }),
+      'rollback to 1.1.0'
+    ],
+    [
+      { event: 'promote', environment: 'production', version: 'v1.2.0' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      'promotion to production of 1.2.0'
+    ],
+    [
+      { event: 'rollback', version: 'previous' },
+      context('push', 'refs/heads/main'),
+      'rollback to the previous version'
+    ]
+  ])('%j on %j', (inputs, ctx, description) => {
+    expect(describeTrigger(resolveTrigger({ ...noInputs, ...inputs }, ctx))).toBe(description)
+  })
+})
+
+describe('resolveTrigger rejects what it cannot act on, naming the fix', () => {
+  it.each([
+    [
+      noInputs,
+      context('schedule', 'refs/heads/main'),
+      /cannot tell what to do on a 'schedule' event: set the event input/
+    ],
+    [
+      noInputs,
+      context('workflow_dispatch', 'refs/heads/main'),
+      /needs a version \(rollback\) or an environment/
+    ],
+    [
+      noInputs,
+      context('workflow_dispatch', 'refs/heads/main', {
+        inputs: { version: '1.0.0', environment: 'staging' }
+      }),
+      /both a version and an environment: set the event input/
+    ],
+    [
+      { ...noInputs, event: 'rollback' },
+      context('push', 'refs/heads/main'),
+      /a rollback needs a version/
+    ],
+    [
+      { ...noInputs, event: 'promote' },
+      context('push', 'refs/heads/main'),
+      /a promotion needs a target/
+    ],
+    [{ ...noInputs, event: 'release' }, context('push', 'refs/heads/main'), /needs a release tag/],
+    [
+      noInputs,
+      context('release', '', { release: { tag_name: 'release-2024' } }),
+      /release tag 'release-2024' is not a semantic version/
+    ],
+    [noInputs, context('push', 'refs/tags/v1.2'), /release tag 'v1.2' is not a semantic version/],
+    [
+      { ...noInputs, event: 'push' },
+      context('release', 'refs/tags/v1.0.0'),
+      /cannot tell the branch/
+    ],
+    [
+      { ...noInputs, event: 'deploy' },
+      context('push', 'refs/heads/main'),
+      /unknown event 'deploy'/
+    ],
+    [
+      { ...noInputs, version: '1.0' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      /version '1.0' is not a semantic version/
+    ]
+  ])('%j on %j', (inputs, ctx, message) => {
+    expect(() => resolveTrigger(inputs, ctx)).toThrow(message)
+  })
+})

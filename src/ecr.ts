@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto'
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ImageAlreadyExistsException,
+  ImageTagAlreadyExistsException,
+  ListImagesCommand,
+  RepositoryNotFoundException,
+  PutImageCommand,
+  type ImageIdentifier
+} from '@aws-sdk/client-ecr'
+import { describeRef, type ImageRef, type Manifest, type TagMutability } from './plan.js'
+
+/** Every manifest type an image tag can point at; without the two index types, multi-arch images fail. */
+export const ACCEPTED_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+]
+
+const BATCH_GET_LIMIT = 100
+
+export interface RepositoryInfo {
+  readonly uri: string
+  readonly mutability: TagMutability
+}
+
+/** The only place that talks to ECR. Each method names the IAM action it needs when access is denied. */
+export class Registry {
+  constructor(
+    private readonly client: ECRClient,
+    private readonly registryId?: string
+  ) {}
+
+  async describeRepository(repositoryName: string): Promise<RepositoryInfo> {
+    const { repositories = [] } = await this.call('DescribeRepositories', repositoryName, () =>
+      this.client.send(
+        new DescribeRepositoriesCommand({ ...this.scope(), repositoryNames: [repositoryName] })
+      )
+    )
+    const [repository] = repositories
+    if (!repository?.repositoryUri)
+      throw new Error(`repository ${repositoryName} was not described by ECR`)
+    return {
+      uri: repository.repositoryUri,
+      mutability: {
+        mode: repository.imageTagMutability ?? 'MUTABLE',
+        exclusions: (repository.imageTagMutabilityExclusionFilters ?? []).flatMap((f) =>
+          f.filter ? [f.filter] : []
+        )
+      }
+    }
+  }
+
+  /** Every tag and its digest, following pagination to the end. */
+  async listTags(repositoryName: string): Promise<Map<string, string>> {
+    const tags = new Map<string, string>()
+    let nextToken: string | undefined
+    do {
+      const page = await this.call('ListImages', repositoryName, () =>
+        this.client.send(
+          new ListImagesCommand({
+            ...this.scope(),
+            repositoryName,
+            filter: { tagStatus: 'TAGGED' },
+            nextToken
+          })
+        )
+      )
+      for (const { imageTag, imageDigest } of page.imageIds ?? []) {
+        if (imageTag && imageDigest) tags.set(imageTag, imageDigest)
+      }
+      nextToken = page.nextToken
+    } while (nextToken)
+    return tags
+  }
+
+  /** The manifests the refs point at, keyed by `describeRef`; refs the registry lacks are absent. */
+  async getManifests(
+    repositoryName: string,
+    refs: readonly ImageRef[]
+  ): Promise<Map<string, Manifest>> {
+    const manifests = new Map<string, Manifest>()
+    for (let start = 0; start < refs.length; start += BATCH_GET_LIMIT) {
+      const batch = refs.slice(start, start + BATCH_GET_LIMIT)
+      const { images = [] } = await this.call('BatchGetImage', repositoryName, () =>
+        this.client.send(
+          new BatchGetImageCommand({
+            ...this.scope(),
+            repositoryName,
+            imageIds: batch.map(toImageIdentifier),
+            acceptedMediaTypes: ACCEPTED_MEDIA_TYPES
+          })
+        )
+      )
+      for (const ref of batch) {
+        const image = images.find(({ imageId }) =>
+          'tag' in ref ? imageId?.imageTag === ref.tag : imageId?.imageDigest === ref.digest
+        )
+        if (!image) continue
+        const { imageId, imageManifest, imageManifestMediaType } = image
+        if (!imageId?.imageDigest || imageManifest === undefined || !imageManifestMediaType) {
+          throw new Error(
+            `ECR returned an incomplete image for ${repositoryName}:${describeRef(ref)}`
+          )
+        }
+        const computed = `sha256:${createHash('sha256').update(imageManifest, 'utf8').digest('hex')}`
+        if (computed !== imageId.imageDigest) {
+          throw new Error(
+            `the manifest ECR returned for ${repositoryName}:${describeRef(ref)} hashes to ${computed}, not to its digest ${imageId.imageDigest}; refusing to write anything from it`
+          )
+        }
+        manifests.set(describeRef(ref), {
+          digest: imageId.imageDigest,
+          mediaType: imageManifestMediaType,
+          body: imageManifest
+        })
+      }
+    }
+    return manifests
+  }
+
+  /** Points `tag` at the manifest, byte for byte. Returns false when the tag already pointed there. */
+  async putTag(repositoryName: string, tag: string, manifest: Manifest): Promise<boolean> {
+    try {
+      await this.call('PutImage', repositoryName, () =>
+        this.client.send(
+          new PutImageCommand({
+            ...this.scope(),
+            repositoryName,
+            imageTag: tag,
+            imageManifest: manifest.body,
+            imageManifestMediaType: manifest.mediaType,
+            imageDigest: manifest.digest
+          })
+        )
+      )
+      return true
+    } catch (error) {
+      if (error instanceof ImageAlreadyExistsException) return false
+      if (error instanceof ImageTagAlreadyExistsException) {
+        throw new Error(
+          `tag '${tag}' in ${repositoryName} is immutable: set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching '${tag}' (${error.message})`,
+          { cause: error }
+        )
+      }
+      throw error
+    }
+  }
+
+  /** Removes one tag; the image stays while other tags name it. */
+  async removeTag(repositoryName: string, tag: string): Promise<void> {
+    const { failures = [] } = await this.call('BatchDeleteImage', repositoryName, () =>
+      this.client.send(
+        new BatchDeleteImageCommand({
+          ...this.scope(),
+          repositoryName,
+          imageIds: [{ imageTag: tag }]
+        })
+      )
+    )
+    const [failure] = failures
+    if (failure)
+      throw new Error(
+        `could not remove tag '${tag}' from ${repositoryName}: ${failure.failureReason}`
+      )
+  }
+
+  private scope(): { registryId?: string } {
+    return this.registryId ? { registryId: this.registryId } : {}
+  }
+
+  private async call<T>(
+    operation: string,
+    repositoryName: string,
+    send: () => Promise<T>
+  ): Promise<T> {
+    try {
+      return await send()
+    } catch (error) {
+      throw explain(error, operation, repositoryName, this.registryId)
+    }
+  }
+}
+
+function explain(
+  error: unknown,
+  operation: string,
+  repositoryName: string,
+  registryId?: string
+): unknown {
+  if (!(error instanceof Error)) return error
+  const registry = registryId
+    ? `registry ${registryId}`
+    : 'the default registry of these credentials'
+  if (error.name === 'AccessDeniedException') {
+    return new Error(
+      `access denied: the credentials lack the IAM permission ecr:${operation} on repository ${repositoryName} (${error.message})`,
+      { cause: error }
+    )
+  }
+  if (error instanceof RepositoryNotFoundException) {
+    return new Error(
+      `repository ${repositoryName} not found in ${registry}: check the repository, registry-id and region inputs`,
+      { cause: error }
+    )
+  }
+  if (error.name === 'CredentialsProviderError') {
+    return new Error(
+      `no AWS credentials: run aws-actions/configure-aws-credentials before this step (${error.message})`,
+      { cause: error }
+    )
+  }
+  if (
+    error instanceof ImageAlreadyExistsException ||
+    error instanceof ImageTagAlreadyExistsException
+  )
+    return error
+  return new Error(
+    `ecr:${operation} on ${repositoryName} failed: ${error.name}: ${error.message}`,
+    { cause: error }
+  )
+}
+
+function toImageIdentifier(ref: ImageRef): ImageIdentifier {
+  return 'tag' in ref ? { imageTag: ref.tag } : { imageDigest: ref.digest }
+}

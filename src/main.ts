@@ -1,0 +1,74 @@
+import * as core from '@actions/core'
+import * as github from '@actions/github'
+import { ECRClient } from '@aws-sdk/client-ecr'
+import { applyPlans, preview, type Outcome } from './apply.js'
+import { loadConvention } from './conventions.js'
+import { derive } from './derive.js'
+import { Registry } from './ecr.js'
+import { readInputs } from './inputs.js'
+import { planRepository } from './plan.js'
+import { report } from './report.js'
+import { readState } from './state.js'
+import { describeTrigger, resolveTrigger } from './trigger.js'
+
+/** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
+export async function run(): Promise<void> {
+  try {
+    const inputs = readInputs()
+    const convention = loadConvention(inputs.convention)
+    const trigger = resolveTrigger(inputs.trigger, {
+      eventName: github.context.eventName,
+      ref: github.context.ref,
+      headRef: process.env.GITHUB_HEAD_REF ?? '',
+      payload: github.context.payload
+    })
+    const intents = inputs.repositories.map((repository) =>
+      derive(convention, trigger, {
+        repository,
+        sha: inputs.sha || undefined,
+        service: inputs.service || repository.split('/').pop() || repository,
+        source: inputs.source
+      })
+    )
+    const registry = new Registry(
+      new ECRClient({ region: inputs.region, customUserAgent: 'ecr-promote' }),
+      inputs.registryId || undefined
+    )
+    const plans = await core.group('Read registry and plan', () =>
+      settleAll(
+        intents.map(async (intent) => planRepository(intent, await readState(registry, intent)))
+      )
+    )
+    const outcome: Outcome = inputs.dryRun
+      ? { changes: preview(plans) }
+      : await core.group('Write tags', () => applyPlans(plans, registry))
+    const title =
+      describeTrigger(trigger) + (inputs.dryRun ? ' (dry run: nothing was written)' : '')
+    await report(title, plans, outcome.changes)
+    if (outcome.failure) throw outcome.failure
+  } catch (error) {
+    fail(error)
+  }
+}
+
+/** Like Promise.all, but waits for every promise and reports every failure, not just the first. */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises)
+  const errors = results.flatMap((result) =>
+    result.status === 'rejected' ? [result.reason as unknown] : []
+  )
+  if (errors.length > 0) throw new AggregateError(errors, errors.map(messageOf).join('\n'))
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value)
+}
+
+/** One `::error::` line per problem. */
+function fail(error: unknown): void {
+  const errors = (function flatten(e: unknown): unknown[] {
+    return e instanceof AggregateError ? e.errors.flatMap(flatten) : [e]
+  })(error)
+  for (const each of errors) core.error(messageOf(each))
+  process.exitCode = core.ExitCode.Failure
+}
+
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error)

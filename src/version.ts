@@ -1,0 +1,46 @@
+import semver from 'semver'
+
+/** A release version as it appears in tags: strict SemVer, no leading `v`, build metadata dropped. */
+export interface Version {
+  text: string
+  major: number
+  minor: number
+  patch: number
+  prerelease: string
+}
+
+// semver.org's own grammar; `semver.parse` alone accepts loose forms such as `=1.2.3` or ` 1.2.3`.
+const STRICT_SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/
+
+/** Parses `1.2.3` or `1.2.3-rc.1+build.5`; returns undefined for anything that is not strict SemVer. */
+export function parseVersion(input: string): Version | undefined {
+  const match = STRICT_SEMVER.exec(input)
+  if (!match) return undefined
+  const [, major, minor, patch, prerelease = ''] = match
+  const text = `${major}.${minor}.${patch}${prerelease ? `-${prerelease}` : ''}`
+  return { text, major: Number(major), minor: Number(minor), patch: Number(patch), prerelease }
+}
+
+/** A version a user typed: strict SemVer with an optional `v` prefix. */
+export function requireVersion(input: string, what: string): Version {
+  const version = parseVersion(input.startsWith('v') ? input.slice(1) : input)
+  if (!version) {
+    throw new Error(
+      `${what} '${input}' is not a semantic version: expected MAJOR.MINOR.PATCH with an optional v prefix and -prerelease, such as v1.2.0 or 1.2.0-rc.1`
+    )
+  }
+  return version
+}
+
+export const isStable = (version: Version): boolean => version.prerelease === ''
+
+export const compareVersions = (a: Version, b: Version): number => semver.compare(a.text, b.text)
+
+export function highestVersion(versions: Iterable<Version>): Version | undefined {
+  let highest: Version | undefined
+  for (const version of versions) {
+    if (!highest || compareVersions(version, highest) > 0) highest = version
+  }
+  return highest
+}
