@@ -83,6 +83,15 @@ describe('applyPlans', () => {
     )
   })
 
+  it('says so when the first write fails and nothing was written', async () => {
+    const registry = fakeRegistry({ app: {} }, ['app:v1.2.0=b'])
+    const outcome = await applyPlans([release], registry)
+    expect(registry.log).toEqual([])
+    expect(outcome.failure?.message).toBe(
+      'ecr:PutImage on app failed\nno tag was written: the registry is as it was before the run'
+    )
+  })
+
   it('undoes across repositories: one plan, all or nothing', async () => {
     const registry = fakeRegistry(
       { app: { production: old.digest }, worker: { latest: old.digest } },

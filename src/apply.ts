@@ -66,7 +66,11 @@ export async function applyPlans(
   }
   const outcome = undoFailures.length
     ? undoFailures
-    : ['every tag this run had written was put back: the registry is as it was before the run']
+    : [
+        written.length
+          ? 'every tag this run had written was put back: the registry is as it was before the run'
+          : 'no tag was written: the registry is as it was before the run'
+      ]
   return {
     changes: changes(plans, (step) => actions.get(step) ?? 'unchanged'),
     failure: new AggregateError(

@@ -1,0 +1,500 @@
+/**
+ * End to end: the bundled dist/index.js, run as a GitHub runner runs it, against two independent
+ * HTTP endpoints that speak ECR's protocol: the stand-in in ./support and moto_server. The scenarios
+ * are the same on both; where moto departs from ECR (see ./support/moto.mjs) the test says so.
+ */
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  ECRClient,
+  type ImageTagMutability
+} from '@aws-sdk/client-ecr'
+import { startStandIn } from './support/ecr-standin.mjs'
+import {
+  dockerManifestList,
+  dockerV2Image,
+  helmChart,
+  multiArchImage,
+  seedImage,
+  tagsByDigest
+} from './support/images.mjs'
+import { runAction } from './support/run-action.mjs'
+
+type StandIn = Awaited<ReturnType<typeof startStandIn>>
+
+interface Endpoint {
+  url: string
+  /** Only the stand-in can deny an IAM action or fail a write on purpose. */
+  standIn?: StandIn
+  close(): Promise<void>
+}
+
+const endpoints: [string, () => Promise<Endpoint>][] = [
+  [
+    'the ECR stand-in',
+    async () => {
+      const standIn = await startStandIn()
+      return { url: standIn.url, standIn, close: () => standIn.close() }
+    }
+  ]
+]
+const motoUrl = process.env.MOTO_ENDPOINT
+if (motoUrl) endpoints.push(['moto_server', async () => ({ url: motoUrl, close: async () => {} })])
+
+const ALL_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+]
+const SHA_A = 'aaaaaaa1111111111111111111111111111111111'.slice(0, 40)
+const SHA_B = 'bbbbbbb2222222222222222222222222222222222'.slice(0, 40)
+const SHA_C = 'ccccccc3333333333333333333333333333333333'.slice(0, 40)
+const repositoryPayload = { repository: { default_branch: 'main', full_name: 'octo/app' } }
+
+describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
+  let endpoint: Endpoint
+  let client: ECRClient
+  let counter = 0
+
+  beforeAll(async () => {
+    endpoint = await start()
+    client = new ECRClient({
+      endpoint: endpoint.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
+    })
+  })
+  afterAll(async () => {
+    client.destroy()
+    await endpoint.close()
+  })
+
+  async function repository(mutability: ImageTagMutability = 'MUTABLE'): Promise<string> {
+    const name = `team/app-${process.pid}-${++counter}`
+    await client.send(
+      new CreateRepositoryCommand({ repositoryName: name, imageTagMutability: mutability })
+    )
+    return name
+  }
+
+  const tags = (repositoryName: string) => tagsByDigest(client, repositoryName)
+
+  async function manifestOf(repositoryName: string, tag: string) {
+    const { images = [] } = await client.send(
+      new BatchGetImageCommand({
+        repositoryName,
+        imageIds: [{ imageTag: tag }],
+        acceptedMediaTypes: ALL_MEDIA_TYPES
+      })
+    )
+    const [image] = images
+    return {
+      body: image?.imageManifest,
+      mediaType: image?.imageManifestMediaType,
+      digest: image?.imageId?.imageDigest
+    }
+  }
+
+  const run = (
+    eventName: string,
+    payload: Record<string, unknown>,
+    inputs: Record<string, string>,
+    env: Record<string, string>
+  ) =>
+    runAction({
+      endpoint: endpoint.url,
+      eventName,
+      payload: { ...repositoryPayload, ...payload },
+      inputs,
+      env
+    })
+
+  const push = (
+    repositoryName: string,
+    sha: string,
+    branch = 'main',
+    inputs: Record<string, string> = {}
+  ) =>
+    run(
+      'push',
+      { ref: `refs/heads/${branch}`, after: sha },
+      { repository: repositoryName, ...inputs },
+      {
+        GITHUB_REF: `refs/heads/${branch}`,
+        GITHUB_SHA: sha
+      }
+    )
+
+  const release = (repositoryName: string, tag: string, sha: string, prerelease = false) =>
+    run(
+      'release',
+      { action: 'published', release: { tag_name: tag, prerelease } },
+      { repository: repositoryName },
+      {
+        GITHUB_REF: `refs/tags/${tag}`,
+        GITHUB_SHA: sha
+      }
+    )
+
+  /** A workflow_dispatch whose workflow passes its own inputs on, as the README's usage does. */
+  const dispatch = (repositoryName: string, inputs: Record<string, string>, sha = SHA_C) =>
+    run(
+      'workflow_dispatch',
+      { inputs },
+      { repository: repositoryName, ...inputs },
+      {
+        GITHUB_REF: 'refs/heads/main',
+        GITHUB_SHA: sha
+      }
+    )
+
+  const changes = (outputs: Record<string, string>) =>
+    (JSON.parse(outputs.changes ?? '[]') as { tag: string; action: string }[]).map(
+      ({ tag, action }) => `${tag} ${action}`
+    )
+
+  it('runs the main job: push to main, two releases, a rollback, digest-exact throughout', async () => {
+    const repo = await repository()
+    const first = multiArchImage(`${endpointName}-first`)
+    const second = multiArchImage(`${endpointName}-second`)
+    await seedImage(client, repo, first, ['sha-aaaaaaa'])
+
+    const pushed = await push(repo, SHA_A)
+    expect(pushed.errors).toEqual([])
+    expect(pushed.status).toBe(0)
+    expect(pushed.outputs).toMatchObject({
+      digest: first.digest,
+      tags: 'latest',
+      version: '',
+      'previous-digest': ''
+    })
+    expect(pushed.outputs.images).toMatch(
+      new RegExp(`^\\d{12}\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${repo}:latest$`)
+    )
+    expect(changes(pushed.outputs)).toEqual(['latest created'])
+    expect(await manifestOf(repo, 'latest')).toEqual({
+      body: first.manifest,
+      mediaType: first.mediaType,
+      digest: first.digest
+    })
+
+    const again = await push(repo, SHA_A)
+    expect(again.status).toBe(0)
+    expect(changes(again.outputs)).toEqual(['latest unchanged'])
+
+    const v1 = await release(repo, 'v1.0.0', SHA_A)
+    expect(v1.status).toBe(0)
+    expect(changes(v1.outputs)).toEqual(['v1.0.0 created', 'production created'])
+    expect(v1.outputs).toMatchObject({
+      version: '1.0.0',
+      tags: 'v1.0.0\nproduction',
+      digest: first.digest
+    })
+
+    await seedImage(client, repo, second, ['sha-bbbbbbb'])
+    expect((await push(repo, SHA_B)).status).toBe(0)
+    const v11 = await release(repo, 'v1.1.0', SHA_B)
+    expect(changes(v11.outputs)).toEqual(['v1.1.0 created', 'production moved'])
+    expect(v11.outputs['previous-digest']).toBe(first.digest)
+
+    const rollback = await dispatch(repo, { version: '1.0.0' })
+    expect(rollback.errors).toEqual([])
+    expect(changes(rollback.outputs)).toEqual(['production moved'])
+    expect(rollback.outputs).toMatchObject({
+      digest: first.digest,
+      'previous-digest': second.digest,
+      version: '1.0.0'
+    })
+    expect(rollback.summary).toContain('rollback to 1.0.0')
+    expect(rollback.summary).toMatch(
+      /<th>Repository<\/th><th>Tag<\/th><th>Before<\/th><th>After<\/th><th>Action<\/th>/
+    )
+
+    expect(await tags(repo)).toEqual({
+      'sha-aaaaaaa': first.digest,
+      'sha-bbbbbbb': second.digest,
+      'v1.0.0': first.digest,
+      'v1.1.0': second.digest,
+      latest: second.digest,
+      production: first.digest
+    })
+    expect(await manifestOf(repo, 'production')).toEqual({
+      body: first.manifest,
+      mediaType: first.mediaType,
+      digest: first.digest
+    })
+  })
+
+  it('leaves production alone for a hotfix release below it, and rolls back to previous', async () => {
+    const repo = await repository()
+    const [a, b, c] = ['a', 'b', 'c'].map((seed) =>
+      multiArchImage(`${endpointName}-hotfix-${seed}`)
+    ) as [
+      ReturnType<typeof multiArchImage>,
+      ReturnType<typeof multiArchImage>,
+      ReturnType<typeof multiArchImage>
+    ]
+    await seedImage(client, repo, a, ['sha-aaaaaaa', 'v1.1.0'])
+    await seedImage(client, repo, b, ['sha-bbbbbbb', 'v1.2.0', 'production'])
+    await seedImage(client, repo, c, ['sha-ccccccc'])
+
+    const hotfix = await release(repo, 'v1.1.5', SHA_C)
+    expect(hotfix.status).toBe(0)
+    expect(changes(hotfix.outputs)).toEqual(['v1.1.5 created', 'production unchanged'])
+    expect(hotfix.outputs.tags).toBe('v1.1.5')
+    expect(hotfix.summary).toContain(
+      'stays on 1.2.0: 1.1.5 is lower, and only a rollback moves it back'
+    )
+
+    const previous = await dispatch(repo, { version: 'previous' })
+    expect(previous.errors).toEqual([])
+    expect(previous.outputs).toMatchObject({
+      version: '1.1.5',
+      digest: c.digest,
+      'previous-digest': b.digest
+    })
+    expect((await tags(repo)).production).toBe(c.digest)
+  })
+
+  it('finds the previous version across pages of 250 tags', async () => {
+    const repo = await repository()
+    const old = dockerV2Image(`${endpointName}-paged-old`)
+    const current = dockerV2Image(`${endpointName}-paged-current`)
+    const noise = dockerV2Image(`${endpointName}-paged-noise`)
+    await seedImage(
+      client,
+      repo,
+      noise,
+      Array.from({ length: 248 }, (_, i) => `build-${i}`)
+    )
+    await seedImage(client, repo, old, ['v3.9.9'])
+    await seedImage(client, repo, current, ['v4.0.0', 'production'])
+
+    const rollback = await dispatch(repo, { version: 'previous' })
+    expect(rollback.errors).toEqual([])
+    expect(rollback.outputs.version).toBe('3.9.9')
+    expect(await manifestOf(repo, 'production')).toEqual({
+      body: old.manifest,
+      mediaType: old.mediaType,
+      digest: old.digest
+    })
+  })
+
+  it.each([
+    ['a Docker v2 manifest, pretty-printed as docker pushes it', dockerV2Image],
+    ['a Docker manifest list', dockerManifestList],
+    ['a Helm chart whose manifest has no mediaType field', helmChart]
+  ])('promotes %s byte for byte', async (_name, fixture) => {
+    const repo = await repository()
+    const image = fixture(`${endpointName}-${_name}`)
+    await seedImage(client, repo, image, ['sha-ccccccc'])
+    const promoted = await dispatch(repo, { environment: 'staging' })
+    expect(promoted.errors).toEqual([])
+    expect(changes(promoted.outputs)).toEqual(['staging created'])
+    expect(await manifestOf(repo, 'staging')).toEqual({
+      body: image.manifest,
+      mediaType: image.mediaType,
+      digest: image.digest
+    })
+  })
+
+  it('writes nothing in a dry run', async () => {
+    const repo = await repository()
+    await seedImage(client, repo, multiArchImage(`${endpointName}-dry`), ['sha-aaaaaaa'])
+    const planned = await push(repo, SHA_A, 'main', { 'dry-run': 'true' })
+    expect(planned.status).toBe(0)
+    expect(changes(planned.outputs)).toEqual(['latest planned'])
+    expect(planned.outputs.tags).toBe('latest')
+    expect(planned.summary).toContain('dry run: nothing was written')
+    expect(Object.keys(await tags(repo))).toEqual(['sha-aaaaaaa'])
+  })
+
+  it('checks the build image of a feature branch and writes nothing', async () => {
+    const repo = await repository()
+    const image = multiArchImage(`${endpointName}-feature`)
+    await seedImage(client, repo, image, ['sha-aaaaaaa'])
+    const feature = await push(repo, SHA_A, 'feature/login')
+    expect(feature.status).toBe(0)
+    expect(feature.outputs).toMatchObject({ digest: image.digest, tags: '', changes: '[]' })
+    expect(Object.keys(await tags(repo))).toEqual(['sha-aaaaaaa'])
+  })
+
+  describe('refuses bad input with one ::error:: line per problem, before any write', () => {
+    it.each<[string, (repo: string) => ReturnType<typeof runAction>, RegExp]>([
+      [
+        'an invalid release tag',
+        (repo) => release(repo, 'release-2024', SHA_A),
+        /^release tag 'release-2024' is not a semantic version/
+      ],
+      [
+        'a missing build image',
+        (repo) => push(repo, SHA_B),
+        /^source image 'sha-bbbbbbb' not found in repository team\/app-/
+      ],
+      [
+        'a missing rollback version',
+        (repo) => dispatch(repo, { version: '0.9.0' }),
+        /^source image 'v0.9.0' not found/
+      ],
+      [
+        'a repository that does not exist',
+        () => push('team/nowhere', SHA_A),
+        /^repository team\/nowhere not found in the default registry of these credentials: check the repository, registry-id and region inputs$/
+      ],
+      [
+        'a repository name outside ECR grammar',
+        () => push('Team/App', SHA_A),
+        /^repository 'Team\/App' is not a valid ECR repository name/
+      ],
+      [
+        'an unknown convention',
+        (repo) => push(repo, SHA_A, 'main', { convention: 'gitflow' }),
+        /^unknown convention 'gitflow'/
+      ]
+    ])('%s', async (_name, act, message) => {
+      const repo = await repository()
+      await seedImage(client, repo, multiArchImage(`${endpointName}-refuse`), [
+        'sha-aaaaaaa',
+        'latest'
+      ])
+      const before = await tags(repo)
+      const result = await act(repo)
+      expect(result.status).toBe(1)
+      expect(result.errors).toEqual([expect.stringMatching(message)])
+      expect(await tags(repo)).toEqual(before)
+    })
+
+    it('an immutable tag, naming IMMUTABLE_WITH_EXCLUSION', async () => {
+      const repo = await repository('IMMUTABLE')
+      await seedImage(client, repo, multiArchImage(`${endpointName}-immutable-old`), ['latest'])
+      await seedImage(client, repo, multiArchImage(`${endpointName}-immutable-new`), [
+        'sha-aaaaaaa'
+      ])
+      const before = await tags(repo)
+      const result = await push(repo, SHA_A)
+      expect(result.status).toBe(1)
+      expect(result.errors).toEqual([
+        expect.stringMatching(
+          /^tag 'latest' in team\/app-\S+ is immutable \(imageTagMutability IMMUTABLE\).*IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching 'latest'/
+        )
+      ])
+      expect(await tags(repo)).toEqual(before)
+    })
+  })
+})
+
+describe('ecr-promote against the ECR stand-in only', () => {
+  // moto has no IAM, cannot fail a write on purpose, and deletes images that lose their last tag.
+  let standIn: StandIn
+  let client: ECRClient
+  beforeAll(async () => {
+    standIn = await startStandIn()
+    client = new ECRClient({
+      endpoint: standIn.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
+    })
+  })
+  afterAll(async () => {
+    client.destroy()
+    await standIn.close()
+  })
+
+  const release = (repository: string, tag: string) =>
+    runAction({
+      endpoint: standIn.url,
+      eventName: 'release',
+      payload: { release: { tag_name: tag, prerelease: false } },
+      inputs: { repository },
+      env: { GITHUB_REF: `refs/tags/${tag}`, GITHUB_SHA: SHA_B }
+    })
+
+  async function seeded(name: string) {
+    await client.send(new CreateRepositoryCommand({ repositoryName: name }))
+    const old = multiArchImage(`${name}-old`)
+    const build = multiArchImage(`${name}-new`)
+    await seedImage(client, name, old, ['v1.0.0', 'production'])
+    await seedImage(client, name, build, ['sha-bbbbbbb'])
+    return { old, build }
+  }
+
+  it('names the IAM action that is missing', async () => {
+    await seeded('denied')
+    standIn.control.deny('PutImage', 'denied')
+    const result = await release('denied', 'v1.1.0')
+    expect(result.status).toBe(1)
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /^access denied: the credentials lack the IAM permission ecr:PutImage on repository denied \(User: arn:aws:sts::/
+      ),
+      'no tag was written: the registry is as it was before the run'
+    ])
+  })
+
+  it('puts back the tags it wrote when a later write fails', async () => {
+    const { old } = await seeded('undo')
+    const before = standIn.control.snapshot('undo')
+    standIn.control.failPutImage('production', {
+      exception: 'ServerException',
+      message: 'injected failure'
+    })
+    const result = await release('undo', 'v1.1.0')
+    expect(result.status).toBe(1)
+    expect(result.errors).toEqual([
+      'ecr:PutImage on undo failed: ServerException: injected failure',
+      'every tag this run had written was put back: the registry is as it was before the run'
+    ])
+    expect(JSON.parse(result.outputs.changes ?? '')).toEqual([
+      expect.objectContaining({ tag: 'v1.1.0', from: null, action: 'undone' }),
+      expect.objectContaining({ tag: 'production', from: old.digest, action: 'unchanged' })
+    ])
+    expect(standIn.control.snapshot('undo')).toEqual(before)
+  })
+
+  it('keeps the image a tag moved away from, untagged (moto deletes it instead)', async () => {
+    await client.send(new CreateRepositoryCommand({ repositoryName: 'untagged' }))
+    const previous = multiArchImage('only-latest')
+    await seedImage(client, 'untagged', previous, ['latest'])
+    await seedImage(client, 'untagged', multiArchImage('untagged-build'), ['sha-bbbbbbb'])
+    const result = await runAction({
+      endpoint: standIn.url,
+      eventName: 'push',
+      payload: { ref: 'refs/heads/main', repository: { default_branch: 'main' } },
+      inputs: { repository: 'untagged' },
+      env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA_B }
+    })
+    expect(result.status).toBe(0)
+    const images = standIn.control.snapshot('untagged').images
+    expect(
+      images.find(({ digest }: { digest: string }) => digest === previous.digest)
+    ).toMatchObject({ tags: [] })
+  })
+
+  it('reads the source and every target tag in one BatchGetImage that accepts every manifest type', async () => {
+    await seeded('calls')
+    const from = standIn.control.calls.length
+    expect((await release('calls', 'v1.1.0')).status).toBe(0)
+    const calls = standIn.control.calls
+      .slice(from)
+      .filter(({ input }: { input: { repositoryName?: string; repositoryNames?: string[] } }) =>
+        [input.repositoryName, ...(input.repositoryNames ?? [])].includes('calls')
+      )
+    expect(calls.map((call: { operation: string }) => call.operation)).toEqual([
+      'DescribeRepositories',
+      'ListImages',
+      'BatchGetImage',
+      'PutImage',
+      'PutImage'
+    ])
+    expect(calls[2]?.input).toMatchObject({
+      imageIds: [{ imageTag: 'sha-bbbbbbb' }, { imageTag: 'v1.1.0' }, { imageTag: 'production' }],
+      acceptedMediaTypes: expect.arrayContaining(ALL_MEDIA_TYPES)
+    })
+    expect(calls[3]?.input).toMatchObject({
+      imageTag: 'v1.1.0',
+      imageDigest: expect.stringMatching(/^sha256:/),
+      imageManifestMediaType: 'application/vnd.oci.image.index.v1+json'
+    })
+  })
+})

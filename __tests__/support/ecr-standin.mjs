@@ -1,0 +1,1250 @@
+/**
+ * ecr-standin.mjs: an in-memory Amazon ECR stand-in that speaks ECR's real wire protocol.
+ *
+ * Plain ESM JavaScript, Node built-ins only. The real `@aws-sdk/client-ecr` client (or the bundled
+ * action via AWS_ENDPOINT_URL_ECR) talks to it exactly as it would talk to ECR:
+ *
+ *   POST /   X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Operation>
+ *            Content-Type: application/x-amz-json-1.1, JSON body; request signatures are ignored.
+ *   Success: HTTP 200, JSON body. Errors: HTTP 400, body {"__type":"<ExceptionName>","message":"..."},
+ *   which the SDK maps to its modeled exception classes (RepositoryNotFoundException, ...).
+ *   Timestamps are epoch seconds (the AWS JSON 1.1 default), which the SDK turns into Date objects.
+ *
+ * Only manifests are modelled: there are no blobs/layers, so PutImage never raises
+ * LayersNotFoundException and nothing can be pulled. That is all ecr-promote needs, because it
+ * re-points tags with BatchGetImage + PutImage and never touches layers.
+ *
+ * Rules implemented, next to the ECR API Reference behaviour each follows
+ * ------------------------------------------------------------------------
+ * Protocol / common
+ * - Unknown or missing X-Amz-Target operation (or a request that is not `POST /`) -> HTTP 400
+ *   UnknownOperationException (AWS JSON protocol behaviour). Unparseable JSON body -> HTTP 400
+ *   SerializationException.
+ * - `registryId`, when present in a request, must equal the stand-in's account id, otherwise
+ *   RepositoryNotFoundException (API Reference: common `registryId` parameter, "If you do not
+ *   specify a registry, the default registry is assumed"; only one registry exists here).
+ * - Every repository-scoped operation on a repository that does not exist fails with
+ *   RepositoryNotFoundException, message "The repository with name 'x' does not exist in the
+ *   registry with id '123456789012'" (API Reference: Errors, RepositoryNotFoundException).
+ * - repositoryName must match `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*` and
+ *   be 2-256 characters, else InvalidParameterException (API Reference: CreateRepository,
+ *   repositoryName Pattern and Length Constraints; applied to every operation).
+ * - control.deny(op, repo?) makes later matching calls fail with AccessDeniedException naming
+ *   `ecr:<Operation>` and the repository ARN, the way IAM denials surface (AWS JSON protocol
+ *   common error AccessDeniedException, HTTP 400; not modeled by the ECR client, so it arrives as
+ *   ECRServiceException with name 'AccessDeniedException').
+ *
+ * CreateRepository (API Reference: CreateRepository)
+ * - imageTagMutability defaults to MUTABLE; valid values MUTABLE | IMMUTABLE |
+ *   IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION.
+ * - imageTagMutabilityExclusionFilters (1-5 items, filterType WILDCARD, filter matching
+ *   `^[0-9a-zA-Z._*-]{1,128}$`; API Reference: ImageTagMutabilityExclusionFilter) are required with
+ *   the *_WITH_EXCLUSION settings and rejected (InvalidParameterException) with the others.
+ * - An existing name -> RepositoryAlreadyExistsException.
+ *
+ * DescribeRepositories (API Reference: DescribeRepositories, Repository)
+ * - Returns repositoryArn, registryId, repositoryName, repositoryUri
+ *   (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), createdAt (epoch seconds),
+ *   imageTagMutability, imageTagMutabilityExclusionFilters (only when set),
+ *   imageScanningConfiguration and encryptionConfiguration (ECR's defaults).
+ * - With repositoryNames, any unknown name fails the whole call with RepositoryNotFoundException.
+ *   Without, every repository is listed (by name), paginated like ListImages.
+ *
+ * PutImage (API Reference: PutImage)
+ * - The digest is `sha256:` + hex SHA-256 of the exact UTF-8 bytes of imageManifest as received;
+ *   the manifest string is stored untouched and never re-serialised, so BatchGetImage returns it
+ *   byte for byte (registry content addressing).
+ * - imageDigest, when given, must equal that digest, else ImageDigestDoesNotMatchException
+ *   (API Reference: PutImage, ImageDigestDoesNotMatchException).
+ * - imageManifest must be a JSON object, else InvalidParameterException.
+ * - Media type = imageManifestMediaType, else the manifest's `mediaType` field, else
+ *   InvalidParameterException "image manifest mediatype not provided in manifest or parameter"
+ *   (API Reference: PutImage, imageManifestMediaType: "If you push an image manifest that does
+ *   not contain the mediaType field, you must specify the imageManifestMediaType in the request").
+ *   Both given and different -> InvalidParameterException. Only the manifest media types ECR
+ *   stores are accepted (Docker v2 schema 1/2, Docker manifest list, OCI manifest, OCI index).
+ * - OCI index / Docker manifest list: every manifests[].digest must already be in the
+ *   repository, else ReferencedImagesNotFoundException (API Reference: PutImage,
+ *   ReferencedImagesNotFoundException "The manifest list is referencing an image that does not
+ *   exist"). This is why index children are pushed (untagged) first.
+ * - imageTag must match `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, else InvalidParameterException.
+ * - Tag already on this same digest -> ImageAlreadyExistsException ("The specified image has
+ *   already been pushed, and there were no changes to the manifest or image tag").
+ * - Tag on another digest and the tag is immutable -> ImageTagAlreadyExistsException
+ *   (API Reference: PutImage, ImageTagAlreadyExistsException "The repository is configured for
+ *   tag immutability").
+ * - Otherwise the tag moves: it is removed from the old image and the old image is KEPT even if
+ *   it is now untagged (ECR keeps untagged images; lifecycle policies expire them; they show up
+ *   in ListImages with tagStatus UNTAGGED).
+ * - Mutability (API Reference: PutImageTagMutability / ImageTagMutabilityExclusionFilter):
+ *   MUTABLE -> all tags mutable; IMMUTABLE -> all immutable; IMMUTABLE_WITH_EXCLUSION -> immutable
+ *   except tags matching a filter; MUTABLE_WITH_EXCLUSION -> mutable except tags matching a
+ *   filter. WILDCARD filters: `*` matches any run of characters (including none), every other
+ *   character is literal, and the filter must match the whole tag.
+ * - No imageTag: an existing digest -> ImageAlreadyExistsException; a new manifest is stored
+ *   untagged (how the children of an index are pushed).
+ * - Response: { image: { registryId, repositoryName, imageId: { imageDigest, imageTag },
+ *   imageManifest, imageManifestMediaType } }. imagePushedAt (epoch seconds) is recorded when a
+ *   digest is first stored; re-tagging an existing digest does not change it.
+ * - control.failPutImage(tag, { exception, message }) makes the next PutImage for that tag fail
+ *   once with that exception (HTTP 400) without changing any state.
+ *
+ * BatchGetImage (API Reference: BatchGetImage, ImageFailure)
+ * - imageIds: 1-100 entries, else InvalidParameterException.
+ * - Each found id yields { registryId, repositoryName, imageId: { imageDigest, imageTag (the
+ *   requested tag echoed, absent when requested by digest only) }, imageManifest (the exact
+ *   stored string), imageManifestMediaType }.
+ * - Not found -> failures[] entry { imageId (as requested), failureCode 'ImageNotFound',
+ *   failureReason 'Requested image not found' }; tag and digest both given but the tag points
+ *   elsewhere -> 'ImageTagDoesNotMatchDigest'; neither given -> 'MissingDigestAndTag';
+ *   malformed digest/tag -> 'InvalidImageDigest' / 'InvalidImageTag'.
+ * - acceptedMediaTypes (1-100 entries): if the stored media type is not in it -> failures[] entry
+ *   with failureCode 'UnsupportedImageType'. When acceptedMediaTypes is omitted the stand-in
+ *   accepts only the Docker v2 schema 2 manifest and the OCI image manifest: the API Reference
+ *   lists only single-image manifest types as valid values and does not say an index is returned
+ *   by default, so this is the conservative reading. A caller that forgets to accept the OCI
+ *   index / Docker manifest list types therefore gets a failure for multi-arch images (real ECR
+ *   may instead hand back a single-platform manifest, which is just as wrong for a re-tagger).
+ *
+ * ListImages (API Reference: ListImages, ListImagesFilter)
+ * - filter.tagStatus TAGGED | UNTAGGED | ANY (default ANY).
+ * - One entry per tag { imageDigest, imageTag }; untagged images appear once as { imageDigest }.
+ * - Stable order: by push time of the image (ties broken by push sequence), then by tag.
+ * - maxResults 1-1000 (default: the stand-in's pageSize, 100), real pagination with an opaque,
+ *   tamper-checked nextToken; nextToken is omitted on the last page; a token that was not issued
+ *   for this operation/repository/filter -> InvalidParameterException.
+ *
+ * DescribeImages (API Reference: DescribeImages, ImageDetail)
+ * - imageDetails { registryId, repositoryName, imageDigest, imageTags (sorted, omitted when
+ *   empty), imagePushedAt, imageManifestMediaType, artifactMediaType (config.mediaType, when the
+ *   manifest has one), imageSizeInBytes }. imageSizeInBytes is the sum of layers[].size; for an
+ *   index it is the largest size among its children (API Reference: ImageDetail,
+ *   imageSizeInBytes "If the image is a manifest list, this will be the max size of all
+ *   manifests in the list").
+ * - With imageIds (1-100): one detail per distinct image; an unknown id fails the whole call with
+ *   ImageNotFoundException; maxResults/nextToken may not be combined with imageIds
+ *   (InvalidParameterException; "This option cannot be used when you specify images with
+ *   imageIds").
+ * - Without imageIds: filter.tagStatus as in ListImages; one entry per image ordered by push
+ *   time; paginated like ListImages.
+ *
+ * BatchDeleteImage (API Reference: BatchDeleteImage)
+ * - imageIds 1-100. By tag: only that tag is removed; the image is deleted only when that was its
+ *   last tag ("When you remove the last tag from an image, the image is deleted from your
+ *   repository"). By digest: the image and all its tags are deleted.
+ * - An image referenced by an index/manifest list in the repository cannot be deleted (by digest,
+ *   or by removing its last tag): failures[] entry 'ImageReferencedByManifestList'.
+ * - Missing -> 'ImageNotFound'; tag + digest that don't match -> 'ImageTagDoesNotMatchDigest'.
+ * - Returns { imageIds: [deleted ids], failures }. A deletion by digest reports one
+ *   { imageDigest, imageTag } per removed tag (or { imageDigest } for an untagged image).
+ *
+ * PutImageTagMutability (API Reference: PutImageTagMutability)
+ * - Same validation as CreateRepository (imageTagMutability required); returns registryId,
+ *   repositoryName, imageTagMutability, imageTagMutabilityExclusionFilters (when set).
+ *
+ * Usage
+ * -----
+ *   const standIn = await startStandIn()
+ *   const ecr = new ECRClient({ endpoint: standIn.url, region: 'us-east-1',
+ *     credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+ *   ...; standIn.control.snapshot('app'); await standIn.close()
+ *
+ * CLI: `node __tests__/support/ecr-standin.mjs [--port N] [--host H]` prints the URL on one line
+ * and stays up until SIGINT/SIGTERM.
+ */
+
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { realpathSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { pathToFileURL } from 'node:url'
+
+const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.'
+const CONTENT_TYPE = 'application/x-amz-json-1.1'
+
+const REPOSITORY_NAME_PATTERN = '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*'
+const REPOSITORY_NAME_RE = new RegExp(`^${REPOSITORY_NAME_PATTERN}$`)
+const TAG_PATTERN = '[A-Za-z0-9_][A-Za-z0-9._-]{0,127}'
+const TAG_RE = new RegExp(`^${TAG_PATTERN}$`)
+const DIGEST_RE = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/
+const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/
+const MAX_MANIFEST_LENGTH = 4194304
+
+export const MEDIA_TYPES = Object.freeze({
+  DOCKER_SCHEMA1: 'application/vnd.docker.distribution.manifest.v1+json',
+  DOCKER_SCHEMA1_SIGNED: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  DOCKER_MANIFEST: 'application/vnd.docker.distribution.manifest.v2+json',
+  DOCKER_MANIFEST_LIST: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  OCI_MANIFEST: 'application/vnd.oci.image.manifest.v1+json',
+  OCI_INDEX: 'application/vnd.oci.image.index.v1+json'
+})
+
+const SUPPORTED_MEDIA_TYPES = new Set(Object.values(MEDIA_TYPES))
+const INDEX_MEDIA_TYPES = new Set([MEDIA_TYPES.OCI_INDEX, MEDIA_TYPES.DOCKER_MANIFEST_LIST])
+/** Conservative reading of BatchGetImage's behaviour when acceptedMediaTypes is omitted. */
+const DEFAULT_ACCEPTED_MEDIA_TYPES = [MEDIA_TYPES.DOCKER_MANIFEST, MEDIA_TYPES.OCI_MANIFEST]
+
+const MUTABILITY_SETTINGS = [
+  'MUTABLE',
+  'IMMUTABLE',
+  'IMMUTABLE_WITH_EXCLUSION',
+  'MUTABLE_WITH_EXCLUSION'
+]
+const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY']
+
+/**
+ * @typedef {{ filterType: string, filter: string }} ExclusionFilter
+ * @typedef {{ imageDigest?: string, imageTag?: string }} ImageId
+ * @typedef {{
+ *   digest: string,
+ *   manifest: string,
+ *   mediaType: string,
+ *   artifactMediaType: string | undefined,
+ *   references: string[],
+ *   layerBytes: number,
+ *   pushedAt: number,
+ *   seq: number,
+ *   tags: Set<string>
+ * }} StoredImage
+ * @typedef {{
+ *   name: string,
+ *   createdAt: number,
+ *   imageTagMutability: string,
+ *   exclusionFilters: ExclusionFilter[] | undefined,
+ *   images: Map<string, StoredImage>,
+ *   tags: Map<string, string>
+ * }} StoredRepository
+ * @typedef {{ operation: string, input: any }} RecordedCall
+ * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[] }} SnapshotImage
+ * @typedef {{ images: SnapshotImage[] }} RepositorySnapshot
+ * @typedef {{ exception?: string, message?: string }} FailureOptions
+ * @typedef {{
+ *   calls: RecordedCall[],
+ *   deny(operation: string, repositoryName?: string): void,
+ *   failPutImage(tag: string, options?: FailureOptions): void,
+ *   snapshot(repositoryName: string): RepositorySnapshot,
+ *   reset(): void
+ * }} StandInControl
+ * @typedef {{
+ *   url: string,
+ *   registryId: string,
+ *   control: StandInControl,
+ *   close(): Promise<void>
+ * }} StandIn
+ * @typedef {{
+ *   host?: string,
+ *   port?: number,
+ *   accountId?: string,
+ *   region?: string,
+ *   pageSize?: number
+ * }} StandInOptions
+ */
+
+/** An ECR error that becomes an HTTP 400 `{"__type": type, "message": message}` response. */
+class EcrError extends Error {
+  /**
+   * @param {string} type
+   * @param {string} message
+   */
+  constructor(type, message) {
+    super(message)
+    this.type = type
+  }
+}
+
+/** @param {string} message */
+const invalidParameter = (message) => new EcrError('InvalidParameterException', message)
+
+/** @param {unknown} value @returns {value is Record<string, any>} */
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** @param {string} text */
+const sha256Hex = (text) => createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex')
+
+const nowSeconds = () => Date.now() / 1000
+
+/** @param {string} a @param {string} b */
+const compareStrings = (a, b) => (a < b ? -1 : a > b ? 1 : 0)
+
+/**
+ * WILDCARD filter: `*` matches any run of characters, everything else is literal, whole-tag match.
+ * @param {string} filter
+ * @param {string} tag
+ */
+function wildcardMatches(filter, tag) {
+  const source = filter
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))
+    .join('.*')
+  return new RegExp(`^${source}$`, 's').test(tag)
+}
+
+/**
+ * Start a stand-in listening on host:port (port 0 picks a free port).
+ * @param {StandInOptions} [options]
+ * @returns {Promise<StandIn>}
+ */
+export async function startStandIn({
+  host = '127.0.0.1',
+  port = 0,
+  accountId = '123456789012',
+  region = 'us-east-1',
+  pageSize = 100
+} = {}) {
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+    throw new RangeError(`pageSize must be an integer between 1 and 1000, got ${pageSize}`)
+  }
+
+  /** @type {Map<string, StoredRepository>} */
+  const repositories = new Map()
+  /** @type {RecordedCall[]} */
+  const calls = []
+  /** @type {{ operation: string, repositoryName: string | undefined }[]} */
+  const denials = []
+  /** @type {{ tag: string, exception: string, message: string }[]} */
+  const injectedFailures = []
+  const tokenKey = randomBytes(32)
+  let pushSequence = 0
+
+  // ---------------------------------------------------------------------------------------------
+  // helpers bound to this instance
+  // ---------------------------------------------------------------------------------------------
+
+  /** @param {string} name */
+  const repositoryArn = (name) => `arn:aws:ecr:${region}:${accountId}:repository/${name}`
+
+  /** @param {string} name @param {string} [registry] */
+  const repositoryNotFound = (name, registry = accountId) =>
+    new EcrError(
+      'RepositoryNotFoundException',
+      `The repository with name '${name}' does not exist in the registry with id '${registry}'`
+    )
+
+  /** @param {unknown} name @returns {string} */
+  function checkRepositoryName(name) {
+    if (typeof name !== 'string') {
+      throw invalidParameter(
+        "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'Member must not be null'"
+      )
+    }
+    if (name.length < 2 || name.length > 256) {
+      throw invalidParameter(
+        "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'Member must have length between 2 and 256'"
+      )
+    }
+    if (!REPOSITORY_NAME_RE.test(name)) {
+      throw invalidParameter(
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '${REPOSITORY_NAME_PATTERN}''`
+      )
+    }
+    return name
+  }
+
+  /** @param {Record<string, any>} input */
+  function checkRegistryId(input) {
+    if (input.registryId !== undefined && input.registryId !== accountId) {
+      const name =
+        typeof input.repositoryName === 'string'
+          ? input.repositoryName
+          : Array.isArray(input.repositoryNames) && typeof input.repositoryNames[0] === 'string'
+            ? input.repositoryNames[0]
+            : '*'
+      throw repositoryNotFound(name, String(input.registryId))
+    }
+  }
+
+  /** @param {Record<string, any>} input @returns {StoredRepository} */
+  function repositoryFor(input) {
+    const name = checkRepositoryName(input.repositoryName)
+    const repository = repositories.get(name)
+    if (!repository) throw repositoryNotFound(name)
+    return repository
+  }
+
+  /**
+   * @param {StoredRepository} repository
+   * @param {string} tag
+   */
+  function isTagImmutable(repository, tag) {
+    const excluded = (repository.exclusionFilters ?? []).some((f) => wildcardMatches(f.filter, tag))
+    switch (repository.imageTagMutability) {
+      case 'IMMUTABLE':
+        return true
+      case 'IMMUTABLE_WITH_EXCLUSION':
+        return !excluded
+      case 'MUTABLE_WITH_EXCLUSION':
+        return excluded
+      default:
+        return false
+    }
+  }
+
+  /**
+   * @param {Record<string, any>} input
+   * @param {boolean} required
+   * @returns {{ imageTagMutability: string, exclusionFilters: ExclusionFilter[] | undefined }}
+   */
+  function readMutability(input, required) {
+    const setting = input.imageTagMutability ?? (required ? undefined : 'MUTABLE')
+    if (!MUTABILITY_SETTINGS.includes(setting)) {
+      throw invalidParameter(
+        `Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [${MUTABILITY_SETTINGS.join(', ')}]'`
+      )
+    }
+    const filters = input.imageTagMutabilityExclusionFilters
+    const withExclusion = setting.endsWith('_WITH_EXCLUSION')
+    if (!withExclusion) {
+      if (filters !== undefined && !(Array.isArray(filters) && filters.length === 0)) {
+        throw invalidParameter(
+          `Invalid parameter: imageTagMutabilityExclusionFilters can only be used with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION, not ${setting}`
+        )
+      }
+      return { imageTagMutability: setting, exclusionFilters: undefined }
+    }
+    if (!Array.isArray(filters) || filters.length < 1 || filters.length > 5) {
+      throw invalidParameter(
+        `Invalid parameter: ${setting} requires between 1 and 5 imageTagMutabilityExclusionFilters`
+      )
+    }
+    const exclusionFilters = filters.map((f) => {
+      if (!isObject(f) || f.filterType !== 'WILDCARD') {
+        throw invalidParameter(
+          "Invalid parameter at 'imageTagMutabilityExclusionFilters.filterType' failed to satisfy constraint: 'Member must satisfy enum value set: [WILDCARD]'"
+        )
+      }
+      if (typeof f.filter !== 'string' || !FILTER_RE.test(f.filter)) {
+        throw invalidParameter(
+          `Invalid parameter at 'imageTagMutabilityExclusionFilters.filter' failed to satisfy constraint: 'must satisfy regular expression '${FILTER_RE.source}''`
+        )
+      }
+      return { filterType: 'WILDCARD', filter: f.filter }
+    })
+    return { imageTagMutability: setting, exclusionFilters }
+  }
+
+  /** @param {StoredRepository} repository */
+  function describeRepository(repository) {
+    return {
+      repositoryArn: repositoryArn(repository.name),
+      registryId: accountId,
+      repositoryName: repository.name,
+      repositoryUri: `${accountId}.dkr.ecr.${region}.amazonaws.com/${repository.name}`,
+      createdAt: repository.createdAt,
+      imageTagMutability: repository.imageTagMutability,
+      ...(repository.exclusionFilters
+        ? { imageTagMutabilityExclusionFilters: repository.exclusionFilters.map((f) => ({ ...f })) }
+        : {}),
+      imageScanningConfiguration: { scanOnPush: false },
+      encryptionConfiguration: { encryptionType: 'AES256' }
+    }
+  }
+
+  /**
+   * @param {unknown} imageIds
+   * @returns {Record<string, any>[]}
+   */
+  function checkImageIds(imageIds) {
+    if (!Array.isArray(imageIds) || imageIds.length < 1 || imageIds.length > 100) {
+      throw invalidParameter(
+        "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length less than or equal to 100 and greater than or equal to 1'"
+      )
+    }
+    return imageIds.map((id) => (isObject(id) ? id : {}))
+  }
+
+  /** @param {Record<string, any>} id @returns {ImageId} */
+  const requestedId = (id) => ({
+    ...(id.imageDigest !== undefined ? { imageDigest: id.imageDigest } : {}),
+    ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {})
+  })
+
+  /**
+   * Resolve an ImageIdentifier to a stored image, or to an ImageFailure code and reason.
+   * @param {StoredRepository} repository
+   * @param {Record<string, any>} id
+   * @returns {{ image: StoredImage } | { failureCode: string, failureReason: string }}
+   */
+  function resolveImageId(repository, id) {
+    const { imageTag: tag, imageDigest: digest } = id
+    if (tag === undefined && digest === undefined) {
+      return {
+        failureCode: 'MissingDigestAndTag',
+        failureReason: 'Invalid request parameters: both tag and digest cannot be null'
+      }
+    }
+    if (digest !== undefined && (typeof digest !== 'string' || !DIGEST_RE.test(digest))) {
+      return {
+        failureCode: 'InvalidImageDigest',
+        failureReason: `Invalid request parameters: image digest should satisfy the regex '${DIGEST_RE.source}'`
+      }
+    }
+    if (tag !== undefined && (typeof tag !== 'string' || tag.length < 1 || tag.length > 300)) {
+      return { failureCode: 'InvalidImageTag', failureReason: 'Invalid request parameters: tag' }
+    }
+    const notFound = { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }
+    if (tag !== undefined) {
+      const tagged = repository.tags.get(tag)
+      if (tagged === undefined) return notFound
+      if (digest !== undefined && digest !== tagged) {
+        return {
+          failureCode: 'ImageTagDoesNotMatchDigest',
+          failureReason: 'Invalid request parameters: given tag does not map to the given digest'
+        }
+      }
+      const image = repository.images.get(tagged)
+      return image ? { image } : notFound
+    }
+    const image = repository.images.get(digest)
+    return image ? { image } : notFound
+  }
+
+  /**
+   * Digests of the indexes in the repository that reference `digest`.
+   * @param {StoredRepository} repository
+   * @param {string} digest
+   */
+  const referencingIndexes = (repository, digest) =>
+    [...repository.images.values()]
+      .filter((image) => image.references.includes(digest))
+      .map((image) => image.digest)
+
+  /**
+   * @param {StoredRepository} repository
+   * @param {StoredImage} image
+   * @param {number} [depth]
+   * @returns {number}
+   */
+  function imageSize(repository, image, depth = 0) {
+    if (!INDEX_MEDIA_TYPES.has(image.mediaType)) return image.layerBytes
+    if (depth > 8) return 0
+    let max = 0
+    for (const child of image.references) {
+      const childImage = repository.images.get(child)
+      if (childImage) max = Math.max(max, imageSize(repository, childImage, depth + 1))
+    }
+    return max
+  }
+
+  /** @param {StoredRepository} repository @param {StoredImage} image */
+  const imageDetail = (repository, image) => ({
+    registryId: accountId,
+    repositoryName: repository.name,
+    imageDigest: image.digest,
+    ...(image.tags.size > 0 ? { imageTags: [...image.tags].sort(compareStrings) } : {}),
+    imageSizeInBytes: imageSize(repository, image),
+    imagePushedAt: image.pushedAt,
+    imageManifestMediaType: image.mediaType,
+    ...(image.artifactMediaType ? { artifactMediaType: image.artifactMediaType } : {})
+  })
+
+  /** @param {unknown} filter */
+  function readTagStatus(filter) {
+    if (filter === undefined) return 'ANY'
+    const status = isObject(filter) ? (filter.tagStatus ?? 'ANY') : undefined
+    if (!TAG_STATUSES.includes(status)) {
+      throw invalidParameter(
+        "Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'"
+      )
+    }
+    return status
+  }
+
+  /** @param {unknown} value */
+  function readMaxResults(value) {
+    if (value === undefined) return pageSize
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) {
+      throw invalidParameter(
+        "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value less than or equal to 1000 and greater than or equal to 1'"
+      )
+    }
+    return value
+  }
+
+  /** @param {Record<string, unknown>} payload */
+  function encodeToken(payload) {
+    const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')
+    const mac = createHmac('sha256', tokenKey).update(body).digest('base64url')
+    return `${body}.${mac}`
+  }
+
+  /**
+   * @param {unknown} token
+   * @param {Record<string, unknown>} expected fields the token must have been issued for
+   * @returns {Record<string, any> | undefined}
+   */
+  function decodeToken(token, expected) {
+    if (token === undefined || token === null) return undefined
+    const invalid = invalidParameter(
+      "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'"
+    )
+    if (typeof token !== 'string') throw invalid
+    const [body, mac, extra] = token.split('.')
+    if (!body || !mac || extra !== undefined) throw invalid
+    const want = createHmac('sha256', tokenKey).update(body).digest()
+    const got = Buffer.from(mac, 'base64url')
+    if (got.length !== want.length || !timingSafeEqual(got, want)) throw invalid
+    /** @type {Record<string, any>} */
+    let payload
+    try {
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'))
+    } catch {
+      throw invalid
+    }
+    for (const [key, value] of Object.entries(expected)) {
+      if (payload[key] !== value) throw invalid
+    }
+    return payload
+  }
+
+  /**
+   * Cursor pagination over entries sorted by `key`; the token carries the last key returned.
+   * @template T
+   * @param {{ key: (string | number)[], value: T }[]} entries sorted ascending by key
+   * @param {Record<string, any> | undefined} cursor decoded token
+   * @param {number} maxResults
+   * @param {Record<string, unknown>} scope fields bound into the token
+   * @returns {{ page: T[], nextToken: string | undefined }}
+   */
+  function paginate(entries, cursor, maxResults, scope) {
+    const after = cursor?.after
+    const start = Array.isArray(after)
+      ? entries.findIndex((entry) => compareKeys(entry.key, after) > 0)
+      : 0
+    const remaining = start === -1 ? [] : entries.slice(start)
+    const page = remaining.slice(0, maxResults)
+    const last = page[page.length - 1]
+    const nextToken =
+      remaining.length > maxResults && last ? encodeToken({ ...scope, after: last.key }) : undefined
+    return { page: page.map((entry) => entry.value), nextToken }
+  }
+
+  /** @param {StoredRepository} repository */
+  const imagesInPushOrder = (repository) =>
+    [...repository.images.values()].sort((a, b) => a.seq - b.seq)
+
+  // ---------------------------------------------------------------------------------------------
+  // operations
+  // ---------------------------------------------------------------------------------------------
+
+  /** @type {Record<string, (input: Record<string, any>) => unknown>} */
+  const operations = {
+    CreateRepository(input) {
+      const name = checkRepositoryName(input.repositoryName)
+      const mutability = readMutability(input, false)
+      if (repositories.has(name)) {
+        throw new EcrError(
+          'RepositoryAlreadyExistsException',
+          `The repository with name '${name}' already exists in the registry with id '${accountId}'`
+        )
+      }
+      /** @type {StoredRepository} */
+      const repository = {
+        name,
+        createdAt: nowSeconds(),
+        imageTagMutability: mutability.imageTagMutability,
+        exclusionFilters: mutability.exclusionFilters,
+        images: new Map(),
+        tags: new Map()
+      }
+      repositories.set(name, repository)
+      return { repository: describeRepository(repository) }
+    },
+
+    DescribeRepositories(input) {
+      const names = input.repositoryNames
+      if (names !== undefined) {
+        if (!Array.isArray(names) || names.length < 1 || names.length > 100) {
+          throw invalidParameter(
+            "Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'Member must have length less than or equal to 100 and greater than or equal to 1'"
+          )
+        }
+        const found = names.map((name) => {
+          const repository = repositories.get(checkRepositoryName(name))
+          if (!repository) throw repositoryNotFound(name)
+          return repository
+        })
+        return { repositories: found.map(describeRepository) }
+      }
+      const maxResults = readMaxResults(input.maxResults)
+      const scope = { op: 'DescribeRepositories' }
+      const cursor = decodeToken(input.nextToken, scope)
+      const entries = [...repositories.values()]
+        .sort((a, b) => compareStrings(a.name, b.name))
+        .map((repository) => ({ key: [repository.name], value: repository }))
+      const { page, nextToken } = paginate(entries, cursor, maxResults, scope)
+      return { repositories: page.map(describeRepository), ...(nextToken ? { nextToken } : {}) }
+    },
+
+    PutImage(input) {
+      const repository = repositoryFor(input)
+      const tag = input.imageTag
+
+      const injected = injectedFailures.findIndex((failure) => failure.tag === tag)
+      if (tag !== undefined && injected !== -1) {
+        const [failure] = injectedFailures.splice(injected, 1)
+        if (failure) throw new EcrError(failure.exception, failure.message)
+      }
+
+      const manifest = input.imageManifest
+      if (typeof manifest !== 'string' || manifest.length < 1) {
+        throw invalidParameter(
+          "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Member must have length greater than or equal to 1'"
+        )
+      }
+      if (manifest.length > MAX_MANIFEST_LENGTH) {
+        throw invalidParameter(
+          `Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Member must have length less than or equal to ${MAX_MANIFEST_LENGTH}'`
+        )
+      }
+      /** @type {unknown} */
+      let parsed
+      try {
+        parsed = JSON.parse(manifest)
+      } catch {
+        parsed = undefined
+      }
+      if (!isObject(parsed)) {
+        throw invalidParameter(
+          "Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Invalid JSON syntax'"
+        )
+      }
+
+      const declared = typeof parsed.mediaType === 'string' ? parsed.mediaType : undefined
+      const parameter = input.imageManifestMediaType
+      if (parameter !== undefined && typeof parameter !== 'string') {
+        throw invalidParameter("Invalid parameter at 'imageManifestMediaType'")
+      }
+      if (parameter && declared && parameter !== declared) {
+        throw invalidParameter(
+          `Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'imageManifestMediaType '${parameter}' does not match the mediaType '${declared}' of the image manifest'`
+        )
+      }
+      const mediaType = parameter || declared
+      if (!mediaType) {
+        throw invalidParameter('image manifest mediatype not provided in manifest or parameter')
+      }
+      if (!SUPPORTED_MEDIA_TYPES.has(mediaType)) {
+        throw invalidParameter(
+          `Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'unsupported manifest media type ${mediaType}'`
+        )
+      }
+
+      if (tag !== undefined && (typeof tag !== 'string' || !TAG_RE.test(tag))) {
+        throw invalidParameter(
+          `Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression '${TAG_PATTERN}''`
+        )
+      }
+
+      const digest = `sha256:${sha256Hex(manifest)}`
+      if (input.imageDigest !== undefined && input.imageDigest !== digest) {
+        throw new EcrError(
+          'ImageDigestDoesNotMatchException',
+          `Provided digest '${input.imageDigest}' does not match the digest '${digest}' calculated for the image manifest`
+        )
+      }
+
+      /** @type {string[]} */
+      let references = []
+      if (INDEX_MEDIA_TYPES.has(mediaType)) {
+        const children = Array.isArray(parsed.manifests) ? parsed.manifests : []
+        references = children.map((/** @type {any} */ child) =>
+          isObject(child) && typeof child.digest === 'string' ? child.digest : ''
+        )
+        const missing = references.filter((child) => !repository.images.has(child))
+        if (missing.length > 0) {
+          throw new EcrError(
+            'ReferencedImagesNotFoundException',
+            `Some of the images referenced by the manifest list do not exist in the repository with name '${repository.name}' in registry with id '${accountId}': [${missing.join(', ')}]`
+          )
+        }
+      }
+
+      const existing = repository.images.get(digest)
+      if (tag === undefined) {
+        if (existing) {
+          throw new EcrError(
+            'ImageAlreadyExistsException',
+            `Image with digest '${digest}' already exists in the repository with name '${repository.name}' in registry with id '${accountId}'`
+          )
+        }
+      } else {
+        const current = repository.tags.get(tag)
+        if (current === digest) {
+          throw new EcrError(
+            'ImageAlreadyExistsException',
+            `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repository.name}' in registry with id '${accountId}'`
+          )
+        }
+        if (current !== undefined && isTagImmutable(repository, tag)) {
+          throw new EcrError(
+            'ImageTagAlreadyExistsException',
+            `The image tag '${tag}' already exists in the '${repository.name}' repository and cannot be overwritten because the tag is immutable.`
+          )
+        }
+      }
+
+      // All checks passed: commit.
+      let image = existing
+      if (!image) {
+        const layers = Array.isArray(parsed.layers) ? parsed.layers : []
+        image = {
+          digest,
+          manifest,
+          mediaType,
+          artifactMediaType:
+            isObject(parsed.config) && typeof parsed.config.mediaType === 'string'
+              ? parsed.config.mediaType
+              : undefined,
+          references,
+          layerBytes: layers.reduce(
+            (/** @type {number} */ sum, /** @type {any} */ layer) =>
+              sum + (isObject(layer) && typeof layer.size === 'number' ? layer.size : 0),
+            0
+          ),
+          pushedAt: nowSeconds(),
+          seq: ++pushSequence,
+          tags: new Set()
+        }
+        repository.images.set(digest, image)
+      }
+      if (tag !== undefined) {
+        const previous = repository.tags.get(tag)
+        if (previous !== undefined) repository.images.get(previous)?.tags.delete(tag)
+        repository.tags.set(tag, digest)
+        image.tags.add(tag)
+      }
+      return {
+        image: {
+          registryId: accountId,
+          repositoryName: repository.name,
+          imageId: { imageDigest: digest, ...(tag !== undefined ? { imageTag: tag } : {}) },
+          imageManifest: image.manifest,
+          imageManifestMediaType: image.mediaType
+        }
+      }
+    },
+
+    BatchGetImage(input) {
+      const repository = repositoryFor(input)
+      const ids = checkImageIds(input.imageIds)
+      const acceptedInput = input.acceptedMediaTypes
+      if (
+        acceptedInput !== undefined &&
+        (!Array.isArray(acceptedInput) ||
+          acceptedInput.length < 1 ||
+          acceptedInput.length > 100 ||
+          acceptedInput.some((type) => typeof type !== 'string'))
+      ) {
+        throw invalidParameter(
+          "Invalid parameter at 'acceptedMediaTypes' failed to satisfy constraint: 'Member must have length less than or equal to 100 and greater than or equal to 1'"
+        )
+      }
+      const accepted = new Set(acceptedInput ?? DEFAULT_ACCEPTED_MEDIA_TYPES)
+      const images = []
+      const failures = []
+      for (const id of ids) {
+        const resolved = resolveImageId(repository, id)
+        if (!('image' in resolved)) {
+          failures.push({ imageId: requestedId(id), ...resolved })
+          continue
+        }
+        const { image } = resolved
+        if (!accepted.has(image.mediaType)) {
+          failures.push({
+            imageId: requestedId(id),
+            failureCode: 'UnsupportedImageType',
+            failureReason: `The image's manifest media type '${image.mediaType}' is not one of the accepted media types [${[...accepted].join(', ')}]`
+          })
+          continue
+        }
+        images.push({
+          registryId: accountId,
+          repositoryName: repository.name,
+          imageId: {
+            imageDigest: image.digest,
+            ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {})
+          },
+          imageManifest: image.manifest,
+          imageManifestMediaType: image.mediaType
+        })
+      }
+      return { images, failures }
+    },
+
+    ListImages(input) {
+      const repository = repositoryFor(input)
+      const tagStatus = readTagStatus(input.filter)
+      const maxResults = readMaxResults(input.maxResults)
+      const scope = { op: 'ListImages', repo: repository.name, tagStatus }
+      const cursor = decodeToken(input.nextToken, scope)
+      /** @type {{ key: (string | number)[], value: ImageId }[]} */
+      const entries = []
+      for (const image of imagesInPushOrder(repository)) {
+        if (image.tags.size === 0) {
+          if (tagStatus !== 'TAGGED') {
+            entries.push({ key: [image.seq, ''], value: { imageDigest: image.digest } })
+          }
+        } else if (tagStatus !== 'UNTAGGED') {
+          for (const tag of [...image.tags].sort(compareStrings)) {
+            entries.push({
+              key: [image.seq, tag],
+              value: { imageDigest: image.digest, imageTag: tag }
+            })
+          }
+        }
+      }
+      const { page, nextToken } = paginate(entries, cursor, maxResults, scope)
+      return { imageIds: page, ...(nextToken ? { nextToken } : {}) }
+    },
+
+    DescribeImages(input) {
+      const repository = repositoryFor(input)
+      if (input.imageIds !== undefined) {
+        if (input.maxResults !== undefined || input.nextToken !== undefined) {
+          throw invalidParameter(
+            'Invalid parameter: maxResults and nextToken cannot be used when you specify images with imageIds'
+          )
+        }
+        const ids = checkImageIds(input.imageIds)
+        /** @type {Map<string, StoredImage>} */
+        const found = new Map()
+        for (const id of ids) {
+          const resolved = resolveImageId(repository, id)
+          if (!('image' in resolved)) {
+            if (resolved.failureCode === 'MissingDigestAndTag') {
+              throw invalidParameter(resolved.failureReason)
+            }
+            throw new EcrError(
+              'ImageNotFoundException',
+              `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repository.name}' in the registry with id '${accountId}'`
+            )
+          }
+          found.set(resolved.image.digest, resolved.image)
+        }
+        return { imageDetails: [...found.values()].map((image) => imageDetail(repository, image)) }
+      }
+      const tagStatus = readTagStatus(input.filter)
+      const maxResults = readMaxResults(input.maxResults)
+      const scope = { op: 'DescribeImages', repo: repository.name, tagStatus }
+      const cursor = decodeToken(input.nextToken, scope)
+      const entries = imagesInPushOrder(repository)
+        .filter((image) =>
+          tagStatus === 'TAGGED'
+            ? image.tags.size > 0
+            : tagStatus === 'UNTAGGED'
+              ? image.tags.size === 0
+              : true
+        )
+        .map((image) => ({ key: [image.seq], value: image }))
+      const { page, nextToken } = paginate(entries, cursor, maxResults, scope)
+      return {
+        imageDetails: page.map((image) => imageDetail(repository, image)),
+        ...(nextToken ? { nextToken } : {})
+      }
+    },
+
+    BatchDeleteImage(input) {
+      const repository = repositoryFor(input)
+      const ids = checkImageIds(input.imageIds)
+      /** @type {ImageId[]} */
+      const deleted = []
+      const failures = []
+
+      /** @param {StoredImage} image */
+      const removeImage = (image) => {
+        for (const tag of image.tags) repository.tags.delete(tag)
+        repository.images.delete(image.digest)
+      }
+      /** @param {StoredImage} image */
+      const referencedFailure = (image) => ({
+        failureCode: 'ImageReferencedByManifestList',
+        failureReason: `Requested image referenced by manifest list: [${referencingIndexes(repository, image.digest).join(', ')}]`
+      })
+
+      for (const id of ids) {
+        const resolved = resolveImageId(repository, id)
+        if (!('image' in resolved)) {
+          failures.push({ imageId: requestedId(id), ...resolved })
+          continue
+        }
+        const { image } = resolved
+        const referenced = referencingIndexes(repository, image.digest).length > 0
+        if (id.imageTag !== undefined) {
+          const tag = String(id.imageTag)
+          const lastTag = image.tags.size === 1
+          if (lastTag && referenced) {
+            failures.push({ imageId: requestedId(id), ...referencedFailure(image) })
+            continue
+          }
+          image.tags.delete(tag)
+          repository.tags.delete(tag)
+          if (lastTag) repository.images.delete(image.digest)
+          deleted.push({ imageDigest: image.digest, imageTag: tag })
+          continue
+        }
+        if (referenced) {
+          failures.push({ imageId: requestedId(id), ...referencedFailure(image) })
+          continue
+        }
+        const tags = [...image.tags].sort(compareStrings)
+        removeImage(image)
+        if (tags.length === 0) deleted.push({ imageDigest: image.digest })
+        for (const tag of tags) deleted.push({ imageDigest: image.digest, imageTag: tag })
+      }
+      return { imageIds: deleted, failures }
+    },
+
+    PutImageTagMutability(input) {
+      const repository = repositoryFor(input)
+      const mutability = readMutability(input, true)
+      repository.imageTagMutability = mutability.imageTagMutability
+      repository.exclusionFilters = mutability.exclusionFilters
+      return {
+        registryId: accountId,
+        repositoryName: repository.name,
+        imageTagMutability: repository.imageTagMutability,
+        ...(repository.exclusionFilters
+          ? {
+              imageTagMutabilityExclusionFilters: repository.exclusionFilters.map((f) => ({
+                ...f
+              }))
+            }
+          : {})
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // HTTP
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * @param {import('node:http').ServerResponse} res
+   * @param {number} status
+   * @param {unknown} body
+   */
+  function send(res, status, body) {
+    const text = JSON.stringify(body)
+    res.writeHead(status, {
+      'Content-Type': CONTENT_TYPE,
+      'Content-Length': Buffer.byteLength(text, 'utf8'),
+      'x-amzn-RequestId': randomUUID()
+    })
+    res.end(text)
+  }
+
+  /**
+   * @param {string} operation
+   * @param {Record<string, any>} input
+   */
+  function checkDenied(operation, input) {
+    const names = [
+      ...(typeof input.repositoryName === 'string' ? [input.repositoryName] : []),
+      ...(Array.isArray(input.repositoryNames) ? input.repositoryNames : [])
+    ]
+    const denial = denials.find(
+      (d) =>
+        d.operation === operation &&
+        (d.repositoryName === undefined || names.includes(d.repositoryName))
+    )
+    if (!denial) return
+    const resource = denial.repositoryName ?? names[0] ?? '*'
+    throw new EcrError(
+      'AccessDeniedException',
+      `User: arn:aws:sts::${accountId}:assumed-role/ci/gh is not authorized to perform: ecr:${operation} on resource: ${repositoryArn(resource)} because no identity-based policy allows the ecr:${operation} action`
+    )
+  }
+
+  /**
+   * @param {import('node:http').IncomingMessage} req
+   * @param {import('node:http').ServerResponse} res
+   */
+  async function handle(req, res) {
+    /** @type {Buffer[]} */
+    const chunks = []
+    for await (const chunk of req) chunks.push(chunk)
+    const raw = Buffer.concat(chunks).toString('utf8')
+
+    const target = String(req.headers['x-amz-target'] ?? '')
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target
+    /** @type {unknown} */
+    let input
+    let parsedOk = true
+    try {
+      input = raw.trim() === '' ? {} : JSON.parse(raw)
+    } catch {
+      input = raw
+      parsedOk = false
+    }
+    calls.push({ operation, input })
+
+    const path = (req.url ?? '/').split('?')[0]
+    const handler =
+      req.method === 'POST' &&
+      path === '/' &&
+      target.startsWith(TARGET_PREFIX) &&
+      Object.hasOwn(operations, operation)
+        ? operations[operation]
+        : undefined
+    if (!handler) {
+      send(res, 400, {
+        __type: 'UnknownOperationException',
+        message: `Unknown operation ${operation || '(missing X-Amz-Target)'}`
+      })
+      return
+    }
+    if (!parsedOk || !isObject(input)) {
+      send(res, 400, {
+        __type: 'SerializationException',
+        message: 'Start of structure or map found where not expected.'
+      })
+      return
+    }
+    try {
+      checkRegistryId(input)
+      checkDenied(operation, input)
+      send(res, 200, handler(input))
+    } catch (error) {
+      if (error instanceof EcrError) {
+        send(res, 400, { __type: error.type, message: error.message })
+        return
+      }
+      throw error
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((/** @type {unknown} */ error) => {
+      if (res.headersSent) {
+        res.destroy()
+        return
+      }
+      send(res, 500, {
+        __type: 'ServerException',
+        message: `stand-in internal error: ${error instanceof Error ? error.stack : String(error)}`
+      })
+    })
+  })
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(undefined)
+    })
+  })
+  const address = server.address()
+  if (address === null || typeof address === 'string') {
+    throw new Error('stand-in: unexpected server address')
+  }
+  const urlHost = host.includes(':') ? `[${host}]` : host
+  const url = `http://${urlHost}:${address.port}`
+
+  /** @type {Promise<void> | undefined} */
+  let closing
+  const close = () => {
+    closing ??= new Promise((resolve, reject) => {
+      server.close((error) => (error ? reject(error) : resolve()))
+      server.closeAllConnections()
+    })
+    return closing
+  }
+
+  /** @type {StandInControl} */
+  const control = {
+    calls,
+    deny(operation, repositoryName) {
+      denials.push({ operation, repositoryName })
+    },
+    failPutImage(tag, { exception = 'ServerException', message = 'injected failure' } = {}) {
+      injectedFailures.push({ tag, exception, message })
+    },
+    snapshot(repositoryName) {
+      const repository = repositories.get(repositoryName)
+      if (!repository) throw new Error(`stand-in: no repository named '${repositoryName}'`)
+      const images = [...repository.images.values()]
+        .sort((a, b) => compareStrings(a.digest, b.digest))
+        .map((image) => ({
+          digest: image.digest,
+          mediaType: image.mediaType,
+          manifest: image.manifest,
+          tags: [...image.tags].sort(compareStrings)
+        }))
+      return { images }
+    },
+    reset() {
+      repositories.clear()
+      calls.length = 0
+      denials.length = 0
+      injectedFailures.length = 0
+    }
+  }
+
+  return { url, registryId: accountId, control, close }
+}
+
+/**
+ * @param {(string | number)[]} a
+ * @param {(string | number)[]} b
+ */
+function compareKeys(a, b) {
+  const length = Math.max(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a[i]
+    const y = b[i]
+    if (x === y) continue
+    if (x === undefined) return -1
+    if (y === undefined) return 1
+    if (typeof x === 'number' && typeof y === 'number') return x - y
+    return compareStrings(String(x), String(y))
+  }
+  return 0
+}
+
+/** @param {string[]} argv */
+async function main(argv) {
+  /** @type {StandInOptions} */
+  const options = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined]
+    const value = () => inline ?? argv[++i]
+    if (flag === '--port') {
+      const port = Number(value())
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new Error(`--port needs a port number`)
+      }
+      options.port = port
+    } else if (flag === '--host') {
+      options.host = value()
+    } else {
+      throw new Error(`unknown argument ${arg}; usage: ecr-standin.mjs [--port N] [--host H]`)
+    }
+  }
+  const standIn = await startStandIn(options)
+  process.stdout.write(`${standIn.url}\n`)
+  const stop = () => {
+    standIn.close().then(
+      () => process.exit(0),
+      () => process.exit(1)
+    )
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+const invokedDirectly = (() => {
+  const script = process.argv[1]
+  if (!script) return false
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href
+  } catch {
+    return false
+  }
+})()
+
+if (invokedDirectly) {
+  main(process.argv.slice(2)).catch((error) => {
+    process.stderr.write(`ecr-standin: ${error instanceof Error ? error.message : error}\n`)
+    process.exit(1)
+  })
+}

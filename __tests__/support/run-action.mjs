@@ -1,0 +1,107 @@
+// Runs the bundled action (dist/index.js) the way a GitHub runner does: every input as INPUT_<NAME>
+// (action.yml defaults included), the event payload in GITHUB_EVENT_PATH, and GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY as files that the run writes to. AWS_ENDPOINT_URL_ECR points the SDK at a test endpoint.
+
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const action = parse(await readFile(join(root, 'action.yml'), 'utf8'))
+
+/**
+ * @typedef {object} RunOptions
+ * @property {string} endpoint ECR endpoint URL
+ * @property {string} eventName GITHUB_EVENT_NAME
+ * @property {Record<string, unknown>} [payload] the webhook payload
+ * @property {Record<string, string>} inputs action inputs by their action.yml names
+ * @property {Record<string, string>} [env] more environment, such as GITHUB_REF and GITHUB_SHA
+ */
+
+/**
+ * @param {RunOptions} options
+ * @returns {Promise<{ status: number | null, stdout: string, stderr: string, outputs: Record<string, string>, summary: string, errors: string[] }>}
+ */
+export async function runAction({ endpoint, eventName, payload = {}, inputs, env = {} }) {
+  const dir = await mkdtemp(join(tmpdir(), 'ecr-promote-run-'))
+  try {
+    const files = {
+      event: join(dir, 'event.json'),
+      output: join(dir, 'output'),
+      summary: join(dir, 'summary')
+    }
+    await writeFile(files.event, JSON.stringify(payload))
+    await writeFile(files.output, '')
+    await writeFile(files.summary, '')
+    /** @type {Record<string, string>} */
+    const inputEnv = {}
+    for (const [name, spec] of Object.entries(action.inputs)) {
+      inputEnv[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? ''
+    }
+    const unknown = Object.keys(inputs).filter((name) => !(name in action.inputs))
+    if (unknown.length > 0) throw new Error(`action.yml has no input ${unknown.join(', ')}`)
+    const child = spawn(process.execPath, [join(root, 'dist/index.js')], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        GITHUB_ACTIONS: 'true',
+        GITHUB_EVENT_NAME: eventName,
+        GITHUB_EVENT_PATH: files.event,
+        GITHUB_OUTPUT: files.output,
+        GITHUB_STEP_SUMMARY: files.summary,
+        GITHUB_REPOSITORY: 'octo/app',
+        GITHUB_WORKSPACE: root,
+        RUNNER_TEMP: dir,
+        AWS_ENDPOINT_URL_ECR: endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        ...inputEnv,
+        ...env
+      }
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const status = await new Promise((resolve, reject) => {
+      child.on('error', reject)
+      child.on('close', resolve)
+    })
+    return {
+      status,
+      stdout,
+      stderr,
+      outputs: parseOutputs(await readFile(files.output, 'utf8')),
+      summary: await readFile(files.summary, 'utf8'),
+      errors: stdout
+        .split('\n')
+        .filter((line) => line.startsWith('::error::'))
+        .map((line) =>
+          line.slice('::error::'.length).replaceAll('%0A', '\n').replaceAll('%25', '%')
+        )
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. */
+function parseOutputs(text) {
+  /** @type {Record<string, string>} */
+  const outputs = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<]+)<<(.+)$/.exec(lines[i] ?? '')
+    if (!match) continue
+    const [, name, delimiter] = match
+    const end = lines.indexOf(/** @type {string} */ (delimiter), i + 1)
+    outputs[/** @type {string} */ (name)] = lines.slice(i + 1, end).join('\n')
+    i = end
+  }
+  return outputs
+}
