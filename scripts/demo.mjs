@@ -1,0 +1,99 @@
+// `npm run demo`: the main job of the environments convention, end to end, on the embedded ECR stand-in.
+// It runs the bundled action exactly as a GitHub runner would and prints the repository after each step.
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { startStandIn } from '../__tests__/support/ecr-standin.mjs'
+import { multiArchImage, seedImage, tagsByDigest } from '../__tests__/support/images.mjs'
+import { runAction } from '../__tests__/support/run-action.mjs'
+
+const repository = 'demo/app'
+const standIn = await startStandIn()
+const client = new ECRClient({
+  endpoint: standIn.url,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' }
+})
+const mainBranch = { repository: { default_branch: 'main' } }
+
+const steps = [
+  {
+    title:
+      'CI pushes build a1b2c3d (a multi-arch OCI index), then the action runs on the push to main',
+    build: { sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', image: multiArchImage('demo-1') },
+    eventName: 'push',
+    payload: { ref: 'refs/heads/main', ...mainBranch },
+    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678' }
+  },
+  {
+    title: 'Release v1.0.0 is published',
+    eventName: 'release',
+    payload: {
+      action: 'published',
+      release: { tag_name: 'v1.0.0', prerelease: false },
+      ...mainBranch
+    },
+    env: { GITHUB_REF: 'refs/tags/v1.0.0', GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678' }
+  },
+  {
+    title: 'CI pushes build 0f1e2d3, then the action runs on the push to main',
+    build: { sha: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678', image: multiArchImage('demo-2') },
+    eventName: 'push',
+    payload: { ref: 'refs/heads/main', ...mainBranch },
+    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678' }
+  },
+  {
+    title: 'Release v1.1.0 is published',
+    eventName: 'release',
+    payload: {
+      action: 'published',
+      release: { tag_name: 'v1.1.0', prerelease: false },
+      ...mainBranch
+    },
+    env: { GITHUB_REF: 'refs/tags/v1.1.0', GITHUB_SHA: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678' }
+  },
+  {
+    title: 'Someone runs the rollback workflow with version 1.0.0',
+    eventName: 'workflow_dispatch',
+    payload: { inputs: { version: '1.0.0' }, ...mainBranch },
+    inputs: { version: '1.0.0' },
+    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678' }
+  }
+]
+
+let failed = false
+try {
+  await client.send(new CreateRepositoryCommand({ repositoryName: repository }))
+  console.log(`ECR stand-in at ${standIn.url}, repository ${repository}\n`)
+  for (const [index, step] of steps.entries()) {
+    console.log(`${index + 1}. ${step.title}`)
+    if (step.build)
+      await seedImage(client, repository, step.build.image, [`sha-${step.build.sha.slice(0, 7)}`])
+    const result = await runAction({
+      endpoint: standIn.url,
+      eventName: step.eventName,
+      payload: step.payload,
+      inputs: { repository, ...step.inputs },
+      env: step.env
+    })
+    for (const change of JSON.parse(result.outputs.changes || '[]')) {
+      console.log(`   ${change.action.padEnd(9)} ${change.tag}`)
+    }
+    for (const error of result.errors) console.log(`   error: ${error}`)
+    if (result.status !== 0) {
+      failed = true
+      break
+    }
+    const tags = await tagsByDigest(client, repository)
+    const byDigest = Object.entries(tags).reduce((groups, [tag, digest]) => {
+      groups[digest] = [...(groups[digest] ?? []), tag].sort()
+      return groups
+    }, /** @type {Record<string, string[]>} */ ({}))
+    console.log('   repository now:')
+    for (const [digest, names] of Object.entries(byDigest))
+      console.log(`     ${digest.slice(0, 19)}  ${names.join(' ')}`)
+    console.log('')
+  }
+} finally {
+  client.destroy()
+  await standIn.close()
+}
+process.exitCode = failed ? 1 : 0
