@@ -11,6 +11,7 @@ import {
 } from '../src/plan.js'
 import type { Trigger } from '../src/trigger.js'
 import { requireVersion } from '../src/version.js'
+import { thrownBy } from './support/thrown.js'
 
 const manifest = (name: string): Manifest => ({
   digest: `sha256:${name.padEnd(64, '0')}`,
@@ -54,15 +55,6 @@ function stateFor(
     ),
     ...(needsAllTags(intent) && { tags })
   }
-}
-
-function thrownBy(action: () => unknown): unknown {
-  try {
-    action()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a throw')
 }
 
 const summary = (

@@ -69416,13 +69416,11 @@ async function settleAll(promises) {
 }
 /** One `::error::` line per problem. */
 function fail(error) {
-    const errors = (function flatten(e) {
-        return e instanceof AggregateError ? e.errors.flatMap(flatten) : [e];
-    })(error);
-    for (const each of errors)
-        core_error(messageOf(each));
+    for (const problem of problemsOf(error))
+        core_error(messageOf(problem));
     process.exitCode = ExitCode.Failure;
 }
+const problemsOf = (error) => error instanceof AggregateError ? error.errors.flatMap(problemsOf) : [error];
 const messageOf = (error) => error instanceof Error ? error.message : String(error);
 
 ;// CONCATENATED MODULE: ./src/index.ts

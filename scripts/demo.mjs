@@ -13,50 +13,36 @@ const client = new ECRClient({
   credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' }
 })
 const mainBranch = { repository: { default_branch: 'main' } }
+const build1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'
+const build2 = '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678'
+
+const pushToMain = (sha, image) => ({
+  title: `CI pushes build ${sha.slice(0, 7)} (a multi-arch OCI index), then the action runs on the push to main`,
+  build: { sha, image },
+  eventName: 'push',
+  payload: { ref: 'refs/heads/main', ...mainBranch },
+  env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: sha }
+})
+const releasePublished = (tag, sha) => ({
+  title: `Release ${tag} is published`,
+  eventName: 'release',
+  payload: { action: 'published', release: { tag_name: tag, prerelease: false }, ...mainBranch },
+  env: { GITHUB_REF: `refs/tags/${tag}`, GITHUB_SHA: sha }
+})
+const rollback = (version) => ({
+  title: `Someone runs the rollback workflow with version ${version}`,
+  eventName: 'workflow_dispatch',
+  payload: { inputs: { version }, ...mainBranch },
+  inputs: { version },
+  env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: build2 }
+})
 
 const steps = [
-  {
-    title:
-      'CI pushes build a1b2c3d (a multi-arch OCI index), then the action runs on the push to main',
-    build: { sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', image: multiArchImage('demo-1') },
-    eventName: 'push',
-    payload: { ref: 'refs/heads/main', ...mainBranch },
-    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678' }
-  },
-  {
-    title: 'Release v1.0.0 is published',
-    eventName: 'release',
-    payload: {
-      action: 'published',
-      release: { tag_name: 'v1.0.0', prerelease: false },
-      ...mainBranch
-    },
-    env: { GITHUB_REF: 'refs/tags/v1.0.0', GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678' }
-  },
-  {
-    title: 'CI pushes build 0f1e2d3, then the action runs on the push to main',
-    build: { sha: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678', image: multiArchImage('demo-2') },
-    eventName: 'push',
-    payload: { ref: 'refs/heads/main', ...mainBranch },
-    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678' }
-  },
-  {
-    title: 'Release v1.1.0 is published',
-    eventName: 'release',
-    payload: {
-      action: 'published',
-      release: { tag_name: 'v1.1.0', prerelease: false },
-      ...mainBranch
-    },
-    env: { GITHUB_REF: 'refs/tags/v1.1.0', GITHUB_SHA: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678' }
-  },
-  {
-    title: 'Someone runs the rollback workflow with version 1.0.0',
-    eventName: 'workflow_dispatch',
-    payload: { inputs: { version: '1.0.0' }, ...mainBranch },
-    inputs: { version: '1.0.0' },
-    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678' }
-  }
+  pushToMain(build1, multiArchImage('demo-1')),
+  releasePublished('v1.0.0', build1),
+  pushToMain(build2, multiArchImage('demo-2')),
+  releasePublished('v1.1.0', build2),
+  rollback('1.0.0')
 ]
 
 let failed = false

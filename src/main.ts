@@ -63,12 +63,12 @@ async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
 
 /** One `::error::` line per problem. */
 function fail(error: unknown): void {
-  const errors = (function flatten(e: unknown): unknown[] {
-    return e instanceof AggregateError ? e.errors.flatMap(flatten) : [e]
-  })(error)
-  for (const each of errors) core.error(messageOf(each))
+  for (const problem of problemsOf(error)) core.error(messageOf(problem))
   process.exitCode = core.ExitCode.Failure
 }
+
+const problemsOf = (error: unknown): unknown[] =>
+  error instanceof AggregateError ? error.errors.flatMap(problemsOf) : [error]
 
 const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : String(error)

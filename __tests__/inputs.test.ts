@@ -1,0 +1,125 @@
+import { readInputs } from '../src/inputs.js'
+import { thrownBy } from './support/thrown.js'
+
+/** Runs readInputs with these INPUT_* values set, as a runner sets them, plus action.yml's defaults. */
+function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
+  const all = { convention: 'environments', 'dry-run': 'false', ...inputs }
+  const names = Object.keys(all).map((name) => `INPUT_${name.toUpperCase()}`)
+  Object.entries(all).forEach(
+    ([name, value]) => (process.env[`INPUT_${name.toUpperCase()}`] = value)
+  )
+  try {
+    return readInputs({ AWS_REGION: 'eu-west-1', GITHUB_SHA: 'ABCDEF0123456789', ...env })
+  } finally {
+    names.forEach((name) => delete process.env[name])
+  }
+}
+
+describe('readInputs', () => {
+  it('reads every input, with defaults from the environment', () => {
+    expect(withInputs({ repository: 'team/app\n\nworker\n' })).toEqual({
+      repositories: ['team/app', 'worker'],
+      registryId: '',
+      region: 'eu-west-1',
+      convention: 'environments',
+      trigger: { event: '', branch: '', releaseTag: '', version: '', environment: '' },
+      source: '',
+      sha: 'abcdef0123456789',
+      service: '',
+      dryRun: false
+    })
+  })
+
+  it.each([
+    [{ region: 'us-west-2' }, {}, 'us-west-2'],
+    [{}, { AWS_REGION: '', AWS_DEFAULT_REGION: 'ap-south-1' }, 'ap-south-1']
+  ])('takes the region from %j and %j', (inputs, env, region) => {
+    expect(withInputs({ repository: 'app', ...inputs }, env).region).toBe(region)
+  })
+
+  it.each<[string, Record<string, string>, NodeJS.ProcessEnv, string]>([
+    [
+      'a repository name outside the grammar',
+      { repository: 'App_' },
+      {},
+      "repository 'App_' is not a valid ECR repository name"
+    ],
+    [
+      'the same repository twice',
+      { repository: 'app\napp' },
+      {},
+      'repository lists the same repository twice'
+    ],
+    [
+      'a registry id that is not an account',
+      { repository: 'app', 'registry-id': '12345' },
+      {},
+      "registry-id '12345' is not a 12-digit AWS account id"
+    ],
+    [
+      'no region',
+      { repository: 'app' },
+      { AWS_REGION: '' },
+      'no AWS region: set the region input, or AWS_REGION'
+    ],
+    [
+      'an unknown event',
+      { repository: 'app', event: 'deploy' },
+      {},
+      "event 'deploy' is not one of push, release, promote, rollback"
+    ],
+    [
+      'a version that is not SemVer',
+      { repository: 'app', version: '1.2' },
+      {},
+      "version '1.2' is not a semantic version"
+    ],
+    [
+      'a release tag that is not SemVer',
+      { repository: 'app', 'release-tag': 'latest' },
+      {},
+      "release-tag 'latest' is not a semantic version"
+    ],
+    [
+      'an environment that is not a tag',
+      { repository: 'app', environment: 'prod env' },
+      {},
+      "environment 'prod env' is not a valid tag name"
+    ],
+    [
+      'a source that is neither',
+      { repository: 'app', source: 'sha256:xyz' },
+      {},
+      "source 'sha256:xyz' is neither a tag nor a sha256: digest"
+    ],
+    [
+      'a sha that is not a commit',
+      { repository: 'app', sha: 'main' },
+      {},
+      "sha 'main' is not a git commit hash"
+    ],
+    [
+      'a dry-run that is not a boolean',
+      { repository: 'app', 'dry-run': 'maybe' },
+      {},
+      'Input does not meet YAML 1.2 "Core Schema" specification: dry-run'
+    ]
+  ])('rejects %s', (_name, inputs, env, message) => {
+    expect(() => withInputs(inputs, env)).toThrow(message)
+  })
+
+  it('requires a repository', () => {
+    expect(() => withInputs({})).toThrow('Input required and not supplied: repository')
+  })
+
+  it('names every problem at once', () => {
+    const error = thrownBy(() =>
+      withInputs({ repository: 'App', version: 'x', sha: 'y' })
+    ) as AggregateError
+    expect(error.errors.map((each: Error) => each.message.split(' is ')[0])).toEqual([
+      "repository 'App'",
+      "version 'x'",
+      "sha 'y'"
+    ])
+  })
+})
