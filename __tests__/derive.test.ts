@@ -1,4 +1,4 @@
-import { environments, loadConvention } from '../src/conventions.js'
+import { BUILT_IN_CONVENTIONS, parseConvention, type Convention } from '../src/conventions.js'
 import { derive, type RunValues } from '../src/derive.js'
 import type { Trigger } from '../src/trigger.js'
 import { requireVersion } from '../src/version.js'
@@ -7,124 +7,233 @@ const run: RunValues = {
   repository: 'team/app',
   sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
   service: 'app',
-  source: ''
+  source: '',
+  runNumber: '57',
+  date: new Date('2026-11-23T12:00:00Z')
 }
 const v = (text: string) => requireVersion(text, 'version')
+const builtIn = (name: string): Convention =>
+  parseConvention(BUILT_IN_CONVENTIONS[name] ?? '', name)
 
-describe('the environments convention', () => {
-  it.each<[string, Trigger, object]>([
+const push = (branch: string, defaultBranch = branch === 'main'): Trigger => ({
+  event: 'push',
+  branch,
+  defaultBranch
+})
+const release = (text: string, prerelease = false): Trigger => ({
+  event: 'release',
+  branch: 'main',
+  version: v(text),
+  prerelease
+})
+const promote = (environment: string, version?: string): Trigger => ({
+  event: 'promote',
+  branch: 'main',
+  environment,
+  ...(version && { version: v(version) })
+})
+const rollback = (to: string): Trigger => ({
+  event: 'rollback',
+  branch: 'main',
+  to: to === 'previous' ? 'previous' : v(to)
+})
+
+/** Source and targets in one line each: `sha-a1b2c3d -> latest(plain)`. */
+function summary(
+  convention: Convention,
+  trigger: Trigger,
+  values: Partial<RunValues> = {}
+): string {
+  const intent = derive(convention, trigger, { ...run, ...values })
+  const source = Object.values(intent.source)[0]
+  const targets = intent.targets.map(
+    (target) => `${target.tag}(${target.kind}${'line' in target ? `:${target.line}` : ''})`
+  )
+  return `${source} -> ${targets.join(' ') || 'nothing'}${intent.pointer ? ` [pointer ${intent.pointer}]` : ''}`
+}
+
+describe.each<[string, [string, Trigger, string][]]>([
+  [
+    'environments',
     [
-      'push to main tags latest',
-      { event: 'push', branch: 'main', defaultBranch: true },
-      { source: { tag: 'sha-a1b2c3d' }, targets: [{ tag: 'latest', kind: 'plain' }] }
-    ],
-    [
-      'push to another branch only checks the build image',
-      { event: 'push', branch: 'feature/x', defaultBranch: false },
-      { source: { tag: 'sha-a1b2c3d' }, targets: [] }
-    ],
-    [
-      'release adds the version tag and moves production forward',
-      { event: 'release', version: v('1.2.0'), prerelease: false },
-      {
-        source: { tag: 'sha-a1b2c3d' },
-        targets: [
-          { tag: 'v1.2.0', kind: 'version' },
-          { tag: 'production', kind: 'forward' }
-        ],
-        pointer: 'production',
-        version: v('1.2.0')
-      }
-    ],
-    [
-      'prerelease gets its own tag only',
-      { event: 'release', version: v('1.3.0-rc.1'), prerelease: true },
-      { targets: [{ tag: 'v1.3.0-rc.1', kind: 'version' }] }
-    ],
-    [
-      'promote to staging',
-      { event: 'promote', environment: 'staging' },
-      {
-        source: { tag: 'sha-a1b2c3d' },
-        targets: [{ tag: 'staging', kind: 'plain' }],
-        pointer: 'staging'
-      }
-    ],
-    [
-      'promote to canary',
-      { event: 'promote', environment: 'canary' },
-      { targets: [{ tag: 'canary', kind: 'plain' }], pointer: 'canary' }
-    ],
-    [
-      'promote to production without a version',
-      { event: 'promote', environment: 'production' },
-      { targets: [{ tag: 'production', kind: 'forward' }], pointer: 'production' }
-    ],
-    [
-      'promote to production with a version adds the version tag',
-      { event: 'promote', environment: 'production', version: v('1.2.0') },
-      {
-        targets: [
-          { tag: 'production', kind: 'forward' },
-          { tag: 'v1.2.0', kind: 'version' }
-        ]
-      }
-    ],
-    [
-      'rollback re-points production to the version image',
-      { event: 'rollback', to: v('1.1.0') },
-      {
-        source: { tag: 'v1.1.0' },
-        targets: [{ tag: 'production', kind: 'rollback' }],
-        pointer: 'production'
-      }
-    ],
-    [
-      'rollback to previous is resolved against the registry',
-      { event: 'rollback', to: 'previous' },
-      {
-        source: { previousVersionOf: 'production' },
-        targets: [{ tag: 'production', kind: 'rollback' }]
-      }
+      ['push to main', push('main'), 'sha-a1b2c3d -> latest(plain)'],
+      ['push to a branch', push('feature/x'), 'sha-a1b2c3d -> nothing'],
+      [
+        'release',
+        release('1.2.0'),
+        'sha-a1b2c3d -> v1.2.0(version) production(forward) [pointer production]'
+      ],
+      ['prerelease', release('1.3.0-rc.1', true), 'sha-a1b2c3d -> v1.3.0-rc.1(version)'],
+      ['promote staging', promote('staging'), 'sha-a1b2c3d -> staging(plain) [pointer staging]'],
+      ['promote canary', promote('canary'), 'sha-a1b2c3d -> canary(plain) [pointer canary]'],
+      [
+        'promote production',
+        promote('production'),
+        'sha-a1b2c3d -> production(forward) [pointer production]'
+      ],
+      [
+        'promote production with a version',
+        promote('production', '1.2.0'),
+        'sha-a1b2c3d -> production(forward) v1.2.0(version) [pointer production]'
+      ],
+      ['rollback', rollback('v1.1.0'), 'v1.1.0 -> production(rollback) [pointer production]'],
+      [
+        'rollback to previous',
+        rollback('previous'),
+        'production -> production(rollback) [pointer production]'
+      ]
     ]
+  ],
+  [
+    'channels',
+    [
+      ['push to main', push('main'), 'app-main-a1b2c3d -> edge(plain)'],
+      [
+        'push to a branch',
+        push('Feature/Login_Page#42'),
+        'app-Feature-Login_Page-42-a1b2c3d -> nothing'
+      ],
+      [
+        'release',
+        release('2.1.0'),
+        'app-main-a1b2c3d -> 2.1.0(version) stable(forward) latest(highest:all) [pointer stable]'
+      ],
+      ['prerelease', release('2.2.0-beta.1', true), 'app-main-a1b2c3d -> 2.2.0-beta.1(version)'],
+      [
+        'promote staging',
+        promote('staging', '2.2.0'),
+        'app-main-a1b2c3d -> 2.2.0-rc.57(version) [pointer 2.2.0-rc.57]'
+      ],
+      ['rollback', rollback('2.0.3'), '2.0.3 -> stable(rollback) [pointer stable]'],
+      ['rollback to previous', rollback('previous'), 'stable -> stable(rollback) [pointer stable]']
+    ]
+  ]
+])('the %s convention', (name, cases) => {
+  it.each(cases)('%s', (_case, trigger, expected) => {
+    expect(summary(builtIn(name), trigger)).toBe(expected)
+  })
+})
+
+describe('a convention file', () => {
+  const custom = parseConvention(
+    `
+name: team
+build-tag: 'build-{date}-{run_number}-{sha:10}'
+version-tag: 'release-{version}'
+rollback: live
+push: [main, 'main-{date}']
+release:
+  - { tag: 'release-{version}', kind: version }
+  - { tag: '{major}', kind: highest }
+  - { tag: '{major}.{minor}', kind: highest }
+  - { tag: live, kind: forward }
+prerelease:
+  - { tag: 'release-{version}', kind: version }
+  - { tag: 'next-{prerelease}', kind: plain }
+promote:
+  qa: ['qa-{environment}', { tag: 'qa-{version}', optional: true }]
+`,
+    'team.yml'
+  )
+
+  it.each<[string, Trigger, string]>([
+    [
+      'push to main',
+      push('main'),
+      'build-20261123-57-a1b2c3d4e5 -> main(plain) main-20261123(plain)'
+    ],
+    ['push to a branch', push('dev'), 'build-20261123-57-a1b2c3d4e5 -> nothing'],
+    [
+      'release',
+      release('3.4.5'),
+      'build-20261123-57-a1b2c3d4e5 -> release-3.4.5(version) 3(highest:major) 3.4(highest:minor) live(forward) [pointer live]'
+    ],
+    [
+      'a 0.x release moves no major tag',
+      release('0.4.1'),
+      'build-20261123-57-a1b2c3d4e5 -> release-0.4.1(version) 0.4(highest:minor) live(forward) [pointer live]'
+    ],
+    [
+      'prerelease',
+      release('3.5.0-rc.2', true),
+      'build-20261123-57-a1b2c3d4e5 -> release-3.5.0-rc.2(version) next-rc.2(plain)'
+    ],
+    [
+      'promote without a version',
+      promote('qa'),
+      'build-20261123-57-a1b2c3d4e5 -> qa-qa(plain) [pointer qa-qa]'
+    ],
+    [
+      'promote with a version',
+      promote('qa', '3.4.5'),
+      'build-20261123-57-a1b2c3d4e5 -> qa-qa(plain) qa-3.4.5(plain) [pointer qa-qa]'
+    ],
+    ['rollback', rollback('3.4.0'), 'release-3.4.0 -> live(rollback) [pointer live]']
   ])('%s', (_name, trigger, expected) => {
-    const intent = derive(environments, trigger, run)
-    expect(intent).toMatchObject({ repository: 'team/app', versionTag: 'v{version}', ...expected })
+    expect(summary(custom, trigger)).toBe(expected)
   })
 })
 
 describe('derive', () => {
+  const environments = builtIn('environments')
+
   it('takes the source input, as a tag or a digest, over the build tag', () => {
-    const push: Trigger = { event: 'push', branch: 'main', defaultBranch: true }
-    expect(derive(environments, push, { ...run, source: 'candidate' }).source).toEqual({
-      tag: 'candidate'
-    })
+    expect(summary(environments, push('main'), { source: 'candidate' })).toBe(
+      'candidate -> latest(plain)'
+    )
     const digest = `sha256:${'ab'.repeat(32)}`
-    expect(derive(environments, push, { ...run, source: digest }).source).toEqual({ digest })
-  })
-
-  it('needs a commit for the build tag', () => {
-    const push: Trigger = { event: 'push', branch: 'main', defaultBranch: true }
-    expect(() => derive(environments, push, { ...run, sha: undefined })).toThrow(
-      "tag template 'sha-{sha7}' needs {sha7}, which this run does not have"
+    expect(summary(environments, push('main'), { source: digest })).toBe(
+      `${digest} -> latest(plain)`
     )
   })
 
-  it('rejects an environment the convention does not know', () => {
-    expect(() => derive(environments, { event: 'promote', environment: 'qa' }, run)).toThrow(
+  it.each<[string, Convention, Trigger, Partial<RunValues>, string]>([
+    [
+      'a build tag without a commit',
+      environments,
+      push('main'),
+      { sha: undefined },
+      "tag template 'sha-{sha7}' needs {sha7} (from the sha input or GITHUB_SHA), which this run does not have"
+    ],
+    [
+      'a staging promotion without a version',
+      builtIn('channels'),
+      promote('staging'),
+      {},
+      "tag template '{version}-rc.{build}' needs {version} (from the version input), which this run does not have"
+    ],
+    [
+      'a staging promotion without a run number',
+      builtIn('channels'),
+      promote('staging', '2.2.0'),
+      { runNumber: undefined },
+      "tag template '{version}-rc.{build}' needs {build} (from GITHUB_RUN_NUMBER), which this run does not have"
+    ],
+    [
+      'an environment the convention does not know',
+      environments,
+      promote('qa'),
+      {},
       "the environments convention has no promotion to 'qa': it knows staging, canary, production"
-    )
+    ],
+    [
+      'a rollback on a convention without a rollback pointer',
+      parseConvention('build-tag: b-{sha7}\nversion-tag: v{version}', 'bare.yml', true),
+      rollback('1.0.0'),
+      {},
+      'the bare.yml convention has no rollback pointer'
+    ]
+  ])('refuses %s', (_name, convention, trigger, values, message) => {
+    expect(() => derive(convention, trigger, { ...run, ...values })).toThrow(message)
   })
-})
 
-describe('loadConvention', () => {
-  it('knows the built-in environments convention', () => {
-    expect(loadConvention('environments')).toBe(environments)
-  })
-
-  it('names the built-ins when it does not know one', () => {
-    expect(() => loadConvention('gitflow')).toThrow(
-      "unknown convention 'gitflow': the built-in conventions are environments"
-    )
+  it('shortens a long branch to a valid tag with a hash, so long branches never collide', () => {
+    const channels = builtIn('channels')
+    const long = (suffix: string) =>
+      derive(channels, push(`feature/${'x'.repeat(200)}-${suffix}`), run).source
+    const [first, second] = [long('one'), long('two')] as [{ tag: string }, { tag: string }]
+    expect(first.tag).toHaveLength(128)
+    expect(first.tag).toMatch(/^app-feature-x+-[0-9a-f]{8}-a1b2c3d$/)
+    expect(first.tag).not.toBe(second.tag)
   })
 })

@@ -1,4 +1,4 @@
-import { environments } from '../src/conventions.js'
+import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
 import { derive, type Intent } from '../src/derive.js'
 import {
   isImmutable,
@@ -27,13 +27,11 @@ const [build, old, older, hotfix] = ['b', 'c', 'd', 'e'].map(manifest) as [
 const v = (text: string) => requireVersion(text, 'version')
 const mutable: TagMutability = { mode: 'MUTABLE', exclusions: [] }
 
-const intentFor = (trigger: Trigger): Intent =>
-  derive(environments, trigger, {
-    repository: 'app',
-    sha: 'b0b0b0b0b0',
-    service: 'app',
-    source: ''
-  })
+const environments = parseConvention(BUILT_IN_CONVENTIONS.environments ?? '', 'environments')
+const channels = parseConvention(BUILT_IN_CONVENTIONS.channels ?? '', 'channels')
+const run = { repository: 'app', sha: 'b0b0b0b0b0', service: 'app', source: '', date: new Date(0) }
+const intentFor = (trigger: Trigger, convention = environments): Intent =>
+  derive(convention, trigger, run)
 
 /** A registry given as tag → manifest; the state is what readState would return for the intent. */
 function stateFor(
@@ -65,7 +63,7 @@ const summary = (
   const plan = planRepository(intent, stateFor(intent, registry, mutability))
   return plan.steps.map(
     (step) =>
-      `${step.tag}:${step.from?.digest[7] ?? '-'}>${step.to.digest[7]}${step.write ? '' : ' skip'}`
+      `${step.tag}:${step.from?.digest[7] ?? '-'}>${step.to?.digest[7] ?? '-'}${step.write ? '' : ' skip'}`
   )
 }
 
@@ -73,6 +71,7 @@ describe('planning', () => {
   const push: Trigger = { event: 'push', branch: 'main', defaultBranch: true }
   const release = (text: string): Trigger => ({
     event: 'release',
+    branch: 'main',
     version: v(text),
     prerelease: false
   })
@@ -119,25 +118,25 @@ describe('planning', () => {
     ],
     [
       'rollback moves production back',
-      { event: 'rollback', to: v('1.0.0') },
+      { event: 'rollback', branch: 'main', to: v('1.0.0') },
       { 'v1.0.0': older, 'v1.1.0': old, production: old },
       ['production:c>d']
     ],
     [
       'rollback to previous picks the highest stable version below production',
-      { event: 'rollback', to: 'previous' },
+      { event: 'rollback', branch: 'main', to: 'previous' },
       { 'v1.0.0': older, 'v1.1.0-rc.1': hotfix, 'v1.1.0': old, 'v1.2.0': build, production: build },
       ['production:b>c']
     ],
     [
       'promotion of a build whose version is lower is held back',
-      { event: 'promote', environment: 'production' },
+      { event: 'promote', branch: 'main', environment: 'production' },
       { 'sha-b0b0b0b': build, 'v1.0.0': build, 'v1.1.0': old, production: old },
       ['production:c>c skip']
     ],
     [
       'staging follows any promotion',
-      { event: 'promote', environment: 'staging' },
+      { event: 'promote', branch: 'main', environment: 'staging' },
       { 'sha-b0b0b0b': build, staging: old },
       ['staging:c>b']
     ]
@@ -146,7 +145,7 @@ describe('planning', () => {
   })
 
   it('reports the pointer digest before the run and the resolved version', () => {
-    const intent = intentFor({ event: 'rollback', to: 'previous' })
+    const intent = intentFor({ event: 'rollback', branch: 'main', to: 'previous' })
     const plan = planRepository(
       intent,
       stateFor(intent, { 'v1.0.0': older, 'v1.1.0': old, production: old })
@@ -166,6 +165,67 @@ describe('planning', () => {
   })
 })
 
+describe('highest-only tags', () => {
+  const release = (text: string): Trigger => ({
+    event: 'release',
+    branch: 'main',
+    version: v(text),
+    prerelease: false
+  })
+  const lines = parseConvention(
+    `build-tag: 'app-main-{sha7}'\nversion-tag: '{version}'\nrelease: [{ tag: '{major}', kind: highest }, { tag: '{major}.{minor}', kind: highest }]`,
+    'lines.yml'
+  )
+
+  it.each<[string, Trigger, Record<string, Manifest>, string[], typeof channels]>([
+    [
+      'the highest release moves latest and stable',
+      release('2.1.0'),
+      { 'app-main-b0b0b0b': build, '2.0.0': old, stable: old, latest: old },
+      ['2.1.0:->b', 'stable:c>b', 'latest:c>b'],
+      channels
+    ],
+    [
+      'a lower release moves neither',
+      release('2.0.3'),
+      { 'app-main-b0b0b0b': build, '2.1.0': old, stable: old, latest: old },
+      ['2.0.3:->b', 'stable:c>c skip', 'latest:c>c skip'],
+      channels
+    ],
+    [
+      'a lower release does not create latest either',
+      release('2.0.3'),
+      { 'app-main-b0b0b0b': build, '2.1.0': old },
+      ['2.0.3:->b', 'stable:->b', 'latest:->- skip'],
+      channels
+    ],
+    [
+      'prereleases in the registry do not count',
+      release('2.1.0'),
+      { 'app-main-b0b0b0b': build, '2.2.0-rc.1': old, latest: old },
+      ['2.1.0:->b', 'stable:->b', 'latest:c>b'],
+      channels
+    ],
+    [
+      'each line ranks on its own',
+      release('3.4.9'),
+      { 'app-main-b0b0b0b': build, '3.5.0': old, '3': old, '3.4.1': older, '3.4': older },
+      ['3:c>c skip', '3.4:d>b'],
+      lines
+    ]
+  ])('%s', (_name, trigger, registry, expected, convention) => {
+    expect(summary(intentFor(trigger, convention), registry)).toEqual(expected)
+  })
+
+  it('says why latest stays', () => {
+    const intent = intentFor(release('2.0.3'), channels)
+    const registry = { 'app-main-b0b0b0b': build, '2.1.0': old, latest: old }
+    expect(planRepository(intent, stateFor(intent, registry)).steps[2]?.note).toBe(
+      '2.1.0 is higher, so it stays'
+    )
+  })
+})
+
 describe('planning refuses before any write', () => {
   it.each<[string, Trigger, Record<string, Manifest>, TagMutability, RegExp]>([
     [
@@ -177,14 +237,14 @@ describe('planning refuses before any write', () => {
     ],
     [
       'a missing rollback version',
-      { event: 'rollback', to: v('0.9.0') },
+      { event: 'rollback', branch: 'main', to: v('0.9.0') },
       { production: old },
       mutable,
       /source image 'v0.9.0' not found/
     ],
     [
       'a version tag that would move',
-      { event: 'release', version: v('1.0.0'), prerelease: false },
+      { event: 'release', branch: 'main', version: v('1.0.0'), prerelease: false },
       { 'sha-b0b0b0b': build, 'v1.0.0': old },
       mutable,
       /version tag 'v1.0.0' in app already points at sha256:c00000000000, not at the source sha256:b00000000000: a version tag never moves/
@@ -202,7 +262,12 @@ describe('planning refuses before any write', () => {
   })
 
   it('names every problem at once', () => {
-    const intent = intentFor({ event: 'release', version: v('1.0.0'), prerelease: false })
+    const intent = intentFor({
+      event: 'release',
+      branch: 'main',
+      version: v('1.0.0'),
+      prerelease: false
+    })
     const state = stateFor(
       intent,
       { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old },
@@ -232,7 +297,7 @@ describe('planning refuses before any write', () => {
       /no stable version below 1.0.0/
     ]
   ])('rollback to previous with %s', (_name, registry, message) => {
-    const intent = intentFor({ event: 'rollback', to: 'previous' })
+    const intent = intentFor({ event: 'rollback', branch: 'main', to: 'previous' })
     expect(() => stateFor(intent, registry)).toThrow(message)
   })
 })

@@ -8,7 +8,7 @@ export interface Change {
   readonly repository: string
   readonly tag: string
   readonly from: string | null
-  readonly to: string
+  readonly to: string | null
   readonly action: Action
   /** Why a tag stayed, for the log and summary; not part of the `changes` output. */
   readonly note?: string
@@ -37,7 +37,8 @@ export async function applyPlans(
   const written: { repository: string; step: Step }[] = []
   const results = await Promise.allSettled(
     plans.map(async ({ repository, steps }) => {
-      for (const step of steps.filter(({ write }) => write)) {
+      for (const step of steps) {
+        if (!step.write) continue
         if (await registry.putTag(repository, step.tag, step.to)) {
           written.push({ repository, step })
           actions.set(step, step.from ? 'moved' : 'created')
@@ -86,7 +87,7 @@ function changes(plans: readonly RepositoryPlan[], actionOf: (step: Step) => Act
       repository,
       tag: step.tag,
       from: step.from?.digest ?? null,
-      to: step.to.digest,
+      to: step.to?.digest ?? null,
       action: actionOf(step),
       ...(step.note && { note: step.note })
     }))

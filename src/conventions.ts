@@ -1,28 +1,39 @@
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse } from 'yaml'
+import schema from '../convention.schema.json' with { type: 'json' }
+import { templateVariables } from './tags.js'
+
 /**
  * A convention is plain data: which image a run starts from, and which tags each trigger derives.
+ * The built-ins below are convention documents like any a team writes; `convention.schema.json`
+ * describes the format.
  *
  * Tag kinds:
  * - `plain`: points at this run's image, wherever it pointed before (`latest` on a merge to main).
  * - `version`: names one release; created once and never moved (a run that would move it fails before writing).
  * - `forward`: a deploy pointer; moves only when this run's version is not lower than the version it
  *   carries now. Only an explicit rollback moves it back.
+ * - `highest`: a floating tag that moves only when this run's stable version is the highest in its
+ *   line: every version (`latest`), one major (`{major}`), or one minor (`{major}.{minor}`).
  */
-export type TagKind = 'plain' | 'version' | 'forward'
+export type TagKind = 'plain' | 'version' | 'forward' | 'highest'
 
 export interface TagRule {
-  /** A template such as `v{version}`; see `renderTemplate` for the variables. */
+  /** A template such as `v{version}`. */
   readonly tag: string
   readonly kind: TagKind
+  /** Left out, instead of failing the run, when the run lacks a value the template needs. */
+  readonly optional: boolean
 }
 
 export interface Convention {
   readonly name: string
-  /** The tag CI pushes for every build; the image every promotion starts from. */
+  /** The tag CI pushes for every build; the image every push, release and promotion starts from. */
   readonly buildTag: string
   /** How a version appears as a tag; used to find released versions and rollback targets. */
   readonly versionTag: string
-  /** The deploy pointer a rollback re-points. */
-  readonly rollbackPointer: string
+  /** The deploy pointer a rollback re-points; a convention without one has no rollback. */
+  readonly rollbackPointer?: string
   /** Push to the default branch. A push to any other branch only checks that the build image exists. */
   readonly push: readonly TagRule[]
   readonly release: readonly TagRule[]
@@ -31,33 +42,226 @@ export interface Convention {
   readonly promote: Readonly<Record<string, readonly TagRule[]>>
 }
 
-const versionTag = { tag: 'v{version}', kind: 'version' } as const
-const production = { tag: 'production', kind: 'forward' } as const
-
 /** `../shared/seeds/container-registry-strategy.md`: sha-<7 hex> builds, latest, deploy pointers, v<semver>. */
-export const environments: Convention = {
-  name: 'environments',
-  buildTag: 'sha-{sha7}',
-  versionTag: versionTag.tag,
-  rollbackPointer: production.tag,
-  push: [{ tag: 'latest', kind: 'plain' }],
-  release: [versionTag, production],
-  prerelease: [versionTag],
-  promote: {
-    staging: [{ tag: 'staging', kind: 'plain' }],
-    canary: [{ tag: 'canary', kind: 'plain' }],
-    production: [production, versionTag]
+const ENVIRONMENTS = `
+name: environments
+build-tag: sha-{sha7}
+version-tag: v{version}
+rollback: production
+push: [latest]
+release:
+  - { tag: 'v{version}', kind: version }
+  - { tag: production, kind: forward }
+prerelease:
+  - { tag: 'v{version}', kind: version }
+promote:
+  staging: [staging]
+  canary: [canary]
+  production:
+    - { tag: production, kind: forward }
+    - { tag: 'v{version}', kind: version, optional: true }
+`
+
+/** `../shared/seeds/docker-registry-and-image-versioning.md`: SemVer without v, edge, rc builds, stable, latest. */
+const CHANNELS = `
+name: channels
+build-tag: '{service}-{branch}-{sha7}'
+version-tag: '{version}'
+rollback: stable
+push: [edge]
+release:
+  - { tag: '{version}', kind: version }
+  - { tag: stable, kind: forward }
+  - { tag: latest, kind: highest }
+prerelease:
+  - { tag: '{version}', kind: version }
+promote:
+  staging:
+    - { tag: '{version}-rc.{build}', kind: version }
+`
+
+export const BUILT_IN_CONVENTIONS: Readonly<Record<string, string>> = {
+  environments: ENVIRONMENTS,
+  channels: CHANNELS
+}
+
+/** Variables every trigger has; `{build}` and `{run_number}` are the workflow run number. */
+const BUILD_VARIABLES = ['sha', 'sha7', 'branch', 'service', 'build', 'run_number', 'date']
+const VERSION_VARIABLES = ['version', 'major', 'minor', 'patch', 'prerelease']
+export const TEMPLATE_VARIABLES = [...BUILD_VARIABLES, ...VERSION_VARIABLES, 'environment']
+const VARIABLES_BY_SECTION: Readonly<Record<string, readonly string[]>> = {
+  'build-tag': BUILD_VARIABLES,
+  push: BUILD_VARIABLES,
+  release: [...BUILD_VARIABLES, ...VERSION_VARIABLES],
+  prerelease: [...BUILD_VARIABLES, ...VERSION_VARIABLES],
+  promote: TEMPLATE_VARIABLES
+}
+
+type RuleDocument = string | { tag: string; kind?: TagKind; optional?: boolean }
+interface ConventionDocument {
+  name?: string
+  'build-tag': string
+  'version-tag': string
+  rollback?: string
+  push?: RuleDocument[]
+  release?: RuleDocument[]
+  prerelease?: RuleDocument[]
+  promote?: Record<string, RuleDocument[]>
+}
+
+const validate = new Ajv({ allErrors: true }).compile<ConventionDocument>(schema)
+
+/** `environments`, `channels`, or a path to a YAML or JSON convention file. */
+export async function loadConvention(
+  spec: string,
+  readText: (path: string) => Promise<string>
+): Promise<Convention> {
+  const builtIn = BUILT_IN_CONVENTIONS[spec]
+  if (builtIn !== undefined) return parseConvention(builtIn, spec)
+  if (!/[/\\]|\.(ya?ml|json)$/.test(spec)) {
+    throw new Error(
+      `unknown convention '${spec}': use ${Object.keys(BUILT_IN_CONVENTIONS).join(' or ')}, or the path of a convention file such as .github/ecr-convention.yml`
+    )
+  }
+  let text: string
+  try {
+    text = await readText(spec)
+  } catch (error) {
+    throw new Error(`cannot read convention file ${spec}: ${(error as Error).message}`, {
+      cause: error
+    })
+  }
+  return parseConvention(text, spec, true)
+}
+
+/** Parses and checks a convention document; every problem is named with its field. */
+export function parseConvention(text: string, origin: string, defaultName = false): Convention {
+  let document: unknown
+  try {
+    document = parse(text)
+  } catch (error) {
+    const [where] = (error as Error).message.split(':\n')
+    throw new Error(`convention ${origin} is not valid YAML or JSON: ${where}`, { cause: error })
+  }
+  if (!validate(document)) throw conventionError(origin, schemaProblems(validate.errors ?? []))
+  const problems = templateProblems(document)
+  if (problems.length > 0) throw conventionError(origin, problems)
+  const rules = (list: RuleDocument[] = []): TagRule[] =>
+    list.map((rule) =>
+      typeof rule === 'string'
+        ? { tag: rule, kind: 'plain', optional: false }
+        : { tag: rule.tag, kind: rule.kind ?? 'plain', optional: rule.optional ?? false }
+    )
+  return {
+    name: document.name ?? (defaultName ? origin : 'convention'),
+    buildTag: document['build-tag'],
+    versionTag: document['version-tag'],
+    ...(document.rollback && { rollbackPointer: document.rollback }),
+    push: rules(document.push),
+    release: rules(document.release),
+    prerelease: rules(document.prerelease),
+    promote: Object.fromEntries(
+      Object.entries(document.promote ?? {}).map(([name, list]) => [name, rules(list)])
+    )
   }
 }
 
-const BUILT_IN: Readonly<Record<string, Convention>> = { environments }
-
-export function loadConvention(name: string): Convention {
-  const convention = BUILT_IN[name]
-  if (!convention) {
-    throw new Error(
-      `unknown convention '${name}': the built-in conventions are ${Object.keys(BUILT_IN).join(', ')}`
+/** Each template may use only the variables its trigger has, and must not start with `-` or `.`. */
+function templateProblems(document: ConventionDocument): string[] {
+  const templates: [field: string, section: string, template: string][] = [
+    ['build-tag', 'build-tag', document['build-tag']],
+    ['version-tag', 'release', document['version-tag']]
+  ]
+  const addRules = (field: string, section: string, list: RuleDocument[] = []) =>
+    list.forEach((rule, index) =>
+      templates.push([
+        typeof rule === 'string' ? `${field}[${index}]` : `${field}[${index}].tag`,
+        section,
+        typeof rule === 'string' ? rule : rule.tag
+      ])
     )
+  for (const section of ['push', 'release', 'prerelease'] as const)
+    addRules(section, section, document[section])
+  for (const [environment, list] of Object.entries(document.promote ?? {})) {
+    addRules(`promote.${environment}`, 'promote', list)
   }
-  return convention
+  return templates.flatMap(([field, section, template]) => {
+    const available = VARIABLES_BY_SECTION[section] ?? []
+    const problems = templateVariables(template).flatMap((name) =>
+      !TEMPLATE_VARIABLES.includes(name)
+        ? [
+            `${field}: {${name}} is not a template variable; use ${TEMPLATE_VARIABLES.map((v) => `{${v}}`).join(', ')}`
+          ]
+        : available.includes(name)
+          ? []
+          : [
+              `${field}: {${name}} has no value there; available: ${available.map((v) => `{${v}}`).join(', ')}`
+            ]
+    )
+    if (/^[-.]/.test(template))
+      problems.push(`${field}: '${template}' starts with '${template[0]}', which a tag cannot`)
+    return problems
+  })
+}
+
+const FRIENDLY_PATTERNS: Readonly<Record<string, string>> = {
+  [schema.definitions.template.pattern]:
+    'must be a tag template: letters, digits, . _ - and {variables} such as {version} or {sha:7}',
+  [schema.properties['version-tag'].pattern]:
+    'must contain {version} exactly once, and no other variable',
+  [schema.properties.rollback.pattern]: 'must be a valid tag (letters, digits, . _ -; at most 128)'
+}
+
+/** Turns schema errors into `field: what is wrong`, keeping the most specific error per field. */
+function schemaProblems(errors: readonly ErrorObject[]): string[] {
+  const informative = errors.filter(({ keyword }) => keyword !== 'oneOf')
+  // A rule may be a string or an object, so a wrong rule fails both ways; keep the failure that explains it.
+  const explained = (error: ErrorObject) =>
+    informative.some(
+      (other) =>
+        other.instancePath.startsWith(`${error.instancePath}/`) ||
+        (other.instancePath === error.instancePath && other.keyword !== 'type')
+    )
+  const specific = informative.filter((error) => error.keyword !== 'type' || !explained(error))
+  return [
+    ...new Set(
+      specific.map((error) => {
+        const field = fieldName(error.instancePath, error.params)
+        switch (error.keyword) {
+          case 'required':
+            return `${field}: is required`
+          case 'additionalProperties':
+            return `${field}: is not a known field`
+          case 'enum':
+            return `${field}: must be one of ${(error.params.allowedValues as string[]).join(', ')}`
+          case 'pattern':
+            return `${field}: ${FRIENDLY_PATTERNS[error.params.pattern as string] ?? error.message}`
+          case 'type':
+            return `${field}: must be ${error.params.type === 'array' ? 'a list' : `a ${error.params.type}`}`
+          default:
+            return `${field}: ${error.message}`
+        }
+      })
+    )
+  ]
+}
+
+function conventionError(origin: string, problems: readonly string[]): AggregateError {
+  const errors = problems.map((problem) => new Error(`convention ${origin}: ${problem}`))
+  return new AggregateError(errors, errors.map(({ message }) => message).join('\n'))
+}
+
+function fieldName(instancePath: string, params: ErrorObject['params']): string {
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+  const named = params.missingProperty ?? params.additionalProperty ?? params.propertyName
+  if (typeof named === 'string') parts.push(named)
+  return (
+    parts.reduce(
+      (path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part),
+      ''
+    ) || '(document)'
+  )
 }

@@ -1,5 +1,5 @@
 import type { Convention, TagKind, TagRule } from './conventions.js'
-import { renderTag, templateVariables, type TemplateValues } from './tags.js'
+import { renderTag, sanitizeTagPart, templateVariables, type TemplateValues } from './tags.js'
 import type { Trigger } from './trigger.js'
 import type { Version } from './version.js'
 
@@ -10,16 +10,18 @@ export type SourceRef =
   /** Rollback to `previous`: the highest stable version below the one the pointer carries now. */
   | { readonly previousVersionOf: string }
 
-export interface Target {
-  readonly tag: string
-  /** `rollback` moves the pointer in either direction. */
-  readonly kind: TagKind | 'rollback'
-}
+/** Which versions a `highest` tag ranks against: all of them, one major, or one minor. */
+export type VersionLine = 'all' | 'major' | 'minor'
+
+export type Target =
+  | { readonly tag: string; readonly kind: Exclude<TagKind, 'highest'> | 'rollback' }
+  | { readonly tag: string; readonly kind: 'highest'; readonly line: VersionLine }
 
 /** What one repository should look like after this run, before the registry is consulted. */
 export interface Intent {
   readonly repository: string
   readonly source: SourceRef
+  /** `rollback` moves the pointer in either direction. */
   readonly targets: readonly Target[]
   /** The version this run releases, promotes or rolls back to, where one applies. */
   readonly version?: Version
@@ -36,6 +38,10 @@ export interface RunValues {
   readonly service: string
   /** `source` input: a tag or `sha256:` digest overriding the convention's build tag. */
   readonly source: string
+  /** The workflow run number, for `{build}` and `{run_number}`. */
+  readonly runNumber?: string
+  /** Today, for `{date}`. */
+  readonly date: Date
 }
 
 export function derive(convention: Convention, trigger: Trigger, run: RunValues): Intent {
@@ -43,8 +49,11 @@ export function derive(convention: Convention, trigger: Trigger, run: RunValues)
   const values: TemplateValues = {
     sha: run.sha,
     sha7: run.sha?.slice(0, 7),
-    service: run.service,
-    branch: trigger.event === 'push' ? trigger.branch : undefined,
+    branch: sanitizeTagPart(trigger.branch),
+    service: sanitizeTagPart(run.service),
+    build: run.runNumber,
+    run_number: run.runNumber,
+    date: run.date.toISOString().slice(0, 10).replaceAll('-', ''),
     environment: trigger.event === 'promote' ? trigger.environment : undefined,
     version: version?.text,
     major: version && String(version.major),
@@ -52,18 +61,8 @@ export function derive(convention: Convention, trigger: Trigger, run: RunValues)
     patch: version && String(version.patch),
     prerelease: version?.prerelease || undefined
   }
-  const render = (template: string): string => {
-    const tag = renderTag(template, values)
-    if (tag === undefined) {
-      const missing = templateVariables(template).filter((name) => values[name] === undefined)
-      throw new Error(
-        `tag template '${template}' needs {${missing.join('}, {')}}, which this run does not have`
-      )
-    }
-    return tag
-  }
-  const buildSource = (): SourceRef =>
-    sourceFromInput(run.source) ?? { tag: render(convention.buildTag) }
+  const source = (): SourceRef =>
+    sourceFromInput(run.source) ?? { tag: required(convention.buildTag, values) }
   const common = {
     repository: run.repository,
     versionTag: convention.versionTag,
@@ -74,48 +73,90 @@ export function derive(convention: Convention, trigger: Trigger, run: RunValues)
     case 'push':
       return {
         ...common,
-        source: buildSource(),
-        targets: trigger.defaultBranch ? renderRules(convention.push, values) : []
+        source: source(),
+        targets: trigger.defaultBranch ? renderRules(convention.push, values, version) : []
       }
     case 'release': {
       const targets = renderRules(
         trigger.prerelease ? convention.prerelease : convention.release,
-        values
+        values,
+        version
       )
       const pointer = targets.find((target) => target.kind === 'forward')?.tag
-      return { ...common, source: buildSource(), targets, ...(pointer && { pointer }) }
+      return { ...common, source: source(), targets, ...(pointer && { pointer }) }
     }
     case 'promote': {
       const rules = convention.promote[trigger.environment]
       if (!rules) {
         throw new Error(
-          `the ${convention.name} convention has no promotion to '${trigger.environment}': it knows ${Object.keys(convention.promote).join(', ')}`
+          `the ${convention.name} convention has no promotion to '${trigger.environment}': it knows ${Object.keys(convention.promote).join(', ') || 'none'}`
         )
       }
-      const targets = renderRules(rules, values)
+      const targets = renderRules(rules, values, version)
       return {
         ...common,
-        source: buildSource(),
+        source: source(),
         targets,
         ...(targets[0] && { pointer: targets[0].tag })
       }
     }
     case 'rollback': {
       const pointer = convention.rollbackPointer
-      const source = version
-        ? { tag: render(convention.versionTag) }
+      if (!pointer) throw new Error(`the ${convention.name} convention has no rollback pointer`)
+      const from = version
+        ? { tag: required(convention.versionTag, values) }
         : { previousVersionOf: pointer }
-      return { ...common, source, targets: [{ tag: pointer, kind: 'rollback' }], pointer }
+      return { ...common, source: from, targets: [{ tag: pointer, kind: 'rollback' }], pointer }
     }
   }
 }
 
-/** Rules whose template needs a value this run lacks (`v{version}` on a promotion without a version) are left out. */
-function renderRules(rules: readonly TagRule[], values: TemplateValues): Target[] {
-  return rules.flatMap((rule) => {
-    const tag = renderTag(rule.tag, values)
-    return tag === undefined ? [] : [{ tag, kind: rule.kind }]
+/** Where each variable's value comes from, for the error when a run lacks it. */
+const ORIGIN: Readonly<Record<string, string>> = {
+  sha: 'the sha input or GITHUB_SHA',
+  sha7: 'the sha input or GITHUB_SHA',
+  build: 'GITHUB_RUN_NUMBER',
+  run_number: 'GITHUB_RUN_NUMBER',
+  version: 'the version input',
+  major: 'the version input',
+  minor: 'the version input',
+  patch: 'the version input',
+  prerelease: 'a prerelease version',
+  environment: 'a promotion'
+}
+
+function required(template: string, values: TemplateValues): string {
+  const tag = renderTag(template, values)
+  if (tag === undefined) {
+    const missing = templateVariables(template).filter((name) => values[name] === undefined)
+    const named = missing.map((name) => `{${name}} (from ${ORIGIN[name] ?? 'the run'})`)
+    throw new Error(
+      `tag template '${template}' needs ${named.join(', ')}, which this run does not have`
+    )
+  }
+  return tag
+}
+
+function renderRules(
+  rules: readonly TagRule[],
+  values: TemplateValues,
+  version?: Version
+): Target[] {
+  return rules.flatMap((rule): Target[] => {
+    const tag = rule.optional ? renderTag(rule.tag, values) : required(rule.tag, values)
+    if (tag === undefined) return []
+    if (rule.kind !== 'highest') return [{ tag, kind: rule.kind }]
+    const line = versionLine(rule.tag)
+    // 0.x minors may break anything, so a 0.x version never moves a `{major}` tag such as `0`.
+    if (line === 'major' && version?.major === 0) return []
+    return [{ tag, kind: 'highest', line }]
   })
+}
+
+function versionLine(template: string): VersionLine {
+  const variables = templateVariables(template)
+  if (variables.includes('minor')) return 'minor'
+  return variables.includes('major') ? 'major' : 'all'
 }
 
 function sourceFromInput(source: string): SourceRef | undefined {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { ECRClient } from '@aws-sdk/client-ecr'
@@ -15,7 +17,9 @@ import { describeTrigger, resolveTrigger } from './trigger.js'
 export async function run(): Promise<void> {
   try {
     const inputs = readInputs()
-    const convention = loadConvention(inputs.convention)
+    const convention = await loadConvention(inputs.convention, (path) =>
+      readFile(resolve(process.env.GITHUB_WORKSPACE ?? '.', path), 'utf8')
+    )
     const trigger = resolveTrigger(inputs.trigger, {
       eventName: github.context.eventName,
       ref: github.context.ref,
@@ -27,7 +31,9 @@ export async function run(): Promise<void> {
         repository,
         sha: inputs.sha || undefined,
         service: inputs.service || repository.split('/').pop() || repository,
-        source: inputs.source
+        source: inputs.source,
+        runNumber: process.env.GITHUB_RUN_NUMBER || undefined,
+        date: new Date()
       })
     )
     const registry = new Registry(

@@ -1,4 +1,4 @@
-import type { Intent } from './derive.js'
+import type { Intent, Target, VersionLine } from './derive.js'
 import { versionTagMatcher } from './tags.js'
 import { compareVersions, highestVersion, isStable, parseVersion, type Version } from './version.js'
 
@@ -38,14 +38,19 @@ export interface ResolvedSource {
   readonly version?: Version
 }
 
-export interface Step {
+interface StepBase {
   readonly tag: string
   readonly from?: Manifest
-  readonly to: Manifest
-  readonly write: boolean
   /** Why a tag that could have moved stays where it is. */
   readonly note?: string
 }
+
+/** One tag: written to `to`, or left alone (`to` is then where it stays, if it exists). */
+export type Step = StepBase &
+  (
+    | { readonly write: true; readonly to: Manifest }
+    | { readonly write: false; readonly to?: Manifest }
+  )
 
 export interface RepositoryPlan {
   readonly repository: string
@@ -128,17 +133,12 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
   const steps = intent.targets.map((target): Step => {
     const from = state.current.get(target.tag)
     if (from?.digest === source.digest) return { tag: target.tag, from, to: source, write: false }
+    const note = holdReason(target, from, released, runVersion)
+    if (note) return { tag: target.tag, ...(from && { from, to: from }), write: false, note }
     if (from && target.kind === 'version') {
       problems.push(
         `version tag '${target.tag}' in ${intent.repository} already points at ${shortDigest(from.digest)}, not at the source ${shortDigest(source.digest)}: a version tag never moves; release a new version`
       )
-    }
-    if (from && target.kind === 'forward') {
-      const carried = versionsOn(released, from.digest)
-      if (carried && runVersion && compareVersions(runVersion, carried) < 0) {
-        const note = `stays on ${carried.text}: ${runVersion.text} is lower, and only a rollback moves it back`
-        return { tag: target.tag, from, to: from, write: false, note }
-      }
     }
     if (from && isImmutable(target.tag, state.mutability)) {
       problems.push(
@@ -164,6 +164,40 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
   }
 }
 
+/** Why a forward-only or highest-only tag must not move to this run's version, if it must not. */
+function holdReason(
+  target: Target,
+  from: Manifest | undefined,
+  released: readonly ReleasedVersion[],
+  runVersion: Version | undefined
+): string | undefined {
+  if (target.kind === 'forward') {
+    const carried = from && versionsOn(released, from.digest)
+    if (carried && runVersion && compareVersions(runVersion, carried) < 0) {
+      return `stays on ${carried.text}: ${runVersion.text} is lower, and only a rollback moves it back`
+    }
+  }
+  if (target.kind === 'highest') {
+    if (!runVersion || !isStable(runVersion)) return 'moves only for a stable version'
+    const higher = highestVersion(
+      released
+        .map((entry) => entry.version)
+        .filter(
+          (other) =>
+            isStable(other) &&
+            inLine(other, runVersion, target.line) &&
+            compareVersions(other, runVersion) > 0
+        )
+    )
+    if (higher) return `${higher.text} is higher, so it stays`
+  }
+  return undefined
+}
+
+const inLine = (version: Version, other: Version, line: VersionLine): boolean =>
+  line === 'all' ||
+  (version.major === other.major && (line === 'major' || version.minor === other.minor))
+
 export function isImmutable(tag: string, { mode, exclusions }: TagMutability): boolean {
   const excluded = exclusions.some((filter) => wildcard(filter).test(tag))
   switch (mode) {
@@ -188,4 +222,5 @@ const wildcard = (filter: string): RegExp =>
 
 /** Whether deciding this intent needs every tag of the repository (to know which versions exist where). */
 export const needsAllTags = (intent: Intent): boolean =>
-  'previousVersionOf' in intent.source || intent.targets.some((target) => target.kind === 'forward')
+  'previousVersionOf' in intent.source ||
+  intent.targets.some(({ kind }) => kind === 'forward' || kind === 'highest')

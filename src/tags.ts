@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto'
+
 /** OCI distribution-spec tag grammar, which ECR enforces. */
 export const TAG_GRAMMAR = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
+const MAX_TAG_LENGTH = 128
 
 /** ECR repository names: lowercase path components separated by `/`, 2 to 256 characters. */
 const REPOSITORY_GRAMMAR = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/
@@ -8,6 +11,31 @@ export const isValidTag = (tag: string): boolean => TAG_GRAMMAR.test(tag)
 
 export const isValidRepositoryName = (name: string): boolean =>
   name.length >= 2 && name.length <= 256 && REPOSITORY_GRAMMAR.test(name)
+
+const shortHash = (value: string): string =>
+  createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 8)
+
+/**
+ * Makes any string, such as a branch name, safe inside a tag: accents are transliterated, other
+ * non-ASCII is dropped, runs of characters a tag cannot hold become `-`, and a leading `-` or `.`
+ * is dropped. A value with nothing left becomes a short hash of itself.
+ */
+export function sanitizeTagPart(value: string): string {
+  const ascii = value
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[^\x20-\x7e]/g, '')
+  const cleaned = ascii.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '')
+  return cleaned || shortHash(value)
+}
+
+/** Shortens a value to `length` characters, ending in a hash of the whole so that two long values never collide. */
+function shorten(value: string, length: number): string {
+  const hash = shortHash(value)
+  return length <= hash.length
+    ? hash.slice(0, Math.max(length, 1))
+    : `${value.slice(0, length - hash.length - 1)}-${hash}`
+}
 
 export type TemplateValues = Readonly<Record<string, string | undefined>>
 
@@ -20,7 +48,7 @@ export function templateVariables(template: string): string[] {
 
 /**
  * Renders `{name}` and `{name:N}` (the first N characters) placeholders.
- * Returns undefined when a variable has no value in this run, so the caller can leave that tag out.
+ * Returns undefined when a variable has no value in this run.
  */
 export function renderTemplate(template: string, values: TemplateValues): string | undefined {
   let missing = false
@@ -34,9 +62,19 @@ export function renderTemplate(template: string, values: TemplateValues): string
   return missing ? undefined : rendered
 }
 
-/** Renders a template that must yield a valid tag in this run. */
+/**
+ * Renders a template into a valid tag. A tag longer than 128 characters gets its `{branch}` shortened
+ * (with a hash suffix); anything else that is not a valid tag is an error.
+ * Returns undefined when a variable has no value in this run.
+ */
 export function renderTag(template: string, values: TemplateValues): string | undefined {
-  const tag = renderTemplate(template, values)
+  let tag = renderTemplate(template, values)
+  const branch = values.branch
+  const branchUses = templateVariables(template).filter((name) => name === 'branch').length
+  if (tag !== undefined && tag.length > MAX_TAG_LENGTH && branch && branchUses > 0) {
+    const excess = Math.ceil((tag.length - MAX_TAG_LENGTH) / branchUses)
+    tag = renderTemplate(template, { ...values, branch: shorten(branch, branch.length - excess) })
+  }
   if (tag !== undefined && !isValidTag(tag)) {
     throw new Error(
       `tag template '${template}' renders '${tag}', which is not a valid image tag (${TAG_GRAMMAR.source})`

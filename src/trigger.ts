@@ -1,11 +1,15 @@
 import { requireVersion, type Version } from './version.js'
 
-/** What this run was asked to do, independent of how GitHub delivered it. */
-export type Trigger =
-  | { readonly event: 'push'; readonly branch: string; readonly defaultBranch: boolean }
+/**
+ * What this run was asked to do, independent of how GitHub delivered it. `branch` is the branch whose
+ * build the run starts from: the pushed branch, else the branch input or ref, else the default branch.
+ */
+export type Trigger = { readonly branch: string } & (
+  | { readonly event: 'push'; readonly defaultBranch: boolean }
   | { readonly event: 'release'; readonly version: Version; readonly prerelease: boolean }
   | { readonly event: 'promote'; readonly environment: string; readonly version?: Version }
   | { readonly event: 'rollback'; readonly to: Version | 'previous' }
+)
 
 export const EVENTS = ['push', 'release', 'promote', 'rollback'] as const
 
@@ -36,15 +40,16 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
     environment: inputs.environment || stringOrEmpty(context.payload.inputs?.environment)
   }
   const event = inputs.event || inferEvent(context, dispatched)
+  const defaultBranch = stringOrEmpty(context.payload.repository?.default_branch) || 'main'
+  const branch = inputs.branch || branchOf(context)
+  const buildBranch = branch || defaultBranch
   switch (event) {
     case 'push': {
-      const branch = inputs.branch || branchOf(context)
       if (!branch) {
         throw new Error(
           `cannot tell the branch of this push (ref '${context.ref}'): set the branch input`
         )
       }
-      const defaultBranch = stringOrEmpty(context.payload.repository?.default_branch) || 'main'
       return { event, branch, defaultBranch: branch === defaultBranch }
     }
     case 'release': {
@@ -56,6 +61,7 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
       const version = requireVersion(tag, 'release tag')
       return {
         event,
+        branch: buildBranch,
         version,
         prerelease: version.prerelease !== '' || context.payload.release?.prerelease === true
       }
@@ -64,9 +70,8 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
       const environment =
         dispatched.environment || stringOrEmpty(context.payload.deployment?.environment)
       if (!environment) throw new Error('a promotion needs a target: set the environment input')
-      return dispatched.version
-        ? { event, environment, version: requireVersion(dispatched.version, 'version') }
-        : { event, environment }
+      const version = dispatched.version && requireVersion(dispatched.version, 'version')
+      return { event, branch: buildBranch, environment, ...(version && { version }) }
     }
     case 'rollback': {
       if (!dispatched.version) {
@@ -76,6 +81,7 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
       }
       return {
         event,
+        branch: buildBranch,
         to:
           dispatched.version === 'previous'
             ? 'previous'
