@@ -21,6 +21,7 @@ import {
 import { runAction } from './support/run-action.mjs'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
+type ImageFixture = ReturnType<typeof multiArchImage>
 
 interface Endpoint {
   url: string
@@ -50,6 +51,7 @@ const ALL_MEDIA_TYPES = [
 const SHA_A = 'aaaaaaa1111111111111111111111111111111111'.slice(0, 40)
 const SHA_B = 'bbbbbbb2222222222222222222222222222222222'.slice(0, 40)
 const SHA_C = 'ccccccc3333333333333333333333333333333333'.slice(0, 40)
+const SHA_D = 'ddddddd4444444444444444444444444444444444'.slice(0, 40)
 const repositoryPayload = { repository: { default_branch: 'main', full_name: 'octo/app' } }
 
 describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
@@ -126,11 +128,16 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       }
     )
 
-  const release = (repositoryName: string, tag: string, sha: string, prerelease = false) =>
+  const release = (
+    repositoryName: string,
+    tag: string,
+    sha: string,
+    inputs: Record<string, string> = {}
+  ) =>
     run(
       'release',
-      { action: 'published', release: { tag_name: tag, prerelease } },
-      { repository: repositoryName },
+      { action: 'published', release: { tag_name: tag, prerelease: false } },
+      { repository: repositoryName, ...inputs },
       {
         GITHUB_REF: `refs/tags/${tag}`,
         GITHUB_SHA: sha
@@ -138,15 +145,17 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     )
 
   /** A workflow_dispatch whose workflow passes its own inputs on, as the README's usage does. */
-  const dispatch = (repositoryName: string, inputs: Record<string, string>, sha = SHA_C) =>
+  const dispatch = (
+    repositoryName: string,
+    inputs: Record<string, string>,
+    sha = SHA_C,
+    env: Record<string, string> = {}
+  ) =>
     run(
       'workflow_dispatch',
       { inputs },
       { repository: repositoryName, ...inputs },
-      {
-        GITHUB_REF: 'refs/heads/main',
-        GITHUB_SHA: sha
-      }
+      { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: sha, ...env }
     )
 
   const changes = (outputs: Record<string, string>) =>
@@ -224,6 +233,106 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       mediaType: first.mediaType,
       digest: first.digest
     })
+  })
+
+  it('follows the channels convention: edge, releases with stable and latest, branch builds, rc promotions, rollback', async () => {
+    const repo = await repository()
+    const channels = { convention: 'channels', service: 'app' }
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((seed) =>
+      multiArchImage(`${endpointName}-channels-${seed}`)
+    ) as [ImageFixture, ImageFixture, ImageFixture, ImageFixture]
+    await seedImage(client, repo, a, ['app-main-aaaaaaa'])
+
+    const edge = await push(repo, SHA_A, 'main', channels)
+    expect(edge.errors).toEqual([])
+    expect(changes(edge.outputs)).toEqual(['edge created'])
+
+    const v210 = await release(repo, 'v2.1.0', SHA_A, channels)
+    expect(v210.errors).toEqual([])
+    expect(changes(v210.outputs)).toEqual(['2.1.0 created', 'stable created', 'latest created'])
+    expect(v210.outputs).toMatchObject({ version: '2.1.0', tags: '2.1.0\nstable\nlatest' })
+
+    await seedImage(client, repo, b, ['app-main-bbbbbbb'])
+    const v203 = await release(repo, '2.0.3', SHA_B, channels)
+    expect(v203.errors).toEqual([])
+    expect(changes(v203.outputs)).toEqual(['2.0.3 created', 'stable unchanged', 'latest unchanged'])
+    expect(v203.outputs.tags).toBe('2.0.3')
+
+    await seedImage(client, repo, c, ['app-Feature-Login_Page-42-ccccccc'])
+    const feature = await push(repo, SHA_C, 'Feature/Login_Page#42', channels)
+    expect(feature.errors).toEqual([])
+    expect(feature.outputs).toMatchObject({ digest: c.digest, changes: '[]' })
+
+    await seedImage(client, repo, d, ['app-main-ddddddd'])
+    const staging = await dispatch(
+      repo,
+      { ...channels, event: 'promote', environment: 'staging', version: '2.2.0' },
+      SHA_D,
+      { GITHUB_RUN_NUMBER: '41' }
+    )
+    expect(staging.errors).toEqual([])
+    expect(changes(staging.outputs)).toEqual(['2.2.0-rc.41 created'])
+
+    const rollback = await dispatch(repo, { ...channels, version: 'previous' })
+    expect(rollback.errors).toEqual([])
+    expect(rollback.outputs).toMatchObject({
+      version: '2.0.3',
+      digest: b.digest,
+      'previous-digest': a.digest
+    })
+
+    expect(await tags(repo)).toEqual({
+      'app-main-aaaaaaa': a.digest,
+      'app-main-bbbbbbb': b.digest,
+      'app-Feature-Login_Page-42-ccccccc': c.digest,
+      'app-main-ddddddd': d.digest,
+      edge: a.digest,
+      '2.1.0': a.digest,
+      '2.0.3': b.digest,
+      '2.2.0-rc.41': d.digest,
+      latest: a.digest,
+      stable: b.digest
+    })
+  })
+
+  it('moves several repositories as one plan, each with its own {service}', async () => {
+    const [api, worker] = [await repository(), await repository()]
+    const apiImage = dockerV2Image(`${endpointName}-multi-api`)
+    const workerImage = multiArchImage(`${endpointName}-multi-worker`)
+    await seedImage(client, api, apiImage, [`${api.split('/')[1]}-main-aaaaaaa`])
+    await seedImage(client, worker, workerImage, [`${worker.split('/')[1]}-main-aaaaaaa`])
+    const result = await push(`${api}\n${worker}`, SHA_A, 'main', { convention: 'channels' })
+    expect(result.errors).toEqual([])
+    expect(JSON.parse(result.outputs.changes ?? '')).toEqual([
+      { repository: api, tag: 'edge', from: null, to: apiImage.digest, action: 'created' },
+      { repository: worker, tag: 'edge', from: null, to: workerImage.digest, action: 'created' }
+    ])
+    expect(result.outputs.digest).toBe(`${apiImage.digest}\n${workerImage.digest}`)
+    expect(result.summary.match(/<code>edge<\/code>/g)).toHaveLength(2)
+  })
+
+  it('runs a team convention file from the workspace', async () => {
+    const repo = await repository()
+    const image = helmChart(`${endpointName}-custom`)
+    await seedImage(client, repo, image, ['build-aaaaaaa'])
+    const result = await release(repo, 'v3.0.0', SHA_A, {
+      convention: '__tests__/support/team-convention.yml'
+    })
+    expect(result.errors).toEqual([])
+    expect(changes(result.outputs)).toEqual(['release-3.0.0 created', '3 created', 'live created'])
+  })
+
+  it('names the field of a convention file with a mistake, before any write', async () => {
+    const repo = await repository()
+    await seedImage(client, repo, helmChart(`${endpointName}-broken`), ['sha-aaaaaaa'])
+    const result = await push(repo, SHA_A, 'main', {
+      convention: '__tests__/support/broken-convention.yml'
+    })
+    expect(result.status).toBe(1)
+    expect(result.errors).toEqual([
+      'convention __tests__/support/broken-convention.yml: release[1].kind: must be one of plain, version, forward, highest'
+    ])
+    expect(Object.keys(await tags(repo))).toEqual(['sha-aaaaaaa'])
   })
 
   it('leaves production alone for a hotfix release below it, and rolls back to previous', async () => {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { withActionDocs } from '../scripts/docs.mjs'
+import { parseConvention } from '../src/conventions.js'
 
 describe('README', () => {
   it('documents exactly the inputs and outputs of action.yml (npm run docs regenerates them)', async () => {
@@ -17,5 +18,19 @@ describe('README', () => {
     ])
     expect(readme).toContain('npm ci && npm test')
     expect(ci).toMatch(/^npm test$/m)
+  })
+
+  it('shows a convention file example that loads', async () => {
+    const readme = await readFile('README.md', 'utf8')
+    const example = /### A convention file[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(parseConvention(example ?? '', 'README example')).toMatchObject({
+      name: 'payments',
+      promote: {
+        qa: [
+          { tag: 'qa', kind: 'plain', optional: false },
+          { tag: 'qa-{version}', kind: 'version', optional: true }
+        ]
+      }
+    })
   })
 })
