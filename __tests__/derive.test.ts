@@ -218,7 +218,7 @@ describe('derive', () => {
     ],
     [
       'a rollback on a convention without a rollback pointer',
-      parseConvention('build-tag: b-{sha7}\nversion-tag: v{version}', 'bare.yml', true),
+      parseConvention('build-tag: b-{sha7}\nversion-tag: v{version}', 'bare.yml'),
       rollback('1.0.0'),
       {},
       'the bare.yml convention has no rollback pointer'

@@ -84921,7 +84921,17 @@ function highestVersion(versions) {
     return highest;
 }
 
+;// CONCATENATED MODULE: ./src/problems.ts
+/** Several problems as one error, so that every one is reported, each as its own `::error::` line. */
+function problemsError(problems) {
+    const errors = problems.map((problem) => problem instanceof Error ? problem : new Error(problem));
+    return new AggregateError(errors, errors.map(({ message }) => message).join('\n'));
+}
+/** The single problems inside an error, however deeply grouped. */
+const problemsOf = (error) => error instanceof AggregateError ? error.errors.flatMap(problemsOf) : [error];
+
 ;// CONCATENATED MODULE: ./src/plan.ts
+
 
 
 const describeRef = (ref) => ('tag' in ref ? ref.tag : ref.digest);
@@ -84982,9 +84992,8 @@ function planRepository(intent, state) {
         }
         return { tag: target.tag, ...(from && { from }), to: source, write: true };
     });
-    if (problems.length > 0) {
-        throw new AggregateError(problems.map((problem) => new Error(problem)), problems.join('\n'));
-    }
+    if (problems.length > 0)
+        throw problemsError(problems);
     const previousDigest = intent.pointer && state.current.get(intent.pointer)?.digest;
     return {
         repository: intent.repository,
@@ -85041,6 +85050,7 @@ const needsAllTags = (intent) => 'previousVersionOf' in intent.source ||
 
 ;// CONCATENATED MODULE: ./src/apply.ts
 
+
 function preview(plans) {
     return changes(plans, (step) => (step.write ? 'planned' : 'unchanged'));
 }
@@ -85087,7 +85097,7 @@ async function applyPlans(plans, registry) {
         ];
     return {
         changes: changes(plans, (step) => actions.get(step) ?? 'unchanged'),
-        failure: new AggregateError([...failures, ...outcome.map((line) => new Error(line))], [...failures.map(({ message }) => message), ...outcome].join('\n'))
+        failure: problemsError([...failures, ...outcome])
     };
 }
 function changes(plans, actionOf) {
@@ -85116,6 +85126,7 @@ var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./convention.schema.json
 const convention_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/ecr-promote/ecr-promote/blob/v1/convention.schema.json","title":"ecr-promote convention","description":"Which tags ecr-promote derives for each trigger. Templates use {sha}, {sha7} or {sha:N}, {branch}, {service}, {version}, {major}, {minor}, {patch}, {prerelease}, {build}, {run_number}, {date} and, in promotions, {environment}.","type":"object","additionalProperties":false,"required":["build-tag","version-tag"],"properties":{"$schema":{"type":"string"},"name":{"type":"string","minLength":1,"description":"A name for logs and errors."},"build-tag":{"$ref":"#/definitions/template","description":"The tag CI pushes for every build, such as sha-{sha7}: the image every push, release and promotion starts from."},"version-tag":{"type":"string","pattern":"^[A-Za-z0-9._-]*\\\\{version\\\\}[A-Za-z0-9._-]*$","description":"How a version appears as a tag, such as v{version}: {version} once, no other variable. Used to find released versions and rollback targets."},"rollback":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$","description":"The deploy pointer tag a rollback re-points, such as production. Without it, the convention has no rollback."},"push":{"$ref":"#/definitions/rules","description":"Tags for a push to the default branch. A push to any other branch only checks that the build image exists."},"release":{"$ref":"#/definitions/rules","description":"Tags for a stable release."},"prerelease":{"$ref":"#/definitions/rules","description":"Tags for a prerelease (a SemVer prerelease, or GitHub\'s prerelease flag)."},"promote":{"type":"object","description":"Tags for a promotion, by environment name.","propertyNames":{"pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"additionalProperties":{"$ref":"#/definitions/rules"}}},"definitions":{"template":{"type":"string","minLength":1,"pattern":"^(?:[A-Za-z0-9._-]|\\\\{[a-z_][a-z0-9_]*(?::[1-9][0-9]*)?\\\\})+$"},"rules":{"type":"array","items":{"oneOf":[{"$ref":"#/definitions/template"},{"type":"object","additionalProperties":false,"required":["tag"],"properties":{"tag":{"$ref":"#/definitions/template"},"kind":{"enum":["plain","version","forward","highest"],"description":"plain: points at the run\'s image. version: created once, never moved. forward: a deploy pointer that never moves to a lower version. highest: moves only when the version is the highest stable one in its line (all versions; {major}; {major}.{minor})."},"optional":{"type":"boolean","description":"Write this tag only when the run has every value its template needs (say {version} on a promotion); otherwise that is an error."}}}]}}}}');
 ;// CONCATENATED MODULE: ./src/conventions.ts
+
 
 
 
@@ -85189,10 +85200,10 @@ async function loadConvention(spec, readText) {
             cause: error
         });
     }
-    return parseConvention(text, spec, true);
+    return parseConvention(text, spec);
 }
 /** Parses and checks a convention document; every problem is named with its field. */
-function parseConvention(text, origin, defaultName = false) {
+function parseConvention(text, origin) {
     let document;
     try {
         document = (0,dist/* parse */.qg)(text);
@@ -85210,7 +85221,7 @@ function parseConvention(text, origin, defaultName = false) {
         ? { tag: rule, kind: 'plain', optional: false }
         : { tag: rule.tag, kind: rule.kind ?? 'plain', optional: rule.optional ?? false });
     return {
-        name: document.name ?? (defaultName ? origin : 'convention'),
+        name: document.name ?? origin,
         buildTag: document['build-tag'],
         versionTag: document['version-tag'],
         ...(document.rollback && { rollbackPointer: document.rollback }),
@@ -85284,10 +85295,7 @@ function schemaProblems(errors) {
         }))
     ];
 }
-function conventionError(origin, problems) {
-    const errors = problems.map((problem) => new Error(`convention ${origin}: ${problem}`));
-    return new AggregateError(errors, errors.map(({ message }) => message).join('\n'));
-}
+const conventionError = (origin, problems) => problemsError(problems.map((problem) => `convention ${origin}: ${problem}`));
 function fieldName(instancePath, params) {
     const parts = instancePath
         .split('/')
@@ -85677,6 +85685,7 @@ const stringOrEmpty = (value) => (typeof value === 'string' ? value : '');
 
 
 
+
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
 function readInputs(env = process.env) {
     const input = (name) => getInput(name);
@@ -85699,9 +85708,8 @@ function readInputs(env = process.env) {
         dryRun: getBooleanInput('dry-run')
     };
     const problems = check(inputs);
-    if (problems.length > 0) {
-        throw new AggregateError(problems.map((problem) => new Error(problem)), problems.join('\n'));
-    }
+    if (problems.length > 0)
+        throw problemsError(problems);
     return inputs;
 }
 function check({ repositories, registryId, region, trigger, source, sha }) {
@@ -85833,6 +85841,7 @@ async function readState(registry, intent) {
 
 
 
+
 /** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
 async function run() {
     try {
@@ -85869,9 +85878,9 @@ async function run() {
 /** Like Promise.all, but waits for every promise and reports every failure, not just the first. */
 async function settleAll(promises) {
     const results = await Promise.allSettled(promises);
-    const errors = results.flatMap((result) => result.status === 'rejected' ? [result.reason] : []);
+    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
     if (errors.length > 0)
-        throw new AggregateError(errors, errors.map(messageOf).join('\n'));
+        throw problemsError(errors);
     return results.map((result) => result.value);
 }
 /** One `::error::` line per problem. */
@@ -85880,7 +85889,6 @@ function fail(error) {
         core_error(messageOf(problem));
     process.exitCode = ExitCode.Failure;
 }
-const problemsOf = (error) => error instanceof AggregateError ? error.errors.flatMap(problemsOf) : [error];
 const messageOf = (error) => error instanceof Error ? error.message : String(error);
 
 ;// CONCATENATED MODULE: ./src/index.ts

@@ -1,5 +1,6 @@
 import type { Registry } from './ecr.js'
 import { shortDigest, type RepositoryPlan, type Step } from './plan.js'
+import { problemsError } from './problems.js'
 
 export type Action = 'created' | 'moved' | 'unchanged' | 'planned' | 'undone'
 
@@ -74,10 +75,7 @@ export async function applyPlans(
       ]
   return {
     changes: changes(plans, (step) => actions.get(step) ?? 'unchanged'),
-    failure: new AggregateError(
-      [...failures, ...outcome.map((line) => new Error(line))],
-      [...failures.map(({ message }) => message), ...outcome].join('\n')
-    )
+    failure: problemsError([...failures, ...outcome])
   }
 }
 

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { parse } from 'yaml'
 import schema from '../convention.schema.json' with { type: 'json' }
 import { templateVariables } from './tags.js'
+import { problemsError } from './problems.js'
 
 /**
  * A convention is plain data: which image a run starts from, and which tags each trigger derives.
@@ -131,11 +132,11 @@ export async function loadConvention(
       cause: error
     })
   }
-  return parseConvention(text, spec, true)
+  return parseConvention(text, spec)
 }
 
 /** Parses and checks a convention document; every problem is named with its field. */
-export function parseConvention(text: string, origin: string, defaultName = false): Convention {
+export function parseConvention(text: string, origin: string): Convention {
   let document: unknown
   try {
     document = parse(text)
@@ -153,7 +154,7 @@ export function parseConvention(text: string, origin: string, defaultName = fals
         : { tag: rule.tag, kind: rule.kind ?? 'plain', optional: rule.optional ?? false }
     )
   return {
-    name: document.name ?? (defaultName ? origin : 'convention'),
+    name: document.name ?? origin,
     buildTag: document['build-tag'],
     versionTag: document['version-tag'],
     ...(document.rollback && { rollbackPointer: document.rollback }),
@@ -246,10 +247,8 @@ function schemaProblems(errors: readonly ErrorObject[]): string[] {
   ]
 }
 
-function conventionError(origin: string, problems: readonly string[]): AggregateError {
-  const errors = problems.map((problem) => new Error(`convention ${origin}: ${problem}`))
-  return new AggregateError(errors, errors.map(({ message }) => message).join('\n'))
-}
+const conventionError = (origin: string, problems: readonly string[]): AggregateError =>
+  problemsError(problems.map((problem) => `convention ${origin}: ${problem}`))
 
 function fieldName(instancePath: string, params: ErrorObject['params']): string {
   const parts = instancePath

@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import { isValidRepositoryName, isValidTag } from './tags.js'
 import { EVENTS, type TriggerInputs } from './trigger.js'
 import { requireVersion } from './version.js'
+import { problemsError } from './problems.js'
 
 export interface Inputs {
   readonly repositories: readonly string[]
@@ -37,12 +38,7 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
     dryRun: core.getBooleanInput('dry-run')
   }
   const problems = check(inputs)
-  if (problems.length > 0) {
-    throw new AggregateError(
-      problems.map((problem) => new Error(problem)),
-      problems.join('\n')
-    )
-  }
+  if (problems.length > 0) throw problemsError(problems)
   return inputs
 }
 

@@ -9,6 +9,7 @@ import { derive } from './derive.js'
 import { Registry } from './ecr.js'
 import { readInputs } from './inputs.js'
 import { planRepository } from './plan.js'
+import { problemsError, problemsOf } from './problems.js'
 import { report } from './report.js'
 import { readState } from './state.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
@@ -60,10 +61,8 @@ export async function run(): Promise<void> {
 /** Like Promise.all, but waits for every promise and reports every failure, not just the first. */
 async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
   const results = await Promise.allSettled(promises)
-  const errors = results.flatMap((result) =>
-    result.status === 'rejected' ? [result.reason as unknown] : []
-  )
-  if (errors.length > 0) throw new AggregateError(errors, errors.map(messageOf).join('\n'))
+  const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+  if (errors.length > 0) throw problemsError(errors)
   return results.map((result) => (result as PromiseFulfilledResult<T>).value)
 }
 
@@ -72,9 +71,6 @@ function fail(error: unknown): void {
   for (const problem of problemsOf(error)) core.error(messageOf(problem))
   process.exitCode = core.ExitCode.Failure
 }
-
-const problemsOf = (error: unknown): unknown[] =>
-  error instanceof AggregateError ? error.errors.flatMap(problemsOf) : [error]
 
 const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : String(error)

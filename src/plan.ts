@@ -1,6 +1,7 @@
 import type { Intent, Target, VersionLine } from './derive.js'
 import { versionTagMatcher } from './tags.js'
 import { compareVersions, highestVersion, isStable, parseVersion, type Version } from './version.js'
+import { problemsError } from './problems.js'
 
 /** A manifest exactly as the registry stores it; `body` is never re-serialised. */
 export interface Manifest {
@@ -147,12 +148,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     }
     return { tag: target.tag, ...(from && { from }), to: source, write: true }
   })
-  if (problems.length > 0) {
-    throw new AggregateError(
-      problems.map((problem) => new Error(problem)),
-      problems.join('\n')
-    )
-  }
+  if (problems.length > 0) throw problemsError(problems)
   const previousDigest = intent.pointer && state.current.get(intent.pointer)?.digest
   return {
     repository: intent.repository,

@@ -1,0 +1,11 @@
+/** Several problems as one error, so that every one is reported, each as its own `::error::` line. */
+export function problemsError(problems: readonly (string | Error)[]): AggregateError {
+  const errors = problems.map((problem) =>
+    problem instanceof Error ? problem : new Error(problem)
+  )
+  return new AggregateError(errors, errors.map(({ message }) => message).join('\n'))
+}
+
+/** The single problems inside an error, however deeply grouped. */
+export const problemsOf = (error: unknown): unknown[] =>
+  error instanceof AggregateError ? error.errors.flatMap(problemsOf) : [error]
