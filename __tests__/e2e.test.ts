@@ -528,6 +528,19 @@ describe('ecr-promote against the ECR stand-in only', () => {
     return { old, build }
   }
 
+  it('takes the release tag from the payload alone, without GITHUB_REF', async () => {
+    const { build } = await seeded('payload-only')
+    const result = await runAction({
+      endpoint: standIn.url,
+      eventName: 'release',
+      payload: { release: { tag_name: 'v1.1.0', prerelease: false } },
+      inputs: { repository: 'payload-only' },
+      env: { GITHUB_SHA: SHA_B }
+    })
+    expect(result.errors).toEqual([])
+    expect(result.outputs).toMatchObject({ version: '1.1.0', digest: build.digest })
+  })
+
   it('names the IAM action that is missing', async () => {
     await seeded('denied')
     standIn.control.deny('PutImage', 'denied')

@@ -85848,8 +85848,8 @@ async function run() {
         const inputs = readInputs();
         const convention = await loadConvention(inputs.convention, (path) => (0,promises_.readFile)((0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE ?? '.', path), 'utf8'));
         const trigger = resolveTrigger(inputs.trigger, {
-            eventName: github_context.eventName,
-            ref: github_context.ref,
+            eventName: process.env.GITHUB_EVENT_NAME ?? '',
+            ref: process.env.GITHUB_REF ?? '',
             headRef: process.env.GITHUB_HEAD_REF ?? '',
             payload: github_context.payload
         });

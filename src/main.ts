@@ -22,8 +22,8 @@ export async function run(): Promise<void> {
       readFile(resolve(process.env.GITHUB_WORKSPACE ?? '.', path), 'utf8')
     )
     const trigger = resolveTrigger(inputs.trigger, {
-      eventName: github.context.eventName,
-      ref: github.context.ref,
+      eventName: process.env.GITHUB_EVENT_NAME ?? '',
+      ref: process.env.GITHUB_REF ?? '',
       headRef: process.env.GITHUB_HEAD_REF ?? '',
       payload: github.context.payload
     })
