@@ -82,6 +82,28 @@ describe('Registry reads', () => {
     expect((await registry().getManifests('app', [{ digest }])).get(digest)).toEqual(manifest)
   })
 
+  it('refuses to guess when ECR cannot return an image for another reason than not found', async () => {
+    ecr.on(BatchGetImageCommand).resolves({
+      failures: [
+        {
+          imageId: { imageTag: 'latest' },
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found'
+        },
+        {
+          imageId: { imageTag: 'production' },
+          failureCode: 'KmsError',
+          failureReason: 'key disabled'
+        }
+      ]
+    })
+    await expect(
+      registry().getManifests('app', [{ tag: 'latest' }, { tag: 'production' }])
+    ).rejects.toThrow(
+      'ECR could not return app:production (KmsError: key disabled); nothing was written'
+    )
+  })
+
   it('asks for at most 100 images a call', async () => {
     ecr.on(BatchGetImageCommand).resolves({ images: [] })
     await registry().getManifests(

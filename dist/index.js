@@ -85483,12 +85483,20 @@ class Registry {
         const manifests = new Map();
         for (let start = 0; start < refs.length; start += BATCH_GET_LIMIT) {
             const batch = refs.slice(start, start + BATCH_GET_LIMIT);
-            const { images = [] } = await this.call('BatchGetImage', repositoryName, () => this.client.send(new dist_cjs/* BatchGetImageCommand */.P8n({
+            const { images = [], failures = [] } = await this.call('BatchGetImage', repositoryName, () => this.client.send(new dist_cjs/* BatchGetImageCommand */.P8n({
                 ...this.scope(),
                 repositoryName,
                 imageIds: batch.map(toImageIdentifier),
                 acceptedMediaTypes: ACCEPTED_MEDIA_TYPES
             })));
+            // Only "not found" means absent: treating any other failure as absent would let a write
+            // overwrite, and an undo delete, a tag whose image ECR merely could not return.
+            const unreadable = failures.filter(({ failureCode }) => failureCode !== 'ImageNotFound');
+            if (unreadable.length > 0) {
+                throw new Error(`ECR could not return ${unreadable
+                    .map(({ imageId, failureCode, failureReason }) => `${repositoryName}:${imageId?.imageTag ?? imageId?.imageDigest} (${failureCode}: ${failureReason})`)
+                    .join(', ')}; nothing was written`);
+            }
             for (const ref of batch) {
                 const image = images.find(({ imageId }) => 'tag' in ref ? imageId?.imageTag === ref.tag : imageId?.imageDigest === ref.digest);
                 if (!image)
