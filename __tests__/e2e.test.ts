@@ -366,7 +366,7 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     expect((await tags(repo)).production).toBe(c.digest)
   })
 
-  it('finds the previous version across pages of 250 tags', async () => {
+  it('finds the previous version across two pages of 1,000 tags', async () => {
     const repo = await repository()
     const old = dockerV2Image(`${endpointName}-paged-old`)
     const current = dockerV2Image(`${endpointName}-paged-current`)
@@ -375,7 +375,7 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       client,
       repo,
       noise,
-      Array.from({ length: 248 }, (_, i) => `build-${i}`)
+      Array.from({ length: 1010 }, (_, i) => `build-${i}`)
     )
     await seedImage(client, repo, old, ['v3.9.9'])
     await seedImage(client, repo, current, ['v4.0.0', 'production'])

@@ -144,8 +144,9 @@ describe('Registry reads', () => {
       ['v1.0.0', 'sha256:1'],
       ['production', 'sha256:1']
     ])
-    expect(ecr.commandCalls(ListImagesCommand)[0]?.args[0].input.filter).toEqual({
-      tagStatus: 'TAGGED'
+    expect(ecr.commandCalls(ListImagesCommand)[0]?.args[0].input).toMatchObject({
+      filter: { tagStatus: 'TAGGED' },
+      maxResults: 1000
     })
   })
 

@@ -85438,6 +85438,8 @@ const ACCEPTED_MEDIA_TYPES = [
     'application/vnd.docker.distribution.manifest.v2+json'
 ];
 const BATCH_GET_LIMIT = 100;
+/** ECR's largest ListImages page; its default is 100. */
+const LIST_PAGE_LIMIT = 1000;
 /** The only place that talks to ECR. Each method names the IAM action it needs when access is denied. */
 class Registry {
     client;
@@ -85468,6 +85470,7 @@ class Registry {
                 ...this.scope(),
                 repositoryName,
                 filter: { tagStatus: 'TAGGED' },
+                maxResults: LIST_PAGE_LIMIT,
                 nextToken
             })));
             for (const { imageTag, imageDigest } of page.imageIds ?? []) {

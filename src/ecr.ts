@@ -22,6 +22,8 @@ export const ACCEPTED_MEDIA_TYPES = [
 ]
 
 const BATCH_GET_LIMIT = 100
+/** ECR's largest ListImages page; its default is 100. */
+const LIST_PAGE_LIMIT = 1000
 
 export interface RepositoryInfo {
   readonly uri: string
@@ -66,6 +68,7 @@ export class Registry {
             ...this.scope(),
             repositoryName,
             filter: { tagStatus: 'TAGGED' },
+            maxResults: LIST_PAGE_LIMIT,
             nextToken
           })
         )
