@@ -380,9 +380,15 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     await seedImage(client, repo, old, ['v3.9.9'])
     await seedImage(client, repo, current, ['v4.0.0', 'production'])
 
+    const callsBefore = endpoint.standIn?.control.calls.length ?? 0
     const rollback = await dispatch(repo, { version: 'previous' })
     expect(rollback.errors).toEqual([])
     expect(rollback.outputs.version).toBe('3.9.9')
+    // moto ignores maxResults and answers in one page; the stand-in pages as ECR does.
+    const listCalls = endpoint.standIn?.control.calls
+      .slice(callsBefore)
+      .filter(({ operation }: { operation: string }) => operation === 'ListImages')
+    if (endpoint.standIn) expect(listCalls).toHaveLength(2)
     expect(await manifestOf(repo, 'production')).toEqual({
       body: old.manifest,
       mediaType: old.mediaType,
