@@ -355,6 +355,9 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     expect(hotfix.summary).toContain(
       'stays on 1.2.0: 1.1.5 is lower, and only a rollback moves it back'
     )
+    expect(hotfix.stdout).toMatch(
+      /^::notice::team\/app-\S+:production sha256:\w{12} -> sha256:\w{12} unchanged \(stays on 1\.2\.0: 1\.1\.5 is lower, and only a rollback moves it back\)$/m
+    )
 
     const previous = await dispatch(repo, { version: 'previous' })
     expect(previous.errors).toEqual([])

@@ -79707,7 +79707,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -85785,8 +85785,9 @@ async function report(title, plans, changes) {
     }))));
     setOutput('previous-digest', lines(plans.map(({ previousDigest }) => previousDigest)));
     setOutput('version', lines(plans.map(({ version }) => version?.text)));
+    // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
     for (const change of changes)
-        info(describeChange(change));
+        (change.note ? notice : info)(describeChange(change));
     await summary
         .addHeading('ecr-promote', 3)
         .addRaw(title, true)

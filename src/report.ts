@@ -40,7 +40,8 @@ export async function report(
   core.setOutput('previous-digest', lines(plans.map(({ previousDigest }) => previousDigest)))
   core.setOutput('version', lines(plans.map(({ version }) => version?.text)))
 
-  for (const change of changes) core.info(describeChange(change))
+  // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
+  for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
   await core.summary
     .addHeading('ecr-promote', 3)
     .addRaw(title, true)
