@@ -14,6 +14,7 @@ import {
   dockerManifestList,
   dockerV2Image,
   helmChart,
+  MEDIA_TYPES,
   multiArchImage,
   seedImage,
   tagsByDigest
@@ -43,10 +44,10 @@ const motoUrl = process.env.MOTO_ENDPOINT
 if (motoUrl) endpoints.push(['moto_server', async () => ({ url: motoUrl, close: async () => {} })])
 
 const ALL_MEDIA_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json'
+  MEDIA_TYPES.ociIndex,
+  MEDIA_TYPES.dockerManifestList,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.dockerManifest
 ]
 const SHA_A = 'aaaaaaa1111111111111111111111111111111111'.slice(0, 40)
 const SHA_B = 'bbbbbbb2222222222222222222222222222222222'.slice(0, 40)

@@ -169,7 +169,7 @@ const DIGEST_RE = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/
 const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/
 const MAX_MANIFEST_LENGTH = 4194304
 
-export const MEDIA_TYPES = Object.freeze({
+const MEDIA_TYPES = Object.freeze({
   DOCKER_SCHEMA1: 'application/vnd.docker.distribution.manifest.v1+json',
   DOCKER_SCHEMA1_SIGNED: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
   DOCKER_MANIFEST: 'application/vnd.docker.distribution.manifest.v2+json',
