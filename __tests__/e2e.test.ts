@@ -579,8 +579,9 @@ describe('ecr-promote against the ECR stand-in only', () => {
     ])
     expect(JSON.parse(result.outputs.changes ?? '')).toEqual([
       expect.objectContaining({ tag: 'v1.1.0', from: null, action: 'undone' }),
-      expect.objectContaining({ tag: 'production', from: old.digest, action: 'unchanged' })
+      expect.objectContaining({ tag: 'production', from: old.digest, action: 'failed' })
     ])
+    expect(result.summary).toMatch(/<code>production<\/code>.*failed/s)
     expect(standIn.control.snapshot('undo')).toEqual(before)
   })
 
@@ -603,7 +604,7 @@ describe('ecr-promote against the ECR stand-in only', () => {
     ).toMatchObject({ tags: [] })
   })
 
-  it('reads the source and every target tag in one BatchGetImage that accepts every manifest type', async () => {
+  it('reads everything at once, writes versions before the pointer, and reads the pointer just before and after writing it', async () => {
     await seeded('calls')
     const from = standIn.control.calls.length
     expect((await release('calls', 'v1.1.0')).status).toBe(0)
@@ -612,17 +613,20 @@ describe('ecr-promote against the ECR stand-in only', () => {
       .filter(({ input }: { input: { repositoryName?: string; repositoryNames?: string[] } }) =>
         [input.repositoryName, ...(input.repositoryNames ?? [])].includes('calls')
       )
-    expect(calls.map((call: { operation: string }) => call.operation)).toEqual([
-      'DescribeRepositories',
-      'ListImages',
+    const operations = calls.map((call: { operation: string }) => call.operation)
+    expect(operations.slice(0, 3).sort()).toEqual([
       'BatchGetImage',
-      'PutImage',
-      'PutImage'
+      'DescribeRepositories',
+      'ListImages'
     ])
-    expect(calls[2]?.input).toMatchObject({
+    expect(operations.slice(3)).toEqual(['PutImage', 'BatchGetImage', 'PutImage', 'BatchGetImage'])
+    const firstRead = calls.find(({ operation }: { operation: string }) => operation === 'BatchGetImage')
+    expect(firstRead?.input).toMatchObject({
       imageIds: [{ imageTag: 'sha-bbbbbbb' }, { imageTag: 'v1.1.0' }, { imageTag: 'production' }],
       acceptedMediaTypes: expect.arrayContaining(ALL_MEDIA_TYPES)
     })
+    expect(calls[4]?.input).toMatchObject({ imageIds: [{ imageTag: 'production' }] })
+    expect(calls[5]?.input).toMatchObject({ imageTag: 'production' })
     expect(calls[3]?.input).toMatchObject({
       imageTag: 'v1.1.0',
       imageDigest: expect.stringMatching(/^sha256:/),

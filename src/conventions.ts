@@ -117,8 +117,8 @@ export async function loadConvention(
   spec: string,
   readText: (path: string) => Promise<string>
 ): Promise<Convention> {
-  const builtIn = BUILT_IN_CONVENTIONS[spec]
-  if (builtIn !== undefined) return parseConvention(builtIn, spec)
+  if (Object.hasOwn(BUILT_IN_CONVENTIONS, spec))
+    return parseConvention(BUILT_IN_CONVENTIONS[spec] as string, spec)
   if (!/[/\\]|\.(ya?ml|json)$/.test(spec)) {
     throw new Error(
       `unknown convention '${spec}': use ${Object.keys(BUILT_IN_CONVENTIONS).join(' or ')}, or the path of a convention file such as .github/ecr-convention.yml`
@@ -187,7 +187,7 @@ function templateProblems(document: ConventionDocument): string[] {
     addRules(`promote.${environment}`, 'promote', list)
   }
   return templates.flatMap(([field, section, template]) => {
-    const available = VARIABLES_BY_SECTION[section] ?? []
+    const available = VARIABLES_BY_SECTION[section] as readonly string[]
     const problems = templateVariables(template).flatMap((name) =>
       !TEMPLATE_VARIABLES.includes(name)
         ? [

@@ -27,6 +27,8 @@ export interface Intent {
   readonly version?: Version
   /** The tag whose previous digest the run reports. */
   readonly pointer?: string
+  /** An explicit promotion: a pointer the forward rule holds back fails the run instead of being a notice. */
+  readonly holdIsError: boolean
   /** The convention's version tag template, for reading versions off the registry. */
   readonly versionTag: string
 }
@@ -44,7 +46,10 @@ export interface RunValues {
   readonly date: Date
 }
 
-export function derive(convention: Convention, trigger: Trigger, run: RunValues): Intent {
+/** A trigger that writes (or checks) something; `none` never reaches derivation. */
+export type ActiveTrigger = Exclude<Trigger, { event: 'none' }>
+
+export function derive(convention: Convention, trigger: ActiveTrigger, run: RunValues): Intent {
   const version = versionOf(trigger)
   const values: TemplateValues = {
     sha: run.sha,
@@ -66,6 +71,7 @@ export function derive(convention: Convention, trigger: Trigger, run: RunValues)
   const common = {
     repository: run.repository,
     versionTag: convention.versionTag,
+    holdIsError: trigger.event === 'promote',
     ...(version && { version })
   }
 
@@ -86,7 +92,9 @@ export function derive(convention: Convention, trigger: Trigger, run: RunValues)
       return { ...common, source: source(), targets, ...(pointer && { pointer }) }
     }
     case 'promote': {
-      const rules = convention.promote[trigger.environment]
+      const rules = Object.hasOwn(convention.promote, trigger.environment)
+        ? convention.promote[trigger.environment]
+        : undefined
       if (!rules) {
         throw new Error(
           `the ${convention.name} convention has no promotion to '${trigger.environment}': it knows ${Object.keys(convention.promote).join(', ') || 'none'}`
@@ -129,7 +137,9 @@ function required(template: string, values: TemplateValues): string {
   const tag = renderTag(template, values)
   if (tag === undefined) {
     const missing = templateVariables(template).filter((name) => values[name] === undefined)
-    const named = missing.map((name) => `{${name}} (from ${ORIGIN[name] ?? 'the run'})`)
+    const named = missing.map(
+      (name) => `{${name}} (from ${Object.hasOwn(ORIGIN, name) ? ORIGIN[name] : 'the run'})`
+    )
     throw new Error(
       `tag template '${template}' needs ${named.join(', ')}, which this run does not have`
     )
@@ -164,7 +174,7 @@ function sourceFromInput(source: string): SourceRef | undefined {
   return source.startsWith('sha256:') ? { digest: source } : { tag: source }
 }
 
-function versionOf(trigger: Trigger): Version | undefined {
+function versionOf(trigger: ActiveTrigger): Version | undefined {
   switch (trigger.event) {
     case 'push':
       return undefined

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   ImageAlreadyExistsException,
@@ -11,7 +12,14 @@ import {
   PutImageCommand,
   type ImageIdentifier
 } from '@aws-sdk/client-ecr'
-import { describeRef, type ImageRef, type Manifest, type TagMutability } from './plan.js'
+import {
+  describeRef,
+  immutableRemedy,
+  type ImageDetails,
+  type ImageRef,
+  type Manifest,
+  type TagMutability
+} from './model.js'
 
 /** Every manifest type an image tag can point at; without the two index types, multi-arch images fail. */
 export const ACCEPTED_MEDIA_TYPES = [
@@ -24,6 +32,36 @@ export const ACCEPTED_MEDIA_TYPES = [
 const BATCH_GET_LIMIT = 100
 /** ECR's largest ListImages page; its default is 100. */
 const LIST_PAGE_LIMIT = 1000
+
+/** ECR answers in well under a second; these bound a connection that never opens or a request never answered. */
+const CONNECTION_TIMEOUT_MS = 5_000
+const REQUEST_TIMEOUT_MS = 30_000
+/** Enough attempts that a lost answer or a reset connection is retried past bad luck, not past an outage. */
+const MAX_ATTEMPTS = 6
+
+export interface RegistryOptions {
+  readonly region: string
+  /** The registry's account id; default the registry of the credentials. */
+  readonly registryId?: string
+}
+
+/** The one place that builds the SDK client: region, user agent, retries and timeouts. */
+export function createRegistry({ region, registryId }: RegistryOptions): Registry {
+  const client = new ECRClient({
+    region,
+    customUserAgent: 'ecr-promote',
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true
+    }
+  })
+  return new Registry(client, registryId)
+}
+
+/** Whether PutImage moved the tag, or found it already on that manifest. */
+export type PutResult = 'written' | 'already there'
 
 export interface RepositoryInfo {
   readonly uri: string
@@ -139,8 +177,37 @@ export class Registry {
     return manifests
   }
 
-  /** Points `tag` at the manifest, byte for byte. Returns false when the tag already pointed there. */
-  async putTag(repositoryName: string, tag: string, manifest: Manifest): Promise<boolean> {
+  /** The tags and push time of each image, by digest. */
+  async describeImages(
+    repositoryName: string,
+    digests: readonly string[]
+  ): Promise<Map<string, ImageDetails>> {
+    const details = new Map<string, ImageDetails>()
+    for (let start = 0; start < digests.length; start += BATCH_GET_LIMIT) {
+      const { imageDetails = [] } = await this.call('DescribeImages', repositoryName, () =>
+        this.client.send(
+          new DescribeImagesCommand({
+            ...this.scope(),
+            repositoryName,
+            imageIds: digests.slice(start, start + BATCH_GET_LIMIT).map((imageDigest) => ({
+              imageDigest
+            }))
+          })
+        )
+      )
+      for (const { imageDigest, imageTags = [], imagePushedAt } of imageDetails) {
+        if (imageDigest)
+          details.set(imageDigest, { tags: imageTags, ...(imagePushedAt && { pushedAt: imagePushedAt }) })
+      }
+    }
+    return details
+  }
+
+  /**
+   * Points `tag` at the manifest, byte for byte. `already there` comes back when ECR had the tag on
+   * that manifest already, which is also what a retry sees after ECR applied a write whose answer was lost.
+   */
+  async putTag(repositoryName: string, tag: string, manifest: Manifest): Promise<PutResult> {
     try {
       await this.call('PutImage', repositoryName, () =>
         this.client.send(
@@ -154,12 +221,12 @@ export class Registry {
           })
         )
       )
-      return true
+      return 'written'
     } catch (error) {
-      if (error instanceof ImageAlreadyExistsException) return false
+      if (error instanceof ImageAlreadyExistsException) return 'already there'
       if (error instanceof ImageTagAlreadyExistsException) {
         throw new Error(
-          `tag '${tag}' in ${repositoryName} is immutable: set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching '${tag}' (${error.message})`,
+          `tag '${tag}' in ${repositoryName} is immutable: ${immutableRemedy(tag)} (${error.message})`,
           { cause: error }
         )
       }
@@ -167,7 +234,10 @@ export class Registry {
     }
   }
 
-  /** Removes one tag; the image stays while other tags name it. */
+  /**
+   * Removes one tag; the image stays while other tags name it. A tag that is already gone counts as
+   * removed: that is what a retry sees after ECR applied a removal whose answer was lost.
+   */
   async removeTag(repositoryName: string, tag: string): Promise<void> {
     const { failures = [] } = await this.call('BatchDeleteImage', repositoryName, () =>
       this.client.send(
@@ -178,7 +248,7 @@ export class Registry {
         })
       )
     )
-    const [failure] = failures
+    const failure = failures.find(({ failureCode }) => failureCode !== 'ImageNotFound')
     if (failure)
       throw new Error(
         `could not remove tag '${tag}' from ${repositoryName}: ${failure.failureReason}`

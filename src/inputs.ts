@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import type { Context } from './context.js'
 import { isValidRepositoryName, isValidTag } from './tags.js'
 import { EVENTS, type TriggerInputs } from './trigger.js'
 import { requireVersion } from './version.js'
@@ -12,18 +13,20 @@ export interface Inputs {
   readonly trigger: TriggerInputs
   readonly source: string
   readonly sha: string
+  /** Where `sha` came from, for the log. */
+  readonly shaOrigin: string
   readonly service: string
   readonly dryRun: boolean
 }
 
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
-export function readInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
+export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   const input = (name: string): string => core.getInput(name)
   const repositories = core.getMultilineInput('repository', { required: true }).filter(Boolean)
   const inputs: Inputs = {
     repositories,
     registryId: input('registry-id'),
-    region: input('region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '',
+    region: input('region') || context.region,
     convention: input('convention') || 'environments',
     trigger: {
       event: input('event'),
@@ -33,7 +36,8 @@ export function readInputs(env: NodeJS.ProcessEnv = process.env): Inputs {
       environment: input('environment')
     },
     source: input('source'),
-    sha: (input('sha') || env.GITHUB_SHA || '').toLowerCase(),
+    sha: (input('sha') || context.sha).toLowerCase(),
+    shaOrigin: input('sha') ? 'the sha input' : context.sha ? 'GITHUB_SHA' : 'nowhere',
     service: input('service'),
     dryRun: core.getBooleanInput('dry-run')
   }

@@ -1,69 +1,109 @@
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
-import * as github from '@actions/github'
-import { ECRClient } from '@aws-sdk/client-ecr'
-import { applyPlans, preview, type Outcome } from './apply.js'
+import { applyPlans, preview } from './apply.js'
+import { readContext, workspaceReader } from './context.js'
 import { loadConvention } from './conventions.js'
 import { derive } from './derive.js'
-import { Registry } from './ecr.js'
+import { createRegistry } from './ecr.js'
 import { readInputs } from './inputs.js'
+import { messageOf } from './model.js'
 import { planRepository } from './plan.js'
-import { problemsError, problemsOf } from './problems.js'
-import { report } from './report.js'
-import { readState } from './state.js'
+import { problemsOf, settleAll } from './problems.js'
+import { describePlan, report, type RunResult } from './report.js'
+import { pointerReplanner, readStates } from './state.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
 
 /** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
 export async function run(): Promise<void> {
+  const cancel = onCancel()
+  const result = await execute(cancel.signal).finally(cancel.dispose)
+  await report(result)
+  if (result.failure !== undefined) fail(result.failure)
+}
+
+async function execute(signal: AbortSignal): Promise<RunResult> {
+  let result: RunResult = { title: 'ecr-promote', repositories: [], plans: [], changes: [] }
   try {
-    const inputs = readInputs()
-    const convention = await loadConvention(inputs.convention, (path) =>
-      readFile(resolve(process.env.GITHUB_WORKSPACE ?? '.', path), 'utf8')
-    )
-    const trigger = resolveTrigger(inputs.trigger, {
-      eventName: process.env.GITHUB_EVENT_NAME ?? '',
-      ref: process.env.GITHUB_REF ?? '',
-      headRef: process.env.GITHUB_HEAD_REF ?? '',
-      payload: github.context.payload
-    })
+    const context = readContext()
+    const inputs = readInputs(context)
+    const convention = await loadConvention(inputs.convention, workspaceReader(context.workspace))
+    const trigger = resolveTrigger(inputs.trigger, context)
+    result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
+    core.info(`${result.title}; convention ${convention.name}; sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
+    if (trigger.event === 'none') {
+      core.notice(`${result.title}: no tag is written`)
+      return result
+    }
+
     const intents = inputs.repositories.map((repository) =>
       derive(convention, trigger, {
         repository,
         sha: inputs.sha || undefined,
         service: inputs.service || repository.split('/').pop() || repository,
         source: inputs.source,
-        runNumber: process.env.GITHUB_RUN_NUMBER || undefined,
+        runNumber: context.runNumber,
         date: new Date()
       })
     )
-    const registry = new Registry(
-      new ECRClient({ region: inputs.region, customUserAgent: 'ecr-promote' }),
-      inputs.registryId || undefined
-    )
-    const plans = await core.group('Read registry and plan', () =>
-      settleAll(
-        intents.map(async (intent) => planRepository(intent, await readState(registry, intent)))
+    const registry = createRegistry({
+      region: inputs.region,
+      ...(inputs.registryId && { registryId: inputs.registryId })
+    })
+    const states = await core.group('Read the registry', () => readStates(registry, intents))
+    const plans = await core.group('Plan', async () => {
+      const planned = await settleAll(
+        intents.map(async (intent, index) => planRepository(intent, states[index]!))
       )
+      for (const line of planned.flatMap(describePlan)) core.info(line)
+      return planned
+    })
+    result = { ...result, plans, changes: preview(plans) }
+    if (inputs.dryRun) return { ...result, title: `${result.title} (dry run: nothing was written)` }
+    if (signal.aborted) {
+      throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
+    }
+    const work = plans.map((plan, index) => ({
+      plan,
+      replanPointers: pointerReplanner(registry, intents[index]!, states[index]!)
+    }))
+    const outcome = await core.group('Write tags', () =>
+      applyPlans(work, registry, {
+        signal,
+        log: core.info,
+        sleep: (ms) => sleep(ms),
+        clock: Date.now
+      })
     )
-    const outcome: Outcome = inputs.dryRun
-      ? { changes: preview(plans) }
-      : await core.group('Write tags', () => applyPlans(plans, registry))
-    const title =
-      describeTrigger(trigger) + (inputs.dryRun ? ' (dry run: nothing was written)' : '')
-    await report(title, plans, outcome.changes)
-    if (outcome.failure) throw outcome.failure
+    return {
+      ...result,
+      changes: outcome.changes,
+      ...(outcome.failure && { failure: outcome.failure })
+    }
   } catch (error) {
-    fail(error)
+    return { ...result, failure: error }
   }
 }
 
-/** Like Promise.all, but waits for every promise and reports every failure, not just the first. */
-async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
-  const results = await Promise.allSettled(promises)
-  const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
-  if (errors.length > 0) throw problemsError(errors)
-  return results.map((result) => (result as PromiseFulfilledResult<T>).value)
+/**
+ * GitHub cancels a job with SIGINT, then SIGTERM 7.5 s later: either signal stops new writes so the
+ * run can undo what it wrote and report, instead of dying half-promoted.
+ */
+function onCancel(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController()
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return
+    core.warning(`${signal} received: no further tag is written, and what this run wrote is put back`)
+    controller.abort(signal)
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
+  }
 }
 
 /** One `::error::` line per problem. */
@@ -71,6 +111,3 @@ function fail(error: unknown): void {
   for (const problem of problemsOf(error)) core.error(messageOf(problem))
   process.exitCode = core.ExitCode.Failure
 }
-
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error)

@@ -1,23 +1,16 @@
 import type { Intent, Target, VersionLine } from './derive.js'
+import {
+  describeRef,
+  immutableRemedy,
+  shortDigest,
+  type ImageDetails,
+  type ImageRef,
+  type Manifest,
+  type TagMutability
+} from './model.js'
 import { versionTagMatcher } from './tags.js'
 import { compareVersions, highestVersion, isStable, parseVersion, type Version } from './version.js'
 import { problemsError } from './problems.js'
-
-/** A manifest exactly as the registry stores it; `body` is never re-serialised. */
-export interface Manifest {
-  readonly digest: string
-  readonly mediaType: string
-  readonly body: string
-}
-
-export interface TagMutability {
-  readonly mode: string
-  /** WILDCARD exclusion filters, such as `prod*`. */
-  readonly exclusions: readonly string[]
-}
-
-/** An image to read, by tag or digest. */
-export type ImageRef = { readonly tag: string } | { readonly digest: string }
 
 /** What the registry holds that matters to one intent. */
 export interface RepositoryState {
@@ -31,6 +24,8 @@ export interface RepositoryState {
   readonly current: ReadonlyMap<string, Manifest>
   /** Every tag in the repository and its digest, read when a decision needs released versions. */
   readonly tags?: ReadonlyMap<string, string>
+  /** Push times and tags of the images a decision compares without versions, by digest. */
+  readonly details?: ReadonlyMap<string, ImageDetails>
 }
 
 export interface ResolvedSource {
@@ -41,6 +36,7 @@ export interface ResolvedSource {
 
 interface StepBase {
   readonly tag: string
+  readonly kind: Target['kind']
   readonly from?: Manifest
   /** Why a tag that could have moved stays where it is. */
   readonly note?: string
@@ -58,14 +54,14 @@ export interface RepositoryPlan {
   readonly uri: string
   readonly source: Manifest
   readonly version?: Version
-  /** Where the intent's pointer tag pointed before this run. */
-  readonly previousDigest?: string
+  /** The tag whose digest before the run is the `previous-digest` output. */
+  readonly pointer?: string
   readonly steps: readonly Step[]
 }
 
-export const describeRef = (ref: ImageRef): string => ('tag' in ref ? ref.tag : ref.digest)
-
-export const shortDigest = (digest: string): string => digest.slice(0, 'sha256:'.length + 12)
+/** Tags whose right place depends on what else the registry holds: they are written last and read again first. */
+export const isPointer = (kind: Target['kind']): boolean =>
+  kind === 'forward' || kind === 'highest' || kind === 'rollback'
 
 interface ReleasedVersion {
   readonly tag: string
@@ -88,34 +84,95 @@ function releasedVersions(
 const versionsOn = (released: readonly ReleasedVersion[], digest: string): Version | undefined =>
   highestVersion(released.filter((entry) => entry.digest === digest).map((entry) => entry.version))
 
-/** The image to start from; for a rollback to `previous`, worked out from the versions in the registry. */
-export function resolveSource(intent: Intent, tags?: ReadonlyMap<string, string>): ResolvedSource {
-  if (!('previousVersionOf' in intent.source)) return { ref: intent.source }
-  const pointer = intent.source.previousVersionOf
-  const released = releasedVersions(tags ?? new Map(), intent.versionTag)
-  const pointerDigest = tags?.get(pointer)
-  if (!pointerDigest) {
-    throw new Error(
-      `cannot roll back ${intent.repository} to previous: it has no '${pointer}' tag; set version to the version to roll back to`
+/**
+ * The image each intent starts from, given each repository's tags (read where versions decide). A
+ * rollback to `previous` resolves one version for the whole run: the highest stable version below the
+ * highest version any repository's pointer carries, which every repository must have. So rolling back
+ * a half-finished release across repositories is one command.
+ */
+export function resolveSources(
+  intents: readonly Intent[],
+  tagsOf: (intent: Intent) => ReadonlyMap<string, string> | undefined
+): ResolvedSource[] {
+  const rollingBack = intents.filter((intent) => 'previousVersionOf' in intent.source)
+  const chosen = rollingBack.length > 0 ? previousVersion(rollingBack, tagsOf) : new Map()
+  return intents.map((intent) => {
+    if (!('previousVersionOf' in intent.source)) return { ref: intent.source }
+    const { tag, version } = chosen.get(intent.repository) as ReleasedVersion
+    return { ref: { tag }, version }
+  })
+}
+
+function previousVersion(
+  intents: readonly Intent[],
+  tagsOf: (intent: Intent) => ReadonlyMap<string, string> | undefined
+): Map<string, ReleasedVersion> {
+  const repositories = intents.map((intent) => {
+    const tags = tagsOf(intent) ?? new Map<string, string>()
+    const released = releasedVersions(tags, intent.versionTag)
+    const pointer = intent.pointer as string
+    const pointerDigest = tags.get(pointer)
+    return {
+      repository: intent.repository,
+      pointer,
+      pointerDigest,
+      released,
+      carried: pointerDigest === undefined ? undefined : versionsOn(released, pointerDigest)
+    }
+  })
+  const top = highestVersion(repositories.flatMap(({ carried }) => (carried ? [carried] : [])))
+  if (!top) {
+    throw problemsError(
+      repositories.map(({ repository, pointer, pointerDigest }) =>
+        pointerDigest === undefined
+          ? `cannot roll back ${repository} to previous: it has no '${pointer}' tag; set version to the version to roll back to`
+          : `cannot roll back ${repository} to previous: '${pointer}' (${shortDigest(pointerDigest)}) carries no version tag; set version to the version to roll back to`
+      )
     )
   }
-  const current = versionsOn(released, pointerDigest)
-  if (!current) {
-    throw new Error(
-      `cannot roll back ${intent.repository} to previous: '${pointer}' (${shortDigest(pointerDigest)}) carries no version tag; set version to the version to roll back to`
+  const previous = highestVersion(
+    repositories.flatMap(({ released }) =>
+      released
+        .map(({ version }) => version)
+        .filter((version) => isStable(version) && compareVersions(version, top) < 0)
     )
-  }
-  const below = released.filter(
-    (entry) => isStable(entry.version) && compareVersions(entry.version, current) < 0
   )
-  const previous = highestVersion(below.map((entry) => entry.version))
-  const chosen = previous && below.find((entry) => entry.version === previous)
-  if (!chosen) {
+  if (!previous) {
     throw new Error(
-      `cannot roll back ${intent.repository} to previous: no stable version below ${current.text}`
+      `cannot roll back ${repositories.map(({ repository }) => repository).join(', ')} to previous: no stable version below ${top.text}`
     )
   }
-  return { ref: { tag: chosen.tag }, version: chosen.version }
+  const chosen = new Map<string, ReleasedVersion>()
+  const missing: string[] = []
+  for (const { repository, released } of repositories) {
+    const entry = released.find(({ version }) => version.text === previous.text)
+    if (entry) chosen.set(repository, entry)
+    else missing.push(repository)
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `cannot roll back to previous: the previous version ${previous.text} (below ${top.text}) is missing in ${missing.join(', ')}; set version to a version every repository has`
+    )
+  }
+  return chosen
+}
+
+/** The digests whose push times a forward decision needs: where this run's image or the pointer's carries no version. */
+export function pushTimesNeeded(
+  intent: Intent,
+  state: Omit<RepositoryState, 'details'>
+): string[] {
+  const source = state.sourceManifest
+  if (!source) return []
+  const released = state.tags ? releasedVersions(state.tags, intent.versionTag) : []
+  const runVersion =
+    intent.version ?? state.source.version ?? versionsOn(released, source.digest)
+  const digests = intent.targets.flatMap(({ tag, kind }) => {
+    const from = state.current.get(tag)
+    if (kind !== 'forward' || !from || from.digest === source.digest) return []
+    return runVersion && versionsOn(released, from.digest) ? [] : [from.digest]
+  })
+  return digests.length > 0 ? [...new Set([source.digest, ...digests])] : []
 }
 
 /** Decides, without any I/O, which tags to write. Throws an AggregateError naming every problem. */
@@ -129,48 +186,63 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
   const released = state.tags ? releasedVersions(state.tags, intent.versionTag) : []
   const version = intent.version ?? state.source.version
   const runVersion = version ?? versionsOn(released, source.digest)
+  const pushedAt = (digest: string) => state.details?.get(digest)?.pushedAt
   const problems: string[] = []
 
   const steps = intent.targets.map((target): Step => {
-    const from = state.current.get(target.tag)
-    if (from?.digest === source.digest) return { tag: target.tag, from, to: source, write: false }
-    const note = holdReason(target, from, released, runVersion)
-    if (note) return { tag: target.tag, ...(from && { from, to: from }), write: false, note }
-    if (from && target.kind === 'version') {
+    const { tag, kind } = target
+    const from = state.current.get(tag)
+    if (from?.digest === source.digest) return { tag, kind, from, to: source, write: false }
+    const note = holdReason(target, from, released, runVersion, pushedAt, source.digest)
+    if (note && intent.holdIsError && kind === 'forward') {
       problems.push(
-        `version tag '${target.tag}' in ${intent.repository} already points at ${shortDigest(from.digest)}, not at the source ${shortDigest(source.digest)}: a version tag never moves; release a new version`
+        `cannot promote ${intent.repository}:${tag}: it ${note}; to move it back, run event: rollback`
       )
     }
-    if (from && isImmutable(target.tag, state.mutability)) {
+    if (note) return { tag, kind, ...(from && { from, to: from }), write: false, note }
+    if (from && kind === 'version') {
       problems.push(
-        `tag '${target.tag}' in ${intent.repository} is immutable (imageTagMutability ${state.mutability.mode}) and already points at ${shortDigest(from.digest)}: set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching '${target.tag}', so floating tags can move while every other tag stays immutable`
+        `version tag '${tag}' in ${intent.repository} already points at ${shortDigest(from.digest)}, not at the source ${shortDigest(source.digest)}: a version tag never moves; release a new version`
       )
     }
-    return { tag: target.tag, ...(from && { from }), to: source, write: true }
+    if (from && isImmutable(tag, state.mutability)) {
+      problems.push(
+        `tag '${tag}' in ${intent.repository} is immutable (imageTagMutability ${state.mutability.mode}) and already points at ${shortDigest(from.digest)}: ${immutableRemedy(tag)}`
+      )
+    }
+    return { tag, kind, ...(from && { from }), to: source, write: true }
   })
   if (problems.length > 0) throw problemsError(problems)
-  const previousDigest = intent.pointer && state.current.get(intent.pointer)?.digest
   return {
     repository: intent.repository,
     uri: state.uri,
     source,
     steps,
     ...(version && { version }),
-    ...(previousDigest && { previousDigest })
+    ...(intent.pointer && { pointer: intent.pointer })
   }
 }
 
-/** Why a forward-only or highest-only tag must not move to this run's version, if it must not. */
+/** Why a forward-only or highest-only tag must not move to this run's image, if it must not. */
 function holdReason(
   target: Target,
   from: Manifest | undefined,
   released: readonly ReleasedVersion[],
-  runVersion: Version | undefined
+  runVersion: Version | undefined,
+  pushedAt: (digest: string) => Date | undefined,
+  sourceDigest: string
 ): string | undefined {
-  if (target.kind === 'forward') {
-    const carried = from && versionsOn(released, from.digest)
-    if (carried && runVersion && compareVersions(runVersion, carried) < 0) {
-      return `stays on ${carried.text}: ${runVersion.text} is lower, and only a rollback moves it back`
+  if (target.kind === 'forward' && from) {
+    const carried = versionsOn(released, from.digest)
+    if (carried && runVersion) {
+      return compareVersions(runVersion, carried) < 0
+        ? `stays on ${carried.text}: ${runVersion.text} is lower, and only a rollback moves it back`
+        : undefined
+    }
+    // Without a version on both sides, the image built later is the newer one.
+    const [before, ours] = [pushedAt(from.digest), pushedAt(sourceDigest)]
+    if (before && ours && ours < before) {
+      return `stays on ${carried?.text ?? 'the image'} pushed ${before.toISOString()}: this image was pushed earlier (${ours.toISOString()}), and only a rollback moves it back`
     }
   }
   if (target.kind === 'highest') {

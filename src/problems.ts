@@ -9,3 +9,11 @@ export function problemsError(problems: readonly (string | Error)[]): AggregateE
 /** The single problems inside an error, however deeply grouped. */
 export const problemsOf = (error: unknown): unknown[] =>
   error instanceof AggregateError ? error.errors.flatMap(problemsOf) : [error]
+
+/** Like Promise.all, but waits for every promise and reports every failure, not just the first. */
+export async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises)
+  const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+  if (errors.length > 0) throw problemsError(errors)
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value)
+}

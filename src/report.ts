@@ -1,67 +1,99 @@
 import * as core from '@actions/core'
-import { describeChange, digestAfter, type Change } from './apply.js'
-import { shortDigest, type RepositoryPlan } from './plan.js'
+import { describeChange, type Change } from './apply.js'
+import { messageOf, shortDigest } from './model.js'
+import type { RepositoryPlan } from './plan.js'
+import { problemsOf } from './problems.js'
 
 const COLUMNS = ['Repository', 'Tag', 'Before', 'After', 'Action']
+const WRITING_ACTIONS: readonly Change['action'][] = ['created', 'moved', 'undone', 'failed']
 
-/** Sets every output, logs each change and writes the job summary. */
-export async function report(
-  title: string,
-  plans: readonly RepositoryPlan[],
-  changes: readonly Change[]
-): Promise<void> {
-  const onSource = changes.filter((change) => pointsAtSource(change, plans))
-  const lines = (values: readonly (string | undefined)[]): string =>
-    [...new Set(values.filter(Boolean))].join('\n')
-
-  core.setOutput('digest', lines(plans.map(({ source }) => source.digest)))
-  core.setOutput('tags', lines(onSource.map(({ tag }) => tag)))
-  core.setOutput(
-    'images',
-    lines(
-      onSource.map(
-        ({ repository, tag }) =>
-          `${plans.find((plan) => plan.repository === repository)?.uri}:${tag}`
-      )
-    )
-  )
-  core.setOutput(
-    'changes',
-    JSON.stringify(
-      changes.map(({ repository, tag, from, to, action }) => ({
-        repository,
-        tag,
-        from,
-        to,
-        action
-      }))
-    )
-  )
-  core.setOutput('previous-digest', lines(plans.map(({ previousDigest }) => previousDigest)))
-  core.setOutput('version', lines(plans.map(({ version }) => version?.text)))
-
-  // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
-  for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
-  await core.summary
-    .addHeading('ecr-promote', 3)
-    .addRaw(title, true)
-    .addTable([
-      COLUMNS.map((data) => ({ data, header: true })),
-      ...changes.map((change) => [
-        change.repository,
-        `<code>${change.tag}</code>`,
-        digestCell(change.from),
-        digestCell(digestAfter(change)),
-        change.note ? `${change.action}: ${change.note}` : change.action
-      ])
-    ])
-    .write()
+export interface RunResult {
+  /** What the run was asked to do, such as `release 1.2.0`. */
+  readonly title: string
+  /** The repositories, in the order of the `repository` input. */
+  readonly repositories: readonly string[]
+  readonly plans: readonly RepositoryPlan[]
+  readonly changes: readonly Change[]
+  readonly failure?: unknown
 }
 
-/** Whether the tag ends the run (or would, in a dry run) on the image the run started from. */
-const pointsAtSource = (change: Change, plans: readonly RepositoryPlan[]): boolean =>
-  digestAfter(change) ===
-  plans.find(({ repository }) => repository === change.repository)?.source.digest
+/** Sets every output, logs each change and writes the job summary, for a run that ended well or not. */
+export async function report(result: RunResult): Promise<void> {
+  const { plans, changes } = result
+  if (plans.length > 0) setOutputs(result)
+  // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
+  for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
+  const summary = core.summary.addHeading('ecr-promote', 3).addRaw(escape(result.title), true)
+  if (changes.length > 0) {
+    summary.addTable([
+      COLUMNS.map((data) => ({ data, header: true })),
+      ...changes.map((change) => [
+        escape(change.repository),
+        `<code>${escape(change.tag)}</code>`,
+        digestCell(change.from),
+        digestCell(change.now),
+        escape(change.note ? `${change.action}: ${change.note}` : change.action)
+      ])
+    ])
+  }
+  if (result.failure !== undefined) {
+    summary.addHeading('Failed', 4).addList(problemsOf(result.failure).map((p) => escape(messageOf(p))))
+    if (!changes.some(({ action }) => WRITING_ACTIONS.includes(action)))
+      summary.addRaw('Nothing was written.', true)
+  }
+  await summary.write()
+}
+
+function setOutputs({ repositories, plans, changes }: RunResult): void {
+  const perRepository = repositories.map((repository) => {
+    const plan = plans.find((candidate) => candidate.repository === repository)
+    const rows = changes.filter((change) => change.repository === repository)
+    const onSource = rows.filter(({ now }) => plan && now === plan.source.digest)
+    return {
+      repository,
+      uri: plan?.uri ?? '',
+      digest: plan?.source.digest ?? '',
+      version: plan?.version?.text ?? '',
+      'previous-digest': rows.find(({ tag }) => tag === plan?.pointer)?.from ?? '',
+      tags: onSource.map(({ tag }) => tag),
+      changes: rows.map(({ tag, from, to, action }) => ({ repository, tag, from, to, action }))
+    }
+  })
+  // One line per repository, in input order, blank where none applies, so lines match repositories.
+  const lines = (field: 'digest' | 'version' | 'previous-digest') =>
+    perRepository.map((entry) => entry[field]).join('\n')
+  core.setOutput('digest', lines('digest'))
+  core.setOutput('previous-digest', lines('previous-digest'))
+  core.setOutput('version', lines('version'))
+  core.setOutput('tags', [...new Set(perRepository.flatMap(({ tags }) => tags))].join('\n'))
+  core.setOutput(
+    'images',
+    perRepository.flatMap(({ uri, tags }) => tags.map((tag) => `${uri}:${tag}`)).join('\n')
+  )
+  core.setOutput('changes', JSON.stringify(perRepository.flatMap((entry) => entry.changes)))
+  core.setOutput('json', JSON.stringify(perRepository))
+}
 
 const digestCell = (digest: string | null): string =>
   digest ? `<code>${shortDigest(digest)}</code>` : '—'
+
+/** Branch names, tags and messages come from whoever pushed: shown as text, never as HTML or Markdown. */
+export const escape = (text: string): string =>
+  text.replace(/[^\w .,:;/@+=()-]|_/g, (char) => `&#${char.codePointAt(0)};`)
+
+/** One log line per planned tag, with the reason for each decision. */
+export function describePlan(plan: RepositoryPlan): string[] {
+  const version = plan.version ? ` (version ${plan.version.text})` : ''
+  return [
+    `${plan.repository}: source ${shortDigest(plan.source.digest)}${version}`,
+    ...plan.steps.map((step) => {
+      const from = step.from ? shortDigest(step.from.digest) : '(none)'
+      const decision = step.write
+        ? `write ${from} -> ${shortDigest(step.to.digest)}`
+        : step.note
+          ? `hold on ${from}: ${step.note}`
+          : `already on ${from}`
+      return `  ${step.tag} [${step.kind}]: ${decision}`
+    })
+  ]
+}

@@ -1,33 +1,150 @@
 import type { Intent } from './derive.js'
 import type { Registry } from './ecr.js'
-import { describeRef, needsAllTags, resolveSource, type RepositoryState } from './plan.js'
+import { describeRef, type ImageRef, type Manifest } from './model.js'
+import {
+  isPointer,
+  needsAllTags,
+  planRepository,
+  pushTimesNeeded,
+  resolveSources,
+  type RepositoryPlan,
+  type RepositoryState
+} from './plan.js'
+import { settleAll } from './problems.js'
+
+export type Reader = Pick<
+  Registry,
+  'describeRepository' | 'listTags' | 'getManifests' | 'describeImages'
+>
 
 /**
- * Reads what one intent needs: the repository's settings, its tags when versions decide something,
- * and one BatchGetImage for the source and every target tag.
+ * Reads what every intent needs: each repository's settings, its tags where versions decide, and one
+ * BatchGetImage for the source and every target tag, all at once. A rollback to `previous` reads its
+ * source once the versions of every repository are known; push times are read only where an image
+ * without a version must be ranked.
  */
-export async function readState(registry: Registry, intent: Intent): Promise<RepositoryState> {
+export async function readStates(
+  registry: Reader,
+  intents: readonly Intent[]
+): Promise<RepositoryState[]> {
+  const first = await settleAll(intents.map((intent) => readRepository(registry, intent)))
+  const tagsByIntent = new Map(intents.map((intent, index) => [intent, first[index]?.tags]))
+  const sources = resolveSources(intents, (intent) => tagsByIntent.get(intent))
+  return settleAll(
+    intents.map(async (intent, index) => {
+      const read = first[index] as FirstRead
+      const source = sources[index] as RepositoryState['source']
+      const key = describeRef(source.ref)
+      const sourceManifest =
+        'previousVersionOf' in intent.source
+          ? (await registry.getManifests(intent.repository, [source.ref])).get(key)
+          : read.manifests.get(key)
+      const state: RepositoryState = {
+        repository: intent.repository,
+        uri: read.uri,
+        mutability: read.mutability,
+        source,
+        current: targetManifests(intent, read.manifests),
+        ...(sourceManifest && { sourceManifest }),
+        ...(read.tags && { tags: read.tags })
+      }
+      const digests = pushTimesNeeded(intent, state)
+      if (digests.length === 0) return state
+      return { ...state, details: await registry.describeImages(intent.repository, digests) }
+    })
+  )
+}
+
+interface FirstRead {
+  readonly uri: string
+  readonly mutability: RepositoryState['mutability']
+  readonly tags?: ReadonlyMap<string, string>
+  readonly manifests: ReadonlyMap<string, Manifest>
+}
+
+async function readRepository(registry: Reader, intent: Intent): Promise<FirstRead> {
   const { repository } = intent
-  const { uri, mutability } = await registry.describeRepository(repository)
-  const tags = needsAllTags(intent) ? await registry.listTags(repository) : undefined
-  const source = resolveSource(intent, tags)
-  const refs = [source.ref, ...intent.targets.map(({ tag }) => ({ tag }))]
+  const refs: ImageRef[] = [
+    ...('previousVersionOf' in intent.source ? [] : [intent.source]),
+    ...intent.targets.map(({ tag }) => ({ tag }))
+  ]
   const unique = [...new Map(refs.map((ref) => [describeRef(ref), ref])).values()]
-  const manifests = await registry.getManifests(repository, unique)
-  const sourceManifest = manifests.get(describeRef(source.ref))
-  const current = new Map(
+  const [info, tags, manifests] = await Promise.all([
+    registry.describeRepository(repository),
+    needsAllTags(intent) ? registry.listTags(repository) : undefined,
+    registry.getManifests(repository, unique)
+  ])
+  return { ...info, manifests, ...(tags && { tags }) }
+}
+
+const targetManifests = (
+  intent: Intent,
+  manifests: ReadonlyMap<string, Manifest>
+): Map<string, Manifest> =>
+  new Map(
     intent.targets.flatMap(({ tag }) => {
       const manifest = manifests.get(tag)
       return manifest ? [[tag, manifest] as const] : []
     })
   )
+
+/**
+ * Reads the pointer tags again and returns the state as it is now. Images that arrived on a pointer
+ * since the last read are described, so their versions and push times decide as any other would.
+ */
+export async function refreshPointers(
+  registry: Reader,
+  intent: Intent,
+  state: RepositoryState
+): Promise<RepositoryState> {
+  const pointers = intent.targets.filter(({ kind }) => isPointer(kind)).map(({ tag }) => tag)
+  const now = await registry.getManifests(
+    intent.repository,
+    pointers.map((tag) => ({ tag }))
+  )
+  const moved = pointers.filter((tag) => now.get(tag)?.digest !== state.current.get(tag)?.digest)
+  if (moved.length === 0) return state
+  // The run's own image needs no describing: a pointer on it is where the run wants it.
+  const arrived = moved.flatMap((tag) => {
+    const digest = now.get(tag)?.digest
+    return digest && digest !== state.sourceManifest?.digest ? [digest] : []
+  })
+  const details =
+    arrived.length > 0
+      ? await registry.describeImages(intent.repository, [
+          ...new Set([...arrived, ...(state.sourceManifest ? [state.sourceManifest.digest] : [])])
+        ])
+      : new Map()
+  const tags = new Map(state.tags)
+  const current = new Map(state.current)
+  for (const tag of moved) {
+    const manifest = now.get(tag)
+    if (manifest) {
+      current.set(tag, manifest)
+      tags.set(tag, manifest.digest)
+    } else {
+      current.delete(tag)
+      tags.delete(tag)
+    }
+  }
+  for (const [digest, { tags: names }] of details) for (const name of names) tags.set(name, digest)
   return {
-    repository,
-    uri,
-    mutability,
-    source,
+    ...state,
     current,
-    ...(sourceManifest && { sourceManifest }),
-    ...(tags && { tags })
+    ...(state.tags && { tags }),
+    details: new Map([...(state.details ?? []), ...details])
+  }
+}
+
+/** Plans one repository's pointers again, each time against what the registry holds at that moment. */
+export function pointerReplanner(
+  registry: Reader,
+  intent: Intent,
+  initial: RepositoryState
+): () => Promise<RepositoryPlan> {
+  let state = initial
+  return async () => {
+    state = await refreshPointers(registry, intent, state)
+    return planRepository(intent, state)
   }
 }

@@ -53,7 +53,7 @@ export function templateVariables(template: string): string[] {
 export function renderTemplate(template: string, values: TemplateValues): string | undefined {
   let missing = false
   const rendered = template.replace(PLACEHOLDER, (_, name: string, length?: string) => {
-    if (!(name in values))
+    if (!Object.hasOwn(values, name))
       throw new Error(`tag template '${template}' uses unknown variable {${name}}`)
     const value = values[name]
     if (value === undefined) missing = true

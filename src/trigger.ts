@@ -1,3 +1,4 @@
+import type { Context } from './context.js'
 import { requireVersion, type Version } from './version.js'
 
 /**
@@ -9,6 +10,8 @@ export type Trigger = { readonly branch: string } & (
   | { readonly event: 'release'; readonly version: Version; readonly prerelease: boolean }
   | { readonly event: 'promote'; readonly environment: string; readonly version?: Version }
   | { readonly event: 'rollback'; readonly to: Version | 'previous' }
+  /** A GitHub event that must write nothing, such as a release being edited. */
+  | { readonly event: 'none'; readonly reason: string }
 )
 
 export const EVENTS = ['push', 'release', 'promote', 'rollback'] as const
@@ -22,19 +25,17 @@ export interface TriggerInputs {
 }
 
 /** The parts of the GitHub context that decide the trigger. */
-export interface EventContext {
-  readonly eventName: string
-  readonly ref: string
-  readonly headRef: string
-  // The webhook payload is untyped JSON; every field read here is optional.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly payload: Record<string, any>
-}
+export type EventContext = Pick<Context, 'eventName' | 'ref' | 'headRef' | 'payload'>
 
 const BRANCH_REF = 'refs/heads/'
 const TAG_REF = 'refs/tags/'
+/** Release activity that makes a release public; `created`, `edited`, `deleted` or `unpublished` must not move a pointer. */
+const PUBLISHING_RELEASE_ACTIONS = ['published', 'released', 'prereleased']
+const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target']
 
 export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Trigger {
+  const silence = silenceReason(inputs, context)
+  if (silence) return { event: 'none', branch: branchOf(context), reason: silence }
   const dispatched = {
     version: inputs.version || stringOrEmpty(context.payload.inputs?.version),
     environment: inputs.environment || stringOrEmpty(context.payload.inputs?.environment)
@@ -50,7 +51,9 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
           `cannot tell the branch of this push (ref '${context.ref}'): set the branch input`
         )
       }
-      return { event, branch, defaultBranch: branch === defaultBranch }
+      // A pull request's head branch is named by whoever opened it (a fork's `main`), so it never counts as the default branch.
+      const fromPullRequest = PULL_REQUEST_EVENTS.includes(context.eventName)
+      return { event, branch, defaultBranch: !fromPullRequest && branch === defaultBranch }
     }
     case 'release': {
       const tag =
@@ -93,8 +96,26 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
   }
 }
 
+/** Why a GitHub event must not write anything, if it must not. */
+function silenceReason(inputs: TriggerInputs, context: EventContext): string | undefined {
+  if (PULL_REQUEST_EVENTS.includes(context.eventName) && inputs.event && inputs.event !== 'push') {
+    throw new Error(
+      `a ${context.eventName} event never writes tags, so event '${inputs.event}' cannot run on it: use push (it checks that the build image exists), or run the step on another event`
+    )
+  }
+  if (context.eventName !== 'release') return undefined
+  const { action, release } = context.payload
+  if (release?.draft === true) return 'the release is a draft: nothing is tagged until it is published'
+  if (typeof action === 'string' && !PUBLISHING_RELEASE_ACTIONS.includes(action)) {
+    return `release action '${action}' publishes nothing: only ${PUBLISHING_RELEASE_ACTIONS.join(', ')} tag an image`
+  }
+  return undefined
+}
+
 export function describeTrigger(trigger: Trigger): string {
   switch (trigger.event) {
+    case 'none':
+      return `nothing to do: ${trigger.reason}`
     case 'push':
       return `push to ${trigger.branch}`
     case 'release':

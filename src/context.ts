@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs'
+import { readFile, realpath } from 'node:fs/promises'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
+
+/** Everything the run takes from its environment, read once, with defaults resolved here. */
+export interface Context {
+  readonly eventName: string
+  readonly ref: string
+  /** The head branch of a pull request. */
+  readonly headRef: string
+  readonly sha: string
+  readonly runNumber?: string
+  readonly workspace: string
+  readonly region: string
+  /** The webhook payload: untyped JSON, so every field read from it is optional. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly payload: Record<string, any>
+}
+
+export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
+  return {
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    ref: env.GITHUB_REF ?? '',
+    headRef: env.GITHUB_HEAD_REF ?? '',
+    sha: env.GITHUB_SHA ?? '',
+    ...(env.GITHUB_RUN_NUMBER && { runNumber: env.GITHUB_RUN_NUMBER }),
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || '',
+    payload: readPayload(env.GITHUB_EVENT_PATH)
+  }
+}
+
+function readPayload(path: string | undefined): Record<string, unknown> {
+  if (!path) return {}
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new Error(
+      `cannot read the event payload GITHUB_EVENT_PATH=${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      { cause: error }
+    )
+  }
+  let payload: unknown
+  try {
+    payload = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`the event payload GITHUB_EVENT_PATH=${path} is not valid JSON`, {
+      cause: error
+    })
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new Error(`the event payload GITHUB_EVENT_PATH=${path} is not a JSON object`)
+  }
+  return payload as Record<string, unknown>
+}
+
+/**
+ * Reads a file named relative to the workspace, refusing any path that resolves (links included)
+ * outside it: a convention decides what reaches production, so it must come from the checkout.
+ */
+export function workspaceReader(workspace: string): (path: string) => Promise<string> {
+  return async (path) => {
+    const root = await realpath(workspace)
+    const target = await realpath(resolve(root, path))
+    const inside = relative(root, target)
+    if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+      throw new Error(`it resolves to ${target}, outside the workspace ${root}`)
+    }
+    return readFile(target, 'utf8')
+  }
+}

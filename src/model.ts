@@ -1,0 +1,37 @@
+/** The vocabulary every layer shares: images as the registry stores them, and how they are named in messages. */
+
+/** A manifest exactly as the registry stores it; `body` is never re-serialised. */
+export interface Manifest {
+  readonly digest: string
+  readonly mediaType: string
+  readonly body: string
+}
+
+/** An image to read, by tag or digest. */
+export type ImageRef = { readonly tag: string } | { readonly digest: string }
+
+export interface TagMutability {
+  readonly mode: string
+  /** WILDCARD exclusion filters, such as `prod*`. */
+  readonly exclusions: readonly string[]
+}
+
+/** What DescribeImages tells about one image. */
+export interface ImageDetails {
+  readonly tags: readonly string[]
+  readonly pushedAt?: Date
+}
+
+export const describeRef = (ref: ImageRef): string => ('tag' in ref ? ref.tag : ref.digest)
+
+export const shortDigest = (digest: string): string => digest.slice(0, 'sha256:'.length + 12)
+
+export const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error)
+
+export const asError = (value: unknown): Error =>
+  value instanceof Error ? value : new Error(String(value))
+
+/** What to do about an immutable tag that must move; one text wherever the problem is found. */
+export const immutableRemedy = (tag: string): string =>
+  `set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching '${tag}', so floating tags can move while every other tag stays immutable`
