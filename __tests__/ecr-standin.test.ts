@@ -1174,3 +1174,341 @@ describe('control', () => {
     expect(await exited).toBe(0)
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// fault injection and latency
+// ---------------------------------------------------------------------------------------------
+
+describe('fault injection', () => {
+  const HANG_TIMEOUT_MS = 300
+  let faulty: StandIn
+  let raw: ECRClient
+
+  /** No retries, so faults arrive raw; a short timeout gives up on hung requests. */
+  const rawClientFor = (url: string, timeout = true): ECRClient =>
+    new ECRClient({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+      ...(timeout
+        ? { requestHandler: { requestTimeout: HANG_TIMEOUT_MS, throwOnRequestTimeout: true } }
+        : {})
+    })
+
+  const putApp = (manifest: string, imageTag?: string) =>
+    raw.send(new PutImageCommand({ repositoryName: 'app', imageManifest: manifest, imageTag }))
+
+  const appTags = (): Record<string, string[]> =>
+    Object.fromEntries(faulty.control.snapshot('app').images.map((i) => [i.digest, i.tags]))
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  /** Resolves to whether `promise` settled within `ms`. */
+  const settlesWithin = (promise: Promise<unknown>, ms: number): Promise<boolean> =>
+    Promise.race([
+      promise.then(
+        () => true,
+        () => true
+      ),
+      sleep(ms).then(() => false)
+    ])
+
+  beforeEach(async () => {
+    faulty = await startStandIn()
+    raw = rawClientFor(faulty.url)
+    await raw.send(new CreateRepositoryCommand({ repositoryName: 'app' }))
+  })
+
+  afterEach(async () => {
+    raw.destroy()
+    await faulty.close()
+  })
+
+  it('reset-before drops the connection before applying: no state change, the call rejects', async () => {
+    faulty.control.faults({ rate: 1, operations: ['PutImage'], kinds: ['reset-before'] })
+    const err = await rejection(putApp(dockerManifest(), 'v1'))
+    expect(err).not.toBeInstanceOf(ECRServiceException) // no answer at all, only a reset
+    expect(err.message).toMatch(/ECONNRESET/) // the SDK sees the reset itself
+    expect(faulty.control.snapshot('app').images).toEqual([])
+    expect(faulty.control.calls.map((c) => c.operation)).toEqual(['CreateRepository', 'PutImage'])
+    expect(faulty.control.injected).toEqual([{ operation: 'PutImage', kind: 'reset-before' }])
+  })
+
+  it('error-after applies a PutImage, then answers HTTP 500 ServerException', async () => {
+    const manifest = dockerManifest()
+    faulty.control.faults({ rate: 1, operations: ['PutImage'], kinds: ['error-after'] })
+    const err = await rejection(putApp(manifest, 'v1'))
+    expect(err).toBeInstanceOf(ServerException)
+    expect(err.message).toBe('injected: applied, answer lost')
+    expect((err as ServerException).$metadata.httpStatusCode).toBe(500)
+
+    const got = await raw.send(
+      new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v1' }] })
+    )
+    expect(got.images?.map((i) => i.imageId?.imageDigest)).toEqual([sha256(manifest)])
+    expect(faulty.control.injected).toEqual([{ operation: 'PutImage', kind: 'error-after' }])
+
+    // A request the operation rejects just loses its (error) answer and changes nothing.
+    const again = await rejection(putApp(manifest, 'v1'))
+    expect(again).toBeInstanceOf(ServerException)
+    expect(again.message).toBe('injected: rejected, answer lost')
+    expect(appTags()).toEqual({ [sha256(manifest)]: ['v1'] })
+
+    // Unfaulted, the retry of the lost write meets its own earlier attempt, as on real ECR.
+    faulty.control.faults(null)
+    expect(await rejection(putApp(manifest, 'v1'))).toBeInstanceOf(ImageAlreadyExistsException)
+  })
+
+  it('reset-after applies, then drops the connection without an answer', async () => {
+    const manifest = dockerManifest()
+    faulty.control.faults({ rate: 1, operations: ['PutImage'], kinds: ['reset-after'] })
+    const err = await rejection(putApp(manifest, 'v1'))
+    expect(err).not.toBeInstanceOf(ECRServiceException)
+    expect(err.message).toMatch(/ECONNRESET/) // the SDK sees the reset itself
+    expect(appTags()).toEqual({ [sha256(manifest)]: ['v1'] })
+    expect(faulty.control.injected).toEqual([{ operation: 'PutImage', kind: 'reset-after' }])
+  })
+
+  it('hang() leaves the next request unanswered and unapplied until the client gives up', async () => {
+    faulty.control.hang('PutImage')
+    const start = performance.now()
+    const err = await rejection(putApp(dockerManifest(), 'v1'))
+    expect(err.name).toBe('TimeoutError')
+    expect(performance.now() - start).toBeGreaterThanOrEqual(HANG_TIMEOUT_MS - 5)
+    expect(faulty.control.snapshot('app').images).toEqual([])
+    expect(faulty.control.injected).toEqual([{ operation: 'PutImage', kind: 'hang' }])
+
+    await putApp(dockerManifest(), 'v1') // count defaults to 1: the next one is answered
+    expect(appTags()).toEqual({ [sha256(dockerManifest())]: ['v1'] })
+
+    // faults() kind 'hang' behaves the same: not applied, never answered.
+    faulty.control.faults({ rate: 1, operations: ['PutImage'], kinds: ['hang'] })
+    expect((await rejection(putApp(dockerManifest('b'), 'v2'))).name).toBe('TimeoutError')
+    expect(appTags()).toEqual({ [sha256(dockerManifest())]: ['v1'] })
+  })
+
+  it('hang() with apply: true applies the request, then never answers', async () => {
+    const manifest = dockerManifest()
+    faulty.control.hang('PutImage', { count: 2, apply: true })
+    expect((await rejection(putApp(manifest, 'v1'))).name).toBe('TimeoutError')
+    expect(appTags()).toEqual({ [sha256(manifest)]: ['v1'] })
+    // The second hung request is rejected by the operation: nothing changes, still no answer.
+    expect((await rejection(putApp(manifest, 'v1'))).name).toBe('TimeoutError')
+    expect(appTags()).toEqual({ [sha256(manifest)]: ['v1'] })
+    expect(faulty.control.injected).toEqual([
+      { operation: 'PutImage', kind: 'hang' },
+      { operation: 'PutImage', kind: 'hang' }
+    ])
+    expect(await rejection(putApp(manifest, 'v1'))).toBeInstanceOf(ImageAlreadyExistsException)
+  })
+
+  it('latency() delays a call by at least the set ms and applies it at the end of the delay', async () => {
+    faulty.control.latency({ PutImage: 200 })
+    const start = performance.now()
+    const pending = putApp(dockerManifest(), 'v1')
+    await sleep(80)
+    expect(faulty.control.calls.map((c) => c.operation)).toContain('PutImage') // received...
+    expect(faulty.control.snapshot('app').images).toEqual([]) // ...but not applied yet
+    await pending
+    expect(performance.now() - start).toBeGreaterThanOrEqual(200)
+    expect(appTags()).toEqual({ [sha256(dockerManifest())]: ['v1'] })
+
+    const listStart = performance.now()
+    await raw.send(new ListImagesCommand({ repositoryName: 'app' })) // not named, no default
+    expect(performance.now() - listStart).toBeLessThan(150)
+
+    faulty.control.latency(0)
+    const offStart = performance.now()
+    await putApp(dockerManifest('b'), 'v2')
+    expect(performance.now() - offStart).toBeLessThan(150)
+  })
+
+  it('latency() beyond the client timeout still applies the write: only the answer is lost', async () => {
+    faulty.control.latency({ PutImage: HANG_TIMEOUT_MS + 100 })
+    const written = faulty.control.waitFor('PutImage')
+    expect((await rejection(putApp(dockerManifest(), 'v1'))).name).toBe('TimeoutError')
+    expect(faulty.control.snapshot('app').images).toEqual([]) // the client left mid-delay
+    expect(await settlesWithin(written, 1000)).toBe(true)
+    expect(appTags()).toEqual({ [sha256(dockerManifest())]: ['v1'] })
+    expect(faulty.control.injected).toEqual([]) // slowness is not a fault
+  })
+
+  it('latency() delays concurrent calls independently, and ranges stay within bounds', async () => {
+    faulty.control.latency(250)
+    const start = performance.now()
+    const timed = async (call: Promise<unknown>) => {
+      await call
+      return performance.now() - start
+    }
+    const took = await Promise.all([
+      timed(raw.send(new ListImagesCommand({ repositoryName: 'app' }))),
+      timed(raw.send(new DescribeImagesCommand({ repositoryName: 'app' })))
+    ])
+    for (const ms of took) expect(ms).toBeGreaterThanOrEqual(250)
+    expect(performance.now() - start).toBeLessThan(450) // overlapped, not 2 x 250
+
+    faulty.control.latency({ default: [60, 90], ListImages: 0 }, 7)
+    const rangeStart = performance.now()
+    await raw.send(new DescribeImagesCommand({ repositoryName: 'app' }))
+    const ranged = performance.now() - rangeStart
+    expect(ranged).toBeGreaterThanOrEqual(60)
+    expect(ranged).toBeLessThan(90 + 150)
+  })
+
+  it('the seeded PRNG gives the same faults for the same seed and others for another seed', async () => {
+    const run = async (seed: number) => {
+      faulty.control.reset()
+      faulty.control.faults({ seed, rate: 0.5, kinds: ['reset-before', 'error-after'] })
+      const outcomes: string[] = []
+      for (let i = 0; i < 24; i++) {
+        try {
+          await raw.send(new DescribeRepositoriesCommand({}))
+          outcomes.push('ok')
+        } catch (error) {
+          outcomes.push(error instanceof ServerException ? '500' : 'reset')
+        }
+      }
+      return { outcomes, injected: faulty.control.injected.map((f) => f.kind) }
+    }
+    const first = await run(42)
+    const second = await run(42)
+    const other = await run(7)
+    expect(second).toEqual(first)
+    expect(other.outcomes).not.toEqual(first.outcomes)
+    for (const { outcomes, injected } of [first, other]) {
+      expect(outcomes).toContain('ok')
+      expect(outcomes).toContain('500')
+      expect(outcomes).toContain('reset')
+      expect(injected).toEqual(
+        outcomes
+          .filter((o) => o !== 'ok')
+          .map((o) => (o === '500' ? 'error-after' : 'reset-before'))
+      )
+    }
+  })
+
+  it('faults() touch only the listed operations', async () => {
+    faulty.control.faults({ rate: 1, operations: ['PutImage', 'BatchDeleteImage'] })
+    for (let i = 0; i < 5; i++) {
+      await raw.send(new ListImagesCommand({ repositoryName: 'app' }))
+      await raw.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }))
+    }
+    expect(faulty.control.injected).toEqual([])
+    faulty.control.faults({ rate: 1, operations: ['ListImages'], kinds: ['error-after'] })
+    await putApp(dockerManifest(), 'v1')
+    expect(
+      await rejection(raw.send(new ListImagesCommand({ repositoryName: 'app' })))
+    ).toBeInstanceOf(ServerException)
+    expect(faulty.control.injected).toEqual([{ operation: 'ListImages', kind: 'error-after' }])
+  })
+
+  it('setPushedAt() sets the imagePushedAt DescribeImages reports', async () => {
+    await putApp(dockerManifest('old'), 'old')
+    await putApp(dockerManifest('new'), 'new')
+    const old = new Date('2020-01-02T03:04:05.000Z')
+    faulty.control.setPushedAt('app', sha256(dockerManifest('old')), old)
+    faulty.control.setPushedAt('app', sha256(dockerManifest('new')), Date.UTC(2024, 5, 1))
+    const { imageDetails = [] } = await raw.send(
+      new DescribeImagesCommand({ repositoryName: 'app' })
+    )
+    expect(imageDetails.map((d) => [d.imageTags, d.imagePushedAt])).toEqual([
+      [['old'], old],
+      [['new'], new Date(Date.UTC(2024, 5, 1))]
+    ])
+    expect(() => faulty.control.setPushedAt('nope', sha256(dockerManifest('old')), old)).toThrow(
+      /no repository named 'nope'/
+    )
+    expect(() => faulty.control.setPushedAt('app', sha256('missing'), old)).toThrow(/no image/)
+  })
+
+  it('waitFor() resolves once the write is applied, not before', async () => {
+    faulty.control.latency({ PutImage: 200 })
+    const written = faulty.control.waitFor('PutImage')
+    const pending = putApp(dockerManifest(), 'v1')
+    expect(await settlesWithin(written, 80)).toBe(false) // received, still in its delay
+    expect(faulty.control.snapshot('app').images).toEqual([])
+    await written
+    expect(appTags()).toEqual({ [sha256(dockerManifest())]: ['v1'] }) // applied on resolution
+    await pending
+
+    // Counts are absolute since start/reset; a request the operation rejects is not applied.
+    await faulty.control.waitFor('PutImage', 1)
+    const second = faulty.control.waitFor('PutImage', 2)
+    faulty.control.latency(0)
+    expect(await rejection(putApp(dockerManifest(), 'v1'))).toBeInstanceOf(
+      ImageAlreadyExistsException
+    )
+    expect(await settlesWithin(second, 50)).toBe(false)
+    faulty.control.faults({ rate: 1, operations: ['PutImage'], kinds: ['reset-after'] })
+    await rejection(putApp(dockerManifest('b'), 'v2')) // applied, then its answer lost: counts
+    await expect(second).resolves.toBeUndefined()
+  })
+
+  it('reset() turns latency, faults and hangs off and clears injected and waiters', async () => {
+    faulty.control.faults({ rate: 1, kinds: ['error-after'] })
+    await rejection(raw.send(new ListImagesCommand({ repositoryName: 'app' })))
+    expect(faulty.control.injected).toHaveLength(1)
+    faulty.control.latency(400)
+    faulty.control.hang('CreateRepository')
+    faulty.control.hang('ListImages', { count: 3 })
+    const waiter = faulty.control.waitFor('PutImage')
+
+    faulty.control.reset()
+    await expect(waiter).rejects.toThrow(/reset\(\)/)
+    expect(faulty.control.injected).toEqual([])
+    expect(faulty.control.calls).toEqual([])
+    const start = performance.now()
+    await raw.send(new CreateRepositoryCommand({ repositoryName: 'app' }))
+    await raw.send(new ListImagesCommand({ repositoryName: 'app' }))
+    await putApp(dockerManifest(), 'v1')
+    expect(performance.now() - start).toBeLessThan(200)
+    expect(faulty.control.injected).toEqual([])
+    await faulty.control.waitFor('PutImage') // counts restarted after the reset
+  })
+
+  it('close() returns promptly with a hung and a delayed request open', async () => {
+    const patient = rawClientFor(faulty.url, false) // never gives up by itself
+    try {
+      faulty.control.hang('ListImages', { apply: true })
+      faulty.control.latency({ PutImage: 300 })
+      const hung = patient.send(new ListImagesCommand({ repositoryName: 'app' }))
+      hung.catch(() => {})
+      expect(await settlesWithin(faulty.control.waitFor('ListImages'), 1000)).toBe(true) // hanging
+      const delayed = patient.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageManifest: dockerManifest(),
+          imageTag: 'v1'
+        })
+      )
+      delayed.catch(() => {})
+      while (!faulty.control.calls.some((c) => c.operation === 'PutImage')) await sleep(5)
+
+      const start = performance.now()
+      expect(await settlesWithin(faulty.close(), 1000)).toBe(true)
+      expect(performance.now() - start).toBeLessThan(500)
+      await expect(hung).rejects.toThrow()
+      await expect(delayed).rejects.toThrow()
+      await sleep(400) // past the delay: it was cancelled, not applied late
+      expect(faulty.control.snapshot('app').images).toEqual([])
+    } finally {
+      patient.destroy()
+    }
+  })
+
+  it('rejects invalid control arguments', () => {
+    const { control } = faulty
+    expect(() => control.hang('LaunchRockets')).toThrow(/unknown operation 'LaunchRockets'/)
+    expect(() => control.hang('PutImage', { count: 0 })).toThrow(RangeError)
+    expect(() => control.faults({ rate: 1.5 })).toThrow(RangeError)
+    expect(() => control.faults({ rate: 0.5, operations: ['Put'] })).toThrow(/unknown operation/)
+    expect(() => control.faults({ rate: 0.5, kinds: [] })).toThrow(RangeError)
+    expect(() => control.faults({ rate: 0.5, seed: 1.5 })).toThrow(TypeError)
+    expect(() => control.latency(-1)).toThrow(RangeError)
+    expect(() => control.latency({ PutImage: [50, 10] })).toThrow(RangeError)
+    expect(() => control.latency({ Nope: 10 })).toThrow(/unknown operation/)
+    expect(() => control.waitFor('PutImage', 0)).toThrow(RangeError)
+    expect(() => control.setPushedAt('app', sha256('x'), new Date('nonsense'))).toThrow(Error)
+  })
+})

@@ -8,6 +8,8 @@
  *            Content-Type: application/x-amz-json-1.1, JSON body; request signatures are ignored.
  *   Success: HTTP 200, JSON body. Errors: HTTP 400, body {"__type":"<ExceptionName>","message":"..."},
  *   which the SDK maps to its modeled exception classes (RepositoryNotFoundException, ...).
+ *   Only injected faults (see "Fault injection and latency" below) and the stand-in's own bugs
+ *   answer HTTP 500, always as {"__type":"ServerException",...}.
  *   Timestamps are epoch seconds (the AWS JSON 1.1 default), which the SDK turns into Date objects.
  *
  * Only manifests are modelled: there are no blobs/layers, so PutImage never raises
@@ -109,7 +111,9 @@
  * ListImages (API Reference: ListImages, ListImagesFilter)
  * - filter.tagStatus TAGGED | UNTAGGED | ANY (default ANY).
  * - One entry per tag { imageDigest, imageTag }; untagged images appear once as { imageDigest }.
- * - Stable order: by push time of the image (ties broken by push sequence), then by tag.
+ * - Stable order: by push sequence of the image (the order digests were first stored, which is
+ *   push-time order), then by tag. control.setPushedAt changes the reported imagePushedAt only,
+ *   never this order (nextTokens carry positions in it).
  * - maxResults 1-1000 (default: the stand-in's pageSize, 100), real pagination with an opaque,
  *   tamper-checked nextToken; nextToken is omitted on the last page; a token that was not issued
  *   for this operation/repository/filter -> InvalidParameterException.
@@ -142,6 +146,66 @@
  * - Same validation as CreateRepository (imageTagMutability required); returns registryId,
  *   repositoryName, imageTagMutability, imageTagMutabilityExclusionFilters (when set).
  *
+ * Fault injection and latency (control; none of this is active until a test asks for it)
+ * ------------------------------------------------------------------------------------------
+ * Real ECR calls can be slow, can fail with HTTP 500 ServerException (API Reference: Errors,
+ * ServerException "These errors are usually caused by a server-side issue"), and can lose their
+ * answer after the change was made: the connection drops or the client's timeout fires. The SDK
+ * retries 5xx answers, connection resets and timeouts (standard retry mode), so a retried write
+ * can find its own earlier attempt already applied; e.g. the retry of a PutImage whose answer was
+ * lost gets ImageAlreadyExistsException, exactly as from real ECR. These controls let tests
+ * provoke all of that on purpose:
+ * - Where: every request is read in full and recorded in control.calls when it arrives, as
+ *   always. Then, for a request naming a known operation with a JSON object body (unknown
+ *   operations and SerializationException answers are never faulted), the fault is decided right
+ *   away, in arrival order: first a pending control.hang() for that operation, else one draw from
+ *   the control.faults() PRNG. Then the latency delay runs (for every request, unknown operations
+ *   included); then the request is applied (registry id, deny(), failPutImage() and the
+ *   operation, all as above) and answered, unless its fault says otherwise. With nothing configured the flow is exactly the one described above.
+ * - control.latency(spec, seed = 1): delay every later request before it is applied; the state
+ *   changes at the end of the delay and the answer goes out right after. `spec` is ms for every
+ *   operation, or { [operation]: ms | [minMs, maxMs], default?: ms | [minMs, maxMs] } (operations
+ *   not named use `default`, else no delay). A range draws uniformly from a mulberry32 PRNG seeded
+ *   with `seed`, one draw per delayed request in arrival order. latency(0) turns it off. Delays are
+ *   timers: concurrent requests each wait their own delay, none blocks another. A request whose
+ *   client gave up during the delay is still applied at its end (the server has accepted the
+ *   call; only the answer is lost), so latency above the client's timeout is another lost answer.
+ * - control.hang(operation, { count = 1, apply = false }): the next `count` requests of that
+ *   operation are never answered: the connection stays open and silent until the client gives up
+ *   (SDK requestTimeout with throwOnRequestTimeout, or socketTimeout) or close() is called. With
+ *   apply: true the request is applied first, then left hanging. Each is recorded in `injected`
+ *   with kind 'hang'. Pending hangs take precedence over faults() and draw nothing from its PRNG.
+ * - control.faults({ seed = 1, rate, operations?, kinds? }) / control.faults(null) to turn off:
+ *   each later request of `operations` (default: every operation) suffers one fault with
+ *   probability `rate` (0..1), of a kind drawn uniformly from `kinds` (default all four):
+ *     'reset-before'  connection reset (TCP RST) before the request is applied: no state change;
+ *     'error-after'   applied, then HTTP 500 {"__type":"ServerException",
+ *                     "message":"injected: applied, answer lost"};
+ *     'reset-after'   applied, then the connection reset with no answer;
+ *     'hang'          not applied and never answered (as control.hang without apply).
+ *   Decisions come from a mulberry32 PRNG seeded with `seed` (one draw per eligible request, a
+ *   second one to pick the kind when it is faulted), so the same seed gives the same decisions for
+ *   the same sequence of requests. Calling faults() again restarts the sequence from its seed.
+ *   A faulted request the operation rejects (any ECR error above, e.g. ImageAlreadyExistsException
+ *   or deny()) still follows its kind: 'error-after' / 'reset-after' / hang-with-apply change
+ *   nothing and just lose the answer ('error-after' then says "injected: rejected, answer lost").
+ * - control.injected: { operation, kind } for every fault decided so far (faults() and hang()),
+ *   in arrival order.
+ * - control.setPushedAt(repositoryName, digest, date): set an image's imagePushedAt (a Date or
+ *   epoch ms), which DescribeImages then reports, to make an image old. Throws a plain Error for
+ *   an unknown repository or digest.
+ * - control.waitFor(operation, count = 1): a Promise that resolves once `count` requests of that
+ *   operation have been applied since the start or the last reset() (an absolute count; resolved
+ *   at once if already reached). Applied means the operation succeeded against the state,
+ *   whether or not its answer was then lost to a fault; a request the operation rejected, or one
+ *   faulted before it was applied, does not count. The promise is resolved at the state change,
+ *   before the answer is sent (callbacks run a moment later). reset() and close() reject the ones
+ *   still pending.
+ * - control.reset() also turns latency and faults off and clears pending hangs, `injected`, the
+ *   applied counts and the waitFor() promises (rejected). Requests already delayed or hanging are
+ *   not cut short by reset(); close() ends them all at once (delays are cancelled unapplied,
+ *   hanging connections are destroyed), so it returns promptly.
+ *
  * Usage
  * -----
  *   const standIn = await startStandIn()
@@ -156,6 +220,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { realpathSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.'
@@ -191,6 +256,12 @@ const MUTABILITY_SETTINGS = [
 ]
 const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY']
 
+/** @type {readonly FaultKind[]} */
+const FAULT_KINDS = Object.freeze(['reset-before', 'error-after', 'reset-after', 'hang'])
+const DEFAULT_SEED = 1
+/** setTimeout's largest delay; anything longer would fire at once. */
+const MAX_DELAY_MS = 2147483647
+
 /**
  * @typedef {{ filterType: string, filter: string }} ExclusionFilter
  * @typedef {{ imageDigest?: string, imageTag?: string }} ImageId
@@ -217,10 +288,23 @@ const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY']
  * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[] }} SnapshotImage
  * @typedef {{ images: SnapshotImage[] }} RepositorySnapshot
  * @typedef {{ exception?: string, message?: string }} FailureOptions
+ * @typedef {'reset-before' | 'error-after' | 'reset-after' | 'hang'} FaultKind
+ * @typedef {{ operation: string, kind: FaultKind }} InjectedFault
+ * @typedef {number | [number, number]} LatencyValue ms, or a [minMs, maxMs] range drawn uniformly
+ * @typedef {number | ({ default?: LatencyValue } & { [operation: string]: LatencyValue | undefined })} LatencySpec
+ * @typedef {{ count?: number, apply?: boolean }} HangOptions
+ * @typedef {{ seed?: number, rate: number, operations?: string[], kinds?: FaultKind[] }} FaultOptions
+ * @typedef {{ kind: FaultKind, apply: boolean }} Fault a decided fault; apply: run the operation first
  * @typedef {{
  *   calls: RecordedCall[],
+ *   injected: InjectedFault[],
  *   deny(operation: string, repositoryName?: string): void,
  *   failPutImage(tag: string, options?: FailureOptions): void,
+ *   latency(spec: LatencySpec, seed?: number): void,
+ *   hang(operation: string, options?: HangOptions): void,
+ *   faults(options: FaultOptions | null): void,
+ *   setPushedAt(repositoryName: string, digest: string, date: Date | number): void,
+ *   waitFor(operation: string, count?: number): Promise<void>,
  *   snapshot(repositoryName: string): RepositorySnapshot,
  *   reset(): void
  * }} StandInControl
@@ -266,6 +350,31 @@ const nowSeconds = () => Date.now() / 1000
 const compareStrings = (a, b) => (a < b ? -1 : a > b ? 1 : 0)
 
 /**
+ * mulberry32: a small seeded PRNG with uniform output in [0, 1). The same seed always yields the
+ * same sequence, which is what makes injected faults and latency ranges reproducible.
+ * @param {number} seed an integer
+ * @returns {() => number}
+ */
+function mulberry32(seed) {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** @param {unknown} seed @param {string} what */
+function checkSeed(seed, what) {
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
+    throw new TypeError(`${what}: seed must be an integer, got ${String(seed)}`)
+  }
+  return seed
+}
+
+/**
  * WILDCARD filter: `*` matches any run of characters, everything else is literal, whole-tag match.
  * @param {string} filter
  * @param {string} tag
@@ -304,6 +413,23 @@ export async function startStandIn({
   const injectedFailures = []
   const tokenKey = randomBytes(32)
   let pushSequence = 0
+
+  // fault injection and latency (see the header: "Fault injection and latency")
+  /** @type {InjectedFault[]} */
+  const injected = []
+  /** @type {{ byOperation: Map<string, LatencyValue>, fallback: LatencyValue | undefined, random: () => number } | undefined} */
+  let latencyConfig
+  /** @type {{ rate: number, operations: Set<string> | undefined, kinds: FaultKind[], random: () => number } | undefined} */
+  let faultConfig
+  /** @type {{ operation: string, remaining: number, apply: boolean }[]} */
+  const pendingHangs = []
+  /** Requests applied per operation since start or the last reset(). @type {Map<string, number>} */
+  const applied = new Map()
+  /** @type {{ operation: string, count: number, resolve: () => void, reject: (error: Error) => void }[]} */
+  const waiters = []
+  /** Latency timers in progress; close() cuts them short. @type {Set<{ timer: ReturnType<typeof setTimeout> | undefined, done: (ran: boolean) => void }>} */
+  const sleepers = new Set()
+  let closed = false
 
   // ---------------------------------------------------------------------------------------------
   // helpers bound to this instance
@@ -1054,6 +1180,125 @@ export async function startStandIn({
     )
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // fault injection and latency
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Wait at least `ms` (re-arming if a timer fires early) without blocking other requests.
+   * @param {number} ms
+   * @returns {Promise<boolean>} true when the delay ran out, false when close() cut it short
+   */
+  function sleep(ms) {
+    if (closed) return Promise.resolve(false)
+    const start = performance.now()
+    return new Promise((resolve) => {
+      /** @type {{ timer: ReturnType<typeof setTimeout> | undefined, done: (ran: boolean) => void }} */
+      const sleeper = {
+        timer: undefined,
+        done: (ran) => {
+          sleepers.delete(sleeper)
+          resolve(ran)
+        }
+      }
+      /** @param {number} wait */
+      const arm = (wait) => {
+        sleeper.timer = setTimeout(() => {
+          const left = ms - (performance.now() - start)
+          if (left > 0) arm(left)
+          else sleeper.done(true)
+        }, wait)
+      }
+      sleepers.add(sleeper)
+      arm(ms)
+    })
+  }
+
+  /** @param {string} operation @returns {number} the delay for one request, in ms */
+  function latencyFor(operation) {
+    if (!latencyConfig) return 0
+    const value = latencyConfig.byOperation.get(operation) ?? latencyConfig.fallback
+    if (value === undefined) return 0
+    if (typeof value === 'number') return value
+    const [min, max] = value
+    return min + latencyConfig.random() * (max - min)
+  }
+
+  /**
+   * Decide, when the request arrives, whether it suffers a fault: a pending hang() first, else a
+   * draw from the faults() PRNG. Every decided fault is recorded in `injected`.
+   * @param {string} operation
+   * @returns {Fault | undefined}
+   */
+  function decideFault(operation) {
+    /** @type {Fault | undefined} */
+    let fault
+    const hang = pendingHangs.find((h) => h.operation === operation)
+    if (hang) {
+      hang.remaining -= 1
+      if (hang.remaining === 0) pendingHangs.splice(pendingHangs.indexOf(hang), 1)
+      fault = { kind: 'hang', apply: hang.apply }
+    } else if (
+      faultConfig &&
+      (faultConfig.operations === undefined || faultConfig.operations.has(operation)) &&
+      faultConfig.random() < faultConfig.rate
+    ) {
+      const { kinds, random } = faultConfig
+      const kind = kinds[Math.floor(random() * kinds.length)] ?? 'reset-before'
+      fault = { kind, apply: kind === 'error-after' || kind === 'reset-after' }
+    }
+    if (fault) injected.push({ operation, kind: fault.kind })
+    return fault
+  }
+
+  /** Count an applied request and settle the waitFor() promises it satisfies. @param {string} operation */
+  function markApplied(operation) {
+    const count = (applied.get(operation) ?? 0) + 1
+    applied.set(operation, count)
+    for (const waiter of [...waiters]) {
+      if (waiter.operation === operation && waiter.count <= count) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve()
+      }
+    }
+  }
+
+  /** @param {Error} error */
+  function rejectWaiters(error) {
+    for (const waiter of waiters.splice(0)) waiter.reject(error)
+  }
+
+  /** Drop the connection without an answer (TCP RST). @param {import('node:http').IncomingMessage} req */
+  const resetConnection = (req) => req.socket.resetAndDestroy()
+
+  /** @param {string} operation @param {string} what */
+  function checkOperation(operation, what) {
+    if (typeof operation !== 'string' || !Object.hasOwn(operations, operation)) {
+      throw new TypeError(
+        `${what}: unknown operation '${String(operation)}'; known: ${Object.keys(operations).join(', ')}`
+      )
+    }
+    return operation
+  }
+
+  /** @param {unknown} value @param {string} what @returns {LatencyValue} */
+  function checkLatencyValue(value, what) {
+    const ms = (/** @type {unknown} */ v) =>
+      typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_DELAY_MS
+    if (ms(value)) return /** @type {number} */ (value)
+    if (Array.isArray(value) && value.length === 2 && ms(value[0]) && ms(value[1])) {
+      const [min, max] = /** @type {[number, number]} */ (value)
+      if (min <= max) return [min, max]
+    }
+    throw new RangeError(
+      `${what}: latency must be ms (0-${MAX_DELAY_MS}) or [minMs, maxMs] with minMs <= maxMs, got ${JSON.stringify(value)}`
+    )
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // request flow
+  // ---------------------------------------------------------------------------------------------
+
   /**
    * @param {import('node:http').IncomingMessage} req
    * @param {import('node:http').ServerResponse} res
@@ -1085,6 +1330,12 @@ export async function startStandIn({
       Object.hasOwn(operations, operation)
         ? operations[operation]
         : undefined
+    const routed = handler !== undefined && parsedOk && isObject(input)
+    // Decided on arrival, in arrival order, so a seed reproduces the same decisions.
+    const fault = routed ? decideFault(operation) : undefined
+    const delay = latencyFor(operation)
+    if (delay > 0 && !(await sleep(delay))) return // close() cut the delay short
+
     if (!handler) {
       send(res, 400, {
         __type: 'UnknownOperationException',
@@ -1099,16 +1350,43 @@ export async function startStandIn({
       })
       return
     }
+    if (fault && !fault.apply) {
+      if (fault.kind === 'reset-before') resetConnection(req)
+      return // 'hang': not applied, never answered
+    }
+
+    /** @type {{ status: number, body: unknown, applied: boolean }} */
+    let outcome
     try {
       checkRegistryId(input)
       checkDenied(operation, input)
-      send(res, 200, handler(input))
+      outcome = { status: 200, body: handler(input), applied: true }
+      markApplied(operation)
     } catch (error) {
-      if (error instanceof EcrError) {
-        send(res, 400, { __type: error.type, message: error.message })
-        return
+      if (!(error instanceof EcrError)) throw error
+      outcome = {
+        status: 400,
+        body: { __type: error.type, message: error.message },
+        applied: false
       }
-      throw error
+    }
+
+    switch (fault?.kind) {
+      case 'error-after':
+        send(res, 500, {
+          __type: 'ServerException',
+          message: outcome.applied
+            ? 'injected: applied, answer lost'
+            : 'injected: rejected, answer lost'
+        })
+        return
+      case 'reset-after':
+        resetConnection(req)
+        return
+      case 'hang':
+        return // applied (or rejected), never answered
+      default:
+        send(res, outcome.status, outcome.body)
     }
   }
 
@@ -1143,8 +1421,14 @@ export async function startStandIn({
   let closing
   const close = () => {
     closing ??= new Promise((resolve, reject) => {
+      closed = true
+      for (const sleeper of [...sleepers]) {
+        clearTimeout(sleeper.timer)
+        sleeper.done(false)
+      }
+      rejectWaiters(new Error('stand-in: closed before the awaited requests were applied'))
       server.close((error) => (error ? reject(error) : resolve()))
-      server.closeAllConnections()
+      server.closeAllConnections() // hung and delayed requests included
     })
     return closing
   }
@@ -1157,6 +1441,93 @@ export async function startStandIn({
     },
     failPutImage(tag, { exception = 'ServerException', message = 'injected failure' } = {}) {
       injectedFailures.push({ tag, exception, message })
+    },
+    injected,
+    latency(spec, seed = DEFAULT_SEED) {
+      checkSeed(seed, 'latency')
+      if (typeof spec === 'number') {
+        const ms = checkLatencyValue(spec, 'latency')
+        latencyConfig =
+          ms === 0 ? undefined : { byOperation: new Map(), fallback: ms, random: mulberry32(seed) }
+        return
+      }
+      if (!isObject(spec)) {
+        throw new TypeError('latency: spec must be ms or { [operation]: ms | [min, max] }')
+      }
+      /** @type {Map<string, LatencyValue>} */
+      const byOperation = new Map()
+      /** @type {LatencyValue | undefined} */
+      let fallback
+      for (const [key, value] of Object.entries(spec)) {
+        if (value === undefined) continue
+        if (key === 'default') fallback = checkLatencyValue(value, 'latency.default')
+        else byOperation.set(checkOperation(key, 'latency'), checkLatencyValue(value, key))
+      }
+      latencyConfig = { byOperation, fallback, random: mulberry32(seed) }
+    },
+    hang(operation, { count = 1, apply = false } = {}) {
+      checkOperation(operation, 'hang')
+      if (!Number.isInteger(count) || count < 1) {
+        throw new RangeError(`hang: count must be a positive integer, got ${count}`)
+      }
+      pendingHangs.push({ operation, remaining: count, apply: apply === true })
+    },
+    faults(options) {
+      if (options === null) {
+        faultConfig = undefined
+        return
+      }
+      if (!isObject(options))
+        throw new TypeError('faults: pass { rate, seed?, operations?, kinds? } or null')
+      const { seed = DEFAULT_SEED, rate, operations: only, kinds = [...FAULT_KINDS] } = options
+      checkSeed(seed, 'faults')
+      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
+        throw new RangeError(`faults: rate must be a number from 0 to 1, got ${String(rate)}`)
+      }
+      if (
+        !Array.isArray(kinds) ||
+        kinds.length === 0 ||
+        kinds.some((k) => !FAULT_KINDS.includes(k))
+      ) {
+        throw new RangeError(`faults: kinds must be a non-empty list of ${FAULT_KINDS.join(', ')}`)
+      }
+      if (only !== undefined && !Array.isArray(only)) {
+        throw new TypeError('faults: operations must be a list of operation names')
+      }
+      faultConfig = {
+        rate,
+        operations: only && new Set(only.map((op) => checkOperation(op, 'faults'))),
+        kinds: [...kinds],
+        random: mulberry32(seed)
+      }
+    },
+    setPushedAt(repositoryName, digest, date) {
+      const repository = repositories.get(repositoryName)
+      if (!repository) throw new Error(`stand-in: no repository named '${repositoryName}'`)
+      const image = repository.images.get(digest)
+      if (!image) {
+        throw new Error(`stand-in: no image '${digest}' in repository '${repositoryName}'`)
+      }
+      const ms = Object.prototype.toString.call(date) === '[object Date]' ? Number(date) : date
+      if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+        throw new TypeError(
+          `setPushedAt: date must be a valid Date or epoch ms, got ${String(date)}`
+        )
+      }
+      image.pushedAt = ms / 1000
+    },
+    waitFor(operation, count = 1) {
+      checkOperation(operation, 'waitFor')
+      if (!Number.isInteger(count) || count < 1) {
+        throw new RangeError(`waitFor: count must be a positive integer, got ${count}`)
+      }
+      if ((applied.get(operation) ?? 0) >= count) return Promise.resolve()
+      /** @type {Promise<void>} */
+      const promise = new Promise((resolve, reject) => {
+        waiters.push({ operation, count, resolve, reject })
+      })
+      promise.catch(() => {}) // a dropped waiter must not become an unhandled rejection
+      return promise
     },
     snapshot(repositoryName) {
       const repository = repositories.get(repositoryName)
@@ -1176,6 +1547,12 @@ export async function startStandIn({
       calls.length = 0
       denials.length = 0
       injectedFailures.length = 0
+      latencyConfig = undefined
+      faultConfig = undefined
+      pendingHangs.length = 0
+      injected.length = 0
+      applied.clear()
+      rejectWaiters(new Error('stand-in: reset() before the awaited requests were applied'))
     }
   }
 
