@@ -48,6 +48,14 @@ describe('loadConvention', () => {
       "unknown convention 'gitflow': use environments or channels, or the path of a convention file"
     ],
     [
+      'constructor',
+      "unknown convention 'constructor': use environments or channels, or the path of a convention file"
+    ],
+    [
+      'toString',
+      "unknown convention 'toString': use environments or channels, or the path of a convention file"
+    ],
+    [
       '.github/missing.yml',
       'cannot read convention file .github/missing.yml: ENOENT: no such file or directory'
     ]

@@ -1,6 +1,5 @@
 import { BUILT_IN_CONVENTIONS, parseConvention, type Convention } from '../src/conventions.js'
-import { derive, type RunValues } from '../src/derive.js'
-import type { Trigger } from '../src/trigger.js'
+import { derive, type ActiveTrigger, type RunValues } from '../src/derive.js'
 import { requireVersion } from '../src/version.js'
 
 const run: RunValues = {
@@ -15,24 +14,24 @@ const v = (text: string) => requireVersion(text, 'version')
 const builtIn = (name: string): Convention =>
   parseConvention(BUILT_IN_CONVENTIONS[name] ?? '', name)
 
-const push = (branch: string, defaultBranch = branch === 'main'): Trigger => ({
+const push = (branch: string, defaultBranch = branch === 'main'): ActiveTrigger => ({
   event: 'push',
   branch,
   defaultBranch
 })
-const release = (text: string, prerelease = false): Trigger => ({
+const release = (text: string, prerelease = false): ActiveTrigger => ({
   event: 'release',
   branch: 'main',
   version: v(text),
   prerelease
 })
-const promote = (environment: string, version?: string): Trigger => ({
+const promote = (environment: string, version?: string): ActiveTrigger => ({
   event: 'promote',
   branch: 'main',
   environment,
   ...(version && { version: v(version) })
 })
-const rollback = (to: string): Trigger => ({
+const rollback = (to: string): ActiveTrigger => ({
   event: 'rollback',
   branch: 'main',
   to: to === 'previous' ? 'previous' : v(to)
@@ -41,7 +40,7 @@ const rollback = (to: string): Trigger => ({
 /** Source and targets in one line each: `sha-a1b2c3d -> latest(plain)`. */
 function summary(
   convention: Convention,
-  trigger: Trigger,
+  trigger: ActiveTrigger,
   values: Partial<RunValues> = {}
 ): string {
   const intent = derive(convention, trigger, { ...run, ...values })
@@ -52,7 +51,7 @@ function summary(
   return `${source} -> ${targets.join(' ') || 'nothing'}${intent.pointer ? ` [pointer ${intent.pointer}]` : ''}`
 }
 
-describe.each<[string, [string, Trigger, string][]]>([
+describe.each<[string, [string, ActiveTrigger, string][]]>([
   [
     'environments',
     [
@@ -136,7 +135,7 @@ promote:
     'team.yml'
   )
 
-  it.each<[string, Trigger, string]>([
+  it.each<[string, ActiveTrigger, string]>([
     [
       'push to main',
       push('main'),
@@ -187,7 +186,7 @@ describe('derive', () => {
     )
   })
 
-  it.each<[string, Convention, Trigger, Partial<RunValues>, string]>([
+  it.each<[string, Convention, ActiveTrigger, Partial<RunValues>, string]>([
     [
       'a build tag without a commit',
       environments,
@@ -216,6 +215,15 @@ describe('derive', () => {
       {},
       "the environments convention has no promotion to 'qa': it knows staging, canary, production"
     ],
+    ...['constructor', '__proto__', 'toString', 'hasOwnProperty'].map(
+      (name): [string, Convention, ActiveTrigger, Partial<RunValues>, string] => [
+        `an environment named like an Object property: ${name}`,
+        environments,
+        promote(name),
+        {},
+        `the environments convention has no promotion to '${name}': it knows staging, canary, production`
+      ]
+    ),
     [
       'a rollback on a convention without a rollback pointer',
       parseConvention('build-tag: b-{sha7}\nversion-tag: v{version}', 'bare.yml'),

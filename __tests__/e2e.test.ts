@@ -620,7 +620,9 @@ describe('ecr-promote against the ECR stand-in only', () => {
       'ListImages'
     ])
     expect(operations.slice(3)).toEqual(['PutImage', 'BatchGetImage', 'PutImage', 'BatchGetImage'])
-    const firstRead = calls.find(({ operation }: { operation: string }) => operation === 'BatchGetImage')
+    const firstRead = calls.find(
+      ({ operation }: { operation: string }) => operation === 'BatchGetImage'
+    )
     expect(firstRead?.input).toMatchObject({
       imageIds: [{ imageTag: 'sha-bbbbbbb' }, { imageTag: 'v1.1.0' }, { imageTag: 'production' }],
       acceptedMediaTypes: expect.arrayContaining(ALL_MEDIA_TYPES)

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   ECRServiceException,
@@ -14,7 +15,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../src/ecr.js'
-import type { Manifest } from '../src/plan.js'
+import type { Manifest } from '../src/model.js'
 
 const ecr = mockClient(ECRClient)
 const registry = () => new Registry(new ECRClient({ region: 'us-east-1' }), '123456789012')
@@ -170,7 +171,7 @@ describe('Registry reads', () => {
 describe('Registry writes', () => {
   it('sends the manifest untouched with its digest and media type', async () => {
     ecr.on(PutImageCommand).resolves({})
-    expect(await registry().putTag('app', 'latest', manifest)).toBe(true)
+    expect(await registry().putTag('app', 'latest', manifest)).toBe('written')
     expect(ecr.commandCalls(PutImageCommand)[0]?.args[0].input).toEqual({
       registryId: '123456789012',
       repositoryName: 'app',
@@ -188,7 +189,7 @@ describe('Registry writes', () => {
         ...metadata
       })
     )
-    expect(await registry().putTag('app', 'latest', manifest)).toBe(false)
+    expect(await registry().putTag('app', 'latest', manifest)).toBe('already there')
   })
 
   it('removes a tag with BatchDeleteImage and reports a failure', async () => {
@@ -201,6 +202,43 @@ describe('Registry writes', () => {
     expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
       { imageTag: 'latest' }
     ])
+  })
+
+  it('counts a tag that is already gone as removed: the retry of a removal whose answer was lost', async () => {
+    ecr.on(BatchDeleteImageCommand).resolves({
+      failures: [
+        {
+          imageId: { imageTag: 'latest' },
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found'
+        }
+      ]
+    })
+    await expect(registry().removeTag('app', 'latest')).resolves.toBeUndefined()
+  })
+})
+
+describe('Registry describes images', () => {
+  it('returns tags and push times by digest, by digest ids', async () => {
+    const pushedAt = new Date('2026-01-02T00:00:00Z')
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        { imageDigest: digest, imageTags: ['v1.0.0', 'production'], imagePushedAt: pushedAt },
+        { imageDigest: 'sha256:other' }
+      ]
+    })
+    const details = await registry().describeImages('app', [digest, 'sha256:other'])
+    expect(details).toEqual(
+      new Map([
+        [digest, { tags: ['v1.0.0', 'production'], pushedAt }],
+        ['sha256:other', { tags: [] }]
+      ])
+    )
+    expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'app',
+      imageIds: [{ imageDigest: digest }, { imageDigest: 'sha256:other' }]
+    })
   })
 })
 

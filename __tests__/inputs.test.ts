@@ -1,3 +1,4 @@
+import { readContext } from '../src/context.js'
 import { readInputs } from '../src/inputs.js'
 import { thrownBy } from './support/thrown.js'
 
@@ -9,7 +10,9 @@ function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {})
     ([name, value]) => (process.env[`INPUT_${name.toUpperCase()}`] = value)
   )
   try {
-    return readInputs({ AWS_REGION: 'eu-west-1', GITHUB_SHA: 'ABCDEF0123456789', ...env })
+    return readInputs(
+      readContext({ AWS_REGION: 'eu-west-1', GITHUB_SHA: 'ABCDEF0123456789', ...env })
+    )
   } finally {
     names.forEach((name) => delete process.env[name])
   }
@@ -25,6 +28,7 @@ describe('readInputs', () => {
       trigger: { event: '', branch: '', releaseTag: '', version: '', environment: '' },
       source: '',
       sha: 'abcdef0123456789',
+      shaOrigin: 'GITHUB_SHA',
       service: '',
       dryRun: false
     })

@@ -1,15 +1,14 @@
 import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
-import { derive, type Intent } from '../src/derive.js'
+import { derive, type ActiveTrigger, type Intent } from '../src/derive.js'
 import {
   isImmutable,
   needsAllTags,
   planRepository,
-  resolveSource,
-  type Manifest,
-  type RepositoryState,
-  type TagMutability
+  pushTimesNeeded,
+  resolveSources,
+  type RepositoryState
 } from '../src/plan.js'
-import type { Trigger } from '../src/trigger.js'
+import { describeRef, type Manifest, type TagMutability } from '../src/model.js'
 import { requireVersion } from '../src/version.js'
 import { thrownBy } from './support/thrown.js'
 
@@ -30,7 +29,7 @@ const mutable: TagMutability = { mode: 'MUTABLE', exclusions: [] }
 const environments = parseConvention(BUILT_IN_CONVENTIONS.environments ?? '', 'environments')
 const channels = parseConvention(BUILT_IN_CONVENTIONS.channels ?? '', 'channels')
 const run = { repository: 'app', sha: 'b0b0b0b0b0', service: 'app', source: '', date: new Date(0) }
-const intentFor = (trigger: Trigger, convention = environments): Intent =>
+const intentFor = (trigger: ActiveTrigger, convention = environments): Intent =>
   derive(convention, trigger, run)
 
 /** A registry given as tag → manifest; the state is what readState would return for the intent. */
@@ -40,7 +39,7 @@ function stateFor(
   mutability = mutable
 ): RepositoryState {
   const tags = new Map(Object.entries(registry).map(([tag, m]) => [tag, m.digest]))
-  const source = resolveSource(intent, tags)
+  const [source] = resolveSources([intent], () => tags) as [RepositoryState['source']]
   const sourceManifest = 'tag' in source.ref ? registry[source.ref.tag] : undefined
   return {
     repository: intent.repository,
@@ -68,15 +67,15 @@ const summary = (
 }
 
 describe('planning', () => {
-  const push: Trigger = { event: 'push', branch: 'main', defaultBranch: true }
-  const release = (text: string): Trigger => ({
+  const push: ActiveTrigger = { event: 'push', branch: 'main', defaultBranch: true }
+  const release = (text: string): ActiveTrigger => ({
     event: 'release',
     branch: 'main',
     version: v(text),
     prerelease: false
   })
 
-  it.each<[string, Trigger, Record<string, Manifest>, string[]]>([
+  it.each<[string, ActiveTrigger, Record<string, Manifest>, string[]]>([
     ['push creates latest', push, { 'sha-b0b0b0b': build }, ['latest:->b']],
     ['push moves latest', push, { 'sha-b0b0b0b': build, latest: old }, ['latest:c>b']],
     [
@@ -129,12 +128,6 @@ describe('planning', () => {
       ['production:b>c']
     ],
     [
-      'promotion of a build whose version is lower is held back',
-      { event: 'promote', branch: 'main', environment: 'production' },
-      { 'sha-b0b0b0b': build, 'v1.0.0': build, 'v1.1.0': old, production: old },
-      ['production:c>c skip']
-    ],
-    [
       'staging follows any promotion',
       { event: 'promote', branch: 'main', environment: 'staging' },
       { 'sha-b0b0b0b': build, staging: old },
@@ -150,7 +143,7 @@ describe('planning', () => {
       intent,
       stateFor(intent, { 'v1.0.0': older, 'v1.1.0': old, production: old })
     )
-    expect(plan).toMatchObject({ previousDigest: old.digest, version: v('1.0.0'), source: older })
+    expect(plan).toMatchObject({ pointer: 'production', version: v('1.0.0'), source: older })
   })
 
   it('explains why production stays', () => {
@@ -166,7 +159,7 @@ describe('planning', () => {
 })
 
 describe('highest-only tags', () => {
-  const release = (text: string): Trigger => ({
+  const release = (text: string): ActiveTrigger => ({
     event: 'release',
     branch: 'main',
     version: v(text),
@@ -177,7 +170,7 @@ describe('highest-only tags', () => {
     'lines.yml'
   )
 
-  it.each<[string, Trigger, Record<string, Manifest>, string[], typeof channels]>([
+  it.each<[string, ActiveTrigger, Record<string, Manifest>, string[], typeof channels]>([
     [
       'the highest release moves latest and stable',
       release('2.1.0'),
@@ -227,7 +220,7 @@ describe('highest-only tags', () => {
 })
 
 describe('planning refuses before any write', () => {
-  it.each<[string, Trigger, Record<string, Manifest>, TagMutability, RegExp]>([
+  it.each<[string, ActiveTrigger, Record<string, Manifest>, TagMutability, RegExp]>([
     [
       'a missing build image',
       { event: 'push', branch: 'feature', defaultBranch: false },
@@ -313,5 +306,174 @@ describe('tag immutability', () => {
     ['v1x0.0', { mode: 'MUTABLE_WITH_EXCLUSION', exclusions: ['v1.0.*'] }, false]
   ])('%s under %j: %s', (tag, mutability, immutable) => {
     expect(isImmutable(tag, mutability)).toBe(immutable)
+  })
+})
+
+describe('the forward rule without versions, and explicit promotions', () => {
+  const promoteProduction: ActiveTrigger = {
+    event: 'promote',
+    branch: 'main',
+    environment: 'production'
+  }
+  const release = (text: string): ActiveTrigger => ({
+    event: 'release',
+    branch: 'main',
+    version: v(text),
+    prerelease: false
+  })
+  /** The state with push times, given as days of January 2026 per image. */
+  const withPushTimes = (
+    intent: Intent,
+    registry: Record<string, Manifest>,
+    days: [Manifest, number][]
+  ): RepositoryState => ({
+    ...stateFor(intent, registry),
+    details: new Map(
+      days.map(([image, day]) => [
+        image.digest,
+        { tags: [], pushedAt: new Date(Date.UTC(2026, 0, day)) }
+      ])
+    )
+  })
+
+  it.each<[string, ActiveTrigger, Record<string, Manifest>, [Manifest, number][], string]>([
+    [
+      'a release whose pointer carries no version and was pushed later is held',
+      release('1.2.0'),
+      { 'sha-b0b0b0b': build, production: old },
+      [
+        [build, 1],
+        [old, 2]
+      ],
+      'production:c>c skip'
+    ],
+    [
+      'a release over an unversioned pointer pushed earlier moves it',
+      release('1.2.0'),
+      { 'sha-b0b0b0b': build, production: old },
+      [
+        [build, 3],
+        [old, 2]
+      ],
+      'production:c>b'
+    ],
+    [
+      'a plain pointer such as staging moves whatever the push times',
+      { event: 'promote', branch: 'main', environment: 'staging' },
+      { 'sha-b0b0b0b': build, staging: old },
+      [
+        [build, 1],
+        [old, 2]
+      ],
+      'staging:c>b'
+    ]
+  ])('%s', (_name, trigger, registry, days, expected) => {
+    const intent = intentFor(trigger)
+    const plan = planRepository(intent, withPushTimes(intent, registry, days))
+    const step = plan.steps.find(({ kind }) => kind === 'forward' || kind === 'plain')
+    expect(
+      `${step?.tag}:${step?.from?.digest[7]}>${step?.to?.digest[7]}${step?.write ? '' : ' skip'}`
+    ).toBe(expected)
+  })
+
+  it('names the push times in the note', () => {
+    const intent = intentFor(release('1.2.0'))
+    const plan = planRepository(
+      intent,
+      withPushTimes(intent, { 'sha-b0b0b0b': build, production: old }, [
+        [build, 1],
+        [old, 2]
+      ])
+    )
+    expect(plan.steps[1]?.note).toBe(
+      'stays on the image pushed 2026-01-02T00:00:00.000Z: this image was pushed earlier (2026-01-01T00:00:00.000Z), and only a rollback moves it back'
+    )
+  })
+
+  it.each<[string, Record<string, Manifest>, [Manifest, number][], string]>([
+    [
+      'a lower version',
+      { 'sha-b0b0b0b': build, 'v1.0.0': build, 'v1.1.0': old, production: old },
+      [],
+      'cannot promote app:production: it stays on 1.1.0: 1.0.0 is lower, and only a rollback moves it back; to move it back, run event: rollback'
+    ],
+    [
+      'an older unversioned build',
+      { 'sha-b0b0b0b': build, 'v1.1.0': old, production: old },
+      [
+        [build, 1],
+        [old, 2]
+      ],
+      'cannot promote app:production: it stays on 1.1.0 pushed 2026-01-02T00:00:00.000Z: this image was pushed earlier (2026-01-01T00:00:00.000Z), and only a rollback moves it back; to move it back, run event: rollback'
+    ]
+  ])('refuses to promote production backwards to %s', (_name, registry, days, message) => {
+    const intent = intentFor(promoteProduction)
+    expect(thrownBy(() => planRepository(intent, withPushTimes(intent, registry, days)))).toEqual(
+      new AggregateError([], message)
+    )
+  })
+
+  it.each<[string, ActiveTrigger, Record<string, Manifest>, string[]]>([
+    ['both carry versions', release('1.2.0'), { 'v1.1.0': old, production: old }, []],
+    ['the pointer carries none', release('1.2.0'), { production: old }, ['b', 'c']],
+    ['the build carries none', promoteProduction, { 'v1.1.0': old, production: old }, ['b', 'c']],
+    ['the pointer is already on the build', release('1.2.0'), { production: build }, []],
+    [
+      'plain tags never need them',
+      { event: 'push', branch: 'main', defaultBranch: true },
+      { latest: old },
+      []
+    ]
+  ])('reads push times only where needed: %s', (_name, trigger, registry, expected) => {
+    const intent = intentFor(trigger)
+    const state = stateFor(intent, { 'sha-b0b0b0b': build, ...registry })
+    expect(pushTimesNeeded(intent, state).map((digest) => digest[7])).toEqual(expected)
+  })
+})
+
+describe('rollback to previous across repositories', () => {
+  const rollback = intentFor({ event: 'rollback', branch: 'main', to: 'previous' })
+  const intentIn = (repository: string): Intent => ({ ...rollback, repository })
+  const tagsOf = (registries: Record<string, Record<string, Manifest>>) => (intent: Intent) =>
+    new Map(Object.entries(registries[intent.repository] ?? {}).map(([tag, m]) => [tag, m.digest]))
+
+  it('resolves one version below the highest any pointer carries, for every repository', () => {
+    // A half-finished release: api reached 1.2.0, worker still carries 1.1.0.
+    const sources = resolveSources(
+      [intentIn('api'), intentIn('worker')],
+      tagsOf({
+        api: { 'v1.0.0': older, 'v1.1.0': old, 'v1.2.0': build, production: build },
+        worker: { 'v1.0.0': older, 'v1.1.0': old, 'v1.2.0': build, production: old }
+      })
+    )
+    expect(sources.map(({ ref, version }) => `${describeRef(ref)} ${version?.text}`)).toEqual([
+      'v1.1.0 1.1.0',
+      'v1.1.0 1.1.0'
+    ])
+  })
+
+  it.each<[string, Record<string, Record<string, Manifest>>, string]>([
+    [
+      'the version is missing in one repository',
+      {
+        api: { 'v1.1.0': old, 'v1.2.0': build, production: build },
+        worker: { 'v1.2.0': build, production: build }
+      },
+      'cannot roll back to previous: the previous version 1.1.0 (below 1.2.0) is missing in worker; set version to a version every repository has'
+    ],
+    [
+      'no pointer carries a version',
+      { api: { production: build }, worker: { 'v1.0.0': old } },
+      "cannot roll back api to previous: 'production' (sha256:b00000000000) carries no version tag; set version to the version to roll back to\ncannot roll back worker to previous: it has no 'production' tag; set version to the version to roll back to"
+    ],
+    [
+      'nothing below the top',
+      { api: { 'v1.0.0': build, production: build }, worker: { 'v1.0.0-rc.1': old } },
+      'cannot roll back api, worker to previous: no stable version below 1.0.0'
+    ]
+  ])('refuses when %s', (_name, registries, message) => {
+    expect(
+      thrownBy(() => resolveSources([intentIn('api'), intentIn('worker')], tagsOf(registries)))
+    ).toHaveProperty('message', message)
   })
 })

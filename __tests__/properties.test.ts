@@ -5,9 +5,9 @@ import {
   TEMPLATE_VARIABLES,
   type Convention
 } from '../src/conventions.js'
-import { derive, type Intent, type RunValues } from '../src/derive.js'
+import { derive, type ActiveTrigger, type Intent, type RunValues } from '../src/derive.js'
 import { isValidTag, sanitizeTagPart } from '../src/tags.js'
-import { resolveTrigger, type Trigger } from '../src/trigger.js'
+import { resolveTrigger } from '../src/trigger.js'
 import { parseVersion } from '../src/version.js'
 
 const builtIns = Object.entries(BUILT_IN_CONVENTIONS).map(([name, text]) =>
@@ -69,7 +69,7 @@ describe('every derived tag is valid, or the run fails before writing', () => {
   it('for any branch name, on both built-ins: the build tag is always valid', () => {
     fc.assert(
       fc.property(anyText.filter(Boolean), fc.constantFrom(...builtIns), (branch, convention) => {
-        const trigger: Trigger = { event: 'push', branch, defaultBranch: false }
+        const trigger: ActiveTrigger = { event: 'push', branch, defaultBranch: false }
         const intent = derive(convention, trigger, run)
         return tagsOf(intent).every(isValidTag)
       }),
@@ -101,6 +101,7 @@ describe('every derived tag is valid, or the run fails before writing', () => {
                 payload: { release: { tag_name: tag, prerelease } }
               }
             )
+            if (trigger.event === 'none') throw new Error(trigger.reason)
             return derive(convention, trigger, run)
           })
       ),
@@ -118,7 +119,7 @@ describe('every derived tag is valid, or the run fails before writing', () => {
         (input, environment, convention) => {
           const version = parseVersion(input)
           if (!version) return true
-          const triggers: Trigger[] = [
+          const triggers: ActiveTrigger[] = [
             { event: 'promote', branch: 'main', environment, version },
             { event: 'rollback', branch: 'main', to: version }
           ]
@@ -176,7 +177,7 @@ describe('every derived tag is valid, or the run fails before writing', () => {
             return true
           }
           const version = parseVersion(versionText)
-          const triggers: Trigger[] = [
+          const triggers: ActiveTrigger[] = [
             { event: 'push', branch, defaultBranch: true },
             ...(version ? [{ event: 'release' as const, branch, version, prerelease: false }] : [])
           ]

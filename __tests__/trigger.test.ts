@@ -84,6 +84,36 @@ describe('resolveTrigger maps GitHub events when the event input is empty', () =
       { defaultBranch: false }
     ],
     [
+      "a fork's pull request from a branch named main never counts as the default branch",
+      context('pull_request', 'refs/pull/8/merge', {}, 'main'),
+      'push to main',
+      { defaultBranch: false }
+    ],
+    [
+      'pull_request_target from main likewise',
+      context('pull_request_target', 'refs/heads/main', {}, 'main'),
+      'push to main',
+      { defaultBranch: false }
+    ],
+    [
+      'release released',
+      context('release', 'refs/tags/v1.2.0', {
+        action: 'released',
+        release: { tag_name: 'v1.2.0', prerelease: false }
+      }),
+      'release 1.2.0',
+      { prerelease: false }
+    ],
+    [
+      'release prereleased',
+      context('release', 'refs/tags/v1.3.0-rc.1', {
+        action: 'prereleased',
+        release: { tag_name: 'v1.3.0-rc.1', prerelease: true }
+      }),
+      'prerelease 1.3.0-rc.1',
+      { prerelease: true }
+    ],
+    [
       'workflow_dispatch with a version rolls back',
       context('workflow_dispatch', 'refs/heads/main', { inputs: { version: 'v1.1.0' } }),
       'rollback to 1.1.0',
@@ -111,6 +141,50 @@ describe('resolveTrigger maps GitHub events when the event input is empty', () =
     const trigger = resolveTrigger(noInputs, ctx)
     expect(describeTrigger(trigger)).toBe(description)
     expect(trigger).toMatchObject(fields)
+  })
+})
+
+describe('resolveTrigger writes nothing for events that publish nothing', () => {
+  it.each([
+    [
+      'created',
+      "release action 'created' publishes nothing: only published, released, prereleased tag an image"
+    ],
+    ['edited', "release action 'edited' publishes nothing"],
+    ['deleted', "release action 'deleted' publishes nothing"],
+    ['unpublished', "release action 'unpublished' publishes nothing"]
+  ])('a release %s', (action, reason) => {
+    const trigger = resolveTrigger(
+      { ...noInputs, event: 'release' },
+      context('release', 'refs/tags/v1.2.0', { action, release: { tag_name: 'v1.2.0' } })
+    )
+    expect(trigger).toMatchObject({ event: 'none', reason: expect.stringContaining(reason) })
+    expect(describeTrigger(trigger)).toBe(
+      `nothing to do: ${(trigger as { reason: string }).reason}`
+    )
+  })
+
+  it('a draft release, even when published', () => {
+    const trigger = resolveTrigger(
+      noInputs,
+      context('release', '', { action: 'published', release: { tag_name: 'v1.2.0', draft: true } })
+    )
+    expect(trigger).toEqual({
+      event: 'none',
+      branch: '',
+      reason: 'the release is a draft: nothing is tagged until it is published'
+    })
+  })
+
+  it('refuses an event input other than push on a pull request', () => {
+    expect(() =>
+      resolveTrigger(
+        { ...noInputs, event: 'promote', environment: 'production' },
+        context('pull_request_target', 'refs/heads/main', {}, 'main')
+      )
+    ).toThrow(
+      "a pull_request_target event never writes tags, so event 'promote' cannot run on it: use push"
+    )
   })
 })
 

@@ -79326,7 +79326,12 @@ class WriteRun {
     }
     async writeRepository({ plan, replanPointers }) {
         const { repository } = plan;
-        const entries = plan.steps.map((step) => ({ repository, step, action: 'unchanged', now: digestOf(step, 'unchanged') }));
+        const entries = plan.steps.map((step) => ({
+            repository,
+            step,
+            action: 'unchanged',
+            now: digestOf(step, 'unchanged')
+        }));
         this.entries.set(repository, entries);
         const fixed = entries.filter(({ step }) => !isPointer(step.kind));
         let pointers = entries.filter(({ step }) => isPointer(step.kind));
@@ -80044,7 +80049,10 @@ class Registry {
             })));
             for (const { imageDigest, imageTags = [], imagePushedAt } of imageDetails) {
                 if (imageDigest)
-                    details.set(imageDigest, { tags: imageTags, ...(imagePushedAt && { pushedAt: imagePushedAt }) });
+                    details.set(imageDigest, {
+                        tags: imageTags,
+                        ...(imagePushedAt && { pushedAt: imagePushedAt })
+                    });
             }
         }
         return details;
@@ -80353,7 +80361,9 @@ async function report(result) {
         ]);
     }
     if (result.failure !== undefined) {
-        summary.addHeading('Failed', 4).addList(problemsOf(result.failure).map((p) => report_escape(messageOf(p))));
+        summary
+            .addHeading('Failed', 4)
+            .addList(problemsOf(result.failure).map((p) => report_escape(messageOf(p))));
         if (!changes.some(({ action }) => WRITING_ACTIONS.includes(action)))
             summary.addRaw('Nothing was written.', true);
     }

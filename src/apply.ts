@@ -63,7 +63,9 @@ export async function applyPlans(
   options: ApplyOptions
 ): Promise<Outcome> {
   const run = new WriteRun(registry, options)
-  const results = await Promise.allSettled(work.map((repository) => run.writeRepository(repository)))
+  const results = await Promise.allSettled(
+    work.map((repository) => run.writeRepository(repository))
+  )
   const failures = results.flatMap((result) =>
     result.status === 'rejected' ? [asError(result.reason)] : []
   )
@@ -97,9 +99,12 @@ class WriteRun {
 
   async writeRepository({ plan, replanPointers }: RepositoryWork): Promise<void> {
     const { repository } = plan
-    const entries = plan.steps.map(
-      (step): Entry => ({ repository, step, action: 'unchanged', now: digestOf(step, 'unchanged') })
-    )
+    const entries = plan.steps.map((step): Entry => ({
+      repository,
+      step,
+      action: 'unchanged',
+      now: digestOf(step, 'unchanged')
+    }))
     this.entries.set(repository, entries)
     const fixed = entries.filter(({ step }) => !isPointer(step.kind))
     let pointers = entries.filter(({ step }) => isPointer(step.kind))

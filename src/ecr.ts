@@ -197,7 +197,10 @@ export class Registry {
       )
       for (const { imageDigest, imageTags = [], imagePushedAt } of imageDetails) {
         if (imageDigest)
-          details.set(imageDigest, { tags: imageTags, ...(imagePushedAt && { pushedAt: imagePushedAt }) })
+          details.set(imageDigest, {
+            tags: imageTags,
+            ...(imagePushedAt && { pushedAt: imagePushedAt })
+          })
       }
     }
     return details

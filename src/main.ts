@@ -29,7 +29,9 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     const convention = await loadConvention(inputs.convention, workspaceReader(context.workspace))
     const trigger = resolveTrigger(inputs.trigger, context)
     result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
-    core.info(`${result.title}; convention ${convention.name}; sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
+    core.info(
+      `${result.title}; convention ${convention.name}; sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`
+    )
     if (trigger.event === 'none') {
       core.notice(`${result.title}: no tag is written`)
       return result
@@ -92,7 +94,9 @@ function onCancel(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController()
   const stop = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) return
-    core.warning(`${signal} received: no further tag is written, and what this run wrote is put back`)
+    core.warning(
+      `${signal} received: no further tag is written, and what this run wrote is put back`
+    )
     controller.abort(signal)
   }
   process.on('SIGINT', stop)

@@ -158,15 +158,11 @@ function previousVersion(
 }
 
 /** The digests whose push times a forward decision needs: where this run's image or the pointer's carries no version. */
-export function pushTimesNeeded(
-  intent: Intent,
-  state: Omit<RepositoryState, 'details'>
-): string[] {
+export function pushTimesNeeded(intent: Intent, state: Omit<RepositoryState, 'details'>): string[] {
   const source = state.sourceManifest
   if (!source) return []
   const released = state.tags ? releasedVersions(state.tags, intent.versionTag) : []
-  const runVersion =
-    intent.version ?? state.source.version ?? versionsOn(released, source.digest)
+  const runVersion = intent.version ?? state.source.version ?? versionsOn(released, source.digest)
   const digests = intent.targets.flatMap(({ tag, kind }) => {
     const from = state.current.get(tag)
     if (kind !== 'forward' || !from || from.digest === source.digest) return []

@@ -37,7 +37,9 @@ export async function report(result: RunResult): Promise<void> {
     ])
   }
   if (result.failure !== undefined) {
-    summary.addHeading('Failed', 4).addList(problemsOf(result.failure).map((p) => escape(messageOf(p))))
+    summary
+      .addHeading('Failed', 4)
+      .addList(problemsOf(result.failure).map((p) => escape(messageOf(p))))
     if (!changes.some(({ action }) => WRITING_ACTIONS.includes(action)))
       summary.addRaw('Nothing was written.', true)
   }

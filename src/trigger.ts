@@ -105,7 +105,8 @@ function silenceReason(inputs: TriggerInputs, context: EventContext): string | u
   }
   if (context.eventName !== 'release') return undefined
   const { action, release } = context.payload
-  if (release?.draft === true) return 'the release is a draft: nothing is tagged until it is published'
+  if (release?.draft === true)
+    return 'the release is a draft: nothing is tagged until it is published'
   if (typeof action === 'string' && !PUBLISHING_RELEASE_ACTIONS.includes(action)) {
     return `release action '${action}' publishes nothing: only ${PUBLISHING_RELEASE_ACTIONS.join(', ')} tag an image`
   }
