@@ -439,6 +439,138 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     expect(Object.keys(await tags(repo))).toEqual(['sha-aaaaaaa'])
   })
 
+  describe('events that publish nothing write nothing', () => {
+    it.each([['created'], ['edited'], ['deleted'], ['unpublished']])(
+      'a release %s',
+      async (action) => {
+        const repo = await repository()
+        await seedImage(client, repo, multiArchImage(`${endpointName}-quiet-${action}`), [
+          'sha-aaaaaaa'
+        ])
+        const before = await tags(repo)
+        const result = await run(
+          'release',
+          { action, release: { tag_name: 'v1.0.0', prerelease: false } },
+          { repository: repo },
+          { GITHUB_REF: 'refs/tags/v1.0.0', GITHUB_SHA: SHA_A }
+        )
+        expect(result.status).toBe(0)
+        expect(result.stdout).toContain(
+          `::notice::nothing to do: release action '${action}' publishes nothing`
+        )
+        expect(result.summary).toContain(`release action '${action}' publishes nothing`)
+        expect(await tags(repo)).toEqual(before)
+      }
+    )
+
+    it('a draft release', async () => {
+      const repo = await repository()
+      await seedImage(client, repo, multiArchImage(`${endpointName}-draft`), ['sha-aaaaaaa'])
+      const result = await run(
+        'release',
+        { action: 'published', release: { tag_name: 'v1.0.0', draft: true } },
+        { repository: repo },
+        { GITHUB_REF: 'refs/tags/v1.0.0', GITHUB_SHA: SHA_A }
+      )
+      expect(result.status).toBe(0)
+      expect(result.stdout).toContain('::notice::nothing to do: the release is a draft')
+      expect(Object.keys(await tags(repo))).toEqual(['sha-aaaaaaa'])
+    })
+
+    it.each([['pull_request'], ['pull_request_target']])(
+      "a %s from a fork's main never moves latest",
+      async (eventName) => {
+        const repo = await repository()
+        const image = multiArchImage(`${endpointName}-fork-${eventName}`)
+        await seedImage(client, repo, image, ['sha-aaaaaaa'])
+        const result = await run(
+          eventName,
+          { pull_request: { head: { ref: 'main' } } },
+          { repository: repo },
+          { GITHUB_REF: 'refs/pull/7/merge', GITHUB_HEAD_REF: 'main', GITHUB_SHA: SHA_A }
+        )
+        expect(result.errors).toEqual([])
+        expect(result.outputs).toMatchObject({ digest: image.digest, tags: '', changes: '[]' })
+        expect(Object.keys(await tags(repo))).toEqual(['sha-aaaaaaa'])
+      }
+    )
+  })
+
+  it('rolls a half-finished release back to one version across repositories', async () => {
+    const [api, worker] = [await repository(), await repository()]
+    const [v1, v2] = ['v1', 'v2'].map((seed) => multiArchImage(`${endpointName}-half-${seed}`)) as [
+      ImageFixture,
+      ImageFixture
+    ]
+    // api reached 1.2.0; worker was never promoted and still runs 1.1.0.
+    await seedImage(client, api, v1, ['v1.1.0'])
+    await seedImage(client, api, v2, ['v1.2.0', 'production'])
+    await seedImage(client, worker, v1, ['v1.1.0', 'production'])
+    await seedImage(client, worker, v2, ['v1.2.0'])
+    const result = await dispatch(`${api}\n${worker}`, { version: 'previous' })
+    expect(result.errors).toEqual([])
+    expect(JSON.parse(result.outputs.changes ?? '')).toEqual([
+      { repository: api, tag: 'production', from: v2.digest, to: v1.digest, action: 'moved' },
+      { repository: worker, tag: 'production', from: v1.digest, to: v1.digest, action: 'unchanged' }
+    ])
+    expect(result.outputs.version).toBe('1.1.0\n1.1.0')
+    expect((await tags(api)).production).toBe(v1.digest)
+    expect((await tags(worker)).production).toBe(v1.digest)
+  })
+
+  it('gives one output line per repository, blanks included, and the whole picture as json', async () => {
+    const [api, worker] = [await repository(), await repository()]
+    const image = multiArchImage(`${endpointName}-lines`)
+    const older = multiArchImage(`${endpointName}-lines-older`)
+    await seedImage(client, api, image, ['sha-aaaaaaa'])
+    await seedImage(client, worker, older, ['v0.9.0', 'production'])
+    await seedImage(client, worker, image, ['sha-aaaaaaa'])
+    const result = await release(`${api}\n${worker}`, 'v1.0.0', SHA_A)
+    expect(result.errors).toEqual([])
+    expect(result.outputs['previous-digest']).toBe(`\n${older.digest}`)
+    expect(result.outputs.digest).toBe(`${image.digest}\n${image.digest}`)
+    expect(result.outputs.version).toBe('1.0.0\n1.0.0')
+    const json = JSON.parse(result.outputs.json ?? '')
+    expect(json).toEqual([
+      expect.objectContaining({
+        repository: api,
+        uri: expect.stringMatching(new RegExp(`/${api}$`)),
+        digest: image.digest,
+        version: '1.0.0',
+        'previous-digest': '',
+        tags: ['v1.0.0', 'production']
+      }),
+      expect.objectContaining({
+        repository: worker,
+        'previous-digest': older.digest,
+        tags: ['v1.0.0', 'production'],
+        changes: [
+          expect.objectContaining({ tag: 'v1.0.0', action: 'created' }),
+          expect.objectContaining({ tag: 'production', from: older.digest, action: 'moved' })
+        ]
+      })
+    ])
+  })
+
+  it('refuses to promote production backwards and points at rollback, writing nothing', async () => {
+    const repo = await repository()
+    const [older, newer] = ['older', 'newer'].map((seed) =>
+      multiArchImage(`${endpointName}-backwards-${seed}`)
+    ) as [ImageFixture, ImageFixture]
+    await seedImage(client, repo, older, ['sha-ccccccc', 'v1.0.0'])
+    await seedImage(client, repo, newer, ['v1.1.0', 'production'])
+    const before = await tags(repo)
+    const result = await dispatch(repo, { event: 'promote', environment: 'production' })
+    expect(result.status).toBe(1)
+    expect(result.errors).toEqual([
+      expect.stringMatching(
+        /^cannot promote team\/app-\S+:production: it stays on 1\.1\.0: 1\.0\.0 is lower, and only a rollback moves it back; to move it back, run event: rollback$/
+      )
+    ])
+    expect(result.summary).toContain('Nothing was written.')
+    expect(await tags(repo)).toEqual(before)
+  })
+
   describe('refuses bad input with one ::error:: line per problem, before any write', () => {
     it.each<[string, (repo: string) => ReturnType<typeof runAction>, RegExp]>([
       [
@@ -470,6 +602,43 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
         'an unknown convention',
         (repo) => push(repo, SHA_A, 'main', { convention: 'gitflow' }),
         /^unknown convention 'gitflow'/
+      ],
+      [
+        'an environment named like an Object property',
+        (repo) => dispatch(repo, { environment: 'constructor' }),
+        /^the environments convention has no promotion to 'constructor': it knows staging, canary, production$/
+      ],
+      [
+        'a convention file outside the workspace',
+        (repo) => push(repo, SHA_A, 'main', { convention: '/etc/hostname' }),
+        /^cannot read convention file \/etc\/hostname: it resolves to \/etc\/hostname, outside the workspace /
+      ],
+      [
+        'a convention path that climbs out of the workspace',
+        (repo) => push(repo, SHA_A, 'main', { convention: '../../etc/hostname' }),
+        /^cannot read convention file \.\.\/\.\.\/etc\/hostname: it resolves to \/etc\/hostname, outside the workspace /
+      ],
+      [
+        'an event payload that is not JSON',
+        (repo) =>
+          runAction({
+            endpoint: endpoint.url,
+            eventName: 'push',
+            inputs: { repository: repo },
+            env: { GITHUB_EVENT_PATH: 'README.md', GITHUB_REF: 'refs/heads/main' }
+          }),
+        /^the event payload GITHUB_EVENT_PATH=README\.md is not valid JSON$/
+      ],
+      [
+        'an event payload that cannot be read',
+        (repo) =>
+          runAction({
+            endpoint: endpoint.url,
+            eventName: 'push',
+            inputs: { repository: repo },
+            env: { GITHUB_EVENT_PATH: '/nonexistent/event.json', GITHUB_REF: 'refs/heads/main' }
+          }),
+        /^cannot read the event payload GITHUB_EVENT_PATH=\/nonexistent\/event\.json: ENOENT$/
       ]
     ])('%s', async (_name, act, message) => {
       const repo = await repository()
@@ -481,6 +650,8 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       const result = await act(repo)
       expect(result.status).toBe(1)
       expect(result.errors).toEqual([expect.stringMatching(message)])
+      expect(result.stderr).not.toMatch(/\n\s+at /)
+      expect(result.summary).toContain('Nothing was written.')
       expect(await tags(repo)).toEqual(before)
     })
 
@@ -537,6 +708,76 @@ describe('ecr-promote against the ECR stand-in only', () => {
     await seedImage(client, name, build, ['sha-bbbbbbb'])
     return { old, build }
   }
+
+  describe('ranks images without a version by push time', () => {
+    /** production on an unversioned image pushed on `productionDay`; the build pushed on `buildDay` (January 2026). */
+    async function unversioned(name: string, buildDay: number, productionDay: number) {
+      await client.send(new CreateRepositoryCommand({ repositoryName: name }))
+      const [current, build] = [multiArchImage(`${name}-current`), multiArchImage(`${name}-build`)]
+      await seedImage(client, name, current, ['production'])
+      await seedImage(client, name, build, ['sha-bbbbbbb'])
+      standIn.control.setPushedAt(name, current.digest, Date.UTC(2026, 0, productionDay))
+      standIn.control.setPushedAt(name, build.digest, Date.UTC(2026, 0, buildDay))
+      return { current, build }
+    }
+    const promote = (repository: string) =>
+      runAction({
+        endpoint: standIn.url,
+        eventName: 'workflow_dispatch',
+        payload: { inputs: { environment: 'production' } },
+        inputs: { repository, environment: 'production' },
+        env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA_B }
+      })
+
+    it('refuses to promote an older build over production, writing nothing', async () => {
+      const { current } = await unversioned('older-build', 1, 2)
+      const from = standIn.control.calls.length
+      const result = await promote('older-build')
+      expect(result.status).toBe(1)
+      expect(result.errors).toEqual([
+        'cannot promote older-build:production: it stays on the image pushed 2026-01-02T00:00:00.000Z: this image was pushed earlier (2026-01-01T00:00:00.000Z), and only a rollback moves it back; to move it back, run event: rollback'
+      ])
+      expect((await tagsByDigest(client, 'older-build')).production).toBe(current.digest)
+      const operations = standIn.control.calls.slice(from).map(({ operation }) => operation)
+      expect(operations.filter((operation) => operation === 'DescribeImages')).toHaveLength(1)
+      expect(operations).not.toContain('PutImage')
+    })
+
+    it('promotes a newer build', async () => {
+      const { build } = await unversioned('newer-build', 3, 2)
+      const result = await promote('newer-build')
+      expect(result.errors).toEqual([])
+      expect((await tagsByDigest(client, 'newer-build')).production).toBe(build.digest)
+    })
+
+    it('holds production with a notice on a release of an older build', async () => {
+      const { current } = await unversioned('older-release', 1, 2)
+      const result = await release('older-release', 'v1.1.0')
+      expect(result.status).toBe(0)
+      expect(result.stdout).toMatch(
+        /::notice::older-release:production .* unchanged \(stays on the image pushed 2026-01-02/
+      )
+      expect(await tagsByDigest(client, 'older-release')).toMatchObject({
+        production: current.digest
+      })
+    })
+  })
+
+  it('escapes a branch name in the job summary', async () => {
+    await seeded('html-branch')
+    const result = await runAction({
+      endpoint: standIn.url,
+      eventName: 'push',
+      payload: { repository: { default_branch: 'main' } },
+      inputs: { repository: 'html-branch', sha: SHA_B },
+      env: { GITHUB_REF: 'refs/heads/feat/<img src=x onerror=alert(1)>*bold*' }
+    })
+    expect(result.errors).toEqual([])
+    expect(result.summary).toContain(
+      'push to feat/&#60;img src=x onerror=alert(1)&#62;&#42;bold&#42;'
+    )
+    expect(result.summary).not.toMatch(/<img|\*bold/)
+  })
 
   it('takes the release tag from the payload alone, without GITHUB_REF', async () => {
     const { build } = await seeded('payload-only')

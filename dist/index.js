@@ -80396,7 +80396,7 @@ function setOutputs({ repositories, plans, changes }) {
 }
 const digestCell = (digest) => digest ? `<code>${shortDigest(digest)}</code>` : '—';
 /** Branch names, tags and messages come from whoever pushed: shown as text, never as HTML or Markdown. */
-const report_escape = (text) => text.replace(/[^\w .,:;/@+=()-]|_/g, (char) => `&#${char.codePointAt(0)};`);
+const report_escape = (text) => text.replace(/[^\w .,:;'/@+=()-]|_/g, (char) => `&#${char.codePointAt(0)};`);
 /** One log line per planned tag, with the reason for each decision. */
 function describePlan(plan) {
     const version = plan.version ? ` (version ${plan.version.text})` : '';

@@ -81,7 +81,7 @@ const digestCell = (digest: string | null): string =>
 
 /** Branch names, tags and messages come from whoever pushed: shown as text, never as HTML or Markdown. */
 export const escape = (text: string): string =>
-  text.replace(/[^\w .,:;/@+=()-]|_/g, (char) => `&#${char.codePointAt(0)};`)
+  text.replace(/[^\w .,:;'/@+=()-]|_/g, (char) => `&#${char.codePointAt(0)};`)
 
 /** One log line per planned tag, with the reason for each decision. */
 export function describePlan(plan: RepositoryPlan): string[] {
