@@ -79341,7 +79341,7 @@ class WriteRun {
             return;
         if (fixed.some(({ step }) => step.write)) {
             // Time has passed since the first read: another run may have moved a pointer meanwhile.
-            pointers = this.adopt(pointers, await replanPointers());
+            pointers = this.adopt(pointers, await replanPointers(false));
         }
         for (const entry of pointers)
             await this.write(entry);
@@ -79363,7 +79363,7 @@ class WriteRun {
     async verify(pointers, replanPointers) {
         for (let round = 0; round < REPAIR_ROUNDS && pointers.length > 0; round++) {
             await this.options.sleep(Math.min(SETTLE_MAX_MS, Math.max(SETTLE_MIN_MS, SETTLE_PER_SLOWEST_WRITE * this.slowestWrite)));
-            const fresh = await replanPointers();
+            const fresh = await replanPointers(true);
             const repairs = [];
             for (const entry of pointers) {
                 const step = fresh.steps.find(({ tag }) => tag === entry.step.tag);
@@ -80413,6 +80413,15 @@ function describePlan(plan) {
         })
     ];
 }
+/** What a run derived for one repository, before reading the registry. */
+function describeIntent(intent) {
+    const source = 'previousVersionOf' in intent.source
+        ? `the stable version below the one on ${intent.source.previousVersionOf}`
+        : describeRef(intent.source);
+    const targets = intent.targets.map(({ tag, kind }) => `${tag} (${kind})`).join(', ') ||
+        'no tag: it only checks that the image exists';
+    return `${intent.repository}: from ${source}; ${targets}`;
+}
 
 ;// CONCATENATED MODULE: ./src/state.ts
 
@@ -80511,12 +80520,15 @@ async function refreshPointers(registry, intent, state) {
         details: new Map([...(state.details ?? []), ...details])
     };
 }
-/** Plans one repository's pointers again, each time against what the registry holds at that moment. */
+/**
+ * Plans one repository's pointers again, each time against what the registry holds at that moment.
+ * Once the run has written them, a pointer held back by a concurrent higher release is no error.
+ */
 function pointerReplanner(registry, intent, initial) {
     let state = initial;
-    return async () => {
+    return async (written) => {
         state = await refreshPointers(registry, intent, state);
-        return planRepository(intent, state);
+        return planRepository(written ? { ...intent, holdIsError: false } : intent, state);
     };
 }
 
@@ -80551,19 +80563,18 @@ async function execute(signal) {
         const convention = await loadConvention(inputs.convention, workspaceReader(context.workspace));
         const trigger = resolveTrigger(inputs.trigger, context);
         result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories };
-        info(`${result.title}; convention ${convention.name}; sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`);
         if (trigger.event === 'none') {
             notice(`${result.title}: no tag is written`);
             return result;
         }
-        const intents = inputs.repositories.map((repository) => derive(convention, trigger, {
-            repository,
-            sha: inputs.sha || undefined,
-            service: inputs.service || repository.split('/').pop() || repository,
-            source: inputs.source,
-            runNumber: context.runNumber,
-            date: new Date()
-        }));
+        const intents = await group('Decide', async () => {
+            info(`${result.title}; convention ${convention.name}`);
+            info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`);
+            const derived = inputs.repositories.map((repository) => derive(convention, trigger, runValues(repository, inputs, context)));
+            for (const intent of derived)
+                info(describeIntent(intent));
+            return derived;
+        });
         const registry = createRegistry({
             region: inputs.region,
             ...(inputs.registryId && { registryId: inputs.registryId })
@@ -80600,6 +80611,16 @@ async function execute(signal) {
     catch (error) {
         return { ...result, failure: error };
     }
+}
+function runValues(repository, inputs, context) {
+    return {
+        repository,
+        sha: inputs.sha || undefined,
+        service: inputs.service || repository.split('/').pop() || repository,
+        source: inputs.source,
+        runNumber: context.runNumber,
+        date: new Date()
+    };
 }
 /**
  * GitHub cancels a job with SIGINT, then SIGTERM 7.5 s later: either signal stops new writes so the

@@ -28,7 +28,8 @@ export type Writer = Pick<Registry, 'putTag' | 'removeTag' | 'getManifests'>
 /** One repository's plan, and how to plan its pointers again against the registry as it is now. */
 export interface RepositoryWork {
   readonly plan: RepositoryPlan
-  readonly replanPointers: () => Promise<RepositoryPlan>
+  /** `written`: the run has written its pointers, and checks that they stayed. */
+  readonly replanPointers: (written: boolean) => Promise<RepositoryPlan>
 }
 
 export interface ApplyOptions {
@@ -113,7 +114,7 @@ class WriteRun {
 
     if (fixed.some(({ step }) => step.write)) {
       // Time has passed since the first read: another run may have moved a pointer meanwhile.
-      pointers = this.adopt(pointers, await replanPointers())
+      pointers = this.adopt(pointers, await replanPointers(false))
     }
     for (const entry of pointers) await this.write(entry)
     await this.verify(
@@ -136,7 +137,7 @@ class WriteRun {
    * After a settle time, reads the pointers once more. A concurrent run that read a pointer before this
    * run wrote it may write it after: a lower version that took the pointer is put back to this run's image.
    */
-  private async verify(pointers: Entry[], replanPointers: () => Promise<RepositoryPlan>) {
+  private async verify(pointers: Entry[], replanPointers: RepositoryWork['replanPointers']) {
     for (let round = 0; round < REPAIR_ROUNDS && pointers.length > 0; round++) {
       await this.options.sleep(
         Math.min(
@@ -144,7 +145,7 @@ class WriteRun {
           Math.max(SETTLE_MIN_MS, SETTLE_PER_SLOWEST_WRITE * this.slowestWrite)
         )
       )
-      const fresh = await replanPointers()
+      const fresh = await replanPointers(true)
       const repairs: Entry[] = []
       for (const entry of pointers) {
         const step = fresh.steps.find(({ tag }) => tag === entry.step.tag) as Step

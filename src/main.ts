@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { applyPlans, preview } from './apply.js'
-import { readContext, workspaceReader } from './context.js'
+import { readContext, workspaceReader, type Context } from './context.js'
 import { loadConvention } from './conventions.js'
-import { derive } from './derive.js'
+import { derive, type RunValues } from './derive.js'
 import { createRegistry } from './ecr.js'
-import { readInputs } from './inputs.js'
+import { readInputs, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
 import { planRepository } from './plan.js'
 import { problemsOf, settleAll } from './problems.js'
-import { describePlan, report, type RunResult } from './report.js'
+import { describeIntent, describePlan, report, type RunResult } from './report.js'
 import { pointerReplanner, readStates } from './state.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
 
@@ -29,24 +29,20 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     const convention = await loadConvention(inputs.convention, workspaceReader(context.workspace))
     const trigger = resolveTrigger(inputs.trigger, context)
     result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
-    core.info(
-      `${result.title}; convention ${convention.name}; sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`
-    )
     if (trigger.event === 'none') {
       core.notice(`${result.title}: no tag is written`)
       return result
     }
 
-    const intents = inputs.repositories.map((repository) =>
-      derive(convention, trigger, {
-        repository,
-        sha: inputs.sha || undefined,
-        service: inputs.service || repository.split('/').pop() || repository,
-        source: inputs.source,
-        runNumber: context.runNumber,
-        date: new Date()
-      })
-    )
+    const intents = await core.group('Decide', async () => {
+      core.info(`${result.title}; convention ${convention.name}`)
+      core.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
+      const derived = inputs.repositories.map((repository) =>
+        derive(convention, trigger, runValues(repository, inputs, context))
+      )
+      for (const intent of derived) core.info(describeIntent(intent))
+      return derived
+    })
     const registry = createRegistry({
       region: inputs.region,
       ...(inputs.registryId && { registryId: inputs.registryId })
@@ -83,6 +79,17 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     }
   } catch (error) {
     return { ...result, failure: error }
+  }
+}
+
+function runValues(repository: string, inputs: Inputs, context: Context): RunValues {
+  return {
+    repository,
+    sha: inputs.sha || undefined,
+    service: inputs.service || repository.split('/').pop() || repository,
+    source: inputs.source,
+    runNumber: context.runNumber,
+    date: new Date()
   }
 }
 

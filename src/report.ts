@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { describeChange, type Change } from './apply.js'
-import { messageOf, shortDigest } from './model.js'
+import type { Intent } from './derive.js'
+import { describeRef, messageOf, shortDigest } from './model.js'
 import type { RepositoryPlan } from './plan.js'
 import { problemsOf } from './problems.js'
 
@@ -98,4 +99,16 @@ export function describePlan(plan: RepositoryPlan): string[] {
       return `  ${step.tag} [${step.kind}]: ${decision}`
     })
   ]
+}
+
+/** What a run derived for one repository, before reading the registry. */
+export function describeIntent(intent: Intent): string {
+  const source =
+    'previousVersionOf' in intent.source
+      ? `the stable version below the one on ${intent.source.previousVersionOf}`
+      : describeRef(intent.source)
+  const targets =
+    intent.targets.map(({ tag, kind }) => `${tag} (${kind})`).join(', ') ||
+    'no tag: it only checks that the image exists'
+  return `${intent.repository}: from ${source}; ${targets}`
 }

@@ -136,15 +136,18 @@ export async function refreshPointers(
   }
 }
 
-/** Plans one repository's pointers again, each time against what the registry holds at that moment. */
+/**
+ * Plans one repository's pointers again, each time against what the registry holds at that moment.
+ * Once the run has written them, a pointer held back by a concurrent higher release is no error.
+ */
 export function pointerReplanner(
   registry: Reader,
   intent: Intent,
   initial: RepositoryState
-): () => Promise<RepositoryPlan> {
+): (written: boolean) => Promise<RepositoryPlan> {
   let state = initial
-  return async () => {
+  return async (written) => {
     state = await refreshPointers(registry, intent, state)
-    return planRepository(intent, state)
+    return planRepository(written ? { ...intent, holdIsError: false } : intent, state)
   }
 }

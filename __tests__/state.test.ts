@@ -1,0 +1,167 @@
+import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
+import { derive, type ActiveTrigger } from '../src/derive.js'
+import type { ImageDetails, ImageRef, Manifest } from '../src/model.js'
+import { pointerReplanner, readStates, refreshPointers, type Reader } from '../src/state.js'
+import { requireVersion } from '../src/version.js'
+
+const manifest = (name: string): Manifest => ({
+  digest: `sha256:${name.padEnd(64, '0')}`,
+  mediaType: 'application/vnd.oci.image.index.v1+json',
+  body: name
+})
+const [build, old, older, newer] = ['b', 'c', 'd', 'e'].map(manifest) as [
+  Manifest,
+  Manifest,
+  Manifest,
+  Manifest
+]
+const images = [build, old, older, newer]
+const environments = parseConvention(BUILT_IN_CONVENTIONS.environments as string, 'environments')
+const v = (text: string) => requireVersion(text, 'version')
+const intentFor = (trigger: ActiveTrigger, repository = 'app') =>
+  derive(environments, trigger, {
+    repository,
+    sha: 'b0b0b0b0b0',
+    service: repository,
+    source: '',
+    date: new Date(0)
+  })
+const release = (text: string): ActiveTrigger => ({
+  event: 'release',
+  branch: 'main',
+  version: v(text),
+  prerelease: false
+})
+
+/** A reader over tag → manifest per repository that logs each call. */
+function fakeReader(repositories: Record<string, Record<string, Manifest>>) {
+  const log: string[] = []
+  const reader: Reader = {
+    async describeRepository(repository) {
+      log.push(`describe ${repository}`)
+      return { uri: `uri/${repository}`, mutability: { mode: 'MUTABLE', exclusions: [] } }
+    },
+    async listTags(repository) {
+      log.push(`list ${repository}`)
+      return new Map(
+        Object.entries(repositories[repository] ?? {}).map(([tag, { digest }]) => [tag, digest])
+      )
+    },
+    async getManifests(repository, refs: readonly ImageRef[]) {
+      log.push(
+        `get ${repository} ${refs.map((ref) => ('tag' in ref ? ref.tag : ref.digest)).join(',')}`
+      )
+      return new Map(
+        refs.flatMap((ref) => {
+          const found = 'tag' in ref ? repositories[repository]?.[ref.tag] : undefined
+          return found ? [['tag' in ref ? ref.tag : '', found] as const] : []
+        })
+      )
+    },
+    async describeImages(repository, digests) {
+      log.push(`describe-images ${repository} ${digests.map((d) => d[7]).join(',')}`)
+      return new Map(
+        digests.map((digest): [string, ImageDetails] => [
+          digest,
+          {
+            tags: Object.entries(repositories[repository] ?? {})
+              .filter(([, image]) => image.digest === digest)
+              .map(([tag]) => tag),
+            pushedAt: new Date(Date.UTC(2026, 0, images.findIndex((i) => i.digest === digest) + 1))
+          }
+        ])
+      )
+    }
+  }
+  return { reader, log, repositories }
+}
+
+describe('readStates', () => {
+  it('reads settings, tags and the source and target manifests of a release in one round', async () => {
+    const { reader, log } = fakeReader({
+      app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old }
+    })
+    const [state] = await readStates(reader, [intentFor(release('1.1.0'))])
+    expect(log).toEqual(['describe app', 'list app', 'get app sha-b0b0b0b,v1.1.0,production'])
+    expect(state).toMatchObject({
+      uri: 'uri/app',
+      sourceManifest: build,
+      current: new Map([['production', old]])
+    })
+  })
+
+  it('reads the source of a rollback to previous once every repository is listed', async () => {
+    const rollback: ActiveTrigger = { event: 'rollback', branch: 'main', to: 'previous' }
+    const { reader, log } = fakeReader({
+      api: { 'v1.0.0': older, 'v1.1.0': old, production: old },
+      worker: { 'v1.0.0': older, 'v1.1.0': old, production: older }
+    })
+    const states = await readStates(reader, [
+      intentFor(rollback, 'api'),
+      intentFor(rollback, 'worker')
+    ])
+    expect(log.slice(-2)).toEqual(['get api v1.0.0', 'get worker v1.0.0'])
+    expect(states.map(({ sourceManifest }) => sourceManifest)).toEqual([older, older])
+  })
+
+  it('reads push times only where an image without a version must be ranked', async () => {
+    const { reader, log } = fakeReader({ app: { 'sha-b0b0b0b': build, production: old } })
+    const [state] = await readStates(reader, [intentFor(release('1.1.0'))])
+    expect(log.at(-1)).toBe('describe-images app b,c')
+    expect(state?.details?.get(old.digest)?.pushedAt).toEqual(new Date(Date.UTC(2026, 0, 2)))
+  })
+})
+
+describe('refreshPointers and pointerReplanner', () => {
+  it('reads only the pointers, and returns the same state when none moved', async () => {
+    const { reader, log } = fakeReader({
+      app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old }
+    })
+    const intent = intentFor(release('1.1.0'))
+    const [state] = await readStates(reader, [intent])
+    log.length = 0
+    expect(await refreshPointers(reader, intent, state!)).toBe(state)
+    expect(log).toEqual(['get app production'])
+  })
+
+  it('learns the versions of an image that arrived on a pointer, and holds for a higher one', async () => {
+    const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old } })
+    const intent = intentFor(release('1.1.0'))
+    const [state] = await readStates(fake.reader, [intent])
+    // Another run releases 1.2.0 and moves production while this run writes v1.1.0.
+    Object.assign(fake.repositories.app!, { 'v1.2.0': newer, production: newer })
+    fake.log.length = 0
+    const plan = await pointerReplanner(fake.reader, intent, state!)(false)
+    expect(fake.log).toEqual(['get app production', 'describe-images app e,b'])
+    expect(plan.steps[1]).toMatchObject({
+      tag: 'production',
+      from: newer,
+      write: false,
+      note: 'stays on 1.2.0: 1.1.0 is lower, and only a rollback moves it back'
+    })
+  })
+
+  it('describes nothing when a pointer arrived on the run’s own image', async () => {
+    const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old } })
+    const intent = intentFor(release('1.1.0'))
+    const [state] = await readStates(fake.reader, [intent])
+    fake.repositories.app!.production = build
+    fake.log.length = 0
+    const plan = await pointerReplanner(fake.reader, intent, state!)(true)
+    expect(fake.log).toEqual(['get app production'])
+    expect(plan.steps[1]).toMatchObject({ from: build, write: false })
+  })
+
+  it('refuses an explicit promotion that a higher pointer holds back before writing, not after', async () => {
+    const promote: ActiveTrigger = { event: 'promote', branch: 'main', environment: 'production' }
+    const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.1.0': build, production: old } })
+    const intent = intentFor(promote)
+    const [state] = await readStates(fake.reader, [intent])
+    Object.assign(fake.repositories.app!, { 'v1.2.0': newer, production: newer })
+    await expect(pointerReplanner(fake.reader, intent, state!)(false)).rejects.toThrow(
+      'cannot promote app:production: it stays on 1.2.0'
+    )
+    const after = await pointerReplanner(fake.reader, intent, state!)(true)
+    expect(after.steps[0]).toMatchObject({ write: false, from: newer })
+  })
+})
