@@ -159,6 +159,14 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: sha, ...env }
     )
 
+  const pushWithEventFile = (repositoryName: string, eventPath: string) =>
+    runAction({
+      endpoint: endpoint.url,
+      eventName: 'push',
+      inputs: { repository: repositoryName },
+      env: { GITHUB_EVENT_PATH: eventPath, GITHUB_REF: 'refs/heads/main' }
+    })
+
   const changes = (outputs: Record<string, string>) =>
     (JSON.parse(outputs.changes ?? '[]') as { tag: string; action: string }[]).map(
       ({ tag, action }) => `${tag} ${action}`
@@ -620,24 +628,12 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       ],
       [
         'an event payload that is not JSON',
-        (repo) =>
-          runAction({
-            endpoint: endpoint.url,
-            eventName: 'push',
-            inputs: { repository: repo },
-            env: { GITHUB_EVENT_PATH: 'README.md', GITHUB_REF: 'refs/heads/main' }
-          }),
+        (repo) => pushWithEventFile(repo, 'README.md'),
         /^the event payload GITHUB_EVENT_PATH=README\.md is not valid JSON$/
       ],
       [
         'an event payload that cannot be read',
-        (repo) =>
-          runAction({
-            endpoint: endpoint.url,
-            eventName: 'push',
-            inputs: { repository: repo },
-            env: { GITHUB_EVENT_PATH: '/nonexistent/event.json', GITHUB_REF: 'refs/heads/main' }
-          }),
+        (repo) => pushWithEventFile(repo, '/nonexistent/event.json'),
         /^cannot read the event payload GITHUB_EVENT_PATH=\/nonexistent\/event\.json: ENOENT$/
       ]
     ])('%s', async (_name, act, message) => {

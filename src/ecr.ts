@@ -125,8 +125,7 @@ export class Registry {
     refs: readonly ImageRef[]
   ): Promise<Map<string, Manifest>> {
     const manifests = new Map<string, Manifest>()
-    for (let start = 0; start < refs.length; start += BATCH_GET_LIMIT) {
-      const batch = refs.slice(start, start + BATCH_GET_LIMIT)
+    for (const batch of batches(refs)) {
       const { images = [], failures = [] } = await this.call('BatchGetImage', repositoryName, () =>
         this.client.send(
           new BatchGetImageCommand({
@@ -183,15 +182,13 @@ export class Registry {
     digests: readonly string[]
   ): Promise<Map<string, ImageDetails>> {
     const details = new Map<string, ImageDetails>()
-    for (let start = 0; start < digests.length; start += BATCH_GET_LIMIT) {
+    for (const batch of batches(digests)) {
       const { imageDetails = [] } = await this.call('DescribeImages', repositoryName, () =>
         this.client.send(
           new DescribeImagesCommand({
             ...this.scope(),
             repositoryName,
-            imageIds: digests.slice(start, start + BATCH_GET_LIMIT).map((imageDigest) => ({
-              imageDigest
-            }))
+            imageIds: batch.map((imageDigest) => ({ imageDigest }))
           })
         )
       )
@@ -312,6 +309,14 @@ function explain(
     `ecr:${operation} on ${repositoryName} failed: ${error.name}: ${error.message}`,
     { cause: error }
   )
+}
+
+/** BatchGetImage and DescribeImages take at most 100 image ids a call. */
+function batches<T>(items: readonly T[]): T[][] {
+  const result: T[][] = []
+  for (let start = 0; start < items.length; start += BATCH_GET_LIMIT)
+    result.push(items.slice(start, start + BATCH_GET_LIMIT))
+  return result
 }
 
 function toImageIdentifier(ref: ImageRef): ImageIdentifier {

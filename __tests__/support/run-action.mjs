@@ -3,7 +3,8 @@
 // GITHUB_STEP_SUMMARY as files that the run writes to. AWS_ENDPOINT_URL_ECR points the SDK at a test endpoint.
 
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,28 +23,52 @@ const action = parse(await readFile(join(root, 'action.yml'), 'utf8'))
  */
 
 /**
- * @param {RunOptions} options
- * @returns {Promise<{ status: number | null, stdout: string, stderr: string, outputs: Record<string, string>, summary: string, errors: string[] }>}
+ * @typedef {object} RunResult
+ * @property {number | null} status the exit code; null when a signal ended the process
+ * @property {NodeJS.Signals | null} signal the signal that ended the process, if one did
+ * @property {string} stdout
+ * @property {string} stderr
+ * @property {Record<string, string>} outputs what the run wrote to GITHUB_OUTPUT
+ * @property {string} summary what the run wrote to GITHUB_STEP_SUMMARY
+ * @property {string[]} errors the `::error::` lines, unescaped
  */
-export async function runAction({ endpoint, eventName, payload = {}, inputs, env = {} }) {
-  const dir = await mkdtemp(join(tmpdir(), 'ecr-promote-run-'))
+
+/**
+ * Runs the action and waits for it to end.
+ * @param {RunOptions} options
+ * @returns {Promise<RunResult>}
+ */
+export async function runAction(options) {
+  return startAction(options).result
+}
+
+/**
+ * Starts the action and returns at once: `child` is the running process (to signal it, as a runner
+ * cancelling the job does), `result` settles when it has ended, exactly as runAction's promise does.
+ * @param {RunOptions} options
+ * @returns {{ child: import('node:child_process').ChildProcessWithoutNullStreams, result: Promise<RunResult> }}
+ */
+export function startAction({ endpoint, eventName, payload = {}, inputs, env = {} }) {
+  const unknown = Object.keys(inputs).filter((name) => !(name in action.inputs))
+  if (unknown.length > 0) throw new Error(`action.yml has no input ${unknown.join(', ')}`)
+  const dir = mkdtempSync(join(tmpdir(), 'ecr-promote-run-'))
+  const files = {
+    event: join(dir, 'event.json'),
+    output: join(dir, 'output'),
+    summary: join(dir, 'summary')
+  }
+  /** @type {import('node:child_process').ChildProcessWithoutNullStreams} */
+  let child
   try {
-    const files = {
-      event: join(dir, 'event.json'),
-      output: join(dir, 'output'),
-      summary: join(dir, 'summary')
-    }
-    await writeFile(files.event, JSON.stringify(payload))
-    await writeFile(files.output, '')
-    await writeFile(files.summary, '')
+    writeFileSync(files.event, JSON.stringify(payload))
+    writeFileSync(files.output, '')
+    writeFileSync(files.summary, '')
     /** @type {Record<string, string>} */
     const inputEnv = {}
     for (const [name, spec] of Object.entries(action.inputs)) {
       inputEnv[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? ''
     }
-    const unknown = Object.keys(inputs).filter((name) => !(name in action.inputs))
-    if (unknown.length > 0) throw new Error(`action.yml has no input ${unknown.join(', ')}`)
-    const child = spawn(process.execPath, [join(root, 'dist/index.js')], {
+    child = spawn(process.execPath, [join(root, 'dist/index.js')], {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -64,30 +89,41 @@ export async function runAction({ endpoint, eventName, payload = {}, inputs, env
         ...env
       }
     })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const status = await new Promise((resolve, reject) => {
-      child.on('error', reject)
-      child.on('close', resolve)
-    })
-    return {
-      status,
-      stdout,
-      stderr,
-      outputs: parseOutputs(await readFile(files.output, 'utf8')),
-      summary: await readFile(files.summary, 'utf8'),
-      errors: stdout
-        .split('\n')
-        .filter((line) => line.startsWith('::error::'))
-        .map((line) =>
-          line.slice('::error::'.length).replaceAll('%0A', '\n').replaceAll('%25', '%')
-        )
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true })
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
   }
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  /** @type {Promise<[number | null, NodeJS.Signals | null]>} */
+  const ended = new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (status, signal) => resolve([status, signal]))
+  })
+  const result = (async () => {
+    try {
+      const [status, signal] = await ended
+      return {
+        status,
+        signal,
+        stdout,
+        stderr,
+        outputs: parseOutputs(await readFile(files.output, 'utf8')),
+        summary: await readFile(files.summary, 'utf8'),
+        errors: stdout
+          .split('\n')
+          .filter((line) => line.startsWith('::error::'))
+          .map((line) =>
+            line.slice('::error::'.length).replaceAll('%0A', '\n').replaceAll('%25', '%')
+          )
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })()
+  return { child, result }
 }
 
 /** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. */
