@@ -91,27 +91,50 @@ const release = plan('app', [
   { tag: 'production', kind: 'forward', from: old, to: build, write: true }
 ])
 
-/** Plans the pointers again from what the fake registry returns: forward-only by `rank`. */
-function work(registry: FakeRegistry, planned: RepositoryPlan): RepositoryWork {
+/**
+ * A repository's work over the fake registry: pointers re-planned forward-only by `rank`; after the
+ * write, a lower image on a pointer is replaced and a higher one left alone; undo goes back to `before`.
+ */
+function work(
+  registry: FakeRegistry,
+  planned: RepositoryPlan,
+  restoreTo?: (tag: string) => Manifest | undefined
+): RepositoryWork {
+  const pointers = planned.steps.filter(({ kind }) => kind !== 'version' && kind !== 'plain')
+  const read = (tags: readonly string[]) =>
+    registry.getManifests(
+      planned.repository,
+      tags.map((tag) => ({ tag }))
+    )
+  const ranks = (manifest: Manifest | undefined) => rank.get(manifest?.digest ?? '') ?? 0
   return {
     plan: planned,
-    replanPointers: async () => {
-      const pointers = planned.steps.filter(({ kind }) => kind !== 'version' && kind !== 'plain')
-      const current = await registry.getManifests(
-        planned.repository,
-        pointers.map(({ tag }) => ({ tag }))
-      )
+    async replanPointers() {
+      const current = await read(pointers.map(({ tag }) => tag))
       return {
         ...planned,
         steps: planned.steps.map((step): Step => {
           const from = current.get(step.tag)
           const base = { tag: step.tag, kind: step.kind, ...(from && { from }) }
           if (from?.digest === build.digest) return { ...base, to: build, write: false }
-          if (from && (rank.get(from.digest) ?? 0) > (rank.get(build.digest) ?? 0))
+          if (from && ranks(from) > ranks(build))
             return { ...base, to: from, write: false, note: 'higher, so it stays' }
           return { ...base, to: build, write: true }
         })
       }
+    },
+    async checkPointers(tags) {
+      const current = await read(tags)
+      return tags.map((tag) => {
+        const now = current.get(tag)
+        if (now?.digest === build.digest) return { tag, now: now.digest }
+        if (ranks(now) < ranks(build))
+          return { tag, now: now?.digest ?? null, moveTo: build, note: 'a lower one took it' }
+        return { tag, now: now?.digest ?? null, note: 'a higher one took it; left alone' }
+      })
+    },
+    async restoreTargets(steps) {
+      return steps.map(({ step, before }) => (restoreTo ? restoreTo(step.tag) : before))
     }
   }
 }
@@ -185,15 +208,17 @@ describe('applyPlans', () => {
     expect(logged[0]).toMatch(/answer to PutImage was lost .* shows the tag written/)
   })
 
-  it('counts a tag it read elsewhere and then found already there as written, and undoes it', async () => {
-    // A retry after a lost answer sees ImageAlreadyExistsException: the first attempt landed.
+  it('leaves a tag another writer put there before the first attempt out of its writes and its undo', async () => {
+    // ECR answered ImageAlreadyExistsException on the first attempt: a duplicate run wrote it first.
     const registry = fakeRegistry({ app: { production: old.digest } }, [
       { operation: 'put', tag: 'v1.2.0', before: (t) => void (t.app!['v1.2.0'] = build.digest) },
       { operation: 'put', tag: 'production', kind: 'failed' }
     ])
     const outcome = await apply(registry, [release])
-    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production failed'])
-    expect(registry.tags.app).toEqual({ production: old.digest })
+    expect(actions(outcome)).toEqual(['app:v1.2.0 unchanged', 'app:production failed'])
+    expect(outcome.changes[0]?.note).toBe('another writer had put it there since this run read it')
+    expect(registry.tags.app).toEqual({ production: old.digest, 'v1.2.0': build.digest })
+    expect(outcome.failure?.message).toContain('no tag was written')
   })
 
   it('marks a write that failed as failed and puts back every tag it wrote', async () => {
@@ -325,9 +350,7 @@ describe('applyPlans', () => {
     const outcome = await apply(registry, [release], { log: (line) => logged.push(line) })
     expect(registry.tags.app?.production).toBe(build.digest)
     expect(outcome.changes[1]).toMatchObject({ action: 'moved', now: build.digest })
-    expect(logged.join('\n')).toMatch(
-      /moved to sha256:c00000000000 by another writer .* written again/
-    )
+    expect(logged).toContain('app:production: a lower one took it')
   })
 
   it('leaves a forward pointer that a higher version took after the write, and says so', async () => {
@@ -345,7 +368,7 @@ describe('applyPlans', () => {
     expect(outcome.changes[1]).toMatchObject({
       action: 'moved',
       now: other.digest,
-      note: expect.stringContaining('another run has since moved it to sha256:d00000000000')
+      note: 'a higher one took it; left alone'
     })
   })
 
@@ -375,6 +398,106 @@ describe('applyPlans', () => {
     expect(outcome.failure?.message).toBe(
       'the job was cancelled (SIGINT): no further tag is written\nevery tag this run had written was put back: the registry is as it was before the run'
     )
+  })
+})
+
+describe('applyPlans when the job is cancelled or a repository fails', () => {
+  it('undoes when the cancel arrives while it waits to check its pointers', async () => {
+    const controller = new AbortController()
+    const registry = fakeRegistry({ app: { production: old.digest } })
+    const outcome = await apply(registry, [release], {
+      signal: controller.signal,
+      sleep: async (_ms, signal) => {
+        controller.abort('SIGTERM')
+        if (signal.aborted) throw new Error('aborted')
+      }
+    })
+    expect(registry.tags.app).toEqual({ production: old.digest })
+    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production undone'])
+    expect(outcome.failure?.message).toMatch(
+      /^the job was cancelled \(SIGTERM\): no further tag is written\n/
+    )
+  })
+
+  it('undoes when the cancel arrives after the last write', async () => {
+    const controller = new AbortController()
+    const registry = fakeRegistry({ worker: { latest: old.digest } })
+    const putTag = registry.putTag.bind(registry)
+    registry.putTag = async (...args) => {
+      const result = await putTag(...args)
+      controller.abort('SIGINT')
+      return result
+    }
+    const outcome = await apply(
+      registry,
+      [plan('worker', [{ tag: 'latest', kind: 'plain', from: old, to: build, write: true }])],
+      { signal: controller.signal }
+    )
+    expect(registry.tags.worker).toEqual({ latest: old.digest })
+    expect(outcome.failure?.message).toContain('the job was cancelled (SIGINT)')
+  })
+
+  it('stops the other repositories writing once one fails, and reports only the real failure', async () => {
+    const registry = fakeRegistry({ api: {}, worker: {} }, [
+      { operation: 'put', tag: 'v1.2.0', kind: 'failed' }
+    ])
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const putTag = registry.putTag.bind(registry)
+    registry.putTag = async (repository, tag, to) => {
+      if (repository === 'worker') await gate
+      return putTag(repository, tag, to)
+    }
+    const pending = apply(registry, [
+      plan('api', [{ tag: 'v1.2.0', kind: 'version', to: build, write: true }]),
+      plan('worker', [
+        { tag: 'latest', kind: 'plain', to: build, write: true },
+        { tag: 'edge', kind: 'plain', to: build, write: true }
+      ])
+    ])
+    setTimeout(release, 10)
+    const outcome = await pending
+    expect(registry.log.filter((line) => line.startsWith('put'))).toEqual(['put worker:latest=b'])
+    expect(registry.tags.worker).toEqual({})
+    expect(outcome.failure?.message).toBe(
+      'ecr:PutImage on api failed\nevery tag this run had written was put back: the registry is as it was before the run'
+    )
+  })
+
+  it('puts a pointer back on a release another run made meanwhile, and says so', async () => {
+    const registry = fakeRegistry({ app: { production: old.digest }, worker: {} }, [
+      { operation: 'put', tag: 'latest', kind: 'failed' }
+    ])
+    const outcome = await applyPlans(
+      [
+        work(registry, release, (tag) => (tag === 'production' ? between : undefined)),
+        work(registry, plan('worker', [{ tag: 'latest', kind: 'plain', to: build, write: true }]))
+      ],
+      registry,
+      options()
+    )
+    expect(registry.tags.app).toEqual({ production: between.digest })
+    expect(outcome.failure?.message).toBe(
+      'ecr:PutImage on worker failed\nevery tag this run had written was put back\napp:production was put back on sha256:e00000000000, which another run released meanwhile, rather than on sha256:c00000000000'
+    )
+  })
+
+  it('puts back a pointer that reached its image while it ran, whoever moved it there', async () => {
+    // Another release handed production to this run's image; this run then fails: production goes back.
+    const registry = fakeRegistry({ app: { production: old.digest }, worker: {} }, [
+      { operation: 'put', tag: 'v1.2.0', before: (t) => void (t.app!.production = build.digest) },
+      { operation: 'put', tag: 'latest', kind: 'failed' }
+    ])
+    const outcome = await apply(registry, [
+      release,
+      plan('worker', [{ tag: 'latest', kind: 'plain', to: build, write: true }])
+    ])
+    expect(registry.tags.app).toEqual({ production: old.digest })
+    expect(outcome.changes[1]).toMatchObject({
+      tag: 'production',
+      action: 'undone',
+      now: old.digest
+    })
   })
 })
 

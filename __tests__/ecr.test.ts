@@ -101,7 +101,7 @@ describe('Registry reads', () => {
     await expect(
       registry().getManifests('app', [{ tag: 'latest' }, { tag: 'production' }])
     ).rejects.toThrow(
-      'ECR could not return app:production (KmsError: key disabled); nothing was written'
+      'ECR could not return app:production (KmsError: key disabled); refusing to decide from a partial answer'
     )
   })
 
@@ -190,6 +190,16 @@ describe('Registry writes', () => {
       })
     )
     expect(await registry().putTag('app', 'latest', manifest)).toBe('already there')
+  })
+
+  it('counts ImageAlreadyExistsException on a retry as its own write: the first attempt landed', async () => {
+    ecr.on(PutImageCommand).rejects(
+      new ImageAlreadyExistsException({
+        message: 'Image with digest already exists',
+        $metadata: { attempts: 2 }
+      })
+    )
+    expect(await registry().putTag('app', 'latest', manifest)).toBe('written')
   })
 
   it('removes a tag with BatchDeleteImage and reports a failure', async () => {

@@ -1,12 +1,15 @@
 import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
 import { derive, type ActiveTrigger, type Intent } from '../src/derive.js'
 import {
+  checkPointers,
   isImmutable,
   needsAllTags,
   planRepository,
   pushTimesNeeded,
   resolveSources,
-  type RepositoryState
+  restoreTarget,
+  type RepositoryState,
+  type Step
 } from '../src/plan.js'
 import { describeRef, type Manifest, type TagMutability } from '../src/model.js'
 import { requireVersion } from '../src/version.js'
@@ -475,5 +478,130 @@ describe('rollback to previous across repositories', () => {
     expect(
       thrownBy(() => resolveSources([intentIn('api'), intentIn('worker')], tagsOf(registries)))
     ).toHaveProperty('message', message)
+  })
+})
+
+describe('after writing: checkPointers and restoreTarget', () => {
+  const releaseOf = (text: string): ActiveTrigger => ({
+    event: 'release',
+    branch: 'main',
+    version: v(text),
+    prerelease: false
+  })
+  const tagsOf = (registry: Record<string, Manifest>) =>
+    new Map(Object.entries(registry).map(([tag, image]) => [tag, image.digest]))
+  /** This run releases 1.2.0 from `build`; before it started the registry held `first`. */
+  const first = { 'v1.0.0': older, 'v1.1.0': old, production: old, 'sha-b0b0b0b': build }
+  const planned = (trigger: ActiveTrigger) => {
+    const intent = intentFor(trigger)
+    return { intent, plan: planRepository(intent, stateFor(intent, first)) }
+  }
+
+  it.each<
+    [string, ActiveTrigger, Record<string, Manifest>, string | undefined, RegExp | undefined]
+  >([
+    [
+      'the pointer stayed on this run',
+      releaseOf('1.2.0'),
+      { production: build },
+      undefined,
+      undefined
+    ],
+    [
+      'a lower release made meanwhile took it: written again',
+      releaseOf('1.2.0'),
+      { 'v1.1.5': hotfix, production: hotfix },
+      build.digest,
+      /^1\.1\.5, released by another run meanwhile, took it after this run wrote it; 1\.2\.0 is higher/
+    ],
+    [
+      'a higher release made meanwhile took it: left alone',
+      releaseOf('1.1.5'),
+      { 'v1.2.0': hotfix, production: hotfix },
+      undefined,
+      /^another run released 1\.2\.0 meanwhile and moved it there$/
+    ],
+    [
+      'a rollback to a version that existed before: left alone',
+      releaseOf('1.2.0'),
+      { production: older },
+      undefined,
+      /^another writer has since moved it to 1\.0\.0; left alone$/
+    ],
+    [
+      'a release hands the pointer on to a higher release made meanwhile',
+      releaseOf('1.1.5'),
+      { 'v1.2.0': hotfix, production: build },
+      hotfix.digest,
+      /^handed on to 1\.2\.0, which another run released meanwhile$/
+    ],
+    [
+      'a promotion keeps the pointer on its own image whatever was released meanwhile',
+      { event: 'promote', branch: 'main', environment: 'production', version: v('1.2.0') },
+      { 'v1.3.0': hotfix, production: build },
+      undefined,
+      undefined
+    ],
+    [
+      'a prerelease made meanwhile does not count',
+      releaseOf('1.1.5'),
+      { 'v1.3.0-rc.1': hotfix, production: build },
+      undefined,
+      undefined
+    ]
+  ])('%s', (_name, trigger, meanwhile, moveTo, note) => {
+    const { intent, plan } = planned(trigger)
+    const [check] = checkPointers(intent, plan, tagsOf(first), tagsOf({ ...first, ...meanwhile }), [
+      'production'
+    ])
+    expect(check?.moveTo).toBe(moveTo)
+    if (note) expect(check?.note).toMatch(note)
+    else expect(check?.note).toBeUndefined()
+  })
+
+  it.each<[string, Record<string, Manifest>, Manifest | undefined, string | null]>([
+    ['back where it was when nothing was released meanwhile', {}, old, old.digest],
+    [
+      'onto a release made meanwhile that ranks above where it was',
+      { 'v1.1.5': hotfix },
+      old,
+      hotfix.digest
+    ],
+    ['not onto one below where it was', { 'v1.0.5': hotfix }, old, old.digest],
+    [
+      'onto a release made meanwhile rather than removing it',
+      { 'v1.1.5': hotfix },
+      undefined,
+      hotfix.digest
+    ],
+    ['removed when it did not exist and nothing was released', {}, undefined, null]
+  ])('restoreTarget puts production %s', (_name, meanwhile, before, expected) => {
+    const { intent, plan } = planned(releaseOf('1.2.0'))
+    const step = plan.steps.find(({ tag }) => tag === 'production') as Step
+    expect(
+      restoreTarget(
+        intent,
+        plan,
+        step,
+        before,
+        tagsOf(first),
+        tagsOf({ ...first, ...meanwhile, 'v1.2.0': build })
+      )
+    ).toBe(expected)
+  })
+
+  it('restoreTarget puts a version tag back as it was, whatever was released', () => {
+    const { intent, plan } = planned(releaseOf('1.2.0'))
+    const step = plan.steps.find(({ tag }) => tag === 'v1.2.0') as Step
+    expect(
+      restoreTarget(
+        intent,
+        plan,
+        step,
+        undefined,
+        tagsOf(first),
+        tagsOf({ ...first, 'v1.3.0': hotfix })
+      )
+    ).toBeNull()
   })
 })

@@ -1,7 +1,8 @@
 import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
 import { derive, type ActiveTrigger } from '../src/derive.js'
 import type { ImageDetails, ImageRef, Manifest } from '../src/model.js'
-import { pointerReplanner, readStates, refreshPointers, type Reader } from '../src/state.js'
+import { planRepository } from '../src/plan.js'
+import { readStates, refreshPointers, repositoryWork, type Reader } from '../src/state.js'
 import { requireVersion } from '../src/version.js'
 
 const manifest = (name: string): Manifest => ({
@@ -53,8 +54,11 @@ function fakeReader(repositories: Record<string, Record<string, Manifest>>) {
       )
       return new Map(
         refs.flatMap((ref) => {
-          const found = 'tag' in ref ? repositories[repository]?.[ref.tag] : undefined
-          return found ? [['tag' in ref ? ref.tag : '', found] as const] : []
+          const found =
+            'tag' in ref
+              ? repositories[repository]?.[ref.tag]
+              : images.find(({ digest }) => digest === ref.digest)
+          return found ? [['tag' in ref ? ref.tag : ref.digest, found] as const] : []
         })
       )
     },
@@ -112,7 +116,16 @@ describe('readStates', () => {
   })
 })
 
-describe('refreshPointers and pointerReplanner', () => {
+/** The repository's work as the writer gets it, planned from the first read. */
+async function workFor(fake: ReturnType<typeof fakeReader>, trigger: ActiveTrigger) {
+  const intent = intentFor(trigger)
+  const [state] = await readStates(fake.reader, [intent])
+  const work = repositoryWork(fake.reader, intent, state!, planRepository(intent, state!))
+  fake.log.length = 0
+  return work
+}
+
+describe('refreshPointers and repositoryWork', () => {
   it('reads only the pointers, and returns the same state when none moved', async () => {
     const { reader, log } = fakeReader({
       app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old }
@@ -126,12 +139,10 @@ describe('refreshPointers and pointerReplanner', () => {
 
   it('learns the versions of an image that arrived on a pointer, and holds for a higher one', async () => {
     const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old } })
-    const intent = intentFor(release('1.1.0'))
-    const [state] = await readStates(fake.reader, [intent])
+    const work = await workFor(fake, release('1.1.0'))
     // Another run releases 1.2.0 and moves production while this run writes v1.1.0.
     Object.assign(fake.repositories.app!, { 'v1.2.0': newer, production: newer })
-    fake.log.length = 0
-    const plan = await pointerReplanner(fake.reader, intent, state!)(false)
+    const plan = await work.replanPointers()
     expect(fake.log).toEqual(['get app production', 'describe-images app e,b'])
     expect(plan.steps[1]).toMatchObject({
       tag: 'production',
@@ -143,25 +154,50 @@ describe('refreshPointers and pointerReplanner', () => {
 
   it('describes nothing when a pointer arrived on the run’s own image', async () => {
     const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old } })
-    const intent = intentFor(release('1.1.0'))
-    const [state] = await readStates(fake.reader, [intent])
+    const work = await workFor(fake, release('1.1.0'))
     fake.repositories.app!.production = build
-    fake.log.length = 0
-    const plan = await pointerReplanner(fake.reader, intent, state!)(true)
+    const plan = await work.replanPointers()
     expect(fake.log).toEqual(['get app production'])
     expect(plan.steps[1]).toMatchObject({ from: build, write: false })
   })
 
-  it('refuses an explicit promotion that a higher pointer holds back before writing, not after', async () => {
+  it('refuses an explicit promotion that a higher release took just before the write', async () => {
     const promote: ActiveTrigger = { event: 'promote', branch: 'main', environment: 'production' }
-    const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.1.0': build, production: old } })
-    const intent = intentFor(promote)
-    const [state] = await readStates(fake.reader, [intent])
+    const fake = fakeReader({
+      app: { 'sha-b0b0b0b': build, 'v1.0.0': old, 'v1.1.0': build, production: old }
+    })
+    const work = await workFor(fake, promote)
     Object.assign(fake.repositories.app!, { 'v1.2.0': newer, production: newer })
-    await expect(pointerReplanner(fake.reader, intent, state!)(false)).rejects.toThrow(
+    await expect(work.replanPointers()).rejects.toThrow(
       'cannot promote app:production: it stays on 1.2.0'
     )
-    const after = await pointerReplanner(fake.reader, intent, state!)(true)
-    expect(after.steps[0]).toMatchObject({ write: false, from: newer })
+  })
+
+  it('checks pointers after writing with one listing, and fetches the image to hand them to', async () => {
+    const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old } })
+    const work = await workFor(fake, release('1.1.0'))
+    Object.assign(fake.repositories.app!, { 'v1.1.0': build, 'v1.2.0': newer, production: build })
+    expect(await work.checkPointers(['production'])).toEqual([
+      {
+        tag: 'production',
+        now: build.digest,
+        moveTo: newer,
+        note: 'handed on to 1.2.0, which another run released meanwhile'
+      }
+    ])
+    expect(fake.log).toEqual(['list app', `get app ${newer.digest}`])
+  })
+
+  it('puts a pointer back on a release made meanwhile, listing once, and keeps plain tags as they were', async () => {
+    const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old } })
+    const work = await workFor(fake, release('1.2.0'))
+    Object.assign(fake.repositories.app!, { 'v1.1.0': newer, 'v1.2.0': build, production: build })
+    const [version, production] = work.plan.steps
+    const targets = await work.restoreTargets([
+      { step: version!, before: undefined },
+      { step: production!, before: old }
+    ])
+    expect(fake.log).toEqual(['list app', `get app ${newer.digest}`])
+    expect(targets).toEqual([undefined, newer])
   })
 })

@@ -79208,7 +79208,7 @@ function planRepository(intent, state) {
         if (from?.digest === source.digest)
             return { tag, kind, from, to: source, write: false };
         const note = holdReason(target, from, released, runVersion, pushedAt, source.digest);
-        if (note && intent.holdIsError && kind === 'forward') {
+        if (note && intent.event === 'promote' && kind === 'forward') {
             problems.push(`cannot promote ${intent.repository}:${tag}: it ${note}; to move it back, run event: rollback`);
         }
         if (note)
@@ -79260,6 +79260,86 @@ function holdReason(target, from, released, runVersion, pushedAt, sourceDigest) 
     }
     return undefined;
 }
+/**
+ * After the run wrote its forward and highest pointers, with every tag read again: where each
+ * belongs. Only releases made while the run ran count (version tags the first read did not see):
+ * the highest of them and of the run's own version wins. So a concurrent lower release that wrote
+ * last is overridden, and a release hands its pointers to a higher one. A pointer that moved to any
+ * other image, such as a rollback's, is left alone.
+ */
+function checkPointers(intent, plan, firstTags, freshTags, tags) {
+    const released = releasedVersions(freshTags, intent.versionTag);
+    const ours = plan.version ?? versionsOn(released, plan.source.digest);
+    const appeared = releasedSince(released, firstTags, plan.source.digest);
+    return tags.map((tag) => {
+        const now = freshTags.get(tag) ?? null;
+        const target = intent.targets.find((candidate) => candidate.tag === tag);
+        if (!ours)
+            return { tag, now };
+        const rivals = intent.event === 'release' ? inLineWith(appeared, target, ours) : [];
+        const best = highestEntry(rivals);
+        const winner = best && compareVersions(best.version, ours) > 0
+            ? best
+            : { digest: plan.source.digest, version: ours };
+        if (now === winner.digest) {
+            return winner.digest === plan.source.digest
+                ? { tag, now }
+                : {
+                    tag,
+                    now,
+                    note: `another run released ${winner.version.text} meanwhile and moved it there`
+                };
+        }
+        if (now === plan.source.digest) {
+            return {
+                tag,
+                now,
+                moveTo: winner.digest,
+                note: `handed on to ${winner.version.text}, which another run released meanwhile`
+            };
+        }
+        const taken = appeared.find((entry) => entry.digest === now);
+        if (taken && compareVersions(taken.version, winner.version) < 0) {
+            return {
+                tag,
+                now,
+                moveTo: winner.digest,
+                note: `${taken.version.text}, released by another run meanwhile, took it after this run wrote it; ${winner.version.text} is higher, so it was written again`
+            };
+        }
+        const carried = now === null ? undefined : versionsOn(released, now);
+        return {
+            tag,
+            now,
+            note: `another writer has since moved it to ${carried?.text ?? (now ? shortDigest(now) : 'nothing')}; left alone`
+        };
+    });
+}
+/**
+ * Where an undo puts a forward or highest pointer back: where it was before this run, unless a
+ * release made while the run ran ranks above that (it would be there had this run never happened).
+ */
+function restoreTarget(intent, plan, step, before, firstTags, freshTags) {
+    const back = before?.digest ?? null;
+    const target = intent.targets.find(({ tag }) => tag === step.tag);
+    if (target?.kind !== 'forward' && target?.kind !== 'highest')
+        return back;
+    const released = releasedVersions(freshTags, intent.versionTag);
+    const appeared = releasedSince(released, firstTags, plan.source.digest);
+    const ours = plan.version ?? versionsOn(released, plan.source.digest);
+    const best = highestEntry(ours ? inLineWith(appeared, target, ours) : appeared);
+    const previous = back === null ? undefined : versionsOn(released, back);
+    return best && (!previous || compareVersions(best.version, previous) > 0) ? best.digest : back;
+}
+/** Stable versions whose tags the first read did not see, on images other than the run's. */
+const releasedSince = (released, firstTags, sourceDigest) => released.filter(({ tag, digest, version }) => !firstTags?.has(tag) && digest !== sourceDigest && isStable(version));
+const inLineWith = (entries, target, version) => target.kind === 'highest'
+    ? entries.filter((entry) => inLine(entry.version, version, target.line))
+    : [...entries];
+function highestEntry(entries) {
+    const top = highestVersion(entries.map(({ version }) => version));
+    return top && entries.find(({ version }) => version === top);
+}
 const inLine = (version, other, line) => line === 'all' ||
     (version.major === other.major && (line === 'major' || version.minor === other.minor));
 function isImmutable(tag, { mode, exclusions }) {
@@ -79291,123 +79371,171 @@ const needsAllTags = (intent) => 'previousVersionOf' in intent.source ||
 const SETTLE_MIN_MS = 100;
 const SETTLE_MAX_MS = 5_000;
 const SETTLE_PER_SLOWEST_WRITE = 3;
-/** A pointer that a concurrent lower release keeps taking is put back at most this often. */
-const REPAIR_ROUNDS = 2;
+/** A pointer that concurrent releases keep taking is put right at most this often. */
+const CHECK_ROUNDS = 2;
 function preview(plans) {
     return plans.flatMap(({ repository, steps }) => steps.map((step) => row(repository, step, step.write ? 'planned' : 'unchanged')));
 }
 /**
  * Writes every plan: repositories concurrently; in each, version and plain tags first, then the
- * pointers, each read again just before it is written and checked once more after. If any write fails
- * or the job is cancelled, every tag this run wrote and that still points where the run put it is put back.
+ * pointers, read again just before they are written and checked once more after. If any write fails
+ * or the job is cancelled, the other repositories stop writing and every tag this run moved, and
+ * that still points where the run put it, is put back.
  */
 async function applyPlans(work, registry, options) {
     const run = new WriteRun(registry, options);
-    const results = await Promise.allSettled(work.map((repository) => run.writeRepository(repository)));
-    const failures = results.flatMap((result) => result.status === 'rejected' ? [asError(result.reason)] : []);
+    await Promise.allSettled(work.map((repository) => run.writeRepository(repository)));
+    const failures = run.failures();
     if (failures.length === 0)
         return { changes: await run.changes() };
     const outcome = await run.undo();
     return { changes: await run.changes(), failure: problemsError([...failures, ...outcome]) };
 }
+const REDIRECTED = 'put back on';
+/** Stops a repository's writes: the job was cancelled, or another repository failed. */
+class Stopped extends Error {
+}
 class WriteRun {
     registry;
     options;
-    /** Every planned tag, in plan order, per repository. */
-    entries = new Map();
-    /** The entries this run wrote (or may have written), in the order it wrote them. */
-    written = [];
+    entries = [];
+    errors = [];
+    /** Aborted when the job is cancelled or any repository fails: no further write starts. */
+    stop = new AbortController();
     slowestWrite = 0;
     /** Set when an answer was lost or a write failed: the registry is read once more before reporting. */
     inDoubt = false;
     constructor(registry, options) {
         this.registry = registry;
         this.options = options;
+        const cancel = () => this.stop.abort(`the job was cancelled (${String(options.signal.reason)})`);
+        if (options.signal.aborted)
+            cancel();
+        else
+            options.signal.addEventListener('abort', cancel, { once: true });
     }
-    async writeRepository({ plan, replanPointers }) {
-        const { repository } = plan;
-        const entries = plan.steps.map((step) => ({
+    failures() {
+        const stopped = this.stop.signal.aborted
+            ? [new Error(`${this.stop.signal.reason}: no further tag is written`)]
+            : [];
+        const real = this.errors.filter((error) => !(error instanceof Stopped));
+        return this.options.signal.aborted || real.length === 0 ? [...stopped, ...real] : real;
+    }
+    async writeRepository(work) {
+        const { repository, steps } = work.plan;
+        const entries = steps.map((step) => ({
             repository,
+            work,
+            first: step,
             step,
             action: 'unchanged',
-            now: digestOf(step, 'unchanged')
+            now: digestOf(step, 'unchanged'),
+            wrote: false
         }));
-        this.entries.set(repository, entries);
-        const fixed = entries.filter(({ step }) => !isPointer(step.kind));
-        let pointers = entries.filter(({ step }) => isPointer(step.kind));
-        for (const entry of fixed)
-            await this.write(entry);
-        if (!pointers.some(({ step }) => step.write))
-            return;
-        if (fixed.some(({ step }) => step.write)) {
-            // Time has passed since the first read: another run may have moved a pointer meanwhile.
-            pointers = this.adopt(pointers, await replanPointers(false));
+        this.entries.push(...entries);
+        try {
+            const fixed = entries.filter(({ step }) => !isPointer(step.kind));
+            const pointers = entries.filter(({ step }) => isPointer(step.kind));
+            for (const entry of fixed)
+                await this.write(entry);
+            if (!pointers.some(({ step }) => step.write))
+                return;
+            // Time has passed since the first read when other tags were written: another run may have moved a pointer.
+            if (fixed.some(({ wrote }) => wrote))
+                this.adopt(pointers, await work.replanPointers());
+            for (const entry of pointers)
+                await this.write(entry);
+            await this.check(work, pointers.filter(({ step, wrote }) => wrote && (step.kind === 'forward' || step.kind === 'highest')));
         }
-        for (const entry of pointers)
-            await this.write(entry);
-        await this.verify(pointers.filter(({ step, action }) => step.kind !== 'rollback' && isWrite(action)), replanPointers);
+        catch (error) {
+            this.errors.push(asError(error));
+            this.stop.abort('another repository failed');
+        }
     }
     /** Takes the fresh plan's decision for each pointer, keeping the entries (and their places in the report). */
     adopt(pointers, fresh) {
         for (const entry of pointers) {
-            const step = fresh.steps.find(({ tag }) => tag === entry.step.tag);
-            entry.step = step;
-            entry.now = digestOf(step, 'unchanged');
+            entry.step = fresh.steps.find(({ tag }) => tag === entry.step.tag);
+            entry.now = digestOf(entry.step, 'unchanged');
         }
-        return pointers;
     }
     /**
-     * After a settle time, reads the pointers once more. A concurrent run that read a pointer before this
-     * run wrote it may write it after: a lower version that took the pointer is put back to this run's image.
+     * After a settle time, reads the pointers once more: a concurrent run that read a pointer before this
+     * run wrote it may have written it since, and a release made meanwhile may rank higher.
      */
-    async verify(pointers, replanPointers) {
-        for (let round = 0; round < REPAIR_ROUNDS && pointers.length > 0; round++) {
-            await this.options.sleep(Math.min(SETTLE_MAX_MS, Math.max(SETTLE_MIN_MS, SETTLE_PER_SLOWEST_WRITE * this.slowestWrite)));
-            const fresh = await replanPointers(true);
-            const repairs = [];
-            for (const entry of pointers) {
-                const step = fresh.steps.find(({ tag }) => tag === entry.step.tag);
-                if (step.write) {
-                    this.options.log(`${entry.repository}:${step.tag} was moved to ${describeDigest(step.from)} by another writer after this run wrote it; ${step.to.digest} ranks higher, so it is written again`);
-                    repairs.push(entry);
-                    await this.put(entry, step.to);
-                    entry.now = step.to.digest;
-                }
-                else if (step.from?.digest !== entry.step.to?.digest) {
-                    entry.now = step.from?.digest ?? null;
-                    entry.note = `another run has since moved it to ${describeDigest(step.from)}${step.note ? ` (${step.note})` : ''}`;
-                }
+    async check(work, pointers) {
+        for (let round = 0; round < CHECK_ROUNDS && pointers.length > 0; round++) {
+            try {
+                await this.options.sleep(this.settleTime(), this.stop.signal);
             }
-            pointers = repairs;
+            catch {
+                throw new Stopped(String(this.stop.signal.reason));
+            }
+            let checks;
+            try {
+                checks = await work.checkPointers(pointers.map(({ step }) => step.tag));
+            }
+            catch (error) {
+                // The writes landed; only the check could not be made, which is no reason to undo them.
+                this.options.log(`${work.plan.repository}: could not read the pointers again after writing (${messageOf(error)})`);
+                return;
+            }
+            const moved = [];
+            for (const [index, check] of checks.entries()) {
+                const entry = pointers[index];
+                entry.now = check.now;
+                if (check.note)
+                    entry.note = check.note;
+                if (!check.moveTo)
+                    continue;
+                this.options.log(`${entry.repository}:${entry.step.tag}: ${check.note}`);
+                if (this.stop.signal.aborted)
+                    throw new Stopped(String(this.stop.signal.reason));
+                await this.put(entry, check.moveTo);
+                entry.now = check.moveTo.digest;
+                moved.push(entry);
+            }
+            pointers = moved;
         }
+    }
+    settleTime() {
+        return Math.min(SETTLE_MAX_MS, Math.max(SETTLE_MIN_MS, SETTLE_PER_SLOWEST_WRITE * this.slowestWrite));
     }
     async write(entry) {
         const { step } = entry;
         if (!step.write)
             return;
-        if (this.options.signal.aborted)
-            throw cancellation(this.options.signal);
-        this.written.push(entry);
+        if (this.stop.signal.aborted)
+            throw new Stopped(String(this.stop.signal.reason));
+        entry.wrote = true;
         entry.action = 'failed';
-        await this.put(entry, step.to);
-        entry.action = step.from ? 'moved' : 'created';
+        if ((await this.put(entry, step.to)) === 'already there') {
+            // ECR had it on the first attempt: another writer put it there after this run read it.
+            entry.wrote = false;
+            entry.action = 'unchanged';
+            entry.note = 'another writer had put it there since this run read it';
+        }
+        else {
+            entry.action = step.from ? 'moved' : 'created';
+        }
         entry.now = step.to.digest;
     }
     /**
      * Points the entry's tag at `to`. Whatever answer arrives, the write counts as done when the tag
-     * points at `to` afterwards: ECR may apply a write and lose its answer, and the retry then finds it done.
+     * points at `to` afterwards: ECR may apply a write and lose its answer, and a retry then finds it done.
      */
     async put(entry, to) {
         const { repository, step } = entry;
         const started = this.options.clock();
         try {
-            await this.registry.putTag(repository, step.tag, to);
+            return await this.registry.putTag(repository, step.tag, to);
         }
         catch (error) {
             this.inDoubt = true;
             if ((await this.pointsAt(repository, step.tag)) !== to.digest)
                 throw error;
             this.options.log(`${repository}:${step.tag}: the answer to PutImage was lost (${messageOf(error)}), but the registry shows the tag written`);
+            return 'written';
         }
         finally {
             this.slowestWrite = Math.max(this.slowestWrite, this.options.clock() - started);
@@ -79423,78 +79551,100 @@ class WriteRun {
         }
     }
     /**
-     * Puts back every tag this run wrote, newest first, but only where it still points where this run
-     * put it: a tag another writer has moved since is theirs now. Returns what the registry looks like.
+     * Puts back every tag this run moved, pointers first, but only where it still points at this run's
+     * image: a tag another writer has moved since is theirs now. A pointer that reached this run's image
+     * while it ran, whoever moved it there, goes back too, since the release it names is being undone.
+     * Returns what the registry looks like.
      */
     async undo() {
         const problems = [];
         const byRepository = new Map();
-        for (const entry of [...this.written].reverse()) {
-            byRepository.set(entry.repository, [...(byRepository.get(entry.repository) ?? []), entry]);
+        for (const entry of [...this.entries].reverse()) {
+            if (!(entry.wrote || (isPointer(entry.step.kind) && entry.first.write)))
+                continue;
+            byRepository.set(entry.work, [...(byRepository.get(entry.work) ?? []), entry]);
         }
-        await Promise.all([...byRepository].map(async ([repository, entries]) => {
-            let current;
+        await Promise.all([...byRepository].map(async ([work, entries]) => {
             try {
-                current = await this.registry.getManifests(repository, entries.map(({ step }) => ({ tag: step.tag })));
+                await this.undoRepository(work, entries);
             }
             catch (error) {
                 this.inDoubt = true;
-                problems.push(`could not read ${repository} to undo this run's writes (${messageOf(error)}); ${entries.map(restoreByHand).join('; ')}`);
-                return;
+                problems.push(`could not undo in ${work.plan.repository}: ${messageOf(error)}`);
             }
-            for (const entry of entries)
-                await this.undoEntry(entry, current.get(entry.step.tag));
         }));
-        if (this.inDoubt)
-            await this.readFinalState();
-        for (const entry of this.written) {
-            const { step, now } = entry;
-            if (now === (step.from?.digest ?? null))
-                continue;
-            problems.push(now === step.to?.digest
-                ? restoreByHand(entry)
-                : `${entry.repository}:${step.tag} now points at ${describeDigest(now)}, written by another writer after this run; left alone`);
+        await this.readFinalState();
+        for (const entries of byRepository.values()) {
+            for (const entry of entries) {
+                const problem = leftOver(entry);
+                if (problem)
+                    problems.push(problem);
+            }
         }
-        if (problems.length === 0) {
-            problems.push(this.written.some(({ action }) => action === 'undone')
-                ? 'every tag this run had written was put back: the registry is as it was before the run'
-                : 'no tag was written: the registry is as it was before the run');
-        }
-        return problems;
+        if (problems.length > 0)
+            return problems;
+        const undone = this.entries.filter(({ action }) => action === 'undone');
+        const redirected = undone.filter(({ note }) => note?.startsWith(REDIRECTED));
+        if (undone.length === 0)
+            return ['no tag was written: the registry is as it was before the run'];
+        if (redirected.length === 0)
+            return [
+                'every tag this run had written was put back: the registry is as it was before the run'
+            ];
+        return [
+            'every tag this run had written was put back',
+            ...redirected.map(({ repository, step, note }) => `${repository}:${step.tag} was ${note}`)
+        ];
     }
-    async undoEntry(entry, current) {
-        const { repository, step } = entry;
-        const ours = step.to?.digest;
-        if (current?.digest !== ours) {
-            // A write that failed and did not land leaves nothing to undo; one another writer moved is theirs.
-            entry.now = current?.digest ?? null;
-            if (entry.action !== 'failed')
+    async undoRepository(work, entries) {
+        const source = work.plan.source.digest;
+        const current = await this.registry.getManifests(work.plan.repository, entries.map(({ step }) => ({ tag: step.tag })));
+        const ours = entries.filter(({ step }) => current.get(step.tag)?.digest === source);
+        for (const entry of entries) {
+            if (ours.includes(entry))
+                continue;
+            entry.now = current.get(entry.step.tag)?.digest ?? null;
+            if (entry.wrote && entry.action !== 'failed')
                 entry.note = `moved since by another writer to ${describeDigest(entry.now)}; left alone`;
-            return;
         }
-        const before = step.from;
+        const targets = await work.restoreTargets(ours.map((entry) => ({ step: entry.step, before: before(entry, source) })));
+        for (const [index, entry] of ours.entries()) {
+            await this.undoEntry(entry, targets[index]);
+        }
+    }
+    async undoEntry(entry, target) {
+        const { repository, step } = entry;
+        const back = before(entry, entry.work.plan.source.digest);
         try {
-            if (before)
-                await this.registry.putTag(repository, step.tag, before);
+            if (target)
+                await this.registry.putTag(repository, step.tag, target);
             else
                 await this.registry.removeTag(repository, step.tag);
             entry.action = 'undone';
-            entry.now = before?.digest ?? null;
+            entry.now = target?.digest ?? null;
         }
         catch (error) {
             this.inDoubt = true;
             const now = await this.pointsAt(repository, step.tag);
             if (now !== undefined)
                 entry.now = now;
-            if (now === (before?.digest ?? null))
+            if (now === (target?.digest ?? null))
                 entry.action = 'undone';
             else
                 entry.note = `could not undo: ${messageOf(error)}`;
         }
+        if (entry.action === 'undone' && target?.digest !== back?.digest)
+            entry.note = `${REDIRECTED} ${describeDigest(target?.digest)}, which another run released meanwhile, rather than on ${describeDigest(back?.digest)}`;
     }
     /** Reads every planned tag once more, so the report says what the registry holds, not what the run expects. */
     async readFinalState() {
-        await Promise.all([...this.entries].map(async ([repository, entries]) => {
+        if (!this.inDoubt)
+            return;
+        this.inDoubt = false;
+        const byRepository = new Map();
+        for (const entry of this.entries)
+            byRepository.set(entry.repository, [...(byRepository.get(entry.repository) ?? []), entry]);
+        await Promise.all([...byRepository].map(async ([repository, entries]) => {
             try {
                 const current = await this.registry.getManifests(repository, entries.map(({ step }) => ({ tag: step.tag })));
                 for (const entry of entries)
@@ -79506,17 +79656,32 @@ class WriteRun {
         }));
     }
     async changes() {
-        if (this.inDoubt)
-            await this.readFinalState();
-        this.inDoubt = false;
-        return [...this.entries.values()].flat().map(({ repository, step, action, now, note }) => ({
+        await this.readFinalState();
+        return this.entries.map(({ repository, step, action, now, note }) => ({
             ...row(repository, step, action),
             now,
             ...(note && { note })
         }));
     }
 }
-const isWrite = (action) => action === 'created' || action === 'moved';
+/** Where the tag was before this run: just before the run wrote it, or, if it was on the run's image by then, when the run started. */
+const before = (entry, source) => entry.step.from && entry.step.from.digest !== source ? entry.step.from : entry.first.from;
+/** What an undo left different from before the run, if anything: the tag, where it points, what to do. */
+function leftOver(entry) {
+    const { repository, step, now, action } = entry;
+    const back = before(entry, entry.work.plan.source.digest);
+    if (now === (back?.digest ?? null) || action === 'undone')
+        return undefined;
+    if (now !== entry.work.plan.source.digest) {
+        return entry.wrote
+            ? `${repository}:${step.tag} now points at ${describeDigest(now)}, written by another writer after this run; left alone`
+            : undefined;
+    }
+    const where = `${repository}:${step.tag} points at ${describeDigest(now)}`;
+    return back
+        ? `${where}; point it back at ${back.digest} by hand`
+        : `${where}; it did not exist before this run: remove it by hand`;
+}
 function row(repository, step, action) {
     return {
         repository,
@@ -79531,19 +79696,7 @@ function row(repository, step, action) {
 /** Where a step leaves its tag after an action. */
 const digestOf = (step, action) => (action === 'created' || action === 'moved' || action === 'planned' ? step.to : step.from)
     ?.digest ?? null;
-const describeDigest = (target) => {
-    const digest = typeof target === 'string' ? target : target?.digest;
-    return digest ? shortDigest(digest) : '(no image: the tag is gone)';
-};
-function restoreByHand({ repository, step, now }) {
-    const where = `${repository}:${step.tag} points at ${describeDigest(now)}`;
-    return step.from
-        ? `${where}; point it back at ${step.from.digest} by hand`
-        : `${where}; it did not exist before this run: remove it by hand`;
-}
-function cancellation(signal) {
-    return new Error(`the job was cancelled (${String(signal.reason)}): no further tag is written`);
-}
+const describeDigest = (digest) => digest ? shortDigest(digest) : '(no image: the tag is gone)';
 const describeChange = (change) => {
     const note = change.note ? ` (${change.note})` : '';
     return `${change.repository}:${change.tag} ${change.from ? shortDigest(change.from) : '(none)'} -> ${change.now ? shortDigest(change.now) : '(none)'} ${change.action}${note}`;
@@ -79821,7 +79974,7 @@ function derive(convention, trigger, run) {
     const common = {
         repository: run.repository,
         versionTag: convention.versionTag,
-        holdIsError: trigger.event === 'promote',
+        event: trigger.event,
         ...(version && { version })
     };
     switch (trigger.event) {
@@ -79999,8 +80152,7 @@ class Registry {
     /** The manifests the refs point at, keyed by `describeRef`; refs the registry lacks are absent. */
     async getManifests(repositoryName, refs) {
         const manifests = new Map();
-        for (let start = 0; start < refs.length; start += BATCH_GET_LIMIT) {
-            const batch = refs.slice(start, start + BATCH_GET_LIMIT);
+        for (const batch of batches(refs)) {
             const { images = [], failures = [] } = await this.call('BatchGetImage', repositoryName, () => this.client.send(new dist_cjs/* BatchGetImageCommand */.P8n({
                 ...this.scope(),
                 repositoryName,
@@ -80013,7 +80165,7 @@ class Registry {
             if (unreadable.length > 0) {
                 throw new Error(`ECR could not return ${unreadable
                     .map(({ imageId, failureCode, failureReason }) => `${repositoryName}:${imageId?.imageTag ?? imageId?.imageDigest} (${failureCode}: ${failureReason})`)
-                    .join(', ')}; nothing was written`);
+                    .join(', ')}; refusing to decide from a partial answer`);
             }
             for (const ref of batch) {
                 const image = images.find(({ imageId }) => 'tag' in ref ? imageId?.imageTag === ref.tag : imageId?.imageDigest === ref.digest);
@@ -80039,13 +80191,11 @@ class Registry {
     /** The tags and push time of each image, by digest. */
     async describeImages(repositoryName, digests) {
         const details = new Map();
-        for (let start = 0; start < digests.length; start += BATCH_GET_LIMIT) {
+        for (const batch of batches(digests)) {
             const { imageDetails = [] } = await this.call('DescribeImages', repositoryName, () => this.client.send(new dist_cjs/* DescribeImagesCommand */.ji5({
                 ...this.scope(),
                 repositoryName,
-                imageIds: digests.slice(start, start + BATCH_GET_LIMIT).map((imageDigest) => ({
-                    imageDigest
-                }))
+                imageIds: batch.map((imageDigest) => ({ imageDigest }))
             })));
             for (const { imageDigest, imageTags = [], imagePushedAt } of imageDetails) {
                 if (imageDigest)
@@ -80059,7 +80209,7 @@ class Registry {
     }
     /**
      * Points `tag` at the manifest, byte for byte. `already there` comes back when ECR had the tag on
-     * that manifest already, which is also what a retry sees after ECR applied a write whose answer was lost.
+     * that manifest before the first attempt; when only a retry finds it there, the first attempt wrote it.
      */
     async putTag(repositoryName, tag, manifest) {
         try {
@@ -80074,8 +80224,9 @@ class Registry {
             return 'written';
         }
         catch (error) {
+            // On a retry, the tag is most likely there because ECR applied the first attempt and lost its answer.
             if (error instanceof dist_cjs/* ImageAlreadyExistsException */.Bhs)
-                return 'already there';
+                return (error.$metadata.attempts ?? 1) > 1 ? 'written' : 'already there';
             if (error instanceof dist_cjs/* ImageTagAlreadyExistsException */.HI9) {
                 throw new Error(`tag '${tag}' in ${repositoryName} is immutable: ${immutableRemedy(tag)} (${error.message})`, { cause: error });
             }
@@ -80127,6 +80278,13 @@ function explain(error, operation, repositoryName, registryId) {
         error instanceof dist_cjs/* ImageTagAlreadyExistsException */.HI9)
         return error;
     return new Error(`ecr:${operation} on ${repositoryName} failed: ${error.name}: ${error.message}`, { cause: error });
+}
+/** BatchGetImage and DescribeImages take at most 100 image ids a call. */
+function batches(items) {
+    const result = [];
+    for (let start = 0; start < items.length; start += BATCH_GET_LIMIT)
+        result.push(items.slice(start, start + BATCH_GET_LIMIT));
+    return result;
 }
 function toImageIdentifier(ref) {
     return 'tag' in ref ? { imageTag: ref.tag } : { imageDigest: ref.digest };
@@ -80338,11 +80496,12 @@ function problemOf(validate) {
 
 
 const COLUMNS = ['Repository', 'Tag', 'Before', 'After', 'Action'];
-const WRITING_ACTIONS = ['created', 'moved', 'undone', 'failed'];
+/** A `failed` write did not land, so only these mean the registry was written. */
+const WRITING_ACTIONS = ['created', 'moved', 'undone'];
 /** Sets every output, logs each change and writes the job summary, for a run that ended well or not. */
 async function report(result) {
-    const { plans, changes } = result;
-    if (plans.length > 0)
+    const { changes } = result;
+    if (result.repositories.length > 0)
         setOutputs(result);
     // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
     for (const change of changes)
@@ -80381,7 +80540,14 @@ function setOutputs({ repositories, plans, changes }) {
             version: plan?.version?.text ?? '',
             'previous-digest': rows.find(({ tag }) => tag === plan?.pointer)?.from ?? '',
             tags: onSource.map(({ tag }) => tag),
-            changes: rows.map(({ tag, from, to, action }) => ({ repository, tag, from, to, action }))
+            changes: rows.map(({ tag, from, to, action, now }) => ({
+                repository,
+                tag,
+                from,
+                to,
+                action,
+                now
+            }))
         };
     });
     // One line per repository, in input order, blank where none applies, so lines match repositories.
@@ -80521,14 +80687,38 @@ async function refreshPointers(registry, intent, state) {
     };
 }
 /**
- * Plans one repository's pointers again, each time against what the registry holds at that moment.
- * Once the run has written them, a pointer held back by a concurrent higher release is no error.
+ * What the writer needs to know of one repository while it writes: the plan, and the registry as it
+ * is at each moment that matters (before the pointers are written, after, and for an undo).
  */
-function pointerReplanner(registry, intent, initial) {
+function repositoryWork(registry, intent, initial, plan) {
     let state = initial;
-    return async (written) => {
-        state = await refreshPointers(registry, intent, state);
-        return planRepository(written ? { ...intent, holdIsError: false } : intent, state);
+    const { repository } = intent;
+    const manifestOf = async (digest) => digest === null
+        ? undefined
+        : digest === plan.source.digest
+            ? plan.source
+            : (await registry.getManifests(repository, [{ digest }])).get(digest);
+    return {
+        plan,
+        async replanPointers() {
+            state = await refreshPointers(registry, intent, state);
+            return planRepository(intent, state);
+        },
+        async checkPointers(tags) {
+            const fresh = await registry.listTags(repository);
+            return Promise.all(checkPointers(intent, plan, initial.tags, fresh, tags).map(async ({ moveTo, ...check }) => ({
+                ...check,
+                ...(moveTo !== undefined && { moveTo: await manifestOf(moveTo) })
+            })));
+        },
+        async restoreTargets(steps) {
+            const guarded = steps.some(({ step }) => step.kind === 'forward' || step.kind === 'highest');
+            const fresh = guarded ? await registry.listTags(repository) : new Map();
+            return Promise.all(steps.map(({ step, before }) => {
+                const digest = restoreTarget(intent, plan, step, before, initial.tags, fresh);
+                return digest === (before?.digest ?? null) ? before : manifestOf(digest);
+            }));
+        }
     };
 }
 
@@ -80592,14 +80782,11 @@ async function execute(signal) {
         if (signal.aborted) {
             throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`);
         }
-        const work = plans.map((plan, index) => ({
-            plan,
-            replanPointers: pointerReplanner(registry, intents[index], states[index])
-        }));
+        const work = plans.map((plan, index) => repositoryWork(registry, intents[index], states[index], plan));
         const outcome = await group('Write tags', () => applyPlans(work, registry, {
             signal,
             log: info,
-            sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms),
+            sleep: (ms, abort) => (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal: abort }),
             clock: Date.now
         }));
         return {

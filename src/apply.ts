@@ -1,18 +1,20 @@
 import type { Registry } from './ecr.js'
 import { asError, messageOf, shortDigest, type Manifest } from './model.js'
-import { isPointer, type RepositoryPlan, type Step } from './plan.js'
+import { isPointer, type PointerCheck, type RepositoryPlan, type Step } from './plan.js'
 import { problemsError } from './problems.js'
 
 export type Action = 'created' | 'moved' | 'unchanged' | 'planned' | 'undone' | 'failed'
 
-/** One row of the `changes` output: `to` is where this run points (or would point) the tag. */
+/**
+ * One row of the `changes` output: `to` is where this run points (or would point) the tag, `now`
+ * where the registry shows it when the run ends (which another writer may have changed since).
+ */
 export interface Change {
   readonly repository: string
   readonly tag: string
   readonly from: string | null
   readonly to: string | null
   readonly action: Action
-  /** Where the tag points when the run ends, as the registry last showed it; null when it does not exist. */
   readonly now: string | null
   /** Why a tag stayed or what became of it, for the log and summary; not part of the `changes` output. */
   readonly note?: string
@@ -25,18 +27,26 @@ export interface Outcome {
 
 export type Writer = Pick<Registry, 'putTag' | 'removeTag' | 'getManifests'>
 
-/** One repository's plan, and how to plan its pointers again against the registry as it is now. */
+/** One repository's plan, and the registry as it is at each moment the writer must decide again. */
 export interface RepositoryWork {
   readonly plan: RepositoryPlan
-  /** `written`: the run has written its pointers, and checks that they stayed. */
-  readonly replanPointers: (written: boolean) => Promise<RepositoryPlan>
+  /** Plans the pointers again, just before they are written. */
+  replanPointers(): Promise<RepositoryPlan>
+  /** After the pointers are written: where each of these forward or highest pointers belongs now. */
+  checkPointers(
+    tags: readonly string[]
+  ): Promise<(Omit<PointerCheck, 'moveTo'> & { moveTo?: Manifest | undefined })[]>
+  /** Where an undo puts each tag back: `before`, unless a release made meanwhile ranks above it. */
+  restoreTargets(
+    steps: readonly { step: Step; before: Manifest | undefined }[]
+  ): Promise<(Manifest | undefined)[]>
 }
 
 export interface ApplyOptions {
   /** Aborted on SIGINT or SIGTERM: no write starts after it, and what was written is undone. */
   readonly signal: AbortSignal
   readonly log: (message: string) => void
-  readonly sleep: (ms: number) => Promise<void>
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>
   readonly clock: () => number
 }
 
@@ -44,8 +54,8 @@ export interface ApplyOptions {
 const SETTLE_MIN_MS = 100
 const SETTLE_MAX_MS = 5_000
 const SETTLE_PER_SLOWEST_WRITE = 3
-/** A pointer that a concurrent lower release keeps taking is put back at most this often. */
-const REPAIR_ROUNDS = 2
+/** A pointer that concurrent releases keep taking is put right at most this often. */
+const CHECK_ROUNDS = 2
 
 export function preview(plans: readonly RepositoryPlan[]): Change[] {
   return plans.flatMap(({ repository, steps }) =>
@@ -55,8 +65,9 @@ export function preview(plans: readonly RepositoryPlan[]): Change[] {
 
 /**
  * Writes every plan: repositories concurrently; in each, version and plain tags first, then the
- * pointers, each read again just before it is written and checked once more after. If any write fails
- * or the job is cancelled, every tag this run wrote and that still points where the run put it is put back.
+ * pointers, read again just before they are written and checked once more after. If any write fails
+ * or the job is cancelled, the other repositories stop writing and every tag this run moved, and
+ * that still points where the run put it, is put back.
  */
 export async function applyPlans(
   work: readonly RepositoryWork[],
@@ -64,12 +75,8 @@ export async function applyPlans(
   options: ApplyOptions
 ): Promise<Outcome> {
   const run = new WriteRun(registry, options)
-  const results = await Promise.allSettled(
-    work.map((repository) => run.writeRepository(repository))
-  )
-  const failures = results.flatMap((result) =>
-    result.status === 'rejected' ? [asError(result.reason)] : []
-  )
+  await Promise.allSettled(work.map((repository) => run.writeRepository(repository)))
+  const failures = run.failures()
   if (failures.length === 0) return { changes: await run.changes() }
   const outcome = await run.undo()
   return { changes: await run.changes(), failure: problemsError([...failures, ...outcome]) }
@@ -77,18 +84,28 @@ export async function applyPlans(
 
 interface Entry {
   readonly repository: string
+  readonly work: RepositoryWork
+  /** The step as first planned: `first.from` is where the tag was when the run started. */
+  readonly first: Step
   /** The step as last planned: for a pointer, `from` is what the registry held just before the write. */
   step: Step
   action: Action
   now: string | null
   note?: string
+  /** Whether this run sent a write for the tag (whose answer may have been lost). */
+  wrote: boolean
 }
 
+const REDIRECTED = 'put back on'
+
+/** Stops a repository's writes: the job was cancelled, or another repository failed. */
+class Stopped extends Error {}
+
 class WriteRun {
-  /** Every planned tag, in plan order, per repository. */
-  private readonly entries = new Map<string, Entry[]>()
-  /** The entries this run wrote (or may have written), in the order it wrote them. */
-  private readonly written: Entry[] = []
+  private readonly entries: Entry[] = []
+  private readonly errors: Error[] = []
+  /** Aborted when the job is cancelled or any repository fails: no further write starts. */
+  private readonly stop = new AbortController()
   private slowestWrite = 0
   /** Set when an answer was lost or a write failed: the registry is read once more before reporting. */
   private inDoubt = false
@@ -96,101 +113,137 @@ class WriteRun {
   constructor(
     private readonly registry: Writer,
     private readonly options: ApplyOptions
-  ) {}
+  ) {
+    const cancel = () => this.stop.abort(`the job was cancelled (${String(options.signal.reason)})`)
+    if (options.signal.aborted) cancel()
+    else options.signal.addEventListener('abort', cancel, { once: true })
+  }
 
-  async writeRepository({ plan, replanPointers }: RepositoryWork): Promise<void> {
-    const { repository } = plan
-    const entries = plan.steps.map((step): Entry => ({
+  failures(): Error[] {
+    const stopped = this.stop.signal.aborted
+      ? [new Error(`${this.stop.signal.reason}: no further tag is written`)]
+      : []
+    const real = this.errors.filter((error) => !(error instanceof Stopped))
+    return this.options.signal.aborted || real.length === 0 ? [...stopped, ...real] : real
+  }
+
+  async writeRepository(work: RepositoryWork): Promise<void> {
+    const { repository, steps } = work.plan
+    const entries = steps.map((step): Entry => ({
       repository,
+      work,
+      first: step,
       step,
       action: 'unchanged',
-      now: digestOf(step, 'unchanged')
+      now: digestOf(step, 'unchanged'),
+      wrote: false
     }))
-    this.entries.set(repository, entries)
-    const fixed = entries.filter(({ step }) => !isPointer(step.kind))
-    let pointers = entries.filter(({ step }) => isPointer(step.kind))
-    for (const entry of fixed) await this.write(entry)
-    if (!pointers.some(({ step }) => step.write)) return
-
-    if (fixed.some(({ step }) => step.write)) {
-      // Time has passed since the first read: another run may have moved a pointer meanwhile.
-      pointers = this.adopt(pointers, await replanPointers(false))
+    this.entries.push(...entries)
+    try {
+      const fixed = entries.filter(({ step }) => !isPointer(step.kind))
+      const pointers = entries.filter(({ step }) => isPointer(step.kind))
+      for (const entry of fixed) await this.write(entry)
+      if (!pointers.some(({ step }) => step.write)) return
+      // Time has passed since the first read when other tags were written: another run may have moved a pointer.
+      if (fixed.some(({ wrote }) => wrote)) this.adopt(pointers, await work.replanPointers())
+      for (const entry of pointers) await this.write(entry)
+      await this.check(
+        work,
+        pointers.filter(
+          ({ step, wrote }) => wrote && (step.kind === 'forward' || step.kind === 'highest')
+        )
+      )
+    } catch (error) {
+      this.errors.push(asError(error))
+      this.stop.abort('another repository failed')
     }
-    for (const entry of pointers) await this.write(entry)
-    await this.verify(
-      pointers.filter(({ step, action }) => step.kind !== 'rollback' && isWrite(action)),
-      replanPointers
-    )
   }
 
   /** Takes the fresh plan's decision for each pointer, keeping the entries (and their places in the report). */
-  private adopt(pointers: Entry[], fresh: RepositoryPlan): Entry[] {
+  private adopt(pointers: Entry[], fresh: RepositoryPlan): void {
     for (const entry of pointers) {
-      const step = fresh.steps.find(({ tag }) => tag === entry.step.tag) as Step
-      entry.step = step
-      entry.now = digestOf(step, 'unchanged')
+      entry.step = fresh.steps.find(({ tag }) => tag === entry.step.tag) as Step
+      entry.now = digestOf(entry.step, 'unchanged')
     }
-    return pointers
   }
 
   /**
-   * After a settle time, reads the pointers once more. A concurrent run that read a pointer before this
-   * run wrote it may write it after: a lower version that took the pointer is put back to this run's image.
+   * After a settle time, reads the pointers once more: a concurrent run that read a pointer before this
+   * run wrote it may have written it since, and a release made meanwhile may rank higher.
    */
-  private async verify(pointers: Entry[], replanPointers: RepositoryWork['replanPointers']) {
-    for (let round = 0; round < REPAIR_ROUNDS && pointers.length > 0; round++) {
-      await this.options.sleep(
-        Math.min(
-          SETTLE_MAX_MS,
-          Math.max(SETTLE_MIN_MS, SETTLE_PER_SLOWEST_WRITE * this.slowestWrite)
-        )
-      )
-      const fresh = await replanPointers(true)
-      const repairs: Entry[] = []
-      for (const entry of pointers) {
-        const step = fresh.steps.find(({ tag }) => tag === entry.step.tag) as Step
-        if (step.write) {
-          this.options.log(
-            `${entry.repository}:${step.tag} was moved to ${describeDigest(step.from)} by another writer after this run wrote it; ${step.to.digest} ranks higher, so it is written again`
-          )
-          repairs.push(entry)
-          await this.put(entry, step.to)
-          entry.now = step.to.digest
-        } else if (step.from?.digest !== entry.step.to?.digest) {
-          entry.now = step.from?.digest ?? null
-          entry.note = `another run has since moved it to ${describeDigest(step.from)}${step.note ? ` (${step.note})` : ''}`
-        }
+  private async check(work: RepositoryWork, pointers: Entry[]): Promise<void> {
+    for (let round = 0; round < CHECK_ROUNDS && pointers.length > 0; round++) {
+      try {
+        await this.options.sleep(this.settleTime(), this.stop.signal)
+      } catch {
+        throw new Stopped(String(this.stop.signal.reason))
       }
-      pointers = repairs
+      let checks: Awaited<ReturnType<RepositoryWork['checkPointers']>>
+      try {
+        checks = await work.checkPointers(pointers.map(({ step }) => step.tag))
+      } catch (error) {
+        // The writes landed; only the check could not be made, which is no reason to undo them.
+        this.options.log(
+          `${work.plan.repository}: could not read the pointers again after writing (${messageOf(error)})`
+        )
+        return
+      }
+      const moved: Entry[] = []
+      for (const [index, check] of checks.entries()) {
+        const entry = pointers[index] as Entry
+        entry.now = check.now
+        if (check.note) entry.note = check.note
+        if (!check.moveTo) continue
+        this.options.log(`${entry.repository}:${entry.step.tag}: ${check.note}`)
+        if (this.stop.signal.aborted) throw new Stopped(String(this.stop.signal.reason))
+        await this.put(entry, check.moveTo)
+        entry.now = check.moveTo.digest
+        moved.push(entry)
+      }
+      pointers = moved
     }
+  }
+
+  private settleTime(): number {
+    return Math.min(
+      SETTLE_MAX_MS,
+      Math.max(SETTLE_MIN_MS, SETTLE_PER_SLOWEST_WRITE * this.slowestWrite)
+    )
   }
 
   private async write(entry: Entry): Promise<void> {
     const { step } = entry
     if (!step.write) return
-    if (this.options.signal.aborted) throw cancellation(this.options.signal)
-    this.written.push(entry)
+    if (this.stop.signal.aborted) throw new Stopped(String(this.stop.signal.reason))
+    entry.wrote = true
     entry.action = 'failed'
-    await this.put(entry, step.to)
-    entry.action = step.from ? 'moved' : 'created'
+    if ((await this.put(entry, step.to)) === 'already there') {
+      // ECR had it on the first attempt: another writer put it there after this run read it.
+      entry.wrote = false
+      entry.action = 'unchanged'
+      entry.note = 'another writer had put it there since this run read it'
+    } else {
+      entry.action = step.from ? 'moved' : 'created'
+    }
     entry.now = step.to.digest
   }
 
   /**
    * Points the entry's tag at `to`. Whatever answer arrives, the write counts as done when the tag
-   * points at `to` afterwards: ECR may apply a write and lose its answer, and the retry then finds it done.
+   * points at `to` afterwards: ECR may apply a write and lose its answer, and a retry then finds it done.
    */
-  private async put(entry: Entry, to: Manifest): Promise<void> {
+  private async put(entry: Entry, to: Manifest): Promise<'written' | 'already there'> {
     const { repository, step } = entry
     const started = this.options.clock()
     try {
-      await this.registry.putTag(repository, step.tag, to)
+      return await this.registry.putTag(repository, step.tag, to)
     } catch (error) {
       this.inDoubt = true
       if ((await this.pointsAt(repository, step.tag)) !== to.digest) throw error
       this.options.log(
         `${repository}:${step.tag}: the answer to PutImage was lost (${messageOf(error)}), but the registry shows the tag written`
       )
+      return 'written'
     } finally {
       this.slowestWrite = Math.max(this.slowestWrite, this.options.clock() - started)
     }
@@ -206,82 +259,98 @@ class WriteRun {
   }
 
   /**
-   * Puts back every tag this run wrote, newest first, but only where it still points where this run
-   * put it: a tag another writer has moved since is theirs now. Returns what the registry looks like.
+   * Puts back every tag this run moved, pointers first, but only where it still points at this run's
+   * image: a tag another writer has moved since is theirs now. A pointer that reached this run's image
+   * while it ran, whoever moved it there, goes back too, since the release it names is being undone.
+   * Returns what the registry looks like.
    */
   async undo(): Promise<string[]> {
     const problems: string[] = []
-    const byRepository = new Map<string, Entry[]>()
-    for (const entry of [...this.written].reverse()) {
-      byRepository.set(entry.repository, [...(byRepository.get(entry.repository) ?? []), entry])
+    const byRepository = new Map<RepositoryWork, Entry[]>()
+    for (const entry of [...this.entries].reverse()) {
+      if (!(entry.wrote || (isPointer(entry.step.kind) && entry.first.write))) continue
+      byRepository.set(entry.work, [...(byRepository.get(entry.work) ?? []), entry])
     }
     await Promise.all(
-      [...byRepository].map(async ([repository, entries]) => {
-        let current: Map<string, Manifest>
+      [...byRepository].map(async ([work, entries]) => {
         try {
-          current = await this.registry.getManifests(
-            repository,
-            entries.map(({ step }) => ({ tag: step.tag }))
-          )
+          await this.undoRepository(work, entries)
         } catch (error) {
           this.inDoubt = true
-          problems.push(
-            `could not read ${repository} to undo this run's writes (${messageOf(error)}); ${entries.map(restoreByHand).join('; ')}`
-          )
-          return
+          problems.push(`could not undo in ${work.plan.repository}: ${messageOf(error)}`)
         }
-        for (const entry of entries) await this.undoEntry(entry, current.get(entry.step.tag))
       })
     )
-    if (this.inDoubt) await this.readFinalState()
-    for (const entry of this.written) {
-      const { step, now } = entry
-      if (now === (step.from?.digest ?? null)) continue
-      problems.push(
-        now === step.to?.digest
-          ? restoreByHand(entry)
-          : `${entry.repository}:${step.tag} now points at ${describeDigest(now)}, written by another writer after this run; left alone`
-      )
+    await this.readFinalState()
+    for (const entries of byRepository.values()) {
+      for (const entry of entries) {
+        const problem = leftOver(entry)
+        if (problem) problems.push(problem)
+      }
     }
-    if (problems.length === 0) {
-      problems.push(
-        this.written.some(({ action }) => action === 'undone')
-          ? 'every tag this run had written was put back: the registry is as it was before the run'
-          : 'no tag was written: the registry is as it was before the run'
-      )
-    }
-    return problems
+    if (problems.length > 0) return problems
+    const undone = this.entries.filter(({ action }) => action === 'undone')
+    const redirected = undone.filter(({ note }) => note?.startsWith(REDIRECTED))
+    if (undone.length === 0) return ['no tag was written: the registry is as it was before the run']
+    if (redirected.length === 0)
+      return [
+        'every tag this run had written was put back: the registry is as it was before the run'
+      ]
+    return [
+      'every tag this run had written was put back',
+      ...redirected.map(({ repository, step, note }) => `${repository}:${step.tag} was ${note}`)
+    ]
   }
 
-  private async undoEntry(entry: Entry, current: Manifest | undefined): Promise<void> {
-    const { repository, step } = entry
-    const ours = step.to?.digest
-    if (current?.digest !== ours) {
-      // A write that failed and did not land leaves nothing to undo; one another writer moved is theirs.
-      entry.now = current?.digest ?? null
-      if (entry.action !== 'failed')
+  private async undoRepository(work: RepositoryWork, entries: Entry[]): Promise<void> {
+    const source = work.plan.source.digest
+    const current = await this.registry.getManifests(
+      work.plan.repository,
+      entries.map(({ step }) => ({ tag: step.tag }))
+    )
+    const ours = entries.filter(({ step }) => current.get(step.tag)?.digest === source)
+    for (const entry of entries) {
+      if (ours.includes(entry)) continue
+      entry.now = current.get(entry.step.tag)?.digest ?? null
+      if (entry.wrote && entry.action !== 'failed')
         entry.note = `moved since by another writer to ${describeDigest(entry.now)}; left alone`
-      return
     }
-    const before = step.from
+    const targets = await work.restoreTargets(
+      ours.map((entry) => ({ step: entry.step, before: before(entry, source) }))
+    )
+    for (const [index, entry] of ours.entries()) {
+      await this.undoEntry(entry, targets[index])
+    }
+  }
+
+  private async undoEntry(entry: Entry, target: Manifest | undefined): Promise<void> {
+    const { repository, step } = entry
+    const back = before(entry, entry.work.plan.source.digest)
     try {
-      if (before) await this.registry.putTag(repository, step.tag, before)
+      if (target) await this.registry.putTag(repository, step.tag, target)
       else await this.registry.removeTag(repository, step.tag)
       entry.action = 'undone'
-      entry.now = before?.digest ?? null
+      entry.now = target?.digest ?? null
     } catch (error) {
       this.inDoubt = true
       const now = await this.pointsAt(repository, step.tag)
       if (now !== undefined) entry.now = now
-      if (now === (before?.digest ?? null)) entry.action = 'undone'
+      if (now === (target?.digest ?? null)) entry.action = 'undone'
       else entry.note = `could not undo: ${messageOf(error)}`
     }
+    if (entry.action === 'undone' && target?.digest !== back?.digest)
+      entry.note = `${REDIRECTED} ${describeDigest(target?.digest)}, which another run released meanwhile, rather than on ${describeDigest(back?.digest)}`
   }
 
   /** Reads every planned tag once more, so the report says what the registry holds, not what the run expects. */
   private async readFinalState(): Promise<void> {
+    if (!this.inDoubt) return
+    this.inDoubt = false
+    const byRepository = new Map<string, Entry[]>()
+    for (const entry of this.entries)
+      byRepository.set(entry.repository, [...(byRepository.get(entry.repository) ?? []), entry])
     await Promise.all(
-      [...this.entries].map(async ([repository, entries]) => {
+      [...byRepository].map(async ([repository, entries]) => {
         try {
           const current = await this.registry.getManifests(
             repository,
@@ -296,9 +365,8 @@ class WriteRun {
   }
 
   async changes(): Promise<Change[]> {
-    if (this.inDoubt) await this.readFinalState()
-    this.inDoubt = false
-    return [...this.entries.values()].flat().map(({ repository, step, action, now, note }) => ({
+    await this.readFinalState()
+    return this.entries.map(({ repository, step, action, now, note }) => ({
       ...row(repository, step, action),
       now,
       ...(note && { note })
@@ -306,7 +374,25 @@ class WriteRun {
   }
 }
 
-const isWrite = (action: Action): boolean => action === 'created' || action === 'moved'
+/** Where the tag was before this run: just before the run wrote it, or, if it was on the run's image by then, when the run started. */
+const before = (entry: Entry, source: string): Manifest | undefined =>
+  entry.step.from && entry.step.from.digest !== source ? entry.step.from : entry.first.from
+
+/** What an undo left different from before the run, if anything: the tag, where it points, what to do. */
+function leftOver(entry: Entry): string | undefined {
+  const { repository, step, now, action } = entry
+  const back = before(entry, entry.work.plan.source.digest)
+  if (now === (back?.digest ?? null) || action === 'undone') return undefined
+  if (now !== entry.work.plan.source.digest) {
+    return entry.wrote
+      ? `${repository}:${step.tag} now points at ${describeDigest(now)}, written by another writer after this run; left alone`
+      : undefined
+  }
+  const where = `${repository}:${step.tag} points at ${describeDigest(now)}`
+  return back
+    ? `${where}; point it back at ${back.digest} by hand`
+    : `${where}; it did not exist before this run: remove it by hand`
+}
 
 function row(repository: string, step: Step, action: Action): Change {
   return {
@@ -325,21 +411,8 @@ const digestOf = (step: Step, action: Action): string | null =>
   (action === 'created' || action === 'moved' || action === 'planned' ? step.to : step.from)
     ?.digest ?? null
 
-const describeDigest = (target: Manifest | string | null | undefined): string => {
-  const digest = typeof target === 'string' ? target : target?.digest
-  return digest ? shortDigest(digest) : '(no image: the tag is gone)'
-}
-
-function restoreByHand({ repository, step, now }: Entry): string {
-  const where = `${repository}:${step.tag} points at ${describeDigest(now)}`
-  return step.from
-    ? `${where}; point it back at ${step.from.digest} by hand`
-    : `${where}; it did not exist before this run: remove it by hand`
-}
-
-function cancellation(signal: AbortSignal): Error {
-  return new Error(`the job was cancelled (${String(signal.reason)}): no further tag is written`)
-}
+const describeDigest = (digest: string | null | undefined): string =>
+  digest ? shortDigest(digest) : '(no image: the tag is gone)'
 
 export const describeChange = (change: Change): string => {
   const note = change.note ? ` (${change.note})` : ''

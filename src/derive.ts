@@ -27,8 +27,11 @@ export interface Intent {
   readonly version?: Version
   /** The tag whose previous digest the run reports. */
   readonly pointer?: string
-  /** An explicit promotion: a pointer the forward rule holds back fails the run instead of being a notice. */
-  readonly holdIsError: boolean
+  /**
+   * What the run does. A promotion is explicit: a pointer the forward rule holds back fails it. A
+   * release hands its pointers to a higher release that another run made meanwhile.
+   */
+  readonly event: ActiveTrigger['event']
   /** The convention's version tag template, for reading versions off the registry. */
   readonly versionTag: string
 }
@@ -71,7 +74,7 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
   const common = {
     repository: run.repository,
     versionTag: convention.versionTag,
-    holdIsError: trigger.event === 'promote',
+    event: trigger.event,
     ...(version && { version })
   }
 

@@ -60,7 +60,7 @@ export function createRegistry({ region, registryId }: RegistryOptions): Registr
   return new Registry(client, registryId)
 }
 
-/** Whether PutImage moved the tag, or found it already on that manifest. */
+/** Whether PutImage moved the tag, or found it on that manifest before this call. */
 export type PutResult = 'written' | 'already there'
 
 export interface RepositoryInfo {
@@ -146,7 +146,7 @@ export class Registry {
               ({ imageId, failureCode, failureReason }) =>
                 `${repositoryName}:${imageId?.imageTag ?? imageId?.imageDigest} (${failureCode}: ${failureReason})`
             )
-            .join(', ')}; nothing was written`
+            .join(', ')}; refusing to decide from a partial answer`
         )
       }
       for (const ref of batch) {
@@ -205,7 +205,7 @@ export class Registry {
 
   /**
    * Points `tag` at the manifest, byte for byte. `already there` comes back when ECR had the tag on
-   * that manifest already, which is also what a retry sees after ECR applied a write whose answer was lost.
+   * that manifest before the first attempt; when only a retry finds it there, the first attempt wrote it.
    */
   async putTag(repositoryName: string, tag: string, manifest: Manifest): Promise<PutResult> {
     try {
@@ -223,7 +223,9 @@ export class Registry {
       )
       return 'written'
     } catch (error) {
-      if (error instanceof ImageAlreadyExistsException) return 'already there'
+      // On a retry, the tag is most likely there because ECR applied the first attempt and lost its answer.
+      if (error instanceof ImageAlreadyExistsException)
+        return (error.$metadata.attempts ?? 1) > 1 ? 'written' : 'already there'
       if (error instanceof ImageTagAlreadyExistsException) {
         throw new Error(
           `tag '${tag}' in ${repositoryName} is immutable: ${immutableRemedy(tag)} (${error.message})`,

@@ -10,7 +10,7 @@ import { messageOf } from './model.js'
 import { planRepository } from './plan.js'
 import { problemsOf, settleAll } from './problems.js'
 import { describeIntent, describePlan, report, type RunResult } from './report.js'
-import { pointerReplanner, readStates } from './state.js'
+import { readStates, repositoryWork } from './state.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
 
 /** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
@@ -60,15 +60,14 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     if (signal.aborted) {
       throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
     }
-    const work = plans.map((plan, index) => ({
-      plan,
-      replanPointers: pointerReplanner(registry, intents[index]!, states[index]!)
-    }))
+    const work = plans.map((plan, index) =>
+      repositoryWork(registry, intents[index]!, states[index]!, plan)
+    )
     const outcome = await core.group('Write tags', () =>
       applyPlans(work, registry, {
         signal,
         log: core.info,
-        sleep: (ms) => sleep(ms),
+        sleep: (ms, abort) => sleep(ms, undefined, { signal: abort }),
         clock: Date.now
       })
     )

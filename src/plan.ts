@@ -190,7 +190,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     const from = state.current.get(tag)
     if (from?.digest === source.digest) return { tag, kind, from, to: source, write: false }
     const note = holdReason(target, from, released, runVersion, pushedAt, source.digest)
-    if (note && intent.holdIsError && kind === 'forward') {
+    if (note && intent.event === 'promote' && kind === 'forward') {
       problems.push(
         `cannot promote ${intent.repository}:${tag}: it ${note}; to move it back, run event: rollback`
       )
@@ -256,6 +256,125 @@ function holdReason(
     if (higher) return `${higher.text} is higher, so it stays`
   }
   return undefined
+}
+
+/** Where a forward or highest pointer is, and where it should go, once the run has written it. */
+export interface PointerCheck {
+  readonly tag: string
+  readonly now: string | null
+  /** The digest to point it at instead, when it is not where it belongs. */
+  readonly moveTo?: string
+  readonly note?: string
+}
+
+/**
+ * After the run wrote its forward and highest pointers, with every tag read again: where each
+ * belongs. Only releases made while the run ran count (version tags the first read did not see):
+ * the highest of them and of the run's own version wins. So a concurrent lower release that wrote
+ * last is overridden, and a release hands its pointers to a higher one. A pointer that moved to any
+ * other image, such as a rollback's, is left alone.
+ */
+export function checkPointers(
+  intent: Intent,
+  plan: RepositoryPlan,
+  firstTags: ReadonlyMap<string, string> | undefined,
+  freshTags: ReadonlyMap<string, string>,
+  tags: readonly string[]
+): PointerCheck[] {
+  const released = releasedVersions(freshTags, intent.versionTag)
+  const ours = plan.version ?? versionsOn(released, plan.source.digest)
+  const appeared = releasedSince(released, firstTags, plan.source.digest)
+  return tags.map((tag): PointerCheck => {
+    const now = freshTags.get(tag) ?? null
+    const target = intent.targets.find((candidate) => candidate.tag === tag) as Target
+    if (!ours) return { tag, now }
+    const rivals = intent.event === 'release' ? inLineWith(appeared, target, ours) : []
+    const best = highestEntry(rivals)
+    const winner =
+      best && compareVersions(best.version, ours) > 0
+        ? best
+        : { digest: plan.source.digest, version: ours }
+    if (now === winner.digest) {
+      return winner.digest === plan.source.digest
+        ? { tag, now }
+        : {
+            tag,
+            now,
+            note: `another run released ${winner.version.text} meanwhile and moved it there`
+          }
+    }
+    if (now === plan.source.digest) {
+      return {
+        tag,
+        now,
+        moveTo: winner.digest,
+        note: `handed on to ${winner.version.text}, which another run released meanwhile`
+      }
+    }
+    const taken = appeared.find((entry) => entry.digest === now)
+    if (taken && compareVersions(taken.version, winner.version) < 0) {
+      return {
+        tag,
+        now,
+        moveTo: winner.digest,
+        note: `${taken.version.text}, released by another run meanwhile, took it after this run wrote it; ${winner.version.text} is higher, so it was written again`
+      }
+    }
+    const carried = now === null ? undefined : versionsOn(released, now)
+    return {
+      tag,
+      now,
+      note: `another writer has since moved it to ${carried?.text ?? (now ? shortDigest(now) : 'nothing')}; left alone`
+    }
+  })
+}
+
+/**
+ * Where an undo puts a forward or highest pointer back: where it was before this run, unless a
+ * release made while the run ran ranks above that (it would be there had this run never happened).
+ */
+export function restoreTarget(
+  intent: Intent,
+  plan: RepositoryPlan,
+  step: Step,
+  before: Manifest | undefined,
+  firstTags: ReadonlyMap<string, string> | undefined,
+  freshTags: ReadonlyMap<string, string>
+): string | null {
+  const back = before?.digest ?? null
+  const target = intent.targets.find(({ tag }) => tag === step.tag)
+  if (target?.kind !== 'forward' && target?.kind !== 'highest') return back
+  const released = releasedVersions(freshTags, intent.versionTag)
+  const appeared = releasedSince(released, firstTags, plan.source.digest)
+  const ours = plan.version ?? versionsOn(released, plan.source.digest)
+  const best = highestEntry(ours ? inLineWith(appeared, target, ours) : appeared)
+  const previous = back === null ? undefined : versionsOn(released, back)
+  return best && (!previous || compareVersions(best.version, previous) > 0) ? best.digest : back
+}
+
+/** Stable versions whose tags the first read did not see, on images other than the run's. */
+const releasedSince = (
+  released: readonly ReleasedVersion[],
+  firstTags: ReadonlyMap<string, string> | undefined,
+  sourceDigest: string
+): ReleasedVersion[] =>
+  released.filter(
+    ({ tag, digest, version }) =>
+      !firstTags?.has(tag) && digest !== sourceDigest && isStable(version)
+  )
+
+const inLineWith = (
+  entries: readonly ReleasedVersion[],
+  target: Target,
+  version: Version
+): ReleasedVersion[] =>
+  target.kind === 'highest'
+    ? entries.filter((entry) => inLine(entry.version, version, target.line))
+    : [...entries]
+
+function highestEntry(entries: readonly ReleasedVersion[]): ReleasedVersion | undefined {
+  const top = highestVersion(entries.map(({ version }) => version))
+  return top && entries.find(({ version }) => version === top)
 }
 
 const inLine = (version: Version, other: Version, line: VersionLine): boolean =>

@@ -6,7 +6,8 @@ import type { RepositoryPlan } from './plan.js'
 import { problemsOf } from './problems.js'
 
 const COLUMNS = ['Repository', 'Tag', 'Before', 'After', 'Action']
-const WRITING_ACTIONS: readonly Change['action'][] = ['created', 'moved', 'undone', 'failed']
+/** A `failed` write did not land, so only these mean the registry was written. */
+const WRITING_ACTIONS: readonly Change['action'][] = ['created', 'moved', 'undone']
 
 export interface RunResult {
   /** What the run was asked to do, such as `release 1.2.0`. */
@@ -20,8 +21,8 @@ export interface RunResult {
 
 /** Sets every output, logs each change and writes the job summary, for a run that ended well or not. */
 export async function report(result: RunResult): Promise<void> {
-  const { plans, changes } = result
-  if (plans.length > 0) setOutputs(result)
+  const { changes } = result
+  if (result.repositories.length > 0) setOutputs(result)
   // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
   for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
   const summary = core.summary.addHeading('ecr-promote', 3).addRaw(escape(result.title), true)
@@ -59,7 +60,14 @@ function setOutputs({ repositories, plans, changes }: RunResult): void {
       version: plan?.version?.text ?? '',
       'previous-digest': rows.find(({ tag }) => tag === plan?.pointer)?.from ?? '',
       tags: onSource.map(({ tag }) => tag),
-      changes: rows.map(({ tag, from, to, action }) => ({ repository, tag, from, to, action }))
+      changes: rows.map(({ tag, from, to, action, now }) => ({
+        repository,
+        tag,
+        from,
+        to,
+        action,
+        now
+      }))
     }
   })
   // One line per repository, in input order, blank where none applies, so lines match repositories.

@@ -1,12 +1,15 @@
 import type { Intent } from './derive.js'
 import type { Registry } from './ecr.js'
 import { describeRef, type ImageRef, type Manifest } from './model.js'
+import type { RepositoryWork } from './apply.js'
 import {
+  checkPointers,
   isPointer,
   needsAllTags,
   planRepository,
   pushTimesNeeded,
   resolveSources,
+  restoreTarget,
   type RepositoryPlan,
   type RepositoryState
 } from './plan.js'
@@ -137,17 +140,49 @@ export async function refreshPointers(
 }
 
 /**
- * Plans one repository's pointers again, each time against what the registry holds at that moment.
- * Once the run has written them, a pointer held back by a concurrent higher release is no error.
+ * What the writer needs to know of one repository while it writes: the plan, and the registry as it
+ * is at each moment that matters (before the pointers are written, after, and for an undo).
  */
-export function pointerReplanner(
+export function repositoryWork(
   registry: Reader,
   intent: Intent,
-  initial: RepositoryState
-): (written: boolean) => Promise<RepositoryPlan> {
+  initial: RepositoryState,
+  plan: RepositoryPlan
+): RepositoryWork {
   let state = initial
-  return async (written) => {
-    state = await refreshPointers(registry, intent, state)
-    return planRepository(written ? { ...intent, holdIsError: false } : intent, state)
+  const { repository } = intent
+  const manifestOf = async (digest: string | null): Promise<Manifest | undefined> =>
+    digest === null
+      ? undefined
+      : digest === plan.source.digest
+        ? plan.source
+        : (await registry.getManifests(repository, [{ digest }])).get(digest)
+  return {
+    plan,
+    async replanPointers() {
+      state = await refreshPointers(registry, intent, state)
+      return planRepository(intent, state)
+    },
+    async checkPointers(tags) {
+      const fresh = await registry.listTags(repository)
+      return Promise.all(
+        checkPointers(intent, plan, initial.tags, fresh, tags).map(
+          async ({ moveTo, ...check }) => ({
+            ...check,
+            ...(moveTo !== undefined && { moveTo: await manifestOf(moveTo) })
+          })
+        )
+      )
+    },
+    async restoreTargets(steps) {
+      const guarded = steps.some(({ step }) => step.kind === 'forward' || step.kind === 'highest')
+      const fresh = guarded ? await registry.listTags(repository) : new Map<string, string>()
+      return Promise.all(
+        steps.map(({ step, before }) => {
+          const digest = restoreTarget(intent, plan, step, before, initial.tags, fresh)
+          return digest === (before?.digest ?? null) ? before : manifestOf(digest)
+        })
+      )
+    }
   }
 }
