@@ -387,8 +387,11 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
         expectTruthful(higher, registry, [repository])
         return {
           lowerProduction: production(lower)?.action,
-          lowerNoted: /another run has since moved it/.test(lower.stdout),
-          repaired: /by another writer after this run wrote it/.test(higher.stdout)
+          lowerNoted: /another run released 1\.2\.0 meanwhile and moved it there/.test(
+            lower.stdout
+          ),
+          handedOn: /handed on to 1\.2\.0/.test(lower.stdout),
+          repaired: /took it after this run wrote it/.test(higher.stdout)
         }
       })
     )
@@ -399,7 +402,8 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
         `overlapping releases: ${outcomes.length} trials (gap 0-300 ms, alternating order, latency 50-100 ms),`,
         `all ${outcomes.length} ended with production on v1.2.0 and both runs green;`,
         `the v1.1.0 run moved production in ${count((o) => o.lowerProduction === 'moved')}`,
-        `(${count((o) => o.lowerNoted)} of them noted v1.2.0 took it after),`,
+        `(${count((o) => o.lowerNoted)} of them saw v1.2.0 take it after,`,
+        `${count((o) => o.handedOn)} handed it on to v1.2.0 themselves),`,
         `held it in ${count((o) => o.lowerProduction === 'unchanged')};`,
         `the v1.2.0 run repaired production after a lower write in ${count((o) => o.repaired)}`
       ].join(' ')

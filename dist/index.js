@@ -79757,7 +79757,7 @@ function workspaceReader(workspace) {
         const root = await (0,promises_.realpath)(workspace);
         const target = await (0,promises_.realpath)((0,external_node_path_.resolve)(root, path));
         const inside = (0,external_node_path_.relative)(root, target);
-        if (inside === '' || inside === '..' || inside.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(inside)) {
+        if (inside === '..' || inside.startsWith(`..${external_node_path_.sep}`) || (0,external_node_path_.isAbsolute)(inside)) {
             throw new Error(`it resolves to ${target}, outside the workspace ${root}`);
         }
         return (0,promises_.readFile)(target, 'utf8');

@@ -64,7 +64,7 @@ export function workspaceReader(workspace: string): (path: string) => Promise<st
     const root = await realpath(workspace)
     const target = await realpath(resolve(root, path))
     const inside = relative(root, target)
-    if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
       throw new Error(`it resolves to ${target}, outside the workspace ${root}`)
     }
     return readFile(target, 'utf8')
