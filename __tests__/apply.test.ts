@@ -27,16 +27,19 @@ interface Fault {
   readonly kind?: 'lost' | 'failed'
   /** Run before the operation: another writer acting in the meantime. */
   readonly before?: (tags: Tags) => void
+  /** How long the operation takes before its fault, so that other repositories get ahead. */
+  readonly delayMs?: number
 }
 
 /** A registry of tag → digest per repository, with faults keyed by operation and tag, each used once. */
 function fakeRegistry(initial: Tags, faults: Fault[] = []) {
   const tags = structuredClone(initial)
   const log: string[] = []
-  const fault = (operation: Operation, tag: string) => {
+  const fault = async (operation: Operation, tag: string) => {
     const index = faults.findIndex((f) => f.operation === operation && f.tag === tag)
     if (index === -1) return undefined
     const [found] = faults.splice(index, 1)
+    if (found?.delayMs) await new Promise((resolve) => setTimeout(resolve, found.delayMs))
     found?.before?.(tags)
     return found?.kind ?? 'none'
   }
@@ -44,7 +47,7 @@ function fakeRegistry(initial: Tags, faults: Fault[] = []) {
     tags,
     log,
     async putTag(repository: string, tag: string, to: Manifest) {
-      const kind = fault('put', tag)
+      const kind = await fault('put', tag)
       if (kind === 'failed') throw new Error(`ecr:PutImage on ${repository} failed`)
       log.push(`put ${repository}:${tag}=${to.body}`)
       const repo = (tags[repository] ??= {})
@@ -54,7 +57,7 @@ function fakeRegistry(initial: Tags, faults: Fault[] = []) {
       return already ? ('already there' as const) : ('written' as const)
     },
     async removeTag(repository: string, tag: string) {
-      const kind = fault('remove', tag)
+      const kind = await fault('remove', tag)
       if (kind === 'failed') throw new Error(`ecr:BatchDeleteImage on ${repository} failed`)
       log.push(`remove ${repository}:${tag}`)
       delete tags[repository]?.[tag]
@@ -64,7 +67,9 @@ function fakeRegistry(initial: Tags, faults: Fault[] = []) {
       repository: string,
       refs: readonly ({ tag: string } | { digest: string })[]
     ) {
-      const kinds = refs.map((ref) => ('tag' in ref ? fault('read', ref.tag) : undefined))
+      const kinds = await Promise.all(
+        refs.map((ref) => ('tag' in ref ? fault('read', ref.tag) : undefined))
+      )
       if (kinds.includes('failed')) throw new Error(`ecr:BatchGetImage on ${repository} failed`)
       log.push(`read ${repository}`)
       return new Map(
@@ -141,6 +146,7 @@ function work(
 
 const options = (overrides: Partial<ApplyOptions> = {}): ApplyOptions => ({
   signal: new AbortController().signal,
+  pace: async () => {},
   log: () => {},
   sleep: async () => {},
   clock: () => 0,
@@ -330,7 +336,7 @@ describe('applyPlans', () => {
     // A run that finished in between moved production to `between`; undo must restore that, not `old`.
     const registry = fakeRegistry({ app: { production: old.digest }, worker: {} }, [
       { operation: 'put', tag: 'v1.2.0', before: (t) => void (t.app!.production = between.digest) },
-      { operation: 'put', tag: 'latest', kind: 'failed' }
+      { operation: 'put', tag: 'latest', kind: 'failed', delayMs: 20 }
     ])
     const outcome = await apply(registry, [
       release,
@@ -372,16 +378,23 @@ describe('applyPlans', () => {
     })
   })
 
-  it('waits a settle time before checking a pointer, longer when writes are slow', async () => {
-    const waits: number[] = []
-    let time = 0
-    const registry = fakeRegistry({ app: { production: old.digest } })
-    await apply(registry, [release], {
-      sleep: async (ms) => void waits.push(ms),
-      clock: () => (time += 400)
-    })
-    expect(waits).toEqual([1200])
-  })
+  it.each([
+    [200, 600],
+    [10, 100],
+    [1_000, 1_000]
+  ])(
+    'after writes of %d ms, waits %d ms before checking a pointer: three times the slowest, 0.1 s to 1 s',
+    async (writeMs, settle) => {
+      const waits: number[] = []
+      let time = 0
+      const registry = fakeRegistry({ app: { production: old.digest } })
+      await apply(registry, [release], {
+        sleep: async (ms) => void waits.push(ms),
+        clock: () => (time += writeMs)
+      })
+      expect(waits).toEqual([settle])
+    }
+  )
 
   it('stops writing when cancelled and puts back what it wrote', async () => {
     const controller = new AbortController()
@@ -452,7 +465,7 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
       plan('api', [{ tag: 'v1.2.0', kind: 'version', to: build, write: true }]),
       plan('worker', [
         { tag: 'latest', kind: 'plain', to: build, write: true },
-        { tag: 'edge', kind: 'plain', to: build, write: true }
+        { tag: 'production', kind: 'forward', to: build, write: true }
       ])
     ])
     setTimeout(release, 10)
@@ -466,7 +479,7 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
 
   it('puts a pointer back on a release another run made meanwhile, and says so', async () => {
     const registry = fakeRegistry({ app: { production: old.digest }, worker: {} }, [
-      { operation: 'put', tag: 'latest', kind: 'failed' }
+      { operation: 'put', tag: 'latest', kind: 'failed', delayMs: 20 }
     ])
     const outcome = await applyPlans(
       [
@@ -486,7 +499,7 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
     // Another release handed production to this run's image; this run then fails: production goes back.
     const registry = fakeRegistry({ app: { production: old.digest }, worker: {} }, [
       { operation: 'put', tag: 'v1.2.0', before: (t) => void (t.app!.production = build.digest) },
-      { operation: 'put', tag: 'latest', kind: 'failed' }
+      { operation: 'put', tag: 'latest', kind: 'failed', delayMs: 20 }
     ])
     const outcome = await apply(registry, [
       release,

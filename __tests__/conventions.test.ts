@@ -1,4 +1,9 @@
-import { BUILT_IN_CONVENTIONS, loadConvention, parseConvention } from '../src/conventions.js'
+import {
+  BUILT_IN_CONVENTIONS,
+  builtInConvention,
+  loadConvention,
+  parseConvention
+} from '../src/conventions.js'
 import { thrownBy } from './support/thrown.js'
 
 const files: Record<string, string> = {
@@ -131,4 +136,15 @@ describe('a convention with a mistake gets an error that names the field', () =>
   ])('%s', (_name, text, expected) => {
     expect(problems(text)).toEqual(expected)
   })
+})
+
+describe('built-in conventions', () => {
+  it.each(Object.keys(BUILT_IN_CONVENTIONS))(
+    '%s passes the schema and the template checks, which a run skips for it',
+    (name) => {
+      expect(parseConvention(BUILT_IN_CONVENTIONS[name] as string, name)).toEqual(
+        builtInConvention(name)
+      )
+    }
+  )
 })

@@ -1512,3 +1512,242 @@ describe('fault injection', () => {
     expect(() => control.setPushedAt('app', sha256('x'), new Date('nonsense'))).toThrow(Error)
   })
 })
+
+describe('write quota', () => {
+  let limited: StandIn
+  let raw: ECRClient
+  /** The stand-in's clock: time moves only when a test moves it. */
+  let now: number
+
+  /** No retries, so every ThrottlingException arrives as the call's own error. */
+  const rawClientFor = (url: string, maxAttempts = 1): ECRClient =>
+    new ECRClient({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts
+    })
+
+  const putTag = (client: ECRClient, imageTag: string) =>
+    client.send(
+      new PutImageCommand({ repositoryName: 'app', imageManifest: dockerManifest(), imageTag })
+    )
+
+  /** Sends the PutImages at once and sorts the answers into successes and throttled errors. */
+  async function putAll(client: ECRClient, tags: string[]) {
+    const settled = await Promise.allSettled(tags.map((tag) => putTag(client, tag)))
+    const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []))
+    return {
+      ok: settled.filter((s) => s.status === 'fulfilled').length,
+      throttled: errors.filter((e) => e.name === 'ThrottlingException').length,
+      other: errors.filter((e) => e.name !== 'ThrottlingException')
+    }
+  }
+
+  const tagged = (): string[] =>
+    limited.control.snapshot('app').images.flatMap((image) => image.tags)
+
+  const appTags = (): Record<string, string[]> =>
+    Object.fromEntries(limited.control.snapshot('app').images.map((i) => [i.digest, i.tags]))
+
+  const numbered = (prefix: string, count: number): string[] =>
+    Array.from({ length: count }, (_, i) => `${prefix}${i}`)
+
+  beforeEach(async () => {
+    now = 1_000_000
+    limited = await startStandIn({ clock: () => now })
+    raw = rawClientFor(limited.url)
+    await raw.send(new CreateRepositoryCommand({ repositoryName: 'app' }))
+  })
+
+  afterEach(async () => {
+    raw.destroy()
+    await limited.close()
+  })
+
+  it('answers a request that finds the bucket empty with HTTP 400 ThrottlingException, unapplied', async () => {
+    limited.control.quota({ PutImage: { rate: 10, burst: 1 } })
+    await putTag(raw, 'first')
+    const err = await rejection(putTag(raw, 'second'))
+    expect(err).toBeInstanceOf(ECRServiceException) // not modeled by the ECR client
+    expect(err.name).toBe('ThrottlingException')
+    expect(err.message).toBe('Rate exceeded')
+    expect((err as ECRServiceException).$metadata.httpStatusCode).toBe(400)
+    expect(tagged()).toEqual(['first'])
+    expect(limited.control.throttled).toEqual([{ operation: 'PutImage', at: now }])
+    // Recorded on arrival like every call, with the clock's time.
+    expect(limited.control.calls.map(({ operation, at }) => [operation, at])).toEqual([
+      ['CreateRepository', now],
+      ['PutImage', now],
+      ['PutImage', now]
+    ])
+  })
+
+  it('10/s with a burst of 10: 15 at once give 10 writes and 5 throttled; 300 ms later 3 more fit', async () => {
+    limited.control.quota({ PutImage: { rate: 10, burst: 10 } })
+    const first = await putAll(raw, numbered('a', 15))
+    expect(first).toEqual({ ok: 10, throttled: 5, other: [] })
+    expect(tagged()).toHaveLength(10)
+    expect(limited.control.throttled).toHaveLength(5)
+
+    now += 300 // refills 3 tokens, continuously: not a whole second's worth at once
+    const later: string[] = []
+    for (const tag of numbered('b', 4)) {
+      try {
+        await putTag(raw, tag)
+        later.push('ok')
+      } catch (error) {
+        later.push((error as Error).name)
+      }
+    }
+    expect(later).toEqual(['ok', 'ok', 'ok', 'ThrottlingException'])
+    expect(limited.control.throttled).toHaveLength(6)
+    expect(limited.control.throttled[5]).toEqual({ operation: 'PutImage', at: now })
+
+    now += 60_000 // a long pause fills the bucket to its burst, no further
+    expect(await putAll(raw, numbered('c', 12))).toEqual({ ok: 10, throttled: 2, other: [] })
+  })
+
+  it('leaves other operations unlimited and keeps one bucket per operation, across repositories', async () => {
+    await raw.send(new CreateRepositoryCommand({ repositoryName: 'other' }))
+    limited.control.quota({ PutImage: { rate: 1, burst: 2 }, ListImages: { rate: 1, burst: 1 } })
+    await putTag(raw, 'v1')
+    await raw.send(
+      new PutImageCommand({
+        repositoryName: 'other',
+        imageManifest: dockerManifest(),
+        imageTag: 'v1'
+      })
+    )
+    expect((await rejection(putTag(raw, 'v2'))).name).toBe('ThrottlingException') // shared bucket
+
+    const reads = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        Promise.all([
+          raw.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] })),
+          raw.send(
+            new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v1' }] })
+          ),
+          raw.send(new DescribeImagesCommand({ repositoryName: 'app' }))
+        ])
+      )
+    )
+    expect(reads).toHaveLength(20)
+    await raw.send(new ListImagesCommand({ repositoryName: 'app' }))
+    const list = await rejection(raw.send(new ListImagesCommand({ repositoryName: 'other' })))
+    expect(list.name).toBe('ThrottlingException')
+    expect(limited.control.throttled.map((t) => t.operation)).toEqual(['PutImage', 'ListImages'])
+  })
+
+  it('takes the token when the request is applied, after its latency delay', async () => {
+    limited.control.quota({ PutImage: { rate: 10, burst: 1 } })
+    await putTag(raw, 'first') // the bucket is empty now
+    limited.control.latency({ PutImage: 150 })
+    const written = limited.control.waitFor('PutImage', 2)
+    const pending = putTag(raw, 'second')
+    while (!limited.control.calls.some((c) => c.input.imageTag === 'second')) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    now += 100 // during the delay: one token back by the time the request lands
+    await pending
+    await written
+    expect(tagged().sort()).toEqual(['first', 'second'])
+    expect(limited.control.throttled).toEqual([])
+  })
+
+  it('is retried by the SDK as a throttling error', async () => {
+    const patient = rawClientFor(limited.url, 6)
+    try {
+      limited.control.quota({ PutImage: { rate: 10, burst: 1 } })
+      await putTag(patient, 'first')
+      const retried = putTag(patient, 'second')
+      while (limited.control.throttled.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      now += 100 // one token back before the SDK's backoff ends
+      const out = await retried
+      expect(out.$metadata.attempts).toBeGreaterThan(1)
+      expect(tagged().sort()).toEqual(['first', 'second'])
+    } finally {
+      patient.destroy()
+    }
+  })
+
+  it('counts on the real clock by default', async () => {
+    const real = await startStandIn()
+    const client = rawClientFor(real.url)
+    try {
+      await client.send(new CreateRepositoryCommand({ repositoryName: 'app' }))
+      real.control.quota({ PutImage: { rate: 1, burst: 2 } })
+      const started = Date.now()
+      const results = await Promise.allSettled(numbered('r', 3).map((tag) => putTag(client, tag)))
+      const ok = results.filter((r) => r.status === 'fulfilled').length
+      // A second buys one token: exactly 2 fit unless the machine stalled for over a second.
+      if (Date.now() - started < 1000) expect(ok).toBe(2)
+      expect(ok + real.control.throttled.length).toBe(3)
+      for (const { at } of real.control.throttled) {
+        expect(at).toBeGreaterThanOrEqual(started)
+        expect(at).toBeLessThanOrEqual(Date.now())
+      }
+      for (const { at } of real.control.calls) expect(at).toBeLessThanOrEqual(Date.now())
+    } finally {
+      client.destroy()
+      await real.close()
+    }
+  })
+
+  it('reset() turns quotas off and clears throttled; quota(null) turns them off too', async () => {
+    limited.control.quota({ PutImage: { rate: 10, burst: 10 } })
+    expect(await putAll(raw, numbered('a', 12))).toEqual({ ok: 10, throttled: 2, other: [] })
+    limited.control.quota(null)
+    expect(await putAll(raw, numbered('b', 15))).toEqual({ ok: 15, throttled: 0, other: [] })
+
+    limited.control.quota({ PutImage: { rate: 10, burst: 10 } })
+    expect((await putAll(raw, numbered('c', 12))).throttled).toBe(2)
+    limited.control.reset()
+    expect(limited.control.throttled).toEqual([])
+    await raw.send(new CreateRepositoryCommand({ repositoryName: 'app' }))
+    expect(await putAll(raw, numbered('d', 30))).toEqual({ ok: 30, throttled: 0, other: [] })
+    expect(limited.control.throttled).toEqual([])
+  })
+
+  it('quota() again refills every bucket; invalid quotas are refused', async () => {
+    limited.control.quota({ PutImage: { rate: 10, burst: 3 } })
+    expect((await putAll(raw, numbered('a', 4))).ok).toBe(3)
+    limited.control.quota({ PutImage: { rate: 10, burst: 3 } })
+    expect((await putAll(raw, numbered('b', 4))).ok).toBe(3)
+
+    const { control } = limited
+    expect(() => control.quota({ Launch: { rate: 1, burst: 1 } })).toThrow(/unknown operation/)
+    expect(() => control.quota({ PutImage: { rate: 0, burst: 1 } })).toThrow(RangeError)
+    expect(() => control.quota({ PutImage: { rate: 1, burst: 0.5 } })).toThrow(RangeError)
+    expect(() => control.quota({ PutImage: { rate: Infinity, burst: 1 } })).toThrow(RangeError)
+    expect(() => control.quota('fast' as never)).toThrow(TypeError)
+    await expect(startStandIn({ clock: 5 as never })).rejects.toThrow(TypeError)
+  })
+
+  it('seedTags() writes tags straight into the state, without a call, moving them as PutImage does', async () => {
+    await putTag(raw, 'base')
+    const digest = sha256(dockerManifest())
+    await raw.send(
+      new PutImageCommand({
+        repositoryName: 'app',
+        imageManifest: dockerManifest('b'),
+        imageTag: 'moves'
+      })
+    )
+    const calls = limited.control.calls.length
+    limited.control.quota({ PutImage: { rate: 1, burst: 1 } })
+    const many = numbered('t', 2_000)
+    limited.control.seedTags('app', digest, [...many, 'moves'])
+    expect(limited.control.calls).toHaveLength(calls)
+    expect(limited.control.throttled).toEqual([])
+    expect(appTags()).toEqual({
+      [sha256(dockerManifest())]: ['base', 'moves', ...many].sort(),
+      [sha256(dockerManifest('b'))]: []
+    })
+    expect(() => limited.control.seedTags('nope', digest, ['x'])).toThrow(/no repository/)
+    expect(() => limited.control.seedTags('app', sha256('missing'), ['x'])).toThrow(/no image/)
+    expect(() => limited.control.seedTags('app', digest, ['-bad'])).toThrow(/valid/)
+  })
+})

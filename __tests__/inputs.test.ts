@@ -30,7 +30,8 @@ describe('readInputs', () => {
       sha: 'abcdef0123456789',
       shaOrigin: 'GITHUB_SHA',
       service: '',
-      dryRun: false
+      dryRun: false,
+      maxWritesPerSecond: 10
     })
   })
 
@@ -65,6 +66,18 @@ describe('readInputs', () => {
       { repository: 'app' },
       { AWS_REGION: '' },
       'no AWS region: set the region input, or AWS_REGION'
+    ],
+    [
+      'a write pace that is not a positive number',
+      { repository: 'app', 'max-writes-per-second': 'fast' },
+      {},
+      "max-writes-per-second 'fast' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)"
+    ],
+    [
+      'a write pace of zero',
+      { repository: 'app', 'max-writes-per-second': '0' },
+      {},
+      "max-writes-per-second '0' is not a positive number"
     ],
     [
       'an unknown event',

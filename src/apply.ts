@@ -45,14 +45,19 @@ export interface RepositoryWork {
 export interface ApplyOptions {
   /** Aborted on SIGINT or SIGTERM: no write starts after it, and what was written is undone. */
   readonly signal: AbortSignal
+  /** Waits for a write's turn under the run's write pace; rejects if `signal` aborts first. */
+  readonly pace: (signal?: AbortSignal) => Promise<void>
   readonly log: (message: string) => void
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>
   readonly clock: () => number
 }
 
-/** How long a pointer must stay put before the run trusts it: long enough for a concurrent write read before ours to land. */
+/**
+ * How long a pointer must stay put before the run checks it: long enough for a concurrent write that
+ * read it before ours to land. A later one is caught by that run's own check, which hands it on.
+ */
 const SETTLE_MIN_MS = 100
-const SETTLE_MAX_MS = 5_000
+const SETTLE_MAX_MS = 1_000
 const SETTLE_PER_SLOWEST_WRITE = 3
 /** A pointer that concurrent releases keep taking is put right at most this often. */
 const CHECK_ROUNDS = 2
@@ -142,11 +147,11 @@ class WriteRun {
     try {
       const fixed = entries.filter(({ step }) => !isPointer(step.kind))
       const pointers = entries.filter(({ step }) => isPointer(step.kind))
-      for (const entry of fixed) await this.write(entry)
+      await everyOne(fixed.map((entry) => this.write(entry)))
       if (!pointers.some(({ step }) => step.write)) return
       // Time has passed since the first read when other tags were written: another run may have moved a pointer.
       if (fixed.some(({ wrote }) => wrote)) this.adopt(pointers, await work.replanPointers())
-      for (const entry of pointers) await this.write(entry)
+      await everyOne(pointers.map((entry) => this.write(entry)))
       await this.check(
         work,
         pointers.filter(
@@ -195,7 +200,7 @@ class WriteRun {
         if (check.note) entry.note = check.note
         if (!check.moveTo) continue
         this.options.log(`${entry.repository}:${entry.step.tag}: ${check.note}`)
-        if (this.stop.signal.aborted) throw new Stopped(String(this.stop.signal.reason))
+        await this.turn()
         await this.put(entry, check.moveTo)
         entry.now = check.moveTo.digest
         moved.push(entry)
@@ -211,10 +216,20 @@ class WriteRun {
     )
   }
 
+  /** Waits for a write's turn; a stopped run takes none. */
+  private async turn(): Promise<void> {
+    try {
+      await this.options.pace(this.stop.signal)
+    } catch {
+      throw new Stopped(String(this.stop.signal.reason))
+    }
+    if (this.stop.signal.aborted) throw new Stopped(String(this.stop.signal.reason))
+  }
+
   private async write(entry: Entry): Promise<void> {
     const { step } = entry
     if (!step.write) return
-    if (this.stop.signal.aborted) throw new Stopped(String(this.stop.signal.reason))
+    await this.turn()
     entry.wrote = true
     entry.action = 'failed'
     if ((await this.put(entry, step.to)) === 'already there') {
@@ -318,15 +333,17 @@ class WriteRun {
     const targets = await work.restoreTargets(
       ours.map((entry) => ({ step: entry.step, before: before(entry, source) }))
     )
-    for (const [index, entry] of ours.entries()) {
-      await this.undoEntry(entry, targets[index])
-    }
+    const undo = (entry: Entry) => this.undoEntry(entry, targets[ours.indexOf(entry)])
+    // Pointers first, so that none is left on an image whose version tag is already gone.
+    await Promise.all(ours.filter(({ step }) => isPointer(step.kind)).map(undo))
+    await Promise.all(ours.filter(({ step }) => !isPointer(step.kind)).map(undo))
   }
 
   private async undoEntry(entry: Entry, target: Manifest | undefined): Promise<void> {
     const { repository, step } = entry
     const back = before(entry, entry.work.plan.source.digest)
     try {
+      await this.options.pace()
       if (target) await this.registry.putTag(repository, step.tag, target)
       else await this.registry.removeTag(repository, step.tag)
       entry.action = 'undone'
@@ -372,6 +389,19 @@ class WriteRun {
       ...(note && { note })
     }))
   }
+}
+
+/**
+ * Waits for every write of a wave, so that none is still under way when the run undoes, then fails
+ * with the first real failure, if any.
+ */
+async function everyOne(writes: readonly Promise<void>[]): Promise<void> {
+  const failures = (await Promise.allSettled(writes)).flatMap((result) =>
+    result.status === 'rejected' ? [result.reason as unknown] : []
+  )
+  const real = failures.filter((failure) => !(failure instanceof Stopped))
+  if (real.length > 1) throw problemsError(real.map(asError))
+  if (failures.length > 0) throw real[0] ?? failures[0]
 }
 
 /** Where the tag was before this run: just before the run wrote it, or, if it was on the run's image by then, when the run started. */

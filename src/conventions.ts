@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
 import schema from '../convention.schema.json' with { type: 'json' }
 import { templateVariables } from './tags.js'
@@ -110,15 +110,17 @@ interface ConventionDocument {
   promote?: Record<string, RuleDocument[]>
 }
 
-const validate = new Ajv({ allErrors: true }).compile<ConventionDocument>(schema)
+/** Compiled on first use: only a convention file needs it, and compiling costs more than the rest of a run's start. */
+let compiled: ValidateFunction<ConventionDocument> | undefined
+const validator = (): ValidateFunction<ConventionDocument> =>
+  (compiled ??= new Ajv({ allErrors: true }).compile<ConventionDocument>(schema))
 
 /** `environments`, `channels`, or a path to a YAML or JSON convention file. */
 export async function loadConvention(
   spec: string,
   readText: (path: string) => Promise<string>
 ): Promise<Convention> {
-  if (Object.hasOwn(BUILT_IN_CONVENTIONS, spec))
-    return parseConvention(BUILT_IN_CONVENTIONS[spec] as string, spec)
+  if (Object.hasOwn(BUILT_IN_CONVENTIONS, spec)) return builtInConvention(spec)
   if (!/[/\\]|\.(ya?ml|json)$/.test(spec)) {
     throw new Error(
       `unknown convention '${spec}': use ${Object.keys(BUILT_IN_CONVENTIONS).join(' or ')}, or the path of a convention file such as .github/ecr-convention.yml`
@@ -135,6 +137,10 @@ export async function loadConvention(
   return parseConvention(text, spec)
 }
 
+/** A built-in convention; a test checks each against the schema, so a run need not. */
+export const builtInConvention = (name: string): Convention =>
+  toConvention(parse(BUILT_IN_CONVENTIONS[name] as string) as ConventionDocument, name)
+
 /** Parses and checks a convention document; every problem is named with its field. */
 export function parseConvention(text: string, origin: string): Convention {
   let document: unknown
@@ -144,9 +150,14 @@ export function parseConvention(text: string, origin: string): Convention {
     const [where] = (error as Error).message.split(':\n')
     throw new Error(`convention ${origin} is not valid YAML or JSON: ${where}`, { cause: error })
   }
+  const validate = validator()
   if (!validate(document)) throw conventionError(origin, schemaProblems(validate.errors ?? []))
   const problems = templateProblems(document)
   if (problems.length > 0) throw conventionError(origin, problems)
+  return toConvention(document, origin)
+}
+
+function toConvention(document: ConventionDocument, origin: string): Convention {
   const rules = (list: RuleDocument[] = []): TagRule[] =>
     list.map((rule) =>
       typeof rule === 'string'

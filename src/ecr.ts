@@ -36,29 +36,54 @@ const LIST_PAGE_LIMIT = 1000
 /** ECR answers in well under a second; these bound a connection that never opens or a request never answered. */
 const CONNECTION_TIMEOUT_MS = 5_000
 const REQUEST_TIMEOUT_MS = 30_000
-/** Enough attempts that a lost answer or a reset connection is retried past bad luck, not past an outage. */
-const MAX_ATTEMPTS = 6
+/**
+ * Enough attempts that a lost answer, a reset connection or a throttle is retried past bad luck, not
+ * past an outage; `adaptive` retries also slow every later call of the client after a throttle.
+ */
+const MAX_ATTEMPTS = 10
 
 export interface RegistryOptions {
   readonly region: string
   /** The registry's account id; default the registry of the credentials. */
   readonly registryId?: string
+  /** Told of every attempt that ECR throttled, so the run's write pace can slow down. */
+  readonly onThrottle?: () => void
 }
 
 /** The one place that builds the SDK client: region, user agent, retries and timeouts. */
-export function createRegistry({ region, registryId }: RegistryOptions): Registry {
+export function createRegistry({ region, registryId, onThrottle }: RegistryOptions): Registry {
   const client = new ECRClient({
     region,
     customUserAgent: 'ecr-promote',
     maxAttempts: MAX_ATTEMPTS,
+    retryMode: 'adaptive',
     requestHandler: {
       connectionTimeout: CONNECTION_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
       throwOnRequestTimeout: true
     }
   })
+  if (onThrottle) {
+    // Below the retry middleware, so it sees each attempt, not only the last.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args)
+        } catch (error) {
+          if (isThrottle(error)) onThrottle()
+          throw error
+        }
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'ecrPromoteThrottleWatch' }
+    )
+  }
   return new Registry(client, registryId)
 }
+
+const isThrottle = (error: unknown): boolean =>
+  error instanceof Error &&
+  (error.name === 'ThrottlingException' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429)
 
 /** Whether PutImage moved the tag, or found it on that manifest before this call. */
 export type PutResult = 'written' | 'already there'

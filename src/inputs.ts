@@ -17,12 +17,15 @@ export interface Inputs {
   readonly shaOrigin: string
   readonly service: string
   readonly dryRun: boolean
+  /** The run's write pace, shared by every repository: ECR's default PutImage quota is 10 a second. */
+  readonly maxWritesPerSecond: number
 }
 
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
 export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   const input = (name: string): string => core.getInput(name)
   const repositories = core.getMultilineInput('repository', { required: true }).filter(Boolean)
+  const pace = input('max-writes-per-second') || String(DEFAULT_WRITES_PER_SECOND)
   const inputs: Inputs = {
     repositories,
     registryId: input('registry-id'),
@@ -39,12 +42,19 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     sha: (input('sha') || context.sha).toLowerCase(),
     shaOrigin: input('sha') ? 'the sha input' : context.sha ? 'GITHUB_SHA' : 'nowhere',
     service: input('service'),
-    dryRun: core.getBooleanInput('dry-run')
+    dryRun: core.getBooleanInput('dry-run'),
+    maxWritesPerSecond: Number(pace)
   }
   const problems = check(inputs)
+  if (!(inputs.maxWritesPerSecond > 0 && Number.isFinite(inputs.maxWritesPerSecond)))
+    problems.push(
+      `max-writes-per-second '${pace}' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)`
+    )
   if (problems.length > 0) throw problemsError(problems)
   return inputs
 }
+
+const DEFAULT_WRITES_PER_SECOND = 10
 
 function check({ repositories, registryId, region, trigger, source, sha }: Inputs): string[] {
   const problems = repositories.flatMap((name) =>
@@ -78,6 +88,7 @@ function check({ repositories, registryId, region, trigger, source, sha }: Input
     problems.push(`source '${source}' is neither a tag nor a sha256: digest`)
   }
   if (sha && !/^[0-9a-f]{7,40}$/i.test(sha)) problems.push(`sha '${sha}' is not a git commit hash`)
+
   return problems
 }
 

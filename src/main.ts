@@ -7,6 +7,7 @@ import { derive, type RunValues } from './derive.js'
 import { createRegistry } from './ecr.js'
 import { readInputs, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
+import { WritePacer } from './pace.js'
 import { planRepository } from './plan.js'
 import { problemsOf, settleAll } from './problems.js'
 import { describeIntent, describePlan, report, type RunResult } from './report.js'
@@ -43,9 +44,13 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       for (const intent of derived) core.info(describeIntent(intent))
       return derived
     })
+    const pacer = new WritePacer(inputs.maxWritesPerSecond, Date.now, (ms, abort) =>
+      sleep(ms, undefined, { signal: abort })
+    )
     const registry = createRegistry({
       region: inputs.region,
-      ...(inputs.registryId && { registryId: inputs.registryId })
+      ...(inputs.registryId && { registryId: inputs.registryId }),
+      onThrottle: () => pacer.throttled()
     })
     const states = await core.group('Read the registry', () => readStates(registry, intents))
     const plans = await core.group('Plan', async () => {
@@ -66,6 +71,7 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     const outcome = await core.group('Write tags', () =>
       applyPlans(work, registry, {
         signal,
+        pace: (abort) => pacer.take(abort),
         log: core.info,
         sleep: (ms, abort) => sleep(ms, undefined, { signal: abort }),
         clock: Date.now

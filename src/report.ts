@@ -45,7 +45,12 @@ export async function report(result: RunResult): Promise<void> {
     if (!changes.some(({ action }) => WRITING_ACTIONS.includes(action)))
       summary.addRaw('Nothing was written.', true)
   }
-  await summary.write()
+  try {
+    await summary.write()
+  } catch (error) {
+    // Outside a runner there is no GITHUB_STEP_SUMMARY; the log and outputs still tell everything.
+    core.warning(`no job summary written: ${messageOf(error)}`)
+  }
 }
 
 function setOutputs({ repositories, plans, changes }: RunResult): void {

@@ -160,8 +160,12 @@
  *   operations and SerializationException answers are never faulted), the fault is decided right
  *   away, in arrival order: first a pending control.hang() for that operation, else one draw from
  *   the control.faults() PRNG. Then the latency delay runs (for every request, unknown operations
- *   included); then the request is applied (registry id, deny(), failPutImage() and the
- *   operation, all as above) and answered, unless its fault says otherwise. With nothing configured the flow is exactly the one described above.
+ *   included); then the request is applied (quota(), registry id, deny(), failPutImage() and the
+ *   operation, all as above) and answered, unless its fault says otherwise. With nothing
+ *   configured the flow is exactly the one described above.
+ * - control.calls: { operation, input, at } per request, in arrival order; `at` is the arrival
+ *   time in ms from the stand-in's clock (the `clock` option, default Date.now), taken before any
+ *   latency delay, so calls that overlap on the wire have close `at` values.
  * - control.latency(spec, seed = 1): delay every later request before it is applied; the state
  *   changes at the end of the delay and the answer goes out right after. `spec` is ms for every
  *   operation, or { [operation]: ms | [minMs, maxMs], default?: ms | [minMs, maxMs] } (operations
@@ -191,6 +195,28 @@
  *   nothing and just lose the answer ('error-after' then says "injected: rejected, answer lost").
  * - control.injected: { operation, kind } for every fault decided so far (faults() and hang()),
  *   in arrival order.
+ * - control.quota({ [operation]: { rate, burst } } | null): API rate quotas, one token bucket per
+ *   named operation, shared by every repository (ECR's quotas are per account and Region, per API
+ *   action; its documented default for PutImage is 10 requests per second). A bucket holds at most
+ *   `burst` tokens, starts full and refills continuously at `rate` tokens per second, measured on
+ *   the stand-in's clock. Each request of that operation takes one token when it is about to be
+ *   applied, i.e. after its latency delay, so slow requests are counted when they land, as on a
+ *   real endpoint; requests then rejected (deny(), any ECR error) have spent their token all the
+ *   same. A request that finds its bucket empty is not applied and is answered HTTP 400
+ *   {"__type":"ThrottlingException","message":"Rate exceeded"}, which the SDK classifies as a
+ *   throttling error and retries with backoff (it arrives as ECRServiceException named
+ *   ThrottlingException once the attempts run out). Requests faulted before they are applied
+ *   ('reset-before', 'hang' without apply) never reach the bucket; a faulted request that is
+ *   throttled follows its fault kind like any other rejected request. Operations not named are
+ *   unlimited. Calling quota() again replaces every bucket with full new ones; null (or {}) turns
+ *   quotas off.
+ * - control.throttled: { operation, at } for every request answered ThrottlingException, in the
+ *   order they were throttled; `at` is the stand-in's clock (ms) at that moment.
+ * - control.seedTags(repositoryName, digest, tags) (test set-up only, not an ECR operation): point
+ *   each tag at an image already in the repository, moving it from any other image as PutImage
+ *   would, straight into the state: no request, so nothing in `calls`, no latency, quota, fault,
+ *   mutability check or waitFor() count. For filling a repository with thousands of tags fast.
+ *   Throws a plain Error for an unknown repository or digest, or a tag outside the tag grammar.
  * - control.setPushedAt(repositoryName, digest, date): set an image's imagePushedAt (a Date or
  *   epoch ms), which DescribeImages then reports, to make an image old. Throws a plain Error for
  *   an unknown repository or digest.
@@ -201,10 +227,10 @@
  *   faulted before it was applied, does not count. The promise is resolved at the state change,
  *   before the answer is sent (callbacks run a moment later). reset() and close() reject the ones
  *   still pending.
- * - control.reset() also turns latency and faults off and clears pending hangs, `injected`, the
- *   applied counts and the waitFor() promises (rejected). Requests already delayed or hanging are
- *   not cut short by reset(); close() ends them all at once (delays are cancelled unapplied,
- *   hanging connections are destroyed), so it returns promptly.
+ * - control.reset() also turns latency, faults and quotas off and clears pending hangs, `injected`,
+ *   `throttled`, the applied counts and the waitFor() promises (rejected). Requests already delayed
+ *   or hanging are not cut short by reset(); close() ends them all at once (delays are cancelled
+ *   unapplied, hanging connections are destroyed), so it returns promptly.
  *
  * Usage
  * -----
@@ -212,6 +238,11 @@
  *   const ecr = new ECRClient({ endpoint: standIn.url, region: 'us-east-1',
  *     credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
  *   ...; standIn.control.snapshot('app'); await standIn.close()
+ *
+ * Options: host, port (0: a free one), accountId, region, pageSize (ListImages and DescribeImages
+ * default page), clock (a function returning the current time in ms, default Date.now: the quota
+ * buckets refill on it and the `at` of calls and throttled come from it, so a test can step time by
+ * hand; image push times and latency timers stay on the real clock).
  *
  * CLI: `node __tests__/support/ecr-standin.mjs [--port N] [--host H]` prints the URL on one line
  * and stays up until SIGINT/SIGTERM.
@@ -284,7 +315,9 @@ const MAX_DELAY_MS = 2147483647
  *   images: Map<string, StoredImage>,
  *   tags: Map<string, string>
  * }} StoredRepository
- * @typedef {{ operation: string, input: any }} RecordedCall
+ * @typedef {{ operation: string, input: any, at: number }} RecordedCall
+ * @typedef {{ rate: number, burst: number }} QuotaSpec tokens per second, and the bucket's size
+ * @typedef {{ operation: string, at: number }} ThrottledCall
  * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[] }} SnapshotImage
  * @typedef {{ images: SnapshotImage[] }} RepositorySnapshot
  * @typedef {{ exception?: string, message?: string }} FailureOptions
@@ -306,6 +339,9 @@ const MAX_DELAY_MS = 2147483647
  *   setPushedAt(repositoryName: string, digest: string, date: Date | number): void,
  *   waitFor(operation: string, count?: number): Promise<void>,
  *   snapshot(repositoryName: string): RepositorySnapshot,
+ *   quota(spec: { [operation: string]: QuotaSpec | undefined } | null): void,
+ *   throttled: ThrottledCall[],
+ *   seedTags(repositoryName: string, digest: string, tags: readonly string[]): void,
  *   reset(): void
  * }} StandInControl
  * @typedef {{
@@ -319,7 +355,8 @@ const MAX_DELAY_MS = 2147483647
  *   port?: number,
  *   accountId?: string,
  *   region?: string,
- *   pageSize?: number
+ *   pageSize?: number,
+ *   clock?: () => number
  * }} StandInOptions
  */
 
@@ -397,8 +434,10 @@ export async function startStandIn({
   port = 0,
   accountId = '123456789012',
   region = 'us-east-1',
-  pageSize = 100
+  pageSize = 100,
+  clock = Date.now
 } = {}) {
+  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning ms')
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
     throw new RangeError(`pageSize must be an integer between 1 and 1000, got ${pageSize}`)
   }
@@ -430,6 +469,10 @@ export async function startStandIn({
   /** Latency timers in progress; close() cuts them short. @type {Set<{ timer: ReturnType<typeof setTimeout> | undefined, done: (ran: boolean) => void }>} */
   const sleepers = new Set()
   let closed = false
+  /** quota() token buckets by operation. @type {Map<string, { rate: number, burst: number, tokens: number, last: number }>} */
+  const buckets = new Map()
+  /** @type {ThrottledCall[]} */
+  const throttled = []
 
   // ---------------------------------------------------------------------------------------------
   // helpers bound to this instance
@@ -1251,6 +1294,31 @@ export async function startStandIn({
     return fault
   }
 
+  /**
+   * Take one token from the operation's quota() bucket, refilled for the time since it was last
+   * used; without a token the request is throttled (recorded, and rejected as ECR does).
+   * @param {string} operation
+   */
+  function checkQuota(operation) {
+    const bucket = buckets.get(operation)
+    if (!bucket) return
+    const now = clock()
+    if (now > bucket.last) {
+      bucket.tokens = Math.min(
+        bucket.burst,
+        bucket.tokens + ((now - bucket.last) * bucket.rate) / 1000
+      )
+      bucket.last = now
+    }
+    // The epsilon absorbs float error in the refill, so 300 ms at 10/s gives exactly 3 tokens.
+    if (bucket.tokens >= 1 - 1e-9) {
+      bucket.tokens = Math.max(0, bucket.tokens - 1)
+      return
+    }
+    throttled.push({ operation, at: now })
+    throw new EcrError('ThrottlingException', 'Rate exceeded')
+  }
+
   /** Count an applied request and settle the waitFor() promises it satisfies. @param {string} operation */
   function markApplied(operation) {
     const count = (applied.get(operation) ?? 0) + 1
@@ -1320,7 +1388,7 @@ export async function startStandIn({
       input = raw
       parsedOk = false
     }
-    calls.push({ operation, input })
+    calls.push({ operation, input, at: clock() })
 
     const path = (req.url ?? '/').split('?')[0]
     const handler =
@@ -1358,6 +1426,7 @@ export async function startStandIn({
     /** @type {{ status: number, body: unknown, applied: boolean }} */
     let outcome
     try {
+      checkQuota(operation)
       checkRegistryId(input)
       checkDenied(operation, input)
       outcome = { status: 200, body: handler(input), applied: true }
@@ -1542,7 +1611,56 @@ export async function startStandIn({
         }))
       return { images }
     },
+    quota(spec) {
+      if (spec === null) {
+        buckets.clear()
+        return
+      }
+      if (!isObject(spec)) {
+        throw new TypeError('quota: pass { [operation]: { rate, burst } } or null')
+      }
+      /** @type {[string, { rate: number, burst: number }][]} */
+      const entries = []
+      for (const [operation, value] of Object.entries(spec)) {
+        if (value === undefined) continue
+        checkOperation(operation, 'quota')
+        const { rate, burst } = isObject(value) ? value : {}
+        if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
+          throw new RangeError(`quota: ${operation}.rate must be a positive number, got ${rate}`)
+        }
+        if (typeof burst !== 'number' || !Number.isFinite(burst) || burst < 1) {
+          throw new RangeError(`quota: ${operation}.burst must be a number >= 1, got ${burst}`)
+        }
+        entries.push([operation, { rate, burst }])
+      }
+      buckets.clear()
+      const now = clock()
+      for (const [operation, { rate, burst }] of entries) {
+        buckets.set(operation, { rate, burst, tokens: burst, last: now })
+      }
+    },
+    throttled,
+    seedTags(repositoryName, digest, tags) {
+      const repository = repositories.get(repositoryName)
+      if (!repository) throw new Error(`stand-in: no repository named '${repositoryName}'`)
+      const image = repository.images.get(digest)
+      if (!image) {
+        throw new Error(`stand-in: no image '${digest}' in repository '${repositoryName}'`)
+      }
+      const invalid = tags.find((tag) => typeof tag !== 'string' || !TAG_RE.test(tag))
+      if (invalid !== undefined) {
+        throw new Error(`stand-in: seedTags: '${String(invalid)}' is not a valid image tag`)
+      }
+      for (const tag of tags) {
+        const previous = repository.tags.get(tag)
+        if (previous !== undefined) repository.images.get(previous)?.tags.delete(tag)
+        repository.tags.set(tag, digest)
+        image.tags.add(tag)
+      }
+    },
     reset() {
+      buckets.clear()
+      throttled.length = 0
       repositories.clear()
       calls.length = 0
       denials.length = 0

@@ -1,0 +1,654 @@
+// `npm run bench`: how fast and how frugal the bundled action is, measured against the in-memory ECR
+// stand-in, each figure next to its target. Not a test: it prints a table, overwrites BENCHMARKS.md
+// and exits 0 whether or not the targets are met; it exits non-zero only when the benchmark itself
+// broke. Every stand-in it starts is stopped, whatever happens.
+//
+// Rows: (a) cold start, (b) API calls per flow against the floor, (c) serial rounds per flow at
+// 30 ms a call, (d) 100 tags across 25 repositories at ECR's PutImage quota, (e) a rollback to
+// `previous` in a repository with 20,000 tags.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr'
+import * as prettier from 'prettier'
+import { parse } from 'yaml'
+import { startStandIn } from '../__tests__/support/ecr-standin.mjs'
+import {
+  digestOf,
+  dockerV2Image,
+  multiArchImage,
+  seedImage,
+  tagsByDigest
+} from '../__tests__/support/images.mjs'
+import { startAction } from '../__tests__/support/run-action.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const action = parse(readFileSync(join(root, 'action.yml'), 'utf8'))
+/** Passed only when this action.yml has the input: run-action refuses inputs it does not declare. */
+const PACE = 'max-writes-per-second' in action.inputs ? { 'max-writes-per-second': '10' } : {}
+
+const COLD_RUNS = 15
+const RSS_RUNS = 5
+const QUOTA_RUNS = 5
+const LATENCY_MS = 30
+/** Calls that arrive within this long of a round's first call belong to that round. */
+const ROUND_WINDOW_MS = 15
+/** A run still going after this is killed and counted as failed (the slowest row's floor is 9 s). */
+const RUN_TIMEOUT_MS = 60_000
+const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest page
+
+const SHA_B = 'bbbbbbb'.padEnd(40, '2')
+const MAIN = { repository: { default_branch: 'main', full_name: 'octo/app' } }
+
+// -------------------------------------------------------------------------------------------------
+// shared helpers
+// -------------------------------------------------------------------------------------------------
+
+/** Starts a stand-in and a client for seeding it, runs `use`, and stops both whatever happens. */
+async function withStandIn(use) {
+  const standIn = await startStandIn()
+  const client = new ECRClient({
+    endpoint: standIn.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }
+  })
+  try {
+    return await use({ ...standIn, client })
+  } finally {
+    client.destroy()
+    await standIn.close()
+  }
+}
+
+/** The events a runner would deliver for each flow, as run-action takes them. */
+const events = {
+  push: (sha) => ({
+    eventName: 'push',
+    payload: { ref: 'refs/heads/main', after: sha, ...MAIN },
+    inputs: {},
+    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: sha }
+  }),
+  release: (tag, sha) => ({
+    eventName: 'release',
+    payload: { action: 'published', release: { tag_name: tag, prerelease: false }, ...MAIN },
+    inputs: {},
+    env: { GITHUB_REF: `refs/tags/${tag}`, GITHUB_SHA: sha }
+  }),
+  /** A workflow_dispatch whose workflow passes its inputs on to the action, as the README shows. */
+  dispatch: (inputs) => ({
+    eventName: 'workflow_dispatch',
+    payload: { inputs, ...MAIN },
+    inputs,
+    env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: SHA_B }
+  })
+}
+
+/**
+ * Runs dist/index.js through run-action's startAction and times it from spawn to exit (the result's
+ * own clean-up is not counted). A run still going after RUN_TIMEOUT_MS is killed.
+ */
+async function timedRun(endpoint, event, extra = {}) {
+  const started = performance.now()
+  const { child, result } = startAction({
+    endpoint,
+    ...event,
+    inputs: { ...event.inputs, ...extra.inputs },
+    env: { ...event.env, ...extra.env }
+  })
+  let ms = NaN
+  child.once('close', () => (ms = performance.now() - started))
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+  try {
+    return { ...(await result), ms }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Wall time of one `node <args>`, spawn to exit. */
+function timeNode(args) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(process.execPath, args, { stdio: 'ignore' })
+    child.once('error', reject)
+    child.once('close', () => resolve(performance.now() - started))
+  })
+}
+
+/**
+ * A repository as a team has it: image A was released as v1.0.0 and is in production; image B is
+ * the newest build. `released`: B was released as v1.1.0 since and is in production.
+ */
+const STATES = {
+  beforeRelease: { a: ['sha-aaaaaaa', 'v1.0.0', 'production', 'latest'], b: ['sha-bbbbbbb'] },
+  released: { a: ['sha-aaaaaaa', 'v1.0.0'], b: ['sha-bbbbbbb', 'latest', 'v1.1.0', 'production'] },
+  /** For four-tags-convention.yml: v1.0.0 also carries its `1.0` and `1` lines. */
+  fourTags: { a: ['sha-aaaaaaa', 'v1.0.0', '1.0', '1', 'production', 'latest'], b: ['sha-bbbbbbb'] }
+}
+
+/** Creates the repository in `state`; returns the two images. */
+async function seedRepository(client, repository, state) {
+  await client.send(new CreateRepositoryCommand({ repositoryName: repository }))
+  const images = { a: multiArchImage(`${repository}/a`), b: multiArchImage(`${repository}/b`) }
+  await seedImage(client, repository, images.a, state.a)
+  await seedImage(client, repository, images.b, state.b)
+  return images
+}
+
+/** The calls a run made on one repository: those recorded from index `from` on. */
+const callsOn = (control, repository, from) =>
+  control.calls
+    .slice(from)
+    .filter(({ input }) =>
+      [input?.repositoryName, ...(input?.repositoryNames ?? [])].includes(repository)
+    )
+
+const countByOperation = (calls) =>
+  calls.reduce(
+    (counts, { operation }) => ({ ...counts, [operation]: (counts[operation] ?? 0) + 1 }),
+    {}
+  )
+
+/**
+ * Serial rounds: calls sorted by arrival; a call within ROUND_WINDOW_MS of its round's first call
+ * joins that round, a later one opens the next. At 30 ms a call, a call that had to wait for an
+ * answer arrives at least 30 ms after the call it waited for.
+ */
+function rounds(calls) {
+  const sorted = [...calls].sort((x, y) => x.at - y.at)
+  const result = []
+  for (const call of sorted) {
+    const current = result[result.length - 1]
+    if (current && call.at - current.start <= ROUND_WINDOW_MS)
+      current.operations.push(call.operation)
+    else result.push({ start: call.at, operations: [call.operation] })
+  }
+  return result.map(({ operations }) => operations)
+}
+
+/** The tags a run created or moved, from its `changes` output. */
+const changedTags = (outputs) =>
+  JSON.parse(outputs.changes || '[]')
+    .filter(({ action: done }) => done === 'created' || done === 'moved')
+    .map(({ tag }) => tag)
+    .sort()
+
+/** A run's failure in one line, or undefined when it exited 0. */
+const failureOf = (run) =>
+  run.status === 0
+    ? undefined
+    : `exit ${run.status ?? run.signal}: ${run.errors[0] ?? (run.stderr.trim().split('\n').pop() || 'no error line')}`
+
+const median = (values) => {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const seconds = (ms) => `${(ms / 1000).toFixed(ms < 10_000 ? 3 : 2)} s`
+
+const SHORT = {
+  DescribeRepositories: 'DR',
+  ListImages: 'LI',
+  BatchGetImage: 'BGI',
+  DescribeImages: 'DI',
+  PutImage: 'PI',
+  BatchDeleteImage: 'BDI'
+}
+const ORDER = Object.keys(SHORT)
+const short = (operation) => SHORT[operation] ?? operation
+const byOrder = (x, y) => (ORDER.indexOf(x) + 1 || 99) - (ORDER.indexOf(y) + 1 || 99)
+
+const formatCounts = (counts) => {
+  const entries = Object.entries(counts).filter(([, n]) => n > 0)
+  const total = entries.reduce((sum, [, n]) => sum + n, 0)
+  const parts = entries.sort(([x], [y]) => byOrder(x, y)).map(([op, n]) => `${short(op)} ${n}`)
+  return `${parts.join(', ')} = ${total}`
+}
+
+/** Whether measured calls equal the floor, operation by operation, and how they differ if not. */
+function againstFloor(measured, floor) {
+  const operations = [...new Set([...Object.keys(measured), ...Object.keys(floor)])].sort(byOrder)
+  const diffs = operations
+    .map((op) => [op, (measured[op] ?? 0) - (floor[op] ?? 0)])
+    .filter(([, diff]) => diff !== 0)
+  if (diffs.length === 0) return { met: true, text: 'yes' }
+  const text = diffs.map(([op, diff]) => `${diff > 0 ? '+' : '−'}${Math.abs(diff)} ${short(op)}`)
+  if (diffs.every(([, diff]) => diff < 0))
+    return { met: false, text: `below the floor: ${text.join(', ')} (see notes)` }
+  return { met: false, text: `NO: ${text.join(', ')}` }
+}
+
+const row = (name, figure, target, met) => ({
+  name,
+  figure,
+  target,
+  met: met === undefined ? '—' : met === true ? 'yes' : met === false ? 'NO' : met
+})
+
+// -------------------------------------------------------------------------------------------------
+// flows for (b) and (c), each on one repository
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * `changes`: the tags the flow must create or move. `versions`: whether versions decide (ListImages
+ * needed). `pointerAfterOther`: a forward pointer written after another tag, which needs the
+ * correctness re-reads. `previousSource`: the source is known only once versions are read.
+ */
+const FLOWS = [
+  {
+    name: 'push to main',
+    state: STATES.beforeRelease,
+    event: () => events.push(SHA_B),
+    changes: ['latest']
+  },
+  {
+    name: 'release v1.1.0',
+    state: STATES.beforeRelease,
+    event: () => events.release('v1.1.0', SHA_B),
+    changes: ['production', 'v1.1.0'],
+    versions: true,
+    pointerAfterOther: true
+  },
+  {
+    name: 'promote staging (sha)',
+    state: STATES.beforeRelease,
+    event: () => events.dispatch({ environment: 'staging', sha: SHA_B }),
+    changes: ['staging']
+  },
+  {
+    name: 'rollback to 1.0.0',
+    state: STATES.released,
+    event: () => events.dispatch({ version: '1.0.0' }),
+    changes: ['production'],
+    versions: true
+  },
+  {
+    name: 'rollback to previous',
+    state: STATES.released,
+    event: () => events.dispatch({ version: 'previous' }),
+    changes: ['production'],
+    versions: true,
+    previousSource: true
+  }
+]
+
+/** The fewest calls a flow can make on one repository whose tags fit in `pages` ListImages pages. */
+function floorOf(flow, pages = 1) {
+  const list = flow.versions ? pages : 0
+  return {
+    DescribeRepositories: 1,
+    ListImages: list + (flow.pointerAfterOther ? pages : 0),
+    BatchGetImage: 1 + (flow.pointerAfterOther ? 1 : 0) + (flow.previousSource ? 1 : 0),
+    PutImage: flow.changes.length
+  }
+}
+
+/** Runs one flow on a fresh repository at `latencyMs` a call; returns its calls and outcome. */
+async function measureFlow({ url, control, client }, flow, latencyMs) {
+  control.reset()
+  const repository = 'bench/app'
+  await seedRepository(client, repository, flow.state)
+  control.latency(latencyMs)
+  const from = control.calls.length
+  const run = await timedRun(url, flow.event(), { inputs: { repository } })
+  control.latency(0)
+  const calls = callsOn(control, repository, from)
+  const changed = changedTags(run.outputs)
+  const wrong =
+    failureOf(run) ??
+    (changed.join() === [...flow.changes].sort().join()
+      ? undefined
+      : `changed ${changed.join(' ') || 'nothing'}, expected ${flow.changes.join(' ')}`)
+  return { calls, run, wrong }
+}
+
+// -------------------------------------------------------------------------------------------------
+// rows
+// -------------------------------------------------------------------------------------------------
+
+/** (a) cold start of a dry-run release against a stand-in at latency 0, and peak memory. */
+async function coldStart(notes) {
+  return withStandIn(async ({ url, client }) => {
+    const repository = 'bench/cold'
+    await seedRepository(client, repository, STATES.beforeRelease)
+    const event = events.release('v1.1.0', SHA_B)
+    const dry = { inputs: { repository, 'dry-run': 'true' } }
+    const failed = [] // a failed dry run still started and exited: timed, and reported
+    const check = (run) => {
+      const failure = failureOf(run)
+      if (failure) failed.push(failure)
+      return run
+    }
+    check(await timedRun(url, event, dry)) // warm-up: file cache, stand-in connections
+    await timeNode(['-e', '0'])
+    const action = []
+    const bare = []
+    for (let i = 0; i < COLD_RUNS; i++) {
+      action.push(check(await timedRun(url, event, dry)).ms)
+      bare.push(await timeNode(['-e', '0']))
+    }
+
+    const dir = mkdtempSync(join(os.tmpdir(), 'ecr-promote-bench-'))
+    const peaks = []
+    let method = ''
+    try {
+      const probe = pathToFileURL(join(root, 'scripts/bench-rss-probe.mjs')).href
+      for (let i = 0; i < RSS_RUNS; i++) {
+        const file = join(dir, `rss-${i}`)
+        check(
+          await timedRun(url, event, {
+            ...dry,
+            env: { NODE_OPTIONS: `--import=${probe}`, BENCH_RSS_FILE: file }
+          })
+        )
+        const [how, kib] = readFileSync(file, 'utf8').trim().split(' ')
+        method = how === 'time' ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS'
+        peaks.push(Number(kib) / 1024)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+
+    const mid = median(action)
+    const ratio = mid / median(bare)
+    const peak = Math.max(...peaks)
+    const met = (ok) => (failed.length > 0 ? 'NO (runs failed, see notes)' : ok)
+    if (failed.length > 0) notes.push(`(a) ${failed.length} dry runs failed: ${failed[0]}`)
+    notes.push(
+      `(a) ${COLD_RUNS} timed runs of a dry-run release (one repository, stand-in at latency 0), each followed by a \`node -e 0\`, after one warm-up of each; wall time is spawn to exit. Action runs: min ${seconds(Math.min(...action))}, max ${seconds(Math.max(...action))}. Peak memory: ${method}, max of ${RSS_RUNS} runs (${peaks.map((p) => p.toFixed(1)).join(', ')} MiB).`
+    )
+    return [
+      row('(a) cold start, median wall', seconds(mid), '≤ 0.100 s', met(mid <= 100)),
+      row(
+        '(a) cold start / `node -e 0`',
+        `${ratio.toFixed(1)}× (node -e 0: ${seconds(median(bare))})`,
+        '≤ 5×',
+        met(ratio <= 5)
+      ),
+      row('(a) peak memory (max RSS)', `${peak.toFixed(1)} MiB`, '≤ 70 MiB', met(peak <= 70))
+    ]
+  })
+}
+
+/** (b) API calls per flow, by operation, against the floor. */
+async function callsPerFlow(notes) {
+  return withStandIn(async (standIn) => {
+    const rows = []
+    for (const flow of FLOWS) {
+      const { calls, wrong } = await measureFlow(standIn, flow, 0)
+      const measured = countByOperation(calls)
+      const floor = floorOf(flow)
+      const verdict = againstFloor(measured, floor)
+      if (wrong) notes.push(`(b) ${flow.name}: the run went wrong: ${wrong}`)
+      if (!wrong && verdict.text.startsWith('below'))
+        notes.push(
+          `(b) ${flow.name}: fewer calls than the floor assumes (${formatCounts(measured)} against ${formatCounts(floor)}): the action decided this flow without a read the floor counts; whether that read is needed is a question for the action, not a saving to take for granted.`
+        )
+      rows.push(
+        row(
+          `(b) ${flow.name}: API calls`,
+          formatCounts(measured) + (wrong ? ' (run went wrong, see notes)' : ''),
+          `floor ${formatCounts(floor)}`,
+          wrong ? 'NO (run went wrong)' : verdict.text
+        )
+      )
+    }
+    return rows
+  })
+}
+
+/** (c) serial rounds per flow at LATENCY_MS a call, and wall time. */
+async function roundsPerFlow(notes) {
+  return withStandIn(async (standIn) => {
+    const rows = []
+    for (const flow of FLOWS) {
+      const { calls, run, wrong } = await measureFlow(standIn, flow, LATENCY_MS)
+      const measured = rounds(calls)
+      // A rollback to previous reads its source only once the listing named it: one round more.
+      const target = flow.pointerAfterOther ? 3 : 2 + (flow.previousSource ? 1 : 0)
+      notes.push(
+        `(c) ${flow.name}: ${measured.map((ops) => ops.map(short).join(' ')).join(' | ')}${wrong ? ` (run went wrong: ${wrong})` : ''}`
+      )
+      rows.push(
+        row(
+          `(c) ${flow.name}: serial rounds`,
+          `${measured.length} rounds, ${seconds(run.ms)} wall`,
+          flow.pointerAfterOther ? `≤ ${target} (target)` : `${target} (floor)`,
+          wrong ? 'NO (run went wrong)' : measured.length <= target
+        )
+      )
+    }
+    return rows
+  })
+}
+
+const FOUR_TAGS = ['v1.1.0', '1.1', '1', 'production']
+
+/**
+ * One release of four-tags-convention.yml across `names`, freshly seeded, at LATENCY_MS a call and,
+ * with `quota`, ECR's default PutImage quota. Returns the wall time, the throttled count, what went
+ * wrong (exit code, or a tag not on the released image afterwards) and the tail: how long after the
+ * last PutImage the run's last call arrived.
+ */
+async function releaseAcross({ url, control, client }, names, quota) {
+  control.reset()
+  const images = await Promise.all(
+    names.map((name) => seedRepository(client, name, STATES.fourTags))
+  )
+  control.latency(LATENCY_MS)
+  if (quota) control.quota({ PutImage: { rate: 10, burst: 10 } })
+  const from = control.calls.length
+  const run = await timedRun(url, events.release('v1.1.0', SHA_B), {
+    inputs: {
+      repository: names.join('\n'),
+      convention: '__tests__/support/four-tags-convention.yml',
+      ...PACE
+    }
+  })
+  control.latency(0)
+  control.quota(null)
+  const calls = control.calls.slice(from)
+  const lastPut = Math.max(...calls.filter((c) => c.operation === 'PutImage').map((c) => c.at))
+  const missing = []
+  for (const [index, name] of names.entries()) {
+    const tags = await tagsByDigest(client, name)
+    for (const tag of FOUR_TAGS)
+      if (tags[tag] !== images[index].b.digest) missing.push(`${name}:${tag}`)
+  }
+  const wrong = [
+    failureOf(run),
+    missing.length > 0 &&
+      `${missing.length} tags missing or elsewhere (${missing.slice(0, 3).join(', ')}…)`
+  ].filter(Boolean)
+  return {
+    ms: run.ms,
+    throttled: control.throttled.length,
+    wrong: wrong.length > 0 ? wrong.join('; ') : undefined,
+    tailMs: Math.max(...calls.map((c) => c.at)) - lastPut
+  }
+}
+
+/** (d) one release writing 4 tags in each of 25 repositories, at 10 PutImage/s (burst 10), 30 ms a call. */
+async function hundredTagsAtQuota(notes) {
+  const REPOSITORIES = 25
+  const floorMs = ((REPOSITORIES * FOUR_TAGS.length - 10) / 10) * 1000
+  const names = Array.from(
+    { length: REPOSITORIES },
+    (_, i) => `bench/svc-${String(i + 1).padStart(2, '0')}`
+  )
+  return withStandIn(async (standIn) => {
+    const runs = []
+    for (let i = 0; i < QUOTA_RUNS; i++) runs.push(await releaseAcross(standIn, names, true))
+    // For reference, not a target: the same release with the stand-in's quota off (pacing alone).
+    const unthrottled = await releaseAcross(standIn, names, false)
+    const walls = runs.map(({ ms }) => ms)
+    const throttled = runs.map((run) => run.throttled)
+    const failures = runs.flatMap(({ wrong }, i) => (wrong ? [`run ${i + 1}: ${wrong}`] : []))
+    const worst = Math.max(...walls)
+    notes.push(
+      `(d) ${QUOTA_RUNS} runs; wall ${walls.map(seconds).join(', ')}; throttled PutImages ${throttled.join(', ')}; last call after the last PutImage (the settle wait and the pointer check) ${runs.map(({ tailMs }) => seconds(tailMs)).join(', ')}; max-writes-per-second ${PACE['max-writes-per-second'] ? 'passed as 10' : 'not an input of this action.yml, left out'}.${failures.length > 0 ? ` Failures: ${failures.join(' / ')}.` : ''} Reference with the stand-in's quota off: wall ${seconds(unthrottled.ms)}, last call ${seconds(unthrottled.tailMs)} after the last PutImage${unthrottled.wrong ? `, went wrong: ${unthrottled.wrong}` : ''}.`
+    )
+    return [
+      row(
+        '(d) 100 tags / 25 repos at quota: wall',
+        `median ${seconds(median(walls))}, max ${seconds(worst)}`,
+        `every run ≤ ${seconds(1.15 * floorMs)} (1.15 × floor ${seconds(floorMs)})`,
+        worst <= 1.15 * floorMs
+      ),
+      row(
+        '(d) throttled PutImages per run',
+        `max ${Math.max(...throttled)} (${throttled.join(', ')})`,
+        '≤ 5',
+        Math.max(...throttled) <= 5
+      ),
+      row('(d) failed runs', `${failures.length} of ${QUOTA_RUNS}`, '0', failures.length === 0)
+    ]
+  })
+}
+
+/** (e) rollback to previous in a repository with 20,000 tags, at LATENCY_MS a call. */
+async function rollbackManyTags(notes) {
+  const TOTAL = 20_000
+  const FILLER_IMAGES = 50
+  const flow = FLOWS.find(({ previousSource }) => previousSource)
+  return withStandIn(async ({ url, control, client }) => {
+    const repository = 'bench/big'
+    const images = await seedRepository(client, repository, STATES.released)
+    // Old builds and old releases, straight into the state (seedTags is a test-only helper).
+    const fillers = Array.from({ length: FILLER_IMAGES }, (_, i) => dockerV2Image(`bench-old-${i}`))
+    for (const image of fillers) {
+      await client.send(
+        new PutImageCommand({
+          repositoryName: repository,
+          imageManifest: image.manifest,
+          imageManifestMediaType: image.mediaType,
+          imageDigest: image.digest
+        })
+      )
+    }
+    const existing = Object.keys(await tagsByDigest(client, repository)).length
+    const tags = new Set()
+    for (let i = 0; tags.size < TOTAL - existing; i++) {
+      tags.add(
+        i < 400 ? `v0.${Math.floor(i / 20)}.${i % 20}` : `sha-${digestOf(`old-${i}`).slice(7, 14)}`
+      )
+    }
+    const list = [...tags]
+    for (const [index, image] of fillers.entries()) {
+      const share = list.filter((_, i) => i % FILLER_IMAGES === index)
+      control.seedTags(repository, image.digest, share)
+    }
+    const total = Object.keys(await tagsByDigest(client, repository)).length
+
+    control.latency(LATENCY_MS)
+    const from = control.calls.length
+    const run = await timedRun(url, flow.event(), { inputs: { repository } })
+    control.latency(0)
+    const pages = callsOn(control, repository, from).filter(
+      (c) => c.operation === 'ListImages'
+    ).length
+    const floorPages = floorOf(flow, Math.ceil(total / LIST_PAGE)).ListImages
+    const after = await tagsByDigest(client, repository)
+    const wrong =
+      failureOf(run) ??
+      (after.production === images.a.digest ? undefined : 'production is not on v1.0.0 afterwards')
+    notes.push(
+      `(e) ${total} tags (v1.0.0, v1.1.0, 400 old v0.x versions, the rest build tags over ${FILLER_IMAGES + 2} images), ${LATENCY_MS} ms a call; ${wrong ? `the run went wrong: ${wrong}` : 'production went back to v1.0.0'}.`
+    )
+    return [
+      row(
+        '(e) rollback previous, 20k tags: ListImages pages',
+        `${pages}`,
+        `floor ${floorPages} (${total} tags / ${LIST_PAGE} a page)`,
+        wrong ? 'NO (run went wrong)' : pages <= floorPages
+      ),
+      row('(e) rollback previous, 20k tags: wall', seconds(run.ms), '—', undefined)
+    ]
+  })
+}
+
+// -------------------------------------------------------------------------------------------------
+// report
+// -------------------------------------------------------------------------------------------------
+
+function textTable(rows) {
+  const header = { name: 'row', figure: 'measured', target: 'target', met: 'met' }
+  const all = [header, ...rows]
+  const width = (key) => Math.max(...all.map((r) => r[key].length))
+  const line = (r) =>
+    ['name', 'figure', 'target', 'met']
+      .map((key) => r[key].padEnd(width(key)))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+async function markdown(machine, rows, notes) {
+  const cell = (text) => text.replaceAll('|', '\\|')
+  const text = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` (`scripts/bench.mjs`), which overwrites this file: the bundled',
+    '`dist/index.js`, run as a runner runs it, against the in-memory ECR stand-in',
+    '(`__tests__/support/ecr-standin.mjs`). A target not met is a gap, shown as such.',
+    '',
+    `Machine: ${machine}.`,
+    '',
+    '| row | measured | target | met |',
+    '| --- | --- | --- | --- |',
+    ...rows.map(
+      (r) => `| ${cell(r.name)} | ${cell(r.figure)} | ${cell(r.target)} | ${cell(r.met)} |`
+    ),
+    '',
+    ...LEGEND.map((line) => `- ${line}`),
+    '',
+    '## Notes',
+    '',
+    ...notes.map((note) => `- ${note}`),
+    ''
+  ].join('\n')
+  const options = (await prettier.resolveConfig(join(root, 'BENCHMARKS.md'))) ?? {}
+  return prettier.format(text, { ...options, parser: 'markdown' })
+}
+
+const LEGEND = [
+  'Operations: DR DescribeRepositories, LI ListImages (pages), BGI BatchGetImage, DI DescribeImages, PI PutImage, BDI BatchDeleteImage.',
+  'The floor per repository is DR 1 + BGI 1, plus ListImages pages where versions decide (release, rollback, promotion to production), plus one PI per tag that changes; a rollback to `previous` needs one more BGI, for its source once the versions are known.',
+  'A release writes its forward pointer after the version tag, so its floor includes two correctness re-reads: one BGI of the pointer just before writing it (another run may have moved it while the version tag was written) and one listing after it (a concurrent lower release that read the pointer before this run wrote it may have written it since).',
+  `Serial rounds: the calls on the repository sorted by arrival at the stand-in; a call arriving within ${ROUND_WINDOW_MS} ms of its round's first call joins it, a later one opens the next round. The floor is 2 (read, write) for a flow without a pointer after other tags, and 3 for a rollback to \`previous\`, whose source is read once the listing has named it; a release, which writes its pointer after its version tag, has the target ≤ 3.`,
+  'Wall times are spawn to exit of `node dist/index.js`, Node start-up included.'
+]
+
+async function main() {
+  const cpus = os.cpus()
+  const machine = `${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), ${os.platform()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`
+  console.log(`ecr-promote benchmarks: ${machine}\n`)
+  const notes = []
+  const rows = []
+  for (const measure of [
+    coldStart,
+    callsPerFlow,
+    roundsPerFlow,
+    hundredTagsAtQuota,
+    rollbackManyTags
+  ]) {
+    const started = performance.now()
+    rows.push(...(await measure(notes)))
+    console.error(`[bench] ${measure.name} done in ${seconds(performance.now() - started)}`)
+  }
+  console.log(textTable(rows))
+  console.log(`\n${LEGEND.join('\n')}\n\n${notes.join('\n')}`)
+  writeFileSync(join(root, 'BENCHMARKS.md'), await markdown(machine, rows, notes))
+  console.log('\nwrote BENCHMARKS.md')
+}
+
+main().catch((error) => {
+  console.error(
+    `bench: the benchmark itself broke: ${error instanceof Error ? error.stack : error}`
+  )
+  process.exitCode = 1
+})
