@@ -383,7 +383,7 @@ describe('applyPlans', () => {
     [10, 100],
     [1_000, 1_000]
   ])(
-    'after writes of %d ms, waits %d ms before checking a pointer: three times the slowest, 0.1 s to 1 s',
+    'after writes of %d ms, waits %d ms before checking a pointer: three times the median write, 0.1 s to 1 s',
     async (writeMs, settle) => {
       const waits: number[] = []
       let time = 0

@@ -10,7 +10,7 @@
  */
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startStandIn } from './support/ecr-standin.mjs'
+import { mulberry32 as random, startStandIn } from './support/ecr-standin.mjs'
 import { multiArchImage, seedImage } from './support/images.mjs'
 import { runAction, startAction } from './support/run-action.mjs'
 
@@ -176,18 +176,6 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 
 const putImageCalls = ({ standIn }: Registry): number =>
   standIn.control.calls.filter(({ operation }) => operation === 'PutImage').length
-
-/** mulberry32, as the stand-in uses: the same seed gives the same sequence. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * Runs `task` over `items`, at most `limit` at a time, keeping the order of the results. Once a task

@@ -58,7 +58,8 @@ export interface ApplyOptions {
  */
 const SETTLE_MIN_MS = 100
 const SETTLE_MAX_MS = 1_000
-const SETTLE_PER_SLOWEST_WRITE = 3
+/** Of the median write: a write slowed by throttle retries says nothing of how fast another run's lands. */
+const SETTLE_PER_TYPICAL_WRITE = 3
 /** A pointer that concurrent releases keep taking is put right at most this often. */
 const CHECK_ROUNDS = 2
 
@@ -111,7 +112,8 @@ class WriteRun {
   private readonly errors: Error[] = []
   /** Aborted when the job is cancelled or any repository fails: no further write starts. */
   private readonly stop = new AbortController()
-  private slowestWrite = 0
+  /** How long each write took, throttle retries included. */
+  private readonly writeTimes: number[] = []
   /** Set when an answer was lost or a write failed: the registry is read once more before reporting. */
   private inDoubt = false
 
@@ -212,7 +214,7 @@ class WriteRun {
   private settleTime(): number {
     return Math.min(
       SETTLE_MAX_MS,
-      Math.max(SETTLE_MIN_MS, SETTLE_PER_SLOWEST_WRITE * this.slowestWrite)
+      Math.max(SETTLE_MIN_MS, SETTLE_PER_TYPICAL_WRITE * median(this.writeTimes))
     )
   }
 
@@ -260,7 +262,7 @@ class WriteRun {
       )
       return 'written'
     } finally {
-      this.slowestWrite = Math.max(this.slowestWrite, this.options.clock() - started)
+      this.writeTimes.push(this.options.clock() - started)
     }
   }
 
@@ -389,6 +391,11 @@ class WriteRun {
       ...(note && { note })
     }))
   }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
 }
 
 /**

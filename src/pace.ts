@@ -16,7 +16,8 @@ export class WritePacer {
     private readonly clock: () => number,
     private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
   ) {
-    this.burst = Math.max(1, maxRate)
+    // One token short of ECR's own burst, so that requests arriving a little unevenly never find its bucket empty.
+    this.burst = Math.max(1, maxRate - 1)
     this.tokens = this.burst
     this.rate = maxRate
     this.updated = clock()

@@ -392,7 +392,7 @@ const compareStrings = (a, b) => (a < b ? -1 : a > b ? 1 : 0)
  * @param {number} seed an integer
  * @returns {() => number}
  */
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0
