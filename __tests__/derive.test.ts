@@ -8,7 +8,9 @@ const run: RunValues = {
   service: 'app',
   source: '',
   runNumber: '57',
-  date: new Date('2026-11-23T12:00:00Z')
+  date: new Date('2026-11-23T12:00:00Z'),
+  shaOrigin: 'GITHUB_SHA',
+  waitForSource: '0'
 }
 const v = (text: string) => requireVersion(text, 'version')
 const builtIn = (name: string): Convention =>
@@ -243,5 +245,37 @@ describe('derive', () => {
     expect(first.tag).toHaveLength(128)
     expect(first.tag).toMatch(/^app-feature-x+-[0-9a-f]{8}-a1b2c3d$/)
     expect(first.tag).not.toBe(second.tag)
+  })
+})
+
+describe('derive explains a source it cannot name right', () => {
+  const environments = builtIn('environments')
+  const push = { event: 'push', branch: 'main', defaultBranch: true } as const
+
+  it('refuses a sha shorter than a {sha:N} of the convention, naming the template', () => {
+    const convention = { ...environments, buildTag: 'build-{sha:12}' }
+    expect(() => derive(convention, push, { ...run, sha: 'a1b2c3d' })).toThrow(
+      "sha 'a1b2c3d' has 7 characters, but the tag template 'build-{sha:12}' takes 12: pass the full commit hash as sha"
+    )
+  })
+
+  it.each([
+    [
+      '0',
+      'it is the build tag sha-{sha7} of commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (sha from GITHUB_SHA); if the build pushes it later, set wait-for-source (such as 10m) or run this step after the build'
+    ],
+    [
+      '5m',
+      'it is the build tag sha-{sha7} of commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (sha from GITHUB_SHA); it did not appear within wait-for-source (5m): check that the build pushed it'
+    ]
+  ])('says where the build tag came from, waiting %s', (waitForSource, advice) => {
+    expect(derive(environments, push, { ...run, waitForSource }).sourceAdvice).toBe(advice)
+  })
+
+  it('gives no such advice for a source input or a rollback', () => {
+    expect(derive(environments, push, { ...run, source: 'nightly' }).sourceAdvice).toBeUndefined()
+    expect(
+      derive(environments, { event: 'rollback', branch: 'main', to: v('1.0.0') }, run).sourceAdvice
+    ).toBeUndefined()
   })
 })

@@ -19,7 +19,7 @@ import {
   seedImage,
   tagsByDigest
 } from './support/images.mjs'
-import { runAction } from './support/run-action.mjs'
+import { runAction, startAction } from './support/run-action.mjs'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 type ImageFixture = ReturnType<typeof multiArchImage>
@@ -451,6 +451,24 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     expect(Object.keys(await tags(repo))).toEqual(['sha-aaaaaaa'])
   })
 
+  it('takes a full image URI as the repository, with its registry and region', async () => {
+    const repo = await repository()
+    const image = multiArchImage(`${endpointName}-uri`)
+    await seedImage(client, repo, image, ['sha-aaaaaaa'])
+    const result = await push(
+      `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repo}`,
+      SHA_A,
+      'main',
+      {
+        region: ''
+      }
+    )
+    expect(result.errors).toEqual([])
+    expect(changes(result.outputs)).toEqual(['latest created'])
+    expect(result.outputs.images).toMatch(new RegExp(`/${repo}:latest$`))
+    expect((await tags(repo)).latest).toBe(image.digest)
+  })
+
   it('checks the build image of a feature branch and writes nothing', async () => {
     const repo = await repository()
     const image = multiArchImage(`${endpointName}-feature`)
@@ -615,9 +633,33 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
         /^release tag 'release-2024' is not a semantic version/
       ],
       [
-        'a missing build image',
+        'a missing build image, saying where its tag came from',
         (repo) => push(repo, SHA_B),
-        /^source image 'sha-bbbbbbb' not found in repository team\/app-/
+        new RegExp(
+          `^source image 'sha-bbbbbbb' not found in repository team/app-\\S+: it is the build tag sha-\\{sha7\\} of commit ${SHA_B} \\(sha from GITHUB_SHA\\); if the build pushes it later, set wait-for-source \\(such as 10m\\) or run this step after the build$`
+        )
+      ],
+      [
+        'a malformed digest',
+        (repo) => push(repo, SHA_A, 'main', { source: 'sha256:deadbeef' }),
+        /^source 'sha256:deadbeef' is not a digest: a digest is sha256: followed by 64 lowercase hexadecimal characters$/
+      ],
+      [
+        'a sha shorter than the convention takes',
+        (repo) =>
+          push(repo, SHA_A, 'main', {
+            convention: '__tests__/support/long-sha-convention.yml',
+            sha: 'aaaaaaa'
+          }),
+        /^sha 'aaaaaaa' has 7 characters, but the tag template 'build-\{sha:12\}' takes 12: pass the full commit hash as sha$/
+      ],
+      [
+        'an image URI in another region than the region input',
+        (repo) =>
+          push(`123456789012.dkr.ecr.us-east-1.amazonaws.com/${repo}`, SHA_A, 'main', {
+            region: 'eu-west-1'
+          }),
+        /^repository '123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/team\/app-\S+' is in region us-east-1, but the region input is eu-west-1: drop one or make them agree$/
       ],
       [
         'a missing rollback version',
@@ -785,6 +827,52 @@ describe('ecr-promote against the ECR stand-in only', () => {
         production: current.digest
       })
     })
+  })
+
+  describe('waits for a source image that is not there yet', () => {
+    const releaseWaiting = (repository: string, wait: string) =>
+      startAction({
+        endpoint: standIn.url,
+        eventName: 'release',
+        payload: { action: 'published', release: { tag_name: 'v1.1.0', prerelease: false } },
+        inputs: { repository, 'wait-for-source': wait },
+        env: { GITHUB_REF: 'refs/tags/v1.1.0', GITHUB_SHA: SHA_B }
+      })
+
+    it('releases once the build pushes its image, a few seconds later', async () => {
+      await client.send(new CreateRepositoryCommand({ repositoryName: 'late-build' }))
+      await seedImage(client, 'late-build', multiArchImage('late-build-old'), [
+        'v1.0.0',
+        'production'
+      ])
+      const build = multiArchImage('late-build-new')
+      const run = releaseWaiting('late-build', '30s')
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      await seedImage(client, 'late-build', build, ['sha-bbbbbbb'])
+      const result = await run.result
+      expect(result.errors).toEqual([])
+      expect(result.stdout).toMatch(/waiting for late-build:sha-bbbbbbb: 0 s of 30 s/)
+      expect(await tagsByDigest(client, 'late-build')).toMatchObject({
+        'v1.1.0': build.digest,
+        production: build.digest
+      })
+    }, 30_000)
+
+    it('gives up when the time runs out, writing nothing and saying so', async () => {
+      await client.send(new CreateRepositoryCommand({ repositoryName: 'no-build' }))
+      await seedImage(client, 'no-build', multiArchImage('no-build-old'), ['v1.0.0', 'production'])
+      const started = Date.now()
+      const result = await releaseWaiting('no-build', '3s').result
+      expect(Date.now() - started).toBeLessThan(15_000)
+      expect(result.status).toBe(1)
+      expect(result.errors).toEqual([
+        `source image 'sha-bbbbbbb' not found in repository no-build: it is the build tag sha-{sha7} of commit ${SHA_B} (sha from GITHUB_SHA); it did not appear within wait-for-source (3s): check that the build pushed it`
+      ])
+      expect(Object.keys(await tagsByDigest(client, 'no-build')).sort()).toEqual([
+        'production',
+        'v1.0.0'
+      ])
+    }, 30_000)
   })
 
   it('escapes a branch name in the job summary', async () => {

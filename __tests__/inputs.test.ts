@@ -31,7 +31,31 @@ describe('readInputs', () => {
       shaOrigin: 'GITHUB_SHA',
       service: '',
       dryRun: false,
-      maxWritesPerSecond: 10
+      maxWritesPerSecond: 10,
+      waitForSource: { text: '0', ms: 0 }
+    })
+  })
+
+  it('takes the registry and region from a full image URI, and the name after them', () => {
+    expect(
+      withInputs({ repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app\nworker' })
+    ).toMatchObject({
+      repositories: ['team/app', 'worker'],
+      registryId: '123456789012',
+      region: 'eu-west-1'
+    })
+  })
+
+  it.each([
+    ['90s', 90_000],
+    ['10m', 600_000],
+    ['1h', 3_600_000],
+    ['45', 45_000],
+    ['0', 0]
+  ])('reads wait-for-source %s as %d ms', (text, ms) => {
+    expect(withInputs({ repository: 'app', 'wait-for-source': text }).waitForSource).toEqual({
+      text,
+      ms
     })
   })
 
@@ -104,10 +128,46 @@ describe('readInputs', () => {
       "environment 'prod env' is not a valid tag name"
     ],
     [
-      'a source that is neither',
-      { repository: 'app', source: 'sha256:xyz' },
+      'a source that is neither a tag nor a digest',
+      { repository: 'app', source: 'my tag' },
       {},
-      "source 'sha256:xyz' is neither a tag nor a sha256: digest"
+      "source 'my tag' is neither a tag nor a sha256: digest"
+    ],
+    [
+      'a digest that is too short',
+      { repository: 'app', source: 'sha256:deadbeef' },
+      {},
+      "source 'sha256:deadbeef' is not a digest: a digest is sha256: followed by 64 lowercase hexadecimal characters"
+    ],
+    [
+      'a wait that is not a duration',
+      { repository: 'app', 'wait-for-source': 'soon' },
+      {},
+      "wait-for-source 'soon' is not a duration: use a number with s, m or h, such as 90s, 10m or 1h (0 waits not at all)"
+    ],
+    [
+      'an image URI in another region than the region input',
+      { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app', region: 'us-east-1' },
+      {},
+      "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app' is in region eu-west-1, but the region input is us-east-1: drop one or make them agree"
+    ],
+    [
+      'an image URI in another registry than the registry-id input',
+      {
+        repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app',
+        'registry-id': '210987654321'
+      },
+      {},
+      "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app' is in registry 123456789012, but the registry-id input is 210987654321: drop one or make them agree"
+    ],
+    [
+      'image URIs in two registries',
+      {
+        repository:
+          '123456789012.dkr.ecr.eu-west-1.amazonaws.com/api\n123456789012.dkr.ecr.us-east-1.amazonaws.com/worker'
+      },
+      {},
+      'the repositories name more than one registry (123456789012 in eu-west-1, 123456789012 in us-east-1): one run works in one registry and region'
     ],
     [
       'a sha that is not a commit',

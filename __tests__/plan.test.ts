@@ -31,7 +31,15 @@ const mutable: TagMutability = { mode: 'MUTABLE', exclusions: [] }
 
 const environments = parseConvention(BUILT_IN_CONVENTIONS.environments ?? '', 'environments')
 const channels = parseConvention(BUILT_IN_CONVENTIONS.channels ?? '', 'channels')
-const run = { repository: 'app', sha: 'b0b0b0b0b0', service: 'app', source: '', date: new Date(0) }
+const run = {
+  repository: 'app',
+  sha: 'b0b0b0b0b0',
+  service: 'app',
+  source: '',
+  date: new Date(0),
+  shaOrigin: 'GITHUB_SHA',
+  waitForSource: '0'
+}
 const intentFor = (trigger: ActiveTrigger, convention = environments): Intent =>
   derive(convention, trigger, run)
 

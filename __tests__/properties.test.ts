@@ -19,7 +19,9 @@ const run: RunValues = {
   service: 'app',
   source: '',
   runNumber: '12',
-  date: new Date('2026-11-23T00:00:00Z')
+  date: new Date('2026-11-23T00:00:00Z'),
+  shaOrigin: 'GITHUB_SHA',
+  waitForSource: '0'
 }
 
 /** Every tag an intent would read or write. */

@@ -2,7 +2,13 @@ import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
 import { derive, type ActiveTrigger } from '../src/derive.js'
 import type { ImageDetails, ImageRef, Manifest } from '../src/model.js'
 import { planRepository } from '../src/plan.js'
-import { readStates, refreshPointers, repositoryWork, type Reader } from '../src/state.js'
+import {
+  readStates,
+  readStatesWaiting,
+  refreshPointers,
+  repositoryWork,
+  type Reader
+} from '../src/state.js'
 import { requireVersion } from '../src/version.js'
 
 const manifest = (name: string): Manifest => ({
@@ -25,7 +31,9 @@ const intentFor = (trigger: ActiveTrigger, repository = 'app') =>
     sha: 'b0b0b0b0b0',
     service: repository,
     source: '',
-    date: new Date(0)
+    date: new Date(0),
+    shaOrigin: 'GITHUB_SHA',
+    waitForSource: '0'
   })
 const release = (text: string): ActiveTrigger => ({
   event: 'release',
@@ -199,5 +207,50 @@ describe('refreshPointers and repositoryWork', () => {
     ])
     expect(fake.log).toEqual(['list app', `get app ${newer.digest}`])
     expect(targets).toEqual([undefined, newer])
+  })
+})
+
+describe('readStatesWaiting', () => {
+  /** A clock that sleeping advances, and a build that pushes its image after `pushAfterMs`. */
+  function waiting(pushAfterMs: number | undefined, waitMs: number) {
+    const fake = fakeReader({ app: { 'v1.0.0': old, production: old } })
+    let now = 0
+    const pauses: number[] = []
+    const logged: string[] = []
+    const wait = {
+      ms: waitMs,
+      clock: () => now,
+      log: (line: string) => void logged.push(line),
+      sleep: async (ms: number) => {
+        pauses.push(ms)
+        now += ms
+        if (pushAfterMs !== undefined && now >= pushAfterMs)
+          fake.repositories.app!['sha-b0b0b0b'] = build
+      }
+    }
+    return { fake, wait, pauses, logged }
+  }
+
+  it('polls with growing pauses until the image appears, then reads everything afresh', async () => {
+    const { fake, wait, pauses, logged } = waiting(7_000, 60_000)
+    const [state] = await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait)
+    expect(state?.sourceManifest).toBe(build)
+    expect(pauses).toEqual([2_000, 4_000, 8_000])
+    expect(logged[0]).toBe('waiting for app:sha-b0b0b0b: 0 s of 60 s')
+    expect(fake.log.filter((line) => line.startsWith('describe app'))).toHaveLength(4)
+  })
+
+  it('gives up when the time runs out, leaving the image missing', async () => {
+    const { fake, wait, pauses } = waiting(undefined, 5_000)
+    const [state] = await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait)
+    expect(state?.sourceManifest).toBeUndefined()
+    expect(pauses).toEqual([2_000, 3_000])
+  })
+
+  it('reads once without waiting when wait-for-source is 0', async () => {
+    const { fake, wait, pauses } = waiting(undefined, 0)
+    await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait)
+    expect(pauses).toEqual([])
+    expect(fake.log.filter((line) => line.startsWith('describe app'))).toHaveLength(1)
   })
 })

@@ -19,17 +19,21 @@ export interface Inputs {
   readonly dryRun: boolean
   /** The run's write pace, shared by every repository: ECR's default PutImage quota is 10 a second. */
   readonly maxWritesPerSecond: number
+  /** How long to wait for a source image that is not there yet, as given (`5m`), and in ms. */
+  readonly waitForSource: { readonly text: string; readonly ms: number }
 }
 
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
 export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   const input = (name: string): string => core.getInput(name)
-  const repositories = core.getMultilineInput('repository', { required: true }).filter(Boolean)
+  const given = core.getMultilineInput('repository', { required: true }).filter(Boolean)
+  const located = locateRepositories(given, input('registry-id'), input('region'))
   const pace = input('max-writes-per-second') || String(DEFAULT_WRITES_PER_SECOND)
+  const wait = input('wait-for-source') || '0'
   const inputs: Inputs = {
-    repositories,
-    registryId: input('registry-id'),
-    region: input('region') || context.region,
+    repositories: located.repositories,
+    registryId: located.registryId,
+    region: located.region || context.region,
     convention: input('convention') || 'environments',
     trigger: {
       event: input('event'),
@@ -43,9 +47,14 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     shaOrigin: input('sha') ? 'the sha input' : context.sha ? 'GITHUB_SHA' : 'nowhere',
     service: input('service'),
     dryRun: core.getBooleanInput('dry-run'),
-    maxWritesPerSecond: Number(pace)
+    maxWritesPerSecond: Number(pace),
+    waitForSource: { text: wait, ms: durationMs(wait) ?? Number.NaN }
   }
-  const problems = check(inputs)
+  const problems = [...located.problems, ...check(inputs)]
+  if (Number.isNaN(inputs.waitForSource.ms))
+    problems.push(
+      `wait-for-source '${wait}' is not a duration: use a number with s, m or h, such as 90s, 10m or 1h (0 waits not at all)`
+    )
   if (!(inputs.maxWritesPerSecond > 0 && Number.isFinite(inputs.maxWritesPerSecond)))
     problems.push(
       `max-writes-per-second '${pace}' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)`
@@ -55,6 +64,54 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
 }
 
 const DEFAULT_WRITES_PER_SECOND = 10
+
+/** A full image URI, as amazon-ecr-login and metadata-action's `images` write it. */
+const IMAGE_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/
+
+/**
+ * Repository names, with the registry and region a full image URI names. A URI must agree with the
+ * registry-id and region inputs when they are given, and every URI of a run must name one registry.
+ */
+function locateRepositories(
+  given: readonly string[],
+  registryIdInput: string,
+  regionInput: string
+): { repositories: string[]; registryId: string; region: string; problems: string[] } {
+  const problems: string[] = []
+  const registries = new Set<string>()
+  let located = { registryId: registryIdInput, region: regionInput }
+  const repositories = given.map((entry) => {
+    const match = IMAGE_URI.exec(entry)
+    if (!match) return entry
+    const [, registryId, region, name] = match as unknown as [string, string, string, string]
+    const conflicts: [string, string, string][] = [
+      ['registry', registryId, registryIdInput],
+      ['region', region, regionInput]
+    ]
+    for (const [what, named, input] of conflicts) {
+      if (input && input !== named)
+        problems.push(
+          `repository '${entry}' is in ${what} ${named}, but the ${what === 'registry' ? 'registry-id' : 'region'} input is ${input}: drop one or make them agree`
+        )
+    }
+    registries.add(`${registryId} in ${region}`)
+    located = { registryId: registryIdInput || registryId, region: regionInput || region }
+    return name
+  })
+  if (registries.size > 1)
+    problems.push(
+      `the repositories name more than one registry (${[...registries].join(', ')}): one run works in one registry and region`
+    )
+  return { repositories, ...located, problems }
+}
+
+/** `90s`, `10m`, `1h` or a plain number of seconds, in ms; undefined when it is none of these. */
+function durationMs(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim())
+  if (!match) return undefined
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 's' | 'm' | 'h']
+  return Number(match[1]) * unit
+}
 
 function check({ repositories, registryId, region, trigger, source, sha }: Inputs): string[] {
   const problems = repositories.flatMap((name) =>
@@ -84,7 +141,12 @@ function check({ repositories, registryId, region, trigger, source, sha }: Input
   if (trigger.environment && !isValidTag(trigger.environment)) {
     problems.push(`environment '${trigger.environment}' is not a valid tag name`)
   }
-  if (source && !(isValidTag(source) || /^sha256:[0-9a-f]{64}$/.test(source))) {
+  if (source.startsWith('sha256:')) {
+    if (!/^sha256:[0-9a-f]{64}$/.test(source))
+      problems.push(
+        `source '${source}' is not a digest: a digest is sha256: followed by 64 lowercase hexadecimal characters`
+      )
+  } else if (source && !isValidTag(source)) {
     problems.push(`source '${source}' is neither a tag nor a sha256: digest`)
   }
   if (sha && !/^[0-9a-f]{7,40}$/i.test(sha)) problems.push(`sha '${sha}' is not a git commit hash`)

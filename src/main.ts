@@ -11,7 +11,7 @@ import { WritePacer } from './pace.js'
 import { planRepository } from './plan.js'
 import { problemsOf, settleAll } from './problems.js'
 import { describeIntent, describePlan, report, type RunResult } from './report.js'
-import { readStates, repositoryWork } from './state.js'
+import { readStatesWaiting, repositoryWork } from './state.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
 
 /** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
@@ -52,7 +52,19 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       ...(inputs.registryId && { registryId: inputs.registryId }),
       onThrottle: () => pacer.throttled()
     })
-    const states = await core.group('Read the registry', () => readStates(registry, intents))
+    const states = await core.group('Read the registry', () =>
+      readStatesWaiting(registry, intents, {
+        ms: inputs.waitForSource.ms,
+        sleep: (ms) =>
+          sleep(ms, undefined, { signal }).catch(() => {
+            throw new Error(
+              'the job was cancelled while waiting for the source image: nothing was written'
+            )
+          }),
+        clock: Date.now,
+        log: core.info
+      })
+    )
     const plans = await core.group('Plan', async () => {
       const planned = await settleAll(
         intents.map(async (intent, index) => planRepository(intent, states[index]!))
@@ -94,7 +106,9 @@ function runValues(repository: string, inputs: Inputs, context: Context): RunVal
     service: inputs.service || repository.split('/').pop() || repository,
     source: inputs.source,
     runNumber: context.runNumber,
-    date: new Date()
+    date: new Date(),
+    shaOrigin: inputs.shaOrigin,
+    waitForSource: inputs.waitForSource.text
   }
 }
 

@@ -175,8 +175,9 @@ export function pushTimesNeeded(intent: Intent, state: Omit<RepositoryState, 'de
 export function planRepository(intent: Intent, state: RepositoryState): RepositoryPlan {
   const source = state.sourceManifest
   if (!source) {
+    const advice = intent.sourceAdvice ? `: ${intent.sourceAdvice}` : ''
     throw new Error(
-      `source image '${describeRef(state.source.ref)}' not found in repository ${intent.repository}`
+      `source image '${describeRef(state.source.ref)}' not found in repository ${intent.repository}${advice}`
     )
   }
   const released = state.tags ? releasedVersions(state.tags, intent.versionTag) : []

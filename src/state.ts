@@ -58,6 +58,40 @@ export async function readStates(
   )
 }
 
+export interface SourceWait {
+  readonly ms: number
+  readonly sleep: (ms: number) => Promise<void>
+  readonly clock: () => number
+  readonly log: (message: string) => void
+}
+
+/** The first poll waits this long, each next one twice as long, up to the last. */
+const FIRST_POLL_MS = 2_000
+const LAST_POLL_MS = 30_000
+
+/**
+ * Reads the states, and while a source image is missing and `wait.ms` has not run out, reads them
+ * again with growing pauses: a release published before its build finished then finds its image.
+ * Everything is read again each time, so nothing the run decides on is older than its source.
+ */
+export async function readStatesWaiting(
+  registry: Reader,
+  intents: readonly Intent[],
+  wait: SourceWait
+): Promise<RepositoryState[]> {
+  const started = wait.clock()
+  for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, LAST_POLL_MS)) {
+    const states = await readStates(registry, intents)
+    const missing = states.filter(({ sourceManifest }) => !sourceManifest)
+    const left = started + wait.ms - wait.clock()
+    if (missing.length === 0 || left <= 0) return states
+    wait.log(
+      `waiting for ${missing.map(({ repository, source }) => `${repository}:${describeRef(source.ref)}`).join(', ')}: ${Math.round((wait.clock() - started) / 1000)} s of ${Math.round(wait.ms / 1000)} s`
+    )
+    await wait.sleep(Math.min(pause, left))
+  }
+}
+
 interface FirstRead {
   readonly uri: string
   readonly mutability: RepositoryState['mutability']
