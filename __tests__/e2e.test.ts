@@ -662,6 +662,19 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
         /^repository '123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/team\/app-\S+' is in region us-east-1, but the region input is eu-west-1: drop one or make them agree$/
       ],
       [
+        'an image URI in another registry than the registry-id input',
+        (repo) =>
+          push(`123456789012.dkr.ecr.us-east-1.amazonaws.com/${repo}`, SHA_A, 'main', {
+            'registry-id': '210987654321'
+          }),
+        /^repository '123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/team\/app-\S+' is in registry 123456789012, but the registry-id input is 210987654321: drop one or make them agree$/
+      ],
+      [
+        'a wait-for-source that is not a duration',
+        (repo) => push(repo, SHA_A, 'main', { 'wait-for-source': 'a while' }),
+        /^wait-for-source 'a while' is not a duration: use a number with s, m or h, such as 90s, 10m or 1h \(0 waits not at all\)$/
+      ],
+      [
         'a missing rollback version',
         (repo) => dispatch(repo, { version: '0.9.0' }),
         /^source image 'v0.9.0' not found/
