@@ -9,8 +9,7 @@ const run: RunValues = {
   source: '',
   runNumber: '57',
   date: new Date('2026-11-23T12:00:00Z'),
-  shaOrigin: 'GITHUB_SHA',
-  waitForSource: '0'
+  shaOrigin: 'GITHUB_SHA'
 }
 const v = (text: string) => requireVersion(text, 'version')
 const builtIn = (name: string): Convention =>
@@ -252,16 +251,23 @@ describe('derive explains a source it cannot name right', () => {
   const environments = builtIn('environments')
   const push = { event: 'push', branch: 'main', defaultBranch: true } as const
 
-  it('refuses a sha shorter than a {sha:N} of the convention, naming the template', () => {
+  it('refuses a sha shorter than a {sha:N} the run renders, naming the template', () => {
     const convention = { ...environments, buildTag: 'build-{sha:12}' }
     expect(() => derive(convention, push, { ...run, sha: 'a1b2c3d' })).toThrow(
       "sha 'a1b2c3d' has 7 characters, but the tag template 'build-{sha:12}' takes 12: pass the full commit hash as sha"
     )
   })
 
+  it('minds no {sha:N} that the run does not render', () => {
+    const convention = { ...environments, buildTag: 'build-{sha:12}' }
+    expect(derive(convention, push, { ...run, sha: 'a1b2c3d', source: 'nightly' }).source).toEqual({
+      tag: 'nightly'
+    })
+  })
+
   it.each([
     [
-      '0',
+      undefined,
       'it is the build tag sha-{sha7} of commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (sha from GITHUB_SHA); if the build pushes it later, set wait-for-source (such as 10m) or run this step after the build'
     ],
     [
@@ -269,7 +275,9 @@ describe('derive explains a source it cannot name right', () => {
       'it is the build tag sha-{sha7} of commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (sha from GITHUB_SHA); it did not appear within wait-for-source (5m): check that the build pushed it'
     ]
   ])('says where the build tag came from, waiting %s', (waitForSource, advice) => {
-    expect(derive(environments, push, { ...run, waitForSource }).sourceAdvice).toBe(advice)
+    expect(
+      derive(environments, push, { ...run, ...(waitForSource && { waitForSource }) }).sourceAdvice
+    ).toBe(advice)
   })
 
   it('gives no such advice for a source input or a rollback', () => {

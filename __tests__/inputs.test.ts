@@ -161,6 +161,24 @@ describe('readInputs', () => {
       "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app' is in registry 123456789012, but the registry-id input is 210987654321: drop one or make them agree"
     ],
     [
+      'an image URI with a tag',
+      { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app:latest' },
+      {},
+      "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app:latest' looks like a registry address, but not like an ECR repository URI: use <account>.dkr.ecr.<region>.amazonaws.com/<name>, with no tag or digest (a source image goes in the source input)"
+    ],
+    [
+      "amazon-ecr-login's registry output, with no repository",
+      { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' },
+      {},
+      "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com' looks like a registry address, but not like an ECR repository URI"
+    ],
+    [
+      'a wait longer than a job may run',
+      { repository: 'app', 'wait-for-source': '7h' },
+      {},
+      "wait-for-source '7h' is longer than a GitHub job may run (6h): wait for the build with needs: instead"
+    ],
+    [
       'image URIs in two registries',
       {
         repository:

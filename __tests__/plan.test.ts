@@ -37,8 +37,7 @@ const run = {
   service: 'app',
   source: '',
   date: new Date(0),
-  shaOrigin: 'GITHUB_SHA',
-  waitForSource: '0'
+  shaOrigin: 'GITHUB_SHA'
 }
 const intentFor = (trigger: ActiveTrigger, convention = environments): Intent =>
   derive(convention, trigger, run)

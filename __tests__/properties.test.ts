@@ -20,8 +20,7 @@ const run: RunValues = {
   source: '',
   runNumber: '12',
   date: new Date('2026-11-23T00:00:00Z'),
-  shaOrigin: 'GITHUB_SHA',
-  waitForSource: '0'
+  shaOrigin: 'GITHUB_SHA'
 }
 
 /** Every tag an intent would read or write. */

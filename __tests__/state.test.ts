@@ -32,8 +32,7 @@ const intentFor = (trigger: ActiveTrigger, repository = 'app') =>
     service: repository,
     source: '',
     date: new Date(0),
-    shaOrigin: 'GITHUB_SHA',
-    waitForSource: '0'
+    shaOrigin: 'GITHUB_SHA'
   })
 const release = (text: string): ActiveTrigger => ({
   event: 'release',
@@ -231,13 +230,21 @@ describe('readStatesWaiting', () => {
     return { fake, wait, pauses, logged }
   }
 
-  it('polls with growing pauses until the image appears, then reads everything afresh', async () => {
+  it('polls only the missing image, with growing pauses, then reads everything afresh', async () => {
     const { fake, wait, pauses, logged } = waiting(7_000, 60_000)
     const [state] = await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait)
     expect(state?.sourceManifest).toBe(build)
     expect(pauses).toEqual([2_000, 4_000, 8_000])
     expect(logged[0]).toBe('waiting for app:sha-b0b0b0b: 0 s of 60 s')
-    expect(fake.log.filter((line) => line.startsWith('describe app'))).toHaveLength(4)
+    expect(fake.log.filter((line) => line.startsWith('describe app'))).toHaveLength(2)
+    expect(fake.log.filter((line) => line === 'get app sha-b0b0b0b')).toHaveLength(3)
+  })
+
+  it('does not wait for a rollback target: a released version does not appear later', async () => {
+    const { fake, wait, pauses } = waiting(undefined, 60_000)
+    const rollback = intentFor({ event: 'rollback', branch: 'main', to: v('0.9.0') })
+    await readStatesWaiting(fake.reader, [rollback], wait)
+    expect(pauses).toEqual([])
   })
 
   it('gives up when the time runs out, leaving the image missing', async () => {

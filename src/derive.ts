@@ -51,8 +51,8 @@ export interface RunValues {
   readonly date: Date
   /** Where `sha` came from, such as GITHUB_SHA. */
   readonly shaOrigin: string
-  /** The wait-for-source input: `0` when the run does not wait. */
-  readonly waitForSource: string
+  /** The wait-for-source input, when the run waits for its source at all. */
+  readonly waitForSource?: string
 }
 
 /** A trigger that writes (or checks) something; `none` never reaches derivation. */
@@ -75,13 +75,12 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
     patch: version && String(version.patch),
     prerelease: version?.prerelease || undefined
   }
-  checkShaLength(convention, run.sha)
   const fromInput = sourceFromInput(run.source)
   const source = (): SourceRef => fromInput ?? { tag: required(convention.buildTag, values) }
   const sourceAdvice = fromInput
     ? undefined
     : `it is the build tag ${convention.buildTag} of commit ${run.sha ?? '(none)'} (sha from ${run.shaOrigin}); ${
-        run.waitForSource === '0'
+        run.waitForSource === undefined
           ? 'if the build pushes it later, set wait-for-source (such as 10m) or run this step after the build'
           : `it did not appear within wait-for-source (${run.waitForSource}): check that the build pushed it`
       }`
@@ -185,30 +184,6 @@ function versionLine(template: string): VersionLine {
   const variables = templateVariables(template)
   if (variables.includes('minor')) return 'minor'
   return variables.includes('major') ? 'major' : 'all'
-}
-
-/** A `{sha:N}` longer than the sha would render a tag that no build pushed: say so instead. */
-function checkShaLength(convention: Convention, sha: string | undefined): void {
-  if (!sha) return
-  const templates = [
-    convention.buildTag,
-    ...[
-      convention.push,
-      convention.release,
-      convention.prerelease,
-      ...Object.values(convention.promote)
-    ]
-      .flat()
-      .map(({ tag }) => tag)
-  ]
-  for (const template of templates) {
-    for (const [, length] of template.matchAll(/\{sha:(\d+)\}/g)) {
-      if (Number(length) > sha.length)
-        throw new Error(
-          `sha '${sha}' has ${sha.length} characters, but the tag template '${template}' takes ${length}: pass the full commit hash as sha`
-        )
-    }
-  }
 }
 
 function sourceFromInput(source: string): SourceRef | undefined {

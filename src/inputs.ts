@@ -55,6 +55,10 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     problems.push(
       `wait-for-source '${wait}' is not a duration: use a number with s, m or h, such as 90s, 10m or 1h (0 waits not at all)`
     )
+  else if (inputs.waitForSource.ms > MAX_WAIT_MS)
+    problems.push(
+      `wait-for-source '${wait}' is longer than a GitHub job may run (6h): wait for the build with needs: instead`
+    )
   if (!(inputs.maxWritesPerSecond > 0 && Number.isFinite(inputs.maxWritesPerSecond)))
     problems.push(
       `max-writes-per-second '${pace}' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)`
@@ -64,6 +68,10 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
 }
 
 const DEFAULT_WRITES_PER_SECOND = 10
+const MAX_WAIT_MS = 6 * 3_600_000
+
+/** Anything naming an AWS registry host: if it is not an IMAGE_URI, it is a mistake worth naming. */
+const REGISTRY_ADDRESS = /amazonaws\.com|\.on\.aws|ecr\.aws/
 
 /** A full image URI, as amazon-ecr-login and metadata-action's `images` write it. */
 const IMAGE_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/
@@ -81,8 +89,15 @@ function locateRepositories(
   const registries = new Set<string>()
   let located = { registryId: registryIdInput, region: regionInput }
   const repositories = given.map((entry) => {
-    const match = IMAGE_URI.exec(entry)
-    if (!match) return entry
+    // A tag or digest after the name is not part of a repository: refused below, with the reason.
+    const match = /[:@]/.test(entry) ? null : IMAGE_URI.exec(entry)
+    if (!match) {
+      if (REGISTRY_ADDRESS.test(entry))
+        problems.push(
+          `repository '${entry}' looks like a registry address, but not like an ECR repository URI: use <account>.dkr.ecr.<region>.amazonaws.com/<name>, with no tag or digest (a source image goes in the source input)`
+        )
+      return entry
+    }
     const [, registryId, region, name] = match as unknown as [string, string, string, string]
     const conflicts: [string, string, string][] = [
       ['registry', registryId, registryIdInput],

@@ -108,7 +108,7 @@ function runValues(repository: string, inputs: Inputs, context: Context): RunVal
     runNumber: context.runNumber,
     date: new Date(),
     shaOrigin: inputs.shaOrigin,
-    waitForSource: inputs.waitForSource.text
+    ...(inputs.waitForSource.ms > 0 && { waitForSource: inputs.waitForSource.text })
   }
 }
 

@@ -70,9 +70,9 @@ const FIRST_POLL_MS = 2_000
 const LAST_POLL_MS = 30_000
 
 /**
- * Reads the states, and while a source image is missing and `wait.ms` has not run out, reads them
- * again with growing pauses: a release published before its build finished then finds its image.
- * Everything is read again each time, so nothing the run decides on is older than its source.
+ * Reads the states, and while a source image is missing and `wait.ms` has not run out, polls for it
+ * with growing pauses: a release published before its build finished then finds its image. Once it
+ * is there, everything is read again, so nothing the run decides on is older than its source.
  */
 export async function readStatesWaiting(
   registry: Reader,
@@ -80,15 +80,25 @@ export async function readStatesWaiting(
   wait: SourceWait
 ): Promise<RepositoryState[]> {
   const started = wait.clock()
+  let states = await readStates(registry, intents)
   for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, LAST_POLL_MS)) {
-    const states = await readStates(registry, intents)
-    const missing = states.filter(({ sourceManifest }) => !sourceManifest)
+    // A rollback's version was released long ago: it does not appear by waiting.
+    const missing = states.filter(
+      ({ sourceManifest }, index) => !sourceManifest && intents[index]?.event !== 'rollback'
+    )
     const left = started + wait.ms - wait.clock()
     if (missing.length === 0 || left <= 0) return states
     wait.log(
       `waiting for ${missing.map(({ repository, source }) => `${repository}:${describeRef(source.ref)}`).join(', ')}: ${Math.round((wait.clock() - started) / 1000)} s of ${Math.round(wait.ms / 1000)} s`
     )
     await wait.sleep(Math.min(pause, left))
+    // Only the missing images are polled; once they are all there, everything is read afresh.
+    const found = await Promise.all(
+      missing.map(async ({ repository, source }) =>
+        (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
+      )
+    )
+    if (found.every(Boolean)) states = await readStates(registry, intents)
   }
 }
 

@@ -57,6 +57,16 @@ export function renderTemplate(template: string, values: TemplateValues): string
       throw new Error(`tag template '${template}' uses unknown variable {${name}}`)
     const value = values[name]
     if (value === undefined) missing = true
+    // A commit names one build: a shorter sha would render a tag that no build pushed.
+    if (
+      name === 'sha' &&
+      value !== undefined &&
+      length !== undefined &&
+      value.length < Number(length)
+    )
+      throw new Error(
+        `sha '${value}' has ${value.length} characters, but the tag template '${template}' takes ${length}: pass the full commit hash as sha`
+      )
     return length === undefined ? (value ?? '') : (value ?? '').slice(0, Number(length))
   })
   return missing ? undefined : rendered
