@@ -1,0 +1,258 @@
+/**
+ * `run()` in-process, as actions/typescript-action tests it: `@actions/core` mocked (inputs in,
+ * outputs, annotations and the summary out) and the ECR client mocked with aws-sdk-client-mock over a
+ * small in-memory registry. The end-to-end tests run the bundle; these show the glue's decisions.
+ */
+import { jest } from '@jest/globals'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ListImagesCommand,
+  PutImageCommand,
+  ServerException
+} from '@aws-sdk/client-ecr'
+import { mockClient } from 'aws-sdk-client-mock'
+
+const inputs: Record<string, string> = {}
+const outputs: Record<string, string> = {}
+const annotations: string[] = []
+let summaryText = ''
+const summary = {
+  parts: [] as string[],
+  addHeading(text: string) {
+    this.parts.push(text)
+    return this
+  },
+  addRaw(text: string) {
+    this.parts.push(text)
+    return this
+  },
+  addTable(rows: unknown[][]) {
+    this.parts.push(JSON.stringify(rows))
+    return this
+  },
+  addList(items: string[]) {
+    this.parts.push(...items)
+    return this
+  },
+  async write() {
+    summaryText = this.parts.join('\n')
+    this.parts = []
+    return this
+  }
+}
+jest.unstable_mockModule('@actions/core', () => ({
+  getInput: (name: string) => inputs[name] ?? '',
+  getMultilineInput: (name: string) => (inputs[name] ?? '').split('\n'),
+  getBooleanInput: (name: string) => (inputs[name] ?? 'false') === 'true',
+  setOutput: (name: string, value: string) => void (outputs[name] = value),
+  info: () => {},
+  notice: (message: string) => void annotations.push(`notice: ${message}`),
+  warning: (message: string) => void annotations.push(`warning: ${message}`),
+  error: (message: string) => void annotations.push(`error: ${message}`),
+  group: async (_name: string, fn: () => Promise<unknown>) => fn(),
+  summary,
+  ExitCode: { Success: 0, Failure: 1 }
+}))
+const { run } = await import('../src/main.js')
+
+const MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json'
+const image = (seed: string) => {
+  const body = JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE, seed })
+  return { body, digest: `sha256:${createHash('sha256').update(body).digest('hex')}` }
+}
+const [old, build] = [image('old'), image('build')]
+const SHA = 'bbbbbbb'.padEnd(40, '2')
+
+/** One repository `app`: tag → image, answering the calls the action makes. */
+const ecr = mockClient(ECRClient)
+let tags: Map<string, { body: string; digest: string }>
+function serve() {
+  const byDigest = new Map([old, build].map((each) => [each.digest, each]))
+  ecr.on(DescribeRepositoriesCommand).resolves({
+    repositories: [
+      {
+        repositoryName: 'app',
+        repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app',
+        imageTagMutability: 'MUTABLE'
+      }
+    ]
+  })
+  ecr.on(ListImagesCommand).callsFake(async () => ({
+    imageIds: [...tags].map(([imageTag, { digest }]) => ({ imageTag, imageDigest: digest }))
+  }))
+  ecr.on(BatchGetImageCommand).callsFake(async ({ imageIds = [] }) => ({
+    images: imageIds.flatMap((id: { imageTag?: string; imageDigest?: string }) => {
+      const found = id.imageTag ? tags.get(id.imageTag) : byDigest.get(id.imageDigest ?? '')
+      return found
+        ? [
+            {
+              imageId: { imageTag: id.imageTag, imageDigest: found.digest },
+              imageManifest: found.body,
+              imageManifestMediaType: MEDIA_TYPE
+            }
+          ]
+        : []
+    }),
+    failures: imageIds
+      .filter((id: { imageTag?: string }) => id.imageTag && !tags.has(id.imageTag))
+      .map((imageId: object) => ({ imageId, failureCode: 'ImageNotFound' }))
+  }))
+  ecr.on(DescribeImagesCommand).callsFake(async ({ imageIds = [] }) => ({
+    imageDetails: imageIds.map(({ imageDigest }: { imageDigest?: string }) => ({
+      imageDigest,
+      imageTags: [...tags].filter(([, each]) => each.digest === imageDigest).map(([tag]) => tag),
+      imagePushedAt: new Date(imageDigest === old.digest ? 1_000 : 2_000)
+    }))
+  }))
+  ecr.on(PutImageCommand).callsFake(async ({ imageTag, imageDigest }) => {
+    tags.set(imageTag as string, byDigest.get(imageDigest as string)!)
+    return {}
+  })
+  ecr.on(BatchDeleteImageCommand).callsFake(async ({ imageIds = [] }) => {
+    for (const { imageTag } of imageIds) tags.delete(imageTag as string)
+    return { failures: [] }
+  })
+}
+
+let dir: string
+const savedEnv = { ...process.env }
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ecr-promote-main-'))
+  for (const record of [inputs, outputs]) for (const key of Object.keys(record)) delete record[key]
+  annotations.length = 0
+  summaryText = ''
+  process.exitCode = undefined
+  tags = new Map([
+    ['v1.0.0', old],
+    ['production', old],
+    ['sha-bbbbbbb', build]
+  ])
+  ecr.reset()
+  serve()
+  Object.assign(inputs, { repository: 'app', convention: 'environments' })
+})
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+  process.env = { ...savedEnv }
+  process.exitCode = undefined
+})
+
+/** The GitHub context of one event: its name, ref and payload. */
+function onEvent(eventName: string, ref: string, payload: object = {}) {
+  const eventPath = join(dir, 'event.json')
+  writeFileSync(eventPath, JSON.stringify({ repository: { default_branch: 'main' }, ...payload }))
+  Object.assign(process.env, {
+    GITHUB_EVENT_NAME: eventName,
+    GITHUB_REF: ref,
+    GITHUB_SHA: SHA,
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_WORKSPACE: dir,
+    AWS_REGION: 'us-east-1'
+  })
+}
+
+const calls = (command: Parameters<typeof ecr.commandCalls>[0]) => ecr.commandCalls(command).length
+
+describe('run()', () => {
+  it('on a push to main, moves latest and sets every output', async () => {
+    onEvent('push', 'refs/heads/main')
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(outputs).toMatchObject({
+      digest: build.digest,
+      tags: 'latest',
+      images: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app:latest',
+      version: '',
+      'previous-digest': ''
+    })
+    expect(JSON.parse(outputs.changes ?? '')).toEqual([
+      {
+        repository: 'app',
+        tag: 'latest',
+        from: null,
+        to: build.digest,
+        action: 'created',
+        now: build.digest
+      }
+    ])
+    expect(tags.get('latest')).toBe(build)
+    expect(summaryText).toContain('push to main')
+  })
+
+  it('on a published release, writes the version, then production, and reports the digest it had', async () => {
+    onEvent('release', 'refs/tags/v1.1.0', {
+      action: 'published',
+      release: { tag_name: 'v1.1.0', prerelease: false }
+    })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(outputs).toMatchObject({ version: '1.1.0', 'previous-digest': old.digest })
+    expect(outputs.tags?.split('\n')).toEqual(['v1.1.0', 'production'])
+    expect(ecr.commandCalls(PutImageCommand).map((call) => call.args[0].input.imageTag)).toEqual([
+      'v1.1.0',
+      'production'
+    ])
+  })
+
+  it('on an edited release, writes nothing and says why', async () => {
+    onEvent('release', 'refs/tags/v1.1.0', { action: 'edited', release: { tag_name: 'v1.1.0' } })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(calls(DescribeRepositoriesCommand) + calls(PutImageCommand)).toBe(0)
+    expect(annotations).toEqual([
+      "notice: nothing to do: release action 'edited' publishes nothing: only published, released, prereleased tag an image: no tag is written"
+    ])
+  })
+
+  it('in a dry run, plans without writing', async () => {
+    onEvent('push', 'refs/heads/main')
+    inputs['dry-run'] = 'true'
+    await run()
+    expect(calls(PutImageCommand)).toBe(0)
+    expect(JSON.parse(outputs.changes ?? '')).toEqual([
+      expect.objectContaining({ tag: 'latest', action: 'planned' })
+    ])
+    expect(summaryText).toContain('dry run: nothing was written')
+  })
+
+  it('refuses bad input before any call, with one ::error:: each and a summary', async () => {
+    onEvent('push', 'refs/heads/main')
+    Object.assign(inputs, { sha: 'main', 'max-writes-per-second': '0' })
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(ecr.calls()).toHaveLength(0)
+    expect(annotations).toEqual([
+      "error: sha 'main' is not a git commit hash",
+      "error: max-writes-per-second '0' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)"
+    ])
+    expect(summaryText).toContain('Nothing was written.')
+  })
+
+  it('puts back what it wrote when a later write fails, and fails', async () => {
+    onEvent('release', 'refs/tags/v1.1.0', {
+      action: 'published',
+      release: { tag_name: 'v1.1.0', prerelease: false }
+    })
+    ecr
+      .on(PutImageCommand, { imageTag: 'production' })
+      .rejects(new ServerException({ message: 'injected', $metadata: {} }))
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(tags.has('v1.1.0')).toBe(false)
+    expect(tags.get('production')).toBe(old)
+    expect(annotations.at(-1)).toBe(
+      'error: every tag this run had written was put back: the registry is as it was before the run'
+    )
+    expect(
+      JSON.parse(outputs.changes ?? '').map(({ action }: { action: string }) => action)
+    ).toEqual(['undone', 'failed'])
+  }, 20_000)
+})
