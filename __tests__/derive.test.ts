@@ -187,7 +187,8 @@ describe('derive', () => {
     )
   })
 
-  it.each<[string, Convention, ActiveTrigger, Partial<RunValues>, string]>([
+  // `sha: undefined` stands for a run that has no commit, which exact optional types spell as a cast.
+  it.each<[string, Convention, ActiveTrigger, Partial<Record<keyof RunValues, unknown>>, string]>([
     [
       'a build tag without a commit',
       environments,
@@ -233,7 +234,7 @@ describe('derive', () => {
       'the bare.yml convention has no rollback pointer'
     ]
   ])('refuses %s', (_name, convention, trigger, values, message) => {
-    expect(() => derive(convention, trigger, { ...run, ...values })).toThrow(message)
+    expect(() => derive(convention, trigger, { ...run, ...values } as RunValues)).toThrow(message)
   })
 
   it('shortens a long branch to a valid tag with a hash, so long branches never collide', () => {

@@ -102,10 +102,10 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
 function runValues(repository: string, inputs: Inputs, context: Context): RunValues {
   return {
     repository,
-    sha: inputs.sha || undefined,
+    ...(inputs.sha && { sha: inputs.sha }),
     service: inputs.service || repository.split('/').pop() || repository,
     source: inputs.source,
-    runNumber: context.runNumber,
+    ...(context.runNumber && { runNumber: context.runNumber }),
     date: new Date(),
     shaOrigin: inputs.shaOrigin,
     ...(inputs.waitForSource.ms > 0 && { waitForSource: inputs.waitForSource.text })
