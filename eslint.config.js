@@ -16,5 +16,13 @@ export default tseslint.config(
         clearTimeout: 'readonly'
       }
     }
+  },
+  {
+    // The product gets the type-aware rules: they catch unsafe `any`, floating promises and unbound methods.
+    files: ['src/**/*.ts'],
+    extends: [...tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname }
+    }
   }
 )

@@ -12,9 +12,23 @@ export interface Context {
   readonly runNumber?: string
   readonly workspace: string
   readonly region: string
-  /** The webhook payload: untyped JSON, so every field read from it is optional. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly payload: Record<string, any>
+  readonly payload: EventPayload
+}
+
+/**
+ * The fields of the webhook payload the run reads. It is JSON from outside: every field may be
+ * missing or of another type, so each is `unknown` until the code that reads it checks it.
+ */
+export interface EventPayload {
+  readonly action?: unknown
+  readonly inputs?: { readonly version?: unknown; readonly environment?: unknown }
+  readonly repository?: { readonly default_branch?: unknown }
+  readonly release?: {
+    readonly tag_name?: unknown
+    readonly prerelease?: unknown
+    readonly draft?: unknown
+  }
+  readonly deployment?: { readonly environment?: unknown }
 }
 
 export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
@@ -30,7 +44,7 @@ export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
   }
 }
 
-function readPayload(path: string | undefined): Record<string, unknown> {
+function readPayload(path: string | undefined): EventPayload {
   if (!path) return {}
   let text: string
   try {
@@ -52,7 +66,7 @@ function readPayload(path: string | undefined): Record<string, unknown> {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new Error(`the event payload GITHUB_EVENT_PATH=${path} is not a JSON object`)
   }
-  return payload as Record<string, unknown>
+  return payload
 }
 
 /**

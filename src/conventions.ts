@@ -266,7 +266,7 @@ function fieldName(instancePath: string, params: ErrorObject['params']): string 
     .split('/')
     .slice(1)
     .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
-  const named = params.missingProperty ?? params.additionalProperty ?? params.propertyName
+  const named: unknown = params.missingProperty ?? params.additionalProperty ?? params.propertyName
   if (typeof named === 'string') parts.push(named)
   return (
     parts.reduce(

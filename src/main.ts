@@ -9,7 +9,7 @@ import { readInputs, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
 import { WritePacer } from './pace.js'
 import { planRepository } from './plan.js'
-import { problemsOf, settleAll } from './problems.js'
+import { problemsOf, tryEach } from './problems.js'
 import { describeIntent, describePlan, report, type RunResult } from './report.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
@@ -17,7 +17,7 @@ import { describeTrigger, resolveTrigger } from './trigger.js'
 /** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
 export async function run(): Promise<void> {
   const cancel = onCancel()
-  const result = await execute(cancel.signal).finally(cancel.dispose)
+  const result = await execute(cancel.signal).finally(() => cancel.dispose())
   await report(result)
   if (result.failure !== undefined) fail(result.failure)
 }
@@ -35,14 +35,14 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       return result
     }
 
-    const intents = await core.group('Decide', async () => {
+    const intents = await core.group('Decide', () => {
       core.info(`${result.title}; convention ${convention.name}`)
       core.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
-      const derived = inputs.repositories.map((repository) =>
+      const derived = tryEach(inputs.repositories, (repository) =>
         derive(convention, trigger, runValues(repository, inputs, context))
       )
       for (const intent of derived) core.info(describeIntent(intent))
-      return derived
+      return Promise.resolve(derived)
     })
     const pacer = new WritePacer(inputs.maxWritesPerSecond, Date.now, (ms, abort) =>
       sleep(ms, undefined, { signal: abort })
@@ -65,12 +65,10 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
         log: core.info
       })
     )
-    const plans = await core.group('Plan', async () => {
-      const planned = await settleAll(
-        intents.map(async (intent, index) => planRepository(intent, states[index]!))
-      )
+    const plans = await core.group('Plan', () => {
+      const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
       for (const line of planned.flatMap(describePlan)) core.info(line)
-      return planned
+      return Promise.resolve(planned)
     })
     result = { ...result, plans, changes: preview(plans) }
     if (inputs.dryRun) return { ...result, title: `${result.title} (dry run: nothing was written)` }

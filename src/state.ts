@@ -1,6 +1,6 @@
 import type { Intent } from './derive.js'
 import type { Registry } from './ecr.js'
-import { describeRef, type ImageRef, type Manifest } from './model.js'
+import { describeRef, type ImageDetails, type ImageRef, type Manifest } from './model.js'
 import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
@@ -161,7 +161,7 @@ export async function refreshPointers(
       ? await registry.describeImages(intent.repository, [
           ...new Set([...arrived, ...(state.sourceManifest ? [state.sourceManifest.digest] : [])])
         ])
-      : new Map()
+      : new Map<string, ImageDetails>()
   const tags = new Map(state.tags)
   const current = new Map(state.current)
   for (const tag of moved) {
@@ -222,9 +222,9 @@ export function repositoryWork(
       const guarded = steps.some(({ step }) => step.kind === 'forward' || step.kind === 'highest')
       const fresh = guarded ? await registry.listTags(repository) : new Map<string, string>()
       return Promise.all(
-        steps.map(({ step, before }) => {
+        steps.map(async ({ step, before }) => {
           const digest = restoreTarget(intent, plan, step, before, initial.tags, fresh)
-          return digest === (before?.digest ?? null) ? before : manifestOf(digest)
+          return digest === (before?.digest ?? null) ? before : await manifestOf(digest)
         })
       )
     }
