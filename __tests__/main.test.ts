@@ -19,35 +19,13 @@ import {
   ServerException
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
+import { fakeSummary } from './support/fake-summary.js'
 
 const inputs: Record<string, string> = {}
 const outputs: Record<string, string> = {}
 const annotations: string[] = []
-let summaryText = ''
-const summary = {
-  parts: [] as string[],
-  addHeading(text: string) {
-    this.parts.push(text)
-    return this
-  },
-  addRaw(text: string) {
-    this.parts.push(text)
-    return this
-  },
-  addTable(rows: unknown[][]) {
-    this.parts.push(JSON.stringify(rows))
-    return this
-  },
-  addList(items: string[]) {
-    this.parts.push(...items)
-    return this
-  },
-  async write() {
-    summaryText = this.parts.join('\n')
-    this.parts = []
-    return this
-  }
-}
+const { summary, written } = fakeSummary()
+const summaryText = () => written.at(-1) ?? ''
 jest.unstable_mockModule('@actions/core', () => ({
   getInput: (name: string) => inputs[name] ?? '',
   getMultilineInput: (name: string) => (inputs[name] ?? '').split('\n'),
@@ -128,7 +106,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ecr-promote-main-'))
   for (const record of [inputs, outputs]) for (const key of Object.keys(record)) delete record[key]
   annotations.length = 0
-  summaryText = ''
+  written.length = 0
   process.exitCode = undefined
   tags = new Map([
     ['v1.0.0', old],
@@ -184,7 +162,7 @@ describe('run()', () => {
       }
     ])
     expect(tags.get('latest')).toBe(build)
-    expect(summaryText).toContain('push to main')
+    expect(summaryText()).toContain('push to main')
   })
 
   it('on a published release, writes the version, then production, and reports the digest it had', async () => {
@@ -220,7 +198,7 @@ describe('run()', () => {
     expect(JSON.parse(outputs.changes ?? '')).toEqual([
       expect.objectContaining({ tag: 'latest', action: 'planned' })
     ])
-    expect(summaryText).toContain('dry run: nothing was written')
+    expect(summaryText()).toContain('dry run: nothing was written')
   })
 
   it('refuses bad input before any call, with one ::error:: each and a summary', async () => {
@@ -233,7 +211,7 @@ describe('run()', () => {
       "error: sha 'main' is not a git commit hash",
       "error: max-writes-per-second '0' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)"
     ])
-    expect(summaryText).toContain('Nothing was written.')
+    expect(summaryText()).toContain('Nothing was written.')
   })
 
   it('puts back what it wrote when a later write fails, and fails', async () => {

@@ -2,33 +2,10 @@ import { jest } from '@jest/globals'
 import type { Change } from '../src/apply.js'
 import type { Manifest } from '../src/model.js'
 import type { RepositoryPlan } from '../src/plan.js'
+import { fakeSummary } from './support/fake-summary.js'
 
 const outputs: Record<string, string> = {}
-const written: string[] = []
-const summary = {
-  parts: [] as string[],
-  addHeading(text: string) {
-    this.parts.push(`# ${text}`)
-    return this
-  },
-  addRaw(text: string) {
-    this.parts.push(text)
-    return this
-  },
-  addTable(rows: unknown[][]) {
-    this.parts.push(JSON.stringify(rows))
-    return this
-  },
-  addList(items: string[]) {
-    this.parts.push(...items.map((item) => `- ${item}`))
-    return this
-  },
-  async write() {
-    written.push(this.parts.join('\n'))
-    this.parts = []
-    return this
-  }
-}
+const { summary, written } = fakeSummary()
 jest.unstable_mockModule('@actions/core', () => ({
   setOutput: (name: string, value: string) => (outputs[name] = value),
   info: () => {},
