@@ -100,9 +100,9 @@ interface Entry {
   note?: string
   /** Whether this run sent a write for the tag (whose answer may have been lost). */
   wrote: boolean
+  /** Whether the undo put the tag on a release another run made meanwhile, not where it was. */
+  redirected?: boolean
 }
-
-const REDIRECTED = 'put back on'
 
 /** Stops a repository's writes: the job was cancelled, or another repository failed. */
 class Stopped extends Error {}
@@ -307,7 +307,7 @@ class WriteRun {
     }
     if (problems.length > 0) return problems
     const undone = this.entries.filter(({ action }) => action === 'undone')
-    const redirected = undone.filter(({ note }) => note?.startsWith(REDIRECTED))
+    const redirected = undone.filter((entry) => entry.redirected)
     if (undone.length === 0) return ['no tag was written: the registry is as it was before the run']
     if (redirected.length === 0)
       return [
@@ -357,8 +357,10 @@ class WriteRun {
       if (now === (target?.digest ?? null)) entry.action = 'undone'
       else entry.note = `could not undo: ${messageOf(error)}`
     }
-    if (entry.action === 'undone' && target?.digest !== back?.digest)
-      entry.note = `${REDIRECTED} ${describeDigest(target?.digest)}, which another run released meanwhile, rather than on ${describeDigest(back?.digest)}`
+    if (entry.action === 'undone' && target?.digest !== back?.digest) {
+      entry.redirected = true
+      entry.note = `put back on ${describeDigest(target?.digest)}, which another run released meanwhile, rather than on ${describeDigest(back?.digest)}`
+    }
   }
 
   /** Reads every planned tag once more, so the report says what the registry holds, not what the run expects. */
