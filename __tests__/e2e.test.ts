@@ -50,6 +50,8 @@ const ALL_MEDIA_TYPES = [
   MEDIA_TYPES.dockerManifest
 ]
 const SHA_A = 'aaaaaaa1111111111111111111111111111111111'.slice(0, 40)
+// Enough ../ to reach / from any checkout, naming a file that exists nowhere: refused as outside, not as missing.
+const CLIMBING_PATH = `${'../'.repeat(process.cwd().split('/').length)}nowhere/convention.yml`
 const SHA_B = 'bbbbbbb2222222222222222222222222222222222'.slice(0, 40)
 const SHA_C = 'ccccccc3333333333333333333333333333333333'.slice(0, 40)
 const SHA_D = 'ddddddd4444444444444444444444444444444444'.slice(0, 40)
@@ -706,8 +708,8 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       ],
       [
         'a convention path that climbs out of the workspace',
-        (repo) => push(repo, SHA_A, 'main', { convention: '../../etc/hostname' }),
-        /^cannot read convention file \.\.\/\.\.\/etc\/hostname: it resolves to \/etc\/hostname, outside the workspace /
+        (repo) => push(repo, SHA_A, 'main', { convention: CLIMBING_PATH }),
+        /^cannot read convention file (\.\.\/)+nowhere\/convention\.yml: it resolves to \/nowhere\/convention\.yml, outside the workspace /
       ],
       [
         'an event payload that is not JSON',

@@ -76,11 +76,17 @@ function readPayload(path: string | undefined): EventPayload {
 export function workspaceReader(workspace: string): (path: string) => Promise<string> {
   return async (path) => {
     const root = await realpath(workspace)
+    // Checked on the path as written first, so a path outside is refused even if nothing is there.
+    refuseOutside(root, resolve(root, path))
     const target = await realpath(resolve(root, path))
-    const inside = relative(root, target)
-    if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
-      throw new Error(`it resolves to ${target}, outside the workspace ${root}`)
-    }
+    refuseOutside(root, target)
     return readFile(target, 'utf8')
+  }
+}
+
+function refuseOutside(root: string, target: string): void {
+  const inside = relative(root, target)
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new Error(`it resolves to ${target}, outside the workspace ${root}`)
   }
 }
