@@ -1,6 +1,7 @@
-import { applyPlans, preview, type ApplyOptions, type RepositoryWork } from '../src/apply.js'
+import { applyPlans, type ApplyOptions, type Outcome, type RepositoryWork } from '../src/apply.js'
 import type { Manifest } from '../src/model.js'
 import type { RepositoryPlan, Step } from '../src/plan.js'
+import { changeRow } from '../src/report.js'
 
 const manifest = (name: string): Manifest => ({
   digest: `sha256:${name.padEnd(64, '0')}`,
@@ -162,7 +163,13 @@ const apply = (
     plans.map((planned) => work(registry, planned)),
     registry,
     options(overrides)
-  )
+  ).then(rows)
+
+/** The outcome as the `changes` rows it reports, which is what a user reads. */
+const rows = ({ steps, failure }: Outcome) => ({
+  changes: steps.map(changeRow),
+  ...(failure && { failure })
+})
 
 const actions = (outcome: Awaited<ReturnType<typeof apply>>) =>
   outcome.changes.map(({ repository, tag, action }) => `${repository}:${tag} ${action}`)
@@ -511,40 +518,5 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
       action: 'undone',
       now: old.digest
     })
-  })
-})
-
-describe('preview', () => {
-  it('plans without writing', () => {
-    const changes = preview([
-      release,
-      plan('app2', [{ tag: 'latest', kind: 'plain', from: build, to: build, write: false }])
-    ])
-    expect(changes).toEqual([
-      {
-        repository: 'app',
-        tag: 'v1.2.0',
-        from: null,
-        to: build.digest,
-        now: build.digest,
-        action: 'planned'
-      },
-      {
-        repository: 'app',
-        tag: 'production',
-        from: old.digest,
-        to: build.digest,
-        now: build.digest,
-        action: 'planned'
-      },
-      {
-        repository: 'app2',
-        tag: 'latest',
-        from: build.digest,
-        to: build.digest,
-        now: build.digest,
-        action: 'unchanged'
-      }
-    ])
   })
 })

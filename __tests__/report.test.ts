@@ -1,5 +1,4 @@
 import { jest } from '@jest/globals'
-import type { Change } from '../src/apply.js'
 import type { Manifest } from '../src/model.js'
 import type { RepositoryPlan } from '../src/plan.js'
 import { fakeSummary } from './support/fake-summary.js'
@@ -12,7 +11,8 @@ jest.unstable_mockModule('@actions/core', () => ({
   notice: () => {},
   summary
 }))
-const { report, escape } = await import('../src/report.js')
+const { report, escape, preview } = await import('../src/report.js')
+type Change = import('../src/report.js').Change
 
 const manifest = (name: string): Manifest => ({
   digest: `sha256:${name.padEnd(64, '0')}`,
@@ -158,5 +158,49 @@ describe('report', () => {
     ['release 1.2.0: stays on 1.1.0', 'release 1.2.0: stays on 1.1.0']
   ])('escape(%j) is %j', (text, escaped) => {
     expect(escape(text)).toBe(escaped)
+  })
+})
+
+describe('preview', () => {
+  it('shows where each tag would be once the plan is written, with the reason for a hold', () => {
+    const held = 'a lower release never moves production'
+    const changes = preview([
+      plan('app', {
+        steps: [
+          { tag: 'v1.2.0', kind: 'version', to: build, write: true },
+          { tag: 'production', kind: 'forward', from: old, to: old, write: false, note: held }
+        ]
+      }),
+      plan('app2', {
+        steps: [{ tag: 'latest', kind: 'plain', from: build, to: build, write: false }]
+      })
+    ])
+    expect(changes).toEqual([
+      {
+        repository: 'app',
+        tag: 'v1.2.0',
+        from: null,
+        to: build.digest,
+        now: build.digest,
+        action: 'planned'
+      },
+      {
+        repository: 'app',
+        tag: 'production',
+        from: old.digest,
+        to: old.digest,
+        now: old.digest,
+        action: 'unchanged',
+        note: held
+      },
+      {
+        repository: 'app2',
+        tag: 'latest',
+        from: build.digest,
+        to: build.digest,
+        now: build.digest,
+        action: 'unchanged'
+      }
+    ])
   })
 })

@@ -5,23 +5,18 @@ import { problemsError } from './problems.js'
 
 export type Action = 'created' | 'moved' | 'unchanged' | 'planned' | 'undone' | 'failed'
 
-/**
- * One row of the `changes` output: `to` is where this run points (or would point) the tag, `now`
- * where the registry shows it when the run ends (which another writer may have changed since).
- */
-export interface Change {
+/** What became of one planned step: `now` is where the registry shows the tag when the run ends. */
+export interface StepOutcome {
   readonly repository: string
-  readonly tag: string
-  readonly from: string | null
-  readonly to: string | null
+  readonly step: Step
   readonly action: Action
   readonly now: string | null
-  /** Why a tag stayed or what became of it, for the log and summary; not part of the `changes` output. */
+  /** What became of the tag, when it is not what the plan said; the step's own note otherwise. */
   readonly note?: string
 }
 
 export interface Outcome {
-  readonly changes: Change[]
+  readonly steps: StepOutcome[]
   readonly failure?: Error
 }
 
@@ -63,12 +58,6 @@ const SETTLE_PER_TYPICAL_WRITE = 3
 /** A pointer that concurrent releases keep taking is put right at most this often. */
 const CHECK_ROUNDS = 2
 
-export function preview(plans: readonly RepositoryPlan[]): Change[] {
-  return plans.flatMap(({ repository, steps }) =>
-    steps.map((step) => row(repository, step, step.write ? 'planned' : 'unchanged'))
-  )
-}
-
 /**
  * Writes every plan: repositories concurrently; in each, version and plain tags first, then the
  * pointers, read again just before they are written and checked once more after. If any write fails
@@ -83,9 +72,9 @@ export async function applyPlans(
   const run = new WriteRun(registry, options)
   await Promise.allSettled(work.map((repository) => run.writeRepository(repository)))
   const failures = run.failures()
-  if (failures.length === 0) return { changes: await run.changes() }
+  if (failures.length === 0) return { steps: await run.outcomes() }
   const outcome = await run.undo()
-  return { changes: await run.changes(), failure: problemsError([...failures, ...outcome]) }
+  return { steps: await run.outcomes(), failure: problemsError([...failures, ...outcome]) }
 }
 
 interface Entry {
@@ -142,7 +131,7 @@ class WriteRun {
       first: step,
       step,
       action: 'unchanged',
-      now: digestOf(step, 'unchanged'),
+      now: step.from?.digest ?? null,
       wrote: false
     }))
     this.entries.push(...entries)
@@ -170,7 +159,7 @@ class WriteRun {
   private adopt(pointers: Entry[], fresh: RepositoryPlan): void {
     for (const entry of pointers) {
       entry.step = fresh.steps.find(({ tag }) => tag === entry.step.tag) as Step
-      entry.now = digestOf(entry.step, 'unchanged')
+      entry.now = entry.step.from?.digest ?? null
     }
   }
 
@@ -385,10 +374,12 @@ class WriteRun {
     )
   }
 
-  async changes(): Promise<Change[]> {
+  async outcomes(): Promise<StepOutcome[]> {
     await this.readFinalState()
     return this.entries.map(({ repository, step, action, now, note }) => ({
-      ...row(repository, step, action),
+      repository,
+      step,
+      action,
       now,
       ...(note && { note })
     }))
@@ -433,27 +424,5 @@ function leftOver(entry: Entry): string | undefined {
     : `${where}; it did not exist before this run: remove it by hand`
 }
 
-function row(repository: string, step: Step, action: Action): Change {
-  return {
-    repository,
-    tag: step.tag,
-    from: step.from?.digest ?? null,
-    to: step.to?.digest ?? null,
-    action,
-    now: digestOf(step, action),
-    ...(step.note && { note: step.note })
-  }
-}
-
-/** Where a step leaves its tag after an action. */
-const digestOf = (step: Step, action: Action): string | null =>
-  (action === 'created' || action === 'moved' || action === 'planned' ? step.to : step.from)
-    ?.digest ?? null
-
 const describeDigest = (digest: string | null | undefined): string =>
   digest ? shortDigest(digest) : '(no image: the tag is gone)'
-
-export const describeChange = (change: Change): string => {
-  const note = change.note ? ` (${change.note})` : ''
-  return `${change.repository}:${change.tag} ${change.from ? shortDigest(change.from) : '(none)'} -> ${change.now ? shortDigest(change.now) : '(none)'} ${change.action}${note}`
-}

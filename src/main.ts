@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
-import { applyPlans, preview } from './apply.js'
+import { applyPlans } from './apply.js'
 import { readContext, workspaceReader, type Context } from './context.js'
 import { loadConvention } from './conventions.js'
 import { derive, type RunValues } from './derive.js'
@@ -10,7 +10,14 @@ import { messageOf } from './model.js'
 import { WritePacer } from './pace.js'
 import { planRepository } from './plan.js'
 import { problemsOf, tryEach } from './problems.js'
-import { describeIntent, describePlan, report, type RunResult } from './report.js'
+import {
+  changeRow,
+  describeIntent,
+  describePlan,
+  preview,
+  report,
+  type RunResult
+} from './report.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
 
@@ -89,7 +96,7 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     )
     return {
       ...result,
-      changes: outcome.changes,
+      changes: outcome.steps.map(changeRow),
       ...(outcome.failure && { failure: outcome.failure })
     }
   } catch (error) {

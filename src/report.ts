@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { describeChange, type Change } from './apply.js'
+import type { Action, StepOutcome } from './apply.js'
 import type { Intent } from './derive.js'
 import { describeRef, messageOf, shortDigest } from './model.js'
 import type { RepositoryPlan } from './plan.js'
@@ -7,7 +7,57 @@ import { problemsOf } from './problems.js'
 
 const COLUMNS = ['Repository', 'Tag', 'Before', 'After', 'Action']
 /** A `failed` write did not land, so only these mean the registry was written. */
-const WRITING_ACTIONS: readonly Change['action'][] = ['created', 'moved', 'undone']
+const WRITING_ACTIONS: readonly Action[] = ['created', 'moved', 'undone']
+
+/**
+ * One row of the `changes` output: `to` is where this run points (or would point) the tag, `now`
+ * where the registry shows it when the run ends (which another writer may have changed since).
+ */
+export interface Change {
+  readonly repository: string
+  readonly tag: string
+  readonly from: string | null
+  readonly to: string | null
+  readonly action: Action
+  readonly now: string | null
+  /** Why a tag stayed or what became of it, for the log and summary; not part of the `changes` output. */
+  readonly note?: string
+}
+
+export function changeRow({
+  repository,
+  step,
+  action,
+  now,
+  note = step.note
+}: StepOutcome): Change {
+  return {
+    repository,
+    tag: step.tag,
+    from: step.from?.digest ?? null,
+    to: step.to?.digest ?? null,
+    action,
+    now,
+    ...(note && { note })
+  }
+}
+
+/** A dry run's rows: where each tag would be once the plan is written. */
+export const preview = (plans: readonly RepositoryPlan[]): Change[] =>
+  plans.flatMap(({ repository, steps }) =>
+    steps.map((step) =>
+      changeRow(
+        step.write
+          ? { repository, step, action: 'planned', now: step.to.digest }
+          : { repository, step, action: 'unchanged', now: step.from?.digest ?? null }
+      )
+    )
+  )
+
+export const describeChange = (change: Change): string => {
+  const note = change.note ? ` (${change.note})` : ''
+  return `${change.repository}:${change.tag} ${change.from ? shortDigest(change.from) : '(none)'} -> ${change.now ? shortDigest(change.now) : '(none)'} ${change.action}${note}`
+}
 
 export interface RunResult {
   /** What the run was asked to do, such as `release 1.2.0`. */
