@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
 import schema from '../convention.schema.json' with { type: 'json' }
+import type { Cleanup } from './lifecycle.js'
 import { templateVariables } from './tags.js'
 import { problemsError } from './problems.js'
 
@@ -41,6 +42,8 @@ export interface Convention {
   readonly prerelease: readonly TagRule[]
   /** Promotion targets by environment name. */
   readonly promote: Readonly<Record<string, readonly TagRule[]>>
+  /** What the lifecycle policy keeps and expires, and what `prune` keeps; none means no cleanup. */
+  readonly cleanup?: Cleanup
 }
 
 /** `../shared/seeds/container-registry-strategy.md`: sha-<7 hex> builds, latest, deploy pointers, v<semver>. */
@@ -61,6 +64,11 @@ promote:
   production:
     - { tag: production, kind: forward }
     - { tag: 'v{version}', kind: version, optional: true }
+cleanup:
+  protect: [production, staging, canary, latest]
+  protect-releases: true
+  keep-builds: 20
+  expire-untagged-after-days: 7
 `
 
 /** `../shared/seeds/docker-registry-and-image-versioning.md`: SemVer without v, edge, rc builds, stable, latest. */
@@ -79,6 +87,12 @@ prerelease:
 promote:
   staging:
     - { tag: '{version}-rc.{build}', kind: version }
+cleanup:
+  protect: [stable, latest, edge]
+  protect-releases: true
+  expire-after-days: 90
+  expire-untagged-after-days: 90
+  keep-minor-versions: 5
 `
 
 export const BUILT_IN_CONVENTIONS: Readonly<Record<string, string>> = {
@@ -108,6 +122,14 @@ interface ConventionDocument {
   release?: RuleDocument[]
   prerelease?: RuleDocument[]
   promote?: Record<string, RuleDocument[]>
+  cleanup?: {
+    protect?: string[]
+    'protect-releases'?: boolean
+    'keep-builds'?: number
+    'expire-after-days'?: number
+    'expire-untagged-after-days'?: number
+    'keep-minor-versions'?: number
+  }
 }
 
 /** Compiled on first use: only a convention file needs it, and compiling costs more than the rest of a run's start. */
@@ -174,7 +196,22 @@ function toConvention(document: ConventionDocument, origin: string): Convention 
     prerelease: rules(document.prerelease),
     promote: Object.fromEntries(
       Object.entries(document.promote ?? {}).map(([name, list]) => [name, rules(list)])
-    )
+    ),
+    ...(document.cleanup && { cleanup: toCleanup(document.cleanup) })
+  }
+}
+
+function toCleanup(document: NonNullable<ConventionDocument['cleanup']>): Cleanup {
+  const numbers = {
+    keepBuilds: document['keep-builds'],
+    expireAfterDays: document['expire-after-days'],
+    expireUntaggedAfterDays: document['expire-untagged-after-days'],
+    keepMinorVersions: document['keep-minor-versions']
+  }
+  return {
+    protect: document.protect ?? [],
+    protectReleases: document['protect-releases'] ?? true,
+    ...Object.fromEntries(Object.entries(numbers).filter(([, value]) => value !== undefined))
   }
 }
 

@@ -5,13 +5,19 @@ import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
+  GetLifecyclePolicyCommand,
+  GetLifecyclePolicyPreviewCommand,
   ImageAlreadyExistsException,
   ImageTagAlreadyExistsException,
+  LifecyclePolicyNotFoundException,
   ListImagesCommand,
-  RepositoryNotFoundException,
   PutImageCommand,
+  PutLifecyclePolicyCommand,
+  RepositoryNotFoundException,
+  StartLifecyclePolicyPreviewCommand,
   type ImageIdentifier
 } from '@aws-sdk/client-ecr'
+import type { Expiring } from './lifecycle.js'
 import {
   describeRef,
   immutableRemedy,
@@ -30,6 +36,8 @@ export const ACCEPTED_MEDIA_TYPES = [
 ]
 
 const BATCH_GET_LIMIT = 100
+/** ECR's largest GetLifecyclePolicyPreview page. */
+const PREVIEW_PAGE_LIMIT = 100
 /** ECR's largest ListImages page; its default is 100. */
 const LIST_PAGE_LIMIT = 1000
 
@@ -84,6 +92,12 @@ const isThrottle = (error: unknown): boolean =>
   error instanceof Error &&
   (error.name === 'ThrottlingException' ||
     (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429)
+
+/** One poll of a lifecycle policy preview: its status and, once COMPLETE, every image it would expire. */
+export interface PreviewPoll {
+  readonly status: string
+  readonly expiring: readonly (Expiring & { readonly pushedAt?: Date })[]
+}
 
 /** Whether PutImage moved the tag, or found it on that manifest before this call. */
 export type PutResult = 'written' | 'already there'
@@ -217,11 +231,12 @@ export class Registry {
           })
         )
       )
-      for (const { imageDigest, imageTags = [], imagePushedAt } of imageDetails) {
+      for (const { imageDigest, imageTags = [], imagePushedAt, imageSizeInBytes } of imageDetails) {
         if (imageDigest)
           details.set(imageDigest, {
             tags: imageTags,
-            ...(imagePushedAt && { pushedAt: imagePushedAt })
+            ...(imagePushedAt && { pushedAt: imagePushedAt }),
+            ...(imageSizeInBytes !== undefined && { sizeBytes: imageSizeInBytes })
           })
       }
     }
@@ -280,6 +295,74 @@ export class Registry {
       throw new Error(
         `could not remove tag '${tag}' from ${repositoryName}: ${failure.failureReason}`
       )
+  }
+
+  /** The repository's lifecycle policy text, or undefined when it has none. */
+  async getLifecyclePolicy(repositoryName: string): Promise<string | undefined> {
+    try {
+      const { lifecyclePolicyText } = await this.client.send(
+        new GetLifecyclePolicyCommand({ ...this.scope(), repositoryName })
+      )
+      return lifecyclePolicyText
+    } catch (error) {
+      if (error instanceof LifecyclePolicyNotFoundException) return undefined
+      throw explain(error, 'GetLifecyclePolicy', repositoryName, this.registryId)
+    }
+  }
+
+  async putLifecyclePolicy(repositoryName: string, lifecyclePolicyText: string): Promise<void> {
+    await this.call('PutLifecyclePolicy', repositoryName, () =>
+      this.client.send(
+        new PutLifecyclePolicyCommand({ ...this.scope(), repositoryName, lifecyclePolicyText })
+      )
+    )
+  }
+
+  /** Asks ECR to evaluate a policy against the repository without applying it. */
+  async startLifecyclePreview(repositoryName: string, lifecyclePolicyText: string): Promise<void> {
+    await this.call('StartLifecyclePolicyPreview', repositoryName, () =>
+      this.client.send(
+        new StartLifecyclePolicyPreviewCommand({
+          ...this.scope(),
+          repositoryName,
+          lifecyclePolicyText
+        })
+      )
+    )
+  }
+
+  /** The preview's status, and once it is COMPLETE every image it expires, following pagination to the end. */
+  async lifecyclePreview(repositoryName: string): Promise<PreviewPoll> {
+    const expiring: (Expiring & { pushedAt?: Date })[] = []
+    let nextToken: string | undefined
+    do {
+      const page = await this.call('GetLifecyclePolicyPreview', repositoryName, () =>
+        this.client.send(
+          new GetLifecyclePolicyPreviewCommand({
+            ...this.scope(),
+            repositoryName,
+            maxResults: PREVIEW_PAGE_LIMIT,
+            nextToken
+          })
+        )
+      )
+      const status = page.status ?? 'IN_PROGRESS'
+      if (status !== 'COMPLETE') return { status, expiring: [] }
+      for (const result of page.previewResults ?? []) {
+        if (!result.imageDigest || (result.action?.type && result.action.type !== 'EXPIRE'))
+          continue
+        expiring.push({
+          digest: result.imageDigest,
+          tags: result.imageTags ?? [],
+          ...(result.appliedRulePriority !== undefined && {
+            rulePriority: result.appliedRulePriority
+          }),
+          ...(result.imagePushedAt && { pushedAt: result.imagePushedAt })
+        })
+      }
+      nextToken = page.nextToken
+    } while (nextToken)
+    return { status: 'COMPLETE', expiring }
   }
 
   private scope(): { registryId?: string } {

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import type { Context } from './context.js'
+import { LIFECYCLE_MODES, type LifecycleMode } from './cleanup.js'
 import { isValidRepositoryName, isValidTag } from './tags.js'
 import { EVENTS, type TriggerInputs } from './trigger.js'
 import { requireVersion } from './version.js'
@@ -21,6 +22,8 @@ export interface Inputs {
   readonly maxWritesPerSecond: number
   /** How long to wait for a source image that is not there yet, as given (`5m`), and in ms. */
   readonly waitForSource: { readonly text: string; readonly ms: number }
+  /** What to do about each repository's lifecycle policy, after the tags are written. */
+  readonly lifecycle: LifecycleMode
 }
 
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
@@ -48,7 +51,8 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     service: input('service'),
     dryRun: core.getBooleanInput('dry-run'),
     maxWritesPerSecond: Number(pace),
-    waitForSource: { text: wait, ms: durationMs(wait) ?? Number.NaN }
+    waitForSource: { text: wait, ms: durationMs(wait) ?? Number.NaN },
+    lifecycle: (input('lifecycle') || 'off') as LifecycleMode
   }
   const problems = [...located.problems, ...check(inputs)]
   if (Number.isNaN(inputs.waitForSource.ms))
@@ -128,7 +132,15 @@ function durationMs(text: string): number | undefined {
   return Number(match[1]) * unit
 }
 
-function check({ repositories, registryId, region, trigger, source, sha }: Inputs): string[] {
+function check({
+  repositories,
+  registryId,
+  region,
+  trigger,
+  source,
+  sha,
+  lifecycle
+}: Inputs): string[] {
   const problems = repositories.flatMap((name) =>
     isValidRepositoryName(name)
       ? []
@@ -165,6 +177,10 @@ function check({ repositories, registryId, region, trigger, source, sha }: Input
     problems.push(`source '${source}' is neither a tag nor a sha256: digest`)
   }
   if (sha && !/^[0-9a-f]{7,40}$/i.test(sha)) problems.push(`sha '${sha}' is not a git commit hash`)
+  if (!LIFECYCLE_MODES.includes(lifecycle))
+    problems.push(`lifecycle '${lifecycle}' is not one of ${LIFECYCLE_MODES.join(', ')}`)
+  else if (trigger.event === 'lifecycle' && lifecycle === 'off')
+    problems.push('event lifecycle needs the lifecycle input: check (report drift) or apply')
 
   return problems
 }

@@ -2,9 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { applyPlans } from './apply.js'
 import { readContext, workspaceReader, type Context } from './context.js'
-import { loadConvention } from './conventions.js'
-import { derive, type RunValues } from './derive.js'
-import { createRegistry } from './ecr.js'
+import { maintainLifecycle } from './cleanup.js'
+import { loadConvention, type Convention } from './conventions.js'
+import { derive, type ActiveTrigger, type RunValues } from './derive.js'
+import { createRegistry, type Registry } from './ecr.js'
 import { readInputs, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
 import { WritePacer } from './pace.js'
@@ -14,6 +15,7 @@ import {
   changeRow,
   describeIntent,
   describePlan,
+  lifecycleFailure,
   preview,
   report,
   type RunResult
@@ -41,16 +43,6 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       core.notice(`${result.title}: no tag is written`)
       return result
     }
-
-    const intents = await core.group('Decide', () => {
-      core.info(`${result.title}; convention ${convention.name}`)
-      core.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
-      const derived = tryEach(inputs.repositories, (repository) =>
-        derive(convention, trigger, runValues(repository, inputs, context))
-      )
-      for (const intent of derived) core.info(describeIntent(intent))
-      return Promise.resolve(derived)
-    })
     const pacer = new WritePacer(inputs.maxWritesPerSecond, Date.now, (ms, abort) =>
       sleep(ms, undefined, { signal: abort })
     )
@@ -59,48 +51,94 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       ...(inputs.registryId && { registryId: inputs.registryId }),
       onThrottle: () => pacer.throttled()
     })
-    const states = await core.group('Read the registry', () =>
-      readStatesWaiting(registry, intents, {
-        ms: inputs.waitForSource.ms,
-        sleep: (ms) =>
-          sleep(ms, undefined, { signal }).catch(() => {
-            throw new Error(
-              'the job was cancelled while waiting for the source image: nothing was written'
-            )
-          }),
+    if (trigger.event !== 'lifecycle')
+      result = await writeTags(result, {
+        inputs,
+        context,
+        convention,
+        trigger,
+        registry,
+        pacer,
+        signal
+      })
+    const mode = inputs.lifecycle
+    if (result.failure !== undefined || mode === 'off') return result
+    const lifecycle = await core.group('Lifecycle policy', () =>
+      maintainLifecycle(registry, convention, inputs.repositories, mode, inputs.dryRun, {
+        sleep: (ms) => sleep(ms, undefined, { signal }),
         clock: Date.now,
         log: core.info
       })
     )
-    const plans = await core.group('Plan', () => {
-      const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
-      for (const line of planned.flatMap(describePlan)) core.info(line)
-      return Promise.resolve(planned)
-    })
-    result = { ...result, plans, changes: preview(plans) }
-    if (inputs.dryRun) return { ...result, title: `${result.title} (dry run: nothing was written)` }
-    if (signal.aborted) {
-      throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
-    }
-    const work = plans.map((plan, index) =>
-      repositoryWork(registry, intents[index]!, states[index]!, plan)
-    )
-    const outcome = await core.group('Write tags', () =>
-      applyPlans(work, registry, {
-        signal,
-        pace: (abort) => pacer.take(abort),
-        log: core.info,
-        sleep: (ms, abort) => sleep(ms, undefined, { signal: abort }),
-        clock: Date.now
-      })
-    )
-    return {
-      ...result,
-      changes: outcome.steps.map(changeRow),
-      ...(outcome.failure && { failure: outcome.failure })
-    }
+    return { ...result, lifecycle, ...lifecycleFailure(lifecycle) }
   } catch (error) {
     return { ...result, failure: error }
+  }
+}
+
+interface TagRun {
+  readonly inputs: Inputs
+  readonly context: Context
+  readonly convention: Convention
+  readonly trigger: ActiveTrigger
+  readonly registry: Registry
+  readonly pacer: WritePacer
+  readonly signal: AbortSignal
+}
+
+/** derive (pure) → read registry state → plan (pure) → apply; a dry run stops after the plan. */
+async function writeTags(
+  result: RunResult,
+  { inputs, context, convention, trigger, registry, pacer, signal }: TagRun
+): Promise<RunResult> {
+  const intents = await core.group('Decide', () => {
+    core.info(`${result.title}; convention ${convention.name}`)
+    core.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
+    const derived = tryEach(inputs.repositories, (repository) =>
+      derive(convention, trigger, runValues(repository, inputs, context))
+    )
+    for (const intent of derived) core.info(describeIntent(intent))
+    return Promise.resolve(derived)
+  })
+  const states = await core.group('Read the registry', () =>
+    readStatesWaiting(registry, intents, {
+      ms: inputs.waitForSource.ms,
+      sleep: (ms) =>
+        sleep(ms, undefined, { signal }).catch(() => {
+          throw new Error(
+            'the job was cancelled while waiting for the source image: nothing was written'
+          )
+        }),
+      clock: Date.now,
+      log: core.info
+    })
+  )
+  const plans = await core.group('Plan', () => {
+    const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
+    for (const line of planned.flatMap(describePlan)) core.info(line)
+    return Promise.resolve(planned)
+  })
+  const planned = { ...result, plans, changes: preview(plans) }
+  if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
+  if (signal.aborted) {
+    throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
+  }
+  const work = plans.map((plan, index) =>
+    repositoryWork(registry, intents[index]!, states[index]!, plan)
+  )
+  const outcome = await core.group('Write tags', () =>
+    applyPlans(work, registry, {
+      signal,
+      pace: (abort) => pacer.take(abort),
+      log: core.info,
+      sleep: (ms, abort) => sleep(ms, undefined, { signal: abort }),
+      clock: Date.now
+    })
+  )
+  return {
+    ...planned,
+    changes: outcome.steps.map(changeRow),
+    ...(outcome.failure && { failure: outcome.failure })
   }
 }
 

@@ -20,7 +20,17 @@ export interface TagMutability {
 export interface ImageDetails {
   readonly tags: readonly string[]
   readonly pushedAt?: Date
+  readonly sizeBytes?: number
 }
+
+/** ECR's wildcard filters (exclusion filters, lifecycle tag patterns): `*` matches any run of characters. */
+export const matchesWildcard = (pattern: string, tag: string): boolean =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`
+  ).test(tag)
 
 export const describeRef = (ref: ImageRef): string => ('tag' in ref ? ref.tag : ref.digest)
 

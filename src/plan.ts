@@ -1,6 +1,7 @@
 import type { Intent, Target, VersionLine } from './derive.js'
 import {
   describeRef,
+  matchesWildcard,
   immutableRemedy,
   shortDigest,
   type ImageDetails,
@@ -383,7 +384,7 @@ const inLine = (version: Version, other: Version, line: VersionLine): boolean =>
   (version.major === other.major && (line === 'major' || version.minor === other.minor))
 
 export function isImmutable(tag: string, { mode, exclusions }: TagMutability): boolean {
-  const excluded = exclusions.some((filter) => wildcard(filter).test(tag))
+  const excluded = exclusions.some((filter) => matchesWildcard(filter, tag))
   switch (mode) {
     case 'IMMUTABLE':
       return true
@@ -395,14 +396,6 @@ export function isImmutable(tag: string, { mode, exclusions }: TagMutability): b
       return false
   }
 }
-
-const wildcard = (filter: string): RegExp =>
-  new RegExp(
-    `^${filter
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`
-  )
 
 /** Whether deciding this intent needs every tag of the repository (to know which versions exist where). */
 export const needsAllTags = (intent: Intent): boolean =>

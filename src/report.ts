@@ -1,9 +1,10 @@
 import * as core from '@actions/core'
 import type { Action, StepOutcome } from './apply.js'
+import type { LifecycleOutcome } from './cleanup.js'
 import type { Intent } from './derive.js'
 import { describeRef, messageOf, shortDigest } from './model.js'
 import type { RepositoryPlan } from './plan.js'
-import { problemsOf } from './problems.js'
+import { problemsError, problemsOf } from './problems.js'
 
 const COLUMNS = ['Repository', 'Tag', 'Before', 'After', 'Action']
 /** A `failed` write did not land, so only these mean the registry was written. */
@@ -66,7 +67,21 @@ export interface RunResult {
   readonly repositories: readonly string[]
   readonly plans: readonly RepositoryPlan[]
   readonly changes: readonly Change[]
+  readonly lifecycle?: readonly LifecycleOutcome[]
   readonly failure?: unknown
+}
+
+/** A policy whose preview expires what the convention keeps is refused, in every repository. */
+export function lifecycleFailure(outcomes: readonly LifecycleOutcome[]): { failure?: Error } {
+  const refused = outcomes.flatMap(({ repository, refused }) =>
+    refused.map(
+      ({ image, reason }) =>
+        `the lifecycle policy would expire ${repository}@${shortDigest(image.digest)}${image.tags.length > 0 ? ` (${image.tags.join(', ')})` : ''}: ${reason}`
+    )
+  )
+  return refused.length > 0
+    ? { failure: problemsError([...refused, 'no lifecycle policy was written']) }
+    : {}
 }
 
 /** Sets every output, logs each change and writes the job summary, for a run that ended well or not. */
@@ -75,6 +90,12 @@ export async function report(result: RunResult): Promise<void> {
   if (result.repositories.length > 0) setOutputs(result)
   // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
   for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
+  for (const { repository, action, difference } of result.lifecycle ?? []) {
+    if (action === 'drift')
+      core.warning(
+        `${repository}: the lifecycle policy differs from the one the convention renders (run with lifecycle: apply to write it): ${difference.join('; ')}`
+      )
+  }
   const summary = core.summary.addHeading('ecr-promote', 3).addRaw(escape(result.title), true)
   if (changes.length > 0) {
     summary.addTable([
@@ -88,6 +109,7 @@ export async function report(result: RunResult): Promise<void> {
       ])
     ])
   }
+  if (result.lifecycle) addLifecycle(summary, result.lifecycle)
   if (result.failure !== undefined) {
     summary
       .addHeading('Failed', 4)
@@ -103,9 +125,10 @@ export async function report(result: RunResult): Promise<void> {
   }
 }
 
-function setOutputs({ repositories, plans, changes }: RunResult): void {
+function setOutputs({ repositories, plans, changes, lifecycle }: RunResult): void {
   const perRepository = repositories.map((repository) => {
     const plan = plans.find((candidate) => candidate.repository === repository)
+    const policy = lifecycle?.find((candidate) => candidate.repository === repository)
     const rows = changes.filter((change) => change.repository === repository)
     const onSource = rows.filter(({ now }) => plan && now === plan.source.digest)
     return {
@@ -122,7 +145,15 @@ function setOutputs({ repositories, plans, changes }: RunResult): void {
         to,
         action,
         now
-      }))
+      })),
+      ...(policy && {
+        lifecycle: {
+          action: policy.action,
+          difference: policy.difference,
+          expiring: policy.preview?.expiring.map(({ digest, tags }) => ({ digest, tags })) ?? [],
+          'bytes-freed': policy.preview?.bytes ?? 0
+        }
+      })
     }
   })
   // One line per repository, in input order, blank where none applies, so lines match repositories.
@@ -139,6 +170,45 @@ function setOutputs({ repositories, plans, changes }: RunResult): void {
   core.setOutput('changes', JSON.stringify(perRepository.flatMap((entry) => entry.changes)))
   core.setOutput('json', JSON.stringify(perRepository))
 }
+
+function addLifecycle(summary: typeof core.summary, outcomes: readonly LifecycleOutcome[]): void {
+  summary.addHeading('Lifecycle policy', 4)
+  summary.addTable([
+    ['Repository', 'Policy', 'Expiring', 'Freed', 'Refused'].map((data) => ({
+      data,
+      header: true
+    })),
+    ...outcomes.map(({ repository, action, preview, refused }) => [
+      escape(repository),
+      escape(action),
+      preview
+        ? escape(
+            Object.entries(preview.byRule)
+              .map(([rule, count]) => `rule ${rule}: ${count}`)
+              .join('; ') || 'none'
+          )
+        : '—',
+      preview ? escape(formatBytes(preview.bytes)) : '—',
+      refused.length > 0
+        ? refused
+            .map(
+              ({ image, reason }) => `<code>${shortDigest(image.digest)}</code> ${escape(reason)}`
+            )
+            .join('<br>')
+        : '—'
+    ])
+  ])
+  for (const { repository, difference } of outcomes) {
+    if (difference.length > 0)
+      summary.addDetails(
+        escape(`${repository}: how the policy differs`),
+        `<ul>${difference.map((line) => `<li>${escape(line)}</li>`).join('')}</ul>`
+      )
+  }
+}
+
+const formatBytes = (bytes: number): string =>
+  bytes < 1024 ** 2 ? `${bytes} B` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
 
 const digestCell = (digest: string | null): string =>
   digest ? `<code>${shortDigest(digest)}</code>` : '—'

@@ -47,6 +47,15 @@ export function templateVariables(template: string): string[] {
 }
 
 /**
+ * An ECR wildcard pattern matching every tag a template renders: `{version}` (at least
+ * major.minor.patch) becomes `*.*.*`, any other variable `*`.
+ */
+export const templatePattern = (template: string): string =>
+  template
+    .replace(PLACEHOLDER, (_, name: string) => (name === 'version' ? '*.*.*' : '*'))
+    .replace(/\*{2,}/g, '*')
+
+/**
  * Renders `{name}` and `{name:N}` (the first N characters) placeholders.
  * Returns undefined when a variable has no value in this run.
  */

@@ -10,11 +10,13 @@ export type Trigger = { readonly branch: string } & (
   | { readonly event: 'release'; readonly version: Version; readonly prerelease: boolean }
   | { readonly event: 'promote'; readonly environment: string; readonly version?: Version }
   | { readonly event: 'rollback'; readonly to: Version | 'previous' }
+  /** Keeps the lifecycle policy to the convention; writes no tag. */
+  | { readonly event: 'lifecycle' }
   /** A GitHub event that must write nothing, such as a release being edited. */
   | { readonly event: 'none'; readonly reason: string }
 )
 
-export const EVENTS = ['push', 'release', 'promote', 'rollback'] as const
+export const EVENTS = ['push', 'release', 'promote', 'rollback', 'lifecycle'] as const
 
 export interface TriggerInputs {
   readonly event: string
@@ -91,6 +93,8 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
             : requireVersion(dispatched.version, 'version')
       }
     }
+    case 'lifecycle':
+      return { event, branch: buildBranch }
     default:
       throw new Error(`unknown event '${event}': use one of ${EVENTS.join(', ')}`)
   }
@@ -125,6 +129,8 @@ export function describeTrigger(trigger: Trigger): string {
       return `promotion to ${trigger.environment}${trigger.version ? ` of ${trigger.version.text}` : ''}`
     case 'rollback':
       return `rollback to ${trigger.to === 'previous' ? 'the previous version' : trigger.to.text}`
+    case 'lifecycle':
+      return 'lifecycle policy'
   }
 }
 

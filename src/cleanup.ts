@@ -1,0 +1,173 @@
+import type { Convention } from './conventions.js'
+import type { PreviewPoll, Registry } from './ecr.js'
+import {
+  pointerTags,
+  policyDifference,
+  policyProblems,
+  policyText,
+  renderPolicy,
+  unsafeExpirations,
+  type Expiring
+} from './lifecycle.js'
+import { problemsError } from './problems.js'
+
+export type LifecycleMode = 'off' | 'check' | 'apply'
+export const LIFECYCLE_MODES: readonly LifecycleMode[] = ['off', 'check', 'apply']
+
+/** How long ECR may take to preview a policy before the run gives up, writing nothing. */
+const PREVIEW_TIMEOUT_MS = 300_000
+const PREVIEW_POLL_MS = 2_000
+
+export interface LifecycleDeps {
+  readonly sleep: (ms: number) => Promise<void>
+  readonly clock: () => number
+  readonly log: (message: string) => void
+}
+
+export interface LifecycleOutcome {
+  readonly repository: string
+  /** The policy the convention renders. */
+  readonly policy: string
+  /** How the repository's policy differs from it; empty when they agree. */
+  readonly difference: readonly string[]
+  readonly action: 'in sync' | 'drift' | 'written' | 'would write' | 'refused'
+  /** What ECR's preview of the rendered policy expires, per rule and in all; `apply` only. */
+  readonly preview?: {
+    readonly expiring: readonly PreviewImage[]
+    readonly byRule: Readonly<Record<number, number>>
+    readonly bytes: number
+  }
+  readonly refused: readonly { readonly image: Expiring; readonly reason: string }[]
+}
+
+export type PreviewImage = Expiring & { readonly pushedAt?: Date; readonly sizeBytes?: number }
+
+type LifecycleRegistry = Pick<
+  Registry,
+  | 'getLifecyclePolicy'
+  | 'putLifecyclePolicy'
+  | 'startLifecyclePreview'
+  | 'lifecyclePreview'
+  | 'listTags'
+  | 'getManifests'
+  | 'describeImages'
+>
+
+/**
+ * Keeps each repository's lifecycle policy to the convention's cleanup intent. `check` reports how
+ * they differ; `apply` previews the rendered policy with ECR and writes it only where it differs and
+ * only when, in every repository, the preview expires nothing the convention keeps.
+ */
+export async function maintainLifecycle(
+  registry: LifecycleRegistry,
+  convention: Convention,
+  repositories: readonly string[],
+  mode: Exclude<LifecycleMode, 'off'>,
+  dryRun: boolean,
+  deps: LifecycleDeps
+): Promise<LifecycleOutcome[]> {
+  const cleanup = convention.cleanup
+  if (!cleanup) {
+    throw new Error(
+      `the ${convention.name} convention has no cleanup section, so there is no lifecycle policy to ${mode}`
+    )
+  }
+  const policy = renderPolicy(convention, cleanup)
+  const problems = policyProblems(policy)
+  if (problems.length > 0) {
+    throw problemsError(problems.map((problem) => `the rendered lifecycle policy: ${problem}`))
+  }
+  const text = policyText(policy)
+  const outcomes = await Promise.all(
+    repositories.map(async (repository): Promise<LifecycleOutcome> => {
+      const difference = policyDifference(await registry.getLifecyclePolicy(repository), policy)
+      const base = { repository, policy: text, difference, refused: [] }
+      if (difference.length === 0) return { ...base, action: 'in sync' }
+      for (const line of difference) deps.log(`${repository}: ${line}`)
+      if (mode === 'check') return { ...base, action: 'drift' }
+      const preview = await previewPolicy(registry, repository, text, deps)
+      const refused = unsafeExpirations(
+        preview.expiring,
+        convention,
+        cleanup,
+        await pointerImages(registry, repository, convention)
+      )
+      return { ...base, preview, refused, action: refused.length > 0 ? 'refused' : 'would write' }
+    })
+  )
+  if (outcomes.some(({ action }) => action === 'refused')) return outcomes
+  if (dryRun) return outcomes
+  return Promise.all(
+    outcomes.map(async (outcome) => {
+      if (outcome.action !== 'would write') return outcome
+      await registry.putLifecyclePolicy(outcome.repository, text)
+      return { ...outcome, action: 'written' as const }
+    })
+  )
+}
+
+/** ECR's preview of a policy, polled until COMPLETE within a bounded wait, with what each image frees. */
+async function previewPolicy(
+  registry: LifecycleRegistry,
+  repository: string,
+  text: string,
+  { sleep, clock, log }: LifecycleDeps
+): Promise<NonNullable<LifecycleOutcome['preview']>> {
+  await registry.startLifecyclePreview(repository, text)
+  const started = clock()
+  let poll: PreviewPoll
+  for (;;) {
+    poll = await registry.lifecyclePreview(repository)
+    const waited = clock() - started
+    if (poll.status === 'COMPLETE') break
+    if (poll.status !== 'IN_PROGRESS')
+      throw new Error(
+        `ECR's lifecycle preview of ${repository} ended ${poll.status}: nothing was written`
+      )
+    if (waited >= PREVIEW_TIMEOUT_MS) {
+      throw new Error(
+        `ECR's lifecycle preview of ${repository} was not complete after ${Math.round(waited / 1000)} s: nothing was written`
+      )
+    }
+    log(`${repository}: lifecycle preview in progress (${Math.round(waited / 1000)} s)`)
+    await sleep(PREVIEW_POLL_MS)
+  }
+  const details = await registry.describeImages(
+    repository,
+    poll.expiring.map(({ digest }) => digest)
+  )
+  const expiring = poll.expiring.map((image): PreviewImage => {
+    const size = details.get(image.digest)?.sizeBytes
+    return size === undefined ? image : { ...image, sizeBytes: size }
+  })
+  const byRule: Record<number, number> = {}
+  for (const { rulePriority } of expiring)
+    if (rulePriority !== undefined) byRule[rulePriority] = (byRule[rulePriority] ?? 0) + 1
+  return {
+    expiring,
+    byRule,
+    bytes: expiring.reduce((sum, { sizeBytes = 0 }) => sum + sizeBytes, 0)
+  }
+}
+
+/** The images the convention's pointers are on, with the platform images of those that are indexes. */
+async function pointerImages(
+  registry: LifecycleRegistry,
+  repository: string,
+  convention: Convention
+): Promise<Set<string>> {
+  const tags = await registry.listTags(repository)
+  const digests = pointerTags(convention).flatMap((tag) => tags.get(tag) ?? [])
+  const manifests = await registry.getManifests(
+    repository,
+    digests.map((digest) => ({ digest }))
+  )
+  const children = [...manifests.values()].flatMap(({ body }) => childDigests(body))
+  return new Set([...digests, ...children])
+}
+
+/** The platform images an index (OCI image index, Docker manifest list) holds. */
+function childDigests(body: string): string[] {
+  const { manifests } = JSON.parse(body) as { manifests?: { digest?: unknown }[] }
+  return (manifests ?? []).flatMap(({ digest }) => (typeof digest === 'string' ? [digest] : []))
+}
