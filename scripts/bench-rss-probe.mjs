@@ -1,3 +1,4 @@
+// @ts-check
 // Preloaded into the action's process by scripts/bench.mjs (NODE_OPTIONS=--import=...) to measure
 // the action's peak memory while run-action.mjs runs it exactly as a runner does. With
 // /usr/bin/time present, it runs the same command once more under `/usr/bin/time -f %M` (that child,

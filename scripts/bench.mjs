@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run bench`: how fast and how frugal the bundled action is, measured against the in-memory ECR
 // stand-in, each figure next to its target. Not a test: it prints a table, overwrites BENCHMARKS.md
 // and exits 0 whether or not the targets are met; it exits non-zero only when the benchmark itself
@@ -40,6 +41,21 @@ const ROUND_WINDOW_MS = 15
 const RUN_TIMEOUT_MS = 60_000
 const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest page
 
+/**
+ * @typedef {Awaited<ReturnType<typeof startStandIn>>} StandIn
+ * @typedef {StandIn & { client: ECRClient }} Bench a stand-in and a client for seeding it
+ * @typedef {StandIn['control']['calls'][number]} Call
+ * @typedef {import('../__tests__/support/run-action.mjs').RunResult & { ms: number }} TimedRun
+ * @typedef {{ eventName: string, payload: Record<string, unknown>, inputs: Record<string, string>,
+ *   env: Record<string, string> }} RunEvent
+ * @typedef {{ inputs?: Record<string, string>, env?: Record<string, string> }} Extra
+ * @typedef {Record<string, number>} Counts calls by operation
+ * @typedef {{ a: string[], b: string[] }} State the tags of images A and B
+ * @typedef {{ name: string, state: State, event: () => RunEvent, changes: string[], versions?: boolean,
+ *   pointerAfterOther?: boolean, previousSource?: boolean }} Flow
+ * @typedef {{ name: string, figure: string, target: string, met: string }} Row
+ */
+
 const SHA_B = 'bbbbbbb'.padEnd(40, '2')
 const MAIN = { repository: { default_branch: 'main', full_name: 'octo/app' } }
 
@@ -47,7 +63,12 @@ const MAIN = { repository: { default_branch: 'main', full_name: 'octo/app' } }
 // shared helpers
 // -------------------------------------------------------------------------------------------------
 
-/** Starts a stand-in and a client for seeding it, runs `use`, and stops both whatever happens. */
+/**
+ * Starts a stand-in and a client for seeding it, runs `use`, and stops both whatever happens.
+ * @template T
+ * @param {(bench: Bench) => Promise<T>} use
+ * @returns {Promise<T>}
+ */
 async function withStandIn(use) {
   const standIn = await startStandIn()
   const client = new ECRClient({
@@ -65,19 +86,24 @@ async function withStandIn(use) {
 
 /** The events a runner would deliver for each flow, as run-action takes them. */
 const events = {
+  /** @param {string} sha @returns {RunEvent} */
   push: (sha) => ({
     eventName: 'push',
     payload: { ref: 'refs/heads/main', after: sha, ...MAIN },
     inputs: {},
     env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: sha }
   }),
+  /** @param {string} tag @param {string} sha @returns {RunEvent} */
   release: (tag, sha) => ({
     eventName: 'release',
     payload: { action: 'published', release: { tag_name: tag, prerelease: false }, ...MAIN },
     inputs: {},
     env: { GITHUB_REF: `refs/tags/${tag}`, GITHUB_SHA: sha }
   }),
-  /** A workflow_dispatch whose workflow passes its inputs on to the action, as the README shows. */
+  /**
+   * A workflow_dispatch whose workflow passes its inputs on to the action, as the README shows.
+   * @param {Record<string, string>} inputs @returns {RunEvent}
+   */
   dispatch: (inputs) => ({
     eventName: 'workflow_dispatch',
     payload: { inputs, ...MAIN },
@@ -89,6 +115,7 @@ const events = {
 /**
  * Runs dist/index.js through run-action's startAction and times it from spawn to exit (the result's
  * own clean-up is not counted). A run still going after RUN_TIMEOUT_MS is killed.
+ * @param {string} endpoint @param {RunEvent} event @param {Extra} [extra] @returns {Promise<TimedRun>}
  */
 async function timedRun(endpoint, event, extra = {}) {
   const started = performance.now()
@@ -108,7 +135,7 @@ async function timedRun(endpoint, event, extra = {}) {
   }
 }
 
-/** Wall time of one `node <args>`, spawn to exit. */
+/** Wall time of one `node <args>`, spawn to exit. @param {string[]} args @returns {Promise<number>} */
 function timeNode(args) {
   return new Promise((resolve, reject) => {
     const started = performance.now()
@@ -129,7 +156,10 @@ const STATES = {
   fourTags: { a: ['sha-aaaaaaa', 'v1.0.0', '1.0', '1', 'production', 'latest'], b: ['sha-bbbbbbb'] }
 }
 
-/** Creates the repository in `state`; returns the two images. */
+/**
+ * Creates the repository in `state`; returns the two images.
+ * @param {ECRClient} client @param {string} repository @param {State} state
+ */
 async function seedRepository(client, repository, state) {
   await client.send(new CreateRepositoryCommand({ repositoryName: repository }))
   const images = { a: multiArchImage(`${repository}/a`), b: multiArchImage(`${repository}/b`) }
@@ -138,7 +168,10 @@ async function seedRepository(client, repository, state) {
   return images
 }
 
-/** The calls a run made on one repository: those recorded from index `from` on. */
+/**
+ * The calls a run made on one repository: those recorded from index `from` on.
+ * @param {StandIn['control']} control @param {string} repository @param {number} from
+ */
 const callsOn = (control, repository, from) =>
   control.calls
     .slice(from)
@@ -146,19 +179,22 @@ const callsOn = (control, repository, from) =>
       [input?.repositoryName, ...(input?.repositoryNames ?? [])].includes(repository)
     )
 
+/** @param {Call[]} calls @returns {Counts} */
 const countByOperation = (calls) =>
   calls.reduce(
     (counts, { operation }) => ({ ...counts, [operation]: (counts[operation] ?? 0) + 1 }),
-    {}
+    /** @type {Counts} */ ({})
   )
 
 /**
  * Serial rounds: calls sorted by arrival; a call within ROUND_WINDOW_MS of its round's first call
  * joins that round, a later one opens the next. At 30 ms a call, a call that had to wait for an
  * answer arrives at least 30 ms after the call it waited for.
+ * @param {Call[]} calls
  */
 function rounds(calls) {
   const sorted = [...calls].sort((x, y) => x.at - y.at)
+  /** @type {{ start: number, operations: string[] }[]} */
   const result = []
   for (const call of sorted) {
     const current = result[result.length - 1]
@@ -169,27 +205,31 @@ function rounds(calls) {
   return result.map(({ operations }) => operations)
 }
 
-/** The tags a run created or moved, from its `changes` output. */
+/** The tags a run created or moved, from its `changes` output. @param {Record<string, string>} outputs */
 const changedTags = (outputs) =>
-  JSON.parse(outputs.changes || '[]')
+  /** @type {{ action: string, tag: string }[]} */ (JSON.parse(outputs.changes || '[]'))
     .filter(({ action: done }) => done === 'created' || done === 'moved')
     .map(({ tag }) => tag)
     .sort()
 
-/** A run's failure in one line, or undefined when it exited 0. */
+/** A run's failure in one line, or undefined when it exited 0. @param {TimedRun} run */
 const failureOf = (run) =>
   run.status === 0
     ? undefined
     : `exit ${run.status ?? run.signal}: ${run.errors[0] ?? (run.stderr.trim().split('\n').pop() || 'no error line')}`
 
+/** @param {number[]} values */
 const median = (values) => {
   const sorted = [...values].sort((x, y) => x - y)
   const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+  const [low = NaN, high = NaN] = [sorted[mid - 1], sorted[mid]]
+  return sorted.length % 2 ? high : (low + high) / 2
 }
 
+/** @param {number} ms */
 const seconds = (ms) => `${(ms / 1000).toFixed(ms < 10_000 ? 3 : 2)} s`
 
+/** @type {Record<string, string>} */
 const SHORT = {
   DescribeRepositories: 'DR',
   ListImages: 'LI',
@@ -199,9 +239,12 @@ const SHORT = {
   BatchDeleteImage: 'BDI'
 }
 const ORDER = Object.keys(SHORT)
+/** @param {string} operation */
 const short = (operation) => SHORT[operation] ?? operation
+/** @param {string} x @param {string} y */
 const byOrder = (x, y) => (ORDER.indexOf(x) + 1 || 99) - (ORDER.indexOf(y) + 1 || 99)
 
+/** @param {Counts} counts */
 const formatCounts = (counts) => {
   const entries = Object.entries(counts).filter(([, n]) => n > 0)
   const total = entries.reduce((sum, [, n]) => sum + n, 0)
@@ -209,11 +252,14 @@ const formatCounts = (counts) => {
   return `${parts.join(', ')} = ${total}`
 }
 
-/** Whether measured calls equal the floor, operation by operation, and how they differ if not. */
+/**
+ * Whether measured calls equal the floor, operation by operation, and how they differ if not.
+ * @param {Counts} measured @param {Counts} floor
+ */
 function againstFloor(measured, floor) {
   const operations = [...new Set([...Object.keys(measured), ...Object.keys(floor)])].sort(byOrder)
   const diffs = operations
-    .map((op) => [op, (measured[op] ?? 0) - (floor[op] ?? 0)])
+    .map(/** @returns {[string, number]} */ (op) => [op, (measured[op] ?? 0) - (floor[op] ?? 0)])
     .filter(([, diff]) => diff !== 0)
   if (diffs.length === 0) return { met: true, text: 'yes' }
   const text = diffs.map(([op, diff]) => `${diff > 0 ? '+' : '−'}${Math.abs(diff)} ${short(op)}`)
@@ -222,6 +268,11 @@ function againstFloor(measured, floor) {
   return { met: false, text: `NO: ${text.join(', ')}` }
 }
 
+/**
+ * @param {string} name @param {string} figure @param {string} target
+ * @param {boolean | string} [met] a verdict of its own, or whether the target was met
+ * @returns {Row}
+ */
 const row = (name, figure, target, met) => ({
   name,
   figure,
@@ -237,6 +288,7 @@ const row = (name, figure, target, met) => ({
  * `changes`: the tags the flow must create or move. `versions`: whether versions decide (ListImages
  * needed). `pointerAfterOther`: a forward pointer written after another tag, which needs the
  * correctness re-reads. `previousSource`: the source is known only once versions are read.
+ * @type {Flow[]}
  */
 const FLOWS = [
   {
@@ -276,7 +328,10 @@ const FLOWS = [
   }
 ]
 
-/** The fewest calls a flow can make on one repository whose tags fit in `pages` ListImages pages. */
+/**
+ * The fewest calls a flow can make on one repository whose tags fit in `pages` ListImages pages.
+ * @param {Flow} flow @param {number} [pages]
+ */
 function floorOf(flow, pages = 1) {
   const list = flow.versions ? pages : 0
   return {
@@ -287,7 +342,10 @@ function floorOf(flow, pages = 1) {
   }
 }
 
-/** Runs one flow on a fresh repository at `latencyMs` a call; returns its calls and outcome. */
+/**
+ * Runs one flow on a fresh repository at `latencyMs` a call; returns its calls and outcome.
+ * @param {Bench} bench @param {Flow} flow @param {number} latencyMs
+ */
 async function measureFlow({ url, control, client }, flow, latencyMs) {
   control.reset()
   const repository = 'bench/app'
@@ -310,14 +368,19 @@ async function measureFlow({ url, control, client }, flow, latencyMs) {
 // rows
 // -------------------------------------------------------------------------------------------------
 
-/** (a) cold start of a dry-run release against a stand-in at latency 0, and peak memory. */
+/**
+ * (a) cold start of a dry-run release against a stand-in at latency 0, and peak memory.
+ * @param {string[]} notes
+ */
 async function coldStart(notes) {
   return withStandIn(async ({ url, client }) => {
     const repository = 'bench/cold'
     await seedRepository(client, repository, STATES.beforeRelease)
     const event = events.release('v1.1.0', SHA_B)
     const dry = { inputs: { repository, 'dry-run': 'true' } }
+    /** @type {string[]} */
     const failed = [] // a failed dry run still started and exited: timed, and reported
+    /** @param {TimedRun} run */
     const check = (run) => {
       const failure = failureOf(run)
       if (failure) failed.push(failure)
@@ -356,6 +419,7 @@ async function coldStart(notes) {
     const mid = median(action)
     const ratio = mid / median(bare)
     const peak = Math.max(...peaks)
+    /** @param {boolean} ok */
     const met = (ok) => (failed.length > 0 ? 'NO (runs failed, see notes)' : ok)
     if (failed.length > 0) notes.push(`(a) ${failed.length} dry runs failed: ${failed[0]}`)
     notes.push(
@@ -374,7 +438,7 @@ async function coldStart(notes) {
   })
 }
 
-/** (b) API calls per flow, by operation, against the floor. */
+/** (b) API calls per flow, by operation, against the floor. @param {string[]} notes */
 async function callsPerFlow(notes) {
   return withStandIn(async (standIn) => {
     const rows = []
@@ -401,7 +465,7 @@ async function callsPerFlow(notes) {
   })
 }
 
-/** (c) serial rounds per flow at LATENCY_MS a call, and wall time. */
+/** (c) serial rounds per flow at LATENCY_MS a call, and wall time. @param {string[]} notes */
 async function roundsPerFlow(notes) {
   return withStandIn(async (standIn) => {
     const rows = []
@@ -433,6 +497,7 @@ const FOUR_TAGS = ['v1.1.0', '1.1', '1', 'production']
  * with `quota`, ECR's default PutImage quota. Returns the wall time, the throttled count, what went
  * wrong (exit code, or a tag not on the released image afterwards) and the tail: how long after the
  * last PutImage the run's last call arrived.
+ * @param {Bench} bench @param {string[]} names @param {boolean} quota
  */
 async function releaseAcross({ url, control, client }, names, quota) {
   control.reset()
@@ -457,7 +522,7 @@ async function releaseAcross({ url, control, client }, names, quota) {
   for (const [index, name] of names.entries()) {
     const tags = await tagsByDigest(client, name)
     for (const tag of FOUR_TAGS)
-      if (tags[tag] !== images[index].b.digest) missing.push(`${name}:${tag}`)
+      if (tags[tag] !== images[index]?.b.digest) missing.push(`${name}:${tag}`)
   }
   const wrong = [
     failureOf(run),
@@ -472,7 +537,10 @@ async function releaseAcross({ url, control, client }, names, quota) {
   }
 }
 
-/** (d) one release writing 4 tags in each of 25 repositories, at 10 PutImage/s (burst 10), 30 ms a call. */
+/**
+ * (d) one release writing 4 tags in each of 25 repositories, at 10 PutImage/s (burst 10), 30 ms a call.
+ * @param {string[]} notes
+ */
 async function hundredTagsAtQuota(notes) {
   const REPOSITORIES = 25
   const floorMs = ((REPOSITORIES * FOUR_TAGS.length - 10) / 10) * 1000
@@ -510,11 +578,12 @@ async function hundredTagsAtQuota(notes) {
   })
 }
 
-/** (e) rollback to previous in a repository with 20,000 tags, at LATENCY_MS a call. */
+/** (e) rollback to previous in a repository with 20,000 tags, at LATENCY_MS a call. @param {string[]} notes */
 async function rollbackManyTags(notes) {
   const TOTAL = 20_000
   const FILLER_IMAGES = 50
   const flow = FLOWS.find(({ previousSource }) => previousSource)
+  if (!flow) throw new Error('FLOWS has no rollback to previous')
   return withStandIn(async ({ url, control, client }) => {
     const repository = 'bench/big'
     const images = await seedRepository(client, repository, STATES.released)
@@ -531,6 +600,7 @@ async function rollbackManyTags(notes) {
       )
     }
     const existing = Object.keys(await tagsByDigest(client, repository)).length
+    /** @type {Set<string>} */
     const tags = new Set()
     for (let i = 0; tags.size < TOTAL - existing; i++) {
       tags.add(
@@ -575,19 +645,24 @@ async function rollbackManyTags(notes) {
 // report
 // -------------------------------------------------------------------------------------------------
 
+/** @param {Row[]} rows */
 function textTable(rows) {
   const header = { name: 'row', figure: 'measured', target: 'target', met: 'met' }
   const all = [header, ...rows]
+  /** @param {keyof Row} key */
   const width = (key) => Math.max(...all.map((r) => r[key].length))
+  /** @param {Row} r */
   const line = (r) =>
-    ['name', 'figure', 'target', 'met']
+    /** @type {const} */ (['name', 'figure', 'target', 'met'])
       .map((key) => r[key].padEnd(width(key)))
       .join('  ')
       .trimEnd()
   return [line(header), ...rows.map(line)].join('\n')
 }
 
+/** @param {string} machine @param {Row[]} rows @param {string[]} notes */
 async function markdown(machine, rows, notes) {
+  /** @param {string} text */
   const cell = (text) => text.replaceAll('|', '\\|')
   const text = [
     '# Benchmarks',
@@ -627,6 +702,7 @@ async function main() {
   const cpus = os.cpus()
   const machine = `${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), ${os.platform()} ${os.release()}, Node ${process.version}, ${new Date().toISOString()}`
   console.log(`ecr-promote benchmarks: ${machine}\n`)
+  /** @type {string[]} */
   const notes = []
   const rows = []
   for (const measure of [

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run demo`: the main job of the environments convention, end to end, on the embedded ECR stand-in.
 // It runs the bundled action exactly as a GitHub runner would and prints the repository after each step.
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
@@ -16,6 +17,13 @@ const mainBranch = { repository: { default_branch: 'main' } }
 const build1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'
 const build2 = '0f1e2d3c4b5a69788796a5b4c3d2e1f012345678'
 
+/**
+ * @typedef {{ sha: string, image: ReturnType<typeof multiArchImage> }} Build an image CI pushes first
+ * @typedef {{ title: string, build?: Build, eventName: string, payload: Record<string, unknown>,
+ *   inputs?: Record<string, string>, env: Record<string, string> }} Step one run of the action
+ */
+
+/** @param {string} sha @param {Build['image']} image @returns {Step} */
 const pushToMain = (sha, image) => ({
   title: `CI pushes build ${sha.slice(0, 7)} (a multi-arch OCI index), then the action runs on the push to main`,
   build: { sha, image },
@@ -23,12 +31,14 @@ const pushToMain = (sha, image) => ({
   payload: { ref: 'refs/heads/main', ...mainBranch },
   env: { GITHUB_REF: 'refs/heads/main', GITHUB_SHA: sha }
 })
+/** @param {string} tag @param {string} sha @returns {Step} */
 const releasePublished = (tag, sha) => ({
   title: `Release ${tag} is published`,
   eventName: 'release',
   payload: { action: 'published', release: { tag_name: tag, prerelease: false }, ...mainBranch },
   env: { GITHUB_REF: `refs/tags/${tag}`, GITHUB_SHA: sha }
 })
+/** @param {string} version @returns {Step} */
 const rollback = (version) => ({
   title: `Someone runs the rollback workflow with version ${version}`,
   eventName: 'workflow_dispatch',

@@ -1,3 +1,4 @@
+// @ts-check
 // Usage docs generated from action.yml: `npm run docs` rewrites the inputs and outputs tables in README.md,
 // and a test fails when the README and action.yml disagree.
 import { readFile, writeFile } from 'node:fs/promises'
@@ -7,9 +8,10 @@ import { parse } from 'yaml'
 const START = '<!-- action-docs:start (generated from action.yml by npm run docs) -->'
 const END = '<!-- action-docs:end -->'
 
+/** @param {unknown} text */
 const cell = (text) => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ').trim()
 
-/** The inputs and outputs tables for an action.yml text. */
+/** The inputs and outputs tables for an action.yml text. @param {string} actionYml */
 export function renderActionDocs(actionYml) {
   const action = parse(actionYml)
   const inputs = Object.entries(action.inputs).map(
@@ -34,7 +36,7 @@ export function renderActionDocs(actionYml) {
   ].join('\n')
 }
 
-/** README text with the generated section replaced. */
+/** README text with the generated section replaced. @param {string} readme @param {string} actionYml */
 export function withActionDocs(readme, actionYml) {
   const start = readme.indexOf(START)
   const end = readme.indexOf(END)

@@ -1,3 +1,4 @@
+// @ts-check
 // jest globalSetup: start moto_server (+ the BatchGetImage-echo proxy, see
 // ./moto.mjs) once for the whole run.
 //
@@ -7,6 +8,8 @@
 // MOTO_ENDPOINT stays unset, so test files only exercise the stand-in endpoint.
 
 import { MOTO_INSTALL_HINT, startMoto } from './moto.mjs'
+
+/** @typedef {typeof globalThis & { __ECR_PROMOTE_MOTO__?: Awaited<ReturnType<typeof startMoto>> }} SharedGlobal */
 
 export default async function globalSetup() {
   delete process.env.MOTO_ENDPOINT
@@ -24,7 +27,8 @@ export default async function globalSetup() {
     )
     return
   }
-  globalThis.__ECR_PROMOTE_MOTO__ = moto
+  const shared = /** @type {SharedGlobal} */ (globalThis)
+  shared.__ECR_PROMOTE_MOTO__ = moto
   process.env.MOTO_ENDPOINT = moto.url
   process.env.MOTO_RAW_ENDPOINT = moto.rawUrl
 }

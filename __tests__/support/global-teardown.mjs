@@ -1,9 +1,11 @@
+// @ts-check
 // jest globalTeardown: stop the proxy and moto_server started by
 // ./global-setup.mjs (globalSetup and globalTeardown share globalThis).
 
 export default async function globalTeardown() {
-  const moto = globalThis.__ECR_PROMOTE_MOTO__
+  const shared = /** @type {import('./global-setup.mjs').SharedGlobal} */ (globalThis)
+  const moto = shared.__ECR_PROMOTE_MOTO__
   if (!moto) return
-  delete globalThis.__ECR_PROMOTE_MOTO__
+  delete shared.__ECR_PROMOTE_MOTO__
   await moto.close()
 }

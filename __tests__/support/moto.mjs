@@ -1,3 +1,4 @@
+// @ts-check
 // moto_server as a second, independent ECR endpoint for the tests.
 //
 // startMoto() spawns `moto_server` on a free port and puts a thin HTTP proxy in

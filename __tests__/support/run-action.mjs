@@ -1,3 +1,4 @@
+// @ts-check
 // Runs the bundled action (dist/index.js) the way a GitHub runner does: every input as INPUT_<NAME>
 // (action.yml defaults included), the event payload in GITHUB_EVENT_PATH, and GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY as files that the run writes to. AWS_ENDPOINT_URL_ECR points the SDK at a test endpoint.
@@ -126,7 +127,7 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
   return { child, result }
 }
 
-/** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. */
+/** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. @param {string} text */
 function parseOutputs(text) {
   /** @type {Record<string, string>} */
   const outputs = {}

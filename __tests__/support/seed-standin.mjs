@@ -1,3 +1,4 @@
+// @ts-check
 // Seeds a running ECR endpoint (the stand-in, in CI's test-action job) for one run of the action:
 // creates repository demo/app and pushes one multi-arch image tagged sha-<first 7 of GITHUB_SHA>,
 // the build tag of the built-in `environments` convention.
