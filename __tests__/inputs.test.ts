@@ -4,7 +4,7 @@ import { thrownBy } from './support/thrown.js'
 
 /** Runs readInputs with these INPUT_* values set, as a runner sets them, plus action.yml's defaults. */
 function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
-  const all = { convention: 'environments', 'dry-run': 'false', ...inputs }
+  const all = { convention: 'environments', 'dry-run': '', ...inputs }
   const names = Object.keys(all).map((name) => `INPUT_${name.toUpperCase()}`)
   Object.entries(all).forEach(
     ([name, value]) => (process.env[`INPUT_${name.toUpperCase()}`] = value)
@@ -32,7 +32,9 @@ describe('readInputs', () => {
       service: '',
       dryRun: false,
       maxWritesPerSecond: 10,
-      waitForSource: { text: '0', ms: 0 }
+      waitForSource: { text: '0', ms: 0 },
+      lifecycle: 'off',
+      prune: {}
     })
   })
 
@@ -197,10 +199,25 @@ describe('readInputs', () => {
       'a dry-run that is not a boolean',
       { repository: 'app', 'dry-run': 'maybe' },
       {},
-      'Input does not meet YAML 1.2 "Core Schema" specification: dry-run'
+      "dry-run 'maybe' is not true or false"
     ]
   ])('rejects %s', (_name, inputs, env, message) => {
     expect(() => withInputs(inputs, env)).toThrow(message)
+  })
+
+  it.each([
+    ['a prune step without dry-run only plans', { event: 'prune' }, true],
+    ['a prune step with dry-run: false deletes', { event: 'prune', 'dry-run': 'false' }, false],
+    ['any other step without dry-run writes', { event: 'release' }, false],
+    ['dry-run: true on any step plans', { event: 'push', 'dry-run': 'true' }, true]
+  ])('%s', (_name, given, dryRun) => {
+    expect(withInputs({ repository: 'app', ...given }).dryRun).toBe(dryRun)
+  })
+
+  it('reads the prune limits as numbers', () => {
+    expect(
+      withInputs({ repository: 'app', 'keep-minor-versions': '3', 'prune-older-than': '0' }).prune
+    ).toEqual({ keepMinorVersions: 3, olderThanDays: 0 })
   })
 
   it('requires a repository', () => {

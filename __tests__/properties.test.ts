@@ -102,7 +102,8 @@ describe('every derived tag is valid, or the run fails before writing', () => {
                 payload: { release: { tag_name: tag, prerelease } }
               }
             )
-            if (trigger.event === 'none') throw new Error(trigger.reason)
+            if (trigger.event !== 'release')
+              throw new Error(`a release tag resolved to ${trigger.event}`)
             return derive(convention, trigger, run)
           })
       ),

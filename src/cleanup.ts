@@ -1,5 +1,4 @@
 import type { Convention } from './conventions.js'
-import type { PreviewPoll, Registry } from './ecr.js'
 import {
   pointerTags,
   policyDifference,
@@ -9,7 +8,10 @@ import {
   unsafeExpirations,
   type Expiring
 } from './lifecycle.js'
+import { batches, type PreviewPoll, type Registry } from './ecr.js'
+import { childDigests, isIndex } from './model.js'
 import { problemsError } from './problems.js'
+import { planPrune, type PruneCandidate, type PruneLimits, type PruneState } from './prune.js'
 
 export type LifecycleMode = 'off' | 'check' | 'apply'
 export const LIFECYCLE_MODES: readonly LifecycleMode[] = ['off', 'check', 'apply']
@@ -162,12 +164,78 @@ async function pointerImages(
     repository,
     digests.map((digest) => ({ digest }))
   )
-  const children = [...manifests.values()].flatMap(({ body }) => childDigests(body))
-  return new Set([...digests, ...children])
+  return new Set([...digests, ...[...manifests.values()].flatMap(childDigests)])
 }
 
-/** The platform images an index (OCI image index, Docker manifest list) holds. */
-function childDigests(body: string): string[] {
-  const { manifests } = JSON.parse(body) as { manifests?: { digest?: unknown }[] }
-  return (manifests ?? []).flatMap(({ digest }) => (typeof digest === 'string' ? [digest] : []))
+/** A prune's limits: the inputs where given, else the convention's cleanup section. */
+export function pruneLimits(
+  convention: Convention,
+  given: { readonly keepMinorVersions?: number; readonly olderThanDays?: number }
+): PruneLimits {
+  const keepMinorVersions = given.keepMinorVersions ?? convention.cleanup?.keepMinorVersions
+  if (keepMinorVersions === undefined) {
+    throw new Error(
+      `the ${convention.name} convention does not say how many minor versions to keep: set the keep-minor-versions input, or cleanup.keep-minor-versions in a convention file`
+    )
+  }
+  return {
+    keepMinorVersions,
+    olderThanDays: given.olderThanDays ?? convention.cleanup?.expireAfterDays ?? 0
+  }
+}
+
+export interface PruneOutcome {
+  readonly repository: string
+  readonly keptMinors: readonly string[]
+  readonly images: readonly PruneCandidate[]
+  /** Whether they were deleted, or only planned (a dry run). */
+  readonly deleted: boolean
+}
+
+type PruneRegistry = Pick<Registry, 'listTags' | 'describeImages' | 'getManifests' | 'deleteImages'>
+
+/**
+ * Deletes, in each repository, the release images outside the minor versions kept. The tags are read
+ * again just before deleting: an image a pointer reached meanwhile stays.
+ */
+export async function pruneReleases(
+  registry: PruneRegistry,
+  convention: Convention,
+  repositories: readonly string[],
+  limits: PruneLimits,
+  dryRun: boolean,
+  pace: () => Promise<void>
+): Promise<PruneOutcome[]> {
+  return Promise.all(
+    repositories.map(async (repository) => {
+      const state = await readPruneState(registry, repository)
+      const plan = planPrune(convention, limits, state, new Date())
+      if (dryRun || plan.delete.length === 0)
+        return { repository, keptMinors: plan.keptMinors, images: plan.delete, deleted: false }
+      const again = planPrune(
+        convention,
+        limits,
+        { ...state, tags: await registry.listTags(repository) },
+        new Date()
+      )
+      const still = new Set(again.delete.map(({ digest }) => digest))
+      const images = plan.delete.filter(({ digest }) => still.has(digest))
+      for (const batch of batches(images.map(({ digest }) => digest))) {
+        await pace()
+        await registry.deleteImages(repository, batch)
+      }
+      return { repository, keptMinors: plan.keptMinors, images, deleted: true }
+    })
+  )
+}
+
+async function readPruneState(registry: PruneRegistry, repository: string): Promise<PruneState> {
+  const tags = await registry.listTags(repository)
+  const details = await registry.describeImages(repository, [...new Set(tags.values())])
+  const indexes = [...details].flatMap(([digest, { mediaType }]) =>
+    isIndex(mediaType) ? [{ digest }] : []
+  )
+  const manifests = await registry.getManifests(repository, indexes)
+  // An index a prune deletes frees its children too, but they are untagged: the lifecycle policy's job.
+  return { tags, details, keptChildren: new Set([...manifests.values()].flatMap(childDigests)) }
 }

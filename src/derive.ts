@@ -55,8 +55,8 @@ export interface RunValues {
   readonly waitForSource?: string
 }
 
-/** A trigger that writes (or checks) tags; `none` and `lifecycle` never reach derivation. */
-export type ActiveTrigger = Exclude<Trigger, { event: 'none' | 'lifecycle' }>
+/** A trigger that writes (or checks) tags; the others never reach derivation. */
+export type ActiveTrigger = Exclude<Trigger, { event: 'none' | 'lifecycle' | 'prune' }>
 
 export function derive(convention: Convention, trigger: ActiveTrigger, run: RunValues): Intent {
   const version = versionOf(trigger)

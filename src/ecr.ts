@@ -231,10 +231,12 @@ export class Registry {
           })
         )
       )
-      for (const { imageDigest, imageTags = [], imagePushedAt, imageSizeInBytes } of imageDetails) {
+      for (const image of imageDetails) {
+        const { imageDigest, imageTags = [], imagePushedAt, imageSizeInBytes } = image
         if (imageDigest)
           details.set(imageDigest, {
             tags: imageTags,
+            ...(image.imageManifestMediaType && { mediaType: image.imageManifestMediaType }),
             ...(imagePushedAt && { pushedAt: imagePushedAt }),
             ...(imageSizeInBytes !== undefined && { sizeBytes: imageSizeInBytes })
           })
@@ -365,6 +367,27 @@ export class Registry {
     return { status: 'COMPLETE', expiring }
   }
 
+  /**
+   * Deletes whole images by digest (every tag on them goes too), at most 100 a call. An image that
+   * is already gone counts as deleted: that is what a retry sees after a lost answer.
+   */
+  async deleteImages(repositoryName: string, digests: readonly string[]): Promise<void> {
+    const { failures = [] } = await this.call('BatchDeleteImage', repositoryName, () =>
+      this.client.send(
+        new BatchDeleteImageCommand({
+          ...this.scope(),
+          repositoryName,
+          imageIds: digests.map((imageDigest) => ({ imageDigest }))
+        })
+      )
+    )
+    const failed = failures.filter(({ failureCode }) => failureCode !== 'ImageNotFound')
+    if (failed.length > 0)
+      throw new Error(
+        `could not delete from ${repositoryName}: ${failed.map(({ imageId, failureReason }) => `${imageId?.imageDigest} (${failureReason})`).join(', ')}`
+      )
+  }
+
   private scope(): { registryId?: string } {
     return this.registryId ? { registryId: this.registryId } : {}
   }
@@ -421,8 +444,8 @@ function explain(
   )
 }
 
-/** BatchGetImage and DescribeImages take at most 100 image ids a call. */
-function batches<T>(items: readonly T[]): T[][] {
+/** BatchGetImage, DescribeImages and BatchDeleteImage take at most 100 image ids a call. */
+export function batches<T>(items: readonly T[]): T[][] {
   const result: T[][] = []
   for (let start = 0; start < items.length; start += BATCH_GET_LIMIT)
     result.push(items.slice(start, start + BATCH_GET_LIMIT))

@@ -17,6 +17,7 @@ export interface Inputs {
   /** Where `sha` came from, for the log. */
   readonly shaOrigin: string
   readonly service: string
+  /** A prune only plans unless `dry-run: false` is given. */
   readonly dryRun: boolean
   /** The run's write pace, shared by every repository: ECR's default PutImage quota is 10 a second. */
   readonly maxWritesPerSecond: number
@@ -24,6 +25,8 @@ export interface Inputs {
   readonly waitForSource: { readonly text: string; readonly ms: number }
   /** What to do about each repository's lifecycle policy, after the tags are written. */
   readonly lifecycle: LifecycleMode
+  /** A prune's limits as given; the convention's apply where these are not given. */
+  readonly prune: { readonly keepMinorVersions?: number; readonly olderThanDays?: number }
 }
 
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
@@ -33,6 +36,8 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   const located = locateRepositories(given, input('registry-id'), input('region'))
   const pace = input('max-writes-per-second') || String(DEFAULT_WRITES_PER_SECOND)
   const wait = input('wait-for-source') || '0'
+  const dryRun = input('dry-run')
+  const [keepMinor, olderThan] = [input('keep-minor-versions'), input('prune-older-than')]
   const inputs: Inputs = {
     repositories: located.repositories,
     registryId: located.registryId,
@@ -49,10 +54,14 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     sha: (input('sha') || context.sha).toLowerCase(),
     shaOrigin: input('sha') ? 'the sha input' : context.sha ? 'GITHUB_SHA' : 'nowhere',
     service: input('service'),
-    dryRun: core.getBooleanInput('dry-run'),
+    dryRun: dryRun === '' ? input('event') === 'prune' : dryRun === 'true',
     maxWritesPerSecond: Number(pace),
     waitForSource: { text: wait, ms: durationMs(wait) ?? Number.NaN },
-    lifecycle: (input('lifecycle') || 'off') as LifecycleMode
+    lifecycle: (input('lifecycle') || 'off') as LifecycleMode,
+    prune: {
+      ...(keepMinor && { keepMinorVersions: Number(keepMinor) }),
+      ...(olderThan && { olderThanDays: Number(olderThan) })
+    }
   }
   const problems = [...located.problems, ...check(inputs)]
   if (Number.isNaN(inputs.waitForSource.ms))
@@ -67,6 +76,12 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     problems.push(
       `max-writes-per-second '${pace}' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)`
     )
+  if (!['', 'true', 'false'].includes(dryRun))
+    problems.push(`dry-run '${dryRun}' is not true or false`)
+  if (keepMinor && !/^[1-9]\d*$/.test(keepMinor))
+    problems.push(`keep-minor-versions '${keepMinor}' is not a whole number from 1`)
+  if (olderThan && !/^\d+$/.test(olderThan))
+    problems.push(`prune-older-than '${olderThan}' is not a whole number of days`)
   if (problems.length > 0) throw problemsError(problems)
   return inputs
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { applyPlans } from './apply.js'
 import { readContext, workspaceReader, type Context } from './context.js'
-import { maintainLifecycle } from './cleanup.js'
+import { maintainLifecycle, pruneLimits, pruneReleases } from './cleanup.js'
 import { loadConvention, type Convention } from './conventions.js'
 import { derive, type ActiveTrigger, type RunValues } from './derive.js'
 import { createRegistry, type Registry } from './ecr.js'
@@ -51,16 +51,18 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       ...(inputs.registryId && { registryId: inputs.registryId }),
       onThrottle: () => pacer.throttled()
     })
-    if (trigger.event !== 'lifecycle')
-      result = await writeTags(result, {
-        inputs,
-        context,
-        convention,
-        trigger,
-        registry,
-        pacer,
-        signal
-      })
+    if (trigger.event === 'prune') {
+      const limits = pruneLimits(convention, inputs.prune)
+      const prune = await core.group('Prune', () =>
+        pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, () =>
+          pacer.take(signal)
+        )
+      )
+      result = { ...result, prune }
+    } else if (trigger.event !== 'lifecycle') {
+      const run = { inputs, context, convention, trigger, registry, pacer, signal }
+      result = await writeTags(result, run)
+    }
     const mode = inputs.lifecycle
     if (result.failure !== undefined || mode === 'off') return result
     const lifecycle = await core.group('Lifecycle policy', () =>

@@ -21,6 +21,7 @@ export interface ImageDetails {
   readonly tags: readonly string[]
   readonly pushedAt?: Date
   readonly sizeBytes?: number
+  readonly mediaType?: string
 }
 
 /** ECR's wildcard filters (exclusion filters, lifecycle tag patterns): `*` matches any run of characters. */
@@ -31,6 +32,21 @@ export const matchesWildcard = (pattern: string, tag: string): boolean =>
       .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
       .join('.*')}$`
   ).test(tag)
+
+const INDEX_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json'
+]
+
+export const isIndex = (mediaType: string | undefined): boolean =>
+  INDEX_MEDIA_TYPES.includes(mediaType ?? '')
+
+/** The platform images an index (OCI image index, Docker manifest list) holds. */
+export function childDigests(manifest: Manifest): string[] {
+  if (!isIndex(manifest.mediaType)) return []
+  const { manifests } = JSON.parse(manifest.body) as { manifests?: { digest?: unknown }[] }
+  return (manifests ?? []).flatMap(({ digest }) => (typeof digest === 'string' ? [digest] : []))
+}
 
 export const describeRef = (ref: ImageRef): string => ('tag' in ref ? ref.tag : ref.digest)
 

@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import type { Action, StepOutcome } from './apply.js'
-import type { LifecycleOutcome } from './cleanup.js'
+import type { LifecycleOutcome, PruneOutcome } from './cleanup.js'
 import type { Intent } from './derive.js'
 import { describeRef, messageOf, shortDigest } from './model.js'
 import type { RepositoryPlan } from './plan.js'
@@ -68,6 +68,7 @@ export interface RunResult {
   readonly plans: readonly RepositoryPlan[]
   readonly changes: readonly Change[]
   readonly lifecycle?: readonly LifecycleOutcome[]
+  readonly prune?: readonly PruneOutcome[]
   readonly failure?: unknown
 }
 
@@ -109,6 +110,7 @@ export async function report(result: RunResult): Promise<void> {
       ])
     ])
   }
+  if (result.prune) addPrune(summary, result.prune)
   if (result.lifecycle) addLifecycle(summary, result.lifecycle)
   if (result.failure !== undefined) {
     summary
@@ -125,10 +127,11 @@ export async function report(result: RunResult): Promise<void> {
   }
 }
 
-function setOutputs({ repositories, plans, changes, lifecycle }: RunResult): void {
+function setOutputs({ repositories, plans, changes, lifecycle, prune }: RunResult): void {
   const perRepository = repositories.map((repository) => {
     const plan = plans.find((candidate) => candidate.repository === repository)
     const policy = lifecycle?.find((candidate) => candidate.repository === repository)
+    const pruned = prune?.find((candidate) => candidate.repository === repository)
     const rows = changes.filter((change) => change.repository === repository)
     const onSource = rows.filter(({ now }) => plan && now === plan.source.digest)
     return {
@@ -146,6 +149,18 @@ function setOutputs({ repositories, plans, changes, lifecycle }: RunResult): voi
         action,
         now
       })),
+      ...(pruned && {
+        prune: {
+          deleted: pruned.deleted,
+          'kept-minor-versions': pruned.keptMinors,
+          images: pruned.images.map(({ digest, versions, pushedAt, sizeBytes }) => ({
+            digest,
+            versions,
+            'pushed-at': pushedAt?.toISOString() ?? null,
+            size: sizeBytes ?? null
+          }))
+        }
+      }),
       ...(policy && {
         lifecycle: {
           action: policy.action,
@@ -169,6 +184,29 @@ function setOutputs({ repositories, plans, changes, lifecycle }: RunResult): voi
   )
   core.setOutput('changes', JSON.stringify(perRepository.flatMap((entry) => entry.changes)))
   core.setOutput('json', JSON.stringify(perRepository))
+}
+
+function addPrune(summary: typeof core.summary, outcomes: readonly PruneOutcome[]): void {
+  for (const { repository, keptMinors, images, deleted } of outcomes) {
+    const total = images.reduce((sum, { sizeBytes = 0 }) => sum + sizeBytes, 0)
+    summary.addHeading(
+      escape(
+        `${repository}: ${deleted ? 'deleted' : 'would delete'} ${images.length} release images (${formatBytes(total)})`
+      ),
+      4
+    )
+    summary.addRaw(escape(`kept minor versions: ${keptMinors.join(', ') || 'none'}`), true)
+    if (images.length > 0)
+      summary.addTable([
+        ['Versions', 'Digest', 'Pushed', 'Size'].map((data) => ({ data, header: true })),
+        ...images.map(({ versions, digest, pushedAt, sizeBytes }) => [
+          escape(versions.join(', ')),
+          digestCell(digest),
+          pushedAt ? pushedAt.toISOString().slice(0, 10) : '—',
+          sizeBytes === undefined ? '—' : escape(formatBytes(sizeBytes))
+        ])
+      ])
+  }
 }
 
 function addLifecycle(summary: typeof core.summary, outcomes: readonly LifecycleOutcome[]): void {

@@ -12,11 +12,13 @@ export type Trigger = { readonly branch: string } & (
   | { readonly event: 'rollback'; readonly to: Version | 'previous' }
   /** Keeps the lifecycle policy to the convention; writes no tag. */
   | { readonly event: 'lifecycle' }
+  /** Deletes release images outside the minor versions the convention keeps; writes no tag. */
+  | { readonly event: 'prune' }
   /** A GitHub event that must write nothing, such as a release being edited. */
   | { readonly event: 'none'; readonly reason: string }
 )
 
-export const EVENTS = ['push', 'release', 'promote', 'rollback', 'lifecycle'] as const
+export const EVENTS = ['push', 'release', 'promote', 'rollback', 'lifecycle', 'prune'] as const
 
 export interface TriggerInputs {
   readonly event: string
@@ -94,6 +96,7 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
       }
     }
     case 'lifecycle':
+    case 'prune':
       return { event, branch: buildBranch }
     default:
       throw new Error(`unknown event '${event}': use one of ${EVENTS.join(', ')}`)
@@ -131,6 +134,8 @@ export function describeTrigger(trigger: Trigger): string {
       return `rollback to ${trigger.to === 'previous' ? 'the previous version' : trigger.to.text}`
     case 'lifecycle':
       return 'lifecycle policy'
+    case 'prune':
+      return 'prune old releases'
   }
 }
 
