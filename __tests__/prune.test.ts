@@ -1,0 +1,115 @@
+import { builtInConvention } from '../src/conventions.js'
+import type { ImageDetails } from '../src/model.js'
+import { planPrune, type PruneState } from '../src/prune.js'
+
+const channels = builtInConvention('channels')
+const environments = builtInConvention('environments')
+const NOW = new Date('2026-12-01T00:00:00Z')
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000)
+const digest = (name: string) => `sha256:${Buffer.from(name).toString('hex').padEnd(64, '0')}`
+
+/** A repository from `tag → [image, age in days]`; every image is 10 MiB. */
+function repository(images: Record<string, [image: string, ageDays: number]>): PruneState {
+  const tags = new Map<string, string>()
+  const details = new Map<string, ImageDetails>()
+  for (const [tag, [image, age]] of Object.entries(images)) {
+    tags.set(tag, digest(image))
+    details.set(digest(image), { tags: [], pushedAt: daysAgo(age), sizeBytes: 10 * 1024 ** 2 })
+  }
+  return { tags, details, keptChildren: new Set() }
+}
+
+/** 30 minor versions 1.0 … 1.29, each with patches .0 and .1 on their own images, all 200 days old. */
+function thirtyMinors(): Record<string, [string, number]> {
+  const images: Record<string, [string, number]> = {}
+  for (let minor = 0; minor < 30; minor++)
+    for (const patch of [0, 1]) images[`1.${minor}.${patch}`] = [`a${minor}x${patch}`, 200]
+  return images
+}
+
+const deleted = (state: PruneState, convention = channels, keep = 5, olderThanDays = 90) =>
+  planPrune(convention, { keepMinorVersions: keep, olderThanDays }, state, NOW)
+    .delete.flatMap(({ versions }) => versions)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+
+describe('planPrune', () => {
+  it('keeps the newest five minor versions, every patch of them, and deletes the other 25 minors', () => {
+    const plan = planPrune(
+      channels,
+      { keepMinorVersions: 5, olderThanDays: 90 },
+      repository(thirtyMinors()),
+      NOW
+    )
+    expect(plan.keptMinors).toEqual(['1.29', '1.28', '1.27', '1.26', '1.25'])
+    expect(plan.delete).toHaveLength(50)
+    expect(deleted(repository(thirtyMinors()))).not.toContain('1.25.0')
+    expect(deleted(repository(thirtyMinors()))).toContain('1.24.1')
+    expect(plan.delete[0]).toMatchObject({ pushedAt: daysAgo(200), sizeBytes: 10 * 1024 ** 2 })
+  })
+
+  it.each<[string, Record<string, [string, number]>, string[]]>([
+    ['an old version that stable points at', { ...thirtyMinors(), stable: ['a3x1', 1] }, ['1.3.1']],
+    [
+      'an old version that carries a protected floating tag (edge)',
+      { ...thirtyMinors(), edge: ['a0x0', 1] },
+      ['1.0.0']
+    ],
+    [
+      'an old image that also carries a version of a kept minor',
+      { ...thirtyMinors(), '1.29.2': ['a1x0', 1] },
+      ['1.1.0']
+    ],
+    [
+      'an old version pushed within the age limit',
+      { ...thirtyMinors(), '1.2.0': ['a2x0', 30] },
+      ['1.2.0']
+    ]
+  ])('never deletes %s', (_name, images, kept) => {
+    const gone = deleted(repository(images))
+    for (const version of kept) expect(gone).not.toContain(version)
+    expect(gone.length).toBeGreaterThan(40)
+  })
+
+  it('never deletes a platform image an index that stays holds', () => {
+    const state = repository(thirtyMinors())
+    const held = { ...state, keptChildren: new Set([digest('a4x0')]) }
+    expect(deleted(held)).not.toContain('1.4.0')
+  })
+
+  it('keeps prereleases of kept or newer minors, and prunes those of older ones', () => {
+    const images = {
+      ...thirtyMinors(),
+      '1.30.0-rc.1': ['rcnext', 200] as [string, number],
+      '1.27.0-rc.2': ['rckept', 200] as [string, number],
+      '1.3.0-rc.1': ['rcold', 200] as [string, number]
+    }
+    const gone = deleted(repository(images))
+    expect(gone).toContain('1.3.0-rc.1')
+    expect(gone).not.toContain('1.27.0-rc.2')
+    expect(gone).not.toContain('1.30.0-rc.1')
+  })
+
+  it('counts minors across majors by version, not by push time', () => {
+    const images: Record<string, [string, number]> = {
+      '2.0.0': ['b20', 300],
+      '1.9.0': ['b19', 100],
+      '1.8.0': ['b18', 400],
+      '0.9.0': ['b09', 100]
+    }
+    expect(deleted(repository(images), channels, 2, 0)).toEqual(['0.9.0', '1.8.0'])
+  })
+
+  it('reads versions through the convention: v-prefixed tags for environments, never a build tag', () => {
+    const images: Record<string, [string, number]> = {
+      'v1.0.0': ['c1', 200],
+      'v1.1.0': ['c2', 200],
+      'sha-aaaaaaa': ['c3', 200],
+      '1.0.0': ['c4', 200]
+    }
+    expect(deleted(repository(images), environments, 1, 0)).toEqual(['1.0.0'])
+  })
+
+  it('deletes nothing when every release is within the kept minors', () => {
+    expect(deleted(repository({ '1.0.0': ['d1', 500], '1.1.0': ['d2', 500] }))).toEqual([])
+  })
+})
