@@ -219,7 +219,8 @@ describe('documented IAM policies', () => {
   it('shows an OIDC trust policy with aud and sub conditions', async () => {
     const readme = await readFile('README.md', 'utf8')
     const trust = blocks(readme, 'README.md', 'json')
-      .map(({ body }) => JSON.parse(body) as Policy)
+      .map(({ body }) => JSON.parse(body) as Partial<Policy>)
+      .filter((policy): policy is Policy => Array.isArray(policy.Statement))
       .filter((policy) => actionsOf(policy).includes('sts:AssumeRoleWithWebIdentity'))
     expect(trust.length).toBeGreaterThan(0)
     for (const policy of trust) {
