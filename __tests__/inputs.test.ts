@@ -200,6 +200,18 @@ describe('readInputs', () => {
       { repository: 'app', 'dry-run': 'maybe' },
       {},
       "dry-run 'maybe' is not true or false"
+    ],
+    [
+      'a lifecycle mode that is not one',
+      { repository: 'app', lifecycle: 'sometimes' },
+      {},
+      "lifecycle 'sometimes' is not one of off, check, apply"
+    ],
+    [
+      'a lifecycle event with lifecycle off',
+      { repository: 'app', event: 'lifecycle' },
+      {},
+      'event lifecycle needs the lifecycle input: check (report drift) or apply'
     ]
   ])('rejects %s', (_name, inputs, env, message) => {
     expect(() => withInputs(inputs, env)).toThrow(message)

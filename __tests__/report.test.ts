@@ -4,14 +4,16 @@ import type { RepositoryPlan } from '../src/plan.js'
 import { fakeSummary } from './support/fake-summary.js'
 
 const outputs: Record<string, string> = {}
+const warnings: string[] = []
 const { summary, written } = fakeSummary()
 jest.unstable_mockModule('@actions/core', () => ({
   setOutput: (name: string, value: string) => (outputs[name] = value),
   info: () => {},
   notice: () => {},
+  warning: (message: string) => warnings.push(message),
   summary
 }))
-const { report, escape, preview } = await import('../src/report.js')
+const { report, escape, preview, cleanupFailure } = await import('../src/report.js')
 type Change = import('../src/report.js').Change
 
 const manifest = (name: string): Manifest => ({
@@ -201,6 +203,138 @@ describe('preview', () => {
         now: build.digest,
         action: 'unchanged'
       }
+    ])
+  })
+})
+
+describe('lifecycle', () => {
+  type LifecycleOutcome = import('../src/cleanup.js').LifecycleOutcome
+  // The fake summary has no addDetails; the lifecycle section writes each difference with it.
+  Object.assign(summary, {
+    addDetails: (label: string, html: string) => {
+      summary.parts.push(`> ${label}: ${html}`)
+      return summary
+    }
+  })
+  const [production, child, stale] = [manifest('p'), manifest('q'), manifest('s')].map(
+    ({ digest }) => digest
+  ) as [string, string, string]
+  const outcome = (
+    repository: string,
+    action: LifecycleOutcome['action'],
+    extra: Partial<LifecycleOutcome> = {}
+  ): LifecycleOutcome => ({
+    repository,
+    policy: '{"rules":[]}',
+    difference: ['rule 1 missing: {}'],
+    action,
+    refused: [],
+    ...extra
+  })
+  const refused = outcome('web', 'refused', {
+    preview: {
+      expiring: [
+        { digest: production, tags: ['sha-aaaaaaa', 'v1.0.0'], rulePriority: 6 },
+        { digest: child, tags: [], rulePriority: 7 }
+      ],
+      byRule: { 6: 1, 7: 1 },
+      bytes: 3 * 1024 ** 2
+    },
+    refused: [
+      {
+        image: { digest: production, tags: ['sha-aaaaaaa', 'v1.0.0'] },
+        reason: 'it carries v1.0.0, which the convention keeps'
+      },
+      {
+        image: { digest: child, tags: [] },
+        reason: 'an image the convention keeps holds it as a platform image'
+      }
+    ]
+  })
+
+  beforeEach(() => (warnings.length = 0))
+
+  const failureOf = (lifecycle: LifecycleOutcome[]) =>
+    cleanupFailure({ title: '', repositories: [], plans: [], changes: [], lifecycle })
+
+  it('cleanupFailure names each refused image and says no policy was written', () => {
+    const { failure } = failureOf([outcome('api', 'not written'), refused])
+    expect((failure as AggregateError).errors.map(({ message }: Error) => message)).toEqual([
+      'the lifecycle policy would expire web@sha256:p00000000000 (sha-aaaaaaa, v1.0.0): it carries v1.0.0, which the convention keeps',
+      'the lifecycle policy would expire web@sha256:q00000000000: an image the convention keeps holds it as a platform image',
+      'no lifecycle policy was written'
+    ])
+    expect(failureOf([outcome('api', 'written'), outcome('web', 'in sync')])).toEqual({})
+    expect(
+      failureOf([outcome('api', 'failed', { error: 'ServerException: boom' })]).failure?.message
+    ).toBe('the lifecycle policy of api was not written: ServerException: boom')
+  })
+
+  it('summarises each repository, warns of drift, and puts the lifecycle in the json output', async () => {
+    const safe = outcome('api', 'would write', {
+      preview: {
+        expiring: [{ digest: stale, tags: ['sha-sssssss'], rulePriority: 6 }],
+        byRule: { 6: 1 },
+        bytes: 512
+      }
+    })
+    const drift = outcome('worker', 'drift')
+    const lifecycle = [safe, refused, drift, outcome('jobs', 'in sync', { difference: [] })]
+    await report({
+      title: 'lifecycle policy',
+      repositories: ['api', 'web', 'worker', 'jobs'],
+      plans: [],
+      changes: [],
+      lifecycle,
+      ...failureOf(lifecycle)
+    })
+    const parts = written[0]?.split('\n') ?? []
+    const table = JSON.parse(parts[parts.indexOf('# Lifecycle policy') + 1] ?? '') as unknown[]
+    expect(table).toEqual([
+      ['Repository', 'Policy', 'Expiring', 'Freed', 'Refused'].map((data) => ({
+        data,
+        header: true
+      })),
+      ['api', 'would write', 'rule 6: 1', '512 B', '—'],
+      [
+        'web',
+        'refused',
+        'rule 6: 1; rule 7: 1',
+        '3.0 MiB',
+        '<code>sha256:p00000000000</code> it carries v1.0.0, which the convention keeps<br><code>sha256:q00000000000</code> an image the convention keeps holds it as a platform image'
+      ],
+      ['worker', 'drift', '—', '—', '—'],
+      ['jobs', 'in sync', '—', '—', '—']
+    ])
+    expect(parts).toContain(
+      '> worker: how the policy differs: <ul><li>rule 1 missing: &#123;&#125;</li></ul>'
+    )
+    expect(parts.filter((part) => part.startsWith('> ')).map((part) => part.split(':')[0])).toEqual(
+      ['> api', '> web', '> worker']
+    )
+    expect(parts.slice(-2)).toEqual(['- no lifecycle policy was written', 'Nothing was written.'])
+    expect(warnings).toEqual([
+      'worker: the lifecycle policy differs from the one the convention renders (run with lifecycle: apply to write it): rule 1 missing: {}'
+    ])
+    const json = JSON.parse(outputs.json ?? '') as { lifecycle?: unknown }[]
+    expect(json.map(({ lifecycle }) => lifecycle)).toEqual([
+      {
+        action: 'would write',
+        difference: ['rule 1 missing: {}'],
+        expiring: [{ digest: stale, tags: ['sha-sssssss'] }],
+        'bytes-freed': 512
+      },
+      {
+        action: 'refused',
+        difference: ['rule 1 missing: {}'],
+        expiring: [
+          { digest: production, tags: ['sha-aaaaaaa', 'v1.0.0'] },
+          { digest: child, tags: [] }
+        ],
+        'bytes-freed': 3 * 1024 ** 2
+      },
+      { action: 'drift', difference: ['rule 1 missing: {}'], expiring: [], 'bytes-freed': 0 },
+      { action: 'in sync', difference: [], expiring: [], 'bytes-freed': 0 }
     ])
   })
 })

@@ -210,9 +210,20 @@ describe('resolveTrigger honours explicit inputs', () => {
       { event: 'rollback', version: 'previous' },
       context('push', 'refs/heads/main'),
       'rollback to the previous version'
-    ]
+    ],
+    [{ event: 'lifecycle' }, context('schedule', ''), 'lifecycle policy']
   ])('%j on %j', (inputs, ctx, description) => {
     expect(describeTrigger(resolveTrigger({ ...noInputs, ...inputs }, ctx))).toBe(description)
+  })
+
+  it.each([
+    [context('schedule', '', { repository: { default_branch: 'trunk' } }), 'trunk'],
+    [context('workflow_dispatch', 'refs/heads/release'), 'release']
+  ])('event lifecycle writes no tag, on the branch of %j', (ctx, branch) => {
+    expect(resolveTrigger({ ...noInputs, event: 'lifecycle' }, ctx)).toEqual({
+      event: 'lifecycle',
+      branch
+    })
   })
 })
 

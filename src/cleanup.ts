@@ -1,16 +1,17 @@
 import type { Convention } from './conventions.js'
 import {
-  pointerTags,
+  keepsTag,
   policyDifference,
   policyProblems,
   policyText,
   renderPolicy,
   unsafeExpirations,
+  type Cleanup,
   type Expiring
 } from './lifecycle.js'
 import { batches, type PreviewPoll, type Registry } from './ecr.js'
-import { childDigests, isIndex } from './model.js'
-import { problemsError } from './problems.js'
+import { childDigests, isIndex, messageOf, shortDigest } from './model.js'
+import { problemsError, settleAll } from './problems.js'
 import { planPrune, type PruneCandidate, type PruneLimits, type PruneState } from './prune.js'
 
 export type LifecycleMode = 'off' | 'check' | 'apply'
@@ -32,7 +33,11 @@ export interface LifecycleOutcome {
   readonly policy: string
   /** How the repository's policy differs from it; empty when they agree. */
   readonly difference: readonly string[]
-  readonly action: 'in sync' | 'drift' | 'written' | 'would write' | 'refused'
+  /** `not written`: this repository's policy was safe, but another's was refused, so none is written. */
+  readonly action:
+    'in sync' | 'drift' | 'written' | 'would write' | 'not written' | 'refused' | 'failed'
+  /** Why PutLifecyclePolicy failed, for `failed`. */
+  readonly error?: string
   /** What ECR's preview of the rendered policy expires, per rule and in all; `apply` only. */
   readonly preview?: {
     readonly expiring: readonly PreviewImage[]
@@ -80,7 +85,7 @@ export async function maintainLifecycle(
     throw problemsError(problems.map((problem) => `the rendered lifecycle policy: ${problem}`))
   }
   const text = policyText(policy)
-  const outcomes = await Promise.all(
+  const outcomes = await settleAll(
     repositories.map(async (repository): Promise<LifecycleOutcome> => {
       const difference = policyDifference(await registry.getLifecyclePolicy(repository), policy)
       const base = { repository, policy: text, difference, refused: [] }
@@ -92,18 +97,25 @@ export async function maintainLifecycle(
         preview.expiring,
         convention,
         cleanup,
-        await pointerImages(registry, repository, convention)
+        await keptImages(registry, repository, convention, cleanup, preview.expiring)
       )
       return { ...base, preview, refused, action: refused.length > 0 ? 'refused' : 'would write' }
     })
   )
-  if (outcomes.some(({ action }) => action === 'refused')) return outcomes
+  if (outcomes.some(({ action }) => action === 'refused'))
+    return outcomes.map((outcome) =>
+      outcome.action === 'would write' ? { ...outcome, action: 'not written' } : outcome
+    )
   if (dryRun) return outcomes
   return Promise.all(
-    outcomes.map(async (outcome) => {
+    outcomes.map(async (outcome): Promise<LifecycleOutcome> => {
       if (outcome.action !== 'would write') return outcome
-      await registry.putLifecyclePolicy(outcome.repository, text)
-      return { ...outcome, action: 'written' as const }
+      try {
+        await registry.putLifecyclePolicy(outcome.repository, text)
+        return { ...outcome, action: 'written' }
+      } catch (error) {
+        return { ...outcome, action: 'failed', error: messageOf(error) }
+      }
     })
   )
 }
@@ -152,19 +164,34 @@ async function previewPolicy(
   }
 }
 
-/** The images the convention's pointers are on, with the platform images of those that are indexes. */
-async function pointerImages(
+/**
+ * The images the convention keeps as the registry shows them now (a tag may have moved since the
+ * preview), and the platform images of those that are indexes: read only when the preview expires
+ * an untagged image, since only an untagged image can be one.
+ */
+async function keptImages(
   registry: LifecycleRegistry,
   repository: string,
-  convention: Convention
-): Promise<Set<string>> {
-  const tags = await registry.listTags(repository)
-  const digests = pointerTags(convention).flatMap((tag) => tags.get(tag) ?? [])
+  convention: Convention,
+  cleanup: Cleanup,
+  expiring: readonly Expiring[]
+): Promise<Map<string, string>> {
+  const keeps = keepsTag(convention, cleanup)
+  const kept = new Map<string, string>()
+  for (const [tag, digest] of await registry.listTags(repository))
+    if (keeps(tag)) kept.set(digest, `it carries ${tag} now, which the convention keeps`)
+  if (!expiring.some(({ tags }) => tags.length === 0)) return kept
   const manifests = await registry.getManifests(
     repository,
-    digests.map((digest) => ({ digest }))
+    [...kept.keys()].map((digest) => ({ digest }))
   )
-  return new Set([...digests, ...[...manifests.values()].flatMap(childDigests)])
+  for (const manifest of manifests.values())
+    for (const child of childDigests(manifest))
+      kept.set(
+        child,
+        `it is a platform image of ${shortDigest(manifest.digest)}, which the convention keeps`
+      )
+  return kept
 }
 
 /** A prune's limits: the inputs where given, else the convention's cleanup section. */
@@ -188,8 +215,10 @@ export interface PruneOutcome {
   readonly repository: string
   readonly keptMinors: readonly string[]
   readonly images: readonly PruneCandidate[]
-  /** Whether they were deleted, or only planned (a dry run). */
+  /** Whether `images` were deleted, or only planned (a dry run). */
   readonly deleted: boolean
+  /** Why deleting stopped; `images` are those deleted before it did. */
+  readonly error?: string
 }
 
 type PruneRegistry = Pick<Registry, 'listTags' | 'describeImages' | 'getManifests' | 'deleteImages'>
@@ -206,12 +235,12 @@ export async function pruneReleases(
   dryRun: boolean,
   pace: () => Promise<void>
 ): Promise<PruneOutcome[]> {
-  return Promise.all(
-    repositories.map(async (repository) => {
+  return settleAll(
+    repositories.map(async (repository): Promise<PruneOutcome> => {
       const state = await readPruneState(registry, repository)
       const plan = planPrune(convention, limits, state, new Date())
-      if (dryRun || plan.delete.length === 0)
-        return { repository, keptMinors: plan.keptMinors, images: plan.delete, deleted: false }
+      const outcome = { repository, keptMinors: plan.keptMinors, images: plan.delete }
+      if (dryRun || plan.delete.length === 0) return { ...outcome, deleted: false }
       const again = planPrune(
         convention,
         limits,
@@ -220,11 +249,20 @@ export async function pruneReleases(
       )
       const still = new Set(again.delete.map(({ digest }) => digest))
       const images = plan.delete.filter(({ digest }) => still.has(digest))
-      for (const batch of batches(images.map(({ digest }) => digest))) {
-        await pace()
-        await registry.deleteImages(repository, batch)
+      const deleted: PruneCandidate[] = []
+      try {
+        for (const batch of batches(images)) {
+          await pace()
+          await registry.deleteImages(
+            repository,
+            batch.map(({ digest }) => digest)
+          )
+          deleted.push(...batch)
+        }
+      } catch (error) {
+        return { ...outcome, images: deleted, deleted: true, error: messageOf(error) }
       }
-      return { repository, keptMinors: plan.keptMinors, images, deleted: true }
+      return { ...outcome, images, deleted: true }
     })
   )
 }

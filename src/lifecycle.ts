@@ -209,29 +209,32 @@ export interface Expiring {
   readonly rulePriority?: number
 }
 
+/** Whether the convention keeps an image that carries this tag: a protected tag or pattern, or a version. */
+export function keepsTag(convention: Convention, cleanup: Cleanup): (tag: string) => boolean {
+  const patterns = protectedPatterns(convention, cleanup)
+  const versionOf = versionTagMatcher(convention.versionTag)
+  return (tag) =>
+    patterns.some((pattern) => matchesWildcard(pattern, tag)) ||
+    parseVersion(versionOf(tag) ?? '') !== undefined
+}
+
 /**
- * The expiring images a policy must never touch: one that carries a protected tag or a version tag,
- * or that a pointer's image is or holds (an index's platform images).
+ * The expiring images a policy must never touch: one that carries a tag the convention keeps, or one
+ * the registry shows kept now (`kept`: digest → why), which the preview may predate.
  */
 export function unsafeExpirations(
   expiring: readonly Expiring[],
   convention: Convention,
   cleanup: Cleanup,
-  pointerImages: ReadonlySet<string>
+  kept: ReadonlyMap<string, string>
 ): { image: Expiring; reason: string }[] {
-  const patterns = protectedPatterns(convention, cleanup)
-  const versionOf = versionTagMatcher(convention.versionTag)
+  const keeps = keepsTag(convention, cleanup)
   return expiring.flatMap((image) => {
-    const protectedTag = image.tags.find((tag) => patterns.some((p) => matchesWildcard(p, tag)))
-    const versionTag = image.tags.find((tag) => parseVersion(versionOf(tag) ?? '') !== undefined)
+    const keptTag = image.tags.find(keeps)
     const reason =
-      protectedTag !== undefined
-        ? `it carries ${protectedTag}, which the convention protects`
-        : versionTag !== undefined
-          ? `it carries the release tag ${versionTag}`
-          : pointerImages.has(image.digest)
-            ? 'a pointer is on it (or on the index that holds it)'
-            : undefined
+      keptTag !== undefined
+        ? `it carries ${keptTag}, which the convention keeps`
+        : kept.get(image.digest)
     return reason === undefined ? [] : [{ image, reason }]
   })
 }

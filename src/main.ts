@@ -15,7 +15,7 @@ import {
   changeRow,
   describeIntent,
   describePlan,
-  lifecycleFailure,
+  cleanupFailure,
   preview,
   report,
   type RunResult
@@ -59,6 +59,7 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
         )
       )
       result = { ...result, prune }
+      result = { ...result, ...cleanupFailure(result) }
     } else if (trigger.event !== 'lifecycle') {
       const run = { inputs, context, convention, trigger, registry, pacer, signal }
       result = await writeTags(result, run)
@@ -72,7 +73,8 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
         log: core.info
       })
     )
-    return { ...result, lifecycle, ...lifecycleFailure(lifecycle) }
+    result = { ...result, lifecycle }
+    return { ...result, ...cleanupFailure(result) }
   } catch (error) {
     return { ...result, failure: error }
   }

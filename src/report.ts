@@ -72,17 +72,31 @@ export interface RunResult {
   readonly failure?: unknown
 }
 
-/** A policy whose preview expires what the convention keeps is refused, in every repository. */
-export function lifecycleFailure(outcomes: readonly LifecycleOutcome[]): { failure?: Error } {
-  const refused = outcomes.flatMap(({ repository, refused }) =>
-    refused.map(
-      ({ image, reason }) =>
-        `the lifecycle policy would expire ${repository}@${shortDigest(image.digest)}${image.tags.length > 0 ? ` (${image.tags.join(', ')})` : ''}: ${reason}`
+/**
+ * What the cleanup stages could not do: a policy whose preview expires what the convention keeps is
+ * refused in every repository; a write or delete that failed is named with what it left.
+ */
+export function cleanupFailure({ lifecycle = [], prune = [] }: RunResult): { failure?: Error } {
+  const problems = [
+    ...lifecycle.flatMap(({ repository, refused }) =>
+      refused.map(
+        ({ image, reason }) =>
+          `the lifecycle policy would expire ${repository}@${shortDigest(image.digest)}${image.tags.length > 0 ? ` (${image.tags.join(', ')})` : ''}: ${reason}`
+      )
+    ),
+    ...(lifecycle.some(({ action }) => action === 'refused')
+      ? ['no lifecycle policy was written']
+      : []),
+    ...lifecycle.flatMap(({ repository, error }) =>
+      error ? [`the lifecycle policy of ${repository} was not written: ${error}`] : []
+    ),
+    ...prune.flatMap(({ repository, images, error }) =>
+      error
+        ? [`prune of ${repository} stopped after deleting ${images.length} images: ${error}`]
+        : []
     )
-  )
-  return refused.length > 0
-    ? { failure: problemsError([...refused, 'no lifecycle policy was written']) }
-    : {}
+  ]
+  return problems.length > 0 ? { failure: problemsError(problems) } : {}
 }
 
 /** Sets every output, logs each change and writes the job summary, for a run that ended well or not. */
@@ -116,8 +130,7 @@ export async function report(result: RunResult): Promise<void> {
     summary
       .addHeading('Failed', 4)
       .addList(problemsOf(result.failure).map((p) => escape(messageOf(p))))
-    if (!changes.some(({ action }) => WRITING_ACTIONS.includes(action)))
-      summary.addRaw('Nothing was written.', true)
+    if (!wroteAnything(result)) summary.addRaw('Nothing was written.', true)
   }
   try {
     await summary.write()
@@ -244,6 +257,11 @@ function addLifecycle(summary: typeof core.summary, outcomes: readonly Lifecycle
       )
   }
 }
+
+const wroteAnything = ({ changes, lifecycle = [], prune = [] }: RunResult): boolean =>
+  changes.some(({ action }) => WRITING_ACTIONS.includes(action)) ||
+  lifecycle.some(({ action }) => action === 'written') ||
+  prune.some(({ deleted, images }) => deleted && images.length > 0)
 
 const formatBytes = (bytes: number): string =>
   bytes < 1024 ** 2 ? `${bytes} B` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`

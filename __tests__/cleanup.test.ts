@@ -1,0 +1,297 @@
+import { maintainLifecycle, type LifecycleDeps, type LifecycleMode } from '../src/cleanup.js'
+import { builtInConvention, parseConvention, type Convention } from '../src/conventions.js'
+import type { PreviewPoll } from '../src/ecr.js'
+import { policyText, renderPolicy, type Cleanup, type Expiring } from '../src/lifecycle.js'
+import {
+  describeRef,
+  messageOf,
+  type ImageDetails,
+  type ImageRef,
+  type Manifest
+} from '../src/model.js'
+import { problemsOf } from '../src/problems.js'
+
+const environments = builtInConvention('environments')
+const rendered = policyText(renderPolicy(environments, environments.cleanup as Cleanup))
+const digest = (name: string) => `sha256:${name.padEnd(64, '0')}`
+const [index, amd64, arm64, build, older, oldest, untagged, release] = [
+  'idx',
+  'amd',
+  'arm',
+  'b',
+  'c',
+  'f',
+  'd',
+  'e'
+].map(digest) as [string, string, string, string, string, string, string, string]
+
+interface Repository {
+  policy?: string
+  /** tag → digest */
+  tags: Record<string, string>
+  sizes: Record<string, number>
+  /** How many polls answer IN_PROGRESS before the preview ends. */
+  inProgress: number
+  status?: string
+  expiring: Expiring[]
+}
+
+/** production is on an OCI index of two platform images; latest and the build tag on another image. */
+const repository = (extra: Partial<Repository> = {}): Repository => ({
+  tags: { production: index, 'v1.0.0': release, latest: build, 'sha-bbbbbbb': build },
+  sizes: { [older]: 100, [untagged]: 200 },
+  inProgress: 0,
+  expiring: [],
+  ...extra
+})
+
+const manifests: Record<string, Manifest> = {
+  [index]: {
+    digest: index,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    body: JSON.stringify({ manifests: [{ digest: amd64 }, { digest: arm64 }] })
+  },
+  [build]: { digest: build, mediaType: 'application/vnd.oci.image.manifest.v1+json', body: '{}' }
+}
+
+/** The registry calls maintainLifecycle makes, over repositories kept in memory. */
+function fakeRegistry(repositories: Record<string, Repository>) {
+  const calls: string[] = []
+  const previewed: Record<string, string> = {}
+  const polls: Record<string, number> = {}
+  const repo = (name: string) => repositories[name] as Repository
+  return {
+    repositories,
+    calls,
+    previewed,
+    async getLifecyclePolicy(name: string) {
+      calls.push(`get ${name}`)
+      return repo(name).policy
+    },
+    async putLifecyclePolicy(name: string, text: string) {
+      calls.push(`put ${name}`)
+      repo(name).policy = text
+    },
+    async startLifecyclePreview(name: string, text: string) {
+      calls.push(`preview ${name}`)
+      previewed[name] = text
+      polls[name] = 0
+    },
+    async lifecyclePreview(name: string): Promise<PreviewPoll> {
+      const { inProgress, status = 'COMPLETE', expiring } = repo(name)
+      const poll = (polls[name] = (polls[name] ?? 0) + 1)
+      if (poll <= inProgress) return { status: 'IN_PROGRESS', expiring: [] }
+      return { status, expiring: status === 'COMPLETE' ? expiring : [] }
+    },
+    async listTags(name: string) {
+      return new Map(Object.entries(repo(name).tags))
+    },
+    async getManifests(_name: string, refs: readonly ImageRef[]) {
+      return new Map(
+        refs.flatMap((ref) => {
+          const found = 'digest' in ref ? manifests[ref.digest] : undefined
+          return found ? [[describeRef(ref), found] as const] : []
+        })
+      )
+    },
+    async describeImages(name: string, digests: readonly string[]) {
+      const { sizes } = repo(name)
+      return new Map<string, ImageDetails>(
+        digests.flatMap((each) =>
+          sizes[each] === undefined ? [] : [[each, { tags: [], sizeBytes: sizes[each] }]]
+        )
+      )
+    }
+  }
+}
+
+/** A clock that only sleep moves, so a five-minute wait takes no time. */
+function fakeDeps() {
+  let now = 0
+  const sleeps: number[] = []
+  const logs: string[] = []
+  const deps: LifecycleDeps = {
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      now += ms
+    },
+    clock: () => now,
+    log: (message) => logs.push(message)
+  }
+  return { deps, sleeps, logs, now: () => now }
+}
+
+/** maintainLifecycle over every repository of the fake registry, in their order. */
+const maintain = (
+  registry: ReturnType<typeof fakeRegistry>,
+  mode: Exclude<LifecycleMode, 'off'>,
+  { dryRun = false, convention = environments, deps = fakeDeps().deps } = {}
+) => maintainLifecycle(registry, convention, Object.keys(registry.repositories), mode, dryRun, deps)
+
+describe('maintainLifecycle', () => {
+  it('check reports drift without previewing or writing', async () => {
+    const registry = fakeRegistry({ app: repository() })
+    const { deps, logs } = fakeDeps()
+    const [outcome] = await maintain(registry, 'check', { deps })
+    expect(outcome).toEqual({
+      repository: 'app',
+      policy: rendered,
+      difference: ['the repository has no lifecycle policy'],
+      action: 'drift',
+      refused: []
+    })
+    expect(logs).toEqual(['app: the repository has no lifecycle policy'])
+    expect(registry.calls).toEqual(['get app'])
+  })
+
+  it.each<Exclude<LifecycleMode, 'off'>>(['check', 'apply'])(
+    '%s leaves a repository in sync alone',
+    async (mode) => {
+      const registry = fakeRegistry({ app: repository({ policy: rendered }) })
+      const [outcome] = await maintain(registry, mode)
+      expect(outcome).toMatchObject({ action: 'in sync', difference: [], refused: [] })
+      expect(outcome?.preview).toBeUndefined()
+      expect(registry.calls).toEqual(['get app'])
+    }
+  )
+
+  it('apply previews until COMPLETE, counts what expires, then writes the rendered policy', async () => {
+    const registry = fakeRegistry({
+      app: repository({
+        inProgress: 2,
+        expiring: [
+          { digest: older, tags: ['sha-ccccccc'], rulePriority: 6 },
+          { digest: oldest, tags: ['sha-fffffff'], rulePriority: 6 },
+          { digest: untagged, tags: [], rulePriority: 7 }
+        ]
+      })
+    })
+    const { deps, sleeps, logs } = fakeDeps()
+    const [outcome] = await maintain(registry, 'apply', { deps })
+    expect(logs).toEqual([
+      'app: the repository has no lifecycle policy',
+      'app: lifecycle preview in progress (0 s)',
+      'app: lifecycle preview in progress (2 s)'
+    ])
+    expect(sleeps).toEqual([2000, 2000])
+    expect(outcome).toMatchObject({ action: 'written', refused: [] })
+    expect(outcome?.preview?.byRule).toEqual({ 6: 2, 7: 1 })
+    expect(outcome?.preview?.bytes).toBe(300)
+    expect(outcome?.preview?.expiring[0]).toEqual({
+      digest: older,
+      tags: ['sha-ccccccc'],
+      rulePriority: 6,
+      sizeBytes: 100
+    })
+    expect(registry.calls).toEqual(['get app', 'preview app', 'put app'])
+    expect(registry.previewed.app).toBe(rendered)
+    expect(registry.repositories.app?.policy).toBe(rendered)
+  })
+
+  it.each<[string, Partial<Repository>, Expiring, unknown]>([
+    [
+      'the image production points at, as a rollback left it after the preview',
+      { tags: { ...repository().tags, production: older } },
+      { digest: older, tags: ['sha-ccccccc'], rulePriority: 6 },
+      'it carries production now, which the convention keeps'
+    ],
+    [
+      "a platform image of production's index",
+      {},
+      { digest: amd64, tags: [], rulePriority: 7 },
+      expect.stringMatching(
+        /^it is a platform image of sha256:[0-9a-z]{12}, which the convention keeps$/
+      )
+    ],
+    [
+      'an image carrying v1.0.0',
+      {},
+      { digest: release, tags: ['v1.0.0'], rulePriority: 6 },
+      'it carries v1.0.0, which the convention keeps'
+    ],
+    [
+      'a platform image of the index v1.0.0 is on, which the convention keeps forever',
+      { tags: { ...repository().tags, production: build, 'v1.0.0': index } },
+      { digest: amd64, tags: [], rulePriority: 7 },
+      expect.any(String)
+    ]
+  ])(
+    'apply refuses a preview that expires %s, and writes no repository',
+    async (_name, web, image, reason) => {
+      const registry = fakeRegistry({
+        api: repository({ expiring: [{ digest: untagged, tags: [], rulePriority: 7 }] }),
+        web: repository({ ...web, expiring: [image] })
+      })
+      const outcomes = await maintain(registry, 'apply')
+      expect(outcomes.map(({ repository, action }) => `${repository} ${action}`)).toEqual([
+        'api not written',
+        'web refused'
+      ])
+      expect(outcomes[1]?.refused).toEqual([{ image: expect.objectContaining(image), reason }])
+      expect(registry.calls).toEqual(['get api', 'get web', 'preview api', 'preview web'])
+    }
+  )
+
+  it('a dry run previews and says it would write, writing nothing', async () => {
+    const registry = fakeRegistry({ app: repository({ policy: '{"rules":[]}' }) })
+    const [outcome] = await maintain(registry, 'apply', { dryRun: true })
+    expect(outcome).toMatchObject({
+      action: 'would write',
+      preview: { expiring: [], byRule: {}, bytes: 0 }
+    })
+    expect(outcome?.difference).toHaveLength(7)
+    expect(registry.calls).toEqual(['get app', 'preview app'])
+    expect(registry.repositories.app?.policy).toBe('{"rules":[]}')
+  })
+
+  it('stops when the preview FAILED, writing nothing', async () => {
+    const registry = fakeRegistry({ app: repository({ inProgress: 1, status: 'FAILED' }) })
+    await expect(maintain(registry, 'apply')).rejects.toThrow(
+      "ECR's lifecycle preview of app ended FAILED: nothing was written"
+    )
+    expect(registry.calls).toEqual(['get app', 'preview app'])
+  })
+
+  it('names every repository whose preview failed, not just the first', async () => {
+    const registry = fakeRegistry({
+      api: repository({ status: 'FAILED' }),
+      web: repository({ status: 'EXPIRED' })
+    })
+    const error = await maintain(registry, 'apply').catch((thrown: unknown) => thrown)
+    expect(problemsOf(error).map(messageOf)).toEqual([
+      "ECR's lifecycle preview of api ended FAILED: nothing was written",
+      "ECR's lifecycle preview of web ended EXPIRED: nothing was written"
+    ])
+  })
+
+  it('gives up on a preview still in progress after five minutes, writing nothing', async () => {
+    const registry = fakeRegistry({ app: repository({ inProgress: Infinity }) })
+    const { deps, sleeps, now } = fakeDeps()
+    await expect(maintain(registry, 'apply', { deps })).rejects.toThrow(
+      "ECR's lifecycle preview of app was not complete after 300 s: nothing was written"
+    )
+    expect(now()).toBe(300_000)
+    expect(sleeps).toHaveLength(150)
+    expect(registry.calls).toEqual(['get app', 'preview app'])
+  })
+
+  it.each<[string, Convention, string]>([
+    [
+      'has no cleanup section',
+      parseConvention('name: bare\nbuild-tag: b-{sha7}\nversion-tag: v{version}\n', 'bare.yml'),
+      'the bare convention has no cleanup section, so there is no lifecycle policy to check'
+    ],
+    [
+      'renders a policy ECR would reject',
+      { ...environments, cleanup: { protect: ['a*b*c*d*e*'], protectReleases: true } },
+      "the rendered lifecycle policy: rule 5: 'a*b*c*d*e*' has more than 4 wildcards"
+    ]
+  ])(
+    'refuses a convention that %s, before reading any repository',
+    async (_, convention, message) => {
+      const registry = fakeRegistry({ app: repository() })
+      await expect(maintain(registry, 'check', { convention })).rejects.toThrow(message)
+      expect(registry.calls).toEqual([])
+    }
+  )
+})
