@@ -51,49 +51,67 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       ...(inputs.registryId && { registryId: inputs.registryId }),
       onThrottle: () => pacer.throttled()
     })
-    if (trigger.event === 'prune') {
-      const limits = pruneLimits(convention, inputs.prune)
-      const prune = await core.group('Prune', () =>
-        pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, () =>
-          pacer.take(signal)
-        )
-      )
-      result = { ...result, prune }
-      result = { ...result, ...cleanupFailure(result) }
-    } else if (trigger.event !== 'lifecycle') {
-      const run = { inputs, context, convention, trigger, registry, pacer, signal }
-      result = await writeTags(result, run)
-    }
-    const mode = inputs.lifecycle
-    if (result.failure !== undefined || mode === 'off') return result
-    const lifecycle = await core.group('Lifecycle policy', () =>
-      maintainLifecycle(registry, convention, inputs.repositories, mode, inputs.dryRun, {
-        sleep: (ms) => sleep(ms, undefined, { signal }),
-        clock: Date.now,
-        log: core.info
-      })
-    )
-    result = { ...result, lifecycle }
-    return { ...result, ...cleanupFailure(result) }
+    const run: Run = { inputs, context, convention, registry, pacer, signal }
+    if (trigger.event === 'prune') result = await prune(result, run)
+    else if (trigger.event !== 'lifecycle') result = await writeTags(result, { ...run, trigger })
+    if (result.failure !== undefined || inputs.lifecycle === 'off') return result
+    return await keepLifecyclePolicy(result, run, inputs.lifecycle)
   } catch (error) {
     return { ...result, failure: error }
   }
 }
 
-interface TagRun {
+/** What every stage of a run works with. */
+interface Run {
   readonly inputs: Inputs
   readonly context: Context
   readonly convention: Convention
-  readonly trigger: ActiveTrigger
   readonly registry: Registry
   readonly pacer: WritePacer
   readonly signal: AbortSignal
 }
 
+/** Deletes (or, in a dry run, lists) the release images outside the kept minor versions. */
+async function prune(result: RunResult, { inputs, convention, registry, pacer, signal }: Run) {
+  const limits = pruneLimits(convention, inputs.prune)
+  const pruned = await core.group('Prune', () =>
+    pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, () =>
+      pacer.take(signal)
+    )
+  )
+  const next = { ...result, prune: pruned }
+  return { ...next, ...cleanupFailure(next) }
+}
+
+/** Checks, or previews and writes, each repository's lifecycle policy, after any tag is written. */
+async function keepLifecyclePolicy(
+  result: RunResult,
+  { inputs, convention, registry, signal }: Run,
+  mode: 'check' | 'apply'
+): Promise<RunResult> {
+  const lifecycle = await core.group('Lifecycle policy', () =>
+    maintainLifecycle(registry, convention, inputs.repositories, mode, inputs.dryRun, {
+      sleep: (ms) => sleep(ms, undefined, { signal }),
+      clock: Date.now,
+      log: core.info
+    })
+  )
+  const next = { ...result, lifecycle }
+  return { ...next, ...cleanupFailure(next) }
+}
+
 /** derive (pure) → read registry state → plan (pure) → apply; a dry run stops after the plan. */
 async function writeTags(
   result: RunResult,
-  { inputs, context, convention, trigger, registry, pacer, signal }: TagRun
+  {
+    inputs,
+    context,
+    convention,
+    trigger,
+    registry,
+    pacer,
+    signal
+  }: Run & { trigger: ActiveTrigger }
 ): Promise<RunResult> {
   const intents = await core.group('Decide', () => {
     core.info(`${result.title}; convention ${convention.name}`)
