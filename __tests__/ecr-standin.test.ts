@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import {
   BatchDeleteImageCommand,
@@ -28,18 +27,18 @@ import {
   type ImageIdentifier
 } from '@aws-sdk/client-ecr'
 import { startStandIn } from './support/ecr-standin.mjs'
+import { MANIFEST_MEDIA_TYPES, MEDIA_TYPES, digestOf as sha256 } from './support/oci.mjs'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 
 const ACCOUNT = '123456789012'
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
-const ALL_MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST]
-
-const sha256 = (text: string): string =>
-  `sha256:${createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex')}`
+const {
+  ociManifest: OCI_MANIFEST,
+  ociIndex: OCI_INDEX,
+  dockerManifest: DOCKER_MANIFEST,
+  dockerManifestList: DOCKER_LIST
+} = MEDIA_TYPES
+const ALL_MANIFEST_TYPES = [...MANIFEST_MEDIA_TYPES]
 
 // ---------------------------------------------------------------------------------------------
 // small but realistic manifests

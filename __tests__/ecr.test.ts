@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
@@ -16,6 +15,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../src/ecr.js'
 import type { Manifest } from '../src/model.js'
+import { digestOf } from './support/oci.mjs'
 
 const ecr = mockClient(ECRClient)
 const registry = () => new Registry(new ECRClient({ region: 'us-east-1' }), '123456789012')
@@ -23,7 +23,7 @@ const metadata = { $metadata: {} }
 
 const body =
   '{\n   "schemaVersion": 2,\n   "mediaType": "application/vnd.docker.distribution.manifest.v2+json"\n}'
-const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
+const digest = digestOf(body)
 const manifest: Manifest = {
   digest,
   mediaType: 'application/vnd.docker.distribution.manifest.v2+json',

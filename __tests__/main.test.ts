@@ -4,7 +4,6 @@
  * small in-memory registry. The end-to-end tests run the bundle; these show the glue's decisions.
  */
 import { jest } from '@jest/globals'
-import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +19,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import { fakeSummary } from './support/fake-summary.js'
+import { MEDIA_TYPES, digestOf } from './support/oci.mjs'
 
 const inputs: Record<string, string> = {}
 const outputs: Record<string, string> = {}
@@ -41,10 +41,10 @@ jest.unstable_mockModule('@actions/core', () => ({
 }))
 const { run } = await import('../src/main.js')
 
-const MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json'
+const MEDIA_TYPE = MEDIA_TYPES.ociManifest
 const image = (seed: string) => {
   const body = JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE, seed })
-  return { body, digest: `sha256:${createHash('sha256').update(body).digest('hex')}` }
+  return { body, digest: digestOf(body) }
 }
 const [old, build] = [image('old'), image('build')]
 const SHA = 'bbbbbbb'.padEnd(40, '2')

@@ -5,7 +5,7 @@
 // The fixture and proxy-mapping tests at the top always run; the moto suites
 // are only registered when global setup started moto (MOTO_ENDPOINT set).
 
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
@@ -28,8 +28,7 @@ import {
   tagsByDigest
 } from './support/images.mjs'
 import { motoClientConfig, rewriteBatchGetImage } from './support/moto.mjs'
-
-const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')
+import { sha256Hex as sha256 } from './support/oci.mjs'
 
 describe('fixtures (no endpoint needed)', () => {
   const all = {

@@ -1,47 +1,44 @@
+// @ts-check
 // Realistic image-manifest fixtures and seeding helpers for ECR tests.
 //
 // Every fixture is deterministic: the same seed always yields byte-identical
 // manifests (and therefore identical digests); different seeds yield different
-// digests. Digests are true content digests: 'sha256:' + hex(sha256(utf8 bytes
-// of the exact manifest string)), which is what real ECR computes and stores.
+// digests. Digests are true content digests (digestOf in ./oci.mjs), which is
+// what real ECR computes and stores.
 //
 // Only Node built-ins and @aws-sdk/client-ecr are used, so any test (TS or JS)
 // can import this file.
 
-import { createHash } from 'node:crypto'
 import { ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr'
+import { MEDIA_TYPES, digestOf, sha256Hex } from './oci.mjs'
 
-export const MEDIA_TYPES = Object.freeze({
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  inToto: 'application/vnd.in-toto+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  helmConfig: 'application/vnd.cncf.helm.config.v1+json',
-  helmChart: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip'
-})
+export { MEDIA_TYPES, digestOf }
 
 /**
  * @typedef {{ mediaType: string, manifest: string, digest: string }} ManifestFixture
  * @typedef {ManifestFixture & { children: ManifestFixture[] }} ImageFixture
+ * @typedef {{ mediaType: string, digest: string, size: number }} Descriptor
+ * @typedef {{ manifest: string, index: string, config: string, layer: string,
+ *   indent: number | undefined, descriptor: (d: Descriptor) => Descriptor }} Format
  */
 
-/**
- * 'sha256:' + hex sha256 of the exact UTF-8 bytes of the manifest string.
- * @param {string} manifestString
- * @returns {string}
- */
-export function digestOf(manifestString) {
-  return 'sha256:' + createHash('sha256').update(manifestString, 'utf8').digest('hex')
+/** buildx: compact JSON, a descriptor's digest before its size. @type {Format} */
+const OCI = {
+  manifest: MEDIA_TYPES.ociManifest,
+  index: MEDIA_TYPES.ociIndex,
+  config: MEDIA_TYPES.ociConfig,
+  layer: MEDIA_TYPES.ociLayerGzip,
+  indent: undefined,
+  descriptor: ({ mediaType, digest, size }) => ({ mediaType, digest, size })
 }
-
-/** @param {string} text */
-function sha256Hex(text) {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
+/** The Docker tooling: 3-space indentation, a descriptor's size before its digest. @type {Format} */
+const DOCKER = {
+  manifest: MEDIA_TYPES.dockerManifest,
+  index: MEDIA_TYPES.dockerManifestList,
+  config: MEDIA_TYPES.dockerConfig,
+  layer: MEDIA_TYPES.dockerLayerGzip,
+  indent: 3,
+  descriptor: ({ mediaType, digest, size }) => ({ mediaType, size, digest })
 }
 
 /**
@@ -60,11 +57,51 @@ function blob(seed, label, minSize, maxSize) {
 
 /**
  * @param {string} mediaType
- * @param {string} manifest
+ * @param {unknown} object serialized as the format's tooling does
+ * @param {Format} [format]
  * @returns {ManifestFixture}
  */
-function fixture(mediaType, manifest) {
+function fixture(mediaType, object, format = OCI) {
+  const manifest = JSON.stringify(object, null, format.indent)
   return { mediaType, manifest, digest: digestOf(manifest) }
+}
+
+/**
+ * An image manifest fixture with one blob per entry of `sizes` (label: [min, max] size), `config`
+ * the config and the rest the layers, in order; `extra` fields replace or add to its own.
+ * @param {Format} format
+ * @param {unknown} seed
+ * @param {string} prefix of every blob's label
+ * @param {{ config: [number, number] } & Record<string, [number, number]>} sizes
+ * @param {Record<string, unknown>} [extra]
+ */
+function imageFixture(format, seed, prefix, { config, ...layers }, extra = {}) {
+  /** @param {string} mediaType @param {string} label @param {[number, number]} sizes */
+  const descriptor = (mediaType, label, [min, max]) =>
+    format.descriptor({ mediaType, ...blob(seed, `${prefix}${label}`, min, max) })
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: format.manifest,
+    config: descriptor(format.config, 'config', config),
+    layers: Object.entries(layers).map(([label, range]) => descriptor(format.layer, label, range)),
+    ...extra
+  }
+  return fixture(format.manifest, manifest, format)
+}
+
+/**
+ * An index over the children, one entry each (with its extra fields), in that order.
+ * @param {Format} format
+ * @param {[ManifestFixture, Record<string, unknown>][]} entries
+ * @returns {ImageFixture}
+ */
+function indexImage(format, entries) {
+  const manifests = entries.map(([{ mediaType, digest, manifest }, fields]) => ({
+    ...format.descriptor({ mediaType, digest, size: Buffer.byteLength(manifest, 'utf8') }),
+    ...fields
+  }))
+  const index = { schemaVersion: 2, mediaType: format.index, manifests }
+  return { ...fixture(format.index, index, format), children: entries.map(([child]) => child) }
 }
 
 /**
@@ -72,25 +109,13 @@ function fixture(mediaType, manifest) {
  * @param {unknown} seed
  * @param {string} arch
  */
-function ociPlatformManifest(seed, arch) {
-  const config = blob(seed, `${arch}/config`, 1_200, 9_000)
-  const layers = [
-    blob(seed, `${arch}/layer0`, 2_500_000, 31_000_000),
-    blob(seed, `${arch}/layer1`, 90, 4_000_000),
-    blob(seed, `${arch}/layer2`, 32, 600_000)
-  ]
-  const obj = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.ociManifest,
-    config: { mediaType: MEDIA_TYPES.ociConfig, digest: config.digest, size: config.size },
-    layers: layers.map((l) => ({
-      mediaType: MEDIA_TYPES.ociLayerGzip,
-      digest: l.digest,
-      size: l.size
-    }))
-  }
-  return fixture(MEDIA_TYPES.ociManifest, JSON.stringify(obj))
-}
+const ociPlatformManifest = (seed, arch) =>
+  imageFixture(OCI, seed, `${arch}/`, {
+    config: [1_200, 9_000],
+    layer0: [2_500_000, 31_000_000],
+    layer1: [90, 4_000_000],
+    layer2: [32, 600_000]
+  })
 
 /**
  * The buildx provenance attestation manifest (an OCI image manifest whose
@@ -98,22 +123,10 @@ function ociPlatformManifest(seed, arch) {
  * @param {unknown} seed
  */
 function attestationManifest(seed) {
-  const config = blob(seed, 'attestation/config', 160, 260)
   const statement = blob(seed, 'attestation/provenance', 1_400, 12_000)
-  const obj = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.ociManifest,
-    config: { mediaType: MEDIA_TYPES.ociConfig, digest: config.digest, size: config.size },
-    layers: [
-      {
-        mediaType: MEDIA_TYPES.inToto,
-        digest: statement.digest,
-        size: statement.size,
-        annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' }
-      }
-    ]
-  }
-  return fixture(MEDIA_TYPES.ociManifest, JSON.stringify(obj))
+  const annotations = { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' }
+  const layers = [{ mediaType: MEDIA_TYPES.inToto, ...statement, annotations }]
+  return imageFixture(OCI, seed, 'attestation/', { config: [160, 260] }, { layers })
 }
 
 /**
@@ -126,67 +139,33 @@ function attestationManifest(seed) {
  */
 export function multiArchImage(seed) {
   const amd64 = ociPlatformManifest(seed, 'amd64')
-  const arm64 = ociPlatformManifest(seed, 'arm64')
-  const attestation = attestationManifest(seed)
-  const size = (/** @type {ManifestFixture} */ m) => Buffer.byteLength(m.manifest, 'utf8')
-  const obj = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.ociIndex,
-    manifests: [
-      {
-        mediaType: amd64.mediaType,
-        digest: amd64.digest,
-        size: size(amd64),
-        platform: { architecture: 'amd64', os: 'linux' }
-      },
-      {
-        mediaType: arm64.mediaType,
-        digest: arm64.digest,
-        size: size(arm64),
-        platform: { architecture: 'arm64', os: 'linux' }
-      },
-      {
-        mediaType: attestation.mediaType,
-        digest: attestation.digest,
-        size: size(attestation),
-        annotations: {
-          'vnd.docker.reference.digest': amd64.digest,
-          'vnd.docker.reference.type': 'attestation-manifest'
-        },
-        platform: { architecture: 'unknown', os: 'unknown' }
-      }
+  const annotations = {
+    'vnd.docker.reference.digest': amd64.digest,
+    'vnd.docker.reference.type': 'attestation-manifest'
+  }
+  return indexImage(OCI, [
+    [amd64, { platform: { architecture: 'amd64', os: 'linux' } }],
+    [ociPlatformManifest(seed, 'arm64'), { platform: { architecture: 'arm64', os: 'linux' } }],
+    [
+      attestationManifest(seed),
+      { annotations, platform: { architecture: 'unknown', os: 'unknown' } }
     ]
-  }
-  return {
-    ...fixture(MEDIA_TYPES.ociIndex, JSON.stringify(obj)),
-    children: [amd64, arm64, attestation]
-  }
+  ])
 }
 
 /**
- * A Docker v2 schema 2 manifest object (not yet serialized).
+ * A Docker v2 schema 2 manifest, 3-space indented as `docker push` stores it.
  * @param {unknown} seed
  * @param {string} label
  */
-function dockerV2Object(seed, label) {
-  const config = blob(seed, `${label}/docker-config`, 1_500, 12_000)
-  const layers = [
-    blob(seed, `${label}/docker-layer0`, 2_000_000, 30_000_000),
-    blob(seed, `${label}/docker-layer1`, 200, 8_000_000),
-    blob(seed, `${label}/docker-layer2`, 100, 300_000),
-    blob(seed, `${label}/docker-layer3`, 32, 20_000)
-  ]
-  return {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.dockerManifest,
-    config: { mediaType: MEDIA_TYPES.dockerConfig, size: config.size, digest: config.digest },
-    layers: layers.map((l) => ({
-      mediaType: MEDIA_TYPES.dockerLayerGzip,
-      size: l.size,
-      digest: l.digest
-    }))
-  }
-}
+const dockerV2Manifest = (seed, label) =>
+  imageFixture(DOCKER, seed, `${label}/docker-`, {
+    config: [1_500, 12_000],
+    layer0: [2_000_000, 30_000_000],
+    layer1: [200, 8_000_000],
+    layer2: [100, 300_000],
+    layer3: [32, 20_000]
+  })
 
 /**
  * A single-platform Docker v2 schema 2 manifest, pretty-printed with 3-space
@@ -194,10 +173,7 @@ function dockerV2Object(seed, label) {
  * @param {unknown} seed
  * @returns {ImageFixture}
  */
-export function dockerV2Image(seed) {
-  const manifest = JSON.stringify(dockerV2Object(seed, 'single'), null, 3)
-  return { ...fixture(MEDIA_TYPES.dockerManifest, manifest), children: [] }
-}
+export const dockerV2Image = (seed) => ({ ...dockerV2Manifest(seed, 'single'), children: [] })
 
 /**
  * A Docker manifest list (linux/amd64 + linux/arm64) with two Docker v2
@@ -205,38 +181,14 @@ export function dockerV2Image(seed) {
  * @param {unknown} seed
  * @returns {ImageFixture}
  */
-export function dockerManifestList(seed) {
-  const amd64 = fixture(
-    MEDIA_TYPES.dockerManifest,
-    JSON.stringify(dockerV2Object(seed, 'list/amd64'), null, 3)
-  )
-  const arm64 = fixture(
-    MEDIA_TYPES.dockerManifest,
-    JSON.stringify(dockerV2Object(seed, 'list/arm64'), null, 3)
-  )
-  const obj = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.dockerManifestList,
-    manifests: [
-      {
-        mediaType: amd64.mediaType,
-        size: Buffer.byteLength(amd64.manifest, 'utf8'),
-        digest: amd64.digest,
-        platform: { architecture: 'amd64', os: 'linux' }
-      },
-      {
-        mediaType: arm64.mediaType,
-        size: Buffer.byteLength(arm64.manifest, 'utf8'),
-        digest: arm64.digest,
-        platform: { architecture: 'arm64', os: 'linux', variant: 'v8' }
-      }
+export const dockerManifestList = (seed) =>
+  indexImage(DOCKER, [
+    [dockerV2Manifest(seed, 'list/amd64'), { platform: { architecture: 'amd64', os: 'linux' } }],
+    [
+      dockerV2Manifest(seed, 'list/arm64'),
+      { platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }
     ]
-  }
-  return {
-    ...fixture(MEDIA_TYPES.dockerManifestList, JSON.stringify(obj, null, 3)),
-    children: [amd64, arm64]
-  }
-}
+  ])
 
 /**
  * A Helm chart as `helm push` stores it: an OCI manifest WITHOUT a top-level
@@ -260,7 +212,7 @@ export function helmChart(seed) {
       'org.opencontainers.image.version': `0.${minor}.0`
     }
   }
-  return { ...fixture(MEDIA_TYPES.ociManifest, JSON.stringify(obj)), children: [] }
+  return { ...fixture(MEDIA_TYPES.ociManifest, obj), children: [] }
 }
 
 /** @param {unknown} err */

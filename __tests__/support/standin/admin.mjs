@@ -1,0 +1,203 @@
+// @ts-check
+/**
+ * The test control API: what tests see of the requests, and set-up that is not an ECR operation.
+ *
+ * - control.calls: { operation, input, at } per request, in arrival order; `at` is the arrival
+ *   time in ms from the stand-in's clock (the `clock` option, default Date.now), taken before any
+ *   latency delay, so calls that overlap on the wire have close `at` values.
+ * - control.deny(op, repo?) makes later matching calls fail with AccessDeniedException naming
+ *   `ecr:<Operation>` and the repository ARN, the way IAM denials surface (AWS JSON protocol
+ *   common error AccessDeniedException, HTTP 400; not modeled by the ECR client, so it arrives as
+ *   ECRServiceException with name 'AccessDeniedException').
+ * - control.failPutImage(tag, { exception, message }) makes the next PutImage for that tag (in a
+ *   repository that exists) fail once with that exception (HTTP 400) without changing any state.
+ * - control.seedTags(repositoryName, digest, tags) (test set-up only, not an ECR operation): point
+ *   each tag at an image already in the repository, moving it from any other image as PutImage
+ *   would, straight into the state: no request, so nothing in `calls`, no latency, quota, fault,
+ *   mutability check or waitFor() count. For filling a repository with thousands of tags fast.
+ *   Throws a plain Error for an unknown repository or digest, or a tag outside the tag grammar.
+ * - control.setPushedAt(repositoryName, digest, date): set an image's imagePushedAt (a Date or
+ *   epoch ms), which DescribeImages then reports, to make an image old. Throws a plain Error for
+ *   an unknown repository or digest.
+ * - control.snapshot(repositoryName): { images: [{ digest, mediaType, manifest, tags }] }, every
+ *   image (untagged ones included) sorted by digest, each one's tags sorted.
+ * - control.waitFor(operation, count = 1): a Promise that resolves once `count` requests of that
+ *   operation have been applied since the start or the last reset() (an absolute count; resolved
+ *   at once if already reached). Applied means the operation succeeded against the state,
+ *   whether or not its answer was then lost to a fault; a request the operation rejected, or one
+ *   faulted before it was applied, does not count. The promise is resolved at the state change,
+ *   before the answer is sent (callbacks run a moment later). reset() and close() reject the ones
+ *   still pending.
+ * - control.reset() empties the registry and clears calls, denials, failPutImage()s, the applied
+ *   counts and the waitFor() promises (rejected), and turns faults off (./faults.mjs).
+ */
+
+import { TAG_RE } from '../oci.mjs'
+import { pointTag } from './images.mjs'
+import { ACCOUNT_ID, EcrError, compareStrings, repositoryArn } from './protocol.mjs'
+
+/**
+ * @typedef {import('./repositories.mjs').StoredRepository} StoredRepository
+ * @typedef {{ operation: string, input: any, at: number }} RecordedCall
+ * @typedef {{ exception?: string, message?: string }} FailureOptions
+ * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[] }} SnapshotImage
+ * @typedef {{ images: SnapshotImage[] }} RepositorySnapshot
+ * @typedef {{
+ *   calls: RecordedCall[],
+ *   deny(operation: string, repositoryName?: string): void,
+ *   failPutImage(tag: string, options?: FailureOptions): void,
+ *   setPushedAt(repositoryName: string, digest: string, date: Date | number): void,
+ *   waitFor(operation: string, count?: number): Promise<void>,
+ *   snapshot(repositoryName: string): RepositorySnapshot,
+ *   seedTags(repositoryName: string, digest: string, tags: readonly string[]): void
+ * }} AdminControl
+ */
+
+/**
+ * @param {Map<string, StoredRepository>} repositories
+ * @param {() => number} clock
+ * @param {(operation: unknown, what: string) => string} checkOperation
+ */
+export function createAdmin(repositories, clock, checkOperation) {
+  /** @type {RecordedCall[]} */
+  const calls = []
+  /** @type {{ operation: string, repositoryName: string | undefined }[]} */
+  const denials = []
+  /** @type {{ tag: string, exception: string, message: string }[]} */
+  const failures = []
+  /** Requests applied per operation since start or the last reset(). @type {Map<string, number>} */
+  const applied = new Map()
+  /** @type {{ operation: string, count: number, resolve: () => void, reject: (error: Error) => void }[]} */
+  const waiters = []
+
+  /** @param {string} why */
+  const rejectWaiters = (why) => {
+    const error = new Error(`stand-in: ${why} before the awaited requests were applied`)
+    for (const waiter of waiters.splice(0)) waiter.reject(error)
+  }
+
+  /** @param {string} name */
+  function repositoryNamed(name) {
+    const repository = repositories.get(name)
+    if (!repository) throw new Error(`stand-in: no repository named '${name}'`)
+    return repository
+  }
+
+  /** @param {string} repositoryName @param {string} digest */
+  function imageIn(repositoryName, digest) {
+    const repository = repositoryNamed(repositoryName)
+    const image = repository.images.get(digest)
+    if (!image) throw new Error(`stand-in: no image '${digest}' in repository '${repositoryName}'`)
+    return { repository, image }
+  }
+
+  /** @type {AdminControl} */
+  const control = {
+    calls,
+    deny(operation, repositoryName) {
+      denials.push({ operation, repositoryName })
+    },
+    failPutImage(tag, { exception = 'ServerException', message = 'injected failure' } = {}) {
+      failures.push({ tag, exception, message })
+    },
+    setPushedAt(repositoryName, digest, date) {
+      const { image } = imageIn(repositoryName, digest)
+      const ms = Object.prototype.toString.call(date) === '[object Date]' ? Number(date) : date
+      if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+        throw new TypeError(
+          `setPushedAt: date must be a valid Date or epoch ms, got ${String(date)}`
+        )
+      }
+      image.pushedAt = ms / 1000
+    },
+    waitFor(operation, count = 1) {
+      checkOperation(operation, 'waitFor')
+      if (!Number.isInteger(count) || count < 1) {
+        throw new RangeError(`waitFor: count must be a positive integer, got ${count}`)
+      }
+      if ((applied.get(operation) ?? 0) >= count) return Promise.resolve()
+      /** @type {Promise<void>} */
+      const promise = new Promise((resolve, reject) => {
+        waiters.push({ operation, count, resolve, reject })
+      })
+      promise.catch(() => {}) // a dropped waiter must not become an unhandled rejection
+      return promise
+    },
+    snapshot(repositoryName) {
+      const images = [...repositoryNamed(repositoryName).images.values()]
+        .sort((a, b) => compareStrings(a.digest, b.digest))
+        .map(({ digest, mediaType, manifest, tags }) => {
+          return { digest, mediaType, manifest, tags: [...tags].sort(compareStrings) }
+        })
+      return { images }
+    },
+    seedTags(repositoryName, digest, tags) {
+      const { repository, image } = imageIn(repositoryName, digest)
+      const invalid = tags.find((tag) => typeof tag !== 'string' || !TAG_RE.test(tag))
+      if (invalid !== undefined) {
+        throw new Error(`stand-in: seedTags: '${String(invalid)}' is not a valid image tag`)
+      }
+      for (const tag of tags) pointTag(repository, tag, image)
+    }
+  }
+
+  return {
+    control,
+
+    /** Record a request as it arrives. @param {string} operation @param {unknown} input */
+    record(operation, input) {
+      calls.push({ operation, input, at: clock() })
+    },
+
+    /**
+     * Refuse a request that deny() or failPutImage() names, as ECR would.
+     * @param {string} operation
+     * @param {Record<string, any>} input
+     */
+    admit(operation, input) {
+      const names = [
+        ...(typeof input.repositoryName === 'string' ? [input.repositoryName] : []),
+        ...(Array.isArray(input.repositoryNames) ? input.repositoryNames : [])
+      ]
+      const denial = denials.find(
+        (d) =>
+          d.operation === operation &&
+          (d.repositoryName === undefined || names.includes(d.repositoryName))
+      )
+      if (denial) {
+        const resource = repositoryArn(denial.repositoryName ?? names[0] ?? '*')
+        throw new EcrError(
+          'AccessDeniedException',
+          `User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/ci/gh is not authorized to perform: ecr:${operation} on resource: ${resource} because no identity-based policy allows the ecr:${operation} action`
+        )
+      }
+      const { imageTag: tag, repositoryName } = input
+      const failing = failures.findIndex((failure) => failure.tag === tag)
+      if (operation !== 'PutImage' || tag === undefined || failing === -1) return
+      if (!repositories.has(repositoryName)) return // the operation answers RepositoryNotFound
+      const [failure] = failures.splice(failing, 1)
+      if (failure) throw new EcrError(failure.exception, failure.message)
+    },
+
+    /** Count an applied request and settle the waitFor() promises it satisfies. @param {string} operation */
+    applied(operation) {
+      const count = (applied.get(operation) ?? 0) + 1
+      applied.set(operation, count)
+      for (const waiter of waiters.filter((w) => w.operation === operation && w.count <= count)) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve()
+      }
+    },
+
+    reset() {
+      repositories.clear()
+      calls.length = 0
+      denials.length = 0
+      failures.length = 0
+      applied.clear()
+      rejectWaiters('reset()')
+    },
+
+    close: () => rejectWaiters('closed')
+  }
+}

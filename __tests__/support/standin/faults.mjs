@@ -1,0 +1,385 @@
+// @ts-check
+/**
+ * Fault injection, latency and quotas (control; none of this is active until a test asks for it).
+ *
+ * Real ECR calls can be slow, can fail with HTTP 500 ServerException (API Reference: Errors,
+ * ServerException "These errors are usually caused by a server-side issue"), and can lose their
+ * answer after the change was made: the connection drops or the client's timeout fires. The SDK
+ * retries 5xx answers, connection resets and timeouts (standard retry mode), so a retried write
+ * can find its own earlier attempt already applied; e.g. the retry of a PutImage whose answer was
+ * lost gets ImageAlreadyExistsException, exactly as from real ECR. These controls let tests
+ * provoke all of that on purpose:
+ * - Where: every request is read in full and recorded in control.calls when it arrives, as
+ *   always. Then, for a request naming a known operation with a JSON object body (unknown
+ *   operations and SerializationException answers are never faulted), the fault is decided right
+ *   away, in arrival order: first a pending control.hang() for that operation, else one draw from
+ *   the control.faults() PRNG. Then the latency delay runs (for every request, unknown operations
+ *   included); then the request is applied (quota(), registry id, deny(), failPutImage() and the
+ *   operation) and answered, unless its fault says otherwise. With nothing configured the flow
+ *   is exactly the one the operations describe.
+ * - control.latency(spec, seed = 1): delay every later request before it is applied; the state
+ *   changes at the end of the delay and the answer goes out right after. `spec` is ms for every
+ *   operation, or { [operation]: ms | [minMs, maxMs], default?: ms | [minMs, maxMs] } (operations
+ *   not named use `default`, else no delay). A range draws uniformly from a mulberry32 PRNG seeded
+ *   with `seed`, one draw per delayed request in arrival order. latency(0) turns it off. Delays are
+ *   timers: concurrent requests each wait their own delay, none blocks another. A request whose
+ *   client gave up during the delay is still applied at its end (the server has accepted the
+ *   call; only the answer is lost), so latency above the client's timeout is another lost answer.
+ * - control.hang(operation, { count = 1, apply = false }): the next `count` requests of that
+ *   operation are never answered: the connection stays open and silent until the client gives up
+ *   (SDK requestTimeout with throwOnRequestTimeout, or socketTimeout) or close() is called. With
+ *   apply: true the request is applied first, then left hanging. Each is recorded in `injected`
+ *   with kind 'hang'. Pending hangs take precedence over faults() and draw nothing from its PRNG.
+ * - control.faults({ seed = 1, rate, operations?, kinds? }) / control.faults(null) to turn off:
+ *   each later request of `operations` (default: every operation) suffers one fault with
+ *   probability `rate` (0..1), of a kind drawn uniformly from `kinds` (default all four):
+ *     'reset-before'  connection reset (TCP RST) before the request is applied: no state change;
+ *     'error-after'   applied, then HTTP 500 {"__type":"ServerException",
+ *                     "message":"injected: applied, answer lost"};
+ *     'reset-after'   applied, then the connection reset with no answer;
+ *     'hang'          not applied and never answered (as control.hang without apply).
+ *   Decisions come from a mulberry32 PRNG seeded with `seed` (one draw per eligible request, a
+ *   second one to pick the kind when it is faulted), so the same seed gives the same decisions for
+ *   the same sequence of requests. Calling faults() again restarts the sequence from its seed.
+ *   A faulted request the operation rejects (any ECR error, e.g. ImageAlreadyExistsException
+ *   or deny()) still follows its kind: 'error-after' / 'reset-after' / hang-with-apply change
+ *   nothing and just lose the answer ('error-after' then says "injected: rejected, answer lost").
+ * - control.injected: { operation, kind } for every fault decided so far (faults() and hang()),
+ *   in arrival order.
+ * - control.quota({ [operation]: { rate, burst } } | null): API rate quotas, one token bucket per
+ *   named operation, shared by every repository (ECR's quotas are per account and Region, per API
+ *   action; its documented default for PutImage is 10 requests per second). A bucket holds at most
+ *   `burst` tokens, starts full and refills continuously at `rate` tokens per second, measured on
+ *   the stand-in's clock. Each request of that operation takes one token when it is about to be
+ *   applied, i.e. after its latency delay, so slow requests are counted when they land, as on a
+ *   real endpoint; requests then rejected (deny(), any ECR error) have spent their token all the
+ *   same. A request that finds its bucket empty is not applied and is answered HTTP 400
+ *   {"__type":"ThrottlingException","message":"Rate exceeded"}, which the SDK classifies as a
+ *   throttling error and retries with backoff (it arrives as ECRServiceException named
+ *   ThrottlingException once the attempts run out). Requests faulted before they are applied
+ *   ('reset-before', 'hang' without apply) never reach the bucket; a faulted request that is
+ *   throttled follows its fault kind like any other rejected request. Operations not named are
+ *   unlimited. Calling quota() again replaces every bucket with full new ones; null (or {}) turns
+ *   quotas off.
+ * - control.throttled: { operation, at } for every request answered ThrottlingException, in the
+ *   order they were throttled; `at` is the stand-in's clock (ms) at that moment.
+ * - reset() turns latency, faults and quotas off and clears pending hangs, `injected` and
+ *   `throttled`. Requests already delayed or hanging are not cut short by reset(); close() ends
+ *   them all at once (delays are cancelled unapplied), so it returns promptly.
+ */
+
+import { performance } from 'node:perf_hooks'
+import { EcrError, isObject } from './protocol.mjs'
+
+/** @type {readonly FaultKind[]} */
+const FAULT_KINDS = Object.freeze(['reset-before', 'error-after', 'reset-after', 'hang'])
+const DEFAULT_SEED = 1
+/** setTimeout's largest delay; anything longer would fire at once. */
+const MAX_DELAY_MS = 2147483647
+
+/**
+ * @typedef {import('./protocol.mjs').Answer} Answer
+ * @typedef {'reset-before' | 'error-after' | 'reset-after' | 'hang'} FaultKind
+ * @typedef {{ operation: string, kind: FaultKind }} InjectedFault
+ * @typedef {{ kind: FaultKind, apply: boolean }} Fault a decided fault; apply: run the operation first
+ * @typedef {number | [number, number]} LatencyValue ms, or a [minMs, maxMs] range drawn uniformly
+ * @typedef {number | ({ default?: LatencyValue } & { [operation: string]: LatencyValue | undefined })} LatencySpec
+ * @typedef {{ count?: number, apply?: boolean }} HangOptions
+ * @typedef {{ seed?: number, rate: number, operations?: string[], kinds?: FaultKind[] }} FaultOptions
+ * @typedef {{ rate: number, burst: number }} QuotaSpec tokens per second, and the bucket's size
+ * @typedef {{ operation: string, at: number }} ThrottledCall
+ * @typedef {{
+ *   injected: InjectedFault[],
+ *   latency(spec: LatencySpec, seed?: number): void,
+ *   hang(operation: string, options?: HangOptions): void,
+ *   faults(options: FaultOptions | null): void,
+ *   quota(spec: { [operation: string]: QuotaSpec | undefined } | null): void,
+ *   throttled: ThrottledCall[]
+ * }} FaultControl
+ */
+
+/**
+ * mulberry32: a small seeded PRNG with uniform output in [0, 1). The same seed always yields the
+ * same sequence, which is what makes injected faults and latency ranges reproducible.
+ * @param {number} seed an integer
+ * @returns {() => number}
+ */
+export function mulberry32(seed) {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** @param {unknown} seed @param {string} what */
+function random(seed, what) {
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
+    throw new TypeError(`${what}: seed must be an integer, got ${String(seed)}`)
+  }
+  return mulberry32(seed)
+}
+
+/** @param {unknown} value @param {string} what @returns {LatencyValue} */
+function checkLatencyValue(value, what) {
+  const ms = (/** @type {unknown} */ v) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_DELAY_MS
+  if (ms(value)) return /** @type {number} */ (value)
+  if (Array.isArray(value) && value.length === 2 && ms(value[0]) && ms(value[1])) {
+    const [min, max] = /** @type {[number, number]} */ (value)
+    if (min <= max) return [min, max]
+  }
+  throw new RangeError(
+    `${what}: latency must be ms (0-${MAX_DELAY_MS}) or [minMs, maxMs] with minMs <= maxMs, got ${JSON.stringify(value)}`
+  )
+}
+
+/**
+ * @param {() => number} clock ms; quota buckets refill on it
+ * @param {(operation: unknown, what: string) => string} checkOperation
+ */
+export function createFaults(clock, checkOperation) {
+  /** @type {InjectedFault[]} */
+  const injected = []
+  /** @type {ThrottledCall[]} */
+  const throttled = []
+  /** @type {{ byOperation: Map<string, LatencyValue>, fallback: LatencyValue | undefined, random: () => number } | undefined} */
+  let latencyConfig
+  /** @type {{ rate: number, operations: Set<string> | undefined, kinds: FaultKind[], random: () => number } | undefined} */
+  let faultConfig
+  /** @type {{ operation: string, remaining: number, apply: boolean }[]} */
+  const pendingHangs = []
+  /** quota() token buckets by operation. @type {Map<string, { rate: number, burst: number, tokens: number, last: number }>} */
+  const buckets = new Map()
+  /** How to cut short each latency delay in progress (close() does). @type {Set<() => void>} */
+  const sleepers = new Set()
+  let closed = false
+
+  /**
+   * Wait at least `ms` (re-arming if a timer fires early) without blocking other requests.
+   * @param {number} ms
+   * @returns {Promise<boolean>} true when the delay ran out, false when close() cut it short
+   */
+  function sleep(ms) {
+    if (closed) return Promise.resolve(false)
+    const end = performance.now() + ms
+    return new Promise((resolve) => {
+      /** @type {ReturnType<typeof setTimeout> | undefined} */
+      let timer
+      /** @param {boolean} ran */
+      const done = (ran) => {
+        sleepers.delete(cancel)
+        resolve(ran)
+      }
+      const cancel = () => {
+        clearTimeout(timer)
+        done(false)
+      }
+      /** @param {number} wait */
+      const arm = (wait) => {
+        timer = setTimeout(() => {
+          const left = end - performance.now()
+          if (left > 0) arm(left)
+          else done(true)
+        }, wait)
+      }
+      sleepers.add(cancel)
+      arm(ms)
+    })
+  }
+
+  /** @param {string} operation @returns {number} the delay for one request, in ms */
+  function latencyFor(operation) {
+    const value = latencyConfig?.byOperation.get(operation) ?? latencyConfig?.fallback
+    if (value === undefined || !latencyConfig) return 0
+    if (typeof value === 'number') return value
+    const [min, max] = value
+    return min + latencyConfig.random() * (max - min)
+  }
+
+  /**
+   * Decide, when the request arrives, whether it suffers a fault: a pending hang() first, else a
+   * draw from the faults() PRNG. Every decided fault is recorded in `injected`.
+   * @param {string} operation
+   * @returns {Fault | undefined}
+   */
+  function decide(operation) {
+    /** @type {Fault | undefined} */
+    let fault
+    const hang = pendingHangs.find((h) => h.operation === operation)
+    if (hang) {
+      hang.remaining -= 1
+      if (hang.remaining === 0) pendingHangs.splice(pendingHangs.indexOf(hang), 1)
+      fault = { kind: 'hang', apply: hang.apply }
+    } else if (
+      faultConfig &&
+      (faultConfig.operations === undefined || faultConfig.operations.has(operation)) &&
+      faultConfig.random() < faultConfig.rate
+    ) {
+      const { kinds, random } = faultConfig
+      const kind = kinds[Math.floor(random() * kinds.length)] ?? 'reset-before'
+      fault = { kind, apply: kind === 'error-after' || kind === 'reset-after' }
+    }
+    if (fault) injected.push({ operation, kind: fault.kind })
+    return fault
+  }
+
+  /** @type {FaultControl} */
+  const control = {
+    injected,
+    throttled,
+    latency(spec, seed = DEFAULT_SEED) {
+      const draw = random(seed, 'latency')
+      if (typeof spec === 'number') {
+        const ms = checkLatencyValue(spec, 'latency')
+        latencyConfig =
+          ms === 0 ? undefined : { byOperation: new Map(), fallback: ms, random: draw }
+        return
+      }
+      if (!isObject(spec)) {
+        throw new TypeError('latency: spec must be ms or { [operation]: ms | [min, max] }')
+      }
+      /** @type {Map<string, LatencyValue>} */
+      const byOperation = new Map()
+      /** @type {LatencyValue | undefined} */
+      let fallback
+      for (const [key, value] of Object.entries(spec)) {
+        if (value === undefined) continue
+        if (key === 'default') fallback = checkLatencyValue(value, 'latency.default')
+        else byOperation.set(checkOperation(key, 'latency'), checkLatencyValue(value, key))
+      }
+      latencyConfig = { byOperation, fallback, random: draw }
+    },
+    hang(operation, { count = 1, apply = false } = {}) {
+      checkOperation(operation, 'hang')
+      if (!Number.isInteger(count) || count < 1) {
+        throw new RangeError(`hang: count must be a positive integer, got ${count}`)
+      }
+      pendingHangs.push({ operation, remaining: count, apply: apply === true })
+    },
+    faults(options) {
+      if (options === null) {
+        faultConfig = undefined
+        return
+      }
+      if (!isObject(options))
+        throw new TypeError('faults: pass { rate, seed?, operations?, kinds? } or null')
+      const { seed = DEFAULT_SEED, rate, operations: only, kinds = [...FAULT_KINDS] } = options
+      const draw = random(seed, 'faults')
+      if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
+        throw new RangeError(`faults: rate must be a number from 0 to 1, got ${String(rate)}`)
+      }
+      if (
+        !Array.isArray(kinds) ||
+        kinds.length === 0 ||
+        kinds.some((k) => !FAULT_KINDS.includes(k))
+      ) {
+        throw new RangeError(`faults: kinds must be a non-empty list of ${FAULT_KINDS.join(', ')}`)
+      }
+      if (only !== undefined && !Array.isArray(only)) {
+        throw new TypeError('faults: operations must be a list of operation names')
+      }
+      const operations = only && new Set(only.map((op) => checkOperation(op, 'faults')))
+      faultConfig = { rate, operations, kinds: [...kinds], random: draw }
+    },
+    quota(spec) {
+      if (spec === null) return buckets.clear()
+      if (!isObject(spec)) {
+        throw new TypeError('quota: pass { [operation]: { rate, burst } } or null')
+      }
+      /** @type {[string, QuotaSpec][]} */
+      const entries = []
+      for (const [operation, value] of Object.entries(spec)) {
+        if (value === undefined) continue
+        checkOperation(operation, 'quota')
+        const { rate, burst } = isObject(value) ? value : {}
+        if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
+          throw new RangeError(`quota: ${operation}.rate must be a positive number, got ${rate}`)
+        }
+        if (typeof burst !== 'number' || !Number.isFinite(burst) || burst < 1) {
+          throw new RangeError(`quota: ${operation}.burst must be a number >= 1, got ${burst}`)
+        }
+        entries.push([operation, { rate, burst }])
+      }
+      buckets.clear()
+      const now = clock()
+      for (const [operation, { rate, burst }] of entries) {
+        buckets.set(operation, { rate, burst, tokens: burst, last: now })
+      }
+    }
+  }
+
+  return {
+    control,
+
+    /**
+     * Take one token from the operation's quota() bucket, refilled for the time since it was
+     * last used; without a token the request is throttled (recorded, and rejected as ECR does).
+     * @param {string} operation
+     */
+    checkQuota(operation) {
+      const bucket = buckets.get(operation)
+      if (!bucket) return
+      const now = clock()
+      if (now > bucket.last) {
+        const refill = ((now - bucket.last) * bucket.rate) / 1000
+        bucket.tokens = Math.min(bucket.burst, bucket.tokens + refill)
+        bucket.last = now
+      }
+      // The epsilon absorbs float error in the refill, so 300 ms at 10/s gives exactly 3 tokens.
+      if (bucket.tokens >= 1 - 1e-9) {
+        bucket.tokens = Math.max(0, bucket.tokens - 1)
+        return
+      }
+      throttled.push({ operation, at: now })
+      throw new EcrError('ThrottlingException', 'Rate exceeded')
+    },
+
+    /**
+     * A request's way through the faults: its fault decided on arrival (`routed`: it names a
+     * known operation with a JSON object body), its latency delay, then `apply`, unless its
+     * fault drops it first; then the answer its fault leaves of the outcome.
+     * @param {string} operation
+     * @param {boolean} routed
+     * @param {() => import('./protocol.mjs').Outcome} apply
+     * @returns {Promise<Answer>}
+     */
+    async through(operation, routed, apply) {
+      // Decided on arrival, in arrival order, so a seed reproduces the same decisions.
+      const fault = routed ? decide(operation) : undefined
+      const delay = latencyFor(operation)
+      if (delay > 0 && !(await sleep(delay))) return 'silent' // close() cut the delay short
+      if (fault && !fault.apply) return fault.kind === 'reset-before' ? 'reset' : 'silent'
+      const outcome = apply()
+      switch (fault?.kind) {
+        case 'error-after': {
+          const message = `injected: ${outcome.applied ? 'applied' : 'rejected'}, answer lost`
+          return { status: 500, body: { __type: 'ServerException', message }, applied: false }
+        }
+        case 'reset-after':
+          return 'reset'
+        case 'hang':
+          return 'silent' // applied (or rejected), never answered
+        default:
+          return outcome
+      }
+    },
+
+    reset() {
+      buckets.clear()
+      throttled.length = 0
+      latencyConfig = undefined
+      faultConfig = undefined
+      pendingHangs.length = 0
+      injected.length = 0
+    },
+
+    close() {
+      closed = true
+      for (const cancel of [...sleepers]) cancel()
+    }
+  }
+}

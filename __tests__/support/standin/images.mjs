@@ -1,0 +1,471 @@
+// @ts-check
+/**
+ * Images and manifests. Only manifests are modelled: there are no blobs/layers, so PutImage never
+ * raises LayersNotFoundException and nothing can be pulled. That is all ecr-promote needs, because
+ * it re-points tags with BatchGetImage + PutImage and never touches layers.
+ *
+ * PutImage (API Reference: PutImage)
+ * - The digest is `sha256:` + hex SHA-256 of the exact UTF-8 bytes of imageManifest as received;
+ *   the manifest string is stored untouched and never re-serialised, so BatchGetImage returns it
+ *   byte for byte (registry content addressing).
+ * - imageDigest, when given, must equal that digest, else ImageDigestDoesNotMatchException
+ *   (API Reference: PutImage, ImageDigestDoesNotMatchException).
+ * - imageManifest must be a JSON object, else InvalidParameterException.
+ * - Media type = imageManifestMediaType, else the manifest's `mediaType` field, else
+ *   InvalidParameterException "image manifest mediatype not provided in manifest or parameter"
+ *   (API Reference: PutImage, imageManifestMediaType: "If you push an image manifest that does
+ *   not contain the mediaType field, you must specify the imageManifestMediaType in the request").
+ *   Both given and different -> InvalidParameterException. Only the manifest media types a tag
+ *   can name are accepted (Docker v2 schema 2, Docker manifest list, OCI manifest, OCI index).
+ * - OCI index / Docker manifest list: every manifests[].digest must already be in the
+ *   repository, else ReferencedImagesNotFoundException (API Reference: PutImage,
+ *   ReferencedImagesNotFoundException "The manifest list is referencing an image that does not
+ *   exist"). This is why index children are pushed (untagged) first.
+ * - imageTag must match `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, else InvalidParameterException.
+ * - Tag already on this same digest -> ImageAlreadyExistsException ("The specified image has
+ *   already been pushed, and there were no changes to the manifest or image tag").
+ * - Tag on another digest and the tag is immutable (./repositories.mjs) ->
+ *   ImageTagAlreadyExistsException (API Reference: PutImage, ImageTagAlreadyExistsException "The
+ *   repository is configured for tag immutability").
+ * - Otherwise the tag moves: it is removed from the old image and the old image is KEPT even if
+ *   it is now untagged (ECR keeps untagged images; lifecycle policies expire them; they show up
+ *   in ListImages with tagStatus UNTAGGED).
+ * - No imageTag: an existing digest -> ImageAlreadyExistsException; a new manifest is stored
+ *   untagged (how the children of an index are pushed).
+ * - Response: { image: { registryId, repositoryName, imageId: { imageDigest, imageTag },
+ *   imageManifest, imageManifestMediaType } }. imagePushedAt (epoch seconds) is recorded when a
+ *   digest is first stored; re-tagging an existing digest does not change it.
+ *
+ * BatchGetImage (API Reference: BatchGetImage, ImageFailure)
+ * - imageIds: 1-100 entries, else InvalidParameterException.
+ * - Each found id yields { registryId, repositoryName, imageId: { imageDigest, imageTag (the
+ *   requested tag echoed, absent when requested by digest only) }, imageManifest (the exact
+ *   stored string), imageManifestMediaType }.
+ * - Not found -> failures[] entry { imageId (as requested), failureCode 'ImageNotFound',
+ *   failureReason 'Requested image not found' }; tag and digest both given but the tag points
+ *   elsewhere -> 'ImageTagDoesNotMatchDigest'; neither given -> 'MissingDigestAndTag';
+ *   malformed digest/tag -> 'InvalidImageDigest' / 'InvalidImageTag'.
+ * - acceptedMediaTypes (1-100 entries): if the stored media type is not in it -> failures[] entry
+ *   with failureCode 'UnsupportedImageType'. When acceptedMediaTypes is omitted the stand-in
+ *   accepts only the Docker v2 schema 2 manifest and the OCI image manifest: the API Reference
+ *   lists only single-image manifest types as valid values and does not say an index is returned
+ *   by default, so this is the conservative reading. A caller that forgets to accept the OCI
+ *   index / Docker manifest list types therefore gets a failure for multi-arch images (real ECR
+ *   may instead hand back a single-platform manifest, which is just as wrong for a re-tagger).
+ *
+ * ListImages (API Reference: ListImages, ListImagesFilter)
+ * - filter.tagStatus TAGGED | UNTAGGED | ANY (default ANY).
+ * - One entry per tag { imageDigest, imageTag }; untagged images appear once as { imageDigest }.
+ * - Stable order: by push sequence of the image (the order digests were first stored, which is
+ *   push-time order), then by tag. control.setPushedAt changes the reported imagePushedAt only,
+ *   never this order (nextTokens carry positions in it). Paginated (./protocol.mjs).
+ *
+ * DescribeImages (API Reference: DescribeImages, ImageDetail)
+ * - imageDetails { registryId, repositoryName, imageDigest, imageTags (sorted, omitted when
+ *   empty), imagePushedAt, imageManifestMediaType, imageSizeInBytes }. imageSizeInBytes is the
+ *   sum of layers[].size; for an index it is the largest size among its children (API Reference:
+ *   ImageDetail, imageSizeInBytes "If the image is a manifest list, this will be the max size of
+ *   all manifests in the list").
+ * - With imageIds (1-100): one detail per distinct image; an unknown id fails the whole call with
+ *   ImageNotFoundException; maxResults/nextToken may not be combined with imageIds
+ *   (InvalidParameterException; "This option cannot be used when you specify images with
+ *   imageIds").
+ * - Without imageIds: filter.tagStatus as in ListImages; one entry per image ordered by push
+ *   time; paginated like ListImages.
+ *
+ * BatchDeleteImage (API Reference: BatchDeleteImage)
+ * - imageIds 1-100. By tag: only that tag is removed; the image is deleted only when that was its
+ *   last tag ("When you remove the last tag from an image, the image is deleted from your
+ *   repository"). By digest: the image and all its tags are deleted.
+ * - An image referenced by an index/manifest list in the repository cannot be deleted (by digest,
+ *   or by removing its last tag): failures[] entry 'ImageReferencedByManifestList'.
+ * - Missing -> 'ImageNotFound'; tag + digest that don't match -> 'ImageTagDoesNotMatchDigest'.
+ * - Returns { imageIds: [deleted ids], failures }. A deletion by digest reports one
+ *   { imageDigest, imageTag } per removed tag (or { imageDigest } for an untagged image).
+ */
+
+import {
+  INDEX_MEDIA_TYPES,
+  MANIFEST_MEDIA_TYPES,
+  MEDIA_TYPES,
+  TAG_PATTERN,
+  TAG_RE,
+  digestOf
+} from '../oci.mjs'
+import {
+  ACCOUNT_ID,
+  EcrError,
+  compareStrings,
+  invalidParameter,
+  isObject,
+  nowSeconds,
+  sized,
+  violated
+} from './protocol.mjs'
+import { isTagImmutable } from './repositories.mjs'
+
+/**
+ * @typedef {import('./repositories.mjs').StoredRepository} StoredRepository
+ * @typedef {import('./protocol.mjs').Key} Key
+ * @typedef {{ imageDigest?: string, imageTag?: string }} ImageId
+ * @typedef {{ failureCode: string, failureReason: string }} Failure
+ * @typedef {{ digest: string, manifest: string, mediaType: string, references: string[],
+ *   layerBytes: number, pushedAt: number, seq: number, tags: Set<string> }} StoredImage
+ */
+
+const DIGEST_RE = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/
+const MAX_MANIFEST_LENGTH = 4194304
+/** Conservative reading of BatchGetImage's behaviour when acceptedMediaTypes is omitted. */
+const DEFAULT_ACCEPTED_MEDIA_TYPES = [MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociManifest]
+const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY']
+/** @param {string} failureCode @param {string} failureReason @returns {Failure} */
+const failed = (failureCode, failureReason) => ({ failureCode, failureReason })
+const NOT_FOUND = failed('ImageNotFound', 'Requested image not found')
+const ONE_TO_100 =
+  'Member must have length less than or equal to 100 and greater than or equal to 1'
+
+/**
+ * Point `tag` at `image`, taking it off the image it was on (which stays, untagged or not).
+ * @param {StoredRepository} repository
+ * @param {string} tag
+ * @param {StoredImage} image
+ */
+export function pointTag(repository, tag, image) {
+  const previous = repository.tags.get(tag)
+  if (previous !== undefined) repository.images.get(previous)?.tags.delete(tag)
+  repository.tags.set(tag, image.digest)
+  image.tags.add(tag)
+}
+
+/**
+ * What PutImage stores of its manifest: the string, its media type, the digests it references
+ * (an index's manifests) and the sum of its layer sizes.
+ * @param {Record<string, any>} input
+ */
+function readManifest({ imageManifest: manifest, imageManifestMediaType: parameter }) {
+  if (typeof manifest !== 'string' || manifest.length < 1) {
+    throw violated('imageManifest', 'Member must have length greater than or equal to 1')
+  }
+  if (manifest.length > MAX_MANIFEST_LENGTH) {
+    throw violated(
+      'imageManifest',
+      `Member must have length less than or equal to ${MAX_MANIFEST_LENGTH}`
+    )
+  }
+  /** @type {unknown} */
+  let parsed
+  try {
+    parsed = JSON.parse(manifest)
+  } catch {
+    // not JSON: refused below
+  }
+  if (!isObject(parsed)) throw violated('imageManifest', 'Invalid JSON syntax')
+  const declared = typeof parsed.mediaType === 'string' ? parsed.mediaType : undefined
+  if (parameter !== undefined && typeof parameter !== 'string') {
+    throw invalidParameter("Invalid parameter at 'imageManifestMediaType'")
+  }
+  if (parameter && declared && parameter !== declared) {
+    throw violated(
+      'imageManifestMediaType',
+      `imageManifestMediaType '${parameter}' does not match the mediaType '${declared}' of the image manifest`
+    )
+  }
+  const mediaType = parameter || declared
+  if (!mediaType)
+    throw invalidParameter('image manifest mediatype not provided in manifest or parameter')
+  if (!MANIFEST_MEDIA_TYPES.includes(mediaType)) {
+    throw violated('imageManifestMediaType', `unsupported manifest media type ${mediaType}`)
+  }
+  const { manifests, layers } = parsed
+  const index = INDEX_MEDIA_TYPES.includes(mediaType) && Array.isArray(manifests)
+  /** @type {string[]} */
+  const references = (index ? manifests : []).map((/** @type {unknown} */ child) =>
+    isObject(child) && typeof child.digest === 'string' ? child.digest : ''
+  )
+  const layerBytes = (Array.isArray(layers) ? layers : []).reduce(
+    (/** @type {number} */ sum, /** @type {unknown} */ layer) =>
+      sum + (isObject(layer) && typeof layer.size === 'number' ? layer.size : 0),
+    0
+  )
+  return { manifest, mediaType, references, layerBytes }
+}
+
+/** @param {unknown} imageIds @returns {Record<string, any>[]} */
+function checkImageIds(imageIds) {
+  if (!sized(imageIds, 100)) throw violated('imageIds', ONE_TO_100)
+  return imageIds.map((id) => (isObject(id) ? id : {}))
+}
+
+/** @param {Record<string, any>} id @returns {ImageId} */
+const requestedId = ({ imageDigest, imageTag }) => ({
+  ...(imageDigest !== undefined && { imageDigest }),
+  ...(imageTag !== undefined && { imageTag })
+})
+
+/**
+ * The stored image an ImageIdentifier names, or the ImageFailure that says why none.
+ * @param {StoredRepository} repository
+ * @param {Record<string, any>} id
+ * @returns {StoredImage | Failure}
+ */
+function resolveImageId(repository, { imageTag: tag, imageDigest: digest }) {
+  const invalid = 'Invalid request parameters:'
+  if (tag === undefined && digest === undefined) {
+    return failed('MissingDigestAndTag', `${invalid} both tag and digest cannot be null`)
+  }
+  if (digest !== undefined && (typeof digest !== 'string' || !DIGEST_RE.test(digest))) {
+    const rule = `image digest should satisfy the regex '${DIGEST_RE.source}'`
+    return failed('InvalidImageDigest', `${invalid} ${rule}`)
+  }
+  if (tag !== undefined && (typeof tag !== 'string' || tag.length < 1 || tag.length > 300)) {
+    return failed('InvalidImageTag', `${invalid} tag`)
+  }
+  const named = tag === undefined ? digest : repository.tags.get(tag)
+  if (named === undefined) return NOT_FOUND
+  if (digest !== undefined && digest !== named) {
+    return failed(
+      'ImageTagDoesNotMatchDigest',
+      `${invalid} given tag does not map to the given digest`
+    )
+  }
+  return repository.images.get(named) ?? NOT_FOUND
+}
+
+/**
+ * Run `each` on the image each id names, in order. An id that names none, or whose image `each`
+ * refuses (it returns a Failure), becomes a failures[] entry with the id as requested.
+ * @param {StoredRepository} repository
+ * @param {Record<string, any>[]} ids
+ * @param {(image: StoredImage, id: Record<string, any>) => Failure | undefined} each
+ */
+function eachImage(repository, ids, each) {
+  const failures = []
+  for (const id of ids) {
+    const resolved = resolveImageId(repository, id)
+    const failure = 'failureCode' in resolved ? resolved : each(resolved, id)
+    if (failure) failures.push({ imageId: requestedId(id), ...failure })
+  }
+  return failures
+}
+
+/**
+ * The image as PutImage and BatchGetImage return it.
+ * @param {StoredRepository} repository
+ * @param {StoredImage} image
+ * @param {string | undefined} tag
+ */
+const imageOf = (repository, image, tag) => ({
+  registryId: ACCOUNT_ID,
+  repositoryName: repository.name,
+  imageId: { imageDigest: image.digest, ...(tag !== undefined && { imageTag: tag }) },
+  imageManifest: image.manifest,
+  imageManifestMediaType: image.mediaType
+})
+
+/**
+ * @param {StoredRepository} repository
+ * @param {StoredImage} image
+ * @param {number} [depth]
+ * @returns {number}
+ */
+function imageSize(repository, image, depth = 0) {
+  if (!INDEX_MEDIA_TYPES.includes(image.mediaType)) return image.layerBytes
+  if (depth > 8) return 0
+  const children = image.references.flatMap((digest) => repository.images.get(digest) ?? [])
+  return Math.max(0, ...children.map((child) => imageSize(repository, child, depth + 1)))
+}
+
+/** @param {StoredRepository} repository @param {StoredImage} image */
+const imageDetail = (repository, image) => ({
+  registryId: ACCOUNT_ID,
+  repositoryName: repository.name,
+  imageDigest: image.digest,
+  ...(image.tags.size > 0 && { imageTags: [...image.tags].sort(compareStrings) }),
+  imageSizeInBytes: imageSize(repository, image),
+  imagePushedAt: image.pushedAt,
+  imageManifestMediaType: image.mediaType
+})
+
+/**
+ * The repository's images in push order that filter.tagStatus lists, and that status.
+ * @param {StoredRepository} repository
+ * @param {unknown} filter
+ */
+function listed(repository, filter) {
+  const tagStatus =
+    filter === undefined ? 'ANY' : isObject(filter) ? (filter.tagStatus ?? 'ANY') : undefined
+  if (!TAG_STATUSES.includes(tagStatus)) {
+    throw violated(
+      'filter.tagStatus',
+      'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'
+    )
+  }
+  const images = [...repository.images.values()]
+    .sort((a, b) => a.seq - b.seq)
+    .filter((image) => tagStatus === 'ANY' || (tagStatus === 'TAGGED') === image.tags.size > 0)
+  return { tagStatus, images }
+}
+
+/**
+ * @param {(input: Record<string, any>) => StoredRepository} repositoryFor
+ * @param {ReturnType<typeof import('./protocol.mjs').createPager>} paginate
+ */
+export function createImageOperations(repositoryFor, paginate) {
+  let pushSequence = 0
+
+  /** @satisfies {Record<string, import('./protocol.mjs').Operation>} */
+  const operations = {
+    PutImage(input) {
+      const repository = repositoryFor(input)
+      const stored = readManifest(input)
+      const tag = input.imageTag
+      if (tag !== undefined && (typeof tag !== 'string' || !TAG_RE.test(tag))) {
+        throw violated('imageTag', `must satisfy regular expression '${TAG_PATTERN}'`)
+      }
+      const digest = digestOf(stored.manifest)
+      if (input.imageDigest !== undefined && input.imageDigest !== digest) {
+        throw new EcrError(
+          'ImageDigestDoesNotMatchException',
+          `Provided digest '${input.imageDigest}' does not match the digest '${digest}' calculated for the image manifest`
+        )
+      }
+      const where = `in the repository with name '${repository.name}' in registry with id '${ACCOUNT_ID}'`
+      const missing = stored.references.filter((child) => !repository.images.has(child))
+      if (missing.length > 0) {
+        throw new EcrError(
+          'ReferencedImagesNotFoundException',
+          `Some of the images referenced by the manifest list do not exist ${where}: [${missing.join(', ')}]`
+        )
+      }
+      const existing = repository.images.get(digest)
+      const current = tag === undefined ? undefined : repository.tags.get(tag)
+      if (tag === undefined ? existing : current === digest) {
+        const named = tag === undefined ? '' : ` and tag '${tag}'`
+        throw new EcrError(
+          'ImageAlreadyExistsException',
+          `Image with digest '${digest}'${named} already exists ${where}`
+        )
+      }
+      if (current !== undefined && isTagImmutable(repository, tag)) {
+        throw new EcrError(
+          'ImageTagAlreadyExistsException',
+          `The image tag '${tag}' already exists in the '${repository.name}' repository and cannot be overwritten because the tag is immutable.`
+        )
+      }
+
+      // All checks passed: commit.
+      let image = existing
+      if (!image) {
+        image = { digest, ...stored, pushedAt: nowSeconds(), seq: ++pushSequence, tags: new Set() }
+        repository.images.set(digest, image)
+      }
+      if (tag !== undefined) pointTag(repository, tag, image)
+      return { image: imageOf(repository, image, tag) }
+    },
+
+    BatchGetImage(input) {
+      const repository = repositoryFor(input)
+      const ids = checkImageIds(input.imageIds)
+      const { acceptedMediaTypes: wanted } = input
+      if (
+        wanted !== undefined &&
+        !(sized(wanted, 100) && wanted.every((t) => typeof t === 'string'))
+      ) {
+        throw violated('acceptedMediaTypes', ONE_TO_100)
+      }
+      const accepted = new Set(wanted ?? DEFAULT_ACCEPTED_MEDIA_TYPES)
+      /** @type {ReturnType<typeof imageOf>[]} */
+      const images = []
+      const failures = eachImage(repository, ids, (image, id) => {
+        if (accepted.has(image.mediaType)) {
+          images.push(imageOf(repository, image, id.imageTag))
+          return undefined
+        }
+        const types = [...accepted].join(', ')
+        const reason = `The image's manifest media type '${image.mediaType}' is not one of the accepted media types [${types}]`
+        return failed('UnsupportedImageType', reason)
+      })
+      return { images, failures }
+    },
+
+    ListImages(input) {
+      const repository = repositoryFor(input)
+      const { tagStatus, images } = listed(repository, input.filter)
+      /** @type {{ key: Key, value: ImageId }[]} */
+      const entries = images.flatMap(({ seq, digest, tags }) =>
+        tags.size === 0
+          ? [{ key: [seq, ''], value: { imageDigest: digest } }]
+          : [...tags].sort(compareStrings).map((tag) => ({
+              key: [seq, tag],
+              value: { imageDigest: digest, imageTag: tag }
+            }))
+      )
+      const scope = { op: 'ListImages', repo: repository.name, tagStatus }
+      const { page, ...more } = paginate(input, scope, entries)
+      return { imageIds: page, ...more }
+    },
+
+    DescribeImages(input) {
+      const repository = repositoryFor(input)
+      if (input.imageIds === undefined) {
+        const { tagStatus, images } = listed(repository, input.filter)
+        /** @type {{ key: Key, value: StoredImage }[]} */
+        const entries = images.map((image) => ({ key: [image.seq, ''], value: image }))
+        const scope = { op: 'DescribeImages', repo: repository.name, tagStatus }
+        const { page, ...more } = paginate(input, scope, entries)
+        return { imageDetails: page.map((image) => imageDetail(repository, image)), ...more }
+      }
+      if (input.maxResults !== undefined || input.nextToken !== undefined) {
+        throw invalidParameter(
+          'Invalid parameter: maxResults and nextToken cannot be used when you specify images with imageIds'
+        )
+      }
+      /** @type {Map<string, StoredImage>} */
+      const found = new Map()
+      for (const id of checkImageIds(input.imageIds)) {
+        const resolved = resolveImageId(repository, id)
+        if (!('failureCode' in resolved)) {
+          found.set(resolved.digest, resolved)
+        } else if (resolved.failureCode === 'MissingDigestAndTag') {
+          throw invalidParameter(resolved.failureReason)
+        } else {
+          throw new EcrError(
+            'ImageNotFoundException',
+            `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repository.name}' in the registry with id '${ACCOUNT_ID}'`
+          )
+        }
+      }
+      return { imageDetails: [...found.values()].map((image) => imageDetail(repository, image)) }
+    },
+
+    BatchDeleteImage(input) {
+      const repository = repositoryFor(input)
+      const ids = checkImageIds(input.imageIds)
+      /** @type {ImageId[]} */
+      const deleted = []
+      const failures = eachImage(repository, ids, (image, { imageTag }) => {
+        // By tag, the image goes only with its last tag; by digest, with all of them.
+        const goes = imageTag === undefined || image.tags.size === 1
+        const indexes = [...repository.images.values()].filter((i) =>
+          i.references.includes(image.digest)
+        )
+        if (goes && indexes.length > 0) {
+          const reason = `Requested image referenced by manifest list: [${indexes.map((i) => i.digest).join(', ')}]`
+          return failed('ImageReferencedByManifestList', reason)
+        }
+        /** @type {string[]} */
+        const tags = imageTag === undefined ? [...image.tags].sort(compareStrings) : [imageTag]
+        for (const tag of tags) {
+          image.tags.delete(tag)
+          repository.tags.delete(tag)
+          deleted.push({ imageDigest: image.digest, imageTag: tag })
+        }
+        if (tags.length === 0) deleted.push({ imageDigest: image.digest })
+        if (goes) repository.images.delete(image.digest)
+        return undefined
+      })
+      return { imageIds: deleted, failures }
+    }
+  }
+  return operations
+}

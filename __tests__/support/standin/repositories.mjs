@@ -1,0 +1,232 @@
+// @ts-check
+/**
+ * Repositories and their settings.
+ *
+ * CreateRepository (API Reference: CreateRepository)
+ * - imageTagMutability defaults to MUTABLE; valid values MUTABLE | IMMUTABLE |
+ *   IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION.
+ * - imageTagMutabilityExclusionFilters (1-5 items, filterType WILDCARD, filter matching
+ *   `^[0-9a-zA-Z._*-]{1,128}$`; API Reference: ImageTagMutabilityExclusionFilter) are required with
+ *   the *_WITH_EXCLUSION settings and rejected (InvalidParameterException) with the others.
+ * - An existing name -> RepositoryAlreadyExistsException.
+ *
+ * DescribeRepositories (API Reference: DescribeRepositories, Repository)
+ * - Returns repositoryArn, registryId, repositoryName, repositoryUri
+ *   (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), createdAt (epoch seconds),
+ *   imageTagMutability and imageTagMutabilityExclusionFilters (only when set).
+ * - With repositoryNames (1-100), any unknown name fails the whole call with
+ *   RepositoryNotFoundException. Without, every repository is listed (by name) on one page.
+ *
+ * PutImageTagMutability (API Reference: PutImageTagMutability)
+ * - Same validation as CreateRepository (imageTagMutability required); returns registryId,
+ *   repositoryName, imageTagMutability, imageTagMutabilityExclusionFilters (when set).
+ *
+ * Tag mutability, which PutImage (./images.mjs) asks of a tag already on another image
+ * - MUTABLE lets image tags be overwritten; IMMUTABLE lets none be. An exclusion filter "specifies
+ *   which image tags should be excluded from the repository's image tag mutability setting" (API
+ *   Reference: ImageTagMutabilityExclusionFilter): IMMUTABLE_WITH_EXCLUSION is IMMUTABLE but for
+ *   the tags a filter matches, which can be overwritten; MUTABLE_WITH_EXCLUSION is MUTABLE but
+ *   for the tags a filter matches, which cannot.
+ * - A WILDCARD filter matches a tag when the whole tag fits it: `*` stands for any run of
+ *   characters (none included), every other character for itself.
+ */
+
+import {
+  ACCOUNT_ID,
+  EcrError,
+  REGION,
+  checkRepositoryName,
+  compareStrings,
+  invalidParameter,
+  isObject,
+  nowSeconds,
+  repositoryArn,
+  repositoryNotFound,
+  sized,
+  violated
+} from './protocol.mjs'
+
+/**
+ * @typedef {{ filterType: string, filter: string }} ExclusionFilter
+ * @typedef {{ name: string, createdAt: number, imageTagMutability: string,
+ *   exclusionFilters: ExclusionFilter[] | undefined,
+ *   images: Map<string, import('./images.mjs').StoredImage>, tags: Map<string, string> }} StoredRepository
+ */
+
+/** Each setting's rule for the tags no filter matches: may they be overwritten? */
+const BASE_OVERWRITABLE = Object.freeze({
+  MUTABLE: true,
+  IMMUTABLE: false,
+  IMMUTABLE_WITH_EXCLUSION: false,
+  MUTABLE_WITH_EXCLUSION: true
+})
+const SETTINGS = Object.keys(BASE_OVERWRITABLE)
+const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/
+
+/**
+ * Whether a WILDCARD filter matches the whole tag. The filter, cut at each `*`, is a run of
+ * literal pieces: the first must open the tag, the last must close it, and each one between must
+ * occur after the one before, leaving room for the last.
+ * @param {string} filter
+ * @param {string} tag
+ */
+export function wildcardMatch(filter, tag) {
+  const [head = '', ...pieces] = filter.split('*')
+  const tail = pieces.pop()
+  if (tail === undefined) return filter === tag
+  if (!tag.startsWith(head)) return false
+  let from = head.length
+  for (const piece of pieces) {
+    const at = tag.indexOf(piece, from)
+    if (at === -1) return false
+    from = at + piece.length
+  }
+  return tag.length - tail.length >= from && tag.endsWith(tail)
+}
+
+/**
+ * Whether PutImage may not move `tag` off the image it is on: the setting's base rule, reversed
+ * for a tag an exclusion filter matches.
+ * @param {StoredRepository} repository
+ * @param {string} tag
+ */
+export function isTagImmutable(repository, tag) {
+  const setting = /** @type {keyof BASE_OVERWRITABLE} */ (repository.imageTagMutability)
+  const filters = repository.exclusionFilters ?? []
+  const excluded = filters.some(({ filter }) => wildcardMatch(filter, tag))
+  const overwritable = excluded ? !BASE_OVERWRITABLE[setting] : BASE_OVERWRITABLE[setting]
+  return !overwritable
+}
+
+/**
+ * @param {Record<string, any>} input
+ * @param {boolean} required
+ * @returns {{ imageTagMutability: string, exclusionFilters: ExclusionFilter[] | undefined }}
+ */
+function readMutability(input, required) {
+  const setting = input.imageTagMutability ?? (required ? undefined : 'MUTABLE')
+  if (!SETTINGS.includes(setting)) {
+    throw violated(
+      'imageTagMutability',
+      `Member must satisfy enum value set: [${SETTINGS.join(', ')}]`
+    )
+  }
+  const filters = input.imageTagMutabilityExclusionFilters
+  if (!setting.endsWith('_WITH_EXCLUSION')) {
+    if (filters !== undefined && !(Array.isArray(filters) && filters.length === 0)) {
+      throw invalidParameter(
+        `Invalid parameter: imageTagMutabilityExclusionFilters can only be used with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION, not ${setting}`
+      )
+    }
+    return { imageTagMutability: setting, exclusionFilters: undefined }
+  }
+  if (!sized(filters, 5)) {
+    throw invalidParameter(
+      `Invalid parameter: ${setting} requires between 1 and 5 imageTagMutabilityExclusionFilters`
+    )
+  }
+  const exclusionFilters = filters.map((f) => {
+    if (!isObject(f) || f.filterType !== 'WILDCARD') {
+      throw violated(
+        'imageTagMutabilityExclusionFilters.filterType',
+        'Member must satisfy enum value set: [WILDCARD]'
+      )
+    }
+    if (typeof f.filter !== 'string' || !FILTER_RE.test(f.filter)) {
+      throw violated(
+        'imageTagMutabilityExclusionFilters.filter',
+        `must satisfy regular expression '${FILTER_RE.source}'`
+      )
+    }
+    return { filterType: 'WILDCARD', filter: f.filter }
+  })
+  return { imageTagMutability: setting, exclusionFilters }
+}
+
+/** @param {StoredRepository} repository */
+const mutabilityOf = ({ imageTagMutability, exclusionFilters }) => ({
+  imageTagMutability,
+  ...(exclusionFilters && {
+    imageTagMutabilityExclusionFilters: exclusionFilters.map((f) => ({ ...f }))
+  })
+})
+
+/** @param {StoredRepository} repository */
+const describeRepository = (repository) => ({
+  repositoryArn: repositoryArn(repository.name),
+  registryId: ACCOUNT_ID,
+  repositoryName: repository.name,
+  repositoryUri: `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${repository.name}`,
+  createdAt: repository.createdAt,
+  ...mutabilityOf(repository)
+})
+
+/** The stand-in's repositories, the operations on them, and the lookup other operations share. */
+export function createRepositories() {
+  /** @type {Map<string, StoredRepository>} */
+  const repositories = new Map()
+
+  /** @param {Record<string, any>} input @returns {StoredRepository} */
+  function repositoryFor(input) {
+    const name = checkRepositoryName(input.repositoryName)
+    const repository = repositories.get(name)
+    if (!repository) throw repositoryNotFound(name)
+    return repository
+  }
+
+  /** @satisfies {Record<string, import('./protocol.mjs').Operation>} */
+  const operations = {
+    CreateRepository(input) {
+      const name = checkRepositoryName(input.repositoryName)
+      const { imageTagMutability, exclusionFilters } = readMutability(input, false)
+      if (repositories.has(name)) {
+        throw new EcrError(
+          'RepositoryAlreadyExistsException',
+          `The repository with name '${name}' already exists in the registry with id '${ACCOUNT_ID}'`
+        )
+      }
+      const images = new Map()
+      /** @type {StoredRepository} */
+      const repository = {
+        name,
+        createdAt: nowSeconds(),
+        imageTagMutability,
+        exclusionFilters,
+        images,
+        tags: new Map()
+      }
+      repositories.set(name, repository)
+      return { repository: describeRepository(repository) }
+    },
+
+    DescribeRepositories({ repositoryNames: names }) {
+      if (names === undefined) {
+        const all = [...repositories.values()].sort((a, b) => compareStrings(a.name, b.name))
+        return { repositories: all.map(describeRepository) }
+      }
+      if (!sized(names, 100)) {
+        throw violated(
+          'repositoryNames',
+          'Member must have length less than or equal to 100 and greater than or equal to 1'
+        )
+      }
+      return {
+        repositories: names.map((name) =>
+          describeRepository(repositoryFor({ repositoryName: name }))
+        )
+      }
+    },
+
+    PutImageTagMutability(input) {
+      const repository = repositoryFor(input)
+      Object.assign(repository, readMutability(input, true))
+      return {
+        registryId: ACCOUNT_ID,
+        repositoryName: repository.name,
+        ...mutabilityOf(repository)
+      }
+    }
+  }
+
+  return { repositories, repositoryFor, operations }
+}
