@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { builtInConvention, parseConvention, type Convention } from '../src/conventions.js'
 import {
   pointerTags,
@@ -134,47 +135,10 @@ describe('renderPolicy', () => {
 
 describe("the seed's original policy for environments", () => {
   // One rule listing production, staging and v: ECR selects only images carrying all three prefixes.
-  const seed = {
-    rules: [
-      {
-        rulePriority: 1,
-        description: 'Keep production and staging tags forever',
-        selection: {
-          tagStatus: 'tagged',
-          tagPrefixList: ['production', 'staging', 'v'],
-          countType: 'sinceImagePushed',
-          countUnit: 'days',
-          countNumber: 9999
-        },
-        action: { type: 'expire' }
-      },
-      {
-        rulePriority: 2,
-        description: 'Keep last 20 SHA-tagged images',
-        selection: {
-          tagStatus: 'tagged',
-          tagPrefixList: ['sha-'],
-          countType: 'imageCountMoreThan',
-          countNumber: 20
-        },
-        action: { type: 'expire' }
-      },
-      {
-        rulePriority: 3,
-        description: 'Remove untagged images after 7 days',
-        selection: {
-          tagStatus: 'untagged',
-          countType: 'sinceImagePushed',
-          countUnit: 'days',
-          countNumber: 7
-        },
-        action: { type: 'expire' }
-      }
-    ]
-  }
+  const seed = readFileSync('__tests__/support/seed-environments-policy.json', 'utf8')
 
   it('differs from the rendered policy, rule by rule', () => {
-    const lines = policyDifference(JSON.stringify(seed, null, 2), rendered(environments))
+    const lines = policyDifference(seed, rendered(environments))
     expect(lines.map((line) => /^rule \d+ (is|missing)/.exec(line)?.[0])).toEqual([
       'rule 1 is',
       'rule 2 is',
