@@ -13,6 +13,8 @@ import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
+  GetLifecyclePolicyCommand,
+  LifecyclePolicyNotFoundException,
   ListImagesCommand,
   PutImageCommand,
   ServerException
@@ -95,7 +97,10 @@ function serve() {
     return {}
   })
   ecr.on(BatchDeleteImageCommand).callsFake(async ({ imageIds = [] }) => {
-    for (const { imageTag } of imageIds) tags.delete(imageTag as string)
+    for (const { imageTag, imageDigest } of imageIds) {
+      if (imageTag) tags.delete(imageTag)
+      for (const [tag, each] of tags) if (each.digest === imageDigest) tags.delete(tag)
+    }
     return { failures: [] }
   })
 }
@@ -233,4 +238,65 @@ describe('run()', () => {
       JSON.parse(outputs.changes ?? '').map(({ action }: { action: string }) => action)
     ).toEqual(['undone', 'failed'])
   }, 20_000)
+
+  it('stops writing on SIGINT, puts back what it wrote, and fails saying so', async () => {
+    onEvent('release', 'refs/tags/v1.1.0', {
+      action: 'published',
+      release: { tag_name: 'v1.1.0', prerelease: false }
+    })
+    ecr.on(PutImageCommand, { imageTag: 'v1.1.0' }).callsFake(async ({ imageTag }) => {
+      tags.set(imageTag as string, build)
+      process.emit('SIGINT', 'SIGINT')
+      return {}
+    })
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(tags.has('v1.1.0')).toBe(false)
+    expect(tags.get('production')).toBe(old)
+    expect(annotations).toContain(
+      'warning: SIGINT received: no further tag is written, and what this run wrote is put back'
+    )
+    expect(annotations).toContain(
+      'error: the job was cancelled (SIGINT): no further tag is written'
+    )
+  }, 20_000)
+
+  it('event lifecycle with check: warns of a missing policy, writes nothing, and reports it', async () => {
+    onEvent('workflow_dispatch', 'refs/heads/main')
+    Object.assign(inputs, { event: 'lifecycle', lifecycle: 'check' })
+    ecr
+      .on(GetLifecyclePolicyCommand)
+      .rejects(new LifecyclePolicyNotFoundException({ message: 'none', $metadata: {} }))
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(annotations).toEqual([
+      expect.stringMatching(
+        /^warning: app: the lifecycle policy differs .*: the repository has no lifecycle policy$/
+      )
+    ])
+    const [entry] = JSON.parse(outputs.json ?? '[]') as { lifecycle: { action: string } }[]
+    expect(entry?.lifecycle.action).toBe('drift')
+    expect(calls(PutImageCommand)).toBe(0)
+  })
+
+  it.each([
+    ['without dry-run it only plans', {}, 0, false],
+    ['with dry-run: false it deletes', { 'dry-run': 'false' }, 1, true]
+  ])('event prune: %s', async (_name, extra, deletes, deleted) => {
+    onEvent('schedule', 'refs/heads/main')
+    tags.set('v0.9.0', build)
+    Object.assign(inputs, { event: 'prune', 'keep-minor-versions': '1', ...extra })
+    await run()
+    expect(annotations).toEqual([])
+    expect(calls(BatchDeleteImageCommand)).toBe(deletes)
+    expect(tags.has('v0.9.0')).toBe(!deleted)
+    const [entry] = JSON.parse(outputs.json ?? '[]') as {
+      prune: { deleted: boolean; images: { digest: string; versions: string[] }[] }
+    }[]
+    expect(entry?.prune).toMatchObject({
+      deleted,
+      images: [{ digest: build.digest, versions: ['0.9.0'] }]
+    })
+    expect(summaryText()).toContain(`app: ${deleted ? 'deleted' : 'would delete'} 1 release images`)
+  })
 })

@@ -209,13 +209,6 @@ describe('preview', () => {
 
 describe('lifecycle', () => {
   type LifecycleOutcome = import('../src/cleanup.js').LifecycleOutcome
-  // The fake summary has no addDetails; the lifecycle section writes each difference with it.
-  Object.assign(summary, {
-    addDetails: (label: string, html: string) => {
-      summary.parts.push(`> ${label}: ${html}`)
-      return summary
-    }
-  })
   const [production, child, stale] = [manifest('p'), manifest('q'), manifest('s')].map(
     ({ digest }) => digest
   ) as [string, string, string]

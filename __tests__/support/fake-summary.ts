@@ -1,6 +1,7 @@
 /**
  * A stand-in for `@actions/core`'s job summary: the same chain of calls, each part kept as text
- * (`# ` before a heading, `- ` before a list item, a table as JSON), and every written summary kept.
+ * (`# ` before a heading, `- ` before a list item, `> ` before details, a table as JSON), and every
+ * written summary kept.
  */
 export function fakeSummary() {
   const written: string[] = []
@@ -16,6 +17,10 @@ export function fakeSummary() {
     },
     addTable(rows: unknown[][]) {
       this.parts.push(JSON.stringify(rows))
+      return this
+    },
+    addDetails(label: string, html: string) {
+      this.parts.push(`> ${label}: ${html}`)
       return this
     },
     addList(items: string[]) {
