@@ -5,12 +5,17 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   ECRServiceException,
+  GetLifecyclePolicyCommand,
+  GetLifecyclePolicyPreviewCommand,
   ImageAlreadyExistsException,
   ImageTagAlreadyExistsException,
+  LifecyclePolicyNotFoundException,
   ListImagesCommand,
   PutImageCommand,
+  PutLifecyclePolicyCommand,
   RepositoryNotFoundException,
-  ServerException
+  ServerException,
+  StartLifecyclePolicyPreviewCommand
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../src/ecr.js'
@@ -249,6 +254,91 @@ describe('Registry describes images', () => {
       repositoryName: 'app',
       imageIds: [{ imageDigest: digest }, { imageDigest: 'sha256:other' }]
     })
+  })
+})
+
+describe('Registry lifecycle policies and deletes', () => {
+  it('reads a policy, and none as undefined', async () => {
+    ecr
+      .on(GetLifecyclePolicyCommand, { repositoryName: 'app' })
+      .resolves({ lifecyclePolicyText: '{}' })
+    ecr
+      .on(GetLifecyclePolicyCommand, { repositoryName: 'bare' })
+      .rejects(new LifecyclePolicyNotFoundException({ message: 'none', ...metadata }))
+    expect(await registry().getLifecyclePolicy('app')).toBe('{}')
+    expect(await registry().getLifecyclePolicy('bare')).toBeUndefined()
+  })
+
+  it('writes a policy and starts a preview with its text, in the registry it was given', async () => {
+    ecr.on(PutLifecyclePolicyCommand).resolves({})
+    ecr.on(StartLifecyclePolicyPreviewCommand).resolves({})
+    await registry().putLifecyclePolicy('app', '{"rules":[]}')
+    await registry().startLifecyclePreview('app', '{"rules":[]}')
+    const expected = {
+      registryId: '123456789012',
+      repositoryName: 'app',
+      lifecyclePolicyText: '{"rules":[]}'
+    }
+    expect(ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input).toEqual(expected)
+    expect(ecr.commandCalls(StartLifecyclePolicyPreviewCommand)[0]?.args[0].input).toEqual(expected)
+  })
+
+  it('polls a preview: in progress says so; complete follows every page and keeps only expirations', async () => {
+    ecr.on(GetLifecyclePolicyPreviewCommand).resolvesOnce({ status: 'IN_PROGRESS' })
+    expect(await registry().lifecyclePreview('app')).toEqual({
+      status: 'IN_PROGRESS',
+      expiring: []
+    })
+    const pushed = new Date(1_000)
+    ecr
+      .on(GetLifecyclePolicyPreviewCommand, { nextToken: undefined })
+      .resolves({
+        status: 'COMPLETE',
+        nextToken: 'page-2',
+        previewResults: [
+          {
+            imageDigest: 'sha256:a',
+            imageTags: ['sha-1'],
+            appliedRulePriority: 6,
+            imagePushedAt: pushed,
+            action: { type: 'EXPIRE' }
+          },
+          { imageDigest: 'sha256:t', action: { type: 'TRANSITION' } }
+        ]
+      })
+      .on(GetLifecyclePolicyPreviewCommand, { nextToken: 'page-2' })
+      .resolves({ status: 'COMPLETE', previewResults: [{ imageDigest: 'sha256:b' }] })
+    expect(await registry().lifecyclePreview('app')).toEqual({
+      status: 'COMPLETE',
+      expiring: [
+        { digest: 'sha256:a', tags: ['sha-1'], rulePriority: 6, pushedAt: pushed },
+        { digest: 'sha256:b', tags: [] }
+      ]
+    })
+  })
+
+  it('deletes images by digest, counting one already gone as deleted and failing on any other failure', async () => {
+    ecr
+      .on(BatchDeleteImageCommand)
+      .resolvesOnce({
+        failures: [{ imageId: { imageDigest: 'sha256:a' }, failureCode: 'ImageNotFound' }]
+      })
+      .resolvesOnce({
+        failures: [
+          {
+            imageId: { imageDigest: 'sha256:b' },
+            failureCode: 'InvalidImageDigest',
+            failureReason: 'bad'
+          }
+        ]
+      })
+    await registry().deleteImages('app', ['sha256:a'])
+    await expect(registry().deleteImages('app', ['sha256:b'])).rejects.toThrow(
+      'could not delete from app: sha256:b (bad)'
+    )
+    expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
+      { imageDigest: 'sha256:a' }
+    ])
   })
 })
 
