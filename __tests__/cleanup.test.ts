@@ -1,4 +1,9 @@
-import { maintainLifecycle, type LifecycleDeps, type LifecycleMode } from '../src/cleanup.js'
+import {
+  maintainLifecycle,
+  pruneReleases,
+  type LifecycleDeps,
+  type LifecycleMode
+} from '../src/cleanup.js'
 import { builtInConvention, parseConvention, type Convention } from '../src/conventions.js'
 import type { PreviewPoll } from '../src/ecr.js'
 import { policyText, renderPolicy, type Cleanup, type Expiring } from '../src/lifecycle.js'
@@ -204,6 +209,14 @@ describe('maintainLifecycle', () => {
       )
     ],
     [
+      "a tagged platform image of production's index (sha-…-arm64)",
+      {},
+      { digest: arm64, tags: ['sha-bbbbbbb-arm64'], rulePriority: 6 },
+      expect.stringMatching(
+        /^it is a platform image of sha256:[0-9a-z]{12}, which the convention keeps$/
+      )
+    ],
+    [
       'an image carrying v1.0.0',
       {},
       { digest: release, tags: ['v1.0.0'], rulePriority: 6 },
@@ -242,6 +255,16 @@ describe('maintainLifecycle', () => {
     expect(outcome?.difference).toHaveLength(7)
     expect(registry.calls).toEqual(['get app', 'preview app'])
     expect(registry.repositories.app?.policy).toBe('{"rules":[]}')
+  })
+
+  it('refuses to trust a preview of another policy, started meanwhile by someone else', async () => {
+    const registry = fakeRegistry({ app: repository() })
+    const poll = registry.lifecyclePreview.bind(registry)
+    registry.lifecyclePreview = async (name) => ({ ...(await poll(name)), text: '{"rules":[]}' })
+    await expect(maintain(registry, 'apply')).rejects.toThrow(
+      'another lifecycle preview was started on app meanwhile, so this one cannot be trusted: nothing was written'
+    )
+    expect(registry.calls).not.toContain('put app')
   })
 
   it('stops when the preview FAILED, writing nothing', async () => {
@@ -294,4 +317,65 @@ describe('maintainLifecycle', () => {
       expect(registry.calls).toEqual([])
     }
   )
+})
+
+describe('pruneReleases', () => {
+  const channels = builtInConvention('channels')
+  const longAgo = new Date(0)
+  /** Repository `a` holds 1.0.0 … 1.5.0, all old; `broken` cannot be read. */
+  const registry = (failing: ReadonlySet<string>) => ({
+    deletes: [] as string[][],
+    async listTags(name: string) {
+      if (name === 'broken') throw new Error('access denied')
+      return new Map(Array.from({ length: 6 }, (_, minor) => [`1.${minor}.0`, digest(`m${minor}`)]))
+    },
+    async describeImages(_name: string, digests: readonly string[]) {
+      return new Map(digests.map((each) => [each, { tags: [], pushedAt: longAgo }]))
+    },
+    async getManifests() {
+      return new Map<string, Manifest>()
+    },
+    async deleteImages(_name: string, digests: readonly string[]) {
+      this.deletes.push([...digests])
+      return new Map(digests.filter((each) => failing.has(each)).map((each) => [each, 'nope']))
+    }
+  })
+
+  it('reports per repository what it deleted before a failure, and a read failure without hiding the others', async () => {
+    const fake = registry(new Set())
+    const outcomes = await pruneReleases(
+      fake,
+      channels,
+      ['a', 'broken'],
+      { keepMinorVersions: 4, olderThanDays: 90 },
+      false,
+      async () => {}
+    )
+    expect(outcomes).toEqual([
+      {
+        repository: 'a',
+        keptMinors: ['1.5', '1.4', '1.3', '1.2'],
+        images: [
+          expect.objectContaining({ versions: ['1.0.0'] }),
+          expect.objectContaining({ versions: ['1.1.0'] })
+        ],
+        deleted: true
+      },
+      { repository: 'broken', keptMinors: [], images: [], deleted: true, error: 'access denied' }
+    ])
+  })
+
+  it('counts the images a batch did delete when ECR refuses one of them', async () => {
+    const fake = registry(new Set([digest('m1')]))
+    const [outcome] = await pruneReleases(
+      fake,
+      channels,
+      ['a'],
+      { keepMinorVersions: 4, olderThanDays: 90 },
+      false,
+      async () => {}
+    )
+    expect(outcome?.images.map(({ versions }) => versions)).toEqual([['1.0.0']])
+    expect(outcome?.error).toBe(`could not delete ${digest('m1')} (nope)`)
+  })
 })

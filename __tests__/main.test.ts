@@ -299,4 +299,19 @@ describe('run()', () => {
     })
     expect(summaryText()).toContain(`app: ${deleted ? 'deleted' : 'would delete'} 1 release images`)
   })
+
+  it('refuses a lifecycle the convention cannot render before writing any tag', async () => {
+    onEvent('release', 'refs/tags/v1.1.0', {
+      action: 'published',
+      release: { tag_name: 'v1.1.0', prerelease: false }
+    })
+    writeFileSync(join(dir, 'plain.yml'), 'build-tag: sha-{sha7}\nversion-tag: v{version}\n')
+    Object.assign(inputs, { convention: 'plain.yml', lifecycle: 'apply' })
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(calls(PutImageCommand)).toBe(0)
+    expect(annotations).toEqual([
+      'error: the plain.yml convention has no cleanup section, so there is no lifecycle policy to apply'
+    ])
+  })
 })

@@ -70,6 +70,18 @@ describe('planPrune', () => {
     expect(gone.length).toBeGreaterThan(40)
   })
 
+  it('never deletes an image a protect pattern names, even one that reads as a version', () => {
+    const guarded = { ...channels, cleanup: { ...channels.cleanup!, protect: ['1.4.*'] } }
+    expect(deleted(repository(thirtyMinors()), guarded)).not.toContain('1.4.1')
+    expect(deleted(repository(thirtyMinors()), guarded)).toContain('1.5.1')
+  })
+
+  it('keeps every prerelease while there is no release yet', () => {
+    expect(
+      deleted(repository({ '1.0.0-rc.1': ['pre1', 500], '0.9.0-rc.2': ['pre2', 500] }))
+    ).toEqual([])
+  })
+
   it('never deletes a platform image an index that stays holds', () => {
     const state = repository(thirtyMinors())
     const held = { ...state, keptChildren: new Set([digest('a4x0')]) }

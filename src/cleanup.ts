@@ -7,12 +7,19 @@ import {
   renderPolicy,
   unsafeExpirations,
   type Cleanup,
-  type Expiring
+  type Expiring,
+  type LifecyclePolicy
 } from './lifecycle.js'
 import { batches, type PreviewPoll, type Registry } from './ecr.js'
 import { childDigests, isIndex, messageOf, shortDigest } from './model.js'
 import { problemsError, settleAll } from './problems.js'
-import { planPrune, type PruneCandidate, type PruneLimits, type PruneState } from './prune.js'
+import {
+  planPrune,
+  type PruneCandidate,
+  type PruneLimits,
+  type PrunePlan,
+  type PruneState
+} from './prune.js'
 
 export type LifecycleMode = 'off' | 'check' | 'apply'
 export const LIFECYCLE_MODES: readonly LifecycleMode[] = ['off', 'check', 'apply']
@@ -73,17 +80,7 @@ export async function maintainLifecycle(
   dryRun: boolean,
   deps: LifecycleDeps
 ): Promise<LifecycleOutcome[]> {
-  const cleanup = convention.cleanup
-  if (!cleanup) {
-    throw new Error(
-      `the ${convention.name} convention has no cleanup section, so there is no lifecycle policy to ${mode}`
-    )
-  }
-  const policy = renderPolicy(convention, cleanup)
-  const problems = policyProblems(policy)
-  if (problems.length > 0) {
-    throw problemsError(problems.map((problem) => `the rendered lifecycle policy: ${problem}`))
-  }
+  const { cleanup, policy } = lifecyclePolicyOf(convention, mode)
   const text = policyText(policy)
   const outcomes = await settleAll(
     repositories.map(async (repository): Promise<LifecycleOutcome> => {
@@ -97,7 +94,7 @@ export async function maintainLifecycle(
         preview.expiring,
         convention,
         cleanup,
-        await keptImages(registry, repository, convention, cleanup, preview.expiring)
+        await keptImages(registry, repository, convention, cleanup)
       )
       return { ...base, preview, refused, action: refused.length > 0 ? 'refused' : 'would write' }
     })
@@ -120,6 +117,28 @@ export async function maintainLifecycle(
   )
 }
 
+/**
+ * The policy the convention's cleanup section renders, checked against ECR's limits; a run checks it
+ * before it writes any tag, so a convention that cannot have one fails before anything changes.
+ */
+export function lifecyclePolicyOf(
+  convention: Convention,
+  mode: Exclude<LifecycleMode, 'off'>
+): { cleanup: Cleanup; policy: LifecyclePolicy } {
+  const cleanup = convention.cleanup
+  if (!cleanup) {
+    throw new Error(
+      `the ${convention.name} convention has no cleanup section, so there is no lifecycle policy to ${mode}`
+    )
+  }
+  const policy = renderPolicy(convention, cleanup)
+  const problems = policyProblems(policy)
+  if (problems.length > 0) {
+    throw problemsError(problems.map((problem) => `the rendered lifecycle policy: ${problem}`))
+  }
+  return { cleanup, policy }
+}
+
 /** ECR's preview of a policy, polled until COMPLETE within a bounded wait, with what each image frees. */
 async function previewPolicy(
   registry: LifecycleRegistry,
@@ -133,6 +152,11 @@ async function previewPolicy(
   for (;;) {
     poll = await registry.lifecyclePreview(repository)
     const waited = clock() - started
+    if (poll.text !== undefined && poll.text !== text) {
+      throw new Error(
+        `another lifecycle preview was started on ${repository} meanwhile, so this one cannot be trusted: nothing was written`
+      )
+    }
     if (poll.status === 'COMPLETE') break
     if (poll.status !== 'IN_PROGRESS')
       throw new Error(
@@ -166,21 +190,18 @@ async function previewPolicy(
 
 /**
  * The images the convention keeps as the registry shows them now (a tag may have moved since the
- * preview), and the platform images of those that are indexes: read only when the preview expires
- * an untagged image, since only an untagged image can be one.
+ * preview), and the platform images of those that are indexes, tagged or not.
  */
 async function keptImages(
   registry: LifecycleRegistry,
   repository: string,
   convention: Convention,
-  cleanup: Cleanup,
-  expiring: readonly Expiring[]
+  cleanup: Cleanup
 ): Promise<Map<string, string>> {
   const keeps = keepsTag(convention, cleanup)
   const kept = new Map<string, string>()
   for (const [tag, digest] of await registry.listTags(repository))
     if (keeps(tag)) kept.set(digest, `it carries ${tag} now, which the convention keeps`)
-  if (!expiring.some(({ tags }) => tags.length === 0)) return kept
   const manifests = await registry.getManifests(
     repository,
     [...kept.keys()].map((digest) => ({ digest }))
@@ -235,34 +256,50 @@ export async function pruneReleases(
   dryRun: boolean,
   pace: () => Promise<void>
 ): Promise<PruneOutcome[]> {
-  return settleAll(
+  // Each repository answers for itself: a failure in one never hides what another deleted.
+  return Promise.all(
     repositories.map(async (repository): Promise<PruneOutcome> => {
-      const state = await readPruneState(registry, repository)
-      const plan = planPrune(convention, limits, state, new Date())
-      const outcome = { repository, keptMinors: plan.keptMinors, images: plan.delete }
-      if (dryRun || plan.delete.length === 0) return { ...outcome, deleted: false }
-      const again = planPrune(
-        convention,
-        limits,
-        { ...state, tags: await registry.listTags(repository) },
-        new Date()
-      )
-      const still = new Set(again.delete.map(({ digest }) => digest))
-      const images = plan.delete.filter(({ digest }) => still.has(digest))
       const deleted: PruneCandidate[] = []
+      let planned: PrunePlan | undefined
       try {
-        for (const batch of batches(images)) {
+        const state = await readPruneState(registry, repository)
+        planned = planPrune(convention, limits, state, new Date())
+        if (dryRun || planned.delete.length === 0)
+          return {
+            repository,
+            keptMinors: planned.keptMinors,
+            images: planned.delete,
+            deleted: false
+          }
+        const again = planPrune(
+          convention,
+          limits,
+          { ...state, tags: await registry.listTags(repository) },
+          new Date()
+        )
+        const still = new Set(again.delete.map(({ digest }) => digest))
+        for (const batch of batches(planned.delete.filter(({ digest }) => still.has(digest)))) {
           await pace()
-          await registry.deleteImages(
+          const failed = await registry.deleteImages(
             repository,
             batch.map(({ digest }) => digest)
           )
-          deleted.push(...batch)
+          deleted.push(...batch.filter(({ digest }) => !failed.has(digest)))
+          if (failed.size > 0)
+            throw new Error(
+              `could not delete ${[...failed].map(([digest, reason]) => `${digest} (${reason})`).join(', ')}`
+            )
         }
+        return { repository, keptMinors: planned.keptMinors, images: deleted, deleted: true }
       } catch (error) {
-        return { ...outcome, images: deleted, deleted: true, error: messageOf(error) }
+        return {
+          repository,
+          keptMinors: planned?.keptMinors ?? [],
+          images: deleted,
+          deleted: true,
+          error: messageOf(error)
+        }
       }
-      return { ...outcome, images, deleted: true }
     })
   )
 }

@@ -202,16 +202,17 @@ function toConvention(document: ConventionDocument, origin: string): Convention 
 }
 
 function toCleanup(document: NonNullable<ConventionDocument['cleanup']>): Cleanup {
-  const numbers = {
-    keepBuilds: document['keep-builds'],
-    expireAfterDays: document['expire-after-days'],
-    expireUntaggedAfterDays: document['expire-untagged-after-days'],
-    keepMinorVersions: document['keep-minor-versions']
+  const number = (field: keyof typeof document, name: keyof Cleanup) => {
+    const value = document[field]
+    return typeof value === 'number' ? { [name]: value } : {}
   }
   return {
     protect: document.protect ?? [],
     protectReleases: document['protect-releases'] ?? true,
-    ...Object.fromEntries(Object.entries(numbers).filter(([, value]) => value !== undefined))
+    ...number('keep-builds', 'keepBuilds'),
+    ...number('expire-after-days', 'expireAfterDays'),
+    ...number('expire-untagged-after-days', 'expireUntaggedAfterDays'),
+    ...number('keep-minor-versions', 'keepMinorVersions')
   }
 }
 

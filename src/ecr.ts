@@ -96,6 +96,8 @@ const isThrottle = (error: unknown): boolean =>
 /** One poll of a lifecycle policy preview: its status and, once COMPLETE, every image it would expire. */
 export interface PreviewPoll {
   readonly status: string
+  /** The policy ECR is previewing: another run may have started a preview of its own since. */
+  readonly text?: string
   readonly expiring: readonly (Expiring & { readonly pushedAt?: Date })[]
 }
 
@@ -336,6 +338,7 @@ export class Registry {
   /** The preview's status, and once it is COMPLETE every image it expires, following pagination to the end. */
   async lifecyclePreview(repositoryName: string): Promise<PreviewPoll> {
     const expiring: (Expiring & { pushedAt?: Date })[] = []
+    let policyText: string | undefined
     let nextToken: string | undefined
     do {
       const page = await this.call('GetLifecyclePolicyPreview', repositoryName, () =>
@@ -349,7 +352,9 @@ export class Registry {
         )
       )
       const status = page.status ?? 'IN_PROGRESS'
-      if (status !== 'COMPLETE') return { status, expiring: [] }
+      const text = page.lifecyclePolicyText
+      if (status !== 'COMPLETE')
+        return { status, expiring: [], ...(text !== undefined && { text }) }
       for (const result of page.previewResults ?? []) {
         if (!result.imageDigest || (result.action?.type && result.action.type !== 'EXPIRE'))
           continue
@@ -363,15 +368,20 @@ export class Registry {
         })
       }
       nextToken = page.nextToken
+      if (text !== undefined) policyText = text
     } while (nextToken)
-    return { status: 'COMPLETE', expiring }
+    return { status: 'COMPLETE', expiring, ...(policyText !== undefined && { text: policyText }) }
   }
 
   /**
-   * Deletes whole images by digest (every tag on them goes too), at most 100 a call. An image that
-   * is already gone counts as deleted: that is what a retry sees after a lost answer.
+   * Deletes whole images by digest (every tag on them goes too), at most 100 a call, and returns
+   * those ECR could not delete, with why. An image already gone counts as deleted: that is what a
+   * retry sees after a lost answer.
    */
-  async deleteImages(repositoryName: string, digests: readonly string[]): Promise<void> {
+  async deleteImages(
+    repositoryName: string,
+    digests: readonly string[]
+  ): Promise<Map<string, string>> {
     const { failures = [] } = await this.call('BatchDeleteImage', repositoryName, () =>
       this.client.send(
         new BatchDeleteImageCommand({
@@ -381,11 +391,13 @@ export class Registry {
         })
       )
     )
-    const failed = failures.filter(({ failureCode }) => failureCode !== 'ImageNotFound')
-    if (failed.length > 0)
-      throw new Error(
-        `could not delete from ${repositoryName}: ${failed.map(({ imageId, failureReason }) => `${imageId?.imageDigest} (${failureReason})`).join(', ')}`
+    return new Map(
+      failures.flatMap(({ imageId, failureCode, failureReason }) =>
+        failureCode === 'ImageNotFound' || !imageId?.imageDigest
+          ? []
+          : [[imageId.imageDigest, `${failureCode}: ${failureReason}`] as const]
       )
+    )
   }
 
   private scope(): { registryId?: string } {

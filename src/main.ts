@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { applyPlans } from './apply.js'
 import { readContext, workspaceReader, type Context } from './context.js'
-import { maintainLifecycle, pruneLimits, pruneReleases } from './cleanup.js'
+import { lifecyclePolicyOf, maintainLifecycle, pruneLimits, pruneReleases } from './cleanup.js'
 import { loadConvention, type Convention } from './conventions.js'
 import { derive, type ActiveTrigger, type RunValues } from './derive.js'
 import { createRegistry, type Registry } from './ecr.js'
@@ -37,6 +37,8 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     const context = readContext()
     const inputs = readInputs(context)
     const convention = await loadConvention(inputs.convention, workspaceReader(context.workspace))
+    // A convention that cannot have the policy asked for fails here, before any tag is written.
+    if (inputs.lifecycle !== 'off') lifecyclePolicyOf(convention, inputs.lifecycle)
     const trigger = resolveTrigger(inputs.trigger, context)
     result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
     if (trigger.event === 'none') {

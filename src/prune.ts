@@ -48,11 +48,13 @@ export function planPrune(
 ): PrunePlan {
   const versionOf = versionTagMatcher(convention.versionTag)
   const versionsByDigest = new Map<string, Version[]>()
-  const otherTagsByDigest = new Map<string, string[]>()
+  const protectedPatterns = [...pointerTags(convention), ...(convention.cleanup?.protect ?? [])]
+  const protectedDigests = new Set<string>()
   for (const [tag, digest] of state.tags) {
     const version = parseVersion(versionOf(tag) ?? '')
     if (version) versionsByDigest.set(digest, [...(versionsByDigest.get(digest) ?? []), version])
-    else otherTagsByDigest.set(digest, [...(otherTagsByDigest.get(digest) ?? []), tag])
+    if (protectedPatterns.some((pattern) => matchesWildcard(pattern, tag)))
+      protectedDigests.add(digest)
   }
   const minorOf = ({ major, minor }: Version) => `${major}.${minor}`
   const stableMinors = [...versionsByDigest.values()]
@@ -64,18 +66,16 @@ export function planPrune(
   const lowestKept = keptMinors.at(-1)
   const kept = (version: Version) =>
     keptMinors.includes(minorOf(version)) ||
-    // A prerelease of a minor newer than every kept one is on its way in, not out.
-    (lowestKept !== undefined && compareMinor(version, lowestKept) > 0)
-  const protectedPatterns = [...pointerTags(convention), ...(convention.cleanup?.protect ?? [])]
+    // A prerelease of a minor newer than every kept one (or of any, before the first release) is on its way in.
+    lowestKept === undefined ||
+    compareMinor(version, lowestKept) > 0
   const cutoff = now.getTime() - limits.olderThanDays * DAY_MS
   const candidates = [...versionsByDigest].flatMap(([digest, versions]): PruneCandidate[] => {
     const details = state.details.get(digest)
     const pushedAt = details?.pushedAt
     const stays =
       versions.some(kept) ||
-      (otherTagsByDigest.get(digest) ?? []).some((tag) =>
-        protectedPatterns.some((pattern) => matchesWildcard(pattern, tag))
-      ) ||
+      protectedDigests.has(digest) ||
       state.keptChildren.has(digest) ||
       pushedAt === undefined ||
       pushedAt.getTime() > cutoff
