@@ -1,4 +1,5 @@
 import {
+  lifecycleIntent,
   maintainLifecycle,
   pruneReleases,
   type LifecycleDeps,
@@ -127,11 +128,19 @@ function fakeDeps() {
 }
 
 /** maintainLifecycle over every repository of the fake registry, in their order. */
-const maintain = (
+const maintain = async (
   registry: ReturnType<typeof fakeRegistry>,
   mode: Exclude<LifecycleMode, 'off'>,
   { dryRun = false, convention = environments, deps = fakeDeps().deps } = {}
-) => maintainLifecycle(registry, convention, Object.keys(registry.repositories), mode, dryRun, deps)
+) =>
+  maintainLifecycle(
+    registry,
+    convention,
+    lifecycleIntent(convention, mode),
+    Object.keys(registry.repositories),
+    dryRun,
+    deps
+  )
 
 describe('maintainLifecycle', () => {
   it('check reports drift without previewing or writing', async () => {

@@ -75,12 +75,11 @@ type LifecycleRegistry = Pick<
 export async function maintainLifecycle(
   registry: LifecycleRegistry,
   convention: Convention,
+  { mode, cleanup, policy }: LifecycleIntent,
   repositories: readonly string[],
-  mode: Exclude<LifecycleMode, 'off'>,
   dryRun: boolean,
   deps: LifecycleDeps
 ): Promise<LifecycleOutcome[]> {
-  const { cleanup, policy } = lifecyclePolicyOf(convention, mode)
   const text = policyText(policy)
   const outcomes = await settleAll(
     repositories.map(async (repository): Promise<LifecycleOutcome> => {
@@ -117,14 +116,21 @@ export async function maintainLifecycle(
   )
 }
 
+/** What a run does about lifecycle policies, and the policy the convention renders for it. */
+export interface LifecycleIntent {
+  readonly mode: Exclude<LifecycleMode, 'off'>
+  readonly cleanup: Cleanup
+  readonly policy: LifecyclePolicy
+}
+
 /**
- * The policy the convention's cleanup section renders, checked against ECR's limits; a run checks it
- * before it writes any tag, so a convention that cannot have one fails before anything changes.
+ * The policy the convention's cleanup section renders, checked against ECR's limits; a run derives
+ * it before it writes any tag, so a convention that cannot have one fails before anything changes.
  */
-export function lifecyclePolicyOf(
+export function lifecycleIntent(
   convention: Convention,
   mode: Exclude<LifecycleMode, 'off'>
-): { cleanup: Cleanup; policy: LifecyclePolicy } {
+): LifecycleIntent {
   const cleanup = convention.cleanup
   if (!cleanup) {
     throw new Error(
@@ -136,7 +142,7 @@ export function lifecyclePolicyOf(
   if (problems.length > 0) {
     throw problemsError(problems.map((problem) => `the rendered lifecycle policy: ${problem}`))
   }
-  return { cleanup, policy }
+  return { mode, cleanup, policy }
 }
 
 /** ECR's preview of a policy, polled until COMPLETE within a bounded wait, with what each image frees. */

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import type { Expiring } from './lifecycle.js'
 import {
+  INDEX_MEDIA_TYPES,
   describeRef,
   immutableRemedy,
   type ImageDetails,
@@ -29,8 +30,7 @@ import {
 
 /** Every manifest type an image tag can point at; without the two index types, multi-arch images fail. */
 export const ACCEPTED_MEDIA_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
+  ...INDEX_MEDIA_TYPES,
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json'
 ]

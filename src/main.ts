@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { applyPlans } from './apply.js'
 import { readContext, workspaceReader, type Context } from './context.js'
-import { lifecyclePolicyOf, maintainLifecycle, pruneLimits, pruneReleases } from './cleanup.js'
+import {
+  lifecycleIntent,
+  maintainLifecycle,
+  pruneLimits,
+  pruneReleases,
+  type LifecycleIntent
+} from './cleanup.js'
 import { loadConvention, type Convention } from './conventions.js'
 import { derive, type ActiveTrigger, type RunValues } from './derive.js'
 import { createRegistry, type Registry } from './ecr.js'
@@ -38,7 +44,8 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     const inputs = readInputs(context)
     const convention = await loadConvention(inputs.convention, workspaceReader(context.workspace))
     // A convention that cannot have the policy asked for fails here, before any tag is written.
-    if (inputs.lifecycle !== 'off') lifecyclePolicyOf(convention, inputs.lifecycle)
+    const lifecycle =
+      inputs.lifecycle === 'off' ? undefined : lifecycleIntent(convention, inputs.lifecycle)
     const trigger = resolveTrigger(inputs.trigger, context)
     result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
     if (trigger.event === 'none') {
@@ -56,8 +63,8 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     const run: Run = { inputs, context, convention, registry, pacer, signal }
     if (trigger.event === 'prune') result = await prune(result, run)
     else if (trigger.event !== 'lifecycle') result = await writeTags(result, { ...run, trigger })
-    if (result.failure !== undefined || inputs.lifecycle === 'off') return result
-    return await keepLifecyclePolicy(result, run, inputs.lifecycle)
+    if (result.failure !== undefined || !lifecycle) return result
+    return await keepLifecyclePolicy(result, run, lifecycle)
   } catch (error) {
     return { ...result, failure: error }
   }
@@ -89,10 +96,10 @@ async function prune(result: RunResult, { inputs, convention, registry, pacer, s
 async function keepLifecyclePolicy(
   result: RunResult,
   { inputs, convention, registry, signal }: Run,
-  mode: 'check' | 'apply'
+  intent: LifecycleIntent
 ): Promise<RunResult> {
   const lifecycle = await core.group('Lifecycle policy', () =>
-    maintainLifecycle(registry, convention, inputs.repositories, mode, inputs.dryRun, {
+    maintainLifecycle(registry, convention, intent, inputs.repositories, inputs.dryRun, {
       sleep: (ms) => sleep(ms, undefined, { signal }),
       clock: Date.now,
       log: core.info

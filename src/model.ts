@@ -33,7 +33,7 @@ export const matchesWildcard = (pattern: string, tag: string): boolean =>
       .join('.*')}$`
   ).test(tag)
 
-const INDEX_MEDIA_TYPES = [
+export const INDEX_MEDIA_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json'
 ]

@@ -1,5 +1,5 @@
 import type { Convention } from './conventions.js'
-import { pointerTags } from './lifecycle.js'
+import { protectedPatterns } from './lifecycle.js'
 import { matchesWildcard, type ImageDetails } from './model.js'
 import { versionTagMatcher } from './tags.js'
 import { compareVersions, isStable, parseVersion, type Version } from './version.js'
@@ -48,13 +48,16 @@ export function planPrune(
 ): PrunePlan {
   const versionOf = versionTagMatcher(convention.versionTag)
   const versionsByDigest = new Map<string, Version[]>()
-  const protectedPatterns = [...pointerTags(convention), ...(convention.cleanup?.protect ?? [])]
+  // Releases are what a prune weighs, so only pointers and the protect list keep an image outright.
+  const keptPatterns = protectedPatterns(convention, {
+    protect: convention.cleanup?.protect ?? [],
+    protectReleases: false
+  })
   const protectedDigests = new Set<string>()
   for (const [tag, digest] of state.tags) {
     const version = parseVersion(versionOf(tag) ?? '')
     if (version) versionsByDigest.set(digest, [...(versionsByDigest.get(digest) ?? []), version])
-    if (protectedPatterns.some((pattern) => matchesWildcard(pattern, tag)))
-      protectedDigests.add(digest)
+    if (keptPatterns.some((pattern) => matchesWildcard(pattern, tag))) protectedDigests.add(digest)
   }
   const minorOf = ({ major, minor }: Version) => `${major}.${minor}`
   const stableMinors = [...versionsByDigest.values()]
