@@ -44,6 +44,18 @@ export interface Convention {
   readonly promote: Readonly<Record<string, readonly TagRule[]>>
   /** What the lifecycle policy keeps and expires, and what `prune` keeps; none means no cleanup. */
   readonly cleanup?: Cleanup
+  /** Which pointers the scan and signature gates guard, and where each pointer's image must be tested. */
+  readonly gates: Gates
+}
+
+export interface Gates {
+  /** Pointer tags whose moves the scan and signature gates check. */
+  readonly guard: readonly string[]
+  /**
+   * By pointer: the tag (or template with `*`, such as `{version}-rc.*`) the image must carry before
+   * `require-tested` lets the pointer move to it. The same digest, so the very image that was tested.
+   */
+  readonly tested: Readonly<Record<string, string>>
 }
 
 /** `../shared/seeds/container-registry-strategy.md`: sha-<7 hex> builds, latest, deploy pointers, v<semver>. */
@@ -69,6 +81,9 @@ cleanup:
   protect-releases: true
   keep-builds: 20
   expire-untagged-after-days: 7
+gates:
+  guard: [production]
+  tested: { production: staging }
 `
 
 /** `../shared/seeds/docker-registry-and-image-versioning.md`: SemVer without v, edge, rc builds, stable, latest. */
@@ -93,6 +108,9 @@ cleanup:
   expire-after-days: 90
   expire-untagged-after-days: 90
   keep-minor-versions: 5
+gates:
+  guard: [stable]
+  tested: { stable: '{version}-rc.*' }
 `
 
 export const BUILT_IN_CONVENTIONS: Readonly<Record<string, string>> = {
@@ -130,6 +148,7 @@ interface ConventionDocument {
     'expire-untagged-after-days'?: number
     'keep-minor-versions'?: number
   }
+  gates?: { guard?: string[]; tested?: Record<string, string> }
 }
 
 /** Compiled on first use: only a convention file needs it, and compiling costs more than the rest of a run's start. */
@@ -197,7 +216,8 @@ function toConvention(document: ConventionDocument, origin: string): Convention 
     promote: Object.fromEntries(
       Object.entries(document.promote ?? {}).map(([name, list]) => [name, rules(list)])
     ),
-    ...(document.cleanup && { cleanup: toCleanup(document.cleanup) })
+    ...(document.cleanup && { cleanup: toCleanup(document.cleanup) }),
+    gates: { guard: document.gates?.guard ?? [], tested: document.gates?.tested ?? {} }
   }
 }
 
@@ -235,6 +255,8 @@ function templateProblems(document: ConventionDocument): string[] {
   for (const [environment, list] of Object.entries(document.promote ?? {})) {
     addRules(`promote.${environment}`, 'promote', list)
   }
+  for (const [pointer, pattern] of Object.entries(document.gates?.tested ?? {}))
+    templates.push([`gates.tested.${pointer}`, 'promote', pattern])
   return templates.flatMap(([field, section, template]) => {
     const available = VARIABLES_BY_SECTION[section] as readonly string[]
     const problems = templateVariables(template).flatMap((name) =>
@@ -259,7 +281,9 @@ const FRIENDLY_PATTERNS: Readonly<Record<string, string>> = {
     'must be a tag template: letters, digits, . _ - and {variables} such as {version} or {sha:7}',
   [schema.properties['version-tag'].pattern]:
     'must contain {version} exactly once, and no other variable',
-  [schema.properties.rollback.pattern]: 'must be a valid tag (letters, digits, . _ -; at most 128)'
+  [schema.properties.rollback.pattern]: 'must be a valid tag (letters, digits, . _ -; at most 128)',
+  [schema.properties.gates.properties.tested.additionalProperties.pattern]:
+    'must be a tag or tag template, with * for any run of characters, such as staging or {version}-rc.*'
 }
 
 /** Turns schema errors into `field: what is wrong`, keeping the most specific error per field. */

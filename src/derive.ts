@@ -1,5 +1,11 @@
 import type { Convention, TagKind, TagRule } from './conventions.js'
-import { renderTag, sanitizeTagPart, templateVariables, type TemplateValues } from './tags.js'
+import {
+  renderTag,
+  renderTemplate,
+  sanitizeTagPart,
+  templateVariables,
+  type TemplateValues
+} from './tags.js'
 import type { Trigger } from './trigger.js'
 import type { Version } from './version.js'
 
@@ -36,6 +42,14 @@ export interface Intent {
   readonly versionTag: string
   /** Where the source tag came from and what to do if it is missing, for the error that says so. */
   readonly sourceAdvice?: string
+  /** With `require-tested`: the tag (or `*` pattern) an image must carry before each pointer moves to it. */
+  readonly tested?: readonly TestedRule[]
+}
+
+export interface TestedRule {
+  readonly pointer: string
+  /** A tag, or an ECR wildcard pattern such as `2.1.0-rc.*`. */
+  readonly pattern: string
 }
 
 export interface RunValues {
@@ -53,6 +67,8 @@ export interface RunValues {
   readonly shaOrigin: string
   /** The wait-for-source input, when the run waits for its source at all. */
   readonly waitForSource?: string
+  /** `require-tested`: a release or promotion moves a pointer only to an image tested before. */
+  readonly requireTested?: boolean
 }
 
 /** A trigger that writes (or checks) tags; the others never reach derivation. */
@@ -106,7 +122,13 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
         version
       )
       const pointer = targets.find((target) => target.kind === 'forward')?.tag
-      return { ...common, source: source(), targets, ...(pointer && { pointer }) }
+      return {
+        ...common,
+        source: source(),
+        targets,
+        ...(pointer && { pointer }),
+        ...testedRules(convention, targets, values, run)
+      }
     }
     case 'promote': {
       const rules = Object.hasOwn(convention.promote, trigger.environment)
@@ -122,7 +144,8 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
         ...common,
         source: source(),
         targets,
-        ...(targets[0] && { pointer: targets[0].tag })
+        ...(targets[0] && { pointer: targets[0].tag }),
+        ...testedRules(convention, targets, values, run)
       }
     }
     case 'rollback': {
@@ -150,8 +173,9 @@ const ORIGIN: Readonly<Record<string, string>> = {
   environment: 'a promotion'
 }
 
-function required(template: string, values: TemplateValues): string {
-  const tag = renderTag(template, values)
+/** Renders a template the run must have every value for; a `pattern` may hold `*` and is not a tag. */
+function required(template: string, values: TemplateValues, pattern = false): string {
+  const tag = pattern ? renderTemplate(template, values) : renderTag(template, values)
   if (tag === undefined) {
     const missing = templateVariables(template).filter((name) => values[name] === undefined)
     const named = missing.map(
@@ -162,6 +186,22 @@ function required(template: string, values: TemplateValues): string {
     )
   }
   return tag
+}
+
+/** The tested-image rules of the pointers this release or promotion moves, rendered for this run. */
+function testedRules(
+  convention: Convention,
+  targets: readonly Target[],
+  values: TemplateValues,
+  run: RunValues
+): { tested?: TestedRule[] } {
+  if (!run.requireTested) return {}
+  const tested = targets.flatMap(({ tag }) =>
+    Object.hasOwn(convention.gates.tested, tag)
+      ? [{ pointer: tag, pattern: required(convention.gates.tested[tag] as string, values, true) }]
+      : []
+  )
+  return tested.length > 0 ? { tested } : {}
 }
 
 function renderRules(

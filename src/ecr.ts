@@ -2,21 +2,28 @@ import { createHash } from 'node:crypto'
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  DescribeImageScanFindingsCommand,
+  DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   ImageAlreadyExistsException,
+  ImageNotFoundException,
   ImageTagAlreadyExistsException,
   LifecyclePolicyNotFoundException,
   ListImagesCommand,
   PutImageCommand,
   PutLifecyclePolicyCommand,
   RepositoryNotFoundException,
+  ScanNotFoundException,
   StartLifecyclePolicyPreviewCommand,
-  type ImageIdentifier
+  UpdateImageStorageClassCommand,
+  type ImageIdentifier,
+  type ImageScanFindings
 } from '@aws-sdk/client-ecr'
+import type { Finding, ScanReport, SigningState } from './gates.js'
 import type { Expiring } from './lifecycle.js'
 import {
   INDEX_MEDIA_TYPES,
@@ -38,7 +45,7 @@ export const ACCEPTED_MEDIA_TYPES = [
 const BATCH_GET_LIMIT = 100
 /** ECR's largest GetLifecyclePolicyPreview page. */
 const PREVIEW_PAGE_LIMIT = 100
-/** ECR's largest ListImages page; its default is 100. */
+/** ECR's largest ListImages and DescribeImageScanFindings page; their default is 100. */
 const LIST_PAGE_LIMIT = 1000
 
 /** ECR answers in well under a second; these bound a connection that never opens or a request never answered. */
@@ -104,6 +111,13 @@ export interface PreviewPoll {
 /** Whether PutImage moved the tag, or found it on that manifest before this call. */
 export type PutResult = 'written' | 'already there'
 
+/** Where an image is stored: ACTIVE, ARCHIVED (cannot be pulled) or ACTIVATING (being restored). */
+export interface StoredImage {
+  readonly digest: string
+  readonly mediaType?: string
+  readonly status: string
+}
+
 export interface RepositoryInfo {
   readonly uri: string
   readonly mutability: TagMutability
@@ -146,7 +160,8 @@ export class Registry {
           new ListImagesCommand({
             ...this.scope(),
             repositoryName,
-            filter: { tagStatus: 'TAGGED' },
+            // Archived images are released versions too: a rollback may need one restored.
+            filter: { tagStatus: 'TAGGED', imageStatus: 'ANY' },
             maxResults: LIST_PAGE_LIMIT,
             nextToken
           })
@@ -245,6 +260,98 @@ export class Registry {
       }
     }
     return details
+  }
+
+  /** How the image a ref names is stored, archived ones included; undefined when there is none. */
+  async storedImage(repositoryName: string, ref: ImageRef): Promise<StoredImage | undefined> {
+    try {
+      const { imageDetails = [] } = await this.client.send(
+        new DescribeImagesCommand({
+          ...this.scope(),
+          repositoryName,
+          imageIds: [toImageIdentifier(ref)],
+          filter: { imageStatus: 'ANY' }
+        })
+      )
+      const [image] = imageDetails
+      if (!image?.imageDigest) return undefined
+      return {
+        digest: image.imageDigest,
+        status: image.imageStatus ?? 'ACTIVE',
+        ...(image.imageManifestMediaType && { mediaType: image.imageManifestMediaType })
+      }
+    } catch (error) {
+      if (error instanceof ImageNotFoundException) return undefined
+      throw explain(error, 'DescribeImages', repositoryName, this.registryId)
+    }
+  }
+
+  /** Starts restoring an archived image to standard storage; returns its status (ACTIVATING until done). */
+  async restoreImage(repositoryName: string, digest: string): Promise<string> {
+    const { imageStatus } = await this.call('UpdateImageStorageClass', repositoryName, () =>
+      this.client.send(
+        new UpdateImageStorageClassCommand({
+          ...this.scope(),
+          repositoryName,
+          imageId: { imageDigest: digest },
+          targetStorageClass: 'STANDARD'
+        })
+      )
+    )
+    return imageStatus ?? 'ACTIVATING'
+  }
+
+  /**
+   * The image's scan, basic or enhanced (Amazon Inspector), with every finding, following pagination
+   * to the end; undefined when the image was never scanned.
+   */
+  async scanFindings(repositoryName: string, digest: string): Promise<ScanReport | undefined> {
+    const findings: Finding[] = []
+    let nextToken: string | undefined
+    let status = 'UNKNOWN'
+    let description: string | undefined
+    try {
+      do {
+        const page = await this.client.send(
+          new DescribeImageScanFindingsCommand({
+            ...this.scope(),
+            repositoryName,
+            imageId: { imageDigest: digest },
+            maxResults: LIST_PAGE_LIMIT,
+            nextToken
+          })
+        )
+        status = page.imageScanStatus?.status ?? status
+        description = page.imageScanStatus?.description ?? description
+        findings.push(...findingsOf(page.imageScanFindings))
+        nextToken = page.nextToken
+      } while (nextToken)
+    } catch (error) {
+      if (error instanceof ScanNotFoundException) return undefined
+      throw explain(error, 'DescribeImageScanFindings', repositoryName, this.registryId)
+    }
+    return { status, findings, ...(description && { description }) }
+  }
+
+  /** What ECR managed signing says of the image, one entry per signing profile. */
+  async signingStatuses(repositoryName: string, digest: string): Promise<SigningState[]> {
+    const { signingStatuses = [] } = await this.call(
+      'DescribeImageSigningStatus',
+      repositoryName,
+      () =>
+        this.client.send(
+          new DescribeImageSigningStatusCommand({
+            ...this.scope(),
+            repositoryName,
+            imageId: { imageDigest: digest }
+          })
+        )
+    )
+    return signingStatuses.map(({ signingProfileArn, status, failureReason }) => ({
+      status: status ?? 'IN_PROGRESS',
+      ...(signingProfileArn && { profile: signingProfileArn }),
+      ...(failureReason && { reason: failureReason })
+    }))
   }
 
   /**
@@ -463,6 +570,30 @@ export function batches<T>(items: readonly T[]): T[][] {
     result.push(items.slice(start, start + BATCH_GET_LIMIT))
   return result
 }
+
+/** Both shapes as one: basic scanning's `findings` and enhanced scanning's `enhancedFindings`. */
+function findingsOf(found: ImageScanFindings | undefined): Finding[] {
+  const basic = (found?.findings ?? []).map(({ name, severity, attributes = [] }): Finding => ({
+    id: name ?? '(unnamed)',
+    severity: severity ?? 'UNDEFINED',
+    open: true,
+    ...packageOf(attributes.find(({ key }) => key === 'package_name')?.value)
+  }))
+  const enhanced = (found?.enhancedFindings ?? []).map(
+    ({ packageVulnerabilityDetails: details, title, severity, status, fixAvailable }): Finding => ({
+      id: details?.vulnerabilityId ?? title ?? '(unnamed)',
+      severity: severity ?? 'UNDEFINED',
+      // Suppressed and closed findings are ones Inspector no longer reports as present.
+      open: status === undefined || status === 'ACTIVE',
+      ...packageOf(details?.vulnerablePackages?.[0]?.name),
+      ...(fixAvailable && { fixAvailable })
+    })
+  )
+  return [...basic, ...enhanced]
+}
+
+const packageOf = (name: string | undefined): { package?: string } =>
+  name ? { package: name } : {}
 
 function toImageIdentifier(ref: ImageRef): ImageIdentifier {
   return 'tag' in ref ? { imageTag: ref.tag } : { imageDigest: ref.digest }

@@ -1,9 +1,11 @@
 import * as core from '@actions/core'
 import type { Context } from './context.js'
 import { LIFECYCLE_MODES, type LifecycleMode } from './cleanup.js'
+import { SEVERITIES, SIGNATURE_MODES, type GateSettings, type SignatureMode } from './gates.js'
 import { isValidRepositoryName, isValidTag } from './tags.js'
 import { EVENTS, type TriggerInputs } from './trigger.js'
 import { requireVersion } from './version.js'
+import { durationMs } from './poll.js'
 import { problemsError } from './problems.js'
 
 export interface Inputs {
@@ -27,6 +29,12 @@ export interface Inputs {
   readonly lifecycle: LifecycleMode
   /** A prune's limits as given; the convention's apply where these are not given. */
   readonly prune: { readonly keepMinorVersions?: number; readonly olderThanDays?: number }
+  /** What a guarded pointer's image must show before it moves. */
+  readonly gates: GateSettings
+  /** A release or promotion moves a tested pointer only to an image the convention's tested rule names. */
+  readonly requireTested: boolean
+  /** How long to wait for an archived image to be restored, as given (`15m`), and in ms. */
+  readonly restoreTimeout: { readonly text: string; readonly ms: number }
 }
 
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
@@ -38,6 +46,10 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   const wait = input('wait-for-source') || '0'
   const dryRun = input('dry-run')
   const [keepMinor, olderThan] = [input('keep-minor-versions'), input('prune-older-than')]
+  const severity = input('fail-on-severity') || 'off'
+  const failOnSeverity = severity === 'off' ? severity : severity.toUpperCase()
+  const [requireScan, requireTested] = [input('require-scan'), input('require-tested')]
+  const restore = input('restore-timeout') || '15m'
   const inputs: Inputs = {
     repositories: located.repositories,
     registryId: located.registryId,
@@ -61,7 +73,16 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     prune: {
       ...(keepMinor && { keepMinorVersions: Number(keepMinor) }),
       ...(olderThan && { olderThanDays: Number(olderThan) })
-    }
+    },
+    gates: {
+      failOnSeverity: failOnSeverity as GateSettings['failOnSeverity'],
+      // Unless told otherwise, a severity gate needs a scan to judge.
+      requireScan: requireScan === '' ? failOnSeverity !== 'off' : requireScan === 'true',
+      ignoreFindings: core.getMultilineInput('ignore-findings').filter(Boolean),
+      requireSignature: (input('require-signature') || 'off') as SignatureMode
+    },
+    requireTested: requireTested === 'true',
+    restoreTimeout: { text: restore, ms: durationMs(restore) ?? Number.NaN }
   }
   const problems = [...located.problems, ...check(inputs)]
   if (Number.isNaN(inputs.waitForSource.ms))
@@ -76,8 +97,24 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
     problems.push(
       `max-writes-per-second '${pace}' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)`
     )
-  if (!['', 'true', 'false'].includes(dryRun))
-    problems.push(`dry-run '${dryRun}' is not true or false`)
+  for (const [name, value] of [
+    ['dry-run', dryRun],
+    ['require-scan', requireScan],
+    ['require-tested', requireTested]
+  ]) {
+    if (!['', 'true', 'false'].includes(value as string))
+      problems.push(`${name} '${value}' is not true or false`)
+  }
+  if (failOnSeverity !== 'off' && !(SEVERITIES as readonly string[]).includes(failOnSeverity))
+    problems.push(`fail-on-severity '${severity}' is not one of off, ${SEVERITIES.join(', ')}`)
+  if (!(SIGNATURE_MODES as readonly string[]).includes(inputs.gates.requireSignature))
+    problems.push(
+      `require-signature '${inputs.gates.requireSignature}' is not one of ${SIGNATURE_MODES.join(', ')}`
+    )
+  if (!(inputs.restoreTimeout.ms > 0))
+    problems.push(
+      `restore-timeout '${restore}' is not a duration: use a number with s, m or h, such as 15m or 1h`
+    )
   if (keepMinor && !/^[1-9]\d*$/.test(keepMinor))
     problems.push(`keep-minor-versions '${keepMinor}' is not a whole number from 1`)
   if (olderThan && !/^\d+$/.test(olderThan))
@@ -137,14 +174,6 @@ function locateRepositories(
       `the repositories name more than one registry (${[...registries].join(', ')}): one run works in one registry and region`
     )
   return { repositories, ...located, problems }
-}
-
-/** `90s`, `10m`, `1h` or a plain number of seconds, in ms; undefined when it is none of these. */
-function durationMs(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim())
-  if (!match) return undefined
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 's' | 'm' | 'h']
-  return Number(match[1]) * unit
 }
 
 function check({

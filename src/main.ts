@@ -12,11 +12,14 @@ import {
 import { loadConvention, type Convention } from './conventions.js'
 import { derive, type ActiveTrigger, type RunValues } from './derive.js'
 import { createRegistry, type Registry } from './ecr.js'
+import { checkGates, gateProblems } from './gatekeeper.js'
 import { readInputs, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
 import { WritePacer } from './pace.js'
 import { planRepository } from './plan.js'
-import { problemsOf, tryEach } from './problems.js'
+import type { Waiting } from './poll.js'
+import { problemsError, problemsOf, tryEach } from './problems.js'
+import { restoreArchived, restoreProblems } from './restore.js'
 import {
   changeRow,
   describeIntent,
@@ -109,7 +112,10 @@ async function keepLifecyclePolicy(
   return { ...next, ...cleanupFailure(next) }
 }
 
-/** derive (pure) → read registry state → plan (pure) → apply; a dry run stops after the plan. */
+/**
+ * derive (pure) → read registry state → plan (pure) → restore archived sources → gates → apply; a
+ * dry run stops before the restore's writes and the tags'.
+ */
 async function writeTags(
   result: RunResult,
   {
@@ -122,6 +128,14 @@ async function writeTags(
     signal
   }: Run & { trigger: ActiveTrigger }
 ): Promise<RunResult> {
+  const waiting: Waiting = {
+    sleep: (ms) =>
+      sleep(ms, undefined, { signal }).catch(() => {
+        throw new Error('the job was cancelled while it waited on the registry: no tag was written')
+      }),
+    clock: Date.now,
+    log: core.info
+  }
   const intents = await core.group('Decide', () => {
     core.info(`${result.title}; convention ${convention.name}`)
     core.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
@@ -131,25 +145,32 @@ async function writeTags(
     for (const intent of derived) core.info(describeIntent(intent))
     return Promise.resolve(derived)
   })
-  const states = await core.group('Read the registry', () =>
-    readStatesWaiting(registry, intents, {
-      ms: inputs.waitForSource.ms,
-      sleep: (ms) =>
-        sleep(ms, undefined, { signal }).catch(() => {
-          throw new Error(
-            'the job was cancelled while waiting for the source image: nothing was written'
-          )
-        }),
-      clock: Date.now,
-      log: core.info
+  const readAndPlan = async () => {
+    const states = await core.group('Read the registry', () =>
+      readStatesWaiting(registry, intents, inputs.waitForSource.ms, waiting)
+    )
+    const plans = await core.group('Plan', () => {
+      const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
+      for (const line of planned.flatMap(describePlan)) core.info(line)
+      return Promise.resolve(planned)
     })
+    return { states, plans }
+  }
+  let { states, plans } = await readAndPlan()
+  const restores = plans.some(({ archived }) => archived)
+    ? await core.group('Restore archived images', () =>
+        restoreArchived(registry, plans, inputs.dryRun, inputs.restoreTimeout, waiting)
+      )
+    : []
+  const late = restoreProblems(restores, inputs.restoreTimeout.text)
+  if (restores.length > 0 && late.length === 0 && !inputs.dryRun)
+    ({ states, plans } = await readAndPlan())
+  const gates = await core.group('Gates', () =>
+    checkGates(registry, convention, plans, inputs.gates, waiting)
   )
-  const plans = await core.group('Plan', () => {
-    const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
-    for (const line of planned.flatMap(describePlan)) core.info(line)
-    return Promise.resolve(planned)
-  })
-  const planned = { ...result, plans, changes: preview(plans) }
+  const planned = { ...result, plans, changes: preview(plans), restores, gates }
+  const refused = [...late, ...gateProblems(gates)]
+  if (refused.length > 0) return { ...planned, failure: problemsError(refused) }
   if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
   if (signal.aborted) {
     throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
@@ -182,7 +203,8 @@ function runValues(repository: string, inputs: Inputs, context: Context): RunVal
     ...(context.runNumber && { runNumber: context.runNumber }),
     date: new Date(),
     shaOrigin: inputs.shaOrigin,
-    ...(inputs.waitForSource.ms > 0 && { waitForSource: inputs.waitForSource.text })
+    ...(inputs.waitForSource.ms > 0 && { waitForSource: inputs.waitForSource.text }),
+    ...(inputs.requireTested && { requireTested: true })
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Intent, Target, VersionLine } from './derive.js'
+import type { Intent, Target, TestedRule, VersionLine } from './derive.js'
 import {
   describeRef,
   matchesWildcard,
@@ -27,6 +27,13 @@ export interface RepositoryState {
   readonly tags?: ReadonlyMap<string, string>
   /** Push times and tags of the images a decision compares without versions, by digest. */
   readonly details?: ReadonlyMap<string, ImageDetails>
+  /** Where each tag a tested-image rule names (without `*`) points now: tag to digest. */
+  readonly proofs?: ReadonlyMap<string, string>
+  /**
+   * ARCHIVED or ACTIVATING when the source image is in archive storage: `sourceManifest` then holds
+   * only its digest and media type, as DescribeImages tells them, until it is restored and read.
+   */
+  readonly archived?: string
 }
 
 export interface ResolvedSource {
@@ -58,6 +65,10 @@ export interface RepositoryPlan {
   /** The tag whose digest before the run is the `previous-digest` output. */
   readonly pointer?: string
   readonly steps: readonly Step[]
+  /** For each pointer a tested-image rule let move: the tag on the image that proves it was tested. */
+  readonly tested?: readonly { readonly pointer: string; readonly by: string }[]
+  /** The source is archived (ARCHIVED or ACTIVATING): it must be restored, and the plan made again, before any write. */
+  readonly archived?: string
 }
 
 /** Tags whose right place depends on what else the registry holds: they are written last and read again first. */
@@ -210,15 +221,51 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     }
     return { tag, kind, ...(from && { from }), to: source, write: true }
   })
+  const tested = (intent.tested ?? []).flatMap((rule) => {
+    if (!steps.some(({ tag, write }) => write && tag === rule.pointer)) return []
+    const by = testedBy(rule, state, source.digest)
+    if (by) return [{ pointer: rule.pointer, by }]
+    problems.push(untested(intent.repository, rule, state, source.digest))
+    return []
+  })
   if (problems.length > 0) throw problemsError(problems)
   return {
     repository: intent.repository,
     uri: state.uri,
     source,
     steps,
+    ...(tested.length > 0 && { tested }),
+    ...(state.archived && { archived: state.archived }),
     ...(version && { version }),
     ...(intent.pointer && { pointer: intent.pointer })
   }
+}
+
+const isPattern = (pattern: string): boolean => pattern.includes('*')
+
+/** The tag on the image that satisfies a tested-image rule, if one does. */
+function testedBy(rule: TestedRule, state: RepositoryState, digest: string): string | undefined {
+  if (!isPattern(rule.pattern))
+    return state.proofs?.get(rule.pattern) === digest ? rule.pattern : undefined
+  return [...(state.tags ?? [])]
+    .filter(([tag, on]) => on === digest && matchesWildcard(rule.pattern, tag))
+    .map(([tag]) => tag)
+    .sort()[0]
+}
+
+function untested(
+  repository: string,
+  { pointer, pattern }: TestedRule,
+  state: RepositoryState,
+  digest: string
+): string {
+  const refused = `cannot move ${repository}:${pointer} to ${shortDigest(digest)}: require-tested is on`
+  if (!isPattern(pattern)) {
+    const now = state.proofs?.get(pattern)
+    return `${refused}, and ${pointer} takes only the image that ${pattern} points at, which is ${now ? shortDigest(now) : 'none (there is no such tag)'}: move ${pattern} to this image first and test it there`
+  }
+  const carried = [...(state.tags ?? [])].filter(([, on]) => on === digest).map(([tag]) => tag)
+  return `${refused}, and ${pointer} takes only an image carrying a tag matching '${pattern}'; this image carries ${carried.sort().join(', ') || 'no tag'}`
 }
 
 /** Why a forward-only or highest-only tag must not move to this run's image, if it must not. */
@@ -400,4 +447,9 @@ export function isImmutable(tag: string, { mode, exclusions }: TagMutability): b
 /** Whether deciding this intent needs every tag of the repository (to know which versions exist where). */
 export const needsAllTags = (intent: Intent): boolean =>
   'previousVersionOf' in intent.source ||
-  intent.targets.some(({ kind }) => kind === 'forward' || kind === 'highest')
+  intent.targets.some(({ kind }) => kind === 'forward' || kind === 'highest') ||
+  (intent.tested ?? []).some(({ pattern }) => isPattern(pattern))
+
+/** The tags a tested-image rule names without `*`: read with the targets. */
+export const proofTags = (intent: Intent): string[] =>
+  (intent.tested ?? []).flatMap(({ pattern }) => (isPattern(pattern) ? [] : [pattern]))

@@ -2,6 +2,9 @@ import * as core from '@actions/core'
 import type { Action, StepOutcome } from './apply.js'
 import type { LifecycleOutcome, PruneOutcome } from './cleanup.js'
 import type { Intent } from './derive.js'
+import type { GateOutcome } from './gatekeeper.js'
+import { describeCounts, describeFinding } from './gates.js'
+import type { RestoreOutcome } from './restore.js'
 import { describeRef, messageOf, shortDigest } from './model.js'
 import type { RepositoryPlan } from './plan.js'
 import { problemsError, problemsOf } from './problems.js'
@@ -69,6 +72,10 @@ export interface RunResult {
   readonly changes: readonly Change[]
   readonly lifecycle?: readonly LifecycleOutcome[]
   readonly prune?: readonly PruneOutcome[]
+  /** Archived source images, restored (or, in a dry run, to be restored) before any write. */
+  readonly restores?: readonly RestoreOutcome[]
+  /** What the gates found for each repository that moves a guarded or tested pointer. */
+  readonly gates?: readonly GateOutcome[]
   readonly failure?: unknown
 }
 
@@ -124,6 +131,8 @@ export async function report(result: RunResult): Promise<void> {
       ])
     ])
   }
+  if (result.restores && result.restores.length > 0) addRestores(summary, result.restores)
+  if (result.gates && result.gates.length > 0) addGates(summary, result.gates)
   if (result.prune) addPrune(summary, result.prune)
   if (result.lifecycle) addLifecycle(summary, result.lifecycle)
   if (result.failure !== undefined) {
@@ -140,11 +149,21 @@ export async function report(result: RunResult): Promise<void> {
   }
 }
 
-function setOutputs({ repositories, plans, changes, lifecycle, prune }: RunResult): void {
+function setOutputs({
+  repositories,
+  plans,
+  changes,
+  lifecycle,
+  prune,
+  restores,
+  gates
+}: RunResult): void {
   const perRepository = repositories.map((repository) => {
     const plan = plans.find((candidate) => candidate.repository === repository)
     const policy = lifecycle?.find((candidate) => candidate.repository === repository)
     const pruned = prune?.find((candidate) => candidate.repository === repository)
+    const restored = restores?.find((candidate) => candidate.repository === repository)
+    const gated = gates?.find((candidate) => candidate.repository === repository)
     const rows = changes.filter((change) => change.repository === repository)
     const onSource = rows.filter(({ now }) => plan && now === plan.source.digest)
     return {
@@ -162,6 +181,15 @@ function setOutputs({ repositories, plans, changes, lifecycle, prune }: RunResul
         action,
         now
       })),
+      ...(restored && {
+        restore: {
+          digest: restored.digest,
+          was: restored.was,
+          action: restored.action,
+          seconds: restored.seconds ?? null
+        }
+      }),
+      ...(gated && { gates: gateJson(gated) }),
       ...(pruned && {
         prune: {
           deleted: pruned.deleted,
@@ -197,6 +225,91 @@ function setOutputs({ repositories, plans, changes, lifecycle, prune }: RunResul
   )
   core.setOutput('changes', JSON.stringify(perRepository.flatMap((entry) => entry.changes)))
   core.setOutput('json', JSON.stringify(perRepository))
+}
+
+function gateJson({ tags, image, scan, signature, tested }: GateOutcome) {
+  return {
+    tags,
+    digest: image.digest,
+    scan: scan
+      ? {
+          threshold: scan.threshold,
+          passed: scan.problems.length === 0,
+          counts: scan.counts,
+          images: scan.images.map(({ digest, platform, status }) => ({
+            digest,
+            platform: platform ?? null,
+            status
+          })),
+          top: scan.top.map(({ id, severity, package: name, fixAvailable }) => ({
+            id,
+            severity,
+            package: name ?? null,
+            'fix-available': fixAvailable ?? null
+          })),
+          ignored: scan.ignored
+        }
+      : 'off',
+    signature: signature
+      ? {
+          mode: signature.mode,
+          status: signature.status,
+          passed: signature.problems.length === 0,
+          detail: signature.detail ?? null
+        }
+      : 'off',
+    tested
+  }
+}
+
+function addRestores(summary: typeof core.summary, outcomes: readonly RestoreOutcome[]): void {
+  summary.addHeading('Archived images', 4)
+  summary.addList(
+    outcomes.map(({ repository, digest, was, action, seconds }) =>
+      escape(
+        `${repository}@${shortDigest(digest)} was ${was}: ${action}${seconds === undefined ? '' : ` (${seconds} s)`}`
+      )
+    )
+  )
+}
+
+function addGates(summary: typeof core.summary, outcomes: readonly GateOutcome[]): void {
+  summary.addHeading('Gates', 4)
+  summary.addTable([
+    ['Repository', 'Pointer', 'Image', 'Scan', 'Signature', 'Tested'].map((data) => ({
+      data,
+      header: true
+    })),
+    ...outcomes.map(({ repository, tags, image, scan, signature, tested }) => [
+      escape(repository),
+      escape(tags.join(', ') || '—'),
+      digestCell(image.digest),
+      scan ? scanCell(scan) : 'off',
+      signature
+        ? escape(
+            `${signature.problems.length > 0 ? 'refused' : 'passed'}: ${signature.mode} ${signature.status}${signature.detail ? ` (${signature.detail})` : ''}`
+          )
+        : 'off',
+      escape(tested.map(({ pointer, by }) => `${pointer} from ${by}`).join('; ') || '—')
+    ])
+  ])
+}
+
+function scanCell({
+  threshold,
+  problems,
+  counts,
+  images,
+  top,
+  ignored
+}: NonNullable<GateOutcome['scan']>) {
+  const lines = [
+    `${problems.length > 0 ? 'refused' : 'passed'} (fail on ${threshold}): ${describeCounts(counts)}`,
+    ...images.map(({ platform, status }) => `${platform ?? 'image'}: ${status}`),
+    ...top.map(describeFinding),
+    ...(ignored.length > 0 ? [`ignored: ${ignored.join(', ')}`] : [])
+  ]
+  return lines.map(escape).join('<br>')
 }
 
 function addPrune(summary: typeof core.summary, outcomes: readonly PruneOutcome[]): void {

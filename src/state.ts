@@ -7,17 +7,19 @@ import {
   isPointer,
   needsAllTags,
   planRepository,
+  proofTags,
   pushTimesNeeded,
   resolveSources,
   restoreTarget,
   type RepositoryPlan,
   type RepositoryState
 } from './plan.js'
+import { pollUntil, type Waiting } from './poll.js'
 import { settleAll } from './problems.js'
 
 export type Reader = Pick<
   Registry,
-  'describeRepository' | 'listTags' | 'getManifests' | 'describeImages'
+  'describeRepository' | 'listTags' | 'getManifests' | 'describeImages' | 'storedImage'
 >
 
 /**
@@ -38,17 +40,21 @@ export async function readStates(
       const read = first[index] as FirstRead
       const source = sources[index] as RepositoryState['source']
       const key = describeRef(source.ref)
-      const sourceManifest =
+      const found =
         'previousVersionOf' in intent.source
           ? (await registry.getManifests(intent.repository, [source.ref])).get(key)
           : read.manifests.get(key)
+      const archived = found ? undefined : await archivedImage(registry, intent.repository, source)
+      const sourceManifest = found ?? archived?.manifest
       const state: RepositoryState = {
         repository: intent.repository,
         uri: read.uri,
         mutability: read.mutability,
         source,
         current: targetManifests(intent, read.manifests),
+        ...proofsOf(intent, read.manifests),
         ...(sourceManifest && { sourceManifest }),
+        ...(archived && { archived: archived.status }),
         ...(read.tags && { tags: read.tags })
       }
       const digests = pushTimesNeeded(intent, state)
@@ -58,48 +64,59 @@ export async function readStates(
   )
 }
 
-export interface SourceWait {
-  readonly ms: number
-  readonly sleep: (ms: number) => Promise<void>
-  readonly clock: () => number
-  readonly log: (message: string) => void
-}
-
-/** The first poll waits this long, each next one twice as long, up to the last. */
-const FIRST_POLL_MS = 2_000
-const LAST_POLL_MS = 30_000
-
 /**
- * Reads the states, and while a source image is missing and `wait.ms` has not run out, polls for it
+ * Reads the states, and while a source image is missing and `wait` has not run out, polls for it
  * with growing pauses: a release published before its build finished then finds its image. Once it
  * is there, everything is read again, so nothing the run decides on is older than its source.
  */
 export async function readStatesWaiting(
   registry: Reader,
   intents: readonly Intent[],
-  wait: SourceWait
+  waitMs: number,
+  waiting: Waiting
 ): Promise<RepositoryState[]> {
-  const started = wait.clock()
   let states = await readStates(registry, intents)
-  for (let pause = FIRST_POLL_MS; ; pause = Math.min(pause * 2, LAST_POLL_MS)) {
-    // A rollback's version was released long ago: it does not appear by waiting.
-    const missing = states.filter(
+  // A rollback's version was released long ago: it does not appear by waiting.
+  const missing = () =>
+    states.filter(
       ({ sourceManifest }, index) => !sourceManifest && intents[index]?.event !== 'rollback'
     )
-    const left = started + wait.ms - wait.clock()
-    if (missing.length === 0 || left <= 0) return states
-    wait.log(
-      `waiting for ${missing.map(({ repository, source }) => `${repository}:${describeRef(source.ref)}`).join(', ')}: ${Math.round((wait.clock() - started) / 1000)} s of ${Math.round(wait.ms / 1000)} s`
-    )
-    await wait.sleep(Math.min(pause, left))
-    // Only the missing images are polled; once they are all there, everything is read afresh.
-    const found = await Promise.all(
-      missing.map(async ({ repository, source }) =>
-        (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
+  if (missing().length === 0) return states
+  await pollUntil(
+    async () => {
+      // Only the missing images are polled; once they are all there, everything is read afresh.
+      const found = await Promise.all(
+        missing().map(async ({ repository, source }) =>
+          (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
+        )
       )
-    )
-    if (found.every(Boolean)) states = await readStates(registry, intents)
-  }
+      if (!found.every(Boolean)) return false
+      states = await readStates(registry, intents)
+      return missing().length === 0
+    },
+    waitMs,
+    waiting,
+    (waited) =>
+      `waiting for ${missing()
+        .map(({ repository, source }) => `${repository}:${describeRef(source.ref)}`)
+        .join(', ')}: ${waited} s of ${Math.round(waitMs / 1000)} s`
+  )
+  return states
+}
+
+/**
+ * A source BatchGetImage did not return may be archived: ECR then describes it (with every status),
+ * but serves its manifest only once it is restored.
+ */
+async function archivedImage(
+  registry: Reader,
+  repository: string,
+  source: RepositoryState['source']
+): Promise<{ manifest: Manifest; status: string } | undefined> {
+  const stored = await registry.storedImage(repository, source.ref)
+  if (!stored || stored.status === 'ACTIVE') return undefined
+  const { digest, mediaType = '', status } = stored
+  return { manifest: { digest, mediaType, body: '' }, status }
 }
 
 interface FirstRead {
@@ -113,7 +130,7 @@ async function readRepository(registry: Reader, intent: Intent): Promise<FirstRe
   const { repository } = intent
   const refs: ImageRef[] = [
     ...('previousVersionOf' in intent.source ? [] : [intent.source]),
-    ...intent.targets.map(({ tag }) => ({ tag }))
+    ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent)].map((tag) => ({ tag }))
   ]
   const unique = [...new Map(refs.map((ref) => [describeRef(ref), ref])).values()]
   const [info, tags, manifests] = await Promise.all([
@@ -134,6 +151,22 @@ const targetManifests = (
       return manifest ? [[tag, manifest] as const] : []
     })
   )
+
+function proofsOf(
+  intent: Intent,
+  manifests: ReadonlyMap<string, Manifest>
+): { proofs?: Map<string, string> } {
+  const tags = proofTags(intent)
+  if (tags.length === 0) return {}
+  return {
+    proofs: new Map(
+      tags.flatMap((tag) => {
+        const digest = manifests.get(tag)?.digest
+        return digest ? [[tag, digest] as const] : []
+      })
+    )
+  }
+}
 
 /**
  * Reads the pointer tags again and returns the state as it is now. Images that arrived on a pointer

@@ -35,9 +35,17 @@
  * - Response: { image: { registryId, repositoryName, imageId: { imageDigest, imageTag },
  *   imageManifest, imageManifestMediaType } }. imagePushedAt (epoch seconds) is recorded when a
  *   digest is first stored; re-tagging an existing digest does not change it.
+ * - A manifest whose digest is an ARCHIVED or ACTIVATING image's restores that image to ACTIVE at
+ *   once (User Guide, "Archiving an image": an archived image "can be restored as an active image
+ *   ... by re-pushing the image"); this is a change, so it is not ImageAlreadyExistsException.
+ *   Reading (the guide is silent on ACTIVATING): a re-push of an image being restored finishes
+ *   the restore at once too. Tag checks (immutability) still come first.
  *
  * BatchGetImage (API Reference: BatchGetImage, ImageFailure)
  * - imageIds: 1-100 entries, else InvalidParameterException.
+ * - An ARCHIVED or ACTIVATING image, by tag or digest, is a failures[] entry 'ImageNotFound' (User
+ *   Guide, "Archiving an image": "Requests to pull the archived image will fail with a 404 error";
+ *   reading: an image being restored cannot be pulled either until it is ACTIVE).
  * - Each found id yields { registryId, repositoryName, imageId: { imageDigest, imageTag (the
  *   requested tag echoed, absent when requested by digest only) }, imageManifest (the exact
  *   stored string), imageManifestMediaType }.
@@ -55,6 +63,8 @@
  *
  * ListImages (API Reference: ListImages, ListImagesFilter)
  * - filter.tagStatus TAGGED | UNTAGGED | ANY (default ANY).
+ * - filter.imageStatus ACTIVE | ARCHIVED | ACTIVATING | ANY (default ACTIVE: "If not specified,
+ *   only images with ACTIVE status are returned"); both filters apply together.
  * - One entry per tag { imageDigest, imageTag }; untagged images appear once as { imageDigest }.
  * - Stable order: by push sequence of the image (the order digests were first stored, which is
  *   push-time order), then by tag. control.setPushedAt changes the reported imagePushedAt only,
@@ -62,16 +72,20 @@
  *
  * DescribeImages (API Reference: DescribeImages, ImageDetail)
  * - imageDetails { registryId, repositoryName, imageDigest, imageTags (sorted, omitted when
- *   empty), imagePushedAt, imageManifestMediaType, imageSizeInBytes }. imageSizeInBytes is the
+ *   empty), imagePushedAt, imageManifestMediaType, imageSizeInBytes, imageStatus, lastArchivedAt
+ *   and lastActivatedAt (epoch seconds, each only once it has happened) }. imageSizeInBytes is the
  *   sum of layers[].size; for an index it is the largest size among its children (API Reference:
  *   ImageDetail, imageSizeInBytes "If the image is a manifest list, this will be the max size of
  *   all manifests in the list").
  * - With imageIds (1-100): one detail per distinct image; an unknown id fails the whole call with
  *   ImageNotFoundException; maxResults/nextToken may not be combined with imageIds
  *   (InvalidParameterException; "This option cannot be used when you specify images with
- *   imageIds").
- * - Without imageIds: filter.tagStatus as in ListImages; one entry per image ordered by push
- *   time; paginated like ListImages.
+ *   imageIds"). Reading (the API Reference does not say whether the filter applies to imageIds):
+ *   filter.imageStatus does, default ACTIVE, so an id naming an archived image fails with
+ *   ImageNotFoundException as if absent unless the filter is ARCHIVED or ANY; filter.tagStatus
+ *   is checked but, as before, does not filter imageIds.
+ * - Without imageIds: filter.tagStatus and filter.imageStatus as in ListImages; one entry per
+ *   image ordered by push time; paginated like ListImages.
  *
  * BatchDeleteImage (API Reference: BatchDeleteImage)
  * - imageIds 1-100. By tag: only that tag is removed; the image is deleted only when that was its
@@ -82,6 +96,28 @@
  * - Missing -> 'ImageNotFound'; tag + digest that don't match -> 'ImageTagDoesNotMatchDigest'.
  * - Returns { imageIds: [deleted ids], failures }. A deletion by digest reports one
  *   { imageDigest, imageTag } per removed tag (or { imageDigest } for an untagged image).
+ * - Archived and activating images are deleted like active ones (User Guide, "Archiving an
+ *   image": archived images can be deleted with BatchDeleteImage).
+ *
+ * Image status and UpdateImageStorageClass (API Reference: UpdateImageStorageClass, ImageDetail;
+ * User Guide, "Archiving an image")
+ * - Every image is ACTIVE, ARCHIVED or ACTIVATING; it keeps its tags in every status.
+ *   control.archive (./admin.mjs) or ARCHIVE archives it (lastArchivedAt = now).
+ * - targetStorageClass must be STANDARD or ARCHIVE, else InvalidParameterException (the
+ *   stand-in's enum rule). imageId must name an image in any status, else ImageNotFoundException
+ *   (no tag nor digest: InvalidParameterException, as in DescribeImages).
+ * - STANDARD on ARCHIVED -> ACTIVATING, then ACTIVE once the image's restore time (control.archive
+ *   restoreMs, default 0; real clock) has passed, lastActivatedAt being that moment; the answer is
+ *   the status right after the call, so with restore time 0 it is already ACTIVE.
+ *   STANDARD on ACTIVATING -> ACTIVATING (the restore is not restarted). ARCHIVE on ACTIVE ->
+ *   ARCHIVED. Readings where AWS is silent: STANDARD on ACTIVE and ARCHIVE on ARCHIVED change
+ *   nothing and answer the status unchanged; ARCHIVE on ACTIVATING is refused with
+ *   ImageStorageClassUpdateNotSupportedException rather than abandoning a restore halfway.
+ *   Only the named manifest changes status, never an index's children.
+ * - Response { registryId, repositoryName, imageId { imageDigest, imageTag (when requested by
+ *   tag) }, imageStatus }.
+ * - Lifecycle previews (./lifecycle.mjs) do not look at image status: archived and activating
+ *   images are evaluated like active ones (no storage-class rules or transitions are modelled).
  */
 
 import {
@@ -109,8 +145,15 @@ import { isTagImmutable } from './repositories.mjs'
  * @typedef {import('./protocol.mjs').Key} Key
  * @typedef {{ imageDigest?: string, imageTag?: string }} ImageId
  * @typedef {{ failureCode: string, failureReason: string }} Failure
+ * @typedef {'ACTIVE' | 'ARCHIVED' | 'ACTIVATING'} ImageStatus
+ * @typedef {{ status: 'ARCHIVED' } | { status: 'ACTIVATING', activeAt: number }} Storage
+ *   where an image not ACTIVE is; activeAt: epoch ms at which it becomes ACTIVE
  * @typedef {{ digest: string, manifest: string, mediaType: string, references: string[],
- *   layerBytes: number, pushedAt: number, seq: number, tags: Set<string> }} StoredImage
+ *   layerBytes: number, pushedAt: number, seq: number, tags: Set<string>,
+ *   storage?: Storage, archivedAt?: number, activatedAt?: number, restoreMs?: number,
+ *   scan?: import('./scanning.mjs').RecordedScan,
+ *   signing?: import('./scanning.mjs').RecordedSigning[] }} StoredImage
+ *   archivedAt, activatedAt: epoch seconds; scan, signing: set by control.setScan/setSigning
  */
 
 const DIGEST_RE = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/
@@ -118,6 +161,8 @@ const MAX_MANIFEST_LENGTH = 4194304
 /** Conservative reading of BatchGetImage's behaviour when acceptedMediaTypes is omitted. */
 const DEFAULT_ACCEPTED_MEDIA_TYPES = [MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociManifest]
 const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY']
+const IMAGE_STATUS_FILTERS = ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY']
+const STORAGE_CLASSES = ['STANDARD', 'ARCHIVE']
 /** @param {string} failureCode @param {string} failureReason @returns {Failure} */
 const failed = (failureCode, failureReason) => ({ failureCode, failureReason })
 const NOT_FOUND = failed('ImageNotFound', 'Requested image not found')
@@ -135,6 +180,37 @@ export function pointTag(repository, tag, image) {
   if (previous !== undefined) repository.images.get(previous)?.tags.delete(tag)
   repository.tags.set(tag, image.digest)
   image.tags.add(tag)
+}
+
+/**
+ * The image's status now. An ACTIVATING image whose restore time has passed is settled to ACTIVE
+ * here, lastActivatedAt being the moment it became so.
+ * @param {StoredImage} image
+ * @returns {ImageStatus}
+ */
+export function statusOf(image) {
+  const { storage } = image
+  if (storage?.status === 'ACTIVATING' && Date.now() >= storage.activeAt) {
+    delete image.storage
+    image.activatedAt = storage.activeAt / 1000
+  }
+  return image.storage?.status ?? 'ACTIVE'
+}
+
+/**
+ * Move the image to archive storage; a later restore takes `restoreMs`.
+ * @param {StoredImage} image
+ * @param {number} [restoreMs]
+ */
+export function archiveImage(image, restoreMs = image.restoreMs ?? 0) {
+  image.storage = { status: 'ARCHIVED' }
+  image.archivedAt = nowSeconds()
+  image.restoreMs = restoreMs
+}
+
+/** Start restoring the image: ACTIVE `afterMs` from now. @param {StoredImage} image @param {number} afterMs */
+function activate(image, afterMs) {
+  image.storage = { status: 'ACTIVATING', activeAt: Date.now() + afterMs }
 }
 
 /**
@@ -196,6 +272,19 @@ function checkImageIds(imageIds) {
   return imageIds.map((id) => (isObject(id) ? id : {}))
 }
 
+/** The imageId an answer carries: the digest, and the tag when one was requested. @param {StoredImage} image @param {unknown} tag @returns {ImageId} */
+const imageIdOf = (image, tag) => ({
+  imageDigest: image.digest,
+  ...(typeof tag === 'string' && { imageTag: tag })
+})
+
+/** @param {StoredRepository} repository @param {Record<string, any>} id */
+const imageNotFound = (repository, { imageDigest, imageTag }) =>
+  new EcrError(
+    'ImageNotFoundException',
+    `The image with imageId {imageDigest:'${imageDigest ?? 'null'}', imageTag:'${imageTag ?? 'null'}'} does not exist within the repository with name '${repository.name}' in the registry with id '${ACCOUNT_ID}'`
+  )
+
 /** @param {Record<string, any>} id @returns {ImageId} */
 const requestedId = ({ imageDigest, imageTag }) => ({
   ...(imageDigest !== undefined && { imageDigest }),
@@ -232,6 +321,36 @@ function resolveImageId(repository, { imageTag: tag, imageDigest: digest }) {
 }
 
 /**
+ * The image an id names, in any status: ImageNotFoundException when none, InvalidParameterException
+ * when the id has neither tag nor digest.
+ * @param {StoredRepository} repository
+ * @param {Record<string, any>} id
+ */
+function requireImage(repository, id) {
+  const resolved = resolveImageId(repository, id)
+  if (!('failureCode' in resolved)) return resolved
+  if (resolved.failureCode === 'MissingDigestAndTag') throw invalidParameter(resolved.failureReason)
+  throw imageNotFound(repository, id)
+}
+
+/**
+ * The image a single-image request's `imageId` names, in any status, and the fields its answer
+ * starts with: { registryId, repositoryName, imageId { imageDigest, imageTag (when requested) } }.
+ * @param {StoredRepository} repository
+ * @param {Record<string, any>} input
+ */
+export function namedImage(repository, { imageId }) {
+  if (!isObject(imageId)) throw violated('imageId', 'Member must not be null')
+  const image = requireImage(repository, imageId)
+  const answer = {
+    registryId: ACCOUNT_ID,
+    repositoryName: repository.name,
+    imageId: imageIdOf(image, imageId.imageTag)
+  }
+  return { image, answer }
+}
+
+/**
  * Run `each` on the image each id names, in order. An id that names none, or whose image `each`
  * refuses (it returns a Failure), becomes a failures[] entry with the id as requested.
  * @param {StoredRepository} repository
@@ -257,7 +376,7 @@ function eachImage(repository, ids, each) {
 const imageOf = (repository, image, tag) => ({
   registryId: ACCOUNT_ID,
   repositoryName: repository.name,
-  imageId: { imageDigest: image.digest, ...(tag !== undefined && { imageTag: tag }) },
+  imageId: imageIdOf(image, tag),
   imageManifest: image.manifest,
   imageManifestMediaType: image.mediaType
 })
@@ -276,34 +395,59 @@ function imageSize(repository, image, depth = 0) {
 }
 
 /** @param {StoredRepository} repository @param {StoredImage} image */
-const imageDetail = (repository, image) => ({
-  registryId: ACCOUNT_ID,
-  repositoryName: repository.name,
-  imageDigest: image.digest,
-  ...(image.tags.size > 0 && { imageTags: [...image.tags].sort(compareStrings) }),
-  imageSizeInBytes: imageSize(repository, image),
-  imagePushedAt: image.pushedAt,
-  imageManifestMediaType: image.mediaType
-})
+function imageDetail(repository, image) {
+  const imageStatus = statusOf(image) // first: it settles lastActivatedAt
+  return {
+    registryId: ACCOUNT_ID,
+    repositoryName: repository.name,
+    imageDigest: image.digest,
+    ...(image.tags.size > 0 && { imageTags: [...image.tags].sort(compareStrings) }),
+    imageSizeInBytes: imageSize(repository, image),
+    imagePushedAt: image.pushedAt,
+    imageManifestMediaType: image.mediaType,
+    imageStatus,
+    ...(image.archivedAt !== undefined && { lastArchivedAt: image.archivedAt }),
+    ...(image.activatedAt !== undefined && { lastActivatedAt: image.activatedAt })
+  }
+}
 
 /**
- * The repository's images in push order that filter.tagStatus lists, and that status.
- * @param {StoredRepository} repository
+ * filter.tagStatus (default ANY) and filter.imageStatus (default ACTIVE), checked.
  * @param {unknown} filter
  */
-function listed(repository, filter) {
-  const tagStatus =
-    filter === undefined ? 'ANY' : isObject(filter) ? (filter.tagStatus ?? 'ANY') : undefined
+function readFilter(filter) {
+  if (filter !== undefined && !isObject(filter)) throw violated('filter', 'Member must be a structure')
+  const tagStatus = filter?.tagStatus ?? 'ANY'
+  const imageStatus = filter?.imageStatus ?? 'ACTIVE'
   if (!TAG_STATUSES.includes(tagStatus)) {
     throw violated(
       'filter.tagStatus',
       'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'
     )
   }
+  if (!IMAGE_STATUS_FILTERS.includes(imageStatus)) {
+    throw violated(
+      'filter.imageStatus',
+      `Member must satisfy enum value set: [${IMAGE_STATUS_FILTERS.join(', ')}]`
+    )
+  }
+  /** Whether filter.imageStatus lets the image through. @param {StoredImage} image */
+  const statusPasses = (image) => imageStatus === 'ANY' || statusOf(image) === imageStatus
+  return { tagStatus, imageStatus, statusPasses }
+}
+
+/**
+ * The repository's images in push order that the filter lists, and its two statuses.
+ * @param {StoredRepository} repository
+ * @param {unknown} filter
+ */
+function listed(repository, filter) {
+  const { tagStatus, imageStatus, statusPasses } = readFilter(filter)
   const images = [...repository.images.values()]
     .sort((a, b) => a.seq - b.seq)
     .filter((image) => tagStatus === 'ANY' || (tagStatus === 'TAGGED') === image.tags.size > 0)
-  return { tagStatus, images }
+    .filter(statusPasses)
+  return { tagStatus, imageStatus, images }
 }
 
 /**
@@ -339,7 +483,8 @@ export function createImageOperations(repositoryFor, paginate) {
       }
       const existing = repository.images.get(digest)
       const current = tag === undefined ? undefined : repository.tags.get(tag)
-      if (tag === undefined ? existing : current === digest) {
+      const restoring = existing !== undefined && statusOf(existing) !== 'ACTIVE'
+      if (!restoring && (tag === undefined ? existing : current === digest)) {
         const named = tag === undefined ? '' : ` and tag '${tag}'`
         throw new EcrError(
           'ImageAlreadyExistsException',
@@ -359,6 +504,7 @@ export function createImageOperations(repositoryFor, paginate) {
         image = { digest, ...stored, pushedAt: nowSeconds(), seq: ++pushSequence, tags: new Set() }
         repository.images.set(digest, image)
       }
+      if (restoring) activate(image, 0)
       if (tag !== undefined) pointTag(repository, tag, image)
       return { image: imageOf(repository, image, tag) }
     },
@@ -377,6 +523,7 @@ export function createImageOperations(repositoryFor, paginate) {
       /** @type {ReturnType<typeof imageOf>[]} */
       const images = []
       const failures = eachImage(repository, ids, (image, id) => {
+        if (statusOf(image) !== 'ACTIVE') return NOT_FOUND // archived: cannot be pulled
         if (accepted.has(image.mediaType)) {
           images.push(imageOf(repository, image, id.imageTag))
           return undefined
@@ -390,7 +537,7 @@ export function createImageOperations(repositoryFor, paginate) {
 
     ListImages(input) {
       const repository = repositoryFor(input)
-      const { tagStatus, images } = listed(repository, input.filter)
+      const { tagStatus, imageStatus, images } = listed(repository, input.filter)
       /** @type {{ key: Key, value: ImageId }[]} */
       const entries = images.flatMap(({ seq, digest, tags }) =>
         tags.size === 0
@@ -400,7 +547,7 @@ export function createImageOperations(repositoryFor, paginate) {
               value: { imageDigest: digest, imageTag: tag }
             }))
       )
-      const scope = { op: 'ListImages', repo: repository.name, tagStatus }
+      const scope = { op: 'ListImages', repo: repository.name, tagStatus, imageStatus }
       const { page, ...more } = paginate(input, scope, entries)
       return { imageIds: page, ...more }
     },
@@ -408,10 +555,10 @@ export function createImageOperations(repositoryFor, paginate) {
     DescribeImages(input) {
       const repository = repositoryFor(input)
       if (input.imageIds === undefined) {
-        const { tagStatus, images } = listed(repository, input.filter)
+        const { tagStatus, imageStatus, images } = listed(repository, input.filter)
         /** @type {{ key: Key, value: StoredImage }[]} */
         const entries = images.map((image) => ({ key: [image.seq, ''], value: image }))
-        const scope = { op: 'DescribeImages', repo: repository.name, tagStatus }
+        const scope = { op: 'DescribeImages', repo: repository.name, tagStatus, imageStatus }
         const { page, ...more } = paginate(input, scope, entries)
         return { imageDetails: page.map((image) => imageDetail(repository, image)), ...more }
       }
@@ -420,20 +567,13 @@ export function createImageOperations(repositoryFor, paginate) {
           'Invalid parameter: maxResults and nextToken cannot be used when you specify images with imageIds'
         )
       }
+      const { statusPasses } = readFilter(input.filter)
       /** @type {Map<string, StoredImage>} */
       const found = new Map()
       for (const id of checkImageIds(input.imageIds)) {
-        const resolved = resolveImageId(repository, id)
-        if (!('failureCode' in resolved)) {
-          found.set(resolved.digest, resolved)
-        } else if (resolved.failureCode === 'MissingDigestAndTag') {
-          throw invalidParameter(resolved.failureReason)
-        } else {
-          throw new EcrError(
-            'ImageNotFoundException',
-            `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repository.name}' in the registry with id '${ACCOUNT_ID}'`
-          )
-        }
+        const image = requireImage(repository, id)
+        if (!statusPasses(image)) throw imageNotFound(repository, id)
+        found.set(image.digest, image)
       }
       return { imageDetails: [...found.values()].map((image) => imageDetail(repository, image)) }
     },
@@ -465,6 +605,25 @@ export function createImageOperations(repositoryFor, paginate) {
         return undefined
       })
       return { imageIds: deleted, failures }
+    },
+
+    UpdateImageStorageClass(input) {
+      const repository = repositoryFor(input)
+      const target = input.targetStorageClass
+      if (!STORAGE_CLASSES.includes(target)) {
+        throw violated('targetStorageClass', 'Member must satisfy enum value set: [STANDARD, ARCHIVE]')
+      }
+      const { image, answer } = namedImage(repository, input)
+      const status = statusOf(image)
+      if (target === 'ARCHIVE' && status === 'ACTIVATING') {
+        throw new EcrError(
+          'ImageStorageClassUpdateNotSupportedException',
+          `The image '${image.digest}' is being restored to STANDARD and cannot be archived until it is ACTIVE`
+        )
+      }
+      if (target === 'ARCHIVE' && status === 'ACTIVE') archiveImage(image)
+      if (target === 'STANDARD' && status === 'ARCHIVED') activate(image, image.restoreMs ?? 0)
+      return { ...answer, imageStatus: statusOf(image) }
     }
   }
   return operations
