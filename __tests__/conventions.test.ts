@@ -39,7 +39,8 @@ describe('loadConvention', () => {
       push: [{ tag: 'edge', kind: 'plain', optional: false }],
       release: [],
       prerelease: [],
-      promote: {}
+      promote: {},
+      gates: { guard: [], tested: {} }
     })
     expect(await loadConvention('convention.json', readText)).toMatchObject({
       name: 'convention.json',

@@ -34,7 +34,15 @@ describe('readInputs', () => {
       maxWritesPerSecond: 10,
       waitForSource: { text: '0', ms: 0 },
       lifecycle: 'off',
-      prune: {}
+      prune: {},
+      gates: {
+        failOnSeverity: 'off',
+        requireScan: false,
+        ignoreFindings: [],
+        requireSignature: 'off'
+      },
+      requireTested: false,
+      restoreTimeout: { text: '15m', ms: 900_000 }
     })
   })
 
@@ -224,6 +232,35 @@ describe('readInputs', () => {
     ['dry-run: true on any step plans', { event: 'push', 'dry-run': 'true' }, true]
   ])('%s', (_name, given, dryRun) => {
     expect(withInputs({ repository: 'app', ...given }).dryRun).toBe(dryRun)
+  })
+
+  it.each<[string, Record<string, string>, object]>([
+    ['every gate off by default', {}, { failOnSeverity: 'off', requireScan: false }],
+    [
+      'a severity in any case, which then requires a scan',
+      { 'fail-on-severity': 'high' },
+      { failOnSeverity: 'HIGH', requireScan: true }
+    ],
+    [
+      'a severity gate that lets an unscanned image through',
+      { 'fail-on-severity': 'CRITICAL', 'require-scan': 'false' },
+      { failOnSeverity: 'CRITICAL', requireScan: false }
+    ],
+    ['a scan required without a severity limit', { 'require-scan': 'true' }, { requireScan: true }],
+    [
+      'ignored findings, one per line',
+      { 'ignore-findings': 'CVE-2024-1\n\nCVE-2024-2\n' },
+      { ignoreFindings: ['CVE-2024-1', 'CVE-2024-2'] }
+    ],
+    ['a signature mode', { 'require-signature': 'cosign' }, { requireSignature: 'cosign' }]
+  ])('reads the gates: %s', (_name, given, gates) => {
+    expect(withInputs({ repository: 'app', ...given }).gates).toMatchObject(gates)
+  })
+
+  it('reads restore-timeout as a duration and require-tested as a boolean', () => {
+    expect(
+      withInputs({ repository: 'app', 'restore-timeout': '1h', 'require-tested': 'true' })
+    ).toMatchObject({ restoreTimeout: { text: '1h', ms: 3_600_000 }, requireTested: true })
   })
 
   it('reads the prune limits as numbers', () => {

@@ -5,6 +5,7 @@ import {
   isImmutable,
   needsAllTags,
   planRepository,
+  proofTags,
   pushTimesNeeded,
   resolveSources,
   restoreTarget,
@@ -610,5 +611,89 @@ describe('after writing: checkPointers and restoreTarget', () => {
         tagsOf({ ...first, 'v1.3.0': hotfix })
       )
     ).toBeNull()
+  })
+})
+
+describe('the tested-image rule (require-tested)', () => {
+  const tested = (trigger: ActiveTrigger, convention = environments): Intent =>
+    derive(convention, trigger, { ...run, requireTested: true })
+  /** The state as readStates builds it: the tags a rule names without `*` are read as proofs. */
+  const testedState = (intent: Intent, registry: Record<string, Manifest>): RepositoryState => {
+    const proofs = new Map(
+      (intent.tested ?? []).flatMap(({ pattern }) =>
+        registry[pattern] ? [[pattern, registry[pattern].digest] as const] : []
+      )
+    )
+    return { ...stateFor(intent, registry), proofs }
+  }
+  const rc = (version: string) =>
+    ({ event: 'release', branch: 'main', version: v(version) }) as const
+
+  it.each<[string, Intent, Record<string, Manifest>, { pointer: string; by: string }[]]>([
+    [
+      'environments: a release moves production to the image staging points at',
+      tested({ event: 'release', branch: 'main', version: v('1.1.0') }),
+      { 'sha-b0b0b0b': build, staging: build, production: old, 'v1.0.0': old },
+      [{ pointer: 'production', by: 'staging' }]
+    ],
+    [
+      'environments: a promotion to production, likewise',
+      tested({ event: 'promote', branch: 'main', environment: 'production', version: v('1.1.0') }),
+      { 'sha-b0b0b0b': build, staging: build, production: old },
+      [{ pointer: 'production', by: 'staging' }]
+    ],
+    [
+      'channels: stable moves to an image carrying an rc tag of the same version',
+      tested(rc('2.1.0'), channels),
+      { 'app-main-b0b0b0b': build, '2.1.0-rc.41': build, '2.1.0-rc.7': build, stable: old },
+      [{ pointer: 'stable', by: '2.1.0-rc.41' }]
+    ],
+    [
+      'a pointer already on the image is not a move, so nothing needs proving',
+      tested({ event: 'release', branch: 'main', version: v('1.1.0') }),
+      { 'sha-b0b0b0b': build, production: build },
+      []
+    ]
+  ])('%s', (_name, intent, registry, proven) => {
+    expect(planRepository(intent, testedState(intent, registry)).tested ?? []).toEqual(proven)
+  })
+
+  it.each<[string, Intent, Record<string, Manifest>, string]>([
+    [
+      'environments: staging is on another image',
+      tested({ event: 'release', branch: 'main', version: v('1.1.0') }),
+      { 'sha-b0b0b0b': build, staging: old, production: old },
+      `cannot move app:production to sha256:b00000000000: require-tested is on, and production takes only the image that staging points at, which is sha256:c00000000000: move staging to this image first and test it there`
+    ],
+    [
+      'environments: there is no staging tag',
+      tested({ event: 'promote', branch: 'main', environment: 'production', version: v('1.1.0') }),
+      { 'sha-b0b0b0b': build },
+      'which is none (there is no such tag)'
+    ],
+    [
+      'channels: the rc tag is of another version',
+      tested(rc('2.1.0'), channels),
+      { 'app-main-b0b0b0b': build, '2.0.0-rc.3': build, stable: old },
+      "stable takes only an image carrying a tag matching '2.1.0-rc.*'; this image carries 2.0.0-rc.3, app-main-b0b0b0b"
+    ]
+  ])('refuses when %s', (_name, intent, registry, message) => {
+    expect(() => planRepository(intent, testedState(intent, registry))).toThrow(message)
+  })
+
+  it('reads every tag for a rule with *, and the named tag for one without', () => {
+    const channelsRelease = tested(rc('2.1.0'), channels)
+    expect(channelsRelease.tested).toEqual([{ pointer: 'stable', pattern: '2.1.0-rc.*' }])
+    expect(needsAllTags(channelsRelease)).toBe(true)
+    expect(proofTags(tested({ event: 'release', branch: 'main', version: v('1.1.0') }))).toEqual([
+      'staging'
+    ])
+  })
+
+  it('applies only with require-tested, and never to a rollback', () => {
+    expect(intentFor({ event: 'release', branch: 'main', version: v('1.1.0') }).tested).toBe(
+      undefined
+    )
+    expect(tested({ event: 'rollback', branch: 'main', to: v('1.0.0') }).tested).toBe(undefined)
   })
 })

@@ -42,9 +42,18 @@ const release = (text: string): ActiveTrigger => ({
 })
 
 /** A reader over tag → manifest per repository that logs each call. */
-function fakeReader(repositories: Record<string, Record<string, Manifest>>) {
+/** `archived`: by repository and tag, images in archive storage, which BatchGetImage does not return. */
+function fakeReader(
+  repositories: Record<string, Record<string, Manifest>>,
+  archived: Record<string, Record<string, Manifest & { status: string }>> = {}
+) {
   const log: string[] = []
   const reader: Reader = {
+    async storedImage(repository, ref) {
+      log.push(`stored ${repository} ${'tag' in ref ? ref.tag : ref.digest}`)
+      const image = 'tag' in ref ? archived[repository]?.[ref.tag] : undefined
+      return image && { digest: image.digest, mediaType: image.mediaType, status: image.status }
+    },
     async describeRepository(repository) {
       log.push(`describe ${repository}`)
       return { uri: `uri/${repository}`, mutability: { mode: 'MUTABLE', exclusions: [] } }
@@ -113,6 +122,51 @@ describe('readStates', () => {
     ])
     expect(log.slice(-2)).toEqual(['get api v1.0.0', 'get worker v1.0.0'])
     expect(states.map(({ sourceManifest }) => sourceManifest)).toEqual([older, older])
+  })
+
+  it('describes a missing source with every storage status, and marks an archived one', async () => {
+    const { reader, log } = fakeReader(
+      { app: { production: old } },
+      { app: { 'v0.9.0': { ...older, status: 'ARCHIVED' } } }
+    )
+    const rollback = intentFor({ event: 'rollback', branch: 'main', to: v('0.9.0') })
+    const [state] = await readStates(reader, [rollback])
+    expect(log).toEqual(['describe app', 'get app v0.9.0,production', 'stored app v0.9.0'])
+    expect(state).toMatchObject({
+      archived: 'ARCHIVED',
+      sourceManifest: { digest: older.digest, mediaType: older.mediaType, body: '' }
+    })
+  })
+
+  it('leaves a source that is nowhere, archived or not, missing', async () => {
+    const { reader } = fakeReader({ app: { production: old } })
+    const [state] = await readStates(reader, [
+      intentFor({ event: 'rollback', branch: 'main', to: v('0.9.0') })
+    ])
+    expect(state?.sourceManifest).toBeUndefined()
+    expect(state?.archived).toBeUndefined()
+  })
+
+  it('reads the tag a tested-image rule names in the same BatchGetImage', async () => {
+    const { reader, log } = fakeReader({
+      app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old, staging: build }
+    })
+    const intent = derive(environments, release('1.1.0'), {
+      repository: 'app',
+      sha: 'b0b0b0b0b0',
+      service: 'app',
+      source: '',
+      date: new Date(0),
+      shaOrigin: 'GITHUB_SHA',
+      requireTested: true
+    })
+    const [state] = await readStates(reader, [intent])
+    expect(log).toEqual([
+      'describe app',
+      'list app',
+      'get app sha-b0b0b0b,v1.1.0,production,staging'
+    ])
+    expect(state?.proofs).toEqual(new Map([['staging', build.digest]]))
   })
 
   it('reads push times only where an image without a version must be ranked', async () => {
@@ -232,7 +286,12 @@ describe('readStatesWaiting', () => {
 
   it('polls only the missing image, with growing pauses, then reads everything afresh', async () => {
     const { fake, wait, pauses, logged } = waiting(7_000, 60_000)
-    const [state] = await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait)
+    const [state] = await readStatesWaiting(
+      fake.reader,
+      [intentFor(release('1.1.0'))],
+      wait.ms,
+      wait
+    )
     expect(state?.sourceManifest).toBe(build)
     expect(pauses).toEqual([2_000, 4_000, 8_000])
     expect(logged[0]).toBe('waiting for app:sha-b0b0b0b: 0 s of 60 s')
@@ -243,20 +302,25 @@ describe('readStatesWaiting', () => {
   it('does not wait for a rollback target: a released version does not appear later', async () => {
     const { fake, wait, pauses } = waiting(undefined, 60_000)
     const rollback = intentFor({ event: 'rollback', branch: 'main', to: v('0.9.0') })
-    await readStatesWaiting(fake.reader, [rollback], wait)
+    await readStatesWaiting(fake.reader, [rollback], wait.ms, wait)
     expect(pauses).toEqual([])
   })
 
   it('gives up when the time runs out, leaving the image missing', async () => {
     const { fake, wait, pauses } = waiting(undefined, 5_000)
-    const [state] = await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait)
+    const [state] = await readStatesWaiting(
+      fake.reader,
+      [intentFor(release('1.1.0'))],
+      wait.ms,
+      wait
+    )
     expect(state?.sourceManifest).toBeUndefined()
     expect(pauses).toEqual([2_000, 3_000])
   })
 
   it('reads once without waiting when wait-for-source is 0', async () => {
     const { fake, wait, pauses } = waiting(undefined, 0)
-    await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait)
+    await readStatesWaiting(fake.reader, [intentFor(release('1.1.0'))], wait.ms, wait)
     expect(pauses).toEqual([])
     expect(fake.log.filter((line) => line.startsWith('describe app'))).toHaveLength(1)
   })
