@@ -377,7 +377,8 @@ describe('PutImage', () => {
       digest: sha256(oci),
       mediaType: OCI_MANIFEST,
       manifest: oci,
-      tags: ['oci']
+      tags: ['oci'],
+      status: 'ACTIVE'
     })
   })
 

@@ -626,13 +626,17 @@ describe('the tested-image rule (require-tested)', () => {
     )
     return { ...stateFor(intent, registry), proofs }
   }
-  const rc = (version: string) =>
-    ({ event: 'release', branch: 'main', version: v(version) }) as const
+  const rc = (version: string): ActiveTrigger => ({
+    event: 'release',
+    branch: 'main',
+    version: v(version),
+    prerelease: false
+  })
 
   it.each<[string, Intent, Record<string, Manifest>, { pointer: string; by: string }[]]>([
     [
       'environments: a release moves production to the image staging points at',
-      tested({ event: 'release', branch: 'main', version: v('1.1.0') }),
+      tested(rc('1.1.0')),
       { 'sha-b0b0b0b': build, staging: build, production: old, 'v1.0.0': old },
       [{ pointer: 'production', by: 'staging' }]
     ],
@@ -650,7 +654,7 @@ describe('the tested-image rule (require-tested)', () => {
     ],
     [
       'a pointer already on the image is not a move, so nothing needs proving',
-      tested({ event: 'release', branch: 'main', version: v('1.1.0') }),
+      tested(rc('1.1.0')),
       { 'sha-b0b0b0b': build, production: build },
       []
     ]
@@ -661,7 +665,7 @@ describe('the tested-image rule (require-tested)', () => {
   it.each<[string, Intent, Record<string, Manifest>, string]>([
     [
       'environments: staging is on another image',
-      tested({ event: 'release', branch: 'main', version: v('1.1.0') }),
+      tested(rc('1.1.0')),
       { 'sha-b0b0b0b': build, staging: old, production: old },
       `cannot move app:production to sha256:b00000000000: require-tested is on, and production takes only the image that staging points at, which is sha256:c00000000000: move staging to this image first and test it there`
     ],
@@ -685,15 +689,11 @@ describe('the tested-image rule (require-tested)', () => {
     const channelsRelease = tested(rc('2.1.0'), channels)
     expect(channelsRelease.tested).toEqual([{ pointer: 'stable', pattern: '2.1.0-rc.*' }])
     expect(needsAllTags(channelsRelease)).toBe(true)
-    expect(proofTags(tested({ event: 'release', branch: 'main', version: v('1.1.0') }))).toEqual([
-      'staging'
-    ])
+    expect(proofTags(tested(rc('1.1.0')))).toEqual(['staging'])
   })
 
   it('applies only with require-tested, and never to a rollback', () => {
-    expect(intentFor({ event: 'release', branch: 'main', version: v('1.1.0') }).tested).toBe(
-      undefined
-    )
+    expect(intentFor(rc('1.1.0')).tested).toBe(undefined)
     expect(tested({ event: 'rollback', branch: 'main', to: v('1.0.0') }).tested).toBe(undefined)
   })
 })

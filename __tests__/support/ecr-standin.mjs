@@ -7,9 +7,14 @@
  * with the ECR API Reference behaviour it follows, are in the modules that implement them:
  *   standin/protocol.mjs      AWS JSON 1.1, errors, registryId, repository names, pagination
  *   standin/repositories.mjs  CreateRepository, DescribeRepositories, PutImageTagMutability
- *   standin/images.mjs        PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage
+ *   standin/images.mjs        PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage,
+ *                             UpdateImageStorageClass; image status ACTIVE / ARCHIVED / ACTIVATING
+ *   standin/lifecycle.mjs     PutLifecyclePolicy, GetLifecyclePolicy, StartLifecyclePolicyPreview,
+ *                             GetLifecyclePolicyPreview
+ *   standin/scanning.mjs      DescribeImageScanFindings, DescribeImageSigningStatus
  *   standin/faults.mjs        control.latency, hang, faults (mulberry32), quota
- *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor
+ *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor,
+ *                             snapshot, setScan, setSigning, archive
  *
  * Usage
  * -----
@@ -20,8 +25,9 @@
  *
  * Options: host, port (0: a free one), clock (a function returning the current time in ms, default
  * Date.now: the quota buckets refill on it and the `at` of calls and throttled come from it, so a
- * test can step time by hand; image push times and latency timers stay on the real clock). The
- * registry is account 123456789012 in us-east-1.
+ * test can step time by hand; image push times, latency timers, archive restore times and the
+ * completeAfterMs of scans and signing stay on the real clock). The registry is account
+ * 123456789012 in us-east-1.
  *
  * CLI: `node __tests__/support/ecr-standin.mjs [--port N] [--host H]` prints the URL on one line
  * and stays up until SIGINT/SIGTERM.
@@ -42,6 +48,7 @@ import {
   serve
 } from './standin/protocol.mjs'
 import { createRepositories } from './standin/repositories.mjs'
+import { createScanningOperations } from './standin/scanning.mjs'
 
 export { mulberry32 } from './standin/faults.mjs'
 
@@ -60,10 +67,12 @@ export { mulberry32 } from './standin/faults.mjs'
 export async function startStandIn({ host = '127.0.0.1', port = 0, clock = Date.now } = {}) {
   if (typeof clock !== 'function') throw new TypeError('clock must be a function returning ms')
   const registry = createRepositories()
+  const paginate = createPager()
   const operations = {
     ...registry.operations,
-    ...createImageOperations(registry.repositoryFor, createPager()),
-    ...createLifecycleOperations(registry.repositoryFor, clock)
+    ...createImageOperations(registry.repositoryFor, paginate),
+    ...createLifecycleOperations(registry.repositoryFor, clock),
+    ...createScanningOperations(registry.repositoryFor, paginate)
   }
   const checkOperation = operationChecker(operations)
   const faults = createFaults(clock, checkOperation)

@@ -19,8 +19,25 @@
  * - control.setPushedAt(repositoryName, digest, date): set an image's imagePushedAt (a Date or
  *   epoch ms), which DescribeImages then reports, to make an image old. Throws a plain Error for
  *   an unknown repository or digest.
- * - control.snapshot(repositoryName): { images: [{ digest, mediaType, manifest, tags }] }, every
- *   image (untagged ones included) sorted by digest, each one's tags sorted.
+ * - control.snapshot(repositoryName): { images: [{ digest, mediaType, manifest, tags, status }] },
+ *   every image (untagged ones included) sorted by digest, each one's tags sorted, `status`
+ *   (ACTIVE, ARCHIVED or ACTIVATING) computed at the call.
+ * - control.setScan(repositoryName, digest, scan | undefined): record the image's scan, which
+ *   DescribeImageScanFindings then answers (./scanning.mjs): scan = { status (a ScanStatus),
+ *   shape: 'basic' | 'enhanced', findings?: [{ id, severity, package?, packageVersion?, and for
+ *   enhanced findings fixedInVersion?, fixAvailable?, status? }] (default none), description?,
+ *   completeAfterMs? (reads IN_PROGRESS, without findings, until that many ms from now) }.
+ *   undefined removes it (ScanNotFoundException again). A TypeError for a scan ECR could not
+ *   report (a COMPLETE enhanced scan, findings on a FAILED one, an unknown severity...).
+ * - control.setSigning(repositoryName, digest, statuses): record the image's signing statuses,
+ *   which DescribeImageSigningStatus answers: [{ signingProfileArn, status COMPLETE |
+ *   IN_PROGRESS | FAILED, failureCode?, failureReason? (FAILED only), completeAfterMs? (an
+ *   IN_PROGRESS entry reads COMPLETE that many ms from now) }]; [] means never signed.
+ * - control.archive(repositoryName, digest, { restoreMs = 0 } = {}): the image becomes ARCHIVED
+ *   (lastArchivedAt now, ./images.mjs); a later UpdateImageStorageClass STANDARD takes restoreMs
+ *   (real clock) to make it ACTIVE again.
+ * - These three are set-up like seedTags: no request, nothing in `calls`. Each throws a plain
+ *   Error for an unknown repository or digest.
  * - control.waitFor(operation, count = 1): a Promise that resolves once `count` requests of that
  *   operation have been applied since the start or the last reset() (an absolute count; resolved
  *   at once if already reached). Applied means the operation succeeded against the state,
@@ -28,19 +45,22 @@
  *   faulted before it was applied, does not count. The promise is resolved at the state change,
  *   before the answer is sent (callbacks run a moment later). reset() and close() reject the ones
  *   still pending.
- * - control.reset() empties the registry and clears calls, denials, failPutImage()s, the applied
- *   counts and the waitFor() promises (rejected), and turns faults off (./faults.mjs).
+ * - control.reset() empties the registry (scans, signing statuses and archive states go with the
+ *   images) and clears calls, denials, failPutImage()s, the applied counts and the waitFor()
+ *   promises (rejected), and turns faults off (./faults.mjs).
  */
 
 import { TAG_RE } from '../oci.mjs'
-import { pointTag } from './images.mjs'
+import { archiveImage, pointTag, statusOf } from './images.mjs'
 import { ACCOUNT_ID, EcrError, compareStrings, repositoryArn } from './protocol.mjs'
+import { recordScan, recordSigning } from './scanning.mjs'
 
 /**
  * @typedef {import('./repositories.mjs').StoredRepository} StoredRepository
  * @typedef {{ operation: string, input: any, at: number }} RecordedCall
  * @typedef {{ exception?: string, message?: string }} FailureOptions
- * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[] }} SnapshotImage
+ * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[],
+ *   status: import('./images.mjs').ImageStatus }} SnapshotImage
  * @typedef {{ images: SnapshotImage[] }} RepositorySnapshot
  * @typedef {{
  *   calls: RecordedCall[],
@@ -49,8 +69,13 @@ import { ACCOUNT_ID, EcrError, compareStrings, repositoryArn } from './protocol.
  *   setPushedAt(repositoryName: string, digest: string, date: Date | number): void,
  *   waitFor(operation: string, count?: number): Promise<void>,
  *   snapshot(repositoryName: string): RepositorySnapshot,
- *   seedTags(repositoryName: string, digest: string, tags: readonly string[]): void
+ *   seedTags(repositoryName: string, digest: string, tags: readonly string[]): void,
+ *   setScan(repositoryName: string, digest: string, scan: ScanSpec | undefined): void,
+ *   setSigning(repositoryName: string, digest: string, statuses: readonly SigningSpec[]): void,
+ *   archive(repositoryName: string, digest: string, options?: { restoreMs?: number }): void
  * }} AdminControl
+ * @typedef {import('./scanning.mjs').ScanSpec} ScanSpec
+ * @typedef {import('./scanning.mjs').SigningSpec} SigningSpec
  */
 
 /**
@@ -126,8 +151,15 @@ export function createAdmin(repositories, clock, checkOperation) {
     snapshot(repositoryName) {
       const images = [...repositoryNamed(repositoryName).images.values()]
         .sort((a, b) => compareStrings(a.digest, b.digest))
-        .map(({ digest, mediaType, manifest, tags }) => {
-          return { digest, mediaType, manifest, tags: [...tags].sort(compareStrings) }
+        .map((image) => {
+          const { digest, mediaType, manifest, tags } = image
+          return {
+            digest,
+            mediaType,
+            manifest,
+            tags: [...tags].sort(compareStrings),
+            status: statusOf(image)
+          }
         })
       return { images }
     },
@@ -138,6 +170,21 @@ export function createAdmin(repositories, clock, checkOperation) {
         throw new Error(`stand-in: seedTags: '${String(invalid)}' is not a valid image tag`)
       }
       for (const tag of tags) pointTag(repository, tag, image)
+    },
+    setScan(repositoryName, digest, scan) {
+      const { image } = imageIn(repositoryName, digest)
+      if (scan === undefined) delete image.scan
+      else image.scan = recordScan(repositoryName, digest, scan)
+    },
+    setSigning(repositoryName, digest, statuses) {
+      imageIn(repositoryName, digest).image.signing = recordSigning(statuses)
+    },
+    archive(repositoryName, digest, { restoreMs = 0 } = {}) {
+      const { image } = imageIn(repositoryName, digest)
+      if (typeof restoreMs !== 'number' || !Number.isFinite(restoreMs) || restoreMs < 0) {
+        throw new RangeError(`archive: restoreMs must be ms >= 0, got ${String(restoreMs)}`)
+      }
+      archiveImage(image, restoreMs)
     }
   }
 

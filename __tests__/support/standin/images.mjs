@@ -416,7 +416,8 @@ function imageDetail(repository, image) {
  * @param {unknown} filter
  */
 function readFilter(filter) {
-  if (filter !== undefined && !isObject(filter)) throw violated('filter', 'Member must be a structure')
+  if (filter !== undefined && !isObject(filter))
+    throw violated('filter', 'Member must be a structure')
   const tagStatus = filter?.tagStatus ?? 'ANY'
   const imageStatus = filter?.imageStatus ?? 'ACTIVE'
   if (!TAG_STATUSES.includes(tagStatus)) {
@@ -611,7 +612,10 @@ export function createImageOperations(repositoryFor, paginate) {
       const repository = repositoryFor(input)
       const target = input.targetStorageClass
       if (!STORAGE_CLASSES.includes(target)) {
-        throw violated('targetStorageClass', 'Member must satisfy enum value set: [STANDARD, ARCHIVE]')
+        throw violated(
+          'targetStorageClass',
+          'Member must satisfy enum value set: [STANDARD, ARCHIVE]'
+        )
       }
       const { image, answer } = namedImage(repository, input)
       const status = statusOf(image)
