@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  DescribeImageScanFindingsCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
@@ -17,7 +18,8 @@ import {
   LifecyclePolicyNotFoundException,
   ListImagesCommand,
   PutImageCommand,
-  ServerException
+  ServerException,
+  UpdateImageStorageClassCommand
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import { fakeSummary } from './support/fake-summary.js'
@@ -298,6 +300,50 @@ describe('run()', () => {
       images: [{ digest: build.digest, versions: ['0.9.0'] }]
     })
     expect(summaryText()).toContain(`app: ${deleted ? 'deleted' : 'would delete'} 1 release images`)
+  })
+
+  it('refuses a release whose image has a finding at the gate, writing nothing, with the gate in the summary', async () => {
+    onEvent('release', 'refs/tags/v1.1.0', {
+      action: 'published',
+      release: { tag_name: 'v1.1.0', prerelease: false }
+    })
+    inputs['fail-on-severity'] = 'HIGH'
+    ecr.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findings: [{ name: 'CVE-2024-0001', severity: 'HIGH' }] }
+    })
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect(calls(PutImageCommand)).toBe(0)
+    expect(annotations).toEqual([
+      expect.stringMatching(
+        /^error: cannot move app:production to sha256:[0-9a-f]{12}: 1 finding at or above HIGH \(HIGH 1\): CVE-2024-0001 \(HIGH\)/
+      )
+    ])
+    expect(summaryText()).toContain('refused (fail on HIGH): HIGH 1')
+    expect(JSON.parse(outputs.json ?? '[]')[0].gates.scan).toMatchObject({ passed: false })
+  })
+
+  it('in a dry run, says an archived rollback target would be restored, and calls no write', async () => {
+    onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
+    Object.assign(inputs, { event: 'rollback', version: '0.9.0', 'dry-run': 'true' })
+    const archived = image('archived')
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          imageDigest: archived.digest,
+          imageManifestMediaType: MEDIA_TYPE,
+          imageStatus: 'ARCHIVED'
+        }
+      ]
+    })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(calls(UpdateImageStorageClassCommand) + calls(PutImageCommand)).toBe(0)
+    expect(summaryText()).toContain('was ARCHIVED: would restore')
+    expect(JSON.parse(outputs.changes ?? '[]')).toEqual([
+      expect.objectContaining({ tag: 'production', to: archived.digest, action: 'planned' })
+    ])
   })
 
   it('refuses a lifecycle the convention cannot render before writing any tag', async () => {
