@@ -95,6 +95,20 @@ describe('a convention with a mistake gets an error that names the field', () =>
       ]
     ],
     [
+      'a tested-image rule with a space',
+      `${base}gates: { tested: { production: 'my staging' } }`,
+      [
+        'convention c.yml: gates.tested.production: must be a tag or tag template, with * for any run of characters, such as staging or {version}-rc.*'
+      ]
+    ],
+    [
+      'a tested-image rule with a variable no trigger has',
+      `${base}gates: { tested: { production: '{flavour}-*' } }`,
+      [
+        'convention c.yml: gates.tested.production: {flavour} is not a template variable; use {sha}, {sha7}, {branch}, {service}, {build}, {run_number}, {date}, {version}, {major}, {minor}, {patch}, {prerelease}, {environment}'
+      ]
+    ],
+    [
       'a version tag without {version}',
       'build-tag: b\nversion-tag: release',
       ['convention c.yml: version-tag: must contain {version} exactly once, and no other variable']
@@ -140,6 +154,13 @@ describe('a convention with a mistake gets an error that names the field', () =>
 })
 
 describe('built-in conventions', () => {
+  it.each<[string, object]>([
+    ['environments', { guard: ['production'], tested: { production: 'staging' } }],
+    ['channels', { guard: ['stable'], tested: { stable: '{version}-rc.*' } }]
+  ])('%s guards its production pointer and names where its image is tested', (name, gates) => {
+    expect(builtInConvention(name).gates).toEqual(gates)
+  })
+
   it.each(Object.keys(BUILT_IN_CONVENTIONS))(
     '%s passes the schema and the template checks, which a run skips for it',
     (name) => {
