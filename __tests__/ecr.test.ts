@@ -1,6 +1,8 @@
 import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  DescribeImageScanFindingsCommand,
+  DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
@@ -8,14 +10,17 @@ import {
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   ImageAlreadyExistsException,
+  ImageNotFoundException,
   ImageTagAlreadyExistsException,
   LifecyclePolicyNotFoundException,
   ListImagesCommand,
   PutImageCommand,
   PutLifecyclePolicyCommand,
   RepositoryNotFoundException,
+  ScanNotFoundException,
   ServerException,
-  StartLifecyclePolicyPreviewCommand
+  StartLifecyclePolicyPreviewCommand,
+  UpdateImageStorageClassCommand
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../src/ecr.js'
@@ -402,6 +407,308 @@ describe('Registry explains SDK errors', () => {
     ecr.on(DescribeRepositoriesCommand).rejects(missing)
     await expect(registry().describeRepository('app')).rejects.toThrow(
       'no AWS credentials: run aws-actions/configure-aws-credentials before this step'
+    )
+  })
+})
+
+const denied = (operation: string) =>
+  new ECRServiceException({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    message: `User: arn:aws:sts::123456789012:assumed-role/ci/gh is not authorized to perform: ecr:${operation}`,
+    ...metadata
+  })
+
+describe('Registry reads archived images', () => {
+  it('lists the tags of archived images too', async () => {
+    ecr.on(ListImagesCommand).resolves({
+      imageIds: [{ imageTag: 'v0.9.0', imageDigest: 'sha256:archived' }]
+    })
+    expect([...(await registry().listTags('app'))]).toEqual([['v0.9.0', 'sha256:archived']])
+    expect(ecr.commandCalls(ListImagesCommand)[0]?.args[0].input.filter).toEqual({
+      tagStatus: 'TAGGED',
+      imageStatus: 'ANY'
+    })
+  })
+
+  it.each([
+    [{ digest }, { imageDigest: digest }],
+    [{ tag: 'v1.0.0' }, { imageTag: 'v1.0.0' }]
+  ])('describes how the image %j is stored, archived ones included', async (ref, imageId) => {
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          imageDigest: digest,
+          imageStatus: 'ARCHIVED',
+          imageManifestMediaType: manifest.mediaType,
+          imageTags: ['v1.0.0']
+        }
+      ]
+    })
+    expect(await registry().storedImage('app', ref)).toEqual({
+      digest,
+      status: 'ARCHIVED',
+      mediaType: manifest.mediaType
+    })
+    expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'app',
+      imageIds: [imageId],
+      filter: { imageStatus: 'ANY' }
+    })
+  })
+
+  it('reads an image without a status as ACTIVE, and leaves out a media type ECR does not give', async () => {
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: digest }] })
+    expect(await registry().storedImage('app', { digest })).toEqual({ digest, status: 'ACTIVE' })
+  })
+
+  it.each<[string, () => void]>([
+    [
+      'ImageNotFoundException',
+      () =>
+        ecr
+          .on(DescribeImagesCommand)
+          .rejects(new ImageNotFoundException({ message: 'not found', ...metadata }))
+    ],
+    ['no image details', () => ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] })],
+    [
+      'details without a digest',
+      () => ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageStatus: 'ACTIVE' }] })
+    ]
+  ])('answers no stored image for %s', async (_name, answer) => {
+    answer()
+    expect(await registry().storedImage('app', { tag: 'v1.0.0' })).toBeUndefined()
+  })
+
+  it('names ecr:DescribeImages when describing a stored image is denied', async () => {
+    ecr.on(DescribeImagesCommand).rejects(denied('DescribeImages'))
+    await expect(registry().storedImage('app', { digest })).rejects.toThrow(
+      /^access denied: the credentials lack the IAM permission ecr:DescribeImages on repository app \(User: /
+    )
+  })
+
+  it('restores an archived image to standard storage and returns its status', async () => {
+    ecr.on(UpdateImageStorageClassCommand).resolvesOnce({ imageStatus: 'ACTIVATING' }).resolves({})
+    expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
+    // No status in the answer: the restore is under way.
+    expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
+    expect(ecr.commandCalls(UpdateImageStorageClassCommand)[0]?.args[0].input).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'app',
+      imageId: { imageDigest: digest },
+      targetStorageClass: 'STANDARD'
+    })
+  })
+
+  it('returns ACTIVE when ECR says the image is already restored', async () => {
+    ecr.on(UpdateImageStorageClassCommand).resolves({ imageStatus: 'ACTIVE' })
+    expect(await registry().restoreImage('app', digest)).toBe('ACTIVE')
+  })
+
+  it('names ecr:UpdateImageStorageClass when a restore is denied', async () => {
+    ecr.on(UpdateImageStorageClassCommand).rejects(denied('UpdateImageStorageClass'))
+    await expect(registry().restoreImage('app', digest)).rejects.toThrow(
+      'lack the IAM permission ecr:UpdateImageStorageClass on repository app'
+    )
+  })
+})
+
+describe('Registry reads scan findings', () => {
+  it('follows pagination to the end and reads basic findings with their package', async () => {
+    ecr
+      .on(DescribeImageScanFindingsCommand, { nextToken: undefined })
+      .resolves({
+        imageScanStatus: {
+          status: 'COMPLETE',
+          description: 'The scan was completed successfully.'
+        },
+        imageScanFindings: {
+          findings: [
+            {
+              name: 'CVE-2024-0001',
+              severity: 'CRITICAL',
+              attributes: [
+                { key: 'package_version', value: '3.0.1' },
+                { key: 'package_name', value: 'openssl' }
+              ]
+            }
+          ]
+        },
+        nextToken: 'page-2'
+      })
+      .on(DescribeImageScanFindingsCommand, { nextToken: 'page-2' })
+      .resolves({
+        imageScanStatus: { status: 'COMPLETE' },
+        imageScanFindings: { findings: [{ name: 'CVE-2024-0002', severity: 'LOW' }, {}] }
+      })
+    expect(await registry().scanFindings('app', digest)).toEqual({
+      status: 'COMPLETE',
+      description: 'The scan was completed successfully.',
+      findings: [
+        { id: 'CVE-2024-0001', severity: 'CRITICAL', package: 'openssl', open: true },
+        { id: 'CVE-2024-0002', severity: 'LOW', open: true },
+        { id: '(unnamed)', severity: 'UNDEFINED', open: true }
+      ]
+    })
+    const calls = ecr.commandCalls(DescribeImageScanFindingsCommand)
+    expect(calls.map((call) => call.args[0].input)).toEqual([
+      {
+        registryId: '123456789012',
+        repositoryName: 'app',
+        imageId: { imageDigest: digest },
+        maxResults: 1000,
+        nextToken: undefined
+      },
+      {
+        registryId: '123456789012',
+        repositoryName: 'app',
+        imageId: { imageDigest: digest },
+        maxResults: 1000,
+        nextToken: 'page-2'
+      }
+    ])
+  })
+
+  it('reads enhanced findings: the vulnerability id, its first package, the fix, and whether it is open', async () => {
+    ecr.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'ACTIVE' },
+      imageScanFindings: {
+        enhancedFindings: [
+          {
+            severity: 'HIGH',
+            status: 'ACTIVE',
+            fixAvailable: 'YES',
+            title: 'CVE-2024-0003 - glibc',
+            packageVulnerabilityDetails: {
+              vulnerabilityId: 'CVE-2024-0003',
+              vulnerablePackages: [{ name: 'glibc' }, { name: 'glibc-common' }]
+            }
+          },
+          {
+            severity: 'CRITICAL',
+            status: 'SUPPRESSED',
+            packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2024-0004' }
+          },
+          {
+            severity: 'MEDIUM',
+            status: 'CLOSED',
+            packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2024-0005' }
+          },
+          { severity: 'LOW', title: 'GHSA-xxxx-yyyy-zzzz', fixAvailable: 'NO' },
+          {}
+        ]
+      }
+    })
+    expect(await registry().scanFindings('app', digest)).toEqual({
+      status: 'ACTIVE',
+      findings: [
+        {
+          id: 'CVE-2024-0003',
+          severity: 'HIGH',
+          package: 'glibc',
+          fixAvailable: 'YES',
+          open: true
+        },
+        { id: 'CVE-2024-0004', severity: 'CRITICAL', open: false },
+        { id: 'CVE-2024-0005', severity: 'MEDIUM', open: false },
+        { id: 'GHSA-xxxx-yyyy-zzzz', severity: 'LOW', fixAvailable: 'NO', open: true },
+        { id: '(unnamed)', severity: 'UNDEFINED', open: true }
+      ]
+    })
+  })
+
+  it.each<[string, object, object]>([
+    [
+      'a failed scan, with its description',
+      {
+        imageScanStatus: {
+          status: 'FAILED',
+          description: 'UnsupportedImageError: The operating system is not supported'
+        }
+      },
+      {
+        status: 'FAILED',
+        description: 'UnsupportedImageError: The operating system is not supported',
+        findings: []
+      }
+    ],
+    [
+      'a scan in progress',
+      { imageScanStatus: { status: 'IN_PROGRESS' } },
+      { status: 'IN_PROGRESS', findings: [] }
+    ],
+    ['an answer without a status', {}, { status: 'UNKNOWN', findings: [] }]
+  ])('reads %s', async (_name, answer, report) => {
+    ecr.on(DescribeImageScanFindingsCommand).resolves(answer)
+    expect(await registry().scanFindings('app', digest)).toEqual(report)
+  })
+
+  it('answers no report for an image that was never scanned', async () => {
+    ecr
+      .on(DescribeImageScanFindingsCommand)
+      .rejects(new ScanNotFoundException({ message: 'no scan', ...metadata }))
+    expect(await registry().scanFindings('app', digest)).toBeUndefined()
+  })
+
+  it.each<[string, Error, RegExp]>([
+    [
+      'access denied names ecr:DescribeImageScanFindings',
+      denied('DescribeImageScanFindings'),
+      /^access denied: the credentials lack the IAM permission ecr:DescribeImageScanFindings on repository app \(User: /
+    ],
+    [
+      'another failure names the operation',
+      new ServerException({ message: 'internal error', ...metadata }),
+      /^ecr:DescribeImageScanFindings on app failed: ServerException: internal error$/
+    ],
+    [
+      'a missing repository names the inputs to check',
+      new RepositoryNotFoundException({ message: 'no such repository', ...metadata }),
+      /^repository app not found in registry 123456789012/
+    ]
+  ])('explains a failed read: %s', async (_name, error, message) => {
+    ecr.on(DescribeImageScanFindingsCommand).rejects(error)
+    await expect(registry().scanFindings('app', digest)).rejects.toThrow(message)
+  })
+})
+
+describe('Registry reads managed signing', () => {
+  it('returns one state per signing profile', async () => {
+    const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
+    ecr.on(DescribeImageSigningStatusCommand).resolves({
+      signingStatuses: [
+        { signingProfileArn: profile, status: 'COMPLETE' },
+        {
+          signingProfileArn: `${profile}-2`,
+          status: 'FAILED',
+          failureCode: 'AccessDenied',
+          failureReason: 'signer:SignPayload denied'
+        },
+        {}
+      ]
+    })
+    expect(await registry().signingStatuses('app', digest)).toEqual([
+      { profile, status: 'COMPLETE' },
+      { profile: `${profile}-2`, status: 'FAILED', reason: 'signer:SignPayload denied' },
+      { status: 'UNKNOWN' }
+    ])
+    expect(ecr.commandCalls(DescribeImageSigningStatusCommand)[0]?.args[0].input).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'app',
+      imageId: { imageDigest: digest }
+    })
+  })
+
+  it('returns no state for an image managed signing knows nothing of', async () => {
+    ecr.on(DescribeImageSigningStatusCommand).resolves({})
+    expect(await registry().signingStatuses('app', digest)).toEqual([])
+  })
+
+  it('names ecr:DescribeImageSigningStatus when it is denied', async () => {
+    ecr.on(DescribeImageSigningStatusCommand).rejects(denied('DescribeImageSigningStatus'))
+    await expect(registry().signingStatuses('app', digest)).rejects.toThrow(
+      'lack the IAM permission ecr:DescribeImageSigningStatus on repository app'
     )
   })
 })

@@ -348,7 +348,8 @@ export class Registry {
         )
     )
     return signingStatuses.map(({ signingProfileArn, status, failureReason }) => ({
-      status: status ?? 'IN_PROGRESS',
+      // An entry without a status vouches for nothing, and is nothing to wait for either.
+      status: status ?? 'UNKNOWN',
       ...(signingProfileArn && { profile: signingProfileArn }),
       ...(failureReason && { reason: failureReason })
     }))

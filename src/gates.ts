@@ -126,6 +126,10 @@ export function judgeScan(
   const threshold = settings.failOnSeverity
   const refused = `cannot move ${moveName(move)}`
   const problems: string[] = []
+  if (settings.requireScan && scans.length === 0)
+    problems.push(
+      `${refused}: the index holds no platform image to scan, so nothing vouches for it; set require-scan: false to let it through`
+    )
   for (const scan of scans) {
     const { report } = scan
     if (!settings.requireScan || (report && FINISHED.includes(report.status))) continue

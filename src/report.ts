@@ -267,7 +267,7 @@ function addRestores(summary: typeof core.summary, outcomes: readonly RestoreOut
   summary.addList(
     outcomes.map(({ repository, digest, was, action, seconds }) =>
       escape(
-        `${repository}@${shortDigest(digest)} was ${was}: ${action}${seconds === undefined ? '' : ` (${seconds} s)`}`
+        `${repository}@${shortDigest(digest)} was ${was}: ${action}${seconds === undefined ? '' : ` (${seconds} s)`}${action === 'would restore' ? '; the gates check it once it is restored' : ''}`
       )
     )
   )

@@ -41,9 +41,11 @@ export async function restoreArchived(
           ? await registry.restoreImage(image.repository, image.digest)
           : image.was
       waiting.log(`${name} is archived: restoring it to standard storage (${status})`)
-      const active = async () =>
-        (await registry.storedImage(image.repository, { digest: image.digest }))?.status ===
-        'ACTIVE'
+      const active = async () => {
+        const stored = await registry.storedImage(image.repository, { digest: image.digest })
+        if (!stored) throw new Error(`${name} was deleted while it was being restored`)
+        return stored.status === 'ACTIVE'
+      }
       const restored =
         status === 'ACTIVE' ||
         (await pollUntil(
