@@ -8,6 +8,7 @@ import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { dockerV2Image, multiArchImage, seedImage } from './support/images.mjs'
 import { runAction } from './support/run-action.mjs'
+import { clientFor } from './support/harness.js'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 type Control = StandIn['control']
@@ -24,11 +25,7 @@ let client: ECRClient
 let counter = 0
 beforeEach(async () => {
   standIn = await startStandIn()
-  client = new ECRClient({
-    endpoint: standIn.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
-  })
+  client = clientFor(standIn.url)
 })
 afterEach(async () => {
   client.destroy()

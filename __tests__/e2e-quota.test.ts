@@ -7,6 +7,7 @@ import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { multiArchImage, seedImage, tagsByDigest } from './support/images.mjs'
 import { runAction } from './support/run-action.mjs'
+import { clientFor } from './support/harness.js'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 
@@ -19,11 +20,7 @@ let standIn: StandIn
 let client: ECRClient
 beforeEach(async () => {
   standIn = await startStandIn()
-  client = new ECRClient({
-    endpoint: standIn.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
-  })
+  client = clientFor(standIn.url)
 })
 afterEach(async () => {
   client.destroy()

@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { MANIFEST_MEDIA_TYPES, MEDIA_TYPES, digestOf as sha256 } from './support/oci.mjs'
+import { clientFor, rejection } from './support/harness.js'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 
@@ -146,13 +147,6 @@ function ociArtifactManifest(): string {
 let standIn: StandIn
 let ecr: ECRClient
 
-const clientFor = (url: string): ECRClient =>
-  new ECRClient({
-    endpoint: url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
-  })
-
 beforeAll(async () => {
   standIn = await startStandIn()
   ecr = clientFor(standIn.url)
@@ -162,16 +156,6 @@ afterAll(async () => {
   ecr.destroy()
   await standIn.close()
 })
-
-/** Awaits a promise that must reject and returns the rejection reason. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected the call to fail, but it succeeded')
-}
 
 async function createRepo(
   repositoryName: string,

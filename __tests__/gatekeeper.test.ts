@@ -3,8 +3,8 @@ import { checkGates, gateProblems, type GateOutcome, type GateReader } from '../
 import { cosignTag, type GateSettings, type ScanReport, type SigningState } from '../src/gates.js'
 import { describeRef, type ImageRef, type Manifest } from '../src/model.js'
 import type { RepositoryPlan, Step } from '../src/plan.js'
-import type { Waiting } from '../src/poll.js'
 import { problemsOf } from '../src/problems.js'
+import { fakeWaiting } from './support/harness.js'
 
 const environments = builtInConvention('environments')
 const channels = builtInConvention('channels')
@@ -119,22 +119,6 @@ function fakeReader({ scans = {}, signing = [[]], tags = {}, failing = [] }: Reg
     }
   }
   return { reader, calls, signingCalls: () => signingCalls }
-}
-
-/** A clock that only sleep moves, so the five-minute signing wait takes no time. */
-function fakeWaiting() {
-  let now = 0
-  const sleeps: number[] = []
-  const logs: string[] = []
-  const waiting: Waiting = {
-    sleep: async (ms) => {
-      sleeps.push(ms)
-      now += ms
-    },
-    clock: () => now,
-    log: (message) => logs.push(message)
-  }
-  return { waiting, sleeps, logs, now: () => now }
 }
 
 const check = (

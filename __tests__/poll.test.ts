@@ -1,25 +1,5 @@
 import { durationMs, pollUntil, type Waiting } from '../src/poll.js'
-
-/** A clock that only sleep moves, so a long wait takes no time; `events` keeps logs, sleeps and asks in order. */
-function fakeWaiting() {
-  let now = 0
-  const sleeps: number[] = []
-  const logs: string[] = []
-  const events: string[] = []
-  const waiting: Waiting = {
-    sleep: async (ms) => {
-      sleeps.push(ms)
-      events.push(`sleep ${ms}`)
-      now += ms
-    },
-    clock: () => now,
-    log: (message) => {
-      logs.push(message)
-      events.push(`log ${message}`)
-    }
-  }
-  return { waiting, sleeps, logs, events, now: () => now }
-}
+import { fakeWaiting } from './support/harness.js'
 
 /** A `done` that says yes on its `yesOn`th ask (never when undefined), counting asks. */
 function asker(yesOn?: number, events?: string[]) {

@@ -1,7 +1,6 @@
 import type { StoredImage } from '../src/ecr.js'
 import { describeRef, type ImageRef, type Manifest } from '../src/model.js'
 import type { RepositoryPlan } from '../src/plan.js'
-import type { Waiting } from '../src/poll.js'
 import { problemsOf } from '../src/problems.js'
 import {
   restoreArchived,
@@ -9,6 +8,7 @@ import {
   type RestoreOutcome,
   type Restorer
 } from '../src/restore.js'
+import { fakeWaiting } from './support/harness.js'
 
 const digest = (name: string) => `sha256:${name.repeat(64 / name.length)}`
 const [archivedImage, otherImage] = ['a', 'b'].map(digest) as [string, string]
@@ -64,22 +64,6 @@ function fakeRestorer({
     }
   }
   return { restorer, calls }
-}
-
-/** A clock that only sleep moves, so a restore of hours takes no time. */
-function fakeWaiting() {
-  let now = 0
-  const sleeps: number[] = []
-  const logs: string[] = []
-  const waiting: Waiting = {
-    sleep: async (ms) => {
-      sleeps.push(ms)
-      now += ms
-    },
-    clock: () => now,
-    log: (message) => logs.push(message)
-  }
-  return { waiting, sleeps, logs, now: () => now }
 }
 
 const HOUR = { text: '1h', ms: 3_600_000 }

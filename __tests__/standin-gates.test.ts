@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { dockerV2Image, seedImage } from './support/images.mjs'
+import { clientFor, rejection } from './support/harness.js'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 type Scan = NonNullable<Parameters<StandIn['control']['setScan']>[2]>
@@ -37,13 +38,6 @@ const RESTORE_MS = 300
 let standIn: StandIn
 let ecr: ECRClient
 
-const clientFor = (url: string): ECRClient =>
-  new ECRClient({
-    endpoint: url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
-  })
-
 beforeAll(async () => {
   standIn = await startStandIn()
   ecr = clientFor(standIn.url)
@@ -53,16 +47,6 @@ afterAll(async () => {
   ecr.destroy()
   await standIn.close()
 })
-
-/** Awaits a promise that must reject and returns the rejection reason. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected the call to fail, but it succeeded')
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -1,0 +1,42 @@
+/** Small pieces many tests share: a client for a test endpoint, a rejection catcher, a clock that only sleeping moves. */
+import { ECRClient } from '@aws-sdk/client-ecr'
+import type { Waiting } from '../../src/poll.js'
+
+/** An ECR client for a test endpoint (the stand-in or moto_server), with dummy credentials. */
+export const clientFor = (url: string): ECRClient =>
+  new ECRClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
+  })
+
+/** Awaits a promise that must reject and returns the rejection reason. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error('expected the call to fail, but it succeeded')
+}
+
+/** A clock that only sleep moves, so a long wait takes no time; `events` keeps logs and sleeps in order. */
+export function fakeWaiting() {
+  let now = 0
+  const sleeps: number[] = []
+  const logs: string[] = []
+  const events: string[] = []
+  const waiting: Waiting = {
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      events.push(`sleep ${ms}`)
+      now += ms
+    },
+    clock: () => now,
+    log: (message) => {
+      logs.push(message)
+      events.push(`log ${message}`)
+    }
+  }
+  return { waiting, sleeps, logs, events, now: () => now }
+}
