@@ -113,6 +113,8 @@ describe('scan gate', () => {
     expect(run.summary).toContain('refused (fail on HIGH): CRITICAL 1, MEDIUM 1')
     expect(run.summary).toContain('linux/arm64: ACTIVE')
     expect(run.summary).toContain('Nothing was written.')
+    // A refused run names no tag as moved: a later step must not deploy the refused image.
+    expect([run.outputs.tags, run.outputs.images, run.outputs.changes]).toEqual(['', '', '[]'])
     const [apiGates] = gatesOf(run.outputs.json)
     expect(apiGates?.gates).toMatchObject({
       tags: ['production'],
@@ -297,6 +299,11 @@ describe('tested-image gate', () => {
       `cannot move ${api.name}:production to ${short(api.built.digest)}: require-tested is on, and production takes only the image that staging points at, which is none (there is no such tag): move staging to this image first and test it there`
     ])
     expect(snapshots([api.name, worker.name])).toEqual(before)
+    expect(refused.summary).toContain('production: refused')
+    expect(gatesOf(refused.outputs.json).map(({ gates }) => gates?.tested)).toEqual([
+      [{ pointer: 'production', refused: refused.errors[0] }],
+      [{ pointer: 'production', by: 'staging' }]
+    ])
     const promoted = await dispatch([api.name], { event: 'promote', environment: 'staging' })
     expect(promoted.status).toBe(0)
     const released = await release([api.name, worker.name], { 'require-tested': 'true' })
@@ -358,6 +365,51 @@ describe('archived rollback targets', () => {
     expect(restores).toHaveLength(1)
   })
 
+  it('restores nothing when another repository is refused at a gate', async () => {
+    const api = await archivedRelease(0)
+    const worker = await repository()
+    const hotfix = dockerV2Image(`hotfix-${counter}`)
+    await seedImage(client, worker.name, hotfix, ['v1.1.0', 'production'])
+    standIn.control.setScan(
+      worker.name,
+      worker.released.digest,
+      scanOf('COMPLETE', 'basic', [{ id: 'CVE-2024-0004', severity: 'CRITICAL' }])
+    )
+    const run = await dispatch([api.name, worker.name], {
+      event: 'rollback',
+      version: '1.0.0',
+      'fail-on-severity': 'HIGH'
+    })
+    expect(run.status).toBe(1)
+    expect(run.errors).toEqual([expect.stringContaining(`cannot move ${worker.name}:production`)])
+    expect(standIn.control.calls.map(({ operation }) => operation)).not.toContain(
+      'UpdateImageStorageClass'
+    )
+    expect(
+      standIn.control.snapshot(api.name).images.find(({ digest }) => digest === api.released.digest)
+        ?.status
+    ).toBe('ARCHIVED')
+  })
+
+  it('prune lists and deletes an archived release like any other', async () => {
+    const api = await archivedRelease(0)
+    await seedImage(client, api.name, dockerV2Image(`v2-${counter}`), ['v2.0.0'])
+    const run = await dispatch([api.name], {
+      event: 'prune',
+      'keep-minor-versions': '2',
+      'dry-run': 'false'
+    })
+    expect(run.errors).toEqual([])
+    expect(run.status).toBe(0)
+    const pruned = JSON.parse(run.outputs.json ?? '[]')[0].prune
+    expect(pruned.images.map(({ digest }: { digest: string }) => digest)).toEqual([
+      api.released.digest
+    ])
+    expect(standIn.control.snapshot(api.name).images.map(({ digest }) => digest)).not.toContain(
+      api.released.digest
+    )
+  })
+
   it('a dry run says a restore would be needed, and restores nothing', async () => {
     const api = await archivedRelease(0)
     const before = snapshots([api.name])
@@ -372,7 +424,7 @@ describe('archived rollback targets', () => {
     const run = await rollback(api.name, { 'restore-timeout': '3s' })
     expect(run.status).toBe(1)
     expect(run.errors).toEqual([
-      `${api.name}@${short(api.released.digest)} is still being restored from archive after restore-timeout (3s): nothing was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
+      `${api.name}@${short(api.released.digest)} is still being restored from archive after restore-timeout (3s): no tag was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
     ])
     const production = standIn.control
       .snapshot(api.name)

@@ -257,7 +257,8 @@ describe('Registry describes images', () => {
     expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
       registryId: '123456789012',
       repositoryName: 'app',
-      imageIds: [{ imageDigest: digest }, { imageDigest: 'sha256:other' }]
+      imageIds: [{ imageDigest: digest }, { imageDigest: 'sha256:other' }],
+      filter: { imageStatus: 'ANY' }
     })
   })
 })

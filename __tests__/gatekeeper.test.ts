@@ -391,6 +391,20 @@ describe('gateProblems', () => {
         { ...move, repository: 'worker', signature: signature(['worker signature']) }
       ],
       ['api scan', 'api signature', 'worker signature']
+    ],
+    [
+      'a tested-image refusal first, and nothing for a pointer proven tested',
+      [
+        {
+          ...move,
+          tested: [
+            { pointer: 'production', refused: 'api untested' },
+            { pointer: 'canary', by: 'staging' }
+          ],
+          scan: scan(['api scan'])
+        }
+      ],
+      ['api untested', 'api scan']
     ]
   ])('%s', (_name, found, problems) => {
     expect(gateProblems(found)).toEqual(problems)

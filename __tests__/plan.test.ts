@@ -681,8 +681,12 @@ describe('the tested-image rule (require-tested)', () => {
       { 'app-main-b0b0b0b': build, '2.0.0-rc.3': build, stable: old },
       "stable takes only an image carrying a tag matching '2.1.0-rc.*'; this image carries 2.0.0-rc.3, app-main-b0b0b0b"
     ]
-  ])('refuses when %s', (_name, intent, registry, message) => {
-    expect(() => planRepository(intent, testedState(intent, registry))).toThrow(message)
+  ])('leaves the gates a refusal when %s', (_name, intent, registry, message) => {
+    const [proof] = planRepository(intent, testedState(intent, registry)).tested ?? []
+    expect(proof).toEqual({
+      pointer: intent.tested?.[0]?.pointer,
+      refused: expect.stringContaining(message)
+    })
   })
 
   it('reads every tag for a rule with *, and the named tag for one without', () => {

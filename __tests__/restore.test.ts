@@ -161,7 +161,7 @@ describe('restoreArchived', () => {
     expect(sleeps).toEqual([])
   })
 
-  it('times out when the image is not ACTIVE within the timeout, and restoreProblems says nothing was written', async () => {
+  it('times out when the image is not ACTIVE within the timeout, and restoreProblems says no tag was written', async () => {
     const { restorer, calls } = fakeRestorer()
     const { waiting, sleeps, now } = fakeWaiting()
     const outcomes = await restoreArchived(
@@ -184,7 +184,7 @@ describe('restoreArchived', () => {
     expect(sleeps).toEqual([2_000, 4_000, 8_000, 16_000, 30_000])
     expect(calls.filter((call) => call.startsWith('restore'))).toHaveLength(1)
     expect(restoreProblems(outcomes, '1m')).toEqual([
-      `${name} is still being restored from archive after restore-timeout (1m): nothing was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
+      `${name} is still being restored from archive after restore-timeout (1m): no tag was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
     ])
   })
 
@@ -268,7 +268,7 @@ describe('restoreProblems', () => {
     problems.forEach((problem, at) => {
       expect(problem).toMatch(
         new RegExp(
-          `^${named[at]} is still being restored from archive after restore-timeout \\(30m\\): nothing was written;`
+          `^${named[at]} is still being restored from archive after restore-timeout \\(30m\\): no tag was written;`
         )
       )
     })

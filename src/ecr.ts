@@ -244,7 +244,9 @@ export class Registry {
           new DescribeImagesCommand({
             ...this.scope(),
             repositoryName,
-            imageIds: batch.map((imageDigest) => ({ imageDigest }))
+            imageIds: batch.map((imageDigest) => ({ imageDigest })),
+            // Listings include archived images, so their digests must be described too.
+            filter: { imageStatus: 'ANY' }
           })
         )
       )
@@ -323,6 +325,7 @@ export class Registry {
         )
         status = page.imageScanStatus?.status ?? status
         description = page.imageScanStatus?.description ?? description
+        // Counted from the findings themselves, not findingSeverityCounts: ignored ids must not count.
         findings.push(...findingsOf(page.imageScanFindings))
         nextToken = page.nextToken
       } while (nextToken)

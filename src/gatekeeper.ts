@@ -37,7 +37,7 @@ const SIGNING_WAIT_MS = 5 * 60_000
  * Reads, for every repository whose plan moves a pointer the convention guards, the scan findings
  * of its image (each platform image of an index) and its signature, and judges them. Nothing is
  * written here; `gateProblems` says whether the run may go on. An image still to be restored from
- * archive is judged once it is restored.
+ * archive is judged once it is restored: only then can ECR tell its platform images and scan.
  */
 export async function checkGates(
   registry: GateReader,
@@ -68,7 +68,8 @@ export async function checkGates(
 
 /** Every problem the gates found: any one refuses the whole run, in every repository. */
 export const gateProblems = (outcomes: readonly GateOutcome[]): string[] =>
-  outcomes.flatMap(({ scan, signature }) => [
+  outcomes.flatMap(({ scan, signature, tested }) => [
+    ...tested.flatMap((proof) => ('refused' in proof ? [proof.refused] : [])),
     ...(scan?.problems ?? []),
     ...(signature?.problems ?? [])
   ])

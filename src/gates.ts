@@ -1,5 +1,5 @@
 /** The scan and signature gates' rules, without I/O: what ECR's answers mean for a pointer's move. */
-import { isIndex, shortDigest, type Manifest } from './model.js'
+import { indexEntries, isIndex, shortDigest, type Manifest } from './model.js'
 
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const
 export type Severity = (typeof SEVERITIES)[number]
@@ -91,15 +91,7 @@ const rank = (severity: string): number => {
  */
 export function scannedImages(image: Manifest): ScannedImage[] {
   if (!isIndex(image.mediaType)) return [{ digest: image.digest }]
-  const { manifests = [] } = JSON.parse(image.body) as {
-    manifests?: {
-      digest?: unknown
-      platform?: { os?: string; architecture?: string; variant?: string }
-      annotations?: Record<string, string>
-    }[]
-  }
-  return manifests.flatMap(({ digest, platform, annotations }) => {
-    if (typeof digest !== 'string') return []
+  return indexEntries(image).flatMap(({ digest, platform, annotations }) => {
     if (annotations?.['vnd.docker.reference.type'] === 'attestation-manifest') return []
     if (platform?.os === 'unknown') return []
     const name = platform?.os

@@ -47,7 +47,7 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   const dryRun = input('dry-run')
   const [keepMinor, olderThan] = [input('keep-minor-versions'), input('prune-older-than')]
   const severity = input('fail-on-severity') || 'off'
-  const failOnSeverity = severity === 'off' ? severity : severity.toUpperCase()
+  const failOnSeverity = severity.toLowerCase() === 'off' ? 'off' : severity.toUpperCase()
   const [requireScan, requireTested] = [input('require-scan'), input('require-tested')]
   const restore = input('restore-timeout') || '15m'
   const inputs: Inputs = {

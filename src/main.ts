@@ -19,7 +19,7 @@ import { WritePacer } from './pace.js'
 import { planRepository } from './plan.js'
 import type { Waiting } from './poll.js'
 import { problemsError, problemsOf, tryEach } from './problems.js'
-import { restoreArchived, restoreProblems } from './restore.js'
+import { restoreArchived, restoreProblems, type RestoreOutcome } from './restore.js'
 import {
   changeRow,
   describeIntent,
@@ -145,7 +145,7 @@ async function writeTags(
     for (const intent of derived) core.info(describeIntent(intent))
     return Promise.resolve(derived)
   })
-  const readAndPlan = async () => {
+  const readPlanAndGate = async () => {
     const states = await core.group('Read the registry', () =>
       readStatesWaiting(registry, intents, inputs.waitForSource.ms, waiting)
     )
@@ -154,27 +154,32 @@ async function writeTags(
       for (const line of planned.flatMap(describePlan)) core.info(line)
       return Promise.resolve(planned)
     })
-    return { states, plans }
+    const gates = await core.group('Gates', () =>
+      checkGates(registry, convention, plans, inputs.gates, waiting)
+    )
+    return { states, plans, gates, problems: gateProblems(gates) }
   }
-  let { states, plans } = await readAndPlan()
-  const restores = plans.some(({ archived }) => archived)
-    ? await core.group('Restore archived images', () =>
-        restoreArchived(registry, plans, inputs.dryRun, inputs.restoreTimeout, waiting)
-      )
-    : []
-  const late = restoreProblems(restores, inputs.restoreTimeout.text)
-  if (restores.length > 0 && late.length === 0 && !inputs.dryRun)
-    ({ states, plans } = await readAndPlan())
-  const gates = await core.group('Gates', () =>
-    checkGates(registry, convention, plans, inputs.gates, waiting)
-  )
+  // The gates go first, so a refused run restores nothing; an archived image is gated once restored.
+  let ready = await readPlanAndGate()
+  let restores: RestoreOutcome[] = []
+  if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
+    restores = await core.group('Restore archived images', () =>
+      restoreArchived(registry, ready.plans, inputs.dryRun, inputs.restoreTimeout, waiting)
+    )
+    const late = restoreProblems(restores, inputs.restoreTimeout.text)
+    if (late.length > 0) ready = { ...ready, problems: late }
+    else if (!inputs.dryRun) ready = await readPlanAndGate()
+  }
+  const { states, plans, gates, problems } = ready
+  // A refused run moves nothing, so it reports no plan: no output may name a tag it did not write.
+  if (problems.length > 0) return { ...result, restores, gates, failure: problemsError(problems) }
   const planned = { ...result, plans, changes: preview(plans), restores, gates }
-  const refused = [...late, ...gateProblems(gates)]
-  if (refused.length > 0) return { ...planned, failure: problemsError(refused) }
   if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
   if (signal.aborted) {
     throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
   }
+  if (plans.some(({ archived }) => archived))
+    throw new Error('an image was archived again after its restore: no tag was written; run again')
   const work = plans.map((plan, index) =>
     repositoryWork(registry, intents[index]!, states[index]!, plan)
   )

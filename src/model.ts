@@ -41,12 +41,29 @@ export const INDEX_MEDIA_TYPES = [
 export const isIndex = (mediaType: string | undefined): boolean =>
   INDEX_MEDIA_TYPES.includes(mediaType ?? '')
 
-/** The platform images an index (OCI image index, Docker manifest list) holds. */
-export function childDigests(manifest: Manifest): string[] {
+/** One manifest an index names, with its platform and annotations as the index gives them. */
+export interface IndexEntry {
+  readonly digest: string
+  readonly platform?: {
+    readonly os?: string
+    readonly architecture?: string
+    readonly variant?: string
+  }
+  readonly annotations?: Readonly<Record<string, string>>
+}
+
+/** The manifests an index (OCI image index, Docker manifest list) holds; none for any other manifest. */
+export function indexEntries(manifest: Manifest): IndexEntry[] {
   if (!isIndex(manifest.mediaType)) return []
   const { manifests } = JSON.parse(manifest.body) as { manifests?: { digest?: unknown }[] }
-  return (manifests ?? []).flatMap(({ digest }) => (typeof digest === 'string' ? [digest] : []))
+  return (manifests ?? []).flatMap((entry) =>
+    typeof entry.digest === 'string' ? [entry as IndexEntry] : []
+  )
 }
+
+/** The platform images (and attestations) an index holds. */
+export const childDigests = (manifest: Manifest): string[] =>
+  indexEntries(manifest).map(({ digest }) => digest)
 
 export const describeRef = (ref: ImageRef): string => ('tag' in ref ? ref.tag : ref.digest)
 

@@ -65,8 +65,11 @@ export interface RepositoryPlan {
   /** The tag whose digest before the run is the `previous-digest` output. */
   readonly pointer?: string
   readonly steps: readonly Step[]
-  /** For each pointer a tested-image rule let move: the tag on the image that proves it was tested. */
-  readonly tested?: readonly { readonly pointer: string; readonly by: string }[]
+  /**
+   * For each pointer a tested-image rule covers and the plan moves: the tag on the image that proves
+   * it was tested, or why none does (the gates then refuse the run).
+   */
+  readonly tested?: readonly TestedProof[]
   /** The source is archived (ARCHIVED or ACTIVATING): it must be restored, and the plan made again, before any write. */
   readonly archived?: string
 }
@@ -74,6 +77,10 @@ export interface RepositoryPlan {
 /** Tags whose right place depends on what else the registry holds: they are written last and read again first. */
 export const isPointer = (kind: Target['kind']): boolean =>
   kind === 'forward' || kind === 'highest' || kind === 'rollback'
+
+export type TestedProof = { readonly pointer: string } & (
+  { readonly by: string } | { readonly refused: string }
+)
 
 interface ReleasedVersion {
   readonly tag: string
@@ -221,12 +228,15 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     }
     return { tag, kind, ...(from && { from }), to: source, write: true }
   })
-  const tested = (intent.tested ?? []).flatMap((rule) => {
+  const tested = (intent.tested ?? []).flatMap((rule): TestedProof[] => {
     if (!steps.some(({ tag, write }) => write && tag === rule.pointer)) return []
     const by = testedBy(rule, state, source.digest)
-    if (by) return [{ pointer: rule.pointer, by }]
-    problems.push(untested(intent.repository, rule, state, source.digest))
-    return []
+    const { pointer } = rule
+    return [
+      by
+        ? { pointer, by }
+        : { pointer, refused: untested(intent.repository, rule, state, source.digest) }
+    ]
   })
   if (problems.length > 0) throw problemsError(problems)
   return {

@@ -290,7 +290,13 @@ function addGates(summary: typeof core.summary, outcomes: readonly GateOutcome[]
             `${signature.problems.length > 0 ? 'refused' : 'passed'}: ${signature.mode} ${signature.status}${signature.detail ? ` (${signature.detail})` : ''}`
           )
         : 'off',
-      escape(tested.map(({ pointer, by }) => `${pointer} from ${by}`).join('; ') || '—')
+      escape(
+        tested
+          .map((proof) =>
+            'by' in proof ? `${proof.pointer} from ${proof.by}` : `${proof.pointer}: refused`
+          )
+          .join('; ') || '—'
+      )
     ])
   ])
 }
@@ -304,7 +310,7 @@ function scanCell({
   ignored
 }: NonNullable<GateOutcome['scan']>) {
   const lines = [
-    `${problems.length > 0 ? 'refused' : 'passed'} (fail on ${threshold}): ${describeCounts(counts)}`,
+    `${problems.length > 0 ? 'refused' : 'passed'} (${threshold === 'off' ? 'scan required, no severity limit' : `fail on ${threshold}`}): ${describeCounts(counts)}`,
     ...images.map(({ platform, status }) => `${platform ?? 'image'}: ${status}`),
     ...top.map(describeFinding),
     ...(ignored.length > 0 ? [`ignored: ${ignored.join(', ')}`] : [])

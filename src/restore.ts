@@ -33,7 +33,7 @@ export async function restoreArchived(
   )
   if (dryRun) return archived.map((image) => ({ ...image, action: 'would restore' }))
   const started = waiting.clock()
-  const outcomes = await settleAll(
+  return settleAll(
     archived.map(async (image): Promise<RestoreOutcome> => {
       const name = `${image.repository}@${shortDigest(image.digest)}`
       const status =
@@ -58,7 +58,6 @@ export async function restoreArchived(
       return { ...image, action: restored ? 'restored' : 'timed out', seconds }
     })
   )
-  return outcomes
 }
 
 /** A restore that did not finish in time fails the run before any write; ECR goes on restoring. */
@@ -67,5 +66,5 @@ export const restoreProblems = (outcomes: readonly RestoreOutcome[], timeout: st
     .filter(({ action }) => action === 'timed out')
     .map(
       ({ repository, digest }) =>
-        `${repository}@${shortDigest(digest)} is still being restored from archive after restore-timeout (${timeout}): nothing was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
+        `${repository}@${shortDigest(digest)} is still being restored from archive after restore-timeout (${timeout}): no tag was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
     )
