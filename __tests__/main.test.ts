@@ -346,6 +346,58 @@ describe('run()', () => {
     ])
   })
 
+  describe('a rollback to an archived image', () => {
+    const archived = image('archived')
+    /**
+     * DescribeImages answers ARCHIVED until the restore, then the statuses of `after` in turn (the
+     * last one from then on); the image is served once it reads ACTIVE, unless `served` is false.
+     */
+    function archive(after: string[], served = true) {
+      let restored = false
+      ecr.on(UpdateImageStorageClassCommand).callsFake(async () => {
+        restored = true
+        return { imageStatus: 'ACTIVATING' }
+      })
+      ecr.on(DescribeImagesCommand).callsFake(async () => {
+        const imageStatus = restored ? (after.length > 1 ? after.shift() : after[0]) : 'ARCHIVED'
+        if (imageStatus === 'ACTIVE' && served) tags.set('v0.9.0', archived)
+        return {
+          imageDetails: [
+            { imageDigest: archived.digest, imageManifestMediaType: MEDIA_TYPE, imageStatus }
+          ]
+        }
+      })
+      ecr.on(PutImageCommand).callsFake(async ({ imageTag }) => {
+        tags.set(imageTag as string, archived)
+        return {}
+      })
+    }
+    beforeEach(() => {
+      onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
+      Object.assign(inputs, { event: 'rollback', version: '0.9.0' })
+    })
+
+    it('restores it, reads the registry again and then writes', async () => {
+      archive(['ACTIVE'])
+      await run()
+      expect(annotations).toEqual([])
+      expect(process.exitCode).toBeUndefined()
+      expect(calls(UpdateImageStorageClassCommand)).toBe(1)
+      expect(tags.get('production')).toBe(archived)
+      expect(JSON.parse(outputs.json ?? '[]')[0].restore).toMatchObject({ action: 'restored' })
+    }, 10_000)
+
+    it('writes nothing when the registry shows it archived again once restored', async () => {
+      archive(['ACTIVE', 'ARCHIVED'], false)
+      await run()
+      expect(process.exitCode).toBe(1)
+      expect(calls(PutImageCommand)).toBe(0)
+      expect(annotations).toEqual([
+        'error: an image was archived again after its restore: no tag was written; run again'
+      ])
+    }, 10_000)
+  })
+
   it('refuses a lifecycle the convention cannot render before writing any tag', async () => {
     onEvent('release', 'refs/tags/v1.1.0', {
       action: 'published',
