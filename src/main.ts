@@ -10,7 +10,7 @@ import {
   type LifecycleIntent
 } from './cleanup.js'
 import { loadConvention, type Convention } from './conventions.js'
-import { derive, type ActiveTrigger, type RunValues } from './derive.js'
+import { derive, type ActiveTrigger, type Intent, type RunValues } from './derive.js'
 import { createRegistry, type Registry } from './ecr.js'
 import { checkGates, gateProblems } from './gatekeeper.js'
 import { readInputs, type Inputs } from './inputs.js'
@@ -113,21 +113,14 @@ async function keepLifecyclePolicy(
 }
 
 /**
- * derive (pure) → read registry state → plan (pure) → restore archived sources → gates → apply; a
- * dry run stops before the restore's writes and the tags'.
+ * derive (pure) → read registry state → plan (pure) → gates → restore archived sources → apply; a
+ * dry run stops before the restore and the tags are written.
  */
 async function writeTags(
   result: RunResult,
-  {
-    inputs,
-    context,
-    convention,
-    trigger,
-    registry,
-    pacer,
-    signal
-  }: Run & { trigger: ActiveTrigger }
+  run: Run & { trigger: ActiveTrigger }
 ): Promise<RunResult> {
+  const { inputs, context, convention, trigger, registry, pacer, signal } = run
   const waiting: Waiting = {
     sleep: (ms) =>
       sleep(ms, undefined, { signal }).catch(() => {
@@ -145,32 +138,7 @@ async function writeTags(
     for (const intent of derived) core.info(describeIntent(intent))
     return Promise.resolve(derived)
   })
-  const readPlanAndGate = async () => {
-    const states = await core.group('Read the registry', () =>
-      readStatesWaiting(registry, intents, inputs.waitForSource.ms, waiting)
-    )
-    const plans = await core.group('Plan', () => {
-      const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
-      for (const line of planned.flatMap(describePlan)) core.info(line)
-      return Promise.resolve(planned)
-    })
-    const gates = await core.group('Gates', () =>
-      checkGates(registry, convention, plans, inputs.gates, waiting)
-    )
-    return { states, plans, gates, problems: gateProblems(gates) }
-  }
-  // The gates go first, so a refused run restores nothing; an archived image is gated once restored.
-  let ready = await readPlanAndGate()
-  let restores: RestoreOutcome[] = []
-  if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
-    restores = await core.group('Restore archived images', () =>
-      restoreArchived(registry, ready.plans, inputs.dryRun, inputs.restoreTimeout, waiting)
-    )
-    const late = restoreProblems(restores, inputs.restoreTimeout.text)
-    if (late.length > 0) ready = { ...ready, problems: late }
-    else if (!inputs.dryRun) ready = await readPlanAndGate()
-  }
-  const { states, plans, gates, problems } = ready
+  const { states, plans, gates, restores, problems } = await prepare(run, intents, waiting)
   // A refused run moves nothing, so it reports no plan: no output may name a tag it did not write.
   if (problems.length > 0) return { ...result, restores, gates, failure: problemsError(problems) }
   const planned = { ...result, plans, changes: preview(plans), restores, gates }
@@ -197,6 +165,43 @@ async function writeTags(
     changes: outcome.steps.map(changeRow),
     ...(outcome.failure && { failure: outcome.failure })
   }
+}
+
+/**
+ * Reads, plans and checks the gates; then restores the archived images the plans point tags at (a
+ * dry run only says it would), and reads, plans and checks again. The gates go first, so a refused
+ * run restores nothing; an archived image is gated once restored.
+ */
+async function prepare(
+  { inputs, convention, registry }: Run,
+  intents: readonly Intent[],
+  waiting: Waiting
+) {
+  const readPlanAndGate = async () => {
+    const states = await core.group('Read the registry', () =>
+      readStatesWaiting(registry, intents, inputs.waitForSource.ms, waiting)
+    )
+    const plans = await core.group('Plan', () => {
+      const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
+      for (const line of planned.flatMap(describePlan)) core.info(line)
+      return Promise.resolve(planned)
+    })
+    const gates = await core.group('Gates', () =>
+      checkGates(registry, convention, plans, inputs.gates, waiting)
+    )
+    return { states, plans, gates, problems: gateProblems(gates) }
+  }
+  let ready = await readPlanAndGate()
+  let restores: RestoreOutcome[] = []
+  if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
+    restores = await core.group('Restore archived images', () =>
+      restoreArchived(registry, ready.plans, inputs.dryRun, inputs.restoreTimeout, waiting)
+    )
+    const late = restoreProblems(restores, inputs.restoreTimeout.text)
+    if (late.length > 0) ready = { ...ready, problems: late }
+    else if (!inputs.dryRun) ready = await readPlanAndGate()
+  }
+  return { ...ready, restores }
 }
 
 function runValues(repository: string, inputs: Inputs, context: Context): RunValues {
