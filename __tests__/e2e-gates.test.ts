@@ -9,6 +9,7 @@ import { startStandIn } from './support/ecr-standin.mjs'
 import { dockerV2Image, multiArchImage, seedImage } from './support/images.mjs'
 import { runAction } from './support/run-action.mjs'
 import { clientFor } from './support/harness.js'
+import { shortDigest } from '../src/model.js'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 type Control = StandIn['control']
@@ -18,7 +19,6 @@ type Finding = NonNullable<ScanSpec['findings']>[number]
 
 const SHA = 'abcdef1234567890abcdef1234567890abcdef12'
 const BUILD_TAG = 'sha-abcdef1'
-const short = (digest: string) => digest.slice(0, 'sha256:'.length + 12)
 
 let standIn: StandIn
 let client: ECRClient
@@ -106,7 +106,7 @@ describe('scan gate', () => {
     const run = await release([api.name, worker.name], { 'fail-on-severity': 'HIGH' })
     expect(run.status).toBe(1)
     expect(run.errors).toEqual([
-      `cannot move ${api.name}:production to ${short(api.built.digest)}: 1 finding at or above HIGH (CRITICAL 1, MEDIUM 1): CVE-2024-0001 in openssl (CRITICAL, fix available: YES). Fix and rebuild, or name the accepted ones in ignore-findings`
+      `cannot move ${api.name}:production to ${shortDigest(api.built.digest)}: 1 finding at or above HIGH (CRITICAL 1, MEDIUM 1): CVE-2024-0001 in openssl (CRITICAL, fix available: YES). Fix and rebuild, or name the accepted ones in ignore-findings`
     ])
     expect(snapshots([api.name, worker.name])).toEqual(before)
     expect(run.summary).toContain('<h4>Gates</h4>')
@@ -192,7 +192,7 @@ describe('scan gate', () => {
     const refused = await release([api.name], { 'fail-on-severity': 'CRITICAL' })
     expect(refused.status).toBe(1)
     expect(refused.errors).toEqual([
-      `cannot move ${api.name}:production to ${short(api.built.digest)}: platform image linux/arm64 ${short(api.arm64)} ${why}; scan it first, or set require-scan: false to let an unscanned image through`
+      `cannot move ${api.name}:production to ${shortDigest(api.built.digest)}: platform image linux/arm64 ${shortDigest(api.arm64)} ${why}; scan it first, or set require-scan: false to let an unscanned image through`
     ])
     const letThrough = await release([api.name], {
       'fail-on-severity': 'CRITICAL',
@@ -296,7 +296,7 @@ describe('tested-image gate', () => {
     const refused = await release([api.name, worker.name], { 'require-tested': 'true' })
     expect(refused.status).toBe(1)
     expect(refused.errors).toEqual([
-      `cannot move ${api.name}:production to ${short(api.built.digest)}: require-tested is on, and production takes only the image that staging points at, which is none (there is no such tag): move staging to this image first and test it there`
+      `cannot move ${api.name}:production to ${shortDigest(api.built.digest)}: require-tested is on, and production takes only the image that staging points at, which is none (there is no such tag): move staging to this image first and test it there`
     ])
     expect(snapshots([api.name, worker.name])).toEqual(before)
     expect(refused.summary).toContain('production: refused')
@@ -348,7 +348,7 @@ describe('archived rollback targets', () => {
     expect(run.errors).toEqual([])
     expect(run.status).toBe(0)
     expect(run.stdout).toContain(
-      `${api.name}@${short(api.released.digest)} is archived: restoring it`
+      `${api.name}@${shortDigest(api.released.digest)} is archived: restoring it`
     )
     const image = standIn.control
       .snapshot(api.name)
@@ -424,7 +424,7 @@ describe('archived rollback targets', () => {
     const run = await rollback(api.name, { 'restore-timeout': '3s' })
     expect(run.status).toBe(1)
     expect(run.errors).toEqual([
-      `${api.name}@${short(api.released.digest)} is still being restored from archive after restore-timeout (3s): no tag was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
+      `${api.name}@${shortDigest(api.released.digest)} is still being restored from archive after restore-timeout (3s): no tag was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
     ])
     const production = standIn.control
       .snapshot(api.name)

@@ -1,27 +1,28 @@
 import { builtInConvention } from '../src/conventions.js'
 import { checkGates, gateProblems, type GateOutcome, type GateReader } from '../src/gatekeeper.js'
 import { cosignTag, type GateSettings, type ScanReport, type SigningState } from '../src/gates.js'
-import { describeRef, type ImageRef, type Manifest } from '../src/model.js'
+import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/model.js'
 import type { RepositoryPlan, Step } from '../src/plan.js'
 import { problemsOf } from '../src/problems.js'
-import { fakeWaiting } from './support/harness.js'
+import { fakeDigest, fakeWaiting } from './support/harness.js'
+import { MEDIA_TYPES } from './support/oci.mjs'
 
 const environments = builtInConvention('environments')
 const channels = builtInConvention('channels')
 
-const digest = (name: string) => `sha256:${name.repeat(64 / name.length)}`
 const [plain, index, amd64, arm64, attestation, older] = ['a', 'b', 'c', 'd', 'e', 'f'].map(
-  digest
+  fakeDigest
 ) as [string, string, string, string, string, string]
-const short = (full: string) => full.slice(0, 'sha256:'.length + 12)
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-const image: Manifest = { digest: plain, mediaType: OCI_MANIFEST, body: '{"schemaVersion":2}' }
-const before: Manifest = { digest: older, mediaType: OCI_MANIFEST, body: '{}' }
+const image: Manifest = {
+  digest: plain,
+  mediaType: MEDIA_TYPES.ociManifest,
+  body: '{"schemaVersion":2}'
+}
+const before: Manifest = { digest: older, mediaType: MEDIA_TYPES.ociManifest, body: '{}' }
 const multiArch: Manifest = {
   digest: index,
-  mediaType: OCI_INDEX,
+  mediaType: MEDIA_TYPES.ociIndex,
   body: JSON.stringify({
     schemaVersion: 2,
     manifests: [
@@ -96,13 +97,13 @@ function fakeReader({ scans = {}, signing = [[]], tags = {}, failing = [] }: Reg
   let signingCalls = 0
   const reader: GateReader = {
     async scanFindings(repository, scanned) {
-      calls.push(`scan ${repository} ${short(scanned)}`)
+      calls.push(`scan ${repository} ${shortDigest(scanned)}`)
       if (failing.includes(repository))
         throw new Error(`ecr:DescribeImageScanFindings on ${repository} failed`)
       return scans[scanned]
     },
     async signingStatuses(repository, signed) {
-      calls.push(`signing ${repository} ${short(signed)}`)
+      calls.push(`signing ${repository} ${shortDigest(signed)}`)
       const answer = signing[Math.min(signingCalls, signing.length - 1)] ?? []
       signingCalls += 1
       return answer
@@ -143,7 +144,7 @@ describe('checkGates: which moves are gated', () => {
     expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
       ['api', ['production']]
     ])
-    expect(calls).toEqual([`scan api ${short(plain)}`])
+    expect(calls).toEqual([`scan api ${shortDigest(plain)}`])
   })
 
   it('follows the convention: channels guards stable, not production', async () => {
@@ -164,7 +165,7 @@ describe('checkGates: which moves are gated', () => {
     expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
       ['api', ['stable']]
     ])
-    expect(calls).toEqual([`scan api ${short(plain)}`])
+    expect(calls).toEqual([`scan api ${shortDigest(plain)}`])
   })
 
   it('skips a plan whose source is archived: it is judged once restored', async () => {
@@ -229,20 +230,23 @@ describe('checkGates: the scan gate', () => {
       counts: { CRITICAL: 1 }
     })
     expect(gateProblems(outcomes)).toEqual([
-      `cannot move api:production to ${short(plain)}: 1 finding at or above HIGH (CRITICAL 1): CVE-2024-0001 in openssl (CRITICAL). Fix and rebuild, or name the accepted ones in ignore-findings`
+      `cannot move api:production to ${shortDigest(plain)}: 1 finding at or above HIGH (CRITICAL 1): CVE-2024-0001 in openssl (CRITICAL). Fix and rebuild, or name the accepted ones in ignore-findings`
     ])
   })
 
   it('scans each platform image of an index, not the index nor its attestation manifest', async () => {
     const { reader, calls } = fakeReader({ scans: { [amd64]: clean } })
     const [outcome] = await check(reader, [release('api', multiArch)], settings())
-    expect(calls.sort()).toEqual([`scan api ${short(amd64)}`, `scan api ${short(arm64)}`])
+    expect(calls.sort()).toEqual([
+      `scan api ${shortDigest(amd64)}`,
+      `scan api ${shortDigest(arm64)}`
+    ])
     expect(outcome?.scan?.images).toEqual([
       { digest: amd64, platform: 'linux/amd64', status: 'COMPLETE' },
       { digest: arm64, platform: 'linux/arm64', status: 'NOT SCANNED' }
     ])
     expect(outcome?.scan?.problems).toEqual([
-      `cannot move api:production to ${short(index)}: platform image linux/arm64 ${short(arm64)} was never scanned (ECR has no scan findings for it); scan it first, or set require-scan: false to let an unscanned image through`
+      `cannot move api:production to ${shortDigest(index)}: platform image linux/arm64 ${shortDigest(arm64)} was never scanned (ECR has no scan findings for it); scan it first, or set require-scan: false to let an unscanned image through`
     ])
   })
 
@@ -277,7 +281,7 @@ describe('checkGates: the signature gate', () => {
       detail: profile,
       problems: []
     })
-    expect(calls).toEqual([`signing api ${short(plain)}`])
+    expect(calls).toEqual([`signing api ${shortDigest(plain)}`])
     expect(sleeps).toEqual([])
   })
 
@@ -311,7 +315,7 @@ describe('checkGates: the signature gate', () => {
     expect(signingCalls()).toBe(1 + sleeps.length)
     expect(outcomes[0]?.signature?.status).toBe('IN_PROGRESS')
     expect(gateProblems(outcomes)).toEqual([
-      `cannot move api:production to ${short(plain)}: ECR managed signing is still IN_PROGRESS after 300 s; run again once it is COMPLETE`
+      `cannot move api:production to ${shortDigest(plain)}: ECR managed signing is still IN_PROGRESS after 300 s; run again once it is COMPLETE`
     ])
   })
 
@@ -331,7 +335,7 @@ describe('checkGates: the signature gate', () => {
       {},
       'UNSIGNED',
       [
-        `cannot move api:production to ${short(plain)}: it has no cosign signature (no tag ${cosignTag(plain)} in api): sign it with cosign sign <repository uri>@${plain}, or set require-signature: off`
+        `cannot move api:production to ${shortDigest(plain)}: it has no cosign signature (no tag ${cosignTag(plain)} in api): sign it with cosign sign <repository uri>@${plain}, or set require-signature: off`
       ]
     ]
   ])('cosign: looks the signature tag up; %s', async (_name, held, status, problems) => {
@@ -358,7 +362,7 @@ describe('checkGates: the signature gate', () => {
       [release('api')],
       settings({ requireSignature: 'cosign' })
     )
-    expect(calls.sort()).toEqual([`get api ${cosignTag(plain)}`, `scan api ${short(plain)}`])
+    expect(calls.sort()).toEqual([`get api ${cosignTag(plain)}`, `scan api ${shortDigest(plain)}`])
     expect(outcome?.scan?.problems).toEqual([])
     expect(outcome?.signature?.status).toBe('UNSIGNED')
   })

@@ -15,36 +15,39 @@ import {
   type ScannedImage,
   type SigningState
 } from '../src/gates.js'
-import type { Manifest } from '../src/model.js'
+import { shortDigest, type Manifest } from '../src/model.js'
+import { MEDIA_TYPES } from './support/oci.mjs'
+import { fakeDigest } from './support/harness.js'
 
-const digest = (name: string) => `sha256:${name.repeat(64 / name.length)}`
 const [plain, index, amd64, arm64, attestation, other] = ['a', 'b', 'c', 'd', 'e', 'f'].map(
-  digest
+  fakeDigest
 ) as [string, string, string, string, string, string]
-const short = (full: string) => full.slice(0, 'sha256:'.length + 12)
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
-
-const image: Manifest = { digest: plain, mediaType: OCI_MANIFEST, body: '{"schemaVersion":2}' }
+const image: Manifest = {
+  digest: plain,
+  mediaType: MEDIA_TYPES.ociManifest,
+  body: '{"schemaVersion":2}'
+}
 /** An OCI index as BuildKit pushes it: two platform images and an attestation manifest. */
 const multiArch: Manifest = {
   digest: index,
-  mediaType: OCI_INDEX,
+  mediaType: MEDIA_TYPES.ociIndex,
   body: JSON.stringify({
     schemaVersion: 2,
-    mediaType: OCI_INDEX,
+    mediaType: MEDIA_TYPES.ociIndex,
     manifests: [
-      { mediaType: OCI_MANIFEST, digest: amd64, platform: { os: 'linux', architecture: 'amd64' } },
       {
-        mediaType: OCI_MANIFEST,
+        mediaType: MEDIA_TYPES.ociManifest,
+        digest: amd64,
+        platform: { os: 'linux', architecture: 'amd64' }
+      },
+      {
+        mediaType: MEDIA_TYPES.ociManifest,
         digest: arm64,
         platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }
       },
       {
-        mediaType: OCI_MANIFEST,
+        mediaType: MEDIA_TYPES.ociManifest,
         digest: attestation,
         platform: { os: 'unknown', architecture: 'unknown' },
         annotations: {
@@ -58,7 +61,7 @@ const multiArch: Manifest = {
 
 const move: GatedMove = { repository: 'app', tags: ['production'], image }
 const indexMove: GatedMove = { repository: 'app', tags: ['production'], image: multiArch }
-const refused = `cannot move app:production to ${short(plain)}`
+const refused = `cannot move app:production to ${shortDigest(plain)}`
 
 const settings = (extra: Partial<GateSettings> = {}): GateSettings => ({
   failOnSeverity: 'HIGH',
@@ -80,7 +83,10 @@ const scanOf = (...findings: Finding[]) => [{ digest: plain, report: complete(..
 describe('scannedImages', () => {
   it.each<[string, Manifest]>([
     ['an OCI image manifest', image],
-    ['a Docker image manifest', { digest: plain, mediaType: DOCKER_MANIFEST, body: '{}' }]
+    [
+      'a Docker image manifest',
+      { digest: plain, mediaType: MEDIA_TYPES.dockerManifest, body: '{}' }
+    ]
   ])('%s is itself', (_name, manifest) => {
     expect(scannedImages(manifest)).toEqual([{ digest: plain }])
   })
@@ -95,18 +101,18 @@ describe('scannedImages', () => {
   it('a Docker manifest list yields its platform images', () => {
     const list: Manifest = {
       digest: index,
-      mediaType: DOCKER_LIST,
+      mediaType: MEDIA_TYPES.dockerManifestList,
       body: JSON.stringify({
         schemaVersion: 2,
-        mediaType: DOCKER_LIST,
+        mediaType: MEDIA_TYPES.dockerManifestList,
         manifests: [
           {
-            mediaType: DOCKER_MANIFEST,
+            mediaType: MEDIA_TYPES.dockerManifest,
             digest: amd64,
             platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1' }
           },
           {
-            mediaType: DOCKER_MANIFEST,
+            mediaType: MEDIA_TYPES.dockerManifest,
             digest: arm64,
             platform: { os: 'linux', architecture: 'arm', variant: 'v7' }
           }
@@ -134,7 +140,7 @@ describe('scannedImages', () => {
   ])('skips an entry with %s', (_name, entry) => {
     const manifest: Manifest = {
       digest: index,
-      mediaType: OCI_INDEX,
+      mediaType: MEDIA_TYPES.ociIndex,
       body: JSON.stringify({ manifests: [entry, { digest: amd64 }] })
     }
     expect(scannedImages(manifest)).toEqual([{ digest: amd64 }])
@@ -144,11 +150,13 @@ describe('scannedImages', () => {
     expect(
       scannedImages({
         digest: index,
-        mediaType: OCI_INDEX,
+        mediaType: MEDIA_TYPES.ociIndex,
         body: JSON.stringify({ manifests: [{ digest: amd64, platform: {} }] })
       })
     ).toEqual([{ digest: amd64 }])
-    expect(scannedImages({ digest: index, mediaType: OCI_INDEX, body: '{}' })).toEqual([])
+    expect(scannedImages({ digest: index, mediaType: MEDIA_TYPES.ociIndex, body: '{}' })).toEqual(
+      []
+    )
   })
 })
 
@@ -342,11 +350,11 @@ describe('judgeScan: scan status', () => {
       ],
       settings()
     )
-    const moved = `cannot move app:production to ${short(index)}`
+    const moved = `cannot move app:production to ${shortDigest(index)}`
     const remedy = 'scan it first, or set require-scan: false to let an unscanned image through'
     expect(verdict.problems).toEqual([
-      `${moved}: platform image linux/arm64/v8 ${short(arm64)} was never scanned (ECR has no scan findings for it); ${remedy}`,
-      `${moved}: platform image (no platform) ${short(other)} has no finished scan (status IN_PROGRESS); ${remedy}`
+      `${moved}: platform image linux/arm64/v8 ${shortDigest(arm64)} was never scanned (ECR has no scan findings for it); ${remedy}`,
+      `${moved}: platform image (no platform) ${shortDigest(other)} has no finished scan (status IN_PROGRESS); ${remedy}`
     ])
     expect(verdict.images).toEqual([
       { digest: amd64, platform: 'linux/amd64', status: 'COMPLETE' },
@@ -358,7 +366,7 @@ describe('judgeScan: scan status', () => {
   it('refuses an index with no platform image to scan while a scan is required', () => {
     const refused = judgeScan(indexMove, [], settings())
     expect(refused.problems).toEqual([
-      `cannot move app:production to ${short(index)}: the index holds no platform image to scan, so nothing vouches for it; set require-scan: false to let it through`
+      `cannot move app:production to ${shortDigest(index)}: the index holds no platform image to scan, so nothing vouches for it; set require-scan: false to let it through`
     ])
     expect(judgeScan(indexMove, [], settings({ requireScan: false })).problems).toEqual([])
   })
@@ -377,7 +385,7 @@ describe('judgeScan: scan status', () => {
     expect(verdict.top).toEqual([])
     expect(verdict.problems).toHaveLength(1)
     expect(verdict.problems[0]).toContain(
-      `platform image linux/arm64/v8 ${short(arm64)} was never scanned`
+      `platform image linux/arm64/v8 ${shortDigest(arm64)} was never scanned`
     )
     // Once every image is scanned, nothing refuses it.
     expect(

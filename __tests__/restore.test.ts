@@ -1,5 +1,5 @@
 import type { StoredImage } from '../src/ecr.js'
-import { describeRef, type ImageRef, type Manifest } from '../src/model.js'
+import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/model.js'
 import type { RepositoryPlan } from '../src/plan.js'
 import { problemsOf } from '../src/problems.js'
 import {
@@ -8,13 +8,15 @@ import {
   type RestoreOutcome,
   type Restorer
 } from '../src/restore.js'
-import { fakeWaiting } from './support/harness.js'
+import { fakeDigest, fakeWaiting } from './support/harness.js'
+import { MEDIA_TYPES } from './support/oci.mjs'
 
-const digest = (name: string) => `sha256:${name.repeat(64 / name.length)}`
-const [archivedImage, otherImage] = ['a', 'b'].map(digest) as [string, string]
-const short = (full: string) => full.slice(0, 'sha256:'.length + 12)
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const manifest = (of: string): Manifest => ({ digest: of, mediaType: OCI_MANIFEST, body: '' })
+const [archivedImage, otherImage] = ['a', 'b'].map(fakeDigest) as [string, string]
+const manifest = (of: string): Manifest => ({
+  digest: of,
+  mediaType: MEDIA_TYPES.ociManifest,
+  body: ''
+})
 
 const plan = (repository: string, source: string, archived?: string): RepositoryPlan => ({
   repository,
@@ -46,19 +48,19 @@ function fakeRestorer({
   const reads: Record<string, number> = {}
   const restorer: Restorer = {
     async restoreImage(repository, restored) {
-      calls.push(`restore ${repository} ${short(restored)}`)
+      calls.push(`restore ${repository} ${shortDigest(restored)}`)
       if (failing.includes(repository))
         throw new Error(`ecr:UpdateImageStorageClass on ${repository} failed`)
       return restoreAnswer
     },
     async storedImage(repository, ref: ImageRef): Promise<StoredImage | undefined> {
-      calls.push(`stored ${repository} ${short(describeRef(ref))}`)
+      calls.push(`stored ${repository} ${shortDigest(describeRef(ref))}`)
       const read = (reads[repository] = (reads[repository] ?? 0) + 1)
       const digestRef = 'digest' in ref ? ref.digest : ''
       if (goneOnRead !== undefined && read >= goneOnRead) return undefined
       return {
         digest: digestRef,
-        mediaType: OCI_MANIFEST,
+        mediaType: MEDIA_TYPES.ociManifest,
         status: activeOnRead !== undefined && read >= activeOnRead ? 'ACTIVE' : 'ACTIVATING'
       }
     }
@@ -67,7 +69,7 @@ function fakeRestorer({
 }
 
 const HOUR = { text: '1h', ms: 3_600_000 }
-const name = `api@${short(archivedImage)}`
+const name = `api@${shortDigest(archivedImage)}`
 
 describe('restoreArchived', () => {
   it('a dry run only says which images it would restore, and calls nothing', async () => {
@@ -107,10 +109,10 @@ describe('restoreArchived', () => {
       { repository: 'api', digest: archivedImage, was: 'ARCHIVED', action: 'restored', seconds: 14 }
     ])
     expect(calls).toEqual([
-      `restore api ${short(archivedImage)}`,
-      `stored api ${short(archivedImage)}`,
-      `stored api ${short(archivedImage)}`,
-      `stored api ${short(archivedImage)}`
+      `restore api ${shortDigest(archivedImage)}`,
+      `stored api ${shortDigest(archivedImage)}`,
+      `stored api ${shortDigest(archivedImage)}`,
+      `stored api ${shortDigest(archivedImage)}`
     ])
     expect(sleeps).toEqual([2_000, 4_000, 8_000])
     expect(logs).toEqual([
@@ -140,7 +142,7 @@ describe('restoreArchived', () => {
         seconds: 2
       }
     ])
-    expect(calls).toEqual([`stored api ${short(archivedImage)}`])
+    expect(calls).toEqual([`stored api ${shortDigest(archivedImage)}`])
     expect(logs[0]).toBe(`${name} is archived: restoring it to standard storage (ACTIVATING)`)
   })
 
@@ -157,7 +159,7 @@ describe('restoreArchived', () => {
     expect(outcomes).toEqual([
       { repository: 'api', digest: archivedImage, was: 'ARCHIVED', action: 'restored', seconds: 0 }
     ])
-    expect(calls).toEqual([`restore api ${short(archivedImage)}`])
+    expect(calls).toEqual([`restore api ${shortDigest(archivedImage)}`])
     expect(sleeps).toEqual([])
   })
 
@@ -201,8 +203,8 @@ describe('restoreArchived', () => {
       ['api', 'restored']
     ])
     expect(calls).toEqual([
-      `restore api ${short(archivedImage)}`,
-      `stored api ${short(archivedImage)}`
+      `restore api ${shortDigest(archivedImage)}`,
+      `stored api ${shortDigest(archivedImage)}`
     ])
     expect(
       await restoreArchived(restorer, [plan('web', otherImage)], false, HOUR, fakeWaiting().waiting)
@@ -260,7 +262,7 @@ describe('restoreProblems', () => {
         outcome('web', 'restored'),
         outcome('worker', 'timed out', otherImage)
       ],
-      [`api@${short(archivedImage)}`, `worker@${short(otherImage)}`]
+      [`api@${shortDigest(archivedImage)}`, `worker@${shortDigest(otherImage)}`]
     ]
   ])('%s', (_name, outcomes, named) => {
     const problems = restoreProblems(outcomes, '30m')

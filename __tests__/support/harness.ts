@@ -10,6 +10,9 @@ export const clientFor = (url: string): ECRClient =>
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
   })
 
+/** A well-formed digest made of one repeated name, such as sha256:aaaa…, for tests that need no content. */
+export const fakeDigest = (name: string): string => `sha256:${name.repeat(64 / name.length)}`
+
 /** Awaits a promise that must reject and returns the rejection reason. */
 export async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
