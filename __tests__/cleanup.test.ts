@@ -261,7 +261,7 @@ describe('maintainLifecycle', () => {
       action: 'would write',
       preview: { expiring: [], byRule: {}, bytes: 0 }
     })
-    expect(outcome?.difference).toHaveLength(7)
+    expect(outcome?.difference).toHaveLength(8)
     expect(registry.calls).toEqual(['get app', 'preview app'])
     expect(registry.repositories.app?.policy).toBe('{"rules":[]}')
   })

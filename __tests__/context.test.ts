@@ -37,7 +37,13 @@ describe('readContext', () => {
       runNumber: '41',
       workspace: '/work',
       region: 'eu-west-1',
-      payload: { action: 'published' }
+      payload: { action: 'published' },
+      github: {
+        apiUrl: 'https://api.github.com',
+        serverUrl: 'https://github.com',
+        repository: '',
+        runId: ''
+      }
     })
   })
 

@@ -40,7 +40,9 @@ describe('loadConvention', () => {
       release: [],
       prerelease: [],
       promote: {},
-      gates: { guard: [], tested: {} }
+      gates: { guard: [], tested: {} },
+      withdrawnTag: 'withdrawn-{version}',
+      deployments: {}
     })
     expect(await loadConvention('convention.json', readText)).toMatchObject({
       name: 'convention.json',
@@ -107,6 +109,37 @@ describe('a convention with a mistake gets an error that names the field', () =>
       [
         'convention c.yml: gates.tested.production: {flavour} is not a template variable; use {sha}, {sha7}, {branch}, {service}, {build}, {run_number}, {date}, {version}, {major}, {minor}, {patch}, {prerelease}, {environment}'
       ]
+    ],
+    [
+      'a withdrawn mark without {version}',
+      `${base}withdrawn-tag: withdrawn`,
+      ['convention c.yml: withdrawn-tag: must contain {version} exactly once, and no other variable']
+    ],
+    [
+      'a withdrawn mark that reads as a version tag',
+      'build-tag: b-{sha7}\nversion-tag: "{version}"\nwithdrawn-tag: "{version}-withdrawn"',
+      [
+        "convention c.yml: withdrawn-tag: '{version}-withdrawn' renders tags that read as the version tag '{version}': add a prefix such as withdrawn-"
+      ]
+    ],
+    [
+      'a withdrawn mark that is the version tag',
+      `${base}withdrawn-tag: v{version}`,
+      [
+        "convention c.yml: withdrawn-tag: 'v{version}' renders tags that read as the version tag 'v{version}': add a prefix such as withdrawn-"
+      ]
+    ],
+    [
+      'a withdrawn mark that matches the build tag',
+      'build-tag: b-{branch}\nversion-tag: v{version}\nwithdrawn-tag: b-gone-{version}',
+      [
+        "convention c.yml: withdrawn-tag: 'b-gone-{version}' renders tags that match the build tag 'b-{branch}'"
+      ]
+    ],
+    [
+      'a deployment environment that is not a string',
+      `${base}deployments: { production: [prod] }`,
+      ['convention c.yml: deployments.production: must be a string']
     ],
     [
       'a version tag without {version}',

@@ -42,7 +42,10 @@ describe('readInputs', () => {
         requireSignature: 'off'
       },
       requireTested: false,
-      restoreTimeout: { text: '15m', ms: 900_000 }
+      restoreTimeout: { text: '15m', ms: 900_000 },
+      deployments: false,
+      githubToken: '',
+      allowWithdrawn: false
     })
   })
 

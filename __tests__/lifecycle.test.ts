@@ -69,13 +69,14 @@ describe('renderPolicy', () => {
         keep(3, 'staging'),
         keep(4, 'canary'),
         keep(5, 'v*.*.*'),
-        rule(6, 'keep the newest 20 builds tagged sha-*', {
+        keep(6, 'withdrawn-*.*.*'),
+        rule(7, 'keep the newest 20 builds tagged sha-*', {
           tagStatus: 'tagged',
           tagPatternList: ['sha-*'],
           countType: 'imageCountMoreThan',
           countNumber: 20
         }),
-        untagged(7, 7)
+        untagged(8, 7)
       ]
     ],
     [
@@ -86,14 +87,15 @@ describe('renderPolicy', () => {
         keep(2, 'stable'),
         keep(3, 'latest'),
         keep(4, '*.*.*'),
-        rule(5, 'expire other tagged images 90 days after their push', {
+        keep(5, 'withdrawn-*.*.*'),
+        rule(6, 'expire other tagged images 90 days after their push', {
           tagStatus: 'tagged',
           tagPatternList: ['*'],
           countType: 'sinceImagePushed',
           countUnit: 'days',
           countNumber: 90
         }),
-        untagged(6, 90)
+        untagged(7, 90)
       ]
     ],
     [
@@ -103,7 +105,8 @@ describe('renderPolicy', () => {
         keep(1, 'edge'),
         keep(2, 'prod'),
         keep(3, 'release-*'),
-        rule(4, 'keep the newest 5 builds tagged build-*', {
+        keep(4, 'withdrawn-*.*.*'),
+        rule(5, 'keep the newest 5 builds tagged build-*', {
           tagStatus: 'tagged',
           tagPatternList: ['build-*'],
           countType: 'imageCountMoreThan',
@@ -146,7 +149,8 @@ describe("the seed's original policy for environments", () => {
       'rule 4 missing',
       'rule 5 missing',
       'rule 6 missing',
-      'rule 7 missing'
+      'rule 7 missing',
+      'rule 8 missing'
     ])
     expect(lines[0]).toMatch(
       /^rule 1 is .*"tagPrefixList":\["production","staging","v"\].*, the convention has .*"tagPatternList":\["latest"\]/
@@ -254,10 +258,10 @@ describe('policyDifference compares policies as data', () => {
               .map(([k, v]) => [k, reversed(v)])
           )
         : value
-  const withRule6 = (countNumber: number) =>
+  const withBuildsRule = (countNumber: number) =>
     JSON.stringify({
       rules: wanted.rules.map((each) =>
-        each.rulePriority === 6 ? { ...each, selection: { ...each.selection, countNumber } } : each
+        each.rulePriority === 7 ? { ...each, selection: { ...each.selection, countNumber } } : each
       )
     })
 
@@ -271,18 +275,18 @@ describe('policyDifference compares policies as data', () => {
     ['the same policy, keys reordered and spaced', JSON.stringify(reversed(wanted), null, 4), []],
     [
       'one rule changed',
-      withRule6(10),
-      [/^rule 6 is .*"countNumber":10.*, the convention has .*"countNumber":20/]
+      withBuildsRule(10),
+      [/^rule 7 is .*"countNumber":10.*, the convention has .*"countNumber":20/]
     ],
     [
       'a rule the convention does not have',
-      JSON.stringify({ rules: [...wanted.rules, untagged(8, 1)] }),
-      [/^rule 8 not in the convention: \{"action":/]
+      JSON.stringify({ rules: [...wanted.rules, untagged(9, 1)] }),
+      [/^rule 9 not in the convention: \{"action":/]
     ],
     [
       'a rule missing',
-      JSON.stringify({ rules: wanted.rules.slice(0, 6) }),
-      [/^rule 7 missing: .*"tagStatus":"untagged"/]
+      JSON.stringify({ rules: wanted.rules.slice(0, 7) }),
+      [/^rule 8 missing: .*"tagStatus":"untagged"/]
     ],
     [
       'another top-level field',

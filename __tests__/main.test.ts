@@ -342,6 +342,8 @@ describe('run()', () => {
     expect(calls(UpdateImageStorageClassCommand) + calls(PutImageCommand)).toBe(0)
     expect(summaryText()).toContain('was ARCHIVED: would restore')
     expect(JSON.parse(outputs.changes ?? '[]')).toEqual([
+      // The version production leaves is marked withdrawn, on the image it leaves.
+      expect.objectContaining({ tag: 'withdrawn-1.0.0', to: old.digest }),
       expect.objectContaining({ tag: 'production', to: archived.digest, action: 'planned' })
     ])
   })
@@ -380,7 +382,9 @@ describe('run()', () => {
     it('restores it, reads the registry again and then writes', async () => {
       archive(['ACTIVE'])
       await run()
-      expect(annotations).toEqual([])
+      expect(annotations).toEqual([
+        expect.stringMatching(/^notice: app:withdrawn-1\.0\.0 .* created \(1\.0\.0, which production rolls back from, is withdrawn\)$/)
+      ])
       expect(process.exitCode).toBeUndefined()
       expect(calls(UpdateImageStorageClassCommand)).toBe(1)
       expect(tags.get('production')).toBe(archived)

@@ -3,6 +3,7 @@ import { derive, type ActiveTrigger, type Intent } from '../src/derive.js'
 import {
   checkPointers,
   isImmutable,
+  markTags,
   needsAllTags,
   planRepository,
   proofTags,
@@ -61,7 +62,12 @@ function stateFor(
     current: new Map(
       intent.targets.flatMap(({ tag }) => (registry[tag] ? [[tag, registry[tag]] as const] : []))
     ),
-    ...(needsAllTags(intent) && { tags })
+    ...(needsAllTags(intent) && { tags }),
+    ...(markTags(intent).length > 0 && {
+      marks: new Map(
+        markTags(intent).flatMap((tag) => (tags.has(tag) ? [[tag, tags.get(tag)!]] : []))
+      )
+    })
   }
 }
 
@@ -130,13 +136,55 @@ describe('planning', () => {
       'rollback moves production back',
       { event: 'rollback', branch: 'main', to: v('1.0.0') },
       { 'v1.0.0': older, 'v1.1.0': old, production: old },
+      ['withdrawn-1.1.0:->c', 'production:c>d']
+    ],
+    [
+      'a rollback to a higher version withdraws nothing',
+      { event: 'rollback', branch: 'main', to: v('1.2.0') },
+      { 'v1.2.0': build, 'v1.1.0': old, production: old },
+      ['production:c>b']
+    ],
+    [
+      'a rollback from an image without a version withdraws nothing',
+      { event: 'rollback', branch: 'main', to: v('1.0.0') },
+      { 'v1.0.0': older, production: old },
       ['production:c>d']
+    ],
+    [
+      'a rollback from a version already withdrawn marks it once',
+      { event: 'rollback', branch: 'main', to: v('1.0.0') },
+      { 'v1.0.0': older, 'v1.1.0': old, 'withdrawn-1.1.0': old, production: old },
+      ['production:c>d']
+    ],
+    [
+      'a re-run of a withdrawn release leaves production where the rollback put it',
+      release('1.2.0'),
+      {
+        'sha-b0b0b0b': build,
+        'v1.2.0': build,
+        'withdrawn-1.2.0': build,
+        'v1.1.0': old,
+        production: old
+      },
+      ['v1.2.0:b>b skip', 'production:c>c skip']
+    ],
+    [
+      'previous skips a withdrawn version',
+      { event: 'rollback', branch: 'main', to: 'previous' },
+      {
+        'v1.0.0': older,
+        'v1.1.0': old,
+        'withdrawn-1.1.0': old,
+        'v1.2.0': build,
+        production: build
+      },
+      ['withdrawn-1.2.0:->b', 'production:b>d']
     ],
     [
       'rollback to previous picks the highest stable version below production',
       { event: 'rollback', branch: 'main', to: 'previous' },
       { 'v1.0.0': older, 'v1.1.0-rc.1': hotfix, 'v1.1.0': old, 'v1.2.0': build, production: build },
-      ['production:b>c']
+      ['withdrawn-1.2.0:->b', 'production:b>c']
     ],
     [
       'staging follows any promotion',
@@ -306,6 +354,103 @@ describe('planning refuses before any write', () => {
   })
 })
 
+describe('withdrawn versions', () => {
+  const withdrawn12 = {
+    'v1.2.0': build,
+    'withdrawn-1.2.0': build,
+    'sha-b0b0b0b': build,
+    'v1.1.0': old,
+    production: old,
+    staging: old
+  }
+  const promote = (environment: string): ActiveTrigger => ({
+    event: 'promote',
+    branch: 'main',
+    environment,
+    version: v('1.2.0')
+  })
+  const rollback: ActiveTrigger = { event: 'rollback', branch: 'main', to: v('1.2.0') }
+
+  it.each<[string, ActiveTrigger]>([
+    ['a rollback that names it', rollback],
+    ['a promotion to production that names it', promote('production')],
+    ['a promotion to staging that names it (its mark read without a listing)', promote('staging')]
+  ])('%s needs allow-withdrawn', (_name, trigger) => {
+    const intent = intentFor(trigger)
+    expect(() => planRepository(intent, stateFor(intent, withdrawn12))).toThrow(
+      /to 1\.2\.0: it was withdrawn by a rollback \(tag withdrawn-1\.2\.0\); set allow-withdrawn: true/
+    )
+  })
+
+  it.each<[string, ActiveTrigger, string]>([
+    ['a rollback', rollback, 'production'],
+    ['a promotion', promote('staging'), 'staging'],
+    [
+      'a release re-run',
+      { event: 'release', branch: 'main', version: v('1.2.0'), prerelease: false },
+      'production'
+    ]
+  ])('with allow-withdrawn, %s moves to it and says so', (_name, trigger, pointer) => {
+    const intent = { ...intentFor(trigger), allowWithdrawn: true }
+    const step = planRepository(intent, stateFor(intent, withdrawn12)).steps.find(
+      ({ tag }) => tag === pointer
+    )
+    expect(step).toMatchObject({ write: true, to: build })
+    expect(step?.note).toBe(
+      '1.2.0 is withdrawn (withdrawn-1.2.0); moved because allow-withdrawn is true'
+    )
+  })
+
+  it('a release re-run says why production stays', () => {
+    const intent = intentFor({
+      event: 'release',
+      branch: 'main',
+      version: v('1.2.0'),
+      prerelease: false
+    })
+    const step = planRepository(intent, stateFor(intent, withdrawn12)).steps.find(
+      ({ tag }) => tag === 'production'
+    )
+    expect(step?.note).toBe(
+      'stays: 1.2.0 was withdrawn by a rollback (withdrawn-1.2.0), and a release re-run does not move a pointer to it; set allow-withdrawn: true to move it on purpose'
+    )
+  })
+
+  it('a withdrawn higher version does not hold latest back', () => {
+    const intent = intentFor(
+      { event: 'release', branch: 'main', version: v('1.1.1'), prerelease: false },
+      channels
+    )
+    const registry = {
+      'app-main-b0b0b0b': build,
+      '1.2.0': old,
+      'withdrawn-1.2.0': old,
+      latest: old,
+      '1.1.0': older,
+      stable: older
+    }
+    expect(summary(intent, registry)).toEqual(['1.1.1:->b', 'stable:d>b', 'latest:c>b'])
+  })
+
+  it('previous fails when every lower version is withdrawn', () => {
+    const intent = intentFor({ event: 'rollback', branch: 'main', to: 'previous' })
+    expect(() =>
+      stateFor(intent, {
+        'v1.1.0': old,
+        'withdrawn-1.1.0': old,
+        'v1.2.0': build,
+        production: build
+      })
+    ).toThrow('no stable version below 1.2.0 that is not withdrawn')
+  })
+
+  it("reads the mark of the run's version only where no listing shows it", () => {
+    expect(markTags(intentFor(promote('staging')))).toEqual(['withdrawn-1.2.0'])
+    expect(markTags(intentFor(promote('production')))).toEqual([])
+    expect(markTags(intentFor(rollback))).toEqual([])
+  })
+})
+
 describe('tag immutability', () => {
   it.each<[string, TagMutability, boolean]>([
     ['production', { mode: 'MUTABLE', exclusions: [] }, false],
@@ -470,7 +615,7 @@ describe('rollback to previous across repositories', () => {
         api: { 'v1.1.0': old, 'v1.2.0': build, production: build },
         worker: { 'v1.2.0': build, production: build }
       },
-      'cannot roll back to previous: the previous version 1.1.0 (below 1.2.0) is missing in worker; set version to a version every repository has'
+      'cannot roll back to previous: the previous version 1.1.0 (below 1.2.0) is missing or withdrawn in worker; set version to a version every repository has'
     ],
     [
       'no pointer carries a version',
@@ -480,7 +625,7 @@ describe('rollback to previous across repositories', () => {
     [
       'nothing below the top',
       { api: { 'v1.0.0': build, production: build }, worker: { 'v1.0.0-rc.1': old } },
-      'cannot roll back api, worker to previous: no stable version below 1.0.0'
+      'cannot roll back api, worker to previous: no stable version below 1.0.0 that is not withdrawn'
     ]
   ])('refuses when %s', (_name, registries, message) => {
     expect(

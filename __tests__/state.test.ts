@@ -131,7 +131,12 @@ describe('readStates', () => {
     )
     const rollback = intentFor({ event: 'rollback', branch: 'main', to: v('0.9.0') })
     const [state] = await readStates(reader, [rollback])
-    expect(log).toEqual(['describe app', 'get app v0.9.0,production', 'stored app v0.9.0'])
+    expect(log).toEqual([
+      'describe app',
+      'list app',
+      'get app v0.9.0,production',
+      'stored app v0.9.0'
+    ])
     expect(state).toMatchObject({
       archived: 'ARCHIVED',
       sourceManifest: { digest: older.digest, mediaType: older.mediaType, body: '' }

@@ -3,7 +3,15 @@ import { asError, messageOf, shortDigest, type Manifest } from './model.js'
 import { isPointer, type PointerCheck, type RepositoryPlan, type Step } from './plan.js'
 import { problemsError } from './problems.js'
 
-export type Action = 'created' | 'moved' | 'unchanged' | 'planned' | 'undone' | 'failed'
+export type Action =
+  | 'created'
+  | 'moved'
+  | 'unchanged'
+  | 'planned'
+  | 'undone'
+  | 'failed'
+  /** A withdrawn mark taken off by restore-version. */
+  | 'removed'
 
 /** What became of one planned step: `now` is where the registry shows the tag when the run ends. */
 export interface StepOutcome {

@@ -13,6 +13,14 @@ export interface Context {
   readonly workspace: string
   readonly region: string
   readonly payload: EventPayload
+  /** Where GitHub's API and web pages are: github.com, or a GitHub Enterprise Server. */
+  readonly github: {
+    readonly apiUrl: string
+    readonly serverUrl: string
+    /** `owner/name` of the repository the workflow runs in; empty outside a runner. */
+    readonly repository: string
+    readonly runId: string
+  }
 }
 
 /**
@@ -40,7 +48,13 @@ export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
     ...(env.GITHUB_RUN_NUMBER && { runNumber: env.GITHUB_RUN_NUMBER }),
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || '',
-    payload: readPayload(env.GITHUB_EVENT_PATH)
+    payload: readPayload(env.GITHUB_EVENT_PATH),
+    github: {
+      apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+      serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+      repository: env.GITHUB_REPOSITORY ?? '',
+      runId: env.GITHUB_RUN_ID ?? ''
+    }
   }
 }
 

@@ -2,8 +2,10 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
 import schema from '../convention.schema.json' with { type: 'json' }
 import type { Cleanup } from './lifecycle.js'
-import { templateVariables } from './tags.js'
+import { matchesWildcard } from './model.js'
+import { templatePattern, templateVariables, versionTagMatcher } from './tags.js'
 import { problemsError } from './problems.js'
+import { parseVersion } from './version.js'
 
 /**
  * A convention is plain data: which image a run starts from, and which tags each trigger derives.
@@ -46,6 +48,13 @@ export interface Convention {
   readonly cleanup?: Cleanup
   /** Which pointers the scan and signature gates guard, and where each pointer's image must be tested. */
   readonly gates: Gates
+  /**
+   * The mark a rollback tags the image it rolls back from with, such as `withdrawn-{version}`: it is
+   * in the registry, on the image, so every later run sees that the version was withdrawn.
+   */
+  readonly withdrawnTag: string
+  /** By pointer: the GitHub environment a move of that pointer is recorded in as a deployment. */
+  readonly deployments: Readonly<Record<string, string>>
 }
 
 export interface Gates {
@@ -64,6 +73,7 @@ name: environments
 build-tag: sha-{sha7}
 version-tag: v{version}
 rollback: production
+withdrawn-tag: withdrawn-{version}
 push: [latest]
 release:
   - { tag: 'v{version}', kind: version }
@@ -84,6 +94,7 @@ cleanup:
 gates:
   guard: [production]
   tested: { production: staging }
+deployments: { production: production, staging: staging, canary: canary }
 `
 
 /** `../shared/seeds/docker-registry-and-image-versioning.md`: SemVer without v, edge, rc builds, stable, latest. */
@@ -92,6 +103,7 @@ name: channels
 build-tag: '{service}-{branch}-{sha7}'
 version-tag: '{version}'
 rollback: stable
+withdrawn-tag: withdrawn-{version}
 push: [edge]
 release:
   - { tag: '{version}', kind: version }
@@ -111,7 +123,10 @@ cleanup:
 gates:
   guard: [stable]
   tested: { stable: '{version}-rc.*' }
+deployments: { stable: production }
 `
+
+const DEFAULT_WITHDRAWN_TAG = 'withdrawn-{version}'
 
 export const BUILT_IN_CONVENTIONS: Readonly<Record<string, string>> = {
   environments: ENVIRONMENTS,
@@ -136,6 +151,7 @@ interface ConventionDocument {
   'build-tag': string
   'version-tag': string
   rollback?: string
+  'withdrawn-tag'?: string
   push?: RuleDocument[]
   release?: RuleDocument[]
   prerelease?: RuleDocument[]
@@ -149,6 +165,7 @@ interface ConventionDocument {
     'keep-minor-versions'?: number
   }
   gates?: { guard?: string[]; tested?: Record<string, string> }
+  deployments?: Record<string, string>
 }
 
 /** Compiled on first use: only a convention file needs it, and compiling costs more than the rest of a run's start. */
@@ -193,7 +210,7 @@ export function parseConvention(text: string, origin: string): Convention {
   }
   const validate = validator()
   if (!validate(document)) throw conventionError(origin, schemaProblems(validate.errors ?? []))
-  const problems = templateProblems(document)
+  const problems = [...templateProblems(document), ...withdrawnTagProblems(document)]
   if (problems.length > 0) throw conventionError(origin, problems)
   return toConvention(document, origin)
 }
@@ -217,7 +234,9 @@ function toConvention(document: ConventionDocument, origin: string): Convention 
       Object.entries(document.promote ?? {}).map(([name, list]) => [name, rules(list)])
     ),
     ...(document.cleanup && { cleanup: toCleanup(document.cleanup) }),
-    gates: { guard: document.gates?.guard ?? [], tested: document.gates?.tested ?? {} }
+    gates: { guard: document.gates?.guard ?? [], tested: document.gates?.tested ?? {} },
+    withdrawnTag: document['withdrawn-tag'] ?? DEFAULT_WITHDRAWN_TAG,
+    deployments: document.deployments ?? {}
   }
 }
 
@@ -274,6 +293,26 @@ function templateProblems(document: ConventionDocument): string[] {
       problems.push(`${field}: '${template}' starts with '${template[0]}', which a tag cannot`)
     return problems
   })
+}
+
+/**
+ * The withdrawn mark must never read as a version tag or a build tag: a mark taken for a release
+ * would make a withdrawn version look released twice, or a build look withdrawn.
+ */
+function withdrawnTagProblems(document: ConventionDocument): string[] {
+  const template = document['withdrawn-tag'] ?? DEFAULT_WITHDRAWN_TAG
+  const sample = template.replace('{version}', '1.2.3')
+  const problems: string[] = []
+  const read = versionTagMatcher(document['version-tag'])(sample)
+  if (read !== undefined && parseVersion(read))
+    problems.push(
+      `withdrawn-tag: '${template}' renders tags that read as the version tag '${document['version-tag']}': add a prefix such as withdrawn-`
+    )
+  if (matchesWildcard(templatePattern(document['build-tag']), sample))
+    problems.push(
+      `withdrawn-tag: '${template}' renders tags that match the build tag '${document['build-tag']}'`
+    )
+  return problems
 }
 
 const FRIENDLY_PATTERNS: Readonly<Record<string, string>> = {

@@ -6,6 +6,7 @@ import {
   templateVariables,
   type TemplateValues
 } from './tags.js'
+import { describeRecord, type PointerRecord } from './history.js'
 import type { Trigger } from './trigger.js'
 import type { Version } from './version.js'
 
@@ -44,6 +45,12 @@ export interface Intent {
   readonly sourceAdvice?: string
   /** With `require-tested`: the tag (or `*` pattern) an image must carry before each pointer moves to it. */
   readonly tested?: readonly TestedRule[]
+  /** The convention's withdrawn mark template, such as `withdrawn-{version}`. */
+  readonly withdrawnTag: string
+  /** `allow-withdrawn`: the run may move to a withdrawn version, and says so. */
+  readonly allowWithdrawn?: boolean
+  /** A rollback to a moment: the deployment record that says where the pointer was then. */
+  readonly recorded?: PointerRecord
 }
 
 export interface TestedRule {
@@ -69,10 +76,16 @@ export interface RunValues {
   readonly waitForSource?: string
   /** `require-tested`: a release or promotion moves a pointer only to an image tested before. */
   readonly requireTested?: boolean
+  readonly allowWithdrawn?: boolean
+  /** A rollback to a moment: this repository's deployment record from then. */
+  readonly recorded?: PointerRecord
 }
 
 /** A trigger that writes (or checks) tags; the others never reach derivation. */
-export type ActiveTrigger = Exclude<Trigger, { event: 'none' | 'lifecycle' | 'prune' }>
+export type ActiveTrigger = Exclude<
+  Trigger,
+  { event: 'none' | 'lifecycle' | 'prune' | 'status' | 'restore-version' }
+>
 
 export function derive(convention: Convention, trigger: ActiveTrigger, run: RunValues): Intent {
   const version = versionOf(trigger)
@@ -103,6 +116,8 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
   const common = {
     repository: run.repository,
     versionTag: convention.versionTag,
+    withdrawnTag: convention.withdrawnTag,
+    ...(run.allowWithdrawn && { allowWithdrawn: true }),
     event: trigger.event,
     ...(sourceAdvice && trigger.event !== 'rollback' && { sourceAdvice }),
     ...(version && { version })
@@ -151,10 +166,23 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
     case 'rollback': {
       const pointer = convention.rollbackPointer
       if (!pointer) throw new Error(`the ${convention.name} convention has no rollback pointer`)
+      const targets: Target[] = [{ tag: pointer, kind: 'rollback' }]
+      if (trigger.to !== 'previous' && 'at' in trigger.to) {
+        const { recorded } = run
+        if (!recorded) throw new Error(`no deployment record of ${run.repository}:${pointer}`)
+        return {
+          ...common,
+          source: { digest: recorded.payload.digest },
+          targets,
+          pointer,
+          recorded,
+          sourceAdvice: `it is the image ${pointer} pointed at on ${trigger.to.text}, by ${describeRecord(recorded)}, and it has been deleted since: roll back to a version instead`
+        }
+      }
       const from = version
         ? { tag: required(convention.versionTag, values) }
         : { previousVersionOf: pointer }
-      return { ...common, source: from, targets: [{ tag: pointer, kind: 'rollback' }], pointer }
+      return { ...common, source: from, targets, pointer }
     }
   }
 }
@@ -236,7 +264,7 @@ function versionOf(trigger: ActiveTrigger): Version | undefined {
     case 'push':
       return undefined
     case 'rollback':
-      return trigger.to === 'previous' ? undefined : trigger.to
+      return trigger.to === 'previous' || 'at' in trigger.to ? undefined : trigger.to
     default:
       return trigger.version
   }

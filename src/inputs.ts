@@ -5,6 +5,7 @@ import { SEVERITIES, SIGNATURE_MODES, type GateSettings, type SignatureMode } fr
 import { isValidRepositoryName, isValidTag } from './tags.js'
 import { EVENTS, type TriggerInputs } from './trigger.js'
 import { requireVersion } from './version.js'
+import { parseMoment } from './history.js'
 import { durationMs } from './poll.js'
 import { problemsError } from './problems.js'
 
@@ -35,10 +36,16 @@ export interface Inputs {
   readonly requireTested: boolean
   /** How long to wait for an archived image to be restored, as given (`15m`), and in ms. */
   readonly restoreTimeout: { readonly text: string; readonly ms: number }
+  /** Record each move of a pointer the convention maps to a GitHub environment as a deployment. */
+  readonly deployments: boolean
+  /** For GitHub's deployments API: recording them, and reading them back for a rollback to a moment. */
+  readonly githubToken: string
+  /** A promotion or rollback may name a withdrawn version, and a release re-run may move to it. */
+  readonly allowWithdrawn: boolean
 }
 
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
-export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
+export function readInputs(context: Pick<Context, 'sha' | 'region' | 'github'>): Inputs {
   const input = (name: string): string => core.getInput(name)
   const given = core.getMultilineInput('repository', { required: true }).filter(Boolean)
   const located = locateRepositories(given, input('registry-id'), input('region'))
@@ -50,6 +57,7 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   const failOnSeverity = severity.toLowerCase() === 'off' ? 'off' : severity.toUpperCase()
   const [requireScan, requireTested] = [input('require-scan'), input('require-tested')]
   const restore = input('restore-timeout') || '15m'
+  const [deployments, allowWithdrawn] = [input('deployments') || 'off', input('allow-withdrawn')]
   const inputs: Inputs = {
     repositories: located.repositories,
     registryId: located.registryId,
@@ -82,7 +90,10 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
       requireSignature: (input('require-signature') || 'off') as SignatureMode
     },
     requireTested: requireTested === 'true',
-    restoreTimeout: { text: restore, ms: durationMs(restore) ?? Number.NaN }
+    restoreTimeout: { text: restore, ms: durationMs(restore) ?? Number.NaN },
+    deployments: deployments === 'on',
+    githubToken: input('github-token'),
+    allowWithdrawn: allowWithdrawn === 'true'
   }
   const problems = [...located.problems, ...check(inputs)]
   if (Number.isNaN(inputs.waitForSource.ms))
@@ -100,7 +111,8 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   for (const [name, value] of [
     ['dry-run', dryRun],
     ['require-scan', requireScan],
-    ['require-tested', requireTested]
+    ['require-tested', requireTested],
+    ['allow-withdrawn', allowWithdrawn]
   ]) {
     if (!['', 'true', 'false'].includes(value as string))
       problems.push(`${name} '${value}' is not true or false`)
@@ -114,6 +126,16 @@ export function readInputs(context: Pick<Context, 'sha' | 'region'>): Inputs {
   if (!(inputs.restoreTimeout.ms > 0))
     problems.push(
       `restore-timeout '${restore}' is not a duration: use a number with s, m or h, such as 15m or 1h`
+    )
+  if (!['off', 'on'].includes(deployments))
+    problems.push(`deployments '${deployments}' is not off or on`)
+  else if (inputs.deployments && !inputs.githubToken)
+    problems.push(
+      'deployments: on needs a GitHub token: leave github-token at its default (the workflow token, with permissions deployments: write)'
+    )
+  else if (inputs.deployments && !context.github.repository)
+    problems.push(
+      'deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets'
     )
   if (keepMinor && !/^[1-9]\d*$/.test(keepMinor))
     problems.push(`keep-minor-versions '${keepMinor}' is not a whole number from 1`)
@@ -205,8 +227,14 @@ function check({
   if (trigger.event && !(EVENTS as readonly string[]).includes(trigger.event)) {
     problems.push(`event '${trigger.event}' is not one of ${EVENTS.join(', ')}`)
   }
-  if (trigger.version && trigger.version !== 'previous')
-    problems.push(...problemOf(() => requireVersion(trigger.version, 'version')))
+  if (trigger.version && trigger.version !== 'previous' && !parseMoment(trigger.version))
+    problems.push(
+      ...(/^\d{4}-\d{2}-\d{2}/.test(trigger.version)
+        ? [
+            `version '${trigger.version}' is not a date or date-time: use 2026-11-19 (the end of that day, UTC) or 2026-11-19T15:00:00Z, with Z or an offset such as +01:00`
+          ]
+        : problemOf(() => requireVersion(trigger.version, 'version')))
+    )
   if (trigger.releaseTag)
     problems.push(...problemOf(() => requireVersion(trigger.releaseTag, 'release-tag')))
   if (trigger.environment && !isValidTag(trigger.environment)) {
@@ -225,6 +253,10 @@ function check({
     problems.push(`lifecycle '${lifecycle}' is not one of ${LIFECYCLE_MODES.join(', ')}`)
   else if (trigger.event === 'lifecycle' && lifecycle === 'off')
     problems.push('event lifecycle needs the lifecycle input: check (report drift) or apply')
+  else if (trigger.event === 'status' && lifecycle === 'apply')
+    problems.push(
+      'event status never writes, so it cannot apply a lifecycle policy: use lifecycle: check, or event: lifecycle'
+    )
 
   return problems
 }

@@ -41,7 +41,10 @@ const FOREVER_DAYS = 36_500
 const MAX_POLICY_LENGTH = 30_720
 const MAX_WILDCARDS = 4
 
-/** The convention's pointers and floating tags: every tag rule without a variable, such as `production`. */
+/**
+ * The convention's pointers and floating tags: every tag rule without a variable, such as
+ * `production`, then the rollback, guarded and deployed pointers a rule may not name.
+ */
 export function pointerTags(convention: Convention): string[] {
   const rules = [
     ...convention.push,
@@ -50,7 +53,12 @@ export function pointerTags(convention: Convention): string[] {
     ...Object.values(convention.promote).flat()
   ]
   return [
-    ...new Set(rules.map(({ tag }) => tag).filter((tag) => templateVariables(tag).length === 0))
+    ...new Set([
+      ...rules.map(({ tag }) => tag).filter((tag) => templateVariables(tag).length === 0),
+      ...(convention.rollbackPointer ? [convention.rollbackPointer] : []),
+      ...convention.gates.guard,
+      ...Object.keys(convention.deployments)
+    ])
   ]
 }
 
@@ -60,7 +68,9 @@ export function protectedPatterns(convention: Convention, cleanup: Cleanup): str
     ...new Set([
       ...pointerTags(convention),
       ...cleanup.protect,
-      ...(cleanup.protectReleases ? [templatePattern(convention.versionTag)] : [])
+      ...(cleanup.protectReleases ? [templatePattern(convention.versionTag)] : []),
+      // A withdrawn mark is the one record that a version must not come back: it never expires.
+      templatePattern(convention.withdrawnTag)
     ])
   ]
 }

@@ -11,7 +11,16 @@ import {
 } from './cleanup.js'
 import { loadConvention, type Convention } from './conventions.js'
 import { derive, type ActiveTrigger, type Intent, type RunValues } from './derive.js'
+import {
+  environmentOf,
+  plannedDeployments,
+  recordDeployments,
+  recordsAt,
+  type DeploymentOutcome
+} from './deployments.js'
 import { createRegistry, type Registry } from './ecr.js'
+import { connectGitHub, type Deployments } from './github.js'
+import type { PointerRecord } from './history.js'
 import { checkGates, gateProblems } from './gatekeeper.js'
 import { readInputs, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
@@ -30,7 +39,10 @@ import {
   type RunResult
 } from './report.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
+import { readStatus } from './status.js'
 import { describeTrigger, resolveTrigger } from './trigger.js'
+import type { Version } from './version.js'
+import { restoreVersion } from './withdrawn.js'
 
 /** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
 export async function run(): Promise<void> {
@@ -63,9 +75,24 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       ...(inputs.registryId && { registryId: inputs.registryId }),
       onThrottle: () => pacer.throttled()
     })
-    const run: Run = { inputs, context, convention, registry, pacer, signal }
-    if (trigger.event === 'prune') result = await prune(result, run)
-    else if (trigger.event !== 'lifecycle') result = await writeTags(result, { ...run, trigger })
+    let connected: Deployments | undefined
+    const github = () => (connected ??= connectGitHub(inputs.githubToken, context.github))
+    const run: Run = { inputs, context, convention, registry, pacer, signal, github }
+    switch (trigger.event) {
+      case 'lifecycle':
+        break
+      case 'prune':
+        result = await prune(result, run)
+        break
+      case 'status':
+        result = await status(result, run)
+        break
+      case 'restore-version':
+        result = await unwithdraw(result, run, trigger.version)
+        break
+      default:
+        result = await recordMoves(await writeTags(result, { ...run, trigger }), run)
+    }
     if (result.failure !== undefined || !lifecycle) return result
     return await keepLifecyclePolicy(result, run, lifecycle)
   } catch (error) {
@@ -81,6 +108,80 @@ interface Run {
   readonly registry: Registry
   readonly pacer: WritePacer
   readonly signal: AbortSignal
+  /** GitHub's deployments API, connected on first use. */
+  readonly github: () => Deployments
+}
+
+/** Where every pointer is, and what is on its image: reads only. */
+async function status(result: RunResult, { inputs, context, convention, registry }: Run) {
+  const status = await core.group('Status', () =>
+    readStatus(registry, convention, inputs.repositories, context.github)
+  )
+  return { ...result, status }
+}
+
+/** `restore-version`: takes the withdrawn mark off a version in every repository. */
+async function unwithdraw(
+  result: RunResult,
+  { inputs, convention, registry, pacer, signal }: Run,
+  version: Version
+): Promise<RunResult> {
+  const { changes, failure } = await core.group('Restore the version', () =>
+    restoreVersion(registry, convention, inputs.repositories, version, inputs.dryRun, () =>
+      pacer.take(signal)
+    )
+  )
+  const title = inputs.dryRun ? `${result.title} (dry run: nothing was written)` : result.title
+  return { ...result, title, changes, ...(failure && { failure }) }
+}
+
+/**
+ * With `deployments: on`, records each pointer move of a GitHub environment as a deployment. The
+ * tags are written already, so a GitHub failure is a warning, never the run's failure.
+ */
+async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
+  const { inputs, context, convention, registry } = run
+  const planned = plannedDeployments(convention, result.plans, result.changes)
+  if (!inputs.deployments || inputs.dryRun || planned.length === 0) return result
+  const deployments = await core.group('Record deployments', async () => {
+    let outcomes: DeploymentOutcome[]
+    try {
+      outcomes = await recordDeployments(run.github(), registry, convention, context, planned)
+    } catch (error) {
+      outcomes = planned.map((deployment) => ({ ...deployment, warning: messageOf(error) }))
+    }
+    for (const { payload, environment, warning } of outcomes) {
+      if (warning)
+        core.warning(
+          `no GitHub deployment recorded for ${payload.repository}:${payload.tag} in ${environment} (the tags are written as reported): ${warning}`
+        )
+    }
+    return outcomes
+  })
+  return { ...result, deployments }
+}
+
+/** A rollback to a moment: where the pointer was then in each repository, by the deployment records. */
+async function recordedPointers(
+  { inputs, context, convention, github }: Run,
+  trigger: ActiveTrigger
+): Promise<Map<string, PointerRecord> | undefined> {
+  if (trigger.event !== 'rollback' || trigger.to === 'previous' || !('at' in trigger.to))
+    return undefined
+  const moment = trigger.to
+  const pointer = convention.rollbackPointer
+  const environment = pointer && environmentOf(convention, pointer)
+  if (!pointer || !environment)
+    throw new Error(
+      `the ${convention.name} convention maps its rollback pointer to no GitHub environment (deployments), so there is no history to roll back to ${moment.text} by: roll back to a version`
+    )
+  if (!context.github.repository || !inputs.githubToken)
+    throw new Error(
+      `a rollback to ${moment.text} reads GitHub's deployment records, which needs GITHUB_REPOSITORY and a github-token`
+    )
+  return core.group('Read deployment history', async () =>
+    recordsAt(github(), environment, inputs.repositories, pointer, moment)
+  )
 }
 
 /** Deletes (or, in a dry run, lists) the release images outside the kept minor versions. */
@@ -129,11 +230,12 @@ async function writeTags(
     clock: Date.now,
     log: core.info
   }
+  const recorded = await recordedPointers(run, trigger)
   const intents = await core.group('Decide', () => {
     core.info(`${result.title}; convention ${convention.name}`)
     core.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
     const derived = tryEach(inputs.repositories, (repository) =>
-      derive(convention, trigger, runValues(repository, inputs, context))
+      derive(convention, trigger, runValues(repository, inputs, context, recorded?.get(repository)))
     )
     for (const intent of derived) core.info(describeIntent(intent))
     return Promise.resolve(derived)
@@ -204,7 +306,12 @@ async function prepare(
   return { ...ready, restores }
 }
 
-function runValues(repository: string, inputs: Inputs, context: Context): RunValues {
+function runValues(
+  repository: string,
+  inputs: Inputs,
+  context: Context,
+  recorded: PointerRecord | undefined
+): RunValues {
   return {
     repository,
     ...(inputs.sha && { sha: inputs.sha }),
@@ -214,7 +321,9 @@ function runValues(repository: string, inputs: Inputs, context: Context): RunVal
     date: new Date(),
     shaOrigin: inputs.shaOrigin,
     ...(inputs.waitForSource.ms > 0 && { waitForSource: inputs.waitForSource.text }),
-    ...(inputs.requireTested && { requireTested: true })
+    ...(inputs.requireTested && { requireTested: true }),
+    ...(inputs.allowWithdrawn && { allowWithdrawn: true }),
+    ...(recorded && { recorded })
   }
 }
 

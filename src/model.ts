@@ -24,14 +24,11 @@ export interface ImageDetails {
   readonly mediaType?: string
 }
 
+export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
 /** ECR's wildcard filters (exclusion filters, lifecycle tag patterns): `*` matches any run of characters. */
 export const matchesWildcard = (pattern: string, tag: string): boolean =>
-  new RegExp(
-    `^${pattern
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`
-  ).test(tag)
+  new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`).test(tag)
 
 export const INDEX_MEDIA_TYPES = [
   'application/vnd.oci.image.index.v1+json',

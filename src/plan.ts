@@ -1,4 +1,5 @@
 import type { Intent, Target, TestedRule, VersionLine } from './derive.js'
+import type { PointerRecord } from './history.js'
 import {
   describeRef,
   matchesWildcard,
@@ -29,6 +30,8 @@ export interface RepositoryState {
   readonly details?: ReadonlyMap<string, ImageDetails>
   /** Where each tag a tested-image rule names (without `*`) points now: tag to digest. */
   readonly proofs?: ReadonlyMap<string, string>
+  /** The withdrawn mark of the run's version, when the registry has it (read without listing every tag). */
+  readonly marks?: ReadonlyMap<string, string>
   /**
    * ARCHIVED or ACTIVATING when the source image is in archive storage: `sourceManifest` then holds
    * only its digest and media type, as DescribeImages tells them, until it is restored and read.
@@ -42,9 +45,12 @@ export interface ResolvedSource {
   readonly version?: Version
 }
 
+/** `withdrawn`: the mark a rollback puts on the image it rolls back from. */
+export type StepKind = Target['kind'] | 'withdrawn'
+
 interface StepBase {
   readonly tag: string
-  readonly kind: Target['kind']
+  readonly kind: StepKind
   readonly from?: Manifest
   /** Why a tag that could have moved stays where it is. */
   readonly note?: string
@@ -72,10 +78,12 @@ export interface RepositoryPlan {
   readonly tested?: readonly TestedProof[]
   /** The source is archived (ARCHIVED or ACTIVATING): it must be restored, and the plan made again, before any write. */
   readonly archived?: string
+  /** A rollback to a moment: the deployment record the source came from. */
+  readonly recorded?: PointerRecord
 }
 
 /** Tags whose right place depends on what else the registry holds: they are written last and read again first. */
-export const isPointer = (kind: Target['kind']): boolean =>
+export const isPointer = (kind: StepKind): boolean =>
   kind === 'forward' || kind === 'highest' || kind === 'rollback'
 
 export type TestedProof = { readonly pointer: string } & (
@@ -98,6 +106,21 @@ function releasedVersions(
     const version = text === undefined ? undefined : parseVersion(text)
     return version ? [{ tag, digest, version }] : []
   })
+}
+
+/** The withdrawn mark of a version, such as `withdrawn-1.2.0`. */
+export const markTag = (template: string, version: Version): string =>
+  template.replace('{version}', version.text)
+
+/** The versions whose withdrawn mark is among these tags. */
+export function withdrawnVersions(tags: Iterable<[string, string]>, template: string): Set<string> {
+  const versionOf = versionTagMatcher(template)
+  return new Set(
+    [...tags].flatMap(([tag]) => {
+      const version = parseVersion(versionOf(tag) ?? '')
+      return version ? [version.text] : []
+    })
+  )
 }
 
 const versionsOn = (released: readonly ReleasedVersion[], digest: string): Version | undefined =>
@@ -129,6 +152,7 @@ function previousVersion(
   const repositories = intents.map((intent) => {
     const tags = tagsOf(intent) ?? new Map<string, string>()
     const released = releasedVersions(tags, intent.versionTag)
+    const withdrawn = withdrawnVersions(tags, intent.withdrawnTag)
     const pointer = intent.pointer as string
     const pointerDigest = tags.get(pointer)
     return {
@@ -136,6 +160,7 @@ function previousVersion(
       pointer,
       pointerDigest,
       released,
+      candidates: released.filter(({ version }) => !withdrawn.has(version.text)),
       carried: pointerDigest === undefined ? undefined : versionsOn(released, pointerDigest)
     }
   })
@@ -150,27 +175,27 @@ function previousVersion(
     )
   }
   const previous = highestVersion(
-    repositories.flatMap(({ released }) =>
-      released
+    repositories.flatMap(({ candidates }) =>
+      candidates
         .map(({ version }) => version)
         .filter((version) => isStable(version) && compareVersions(version, top) < 0)
     )
   )
   if (!previous) {
     throw new Error(
-      `cannot roll back ${repositories.map(({ repository }) => repository).join(', ')} to previous: no stable version below ${top.text}`
+      `cannot roll back ${repositories.map(({ repository }) => repository).join(', ')} to previous: no stable version below ${top.text} that is not withdrawn`
     )
   }
   const chosen = new Map<string, ReleasedVersion>()
   const missing: string[] = []
-  for (const { repository, released } of repositories) {
-    const entry = released.find(({ version }) => version.text === previous.text)
+  for (const { repository, candidates } of repositories) {
+    const entry = candidates.find(({ version }) => version.text === previous.text)
     if (entry) chosen.set(repository, entry)
     else missing.push(repository)
   }
   if (missing.length > 0) {
     throw new Error(
-      `cannot roll back to previous: the previous version ${previous.text} (below ${top.text}) is missing in ${missing.join(', ')}; set version to a version every repository has`
+      `cannot roll back to previous: the previous version ${previous.text} (below ${top.text}) is missing or withdrawn in ${missing.join(', ')}; set version to a version every repository has`
     )
   }
   return chosen
@@ -200,16 +225,26 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     )
   }
   const released = state.tags ? releasedVersions(state.tags, intent.versionTag) : []
-  const version = intent.version ?? state.source.version
-  const runVersion = version ?? versionsOn(released, source.digest)
+  // A rollback names the version it goes back to, however its source was found.
+  const found = versionsOn(released, source.digest)
+  const version =
+    intent.version ?? state.source.version ?? (intent.event === 'rollback' ? found : undefined)
+  const runVersion = version ?? found
   const pushedAt = (digest: string) => state.details?.get(digest)?.pushedAt
+  const withdrawn = withdrawnVersions(
+    [...(state.tags ?? []), ...(state.marks ?? [])],
+    intent.withdrawnTag
+  )
+  const refusal = withdrawnRefusal(intent, runVersion, withdrawn)
   const problems: string[] = []
 
   const steps = intent.targets.map((target): Step => {
     const { tag, kind } = target
     const from = state.current.get(tag)
     if (from?.digest === source.digest) return { tag, kind, from, to: source, write: false }
-    const note = holdReason(target, from, released, runVersion, pushedAt, source.digest)
+    const note =
+      (kind !== 'version' && refusal?.hold) ||
+      holdReason(target, from, released, withdrawn, runVersion, pushedAt, source.digest)
     if (note && intent.event === 'promote' && kind === 'forward') {
       problems.push(
         `cannot promote ${intent.repository}:${tag}: it ${note}; to move it back, run event: rollback`
@@ -226,8 +261,17 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
         `tag '${tag}' in ${intent.repository} is immutable (imageTagMutability ${state.mutability.mode}) and already points at ${shortDigest(from.digest)}: ${immutableRemedy(tag)}`
       )
     }
-    return { tag, kind, ...(from && { from }), to: source, write: true }
+    return {
+      tag,
+      kind,
+      ...(from && { from }),
+      to: source,
+      write: true,
+      ...(refusal?.allowed && kind !== 'version' && { note: refusal.allowed })
+    }
   })
+  if (refusal?.problem && steps.some(({ write }) => write)) problems.push(refusal.problem)
+  const marks = withdrawalMarks(intent, state, steps, released, runVersion)
   const tested = (intent.tested ?? []).flatMap((rule): TestedProof[] => {
     if (!steps.some(({ tag, write }) => write && tag === rule.pointer)) return []
     const by = testedBy(rule, state, source.digest)
@@ -243,15 +287,64 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     repository: intent.repository,
     uri: state.uri,
     source,
-    steps,
+    steps: [...marks, ...steps],
     ...(tested.length > 0 && { tested }),
     ...(state.archived && { archived: state.archived }),
+    ...(intent.recorded && { recorded: intent.recorded }),
     ...(version && { version }),
     ...(intent.pointer && { pointer: intent.pointer })
   }
 }
 
 const isPattern = (pattern: string): boolean => pattern.includes('*')
+
+/**
+ * What a withdrawn version means for this run: a release re-run holds its pointers (`hold`); a
+ * promotion or rollback that names it fails (`problem`); with allow-withdrawn it moves, noted (`allowed`).
+ */
+function withdrawnRefusal(
+  intent: Intent,
+  runVersion: Version | undefined,
+  withdrawn: ReadonlySet<string>
+): { hold?: string; problem?: string; allowed?: string } | undefined {
+  if (!runVersion || !withdrawn.has(runVersion.text) || intent.event === 'push') return undefined
+  const mark = markTag(intent.withdrawnTag, runVersion)
+  if (intent.allowWithdrawn)
+    return {
+      allowed: `${runVersion.text} is withdrawn (${mark}); moved because allow-withdrawn is true`
+    }
+  if (intent.event === 'release')
+    return {
+      hold: `stays: ${runVersion.text} was withdrawn by a rollback (${mark}), and a release re-run does not move a pointer to it; set allow-withdrawn: true to move it on purpose`
+    }
+  return {
+    problem: `cannot ${intent.event} ${intent.repository} to ${runVersion.text}: it was withdrawn by a rollback (tag ${mark}); set allow-withdrawn: true to move to it anyway, or run event: restore-version first`
+  }
+}
+
+/**
+ * A rollback marks the version it rolls back from, the one on the image the pointer leaves, as
+ * withdrawn: a tag on that image, so the mark lives in the registry with it. A rollback that moves
+ * the pointer to a higher version withdraws nothing.
+ */
+function withdrawalMarks(
+  intent: Intent,
+  state: RepositoryState,
+  steps: readonly Step[],
+  released: readonly ReleasedVersion[],
+  runVersion: Version | undefined
+): Step[] {
+  const pointer = steps.find(({ kind, write }) => kind === 'rollback' && write)
+  const leaving = pointer?.from
+  const withdrawing = leaving && versionsOn(released, leaving.digest)
+  if (!leaving || !withdrawing) return []
+  if (runVersion && compareVersions(withdrawing, runVersion) <= 0) return []
+  const tag = markTag(intent.withdrawnTag, withdrawing)
+  const note = `${withdrawing.text}, which ${pointer.tag} rolls back from, is withdrawn`
+  // A version is on one image, so a mark already there, wherever it is, already says it is withdrawn.
+  if (state.tags?.has(tag)) return []
+  return [{ tag, kind: 'withdrawn', to: leaving, write: true, note }]
+}
 
 /** The tag on the image that satisfies a tested-image rule, if one does. */
 function testedBy(rule: TestedRule, state: RepositoryState, digest: string): string | undefined {
@@ -283,6 +376,7 @@ function holdReason(
   target: Target,
   from: Manifest | undefined,
   released: readonly ReleasedVersion[],
+  withdrawn: ReadonlySet<string>,
   runVersion: Version | undefined,
   pushedAt: (digest: string) => Date | undefined,
   sourceDigest: string
@@ -308,6 +402,7 @@ function holdReason(
         .filter(
           (other) =>
             isStable(other) &&
+            !withdrawn.has(other.text) &&
             inLine(other, runVersion, target.line) &&
             compareVersions(other, runVersion) > 0
         )
@@ -456,9 +551,13 @@ export function isImmutable(tag: string, { mode, exclusions }: TagMutability): b
 
 /** Whether deciding this intent needs every tag of the repository (to know which versions exist where). */
 export const needsAllTags = (intent: Intent): boolean =>
-  'previousVersionOf' in intent.source ||
+  intent.event === 'rollback' ||
   intent.targets.some(({ kind }) => kind === 'forward' || kind === 'highest') ||
   (intent.tested ?? []).some(({ pattern }) => isPattern(pattern))
+
+/** The withdrawn mark of the run's version, read with the targets where no listing shows it. */
+export const markTags = (intent: Intent): string[] =>
+  intent.version && !needsAllTags(intent) ? [markTag(intent.withdrawnTag, intent.version)] : []
 
 /** The tags a tested-image rule names without `*`: read with the targets. */
 export const proofTags = (intent: Intent): string[] =>

@@ -2,7 +2,10 @@ import * as core from '@actions/core'
 import type { Action, StepOutcome } from './apply.js'
 import type { LifecycleOutcome, PruneOutcome } from './cleanup.js'
 import type { Intent } from './derive.js'
+import type { DeploymentOutcome } from './deployments.js'
 import type { GateOutcome } from './gatekeeper.js'
+import { describeRecord } from './history.js'
+import type { RepositoryStatus } from './status.js'
 import { describeCounts, describeFinding } from './gates.js'
 import type { RestoreOutcome } from './restore.js'
 import { describeRef, messageOf, shortDigest } from './model.js'
@@ -11,7 +14,7 @@ import { problemsError, problemsOf } from './problems.js'
 
 const COLUMNS = ['Repository', 'Tag', 'Before', 'After', 'Action']
 /** A `failed` write did not land, so only these mean the registry was written. */
-const WRITING_ACTIONS: readonly Action[] = ['created', 'moved', 'undone']
+const WRITING_ACTIONS: readonly Action[] = ['created', 'moved', 'undone', 'removed']
 
 /**
  * One row of the `changes` output: `to` is where this run points (or would point) the tag, `now`
@@ -76,6 +79,10 @@ export interface RunResult {
   readonly restores?: readonly RestoreOutcome[]
   /** What the gates found for each repository that moves a guarded or tested pointer. */
   readonly gates?: readonly GateOutcome[]
+  /** `event: status`: where every pointer is, by repository. */
+  readonly status?: readonly RepositoryStatus[]
+  /** The GitHub deployments recorded for the pointers the run moved. */
+  readonly deployments?: readonly DeploymentOutcome[]
   readonly failure?: unknown
 }
 
@@ -131,6 +138,13 @@ export async function report(result: RunResult): Promise<void> {
       ])
     ])
   }
+  const recorded = result.plans.flatMap(({ repository, recorded }) =>
+    recorded ? [`${repository}: back to ${describeRecord(recorded)}`] : []
+  )
+  if (recorded.length > 0)
+    summary.addHeading('From the deployment history', 4).addList(recorded.map(escape))
+  if (result.status) addStatus(summary, result.status)
+  if (result.deployments) addDeployments(summary, result.deployments)
   if (result.restores && result.restores.length > 0) addRestores(summary, result.restores)
   if (result.gates && result.gates.length > 0) addGates(summary, result.gates)
   if (result.prune) addPrune(summary, result.prune)
@@ -156,7 +170,9 @@ function setOutputs({
   lifecycle,
   prune,
   restores,
-  gates
+  gates,
+  status,
+  deployments
 }: RunResult): void {
   const perRepository = repositories.map((repository) => {
     const plan = plans.find((candidate) => candidate.repository === repository)
@@ -164,11 +180,13 @@ function setOutputs({
     const pruned = prune?.find((candidate) => candidate.repository === repository)
     const restored = restores?.find((candidate) => candidate.repository === repository)
     const gated = gates?.find((candidate) => candidate.repository === repository)
+    const read = status?.find((candidate) => candidate.repository === repository)
+    const deployed = deployments?.filter(({ payload }) => payload.repository === repository)
     const rows = changes.filter((change) => change.repository === repository)
     const onSource = rows.filter(({ now }) => plan && now === plan.source.digest)
     return {
       repository,
-      uri: plan?.uri ?? '',
+      uri: plan?.uri ?? read?.uri ?? '',
       digest: plan?.source.digest ?? '',
       version: plan?.version?.text ?? '',
       'previous-digest': rows.find(({ tag }) => tag === plan?.pointer)?.from ?? '',
@@ -190,6 +208,27 @@ function setOutputs({
         }
       }),
       ...(gated && { gates: gateJson(gated) }),
+      ...(plan?.recorded && {
+        history: {
+          deployment: plan.recorded.id,
+          environment: plan.recorded.environment,
+          'created-at': plan.recorded.createdAt.toISOString(),
+          digest: plan.recorded.payload.digest
+        }
+      }),
+      ...(read && statusJson(read)),
+      ...(deployed &&
+        deployed.length > 0 && {
+          deployments: deployed.map(({ environment, state, payload, id, ref, warning }) => ({
+            environment,
+            tag: payload.tag,
+            digest: payload.digest,
+            state,
+            id: id ?? null,
+            ref: ref ?? null,
+            ...(warning && { warning })
+          }))
+        }),
       ...(pruned && {
         prune: {
           deleted: pruned.deleted,
@@ -225,6 +264,78 @@ function setOutputs({
   )
   core.setOutput('changes', JSON.stringify(perRepository.flatMap((entry) => entry.changes)))
   core.setOutput('json', JSON.stringify(perRepository))
+}
+
+function statusJson({ pointers, withdrawn }: RepositoryStatus) {
+  return {
+    pointers: pointers.map((pointer) => ({
+      tag: pointer.tag,
+      digest: pointer.digest,
+      versions: pointer.versions,
+      'build-tag': pointer.buildTag,
+      commit: pointer.commit,
+      'commit-url': pointer.commitUrl,
+      'pushed-at': pointer.pushedAt?.toISOString() ?? null,
+      size: pointer.sizeBytes,
+      scan: pointer.scan,
+      signature: pointer.signature,
+      withdrawn: pointer.withdrawn
+    })),
+    withdrawn
+  }
+}
+
+function addStatus(summary: typeof core.summary, statuses: readonly RepositoryStatus[]): void {
+  summary.addTable([
+    [
+      'Repository',
+      'Pointer',
+      'Image',
+      'Versions',
+      'Commit',
+      'Pushed',
+      'Size',
+      'Scan',
+      'Signature'
+    ].map((data) => ({ data, header: true })),
+    ...statuses.flatMap(({ repository, pointers }) =>
+      pointers.map((pointer) => {
+        const commit = pointer.commit ? `<code>${escape(pointer.commit)}</code>` : '—'
+        return [
+          escape(repository),
+          `<code>${escape(pointer.tag)}</code>`,
+          pointer.digest ? digestCell(pointer.digest) : 'not set',
+          escape(pointer.versions.join(', ') + (pointer.withdrawn ? ' (withdrawn)' : '') || '—'),
+          pointer.commitUrl ? `<a href="${escape(pointer.commitUrl)}">${commit}</a>` : commit,
+          pointer.pushedAt ? escape(pointer.pushedAt.toISOString().replace('.000Z', 'Z')) : '—',
+          pointer.sizeBytes === null ? '—' : escape(formatBytes(pointer.sizeBytes)),
+          escape(pointer.scan ?? '—'),
+          escape(pointer.signature ?? '—')
+        ]
+      })
+    )
+  ])
+  const withdrawn = statuses.flatMap(({ repository, withdrawn }) =>
+    withdrawn.map(
+      ({ version, tag, digest }) => `${repository}: ${version} (${tag} on ${shortDigest(digest)})`
+    )
+  )
+  summary.addHeading('Withdrawn versions', 4)
+  if (withdrawn.length > 0) summary.addList(withdrawn.map(escape))
+  else summary.addRaw('None.', true)
+}
+
+function addDeployments(summary: typeof core.summary, outcomes: readonly DeploymentOutcome[]) {
+  summary.addHeading('GitHub deployments', 4)
+  summary.addList(
+    outcomes.map(({ environment, state, payload, id, ref, warning }) =>
+      escape(
+        `${environment}: ${payload.repository}:${payload.tag} on ${shortDigest(payload.digest)}${payload.version ? ` (${payload.version})` : ''}: ${
+          warning ? `not recorded (${warning})` : `${state}, deployment ${id} at ${ref}`
+        }`
+      )
+    )
+  )
 }
 
 function gateJson({ tags, image, scan, signature, tested }: GateOutcome) {

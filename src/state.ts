@@ -5,6 +5,7 @@ import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
   isPointer,
+  markTags,
   needsAllTags,
   planRepository,
   proofTags,
@@ -52,7 +53,10 @@ export async function readStates(
         mutability: read.mutability,
         source,
         current: targetManifests(intent, read.manifests),
-        ...proofsOf(intent, read.manifests),
+        ...(proofTags(intent).length > 0 && {
+          proofs: digestsOf(proofTags(intent), read.manifests)
+        }),
+        ...(markTags(intent).length > 0 && { marks: digestsOf(markTags(intent), read.manifests) }),
         ...(sourceManifest && { sourceManifest }),
         ...(archived && { archived: archived.status }),
         ...(read.tags && { tags: read.tags })
@@ -130,7 +134,9 @@ async function readRepository(registry: Reader, intent: Intent): Promise<FirstRe
   const { repository } = intent
   const refs: ImageRef[] = [
     ...('previousVersionOf' in intent.source ? [] : [intent.source]),
-    ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent)].map((tag) => ({ tag }))
+    ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent), ...markTags(intent)].map(
+      (tag) => ({ tag })
+    )
   ]
   const unique = [...new Map(refs.map((ref) => [describeRef(ref), ref])).values()]
   const [info, tags, manifests] = await Promise.all([
@@ -152,21 +158,17 @@ const targetManifests = (
     })
   )
 
-function proofsOf(
-  intent: Intent,
+/** Where each of these tags, read with the targets, points: the ones the registry has. */
+const digestsOf = (
+  tags: readonly string[],
   manifests: ReadonlyMap<string, Manifest>
-): { proofs?: Map<string, string> } {
-  const tags = proofTags(intent)
-  if (tags.length === 0) return {}
-  return {
-    proofs: new Map(
-      tags.flatMap((tag) => {
-        const digest = manifests.get(tag)?.digest
-        return digest ? [[tag, digest] as const] : []
-      })
-    )
-  }
-}
+): Map<string, string> =>
+  new Map(
+    tags.flatMap((tag) => {
+      const digest = manifests.get(tag)?.digest
+      return digest ? [[tag, digest] as const] : []
+    })
+  )
 
 /**
  * Reads the pointer tags again and returns the state as it is now. Images that arrived on a pointer

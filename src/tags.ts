@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { escapeRegExp } from './model.js'
 
 /** OCI distribution-spec tag grammar, which ECR enforces. */
 export const TAG_GRAMMAR = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
@@ -119,4 +120,28 @@ export function versionTagMatcher(template: string): (tag: string) => string | u
     tag.startsWith(before) && tag.endsWith(after) && tag.length > before.length + after.length
       ? tag.slice(before.length, tag.length - after.length)
       : undefined
+}
+
+/**
+ * The commit a build tag names, such as `abcdef1` from `sha-abcdef1` with `sha-{sha7}`: as much of
+ * the hash as the template keeps. Undefined when the tag is not one the template renders.
+ */
+export function commitOfBuildTag(template: string, tag: string): string | undefined {
+  let pattern = ''
+  let end = 0
+  let groups = 0
+  let commitGroup: number | undefined
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    const [text, name, length] = match
+    pattern += escapeRegExp(template.slice(end, match.index))
+    end = match.index + text.length
+    groups += 1
+    if ((name === 'sha' || name === 'sha7') && commitGroup === undefined) {
+      commitGroup = groups
+      pattern += `([0-9a-f]{${name === 'sha7' ? 7 : (length ?? 40)}})`
+    } else pattern += '(.+?)'
+  }
+  if (commitGroup === undefined) return undefined
+  pattern += escapeRegExp(template.slice(end))
+  return new RegExp(`^${pattern}$`).exec(tag)?.[commitGroup]
 }

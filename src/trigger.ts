@@ -1,4 +1,5 @@
 import type { Context } from './context.js'
+import { parseMoment, type Moment } from './history.js'
 import { requireVersion, type Version } from './version.js'
 
 /**
@@ -9,16 +10,30 @@ export type Trigger = { readonly branch: string } & (
   | { readonly event: 'push'; readonly defaultBranch: boolean }
   | { readonly event: 'release'; readonly version: Version; readonly prerelease: boolean }
   | { readonly event: 'promote'; readonly environment: string; readonly version?: Version }
-  | { readonly event: 'rollback'; readonly to: Version | 'previous' }
+  /** To a version, to the stable version below the pointer's, or to where the pointer was at a moment. */
+  | { readonly event: 'rollback'; readonly to: Version | 'previous' | Moment }
   /** Keeps the lifecycle policy to the convention; writes no tag. */
   | { readonly event: 'lifecycle' }
   /** Deletes release images outside the minor versions the convention keeps; writes no tag. */
   | { readonly event: 'prune' }
+  /** Reads where every pointer the convention knows points, and what is on each image; writes nothing. */
+  | { readonly event: 'status' }
+  /** Takes the withdrawn mark off a version, so releases and rollbacks may move to it again. */
+  | { readonly event: 'restore-version'; readonly version: Version }
   /** A GitHub event that must write nothing, such as a release being edited. */
   | { readonly event: 'none'; readonly reason: string }
 )
 
-export const EVENTS = ['push', 'release', 'promote', 'rollback', 'lifecycle', 'prune'] as const
+export const EVENTS = [
+  'push',
+  'release',
+  'promote',
+  'rollback',
+  'lifecycle',
+  'prune',
+  'status',
+  'restore-version'
+] as const
 
 export interface TriggerInputs {
   readonly event: string
@@ -83,7 +98,7 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
     case 'rollback': {
       if (!dispatched.version) {
         throw new Error(
-          'a rollback needs a version: set the version input to a version such as 1.1.0, or to previous'
+          'a rollback needs a version: set the version input to a version such as 1.1.0, to previous, or to a date such as 2026-11-19'
         )
       }
       return {
@@ -92,11 +107,17 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
         to:
           dispatched.version === 'previous'
             ? 'previous'
-            : requireVersion(dispatched.version, 'version')
+            : (parseMoment(dispatched.version) ?? requireVersion(dispatched.version, 'version'))
       }
+    }
+    case 'restore-version': {
+      if (!dispatched.version)
+        throw new Error('restore-version needs the version input: the version to take the mark off')
+      return { event, branch: buildBranch, version: requireVersion(dispatched.version, 'version') }
     }
     case 'lifecycle':
     case 'prune':
+    case 'status':
       return { event, branch: buildBranch }
     default:
       throw new Error(`unknown event '${event}': use one of ${EVENTS.join(', ')}`)
@@ -131,7 +152,11 @@ export function describeTrigger(trigger: Trigger): string {
     case 'promote':
       return `promotion to ${trigger.environment}${trigger.version ? ` of ${trigger.version.text}` : ''}`
     case 'rollback':
-      return `rollback to ${trigger.to === 'previous' ? 'the previous version' : trigger.to.text}`
+      return `rollback to ${trigger.to === 'previous' ? 'the previous version' : 'at' in trigger.to ? `where it was at ${trigger.to.at.toISOString()}` : trigger.to.text}`
+    case 'status':
+      return 'status of the pointers'
+    case 'restore-version':
+      return `restore withdrawn version ${trigger.version.text}`
     case 'lifecycle':
       return 'lifecycle policy'
     case 'prune':

@@ -1,0 +1,166 @@
+import type { Action } from './apply.js'
+import type { Context } from './context.js'
+import type { Convention } from './conventions.js'
+import type { Registry } from './ecr.js'
+import type { Deployments } from './github.js'
+import {
+  LANDED_STATES,
+  noRecordAt,
+  recordOf,
+  type DeploymentPayload,
+  type Moment,
+  type PointerRecord
+} from './history.js'
+import { messageOf, shortDigest } from './model.js'
+import type { RepositoryPlan } from './plan.js'
+import { problemsError } from './problems.js'
+import { commitOfBuildTag } from './tags.js'
+
+/** A deployment a run's changes call for, before GitHub is asked. */
+export interface PlannedDeployment {
+  readonly environment: string
+  readonly state: 'success' | 'failure'
+  readonly payload: DeploymentPayload
+}
+
+/** What GitHub recorded for one moved pointer, or the warning that says why it did not. */
+export interface DeploymentOutcome extends PlannedDeployment {
+  readonly id?: number
+  readonly ref?: string
+  readonly warning?: string
+}
+
+/** A pointer the run moved is a deployment that succeeded; one it put back or failed to write, one that failed. */
+const STATE_OF: Partial<Record<Action, PlannedDeployment['state']>> = {
+  created: 'success',
+  moved: 'success',
+  undone: 'failure',
+  failed: 'failure'
+}
+
+/** The environment a pointer's moves are recorded in, if the convention maps it to one. */
+export const environmentOf = (convention: Convention, tag: string): string | undefined =>
+  Object.hasOwn(convention.deployments, tag) ? convention.deployments[tag] : undefined
+
+/**
+ * The deployments to record (pure): one for each pointer of a GitHub environment that the run moved
+ * or tried to move; a tag left where it was is no deployment.
+ */
+export function plannedDeployments(
+  convention: Convention,
+  plans: readonly RepositoryPlan[],
+  changes: readonly { repository: string; tag: string; to: string | null; action: Action }[]
+): PlannedDeployment[] {
+  return changes.flatMap(({ repository, tag, to, action }) => {
+    const environment = environmentOf(convention, tag)
+    const state = STATE_OF[action]
+    const plan = plans.find((candidate) => candidate.repository === repository)
+    if (!environment || !state || !plan || !to) return []
+    const version = plan.source.digest === to ? (plan.version?.text ?? null) : null
+    return [
+      {
+        environment,
+        state,
+        payload: { repository, tag, digest: to, version, image: `${plan.uri}@${to}` }
+      }
+    ]
+  })
+}
+
+/**
+ * Records each deployment, in order, so the Environments page lists them as they happened. The ref
+ * is the image's commit, read off its build tag, else the workflow's; a ref GitHub cannot resolve
+ * (an image built from another repository) is recorded at the workflow's commit. A GitHub failure
+ * is a warning on that deployment: the registry is already as the run left it.
+ */
+export async function recordDeployments(
+  github: Deployments,
+  registry: Pick<Registry, 'describeImages'>,
+  convention: Convention,
+  context: Pick<Context, 'sha' | 'github'>,
+  planned: readonly PlannedDeployment[]
+): Promise<DeploymentOutcome[]> {
+  const { serverUrl, repository, runId } = context.github
+  const logUrl = `${serverUrl}/${repository}${runId ? `/actions/runs/${runId}` : ''}`
+  const outcomes: DeploymentOutcome[] = []
+  for (const deployment of planned) {
+    const { payload } = deployment
+    const description = `${payload.repository}:${payload.tag} on ${shortDigest(payload.digest)}${payload.version ? ` (${payload.version})` : ''}`
+    const record = (ref: string) =>
+      github.record({ ...deployment, ref, description: description.slice(0, 140), logUrl })
+    let ref = context.sha
+    try {
+      ref = (await imageCommit(registry, convention, payload, context.sha)) ?? context.sha
+      const id = await record(ref).catch(async (error: unknown) => {
+        if (!isUnresolvableRef(error) || ref === context.sha || !context.sha) throw error
+        ref = context.sha
+        return record(ref)
+      })
+      outcomes.push({ ...deployment, id, ref })
+    } catch (error) {
+      outcomes.push({ ...deployment, ref, warning: messageOf(error) })
+    }
+  }
+  return outcomes
+}
+
+/** The commit the image's build tag names: the workflow's full sha when it is that commit. */
+async function imageCommit(
+  registry: Pick<Registry, 'describeImages'>,
+  convention: Convention,
+  { repository, digest }: DeploymentPayload,
+  workflowSha: string
+): Promise<string | undefined> {
+  const details = await registry.describeImages(repository, [digest])
+  const commit = (details.get(digest)?.tags ?? [])
+    .map((tag) => commitOfBuildTag(convention.buildTag, tag))
+    .find((found) => found !== undefined)
+  return commit && workflowSha.startsWith(commit) ? workflowSha : commit
+}
+
+const isUnresolvableRef = (error: unknown): boolean =>
+  (error as { status?: unknown } | null)?.status === 422
+
+/**
+ * Where the pointer was in each repository at the moment, by the environment's deployment records:
+ * the newest record at or before it that landed. Read newest first, page by page, only as far back
+ * as the answer needs; every repository without one is named in one error.
+ */
+export async function recordsAt(
+  github: Deployments,
+  environment: string,
+  repositories: readonly string[],
+  tag: string,
+  moment: Moment
+): Promise<Map<string, PointerRecord>> {
+  const found = new Map<string, PointerRecord>()
+  const earliest = new Map<string, Date>()
+  try {
+    for await (const page of github.history(environment)) {
+      for (const record of page) {
+        for (const repository of repositories) {
+          const mine = found.has(repository) ? undefined : recordOf(record, repository, tag)
+          if (!mine) continue
+          earliest.set(repository, mine.createdAt)
+          if (mine.createdAt > moment.at) continue
+          if (LANDED_STATES.includes((await github.latestState(mine.id)) ?? ''))
+            found.set(repository, mine)
+        }
+      }
+      if (found.size === repositories.length) break
+    }
+  } catch (error) {
+    throw new Error(
+      `cannot read the deployment history of the GitHub environment ${environment}: ${messageOf(error)}; no tag was written`,
+      { cause: error }
+    )
+  }
+  const missing = repositories.filter((repository) => !found.has(repository))
+  if (missing.length > 0)
+    throw problemsError(
+      missing.map((repository) =>
+        noRecordAt(repository, tag, environment, moment, earliest.get(repository))
+      )
+    )
+  return found
+}
