@@ -147,7 +147,7 @@ describe('against the stand-in', () => {
       convention: 'channels'
     })
     expect(result.status).toBe(0)
-    expect(result.summary).toMatch(/rule 5: 1/)
+    expect(result.summary).toMatch(/rule 6: 1/)
   })
 
   it('apply refuses a policy whose preview expires a release, and writes nothing in any repository', async () => {

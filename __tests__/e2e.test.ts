@@ -220,7 +220,7 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
 
     const rollback = await dispatch(repo, { version: '1.0.0' })
     expect(rollback.errors).toEqual([])
-    expect(changes(rollback.outputs)).toEqual(['production moved'])
+    expect(changes(rollback.outputs)).toEqual(['withdrawn-1.1.0 created', 'production moved'])
     expect(rollback.outputs).toMatchObject({
       digest: first.digest,
       'previous-digest': second.digest,
@@ -237,8 +237,10 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       'v1.0.0': first.digest,
       'v1.1.0': second.digest,
       latest: second.digest,
-      production: first.digest
+      production: first.digest,
+      'withdrawn-1.1.0': second.digest
     })
+    expect(await manifestOf(repo, 'withdrawn-1.1.0')).toMatchObject({ digest: second.digest })
     expect(await manifestOf(repo, 'production')).toEqual({
       body: first.manifest,
       mediaType: first.mediaType,
@@ -302,7 +304,8 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
       '2.0.3': b.digest,
       '2.2.0-rc.41': d.digest,
       latest: a.digest,
-      stable: b.digest
+      stable: b.digest,
+      'withdrawn-2.1.0': a.digest
     })
   })
 
@@ -552,6 +555,15 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     const result = await dispatch(`${api}\n${worker}`, { version: 'previous' })
     expect(result.errors).toEqual([])
     expect(JSON.parse(result.outputs.changes ?? '')).toEqual([
+      // api leaves 1.2.0, so it is marked withdrawn there; worker's production does not move.
+      {
+        repository: api,
+        tag: 'withdrawn-1.2.0',
+        from: null,
+        to: v2.digest,
+        action: 'created',
+        now: v2.digest
+      },
       {
         repository: api,
         tag: 'production',

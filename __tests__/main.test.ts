@@ -43,6 +43,29 @@ jest.unstable_mockModule('@actions/core', () => ({
   summary,
   ExitCode: { Success: 0, Failure: 1 }
 }))
+/** GitHub's deployments API as @actions/github's client reaches it: what was created, and a history to page through. */
+const github: { created: object[]; failure?: Error; pages: object[][] } = { created: [], pages: [] }
+jest.unstable_mockModule('@actions/github', () => ({
+  getOctokit: () => ({
+    rest: {
+      repos: {
+        createDeployment: async (params: object) => {
+          if (github.failure) throw github.failure
+          github.created.push(params)
+          return { data: { id: github.created.length } }
+        },
+        createDeploymentStatus: async () => ({ data: {} }),
+        listDeployments: async () => ({ data: [] }),
+        listDeploymentStatuses: async () => ({ data: [{ state: 'success' }] })
+      }
+    },
+    paginate: {
+      iterator: async function* () {
+        for (const page of github.pages) yield { data: page }
+      }
+    }
+  })
+}))
 const { run } = await import('../src/main.js')
 
 const MEDIA_TYPE = MEDIA_TYPES.ociManifest
@@ -114,6 +137,7 @@ beforeEach(() => {
   for (const record of [inputs, outputs]) for (const key of Object.keys(record)) delete record[key]
   annotations.length = 0
   written.length = 0
+  Object.assign(github, { created: [], pages: [], failure: undefined })
   process.exitCode = undefined
   tags = new Map([
     ['v1.0.0', old],
@@ -383,7 +407,9 @@ describe('run()', () => {
       archive(['ACTIVE'])
       await run()
       expect(annotations).toEqual([
-        expect.stringMatching(/^notice: app:withdrawn-1\.0\.0 .* created \(1\.0\.0, which production rolls back from, is withdrawn\)$/)
+        expect.stringMatching(
+          /^notice: app:withdrawn-1\.0\.0 .* created \(1\.0\.0, which production rolls back from, is withdrawn\)$/
+        )
       ])
       expect(process.exitCode).toBeUndefined()
       expect(calls(UpdateImageStorageClassCommand)).toBe(1)
@@ -415,5 +441,120 @@ describe('run()', () => {
     expect(annotations).toEqual([
       'error: the plain.yml convention has no cleanup section, so there is no lifecycle policy to apply'
     ])
+  })
+})
+
+describe('run(): history', () => {
+  const onDispatch = (extra: Record<string, string>) => {
+    onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
+    process.env.GITHUB_REPOSITORY = 'octo/app'
+    Object.assign(inputs, { 'github-token': 'ghs_test', ...extra })
+  }
+
+  it('status reads every pointer and writes nothing', async () => {
+    onDispatch({ event: 'status' })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(calls(PutImageCommand) + calls(BatchDeleteImageCommand)).toBe(0)
+    const [app] = JSON.parse(outputs.json ?? '[]')
+    expect(app.pointers).toEqual([
+      expect.objectContaining({ tag: 'latest', digest: null }),
+      expect.objectContaining({ tag: 'production', digest: old.digest, versions: ['1.0.0'] }),
+      expect.objectContaining({ tag: 'staging', digest: null }),
+      expect.objectContaining({ tag: 'canary', digest: null })
+    ])
+    expect(summaryText()).toContain('Withdrawn versions')
+  })
+
+  it('a GitHub failure after the writes is a warning, and the run succeeds', async () => {
+    onDispatch({ event: 'release', 'release-tag': 'v1.1.0', deployments: 'on' })
+    github.failure = new Error('Bad credentials')
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(tags.get('production')).toBe(build)
+    expect(annotations).toEqual([
+      'warning: no GitHub deployment recorded for app:production in production (the tags are written as reported): Bad credentials'
+    ])
+  })
+
+  it('records the release in the production environment, at the commit built', async () => {
+    onDispatch({ event: 'release', 'release-tag': 'v1.1.0', deployments: 'on' })
+    await run()
+    expect(github.created).toEqual([
+      expect.objectContaining({
+        owner: 'octo',
+        repo: 'app',
+        ref: SHA,
+        environment: 'production',
+        production_environment: true,
+        required_contexts: [],
+        auto_merge: false,
+        payload: expect.objectContaining({
+          tag: 'production',
+          digest: build.digest,
+          version: '1.1.0'
+        })
+      })
+    ])
+  })
+
+  it('a dry run records no deployment', async () => {
+    onDispatch({ event: 'release', 'release-tag': 'v1.1.0', deployments: 'on', 'dry-run': 'true' })
+    await run()
+    expect(github.created).toEqual([])
+  })
+
+  it('rolls back to where the deployment record says production was at a moment', async () => {
+    tags.set('v1.1.0', build)
+    tags.set('production', build)
+    github.pages = [
+      [
+        {
+          id: 9,
+          environment: 'production',
+          created_at: '2026-11-20T00:00:00Z',
+          payload: { repository: 'app', tag: 'production', digest: build.digest }
+        }
+      ],
+      [
+        {
+          id: 7,
+          environment: 'production',
+          created_at: '2026-11-10T00:00:00Z',
+          payload: { repository: 'app', tag: 'production', digest: old.digest }
+        }
+      ]
+    ]
+    onDispatch({ event: 'rollback', version: '2026-11-15' })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(tags.get('production')).toBe(old)
+    expect(tags.get('withdrawn-1.1.0')).toBe(build)
+    expect(JSON.parse(outputs.json ?? '[]')[0].history).toEqual({
+      deployment: 7,
+      environment: 'production',
+      'created-at': '2026-11-10T00:00:00.000Z',
+      digest: old.digest
+    })
+    expect(summaryText()).toContain('From the deployment history')
+  })
+
+  it('restore-version in a dry run names the mark it would take off, writing nothing', async () => {
+    tags.set('withdrawn-1.0.0', old)
+    onDispatch({ event: 'restore-version', version: '1.0.0', 'dry-run': 'true' })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(calls(BatchDeleteImageCommand)).toBe(0)
+    expect(JSON.parse(outputs.changes ?? '[]')).toEqual([
+      {
+        repository: 'app',
+        tag: 'withdrawn-1.0.0',
+        from: old.digest,
+        to: null,
+        action: 'planned',
+        now: null
+      }
+    ])
+    expect(summaryText()).toContain('(dry run: nothing was written)')
   })
 })

@@ -1,4 +1,3 @@
-import { getOctokit } from '@actions/github'
 import type { Context } from './context.js'
 import type { DeploymentPayload, DeploymentRecord } from './history.js'
 
@@ -27,12 +26,18 @@ const REQUEST_TIMEOUT_MS = 15_000
 /** GitHub's largest page. */
 const PAGE_SIZE = 100
 
-/** The deployments API of the workflow's repository, at `GITHUB_API_URL` (GitHub Enterprise Server included). */
-export function connectGitHub(
+/**
+ * The deployments API of the workflow's repository, at `GITHUB_API_URL` (GitHub Enterprise Server
+ * included). `@actions/github` is loaded on first use: loading it parses the event payload, which
+ * must fail as the run's own clear error (src/context.ts), not as a crash at start. `eager` keeps it
+ * in the one bundle file.
+ */
+export async function connectGitHub(
   token: string,
   github: Context['github'],
   timeoutMs = REQUEST_TIMEOUT_MS
-): Deployments {
+): Promise<Deployments> {
+  const { getOctokit } = await import(/* webpackMode: "eager" */ '@actions/github')
   const octokit = getOctokit(token, { baseUrl: github.apiUrl })
   const [owner = '', repo = ''] = github.repository.split('/')
   const request = () => ({ signal: AbortSignal.timeout(timeoutMs) })

@@ -42,7 +42,9 @@ export function parseMoment(text: string): Moment | undefined {
     typed.getUTCSeconds()
   ]
   if (read.some((value, index) => value !== fields[index])) return undefined
-  return { at: date ? new Date(typed.getTime() + 999) : new Date(text), text }
+  const at = date ? new Date(typed.getTime() + 999) : new Date(text)
+  // An offset that is none (+25:00, +01:60) reads as an invalid date: no moment at all.
+  return Number.isNaN(at.getTime()) ? undefined : { at, text }
 }
 
 /** What a run records with each GitHub deployment, and reads back for a rollback to a moment. */

@@ -75,7 +75,7 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
       ...(inputs.registryId && { registryId: inputs.registryId }),
       onThrottle: () => pacer.throttled()
     })
-    let connected: Deployments | undefined
+    let connected: Promise<Deployments> | undefined
     const github = () => (connected ??= connectGitHub(inputs.githubToken, context.github))
     const run: Run = { inputs, context, convention, registry, pacer, signal, github }
     switch (trigger.event) {
@@ -109,7 +109,7 @@ interface Run {
   readonly pacer: WritePacer
   readonly signal: AbortSignal
   /** GitHub's deployments API, connected on first use. */
-  readonly github: () => Deployments
+  readonly github: () => Promise<Deployments>
 }
 
 /** Where every pointer is, and what is on its image: reads only. */
@@ -141,12 +141,13 @@ async function unwithdraw(
  */
 async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
   const { inputs, context, convention, registry } = run
+  if (!inputs.deployments || inputs.dryRun) return result
   const planned = plannedDeployments(convention, result.plans, result.changes)
-  if (!inputs.deployments || inputs.dryRun || planned.length === 0) return result
+  if (planned.length === 0) return result
   const deployments = await core.group('Record deployments', async () => {
     let outcomes: DeploymentOutcome[]
     try {
-      outcomes = await recordDeployments(run.github(), registry, convention, context, planned)
+      outcomes = await recordDeployments(await run.github(), registry, convention, context, planned)
     } catch (error) {
       outcomes = planned.map((deployment) => ({ ...deployment, warning: messageOf(error) }))
     }
@@ -180,7 +181,7 @@ async function recordedPointers(
       `a rollback to ${moment.text} reads GitHub's deployment records, which needs GITHUB_REPOSITORY and a github-token`
     )
   return core.group('Read deployment history', async () =>
-    recordsAt(github(), environment, inputs.repositories, pointer, moment)
+    recordsAt(await github(), environment, inputs.repositories, pointer, moment)
   )
 }
 

@@ -138,7 +138,9 @@ export function commitOfBuildTag(template: string, tag: string): string | undefi
     groups += 1
     if ((name === 'sha' || name === 'sha7') && commitGroup === undefined) {
       commitGroup = groups
-      pattern += `([0-9a-f]{${name === 'sha7' ? 7 : (length ?? 40)}})`
+      // As renderTemplate keeps it: `{sha7:N}` is the first N of the seven.
+      const kept = name === 'sha7' ? Math.min(Number(length ?? 7), 7) : Number(length ?? 40)
+      pattern += `([0-9a-f]{${kept}})`
     } else pattern += '(.+?)'
   }
   if (commitGroup === undefined) return undefined
