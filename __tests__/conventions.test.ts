@@ -113,7 +113,9 @@ describe('a convention with a mistake gets an error that names the field', () =>
     [
       'a withdrawn mark without {version}',
       `${base}withdrawn-tag: withdrawn`,
-      ['convention c.yml: withdrawn-tag: must contain {version} exactly once, and no other variable']
+      [
+        'convention c.yml: withdrawn-tag: must contain {version} exactly once, and no other variable'
+      ]
     ],
     [
       'a withdrawn mark that reads as a version tag',

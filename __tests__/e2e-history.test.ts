@@ -266,14 +266,14 @@ describe('deployment records on GitHub', () => {
         ({ method, path }: { method: string; path: string }) =>
           method === 'POST' && path.endsWith('/statuses')
       )
-    expect(statusPosts.map(({ body }: { body: { log_url: string } }) => body.log_url)).toEqual(
+    expect(statusPosts.map(({ body }) => (body as { log_url: string }).log_url)).toEqual(
       Array(4).fill('https://github.example/octo/app/actions/runs/4242')
     )
     expect(
       github.control
         .requests()
-        .filter(({ method }: { method: string }) => method === 'POST' && true)
-        .every(({ authorization }: { authorization: string }) => authorization === 'token ghs_test')
+        .filter(({ method }) => method === 'POST')
+        .every(({ authorization }) => authorization === 'token ghs_test')
     ).toBe(true)
     expect(json(back.outputs)[0]?.deployments).toEqual([
       expect.objectContaining({ environment: 'production', tag: 'production', state: 'success' })
@@ -290,7 +290,11 @@ describe('deployment records on GitHub', () => {
     expect(failed.status).toBe(1)
     const rows = recorded()
     expect(
-      rows.map(({ environment, payload, states }) => [environment, payload.repository, states])
+      rows.map(({ environment, payload, states }) => [
+        environment,
+        (payload as { repository: string }).repository,
+        states
+      ])
     ).toEqual(
       expect.arrayContaining([
         ['production', api.name, ['failure']],
@@ -399,6 +403,32 @@ describe('rollback to a moment', () => {
       history: { deployment: ids[deployment], environment: 'production' }
     })
     expect(back.summary).toContain(`back to deployment ${ids[deployment]} of `)
+  })
+
+  it('reads the history page by page, to a record past the first hundred', async () => {
+    const { app, ids } = await history()
+    // 150 newer records of staging in the same environment: the one wanted is on GitHub's second page.
+    for (let day = 0; day < 150; day++)
+      github.control.seed({
+        ...OWNER,
+        environment: 'production',
+        createdAt: new Date(Date.UTC(2026, 10, 21, 0, day)),
+        payload: { repository: app.name, tag: 'staging', digest: app.digests['1.2.0'] },
+        statuses: [{ state: 'success' }]
+      })
+    const back = await rollback(app.name, '2026-11-16')
+    expect(back.errors).toEqual([])
+    expect(json(back.outputs)[0]).toMatchObject({ history: { deployment: ids['1.1.0'] } })
+    const pages = github.control
+      .requests()
+      .filter(
+        ({ method, path }: { method: string; path: string }) =>
+          method === 'GET' && path.endsWith('/deployments')
+      )
+    expect(pages.map(({ query }: { query: { page?: string } }) => query.page ?? '1')).toEqual([
+      '1',
+      '2'
+    ])
   })
 
   it('before the first record: a clear error, and nothing written', async () => {

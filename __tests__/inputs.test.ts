@@ -223,7 +223,51 @@ describe('readInputs', () => {
       { repository: 'app', event: 'lifecycle' },
       {},
       'event lifecycle needs the lifecycle input: check (report drift) or apply'
-    ]
+    ],
+    [
+      'a status event that would apply a lifecycle policy',
+      { repository: 'app', event: 'status', lifecycle: 'apply' },
+      {},
+      'event status never writes, so it cannot apply a lifecycle policy: use lifecycle: check, or event: lifecycle'
+    ],
+    [
+      'deployments that are neither off nor on',
+      { repository: 'app', deployments: 'true', 'github-token': 'token' },
+      { GITHUB_REPOSITORY: 'acme/shop' },
+      "deployments 'true' is not off or on"
+    ],
+    [
+      'deployments on without a token',
+      { repository: 'app', deployments: 'on' },
+      { GITHUB_REPOSITORY: 'acme/shop' },
+      'deployments: on needs a GitHub token: leave github-token at its default (the workflow token, with permissions deployments: write)'
+    ],
+    [
+      'deployments on outside a runner',
+      { repository: 'app', deployments: 'on', 'github-token': 'token' },
+      {},
+      'deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets'
+    ],
+    [
+      'an allow-withdrawn that is not a boolean',
+      { repository: 'app', 'allow-withdrawn': 'yes' },
+      {},
+      "allow-withdrawn 'yes' is not true or false"
+    ],
+    ...[
+      '2026-02-30',
+      '2025-02-29',
+      '2026-13-01',
+      '2026-11-19T24:00:00Z',
+      '2026-11-19T15:00:00',
+      '2026-11-19T15:00:00+25:00',
+      '2026-11-19 15:00'
+    ].map((version): [string, Record<string, string>, NodeJS.ProcessEnv, string] => [
+      `a date that is none, ${version}`,
+      { repository: 'app', version },
+      {},
+      `version '${version}' is not a date or date-time: use 2026-11-19 (the end of that day, UTC) or 2026-11-19T15:00:00Z, with Z or an offset such as +01:00`
+    ])
   ])('rejects %s', (_name, inputs, env, message) => {
     expect(() => withInputs(inputs, env)).toThrow(message)
   })
@@ -264,6 +308,44 @@ describe('readInputs', () => {
     expect(
       withInputs({ repository: 'app', 'restore-timeout': '1h', 'require-tested': 'true' })
     ).toMatchObject({ restoreTimeout: { text: '1h', ms: 3_600_000 }, requireTested: true })
+  })
+
+  it.each([
+    ['a date', '2026-11-19'],
+    ['a date-time in UTC', '2026-11-19T15:00:00Z'],
+    ['a date-time with an offset', '2026-11-19T16:00+01:00'],
+    ['previous', 'previous'],
+    ['a version', 'v1.2.0']
+  ])('takes %s as the version', (_name, version) => {
+    expect(withInputs({ repository: 'app', event: 'rollback', version }).trigger.version).toBe(
+      version
+    )
+  })
+
+  it.each<[string, Record<string, string>, NodeJS.ProcessEnv, object]>([
+    ['deployments off by default', {}, {}, { deployments: false, githubToken: '' }],
+    [
+      'deployments off, with a token',
+      { deployments: 'off', 'github-token': 'token' },
+      {},
+      { deployments: false, githubToken: 'token' }
+    ],
+    [
+      'deployments on, with a token, on a runner',
+      { deployments: 'on', 'github-token': 'token' },
+      { GITHUB_REPOSITORY: 'acme/shop' },
+      { deployments: true, githubToken: 'token' }
+    ],
+    ['allow-withdrawn true', { 'allow-withdrawn': 'true' }, {}, { allowWithdrawn: true }],
+    ['allow-withdrawn false', { 'allow-withdrawn': 'false' }, {}, { allowWithdrawn: false }],
+    [
+      'event status with lifecycle check',
+      { event: 'status', lifecycle: 'check' },
+      {},
+      { trigger: expect.objectContaining({ event: 'status' }), lifecycle: 'check' }
+    ]
+  ])('reads %s', (_name, given, env, read) => {
+    expect(withInputs({ repository: 'app', ...given }, env)).toMatchObject(read)
   })
 
   it('reads the prune limits as numbers', () => {

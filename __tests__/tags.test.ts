@@ -1,4 +1,5 @@
 import {
+  commitOfBuildTag,
   isValidRepositoryName,
   isValidTag,
   renderTag,
@@ -91,4 +92,49 @@ describe('versionTagMatcher reads versions back from tags', () => {
       expect(() => versionTagMatcher(template)).toThrow('must contain {version} exactly once')
     }
   )
+})
+
+describe('commitOfBuildTag reads the commit back from a build tag', () => {
+  const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'
+  it.each([
+    ['sha-{sha7}', 'sha-a1b2c3d', 'a1b2c3d'],
+    ['sha-{sha7}', 'sha-a1b2c3', undefined],
+    ['sha-{sha7}', 'sha-a1b2c3d4', undefined],
+    ['sha-{sha7}', 'sha-A1B2C3D', undefined],
+    ['sha-{sha7}', 'sha-g1b2c3d', undefined],
+    ['sha-{sha7}', 'xsha-a1b2c3d', undefined],
+    ['sha-{sha7}', 'latest', undefined],
+    ['{service}-{branch}-{sha7}', 'api-main-a1b2c3d', 'a1b2c3d'],
+    ['{service}-{branch}-{sha7}', 'api-feature-login-x-a1b2c3d', 'a1b2c3d'],
+    ['{service}-{branch}-{sha7}', 'api--a1b2c3d', undefined],
+    ['{service}-{branch}-{sha7}', 'api-a1b2c3d', undefined],
+    ['{sha}', SHA, SHA],
+    ['{sha}', SHA.slice(0, 39), undefined],
+    ['{sha:12}', SHA.slice(0, 12), SHA.slice(0, 12)],
+    ['{sha:12}', SHA.slice(0, 7), undefined],
+    ['sha-{sha7:5}', 'sha-a1b2c', 'a1b2c'],
+    ['build-{sha:7}-{build}', 'build-a1b2c3d-42', 'a1b2c3d'],
+    ['{sha7}-{sha}', `a1b2c3d-${SHA}`, 'a1b2c3d'],
+    ['latest', 'latest', undefined],
+    ['{branch}-{build}', 'main-42', undefined],
+    ['b.{sha7}', 'b.a1b2c3d', 'a1b2c3d'],
+    ['b.{sha7}', 'bxa1b2c3d', undefined],
+    ['b.-{sha7}', 'b.-a1b2c3d', 'a1b2c3d'],
+    ['b.-{sha7}', 'bb-a1b2c3d', undefined],
+    ['{sha7}.b', 'a1b2c3d.b', 'a1b2c3d'],
+    ['{sha7}.b', 'a1b2c3dxb', undefined]
+  ])('%s on %s', (template, tag, commit) => {
+    expect(commitOfBuildTag(template, tag)).toBe(commit)
+  })
+
+  it.each([
+    ['sha-{sha7}', { sha7: 'a1b2c3d' }],
+    ['{service}-{branch}-{sha7}', { service: 'api', branch: 'release-2.0', sha7: 'a1b2c3d' }],
+    ['{sha:10}_{date}', { sha: SHA, date: '20261119' }],
+    ['sha-{sha7:5}', { sha7: 'a1b2c3d' }],
+    ['sha-{sha7:12}', { sha7: 'a1b2c3d' }]
+  ])('reads back what %s renders', (template, values) => {
+    const tag = renderTemplate(template, values) as string
+    expect(SHA.startsWith(commitOfBuildTag(template, tag) ?? 'none')).toBe(true)
+  })
 })

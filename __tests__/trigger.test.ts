@@ -126,6 +126,12 @@ describe('resolveTrigger maps GitHub events when the event input is empty', () =
       {}
     ],
     [
+      'workflow_dispatch with a date rolls back to where the pointer was then',
+      context('workflow_dispatch', 'refs/heads/main', { inputs: { version: '2026-11-19' } }),
+      'rollback to where it was at 2026-11-19T23:59:59.999Z',
+      { event: 'rollback', to: { text: '2026-11-19' } }
+    ],
+    [
       'workflow_dispatch with an environment promotes',
       context('workflow_dispatch', 'refs/heads/main', { inputs: { environment: 'staging' } }),
       'promotion to staging',
@@ -186,6 +192,15 @@ describe('resolveTrigger writes nothing for events that publish nothing', () => 
       "a pull_request_target event never writes tags, so event 'promote' cannot run on it: use push"
     )
   })
+
+  it('lets a pull request read the status, which writes nothing', () => {
+    expect(
+      resolveTrigger(
+        { ...noInputs, event: 'status' },
+        context('pull_request', 'refs/pull/7/merge', {}, 'feature')
+      )
+    ).toEqual({ event: 'status', branch: 'feature' })
+  })
 })
 
 describe('resolveTrigger honours explicit inputs', () => {
@@ -211,9 +226,67 @@ describe('resolveTrigger honours explicit inputs', () => {
       context('push', 'refs/heads/main'),
       'rollback to the previous version'
     ],
-    [{ event: 'lifecycle' }, context('schedule', ''), 'lifecycle policy']
+    [{ event: 'lifecycle' }, context('schedule', ''), 'lifecycle policy'],
+    [{ event: 'prune' }, context('schedule', ''), 'prune old releases'],
+    [{ event: 'status' }, context('schedule', ''), 'status of the pointers'],
+    [
+      { event: 'restore-version', version: 'v1.2.0' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      'restore withdrawn version 1.2.0'
+    ],
+    [
+      { event: 'restore-version' },
+      context('workflow_dispatch', 'refs/heads/main', { inputs: { version: '2.0.0-rc.1' } }),
+      'restore withdrawn version 2.0.0-rc.1'
+    ],
+    [
+      { event: 'rollback', version: '2026-11-19' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      'rollback to where it was at 2026-11-19T23:59:59.999Z'
+    ],
+    [
+      { event: 'rollback', version: '2026-11-19T16:00+01:00' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      'rollback to where it was at 2026-11-19T15:00:00.000Z'
+    ],
+    [
+      { event: 'rollback', version: '2026.11.19' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      'rollback to 2026.11.19'
+    ]
   ])('%j on %j', (inputs, ctx, description) => {
     expect(describeTrigger(resolveTrigger({ ...noInputs, ...inputs }, ctx))).toBe(description)
+  })
+
+  it.each([
+    ['2026-11-19', { at: new Date('2026-11-19T23:59:59.999Z'), text: '2026-11-19' }],
+    [
+      '2026-11-19T09:30:00-05:30',
+      { at: new Date('2026-11-19T15:00:00Z'), text: '2026-11-19T09:30:00-05:30' }
+    ]
+  ])('a rollback to %s goes to that moment, as typed', (version, to) => {
+    expect(
+      resolveTrigger(
+        { ...noInputs, event: 'rollback', version },
+        context('push', 'refs/heads/main')
+      )
+    ).toEqual({ event: 'rollback', branch: 'main', to })
+  })
+
+  it.each([
+    [{ event: 'status' }, { event: 'status', branch: 'release' }],
+    [
+      { event: 'restore-version', version: '1.2.0' },
+      {
+        event: 'restore-version',
+        branch: 'release',
+        version: { text: '1.2.0', major: 1, minor: 2, patch: 0, prerelease: '' }
+      }
+    ]
+  ])('event %j writes no pointer', (inputs, trigger) => {
+    expect(
+      resolveTrigger({ ...noInputs, ...inputs }, context('workflow_dispatch', 'refs/heads/release'))
+    ).toEqual(trigger)
   })
 
   it.each([
@@ -277,6 +350,36 @@ describe('resolveTrigger rejects what it cannot act on, naming the fix', () => {
       { ...noInputs, version: '1.0' },
       context('workflow_dispatch', 'refs/heads/main'),
       /version '1.0' is not a semantic version/
+    ],
+    [
+      { ...noInputs, event: 'rollback' },
+      context('push', 'refs/heads/main'),
+      /set the version input to a version such as 1.1.0, to previous, or to a date such as 2026-11-19/
+    ],
+    [
+      { ...noInputs, event: 'rollback', version: '2026-11-19T15:00:00' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      /version '2026-11-19T15:00:00' is not a semantic version/
+    ],
+    [
+      { ...noInputs, event: 'restore-version' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      /^restore-version needs the version input: the version to take the mark off$/
+    ],
+    [
+      { ...noInputs, event: 'restore-version', version: 'previous' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      /version 'previous' is not a semantic version/
+    ],
+    [
+      { ...noInputs, event: 'restore-version', version: '2026-11-19' },
+      context('workflow_dispatch', 'refs/heads/main'),
+      /version '2026-11-19' is not a semantic version/
+    ],
+    [
+      { ...noInputs, event: 'deploy' },
+      context('push', 'refs/heads/main'),
+      /use one of push, release, promote, rollback, lifecycle, prune, status, restore-version$/
     ]
   ])('%j on %j', (inputs, ctx, message) => {
     expect(() => resolveTrigger(inputs, ctx)).toThrow(message)

@@ -315,14 +315,15 @@ const FLOWS = [
     name: 'rollback to 1.0.0',
     state: STATES.released,
     event: () => events.dispatch({ version: '1.0.0' }),
-    changes: ['production'],
+    // The version production leaves is marked withdrawn: one PutImage more, and the listing that finds it.
+    changes: ['production', 'withdrawn-1.1.0'],
     versions: true
   },
   {
     name: 'rollback to previous',
     state: STATES.released,
     event: () => events.dispatch({ version: 'previous' }),
-    changes: ['production'],
+    changes: ['production', 'withdrawn-1.1.0'],
     versions: true,
     previousSource: true
   }

@@ -11,7 +11,7 @@ import {
   type Moment,
   type PointerRecord
 } from './history.js'
-import { messageOf, shortDigest } from './model.js'
+import { messageOf, shortDigest, type ImageDetails } from './model.js'
 import type { RepositoryPlan } from './plan.js'
 import { problemsError } from './problems.js'
 import { commitOfBuildTag } from './tags.js'
@@ -111,7 +111,10 @@ async function imageCommit(
   { repository, digest }: DeploymentPayload,
   workflowSha: string
 ): Promise<string | undefined> {
-  const details = await registry.describeImages(repository, [digest])
+  // Without the image's tags, the deployment is still worth recording, at the workflow's commit.
+  const details = await registry
+    .describeImages(repository, [digest])
+    .catch(() => new Map<string, ImageDetails>())
   const commit = (details.get(digest)?.tags ?? [])
     .map((tag) => commitOfBuildTag(convention.buildTag, tag))
     .find((found) => found !== undefined)

@@ -147,7 +147,13 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
   const deployments = await core.group('Record deployments', async () => {
     let outcomes: DeploymentOutcome[]
     try {
-      outcomes = await recordDeployments(await run.github(), registry, convention, context, planned)
+      outcomes = await recordDeployments(
+        await run.github(),
+        registry,
+        convention,
+        { sha: inputs.sha, github: context.github },
+        planned
+      )
     } catch (error) {
       outcomes = planned.map((deployment) => ({ ...deployment, warning: messageOf(error) }))
     }

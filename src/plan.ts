@@ -82,9 +82,12 @@ export interface RepositoryPlan {
   readonly recorded?: PointerRecord
 }
 
-/** Tags whose right place depends on what else the registry holds: they are written last and read again first. */
+/**
+ * Tags whose right place depends on what else the registry holds: they are written last and read
+ * again first. A withdrawn mark goes where the rollback pointer was, so it moves in the same wave.
+ */
 export const isPointer = (kind: StepKind): boolean =>
-  kind === 'forward' || kind === 'highest' || kind === 'rollback'
+  kind === 'forward' || kind === 'highest' || kind === 'rollback' || kind === 'withdrawn'
 
 export type TestedProof = { readonly pointer: string } & (
   { readonly by: string } | { readonly refused: string }

@@ -95,10 +95,9 @@ export function repositoryStatus(
   const marks = [...withdrawn]
     .map((text) => parseVersion(text) as Version)
     .sort((a, b) => compareVersions(b, a))
-    .flatMap((version) => {
+    .map((version) => {
       const tag = markTag(convention.withdrawnTag, version)
-      const digest = tags.get(tag)
-      return digest ? [{ version: version.text, tag, digest }] : []
+      return { version: version.text, tag, digest: tags.get(tag) as string }
     })
   return { repository, uri, pointers, withdrawn: marks }
 }

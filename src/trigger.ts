@@ -126,9 +126,14 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
 
 /** Why a GitHub event must not write anything, if it must not. */
 function silenceReason(inputs: TriggerInputs, context: EventContext): string | undefined {
-  if (PULL_REQUEST_EVENTS.includes(context.eventName) && inputs.event && inputs.event !== 'push') {
+  // A pull request may read (status) or check its build image (push), never write.
+  if (
+    PULL_REQUEST_EVENTS.includes(context.eventName) &&
+    inputs.event &&
+    !['push', 'status'].includes(inputs.event)
+  ) {
     throw new Error(
-      `a ${context.eventName} event never writes tags, so event '${inputs.event}' cannot run on it: use push (it checks that the build image exists), or run the step on another event`
+      `a ${context.eventName} event never writes tags, so event '${inputs.event}' cannot run on it: use push (it checks that the build image exists) or status, or run the step on another event`
     )
   }
   if (context.eventName !== 'release') return undefined

@@ -1,6 +1,6 @@
 import type { Convention } from './conventions.js'
 import type { Registry } from './ecr.js'
-import { messageOf } from './model.js'
+import { messageOf, type Manifest } from './model.js'
 import { markTag } from './plan.js'
 import { problemsError, settleAll } from './problems.js'
 import type { Change } from './report.js'
@@ -33,62 +33,77 @@ export async function restoreVersion(
     throw new Error(
       `${version.text} is not withdrawn in ${repositories.join(', ')}: none has the tag ${tag}; nothing to restore`
     )
-  const row = (index: number, action: Change['action'], now: string | null, note?: string) => ({
+  const row = (index: number, action: Change['action'], now: string | null): Change => ({
     repository: repositories[index] as string,
     tag,
     from: marks[index]?.digest ?? null,
     to: null,
     action,
     now,
-    ...(note && { note })
+    ...(!marks[index] && { note: `${version.text} is not withdrawn here` })
   })
-  const marked = marks.flatMap((mark, index) => (mark ? [{ mark, index }] : []))
-  const unmarked = marks.flatMap((mark, index) =>
-    mark ? [] : [row(index, 'unchanged', null, `${version.text} is not withdrawn here`)]
-  )
+  const rows = (
+    action: (index: number) => Change['action'],
+    now: (index: number) => string | null
+  ) =>
+    repositories.map((_, index) =>
+      row(index, marks[index] ? action(index) : 'unchanged', now(index))
+    )
   if (dryRun)
-    return { changes: [...marked.map(({ index }) => row(index, 'planned', null)), ...unmarked] }
-  const removals = await Promise.allSettled(
-    marked.map(async ({ index }) => {
-      await pace()
-      await registry.removeTag(repositories[index] as string, tag)
-    })
-  )
-  const failed = removals.flatMap((result, at) =>
-    result.status === 'rejected'
-      ? [
-          `could not take ${tag} off ${repositories[marked[at]!.index]}: ${messageOf(result.reason)}`
-        ]
-      : []
-  )
+    return {
+      changes: rows(
+        () => 'planned',
+        () => null
+      )
+    }
+  const each = (work: (repository: string, mark: Manifest) => Promise<unknown>, only = marks) =>
+    Promise.allSettled(
+      repositories.map(async (repository, index) => {
+        const mark = only[index]
+        if (!mark) return false
+        await pace()
+        await work(repository, mark)
+        return true
+      })
+    )
+  const removals = await each((repository) => registry.removeTag(repository, tag))
+  const failed = problemsAt(removals, (repository) => `could not take ${tag} off ${repository}`)
   if (failed.length === 0)
-    return { changes: [...marked.map(({ index }) => row(index, 'removed', null)), ...unmarked] }
-  const putBack = await Promise.allSettled(
-    marked.map(async ({ mark, index }, at) => {
-      if (removals[at]?.status !== 'fulfilled') return
-      await pace()
-      await registry.putTag(repositories[index] as string, tag, mark)
-    })
+    return {
+      changes: rows(
+        () => 'removed',
+        () => null
+      )
+    }
+  const removed = marks.map((mark, index) =>
+    removals[index]?.status === 'fulfilled' ? mark : undefined
   )
-  const notPutBack = putBack.flatMap((result, at) =>
-    result.status === 'rejected'
-      ? [
-          `could not put ${tag} back on ${repositories[marked[at]!.index]}: ${messageOf(result.reason)}`
-        ]
-      : []
+  const putBack = await each((repository, mark) => registry.putTag(repository, tag, mark), removed)
+  const notPutBack = problemsAt(
+    putBack,
+    (repository) => `could not put ${tag} back on ${repository}`
   )
   // What the registry shows now, after removals and put-backs whose answers may have been lost.
   const now = await read()
-  const changes = marked.map(({ index }, at) =>
-    row(
-      index,
-      removals[at]?.status === 'rejected'
+  const changes = rows(
+    (index) =>
+      removals[index]?.status === 'rejected'
         ? 'failed'
-        : putBack[at]?.status === 'fulfilled'
+        : putBack[index]?.status === 'fulfilled'
           ? 'undone'
           : 'removed',
-      now[index]?.digest ?? null
-    )
+    (index) => now[index]?.digest ?? null
   )
-  return { changes: [...changes, ...unmarked], failure: problemsError([...failed, ...notPutBack]) }
+  return { changes, failure: problemsError([...failed, ...notPutBack]) }
+
+  function problemsAt(
+    results: PromiseSettledResult<unknown>[],
+    what: (repository: string) => string
+  ) {
+    return results.flatMap((result, index) =>
+      result.status === 'rejected'
+        ? [`${what(repositories[index] as string)}: ${messageOf(result.reason)}`]
+        : []
+    )
+  }
 }

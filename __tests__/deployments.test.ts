@@ -1,0 +1,711 @@
+import type { Action } from '../src/apply.js'
+import { builtInConvention, type Convention } from '../src/conventions.js'
+import {
+  plannedDeployments,
+  recordDeployments,
+  recordsAt,
+  type PlannedDeployment
+} from '../src/deployments.js'
+import type { ImageDetails, Manifest } from '../src/model.js'
+import type { DeploymentRequest, Deployments } from '../src/github.js'
+import type { DeploymentPayload, DeploymentRecord, Moment } from '../src/history.js'
+import type { RepositoryPlan } from '../src/plan.js'
+import { problemsOf } from '../src/problems.js'
+import type { Change } from '../src/report.js'
+import { requireVersion } from '../src/version.js'
+import { fakeDigest, rejection } from './support/harness.js'
+import { MEDIA_TYPES } from './support/oci.mjs'
+
+const environments = builtInConvention('environments')
+const channels = builtInConvention('channels')
+
+const [built, older, other] = ['a', 'b', 'c'].map(fakeDigest) as [string, string, string]
+const uri = (repository: string) => `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repository}`
+const manifest = (of: string): Manifest => ({
+  digest: of,
+  mediaType: MEDIA_TYPES.ociManifest,
+  body: '{}'
+})
+const plan = (repository: string, version?: string): RepositoryPlan => ({
+  repository,
+  uri: uri(repository),
+  source: manifest(built),
+  ...(version && { version: requireVersion(version, 'version') }),
+  steps: []
+})
+const change = (
+  repository: string,
+  tag: string,
+  action: Action,
+  to: string | null = built
+): Change => ({ repository, tag, from: older, to, action, now: to })
+const payload = (
+  repository: string,
+  tag: string,
+  version: string | null,
+  digest = built
+): DeploymentPayload => ({
+  repository,
+  tag,
+  digest,
+  version,
+  image: `${uri(repository)}@${digest}`
+})
+
+describe('plannedDeployments: one deployment for each pointer of an environment the run moved or tried to', () => {
+  it.each<[string, Convention, RepositoryPlan[], Change[], PlannedDeployment[]]>([
+    [
+      'a created pointer succeeded',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'production', 'created')],
+      [
+        {
+          environment: 'production',
+          state: 'success',
+          payload: payload('api', 'production', '1.2.0')
+        }
+      ]
+    ],
+    [
+      'a moved pointer succeeded',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'staging', 'moved')],
+      [{ environment: 'staging', state: 'success', payload: payload('api', 'staging', '1.2.0') }]
+    ],
+    [
+      'a pointer put back failed',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'production', 'undone')],
+      [
+        {
+          environment: 'production',
+          state: 'failure',
+          payload: payload('api', 'production', '1.2.0')
+        }
+      ]
+    ],
+    [
+      'a pointer that could not be written failed',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'canary', 'failed')],
+      [{ environment: 'canary', state: 'failure', payload: payload('api', 'canary', '1.2.0') }]
+    ],
+    [
+      'an unchanged pointer is no deployment',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'production', 'unchanged')],
+      []
+    ],
+    [
+      'a planned pointer (dry run) is no deployment',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'production', 'planned')],
+      []
+    ],
+    [
+      'a removed mark is no deployment',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'production', 'removed')],
+      []
+    ],
+    [
+      'a tag the convention maps to no environment is no deployment',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'latest', 'moved'), change('api', 'v1.2.0', 'created')],
+      []
+    ],
+    [
+      'a tag named like an Object property is no environment',
+      environments,
+      [plan('api')],
+      [change('api', 'constructor', 'moved'), change('api', 'toString', 'moved')],
+      []
+    ],
+    [
+      'channels records stable in production',
+      channels,
+      [plan('api', '1.2.0')],
+      [change('api', 'stable', 'moved'), change('api', 'edge', 'moved')],
+      [{ environment: 'production', state: 'success', payload: payload('api', 'stable', '1.2.0') }]
+    ],
+    [
+      'channels has no staging environment, though it has a staging promotion',
+      channels,
+      [plan('api', '1.2.0')],
+      [change('api', 'staging', 'moved')],
+      []
+    ],
+    [
+      "a pointer moved to another image than the plan's source carries no version",
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'production', 'undone', other)],
+      [
+        {
+          environment: 'production',
+          state: 'failure',
+          payload: payload('api', 'production', null, other)
+        }
+      ]
+    ],
+    [
+      'a plan without a version records none',
+      environments,
+      [plan('api')],
+      [change('api', 'staging', 'moved')],
+      [{ environment: 'staging', state: 'success', payload: payload('api', 'staging', null) }]
+    ],
+    [
+      'a change without a target is no deployment',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('api', 'production', 'failed', null)],
+      []
+    ],
+    [
+      'a change of a repository without a plan is no deployment',
+      environments,
+      [plan('api', '1.2.0')],
+      [change('web', 'production', 'moved')],
+      []
+    ],
+    [
+      "each repository's change takes its own plan, in the order of the changes",
+      environments,
+      [plan('api', '1.2.0'), plan('web', '2.0.0')],
+      [
+        change('web', 'production', 'moved'),
+        change('api', 'latest', 'moved'),
+        change('api', 'production', 'created')
+      ],
+      [
+        {
+          environment: 'production',
+          state: 'success',
+          payload: payload('web', 'production', '2.0.0')
+        },
+        {
+          environment: 'production',
+          state: 'success',
+          payload: payload('api', 'production', '1.2.0')
+        }
+      ]
+    ]
+  ])('%s', (_name, convention, plans, changes, planned) => {
+    expect(plannedDeployments(convention, plans, changes)).toEqual(planned)
+  })
+})
+
+const WORKFLOW_SHA = '0123456789abcdef0123456789abcdef01234567'
+const OTHER_COMMIT = 'fedcba9'
+const githubContext = (sha = WORKFLOW_SHA, runId = '42') => ({
+  sha,
+  github: {
+    apiUrl: 'https://ghe.example.com/api/v3',
+    serverUrl: 'https://ghe.example.com',
+    repository: 'acme/shop',
+    runId
+  }
+})
+const LOG_URL = 'https://ghe.example.com/acme/shop/actions/runs/42'
+
+/** An error as Octokit throws it: the HTTP status on the error. */
+const httpError = (status: number, message: string) => Object.assign(new Error(message), { status })
+
+interface FakeGitHub {
+  /** The error each record call throws, by call (1 = the first); none throws when absent. */
+  recordErrors?: Record<number, Error>
+  /** The environment's history, newest first, one array per page. */
+  pages?: DeploymentRecord[][]
+  /** The newest status of each deployment; absent means none. */
+  states?: Record<number, string>
+  /** The history's page read fails from this page on (1 = the first). */
+  failOnPage?: number
+  /** latestState fails for this deployment. */
+  failStateOf?: number
+}
+
+/** GitHub's deployments API kept in memory, recording every call. */
+function fakeGitHub({
+  recordErrors = {},
+  pages = [],
+  states = {},
+  failOnPage,
+  failStateOf
+}: FakeGitHub = {}) {
+  const requests: DeploymentRequest[] = []
+  const histories: string[] = []
+  const stateReads: number[] = []
+  let pagesRead = 0
+  const github: Deployments = {
+    async record(request) {
+      requests.push(request)
+      const error = recordErrors[requests.length]
+      if (error) throw error
+      return 1000 + requests.length
+    },
+    async *history(environment) {
+      histories.push(environment)
+      for (const [index, page] of pages.entries()) {
+        if (failOnPage !== undefined && index + 1 >= failOnPage) throw httpError(502, 'Bad Gateway')
+        pagesRead += 1
+        yield page
+      }
+    },
+    async latestState(id) {
+      stateReads.push(id)
+      if (id === failStateOf) throw httpError(500, 'Server Error')
+      return states[id]
+    }
+  }
+  return { github, requests, histories, stateReads, pagesRead: () => pagesRead }
+}
+
+/** DescribeImages over a map of digest to tags, recording every call. */
+function fakeImages(tagsOf: Record<string, string[]>, failing = false) {
+  const calls: string[] = []
+  const registry = {
+    async describeImages(repository: string, digests: readonly string[]) {
+      calls.push(`${repository} ${digests.join(',')}`)
+      if (failing) throw new Error(`ecr:DescribeImages on ${repository} failed`)
+      return new Map<string, ImageDetails>(
+        digests.flatMap((digest) => {
+          const tags = tagsOf[digest]
+          return tags ? [[digest, { tags }] as const] : []
+        })
+      )
+    }
+  }
+  return { registry, calls }
+}
+
+const deployment = (
+  repository = 'api',
+  tag = 'production',
+  version: string | null = '1.2.0',
+  digest = built
+): PlannedDeployment => ({
+  environment: tag,
+  state: 'success',
+  payload: payload(repository, tag, version, digest)
+})
+
+describe('recordDeployments: the ref', () => {
+  it.each<[string, string[], string]>([
+    [
+      "the workflow's full sha when the build tag's commit is the workflow's",
+      ['v1.2.0', `sha-${WORKFLOW_SHA.slice(0, 7)}`, 'production'],
+      WORKFLOW_SHA
+    ],
+    [
+      "the build tag's short commit when the image was built from another commit",
+      ['v1.2.0', `sha-${OTHER_COMMIT}`],
+      OTHER_COMMIT
+    ],
+    ["the workflow's sha when the image has no build tag", ['v1.2.0', 'production'], WORKFLOW_SHA],
+    [
+      'not a tag that only looks like a build tag',
+      ['sha-FEDCBA9', 'sha-fedcba', 'xsha-fedcba9'],
+      WORKFLOW_SHA
+    ]
+  ])('%s', async (_name, tags, ref) => {
+    const { github, requests } = fakeGitHub()
+    const { registry, calls } = fakeImages({ [built]: tags })
+    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
+      deployment()
+    ])
+    expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref }])
+    expect(requests.map((request) => request.ref)).toEqual([ref])
+    expect(calls).toEqual([`api ${built}`])
+  })
+
+  it("takes the workflow's sha when ECR does not describe the image", async () => {
+    const { github, requests } = fakeGitHub()
+    const { registry } = fakeImages({})
+    await recordDeployments(github, registry, environments, githubContext(), [deployment()])
+    expect(requests.map((request) => request.ref)).toEqual([WORKFLOW_SHA])
+  })
+
+  it("reads the build tag by the convention's template", async () => {
+    const { github, requests } = fakeGitHub()
+    const { registry } = fakeImages({ [built]: ['1.2.0', `api-feature-x-${OTHER_COMMIT}`] })
+    await recordDeployments(github, registry, channels, githubContext(), [
+      deployment('api', 'stable')
+    ])
+    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT])
+  })
+
+  it("retries once at the workflow's sha when GitHub cannot resolve the image's commit (422)", async () => {
+    const { github, requests } = fakeGitHub({
+      recordErrors: { 1: httpError(422, `No ref found for: ${OTHER_COMMIT}`) }
+    })
+    const { registry } = fakeImages({ [built]: [`sha-${OTHER_COMMIT}`] })
+    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
+      deployment()
+    ])
+    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT, WORKFLOW_SHA])
+    expect(outcomes).toEqual([{ ...deployment(), id: 1002, ref: WORKFLOW_SHA }])
+  })
+
+  it('warns when the retry at the workflow sha fails too', async () => {
+    const { github, requests } = fakeGitHub({
+      recordErrors: {
+        1: httpError(422, `No ref found for: ${OTHER_COMMIT}`),
+        2: httpError(403, 'Resource not accessible by integration')
+      }
+    })
+    const { registry } = fakeImages({ [built]: [`sha-${OTHER_COMMIT}`] })
+    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
+      deployment()
+    ])
+    expect(requests).toHaveLength(2)
+    expect(outcomes).toEqual([
+      { ...deployment(), ref: WORKFLOW_SHA, warning: 'Resource not accessible by integration' }
+    ])
+  })
+
+  it.each<[string, string, string[], Error]>([
+    [
+      'a 422 when the ref already is the workflow sha',
+      WORKFLOW_SHA,
+      [`sha-${WORKFLOW_SHA.slice(0, 7)}`],
+      httpError(422, 'No ref found')
+    ],
+    [
+      'a 422 when the run has no workflow sha to fall back on',
+      '',
+      [`sha-${OTHER_COMMIT}`],
+      httpError(422, 'No ref found')
+    ],
+    [
+      'a failure other than a 422',
+      WORKFLOW_SHA,
+      [`sha-${OTHER_COMMIT}`],
+      httpError(500, 'Server Error')
+    ],
+    [
+      'an error without a status',
+      WORKFLOW_SHA,
+      [`sha-${OTHER_COMMIT}`],
+      new Error('request timed out')
+    ]
+  ])(
+    'is not retried, but warns, and records the next deployment: %s',
+    async (_name, sha, tags, error) => {
+      const { github, requests } = fakeGitHub({ recordErrors: { 1: error } })
+      const { registry } = fakeImages({ [built]: tags, [other]: ['staging'] })
+      const outcomes = await recordDeployments(github, registry, environments, githubContext(sha), [
+        deployment(),
+        deployment('web', 'staging', null, other)
+      ])
+      const firstRef = requests[0]?.ref
+      expect(requests.map((request) => request.payload.repository)).toEqual(['api', 'web'])
+      expect(outcomes).toEqual([
+        { ...deployment(), ref: firstRef, warning: error.message },
+        { ...deployment('web', 'staging', null, other), id: 1002, ref: sha }
+      ])
+    }
+  )
+
+  it("records at the workflow's sha when ECR cannot describe the image", async () => {
+    const { github, requests } = fakeGitHub()
+    const { registry } = fakeImages({}, true)
+    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
+      deployment()
+    ])
+    expect(requests.map(({ ref }) => ref)).toEqual([WORKFLOW_SHA])
+    expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref: WORKFLOW_SHA }])
+  })
+})
+
+describe('recordDeployments: what each deployment says', () => {
+  it('records each deployment in order, with its environment, state, payload, description and log URL', async () => {
+    const { github, requests } = fakeGitHub()
+    const { registry } = fakeImages({ [built]: [`sha-${OTHER_COMMIT}`] })
+    const failed: PlannedDeployment = { ...deployment('web', 'canary', null), state: 'failure' }
+    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
+      deployment(),
+      failed
+    ])
+    expect(requests).toEqual([
+      {
+        environment: 'production',
+        state: 'success',
+        payload: payload('api', 'production', '1.2.0'),
+        ref: OTHER_COMMIT,
+        description: `api:production on sha256:aaaaaaaaaaaa (1.2.0)`,
+        logUrl: LOG_URL
+      },
+      {
+        environment: 'canary',
+        state: 'failure',
+        payload: payload('web', 'canary', null),
+        ref: OTHER_COMMIT,
+        description: `web:canary on sha256:aaaaaaaaaaaa`,
+        logUrl: LOG_URL
+      }
+    ])
+    expect(outcomes.map(({ id }) => id)).toEqual([1001, 1002])
+  })
+
+  it('keeps the description to 140 characters', async () => {
+    const { github, requests } = fakeGitHub()
+    const { registry } = fakeImages({})
+    const repository = `team/${'a'.repeat(150)}`
+    await recordDeployments(github, registry, environments, githubContext(), [
+      deployment(repository),
+      deployment('api', 'production', `1.2.0-${'rc'.repeat(50)}`)
+    ])
+    const [long, longVersion] = requests.map(({ description }) => description)
+    expect(long).toHaveLength(140)
+    expect(long).toBe(`team/${'a'.repeat(135)}`)
+    expect(longVersion).toHaveLength(140)
+    expect(longVersion?.startsWith('api:production on sha256:aaaaaaaaaaaa (1.2.0-rcrc')).toBe(true)
+  })
+
+  it('links the repository when the run has no run id', async () => {
+    const { github, requests } = fakeGitHub()
+    const { registry } = fakeImages({})
+    await recordDeployments(github, registry, environments, githubContext(WORKFLOW_SHA, ''), [
+      deployment()
+    ])
+    expect(requests.map(({ logUrl }) => logUrl)).toEqual(['https://ghe.example.com/acme/shop'])
+  })
+
+  it('asks nothing when there is nothing to record', async () => {
+    const { github, requests } = fakeGitHub()
+    const { registry, calls } = fakeImages({})
+    expect(await recordDeployments(github, registry, environments, githubContext(), [])).toEqual([])
+    expect(requests).toEqual([])
+    expect(calls).toEqual([])
+  })
+})
+
+const moment = (iso: string): Moment => ({ at: new Date(iso), text: iso })
+const at = (repository: string, id: number, iso: string, tag = 'production'): DeploymentRecord => ({
+  id,
+  environment: 'production',
+  createdAt: new Date(iso),
+  payload: payload(repository, tag, `1.0.${id}`, fakeDigest(String(id % 10)))
+})
+const foreign = (id: number, iso: string, given: unknown): DeploymentRecord => ({
+  id,
+  environment: 'production',
+  createdAt: new Date(iso),
+  payload: given
+})
+
+describe('recordsAt: where each pointer was at a moment', () => {
+  it('takes the newest landed record at or before the moment, per repository', async () => {
+    const { github, histories, pagesRead } = fakeGitHub({
+      pages: [
+        [at('api', 9, '2026-11-20T10:00:00Z'), at('api', 8, '2026-11-19T12:00:00Z')],
+        [at('web', 7, '2026-11-19T11:00:00Z'), at('api', 6, '2026-11-19T10:00:00Z')],
+        [at('web', 5, '2026-11-19T09:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'inactive', 7: 'success', 6: 'success', 5: 'success' }
+    })
+    const found = await recordsAt(
+      github,
+      'production',
+      ['api', 'web'],
+      'production',
+      moment('2026-11-19T13:00:00Z')
+    )
+    expect([...found]).toEqual([
+      ['api', at('api', 8, '2026-11-19T12:00:00Z')],
+      ['web', at('web', 7, '2026-11-19T11:00:00Z')]
+    ])
+    expect(histories).toEqual(['production'])
+    expect(pagesRead()).toBe(2)
+  })
+
+  it('counts a record made at the very moment', async () => {
+    const { github } = fakeGitHub({
+      pages: [[at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '2026-11-19T13:00:00Z')]],
+      states: { 1: 'success', 2: 'success' }
+    })
+    const found = await recordsAt(github, 'production', ['api'], 'production', {
+      at: new Date('2026-11-19T13:00:00Z'),
+      text: '2026-11-19T14:00+01:00'
+    })
+    expect(found.get('api')?.id).toBe(1)
+  })
+
+  it('skips records that did not land, and asks the state only of records at or before the moment', async () => {
+    const { github, stateReads } = fakeGitHub({
+      pages: [
+        [
+          at('api', 6, '2026-11-19T14:00:00Z'),
+          at('api', 5, '2026-11-19T12:00:00Z'),
+          at('api', 4, '2026-11-19T11:00:00Z'),
+          at('api', 3, '2026-11-19T10:00:00Z'),
+          at('api', 2, '2026-11-19T09:00:00Z'),
+          at('api', 1, '2026-11-19T08:00:00Z')
+        ]
+      ],
+      states: { 6: 'success', 5: 'failure', 4: 'error', 3: 'in_progress', 1: 'success' }
+    })
+    const found = await recordsAt(
+      github,
+      'production',
+      ['api'],
+      'production',
+      moment('2026-11-19T13:00:00Z')
+    )
+    expect(found.get('api')?.id).toBe(1)
+    // 2 has no status at all; 6 is after the moment, so its state does not matter.
+    expect(stateReads).toEqual([5, 4, 3, 2, 1])
+  })
+
+  it("ignores other repositories' and other tags' records, and payloads ecr-promote did not write", async () => {
+    const { github, stateReads } = fakeGitHub({
+      pages: [
+        [
+          at('web', 9, '2026-11-19T12:50:00Z'),
+          at('api', 8, '2026-11-19T12:40:00Z', 'canary'),
+          foreign(7, '2026-11-19T12:30:00Z', 'deployed api by hand'),
+          foreign(6, '2026-11-19T12:20:00Z', {}),
+          foreign(5, '2026-11-19T12:10:00Z', null),
+          foreign(4, '2026-11-19T12:05:00Z', {
+            ...payload('api', 'production', null),
+            digest: 'x'
+          }),
+          at('api', 1, '2026-11-19T12:00:00Z')
+        ]
+      ],
+      states: {
+        9: 'success',
+        8: 'success',
+        7: 'success',
+        6: 'success',
+        5: 'success',
+        4: 'success',
+        1: 'success'
+      }
+    })
+    const found = await recordsAt(
+      github,
+      'production',
+      ['api'],
+      'production',
+      moment('2026-11-19T13:00:00Z')
+    )
+    expect(found.get('api')?.id).toBe(1)
+    expect(stateReads).toEqual([1])
+  })
+
+  it('stops reading pages once every repository is found', async () => {
+    const { github, pagesRead } = fakeGitHub({
+      pages: [
+        [at('api', 9, '2026-11-19T12:00:00Z'), at('web', 8, '2026-11-19T11:00:00Z')],
+        [at('api', 7, '2026-11-19T10:00:00Z')],
+        [at('web', 6, '2026-11-19T09:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'success', 7: 'success', 6: 'success' },
+      // Reading the third page would fail the call.
+      failOnPage: 3
+    })
+    const found = await recordsAt(
+      github,
+      'production',
+      ['api', 'web'],
+      'production',
+      moment('2026-11-19T13:00:00Z')
+    )
+    expect([...found.keys()]).toEqual(['api', 'web'])
+    expect(pagesRead()).toBe(1)
+  })
+
+  it('reads to the last page while a repository is not found', async () => {
+    const { github, pagesRead } = fakeGitHub({
+      pages: [
+        [at('api', 9, '2026-11-19T12:00:00Z')],
+        [at('api', 8, '2026-11-19T11:00:00Z')],
+        [at('web', 7, '2026-11-19T10:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'success', 7: 'success' }
+    })
+    const found = await recordsAt(
+      github,
+      'production',
+      ['api', 'web'],
+      'production',
+      moment('2026-11-19T13:00:00Z')
+    )
+    expect(found.get('web')?.id).toBe(7)
+    expect(pagesRead()).toBe(3)
+  })
+
+  it('names every repository without a record at the moment in one error, with its earliest record', async () => {
+    const { github, pagesRead } = fakeGitHub({
+      pages: [
+        [at('web', 9, '2026-11-21T10:00:00Z'), at('api', 8, '2026-11-19T12:00:00Z')],
+        [at('web', 7, '2026-11-20T10:00:00Z'), at('worker', 6, '2026-11-19T11:00:00Z')],
+        [at('worker', 5, '2026-11-19T10:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'success', 7: 'success', 6: 'failure', 5: 'error' }
+    })
+    const failure = await rejection(
+      recordsAt(
+        github,
+        'production',
+        ['api', 'web', 'worker', 'jobs'],
+        'production',
+        moment('2026-11-19T13:00:00Z')
+      )
+    )
+    expect(failure).toBeInstanceOf(AggregateError)
+    const tail =
+      'The history starts when deployments: on was first used; roll back to a version instead'
+    const head = (repository: string) =>
+      `cannot roll back ${repository}:production to 2026-11-19T13:00:00Z (2026-11-19T13:00:00.000Z): by the GitHub environment production,`
+    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
+      `${head('web')} its earliest deployment record there is from 2026-11-20T10:00:00.000Z. ${tail}`,
+      `${head('worker')} its earliest deployment record there is from 2026-11-19T10:00:00.000Z. ${tail}`,
+      `${head('jobs')} there is no deployment record of it there. ${tail}`
+    ])
+    expect(pagesRead()).toBe(3)
+  })
+
+  it('names the repository of an environment without any record', async () => {
+    const { github } = fakeGitHub({ pages: [] })
+    const failure = await rejection(
+      recordsAt(github, 'production', ['api'], 'production', moment('2026-11-19T13:00:00Z'))
+    )
+    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
+      'cannot roll back api:production to 2026-11-19T13:00:00Z (2026-11-19T13:00:00.000Z): by the GitHub environment production, there is no deployment record of it there. The history starts when deployments: on was first used; roll back to a version instead'
+    ])
+  })
+
+  it.each<[string, FakeGitHub, string]>([
+    [
+      'a page that cannot be read',
+      { pages: [[at('web', 9, '2026-11-19T12:00:00Z')], []], failOnPage: 2 },
+      'Bad Gateway'
+    ],
+    [
+      'a state that cannot be read',
+      { pages: [[at('api', 9, '2026-11-19T12:00:00Z')]], failStateOf: 9 },
+      'Server Error'
+    ]
+  ])('says no tag was written when GitHub fails: %s', async (_name, given, cause) => {
+    const { github } = fakeGitHub(given)
+    const failure = await rejection(
+      recordsAt(github, 'staging', ['api'], 'production', moment('2026-11-19T13:00:00Z'))
+    )
+    expect(failure).not.toBeInstanceOf(AggregateError)
+    expect(failure.message).toBe(
+      `cannot read the deployment history of the GitHub environment staging: ${cause}; no tag was written`
+    )
+    expect((failure.cause as Error).message).toBe(cause)
+  })
+})
