@@ -500,6 +500,23 @@ describe('withdrawn versions', () => {
     )
   })
 
+  it('a rollback that fails and is undone takes its withdrawn marks back too', async () => {
+    const [api, worker] = [
+      await repository(['1.1.0', '1.2.0']),
+      await repository(['1.1.0', '1.2.0'])
+    ]
+    for (const version of ['1.1.0', '1.2.0'] as const)
+      expect((await release([api.name, worker.name], version)).errors).toEqual([])
+    const before = [await tags(api.name), await tags(worker.name)]
+    standIn.control.failPutImage('production')
+    const back = await rollback([api.name, worker.name], '1.1.0')
+    expect(back.status).toBe(1)
+    expect(back.errors.at(-1)).toBe(
+      'every tag this run had written was put back: the registry is as it was before the run'
+    )
+    expect([await tags(api.name), await tags(worker.name)]).toEqual(before)
+  })
+
   it('previous skips a withdrawn version', async () => {
     const app = await repository(['1.0.0', '1.1.0', '1.2.0', '1.3.0'])
     for (const version of ['1.1.0', '1.2.0'] as const)

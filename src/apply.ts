@@ -322,7 +322,7 @@ class WriteRun {
       work.plan.repository,
       entries.map(({ step }) => ({ tag: step.tag }))
     )
-    const ours = entries.filter(({ step }) => current.get(step.tag)?.digest === source)
+    const ours = entries.filter((entry) => current.get(entry.step.tag)?.digest === placed(entry))
     for (const entry of entries) {
       if (ours.includes(entry)) continue
       entry.now = current.get(entry.step.tag)?.digest ?? null
@@ -416,12 +416,15 @@ async function everyOne(writes: readonly Promise<void>[]): Promise<void> {
 const before = (entry: Entry, source: string): Manifest | undefined =>
   entry.step.from && entry.step.from.digest !== source ? entry.step.from : entry.first.from
 
+/** Where this run points the tag: the run's image, or, for a withdrawn mark, the image the pointer left. */
+const placed = (entry: Entry): string => entry.step.to?.digest ?? entry.work.plan.source.digest
+
 /** What an undo left different from before the run, if anything: the tag, where it points, what to do. */
 function leftOver(entry: Entry): string | undefined {
   const { repository, step, now, action } = entry
   const back = before(entry, entry.work.plan.source.digest)
   if (now === (back?.digest ?? null) || action === 'undone') return undefined
-  if (now !== entry.work.plan.source.digest) {
+  if (now !== placed(entry)) {
     return entry.wrote
       ? `${repository}:${step.tag} now points at ${describeDigest(now)}, written by another writer after this run; left alone`
       : undefined
