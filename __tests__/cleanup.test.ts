@@ -122,7 +122,8 @@ function fakeDeps() {
       now += ms
     },
     clock: () => now,
-    log: (message) => logs.push(message)
+    log: (message) => logs.push(message),
+    progress: (message) => logs.push(message)
   }
   return { deps, sleeps, logs, now: () => now }
 }

@@ -34,6 +34,7 @@ describe('readContext', () => {
       ref: 'refs/tags/v1.0.0',
       headRef: '',
       sha: 'abc1234',
+      shaFrom: 'GITHUB_SHA',
       runNumber: '41',
       workspace: '/work',
       region: 'eu-west-1',

@@ -1,5 +1,5 @@
 import { readContext } from '../src/context.js'
-import { readInputs } from '../src/inputs.js'
+import { readInputs, RUNNER_INPUTS } from '../src/inputs.js'
 import { thrownBy } from './support/thrown.js'
 
 /** Runs readInputs with these INPUT_* values set, as a runner sets them, plus action.yml's defaults. */
@@ -11,7 +11,8 @@ function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {})
   )
   try {
     return readInputs(
-      readContext({ AWS_REGION: 'eu-west-1', GITHUB_SHA: 'ABCDEF0123456789', ...env })
+      readContext({ AWS_REGION: 'eu-west-1', GITHUB_SHA: 'ABCDEF0123456789', ...env }),
+      RUNNER_INPUTS
     )
   } finally {
     names.forEach((name) => delete process.env[name])
@@ -355,7 +356,7 @@ describe('readInputs', () => {
   })
 
   it('requires a repository', () => {
-    expect(() => withInputs({})).toThrow('Input required and not supplied: repository')
+    expect(() => withInputs({})).toThrow('repository is required: name at least one ECR repository')
   })
 
   it('names every problem at once', () => {

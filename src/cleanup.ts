@@ -32,6 +32,8 @@ export interface LifecycleDeps {
   readonly sleep: (ms: number) => Promise<void>
   readonly clock: () => number
   readonly log: (message: string) => void
+  /** How long the preview has been running, while it runs. */
+  readonly progress: (message: string) => void
 }
 
 export interface LifecycleOutcome {
@@ -150,7 +152,7 @@ async function previewPolicy(
   registry: LifecycleRegistry,
   repository: string,
   text: string,
-  { sleep, clock, log }: LifecycleDeps
+  { sleep, clock, progress }: LifecycleDeps
 ): Promise<NonNullable<LifecycleOutcome['preview']>> {
   await registry.startLifecyclePreview(repository, text)
   const started = clock()
@@ -173,7 +175,7 @@ async function previewPolicy(
         `ECR's lifecycle preview of ${repository} was not complete after ${Math.round(waited / 1000)} s: nothing was written`
       )
     }
-    log(`${repository}: lifecycle preview in progress (${Math.round(waited / 1000)} s)`)
+    progress(`${repository}: lifecycle preview in progress (${Math.round(waited / 1000)} s)`)
     await sleep(PREVIEW_POLL_MS)
   }
   const details = await registry.describeImages(

@@ -9,6 +9,8 @@ export interface Context {
   /** The head branch of a pull request. */
   readonly headRef: string
   readonly sha: string
+  /** Where `sha` came from, such as GITHUB_SHA, for messages. */
+  readonly shaFrom: string
   readonly runNumber?: string
   readonly workspace: string
   readonly region: string
@@ -45,16 +47,62 @@ export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
     ref: env.GITHUB_REF ?? '',
     headRef: env.GITHUB_HEAD_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
+    shaFrom: 'GITHUB_SHA',
     ...(env.GITHUB_RUN_NUMBER && { runNumber: env.GITHUB_RUN_NUMBER }),
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || '',
     payload: readPayload(env.GITHUB_EVENT_PATH),
-    github: {
-      apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
-      serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
-      repository: env.GITHUB_REPOSITORY ?? '',
-      runId: env.GITHUB_RUN_ID ?? ''
-    }
+    github: githubOf(env)
+  }
+}
+
+const githubOf = (env: NodeJS.ProcessEnv): Context['github'] => ({
+  apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+  serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+  repository: env.GITHUB_REPOSITORY ?? '',
+  runId: env.GITHUB_RUN_ID ?? ''
+})
+
+/** The first of these variables that is set: what each CI calls the commit, branch and build number. */
+const CI_VARIABLES = {
+  sha: ['GITHUB_SHA', 'CI_COMMIT_SHA', 'CIRCLE_SHA1', 'BUILDKITE_COMMIT', 'GIT_COMMIT'],
+  branch: [
+    'GITHUB_REF_NAME',
+    'CI_COMMIT_BRANCH',
+    'CIRCLE_BRANCH',
+    'BUILDKITE_BRANCH',
+    'BRANCH_NAME'
+  ],
+  runNumber: [
+    'GITHUB_RUN_NUMBER',
+    'CI_PIPELINE_IID',
+    'CIRCLE_BUILD_NUM',
+    'BUILDKITE_BUILD_NUMBER',
+    'BUILD_NUMBER'
+  ]
+} as const
+
+/**
+ * The context of a command typed at a terminal or run by any CI: no GitHub event; the commit,
+ * branch and build number from the CI's own variables (GitHub Actions, GitLab CI, CircleCI,
+ * Buildkite, Jenkins), the workspace the current directory.
+ */
+export function commandContext(env: NodeJS.ProcessEnv, workspace: string, region: string): Context {
+  const first = (names: readonly string[]) => names.find((name) => env[name])
+  const shaFrom = first(CI_VARIABLES.sha)
+  const branch = env[first(CI_VARIABLES.branch) ?? ''] ?? ''
+  const runNumber = env[first(CI_VARIABLES.runNumber) ?? '']
+  return {
+    eventName: '',
+    ref: branch ? `refs/heads/${branch}` : '',
+    headRef: '',
+    sha: shaFrom ? (env[shaFrom] as string) : '',
+    shaFrom: shaFrom ?? 'nowhere',
+    ...(runNumber && { runNumber }),
+    workspace,
+    region,
+    payload: env.CI_DEFAULT_BRANCH ? { repository: { default_branch: env.CI_DEFAULT_BRANCH } } : {},
+    github: githubOf(env)
   }
 }
 

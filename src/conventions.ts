@@ -128,6 +128,26 @@ deployments: { stable: production }
 
 const DEFAULT_WITHDRAWN_TAG = 'withdrawn-{version}'
 
+/** The pointers that say what runs in production: the rollback pointer, the guarded ones, and those deployed to `production`. */
+export const productionPointers = (convention: Convention): string[] => [
+  ...new Set([
+    ...(convention.rollbackPointer ? [convention.rollbackPointer] : []),
+    ...convention.gates.guard,
+    ...Object.keys(convention.deployments).filter(
+      (tag) => convention.deployments[tag] === 'production'
+    )
+  ])
+]
+
+/** Whether these plans write a production pointer: a person at a terminal is asked first. */
+export const writesProduction = (
+  convention: Convention,
+  plans: readonly { steps: readonly { tag: string; write: boolean }[] }[]
+): boolean =>
+  plans.some(({ steps }) =>
+    steps.some(({ tag, write }) => write && productionPointers(convention).includes(tag))
+  )
+
 export const BUILT_IN_CONVENTIONS: Readonly<Record<string, string>> = {
   environments: ENVIRONMENTS,
   channels: CHANNELS

@@ -101,6 +101,18 @@ const isThrottle = (error: unknown): boolean =>
     (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429)
 
 /** One poll of a lifecycle policy preview: its status and, once COMPLETE, every image it would expire. */
+/** The region the AWS SDK's own chain finds (the environment, then the profile's config); empty if none. */
+export async function sdkRegion(): Promise<string> {
+  const client = new ECRClient({})
+  try {
+    return await client.config.region()
+  } catch {
+    return ''
+  } finally {
+    client.destroy()
+  }
+}
+
 export interface PreviewPoll {
   readonly status: string
   /** The policy ECR is previewing: another run may have started a preview of its own since. */

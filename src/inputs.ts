@@ -44,10 +44,26 @@ export interface Inputs {
   readonly allowWithdrawn: boolean
 }
 
+/** Where the inputs come from, by their action.yml names: the runner for the action, flags for the command line. */
+export interface InputSource {
+  get(name: string): string
+  /** One value per line (or per repeated flag). */
+  list(name: string): string[]
+}
+
+/** The action's inputs: INPUT_* as the runner sets them, action.yml's defaults included. */
+export const RUNNER_INPUTS: InputSource = {
+  get: (name) => core.getInput(name),
+  list: (name) => core.getMultilineInput(name)
+}
+
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
-export function readInputs(context: Pick<Context, 'sha' | 'region' | 'github'>): Inputs {
-  const input = (name: string): string => core.getInput(name)
-  const given = core.getMultilineInput('repository', { required: true }).filter(Boolean)
+export function readInputs(
+  context: Pick<Context, 'sha' | 'shaFrom' | 'region' | 'github'>,
+  source: InputSource
+): Inputs {
+  const input = (name: string): string => source.get(name)
+  const given = source.list('repository').filter(Boolean)
   const located = locateRepositories(given, input('registry-id'), input('region'))
   const pace = input('max-writes-per-second') || String(DEFAULT_WRITES_PER_SECOND)
   const wait = input('wait-for-source') || '0'
@@ -72,7 +88,7 @@ export function readInputs(context: Pick<Context, 'sha' | 'region' | 'github'>):
     },
     source: input('source'),
     sha: (input('sha') || context.sha).toLowerCase(),
-    shaOrigin: input('sha') ? 'the sha input' : context.sha ? 'GITHUB_SHA' : 'nowhere',
+    shaOrigin: input('sha') ? 'the sha input' : context.sha ? context.shaFrom : 'nowhere',
     service: input('service'),
     dryRun: dryRun === '' ? input('event') === 'prune' : dryRun === 'true',
     maxWritesPerSecond: Number(pace),
@@ -86,7 +102,7 @@ export function readInputs(context: Pick<Context, 'sha' | 'region' | 'github'>):
       failOnSeverity: failOnSeverity as GateSettings['failOnSeverity'],
       // Unless told otherwise, a severity gate needs a scan to judge.
       requireScan: requireScan === '' ? failOnSeverity !== 'off' : requireScan === 'true',
-      ignoreFindings: core.getMultilineInput('ignore-findings').filter(Boolean),
+      ignoreFindings: source.list('ignore-findings').filter(Boolean),
       requireSignature: (input('require-signature') || 'off') as SignatureMode
     },
     requireTested: requireTested === 'true',

@@ -9,7 +9,7 @@ import {
   pruneReleases,
   type LifecycleIntent
 } from './cleanup.js'
-import { loadConvention, type Convention } from './conventions.js'
+import { loadConvention, writesProduction, type Convention } from './conventions.js'
 import { derive, type ActiveTrigger, type Intent, type RunValues } from './derive.js'
 import {
   environmentOf,
@@ -22,7 +22,8 @@ import { createRegistry, type Registry } from './ecr.js'
 import { connectGitHub, type Deployments } from './github.js'
 import type { PointerRecord } from './history.js'
 import { checkGates, gateProblems } from './gatekeeper.js'
-import { readInputs, type Inputs } from './inputs.js'
+import type { Host } from './host.js'
+import { readInputs, RUNNER_INPUTS, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
 import { WritePacer } from './pace.js'
 import { planRepository } from './plan.js'
@@ -44,40 +45,87 @@ import { describeTrigger, resolveTrigger } from './trigger.js'
 import type { Version } from './version.js'
 import { restoreVersion } from './withdrawn.js'
 
-/** inputs → derive (pure) → read registry state → plan (pure) → apply → report. */
+/** The action: inputs from the runner; outputs, annotations and the job summary back to it. */
 export async function run(): Promise<void> {
-  const cancel = onCancel()
-  const result = await execute(cancel.signal).finally(() => cancel.dispose())
+  const cancel = onCancel(ACTION_HOST)
+  const result = await execute(ACTION_HOST, actionSetup, cancel.signal).finally(() =>
+    cancel.dispose()
+  )
   await report(result)
   if (result.failure !== undefined) fail(result.failure)
 }
 
-async function execute(signal: AbortSignal): Promise<RunResult> {
+/** In a runner, the log is the job's log and nobody is asked: the workflow is the decision. */
+const ACTION_HOST: Host = {
+  group: (name, work) => core.group(name, work),
+  info: (message) => core.info(message),
+  notice: (message) => core.notice(message),
+  warning: (message) => core.warning(message),
+  progress: (message) => core.info(message),
+  confirm: () => Promise.resolve(true)
+}
+
+function actionSetup(): Setup {
+  const context = readContext()
+  return {
+    context,
+    inputs: readInputs(context, RUNNER_INPUTS)
+  }
+}
+
+/** What a run starts from: its environment and its checked inputs. */
+export interface Setup {
+  readonly context: Context
+  readonly inputs: Inputs
+}
+
+/**
+ * inputs → derive (pure) → read registry state → plan (pure) → apply → report, for the action and
+ * the command line alike. A failure before the registry is reached is bad input (`badInput`).
+ */
+export async function execute(
+  host: Host,
+  setup: () => Setup | Promise<Setup>,
+  signal: AbortSignal
+): Promise<RunResult> {
   let result: RunResult = { title: 'ecr-promote', repositories: [], plans: [], changes: [] }
+  let configured = false
   try {
-    const context = readContext()
-    const inputs = readInputs(context)
+    const { context, inputs } = await setup()
     const convention = await loadConvention(inputs.convention, workspaceReader(context.workspace))
     // A convention that cannot have the policy asked for fails here, before any tag is written.
     const lifecycle =
       inputs.lifecycle === 'off' ? undefined : lifecycleIntent(convention, inputs.lifecycle)
     const trigger = resolveTrigger(inputs.trigger, context)
     result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
+    configured = true
     if (trigger.event === 'none') {
-      core.notice(`${result.title}: no tag is written`)
+      host.notice(`${result.title}: no tag is written`)
       return result
     }
     const pacer = new WritePacer(inputs.maxWritesPerSecond, Date.now, (ms, abort) =>
       sleep(ms, undefined, { signal: abort })
     )
+    const paced = { writes: 0, throttled: 0 }
     const registry = createRegistry({
       region: inputs.region,
       ...(inputs.registryId && { registryId: inputs.registryId }),
-      onThrottle: () => pacer.throttled()
+      onThrottle: () => {
+        paced.throttled += 1
+        pacer.throttled()
+      }
     })
+    // Every paced write or delete says how far the run is, and how often ECR slowed it.
+    const pace = async (abort?: AbortSignal) => {
+      await pacer.take(abort)
+      paced.writes += 1
+      host.progress(
+        `${paced.writes} writes${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
+      )
+    }
     let connected: Promise<Deployments> | undefined
     const github = () => (connected ??= connectGitHub(inputs.githubToken, context.github))
-    const run: Run = { inputs, context, convention, registry, pacer, signal, github }
+    const run: Run = { host, inputs, context, convention, registry, pace, signal, github }
     switch (trigger.event) {
       case 'lifecycle':
         break
@@ -96,25 +144,27 @@ async function execute(signal: AbortSignal): Promise<RunResult> {
     if (result.failure !== undefined || !lifecycle) return result
     return await keepLifecyclePolicy(result, run, lifecycle)
   } catch (error) {
-    return { ...result, failure: error }
+    return { ...result, failure: error, ...(!configured && { badInput: true }) }
   }
 }
 
 /** What every stage of a run works with. */
 interface Run {
+  readonly host: Host
   readonly inputs: Inputs
   readonly context: Context
   readonly convention: Convention
   readonly registry: Registry
-  readonly pacer: WritePacer
+  /** Waits for a write's turn under the run's pace. */
+  readonly pace: (signal?: AbortSignal) => Promise<void>
   readonly signal: AbortSignal
   /** GitHub's deployments API, connected on first use. */
   readonly github: () => Promise<Deployments>
 }
 
 /** Where every pointer is, and what is on its image: reads only. */
-async function status(result: RunResult, { inputs, context, convention, registry }: Run) {
-  const status = await core.group('Status', () =>
+async function status(result: RunResult, { host, inputs, context, convention, registry }: Run) {
+  const status = await host.group('Status', () =>
     readStatus(registry, convention, inputs.repositories, context.github)
   )
   return { ...result, status }
@@ -123,12 +173,12 @@ async function status(result: RunResult, { inputs, context, convention, registry
 /** `restore-version`: takes the withdrawn mark off a version in every repository. */
 async function unwithdraw(
   result: RunResult,
-  { inputs, convention, registry, pacer, signal }: Run,
+  { host, inputs, convention, registry, pace, signal }: Run,
   version: Version
 ): Promise<RunResult> {
-  const { changes, failure } = await core.group('Restore the version', () =>
+  const { changes, failure } = await host.group('Restore the version', () =>
     restoreVersion(registry, convention, inputs.repositories, version, inputs.dryRun, () =>
-      pacer.take(signal)
+      pace(signal)
     )
   )
   const title = inputs.dryRun ? `${result.title} (dry run: nothing was written)` : result.title
@@ -140,11 +190,11 @@ async function unwithdraw(
  * tags are written already, so a GitHub failure is a warning, never the run's failure.
  */
 async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
-  const { inputs, context, convention, registry } = run
+  const { host, inputs, context, convention, registry } = run
   if (!inputs.deployments || inputs.dryRun) return result
   const planned = plannedDeployments(convention, result.plans, result.changes)
   if (planned.length === 0) return result
-  const deployments = await core.group('Record deployments', async () => {
+  const deployments = await host.group('Record deployments', async () => {
     let outcomes: DeploymentOutcome[]
     try {
       outcomes = await recordDeployments(
@@ -159,7 +209,7 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
     }
     for (const { payload, environment, warning } of outcomes) {
       if (warning)
-        core.warning(
+        host.warning(
           `no GitHub deployment recorded for ${payload.repository}:${payload.tag} in ${environment} (the tags are written as reported): ${warning}`
         )
     }
@@ -170,7 +220,7 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
 
 /** A rollback to a moment: where the pointer was then in each repository, by the deployment records. */
 async function recordedPointers(
-  { inputs, context, convention, github }: Run,
+  { host, inputs, context, convention, github }: Run,
   trigger: ActiveTrigger
 ): Promise<Map<string, PointerRecord> | undefined> {
   if (trigger.event !== 'rollback' || trigger.to === 'previous' || !('at' in trigger.to))
@@ -186,17 +236,17 @@ async function recordedPointers(
     throw new Error(
       `a rollback to ${moment.text} reads GitHub's deployment records, which needs GITHUB_REPOSITORY and a github-token`
     )
-  return core.group('Read deployment history', async () =>
+  return host.group('Read deployment history', async () =>
     recordsAt(await github(), environment, inputs.repositories, pointer, moment)
   )
 }
 
 /** Deletes (or, in a dry run, lists) the release images outside the kept minor versions. */
-async function prune(result: RunResult, { inputs, convention, registry, pacer, signal }: Run) {
+async function prune(result: RunResult, { host, inputs, convention, registry, pace, signal }: Run) {
   const limits = pruneLimits(convention, inputs.prune)
-  const pruned = await core.group('Prune', () =>
+  const pruned = await host.group('Prune', () =>
     pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, () =>
-      pacer.take(signal)
+      pace(signal)
     )
   )
   const next = { ...result, prune: pruned }
@@ -206,14 +256,15 @@ async function prune(result: RunResult, { inputs, convention, registry, pacer, s
 /** Checks, or previews and writes, each repository's lifecycle policy, after any tag is written. */
 async function keepLifecyclePolicy(
   result: RunResult,
-  { inputs, convention, registry, signal }: Run,
+  { host, inputs, convention, registry, signal }: Run,
   intent: LifecycleIntent
 ): Promise<RunResult> {
-  const lifecycle = await core.group('Lifecycle policy', () =>
+  const lifecycle = await host.group('Lifecycle policy', () =>
     maintainLifecycle(registry, convention, intent, inputs.repositories, inputs.dryRun, {
       sleep: (ms) => sleep(ms, undefined, { signal }),
       clock: Date.now,
-      log: core.info
+      log: (message) => host.info(message),
+      progress: (message) => host.progress(message)
     })
   )
   const next = { ...result, lifecycle }
@@ -228,23 +279,23 @@ async function writeTags(
   result: RunResult,
   run: Run & { trigger: ActiveTrigger }
 ): Promise<RunResult> {
-  const { inputs, context, convention, trigger, registry, pacer, signal } = run
+  const { host, inputs, context, convention, trigger, registry, pace, signal } = run
   const waiting: Waiting = {
     sleep: (ms) =>
       sleep(ms, undefined, { signal }).catch(() => {
         throw new Error('the job was cancelled while it waited on the registry: no tag was written')
       }),
     clock: Date.now,
-    log: core.info
+    log: (message) => host.progress(message)
   }
   const recorded = await recordedPointers(run, trigger)
-  const intents = await core.group('Decide', () => {
-    core.info(`${result.title}; convention ${convention.name}`)
-    core.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
+  const intents = await host.group('Decide', () => {
+    host.info(`${result.title}; convention ${convention.name}`)
+    host.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
     const derived = tryEach(inputs.repositories, (repository) =>
       derive(convention, trigger, runValues(repository, inputs, context, recorded?.get(repository)))
     )
-    for (const intent of derived) core.info(describeIntent(intent))
+    for (const intent of derived) host.info(describeIntent(intent))
     return Promise.resolve(derived)
   })
   const { states, plans, gates, restores, problems } = await prepare(run, intents, waiting)
@@ -252,6 +303,8 @@ async function writeTags(
   if (problems.length > 0) return { ...result, restores, gates, failure: problemsError(problems) }
   const planned = { ...result, plans, changes: preview(plans), restores, gates }
   if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
+  if (writesProduction(convention, plans) && !(await host.confirm(plans)))
+    throw new Error('not confirmed: no tag was written')
   if (signal.aborted) {
     throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
   }
@@ -260,11 +313,11 @@ async function writeTags(
   const work = plans.map((plan, index) =>
     repositoryWork(registry, intents[index]!, states[index]!, plan)
   )
-  const outcome = await core.group('Write tags', () =>
+  const outcome = await host.group('Write tags', () =>
     applyPlans(work, registry, {
       signal,
-      pace: (abort) => pacer.take(abort),
-      log: core.info,
+      pace,
+      log: (message) => host.info(message),
       sleep: (ms, abort) => sleep(ms, undefined, { signal: abort }),
       clock: Date.now
     })
@@ -282,20 +335,20 @@ async function writeTags(
  * run restores nothing; an archived image is gated once restored.
  */
 async function prepare(
-  { inputs, convention, registry }: Run,
+  { host, inputs, convention, registry }: Run,
   intents: readonly Intent[],
   waiting: Waiting
 ) {
   const readPlanAndGate = async () => {
-    const states = await core.group('Read the registry', () =>
+    const states = await host.group('Read the registry', () =>
       readStatesWaiting(registry, intents, inputs.waitForSource.ms, waiting)
     )
-    const plans = await core.group('Plan', () => {
+    const plans = await host.group('Plan', () => {
       const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
-      for (const line of planned.flatMap(describePlan)) core.info(line)
+      for (const line of planned.flatMap(describePlan)) host.info(line)
       return Promise.resolve(planned)
     })
-    const gates = await core.group('Gates', () =>
+    const gates = await host.group('Gates', () =>
       checkGates(registry, convention, plans, inputs.gates, waiting)
     )
     return { states, plans, gates, problems: gateProblems(gates) }
@@ -303,7 +356,7 @@ async function prepare(
   let ready = await readPlanAndGate()
   let restores: RestoreOutcome[] = []
   if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
-    restores = await core.group('Restore archived images', () =>
+    restores = await host.group('Restore archived images', () =>
       restoreArchived(registry, ready.plans, inputs.dryRun, inputs.restoreTimeout, waiting)
     )
     const late = restoreProblems(restores, inputs.restoreTimeout.text)
@@ -338,11 +391,11 @@ function runValues(
  * GitHub cancels a job with SIGINT, then SIGTERM 7.5 s later: either signal stops new writes so the
  * run can undo what it wrote and report, instead of dying half-promoted.
  */
-function onCancel(): { signal: AbortSignal; dispose(): void } {
+export function onCancel(host: Host): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController()
   const stop = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) return
-    core.warning(
+    host.warning(
       `${signal} received: no further tag is written, and what this run wrote is put back`
     )
     controller.abort(signal)

@@ -80,6 +80,8 @@ export interface RepositoryPlan {
   readonly archived?: string
   /** A rollback to a moment: the deployment record the source came from. */
   readonly recorded?: PointerRecord
+  /** The version on each image the steps name, where the registry's tags tell, for people to read. */
+  readonly versions?: ReadonlyMap<string, string>
 }
 
 /**
@@ -286,6 +288,13 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     ]
   })
   if (problems.length > 0) throw problemsError(problems)
+  const named = new Set([...marks, ...steps].flatMap(({ from, to }) => [from?.digest, to?.digest]))
+  const versions = new Map(
+    [...named].flatMap((digest) => {
+      const on = digest === source.digest ? runVersion : digest && versionsOn(released, digest)
+      return digest && on ? [[digest, on.text] as const] : []
+    })
+  )
   return {
     repository: intent.repository,
     uri: state.uri,
@@ -294,6 +303,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     ...(tested.length > 0 && { tested }),
     ...(state.archived && { archived: state.archived }),
     ...(intent.recorded && { recorded: intent.recorded }),
+    ...(versions.size > 0 && { versions }),
     ...(version && { version }),
     ...(intent.pointer && { pointer: intent.pointer })
   }

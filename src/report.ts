@@ -84,6 +84,33 @@ export interface RunResult {
   /** The GitHub deployments recorded for the pointers the run moved. */
   readonly deployments?: readonly DeploymentOutcome[]
   readonly failure?: unknown
+  /** The failure came before the registry was reached: an input, the convention, the event. */
+  readonly badInput?: boolean
+}
+
+/**
+ * What a failed run leaves changed in the registry, that its undo could not put back: each tag left
+ * written, each image deleted, each policy written. Empty when the registry is as it was.
+ */
+export function leftChanged({ changes, lifecycle = [], prune = [] }: RunResult): string[] {
+  return [
+    ...changes
+      .filter(
+        // Still where this run put it: a tag another writer moved since is theirs.
+        ({ action, from, to, now }) =>
+          WRITING_ACTIONS.includes(action) && action !== 'undone' && now === to && now !== from
+      )
+      .map(
+        ({ repository, tag, now }) =>
+          `${repository}:${tag} now ${now ? `on ${shortDigest(now)}` : 'removed'}`
+      ),
+    ...lifecycle.flatMap(({ repository, action }) =>
+      action === 'written' ? [`${repository}: lifecycle policy written`] : []
+    ),
+    ...prune.flatMap(({ repository, deleted, images }) =>
+      deleted ? images.map(({ digest }) => `${repository}@${shortDigest(digest)} deleted`) : []
+    )
+  ]
 }
 
 /**
@@ -163,7 +190,8 @@ export async function report(result: RunResult): Promise<void> {
   }
 }
 
-function setOutputs({
+/** The `json` output: one object per repository, in the order of `repository`; the CLI's `--json` too. */
+export function jsonOutput({
   repositories,
   plans,
   changes,
@@ -173,8 +201,8 @@ function setOutputs({
   gates,
   status,
   deployments
-}: RunResult): void {
-  const perRepository = repositories.map((repository) => {
+}: RunResult) {
+  return repositories.map((repository) => {
     const plan = plans.find((candidate) => candidate.repository === repository)
     const policy = lifecycle?.find((candidate) => candidate.repository === repository)
     const pruned = prune?.find((candidate) => candidate.repository === repository)
@@ -251,6 +279,10 @@ function setOutputs({
       })
     }
   })
+}
+
+function setOutputs(result: RunResult): void {
+  const perRepository = jsonOutput(result)
   // One line per repository, in input order, blank where none applies, so lines match repositories.
   const lines = (field: 'digest' | 'version' | 'previous-digest') =>
     perRepository.map((entry) => entry[field]).join('\n')
