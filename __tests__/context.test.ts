@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readContext, workspaceReader } from '../src/context.js'
+import { commandContext, readContext, workspaceReader } from '../src/context.js'
 import { thrownBy } from './support/thrown.js'
 
 let dir: string
@@ -63,6 +63,128 @@ describe('readContext', () => {
       'message',
       expect.stringMatching(message)
     )
+  })
+})
+
+describe('commandContext', () => {
+  /** Each CI's variables, in the order commandContext takes the first that is set. */
+  const VARIABLES = {
+    sha: ['GITHUB_SHA', 'CI_COMMIT_SHA', 'CIRCLE_SHA1', 'BUILDKITE_COMMIT', 'GIT_COMMIT'],
+    branch: ['CI_COMMIT_BRANCH', 'CIRCLE_BRANCH'],
+    runNumber: [
+      'GITHUB_RUN_NUMBER',
+      'CI_PIPELINE_IID',
+      'CIRCLE_BUILD_NUM',
+      'BUILDKITE_BUILD_NUMBER',
+      'BUILD_NUMBER'
+    ]
+  }
+  /** This variable and every one after it set, each to its own value. */
+  const fromHere = (names: readonly string[], index: number): NodeJS.ProcessEnv =>
+    Object.fromEntries(names.slice(index).map((name) => [name, `${name.toLowerCase()}-value`]))
+  const context = (env: NodeJS.ProcessEnv) => commandContext(env, '/src/app', 'eu-west-1')
+
+  it('has no event, commit, branch or build number outside a CI', () => {
+    expect(context({})).toEqual({
+      eventName: '',
+      ref: '',
+      headRef: '',
+      sha: '',
+      shaFrom: 'nowhere',
+      workspace: '/src/app',
+      region: 'eu-west-1',
+      payload: {},
+      github: {
+        apiUrl: 'https://api.github.com',
+        serverUrl: 'https://github.com',
+        repository: '',
+        runId: ''
+      }
+    })
+  })
+
+  it.each(VARIABLES.sha.map((name, index) => [name, index]))(
+    'takes the commit from %s before the variables after it',
+    (name, index) => {
+      expect(context(fromHere(VARIABLES.sha, index))).toMatchObject({
+        sha: `${name.toLowerCase()}-value`,
+        shaFrom: name
+      })
+    }
+  )
+
+  it.each(VARIABLES.branch.map((name, index) => [name, index]))(
+    'takes the branch from %s before the variables after it',
+    (name, index) => {
+      expect(context(fromHere(VARIABLES.branch, index)).ref).toBe(
+        `refs/heads/${name.toLowerCase()}-value`
+      )
+    }
+  )
+
+  it.each(VARIABLES.runNumber.map((name, index) => [name, index]))(
+    'takes the build number from %s before the variables after it',
+    (name, index) => {
+      expect(context(fromHere(VARIABLES.runNumber, index)).runNumber).toBe(
+        `${name.toLowerCase()}-value`
+      )
+    }
+  )
+
+  it('skips a variable that is set but empty', () => {
+    expect(
+      context({
+        GITHUB_SHA: '',
+        CI_COMMIT_SHA: '1a2b3c4',
+        CI_COMMIT_BRANCH: 'main',
+        GITHUB_RUN_NUMBER: '',
+        CI_PIPELINE_IID: '12'
+      })
+    ).toMatchObject({
+      sha: '1a2b3c4',
+      shaFrom: 'CI_COMMIT_SHA',
+      ref: 'refs/heads/main',
+      runNumber: '12'
+    })
+  })
+
+  it('leaves the build number out, not empty, without one', () => {
+    expect(context({ GITHUB_SHA: '1a2b3c4' })).not.toHaveProperty('runNumber')
+  })
+
+  it("takes GitLab's default branch for the repository's", () => {
+    expect(context({ CI_DEFAULT_BRANCH: 'trunk' }).payload).toEqual({
+      repository: { default_branch: 'trunk' }
+    })
+    expect(context({ CI_DEFAULT_BRANCH: '' }).payload).toEqual({})
+  })
+
+  it('reads where GitHub is and which run this is, as on a runner', () => {
+    expect(
+      context({
+        GITHUB_API_URL: 'https://ghe.example.com/api/v3/',
+        GITHUB_SERVER_URL: 'https://ghe.example.com//',
+        GITHUB_REPOSITORY: 'acme/shop',
+        GITHUB_RUN_ID: '9876'
+      }).github
+    ).toEqual({
+      apiUrl: 'https://ghe.example.com/api/v3',
+      serverUrl: 'https://ghe.example.com',
+      repository: 'acme/shop',
+      runId: '9876'
+    })
+  })
+
+  it("takes GitHub's ref as it is, and never the event or a pull request's head branch", () => {
+    expect(
+      context({
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_REF: 'refs/pull/7/merge',
+        GITHUB_HEAD_REF: 'main',
+        CIRCLE_BRANCH: 'main'
+      })
+    ).toMatchObject({ eventName: '', ref: 'refs/pull/7/merge', headRef: '', payload: {} })
+    expect(context({ GITHUB_REF: 'refs/tags/v1.2.0' }).ref).toBe('refs/tags/v1.2.0')
   })
 })
 

@@ -391,7 +391,7 @@ it('shows progress while ECR throttles the writes', async () => {
     '20'
   ])
   expect(ran.status).toBe(0)
-  const progress = ran.stderr.split('\n').filter((line) => /^\d+ writes/.test(line))
+  const progress = ran.stderr.split('\n').filter((line) => /^\d+ writes?/.test(line))
   expect(progress.length).toBeGreaterThanOrEqual(8)
   expect(progress.some((line) => /ECR throttled \d+ times/.test(line))).toBe(true)
 }, 60_000)

@@ -4,7 +4,7 @@ import { cosignTag, type GateSettings, type ScanReport, type SigningState } from
 import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/model.js'
 import type { RepositoryPlan, Step } from '../src/plan.js'
 import { problemsOf } from '../src/problems.js'
-import { fakeDigest, fakeWaiting } from './support/harness.js'
+import { buildKitIndex, fakeDigest, fakeWaiting } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 
 const environments = builtInConvention('environments')
@@ -20,22 +20,7 @@ const image: Manifest = {
   body: '{"schemaVersion":2}'
 }
 const before: Manifest = { digest: older, mediaType: MEDIA_TYPES.ociManifest, body: '{}' }
-const multiArch: Manifest = {
-  digest: index,
-  mediaType: MEDIA_TYPES.ociIndex,
-  body: JSON.stringify({
-    schemaVersion: 2,
-    manifests: [
-      { digest: amd64, platform: { os: 'linux', architecture: 'amd64' } },
-      { digest: arm64, platform: { os: 'linux', architecture: 'arm64' } },
-      {
-        digest: attestation,
-        platform: { os: 'unknown', architecture: 'unknown' },
-        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' }
-      }
-    ]
-  })
-}
+const multiArch = buildKitIndex({ index, amd64, arm64, attestation })
 
 const write = (tag: string, to: Manifest, kind: Step['kind'] = 'forward'): Step => ({
   tag,

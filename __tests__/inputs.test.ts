@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
 import { readContext } from '../src/context.js'
 import { readInputs, RUNNER_INPUTS } from '../src/inputs.js'
 import { thrownBy } from './support/thrown.js'
@@ -18,6 +20,17 @@ function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {})
     names.forEach((name) => delete process.env[name])
   }
 }
+
+/** action.yml's inputs with a default, but the token, whose default is a workflow expression. */
+const DEFAULTS = Object.entries(
+  (
+    parse(readFileSync('action.yml', 'utf8')) as {
+      inputs: Record<string, { default?: string }>
+    }
+  ).inputs
+).flatMap(([name, { default: value = '' }]) =>
+  value && name !== 'github-token' ? [[name, value] as const] : []
+)
 
 describe('readInputs', () => {
   it('reads every input, with defaults from the environment', () => {
@@ -368,5 +381,23 @@ describe('readInputs', () => {
       "version 'x'",
       "sha 'y'"
     ])
+  })
+
+  it('finds the defaults of action.yml', () => {
+    expect(DEFAULTS).toEqual(
+      expect.arrayContaining([
+        ['convention', 'environments'],
+        ['max-writes-per-second', '10'],
+        ['restore-timeout', '15m']
+      ])
+    )
+  })
+
+  // The command line passes '' for every flag not given: it gets action.yml's defaults only if
+  // readInputs has them too.
+  it.each(DEFAULTS)('reads %s empty as its action.yml default %j', (name, value) => {
+    expect(withInputs({ repository: 'app', [name]: '' })).toEqual(
+      withInputs({ repository: 'app', [name]: value })
+    )
   })
 })

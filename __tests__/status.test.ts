@@ -9,7 +9,7 @@ import {
 } from '../src/model.js'
 import { problemsOf } from '../src/problems.js'
 import { readStatus, repositoryStatus, type ImageFacts, type PointerStatus } from '../src/status.js'
-import { fakeDigest, rejection } from './support/harness.js'
+import { buildKitIndex, fakeDigest, rejection } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 
 const environments = builtInConvention('environments')
@@ -228,22 +228,7 @@ const plain = (of: string): Manifest => ({
   mediaType: MEDIA_TYPES.ociManifest,
   body: '{"schemaVersion":2}'
 })
-const multiArch: Manifest = {
-  digest: index,
-  mediaType: MEDIA_TYPES.ociIndex,
-  body: JSON.stringify({
-    schemaVersion: 2,
-    manifests: [
-      { digest: amd64, platform: { os: 'linux', architecture: 'amd64' } },
-      { digest: arm64, platform: { os: 'linux', architecture: 'arm64' } },
-      {
-        digest: attestation,
-        platform: { os: 'unknown', architecture: 'unknown' },
-        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' }
-      }
-    ]
-  })
-}
+const multiArch = buildKitIndex({ index, amd64, arm64, attestation })
 const finding = (id: string, severity: string) => ({ id, severity, open: true })
 
 interface Held {

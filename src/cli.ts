@@ -35,6 +35,7 @@ export async function cli(
   const result = await execute(host, () => setup(command, env), cancel.signal).finally(() =>
     cancel.dispose()
   )
+  host.settle()
   if (command.json) {
     terminal.stdout.write(`${JSON.stringify(jsonOutput(result), null, 2)}\n`)
     if (result.failure !== undefined)

@@ -155,6 +155,8 @@ export function parseCommand(argv: readonly string[]): Parsed {
     return {
       usage: `${name} takes ${wanted.name} once: as its argument, not also as --${wanted.input}`
     }
+  const both = NEGATED.find((input) => values[input] && values[`no-${input}`])
+  if (both) return { usage: `--${both} and --no-${both} contradict each other: give one` }
   const given: Record<string, string | string[]> = { event: name }
   if (wanted && argument !== undefined) given[wanted.input] = argument
   for (const input of VALUE_INPUTS) {
@@ -200,7 +202,7 @@ export function exitCode(result: RunResult): 0 | 1 | 2 | 3 {
 const FLAGS_HELP = `Flags (the action's inputs, same names, defaults and checks):
   --repository NAME        ECR repository or image URI; repeat for several (required)
   --convention NAME|FILE   environments (default), channels, or a convention file
-  --sha SHA                commit of the build image (default $GITHUB_SHA, $CI_COMMIT_SHA, $CIRCLE_SHA1 or $GIT_COMMIT)
+  --sha SHA                commit of the build image (default $GITHUB_SHA, $CI_COMMIT_SHA, $CIRCLE_SHA1, $BUILDKITE_COMMIT or $GIT_COMMIT)
   --branch NAME            branch of a push (default the CI's branch variable)
   --source TAG|DIGEST      image to start from instead of the build tag
   --version VERSION        the version a promotion promotes

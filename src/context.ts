@@ -45,7 +45,8 @@ export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
   return {
     eventName: env.GITHUB_EVENT_NAME ?? '',
     ref: env.GITHUB_REF ?? '',
-    headRef: env.GITHUB_HEAD_REF ?? '',
+    // Never a pull request's head branch: without its event, a fork's `main` would read as ours.
+    headRef: '',
     sha: env.GITHUB_SHA ?? '',
     shaFrom: 'GITHUB_SHA',
     ...(env.GITHUB_RUN_NUMBER && { runNumber: env.GITHUB_RUN_NUMBER }),
@@ -66,13 +67,9 @@ const githubOf = (env: NodeJS.ProcessEnv): Context['github'] => ({
 /** The first of these variables that is set: what each CI calls the commit, branch and build number. */
 const CI_VARIABLES = {
   sha: ['GITHUB_SHA', 'CI_COMMIT_SHA', 'CIRCLE_SHA1', 'BUILDKITE_COMMIT', 'GIT_COMMIT'],
-  branch: [
-    'GITHUB_REF_NAME',
-    'CI_COMMIT_BRANCH',
-    'CIRCLE_BRANCH',
-    'BUILDKITE_BRANCH',
-    'BRANCH_NAME'
-  ],
+  // Only variables that name a branch on a branch build, never a tag or a pull request; on GitHub
+  // Actions, GITHUB_REF says which it is.
+  branch: ['CI_COMMIT_BRANCH', 'CIRCLE_BRANCH'],
   runNumber: [
     'GITHUB_RUN_NUMBER',
     'CI_PIPELINE_IID',
@@ -84,8 +81,8 @@ const CI_VARIABLES = {
 
 /**
  * The context of a command typed at a terminal or run by any CI: no GitHub event; the commit,
- * branch and build number from the CI's own variables (GitHub Actions, GitLab CI, CircleCI,
- * Buildkite, Jenkins), the workspace the current directory.
+ * branch and build number from the CI's own variables (GitHub Actions, GitLab CI, CircleCI; the
+ * commit and build number of Buildkite and Jenkins too), the workspace the current directory.
  */
 export function commandContext(env: NodeJS.ProcessEnv, workspace: string, region: string): Context {
   const first = (names: readonly string[]) => names.find((name) => env[name])
@@ -94,7 +91,9 @@ export function commandContext(env: NodeJS.ProcessEnv, workspace: string, region
   const runNumber = env[first(CI_VARIABLES.runNumber) ?? '']
   return {
     eventName: '',
-    ref: branch ? `refs/heads/${branch}` : '',
+    // On GitHub Actions the ref itself says whether this is a branch or a tag.
+    ref: env.GITHUB_REF || (branch ? `refs/heads/${branch}` : ''),
+    // Never a pull request's head branch: without its event, a fork's `main` would read as ours.
     headRef: '',
     sha: shaFrom ? (env[shaFrom] as string) : '',
     shaFrom: shaFrom ?? 'nowhere',

@@ -120,7 +120,7 @@ export async function execute(
       await pacer.take(abort)
       paced.writes += 1
       host.progress(
-        `${paced.writes} writes${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
+        `${paced.writes} ${paced.writes === 1 ? 'write' : 'writes'}${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
       )
     }
     let connected: Promise<Deployments> | undefined

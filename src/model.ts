@@ -64,6 +64,9 @@ export const childDigests = (manifest: Manifest): string[] =>
 
 export const describeRef = (ref: ImageRef): string => ('tag' in ref ? ref.tag : ref.digest)
 
+/** A moment to the second, as people read it: `2026-11-19T15:00:02Z`. */
+export const toSeconds = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z')
+
 export const shortDigest = (digest: string): string => digest.slice(0, 'sha256:'.length + 12)
 
 export const messageOf = (error: unknown): string =>

@@ -8,7 +8,7 @@ import { describeRecord } from './history.js'
 import type { RepositoryStatus } from './status.js'
 import { describeCounts, describeFinding } from './gates.js'
 import type { RestoreOutcome } from './restore.js'
-import { describeRef, messageOf, shortDigest } from './model.js'
+import { describeRef, messageOf, shortDigest, toSeconds } from './model.js'
 import type { RepositoryPlan } from './plan.js'
 import { problemsError, problemsOf } from './problems.js'
 
@@ -98,7 +98,7 @@ export function leftChanged({ changes, lifecycle = [], prune = [] }: RunResult):
       .filter(
         // Still where this run put it: a tag another writer moved since is theirs.
         ({ action, from, to, now }) =>
-          WRITING_ACTIONS.includes(action) && action !== 'undone' && now === to && now !== from
+          WRITING_ACTIONS.includes(action) && now === to && now !== from
       )
       .map(
         ({ repository, tag, now }) =>
@@ -159,8 +159,8 @@ export async function report(result: RunResult): Promise<void> {
       ...changes.map((change) => [
         escape(change.repository),
         `<code>${escape(change.tag)}</code>`,
-        digestCell(change.from),
-        digestCell(change.now),
+        imageCell(change.from, versionOn(result.plans, change.repository, change.from)),
+        imageCell(change.now, versionOn(result.plans, change.repository, change.now)),
         escape(change.note ? `${change.action}: ${change.note}` : change.action)
       ])
     ])
@@ -339,7 +339,7 @@ function addStatus(summary: typeof core.summary, statuses: readonly RepositorySt
           pointer.digest ? digestCell(pointer.digest) : 'not set',
           escape(pointer.versions.join(', ') + (pointer.withdrawn ? ' (withdrawn)' : '') || '—'),
           pointer.commitUrl ? `<a href="${escape(pointer.commitUrl)}">${commit}</a>` : commit,
-          pointer.pushedAt ? escape(pointer.pushedAt.toISOString().replace('.000Z', 'Z')) : '—',
+          pointer.pushedAt ? escape(toSeconds(pointer.pushedAt)) : '—',
           pointer.sizeBytes === null ? '—' : escape(formatBytes(pointer.sizeBytes)),
           escape(pointer.scan ?? '—'),
           escape(pointer.signature ?? '—')
@@ -527,6 +527,19 @@ const wroteAnything = ({ changes, lifecycle = [], prune = [] }: RunResult): bool
 
 const formatBytes = (bytes: number): string =>
   bytes < 1024 ** 2 ? `${bytes} B` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
+
+/** The version the registry's tags put on an image a plan names, for people to read. */
+export const versionOn = (
+  plans: readonly RepositoryPlan[],
+  repository: string,
+  digest: string | null
+): string | undefined =>
+  digest === null
+    ? undefined
+    : plans.find((plan) => plan.repository === repository)?.versions?.get(digest)
+
+const imageCell = (digest: string | null, version: string | undefined): string =>
+  digest ? `<code>${shortDigest(digest)}</code>${version ? escape(` (${version})`) : ''}` : '—'
 
 const digestCell = (digest: string | null): string =>
   digest ? `<code>${shortDigest(digest)}</code>` : '—'

@@ -1,9 +1,9 @@
 import type { Host } from './host.js'
 import { describeRecord } from './history.js'
-import { messageOf, shortDigest } from './model.js'
+import { messageOf, shortDigest, toSeconds } from './model.js'
 import type { RepositoryPlan } from './plan.js'
 import { problemsOf } from './problems.js'
-import { leftChanged, preview, type Change, type RunResult } from './report.js'
+import { leftChanged, preview, versionOn, type Change, type RunResult } from './report.js'
 
 /** The terminal a command runs in: its streams, whether a person is there, and how to ask them. */
 export interface Terminal {
@@ -26,7 +26,7 @@ export interface Terminal {
 export function terminalHost(
   terminal: Terminal,
   { yes, verbose }: { readonly yes: boolean; readonly verbose: boolean }
-): Host {
+): Host & { settle(): void } {
   let showing = false
   const line = (text: string) => {
     if (showing) terminal.stderr.write('\r\x1b[2K')
@@ -34,6 +34,11 @@ export function terminalHost(
     terminal.stderr.write(`${text}\n`)
   }
   return {
+    /** Takes the progress line away, before the result is printed. */
+    settle() {
+      if (showing) terminal.stderr.write('\r\x1b[2K')
+      showing = false
+    },
     group: async (name, work) => {
       if (verbose) line(`== ${name}`)
       return work()
@@ -91,7 +96,7 @@ function table(rows: readonly (readonly string[])[]): string {
 /** A digest with the version on it, where the registry's tags tell: `sha256:4f1c0e9a77d2 (1.1.0)`. */
 function imageCell(digest: string | null, plans: readonly RepositoryPlan[], repository: string) {
   if (!digest) return '—'
-  const version = plans.find((plan) => plan.repository === repository)?.versions?.get(digest)
+  const version = versionOn(plans, repository, digest)
   return `${shortDigest(digest)}${version ? ` (${version})` : ''}`
 }
 
@@ -127,7 +132,7 @@ export function renderResult(result: RunResult, color: boolean): string {
           pointer.digest ? shortDigest(pointer.digest) : 'not set',
           pointer.versions.join(', ') + (pointer.withdrawn ? ' (withdrawn)' : '') || '—',
           pointer.commit ?? '—',
-          pointer.pushedAt?.toISOString().replace('.000Z', 'Z') ?? '—',
+          pointer.pushedAt ? toSeconds(pointer.pushedAt) : '—',
           pointer.scan ?? '—',
           pointer.signature ?? '—'
         ])
@@ -139,10 +144,13 @@ export function renderResult(result: RunResult, color: boolean): string {
     parts.push(
       `${repository}@${shortDigest(digest)} was ${was}: ${action}${seconds === undefined ? '' : ` (${seconds} s)`}`
     )
-  for (const { repository, tags, scan, signature, tested } of result.gates ?? [])
+  // A gate that was on, and what it found; a move no gate looked at says nothing.
+  for (const { repository, tags, scan, signature, tested } of result.gates ?? []) {
+    if (!scan && !signature && tested.length === 0) continue
     parts.push(
       `gates ${repository}${tags.length > 0 ? `:${tags.join(',')}` : ''}: scan ${scan ? (scan.problems.length > 0 ? 'refused' : 'passed') : 'off'}, signature ${signature ? `${signature.mode} ${signature.status}` : 'off'}${tested.length > 0 ? `, tested ${tested.map((proof) => ('by' in proof ? `from ${proof.by}` : 'refused')).join(', ')}` : ''}`
     )
+  }
   for (const { repository, images, deleted, keptMinors } of result.prune ?? [])
     parts.push(
       `${repository}: ${deleted ? 'deleted' : 'would delete'} ${images.length} release images (${images.map(({ versions }) => versions.join('/')).join(', ') || 'none'}); kept minor versions ${keptMinors.join(', ') || 'none'}`

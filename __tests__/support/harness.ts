@@ -1,6 +1,8 @@
 /** Small pieces many tests share: a client for a test endpoint, a rejection catcher, a clock that only sleeping moves. */
 import { ECRClient } from '@aws-sdk/client-ecr'
+import type { Manifest } from '../../src/model.js'
 import type { Waiting } from '../../src/poll.js'
+import { MEDIA_TYPES } from './oci.mjs'
 
 /** An ECR client for a test endpoint (the stand-in or moto_server), with dummy credentials. */
 export const clientFor = (url: string): ECRClient =>
@@ -43,3 +45,26 @@ export function fakeWaiting() {
   }
   return { waiting, sleeps, logs, events, now: () => now }
 }
+
+/** An OCI index as BuildKit pushes it: two platform images and an attestation manifest, by digest. */
+export const buildKitIndex = (digests: {
+  index: string
+  amd64: string
+  arm64: string
+  attestation: string
+}): Manifest => ({
+  digest: digests.index,
+  mediaType: MEDIA_TYPES.ociIndex,
+  body: JSON.stringify({
+    schemaVersion: 2,
+    manifests: [
+      { digest: digests.amd64, platform: { os: 'linux', architecture: 'amd64' } },
+      { digest: digests.arm64, platform: { os: 'linux', architecture: 'arm64' } },
+      {
+        digest: digests.attestation,
+        platform: { os: 'unknown', architecture: 'unknown' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' }
+      }
+    ]
+  })
+})
