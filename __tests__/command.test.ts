@@ -296,6 +296,11 @@ describe('exitCode', () => {
       1
     ],
     [
+      'a failure with a write reported failed that landed, and was not undone',
+      run({ failure, changes: [row({ action: 'failed', now: to })] }),
+      3
+    ],
+    [
       'a failure with a row another writer moved on since',
       run({ failure, changes: [row({ action: 'moved', now: other })] }),
       1

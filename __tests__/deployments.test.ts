@@ -68,6 +68,13 @@ describe('plannedDeployments: one deployment for each pointer of an environment 
       ]
     ],
     [
+      'a pointer handed on, or moved since by another writer, is not this run to record',
+      environments,
+      [plan('api', '1.2.0')],
+      [{ ...change('api', 'production', 'moved'), now: older }],
+      []
+    ],
+    [
       'a moved pointer succeeded',
       environments,
       [plan('api', '1.2.0')],
@@ -489,6 +496,9 @@ describe('recordDeployments: what each deployment says', () => {
   })
 })
 
+/** Repositories of this run's registry, as recordsAt takes them. */
+const inRegistry = (...names: string[]) => names.map((name) => ({ name, uri: uri(name) }))
+
 const moment = (iso: string): Moment => ({ at: new Date(iso), text: iso })
 const at = (repository: string, id: number, iso: string, tag = 'production'): DeploymentRecord => ({
   id,
@@ -504,6 +514,28 @@ const foreign = (id: number, iso: string, given: unknown): DeploymentRecord => (
 })
 
 describe('recordsAt: where each pointer was at a moment', () => {
+  it("skips a record of another registry's repository of the same name", async () => {
+    const elsewhere: DeploymentRecord = {
+      ...at('api', 9, '2026-11-19T12:00:00Z'),
+      payload: {
+        ...payload('api', 'production', '1.0.9', fakeDigest('9')),
+        image: `210987654321.dkr.ecr.eu-west-1.amazonaws.com/api@${fakeDigest('9')}`
+      }
+    }
+    const { github } = fakeGitHub({
+      pages: [[elsewhere, at('api', 8, '2026-11-19T11:00:00Z')]],
+      states: { 9: 'success', 8: 'success' }
+    })
+    const found = await recordsAt(
+      github,
+      'production',
+      inRegistry('api'),
+      'production',
+      moment('2026-11-19T13:00:00Z')
+    )
+    expect(found.get('api')?.id).toBe(8)
+  })
+
   it('takes the newest landed record at or before the moment, per repository', async () => {
     const { github, histories, pagesRead } = fakeGitHub({
       pages: [
@@ -516,7 +548,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const found = await recordsAt(
       github,
       'production',
-      ['api', 'web'],
+      inRegistry('api', 'web'),
       'production',
       moment('2026-11-19T13:00:00Z')
     )
@@ -533,7 +565,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
       pages: [[at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '2026-11-19T13:00:00Z')]],
       states: { 1: 'success', 2: 'success' }
     })
-    const found = await recordsAt(github, 'production', ['api'], 'production', {
+    const found = await recordsAt(github, 'production', inRegistry('api'), 'production', {
       at: new Date('2026-11-19T13:00:00Z'),
       text: '2026-11-19T14:00+01:00'
     })
@@ -557,7 +589,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const found = await recordsAt(
       github,
       'production',
-      ['api'],
+      inRegistry('api'),
       'production',
       moment('2026-11-19T13:00:00Z')
     )
@@ -595,7 +627,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const found = await recordsAt(
       github,
       'production',
-      ['api'],
+      inRegistry('api'),
       'production',
       moment('2026-11-19T13:00:00Z')
     )
@@ -617,7 +649,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const found = await recordsAt(
       github,
       'production',
-      ['api', 'web'],
+      inRegistry('api', 'web'),
       'production',
       moment('2026-11-19T13:00:00Z')
     )
@@ -637,7 +669,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const found = await recordsAt(
       github,
       'production',
-      ['api', 'web'],
+      inRegistry('api', 'web'),
       'production',
       moment('2026-11-19T13:00:00Z')
     )
@@ -658,7 +690,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
       recordsAt(
         github,
         'production',
-        ['api', 'web', 'worker', 'jobs'],
+        inRegistry('api', 'web', 'worker', 'jobs'),
         'production',
         moment('2026-11-19T13:00:00Z')
       )
@@ -679,7 +711,13 @@ describe('recordsAt: where each pointer was at a moment', () => {
   it('names the repository of an environment without any record', async () => {
     const { github } = fakeGitHub({ pages: [] })
     const failure = await rejection(
-      recordsAt(github, 'production', ['api'], 'production', moment('2026-11-19T13:00:00Z'))
+      recordsAt(
+        github,
+        'production',
+        inRegistry('api'),
+        'production',
+        moment('2026-11-19T13:00:00Z')
+      )
     )
     expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
       'cannot roll back api:production to 2026-11-19T13:00:00Z (2026-11-19T13:00:00.000Z): by the GitHub environment production, there is no deployment record of it there. The history starts when deployments: on was first used; roll back to a version instead'
@@ -700,7 +738,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
   ])('says no tag was written when GitHub fails: %s', async (_name, given, cause) => {
     const { github } = fakeGitHub(given)
     const failure = await rejection(
-      recordsAt(github, 'staging', ['api'], 'production', moment('2026-11-19T13:00:00Z'))
+      recordsAt(github, 'staging', inRegistry('api'), 'production', moment('2026-11-19T13:00:00Z'))
     )
     expect(failure).not.toBeInstanceOf(AggregateError)
     expect(failure.message).toBe(

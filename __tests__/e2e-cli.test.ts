@@ -96,7 +96,8 @@ function collect(child: ReturnType<typeof spawn>): Promise<Ran> {
 function onTerminal(
   args: string[],
   answer: string | undefined,
-  extra: Record<string, string> = {}
+  extra: Record<string, string> = {},
+  meanwhile: () => Promise<void> = async () => {}
 ) {
   const command = [process.execPath, CLI, ...args, '--endpoint-url', standIn.url]
     .map((word) => `'${word.replaceAll("'", "'\\''")}'`)
@@ -108,8 +109,9 @@ function onTerminal(
   child.stdout.on('data', (chunk) => {
     screen += chunk
     if (answer !== undefined && screen.includes('[y/N]')) {
-      child.stdin.write(`${answer}\r`)
+      const given = answer
       answer = undefined
+      void meanwhile().then(() => child.stdin.write(`${given}\r`))
     }
   })
   return new Promise<{ status: number | null; screen: string }>((resolve, reject) => {
@@ -243,7 +245,12 @@ describe('every command', () => {
         repo: 'app',
         environment: 'production',
         createdAt: '2026-11-10T09:00:00Z',
-        payload: { repository: app.name, tag: 'production', digest: app.digests['1.0.0'] },
+        payload: {
+          repository: app.name,
+          tag: 'production',
+          digest: app.digests['1.0.0'],
+          image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${app.name}@${app.digests['1.0.0']}`
+        },
         statuses: [{ state: 'success' }]
       })
       const back = await cli(['rollback', '2026-11-12', '--repository', app.name, '--yes'], {
@@ -349,6 +356,28 @@ describe('on a terminal', () => {
     expect((await tags(app.name)).production).toBe(app.digests['1.0.0'])
     // Colour on a terminal: the action in green.
     expect(confirmed.screen).toContain('\x1b[32mmoved\x1b[0m')
+  })
+
+  it('reads the registry again once confirmed, and writes nothing if it changed meanwhile', async () => {
+    const app = await repository(['1.0.0', '1.1.0', '1.2.0'])
+    for (const version of ['1.0.0', '1.1.0'] as const)
+      expect((await release(app.name, version)).status).toBe(0)
+    // While the person reads the plan, CI releases 1.2.0.
+    const ran = await onTerminal(
+      ['rollback', '1.0.0', '--repository', app.name],
+      'y',
+      {},
+      async () => {
+        expect((await release(app.name, '1.2.0')).status).toBe(0)
+      }
+    )
+    expect(ran.status).toBe(1)
+    expect(ran.screen).toContain(
+      'the registry changed while the plan was read: no tag was written; run again to see the new plan'
+    )
+    const now = await tags(app.name)
+    expect(now.production).toBe(app.digests['1.2.0'])
+    expect(now['withdrawn-1.1.0']).toBeUndefined()
   })
 
   it('--yes writes without asking; NO_COLOR and a pipe print no colour', async () => {

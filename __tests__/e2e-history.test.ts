@@ -23,6 +23,9 @@ const SHAS = {
 } as const
 type Release = keyof typeof SHAS
 const OWNER = { owner: 'octo', repo: 'app' }
+/** How a deployment record names an image of the stand-in's registry. */
+const imageOf = (repository: string, digest: string) =>
+  `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repository}@${digest}`
 
 let standIn: StandIn
 let github: GitHubFake
@@ -357,7 +360,7 @@ describe('rollback to a moment', () => {
           tag: 'production',
           digest: app.digests[version],
           version,
-          image: `x@${app.digests[version]}`
+          image: imageOf(app.name, app.digests[version])
         },
         statuses: [{ state }]
       })
@@ -372,7 +375,12 @@ describe('rollback to a moment', () => {
       ...OWNER,
       environment: 'production',
       createdAt: at('2026-11-19T00:00:00Z'),
-      payload: { repository: 'other/app', tag: 'production', digest: app.digests['1.0.0'] },
+      payload: {
+        repository: 'other/app',
+        tag: 'production',
+        digest: app.digests['1.0.0'],
+        image: imageOf('other/app', app.digests['1.0.0'])
+      },
       statuses: [{ state: 'success' }]
     })
     return { app, ids }
@@ -413,7 +421,12 @@ describe('rollback to a moment', () => {
         ...OWNER,
         environment: 'production',
         createdAt: new Date(Date.UTC(2026, 10, 21, 0, day)),
-        payload: { repository: app.name, tag: 'staging', digest: app.digests['1.2.0'] },
+        payload: {
+          repository: app.name,
+          tag: 'staging',
+          digest: app.digests['1.2.0'],
+          image: imageOf(app.name, app.digests['1.2.0'])
+        },
         statuses: [{ state: 'success' }]
       })
     const back = await rollback(app.name, '2026-11-16')
@@ -462,7 +475,12 @@ describe('rollback to a moment', () => {
       ...OWNER,
       environment: 'production',
       createdAt: at('2026-11-25T00:00:00Z'),
-      payload: { repository: app.name, tag: 'production', digest: gone },
+      payload: {
+        repository: app.name,
+        tag: 'production',
+        digest: gone,
+        image: imageOf(app.name, gone)
+      },
       statuses: [{ state: 'success' }]
     })
     const before = standIn.control.snapshot(app.name)
@@ -515,6 +533,29 @@ describe('withdrawn versions', () => {
       'every tag this run had written was put back: the registry is as it was before the run'
     )
     expect([await tags(api.name), await tags(worker.name)]).toEqual(before)
+  })
+
+  it('withdraws a version in every repository of the run, even where the pointer never reached it', async () => {
+    const [api, worker] = [
+      await repository(['1.1.0', '1.2.0']),
+      await repository(['1.1.0', '1.2.0'])
+    ]
+    expect((await release([api.name, worker.name], '1.1.0')).errors).toEqual([])
+    // A half-finished release: 1.2.0 reached api's production; worker has its tag, not the pointer.
+    expect((await release(api.name, '1.2.0')).errors).toEqual([])
+    await standIn.control.seedTags(worker.name, worker.digests['1.2.0'], ['v1.2.0'])
+    const back = await rollback([api.name, worker.name], 'previous')
+    expect(back.errors).toEqual([])
+    for (const repo of [api, worker])
+      expect((await tags(repo.name))['withdrawn-1.2.0']).toBe(repo.digests['1.2.0'])
+    const rerun = await release([api.name, worker.name], '1.2.0')
+    expect(rerun.errors).toEqual([])
+    expect((await tags(api.name)).production).toBe(api.digests['1.1.0'])
+    expect((await tags(worker.name)).production).toBe(worker.digests['1.1.0'])
+    // And re-running the rollback stays: it withdraws no good version, and goes no further back.
+    const again = await rollback([api.name, worker.name], 'previous')
+    expect(again.errors).toEqual([])
+    expect(changes(again.outputs)).toEqual(['production unchanged', 'production unchanged'])
   })
 
   it('previous skips a withdrawn version', async () => {

@@ -513,7 +513,12 @@ describe('run(): history', () => {
           id: 9,
           environment: 'production',
           created_at: '2026-11-20T00:00:00Z',
-          payload: { repository: 'app', tag: 'production', digest: build.digest }
+          payload: {
+            repository: 'app',
+            tag: 'production',
+            digest: build.digest,
+            image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/app@${build.digest}`
+          }
         }
       ],
       [
@@ -521,7 +526,12 @@ describe('run(): history', () => {
           id: 7,
           environment: 'production',
           created_at: '2026-11-10T00:00:00Z',
-          payload: { repository: 'app', tag: 'production', digest: old.digest }
+          payload: {
+            repository: 'app',
+            tag: 'production',
+            digest: old.digest,
+            image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/app@${old.digest}`
+          }
         }
       ]
     ]

@@ -9,7 +9,9 @@ import {
   proofTags,
   pushTimesNeeded,
   resolveSources,
+  renderVersion,
   restoreTarget,
+  versionsLeft,
   type RepositoryState,
   type Step
 } from '../src/plan.js'
@@ -52,6 +54,19 @@ function stateFor(
 ): RepositoryState {
   const tags = new Map(Object.entries(registry).map(([tag, m]) => [tag, m.digest]))
   const [source] = resolveSources([intent], () => tags) as [RepositoryState['source']]
+  // As readStates does: the versions the rollback withdraws, each marked on its version's image.
+  const left = versionsLeft(
+    [intent],
+    () => (needsAllTags(intent) ? tags : undefined),
+    () => ('digest' in source.ref ? source.ref.digest : tags.get(source.ref.tag))
+  )
+  const withdrawing = new Map(
+    left.flatMap((version) => {
+      const image = registry[renderVersion(intent.versionTag, version)]
+      const mark = renderVersion(intent.withdrawnTag, version)
+      return image && !registry[mark] ? [[mark, { image, version: version.text }] as const] : []
+    })
+  )
   const sourceManifest = 'tag' in source.ref ? registry[source.ref.tag] : undefined
   return {
     repository: intent.repository,
@@ -63,6 +78,7 @@ function stateFor(
       intent.targets.flatMap(({ tag }) => (registry[tag] ? [[tag, registry[tag]] as const] : []))
     ),
     ...(needsAllTags(intent) && { tags }),
+    ...(withdrawing.size > 0 && { withdrawing }),
     ...(markTags(intent).length > 0 && {
       marks: new Map(
         markTags(intent).flatMap((tag) => (tags.has(tag) ? [[tag, tags.get(tag)!]] : []))
@@ -430,6 +446,84 @@ describe('withdrawn versions', () => {
       stable: older
     }
     expect(summary(intent, registry)).toEqual(['1.1.1:->b', 'stable:d>b', 'latest:c>b'])
+  })
+
+  it.each<[string, Record<string, Record<string, Manifest>>, ActiveTrigger, string[]]>([
+    [
+      'the version each pointer leaves, once for the run',
+      {
+        api: { 'v1.1.0': old, 'v1.2.0': build, production: build },
+        worker: { 'v1.1.0': old, 'v1.2.0': build, production: build }
+      },
+      { event: 'rollback', branch: 'main', to: v('1.1.0') },
+      ['1.2.0']
+    ],
+    [
+      'nothing where the pointer is already on the target',
+      { api: { 'v1.1.0': old, production: old } },
+      { event: 'rollback', branch: 'main', to: v('1.1.0') },
+      []
+    ],
+    [
+      'nothing for a rollback to a higher version',
+      { api: { 'v1.1.0': old, 'v1.2.0': build, production: old } },
+      { event: 'rollback', branch: 'main', to: v('1.2.0') },
+      []
+    ],
+    [
+      'nothing for a release',
+      { api: { 'v1.1.0': old, production: old, 'sha-b0b0b0b': build } },
+      { event: 'release', branch: 'main', version: v('1.2.0'), prerelease: false },
+      []
+    ]
+  ])('versionsLeft: %s', (_name, registries, trigger, expected) => {
+    const intents = Object.keys(registries).map((repository) => ({
+      ...intentFor(trigger),
+      repository
+    }))
+    const tagsOf = (intent: Intent) =>
+      new Map(
+        Object.entries(registries[intent.repository] ?? {}).map(([tag, m]) => [tag, m.digest])
+      )
+    const target = (intent: Intent) => tagsOf(intent).get(`v${intent.version?.text}`)
+    expect(versionsLeft(intents, tagsOf, target).map(({ text }) => text)).toEqual(expected)
+  })
+
+  it('a version withdrawn in another repository of the run holds this one too', () => {
+    const intent = intentFor({
+      event: 'release',
+      branch: 'main',
+      version: v('1.2.0'),
+      prerelease: false
+    })
+    const state = {
+      ...stateFor(intent, {
+        'sha-b0b0b0b': build,
+        'v1.2.0': build,
+        'v1.1.0': old,
+        production: old
+      }),
+      withdrawnInRun: new Set(['1.2.0'])
+    }
+    expect(
+      planRepository(intent, state).steps.find(({ tag }) => tag === 'production')
+    ).toMatchObject({
+      write: false,
+      note: expect.stringContaining('1.2.0 was withdrawn by a rollback')
+    })
+  })
+
+  it('a re-run of a rollback to previous stays where the first run put the pointer', () => {
+    const intent = intentFor({ event: 'rollback', branch: 'main', to: 'previous' })
+    expect(
+      summary(intent, {
+        'v1.0.0': older,
+        'v1.1.0': old,
+        'v1.2.0': build,
+        'withdrawn-1.2.0': build,
+        production: old
+      })
+    ).toEqual(['production:c>c skip'])
   })
 
   it('previous fails when every lower version is withdrawn', () => {

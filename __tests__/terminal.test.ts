@@ -159,7 +159,7 @@ describe('terminalHost', () => {
     ])('writes without asking with %s', async (_name, options, yes) => {
       const { terminal, questions, stderr } = fakeTerminal(options, ['n'])
       await expect(terminalHost(terminal, { yes, verbose: false }).confirm(plans)).resolves.toBe(
-        true
+        'not asked'
       )
       expect(questions).toEqual([])
       expect(stderr()).toBe('')
@@ -167,7 +167,7 @@ describe('terminalHost', () => {
 
     it('prints the plan, then asks', async () => {
       const { terminal, events } = fakeTerminal({ interactive: true }, ['y'])
-      await expect(terminalHost(terminal, quiet).confirm(plans)).resolves.toBe(true)
+      await expect(terminalHost(terminal, quiet).confirm(plans)).resolves.toBe('confirmed')
       expect(events).toEqual([
         `stderr ${TABLE}\n\n`,
         'ask Write these tags, production included? [y/N] '
@@ -183,22 +183,22 @@ describe('terminalHost', () => {
     })
 
     it.each([
-      ['y', true],
-      ['Y', true],
-      ['yes', true],
-      ['YES', true],
-      ['Yes', true],
-      ['  yes \n', true],
-      ['y\n', true],
-      ['', false],
-      ['n', false],
-      ['no', false],
-      ['ye', false],
-      ['yess', false],
-      ['yes please', false],
-      ['sure', false],
-      ['\n', false]
-    ])('takes the answer %j as %p', async (answer, accepted) => {
+      ['y', 'confirmed'],
+      ['Y', 'confirmed'],
+      ['yes', 'confirmed'],
+      ['YES', 'confirmed'],
+      ['Yes', 'confirmed'],
+      ['  yes \n', 'confirmed'],
+      ['y\n', 'confirmed'],
+      ['', 'declined'],
+      ['n', 'declined'],
+      ['no', 'declined'],
+      ['ye', 'declined'],
+      ['yess', 'declined'],
+      ['yes please', 'declined'],
+      ['sure', 'declined'],
+      ['\n', 'declined']
+    ])('takes the answer %j as %s', async (answer, accepted) => {
       const { terminal, questions } = fakeTerminal({ interactive: true }, [answer])
       await expect(terminalHost(terminal, quiet).confirm(plans)).resolves.toBe(accepted)
       expect(questions).toHaveLength(1)

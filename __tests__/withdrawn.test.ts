@@ -67,6 +67,7 @@ function fakeRegistry(
 }
 
 const [api, web, worker] = [image('a'), image('b'), image('c')]
+const running = new AbortController().signal
 
 describe('restoreVersion', () => {
   it('takes the mark off in every repository that has it', async () => {
@@ -82,7 +83,8 @@ describe('restoreVersion', () => {
       ['api', 'web', 'worker'],
       version,
       false,
-      pace
+      pace,
+      running
     )
     expect(result).toEqual({
       changes: [
@@ -130,7 +132,8 @@ describe('restoreVersion', () => {
       ['api'],
       version,
       false,
-      pace
+      pace,
+      running
     )
     expect(changes.map(({ tag, action }) => [tag, action])).toEqual([['pulled-1.2.0', 'removed']])
     expect(Object.keys(held.api)).toEqual([MARK])
@@ -145,7 +148,8 @@ describe('restoreVersion', () => {
       ['api', 'web'],
       version,
       true,
-      pace
+      pace,
+      running
     )
     expect(failure).toBeUndefined()
     expect(
@@ -164,7 +168,7 @@ describe('restoreVersion', () => {
     async (dryRun) => {
       const { registry, calls, pace } = fakeRegistry({ api: { 'v1.2.0': api }, web: {} })
       const failure = await rejection(
-        restoreVersion(registry, environments, ['api', 'web'], version, dryRun, pace)
+        restoreVersion(registry, environments, ['api', 'web'], version, dryRun, pace, running)
       )
       expect(failure.message).toBe(
         `1.2.0 is not withdrawn in api, web: none has the tag ${MARK}; nothing to restore`
@@ -187,7 +191,8 @@ describe('restoreVersion', () => {
       ['api', 'web', 'worker', 'jobs'],
       version,
       false,
-      pace
+      pace,
+      running
     )
     expect(
       changes.map(({ repository, from, action, now }) => [repository, from, action, now])
@@ -209,8 +214,8 @@ describe('restoreVersion', () => {
       `put api ${MARK}`,
       `put worker ${MARK}`
     ])
-    // Every repository is read again at the end.
-    expect(calls.filter((call) => call.startsWith('get'))).toHaveLength(8)
+    // Every repository is read again to see what is gone, and once more at the end.
+    expect(calls.filter((call) => call.startsWith('get'))).toHaveLength(12)
     expect(paced()).toBe(5)
     expect(failure).toBeInstanceOf(AggregateError)
     expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
@@ -218,7 +223,7 @@ describe('restoreVersion', () => {
     ])
   })
 
-  it('shows where a mark is now when a failed removal did take it off', async () => {
+  it('puts back a mark whose removal was answered as failed but did take it off', async () => {
     const held = { api: { [MARK]: api }, web: { [MARK]: web } }
     const { registry, pace } = fakeRegistry(held, { removeLost: ['web'] })
     const { changes, failure } = await restoreVersion(
@@ -227,11 +232,12 @@ describe('restoreVersion', () => {
       ['api', 'web'],
       version,
       false,
-      pace
+      pace,
+      running
     )
     expect(changes.map(({ repository, action, now }) => [repository, action, now])).toEqual([
       ['api', 'undone', api.digest],
-      ['web', 'failed', null]
+      ['web', 'undone', web.digest]
     ])
     expect(failure?.message).toBe(
       `could not take ${MARK} off web: ecr:BatchDeleteImage on web denied`
@@ -247,7 +253,8 @@ describe('restoreVersion', () => {
       ['api', 'web', 'worker'],
       version,
       false,
-      pace
+      pace,
+      running
     )
     expect(changes.map(({ repository, action, now }) => [repository, action, now])).toEqual([
       ['api', 'removed', null],
@@ -269,7 +276,8 @@ describe('restoreVersion', () => {
       ['api', 'web'],
       version,
       false,
-      pace
+      pace,
+      running
     )
     expect(put).toEqual([])
     expect(changes.map(({ action }) => action)).toEqual(['failed', 'failed'])
@@ -277,5 +285,33 @@ describe('restoreVersion', () => {
       `could not take ${MARK} off api: ecr:BatchDeleteImage on api denied`,
       `could not take ${MARK} off web: ecr:BatchDeleteImage on web denied`
     ])
+  })
+})
+
+describe('restoreVersion when the job is cancelled', () => {
+  it('still puts back the marks it took off: put-backs do not wait on the cancelled signal', async () => {
+    const held = { api: { [MARK]: api }, web: { [MARK]: web } }
+    const { registry } = fakeRegistry(held)
+    const cancel = new AbortController()
+    // The first removal takes its turn; then the job is cancelled, and a cancelled turn rejects.
+    const pace = async (signal?: AbortSignal) => {
+      if (signal?.aborted) throw new Error('the job was cancelled (SIGINT)')
+      cancel.abort('SIGINT')
+    }
+    const { changes, failure } = await restoreVersion(
+      registry,
+      environments,
+      ['api', 'web'],
+      version,
+      false,
+      pace,
+      cancel.signal
+    )
+    expect(changes.map(({ repository, action, now }) => [repository, action, now])).toEqual([
+      ['api', 'undone', api.digest],
+      ['web', 'failed', web.digest]
+    ])
+    expect(held.api[MARK]).toBe(api)
+    expect(failure?.message).toContain('the job was cancelled')
   })
 })

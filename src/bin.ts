@@ -6,10 +6,12 @@ process.exitCode = await cli(process.argv.slice(2), process.env, {
   stdout: process.stdout,
   stderr: process.stderr,
   live: process.stderr.isTTY === true,
-  interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+  // A person types the answer: stdin is theirs, whether or not stderr is redirected.
+  interactive: process.stdin.isTTY === true,
   color: process.stdout.isTTY === true && !noColor,
   async ask(question) {
-    const prompt = createInterface({ input: process.stdin, output: process.stderr })
+    const output = process.stderr.isTTY ? process.stderr : process.stdout
+    const prompt = createInterface({ input: process.stdin, output })
     try {
       return await prompt.question(question)
     } finally {

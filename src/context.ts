@@ -45,8 +45,7 @@ export function readContext(env: NodeJS.ProcessEnv = process.env): Context {
   return {
     eventName: env.GITHUB_EVENT_NAME ?? '',
     ref: env.GITHUB_REF ?? '',
-    // Never a pull request's head branch: without its event, a fork's `main` would read as ours.
-    headRef: '',
+    headRef: env.GITHUB_HEAD_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
     shaFrom: 'GITHUB_SHA',
     ...(env.GITHUB_RUN_NUMBER && { runNumber: env.GITHUB_RUN_NUMBER }),

@@ -38,6 +38,9 @@ const STATE_OF: Partial<Record<Action, PlannedDeployment['state']>> = {
   failed: 'failure'
 }
 
+/** How a record names its image; a rollback to a moment takes only records naming this registry's. */
+export const imageOf = (uri: string, digest: string): string => `${uri}@${digest}`
+
 /** The environment a pointer's moves are recorded in, if the convention maps it to one. */
 export const environmentOf = (convention: Convention, tag: string): string | undefined =>
   Object.hasOwn(convention.deployments, tag) ? convention.deployments[tag] : undefined
@@ -49,19 +52,27 @@ export const environmentOf = (convention: Convention, tag: string): string | und
 export function plannedDeployments(
   convention: Convention,
   plans: readonly RepositoryPlan[],
-  changes: readonly { repository: string; tag: string; to: string | null; action: Action }[]
+  changes: readonly {
+    repository: string
+    tag: string
+    to: string | null
+    now: string | null
+    action: Action
+  }[]
 ): PlannedDeployment[] {
-  return changes.flatMap(({ repository, tag, to, action }) => {
+  return changes.flatMap(({ repository, tag, to, now, action }) => {
     const environment = environmentOf(convention, tag)
     const state = STATE_OF[action]
     const plan = plans.find((candidate) => candidate.repository === repository)
     if (!environment || !state || !plan || !to) return []
+    // A success names where the pointer is: one handed on or moved since is that run's to record.
+    if (state === 'success' && now !== to) return []
     const version = plan.source.digest === to ? (plan.version?.text ?? null) : null
     return [
       {
         environment,
         state,
-        payload: { repository, tag, digest: to, version, image: `${plan.uri}@${to}` }
+        payload: { repository, tag, digest: to, version, image: imageOf(plan.uri, to) }
       }
     ]
   })
@@ -132,7 +143,7 @@ const isUnresolvableRef = (error: unknown): boolean =>
 export async function recordsAt(
   github: Deployments,
   environment: string,
-  repositories: readonly string[],
+  repositories: readonly { readonly name: string; readonly uri: string }[],
   tag: string,
   moment: Moment
 ): Promise<Map<string, PointerRecord>> {
@@ -141,9 +152,10 @@ export async function recordsAt(
   try {
     for await (const page of github.history(environment)) {
       for (const record of page) {
-        for (const repository of repositories) {
+        for (const { name: repository, uri } of repositories) {
           const mine = found.has(repository) ? undefined : recordOf(record, repository, tag)
-          if (!mine) continue
+          // Another registry's repository of the same name is not this one's history.
+          if (!mine || mine.payload.image !== imageOf(uri, mine.payload.digest)) continue
           earliest.set(repository, mine.createdAt)
           if (mine.createdAt > moment.at) continue
           if (LANDED_STATES.includes((await github.latestState(mine.id)) ?? ''))
@@ -158,7 +170,9 @@ export async function recordsAt(
       { cause: error }
     )
   }
-  const missing = repositories.filter((repository) => !found.has(repository))
+  const missing = repositories
+    .map(({ name }) => name)
+    .filter((repository) => !found.has(repository))
   if (missing.length > 0)
     throw problemsError(
       missing.map((repository) =>

@@ -1,4 +1,5 @@
 import { shortDigest } from './model.js'
+import { parseVersion } from './version.js'
 
 /** A moment a rollback goes back to: where the pointer was then, by the deployment records. */
 export interface Moment {
@@ -92,7 +93,8 @@ export function recordOf(
       repository,
       tag,
       digest,
-      version: typeof version === 'string' ? version : null,
+      // Shown to people: only a version that is one, never whatever text a record holds.
+      version: typeof version === 'string' && parseVersion(version) ? version : null,
       image: typeof image === 'string' ? image : ''
     }
   }

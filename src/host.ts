@@ -11,6 +11,9 @@ export interface Host {
   warning(message: string): void
   /** Long work under way (waits, paced writes); a terminal rewrites the line in place. */
   progress(message: string): void
-  /** Before a production pointer is written: false stops the run, nothing written. */
-  confirm(plans: readonly RepositoryPlan[]): Promise<boolean>
+  /**
+   * Before a production pointer is written. `declined` stops the run, nothing written; after a
+   * person `confirmed`, the registry is read again, since they may have taken their time.
+   */
+  confirm(plans: readonly RepositoryPlan[]): Promise<'confirmed' | 'declined' | 'not asked'>
 }

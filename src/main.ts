@@ -26,7 +26,7 @@ import type { Host } from './host.js'
 import { readInputs, RUNNER_INPUTS, type Inputs } from './inputs.js'
 import { messageOf } from './model.js'
 import { WritePacer } from './pace.js'
-import { planRepository } from './plan.js'
+import { planRepository, type RepositoryPlan } from './plan.js'
 import type { Waiting } from './poll.js'
 import { problemsError, problemsOf, tryEach } from './problems.js'
 import { restoreArchived, restoreProblems, type RestoreOutcome } from './restore.js'
@@ -62,7 +62,7 @@ const ACTION_HOST: Host = {
   notice: (message) => core.notice(message),
   warning: (message) => core.warning(message),
   progress: (message) => core.info(message),
-  confirm: () => Promise.resolve(true)
+  confirm: () => Promise.resolve('not asked')
 }
 
 function actionSetup(): Setup {
@@ -177,9 +177,7 @@ async function unwithdraw(
   version: Version
 ): Promise<RunResult> {
   const { changes, failure } = await host.group('Restore the version', () =>
-    restoreVersion(registry, convention, inputs.repositories, version, inputs.dryRun, () =>
-      pace(signal)
-    )
+    restoreVersion(registry, convention, inputs.repositories, version, inputs.dryRun, pace, signal)
   )
   const title = inputs.dryRun ? `${result.title} (dry run: nothing was written)` : result.title
   return { ...result, title, changes, ...(failure && { failure }) }
@@ -220,7 +218,7 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
 
 /** A rollback to a moment: where the pointer was then in each repository, by the deployment records. */
 async function recordedPointers(
-  { host, inputs, context, convention, github }: Run,
+  { host, inputs, context, convention, registry, github }: Run,
   trigger: ActiveTrigger
 ): Promise<Map<string, PointerRecord> | undefined> {
   if (trigger.event !== 'rollback' || trigger.to === 'previous' || !('at' in trigger.to))
@@ -236,9 +234,15 @@ async function recordedPointers(
     throw new Error(
       `a rollback to ${moment.text} reads GitHub's deployment records, which needs GITHUB_REPOSITORY and a github-token`
     )
-  return host.group('Read deployment history', async () =>
-    recordsAt(await github(), environment, inputs.repositories, pointer, moment)
-  )
+  return host.group('Read deployment history', async () => {
+    const repositories = await Promise.all(
+      inputs.repositories.map(async (name) => ({
+        name,
+        uri: (await registry.describeRepository(name)).uri
+      }))
+    )
+    return recordsAt(await github(), environment, repositories, pointer, moment)
+  })
 }
 
 /** Deletes (or, in a dry run, lists) the release images outside the kept minor versions. */
@@ -298,13 +302,19 @@ async function writeTags(
     for (const intent of derived) host.info(describeIntent(intent))
     return Promise.resolve(derived)
   })
-  const { states, plans, gates, restores, problems } = await prepare(run, intents, waiting)
+  const prepared = await prepare(run, intents, waiting)
+  const { gates, restores, problems } = prepared
   // A refused run moves nothing, so it reports no plan: no output may name a tag it did not write.
   if (problems.length > 0) return { ...result, restores, gates, failure: problemsError(problems) }
-  const planned = { ...result, plans, changes: preview(plans), restores, gates }
+  const planned = {
+    ...result,
+    plans: prepared.plans,
+    changes: preview(prepared.plans),
+    restores,
+    gates
+  }
   if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
-  if (writesProduction(convention, plans) && !(await host.confirm(plans)))
-    throw new Error('not confirmed: no tag was written')
+  const { states, plans } = await confirmed(run, intents, waiting, prepared)
   if (signal.aborted) {
     throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
   }
@@ -327,6 +337,35 @@ async function writeTags(
     changes: outcome.steps.map(changeRow),
     ...(outcome.failure && { failure: outcome.failure })
   }
+}
+
+/**
+ * A person at a terminal confirms a plan that writes a production pointer. Once they have, the
+ * registry is read and the plan made again: a plan that changed meanwhile is refused, not written.
+ */
+async function confirmed(
+  run: Run,
+  intents: readonly Intent[],
+  waiting: Waiting,
+  prepared: Awaited<ReturnType<typeof prepare>>
+) {
+  if (!writesProduction(run.convention, prepared.plans)) return prepared
+  const answer = await run.host.confirm(prepared.plans)
+  if (answer === 'declined') throw new Error('not confirmed: no tag was written')
+  if (answer === 'not asked') return prepared
+  const again = await prepare(run, intents, waiting)
+  if (again.problems.length > 0) throw problemsError(again.problems)
+  const decisions = (plans: readonly RepositoryPlan[]) =>
+    JSON.stringify(
+      plans.map(({ steps }) =>
+        steps.map(({ tag, write, from, to }) => [tag, write, from?.digest, to?.digest])
+      )
+    )
+  if (decisions(again.plans) !== decisions(prepared.plans))
+    throw new Error(
+      'the registry changed while the plan was read: no tag was written; run again to see the new plan'
+    )
+  return again
 }
 
 /**

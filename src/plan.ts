@@ -32,6 +32,10 @@ export interface RepositoryState {
   readonly proofs?: ReadonlyMap<string, string>
   /** The withdrawn mark of the run's version, when the registry has it (read without listing every tag). */
   readonly marks?: ReadonlyMap<string, string>
+  /** Versions withdrawn in any repository of the run: withdrawn in one is withdrawn in all. */
+  readonly withdrawnInRun?: ReadonlySet<string>
+  /** A rollback: the marks to write here, by tag, each on the image of the version the run withdraws. */
+  readonly withdrawing?: ReadonlyMap<string, { readonly image: Manifest; readonly version: string }>
   /**
    * ARCHIVED or ACTIVATING when the source image is in archive storage: `sourceManifest` then holds
    * only its digest and media type, as DescribeImages tells them, until it is restored and read.
@@ -113,8 +117,40 @@ function releasedVersions(
   })
 }
 
-/** The withdrawn mark of a version, such as `withdrawn-1.2.0`. */
-export const markTag = (template: string, version: Version): string =>
+/** Every version withdrawn in any of these repositories, by their tags. */
+export const withdrawnInRun = (
+  intents: readonly Intent[],
+  tagsOf: (intent: Intent) => Iterable<[string, string]> | undefined
+): Set<string> =>
+  new Set(
+    intents.flatMap((intent) => [...withdrawnVersions(tagsOf(intent) ?? [], intent.withdrawnTag)])
+  )
+
+/**
+ * The versions a rollback withdraws, the same in every repository: each version a pointer leaves
+ * for a lower one (or one without a version). `targetOf` is the digest each rollback goes back to.
+ */
+export function versionsLeft(
+  intents: readonly Intent[],
+  tagsOf: (intent: Intent) => ReadonlyMap<string, string> | undefined,
+  targetOf: (intent: Intent) => string | undefined
+): Version[] {
+  const left = intents.flatMap((intent) => {
+    const tags = tagsOf(intent)
+    if (intent.event !== 'rollback' || !tags || !intent.pointer) return []
+    const released = releasedVersions(tags, intent.versionTag)
+    const from = tags.get(intent.pointer)
+    const to = targetOf(intent)
+    const leaving = from === undefined ? undefined : versionsOn(released, from)
+    const going = to === undefined ? undefined : versionsOn(released, to)
+    if (!leaving || from === to) return []
+    return !going || compareVersions(leaving, going) > 0 ? [leaving] : []
+  })
+  return [...new Map(left.map((version) => [version.text, version])).values()]
+}
+
+/** A template with `{version}` once and no other variable, rendered: `v1.2.0`, `withdrawn-1.2.0`. */
+export const renderVersion = (template: string, version: Version): string =>
   template.replace('{version}', version.text)
 
 /** The versions whose withdrawn mark is among these tags. */
@@ -154,10 +190,10 @@ function previousVersion(
   intents: readonly Intent[],
   tagsOf: (intent: Intent) => ReadonlyMap<string, string> | undefined
 ): Map<string, ReleasedVersion> {
+  const withdrawn = withdrawnInRun(intents, tagsOf)
   const repositories = intents.map((intent) => {
     const tags = tagsOf(intent) ?? new Map<string, string>()
     const released = releasedVersions(tags, intent.versionTag)
-    const withdrawn = withdrawnVersions(tags, intent.withdrawnTag)
     const pointer = intent.pointer as string
     const pointerDigest = tags.get(pointer)
     return {
@@ -179,13 +215,17 @@ function previousVersion(
       )
     )
   }
-  const previous = highestVersion(
-    repositories.flatMap(({ candidates }) =>
-      candidates
-        .map(({ version }) => version)
-        .filter((version) => isStable(version) && compareVersions(version, top) < 0)
-    )
+  const stable = repositories.flatMap(({ candidates }) =>
+    candidates.map(({ version }) => version).filter(isStable)
   )
+  // The pointer already sits where a rollback from a withdrawn version put it: a re-run of that
+  // rollback stays, rather than withdrawing a good version and going one further back.
+  const rolledBack =
+    [...withdrawn].some((text) => compareVersions(parseVersion(text) as Version, top) > 0) &&
+    highestVersion(stable)?.text === top.text
+  const previous = rolledBack
+    ? top
+    : highestVersion(stable.filter((version) => compareVersions(version, top) < 0))
   if (!previous) {
     throw new Error(
       `cannot roll back ${repositories.map(({ repository }) => repository).join(', ')} to previous: no stable version below ${top.text} that is not withdrawn`
@@ -236,10 +276,10 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     intent.version ?? state.source.version ?? (intent.event === 'rollback' ? found : undefined)
   const runVersion = version ?? found
   const pushedAt = (digest: string) => state.details?.get(digest)?.pushedAt
-  const withdrawn = withdrawnVersions(
-    [...(state.tags ?? []), ...(state.marks ?? [])],
-    intent.withdrawnTag
-  )
+  const withdrawn = new Set([
+    ...withdrawnVersions([...(state.tags ?? []), ...(state.marks ?? [])], intent.withdrawnTag),
+    ...(state.withdrawnInRun ?? [])
+  ])
   const refusal = withdrawnRefusal(intent, runVersion, withdrawn)
   const problems: string[] = []
 
@@ -276,7 +316,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     }
   })
   if (refusal?.problem && steps.some(({ write }) => write)) problems.push(refusal.problem)
-  const marks = withdrawalMarks(intent, state, steps, released, runVersion)
+  const marks = withdrawalMarks(state, steps)
   const tested = (intent.tested ?? []).flatMap((rule): TestedProof[] => {
     if (!steps.some(({ tag, write }) => write && tag === rule.pointer)) return []
     const by = testedBy(rule, state, source.digest)
@@ -321,7 +361,7 @@ function withdrawnRefusal(
   withdrawn: ReadonlySet<string>
 ): { hold?: string; problem?: string; allowed?: string } | undefined {
   if (!runVersion || !withdrawn.has(runVersion.text) || intent.event === 'push') return undefined
-  const mark = markTag(intent.withdrawnTag, runVersion)
+  const mark = renderVersion(intent.withdrawnTag, runVersion)
   if (intent.allowWithdrawn)
     return {
       allowed: `${runVersion.text} is withdrawn (${mark}); moved because allow-withdrawn is true`
@@ -336,27 +376,18 @@ function withdrawnRefusal(
 }
 
 /**
- * A rollback marks the version it rolls back from, the one on the image the pointer leaves, as
- * withdrawn: a tag on that image, so the mark lives in the registry with it. A rollback that moves
- * the pointer to a higher version withdraws nothing.
+ * A rollback marks each version it withdraws (`state.withdrawing`, the same in every repository of
+ * the run) on that version's image: a tag, so the mark lives in the registry with the image.
  */
-function withdrawalMarks(
-  intent: Intent,
-  state: RepositoryState,
-  steps: readonly Step[],
-  released: readonly ReleasedVersion[],
-  runVersion: Version | undefined
-): Step[] {
-  const pointer = steps.find(({ kind, write }) => kind === 'rollback' && write)
-  const leaving = pointer?.from
-  const withdrawing = leaving && versionsOn(released, leaving.digest)
-  if (!leaving || !withdrawing) return []
-  if (runVersion && compareVersions(withdrawing, runVersion) <= 0) return []
-  const tag = markTag(intent.withdrawnTag, withdrawing)
-  const note = `${withdrawing.text}, which ${pointer.tag} rolls back from, is withdrawn`
-  // A version is on one image, so a mark already there, wherever it is, already says it is withdrawn.
-  if (state.tags?.has(tag)) return []
-  return [{ tag, kind: 'withdrawn', to: leaving, write: true, note }]
+function withdrawalMarks(state: RepositoryState, steps: readonly Step[]): Step[] {
+  const pointer = steps.find(({ kind }) => kind === 'rollback')
+  return [...(state.withdrawing ?? [])].map(([tag, { image, version }]) => ({
+    tag,
+    kind: 'withdrawn',
+    to: image,
+    write: true,
+    note: `${version}, which ${pointer?.tag ?? 'the pointer'} rolls back from, is withdrawn`
+  }))
 }
 
 /** The tag on the image that satisfies a tested-image rule, if one does. */
@@ -570,7 +601,9 @@ export const needsAllTags = (intent: Intent): boolean =>
 
 /** The withdrawn mark of the run's version, read with the targets where no listing shows it. */
 export const markTags = (intent: Intent): string[] =>
-  intent.version && !needsAllTags(intent) ? [markTag(intent.withdrawnTag, intent.version)] : []
+  intent.version && !needsAllTags(intent)
+    ? [renderVersion(intent.withdrawnTag, intent.version)]
+    : []
 
 /** The tags a tested-image rule names without `*`: read with the targets. */
 export const proofTags = (intent: Intent): string[] =>

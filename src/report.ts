@@ -98,7 +98,7 @@ export function leftChanged({ changes, lifecycle = [], prune = [] }: RunResult):
       .filter(
         // Still where this run put it: a tag another writer moved since is theirs.
         ({ action, from, to, now }) =>
-          WRITING_ACTIONS.includes(action) && now === to && now !== from
+          (WRITING_ACTIONS.includes(action) || action === 'failed') && now === to && now !== from
       )
       .map(
         ({ repository, tag, now }) =>

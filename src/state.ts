@@ -5,6 +5,7 @@ import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
   isPointer,
+  renderVersion,
   markTags,
   needsAllTags,
   planRepository,
@@ -12,11 +13,14 @@ import {
   pushTimesNeeded,
   resolveSources,
   restoreTarget,
+  versionsLeft,
+  withdrawnInRun,
   type RepositoryPlan,
   type RepositoryState
 } from './plan.js'
 import { pollUntil, type Waiting } from './poll.js'
 import { settleAll } from './problems.js'
+import type { Version } from './version.js'
 
 export type Reader = Pick<
   Registry,
@@ -35,10 +39,20 @@ export async function readStates(
 ): Promise<RepositoryState[]> {
   const first = await settleAll(intents.map((intent) => readRepository(registry, intent)))
   const tagsByIntent = new Map(intents.map((intent, index) => [intent, first[index]?.tags]))
-  const sources = resolveSources(intents, (intent) => tagsByIntent.get(intent))
+  const tagsOf = (intent: Intent) => tagsByIntent.get(intent)
+  const sources = resolveSources(intents, tagsOf)
+  const runWithdrawn = withdrawnInRun(intents, (intent) => [
+    ...(tagsOf(intent) ?? []),
+    ...digestsOf(markTags(intent), first[intents.indexOf(intent)]?.manifests ?? new Map())
+  ])
+  const left = versionsLeft(intents, tagsOf, (intent) => {
+    const { ref } = sources[intents.indexOf(intent)] as RepositoryState['source']
+    return 'digest' in ref ? ref.digest : tagsOf(intent)?.get(ref.tag)
+  })
   return settleAll(
     intents.map(async (intent, index) => {
       const read = first[index] as FirstRead
+      const withdrawing = await imagesToMark(registry, intent, read, left)
       const source = sources[index] as RepositoryState['source']
       const key = describeRef(source.ref)
       const found =
@@ -59,11 +73,46 @@ export async function readStates(
         ...(markTags(intent).length > 0 && { marks: digestsOf(markTags(intent), read.manifests) }),
         ...(sourceManifest && { sourceManifest }),
         ...(archived && { archived: archived.status }),
-        ...(read.tags && { tags: read.tags })
+        ...(read.tags && { tags: read.tags }),
+        ...(runWithdrawn.size > 0 && { withdrawnInRun: runWithdrawn }),
+        ...(withdrawing.size > 0 && { withdrawing })
       }
       const digests = pushTimesNeeded(intent, state)
       if (digests.length === 0) return state
       return { ...state, details: await registry.describeImages(intent.repository, digests) }
+    })
+  )
+}
+
+/**
+ * The images this repository holds of the versions a rollback withdraws, by the mark each gets; a
+ * version already marked here is left as it is. The pointer's own image was read with the targets.
+ */
+async function imagesToMark(
+  registry: Reader,
+  intent: Intent,
+  read: FirstRead,
+  left: readonly Version[]
+): Promise<Map<string, { image: Manifest; version: string }>> {
+  const tags = read.tags ?? new Map<string, string>()
+  const wanted = left.flatMap((version) => {
+    const tag = renderVersion(intent.versionTag, version)
+    const mark = renderVersion(intent.withdrawnTag, version)
+    return tags.has(tag) && !tags.has(mark) ? [{ tag, mark, version: version.text }] : []
+  })
+  const onPointer = (tag: string) =>
+    intent.pointer !== undefined && tags.get(tag) === tags.get(intent.pointer)
+  const unread = wanted.filter(({ tag }) => !onPointer(tag)).map(({ tag }) => ({ tag }))
+  const manifests =
+    unread.length > 0
+      ? await registry.getManifests(intent.repository, unread)
+      : new Map<string, Manifest>()
+  return new Map(
+    wanted.flatMap(({ tag, mark, version }) => {
+      const image = onPointer(tag)
+        ? read.manifests.get(intent.pointer as string)
+        : manifests.get(tag)
+      return image ? [[mark, { image, version }] as const] : []
     })
   )
 }

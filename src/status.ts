@@ -4,7 +4,7 @@ import type { Registry } from './ecr.js'
 import { cosignTag, describeCounts, judgeScan, scannedImages, type SigningState } from './gates.js'
 import { pointerTags } from './lifecycle.js'
 import { messageOf, type ImageDetails, type Manifest } from './model.js'
-import { markTag, withdrawnVersions } from './plan.js'
+import { renderVersion, withdrawnVersions } from './plan.js'
 import { settleAll } from './problems.js'
 import { commitOfBuildTag, versionTagMatcher } from './tags.js'
 import { compareVersions, parseVersion, type Version } from './version.js'
@@ -96,7 +96,7 @@ export function repositoryStatus(
     .map((text) => parseVersion(text) as Version)
     .sort((a, b) => compareVersions(b, a))
     .map((version) => {
-      const tag = markTag(convention.withdrawnTag, version)
+      const tag = renderVersion(convention.withdrawnTag, version)
       return { version: version.text, tag, digest: tags.get(tag) as string }
     })
   return { repository, uri, pointers, withdrawn: marks }

@@ -54,10 +54,10 @@ export function terminalHost(
       showing = true
     },
     async confirm(plans) {
-      if (yes || !terminal.interactive) return true
+      if (yes || !terminal.interactive) return 'not asked'
       line(`${changesTable(preview(plans), plans, false)}\n`)
       const answer = await terminal.ask('Write these tags, production included? [y/N] ')
-      return /^y(es)?$/i.test(answer.trim())
+      return /^y(es)?$/i.test(answer.trim()) ? 'confirmed' : 'declined'
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { Convention } from './conventions.js'
 import type { Registry } from './ecr.js'
 import { messageOf, type Manifest } from './model.js'
-import { markTag } from './plan.js'
+import { renderVersion } from './plan.js'
 import { problemsError, settleAll } from './problems.js'
 import type { Change } from './report.js'
 import type { Version } from './version.js'
@@ -10,8 +10,9 @@ type MarkRegistry = Pick<Registry, 'getManifests' | 'removeTag' | 'putTag'>
 
 /**
  * `restore-version`: takes the withdrawn mark off the version in every repository that has it, so
- * releases, pointers and `previous` may reach it again. As one: if any removal fails, the marks
- * already taken off are put back, byte for byte, and every row says where the mark is now.
+ * releases, pointers and `previous` may reach it again. As one: if any removal fails (or the job
+ * is cancelled), every mark the registry no longer shows is put back, byte for byte, a removal
+ * whose answer was lost included; every row says where the mark is now.
  */
 export async function restoreVersion(
   registry: MarkRegistry,
@@ -19,9 +20,10 @@ export async function restoreVersion(
   repositories: readonly string[],
   version: Version,
   dryRun: boolean,
-  pace: () => Promise<void>
+  pace: (signal?: AbortSignal) => Promise<void>,
+  signal: AbortSignal
 ): Promise<{ changes: Change[]; failure?: Error }> {
-  const tag = markTag(convention.withdrawnTag, version)
+  const tag = renderVersion(convention.withdrawnTag, version)
   const read = () =>
     settleAll(
       repositories.map(async (repository) =>
@@ -56,17 +58,25 @@ export async function restoreVersion(
         () => null
       )
     }
-  const each = (work: (repository: string, mark: Manifest) => Promise<unknown>, only = marks) =>
+  const each = (
+    work: (repository: string, mark: Manifest) => Promise<unknown>,
+    only: readonly (Manifest | undefined)[],
+    turn: () => Promise<void>
+  ) =>
     Promise.allSettled(
       repositories.map(async (repository, index) => {
         const mark = only[index]
         if (!mark) return false
-        await pace()
+        await turn()
         await work(repository, mark)
         return true
       })
     )
-  const removals = await each((repository) => registry.removeTag(repository, tag))
+  const removals = await each(
+    (repository) => registry.removeTag(repository, tag),
+    marks,
+    () => pace(signal)
+  )
   const failed = problemsAt(removals, (repository) => `could not take ${tag} off ${repository}`)
   if (failed.length === 0)
     return {
@@ -75,10 +85,14 @@ export async function restoreVersion(
         () => null
       )
     }
-  const removed = marks.map((mark, index) =>
-    removals[index]?.status === 'fulfilled' ? mark : undefined
+  // Put back what is gone, as the registry shows it; a cancelled job's put-backs still take their turn.
+  const after = await read()
+  const removed = marks.map((mark, index) => (after[index] ? undefined : mark))
+  const putBack = await each(
+    (repository, mark) => registry.putTag(repository, tag, mark),
+    removed,
+    () => pace()
   )
-  const putBack = await each((repository, mark) => registry.putTag(repository, tag, mark), removed)
   const notPutBack = problemsAt(
     putBack,
     (repository) => `could not put ${tag} back on ${repository}`
@@ -86,12 +100,11 @@ export async function restoreVersion(
   // What the registry shows now, after removals and put-backs whose answers may have been lost.
   const now = await read()
   const changes = rows(
-    (index) =>
-      removals[index]?.status === 'rejected'
-        ? 'failed'
-        : putBack[index]?.status === 'fulfilled'
-          ? 'undone'
-          : 'removed',
+    (index) => {
+      const back = putBack[index]
+      if (back?.status === 'fulfilled' && back.value) return 'undone'
+      return removals[index]?.status === 'rejected' ? 'failed' : 'removed'
+    },
     (index) => now[index]?.digest ?? null
   )
   return { changes, failure: problemsError([...failed, ...notPutBack]) }
