@@ -555,7 +555,7 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
     const result = await dispatch(`${api}\n${worker}`, { version: 'previous' })
     expect(result.errors).toEqual([])
     expect(JSON.parse(result.outputs.changes ?? '')).toEqual([
-      // api leaves 1.2.0, so it is marked withdrawn there; worker's production does not move.
+      // api leaves 1.2.0, so it is marked withdrawn; worker's production does not move.
       {
         repository: api,
         tag: 'withdrawn-1.2.0',
@@ -571,6 +571,15 @@ describe.each(endpoints)('ecr-promote against %s', (endpointName, start) => {
         to: v1.digest,
         action: 'moved',
         now: v1.digest
+      },
+      // 1.2.0 is withdrawn in the whole run: worker has it too, though its pointer never got there.
+      {
+        repository: worker,
+        tag: 'withdrawn-1.2.0',
+        from: null,
+        to: v2.digest,
+        action: 'created',
+        now: v2.digest
       },
       {
         repository: worker,
