@@ -103,26 +103,7 @@ export async function execute(
       host.notice(`${result.title}: no tag is written`)
       return result
     }
-    const pacer = new WritePacer(inputs.maxWritesPerSecond, Date.now, (ms, abort) =>
-      sleep(ms, undefined, { signal: abort })
-    )
-    const paced = { writes: 0, throttled: 0 }
-    const registry = createRegistry({
-      region: inputs.region,
-      ...(inputs.registryId && { registryId: inputs.registryId }),
-      onThrottle: () => {
-        paced.throttled += 1
-        pacer.throttled()
-      }
-    })
-    // Every paced write or delete says how far the run is, and how often ECR slowed it.
-    const pace = async (abort?: AbortSignal) => {
-      await pacer.take(abort)
-      paced.writes += 1
-      host.progress(
-        `${paced.writes} ${paced.writes === 1 ? 'write' : 'writes'}${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
-      )
-    }
+    const { registry, pace } = pacedRegistry(inputs, host)
     let connected: Promise<Deployments> | undefined
     const github = () => (connected ??= connectGitHub(inputs.githubToken, context.github))
     const run: Run = { host, inputs, context, convention, registry, pace, signal, github }
@@ -146,6 +127,30 @@ export async function execute(
   } catch (error) {
     return { ...result, failure: error, ...(!configured && { badInput: true }) }
   }
+}
+
+/** The registry client and the run's write pace: each paced write says how far the run is, and how often ECR slowed it. */
+function pacedRegistry(inputs: Inputs, host: Host) {
+  const pacer = new WritePacer(inputs.maxWritesPerSecond, Date.now, (ms, abort) =>
+    sleep(ms, undefined, { signal: abort })
+  )
+  const paced = { writes: 0, throttled: 0 }
+  const registry = createRegistry({
+    region: inputs.region,
+    ...(inputs.registryId && { registryId: inputs.registryId }),
+    onThrottle: () => {
+      paced.throttled += 1
+      pacer.throttled()
+    }
+  })
+  const pace = async (abort?: AbortSignal) => {
+    await pacer.take(abort)
+    paced.writes += 1
+    host.progress(
+      `${paced.writes} ${paced.writes === 1 ? 'write' : 'writes'}${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
+    )
+  }
+  return { registry, pace }
 }
 
 /** What every stage of a run works with. */
