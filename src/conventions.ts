@@ -129,7 +129,7 @@ deployments: { stable: production }
 const DEFAULT_WITHDRAWN_TAG = 'withdrawn-{version}'
 
 /** The pointers that say what runs in production: the rollback pointer, the guarded ones, and those deployed to `production`. */
-export const productionPointers = (convention: Convention): string[] => [
+const productionPointers = (convention: Convention): string[] => [
   ...new Set([
     ...(convention.rollbackPointer ? [convention.rollbackPointer] : []),
     ...convention.gates.guard,

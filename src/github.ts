@@ -34,13 +34,12 @@ const PAGE_SIZE = 100
  */
 export async function connectGitHub(
   token: string,
-  github: Context['github'],
-  timeoutMs = REQUEST_TIMEOUT_MS
+  github: Context['github']
 ): Promise<Deployments> {
   const { getOctokit } = await import(/* webpackMode: "eager" */ '@actions/github')
   const octokit = getOctokit(token, { baseUrl: github.apiUrl })
   const [owner = '', repo = ''] = github.repository.split('/')
-  const request = () => ({ signal: AbortSignal.timeout(timeoutMs) })
+  const request = () => ({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
   return {
     async record({ environment, ref, payload, description, state, logUrl }) {
       const { data } = await octokit.rest.repos.createDeployment({
@@ -76,7 +75,7 @@ export async function connectGitHub(
         environment,
         per_page: PAGE_SIZE,
         // One signal for every page: the history as a whole gets a few requests' time.
-        request: { signal: AbortSignal.timeout(timeoutMs * 4) }
+        request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS * 4) }
       })
       for await (const { data } of pages) {
         yield data.map((deployment) => ({
