@@ -163,6 +163,24 @@ describe('help and usage', () => {
     expect(standIn.control.calls).toEqual([])
   })
 
+  it.each<[string, string[], string]>([
+    [
+      'a promotion the convention does not know',
+      ['promote', 'prod', '--repository', 'team/app', '--sha', SHAS['1.0.0']],
+      "the environments convention has no promotion to 'prod': it knows staging, canary, production"
+    ],
+    [
+      'a push without a commit',
+      ['push', '--repository', 'team/app', '--branch', 'main'],
+      "tag template 'sha-{sha7}' needs {sha7} (from the sha input or GITHUB_SHA), which this run does not have"
+    ]
+  ])('%s: exit 2, before any read', async (_name, args, message) => {
+    const ran = await cli(args)
+    expect(ran.status).toBe(2)
+    expect(ran.stdout).toContain(message)
+    expect(standIn.control.calls).toEqual([])
+  })
+
   it("an input the action would refuse: exit 2, with the action's message, nothing read", async () => {
     const ran = await cli(['status', '--repository', 'Team/App', '--fail-on-severity', 'urgent'])
     expect(ran.status).toBe(2)

@@ -298,15 +298,25 @@ async function writeTags(
     log: (message) => host.progress(message)
   }
   const recorded = await recordedPointers(run, trigger)
-  const intents = await host.group('Decide', () => {
-    host.info(`${result.title}; convention ${convention.name}`)
-    host.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
-    const derived = tryEach(inputs.repositories, (repository) =>
-      derive(convention, trigger, runValues(repository, inputs, context, recorded?.get(repository)))
-    )
-    for (const intent of derived) host.info(describeIntent(intent))
-    return Promise.resolve(derived)
-  })
+  let intents: Intent[]
+  try {
+    intents = await host.group('Decide', () => {
+      host.info(`${result.title}; convention ${convention.name}`)
+      host.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
+      const derived = tryEach(inputs.repositories, (repository) =>
+        derive(
+          convention,
+          trigger,
+          runValues(repository, inputs, context, recorded?.get(repository))
+        )
+      )
+      for (const intent of derived) host.info(describeIntent(intent))
+      return Promise.resolve(derived)
+    })
+  } catch (error) {
+    // What the inputs and the convention cannot derive (a promotion it does not know, a missing sha) is bad input.
+    return { ...result, failure: error, badInput: true }
+  }
   const prepared = await prepare(run, intents, waiting)
   const { gates, restores, problems } = prepared
   // A refused run moves nothing, so it reports no plan: no output may name a tag it did not write.
