@@ -12,6 +12,7 @@ import {
   renderVersion,
   restoreTarget,
   versionsLeft,
+  withdrawnVersions,
   type RepositoryState,
   type Step
 } from '../src/plan.js'
@@ -79,9 +80,13 @@ function stateFor(
     ),
     ...(needsAllTags(intent) && { tags }),
     ...(withdrawing.size > 0 && { withdrawing }),
-    ...(markTags(intent).length > 0 && {
-      marks: new Map(
-        markTags(intent).flatMap((tag) => (tags.has(tag) ? [[tag, tags.get(tag)!]] : []))
+    // As readStates does: the marks of the run's version are read with the targets.
+    ...(markTags(intent).some((tag) => tags.has(tag)) && {
+      withdrawnInRun: withdrawnVersions(
+        markTags(intent).flatMap((tag) =>
+          tags.has(tag) ? [[tag, tags.get(tag)!] as [string, string]] : []
+        ),
+        intent.withdrawnTag
       )
     })
   }

@@ -30,9 +30,10 @@ export interface RepositoryState {
   readonly details?: ReadonlyMap<string, ImageDetails>
   /** Where each tag a tested-image rule names (without `*`) points now: tag to digest. */
   readonly proofs?: ReadonlyMap<string, string>
-  /** The withdrawn mark of the run's version, when the registry has it (read without listing every tag). */
-  readonly marks?: ReadonlyMap<string, string>
-  /** Versions withdrawn in any repository of the run: withdrawn in one is withdrawn in all. */
+  /**
+   * Versions withdrawn in any repository of the run (withdrawn in one is withdrawn in all), by the
+   * tag lists and the marks of the run's version read with the targets.
+   */
   readonly withdrawnInRun?: ReadonlySet<string>
   /** A rollback: the marks to write here, by tag, each on the image of the version the run withdraws. */
   readonly withdrawing?: ReadonlyMap<string, { readonly image: Manifest; readonly version: string }>
@@ -277,7 +278,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
   const runVersion = version ?? found
   const pushedAt = (digest: string) => state.details?.get(digest)?.pushedAt
   const withdrawn = new Set([
-    ...withdrawnVersions([...(state.tags ?? []), ...(state.marks ?? [])], intent.withdrawnTag),
+    ...withdrawnVersions(state.tags ?? [], intent.withdrawnTag),
     ...(state.withdrawnInRun ?? [])
   ])
   const refusal = withdrawnRefusal(intent, runVersion, withdrawn)

@@ -70,7 +70,6 @@ export async function readStates(
         ...(proofTags(intent).length > 0 && {
           proofs: digestsOf(proofTags(intent), read.manifests)
         }),
-        ...(markTags(intent).length > 0 && { marks: digestsOf(markTags(intent), read.manifests) }),
         ...(sourceManifest && { sourceManifest }),
         ...(archived && { archived: archived.status }),
         ...(read.tags && { tags: read.tags }),
