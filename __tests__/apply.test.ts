@@ -1,4 +1,5 @@
 import { applyPlans, type ApplyOptions, type Outcome, type RepositoryWork } from '../src/apply.js'
+import type { JournalEntry } from '../src/journal.js'
 import type { Manifest } from '../src/model.js'
 import type { RepositoryPlan, Step } from '../src/plan.js'
 import { changeRow } from '../src/report.js'
@@ -145,8 +146,16 @@ function work(
   }
 }
 
-const options = (overrides: Partial<ApplyOptions> = {}): ApplyOptions => ({
+const noJournal = { note: () => {}, resume: 'finish it by hand' }
+
+const options = (registry: FakeRegistry, overrides: Partial<ApplyOptions> = {}): ApplyOptions => ({
   signal: new AbortController().signal,
+  undo: {
+    registry: { ...registry, listTags: async () => new Map() },
+    signal: new AbortController().signal
+  },
+  journal: noJournal,
+  beforeUndo: async () => {},
   pace: async () => {},
   log: () => {},
   sleep: async () => {},
@@ -162,7 +171,7 @@ const apply = (
   applyPlans(
     plans.map((planned) => work(registry, planned)),
     registry,
-    options(overrides)
+    options(registry, overrides)
   ).then(rows)
 
 /** The outcome as the `changes` rows it reports, which is what a user reads. */
@@ -323,7 +332,7 @@ describe('applyPlans', () => {
       ])
     ])
     expect(outcome.failure?.message).toBe(
-      `ecr:PutImage on app failed\napp:latest points at sha256:b00000000000; point it back at ${old.digest} by hand`
+      `ecr:PutImage on app failed\napp:latest points at sha256:b00000000000; point it back at ${old.digest} by hand\n${noJournal.resume}`
     )
   })
 
@@ -494,12 +503,111 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
         work(registry, plan('worker', [{ tag: 'latest', kind: 'plain', to: build, write: true }]))
       ],
       registry,
-      options()
+      options(registry)
     )
     expect(registry.tags.app).toEqual({ production: between.digest })
     expect(outcome.failure?.message).toBe(
       'ecr:PutImage on worker failed\nevery tag this run had written was put back\napp:production was put back on sha256:e00000000000, which another run released meanwhile, rather than on sha256:c00000000000'
     )
+  })
+
+  it('abandons a write under way when cancelled; the undo reads where it landed and puts it back', async () => {
+    const controller = new AbortController()
+    const registry = fakeRegistry({ app: { production: old.digest } })
+    const putTag = registry.putTag.bind(registry)
+    registry.putTag = async (repository, tag, to) => {
+      if (tag !== 'production') return putTag(repository, tag, to)
+      // ECR applies it; the answer never comes before the cancel abandons the request.
+      await putTag(repository, tag, to)
+      controller.abort('SIGINT')
+      throw new Error('ecr:PutImage on app was abandoned (SIGINT)')
+    }
+    const outcome = await apply(registry, [release], { signal: controller.signal })
+    expect(registry.tags.app).toEqual({ production: old.digest })
+    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production undone'])
+    expect(outcome.failure?.message).toBe(
+      'the job was cancelled (SIGINT): no further tag is written\nevery tag this run had written was put back: the registry is as it was before the run'
+    )
+  })
+
+  it('puts back the pointers of every repository before any version tag', async () => {
+    const registry = fakeRegistry(
+      { api: { production: old.digest }, worker: { production: old.digest } },
+      [{ operation: 'put', tag: 'latest', kind: 'failed', delayMs: 20 }]
+    )
+    const apiRelease = { ...release, repository: 'api' }
+    await apply(registry, [
+      apiRelease,
+      { ...release, repository: 'worker' },
+      plan('jobs', [{ tag: 'latest', kind: 'plain', to: build, write: true }])
+    ])
+    const undo = registry.log.filter((line) => /=c$|^remove/.test(line))
+    expect(undo.slice(0, 2).sort()).toEqual(['put api:production=c', 'put worker:production=c'])
+    expect(undo.slice(2).sort()).toEqual(['remove api:v1.2.0', 'remove worker:v1.2.0'])
+  })
+
+  it('journals each write before it is sent, then what the undo decides and settles; tells the host first', async () => {
+    const registry = fakeRegistry({ app: { production: old.digest } }, [
+      { operation: 'put', tag: 'production', kind: 'failed' }
+    ])
+    const journal = {
+      note: (entry: JournalEntry) => void registry.log.push(`journal ${JSON.stringify(entry)}`),
+      resume: 'finish it by hand'
+    }
+    const outcome = await apply(registry, [release], {
+      journal,
+      beforeUndo: async ({ steps }) =>
+        void registry.log.push(
+          `told ${steps.map(({ step, action }) => `${step.tag} ${action}`).join(', ')}`
+        )
+    })
+    const write = (tag: string, pointer: boolean, before: string | null) =>
+      `journal ${JSON.stringify({ note: 'write', repository: 'app', tag, pointer, before, placed: build.digest })}`
+    expect(registry.log).toEqual([
+      write('v1.2.0', false, null),
+      'put app:v1.2.0=b',
+      'read app',
+      write('production', true, old.digest),
+      // Did the failed write land all the same?
+      'read app',
+      'told v1.2.0 created, production failed',
+      'read app',
+      'journal {"note":"settled","repository":"app","tag":"production"}',
+      `journal ${JSON.stringify({ note: 'target', repository: 'app', tag: 'v1.2.0', pointer: false, placed: build.digest, target: null })}`,
+      'remove app:v1.2.0',
+      'journal {"note":"settled","repository":"app","tag":"v1.2.0"}',
+      'read app',
+      'journal {"note":"finished"}'
+    ])
+    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production failed'])
+  })
+
+  it('stops the undo when its time is over, and says what is left and how to finish it', async () => {
+    const cancel = new AbortController()
+    const over = new AbortController()
+    const registry = fakeRegistry({ app: { production: old.digest } })
+    const putTag = registry.putTag.bind(registry)
+    registry.putTag = async (...args) => {
+      const result = await putTag(...args)
+      if (args[1] === 'production') cancel.abort('SIGINT')
+      return result
+    }
+    const outcome = await apply(registry, [release], {
+      signal: cancel.signal,
+      undo: {
+        registry: { ...registry, listTags: async () => new Map() },
+        signal: over.signal
+      },
+      beforeUndo: async () => over.abort('SIGTERM received'),
+      pace: async (signal) => signal?.throwIfAborted()
+    })
+    expect(registry.tags.app).toEqual({ production: build.digest, 'v1.2.0': build.digest })
+    expect(outcome.failure?.message.split('\n')).toEqual([
+      'the job was cancelled (SIGINT): no further tag is written',
+      `app:production points at sha256:b00000000000; point it back at ${old.digest} by hand`,
+      'app:v1.2.0 points at sha256:b00000000000; it did not exist before this run: remove it by hand',
+      'finish it by hand'
+    ])
   })
 
   it('puts back a pointer that reached its image while it ran, whoever moved it there', async () => {

@@ -236,8 +236,8 @@ describe('every input of action.yml on the command line', () => {
     }
   })
 
-  it('has a command for every event the action takes, and no other', () => {
-    expect(Object.keys(SUBCOMMANDS).sort()).toEqual([...EVENTS].sort())
+  it('has a command for every event the action takes, and undo (the post step of a terminal), no other', () => {
+    expect(Object.keys(SUBCOMMANDS).sort()).toEqual([...EVENTS, 'undo'].sort())
   })
 })
 

@@ -559,7 +559,7 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
         )
         const landed = afterWrites(repositories)
         await standIn.control.waitFor('PutImage', base + landed)
-        // Sent but not yet applied when the signal comes: the writes the run must wait for, then undo.
+        // Sent but not yet applied when the signal comes: abandoned, they may land after the undo looked.
         const inFlight = putImageCalls(registry) - base - landed
         for (const [index, signal] of signals.entries()) {
           if (index > 0) await sleep(200)
@@ -569,8 +569,14 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
         expectExit(run, 1, `cancelled by ${signals.join(' then ')}`)
         if (landed < 2 * repositories.length) expect(inFlight).toBeGreaterThan(0)
         expect(run.stdout).toContain(`${signals[0]} received`)
-        // The first signal is the one acted on; a later one changes nothing.
-        expect(run.stdout.split('\n').filter((line) => / received: /.test(line))).toHaveLength(1)
+        // The first signal stops the writes; a later one only bounds the undo, which needs less.
+        expect(run.stdout.split('\n').filter((line) => / received: /.test(line))).toEqual(
+          signals.map((signal, index) =>
+            index === 0
+              ? `::warning::${signal} received: no further tag is written, and what this run wrote is put back`
+              : `::warning::${signal} received: the undo stops in 1.5 s`
+          )
+        )
         for (const repository of repositories)
           expect({ repository, snapshot: standIn.control.snapshot(repository) }).toEqual({
             repository,
@@ -593,7 +599,7 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
       })
     }
 
-    it('SIGINT during the writes: stops, waits for the writes in flight, undoes them all, exits 1', async () => {
+    it('SIGINT during the writes: stops, abandons the writes in flight, undoes them all (those that land late too), exits 1', async () => {
       await cancelled(['SIGINT'], () => 1, 'sigint')
     }, 20_000)
 
@@ -601,7 +607,7 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
       await cancelled(['SIGTERM'], () => 1, 'sigterm')
     }, 20_000)
 
-    it('SIGINT then SIGTERM 200 ms later: the second signal does not cut the undo short', async () => {
+    it('SIGINT then SIGTERM 200 ms later: the undo, given 1.5 s more, still puts everything back', async () => {
       await cancelled(['SIGINT', 'SIGTERM'], () => 1, 'twice')
     }, 20_000)
 
@@ -658,7 +664,7 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
 
   describe('a request that is never answered', () => {
     it.concurrent.each([
-      ['not applied: the SDK times out after 30 s and retries', false],
+      ['not applied: the request times out after 5 s and is tried again', false],
       ['applied, answer never sent: the retry finds it done and the row says created', true]
     ])(
       'PutImage hangs, %s',
@@ -675,8 +681,8 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
           expect(result.errors).toEqual([])
           expect(result.status).toBe(0)
           expect(standIn.control.injected).toEqual([{ operation: 'PutImage', kind: 'hang' }])
-          expect(seconds).toBeGreaterThanOrEqual(29)
-          expect(seconds).toBeLessThan(45)
+          expect(seconds).toBeGreaterThanOrEqual(5)
+          expect(seconds).toBeLessThan(12)
           expect(changesOf(result)).toEqual([
             { repository, tag: 'v1.1.0', from: null, to: build.digest, action: 'created' },
             { repository, tag: 'production', from: old.digest, to: build.digest, action: 'moved' }

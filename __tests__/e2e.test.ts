@@ -841,7 +841,8 @@ describe('ecr-promote against the ECR stand-in only', () => {
       ])
       expect((await tagsByDigest(client, 'older-build')).production).toBe(current.digest)
       const operations = standIn.control.calls.slice(from).map(({ operation }) => operation)
-      expect(operations.filter((operation) => operation === 'DescribeImages')).toHaveLength(1)
+      // One with the first read (how the source is stored), one for the push times.
+      expect(operations.filter((operation) => operation === 'DescribeImages')).toHaveLength(2)
       expect(operations).not.toContain('PutImage')
     })
 
@@ -1003,12 +1004,19 @@ describe('ecr-promote against the ECR stand-in only', () => {
         [input.repositoryName, ...(input.repositoryNames ?? [])].includes('calls')
       )
     const operations = calls.map((call: { operation: string }) => call.operation)
-    expect(operations.slice(0, 3).sort()).toEqual([
+    expect(operations.slice(0, 4).sort()).toEqual([
       'BatchGetImage',
+      'DescribeImages',
       'DescribeRepositories',
       'ListImages'
     ])
-    expect(operations.slice(3)).toEqual(['PutImage', 'BatchGetImage', 'PutImage', 'ListImages'])
+    expect(operations.slice(4)).toEqual([
+      'PutImage',
+      'BatchGetImage',
+      'PutImage',
+      'ListImages',
+      'BatchGetImage'
+    ])
     const firstRead = calls.find(
       ({ operation }: { operation: string }) => operation === 'BatchGetImage'
     )
@@ -1016,9 +1024,9 @@ describe('ecr-promote against the ECR stand-in only', () => {
       imageIds: [{ imageTag: 'sha-bbbbbbb' }, { imageTag: 'v1.1.0' }, { imageTag: 'production' }],
       acceptedMediaTypes: expect.arrayContaining(ALL_MEDIA_TYPES)
     })
-    expect(calls[4]?.input).toMatchObject({ imageIds: [{ imageTag: 'production' }] })
-    expect(calls[5]?.input).toMatchObject({ imageTag: 'production' })
-    expect(calls[3]?.input).toMatchObject({
+    expect(calls[5]?.input).toMatchObject({ imageIds: [{ imageTag: 'production' }] })
+    expect(calls[6]?.input).toMatchObject({ imageTag: 'production' })
+    expect(calls[4]?.input).toMatchObject({
       imageTag: 'v1.1.0',
       imageDigest: expect.stringMatching(/^sha256:/),
       imageManifestMediaType: 'application/vnd.oci.image.index.v1+json'

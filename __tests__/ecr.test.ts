@@ -23,7 +23,7 @@ import {
   UpdateImageStorageClassCommand
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
-import { ACCEPTED_MEDIA_TYPES, Registry } from '../src/ecr.js'
+import { ACCEPTED_MEDIA_TYPES, boundedRetries, Registry } from '../src/ecr.js'
 import type { Manifest } from '../src/model.js'
 import { digestOf } from './support/oci.mjs'
 
@@ -116,7 +116,11 @@ describe('Registry reads', () => {
   })
 
   it('asks for at most 100 images a call', async () => {
-    ecr.on(BatchGetImageCommand).resolves({ images: [] })
+    ecr
+      .on(BatchGetImageCommand)
+      .callsFake(({ imageIds }: { imageIds: { imageTag: string }[] }) => ({
+        failures: imageIds.map((imageId) => ({ imageId, failureCode: 'ImageNotFound' }))
+      }))
     await registry().getManifests(
       'app',
       Array.from({ length: 250 }, (_, i) => ({ tag: `t${i}` }))
@@ -348,6 +352,186 @@ describe('Registry lifecycle policies and deletes', () => {
   })
 })
 
+describe('Registry refuses a partial answer', () => {
+  const image = {
+    imageId: { imageTag: 'v1.0.0', imageDigest: digest },
+    imageManifest: body,
+    imageManifestMediaType: manifest.mediaType
+  }
+  const refusal = (operation: string, what: string) =>
+    `ECR answered ${operation} on app in part (${what}): refusing to decide from a partial answer; run again`
+
+  it.each([
+    ['leaves a tag out', { images: [image] }, 'production'],
+    ['has an empty body', {}, 'v1.0.0, production']
+  ])(
+    'BatchGetImage that %s: neither an image nor a failure is no answer',
+    async (_name, answer, left) => {
+      ecr.on(BatchGetImageCommand).resolves(answer)
+      await expect(
+        registry().getManifests('app', [{ tag: 'v1.0.0' }, { tag: 'production' }])
+      ).rejects.toThrow(
+        refusal(
+          'BatchGetImage',
+          `${left}: asked for, returned neither as an image nor as a failure`
+        )
+      )
+    }
+  )
+
+  it('takes ImageInaccessible as absent only for the ref that may be archived, and refuses it for any other', async () => {
+    ecr.on(BatchGetImageCommand).resolves({
+      failures: [
+        {
+          imageId: { imageTag: 'v0.9.0' },
+          failureCode: 'ImageInaccessible',
+          failureReason: 'archived'
+        }
+      ]
+    })
+    expect(await registry().getManifests('app', [{ tag: 'v0.9.0' }], { tag: 'v0.9.0' })).toEqual(
+      new Map()
+    )
+    await expect(registry().getManifests('app', [{ tag: 'v0.9.0' }])).rejects.toThrow(
+      'ECR could not return app:v0.9.0 (ImageInaccessible: archived); refusing to decide from a partial answer'
+    )
+  })
+
+  it('refuses a DescribeImages answer that leaves an image out', async () => {
+    ecr
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: digest, imageTags: [] }] })
+    await expect(registry().describeImages('app', [digest, 'sha256:2'])).rejects.toThrow(
+      refusal('DescribeImages', 'sha256:2 not described')
+    )
+  })
+
+  it('refuses a ListImages page without imageIds, and takes an empty one as empty', async () => {
+    ecr.on(ListImagesCommand).resolvesOnce({ imageIds: [] }).resolves({})
+    expect(await registry().listTags('app')).toEqual(new Map())
+    await expect(registry().listTags('app')).rejects.toThrow(
+      refusal('ListImages', 'a page without imageIds')
+    )
+  })
+
+  it.each([
+    [
+      'ListImages',
+      () => ecr.on(ListImagesCommand).resolves({ imageIds: [], nextToken: 'again' }),
+      () => registry().listTags('app'),
+      () => ecr.commandCalls(ListImagesCommand).length
+    ],
+    [
+      'DescribeImageScanFindings',
+      () => ecr.on(DescribeImageScanFindingsCommand).resolves({ nextToken: 'again' }),
+      () => registry().scanFindings('app', digest),
+      () => ecr.commandCalls(DescribeImageScanFindingsCommand).length
+    ],
+    [
+      'GetLifecyclePolicyPreview',
+      () =>
+        ecr
+          .on(GetLifecyclePolicyPreviewCommand)
+          .resolves({ status: 'COMPLETE', previewResults: [], nextToken: 'again' }),
+      () => registry().lifecyclePreview('app'),
+      () => ecr.commandCalls(GetLifecyclePolicyPreviewCommand).length
+    ]
+  ])(
+    'stops %s with an error on a nextToken it gave before, after two pages',
+    async (operation, answer, read, calls) => {
+      answer()
+      await expect(read()).rejects.toThrow(refusal(operation, 'a nextToken it had given before'))
+      expect(calls()).toBe(2)
+    }
+  )
+})
+
+describe('boundedRetries', () => {
+  const error = (name: string) => Object.assign(new Error(name), { name })
+  /** Asks the strategy for retries one after another, the clock at `at` ms for each, and says what it answered. */
+  async function retries(errorType: string, name: string, at: readonly number[], random = 1) {
+    let now = 0
+    const strategy = boundedRetries(
+      () => now,
+      () => random
+    )
+    let token = await strategy.acquireInitialRetryToken()
+    const pauses: number[] = []
+    for (const ms of at) {
+      now = ms
+      try {
+        token = await strategy.refreshRetryTokenForRetry(token, { errorType, error: error(name) })
+        pauses.push(token.getRetryDelay())
+      } catch {
+        return { pauses, gaveUp: true }
+      }
+    }
+    return { pauses, gaveUp: false }
+  }
+
+  it.each([
+    {
+      what: 'a throttle',
+      type: 'THROTTLING',
+      name: 'ThrottlingException',
+      at: [0, 0, 0, 0, 0, 0],
+      pauses: [100, 200, 400, 800, 1000, 1000],
+      gaveUp: false
+    },
+    {
+      what: 'a timeout',
+      type: 'TRANSIENT',
+      name: 'TimeoutError',
+      at: [0, 0],
+      pauses: [100, 200],
+      gaveUp: false
+    },
+    {
+      what: 'a 5xx answer',
+      type: 'SERVER_ERROR',
+      name: 'InternalFailure',
+      at: [0],
+      pauses: [100],
+      gaveUp: false
+    },
+    {
+      what: 'an abort, a denial, a bad request',
+      type: 'CLIENT_ERROR',
+      name: 'AbortError',
+      at: [0],
+      pauses: [],
+      gaveUp: true
+    },
+    {
+      what: 'LimitExceededException, also a hard quota: once',
+      type: 'THROTTLING',
+      name: 'LimitExceededException',
+      at: [0, 0],
+      pauses: [100],
+      gaveUp: true
+    },
+    {
+      what: 'anything, once the call is 10 s old',
+      type: 'THROTTLING',
+      name: 'ThrottlingException',
+      at: [1000, 9_950],
+      pauses: [100],
+      gaveUp: true
+    }
+  ])(
+    '$what: pauses $pauses ms, then gives up: $gaveUp',
+    async ({ type, name, at, pauses, gaveUp }) => {
+      expect(await retries(type, name, at)).toEqual({ pauses, gaveUp })
+    }
+  )
+
+  it('jitters each pause over all of it', async () => {
+    expect((await retries('THROTTLING', 'ThrottlingException', [0, 0, 0], 0.5)).pauses).toEqual([
+      50, 100, 200
+    ])
+  })
+})
+
 describe('Registry explains SDK errors', () => {
   it.each<[string, Error, RegExp]>([
     [
@@ -464,23 +648,26 @@ describe('Registry reads archived images', () => {
     expect(await registry().storedImage('app', { digest })).toEqual({ digest, status: 'ACTIVE' })
   })
 
-  it.each<[string, () => void]>([
-    [
-      'ImageNotFoundException',
-      () =>
-        ecr
-          .on(DescribeImagesCommand)
-          .rejects(new ImageNotFoundException({ message: 'not found', ...metadata }))
-    ],
-    ['no image details', () => ecr.on(DescribeImagesCommand).resolves({ imageDetails: [] })],
-    [
-      'details without a digest',
-      () => ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageStatus: 'ACTIVE' }] })
-    ]
-  ])('answers no stored image for %s', async (_name, answer) => {
-    answer()
+  it('answers no stored image for ImageNotFoundException', async () => {
+    ecr
+      .on(DescribeImagesCommand)
+      .rejects(new ImageNotFoundException({ message: 'not found', ...metadata }))
     expect(await registry().storedImage('app', { tag: 'v1.0.0' })).toBeUndefined()
   })
+
+  it.each([
+    ['no image details', {}],
+    ['an empty list', { imageDetails: [] }],
+    ['details without a digest', { imageDetails: [{ imageStatus: 'ACTIVE' as const }] }]
+  ])(
+    'refuses %s: an image ECR lacks is ImageNotFoundException, so this is no answer',
+    async (_name, answer) => {
+      ecr.on(DescribeImagesCommand).resolves(answer)
+      await expect(registry().storedImage('app', { tag: 'v1.0.0' })).rejects.toThrow(
+        'ECR answered DescribeImages on app in part (v1.0.0 not described): refusing to decide from a partial answer; run again'
+      )
+    }
+  )
 
   it('names ecr:DescribeImages when describing a stored image is denied', async () => {
     ecr.on(DescribeImagesCommand).rejects(denied('DescribeImages'))

@@ -15,6 +15,7 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetLifecyclePolicyCommand,
+  ImageNotFoundException,
   LifecyclePolicyNotFoundException,
   ListImagesCommand,
   PutImageCommand,
@@ -27,6 +28,8 @@ import { MEDIA_TYPES, digestOf } from './support/oci.mjs'
 
 const inputs: Record<string, string> = {}
 const outputs: Record<string, string> = {}
+/** What the run saved for its post step (GITHUB_STATE). */
+const state: Record<string, string> = {}
 const annotations: string[] = []
 const { summary, written } = fakeSummary()
 const summaryText = () => written.at(-1) ?? ''
@@ -35,6 +38,8 @@ jest.unstable_mockModule('@actions/core', () => ({
   getMultilineInput: (name: string) => (inputs[name] ?? '').split('\n'),
   getBooleanInput: (name: string) => (inputs[name] ?? 'false') === 'true',
   setOutput: (name: string, value: string) => void (outputs[name] = value),
+  saveState: (name: string, value: string) => void (state[name] = value),
+  getState: (name: string) => state[name] ?? '',
   info: () => {},
   notice: (message: string) => void annotations.push(`notice: ${message}`),
   warning: (message: string) => void annotations.push(`warning: ${message}`),
@@ -107,15 +112,22 @@ function serve() {
         : []
     }),
     failures: imageIds
-      .filter((id: { imageTag?: string }) => id.imageTag && !tags.has(id.imageTag))
+      .filter((id: { imageTag?: string; imageDigest?: string }) =>
+        id.imageTag ? !tags.has(id.imageTag) : !byDigest.has(id.imageDigest ?? '')
+      )
       .map((imageId: object) => ({ imageId, failureCode: 'ImageNotFound' }))
   }))
   ecr.on(DescribeImagesCommand).callsFake(async ({ imageIds = [] }) => ({
-    imageDetails: imageIds.map(({ imageDigest }: { imageDigest?: string }) => ({
-      imageDigest,
-      imageTags: [...tags].filter(([, each]) => each.digest === imageDigest).map(([tag]) => tag),
-      imagePushedAt: new Date(imageDigest === old.digest ? 1_000 : 2_000)
-    }))
+    imageDetails: imageIds.map((id: { imageTag?: string; imageDigest?: string }) => {
+      const imageDigest = id.imageTag ? tags.get(id.imageTag)?.digest : id.imageDigest
+      if (!imageDigest) throw new ImageNotFoundException({ message: 'not found', $metadata: {} })
+      return {
+        imageDigest,
+        imageStatus: 'ACTIVE',
+        imageTags: [...tags].filter(([, each]) => each.digest === imageDigest).map(([tag]) => tag),
+        imagePushedAt: new Date(imageDigest === old.digest ? 1_000 : 2_000)
+      }
+    })
   }))
   ecr.on(PutImageCommand).callsFake(async ({ imageTag, imageDigest }) => {
     tags.set(imageTag as string, byDigest.get(imageDigest as string)!)
@@ -134,7 +146,8 @@ let dir: string
 const savedEnv = { ...process.env }
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ecr-promote-main-'))
-  for (const record of [inputs, outputs]) for (const key of Object.keys(record)) delete record[key]
+  for (const record of [inputs, outputs, state])
+    for (const key of Object.keys(record)) delete record[key]
   annotations.length = 0
   written.length = 0
   Object.assign(github, { created: [], pages: [], failure: undefined })

@@ -42,10 +42,14 @@ const release = (text: string): ActiveTrigger => ({
 })
 
 /** A reader over tag → manifest per repository that logs each call. */
-/** `archived`: by repository and tag, images in archive storage, which BatchGetImage does not return. */
+/**
+ * `archived`: by repository and tag, images in archive storage; BatchGetImage returns them only when
+ * `served` (AWS does not say whether it does).
+ */
 function fakeReader(
   repositories: Record<string, Record<string, Manifest>>,
-  archived: Record<string, Record<string, Manifest & { status: string }>> = {}
+  archived: Record<string, Record<string, Manifest & { status: string }>> = {},
+  served = false
 ) {
   const log: string[] = []
   const reader: Reader = {
@@ -72,7 +76,8 @@ function fakeReader(
         refs.flatMap((ref) => {
           const found =
             'tag' in ref
-              ? repositories[repository]?.[ref.tag]
+              ? (repositories[repository]?.[ref.tag] ??
+                (served ? archived[repository]?.[ref.tag] : undefined))
               : images.find(({ digest }) => digest === ref.digest)
           return found ? [['tag' in ref ? ref.tag : ref.digest, found] as const] : []
         })
@@ -102,7 +107,12 @@ describe('readStates', () => {
       app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old }
     })
     const [state] = await readStates(reader, [intentFor(release('1.1.0'))])
-    expect(log).toEqual(['describe app', 'list app', 'get app sha-b0b0b0b,v1.1.0,production'])
+    expect(log).toEqual([
+      'describe app',
+      'stored app sha-b0b0b0b',
+      'list app',
+      'get app sha-b0b0b0b,v1.1.0,production'
+    ])
     expect(state).toMatchObject({
       uri: 'uri/app',
       sourceManifest: build,
@@ -120,28 +130,40 @@ describe('readStates', () => {
       intentFor(rollback, 'api'),
       intentFor(rollback, 'worker')
     ])
-    expect(log.slice(-2)).toEqual(['get api v1.0.0', 'get worker v1.0.0'])
+    expect([...log.slice(-4)].sort()).toEqual([
+      'get api v1.0.0',
+      'get worker v1.0.0',
+      'stored api v1.0.0',
+      'stored worker v1.0.0'
+    ])
     expect(states.map(({ sourceManifest }) => sourceManifest)).toEqual([older, older])
   })
 
-  it('describes a missing source with every storage status, and marks an archived one', async () => {
-    const { reader, log } = fakeReader(
-      { app: { production: old } },
-      { app: { 'v0.9.0': { ...older, status: 'ARCHIVED' } } }
-    )
-    const rollback = intentFor({ event: 'rollback', branch: 'main', to: v('0.9.0') })
-    const [state] = await readStates(reader, [rollback])
-    expect(log).toEqual([
-      'describe app',
-      'list app',
-      'get app v0.9.0,production',
-      'stored app v0.9.0'
-    ])
-    expect(state).toMatchObject({
-      archived: 'ARCHIVED',
-      sourceManifest: { digest: older.digest, mediaType: older.mediaType, body: '' }
-    })
-  })
+  it.each([
+    ['not served', false, ''],
+    ['served all the same', true, older.body]
+  ])(
+    'reads how the source is stored in the same round, and marks an archived one whose manifest is %s',
+    async (_world, served, body) => {
+      const { reader, log } = fakeReader(
+        { app: { production: old } },
+        { app: { 'v0.9.0': { ...older, status: 'ARCHIVED' } } },
+        served
+      )
+      const rollback = intentFor({ event: 'rollback', branch: 'main', to: v('0.9.0') })
+      const [state] = await readStates(reader, [rollback])
+      expect(log).toEqual([
+        'describe app',
+        'stored app v0.9.0',
+        'list app',
+        'get app v0.9.0,production'
+      ])
+      expect(state).toMatchObject({
+        archived: 'ARCHIVED',
+        sourceManifest: { digest: older.digest, mediaType: older.mediaType, body }
+      })
+    }
+  )
 
   it('leaves a source that is nowhere, archived or not, missing', async () => {
     const { reader } = fakeReader({ app: { production: old } })
@@ -168,6 +190,7 @@ describe('readStates', () => {
     const [state] = await readStates(reader, [intent])
     expect(log).toEqual([
       'describe app',
+      'stored app sha-b0b0b0b',
       'list app',
       'get app sha-b0b0b0b,v1.1.0,production,staging'
     ])
@@ -251,7 +274,7 @@ describe('refreshPointers and repositoryWork', () => {
         note: 'handed on to 1.2.0, which another run released meanwhile'
       }
     ])
-    expect(fake.log).toEqual(['list app', `get app ${newer.digest}`])
+    expect(fake.log).toEqual(['list app', 'get app production', `get app ${newer.digest}`])
   })
 
   it('puts a pointer back on a release made meanwhile, listing once, and keeps plain tags as they were', async () => {
@@ -259,10 +282,13 @@ describe('refreshPointers and repositoryWork', () => {
     const work = await workFor(fake, release('1.2.0'))
     Object.assign(fake.repositories.app!, { 'v1.1.0': newer, 'v1.2.0': build, production: build })
     const [version, production] = work.plan.steps
-    const targets = await work.restoreTargets([
-      { step: version!, before: undefined },
-      { step: production!, before: old }
-    ])
+    const targets = await work.restoreTargets(
+      [
+        { step: version!, before: undefined },
+        { step: production!, before: old }
+      ],
+      fake.reader
+    )
     expect(fake.log).toEqual(['list app', `get app ${newer.digest}`])
     expect(targets).toEqual([undefined, newer])
   })

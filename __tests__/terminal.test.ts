@@ -62,12 +62,14 @@ const run = (extra: Partial<RunResult> = {}): RunResult => ({
 // eslint-disable-next-line no-control-regex -- the colour codes are what is taken out
 const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '')
 
+const noJournal = () => ({ note: () => {}, resume: '' })
+
 describe('terminalHost', () => {
   const quiet = { yes: false, verbose: false }
 
   it('rewrites progress in place on a live terminal, without a newline', () => {
     const { terminal, stderr } = fakeTerminal({ live: true })
-    const host = terminalHost(terminal, quiet)
+    const host = terminalHost(terminal, quiet, noJournal)
     host.progress('3 writes of 40')
     expect(stderr()).toBe(`${CLEAR}3 writes of 40`)
     host.progress('4 writes of 40')
@@ -76,7 +78,7 @@ describe('terminalHost', () => {
 
   it('clears the progress line before the next line, and only then', () => {
     const { terminal, stderr } = fakeTerminal({ live: true })
-    const host = terminalHost(terminal, quiet)
+    const host = terminalHost(terminal, quiet, noJournal)
     host.progress('4 writes of 40')
     host.warning('throttled')
     host.notice('held back')
@@ -85,7 +87,7 @@ describe('terminalHost', () => {
 
   it('takes the progress line away when settled, and nothing else', () => {
     const { terminal, stderr } = fakeTerminal({ live: true })
-    const host = terminalHost(terminal, quiet)
+    const host = terminalHost(terminal, quiet, noJournal)
     host.settle()
     expect(stderr()).toBe('')
     host.progress('4 writes of 40')
@@ -97,7 +99,7 @@ describe('terminalHost', () => {
 
   it('writes progress a line each when piped', () => {
     const { terminal, stderr } = fakeTerminal({ live: false })
-    const host = terminalHost(terminal, quiet)
+    const host = terminalHost(terminal, quiet, noJournal)
     host.progress('3 writes of 40')
     host.progress('4 writes of 40')
     host.warning('throttled')
@@ -106,7 +108,7 @@ describe('terminalHost', () => {
 
   it('prefixes notices and warnings', () => {
     const { terminal, stderr, stdout } = fakeTerminal()
-    const host = terminalHost(terminal, quiet)
+    const host = terminalHost(terminal, quiet, noJournal)
     host.notice('v1.1.0 is below the pointer')
     host.warning('no deployment recorded')
     expect(stderr()).toBe('note: v1.1.0 is below the pointer\nwarning: no deployment recorded\n')
@@ -115,13 +117,13 @@ describe('terminalHost', () => {
 
   it('prints the log and its groups only with --verbose', async () => {
     const silent = fakeTerminal()
-    const host = terminalHost(silent.terminal, quiet)
+    const host = terminalHost(silent.terminal, quiet, noJournal)
     host.info('api: source sha256:bbbb')
     await expect(host.group('plan', async () => 42)).resolves.toBe(42)
     expect(silent.stderr()).toBe('')
 
     const loud = fakeTerminal({ live: true })
-    const verbose = terminalHost(loud.terminal, { yes: false, verbose: true })
+    const verbose = terminalHost(loud.terminal, { yes: false, verbose: true }, noJournal)
     verbose.progress('waiting')
     await expect(
       verbose.group('plan', async () => {
@@ -158,16 +160,18 @@ describe('terminalHost', () => {
       ['--yes and no person', { interactive: false }, true]
     ])('writes without asking with %s', async (_name, options, yes) => {
       const { terminal, questions, stderr } = fakeTerminal(options, ['n'])
-      await expect(terminalHost(terminal, { yes, verbose: false }).confirm(plans)).resolves.toBe(
-        'not asked'
-      )
+      await expect(
+        terminalHost(terminal, { yes, verbose: false }, noJournal).confirm(plans)
+      ).resolves.toBe('not asked')
       expect(questions).toEqual([])
       expect(stderr()).toBe('')
     })
 
     it('prints the plan, then asks', async () => {
       const { terminal, events } = fakeTerminal({ interactive: true }, ['y'])
-      await expect(terminalHost(terminal, quiet).confirm(plans)).resolves.toBe('confirmed')
+      await expect(terminalHost(terminal, quiet, noJournal).confirm(plans)).resolves.toBe(
+        'confirmed'
+      )
       expect(events).toEqual([
         `stderr ${TABLE}\n\n`,
         'ask Write these tags, production included? [y/N] '
@@ -176,7 +180,7 @@ describe('terminalHost', () => {
 
     it('clears the progress line before the plan', async () => {
       const { terminal, stderr } = fakeTerminal({ live: true, interactive: true }, ['yes'])
-      const host = terminalHost(terminal, quiet)
+      const host = terminalHost(terminal, quiet, noJournal)
       host.progress('restoring')
       await host.confirm(plans)
       expect(stderr()).toBe(`${CLEAR}restoring${CLEAR}${TABLE}\n\n`)
@@ -200,7 +204,7 @@ describe('terminalHost', () => {
       ['\n', 'declined']
     ])('takes the answer %j as %s', async (answer, accepted) => {
       const { terminal, questions } = fakeTerminal({ interactive: true }, [answer])
-      await expect(terminalHost(terminal, quiet).confirm(plans)).resolves.toBe(accepted)
+      await expect(terminalHost(terminal, quiet, noJournal).confirm(plans)).resolves.toBe(accepted)
       expect(questions).toHaveLength(1)
     })
   })

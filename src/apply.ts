@@ -1,4 +1,12 @@
 import type { Registry } from './ecr.js'
+import {
+  pointsAt,
+  putBack,
+  type Journal,
+  type Undo,
+  type Undoer,
+  type UndoOutcome
+} from './journal.js'
 import { asError, messageOf, shortDigest, type Manifest } from './model.js'
 import { isPointer, type PointerCheck, type RepositoryPlan, type Step } from './plan.js'
 import { problemsError } from './problems.js'
@@ -41,13 +49,26 @@ export interface RepositoryWork {
   ): Promise<(Omit<PointerCheck, 'moveTo'> & { moveTo?: Manifest | undefined })[]>
   /** Where an undo puts each tag back: `before`, unless a release made meanwhile ranks above it. */
   restoreTargets(
-    steps: readonly { step: Step; before: Manifest | undefined }[]
+    steps: readonly { step: Step; before: Manifest | undefined }[],
+    registry: Reader
   ): Promise<(Manifest | undefined)[]>
 }
 
+/** What the undo reads with, besides the tags it puts back. */
+export type Reader = Pick<Registry, 'listTags' | 'getManifests'>
+
 export interface ApplyOptions {
-  /** Aborted on SIGINT or SIGTERM: no write starts after it, and what was written is undone. */
+  /**
+   * Aborted on SIGINT or SIGTERM: no write starts after it, those under way are abandoned (the
+   * registry the writes go through is aborted by it too), and what was written is undone.
+   */
   readonly signal: AbortSignal
+  /** The registry an undo reads and writes with, and the signal that ends it: the time left before the job is killed. */
+  readonly undo: { readonly registry: Undoer & Reader; readonly signal: AbortSignal }
+  /** Every write is noted here before it is sent, and every undo decided and done. */
+  readonly journal: Journal
+  /** Before an undo starts: what the run wrote, so that a run killed while it undoes still leaves a record. */
+  readonly beforeUndo: (outcome: Outcome) => Promise<void>
   /** Waits for a write's turn under the run's write pace; rejects if `signal` aborts first. */
   readonly pace: (signal?: AbortSignal) => Promise<void>
   readonly log: (message: string) => void
@@ -80,7 +101,11 @@ export async function applyPlans(
   const run = new WriteRun(registry, options)
   await Promise.allSettled(work.map((repository) => run.writeRepository(repository)))
   const failures = run.failures()
-  if (failures.length === 0) return { steps: await run.outcomes() }
+  if (failures.length === 0) {
+    options.journal.note({ note: 'finished' })
+    return { steps: await run.outcomes() }
+  }
+  await options.beforeUndo({ steps: run.written(), failure: problemsError(failures) })
   const outcome = await run.undo()
   return { steps: await run.outcomes(), failure: problemsError([...failures, ...outcome]) }
 }
@@ -97,6 +122,8 @@ interface Entry {
   note?: string
   /** Whether this run sent a write for the tag (whose answer may have been lost). */
   wrote: boolean
+  /** Whether the cancel abandoned the write under way: ECR may apply it still, after the undo has looked. */
+  abandoned?: boolean
   /** Whether the undo put the tag on a release another run made meanwhile, not where it was. */
   redirected?: boolean
 }
@@ -231,6 +258,14 @@ class WriteRun {
     await this.turn()
     entry.wrote = true
     entry.action = 'failed'
+    this.options.journal.note({
+      note: 'write',
+      repository: entry.repository,
+      tag: step.tag,
+      pointer: isPointer(step.kind),
+      before: before(entry, entry.work.plan.source.digest)?.digest ?? null,
+      placed: placed(entry)
+    })
     if ((await this.put(entry, step.to)) === 'already there') {
       // ECR had it on the first attempt: another writer put it there after this run read it.
       entry.wrote = false
@@ -244,7 +279,8 @@ class WriteRun {
 
   /**
    * Points the entry's tag at `to`. Whatever answer arrives, the write counts as done when the tag
-   * points at `to` afterwards: ECR may apply a write and lose its answer, and a retry then finds it done.
+   * points at `to` afterwards: ECR may apply a write and lose its answer, and a retry then finds it
+   * done. A write the cancel abandoned may land too: the undo reads where the tag is before it decides.
    */
   private async put(entry: Entry, to: Manifest): Promise<'written' | 'already there'> {
     const { repository, step } = entry
@@ -253,7 +289,11 @@ class WriteRun {
       return await this.registry.putTag(repository, step.tag, to)
     } catch (error) {
       this.inDoubt = true
-      if ((await this.pointsAt(repository, step.tag)) !== to.digest) throw error
+      if (this.options.signal.aborted) {
+        entry.abandoned = true
+        throw new Stopped(String(this.stop.signal.reason))
+      }
+      if ((await pointsAt(this.registry, repository, step.tag)) !== to.digest) throw error
       this.options.log(
         `${repository}:${step.tag}: the answer to PutImage was lost (${messageOf(error)}), but the registry shows the tag written`
       )
@@ -263,20 +303,16 @@ class WriteRun {
     }
   }
 
-  /** Where a tag points now; undefined when the registry could not be asked. */
-  private async pointsAt(repository: string, tag: string): Promise<string | null | undefined> {
-    try {
-      return (await this.registry.getManifests(repository, [{ tag }])).get(tag)?.digest ?? null
-    } catch {
-      return undefined
-    }
+  /** Every tag as the run last knew it, without reading the registry: the record kept before an undo. */
+  written(): StepOutcome[] {
+    return this.entries.map(outcomeOf)
   }
 
   /**
-   * Puts back every tag this run moved, pointers first, but only where it still points at this run's
-   * image: a tag another writer has moved since is theirs now. A pointer that reached this run's image
-   * while it ran, whoever moved it there, goes back too, since the release it names is being undone.
-   * Returns what the registry looks like.
+   * Puts back every tag this run moved, pointers first in every repository, then the others, but
+   * only where it still points at this run's image: a tag another writer has moved since is theirs
+   * now. A pointer that reached this run's image while it ran, whoever moved it there, goes back too,
+   * since the release it names is being undone. Returns what the registry looks like.
    */
   async undo(): Promise<string[]> {
     const problems: string[] = []
@@ -285,16 +321,20 @@ class WriteRun {
       if (!(entry.wrote || (isPointer(entry.step.kind) && entry.first.write))) continue
       byRepository.set(entry.work, [...(byRepository.get(entry.work) ?? []), entry])
     }
-    await Promise.all(
-      [...byRepository].map(async ([work, entries]) => {
-        try {
-          await this.undoRepository(work, entries)
-        } catch (error) {
-          this.inDoubt = true
-          problems.push(`could not undo in ${work.plan.repository}: ${messageOf(error)}`)
-        }
+    const outcomes = await this.putBackAll(byRepository, problems, false)
+    // A write the cancel abandoned may land after the undo read its tag: once the longest write
+    // has had its time, those tags are read again, and one that landed goes back too.
+    const abandoned = new Map(
+      [...byRepository].flatMap(([work, entries]) => {
+        const late = entries.filter((entry) => entry.abandoned && entry.action !== 'undone')
+        return late.length > 0 ? [[work, late] as const] : []
       })
     )
+    if (abandoned.size > 0) {
+      const longest = Math.min(SETTLE_MAX_MS, Math.max(0, ...this.writeTimes))
+      await this.options.sleep(longest, this.options.undo.signal).catch(() => undefined)
+      outcomes.push(...(await this.putBackAll(abandoned, problems, true)))
+    }
     await this.readFinalState()
     for (const entries of byRepository.values()) {
       for (const entry of entries) {
@@ -302,7 +342,11 @@ class WriteRun {
         if (problem) problems.push(problem)
       }
     }
-    if (problems.length > 0) return problems
+    if (problems.length > 0) {
+      const left = outcomes.some(({ result }) => result === 'failed')
+      return left ? [...problems, this.options.journal.resume] : problems
+    }
+    this.options.journal.note({ note: 'finished' })
     const undone = this.entries.filter(({ action }) => action === 'undone')
     const redirected = undone.filter((entry) => entry.redirected)
     if (undone.length === 0) return ['no tag was written: the registry is as it was before the run']
@@ -316,45 +360,96 @@ class WriteRun {
     ]
   }
 
-  private async undoRepository(work: RepositoryWork, entries: Entry[]): Promise<void> {
-    const source = work.plan.source.digest
-    const current = await this.registry.getManifests(
-      work.plan.repository,
-      entries.map(({ step }) => ({ tag: step.tag }))
+  /** Decides in every repository at once, then puts back pointers first, then the other tags. */
+  private async putBackAll(
+    byRepository: ReadonlyMap<RepositoryWork, Entry[]>,
+    problems: string[],
+    last: boolean
+  ): Promise<UndoOutcome[]> {
+    const decided = await Promise.all(
+      [...byRepository].map(async ([work, entries]) => {
+        try {
+          return await this.decide(work, entries, last)
+        } catch (error) {
+          this.inDoubt = true
+          problems.push(`could not undo in ${work.plan.repository}: ${messageOf(error)}`)
+          return undefined
+        }
+      })
     )
-    const ours = entries.filter((entry) => current.get(entry.step.tag)?.digest === placed(entry))
-    for (const entry of entries) {
-      if (ours.includes(entry)) continue
-      entry.now = current.get(entry.step.tag)?.digest ?? null
-      if (entry.wrote && entry.action !== 'failed')
-        entry.note = `moved since by another writer to ${describeDigest(entry.now)}; left alone`
+    const undos = decided.flatMap((repository) => repository?.undos ?? [])
+    const { registry, signal } = this.options.undo
+    const outcomes = await putBack(
+      registry,
+      undos.map(({ undo }) => undo),
+      () => this.options.pace(signal),
+      this.options.journal,
+      {
+        current: new Map(decided.flatMap((repository) => (repository ? [repository.current] : []))),
+        manifests: new Map(undos.flatMap(({ target }) => (target ? [[target.digest, target]] : [])))
+      }
+    )
+    for (const [index, { result, now, error }] of outcomes.entries()) {
+      const { entry, target } = undos[index] as (typeof undos)[number]
+      entry.now = now
+      if (result === 'put back') this.undone(entry, target)
+      else {
+        this.inDoubt = true
+        entry.note =
+          result === 'failed'
+            ? `could not undo: ${error}`
+            : `moved since by another writer to ${describeDigest(now)}; left alone`
+      }
     }
-    const targets = await work.restoreTargets(
-      ours.map((entry) => ({ step: entry.step, before: before(entry, source) }))
-    )
-    const undo = (entry: Entry) => this.undoEntry(entry, targets[ours.indexOf(entry)])
-    // Pointers first, so that none is left on an image whose version tag is already gone.
-    await Promise.all(ours.filter(({ step }) => isPointer(step.kind)).map(undo))
-    await Promise.all(ours.filter(({ step }) => !isPointer(step.kind)).map(undo))
+    return outcomes
   }
 
-  private async undoEntry(entry: Entry, target: Manifest | undefined): Promise<void> {
-    const { repository, step } = entry
-    const back = before(entry, entry.work.plan.source.digest)
-    try {
-      await this.options.pace()
-      if (target) await this.registry.putTag(repository, step.tag, target)
-      else await this.registry.removeTag(repository, step.tag)
-      entry.action = 'undone'
-      entry.now = target?.digest ?? null
-    } catch (error) {
-      this.inDoubt = true
-      const now = await this.pointsAt(repository, step.tag)
-      if (now !== undefined) entry.now = now
-      if (now === (target?.digest ?? null)) entry.action = 'undone'
-      else entry.note = `could not undo: ${messageOf(error)}`
+  /**
+   * Reads where the repository's tags are and decides, for those still on this run's image, where
+   * each goes back to; the others are another writer's now (or never landed), and settled as such
+   * in the journal, but for an abandoned write, until the `last` look.
+   */
+  private async decide(work: RepositoryWork, entries: Entry[], last: boolean) {
+    const { repository } = work.plan
+    const { registry } = this.options.undo
+    const tags = await registry.getManifests(
+      repository,
+      entries.map(({ step }) => ({ tag: step.tag }))
+    )
+    const ours = entries.filter((entry) => tags.get(entry.step.tag)?.digest === placed(entry))
+    for (const entry of entries) {
+      if (ours.includes(entry)) continue
+      entry.now = tags.get(entry.step.tag)?.digest ?? null
+      if (entry.wrote && entry.action !== 'failed')
+        entry.note = `moved since by another writer to ${describeDigest(entry.now)}; left alone`
+      if (last || !entry.abandoned)
+        this.options.journal.note({ note: 'settled', repository, tag: entry.step.tag })
     }
-    if (entry.action === 'undone' && target?.digest !== back?.digest) {
+    const source = work.plan.source.digest
+    const targets = await work.restoreTargets(
+      ours.map((entry) => ({ step: entry.step, before: before(entry, source) })),
+      registry
+    )
+    const undos = ours.map((entry, index) => {
+      const target = targets[index]
+      const undo: Undo = {
+        repository,
+        tag: entry.step.tag,
+        pointer: isPointer(entry.step.kind),
+        placed: placed(entry),
+        target: target?.digest ?? null
+      }
+      this.options.journal.note({ note: 'target', ...undo })
+      return { entry, undo, target }
+    })
+    return { current: [repository, tags] as const, undos }
+  }
+
+  private undone(entry: Entry, target: Manifest | undefined): void {
+    const back = before(entry, entry.work.plan.source.digest)
+    entry.action = 'undone'
+    entry.now = target?.digest ?? null
+    if (target?.digest !== back?.digest) {
       entry.redirected = true
       entry.note = `put back on ${describeDigest(target?.digest)}, which another run released meanwhile, rather than on ${describeDigest(back?.digest)}`
     }
@@ -370,7 +465,7 @@ class WriteRun {
     await Promise.all(
       [...byRepository].map(async ([repository, entries]) => {
         try {
-          const current = await this.registry.getManifests(
+          const current = await this.options.undo.registry.getManifests(
             repository,
             entries.map(({ step }) => ({ tag: step.tag }))
           )
@@ -384,15 +479,17 @@ class WriteRun {
 
   async outcomes(): Promise<StepOutcome[]> {
     await this.readFinalState()
-    return this.entries.map(({ repository, step, action, now, note }) => ({
-      repository,
-      step,
-      action,
-      now,
-      ...(note && { note })
-    }))
+    return this.written()
   }
 }
+
+const outcomeOf = ({ repository, step, action, now, note }: Entry): StepOutcome => ({
+  repository,
+  step,
+  action,
+  now,
+  ...(note && { note })
+})
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)

@@ -1,8 +1,12 @@
+import { appendFileSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { commandContext } from './context.js'
 import { exitCode, parseCommand, type Command } from './command.js'
 import { sdkRegion } from './ecr.js'
 import { readInputs } from './inputs.js'
-import { execute, onCancel, type Setup } from './main.js'
+import { describeUndo, type Journal, type JournalEntry } from './journal.js'
+import { execute, finishUndo, onCancel, type Setup } from './main.js'
 import { messageOf } from './model.js'
 import { problemsOf } from './problems.js'
 import { jsonOutput } from './report.js'
@@ -30,19 +34,25 @@ export async function cli(
   // The AWS SDK reads both from the environment, as it reads every other setting of its chain.
   if (command.profile) env.AWS_PROFILE = command.profile
   if (command.endpointUrl) env.AWS_ENDPOINT_URL_ECR = command.endpointUrl
-  const host = terminalHost(terminal, command)
-  const cancel = onCancel(host)
-  const result = await execute(host, () => setup(command, env), cancel.signal).finally(() =>
+  const journal = () =>
+    fileJournal(join(tmpdir(), `ecr-promote-journal-${Date.now()}-${process.pid}.jsonl`), command)
+  const host = terminalHost(terminal, command, journal)
+  // A second Ctrl-C stops the undo at once: the person at the terminal decides how long to wait.
+  const cancel = onCancel(host, 0)
+  try {
+    if (command.event === 'undo') return await undo(command, host, cancel.signal, terminal)
+    const result = await execute(host, () => setup(command, env), cancel)
+    host.settle()
+    if (command.json) {
+      terminal.stdout.write(`${JSON.stringify(jsonOutput(result), null, 2)}\n`)
+      if (result.failure !== undefined)
+        for (const problem of problemsOf(result.failure))
+          terminal.stderr.write(`error: ${messageOf(problem)}\n`)
+    } else terminal.stdout.write(renderResult(result, terminal.color))
+    return exitCode(result)
+  } finally {
     cancel.dispose()
-  )
-  host.settle()
-  if (command.json) {
-    terminal.stdout.write(`${JSON.stringify(jsonOutput(result), null, 2)}\n`)
-    if (result.failure !== undefined)
-      for (const problem of problemsOf(result.failure))
-        terminal.stderr.write(`error: ${messageOf(problem)}\n`)
-  } else terminal.stdout.write(renderResult(result, terminal.color))
-  return exitCode(result)
+  }
 }
 
 async function setup(command: Command, env: NodeJS.ProcessEnv): Promise<Setup> {
@@ -55,4 +65,63 @@ async function setup(command: Command, env: NodeJS.ProcessEnv): Promise<Setup> {
     list: (name) => command.inputs.list(name)
   })
   return { context, inputs }
+}
+
+/**
+ * The command line's journal: a file of its own, written from a run's first write on and removed
+ * once nothing is left to put back; `ecr-promote undo <file>` finishes what a run could not.
+ */
+function fileJournal(path: string, command: Command, opened = false): Journal {
+  const waiting: JournalEntry[] = []
+  const flags = command.profile ? ` --profile ${command.profile}` : ''
+  return {
+    note(entry) {
+      if (!opened && entry.note !== 'write') {
+        waiting.push(entry)
+        return
+      }
+      if (entry.note === 'finished') return rmSync(path, { force: true })
+      opened = true
+      for (const line of [...waiting.splice(0), entry])
+        appendFileSync(path, `${JSON.stringify(line)}\n`)
+    },
+    resume: `to put back what is left, run: ecr-promote undo ${path}${flags}`
+  }
+}
+
+/** `ecr-promote undo <journal>`: puts back what a cancelled or killed run left, from its journal. */
+async function undo(
+  command: Command,
+  host: ReturnType<typeof terminalHost>,
+  signal: AbortSignal,
+  terminal: Terminal
+): Promise<number> {
+  const path = command.inputs.get('journal')
+  let entries: JournalEntry[]
+  try {
+    entries = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as JournalEntry)
+  } catch (error) {
+    terminal.stderr.write(`error: cannot read the journal ${path}: ${messageOf(error)}\n`)
+    return 2
+  }
+  const journal = fileJournal(path, command, true)
+  const maxWritesPerSecond = Number(command.inputs.get('max-writes-per-second') || 10)
+  const outcomes = await finishUndo(host, entries, { maxWritesPerSecond, journal, signal })
+  host.settle()
+  for (const outcome of outcomes) terminal.stdout.write(`${describeUndo(outcome)}\n`)
+  const failed = outcomes.filter(({ result }) => result === 'failed')
+  if (failed.length > 0) {
+    terminal.stderr.write(`error: ${failed.length} tags are not put back yet; ${journal.resume}\n`)
+    return 3
+  }
+  journal.note({ note: 'finished' })
+  terminal.stdout.write(
+    outcomes.length > 0
+      ? 'nothing is left to put back\n'
+      : 'the journal leaves nothing to put back\n'
+  )
+  return 0
 }

@@ -65,6 +65,12 @@ export const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     summary:
       'Take the withdrawn mark off a version, so releases and rollbacks may move to it again.',
     examples: ['ecr-promote restore-version 1.2.0 --repository api']
+  },
+  undo: {
+    argument: { input: 'journal', name: '<journal>' },
+    summary:
+      'Put back what a cancelled run left written, from the journal it named (never over another writer).',
+    examples: ['ecr-promote undo /tmp/ecr-promote-journal-1765072800000-4242.jsonl']
   }
 }
 

@@ -20,6 +20,7 @@ import {
   ScanNotFoundException,
   StartLifecyclePolicyPreviewCommand,
   UpdateImageStorageClassCommand,
+  type Image,
   type ImageIdentifier,
   type ImageScanFindings
 } from '@aws-sdk/client-ecr'
@@ -48,14 +49,24 @@ const PREVIEW_PAGE_LIMIT = 100
 /** ECR's largest ListImages and DescribeImageScanFindings page; their default is 100. */
 const LIST_PAGE_LIMIT = 1000
 
-/** ECR answers in well under a second; these bound a connection that never opens or a request never answered. */
-const CONNECTION_TIMEOUT_MS = 5_000
-const REQUEST_TIMEOUT_MS = 30_000
+/** ECR answers in well under a second: these bound a connection that never opens and an attempt never answered. */
+const CONNECTION_TIMEOUT_MS = 3_000
+const REQUEST_TIMEOUT_MS = 5_000
 /**
- * Enough attempts that a lost answer, a reset connection or a throttle is retried past bad luck, not
- * past an outage; `adaptive` retries also slow every later call of the client after a throttle.
+ * No retry starts later than this after a call's first attempt, so an error that keeps coming back
+ * (a hard quota, a 5xx on every attempt, attempts that time out) ends the call within 15 s, and the
+ * run's undo follows, rather than after minutes of backoff; one lost answer is still retried.
  */
-const MAX_ATTEMPTS = 10
+const RETRY_WINDOW_MS = 10_000
+/**
+ * Full jitter over a pause that doubles from 100 ms to 1 s: two throttled reads (ECR allows
+ * thousands a second) cost a fraction of a second; writes are kept to ECR's quota by the run's own
+ * pace, which a throttle slows.
+ */
+const FIRST_PAUSE_MS = 100
+const LAST_PAUSE_MS = 1_000
+/** ECR answers LimitExceededException for hard quotas (tags per image) as well as rates: one more try, not a schedule. */
+const LIMIT_EXCEEDED_ATTEMPTS = 2
 
 export interface RegistryOptions {
   readonly region: string
@@ -63,15 +74,21 @@ export interface RegistryOptions {
   readonly registryId?: string
   /** Told of every attempt that ECR throttled, so the run's write pace can slow down. */
   readonly onThrottle?: () => void
+  /** Aborts every request under way, retries included, and every later one: the job was cancelled. */
+  readonly signal?: AbortSignal
 }
 
 /** The one place that builds the SDK client: region, user agent, retries and timeouts. */
-export function createRegistry({ region, registryId, onThrottle }: RegistryOptions): Registry {
+export function createRegistry({
+  region,
+  registryId,
+  onThrottle,
+  signal
+}: RegistryOptions): Registry {
   const client = new ECRClient({
     region,
     customUserAgent: 'ecr-promote',
-    maxAttempts: MAX_ATTEMPTS,
-    retryMode: 'adaptive',
+    retryStrategy: boundedRetries(),
     requestHandler: {
       connectionTimeout: CONNECTION_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
@@ -92,7 +109,7 @@ export function createRegistry({ region, registryId, onThrottle }: RegistryOptio
       { step: 'finalizeRequest', priority: 'low', name: 'ecrPromoteThrottleWatch' }
     )
   }
-  return new Registry(client, registryId)
+  return new Registry(client, registryId, signal)
 }
 
 const isThrottle = (error: unknown): boolean =>
@@ -100,7 +117,43 @@ const isThrottle = (error: unknown): boolean =>
   (error.name === 'ThrottlingException' ||
     (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429)
 
-/** One poll of a lifecycle policy preview: its status and, once COMPLETE, every image it would expire. */
+/** One attempt of a call: how many came before, the pause before it, and when the first started. */
+class Attempt {
+  constructor(
+    private readonly retries: number,
+    private readonly pause: number,
+    readonly started: number
+  ) {}
+  getRetryCount = (): number => this.retries
+  getRetryDelay = (): number => this.pause
+}
+
+/**
+ * The SDK's retry strategy, bounded in time: throttles, timeouts, resets and 5xx answers are tried
+ * again after a short jittered pause while the call is younger than RETRY_WINDOW_MS; anything else
+ * (an abort included) fails at once.
+ */
+export function boundedRetries(clock: () => number = Date.now, random: () => number = Math.random) {
+  return {
+    acquireInitialRetryToken: (): Promise<Attempt> => Promise.resolve(new Attempt(0, 0, clock())),
+    refreshRetryTokenForRetry: (
+      attempt: Attempt,
+      { errorType, error }: { errorType: string; error?: Error }
+    ): Promise<Attempt> => {
+      const retries = attempt.getRetryCount() + 1
+      const pause = Math.round(
+        random() * Math.min(LAST_PAUSE_MS, FIRST_PAUSE_MS * 2 ** (retries - 1))
+      )
+      const limited = error?.name === 'LimitExceededException' && retries >= LIMIT_EXCEEDED_ATTEMPTS
+      const late = clock() + pause - attempt.started > RETRY_WINDOW_MS
+      return errorType === 'CLIENT_ERROR' || limited || late
+        ? Promise.reject(error ?? new Error(errorType))
+        : Promise.resolve(new Attempt(retries, pause, attempt.started))
+    },
+    recordSuccess: (): void => undefined
+  }
+}
+
 /** The region the AWS SDK's own chain finds (the environment, then the profile's config); empty if none. */
 export async function sdkRegion(): Promise<string> {
   const client = new ECRClient({})
@@ -137,15 +190,26 @@ export interface RepositoryInfo {
 
 /** The only place that talks to ECR. Each method names the IAM action it needs when access is denied. */
 export class Registry {
+  private readonly options: { readonly abortSignal?: AbortSignal }
+
   constructor(
     private readonly client: ECRClient,
-    private readonly registryId?: string
-  ) {}
+    private readonly registryId?: string,
+    signal?: AbortSignal
+  ) {
+    this.options = signal ? { abortSignal: signal } : {}
+  }
+
+  /** The same registry with its requests aborted by `signal` instead: an undo goes on after a cancel, within a bound of its own. */
+  withSignal(signal: AbortSignal): Registry {
+    return new Registry(this.client, this.registryId, signal)
+  }
 
   async describeRepository(repositoryName: string): Promise<RepositoryInfo> {
     const { repositories = [] } = await this.call('DescribeRepositories', repositoryName, () =>
       this.client.send(
-        new DescribeRepositoriesCommand({ ...this.scope(), repositoryNames: [repositoryName] })
+        new DescribeRepositoriesCommand({ ...this.scope(), repositoryNames: [repositoryName] }),
+        this.options
       )
     )
     const [repository] = repositories
@@ -165,9 +229,8 @@ export class Registry {
   /** Every tag and its digest, following pagination to the end. */
   async listTags(repositoryName: string): Promise<Map<string, string>> {
     const tags = new Map<string, string>()
-    let nextToken: string | undefined
-    do {
-      const page = await this.call('ListImages', repositoryName, () =>
+    const pages = paginate('ListImages', repositoryName, (nextToken) =>
+      this.call('ListImages', repositoryName, () =>
         this.client.send(
           new ListImagesCommand({
             ...this.scope(),
@@ -176,23 +239,35 @@ export class Registry {
             filter: { tagStatus: 'TAGGED', imageStatus: 'ANY' },
             maxResults: LIST_PAGE_LIMIT,
             nextToken
-          })
+          }),
+          this.options
         )
       )
-      for (const { imageTag, imageDigest } of page.imageIds ?? []) {
+    )
+    for await (const { imageIds } of pages) {
+      // A page is a list, possibly empty; no list at all is no answer.
+      if (!imageIds) throw partialAnswer('ListImages', repositoryName, 'a page without imageIds')
+      for (const { imageTag, imageDigest } of imageIds) {
         if (imageTag && imageDigest) tags.set(imageTag, imageDigest)
       }
-      nextToken = page.nextToken
-    } while (nextToken)
+    }
     return tags
   }
 
-  /** The manifests the refs point at, keyed by `describeRef`; refs the registry lacks are absent. */
+  /**
+   * The manifests the refs point at, keyed by `describeRef`; refs the registry lacks (ImageNotFound)
+   * are absent. Any other failure, or a ref the answer leaves out, refuses the run. `archivable` is a
+   * ref that may name an archived image, which ECR may answer `ImageInaccessible` for (AWS does not
+   * say which answer it gives): it is then absent too, and its status, read by DescribeImages, decides.
+   */
   async getManifests(
     repositoryName: string,
-    refs: readonly ImageRef[]
+    refs: readonly ImageRef[],
+    archivable?: ImageRef
   ): Promise<Map<string, Manifest>> {
     const manifests = new Map<string, Manifest>()
+    const names = (ref: ImageRef) => (id: ImageIdentifier | undefined) =>
+      'tag' in ref ? id?.imageTag === ref.tag : id?.imageDigest === ref.digest
     for (const batch of batches(refs)) {
       const { images = [], failures = [] } = await this.call('BatchGetImage', repositoryName, () =>
         this.client.send(
@@ -201,12 +276,17 @@ export class Registry {
             repositoryName,
             imageIds: batch.map(toImageIdentifier),
             acceptedMediaTypes: ACCEPTED_MEDIA_TYPES
-          })
+          }),
+          this.options
         )
       )
       // Only "not found" means absent: treating any other failure as absent would let a write
       // overwrite, and an undo delete, a tag whose image ECR merely could not return.
-      const unreadable = failures.filter(({ failureCode }) => failureCode !== 'ImageNotFound')
+      const unreadable = failures.filter(
+        ({ failureCode, imageId }) =>
+          failureCode !== 'ImageNotFound' &&
+          !(failureCode === 'ImageInaccessible' && archivable && names(archivable)(imageId))
+      )
       if (unreadable.length > 0) {
         throw new Error(
           `ECR could not return ${unreadable
@@ -217,29 +297,18 @@ export class Registry {
             .join(', ')}; refusing to decide from a partial answer`
         )
       }
+      const omitted: ImageRef[] = []
       for (const ref of batch) {
-        const image = images.find(({ imageId }) =>
-          'tag' in ref ? imageId?.imageTag === ref.tag : imageId?.imageDigest === ref.digest
-        )
-        if (!image) continue
-        const { imageId, imageManifest, imageManifestMediaType } = image
-        if (!imageId?.imageDigest || imageManifest === undefined || !imageManifestMediaType) {
-          throw new Error(
-            `ECR returned an incomplete image for ${repositoryName}:${describeRef(ref)}`
-          )
-        }
-        const computed = `sha256:${createHash('sha256').update(imageManifest, 'utf8').digest('hex')}`
-        if (computed !== imageId.imageDigest) {
-          throw new Error(
-            `the manifest ECR returned for ${repositoryName}:${describeRef(ref)} hashes to ${computed}, not to its digest ${imageId.imageDigest}; refusing to write anything from it`
-          )
-        }
-        manifests.set(describeRef(ref), {
-          digest: imageId.imageDigest,
-          mediaType: imageManifestMediaType,
-          body: imageManifest
-        })
+        const image = images.find(({ imageId }) => names(ref)(imageId))
+        if (image) manifests.set(describeRef(ref), checkedManifest(repositoryName, ref, image))
+        else if (!failures.some(({ imageId }) => names(ref)(imageId))) omitted.push(ref)
       }
+      if (omitted.length > 0)
+        throw partialAnswer(
+          'BatchGetImage',
+          repositoryName,
+          `${omitted.map(describeRef).join(', ')}: asked for, returned neither as an image nor as a failure`
+        )
     }
     return manifests
   }
@@ -259,9 +328,15 @@ export class Registry {
             imageIds: batch.map((imageDigest) => ({ imageDigest })),
             // Listings include archived images, so their digests must be described too.
             filter: { imageStatus: 'ANY' }
-          })
+          }),
+          this.options
         )
       )
+      const left = batch.filter(
+        (digest) => !imageDetails.some((image) => image.imageDigest === digest)
+      )
+      if (left.length > 0)
+        throw partialAnswer('DescribeImages', repositoryName, `${left.join(', ')} not described`)
       for (const image of imageDetails) {
         const { imageDigest, imageTags = [], imagePushedAt, imageSizeInBytes } = image
         if (imageDigest)
@@ -285,10 +360,13 @@ export class Registry {
           repositoryName,
           imageIds: [toImageIdentifier(ref)],
           filter: { imageStatus: 'ANY' }
-        })
+        }),
+        this.options
       )
       const [image] = imageDetails
-      if (!image?.imageDigest) return undefined
+      // An image ECR does not have is ImageNotFoundException; an empty answer is no answer.
+      if (!image?.imageDigest)
+        throw partialAnswer('DescribeImages', repositoryName, `${describeRef(ref)} not described`)
       return {
         digest: image.imageDigest,
         status: image.imageStatus ?? 'ACTIVE',
@@ -296,7 +374,9 @@ export class Registry {
       }
     } catch (error) {
       if (error instanceof ImageNotFoundException) return undefined
-      throw explain(error, 'DescribeImages', repositoryName, this.registryId)
+      throw error instanceof PartialAnswer
+        ? error
+        : explain(error, 'DescribeImages', repositoryName, this.registryId)
     }
   }
 
@@ -309,7 +389,8 @@ export class Registry {
           repositoryName,
           imageId: { imageDigest: digest },
           targetStorageClass: 'STANDARD'
-        })
+        }),
+        this.options
       )
     )
     return imageStatus ?? 'ACTIVATING'
@@ -321,29 +402,32 @@ export class Registry {
    */
   async scanFindings(repositoryName: string, digest: string): Promise<ScanReport | undefined> {
     const findings: Finding[] = []
-    let nextToken: string | undefined
     let status = 'UNKNOWN'
     let description: string | undefined
+    const pages = paginate('DescribeImageScanFindings', repositoryName, (nextToken) =>
+      this.client.send(
+        new DescribeImageScanFindingsCommand({
+          ...this.scope(),
+          repositoryName,
+          imageId: { imageDigest: digest },
+          maxResults: LIST_PAGE_LIMIT,
+          nextToken
+        }),
+        this.options
+      )
+    )
     try {
-      do {
-        const page = await this.client.send(
-          new DescribeImageScanFindingsCommand({
-            ...this.scope(),
-            repositoryName,
-            imageId: { imageDigest: digest },
-            maxResults: LIST_PAGE_LIMIT,
-            nextToken
-          })
-        )
+      for await (const page of pages) {
         status = page.imageScanStatus?.status ?? status
         description = page.imageScanStatus?.description ?? description
         // Counted from the findings themselves, not findingSeverityCounts: ignored ids must not count.
         findings.push(...findingsOf(page.imageScanFindings))
-        nextToken = page.nextToken
-      } while (nextToken)
+      }
     } catch (error) {
       if (error instanceof ScanNotFoundException) return undefined
-      throw explain(error, 'DescribeImageScanFindings', repositoryName, this.registryId)
+      throw error instanceof PartialAnswer
+        ? error
+        : explain(error, 'DescribeImageScanFindings', repositoryName, this.registryId)
     }
     return { status, findings, ...(description && { description }) }
   }
@@ -359,7 +443,8 @@ export class Registry {
             ...this.scope(),
             repositoryName,
             imageId: { imageDigest: digest }
-          })
+          }),
+          this.options
         )
     )
     return signingStatuses.map(({ signingProfileArn, status, failureReason }) => ({
@@ -385,7 +470,8 @@ export class Registry {
             imageManifest: manifest.body,
             imageManifestMediaType: manifest.mediaType,
             imageDigest: manifest.digest
-          })
+          }),
+          this.options
         )
       )
       return 'written'
@@ -414,7 +500,8 @@ export class Registry {
           ...this.scope(),
           repositoryName,
           imageIds: [{ imageTag: tag }]
-        })
+        }),
+        this.options
       )
     )
     const failure = failures.find(({ failureCode }) => failureCode !== 'ImageNotFound')
@@ -428,7 +515,8 @@ export class Registry {
   async getLifecyclePolicy(repositoryName: string): Promise<string | undefined> {
     try {
       const { lifecyclePolicyText } = await this.client.send(
-        new GetLifecyclePolicyCommand({ ...this.scope(), repositoryName })
+        new GetLifecyclePolicyCommand({ ...this.scope(), repositoryName }),
+        this.options
       )
       return lifecyclePolicyText
     } catch (error) {
@@ -440,7 +528,8 @@ export class Registry {
   async putLifecyclePolicy(repositoryName: string, lifecyclePolicyText: string): Promise<void> {
     await this.call('PutLifecyclePolicy', repositoryName, () =>
       this.client.send(
-        new PutLifecyclePolicyCommand({ ...this.scope(), repositoryName, lifecyclePolicyText })
+        new PutLifecyclePolicyCommand({ ...this.scope(), repositoryName, lifecyclePolicyText }),
+        this.options
       )
     )
   }
@@ -453,7 +542,8 @@ export class Registry {
           ...this.scope(),
           repositoryName,
           lifecyclePolicyText
-        })
+        }),
+        this.options
       )
     )
   }
@@ -462,18 +552,20 @@ export class Registry {
   async lifecyclePreview(repositoryName: string): Promise<PreviewPoll> {
     const expiring: (Expiring & { pushedAt?: Date })[] = []
     let policyText: string | undefined
-    let nextToken: string | undefined
-    do {
-      const page = await this.call('GetLifecyclePolicyPreview', repositoryName, () =>
+    const pages = paginate('GetLifecyclePolicyPreview', repositoryName, (nextToken) =>
+      this.call('GetLifecyclePolicyPreview', repositoryName, () =>
         this.client.send(
           new GetLifecyclePolicyPreviewCommand({
             ...this.scope(),
             repositoryName,
             maxResults: PREVIEW_PAGE_LIMIT,
             nextToken
-          })
+          }),
+          this.options
         )
       )
+    )
+    for await (const page of pages) {
       const status = page.status ?? 'IN_PROGRESS'
       const text = page.lifecyclePolicyText
       if (status !== 'COMPLETE')
@@ -490,9 +582,8 @@ export class Registry {
           ...(result.imagePushedAt && { pushedAt: result.imagePushedAt })
         })
       }
-      nextToken = page.nextToken
       if (text !== undefined) policyText = text
-    } while (nextToken)
+    }
     return { status: 'COMPLETE', expiring, ...(policyText !== undefined && { text: policyText }) }
   }
 
@@ -511,7 +602,8 @@ export class Registry {
           ...this.scope(),
           repositoryName,
           imageIds: digests.map((imageDigest) => ({ imageDigest }))
-        })
+        }),
+        this.options
       )
     )
     return new Map(
@@ -573,10 +665,58 @@ function explain(
     error instanceof ImageTagAlreadyExistsException
   )
     return error
+  if (error.name === 'AbortError')
+    return new Error(`ecr:${operation} on ${repositoryName} was abandoned (${error.message})`, {
+      cause: error
+    })
   return new Error(
     `ecr:${operation} on ${repositoryName} failed: ${error.name}: ${error.message}`,
     { cause: error }
   )
+}
+
+/** An answer that cannot be all of it: the run refuses to decide from it. */
+class PartialAnswer extends Error {}
+
+const partialAnswer = (operation: string, repositoryName: string, what: string): PartialAnswer =>
+  new PartialAnswer(
+    `ECR answered ${operation} on ${repositoryName} in part (${what}): refusing to decide from a partial answer; run again`
+  )
+
+/** The manifest exactly as ECR returned it, once its bytes are checked against its digest. */
+function checkedManifest(
+  repositoryName: string,
+  ref: ImageRef,
+  { imageId, imageManifest, imageManifestMediaType }: Image
+): Manifest {
+  if (!imageId?.imageDigest || imageManifest === undefined || !imageManifestMediaType) {
+    throw new Error(`ECR returned an incomplete image for ${repositoryName}:${describeRef(ref)}`)
+  }
+  const computed = `sha256:${createHash('sha256').update(imageManifest, 'utf8').digest('hex')}`
+  if (computed !== imageId.imageDigest) {
+    throw new Error(
+      `the manifest ECR returned for ${repositoryName}:${describeRef(ref)} hashes to ${computed}, not to its digest ${imageId.imageDigest}; refusing to write anything from it`
+    )
+  }
+  return { digest: imageId.imageDigest, mediaType: imageManifestMediaType, body: imageManifest }
+}
+
+/** Follows nextToken to the end; a token given twice would go round for ever, so it ends the run. */
+async function* paginate<Page extends { nextToken?: string | undefined }>(
+  operation: string,
+  repositoryName: string,
+  fetch: (nextToken: string | undefined) => Promise<Page>
+): AsyncGenerator<Page> {
+  const seen = new Set<string>()
+  let nextToken: string | undefined
+  do {
+    const page = await fetch(nextToken)
+    yield page
+    nextToken = page.nextToken
+    if (nextToken && seen.has(nextToken))
+      throw partialAnswer(operation, repositoryName, `a nextToken it had given before`)
+    if (nextToken) seen.add(nextToken)
+  } while (nextToken)
 }
 
 /** BatchGetImage, DescribeImages and BatchDeleteImage take at most 100 image ids a call. */

@@ -24,7 +24,14 @@ import type { PointerRecord } from './history.js'
 import { checkGates, gateProblems } from './gatekeeper.js'
 import type { Host } from './host.js'
 import { readInputs, RUNNER_INPUTS, type Inputs } from './inputs.js'
-import { messageOf } from './model.js'
+import {
+  leftToUndo,
+  putBack,
+  type Journal,
+  type JournalEntry,
+  type UndoOutcome
+} from './journal.js'
+import { messageOf, shortDigest, type Manifest } from './model.js'
 import { WritePacer } from './pace.js'
 import { planRepository, type RepositoryPlan } from './plan.js'
 import type { Waiting } from './poll.js'
@@ -37,6 +44,7 @@ import {
   cleanupFailure,
   preview,
   report,
+  wroteAnything,
   type RunResult
 } from './report.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
@@ -47,22 +55,35 @@ import { restoreVersion } from './withdrawn.js'
 
 /** The action: inputs from the runner; outputs, annotations and the job summary back to it. */
 export async function run(): Promise<void> {
-  const cancel = onCancel(ACTION_HOST)
-  const result = await execute(ACTION_HOST, actionSetup, cancel.signal).finally(() =>
-    cancel.dispose()
-  )
+  // The post step runs this same entry; this tells it apart (src/index.ts).
+  core.saveState(POST_STATE, 'true')
+  const cancel = onCancel(ACTION_HOST, ACTION_UNDO_GRACE_MS)
+  const result = await execute(ACTION_HOST, actionSetup, cancel).finally(() => cancel.dispose())
   await report(result)
   if (result.failure !== undefined) fail(result.failure)
 }
 
+/** Saved by the main step: the post step, which runs the same entry, finds it set. */
+export const POST_STATE = 'isPost'
+
+/**
+ * GitHub kills a cancelled job 2.5 s after its SIGTERM: the undo stops 1.5 s after it, so that the
+ * outputs and the summary say what is left, and the post step puts that back.
+ */
+const ACTION_UNDO_GRACE_MS = 1_500
+
 /** In a runner, the log is the job's log and nobody is asked: the workflow is the decision. */
-const ACTION_HOST: Host = {
+export const ACTION_HOST: Host = {
   group: (name, work) => core.group(name, work),
   info: (message) => core.info(message),
   notice: (message) => core.notice(message),
   warning: (message) => core.warning(message),
   progress: (message) => core.info(message),
-  confirm: () => Promise.resolve('not asked')
+  confirm: () => Promise.resolve('not asked'),
+  readAgainAfterMs: 0,
+  journal: stateJournal,
+  // Outputs and the summary now, and again when the undo ends: a killed step still leaves a record.
+  checkpoint: (result) => report(result, 'before the undo')
 }
 
 function actionSetup(): Setup {
@@ -86,7 +107,7 @@ export interface Setup {
 export async function execute(
   host: Host,
   setup: () => Setup | Promise<Setup>,
-  signal: AbortSignal
+  { signal, undo }: Cancel
 ): Promise<RunResult> {
   let result: RunResult = { title: 'ecr-promote', repositories: [], plans: [], changes: [] }
   let configured = false
@@ -103,10 +124,10 @@ export async function execute(
       host.notice(`${result.title}: no tag is written`)
       return result
     }
-    const { registry, pace } = pacedRegistry(inputs, host)
+    const { registry, pace } = pacedRegistry(inputs, host, signal)
     let connected: Promise<Deployments> | undefined
     const github = () => (connected ??= connectGitHub(inputs.githubToken, context.github))
-    const run: Run = { host, inputs, context, convention, registry, pace, signal, github }
+    const run: Run = { host, inputs, context, convention, registry, pace, signal, undo, github }
     switch (trigger.event) {
       case 'lifecycle':
         break
@@ -120,24 +141,40 @@ export async function execute(
         result = await unwithdraw(result, run, trigger.version)
         break
       default:
-        result = await recordMoves(await writeTags(result, { ...run, trigger }), run)
+        result = await recordMoves(
+          await readAgain(await writeTags(result, { ...run, trigger }), run),
+          run
+        )
     }
     if (result.failure !== undefined || !lifecycle) return result
     return await keepLifecyclePolicy(result, run, lifecycle)
   } catch (error) {
-    return { ...result, failure: error, ...(!configured && { badInput: true }) }
+    // Every request under way was abandoned: the error that surfaced says only that.
+    const failure = signal.aborted
+      ? new Error(`the job was cancelled (${String(signal.reason)}): ${whatStays(result)}`)
+      : error
+    return { ...result, failure, ...(!configured && { badInput: true }) }
   }
 }
 
+/** What a run cancelled outside its writes leaves: nothing, or the tags written as reported. */
+const whatStays = (result: RunResult): string =>
+  wroteAnything(result) ? 'the tags stay written as reported' : 'no tag was written'
+
 /** The registry client and the run's write pace: each paced write says how far the run is, and how often ECR slowed it. */
-function pacedRegistry(inputs: Inputs, host: Host) {
-  const pacer = new WritePacer(inputs.maxWritesPerSecond, Date.now, (ms, abort) =>
+function pacedRegistry(
+  where: Pick<Inputs, 'region' | 'registryId' | 'maxWritesPerSecond'>,
+  host: Host,
+  signal: AbortSignal | undefined
+) {
+  const pacer = new WritePacer(where.maxWritesPerSecond, Date.now, (ms, abort) =>
     sleep(ms, undefined, { signal: abort })
   )
   const paced = { writes: 0, throttled: 0 }
   const registry = createRegistry({
-    region: inputs.region,
-    ...(inputs.registryId && { registryId: inputs.registryId }),
+    region: where.region,
+    ...(where.registryId && { registryId: where.registryId }),
+    ...(signal && { signal }),
     onThrottle: () => {
       paced.throttled += 1
       pacer.throttled()
@@ -162,7 +199,10 @@ interface Run {
   readonly registry: Registry
   /** Waits for a write's turn under the run's pace. */
   readonly pace: (signal?: AbortSignal) => Promise<void>
+  /** Aborted on cancel: every request under way is abandoned, and no write starts. */
   readonly signal: AbortSignal
+  /** Aborted when the time to put back what the run wrote is over. */
+  readonly undo: AbortSignal
   /** GitHub's deployments API, connected on first use. */
   readonly github: () => Promise<Deployments>
 }
@@ -219,6 +259,71 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
     return outcomes
   })
   return { ...result, deployments }
+}
+
+/**
+ * Where the host asks for it (the command line), the tags the run wrote are read once more after a
+ * settle time: a person is told when another writer has moved one since, rather than "moved".
+ */
+async function readAgain(result: RunResult, { host, registry, signal }: Run): Promise<RunResult> {
+  const written = result.changes.filter(
+    ({ action, to, now }) => (action === 'created' || action === 'moved') && now === to
+  )
+  if (!host.readAgainAfterMs || written.length === 0 || result.failure !== undefined) return result
+  const repositories = [...new Set(written.map(({ repository }) => repository))]
+  let now: Map<string, Map<string, Manifest>>
+  try {
+    await sleep(host.readAgainAfterMs, undefined, { signal })
+    now = new Map(
+      await Promise.all(
+        repositories.map(
+          async (repository) =>
+            [
+              repository,
+              await registry.getManifests(
+                repository,
+                written
+                  .filter((change) => change.repository === repository)
+                  .map(({ tag }) => ({ tag }))
+              )
+            ] as const
+        )
+      )
+    )
+  } catch (error) {
+    host.warning(`the tags were not read again after writing them: ${messageOf(error)}`)
+    return result
+  }
+  const changes = result.changes.map((change) => {
+    if (!written.includes(change)) return change
+    const there = now.get(change.repository)?.get(change.tag)?.digest ?? null
+    if (there === change.now) return change
+    const note = `moved since by another writer to ${there ? shortDigest(there) : 'no image (removed)'}`
+    host.warning(
+      `${change.repository}:${change.tag} was ${change.action} by this run, then ${note} within ${host.readAgainAfterMs / 1000} s`
+    )
+    return { ...change, now: there, note }
+  })
+  return { ...result, changes }
+}
+
+/**
+ * Finishes an undo that a run could not, from its journal: the action's post step, the command
+ * line's `undo`. Each tag still where the run put it goes back; one another writer moved is theirs.
+ */
+export async function finishUndo(
+  host: Host,
+  entries: readonly JournalEntry[],
+  {
+    maxWritesPerSecond,
+    journal,
+    signal
+  }: { maxWritesPerSecond: number; journal: Journal; signal?: AbortSignal }
+): Promise<UndoOutcome[]> {
+  const { registry: where, undos } = leftToUndo(entries)
+  if (!where || undos.length === 0) return []
+  const { registry, pace } = pacedRegistry({ ...where, maxWritesPerSecond }, host, signal)
+  return putBack(registry, undos, () => pace(signal), journal)
 }
 
 /** A rollback to a moment: where the pointer was then in each repository, by the deployment records. */
@@ -288,7 +393,7 @@ async function writeTags(
   result: RunResult,
   run: Run & { trigger: ActiveTrigger }
 ): Promise<RunResult> {
-  const { host, inputs, context, convention, trigger, registry, pace, signal } = run
+  const { host, inputs, context, convention, trigger, registry, pace, signal, undo } = run
   const waiting: Waiting = {
     sleep: (ms) =>
       sleep(ms, undefined, { signal }).catch(() => {
@@ -338,9 +443,19 @@ async function writeTags(
   const work = plans.map((plan, index) =>
     repositoryWork(registry, intents[index]!, states[index]!, plan)
   )
+  const journal = host.journal()
+  journal.note({
+    note: 'registry',
+    registryId: registryOf(plans[0]?.uri ?? '') ?? inputs.registryId,
+    region: inputs.region
+  })
   const outcome = await host.group('Write tags', () =>
     applyPlans(work, registry, {
       signal,
+      undo: { registry: registry.withSignal(undo), signal: undo },
+      journal,
+      beforeUndo: ({ steps, failure }) =>
+        host.checkpoint({ ...planned, changes: steps.map(changeRow), failure }),
       pace,
       log: (message) => host.info(message),
       sleep: (ms, abort) => sleep(ms, undefined, { signal: abort }),
@@ -441,29 +556,63 @@ function runValues(
   }
 }
 
+/** The account of a repository URI such as `123456789012.dkr.ecr.us-east-1.amazonaws.com/app`. */
+const registryOf = (uri: string): string | undefined => /^(\d{12})\./.exec(uri)?.[1]
+
+/** How a run learns that it is cancelled, and that its time to put things back is over. */
+export interface Cancel {
+  /** The first SIGINT or SIGTERM: no further write starts, and every request under way is abandoned. */
+  readonly signal: AbortSignal
+  /** `grace` ms after a SIGTERM or a second signal: the undo stops, so the run can say what is left. */
+  readonly undo: AbortSignal
+}
+
 /**
- * GitHub cancels a job with SIGINT, then SIGTERM 7.5 s later: either signal stops new writes so the
- * run can undo what it wrote and report, instead of dying half-promoted.
+ * GitHub cancels a job with SIGINT, then SIGTERM 7.5 s later, then SIGKILL 2.5 s after that: the
+ * first signal stops the writes and starts the undo at once, instead of dying half-promoted; a SIGTERM
+ * or a second signal leaves the undo `grace` ms before the run reports what is left to put back.
  */
-export function onCancel(host: Host): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController()
+export function onCancel(host: Host, grace: number): Cancel & { dispose(): void } {
+  const cancel = new AbortController()
+  const undo = new AbortController()
+  let deadline: NodeJS.Timeout | undefined
   const stop = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) return
-    host.warning(
-      `${signal} received: no further tag is written, and what this run wrote is put back`
-    )
-    controller.abort(signal)
+    if (!cancel.signal.aborted) {
+      host.warning(
+        `${signal} received: no further tag is written, and what this run wrote is put back`
+      )
+      cancel.abort(signal)
+      if (signal === 'SIGINT') return
+    }
+    if (deadline !== undefined) return
+    if (signal !== cancel.signal.reason)
+      host.warning(`${signal} received: the undo stops in ${grace / 1000} s`)
+    deadline = setTimeout(() => undo.abort(`${signal} received`), grace)
   }
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   return {
-    signal: controller.signal,
+    signal: cancel.signal,
+    undo: undo.signal,
     dispose() {
+      clearTimeout(deadline)
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
     }
   }
 }
+
+/** The action's journal: the runner's step state (GITHUB_STATE), which it keeps for the post step even of a killed step. */
+function stateJournal(): Journal {
+  let entries = 0
+  return {
+    note: (entry) => core.saveState(`${JOURNAL_STATE}${(entries += 1)}`, JSON.stringify(entry)),
+    resume: "this action's post step puts back what is left, with the same rule, when the job ends"
+  }
+}
+
+/** The journal's entries are saved as `journal-1`, `journal-2`, …: a state value has a size limit, a list of them not. */
+export const JOURNAL_STATE = 'journal-'
 
 /** One `::error::` line per problem. */
 function fail(error: unknown): void {

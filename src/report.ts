@@ -140,13 +140,22 @@ export function cleanupFailure({ lifecycle = [], prune = [] }: RunResult): { fai
   return problems.length > 0 ? { failure: problemsError(problems) } : {}
 }
 
-/** Sets every output, logs each change and writes the job summary, for a run that ended well or not. */
-export async function report(result: RunResult): Promise<void> {
+/**
+ * Sets every output, logs each change and writes the job summary, for a run that ended well or not.
+ * `before the undo`: the outputs and the summary only, as the registry is when an undo starts; the
+ * run's end sets and writes them again (a killed step keeps these).
+ */
+export async function report(
+  result: RunResult,
+  moment: 'at the end' | 'before the undo' = 'at the end'
+): Promise<void> {
   const { changes } = result
   if (result.repositories.length > 0) setOutputs(result)
+  const final = moment === 'at the end'
   // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
-  for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
-  for (const { repository, action, difference } of result.lifecycle ?? []) {
+  if (final)
+    for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
+  for (const { repository, action, difference } of final ? (result.lifecycle ?? []) : []) {
     if (action === 'drift')
       core.warning(
         `${repository}: the lifecycle policy differs from the one the convention renders (run with lifecycle: apply to write it): ${difference.join('; ')}`
@@ -182,8 +191,13 @@ export async function report(result: RunResult): Promise<void> {
       .addList(problemsOf(result.failure).map((p) => escape(messageOf(p))))
     if (!wroteAnything(result)) summary.addRaw('Nothing was written.', true)
   }
+  if (!final)
+    summary.addRaw(
+      'Putting back what this run wrote. If the job is killed first, the post step of this action puts back what is left, and writes the summary again.',
+      true
+    )
   try {
-    await summary.write()
+    await summary.write({ overwrite: true })
   } catch (error) {
     // Outside a runner there is no GITHUB_STEP_SUMMARY; the log and outputs still tell everything.
     core.warning(`no job summary written: ${messageOf(error)}`)
@@ -520,7 +534,7 @@ function addLifecycle(summary: typeof core.summary, outcomes: readonly Lifecycle
   }
 }
 
-const wroteAnything = ({ changes, lifecycle = [], prune = [] }: RunResult): boolean =>
+export const wroteAnything = ({ changes, lifecycle = [], prune = [] }: RunResult): boolean =>
   changes.some(({ action }) => WRITING_ACTIONS.includes(action)) ||
   lifecycle.some(({ action }) => action === 'written') ||
   prune.some(({ deleted, images }) => deleted && images.length > 0)

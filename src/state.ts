@@ -1,6 +1,12 @@
 import type { Intent } from './derive.js'
-import type { Registry } from './ecr.js'
-import { describeRef, type ImageDetails, type ImageRef, type Manifest } from './model.js'
+import type { Registry, StoredImage } from './ecr.js'
+import {
+  describeRef,
+  shortDigest,
+  type ImageDetails,
+  type ImageRef,
+  type Manifest
+} from './model.js'
 import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
@@ -55,12 +61,20 @@ export async function readStates(
       const withdrawing = await imagesToMark(registry, intent, read, left)
       const source = sources[index] as RepositoryState['source']
       const key = describeRef(source.ref)
-      const found =
+      const [found, stored] =
         'previousVersionOf' in intent.source
-          ? (await registry.getManifests(intent.repository, [source.ref])).get(key)
-          : read.manifests.get(key)
-      const archived = found ? undefined : await archivedImage(registry, intent.repository, source)
-      const sourceManifest = found ?? archived?.manifest
+          ? await Promise.all([
+              registry
+                .getManifests(intent.repository, [source.ref], source.ref)
+                .then((manifests) => manifests.get(key)),
+              registry.storedImage(intent.repository, source.ref)
+            ])
+          : [read.manifests.get(key), read.stored]
+      // ECR may serve an archived image's manifest or not (AWS does not say): its status decides.
+      const archived = stored && stored.status !== 'ACTIVE' ? stored : undefined
+      const sourceManifest =
+        found ??
+        (archived && { digest: archived.digest, mediaType: archived.mediaType ?? '', body: '' })
       const state: RepositoryState = {
         repository: intent.repository,
         uri: read.uri,
@@ -156,44 +170,69 @@ export async function readStatesWaiting(
   return states
 }
 
-/**
- * A source BatchGetImage did not return may be archived: ECR then describes it (with every status),
- * but serves its manifest only once it is restored.
- */
-async function archivedImage(
-  registry: Reader,
-  repository: string,
-  source: RepositoryState['source']
-): Promise<{ manifest: Manifest; status: string } | undefined> {
-  const stored = await registry.storedImage(repository, source.ref)
-  if (!stored || stored.status === 'ACTIVE') return undefined
-  const { digest, mediaType = '', status } = stored
-  return { manifest: { digest, mediaType, body: '' }, status }
-}
-
 interface FirstRead {
   readonly uri: string
   readonly mutability: RepositoryState['mutability']
   readonly tags?: ReadonlyMap<string, string>
   readonly manifests: ReadonlyMap<string, Manifest>
+  /** How the source image is stored, read in the same round; undefined when there is no such image. */
+  readonly stored?: StoredImage
 }
 
+/**
+ * One round: the repository's settings, its tags where versions decide, every tag the intent names
+ * by name, and how the source is stored (an archived one is restored before anything points at it,
+ * whatever BatchGetImage answers for it). The listing must agree with the tags read by name: one that
+ * leaves out or contradicts them is a partial answer. A writer may move a tag between the two, so
+ * they are read once more before the run refuses. An archived source is listed, but ECR may not
+ * serve it by name.
+ */
 async function readRepository(registry: Reader, intent: Intent): Promise<FirstRead> {
   const { repository } = intent
+  const source = 'previousVersionOf' in intent.source ? undefined : intent.source
   const refs: ImageRef[] = [
-    ...('previousVersionOf' in intent.source ? [] : [intent.source]),
+    ...(source ? [source] : []),
     ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent), ...markTags(intent)].map(
       (tag) => ({ tag })
     )
   ]
   const unique = [...new Map(refs.map((ref) => [describeRef(ref), ref])).values()]
-  const [info, tags, manifests] = await Promise.all([
-    registry.describeRepository(repository),
-    needsAllTags(intent) ? registry.listTags(repository) : undefined,
-    registry.getManifests(repository, unique)
-  ])
-  return { ...info, manifests, ...(tags && { tags }) }
+  const read = async () => {
+    const [stored, tags, manifests] = await Promise.all([
+      source && registry.storedImage(repository, source),
+      needsAllTags(intent) ? registry.listTags(repository) : undefined,
+      registry.getManifests(repository, unique, source)
+    ])
+    const archived = stored !== undefined && stored.status !== 'ACTIVE'
+    const named = unique.flatMap((ref) =>
+      'tag' in ref && !(archived && ref === source) ? [ref.tag] : []
+    )
+    const differ = tags ? disagreements(tags, manifests, named) : []
+    return { stored, tags, manifests, differ }
+  }
+  const [info, first] = await Promise.all([registry.describeRepository(repository), read()])
+  const { stored, tags, manifests, differ } = first.differ.length > 0 ? await read() : first
+  if (differ.length > 0)
+    throw new Error(
+      `ECR's ListImages answer for ${repository} contradicts the tags read by name (${differ.join('; ')}): refusing to decide from a partial answer; run again`
+    )
+  return { ...info, manifests, ...(tags && { tags }), ...(stored && { stored }) }
 }
+
+/** Tags the listing has elsewhere than the reads by name, or not at all, or only the listing has. */
+export const disagreements = (
+  listed: ReadonlyMap<string, string>,
+  named: ReadonlyMap<string, Manifest>,
+  tags: readonly string[]
+): string[] =>
+  tags.flatMap((tag) => {
+    const [inListing, byName] = [listed.get(tag), named.get(tag)?.digest]
+    return inListing === byName
+      ? []
+      : [
+          `${tag}: listed ${inListing ? `on ${shortDigest(inListing)}` : 'nowhere'}, read by name ${byName ? `on ${shortDigest(byName)}` : 'as absent'}`
+        ]
+  })
 
 const targetManifests = (
   intent: Intent,
@@ -278,12 +317,15 @@ export function repositoryWork(
 ): RepositoryWork {
   let state = initial
   const { repository } = intent
-  const manifestOf = async (digest: string | null): Promise<Manifest | undefined> =>
+  const manifestOf = async (
+    digest: string | null,
+    reader: Pick<Reader, 'getManifests'> = registry
+  ): Promise<Manifest | undefined> =>
     digest === null
       ? undefined
       : digest === plan.source.digest
         ? plan.source
-        : (await registry.getManifests(repository, [{ digest }])).get(digest)
+        : (await reader.getManifests(repository, [{ digest }])).get(digest)
   return {
     plan,
     async replanPointers() {
@@ -291,7 +333,16 @@ export function repositoryWork(
       return planRepository(intent, state)
     },
     async checkPointers(tags) {
-      const fresh = await registry.listTags(repository)
+      const [fresh, named] = await Promise.all([
+        registry.listTags(repository),
+        registry.getManifests(
+          repository,
+          tags.map((tag) => ({ tag }))
+        )
+      ])
+      const differ = disagreements(fresh, named, tags)
+      if (differ.length > 0)
+        throw new Error(`the listing contradicts the pointers read by name (${differ.join('; ')})`)
       return Promise.all(
         checkPointers(intent, plan, initial.tags, fresh, tags).map(
           async ({ moveTo, ...check }) => ({
@@ -301,13 +352,13 @@ export function repositoryWork(
         )
       )
     },
-    async restoreTargets(steps) {
+    async restoreTargets(steps, reader) {
       const guarded = steps.some(({ step }) => step.kind === 'forward' || step.kind === 'highest')
-      const fresh = guarded ? await registry.listTags(repository) : new Map<string, string>()
+      const fresh = guarded ? await reader.listTags(repository) : new Map<string, string>()
       return Promise.all(
         steps.map(async ({ step, before }) => {
           const digest = restoreTarget(intent, plan, step, before, initial.tags, fresh)
-          return digest === (before?.digest ?? null) ? before : await manifestOf(digest)
+          return digest === (before?.digest ?? null) ? before : await manifestOf(digest, reader)
         })
       )
     }

@@ -1,4 +1,5 @@
 import type { Host } from './host.js'
+import type { Journal } from './journal.js'
 import { describeRecord } from './history.js'
 import { messageOf, shortDigest, toSeconds } from './model.js'
 import type { RepositoryPlan } from './plan.js'
@@ -25,7 +26,8 @@ export interface Terminal {
  */
 export function terminalHost(
   terminal: Terminal,
-  { yes, verbose }: { readonly yes: boolean; readonly verbose: boolean }
+  { yes, verbose }: { readonly yes: boolean; readonly verbose: boolean },
+  journal: () => Journal
 ): Host & { settle(): void } {
   let showing = false
   const line = (text: string) => {
@@ -58,9 +60,18 @@ export function terminalHost(
       line(`${changesTable(preview(plans), plans, false)}\n`)
       const answer = await terminal.ask('Write these tags, production included? [y/N] ')
       return /^y(es)?$/i.test(answer.trim()) ? 'confirmed' : 'declined'
+    },
+    readAgainAfterMs: READ_AGAIN_AFTER_MS,
+    journal,
+    checkpoint: () => {
+      line('putting back what this run wrote (press Ctrl-C again to stop waiting)')
+      return Promise.resolve()
     }
   }
 }
+
+/** Long enough for a write that raced this run's to land; short enough that nobody waits for it. */
+const READ_AGAIN_AFTER_MS = 1_000
 
 const COLORS: Readonly<Record<string, string>> = {
   created: '32',

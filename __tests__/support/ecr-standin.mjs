@@ -12,9 +12,9 @@
  *   standin/lifecycle.mjs     PutLifecyclePolicy, GetLifecyclePolicy, StartLifecyclePolicyPreview,
  *                             GetLifecyclePolicyPreview
  *   standin/scanning.mjs      DescribeImageScanFindings, DescribeImageSigningStatus
- *   standin/faults.mjs        control.latency, hang, faults (mulberry32), quota
+ *   standin/faults.mjs        control.latency, hang, faults (mulberry32), quota, rewrite
  *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor,
- *                             snapshot, setScan, setSigning, archive
+ *                             snapshot, setScan, setSigning, archive, archivedAnswer
  *
  * Usage
  * -----
@@ -68,15 +68,17 @@ export async function startStandIn({ host = '127.0.0.1', port = 0, clock = Date.
   if (typeof clock !== 'function') throw new TypeError('clock must be a function returning ms')
   const registry = createRepositories()
   const paginate = createPager()
+  /** Readings where AWS does not document the answer; control.archivedAnswer changes this one. */
+  const readings = { archivedAnswer: /** @type {const} */ ('ImageNotFound') }
   const operations = {
     ...registry.operations,
-    ...createImageOperations(registry.repositoryFor, paginate),
+    ...createImageOperations(registry.repositoryFor, paginate, readings),
     ...createLifecycleOperations(registry.repositoryFor, clock),
     ...createScanningOperations(registry.repositoryFor, paginate)
   }
   const checkOperation = operationChecker(operations)
   const faults = createFaults(clock, checkOperation)
-  const admin = createAdmin(registry.repositories, clock, checkOperation)
+  const admin = createAdmin(registry.repositories, clock, checkOperation, readings)
 
   /** @param {string} operation @param {Record<string, any>} input */
   const admit = (operation, input) => {

@@ -9,8 +9,13 @@
  *   `ecr:<Operation>` and the repository ARN, the way IAM denials surface (AWS JSON protocol
  *   common error AccessDeniedException, HTTP 400; not modeled by the ECR client, so it arrives as
  *   ECRServiceException with name 'AccessDeniedException').
- * - control.failPutImage(tag, { exception, message }) makes the next PutImage for that tag (in a
- *   repository that exists) fail once with that exception (HTTP 400) without changing any state.
+ * - control.failPutImage(tag, { exception, message, times = 1 }) makes the next `times` PutImage
+ *   requests for that tag (in a repository that exists) fail with that exception (HTTP 400)
+ *   without changing any state; times: Infinity keeps failing them (a hard quota such as the
+ *   tags per image answers LimitExceededException every time).
+ * - control.archivedAnswer(answer): what BatchGetImage answers for an ARCHIVED or ACTIVATING image
+ *   (./images.mjs): 'ImageNotFound' (the default), 'ImageInaccessible', or 'manifest' (served as if
+ *   ACTIVE). AWS does not document which, so the tests run each.
  * - control.seedTags(repositoryName, digest, tags) (test set-up only, not an ECR operation): point
  *   each tag at an image already in the repository, moving it from any other image as PutImage
  *   would, straight into the state: no request, so nothing in `calls`, no latency, quota, fault,
@@ -51,14 +56,14 @@
  */
 
 import { TAG_RE } from '../oci.mjs'
-import { archiveImage, pointTag, statusOf } from './images.mjs'
+import { ARCHIVED_ANSWERS, archiveImage, pointTag, statusOf } from './images.mjs'
 import { ACCOUNT_ID, EcrError, compareStrings, repositoryArn } from './protocol.mjs'
 import { recordScan, recordSigning } from './scanning.mjs'
 
 /**
  * @typedef {import('./repositories.mjs').StoredRepository} StoredRepository
  * @typedef {{ operation: string, input: any, at: number }} RecordedCall
- * @typedef {{ exception?: string, message?: string }} FailureOptions
+ * @typedef {{ exception?: string, message?: string, times?: number }} FailureOptions
  * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[],
  *   status: import('./images.mjs').ImageStatus }} SnapshotImage
  * @typedef {{ images: SnapshotImage[] }} RepositorySnapshot
@@ -66,6 +71,7 @@ import { recordScan, recordSigning } from './scanning.mjs'
  *   calls: RecordedCall[],
  *   deny(operation: string, repositoryName?: string): void,
  *   failPutImage(tag: string, options?: FailureOptions): void,
+ *   archivedAnswer(answer: import('./images.mjs').ArchivedAnswer): void,
  *   setPushedAt(repositoryName: string, digest: string, date: Date | number): void,
  *   waitFor(operation: string, count?: number): Promise<void>,
  *   snapshot(repositoryName: string): RepositorySnapshot,
@@ -82,13 +88,14 @@ import { recordScan, recordSigning } from './scanning.mjs'
  * @param {Map<string, StoredRepository>} repositories
  * @param {() => number} clock
  * @param {(operation: unknown, what: string) => string} checkOperation
+ * @param {{ archivedAnswer: import('./images.mjs').ArchivedAnswer }} readings where AWS is silent
  */
-export function createAdmin(repositories, clock, checkOperation) {
+export function createAdmin(repositories, clock, checkOperation, readings) {
   /** @type {RecordedCall[]} */
   const calls = []
   /** @type {{ operation: string, repositoryName: string | undefined }[]} */
   const denials = []
-  /** @type {{ tag: string, exception: string, message: string }[]} */
+  /** @type {{ tag: string, exception: string, message: string, times: number }[]} */
   const failures = []
   /** Requests applied per operation since start or the last reset(). @type {Map<string, number>} */
   const applied = new Map()
@@ -122,8 +129,17 @@ export function createAdmin(repositories, clock, checkOperation) {
     deny(operation, repositoryName) {
       denials.push({ operation, repositoryName })
     },
-    failPutImage(tag, { exception = 'ServerException', message = 'injected failure' } = {}) {
-      failures.push({ tag, exception, message })
+    failPutImage(
+      tag,
+      { exception = 'ServerException', message = 'injected failure', times = 1 } = {}
+    ) {
+      if (!(times >= 1)) throw new RangeError(`failPutImage: times must be at least 1, got ${times}`)
+      failures.push({ tag, exception, message, times })
+    },
+    archivedAnswer(answer) {
+      if (!ARCHIVED_ANSWERS.includes(answer))
+        throw new RangeError(`archivedAnswer: one of ${ARCHIVED_ANSWERS.join(', ')}, got ${answer}`)
+      readings.archivedAnswer = answer
     },
     setPushedAt(repositoryName, digest, date) {
       const { image } = imageIn(repositoryName, digest)
@@ -222,8 +238,10 @@ export function createAdmin(repositories, clock, checkOperation) {
       const failing = failures.findIndex((failure) => failure.tag === tag)
       if (operation !== 'PutImage' || tag === undefined || failing === -1) return
       if (!repositories.has(repositoryName)) return // the operation answers RepositoryNotFound
-      const [failure] = failures.splice(failing, 1)
-      if (failure) throw new EcrError(failure.exception, failure.message)
+      const failure = /** @type {(typeof failures)[number]} */ (failures[failing])
+      failure.times -= 1
+      if (failure.times <= 0) failures.splice(failing, 1)
+      throw new EcrError(failure.exception, failure.message)
     },
 
     /** Count an applied request and settle the waitFor() promises it satisfies. @param {string} operation */
@@ -241,6 +259,7 @@ export function createAdmin(repositories, clock, checkOperation) {
       calls.length = 0
       denials.length = 0
       failures.length = 0
+      readings.archivedAnswer = 'ImageNotFound'
       applied.clear()
       rejectWaiters('reset()')
     },

@@ -63,6 +63,12 @@
  *   quotas off.
  * - control.throttled: { operation, at } for every request answered ThrottlingException, in the
  *   order they were throttled; `at` is the stand-in's clock (ms) at that moment.
+ * - control.rewrite(operation, change, { count = Infinity } = {}) / control.rewrite(operation,
+ *   null): the next `count` successful answers (HTTP 200) of that operation, once applied, are
+ *   sent as change(body) returns them (a deep copy is passed): an answer that is legal in form but
+ *   odd, such as a page without its list, an id left out, or a nextToken given again. This is no
+ *   reading of ECR: it stands in for a proxy between the client and a registry that answers so.
+ *   Failed answers and faulted requests are not rewritten. null removes the rewrite.
  * - reset() turns latency, faults and quotas off and clears pending hangs, `injected` and
  *   `throttled`. Requests already delayed or hanging are not cut short by reset(); close() ends
  *   them all at once (delays are cancelled unapplied), so it returns promptly.
@@ -93,6 +99,7 @@ const MAX_DELAY_MS = 2147483647
  *   latency(spec: LatencySpec, seed?: number): void,
  *   hang(operation: string, options?: HangOptions): void,
  *   faults(options: FaultOptions | null): void,
+ *   rewrite(operation: string, change: ((body: any) => unknown) | null, options?: { count?: number }): void,
  *   quota(spec: { [operation: string]: QuotaSpec | undefined } | null): void,
  *   throttled: ThrottledCall[]
  * }} FaultControl
@@ -152,6 +159,8 @@ export function createFaults(clock, checkOperation) {
   let faultConfig
   /** @type {{ operation: string, remaining: number, apply: boolean }[]} */
   const pendingHangs = []
+  /** rewrite() by operation. @type {Map<string, { change: (body: any) => unknown, remaining: number }>} */
+  const rewrites = new Map()
   /** quota() token buckets by operation. @type {Map<string, { rate: number, burst: number, tokens: number, last: number }>} */
   const buckets = new Map()
   /** How to cut short each latency delay in progress (close() does). @type {Set<() => void>} */
@@ -227,6 +236,20 @@ export function createFaults(clock, checkOperation) {
     return fault
   }
 
+  /**
+   * A successful answer as rewrite() changes it.
+   * @param {string} operation
+   * @param {import('./protocol.mjs').Outcome} outcome
+   * @returns {import('./protocol.mjs').Outcome}
+   */
+  function rewritten(operation, outcome) {
+    const rewrite = rewrites.get(operation)
+    if (!rewrite || outcome.status !== 200) return outcome
+    rewrite.remaining -= 1
+    if (rewrite.remaining <= 0) rewrites.delete(operation)
+    return { ...outcome, body: rewrite.change(structuredClone(outcome.body)) }
+  }
+
   /** @type {FaultControl} */
   const control = {
     injected,
@@ -284,6 +307,13 @@ export function createFaults(clock, checkOperation) {
       }
       const operations = only && new Set(only.map((op) => checkOperation(op, 'faults')))
       faultConfig = { rate, operations, kinds: [...kinds], random: draw }
+    },
+    rewrite(operation, change, { count = Infinity } = {}) {
+      checkOperation(operation, 'rewrite')
+      if (change === null) return void rewrites.delete(operation)
+      if (typeof change !== 'function') throw new TypeError('rewrite: change must be a function or null')
+      if (!(count >= 1)) throw new RangeError(`rewrite: count must be at least 1, got ${count}`)
+      rewrites.set(operation, { change, remaining: count })
     },
     quota(spec) {
       if (spec === null) return buckets.clear()
@@ -353,7 +383,7 @@ export function createFaults(clock, checkOperation) {
       const delay = latencyFor(operation)
       if (delay > 0 && !(await sleep(delay))) return 'silent' // close() cut the delay short
       if (fault && !fault.apply) return fault.kind === 'reset-before' ? 'reset' : 'silent'
-      const outcome = apply()
+      const outcome = rewritten(operation, apply())
       switch (fault?.kind) {
         case 'error-after': {
           const message = `injected: ${outcome.applied ? 'applied' : 'rejected'}, answer lost`
@@ -369,6 +399,7 @@ export function createFaults(clock, checkOperation) {
     },
 
     reset() {
+      rewrites.clear()
       buckets.clear()
       throttled.length = 0
       latencyConfig = undefined

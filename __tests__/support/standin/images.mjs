@@ -43,9 +43,12 @@
  *
  * BatchGetImage (API Reference: BatchGetImage, ImageFailure)
  * - imageIds: 1-100 entries, else InvalidParameterException.
- * - An ARCHIVED or ACTIVATING image, by tag or digest, is a failures[] entry 'ImageNotFound' (User
- *   Guide, "Archiving an image": "Requests to pull the archived image will fail with a 404 error";
- *   reading: an image being restored cannot be pulled either until it is ACTIVE).
+ * - An ARCHIVED or ACTIVATING image, by tag or digest, is by default a failures[] entry
+ *   'ImageNotFound' (User Guide, "Archiving an image": "Requests to pull the archived image will
+ *   fail with a 404 error"; reading: an image being restored cannot be pulled either until it is
+ *   ACTIVE). The API does not say what BatchGetImage answers, and it gained the failure code
+ *   'ImageInaccessible' with the archive feature: control.archivedAnswer (./admin.mjs) picks
+ *   'ImageNotFound', 'ImageInaccessible' or 'manifest' (served as if ACTIVE).
  * - Each found id yields { registryId, repositoryName, imageId: { imageDigest, imageTag (the
  *   requested tag echoed, absent when requested by digest only) }, imageManifest (the exact
  *   stored string), imageManifestMediaType }.
@@ -146,6 +149,7 @@ import { isTagImmutable } from './repositories.mjs'
  * @typedef {{ imageDigest?: string, imageTag?: string }} ImageId
  * @typedef {{ failureCode: string, failureReason: string }} Failure
  * @typedef {'ACTIVE' | 'ARCHIVED' | 'ACTIVATING'} ImageStatus
+ * @typedef {'ImageNotFound' | 'ImageInaccessible' | 'manifest'} ArchivedAnswer
  * @typedef {{ status: 'ARCHIVED' } | { status: 'ACTIVATING', activeAt: number }} Storage
  *   where an image not ACTIVE is; activeAt: epoch ms at which it becomes ACTIVE
  * @typedef {{ digest: string, manifest: string, mediaType: string, references: string[],
@@ -166,6 +170,8 @@ const STORAGE_CLASSES = ['STANDARD', 'ARCHIVE']
 /** @param {string} failureCode @param {string} failureReason @returns {Failure} */
 const failed = (failureCode, failureReason) => ({ failureCode, failureReason })
 const NOT_FOUND = failed('ImageNotFound', 'Requested image not found')
+/** @type {readonly ArchivedAnswer[]} what BatchGetImage may answer for an archived image */
+export const ARCHIVED_ANSWERS = ['ImageNotFound', 'ImageInaccessible', 'manifest']
 const ONE_TO_100 =
   'Member must have length less than or equal to 100 and greater than or equal to 1'
 
@@ -454,8 +460,9 @@ function listed(repository, filter) {
 /**
  * @param {(input: Record<string, any>) => StoredRepository} repositoryFor
  * @param {ReturnType<typeof import('./protocol.mjs').createPager>} paginate
+ * @param {{ archivedAnswer: ArchivedAnswer }} readings where AWS is silent (control.archivedAnswer)
  */
-export function createImageOperations(repositoryFor, paginate) {
+export function createImageOperations(repositoryFor, paginate, readings) {
   let pushSequence = 0
 
   /** @satisfies {Record<string, import('./protocol.mjs').Operation>} */
@@ -524,7 +531,10 @@ export function createImageOperations(repositoryFor, paginate) {
       /** @type {ReturnType<typeof imageOf>[]} */
       const images = []
       const failures = eachImage(repository, ids, (image, id) => {
-        if (statusOf(image) !== 'ACTIVE') return NOT_FOUND // archived: cannot be pulled
+        const answer = statusOf(image) === 'ACTIVE' ? 'manifest' : readings.archivedAnswer
+        if (answer === 'ImageNotFound') return NOT_FOUND
+        if (answer === 'ImageInaccessible')
+          return failed('ImageInaccessible', 'The image is archived and cannot be pulled')
         if (accepted.has(image.mediaType)) {
           images.push(imageOf(repository, image, id.imageTag))
           return undefined

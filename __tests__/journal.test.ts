@@ -1,0 +1,154 @@
+import { leftToUndo, putBack, type JournalEntry, type Undo } from '../src/journal.js'
+import type { Manifest } from '../src/model.js'
+import { fakeDigest } from './support/harness.js'
+
+const [run, before, other] = ['b', 'c', 'd'].map(fakeDigest) as [string, string, string]
+const registryNote: JournalEntry = {
+  note: 'registry',
+  registryId: '123456789012',
+  region: 'eu-west-1'
+}
+const write = (tag: string, pointer: boolean, was: string | null = null): JournalEntry => ({
+  note: 'write',
+  repository: 'app',
+  tag,
+  pointer,
+  before: was,
+  placed: run
+})
+const undo = (tag: string, pointer: boolean, target: string | null): Undo => ({
+  repository: 'app',
+  tag,
+  pointer,
+  placed: run,
+  target
+})
+
+describe('leftToUndo', () => {
+  it.each<[string, JournalEntry[], Undo[]]>([
+    ['nothing written', [registryNote], []],
+    [
+      'every write, back where it was before, pointers first',
+      [registryNote, write('v1.2.0', false), write('production', true, before)],
+      [undo('production', true, before), undo('v1.2.0', false, null)]
+    ],
+    [
+      'a write sent twice counts once, from where it was first',
+      [registryNote, write('production', true, before), { ...write('production', true, run) }],
+      [undo('production', true, before)]
+    ],
+    [
+      'the target the undo decided, not before (a release made meanwhile)',
+      [
+        registryNote,
+        write('production', true, before),
+        { note: 'target', ...undo('production', true, other) }
+      ],
+      [undo('production', true, other)]
+    ],
+    [
+      'a pointer another run moved onto the run image, which the undo took on',
+      [registryNote, { note: 'target', ...undo('latest', true, before) }],
+      [undo('latest', true, before)]
+    ],
+    [
+      'nothing settled',
+      [
+        registryNote,
+        write('v1.2.0', false),
+        write('production', true, before),
+        { note: 'settled', repository: 'app', tag: 'production' }
+      ],
+      [undo('v1.2.0', false, null)]
+    ],
+    [
+      'nothing once the run finished',
+      [registryNote, write('v1.2.0', false), { note: 'finished' }],
+      []
+    ]
+  ])('%s', (_name, entries, undos) => {
+    expect(leftToUndo(entries)).toEqual({
+      registry: { registryId: '123456789012', region: 'eu-west-1' },
+      undos
+    })
+  })
+})
+
+describe('putBack', () => {
+  const manifest = (digest: string): Manifest => ({ digest, mediaType: 'm', body: digest })
+
+  /** A registry of tag → digest that logs each call; `failing` tags refuse writes. */
+  function fakeRegistry(tags: Record<string, string>, failing: string[] = []) {
+    const log: string[] = []
+    return {
+      log,
+      tags,
+      async putTag(_repository: string, tag: string, to: Manifest) {
+        if (failing.includes(tag)) throw new Error('ecr:PutImage on app failed')
+        log.push(`put ${tag}=${to.digest[7]}`)
+        tags[tag] = to.digest
+        return 'written' as const
+      },
+      async removeTag(_repository: string, tag: string) {
+        log.push(`remove ${tag}`)
+        delete tags[tag]
+      },
+      async getManifests(
+        _repository: string,
+        refs: readonly ({ tag: string } | { digest: string })[]
+      ) {
+        log.push(`read ${refs.map((ref) => ('tag' in ref ? ref.tag : ref.digest[7])).join(',')}`)
+        return new Map(
+          refs.flatMap((ref) => {
+            const digest = 'tag' in ref ? tags[ref.tag] : ref.digest
+            return digest ? [['tag' in ref ? ref.tag : ref.digest, manifest(digest)] as const] : []
+          })
+        )
+      }
+    }
+  }
+
+  it('puts back only what is still on the run image, pointers first, and journals each as settled', async () => {
+    const registry = fakeRegistry({ 'v1.2.0': run, production: run, latest: other, canary: before })
+    const settled: string[] = []
+    const outcomes = await putBack(
+      registry,
+      [
+        undo('v1.2.0', false, null),
+        undo('production', true, before),
+        undo('latest', true, before),
+        undo('canary', true, before)
+      ],
+      async () => {},
+      { note: (entry) => void settled.push('tag' in entry ? entry.tag : entry.note), resume: '' }
+    )
+    expect(registry.log).toEqual([
+      'read v1.2.0,production,latest,canary',
+      `read ${before[7]}`,
+      `put production=${before[7]}`,
+      'remove v1.2.0'
+    ])
+    expect(outcomes.map(({ undo: { tag }, result, now }) => [tag, result, now])).toEqual([
+      ['production', 'put back', before],
+      ['latest', 'moved by another writer', other],
+      ['canary', 'put back', before],
+      ['v1.2.0', 'put back', null]
+    ])
+    expect(settled.sort()).toEqual(['canary', 'latest', 'production', 'v1.2.0'])
+  })
+
+  it('says which could not be put back, and leaves them unsettled for another try', async () => {
+    const registry = fakeRegistry({ production: run }, ['production'])
+    const settled: string[] = []
+    const [outcome] = await putBack(registry, [undo('production', true, before)], async () => {}, {
+      note: (entry) => void settled.push(entry.note),
+      resume: ''
+    })
+    expect(outcome).toMatchObject({
+      result: 'failed',
+      now: run,
+      error: 'ecr:PutImage on app failed'
+    })
+    expect(settled).toEqual([])
+  })
+})
