@@ -133,7 +133,8 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
       tag,
       { exception = 'ServerException', message = 'injected failure', times = 1 } = {}
     ) {
-      if (!(times >= 1)) throw new RangeError(`failPutImage: times must be at least 1, got ${times}`)
+      if (!(times >= 1))
+        throw new RangeError(`failPutImage: times must be at least 1, got ${times}`)
       failures.push({ tag, exception, message, times })
     },
     archivedAnswer(answer) {

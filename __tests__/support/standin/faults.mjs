@@ -311,7 +311,8 @@ export function createFaults(clock, checkOperation) {
     rewrite(operation, change, { count = Infinity } = {}) {
       checkOperation(operation, 'rewrite')
       if (change === null) return void rewrites.delete(operation)
-      if (typeof change !== 'function') throw new TypeError('rewrite: change must be a function or null')
+      if (typeof change !== 'function')
+        throw new TypeError('rewrite: change must be a function or null')
       if (!(count >= 1)) throw new RangeError(`rewrite: count must be at least 1, got ${count}`)
       rewrites.set(operation, { change, remaining: count })
     },
