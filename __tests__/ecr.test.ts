@@ -323,27 +323,28 @@ describe('Registry lifecycle policies and deletes', () => {
     })
   })
 
-  it('deletes images by digest, counting one already gone as deleted and returning any other failure', async () => {
+  it('removes tags by tag alone, counting one already gone as removed and returning any other failure', async () => {
     ecr
       .on(BatchDeleteImageCommand)
       .resolvesOnce({
-        failures: [{ imageId: { imageDigest: 'sha256:a' }, failureCode: 'ImageNotFound' }]
+        failures: [{ imageId: { imageTag: '1.0.0' }, failureCode: 'ImageNotFound' }]
       })
       .resolvesOnce({
         failures: [
           {
-            imageId: { imageDigest: 'sha256:b' },
-            failureCode: 'InvalidImageDigest',
-            failureReason: 'bad'
+            imageId: { imageTag: '1.1.0' },
+            failureCode: 'ImageReferencedByManifestList',
+            failureReason: 'held'
           }
         ]
       })
-    expect(await registry().deleteImages('app', ['sha256:a'])).toEqual(new Map())
-    expect(await registry().deleteImages('app', ['sha256:b'])).toEqual(
-      new Map([['sha256:b', 'InvalidImageDigest: bad']])
+    expect(await registry().removeTags('app', ['1.0.0', 'sha-a'])).toEqual(new Map())
+    expect(await registry().removeTags('app', ['1.1.0'])).toEqual(
+      new Map([['1.1.0', 'ImageReferencedByManifestList: held']])
     )
     expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
-      { imageDigest: 'sha256:a' }
+      { imageTag: '1.0.0' },
+      { imageTag: 'sha-a' }
     ])
   })
 })

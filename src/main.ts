@@ -37,6 +37,7 @@ import {
   cleanupFailure,
   preview,
   report,
+  wroteTags,
   type RunResult
 } from './report.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
@@ -254,9 +255,11 @@ async function recordedPointers(
 async function prune(result: RunResult, { host, inputs, convention, registry, pace, signal }: Run) {
   const limits = pruneLimits(convention, inputs.prune)
   const pruned = await host.group('Prune', () =>
-    pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, () =>
-      pace(signal)
-    )
+    pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, {
+      pace,
+      signal,
+      log: (message) => host.info(message)
+    })
   )
   const next = { ...result, prune: pruned }
   return { ...next, ...cleanupFailure(next) }
@@ -271,6 +274,7 @@ async function keepLifecyclePolicy(
   const lifecycle = await host.group('Lifecycle policy', () =>
     maintainLifecycle(registry, convention, intent, inputs.repositories, inputs.dryRun, {
       sleep: (ms) => sleep(ms, undefined, { signal }),
+      wroteTags: wroteTags(result),
       clock: Date.now,
       log: (message) => host.info(message),
       progress: (message) => host.progress(message)
