@@ -121,6 +121,7 @@ function fakeDeps() {
       sleeps.push(ms)
       now += ms
     },
+    wroteTags: false,
     clock: () => now,
     log: (message) => logs.push(message),
     progress: (message) => logs.push(message)
@@ -308,6 +309,26 @@ describe('maintainLifecycle', () => {
     expect(registry.calls).toEqual(['get app', 'preview app'])
   })
 
+  it.each([
+    [false, ''],
+    [true, '; the tags stay written as reported']
+  ])(
+    'a cancel while the preview is polled says so, and writes no policy (tags written before: %s)',
+    async (wroteTags, tail) => {
+      const registry = fakeRegistry({ api: repository({ inProgress: 1 }), web: repository() })
+      const deps: LifecycleDeps = {
+        ...fakeDeps().deps,
+        wroteTags,
+        sleep: () => Promise.reject(new DOMException('The operation was aborted', 'AbortError'))
+      }
+      const error = await maintain(registry, 'apply', { deps }).catch((thrown: unknown) => thrown)
+      expect(problemsOf(error).map(messageOf)).toEqual([
+        `the job was cancelled during the lifecycle preview of api: no lifecycle policy was written${tail}`
+      ])
+      expect(registry.calls).not.toContain('put web')
+    }
+  )
+
   it.each<[string, Convention, string]>([
     [
       'has no cleanup section',
@@ -332,60 +353,184 @@ describe('maintainLifecycle', () => {
 describe('pruneReleases', () => {
   const channels = builtInConvention('channels')
   const longAgo = new Date(0)
-  /** Repository `a` holds 1.0.0 … 1.5.0, all old; `broken` cannot be read. */
-  const registry = (failing: ReadonlySet<string>) => ({
-    deletes: [] as string[][],
-    async listTags(name: string) {
-      if (name === 'broken') throw new Error('access denied')
-      return new Map(Array.from({ length: 6 }, (_, minor) => [`1.${minor}.0`, digest(`m${minor}`)]))
-    },
-    async describeImages(_name: string, digests: readonly string[]) {
-      return new Map(digests.map((each) => [each, { tags: [], pushedAt: longAgo }]))
-    },
-    async getManifests() {
-      return new Map<string, Manifest>()
-    },
-    async deleteImages(_name: string, digests: readonly string[]) {
-      this.deletes.push([...digests])
-      return new Map(digests.filter((each) => failing.has(each)).map((each) => [each, 'nope']))
-    }
+  const limits = { keepMinorVersions: 4, olderThanDays: 90 }
+  const image = (minor: number) => digest(`m${minor}-`)
+  const manifestOf = (image: string): Manifest => ({
+    digest: image,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    body: '{}'
   })
 
-  it('reports per repository what it deleted before a failure, and a read failure without hiding the others', async () => {
-    const fake = registry(new Set())
-    const outcomes = await pruneReleases(
-      fake,
-      channels,
-      ['a', 'broken'],
-      { keepMinorVersions: 4, olderThanDays: 90 },
-      false,
-      async () => {}
+  /**
+   * Repository `app` over tags kept in memory, with ECR's rules for removing tags: an image goes with
+   * its last tag. Releases 1.<minor>.0 for each minor, on image `m<minor>`, all old; `broken` cannot
+   * be read. `calls` keeps the listings, removals and writes in order; `meanwhile` runs as each
+   * listing or removal arrives, before it is answered or lands, as a concurrent writer would.
+   */
+  function registry(minors = 6, { refuse = new Set<string>() } = {}) {
+    const tags = new Map(
+      Array.from({ length: minors }, (_, minor) => [`1.${minor}.0`, image(minor)])
     )
+    const calls: string[] = []
+    const fake = {
+      tags,
+      calls,
+      meanwhile: (() => {}) as (calls: readonly string[]) => void,
+      async listTags(name: string) {
+        if (name === 'broken') throw new Error('access denied')
+        calls.push('list')
+        fake.meanwhile(calls)
+        return new Map(tags)
+      },
+      async describeImages(_name: string, digests: readonly string[]) {
+        return new Map(digests.map((each) => [each, { tags: [], pushedAt: longAgo }]))
+      },
+      async getManifests(_name: string, refs: readonly ImageRef[]) {
+        return new Map(
+          refs.flatMap((ref) => ('digest' in ref ? [[ref.digest, manifestOf(ref.digest)]] : []))
+        )
+      },
+      async removeTags(_name: string, removed: readonly string[]) {
+        calls.push(`remove ${removed.length}`)
+        fake.meanwhile(calls)
+        for (const tag of removed) if (!refuse.has(tag)) tags.delete(tag)
+        return new Map(
+          removed
+            .filter((tag) => refuse.has(tag))
+            .map((tag) => [tag, 'ImageReferencedByManifestList: held'])
+        )
+      },
+      async putTag(_name: string, tag: string, manifest: Manifest) {
+        calls.push(`put ${tag}`)
+        tags.set(tag, manifest.digest)
+        return 'written' as const
+      }
+    }
+    return fake
+  }
+
+  const deps = (signal = new AbortController().signal) => {
+    const logs: string[] = []
+    return { logs, pace: async () => {}, signal, log: (message: string) => logs.push(message) }
+  }
+
+  const prune = (fake: ReturnType<typeof registry>, repositories = ['app'], given = deps()) =>
+    pruneReleases(fake, channels, repositories, limits, false, given)
+
+  it('reports per repository what it deleted before a failure, and a read failure without hiding the others', async () => {
+    const fake = registry()
+    const outcomes = await prune(fake, ['app', 'broken'])
     expect(outcomes).toEqual([
       {
-        repository: 'a',
+        repository: 'app',
         keptMinors: ['1.5', '1.4', '1.3', '1.2'],
         images: [
-          expect.objectContaining({ versions: ['1.0.0'] }),
-          expect.objectContaining({ versions: ['1.1.0'] })
+          expect.objectContaining({ versions: ['1.0.0'], tags: ['1.0.0'] }),
+          expect.objectContaining({ versions: ['1.1.0'], tags: ['1.1.0'] })
         ],
+        kept: [],
         deleted: true
       },
-      { repository: 'broken', keptMinors: [], images: [], deleted: true, error: 'access denied' }
+      {
+        repository: 'broken',
+        keptMinors: [],
+        images: [],
+        kept: [],
+        deleted: true,
+        error: 'access denied'
+      }
+    ])
+    expect([...fake.tags.keys()]).toEqual(['1.2.0', '1.3.0', '1.4.0', '1.5.0'])
+  })
+
+  it('keeps an image ECR did not remove a tag of, puts back the tags it did remove, and names the failure', async () => {
+    const fake = registry(6, { refuse: new Set(['1.1.0']) })
+    fake.tags.set('app-main-1111111', image(1))
+    const [outcome] = await prune(fake)
+    expect(outcome?.images.map(({ versions }) => versions)).toEqual([['1.0.0']])
+    expect(outcome?.kept).toEqual([
+      expect.objectContaining({
+        digest: image(1),
+        reason: 'ECR did not remove 1.1.0',
+        removed: []
+      })
+    ])
+    expect(outcome?.error).toBe('ECR did not remove 1.1.0 (ImageReferencedByManifestList: held)')
+    expect(fake.tags.get('app-main-1111111')).toBe(image(1))
+  })
+
+  it('keeps an image that gains production between the re-read and its deletion, puts back its version tag, and reports it kept', async () => {
+    const fake = registry()
+    // A rollback points production at 1.0.0's image while the removal is on its way.
+    fake.meanwhile = (calls) => {
+      if (calls.at(-1) === 'remove 2') fake.tags.set('production', image(0))
+    }
+    const given = deps()
+    const [outcome] = await prune(fake, ['app'], given)
+    expect(fake.tags.get('production')).toBe(image(0))
+    expect(fake.tags.get('1.0.0')).toBe(image(0))
+    expect(fake.tags.has('1.1.0')).toBe(false)
+    expect(outcome?.images.map(({ digest }) => digest)).toEqual([image(1)])
+    expect(outcome?.kept).toEqual([
+      expect.objectContaining({
+        digest: image(0),
+        versions: ['1.0.0'],
+        reason: 'it gained production',
+        removed: []
+      })
+    ])
+    expect(outcome?.error).toBeUndefined()
+    expect(fake.calls).toEqual(['list', 'list', 'remove 2', 'list', 'put 1.0.0'])
+    expect(given.logs).toEqual([
+      'app:1.0.0 put back on sha256:m0-000000000',
+      'app@sha256:m0-000000000 (1.0.0) kept: it gained production',
+      'app@sha256:m1-000000000 (1.1.0) deleted'
     ])
   })
 
-  it('counts the images a batch did delete when ECR refuses one of them', async () => {
-    const fake = registry(new Set([digest('m1')]))
-    const [outcome] = await pruneReleases(
-      fake,
-      channels,
-      ['a'],
-      { keepMinorVersions: 4, olderThanDays: 90 },
-      false,
-      async () => {}
+  it('lists the tags again before every batch of 100, and leaves an image that gained a tag between two batches', async () => {
+    const fake = registry(124)
+    // 120 candidates (1.0 … 1.119): 100 in the first request, 20 in the second.
+    fake.meanwhile = (calls) => {
+      if (calls.at(-1) === 'remove 100') fake.tags.set('stable', image(110))
+    }
+    const [outcome] = await prune(fake)
+    expect(fake.calls).toEqual(['list', 'list', 'remove 100', 'list', 'remove 19', 'list'])
+    expect(outcome?.images).toHaveLength(119)
+    expect(outcome?.kept).toEqual([
+      expect.objectContaining({ versions: ['1.110.0'], reason: 'it gained stable', removed: [] })
+    ])
+    expect(fake.tags.get('1.110.0')).toBe(image(110))
+    expect(fake.tags.get('stable')).toBe(image(110))
+  })
+
+  it('leaves alone an image another writer deleted between the plan and the batch, reporting it neither deleted nor kept', async () => {
+    const fake = registry()
+    fake.meanwhile = (calls) => {
+      if (calls.length === 2) fake.tags.delete('1.0.0')
+    }
+    const given = deps()
+    const [outcome] = await prune(fake, ['app'], given)
+    expect(outcome).toMatchObject({ images: [{ versions: ['1.1.0'] }], kept: [] })
+    expect(fake.calls).toEqual(['list', 'list', 'remove 1', 'list'])
+    expect(given.logs).toContain(
+      'app@sha256:m0-000000000 (1.0.0) left alone: another writer removed its tags'
     )
-    expect(outcome?.images.map(({ versions }) => versions)).toEqual([['1.0.0']])
-    expect(outcome?.error).toBe(`could not delete ${digest('m1')} (nope)`)
+  })
+
+  it('starts no further batch once the job is cancelled, and says so', async () => {
+    const fake = registry(124)
+    const cancel = new AbortController()
+    fake.meanwhile = (calls) => {
+      if (calls.at(-1) === 'remove 100') cancel.abort('SIGINT')
+    }
+    const given = deps(cancel.signal)
+    const [outcome] = await prune(fake, ['app'], {
+      ...given,
+      pace: async (signal?: AbortSignal) => signal?.throwIfAborted()
+    })
+    expect(fake.calls).toEqual(['list', 'list', 'remove 100', 'list'])
+    expect(outcome?.images).toHaveLength(100)
+    expect(outcome?.error).toBe('the job was cancelled (SIGINT): no further image is deleted')
   })
 })

@@ -8,6 +8,7 @@ import {
   type Command,
   type Parsed
 } from '../src/command.js'
+import type { PruneOutcome } from '../src/cleanup.js'
 import type { Change, RunResult } from '../src/report.js'
 import { EVENTS } from '../src/trigger.js'
 import { fakeDigest } from './support/harness.js'
@@ -268,6 +269,23 @@ describe('exitCode', () => {
     refused: []
   })
 
+  /** A prune that kept an image which gained a pointer meanwhile, having removed its tags first. */
+  const keptByPrune = (removed: string[]): PruneOutcome => ({
+    repository: 'api',
+    keptMinors: ['1.2'],
+    images: [],
+    kept: [
+      {
+        digest: other,
+        versions: ['1.0.0'],
+        tags: ['1.0.0'],
+        reason: 'it gained production',
+        removed
+      }
+    ],
+    deleted: true,
+    error: 'could not put back 1.0.0'
+  })
   const table: [string, RunResult, 0 | 1 | 2 | 3][] = [
     ['a run that ended well', run({ changes: [row({})] }), 0],
     ['a run that ended well, with nothing to do', run({}), 0],
@@ -329,7 +347,8 @@ describe('exitCode', () => {
           {
             repository: 'api',
             keptMinors: ['1.2'],
-            images: [{ digest: other, versions: ['1.0.0'] }],
+            images: [{ digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }],
+            kept: [],
             deleted: true,
             error: 'throttled'
           }
@@ -345,12 +364,23 @@ describe('exitCode', () => {
           {
             repository: 'api',
             keptMinors: ['1.2'],
-            images: [{ digest: other, versions: ['1.0.0'] }],
+            images: [{ digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }],
+            kept: [],
             deleted: false
           }
         ]
       }),
       1
+    ],
+    [
+      'a failure after a prune kept an image and put back every tag it removed',
+      run({ failure, prune: [keptByPrune([])] }),
+      1
+    ],
+    [
+      'a failure after a prune kept an image and could not put back a tag',
+      run({ failure, prune: [keptByPrune(['1.0.0'])] }),
+      3
     ],
     [
       'a failure after a lifecycle policy was written',

@@ -4,6 +4,7 @@
  * supports (put and get), against moto_server.
  */
 import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   CreateRepositoryCommand,
   ECRClient,
@@ -17,7 +18,7 @@ import { builtInConvention } from '../src/conventions.js'
 import { policyText, renderPolicy } from '../src/lifecycle.js'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { multiArchImage, seedImage, tagsByDigest } from './support/images.mjs'
-import { runAction } from './support/run-action.mjs'
+import { runAction, startAction } from './support/run-action.mjs'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 const DAY_MS = 86_400_000
@@ -192,6 +193,34 @@ describe('against the stand-in', () => {
     )
   })
 
+  it('a job cancelled during the lifecycle preview after a release says so: no policy written, the tags stay as reported', async () => {
+    const repo = await repository()
+    await image(repo, 'old', ['v1.0.0', 'production'], 30)
+    const build = await image(repo, 'build', ['sha-bbbbbbb'], 1)
+    const { child, result } = startAction({
+      endpoint: standIn.url,
+      eventName: 'release',
+      payload: {
+        action: 'published',
+        release: { tag_name: 'v1.1.0', prerelease: false },
+        repository: { default_branch: 'main', full_name: 'octo/app' }
+      },
+      inputs: { repository: repo, lifecycle: 'apply' },
+      env: { GITHUB_REF: 'refs/tags/v1.1.0', GITHUB_SHA: 'bbbbbbb'.padEnd(40, '0') }
+    })
+    // The first poll answers IN_PROGRESS; the run then waits 2 s before the next.
+    await standIn.control.waitFor('GetLifecyclePolicyPreview', 1)
+    child.kill('SIGINT')
+    const run = await result
+    expect(run.status).toBe(1)
+    expect(run.errors).toEqual([
+      `the job was cancelled during the lifecycle preview of ${repo}: no lifecycle policy was written; the tags stay written as reported`
+    ])
+    await expect(policyOf(client, repo)).rejects.toThrow(/LifecyclePolicyNotFound|does not exist/)
+    const tags = await tagsByDigest(client, repo)
+    expect([tags['v1.1.0'], tags.production]).toEqual([build, build])
+  })
+
   it('prune keeps exactly the newest five minors, every patch of them, pointers and recent images; it only plans unless dry-run: false', async () => {
     const repo = await repository()
     const kept: string[] = []
@@ -232,6 +261,138 @@ describe('against the stand-in', () => {
     expect([...remaining].sort()).toEqual([...kept].sort())
     expect(pruned.summary).toContain(`deleted ${gone.length} release images`)
   }, 60_000)
+})
+
+/** Polls until `condition` holds: for requests that arrive, which waitFor() does not count. */
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(2)
+  }
+}
+
+describe('a prune overlapping a rollback, with slow deletes (the stand-in)', () => {
+  type Run = Awaited<ReturnType<typeof runAction>>
+  interface Pruned {
+    images: { digest: string }[]
+    kept: { digest: string; versions: string[]; reason: string }[]
+  }
+  const REPOSITORY = 'race/app'
+  /** Every other request takes 0-40 ms, drawn from the trial's seed; a delete takes 1.5 s. */
+  const latency = { BatchDeleteImage: 1_500, default: [0, 40] as [number, number] }
+
+  /**
+   * Where the second run starts: the rollback once the prune has listed the tags, once its read of
+   * the images is held (2.5 s) before it lists them again, once it has listed them again, or once
+   * its delete is on its way; or the prune once the rollback has listed them.
+   */
+  type Start = 'rollback first' | 'listed' | 'held before the re-read' | 'listed again' | 'deleting'
+  const trials: [Start, string][] = [
+    ['rollback first', '1.0.0'],
+    ['listed', '1.1.0'],
+    ['held before the re-read', '1.0.0'],
+    ['listed again', '1.1.0'],
+    ['deleting', '1.0.0'],
+    ['deleting', '1.1.0']
+  ]
+
+  it.each(trials.map(([start, version], index) => [index + 1, start, version] as const))(
+    "trial %d (%s, rollback to %s): production stays on the rollback's image, which keeps its version, and the prune reports what the registry shows",
+    async (seed, start, version) => {
+      const standIn = await startStandIn()
+      const client = clientOf(standIn.url)
+      try {
+        await client.send(new CreateRepositoryCommand({ repositoryName: REPOSITORY }))
+        // 1.0 and 1.1 are outside the two minors kept; production is on 1.3.0.
+        const images: Record<string, string> = {}
+        for (const minor of [0, 1, 2, 3]) {
+          const built = multiArchImage(`race-${seed}-${minor}`)
+          const tags = [
+            `v1.${minor}.0`,
+            `sha-${minor}000000`,
+            ...(minor === 3 ? ['production'] : [])
+          ]
+          await seedImage(client, REPOSITORY, built, tags)
+          standIn.control.setPushedAt(REPOSITORY, built.digest, daysAgo(200))
+          images[`1.${minor}.0`] = built.digest
+        }
+        standIn.control.latency(latency, seed)
+        const prune = () =>
+          startAction({
+            endpoint: standIn.url,
+            eventName: 'schedule',
+            inputs: {
+              repository: REPOSITORY,
+              event: 'prune',
+              'dry-run': 'false',
+              'keep-minor-versions': '2'
+            }
+          }).result
+        const rollback = () =>
+          startAction({
+            endpoint: standIn.url,
+            eventName: 'workflow_dispatch',
+            payload: { inputs: {}, repository: { default_branch: 'main', full_name: 'octo/app' } },
+            inputs: { repository: REPOSITORY, event: 'rollback', version },
+            env: { GITHUB_REF: 'refs/heads/main' }
+          }).result
+        const { calls } = standIn.control
+        const arrived = (operation: string) => calls.some((call) => call.operation === operation)
+        let runs: [Promise<Run>, Promise<Run>]
+        if (start === 'rollback first') {
+          const rolled = rollback()
+          await standIn.control.waitFor('ListImages', 1)
+          runs = [prune(), rolled]
+        } else {
+          const pruned = prune()
+          await standIn.control.waitFor('ListImages', start === 'listed again' ? 2 : 1)
+          if (start === 'held before the re-read') {
+            // The prune's next request, its read of the images, arrives now and is held.
+            standIn.control.latency({ ...latency, DescribeImages: 2_500 }, seed)
+            await until(() => arrived('DescribeImages'), "the prune's DescribeImages")
+            standIn.control.latency(latency, seed)
+          }
+          if (start === 'deleting') await until(() => arrived('BatchDeleteImage'), 'the delete')
+          runs = [pruned, rollback()]
+        }
+        const [pruned, rolled] = await Promise.all(runs)
+        expect({ prune: pruned.errors, rollback: rolled.errors }).toEqual({
+          prune: [],
+          rollback: []
+        })
+        expect([pruned.status, rolled.status]).toEqual([0, 0])
+
+        const target = images[version]!
+        const other = images[version === '1.0.0' ? '1.1.0' : '1.0.0']!
+        const snapshot = standIn.control.snapshot(REPOSITORY).images
+        const tagsOf = (digest: string) => snapshot.find((image) => image.digest === digest)?.tags
+        expect(tagsOf(target)).toEqual(
+          [`sha-${version.split('.')[1]}000000`, 'production', `v${version}`].sort()
+        )
+        const [entry] = JSON.parse(pruned.outputs.json ?? '[]') as { prune: Pruned }[]
+        // What the prune reported is what the registry shows: the other old release is gone, the
+        // rollback's image is either kept with the tag it gained or was never planned.
+        expect(entry?.prune.images.map(({ digest }) => digest)).toEqual([other])
+        expect(tagsOf(other)).toBeUndefined()
+        expect(entry?.prune.kept).toEqual(
+          entry?.prune.kept.length
+            ? [{ digest: target, versions: [version], reason: 'it gained production' }]
+            : []
+        )
+        const path = pruned.stdout.includes(`put back on`)
+          ? 'put back after its delete'
+          : entry?.prune.kept.length
+            ? 'dropped at the re-read'
+            : 'never planned'
+        console.log(`prune and rollback, trial ${seed} (${start}, ${version}): ${path}`)
+      } finally {
+        client.destroy()
+        await standIn.close()
+      }
+    },
+    20_000
+  )
 })
 
 const motoUrl = process.env.MOTO_ENDPOINT

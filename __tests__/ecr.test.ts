@@ -217,11 +217,13 @@ describe('Registry writes', () => {
   })
 
   it('removes a tag with BatchDeleteImage and reports a failure', async () => {
-    ecr
-      .on(BatchDeleteImageCommand)
-      .resolves({ failures: [{ imageId: { imageTag: 'latest' }, failureReason: 'throttled' }] })
+    ecr.on(BatchDeleteImageCommand).resolves({
+      failures: [
+        { imageId: { imageTag: 'latest' }, failureCode: 'KmsError', failureReason: 'key disabled' }
+      ]
+    })
     await expect(registry().removeTag('app', 'latest')).rejects.toThrow(
-      "could not remove tag 'latest' from app: throttled"
+      "could not remove tag 'latest' from app: KmsError: key disabled"
     )
     expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
       { imageTag: 'latest' }
@@ -327,27 +329,28 @@ describe('Registry lifecycle policies and deletes', () => {
     })
   })
 
-  it('deletes images by digest, counting one already gone as deleted and returning any other failure', async () => {
+  it('removes tags by tag alone, counting one already gone as removed and returning any other failure', async () => {
     ecr
       .on(BatchDeleteImageCommand)
       .resolvesOnce({
-        failures: [{ imageId: { imageDigest: 'sha256:a' }, failureCode: 'ImageNotFound' }]
+        failures: [{ imageId: { imageTag: '1.0.0' }, failureCode: 'ImageNotFound' }]
       })
       .resolvesOnce({
         failures: [
           {
-            imageId: { imageDigest: 'sha256:b' },
-            failureCode: 'InvalidImageDigest',
-            failureReason: 'bad'
+            imageId: { imageTag: '1.1.0' },
+            failureCode: 'ImageReferencedByManifestList',
+            failureReason: 'held'
           }
         ]
       })
-    expect(await registry().deleteImages('app', ['sha256:a'])).toEqual(new Map())
-    expect(await registry().deleteImages('app', ['sha256:b'])).toEqual(
-      new Map([['sha256:b', 'InvalidImageDigest: bad']])
+    expect(await registry().removeTags('app', ['1.0.0', 'sha-a'])).toEqual(new Map())
+    expect(await registry().removeTags('app', ['1.1.0'])).toEqual(
+      new Map([['1.1.0', 'ImageReferencedByManifestList: held']])
     )
     expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
-      { imageDigest: 'sha256:a' }
+      { imageTag: '1.0.0' },
+      { imageTag: 'sha-a' }
     ])
   })
 })

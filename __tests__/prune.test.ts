@@ -1,6 +1,14 @@
 import { builtInConvention } from '../src/conventions.js'
 import type { ImageDetails } from '../src/model.js'
-import { planPrune, type PruneState } from '../src/prune.js'
+import {
+  changeOf,
+  nextBatch,
+  planPrune,
+  stayedBecause,
+  tagsByDigest,
+  type PruneCandidate,
+  type PruneState
+} from '../src/prune.js'
 
 const channels = builtInConvention('channels')
 const environments = builtInConvention('environments')
@@ -121,7 +129,97 @@ describe('planPrune', () => {
     expect(deleted(repository(images), environments, 1, 0)).toEqual(['1.0.0'])
   })
 
+  it('gives each image to delete every tag it carries, version or not', () => {
+    const images = { ...thirtyMinors(), 'sha-aaaaaaa': ['a0x0', 200] as [string, number] }
+    const plan = planPrune(
+      channels,
+      { keepMinorVersions: 5, olderThanDays: 90 },
+      repository(images),
+      NOW
+    )
+    expect(plan.delete.find(({ versions }) => versions.includes('1.0.0'))).toMatchObject({
+      versions: ['1.0.0'],
+      tags: ['1.0.0', 'sha-aaaaaaa']
+    })
+  })
+
   it('deletes nothing when every release is within the kept minors', () => {
     expect(deleted(repository({ '1.0.0': ['d1', 500], '1.1.0': ['d2', 500] }))).toEqual([])
+  })
+})
+
+/** A candidate on image `name` that carried these tags when it was read. */
+const candidate = (name: string, tags: string[]): PruneCandidate => ({
+  digest: digest(name),
+  versions: tags.filter((tag) => /^\d/.test(tag)),
+  tags
+})
+
+describe('nextBatch', () => {
+  const sized = (...counts: number[]) =>
+    counts.map((count, index) =>
+      candidate(
+        `n${index}`,
+        Array.from({ length: count }, (_, tag) => `${index}.${tag}.0`)
+      )
+    )
+  it.each<[string, number[], number[]]>([
+    ['nothing left', [], []],
+    [
+      '120 one-tag images: the first 100',
+      Array(120).fill(1),
+      Array.from({ length: 100 }, (_, i) => i)
+    ],
+    ['images that fit together: all of them', [40, 60], [0, 1]],
+    ['one that does not fit waits; a later one that fits joins', [60, 50, 40], [0, 2]],
+    ['an image with more than 100 tags: alone', [150, 1], [0]],
+    ['an image with more than 100 tags after a small one: it waits', [1, 150, 2], [0, 2]],
+    ['exactly 100 tags: nothing more', [100, 1], [0]]
+  ])('%s', (_name, counts, expected) => {
+    const candidates = sized(...counts)
+    expect(nextBatch(candidates).map((each) => candidates.indexOf(each))).toEqual(expected)
+  })
+})
+
+describe('changeOf', () => {
+  const planned = candidate('p1', ['1.0.0', 'sha-aaaaaaa'])
+  const plan = { keptMinors: ['1.5'], delete: [planned] }
+  it.each<[string, Record<string, string>, PruneCandidate[], string | undefined]>([
+    ['the same tags, still planned', { '1.0.0': 'p1', 'sha-aaaaaaa': 'p1' }, [planned], undefined],
+    [
+      'a pointer gained (and so no longer planned)',
+      { '1.0.0': 'p1', 'sha-aaaaaaa': 'p1', production: 'p1' },
+      [],
+      'it gained production'
+    ],
+    ['a tag lost', { '1.0.0': 'p1' }, [planned], 'it lost sha-aaaaaaa'],
+    [
+      'a tag gained and one lost: the gain says why',
+      { '1.0.0': 'p1', stable: 'p1' },
+      [],
+      'it gained stable'
+    ],
+    [
+      'the same tags, but no longer planned',
+      { '1.0.0': 'p1', 'sha-aaaaaaa': 'p1' },
+      [],
+      'it is no longer one to delete'
+    ]
+  ])('%s', (_name, listing, stillPlanned, expected) => {
+    const tags = tagsByDigest(
+      new Map(Object.entries(listing).map(([tag, name]) => [tag, digest(name)]))
+    )
+    expect(changeOf(planned, tags, { ...plan, delete: stillPlanned })).toBe(expected)
+  })
+})
+
+describe('stayedBecause', () => {
+  const sent = candidate('s1', ['1.0.0', 'sha-aaaaaaa'])
+  it.each<[string, string[], string]>([
+    ['a pointer arrived before its last tag went', ['production'], 'it gained production'],
+    ['ECR kept one of its own tags', ['1.0.0'], 'ECR did not remove 1.0.0'],
+    ['both', ['1.0.0', 'production'], 'it gained production']
+  ])('%s', (_name, now, expected) => {
+    expect(stayedBecause(sent, now)).toBe(expected)
   })
 })

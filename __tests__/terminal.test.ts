@@ -378,7 +378,8 @@ describe('renderResult', () => {
           {
             repository: 'api',
             keptMinors: ['1.2'],
-            images: [{ digest: c, versions: ['1.0.0'] }],
+            images: [{ digest: c, versions: ['1.0.0'], tags: ['1.0.0'] }],
+            kept: [],
             deleted: true,
             error: 'throttled'
           }

@@ -14,7 +14,11 @@ import { batches, type PreviewPoll, type Registry } from './ecr.js'
 import { childDigests, isIndex, messageOf, shortDigest } from './model.js'
 import { problemsError, settleAll } from './problems.js'
 import {
+  changeOf,
+  nextBatch,
   planPrune,
+  stayedBecause,
+  tagsByDigest,
   type PruneCandidate,
   type PruneLimits,
   type PrunePlan,
@@ -29,7 +33,10 @@ const PREVIEW_TIMEOUT_MS = 300_000
 const PREVIEW_POLL_MS = 2_000
 
 export interface LifecycleDeps {
+  /** Rejects when the job is cancelled. */
   readonly sleep: (ms: number) => Promise<void>
+  /** Whether the run wrote tags before this stage, which a cancel leaves as reported. */
+  readonly wroteTags: boolean
   readonly clock: () => number
   readonly log: (message: string) => void
   /** How long the preview has been running, while it runs. */
@@ -152,7 +159,7 @@ async function previewPolicy(
   registry: LifecycleRegistry,
   repository: string,
   text: string,
-  { sleep, clock, progress }: LifecycleDeps
+  { sleep, clock, progress, wroteTags }: LifecycleDeps
 ): Promise<NonNullable<LifecycleOutcome['preview']>> {
   await registry.startLifecyclePreview(repository, text)
   const started = clock()
@@ -176,7 +183,11 @@ async function previewPolicy(
       )
     }
     progress(`${repository}: lifecycle preview in progress (${Math.round(waited / 1000)} s)`)
-    await sleep(PREVIEW_POLL_MS)
+    await sleep(PREVIEW_POLL_MS).catch(() => {
+      throw new Error(
+        `the job was cancelled during the lifecycle preview of ${repository}: no lifecycle policy was written${wroteTags ? '; the tags stay written as reported' : ''}`
+      )
+    })
   }
   const details = await registry.describeImages(
     repository,
@@ -243,18 +254,39 @@ export function pruneLimits(
 export interface PruneOutcome {
   readonly repository: string
   readonly keptMinors: readonly string[]
+  /** The images deleted, or in a dry run those planned. */
   readonly images: readonly PruneCandidate[]
+  /** Planned images this prune left in place, each with why: most often a tag it gained meanwhile. */
+  readonly kept: readonly KeptImage[]
   /** Whether `images` were deleted, or only planned (a dry run). */
   readonly deleted: boolean
   /** Why deleting stopped; `images` are those deleted before it did. */
   readonly error?: string
 }
 
-type PruneRegistry = Pick<Registry, 'listTags' | 'describeImages' | 'getManifests' | 'deleteImages'>
+export interface KeptImage extends PruneCandidate {
+  /** The tags it gained since it was read, how else it changed, or the tags ECR did not remove. */
+  readonly reason: string
+  /** Tags this prune removed from it and could not put back. */
+  readonly removed: readonly string[]
+}
+
+export interface PruneDeps {
+  /** Waits for a write's turn under the run's pace; rejects if `signal` aborts first. */
+  readonly pace: (signal?: AbortSignal) => Promise<void>
+  /** Aborted when the job is cancelled: no further batch starts. */
+  readonly signal: AbortSignal
+  readonly log: (message: string) => void
+}
+
+type PruneRegistry = Pick<
+  Registry,
+  'listTags' | 'describeImages' | 'getManifests' | 'removeTags' | 'putTag'
+>
 
 /**
- * Deletes, in each repository, the release images outside the minor versions kept. The tags are read
- * again just before deleting: an image a pointer reached meanwhile stays.
+ * Deletes, in each repository, the release images outside the minor versions kept, by removing
+ * their tags (ECR deletes an image with its last tag, so one that gained a pointer meanwhile stays).
  */
 export async function pruneReleases(
   registry: PruneRegistry,
@@ -262,55 +294,167 @@ export async function pruneReleases(
   repositories: readonly string[],
   limits: PruneLimits,
   dryRun: boolean,
-  pace: () => Promise<void>
+  deps: PruneDeps
 ): Promise<PruneOutcome[]> {
   // Each repository answers for itself: a failure in one never hides what another deleted.
   return Promise.all(
     repositories.map(async (repository): Promise<PruneOutcome> => {
-      const deleted: PruneCandidate[] = []
-      let planned: PrunePlan | undefined
+      let keptMinors: readonly string[] = []
       try {
         const state = await readPruneState(registry, repository)
-        planned = planPrune(convention, limits, state, new Date())
+        const planned = planPrune(convention, limits, state, new Date())
+        keptMinors = planned.keptMinors
         if (dryRun || planned.delete.length === 0)
-          return {
-            repository,
-            keptMinors: planned.keptMinors,
-            images: planned.delete,
-            deleted: false
-          }
-        const again = planPrune(
-          convention,
-          limits,
-          { ...state, tags: await registry.listTags(repository) },
-          new Date()
-        )
-        const still = new Set(again.delete.map(({ digest }) => digest))
-        for (const batch of batches(planned.delete.filter(({ digest }) => still.has(digest)))) {
-          await pace()
-          const failed = await registry.deleteImages(
-            repository,
-            batch.map(({ digest }) => digest)
-          )
-          deleted.push(...batch.filter(({ digest }) => !failed.has(digest)))
-          if (failed.size > 0)
-            throw new Error(
-              `could not delete ${[...failed].map(([digest, reason]) => `${digest} (${reason})`).join(', ')}`
-            )
-        }
-        return { repository, keptMinors: planned.keptMinors, images: deleted, deleted: true }
+          return { repository, keptMinors, images: planned.delete, kept: [], deleted: false }
+        const pruning = { registry, convention, limits, repository, state, deps }
+        return { repository, keptMinors, deleted: true, ...(await deletePlanned(pruning, planned)) }
       } catch (error) {
-        return {
-          repository,
-          keptMinors: planned?.keptMinors ?? [],
-          images: deleted,
-          deleted: true,
-          error: messageOf(error)
-        }
+        const failure = { images: [], kept: [], error: messageOf(error) }
+        return { repository, keptMinors, deleted: true, ...failure }
       }
     })
   )
 }
+
+interface Pruning {
+  readonly registry: PruneRegistry
+  readonly convention: Convention
+  readonly limits: PruneLimits
+  readonly repository: string
+  /** What the plan was made from; each batch reads the tags again. */
+  readonly state: PruneState
+  readonly deps: PruneDeps
+}
+
+/**
+ * Deletes the planned images batch by batch, each batch planned again from a listing read just
+ * before it, dropping every image that changed; then reads the tags once more, and puts back the
+ * tags of every image that stayed (it gained a tag between that listing and its deletion).
+ */
+async function deletePlanned(
+  pruning: Pruning,
+  planned: PrunePlan
+): Promise<Pick<PruneOutcome, 'images' | 'kept' | 'error'>> {
+  const { registry, convention, limits, repository, state, deps } = pruning
+  const { pace, signal, log } = deps
+  const kept: KeptImage[] = []
+  const sent = new Set<PruneCandidate>()
+  const problems: string[] = []
+  const cancelled = () =>
+    new Error(`the job was cancelled (${String(signal.reason)}): no further image is deleted`)
+  let remaining = planned.delete
+  try {
+    while (remaining.length > 0) {
+      if (signal.aborted) throw cancelled()
+      const tags = await registry.listTags(repository)
+      const now = tagsByDigest(tags)
+      const again = planPrune(convention, limits, { ...state, tags }, new Date())
+      remaining = remaining.filter((candidate) => {
+        const change = changeOf(candidate, now, again)
+        if (change === undefined) return true
+        if (now.has(candidate.digest)) {
+          kept.push({ ...candidate, reason: change, removed: [] })
+          log(`${named(repository, candidate)} kept: ${change}`)
+        } else log(`${named(repository, candidate)} left alone: another writer removed its tags`)
+        return false
+      })
+      const batch = nextBatch(remaining)
+      remaining = remaining.filter((candidate) => !batch.includes(candidate))
+      for (const request of batches(batch.flatMap(({ tags }) => tags))) {
+        await pace(signal).catch((error: unknown) => {
+          throw signal.aborted ? cancelled() : error
+        })
+        for (const candidate of batch) sent.add(candidate)
+        const refused = await registry.removeTags(repository, request)
+        if (refused.size > 0)
+          throw new Error(
+            `ECR did not remove ${[...refused].map(([tag, reason]) => `${tag} (${reason})`).join(', ')}`
+          )
+      }
+    }
+  } catch (error) {
+    problems.push(messageOf(error))
+  }
+  const images = await checkDeleted(pruning, [...sent], kept, problems)
+  return { images, kept, ...(problems.length > 0 && { error: problems.join('; ') }) }
+}
+
+/**
+ * Reads the tags once more after the last batch: an image whose tags were sent for deletion and
+ * that is still listed stays (it gained a tag meanwhile, or ECR did not remove one), so the tags
+ * this prune removed from it are put back, digest-exact. Returns the images deleted.
+ */
+async function checkDeleted(
+  pruning: Pruning,
+  sent: readonly PruneCandidate[],
+  kept: KeptImage[],
+  problems: string[]
+): Promise<PruneCandidate[]> {
+  const { registry, repository, deps } = pruning
+  if (sent.length === 0) return []
+  let now: Map<string, string[]>
+  try {
+    now = tagsByDigest(await registry.listTags(repository))
+  } catch (error) {
+    problems.push(
+      `the tags could not be read again, so an image reported deleted may have stayed: ${messageOf(error)}`
+    )
+    return [...sent]
+  }
+  // A tag another image carries now is another writer's: it is never taken back.
+  const taken = new Set([...now.values()].flat())
+  const deleted: PruneCandidate[] = []
+  for (const candidate of sent) {
+    const carries = now.get(candidate.digest)
+    if (!carries) {
+      deleted.push(candidate)
+      deps.log(`${named(repository, candidate)} deleted`)
+      continue
+    }
+    const reason = stayedBecause(candidate, carries)
+    const removed = await putBack(
+      pruning,
+      candidate.digest,
+      candidate.tags.filter((tag) => !taken.has(tag)),
+      problems
+    )
+    kept.push({ ...candidate, reason, removed })
+    deps.log(`${named(repository, candidate)} kept: ${reason}`)
+  }
+  return deleted
+}
+
+/**
+ * Puts tags back on an image, digest-exact, and returns those it could not, naming why in
+ * `problems`. A repair, like an undo: it goes on after the job is cancelled.
+ */
+async function putBack(
+  { registry, repository, deps }: Pruning,
+  digest: string,
+  tags: readonly string[],
+  problems: string[]
+): Promise<string[]> {
+  const left = [...tags]
+  try {
+    if (left.length === 0) return left
+    const manifest = (await registry.getManifests(repository, [{ digest }])).get(digest)
+    if (!manifest) throw new Error('ECR no longer returns its manifest')
+    for (const tag of tags) {
+      await deps.pace()
+      await registry.putTag(repository, tag, manifest)
+      left.shift()
+      deps.log(`${repository}:${tag} put back on ${shortDigest(digest)}`)
+    }
+  } catch (error) {
+    problems.push(
+      `could not put back ${left.join(', ')} on ${repository}@${digest}: ${messageOf(error)}`
+    )
+  }
+  return left
+}
+
+const named = (repository: string, { digest, versions }: PruneCandidate): string =>
+  `${repository}@${shortDigest(digest)} (${versions.join(', ')})`
 
 async function readPruneState(registry: PruneRegistry, repository: string): Promise<PruneState> {
   const tags = await registry.listTags(repository)

@@ -489,26 +489,10 @@ export class Registry {
     }
   }
 
-  /**
-   * Removes one tag; the image stays while other tags name it. A tag that is already gone counts as
-   * removed: that is what a retry sees after ECR applied a removal whose answer was lost.
-   */
+  /** Removes one tag, as removeTags does; a tag ECR did not remove is an error. */
   async removeTag(repositoryName: string, tag: string): Promise<void> {
-    const { failures = [] } = await this.call('BatchDeleteImage', repositoryName, () =>
-      this.client.send(
-        new BatchDeleteImageCommand({
-          ...this.scope(),
-          repositoryName,
-          imageIds: [{ imageTag: tag }]
-        }),
-        this.options
-      )
-    )
-    const failure = failures.find(({ failureCode }) => failureCode !== 'ImageNotFound')
-    if (failure)
-      throw new Error(
-        `could not remove tag '${tag}' from ${repositoryName}: ${failure.failureReason}`
-      )
+    const refused = (await this.removeTags(repositoryName, [tag])).get(tag)
+    if (refused) throw new Error(`could not remove tag '${tag}' from ${repositoryName}: ${refused}`)
   }
 
   /** The repository's lifecycle policy text, or undefined when it has none. */
@@ -588,29 +572,27 @@ export class Registry {
   }
 
   /**
-   * Deletes whole images by digest (every tag on them goes too), at most 100 a call, and returns
-   * those ECR could not delete, with why. An image already gone counts as deleted: that is what a
-   * retry sees after a lost answer.
+   * Removes tags in one request (at most 100), never naming a digest: ECR deletes an image when its
+   * last tag goes, so an image that gained a tag meanwhile stays. Returns the tags ECR did not
+   * remove, with why. A tag already gone counts as removed: that is what a retry sees after ECR
+   * applied a removal whose answer was lost.
    */
-  async deleteImages(
-    repositoryName: string,
-    digests: readonly string[]
-  ): Promise<Map<string, string>> {
+  async removeTags(repositoryName: string, tags: readonly string[]): Promise<Map<string, string>> {
     const { failures = [] } = await this.call('BatchDeleteImage', repositoryName, () =>
       this.client.send(
         new BatchDeleteImageCommand({
           ...this.scope(),
           repositoryName,
-          imageIds: digests.map((imageDigest) => ({ imageDigest }))
+          imageIds: tags.map((imageTag) => ({ imageTag }))
         }),
         this.options
       )
     )
     return new Map(
       failures.flatMap(({ imageId, failureCode, failureReason }) =>
-        failureCode === 'ImageNotFound' || !imageId?.imageDigest
+        failureCode === 'ImageNotFound'
           ? []
-          : [[imageId.imageDigest, `${failureCode}: ${failureReason}`] as const]
+          : [[imageId?.imageTag ?? '(unnamed)', `${failureCode}: ${failureReason}`] as const]
       )
     )
   }

@@ -44,7 +44,7 @@ import {
   cleanupFailure,
   preview,
   report,
-  wroteAnything,
+  wroteTags,
   type RunResult
 } from './report.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
@@ -159,7 +159,7 @@ export async function execute(
 
 /** What a run cancelled outside its writes leaves: nothing, or the tags written as reported. */
 const whatStays = (result: RunResult): string =>
-  wroteAnything(result) ? 'the tags stay written as reported' : 'no tag was written'
+  wroteTags(result) ? 'the tags stay written as reported' : 'no tag was written'
 
 /** The registry client and the run's write pace: each paced write says how far the run is, and how often ECR slowed it. */
 function pacedRegistry(
@@ -359,9 +359,11 @@ async function recordedPointers(
 async function prune(result: RunResult, { host, inputs, convention, registry, pace, signal }: Run) {
   const limits = pruneLimits(convention, inputs.prune)
   const pruned = await host.group('Prune', () =>
-    pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, () =>
-      pace(signal)
-    )
+    pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, {
+      pace,
+      signal,
+      log: (message) => host.info(message)
+    })
   )
   const next = { ...result, prune: pruned }
   return { ...next, ...cleanupFailure(next) }
@@ -376,6 +378,7 @@ async function keepLifecyclePolicy(
   const lifecycle = await host.group('Lifecycle policy', () =>
     maintainLifecycle(registry, convention, intent, inputs.repositories, inputs.dryRun, {
       sleep: (ms) => sleep(ms, undefined, { signal }),
+      wroteTags: wroteTags(result),
       clock: Date.now,
       log: (message) => host.info(message),
       progress: (message) => host.progress(message)

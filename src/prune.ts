@@ -24,6 +24,8 @@ export interface PruneState {
 export interface PruneCandidate {
   readonly digest: string
   readonly versions: readonly string[]
+  /** Every tag the image carried when last read, sorted: deleting them all deletes the image. */
+  readonly tags: readonly string[]
   readonly pushedAt?: Date
   readonly sizeBytes?: number
 }
@@ -34,6 +36,8 @@ export interface PrunePlan {
 }
 
 const DAY_MS = 86_400_000
+/** BatchDeleteImage takes at most 100 image ids a request. */
+const REQUEST_IDS = 100
 
 /**
  * The release images that fall outside the newest `keepMinorVersions` minor versions and are older
@@ -73,6 +77,7 @@ export function planPrune(
     lowestKept === undefined ||
     compareMinor(version, lowestKept) > 0
   const cutoff = now.getTime() - limits.olderThanDays * DAY_MS
+  const tagsOf = tagsByDigest(state.tags)
   const candidates = [...versionsByDigest].flatMap(([digest, versions]): PruneCandidate[] => {
     const details = state.details.get(digest)
     const pushedAt = details?.pushedAt
@@ -87,6 +92,7 @@ export function planPrune(
       {
         digest,
         versions: versions.map(({ text }) => text).sort(),
+        tags: tagsOf.get(digest) ?? [],
         ...(pushedAt && { pushedAt }),
         ...(details?.sizeBytes !== undefined && { sizeBytes: details.sizeBytes })
       }
@@ -98,4 +104,60 @@ export function planPrune(
 function compareMinor(version: Version, minor: string): number {
   const [major = 0, minorNumber = 0] = minor.split('.').map(Number)
   return version.major - major || version.minor - minorNumber
+}
+
+/** Each digest's tags, sorted. */
+export function tagsByDigest(tags: ReadonlyMap<string, string>): Map<string, string[]> {
+  const byDigest = new Map<string, string[]>()
+  for (const [tag, digest] of tags) byDigest.set(digest, [...(byDigest.get(digest) ?? []), tag])
+  for (const each of byDigest.values()) each.sort()
+  return byDigest
+}
+
+/**
+ * How a candidate changed since it was read, by a listing read since (`tags`, by digest) and the
+ * plan made from it: the tags it gained, those it lost, or that it is no longer one to delete;
+ * undefined while it carries the same tags and is still planned.
+ */
+export function changeOf(
+  candidate: PruneCandidate,
+  tags: ReadonlyMap<string, readonly string[]>,
+  plan: PrunePlan
+): string | undefined {
+  const now = tags.get(candidate.digest) ?? []
+  const gained = gainedBy(candidate, now)
+  if (gained) return gained
+  const lost = candidate.tags.filter((tag) => !now.includes(tag))
+  if (lost.length > 0) return `it lost ${lost.join(', ')}`
+  if (!plan.delete.some(({ digest }) => digest === candidate.digest))
+    return 'it is no longer one to delete'
+  return undefined
+}
+
+/**
+ * Why an image whose tags were all sent for deletion is still listed, carrying `now`: the tags it
+ * gained meanwhile (ECR keeps an image while it has one), or those ECR did not remove.
+ */
+export const stayedBecause = (candidate: PruneCandidate, now: readonly string[]): string =>
+  gainedBy(candidate, now) ?? `ECR did not remove ${now.join(', ')}`
+
+const gainedBy = (candidate: PruneCandidate, now: readonly string[]): string | undefined => {
+  const gained = now.filter((tag) => !candidate.tags.includes(tag))
+  return gained.length > 0 ? `it gained ${gained.join(', ')}` : undefined
+}
+
+/**
+ * The candidates the next BatchDeleteImage request takes, in plan order: as many as fit with all
+ * their tags, or a candidate alone whose tags need more than one request.
+ */
+export function nextBatch(candidates: readonly PruneCandidate[]): PruneCandidate[] {
+  const batch: PruneCandidate[] = []
+  let ids = 0
+  for (const candidate of candidates) {
+    if (batch.length > 0 && ids + candidate.tags.length > REQUEST_IDS) continue
+    batch.push(candidate)
+    ids += candidate.tags.length
+    if (ids >= REQUEST_IDS) break
+  }
+  return batch
 }

@@ -107,9 +107,12 @@ export function leftChanged({ changes, lifecycle = [], prune = [] }: RunResult):
     ...lifecycle.flatMap(({ repository, action }) =>
       action === 'written' ? [`${repository}: lifecycle policy written`] : []
     ),
-    ...prune.flatMap(({ repository, deleted, images }) =>
-      deleted ? images.map(({ digest }) => `${repository}@${shortDigest(digest)} deleted`) : []
-    )
+    ...prune.flatMap(({ repository, deleted, images, kept }) => [
+      ...(deleted
+        ? images.map(({ digest }) => `${repository}@${shortDigest(digest)} deleted`)
+        : []),
+      ...kept.flatMap(({ removed }) => removed.map((tag) => `${repository}:${tag} now removed`))
+    ])
   ]
 }
 
@@ -280,7 +283,8 @@ export function jsonOutput({
             versions,
             'pushed-at': pushedAt?.toISOString() ?? null,
             size: sizeBytes ?? null
-          }))
+          })),
+          kept: pruned.kept.map(({ digest, versions, reason }) => ({ digest, versions, reason }))
         }
       }),
       ...(policy && {
@@ -476,7 +480,7 @@ function scanCell({
 }
 
 function addPrune(summary: typeof core.summary, outcomes: readonly PruneOutcome[]): void {
-  for (const { repository, keptMinors, images, deleted } of outcomes) {
+  for (const { repository, keptMinors, images, kept, deleted } of outcomes) {
     const total = images.reduce((sum, { sizeBytes = 0 }) => sum + sizeBytes, 0)
     summary.addHeading(
       escape(
@@ -495,6 +499,15 @@ function addPrune(summary: typeof core.summary, outcomes: readonly PruneOutcome[
           sizeBytes === undefined ? '—' : escape(formatBytes(sizeBytes))
         ])
       ])
+    if (kept.length > 0)
+      summary
+        .addRaw(escape(`kept ${kept.length} planned release images:`), true)
+        .addList(
+          kept.map(
+            ({ versions, digest, reason }) =>
+              `${escape(versions.join(', '))} <code>${shortDigest(digest)}</code>: ${escape(reason)}`
+          )
+        )
   }
 }
 
@@ -534,10 +547,17 @@ function addLifecycle(summary: typeof core.summary, outcomes: readonly Lifecycle
   }
 }
 
-export const wroteAnything = ({ changes, lifecycle = [], prune = [] }: RunResult): boolean =>
-  changes.some(({ action }) => WRITING_ACTIONS.includes(action)) ||
+/** Whether any tag write of the run landed. */
+export const wroteTags = ({ changes }: Pick<RunResult, 'changes'>): boolean =>
+  changes.some(({ action }) => WRITING_ACTIONS.includes(action))
+
+const wroteAnything = ({ changes, lifecycle = [], prune = [] }: RunResult): boolean =>
+  wroteTags({ changes }) ||
   lifecycle.some(({ action }) => action === 'written') ||
-  prune.some(({ deleted, images }) => deleted && images.length > 0)
+  prune.some(
+    ({ deleted, images, kept }) =>
+      (deleted && images.length > 0) || kept.some(({ removed }) => removed.length > 0)
+  )
 
 const formatBytes = (bytes: number): string =>
   bytes < 1024 ** 2 ? `${bytes} B` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
