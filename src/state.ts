@@ -4,6 +4,7 @@ import { describeRef, type ImageDetails, type ImageRef, type Manifest } from './
 import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
+  isFoundInTags,
   isPointer,
   renderVersion,
   markTags,
@@ -56,10 +57,13 @@ export async function readStates(
       const source = sources[index] as RepositoryState['source']
       const key = describeRef(source.ref)
       const found =
-        'previousVersionOf' in intent.source
+        isFoundInTags(intent.source) && !source.unmatched
           ? (await registry.getManifests(intent.repository, [source.ref])).get(key)
           : read.manifests.get(key)
-      const archived = found ? undefined : await archivedImage(registry, intent.repository, source)
+      const archived =
+        found || source.unmatched
+          ? undefined
+          : await archivedImage(registry, intent.repository, source)
       const sourceManifest = found ?? archived?.manifest
       const state: RepositoryState = {
         repository: intent.repository,
@@ -137,9 +141,12 @@ export async function readStatesWaiting(
   await pollUntil(
     async () => {
       // Only the missing images are polled; once they are all there, everything is read afresh.
+      // A build tag pattern is matched against the tag list, which reading afresh lists.
       const found = await Promise.all(
-        missing().map(async ({ repository, source }) =>
-          (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
+        missing().map(
+          async ({ repository, source }) =>
+            source.unmatched ||
+            (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
         )
       )
       if (!found.every(Boolean)) return false
@@ -181,7 +188,7 @@ interface FirstRead {
 async function readRepository(registry: Reader, intent: Intent): Promise<FirstRead> {
   const { repository } = intent
   const refs: ImageRef[] = [
-    ...('previousVersionOf' in intent.source ? [] : [intent.source]),
+    ...(isFoundInTags(intent.source) ? [] : [intent.source]),
     ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent), ...markTags(intent)].map(
       (tag) => ({ tag })
     )
