@@ -188,6 +188,138 @@ describe('a convention with a mistake gets an error that names the field', () =>
   })
 })
 
+describe('a convention whose rules would corrupt a run is refused on load', () => {
+  const base = 'build-tag: b-{sha7}\nversion-tag: v{version}\n'
+  const rules = (count: number) =>
+    Array.from({ length: count }, (_, index) => `  - t${index}`).join('\n')
+  it.each<[string, string, string[]]>([
+    [
+      'the same rule twice',
+      `${base}push: [latest, edge, latest]`,
+      [
+        "convention c.yml: push[2]: renders 'latest' as push[0] does: an event writes each tag once; keep one rule"
+      ]
+    ],
+    [
+      'a plain rule for a forward pointer',
+      `${base}release:\n  - { tag: 'v{version}', kind: version }\n  - { tag: production, kind: forward }\n  - next\n  - production`,
+      [
+        "convention c.yml: release[3]: renders 'production' as release[1] does, which release[1] makes a forward pointer: the plain rule would move it backwards, which only a rollback may; keep one rule"
+      ]
+    ],
+    [
+      'a highest pointer after a plain rule for it',
+      `${base}release: [latest, { tag: latest, kind: highest }]`,
+      [
+        "convention c.yml: release[1]: renders 'latest' as release[0] does, which release[1] makes a highest pointer: the plain rule would move it backwards, which only a rollback may; keep one rule"
+      ]
+    ],
+    [
+      'two pointer rules for one tag',
+      `${base}promote:\n  production: [{ tag: live, kind: forward }, { tag: live, kind: highest }]`,
+      [
+        "convention c.yml: promote.production[1]: renders 'live' as promote.production[0] does: an event writes each tag once; keep one rule"
+      ]
+    ],
+    [
+      'templates that render one tag for a stable version',
+      `${base}release:\n  - { tag: 'v{version}', kind: version }\n  - { tag: 'v{major}.{minor}.{patch}', kind: version }`,
+      [
+        "convention c.yml: release[1]: renders 'v1.2.3' as release[0] does for version 1.2.3: an event writes each tag once; keep one rule"
+      ]
+    ],
+    [
+      'templates that always render one tag',
+      `${base}push: ['c-{sha7}', 'c-{sha:7}', 'c-{build}', 'c-{run_number}']`,
+      [
+        "convention c.yml: push[1]: renders 'c-0123456' as push[0] does: an event writes each tag once; keep one rule",
+        "convention c.yml: push[3]: renders 'c-4242' as push[2] does: an event writes each tag once; keep one rule"
+      ]
+    ],
+    [
+      'a rule for the build tag',
+      `${base}push: ['b-{sha7}']`,
+      [
+        "convention c.yml: push[0]: renders 'b-0123456', which reads as the build tag 'b-{sha7}': every later run of that commit would start from where this rule moved it; use another tag"
+      ]
+    ],
+    [
+      'a rule for a tag a build tag with a run variable matches',
+      "build-tag: 'b-{date}-{sha7}'\nversion-tag: v{version}\npush: ['b-main-{sha7}']",
+      [
+        "convention c.yml: push[0]: renders 'b-main-0123456', which reads as the build tag 'b-{date}-{sha7}': every later run of that commit would start from where this rule moved it; use another tag"
+      ]
+    ],
+    [
+      'a rule for the withdrawn mark',
+      `${base}promote:\n  qa: [qa, { tag: 'withdrawn-{version}', optional: true }]`,
+      [
+        "convention c.yml: promote.qa[1]: renders 'withdrawn-1.2.3', the withdrawn mark of 1.2.3 (withdrawn-tag 'withdrawn-{version}'): every later run would take 1.2.3 as withdrawn by a rollback; use another tag"
+      ]
+    ],
+    [
+      'a plain rule for a version tag',
+      `${base}prerelease: ['v{version}']`,
+      [
+        "convention c.yml: prerelease[0]: renders 'v1.2.3', the version tag of 1.2.3 (version-tag 'v{version}'), but is kind plain: a version tag never moves, so make it kind: version"
+      ]
+    ],
+    [
+      'more rules than ECR gives an image tags',
+      `${base}release:\n${rules(1000)}`,
+      [
+        'convention c.yml: release: lists more than 999 rules: ECR allows 1,000 tags per image, and the build tag is one of them'
+      ]
+    ],
+    [
+      'ten thousand rules',
+      `${base}push:\n${rules(10_000)}`,
+      [
+        'convention c.yml: push: lists more than 999 rules: ECR allows 1,000 tags per image, and the build tag is one of them'
+      ]
+    ],
+    [
+      'a build tag with a run variable and no commit',
+      "build-tag: 'nightly-{branch}-{date}'\nversion-tag: v{version}",
+      [
+        "convention c.yml: build-tag: 'nightly-{branch}-{date}' uses {date}, which only the build's own run knows: a later run finds the build by the tag's other parts, and without {sha} or {sha7} they name no commit; add one, such as 'nightly-{branch}-{date}-{sha7}'"
+      ]
+    ],
+    [
+      'a build tag with run variables and no commit',
+      "build-tag: 'b-{run_number}.{build}'\nversion-tag: v{version}",
+      [
+        "convention c.yml: build-tag: 'b-{run_number}.{build}' uses {run_number}, {build}, which only the build's own run knows: a later run finds the build by the tag's other parts, and without {sha} or {sha7} they name no commit; add one, such as 'b-{run_number}.{build}-{sha7}'"
+      ]
+    ],
+    [
+      'a longer sha than a commit has',
+      "build-tag: 'b-{sha:41}'\nversion-tag: v{version}",
+      ['convention c.yml: build-tag: {sha:41} takes more characters than a commit hash has (40)']
+    ]
+  ])('%s', (_name, text, expected) => {
+    expect(problems(text)).toEqual(expected)
+  })
+
+  it.each([
+    ['999 rules, with the build tag as many tags as ECR allows', `${base}release:\n${rules(999)}`],
+    [
+      'one tag in several events',
+      `${base}push: [edge]\nrelease: [{ tag: live, kind: forward }, edge]\npromote:\n  production: [{ tag: live, kind: forward }]`
+    ],
+    [
+      'templates that render one tag only for a prerelease, which a release never has',
+      `${base}release: [{ tag: 'x-{version}', kind: version }, 'x-{major}.{minor}.{patch}-rc.1']`
+    ],
+    [
+      'a build tag with a run variable and the commit',
+      "build-tag: 'b-{date}-{sha:10}'\nversion-tag: v{version}"
+    ]
+  ])('accepts %s', (_name, text) => {
+    expect(() => parseConvention(text, 'c.yml')).not.toThrow()
+  })
+})
+
 describe('built-in conventions', () => {
   it.each<[string, object]>([
     ['environments', { guard: ['production'], tested: { production: 'staging' } }],

@@ -137,36 +137,32 @@ promote:
   )
 
   it.each<[string, ActiveTrigger, string]>([
-    [
-      'push to main',
-      push('main'),
-      'build-20261123-57-a1b2c3d4e5 -> main(plain) main-20261123(plain)'
-    ],
-    ['push to a branch', push('dev'), 'build-20261123-57-a1b2c3d4e5 -> nothing'],
+    ['push to main', push('main'), 'build-*-*-a1b2c3d4e5 -> main(plain) main-20261123(plain)'],
+    ['push to a branch', push('dev'), 'build-*-*-a1b2c3d4e5 -> nothing'],
     [
       'release',
       release('3.4.5'),
-      'build-20261123-57-a1b2c3d4e5 -> release-3.4.5(version) 3(highest:major) 3.4(highest:minor) live(forward) [pointer live]'
+      'build-*-*-a1b2c3d4e5 -> release-3.4.5(version) 3(highest:major) 3.4(highest:minor) live(forward) [pointer live]'
     ],
     [
       'a 0.x release moves no major tag',
       release('0.4.1'),
-      'build-20261123-57-a1b2c3d4e5 -> release-0.4.1(version) 0.4(highest:minor) live(forward) [pointer live]'
+      'build-*-*-a1b2c3d4e5 -> release-0.4.1(version) 0.4(highest:minor) live(forward) [pointer live]'
     ],
     [
       'prerelease',
       release('3.5.0-rc.2', true),
-      'build-20261123-57-a1b2c3d4e5 -> release-3.5.0-rc.2(version) next-rc.2(plain)'
+      'build-*-*-a1b2c3d4e5 -> release-3.5.0-rc.2(version) next-rc.2(plain)'
     ],
     [
       'promote without a version',
       promote('qa'),
-      'build-20261123-57-a1b2c3d4e5 -> qa-qa(plain) [pointer qa-qa]'
+      'build-*-*-a1b2c3d4e5 -> qa-qa(plain) [pointer qa-qa]'
     ],
     [
       'promote with a version',
       promote('qa', '3.4.5'),
-      'build-20261123-57-a1b2c3d4e5 -> qa-qa(plain) qa-3.4.5(plain) [pointer qa-qa]'
+      'build-*-*-a1b2c3d4e5 -> qa-qa(plain) qa-3.4.5(plain) [pointer qa-qa]'
     ],
     ['rollback', rollback('3.4.0'), 'release-3.4.0 -> live(rollback) [pointer live]']
   ])('%s', (_name, trigger, expected) => {
@@ -279,6 +275,21 @@ describe('derive explains a source it cannot name right', () => {
     expect(
       derive(environments, push, { ...run, ...(waitForSource && { waitForSource }) }).sourceAdvice
     ).toBe(advice)
+  })
+
+  it('looks for a build tag with run variables by its other parts, unless the source input names one', () => {
+    const dated = { ...environments, buildTag: 'build-{date}-{sha:10}' }
+    const intent = derive(dated, push, { ...run, waitForSource: '5m' })
+    expect(intent.source).toEqual({
+      buildTagMatching: 'build-*-a1b2c3d4e5',
+      buildTag: 'build-{date}-{sha:10}'
+    })
+    expect(intent.sourceAdvice).toBe(
+      'it is the build tag build-{date}-{sha:10} of commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (sha from GITHUB_SHA), whatever its {date}; it did not appear within wait-for-source (5m): check that the build pushed it'
+    )
+    expect(derive(dated, push, { ...run, source: 'build-20261122-a1b2c3d4e5' }).source).toEqual({
+      tag: 'build-20261122-a1b2c3d4e5'
+    })
   })
 
   it('gives no such advice for a source input or a rollback', () => {

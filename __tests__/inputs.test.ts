@@ -143,6 +143,12 @@ describe('readInputs', () => {
       "version '1.2' is not a semantic version"
     ],
     [
+      'a version out of range',
+      { repository: 'app', version: 'v99999999999999999999.0.0' },
+      {},
+      "version 'v99999999999999999999.0.0' is out of range: MAJOR, MINOR and PATCH are each at most 9007199254740991"
+    ],
+    [
       'a release tag that is not SemVer',
       { repository: 'app', 'release-tag': 'latest' },
       {},

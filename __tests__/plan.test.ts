@@ -68,7 +68,11 @@ function stateFor(
       return image && !registry[mark] ? [[mark, { image, version: version.text }] as const] : []
     })
   )
-  const sourceManifest = 'tag' in source.ref ? registry[source.ref.tag] : undefined
+  const { ref } = source
+  const sourceManifest =
+    'tag' in ref
+      ? registry[ref.tag]
+      : Object.values(registry).find(({ digest }) => digest === ref.digest)
   return {
     repository: intent.repository,
     uri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app',
@@ -140,6 +144,12 @@ describe('planning', () => {
       release('1.0.1'),
       { 'sha-b0b0b0b': build, production: old },
       ['v1.0.1:->b', 'production:c>b']
+    ],
+    [
+      'a tag whose version semver cannot order is no version',
+      release('1.2.0'),
+      { 'sha-b0b0b0b': build, 'v99999999999999999999.0.0': old, production: old },
+      ['v1.2.0:->b', 'production:c>b']
     ],
     [
       'production compares against the highest version its image carries',
@@ -730,6 +740,71 @@ describe('rollback to previous across repositories', () => {
     expect(
       thrownBy(() => resolveSources([intentIn('api'), intentIn('worker')], tagsOf(registries)))
     ).toHaveProperty('message', message)
+  })
+})
+
+describe('a build tag with run variables is found by its other parts', () => {
+  const dated = parseConvention(
+    "build-tag: 'build-{date}-{sha:10}'\nversion-tag: v{version}\npush: [main]\nrelease: [{ tag: 'v{version}', kind: version }, { tag: production, kind: forward }]",
+    'dated.yml'
+  )
+  const release = intentFor(
+    { event: 'release', branch: 'main', version: v('1.1.0'), prerelease: false },
+    dated
+  )
+  const push = intentFor({ event: 'push', branch: 'main', defaultBranch: true }, dated)
+  const resolved = (intent: Intent, registry: Record<string, Manifest>) => {
+    const tags = new Map(Object.entries(registry).map(([tag, m]) => [tag, m.digest]))
+    const [{ ref, unmatched }] = resolveSources([intent], () => tags) as [RepositoryState['source']]
+    return `${describeRef(ref)}${unmatched ? ' (unmatched)' : ''}`
+  }
+
+  it('lists every tag to find it, whatever the event', () => {
+    expect(release.source).toEqual({
+      buildTagMatching: 'build-*-b0b0b0b0b0',
+      buildTag: 'build-{date}-{sha:10}'
+    })
+    expect([release, push].map(needsAllTags)).toEqual([true, true])
+  })
+
+  it.each<[string, Record<string, Manifest>, string]>([
+    [
+      'one build, among other commits',
+      { 'build-20260101-b0b0b0b0b0': build, 'build-20260102-c0c0c0c0c0': old, production: old },
+      build.digest
+    ],
+    [
+      'one image pushed on two days',
+      { 'build-20260101-b0b0b0b0b0': build, 'build-20260102-b0b0b0b0b0': build },
+      build.digest
+    ],
+    [
+      'none of this commit',
+      { 'build-20260101-c0c0c0c0c0': old, b0b0b0b0b0: old },
+      'build-*-b0b0b0b0b0 (unmatched)'
+    ],
+    ['an empty repository', {}, 'build-*-b0b0b0b0b0 (unmatched)']
+  ])('resolves %s', (_name, registry, expected) => {
+    expect(resolved(release, registry)).toBe(expected)
+  })
+
+  it('refuses builds of the commit on different images, naming the tags and the variable', () => {
+    const registry = { 'build-20260102-b0b0b0b0b0': old, 'build-20260101-b0b0b0b0b0': build }
+    expect(thrownBy(() => resolved(push, registry))).toHaveProperty(
+      'message',
+      "cannot tell which build app starts from: build-20260101-b0b0b0b0b0 (sha256:b00000000000), build-20260102-b0b0b0b0b0 (sha256:c00000000000) match the build tag build-{date}-{sha:10} on different images, and its {date} cannot be known after the build's own run; set source to the tag of the image meant"
+    )
+  })
+
+  it('plans from the build found, and says what it looked for when there is none', () => {
+    expect(summary(release, { 'build-20251231-b0b0b0b0b0': build, production: old })).toEqual([
+      'v1.1.0:->b',
+      'production:c>b'
+    ])
+    expect(thrownBy(() => summary(release, { production: old }))).toHaveProperty(
+      'message',
+      "source image 'build-*-b0b0b0b0b0' not found in repository app: it is the build tag build-{date}-{sha:10} of commit b0b0b0b0b0 (sha from GITHUB_SHA), whatever its {date}; if the build pushes it later, set wait-for-source (such as 10m) or run this step after the build"
+    )
   })
 })
 

@@ -160,10 +160,11 @@ describe('every derived tag is valid, or the run fails before writing', () => {
     fc.assert(
       fc.property(
         buildTemplate,
+        buildTemplate,
         releaseTemplate,
         anyText.filter(Boolean),
         versionLike,
-        (buildTag, releaseTag, branch, versionText) => {
+        (buildTag, pushTag, releaseTag, branch, versionText) => {
           let convention: Convention
           try {
             convention = parseConvention(
@@ -171,7 +172,7 @@ describe('every derived tag is valid, or the run fails before writing', () => {
                 'build-tag': buildTag,
                 'version-tag': 'v{version}',
                 release: [releaseTag],
-                push: [buildTag]
+                push: [pushTag]
               }),
               'generated.json'
             )

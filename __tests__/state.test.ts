@@ -25,8 +25,8 @@ const [build, old, older, newer] = ['b', 'c', 'd', 'e'].map(manifest) as [
 const images = [build, old, older, newer]
 const environments = parseConvention(BUILT_IN_CONVENTIONS.environments as string, 'environments')
 const v = (text: string) => requireVersion(text, 'version')
-const intentFor = (trigger: ActiveTrigger, repository = 'app') =>
-  derive(environments, trigger, {
+const intentFor = (trigger: ActiveTrigger, repository = 'app', convention = environments) =>
+  derive(convention, trigger, {
     repository,
     sha: 'b0b0b0b0b0',
     service: repository,
@@ -34,6 +34,9 @@ const intentFor = (trigger: ActiveTrigger, repository = 'app') =>
     date: new Date(0),
     shaOrigin: 'GITHUB_SHA'
   })
+/** With a build tag that has the build's date, which a release cannot know. */
+const datedIntent = (trigger: ActiveTrigger) =>
+  intentFor(trigger, 'app', { ...environments, buildTag: 'build-{date}-{sha:10}' })
 const release = (text: string): ActiveTrigger => ({
   event: 'release',
   branch: 'main',
@@ -137,6 +140,31 @@ describe('readStates', () => {
       'stored worker v1.0.0'
     ])
     expect(states.map(({ sourceManifest }) => sourceManifest)).toEqual([older, older])
+  })
+
+  it('reads a build found by its tag pattern by digest, once the tags are listed', async () => {
+    const { reader, log } = fakeReader({
+      app: { 'build-20261122-b0b0b0b0b0': build, 'v1.0.0': old, production: old }
+    })
+    const [state] = await readStates(reader, [datedIntent(release('1.1.0'))])
+    expect(log).toEqual([
+      'describe app',
+      'list app',
+      'get app v1.1.0,production',
+      `get app ${build.digest}`,
+      `stored app ${build.digest}`
+    ])
+    expect(state).toMatchObject({
+      source: { ref: { digest: build.digest } },
+      sourceManifest: build
+    })
+  })
+
+  it('reads nothing for a tag pattern no tag matches', async () => {
+    const { reader, log } = fakeReader({ app: { production: old } })
+    const [state] = await readStates(reader, [datedIntent(release('1.1.0'))])
+    expect(log).toEqual(['describe app', 'list app', 'get app v1.1.0,production'])
+    expect(state?.sourceManifest).toBeUndefined()
   })
 
   it.each([
@@ -328,6 +356,25 @@ describe('readStatesWaiting', () => {
     expect(logged[0]).toBe('waiting for app:sha-b0b0b0b: 0 s of 60 s')
     expect(fake.log.filter((line) => line.startsWith('describe app'))).toHaveLength(2)
     expect(fake.log.filter((line) => line === 'get app sha-b0b0b0b')).toHaveLength(3)
+  })
+
+  it('lists the tags again to find a build by its tag pattern, pushed on another day', async () => {
+    const { fake, wait, pauses, logged } = waiting(undefined, 60_000)
+    const sleep = wait.sleep
+    wait.sleep = async (ms) => {
+      await sleep(ms)
+      if (pauses.length === 2) fake.repositories.app!['build-19700102-b0b0b0b0b0'] = build
+    }
+    const [state] = await readStatesWaiting(
+      fake.reader,
+      [datedIntent(release('1.1.0'))],
+      wait.ms,
+      wait
+    )
+    expect(state?.sourceManifest).toBe(build)
+    expect(pauses).toEqual([2_000, 4_000])
+    expect(logged[0]).toBe('waiting for app:build-*-b0b0b0b0b0: 0 s of 60 s')
+    expect(fake.log.filter((line) => line === 'list app')).toHaveLength(3)
   })
 
   it('does not wait for a rollback target: a released version does not appear later', async () => {

@@ -1,9 +1,12 @@
+import { matchesWildcard } from '../src/model.js'
 import {
+  anyRun,
   commitOfBuildTag,
   isValidRepositoryName,
   isValidTag,
   renderTag,
   renderTemplate,
+  runVariables,
   templateVariables,
   versionTagMatcher
 } from '../src/tags.js'
@@ -136,5 +139,42 @@ describe('commitOfBuildTag reads the commit back from a build tag', () => {
   ])('reads back what %s renders', (template, values) => {
     const tag = renderTemplate(template, values) as string
     expect(SHA.startsWith(commitOfBuildTag(template, tag) ?? 'none')).toBe(true)
+  })
+})
+
+describe('a build tag with run variables matches the builds of its commit from any run', () => {
+  const values = {
+    sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+    sha7: 'a1b2c3d',
+    branch: 'main',
+    service: 'api',
+    date: '20261123',
+    build: '57',
+    run_number: '57'
+  }
+
+  it.each([
+    ['build-{date}-{sha:10}', 'build-*-a1b2c3d4e5', ['date']],
+    ['{service}-{branch}-{run_number}-{sha7}', 'api-main-*-a1b2c3d', ['run_number']],
+    ['b{build}{date:4}.{sha7}', 'b**.a1b2c3d', ['build', 'date']],
+    ['sha-{sha7}', 'sha-a1b2c3d', []]
+  ])('%s renders %s', (template, pattern, variables) => {
+    expect(runVariables(template)).toEqual(variables)
+    expect(renderTemplate(template, anyRun(values))).toBe(pattern)
+  })
+
+  it.each([
+    ['build-{date}-{sha:10}', 'build-20261122-a1b2c3d4e5', true],
+    ['build-{date}-{sha:10}', 'build-20251231-a1b2c3d4e5', true],
+    ['build-{date}-{sha:10}', 'build-20261123-a1b2c3d4e6', false],
+    ['build-{date}-{sha:10}', 'build-20261123-a1b2c3d4e5x', false],
+    ['build-{date}-{sha:10}', 'xbuild-20261123-a1b2c3d4e5', false],
+    ['build-{date}-{sha:10}', 'sha-a1b2c3d', false],
+    ['{service}-{branch}-{run_number}-{sha7}', 'api-main-12-a1b2c3d', true],
+    ['{service}-{branch}-{run_number}-{sha7}', 'api-dev-12-a1b2c3d', false],
+    ['{service}-{branch}-{run_number}-{sha7}', 'web-main-12-a1b2c3d', false]
+  ])('%s matches %s: %s', (template, tag, matches) => {
+    const pattern = renderTemplate(template, anyRun(values)) as string
+    expect(matchesWildcard(pattern, tag)).toBe(matches)
   })
 })

@@ -28,6 +28,23 @@ describe('parseVersion accepts strict SemVer only', () => {
   ])('rejects %j', (input) => {
     expect(parseVersion(input)).toBeUndefined()
   })
+
+  it.each([
+    ['9007199254740991.0.0', '9007199254740991.0.0'],
+    ['0.9007199254740991.9007199254740991', '0.9007199254740991.9007199254740991'],
+    ['9007199254740992.0.0', undefined],
+    ['99999999999999999999.0.0', undefined],
+    ['1.99999999999999999999.0', undefined],
+    ['1.0.99999999999999999999-rc.1', undefined]
+  ])('takes numbers up to what semver orders: %s → %s', (input, text) => {
+    expect(parseVersion(input)?.text).toBe(text)
+  })
+
+  it('never hands compareVersions a version it cannot order', () => {
+    const tags = ['1.0.0', '99999999999999999999.0.0', '2.0.0']
+    const versions = tags.flatMap((tag) => parseVersion(tag) ?? [])
+    expect(highestVersion(versions)?.text).toBe('2.0.0')
+  })
 })
 
 describe('requireVersion takes what users type', () => {
@@ -44,6 +61,15 @@ describe('requireVersion takes what users type', () => {
     (input) => {
       expect(() => requireVersion(input, 'version')).toThrow(
         `version '${input}' is not a semantic version`
+      )
+    }
+  )
+
+  it.each(['v99999999999999999999.0.0', '1.9007199254740992.0', '1.0.9007199254740992-rc.1'])(
+    'says %j is out of range',
+    (input) => {
+      expect(() => requireVersion(input, 'version')).toThrow(
+        `version '${input}' is out of range: MAJOR, MINOR and PATCH are each at most 9007199254740991`
       )
     }
   )

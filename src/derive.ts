@@ -1,7 +1,9 @@
 import type { Convention, TagKind, TagRule } from './conventions.js'
 import {
+  anyRun,
   renderTag,
   renderTemplate,
+  runVariables,
   sanitizeTagPart,
   templateVariables,
   type TemplateValues
@@ -16,6 +18,11 @@ export type SourceRef =
   | { readonly digest: string }
   /** Rollback to `previous`: the highest stable version below the one the pointer carries now. */
   | { readonly previousVersionOf: string }
+  /**
+   * A build tag with run variables (`{date}`…), which only the build's run knew: the one image
+   * carrying a tag that matches this ECR wildcard pattern, such as `build-*-0123456789`.
+   */
+  | { readonly buildTagMatching: string; readonly buildTag: string }
 
 /** Which versions a `highest` tag ranks against: all of them, one major, or one minor. */
 export type VersionLine = 'all' | 'major' | 'minor'
@@ -98,17 +105,21 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
     run_number: run.runNumber,
     date: run.date.toISOString().slice(0, 10).replaceAll('-', ''),
     environment: trigger.event === 'promote' ? trigger.environment : undefined,
-    version: version?.text,
-    major: version && String(version.major),
-    minor: version && String(version.minor),
-    patch: version && String(version.patch),
-    prerelease: version?.prerelease || undefined
+    ...versionValues(version)
   }
   const fromInput = sourceFromInput(run.source)
-  const source = (): SourceRef => fromInput ?? { tag: required(convention.buildTag, values) }
+  const { buildTag } = convention
+  const runOnly = runVariables(buildTag).map((name) => `{${name}}`)
+  const source = (): SourceRef =>
+    fromInput ??
+    (runOnly.length > 0
+      ? { buildTagMatching: required(buildTag, anyRun(values), true), buildTag }
+      : { tag: required(buildTag, values) })
   const sourceAdvice = fromInput
     ? undefined
-    : `it is the build tag ${convention.buildTag} of commit ${run.sha ?? '(none)'} (sha from ${run.shaOrigin}); ${
+    : `it is the build tag ${buildTag} of commit ${run.sha ?? '(none)'} (sha from ${run.shaOrigin})${
+        runOnly.length > 0 ? `, whatever its ${runOnly.join(', ')}` : ''
+      }; ${
         run.waitForSource === undefined
           ? 'if the build pushes it later, set wait-for-source (such as 10m) or run this step after the build'
           : `it did not appear within wait-for-source (${run.waitForSource}): check that the build pushed it`
@@ -186,6 +197,15 @@ export function derive(convention: Convention, trigger: ActiveTrigger, run: RunV
     }
   }
 }
+
+/** The values of the version variables; none without a version. */
+export const versionValues = (version: Version | undefined): TemplateValues => ({
+  version: version?.text,
+  major: version && String(version.major),
+  minor: version && String(version.minor),
+  patch: version && String(version.patch),
+  prerelease: version?.prerelease || undefined
+})
 
 /** Where each variable's value comes from, for the error when a run lacks it. */
 const ORIGIN: Readonly<Record<string, string>> = {

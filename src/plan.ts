@@ -1,4 +1,4 @@
-import type { Intent, Target, TestedRule, VersionLine } from './derive.js'
+import type { Intent, SourceRef, Target, TestedRule, VersionLine } from './derive.js'
 import type { PointerRecord } from './history.js'
 import {
   describeRef,
@@ -10,7 +10,7 @@ import {
   type Manifest,
   type TagMutability
 } from './model.js'
-import { versionTagMatcher } from './tags.js'
+import { runVariables, versionTagMatcher } from './tags.js'
 import { compareVersions, highestVersion, isStable, parseVersion, type Version } from './version.js'
 import { problemsError } from './problems.js'
 
@@ -48,6 +48,8 @@ export interface ResolvedSource {
   readonly ref: ImageRef
   /** The version a rollback to `previous` resolved to. */
   readonly version?: Version
+  /** A build tag pattern that no tag matches: `ref` names the pattern, which no registry call takes. */
+  readonly unmatched?: true
 }
 
 /** `withdrawn`: the mark a rollback puts on the image it rolls back from. */
@@ -168,11 +170,16 @@ export function withdrawnVersions(tags: Iterable<[string, string]>, template: st
 const versionsOn = (released: readonly ReleasedVersion[], digest: string): Version | undefined =>
   highestVersion(released.filter((entry) => entry.digest === digest).map((entry) => entry.version))
 
+/** Sources found in the repository's tags, and so read once they are listed. */
+export const isFoundInTags = (source: SourceRef): source is Exclude<SourceRef, ImageRef> =>
+  'previousVersionOf' in source || 'buildTagMatching' in source
+
 /**
  * The image each intent starts from, given each repository's tags (read where versions decide). A
  * rollback to `previous` resolves one version for the whole run: the highest stable version below the
  * highest version any repository's pointer carries, which every repository must have. So rolling back
- * a half-finished release across repositories is one command.
+ * a half-finished release across repositories is one command. A build tag with run variables is the
+ * one image carrying tags that match its pattern.
  */
 export function resolveSources(
   intents: readonly Intent[],
@@ -180,11 +187,35 @@ export function resolveSources(
 ): ResolvedSource[] {
   const rollingBack = intents.filter((intent) => 'previousVersionOf' in intent.source)
   const chosen = rollingBack.length > 0 ? previousVersion(rollingBack, tagsOf) : new Map()
-  return intents.map((intent) => {
-    if (!('previousVersionOf' in intent.source)) return { ref: intent.source }
+  const resolved = intents.map((intent): ResolvedSource | string => {
+    const { source } = intent
+    if ('buildTagMatching' in source) return buildOf(intent.repository, source, tagsOf(intent))
+    if (!('previousVersionOf' in source)) return { ref: source }
     const { tag, version } = chosen.get(intent.repository) as ReleasedVersion
     return { ref: { tag }, version }
   })
+  const problems = resolved.filter((each) => typeof each === 'string')
+  if (problems.length > 0) throw problemsError(problems)
+  return resolved as ResolvedSource[]
+}
+
+/**
+ * The image carrying the tags that match a build tag's pattern, by digest; or why there is no
+ * telling which one is meant. Several such tags on one image are one build, pushed again.
+ */
+function buildOf(
+  repository: string,
+  { buildTagMatching: pattern, buildTag }: Extract<SourceRef, { buildTagMatching: string }>,
+  tags: ReadonlyMap<string, string> = new Map()
+): ResolvedSource | string {
+  const matching = [...tags].filter(([tag]) => matchesWildcard(pattern, tag)).sort()
+  const digests = new Set(matching.map(([, digest]) => digest))
+  const [digest] = digests
+  if (digest === undefined) return { ref: { tag: pattern }, unmatched: true }
+  if (digests.size === 1) return { ref: { digest } }
+  const named = matching.map(([tag, on]) => `${tag} (${shortDigest(on)})`).join(', ')
+  const variables = runVariables(buildTag).map((name) => `{${name}}`)
+  return `cannot tell which build ${repository} starts from: ${named} match the build tag ${buildTag} on different images, and its ${variables.join(', ')} cannot be known after the build's own run; set source to the tag of the image meant`
 }
 
 function previousVersion(
@@ -594,9 +625,13 @@ export function isImmutable(tag: string, { mode, exclusions }: TagMutability): b
   }
 }
 
-/** Whether deciding this intent needs every tag of the repository (to know which versions exist where). */
+/**
+ * Whether deciding this intent needs every tag of the repository: to know which versions exist
+ * where, or which image a build tag pattern matches.
+ */
 export const needsAllTags = (intent: Intent): boolean =>
   intent.event === 'rollback' ||
+  'buildTagMatching' in intent.source ||
   intent.targets.some(({ kind }) => kind === 'forward' || kind === 'highest') ||
   (intent.tested ?? []).some(({ pattern }) => isPattern(pattern))
 

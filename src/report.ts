@@ -604,7 +604,9 @@ export function describeIntent(intent: Intent): string {
   const source =
     'previousVersionOf' in intent.source
       ? `the stable version below the one on ${intent.source.previousVersionOf}`
-      : describeRef(intent.source)
+      : 'buildTagMatching' in intent.source
+        ? `the build tagged ${intent.source.buildTagMatching}`
+        : describeRef(intent.source)
   const targets =
     intent.targets.map(({ tag, kind }) => `${tag} (${kind})`).join(', ') ||
     'no tag: it only checks that the image exists'

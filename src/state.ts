@@ -10,6 +10,7 @@ import {
 import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
+  isFoundInTags,
   isPointer,
   renderVersion,
   markTags,
@@ -61,8 +62,9 @@ export async function readStates(
       const withdrawing = await imagesToMark(registry, intent, read, left)
       const source = sources[index] as RepositoryState['source']
       const key = describeRef(source.ref)
-      const [found, stored] =
-        'previousVersionOf' in intent.source
+      const [found, stored] = source.unmatched
+        ? []
+        : isFoundInTags(intent.source)
           ? await Promise.all([
               registry
                 .getManifests(intent.repository, [source.ref], source.ref)
@@ -151,9 +153,12 @@ export async function readStatesWaiting(
   await pollUntil(
     async () => {
       // Only the missing images are polled; once they are all there, everything is read afresh.
+      // A build tag pattern is matched against the tag list, which reading afresh lists.
       const found = await Promise.all(
-        missing().map(async ({ repository, source }) =>
-          (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
+        missing().map(
+          async ({ repository, source }) =>
+            source.unmatched ||
+            (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
         )
       )
       if (!found.every(Boolean)) return false
@@ -189,7 +194,7 @@ interface FirstRead {
  */
 async function readRepository(registry: Reader, intent: Intent): Promise<FirstRead> {
   const { repository } = intent
-  const source = 'previousVersionOf' in intent.source ? undefined : intent.source
+  const source = isFoundInTags(intent.source) ? undefined : intent.source
   const refs: ImageRef[] = [
     ...(source ? [source] : []),
     ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent), ...markTags(intent)].map(

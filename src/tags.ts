@@ -48,6 +48,25 @@ export function templateVariables(template: string): string[] {
 }
 
 /**
+ * Variables whose value belongs to the run that renders them (`{build}` and `{run_number}` are its
+ * number, `{date}` its day): a later run cannot render again a tag a build rendered with them.
+ */
+const RUN_VARIABLES: readonly string[] = ['date', 'run_number', 'build']
+
+export const runVariables = (template: string): string[] =>
+  templateVariables(template).filter((name) => RUN_VARIABLES.includes(name))
+
+/**
+ * The values that render a template into an ECR wildcard pattern matching what it rendered in any
+ * run with these values otherwise: each run variable is `*`, so `build-{date}-{sha:10}` renders
+ * `build-*-0123456789`, which matches that commit's build of any day.
+ */
+export const anyRun = (values: TemplateValues): TemplateValues => ({
+  ...values,
+  ...Object.fromEntries(RUN_VARIABLES.map((name) => [name, '*']))
+})
+
+/**
  * An ECR wildcard pattern matching every tag a template renders: `{version}` (at least
  * major.minor.patch) becomes `*.*.*`, any other variable `*`.
  */
