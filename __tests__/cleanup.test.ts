@@ -415,7 +415,10 @@ describe('pruneReleases', () => {
   }
 
   const prune = (fake: ReturnType<typeof registry>, repositories = ['app'], given = deps()) =>
-    pruneReleases(fake, channels, repositories, limits, false, given)
+    pruneReleases(fake, channels, repositories, limits, false, {
+      ...given,
+      undo: { registry: fake, signal: new AbortController().signal }
+    })
 
   it('reports per repository what it deleted before a failure, and a read failure without hiding the others', async () => {
     const fake = registry()

@@ -274,8 +274,13 @@ export interface KeptImage extends PruneCandidate {
 export interface PruneDeps {
   /** Waits for a write's turn under the run's pace; rejects if `signal` aborts first. */
   readonly pace: (signal?: AbortSignal) => Promise<void>
-  /** Aborted when the job is cancelled: no further batch starts. */
+  /** Aborted when the job is cancelled: no further batch starts, and the requests under way are abandoned. */
   readonly signal: AbortSignal
+  /**
+   * The registry the last look and the put-back go through, and the signal that ends them: like an
+   * undo, they go on after a cancel, until the time to put things back is over.
+   */
+  readonly undo: { readonly registry: PruneRegistry; readonly signal: AbortSignal }
   readonly log: (message: string) => void
 }
 
@@ -390,11 +395,11 @@ async function checkDeleted(
   kept: KeptImage[],
   problems: string[]
 ): Promise<PruneCandidate[]> {
-  const { registry, repository, deps } = pruning
+  const { repository, deps } = pruning
   if (sent.length === 0) return []
   let now: Map<string, string[]>
   try {
-    now = tagsByDigest(await registry.listTags(repository))
+    now = tagsByDigest(await deps.undo.registry.listTags(repository))
   } catch (error) {
     problems.push(
       `the tags could not be read again, so an image reported deleted may have stayed: ${messageOf(error)}`
@@ -429,7 +434,7 @@ async function checkDeleted(
  * `problems`. A repair, like an undo: it goes on after the job is cancelled.
  */
 async function putBack(
-  { registry, repository, deps }: Pruning,
+  { repository, deps }: Pruning,
   digest: string,
   tags: readonly string[],
   problems: string[]
@@ -437,10 +442,11 @@ async function putBack(
   const left = [...tags]
   try {
     if (left.length === 0) return left
+    const { registry, signal } = deps.undo
     const manifest = (await registry.getManifests(repository, [{ digest }])).get(digest)
     if (!manifest) throw new Error('ECR no longer returns its manifest')
     for (const tag of tags) {
-      await deps.pace()
+      await deps.pace(signal)
       await registry.putTag(repository, tag, manifest)
       left.shift()
       deps.log(`${repository}:${tag} put back on ${shortDigest(digest)}`)

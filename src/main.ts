@@ -356,12 +356,16 @@ async function recordedPointers(
 }
 
 /** Deletes (or, in a dry run, lists) the release images outside the kept minor versions. */
-async function prune(result: RunResult, { host, inputs, convention, registry, pace, signal }: Run) {
+async function prune(
+  result: RunResult,
+  { host, inputs, convention, registry, pace, signal, undo }: Run
+) {
   const limits = pruneLimits(convention, inputs.prune)
   const pruned = await host.group('Prune', () =>
     pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, {
       pace,
       signal,
+      undo: { registry: registry.withSignal(undo), signal: undo },
       log: (message) => host.info(message)
     })
   )
