@@ -1046,7 +1046,7 @@ describe('control', () => {
     }
   })
 
-  it('failPutImage() fails the next PutImage for that tag once, without changing state', async () => {
+  it('failPutImage() fails the next `times` PutImage requests for that tag, without changing state', async () => {
     const repositoryName = 'control/fail-put'
     await createRepo(repositoryName)
     const a = dockerManifest('a')
@@ -1055,15 +1055,17 @@ describe('control', () => {
     await put(repositoryName, a, 'v2')
     const before = standIn.control.snapshot(repositoryName)
 
-    standIn.control.failPutImage('v2')
+    // A ServerException is an HTTP 500, which the SDK tries three times.
+    standIn.control.failPutImage('v2', { times: 3 })
     await put(repositoryName, b, 'v1') // other tags are unaffected
     const err = await rejection(put(repositoryName, b, 'v2'))
     expect(err).toBeInstanceOf(ServerException)
     expect(err.message).toBe('injected failure')
+    expect((err as ServerException).$metadata).toMatchObject({ httpStatusCode: 500, attempts: 3 })
     expect(tagsOf(repositoryName)).toEqual({ [sha256(a)]: ['v2'], [sha256(b)]: ['v1'] })
     expect(before.images[0]?.tags).toEqual(['v1', 'v2'])
 
-    await put(repositoryName, b, 'v2') // only once
+    await put(repositoryName, b, 'v2') // only three times
     expect(tagsOf(repositoryName)).toEqual({ [sha256(a)]: [], [sha256(b)]: ['v1', 'v2'] })
 
     standIn.control.failPutImage('v3', { exception: 'KmsException', message: 'kms is down' })
@@ -1078,6 +1080,28 @@ describe('control', () => {
     )
     expect(v3Calls).toHaveLength(1) // HTTP 400 + non-throttling name: the SDK does not retry
     expect(tagsOf(repositoryName)[sha256(a)]).toEqual([])
+  })
+
+  it('rewrite() changes the next successful answers of one operation, as a proxy would, then stops', async () => {
+    const repositoryName = 'control/rewrite'
+    await createRepo(repositoryName)
+    await put(repositoryName, dockerManifest('r'), 'v1')
+    const list = () => ecr.send(new ListImagesCommand({ repositoryName }))
+    standIn.control.rewrite(
+      'ListImages',
+      (body: { imageIds: unknown[] }) => ({ ...body, imageIds: [] }),
+      {
+        count: 1
+      }
+    )
+    // A failed answer is not rewritten, nor counted.
+    await rejection(ecr.send(new ListImagesCommand({ repositoryName: 'control/none' })))
+    expect((await list()).imageIds).toEqual([])
+    expect((await list()).imageIds).toHaveLength(1)
+    standIn.control.rewrite('ListImages', () => ({}))
+    expect((await list()).imageIds).toBeUndefined()
+    standIn.control.rewrite('ListImages', null)
+    expect((await list()).imageIds).toHaveLength(1)
   })
 
   it('failPutImage() with a throttling exception name is absorbed by the SDK retry', async () => {

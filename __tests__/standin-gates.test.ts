@@ -603,6 +603,40 @@ describe('archived images', () => {
     expect(snapshot.find((i) => i.digest === other)?.status).toBe('ACTIVE')
   })
 
+  it.each([
+    ['ImageInaccessible', { failureCode: 'ImageInaccessible' }],
+    ['manifest', { served: true }]
+  ] as const)(
+    'answers BatchGetImage for it as control.archivedAnswer says (AWS does not document it): %s',
+    async (answer, expected) => {
+      const repositoryName = `archive/answer-${answer.toLowerCase()}`
+      const digest = await repoWithImage(repositoryName, answer)
+      standIn.control.archive(repositoryName, digest)
+      standIn.control.archivedAnswer(answer)
+      try {
+        const out = await pull(repositoryName, [{ imageTag: 'v1' }])
+        if ('served' in expected) {
+          expect(out.images?.map((i) => i.imageId)).toEqual([
+            { imageDigest: digest, imageTag: 'v1' }
+          ])
+          expect(out.failures).toEqual([])
+        } else {
+          expect(out.images).toEqual([])
+          expect(out.failures?.map(({ failureCode }) => failureCode)).toEqual([
+            expected.failureCode
+          ])
+        }
+      } finally {
+        standIn.control.archivedAnswer('ImageNotFound')
+      }
+      expect(() =>
+        standIn.control.archivedAnswer(
+          'served' as Parameters<typeof standIn.control.archivedAnswer>[0]
+        )
+      ).toThrow(RangeError)
+    }
+  )
+
   it('snapshot() reads every status at the call', async () => {
     const repositoryName = 'archive/snapshot'
     const image = dockerV2Image('snapshot')

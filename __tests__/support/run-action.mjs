@@ -1,7 +1,9 @@
 // @ts-check
 // Runs the bundled action (dist/index.js) the way a GitHub runner does: every input as INPUT_<NAME>
-// (action.yml defaults included), the event payload in GITHUB_EVENT_PATH, and GITHUB_OUTPUT and
-// GITHUB_STEP_SUMMARY as files that the run writes to. AWS_ENDPOINT_URL_ECR points the SDK at a test endpoint.
+// (action.yml defaults included), the event payload in GITHUB_EVENT_PATH, and GITHUB_OUTPUT,
+// GITHUB_STEP_SUMMARY and GITHUB_STATE as files that the run writes to. AWS_ENDPOINT_URL_ECR points
+// the SDK at a test endpoint. runPost runs the action's post step as the runner does when the job
+// ends: the same entry, with the main step's saved state as STATE_<name>, even of a killed step.
 
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -32,6 +34,7 @@ const action = parse(await readFile(join(root, 'action.yml'), 'utf8'))
  * @property {Record<string, string>} outputs what the run wrote to GITHUB_OUTPUT
  * @property {string} summary what the run wrote to GITHUB_STEP_SUMMARY
  * @property {string[]} errors the `::error::` lines, unescaped
+ * @property {Record<string, string>} state what the run saved for its post step (GITHUB_STATE)
  */
 
 /**
@@ -50,13 +53,32 @@ export async function runAction(options) {
  * @returns {{ child: import('node:child_process').ChildProcessWithoutNullStreams, result: Promise<RunResult> }}
  */
 export function startAction({ endpoint, eventName, payload = {}, inputs, env = {} }) {
+  return start({ endpoint, eventName, payload, inputs, env }, {})
+}
+
+/**
+ * Runs the action's post step after a main step (`runs.post`): its state as STATE_<name>.
+ * @param {RunOptions} options the main step's
+ * @param {Record<string, string>} state what the main step saved
+ * @returns {Promise<RunResult>}
+ */
+export function runPost(options, state) {
+  return start(options, state).result
+}
+
+/**
+ * @param {RunOptions} options
+ * @param {Record<string, string>} state
+ */
+function start({ endpoint, eventName, payload = {}, inputs, env = {} }, state) {
   const unknown = Object.keys(inputs).filter((name) => !(name in action.inputs))
   if (unknown.length > 0) throw new Error(`action.yml has no input ${unknown.join(', ')}`)
   const dir = mkdtempSync(join(tmpdir(), 'ecr-promote-run-'))
   const files = {
     event: join(dir, 'event.json'),
     output: join(dir, 'output'),
-    summary: join(dir, 'summary')
+    summary: join(dir, 'summary'),
+    state: join(dir, 'state')
   }
   /** @type {import('node:child_process').ChildProcessWithoutNullStreams} */
   let child
@@ -64,6 +86,7 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
     writeFileSync(files.event, JSON.stringify(payload))
     writeFileSync(files.output, '')
     writeFileSync(files.summary, '')
+    writeFileSync(files.state, '')
     /** @type {Record<string, string>} */
     const inputEnv = {}
     for (const [name, spec] of Object.entries(action.inputs)) {
@@ -78,6 +101,7 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
         GITHUB_EVENT_PATH: files.event,
         GITHUB_OUTPUT: files.output,
         GITHUB_STEP_SUMMARY: files.summary,
+        GITHUB_STATE: files.state,
         GITHUB_REPOSITORY: 'octo/app',
         GITHUB_WORKSPACE: root,
         RUNNER_TEMP: dir,
@@ -87,6 +111,9 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
         AWS_SECRET_ACCESS_KEY: 'test',
         AWS_EC2_METADATA_DISABLED: 'true',
         ...inputEnv,
+        ...Object.fromEntries(
+          Object.entries(state).map(([name, value]) => [`STATE_${name}`, value])
+        ),
         ...env
       }
     })
@@ -112,6 +139,7 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
         stdout,
         stderr,
         outputs: parseOutputs(await readFile(files.output, 'utf8')),
+        state: parseOutputs(await readFile(files.state, 'utf8')),
         summary: await readFile(files.summary, 'utf8'),
         errors: stdout
           .split('\n')
@@ -127,7 +155,11 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
   return { child, result }
 }
 
-/** GITHUB_OUTPUT holds `name<<DELIMITER`, the value's lines, then `DELIMITER`. @param {string} text */
+/**
+ * GITHUB_OUTPUT and GITHUB_STATE hold `name<<DELIMITER`, the value's lines, then `DELIMITER`; a
+ * name set again takes its last value, as the runner reads them.
+ * @param {string} text
+ */
 function parseOutputs(text) {
   /** @type {Record<string, string>} */
   const outputs = {}

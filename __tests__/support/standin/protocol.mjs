@@ -189,7 +189,8 @@ export function createPager() {
 export function dispatch({ operation, input, handler }, admit) {
   /** @param {string} type @param {string} message @returns {Outcome} */
   const refused = (type, message) => ({
-    status: 400,
+    // API Reference, Errors: ServerException is HTTP 500; every other ECR error is a 400.
+    status: type === 'ServerException' ? 500 : 400,
     body: { __type: type, message },
     applied: false
   })
