@@ -342,28 +342,35 @@ describe('archived rollback targets', () => {
     return api
   }
 
-  it('restores the archived image, waits until it is ACTIVE, then writes', async () => {
-    const api = await archivedRelease(1_500)
-    const run = await rollback(api.name)
-    expect(run.errors).toEqual([])
-    expect(run.status).toBe(0)
-    expect(run.stdout).toContain(
-      `${api.name}@${shortDigest(api.released.digest)} is archived: restoring it`
-    )
-    const image = standIn.control
-      .snapshot(api.name)
-      .images.find(({ digest }) => digest === api.released.digest)
-    expect(image).toMatchObject({ status: 'ACTIVE', tags: ['production', 'v1.0.0'] })
-    expect(JSON.parse(run.outputs.json ?? '[]')[0].restore).toMatchObject({
-      digest: api.released.digest,
-      was: 'ARCHIVED',
-      action: 'restored'
-    })
-    const restores = standIn.control.calls.filter(
-      ({ operation }) => operation === 'UpdateImageStorageClass'
-    )
-    expect(restores).toHaveLength(1)
-  })
+  // AWS does not say what BatchGetImage answers for an archived image: every answer is run.
+  const WORLDS = ['ImageNotFound', 'ImageInaccessible', 'manifest'] as const
+
+  it.each(WORLDS)(
+    'BatchGetImage answering %s for it: restores the archived image, waits until it is ACTIVE, then writes',
+    async (answer) => {
+      const api = await archivedRelease(1_500)
+      standIn.control.archivedAnswer(answer)
+      const run = await rollback(api.name)
+      expect(run.errors).toEqual([])
+      expect(run.status).toBe(0)
+      expect(run.stdout).toContain(
+        `${api.name}@${shortDigest(api.released.digest)} is archived: restoring it`
+      )
+      const image = standIn.control
+        .snapshot(api.name)
+        .images.find(({ digest }) => digest === api.released.digest)
+      expect(image).toMatchObject({ status: 'ACTIVE', tags: ['production', 'v1.0.0'] })
+      expect(JSON.parse(run.outputs.json ?? '[]')[0].restore).toMatchObject({
+        digest: api.released.digest,
+        was: 'ARCHIVED',
+        action: 'restored'
+      })
+      const restores = standIn.control.calls.filter(
+        ({ operation }) => operation === 'UpdateImageStorageClass'
+      )
+      expect(restores).toHaveLength(1)
+    }
+  )
 
   it('restores nothing when another repository is refused at a gate', async () => {
     const api = await archivedRelease(0)
@@ -410,27 +417,35 @@ describe('archived rollback targets', () => {
     )
   })
 
-  it('a dry run says a restore would be needed, and restores nothing', async () => {
-    const api = await archivedRelease(0)
-    const before = snapshots([api.name])
-    const run = await rollback(api.name, { 'dry-run': 'true' })
-    expect(run.status).toBe(0)
-    expect(run.summary).toContain('was ARCHIVED: would restore')
-    expect(snapshots([api.name])).toEqual(before)
-  })
+  it.each(WORLDS)(
+    'BatchGetImage answering %s for it: a dry run says a restore would be needed, and restores nothing',
+    async (answer) => {
+      const api = await archivedRelease(0)
+      standIn.control.archivedAnswer(answer)
+      const before = snapshots([api.name])
+      const run = await rollback(api.name, { 'dry-run': 'true' })
+      expect(run.status).toBe(0)
+      expect(run.summary).toContain('was ARCHIVED: would restore')
+      expect(snapshots([api.name])).toEqual(before)
+    }
+  )
 
-  it('writes nothing when the restore outlasts restore-timeout, and says how to resume', async () => {
-    const api = await archivedRelease(60_000)
-    const run = await rollback(api.name, { 'restore-timeout': '3s' })
-    expect(run.status).toBe(1)
-    expect(run.errors).toEqual([
-      `${api.name}@${shortDigest(api.released.digest)} is still being restored from archive after restore-timeout (3s): no tag was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
-    ])
-    const production = standIn.control
-      .snapshot(api.name)
-      .images.find(({ tags }) => tags.includes('production'))
-    expect(production?.tags).toEqual(['production', 'v1.1.0'])
-  })
+  it.each(WORLDS)(
+    'BatchGetImage answering %s for it: writes nothing when the restore outlasts restore-timeout, and says how to resume',
+    async (answer) => {
+      const api = await archivedRelease(60_000)
+      standIn.control.archivedAnswer(answer)
+      const run = await rollback(api.name, { 'restore-timeout': '3s' })
+      expect(run.status).toBe(1)
+      expect(run.errors).toEqual([
+        `${api.name}@${shortDigest(api.released.digest)} is still being restored from archive after restore-timeout (3s): no tag was written; ECR goes on restoring it, so run this step again later (it waits again), or raise restore-timeout`
+      ])
+      const production = standIn.control
+        .snapshot(api.name)
+        .images.find(({ tags }) => tags.includes('production'))
+      expect(production?.tags).toEqual(['production', 'v1.1.0'])
+    }
+  )
 })
 
 it('a gate input outside its values is one clear error before anything is read', async () => {
