@@ -4,6 +4,8 @@
  * (util-linux `script`), progress under ECR's throttling, and the same registry as the action leaves.
  */
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { SUBCOMMANDS } from '../src/command.js'
@@ -352,6 +354,74 @@ describe('exit codes', () => {
       /left changed \(not undone\):\n {2}team\/cli-\d+:v1\.1\.0 now on sha256:[0-9a-f]{12}/
     )
   })
+})
+
+describe('a cancel, and a writer that comes right after', () => {
+  it('Ctrl-C starts the undo; a second one stops waiting and prints what is left and the command that finishes it, which does', async () => {
+    const [api, worker] = [
+      await repository(['1.0.0', '1.1.0']),
+      await repository(['1.0.0', '1.1.0'])
+    ]
+    for (const name of [api.name, worker.name])
+      expect((await release(name, '1.0.0')).status).toBe(0)
+    const before = { api: await tags(api.name), worker: await tags(worker.name) }
+    const landed = standIn.control.calls.filter(({ operation }) => operation === 'PutImage').length
+    // Writes land slowly, and removals more slowly still: the undo is under way at the second Ctrl-C.
+    standIn.control.latency({ PutImage: 300, BatchDeleteImage: 3_000 })
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        ...['release', 'v1.1.0', '--repository', api.name, '--repository', worker.name],
+        ...['--sha', SHAS['1.1.0'], '--yes', '--endpoint-url', standIn.url]
+      ],
+      { env: environment() }
+    )
+    const ran = collect(child)
+    await standIn.control.waitFor('PutImage', landed + 2)
+    child.kill('SIGINT')
+    await sleep(500)
+    child.kill('SIGINT')
+    const stopped = await ran
+    standIn.control.latency(0)
+    expect(stopped.status).toBe(3)
+    expect(stopped.stderr).toContain(
+      'putting back what this run wrote (press Ctrl-C again to stop waiting)'
+    )
+    const resume = /to put back what is left, run: ecr-promote undo (\S+)/.exec(stopped.stdout)
+    expect(resume).not.toBeNull()
+    const journal = (resume as RegExpExecArray)[1] as string
+    expect(existsSync(journal)).toBe(true)
+
+    const finished = await cli(['undo', journal])
+    expect(finished.stderr).not.toContain('error')
+    expect(finished.status).toBe(0)
+    expect(finished.stdout).toContain('nothing is left to put back')
+    expect({ api: await tags(api.name), worker: await tags(worker.name) }).toEqual(before)
+    expect(existsSync(journal)).toBe(false)
+    console.log(
+      `Ctrl-C twice: exit ${stopped.status}; then 'undo': ${finished.stdout.trim().split('\n').length - 1} tags put back`
+    )
+  }, 30_000)
+
+  it('a rollback that another writer overtakes right after: the command reads its pointer again and says so', async () => {
+    const app = await repository(['1.0.0', '1.1.0', '1.2.0'])
+    for (const version of ['1.0.0', '1.1.0'] as const)
+      expect((await release(app.name, version)).status).toBe(0)
+    const landed = standIn.control.calls.filter(({ operation }) => operation === 'PutImage').length
+    const rolling = cli(['rollback', '1.0.0', '--repository', app.name, '--yes'])
+    // The rollback's pointer write, then another writer's, a moment later.
+    await standIn.control.waitFor('PutImage', landed + 1)
+    await seedImage(client, app.name, dockerV2Image(`${app.name}-1.2.0`), ['production'])
+    const ran = await rolling
+    expect(ran.status).toBe(0)
+    expect(ran.stderr).toMatch(
+      new RegExp(
+        `warning: ${app.name}:production was moved by this run, then moved since by another writer to sha256:[0-9a-f]{12} within 1 s`
+      )
+    )
+    expect((await tags(app.name)).production).toBe(app.digests['1.2.0'])
+  }, 30_000)
 })
 
 describe('on a terminal', () => {
