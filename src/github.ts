@@ -39,7 +39,7 @@ export const REQUEST_TIMEOUT_MS = 10_000
 const PAGE_SIZE = 100
 /** 10,000 deployments: a history read further back is a loop, or a moment no rollback should need. */
 export const MAX_PAGES = 100
-/** A request GitHub rate-limits is sent again at most this often, each time after the wait it asks for. */
+/** A request GitHub rate-limits is sent at most this many times in all, each after the wait it asks for. */
 const MAX_ATTEMPTS = 3
 /** How much of an answer that is not JSON a message shows. */
 const SHOWN_CHARACTERS = 60
