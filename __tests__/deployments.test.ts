@@ -1,9 +1,12 @@
 import type { Action } from '../src/apply.js'
 import { builtInConvention, type Convention } from '../src/conventions.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
+  notRecorded,
   plannedDeployments,
   recordDeployments,
   recordsAt,
+  type DeploymentOutcome,
   type PlannedDeployment
 } from '../src/deployments.js'
 import type { ImageDetails, Manifest } from '../src/model.js'
@@ -224,6 +227,9 @@ const githubContext = (sha = WORKFLOW_SHA, runId = '42') => ({
 })
 const LOG_URL = 'https://ghe.example.com/acme/shop/actions/runs/42'
 
+/** The signal of a run nobody cancels. */
+const running = new AbortController().signal
+
 /** An error as Octokit throws it: the HTTP status on the error. */
 const httpError = (status: number, message: string) => Object.assign(new Error(message), { status })
 
@@ -276,6 +282,24 @@ function fakeGitHub({
   return { github, requests, histories, stateReads, pagesRead: () => pagesRead }
 }
 
+/** recordDeployments with the built-in environments, the usual context and a run nobody cancels, unless told otherwise. */
+const record = (
+  github: Deployments,
+  registry: Parameters<typeof recordDeployments>[1],
+  planned: PlannedDeployment[],
+  {
+    convention = environments,
+    context = githubContext(),
+    signal = running,
+    budgetMs
+  }: {
+    convention?: Convention
+    context?: ReturnType<typeof githubContext>
+    signal?: AbortSignal
+    budgetMs?: number
+  } = {}
+) => recordDeployments(github, registry, convention, context, planned, signal, budgetMs)
+
 /** DescribeImages over a map of digest to tags, recording every call. */
 function fakeImages(tagsOf: Record<string, string[]>, failing = false) {
   const calls: string[] = []
@@ -326,9 +350,7 @@ describe('recordDeployments: the ref', () => {
   ])('%s', async (_name, tags, ref) => {
     const { github, requests } = fakeGitHub()
     const { registry, calls } = fakeImages({ [built]: tags })
-    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
-      deployment()
-    ])
+    const outcomes = await record(github, registry, [deployment()])
     expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref }])
     expect(requests.map((request) => request.ref)).toEqual([ref])
     expect(calls).toEqual([`api ${built}`])
@@ -337,16 +359,14 @@ describe('recordDeployments: the ref', () => {
   it("takes the workflow's sha when ECR does not describe the image", async () => {
     const { github, requests } = fakeGitHub()
     const { registry } = fakeImages({})
-    await recordDeployments(github, registry, environments, githubContext(), [deployment()])
+    await record(github, registry, [deployment()])
     expect(requests.map((request) => request.ref)).toEqual([WORKFLOW_SHA])
   })
 
   it("reads the build tag by the convention's template", async () => {
     const { github, requests } = fakeGitHub()
     const { registry } = fakeImages({ [built]: ['1.2.0', `api-feature-x-${OTHER_COMMIT}`] })
-    await recordDeployments(github, registry, channels, githubContext(), [
-      deployment('api', 'stable')
-    ])
+    await record(github, registry, [deployment('api', 'stable')], { convention: channels })
     expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT])
   })
 
@@ -355,9 +375,7 @@ describe('recordDeployments: the ref', () => {
       recordErrors: { 1: httpError(422, `No ref found for: ${OTHER_COMMIT}`) }
     })
     const { registry } = fakeImages({ [built]: [`sha-${OTHER_COMMIT}`] })
-    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
-      deployment()
-    ])
+    const outcomes = await record(github, registry, [deployment()])
     expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT, WORKFLOW_SHA])
     expect(outcomes).toEqual([{ ...deployment(), id: 1002, ref: WORKFLOW_SHA }])
   })
@@ -370,9 +388,7 @@ describe('recordDeployments: the ref', () => {
       }
     })
     const { registry } = fakeImages({ [built]: [`sha-${OTHER_COMMIT}`] })
-    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
-      deployment()
-    ])
+    const outcomes = await record(github, registry, [deployment()])
     expect(requests).toHaveLength(2)
     expect(outcomes).toEqual([
       { ...deployment(), ref: WORKFLOW_SHA, warning: 'Resource not accessible by integration' }
@@ -409,10 +425,12 @@ describe('recordDeployments: the ref', () => {
     async (_name, sha, tags, error) => {
       const { github, requests } = fakeGitHub({ recordErrors: { 1: error } })
       const { registry } = fakeImages({ [built]: tags, [other]: ['staging'] })
-      const outcomes = await recordDeployments(github, registry, environments, githubContext(sha), [
-        deployment(),
-        deployment('web', 'staging', null, other)
-      ])
+      const outcomes = await record(
+        github,
+        registry,
+        [deployment(), deployment('web', 'staging', null, other)],
+        { context: githubContext(sha) }
+      )
       const firstRef = requests[0]?.ref
       expect(requests.map((request) => request.payload.repository)).toEqual(['api', 'web'])
       expect(outcomes).toEqual([
@@ -425,9 +443,7 @@ describe('recordDeployments: the ref', () => {
   it("records at the workflow's sha when ECR cannot describe the image", async () => {
     const { github, requests } = fakeGitHub()
     const { registry } = fakeImages({}, true)
-    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
-      deployment()
-    ])
+    const outcomes = await record(github, registry, [deployment()])
     expect(requests.map(({ ref }) => ref)).toEqual([WORKFLOW_SHA])
     expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref: WORKFLOW_SHA }])
   })
@@ -438,10 +454,7 @@ describe('recordDeployments: what each deployment says', () => {
     const { github, requests } = fakeGitHub()
     const { registry } = fakeImages({ [built]: [`sha-${OTHER_COMMIT}`] })
     const failed: PlannedDeployment = { ...deployment('web', 'canary', null), state: 'failure' }
-    const outcomes = await recordDeployments(github, registry, environments, githubContext(), [
-      deployment(),
-      failed
-    ])
+    const outcomes = await record(github, registry, [deployment(), failed])
     expect(requests).toEqual([
       {
         environment: 'production',
@@ -467,7 +480,7 @@ describe('recordDeployments: what each deployment says', () => {
     const { github, requests } = fakeGitHub()
     const { registry } = fakeImages({})
     const repository = `team/${'a'.repeat(150)}`
-    await recordDeployments(github, registry, environments, githubContext(), [
+    await record(github, registry, [
       deployment(repository),
       deployment('api', 'production', `1.2.0-${'rc'.repeat(50)}`)
     ])
@@ -481,18 +494,119 @@ describe('recordDeployments: what each deployment says', () => {
   it('links the repository when the run has no run id', async () => {
     const { github, requests } = fakeGitHub()
     const { registry } = fakeImages({})
-    await recordDeployments(github, registry, environments, githubContext(WORKFLOW_SHA, ''), [
-      deployment()
-    ])
+    await record(github, registry, [deployment()], { context: githubContext(WORKFLOW_SHA, '') })
     expect(requests.map(({ logUrl }) => logUrl)).toEqual(['https://ghe.example.com/acme/shop'])
   })
 
   it('asks nothing when there is nothing to record', async () => {
     const { github, requests } = fakeGitHub()
     const { registry, calls } = fakeImages({})
-    expect(await recordDeployments(github, registry, environments, githubContext(), [])).toEqual([])
+    expect(await record(github, registry, [])).toEqual([])
     expect(requests).toEqual([])
     expect(calls).toEqual([])
+  })
+})
+
+/**
+ * GitHub not answering: each record is held until its signal (the run's cancel, the budget) ends
+ * it; `answerAfter` answers each after that many ms instead.
+ */
+function slowGitHub(answerAfter = 60_000) {
+  const started: string[] = []
+  let [inFlight, most] = [0, 0]
+  const github: Deployments = {
+    async record(request, { signal }) {
+      started.push(request.payload.repository)
+      inFlight += 1
+      most = Math.max(most, inFlight)
+      try {
+        await sleep(answerAfter, undefined, { signal })
+        return started.length
+      } finally {
+        inFlight -= 1
+      }
+    },
+    history: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) }),
+    latestState: async () => undefined
+  }
+  return { github, started, most: () => most }
+}
+
+const manyDeployments = (count: number) =>
+  Array.from({ length: count }, (_, index) => deployment(`team/app-${index + 1}`))
+
+describe('recordDeployments: bounded', () => {
+  it('sends at most 4 records at once, started in the order of the moves', async () => {
+    const { github, started, most } = slowGitHub(20)
+    const planned = manyDeployments(10)
+    const outcomes = await record(github, fakeImages({}).registry, planned)
+    expect(most()).toBe(4)
+    expect(started).toEqual(planned.map(({ payload }) => payload.repository))
+    expect(outcomes.map(({ payload, warning }) => [payload.repository, warning])).toEqual(
+      planned.map(({ payload }) => [payload.repository, undefined])
+    )
+  })
+
+  it('stops at the budget: the records under way are given up, the rest not sent, each saying why', async () => {
+    const { github, started } = slowGitHub()
+    const planned = manyDeployments(25)
+    const outcomes = await record(github, fakeImages({}).registry, planned, { budgetMs: 300 })
+    expect(started).toHaveLength(4)
+    expect(outcomes.map(({ warning }) => warning)).toEqual(
+      Array(25).fill('the 0.3 s for recording deployments ran out')
+    )
+    expect(notRecorded(outcomes)).toBe(
+      `25 of 25 GitHub deployments not recorded (the tags are written as reported): ${planned
+        .map(({ payload }) => `${payload.repository}:production in production`)
+        .join(', ')}: the 0.3 s for recording deployments ran out`
+    )
+  })
+
+  it('sends no further record once the run is cancelled, and gives up those under way', async () => {
+    const { github, started } = slowGitHub()
+    const cancel = new AbortController()
+    const recording = record(github, fakeImages({}).registry, manyDeployments(10), {
+      signal: cancel.signal
+    })
+    while (started.length < 4) await sleep(5)
+    cancel.abort('SIGINT')
+    const outcomes = await recording
+    expect(started).toHaveLength(4)
+    expect(outcomes.map(({ warning }) => warning)).toEqual(
+      Array(10).fill('the job was cancelled (SIGINT)')
+    )
+  })
+})
+
+describe('notRecorded: one warning for every deployment not recorded', () => {
+  const failed = (repository: string, warning: string): DeploymentOutcome => ({
+    ...deployment(repository),
+    warning
+  })
+  it.each<[string, DeploymentOutcome[], string | undefined]>([
+    [
+      'none when every one was recorded',
+      [{ ...deployment(), id: 7, ref: WORKFLOW_SHA }],
+      undefined
+    ],
+    ['none when there was none to record', [], undefined],
+    [
+      'one',
+      [failed('api', 'Bad credentials')],
+      '1 of 1 GitHub deployment not recorded (the tags are written as reported): api:production in production: Bad credentials'
+    ],
+    [
+      'the pointers grouped by why, in the order of the moves, the recorded ones counted',
+      [
+        failed('api', 'GitHub did not answer'),
+        { ...deployment('web'), id: 8, ref: WORKFLOW_SHA },
+        failed('worker', 'the 30 s for recording deployments ran out'),
+        failed('jobs', 'GitHub did not answer')
+      ],
+      '3 of 4 GitHub deployments not recorded (the tags are written as reported): api:production in production, jobs:production in production: GitHub did not answer; worker:production in production: the 30 s for recording deployments ran out'
+    ]
+  ])('%s', (_name, outcomes, warning) => {
+    expect(notRecorded(outcomes)).toBe(warning)
   })
 })
 
@@ -531,7 +645,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
       'production',
       inRegistry('api'),
       'production',
-      moment('2026-11-19T13:00:00Z')
+      moment('2026-11-19T13:00:00Z'),
+      running
     )
     expect(found.get('api')?.id).toBe(8)
   })
@@ -550,7 +665,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
       'production',
       inRegistry('api', 'web'),
       'production',
-      moment('2026-11-19T13:00:00Z')
+      moment('2026-11-19T13:00:00Z'),
+      running
     )
     expect([...found]).toEqual([
       ['api', at('api', 8, '2026-11-19T12:00:00Z')],
@@ -565,10 +681,17 @@ describe('recordsAt: where each pointer was at a moment', () => {
       pages: [[at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '2026-11-19T13:00:00Z')]],
       states: { 1: 'success', 2: 'success' }
     })
-    const found = await recordsAt(github, 'production', inRegistry('api'), 'production', {
-      at: new Date('2026-11-19T13:00:00Z'),
-      text: '2026-11-19T14:00+01:00'
-    })
+    const found = await recordsAt(
+      github,
+      'production',
+      inRegistry('api'),
+      'production',
+      {
+        at: new Date('2026-11-19T13:00:00Z'),
+        text: '2026-11-19T14:00+01:00'
+      },
+      running
+    )
     expect(found.get('api')?.id).toBe(1)
   })
 
@@ -591,7 +714,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
       'production',
       inRegistry('api'),
       'production',
-      moment('2026-11-19T13:00:00Z')
+      moment('2026-11-19T13:00:00Z'),
+      running
     )
     expect(found.get('api')?.id).toBe(1)
     // 2 has no status at all; 6 is after the moment, so its state does not matter.
@@ -629,7 +753,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
       'production',
       inRegistry('api'),
       'production',
-      moment('2026-11-19T13:00:00Z')
+      moment('2026-11-19T13:00:00Z'),
+      running
     )
     expect(found.get('api')?.id).toBe(1)
     expect(stateReads).toEqual([1])
@@ -651,7 +776,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
       'production',
       inRegistry('api', 'web'),
       'production',
-      moment('2026-11-19T13:00:00Z')
+      moment('2026-11-19T13:00:00Z'),
+      running
     )
     expect([...found.keys()]).toEqual(['api', 'web'])
     expect(pagesRead()).toBe(1)
@@ -671,7 +797,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
       'production',
       inRegistry('api', 'web'),
       'production',
-      moment('2026-11-19T13:00:00Z')
+      moment('2026-11-19T13:00:00Z'),
+      running
     )
     expect(found.get('web')?.id).toBe(7)
     expect(pagesRead()).toBe(3)
@@ -692,7 +819,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
         'production',
         inRegistry('api', 'web', 'worker', 'jobs'),
         'production',
-        moment('2026-11-19T13:00:00Z')
+        moment('2026-11-19T13:00:00Z'),
+        running
       )
     )
     expect(failure).toBeInstanceOf(AggregateError)
@@ -716,7 +844,8 @@ describe('recordsAt: where each pointer was at a moment', () => {
         'production',
         inRegistry('api'),
         'production',
-        moment('2026-11-19T13:00:00Z')
+        moment('2026-11-19T13:00:00Z'),
+        running
       )
     )
     expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
@@ -738,12 +867,47 @@ describe('recordsAt: where each pointer was at a moment', () => {
   ])('says no tag was written when GitHub fails: %s', async (_name, given, cause) => {
     const { github } = fakeGitHub(given)
     const failure = await rejection(
-      recordsAt(github, 'staging', inRegistry('api'), 'production', moment('2026-11-19T13:00:00Z'))
+      recordsAt(
+        github,
+        'staging',
+        inRegistry('api'),
+        'production',
+        moment('2026-11-19T13:00:00Z'),
+        running
+      )
     )
     expect(failure).not.toBeInstanceOf(AggregateError)
     expect(failure.message).toBe(
       `cannot read the deployment history of the GitHub environment staging: ${cause}; no tag was written`
     )
     expect((failure.cause as Error).message).toBe(cause)
+  })
+
+  it('stops at once when the run is cancelled while it reads, saying no tag was written', async () => {
+    const cancel = new AbortController()
+    const github: Deployments = {
+      record: async () => 0,
+      async *history(_environment, { signal }) {
+        yield [at('web', 9, '2026-11-19T12:00:00Z')]
+        // The second page never comes, until the run is cancelled.
+        await sleep(60_000, undefined, { signal })
+      },
+      latestState: async () => 'success'
+    }
+    const reading = rejection(
+      recordsAt(
+        github,
+        'production',
+        inRegistry('api'),
+        'production',
+        moment('2026-11-19T13:00:00Z'),
+        cancel.signal
+      )
+    )
+    cancel.abort('SIGINT')
+    const failure = await reading
+    expect(failure.message).toBe(
+      'the job was cancelled while it read the deployment history: no tag was written'
+    )
   })
 })

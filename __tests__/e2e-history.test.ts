@@ -5,11 +5,14 @@
  * bundled action runs as a runner runs it, against the ECR stand-in and a fake of GitHub's
  * deployments API reached through GITHUB_API_URL.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { RECORDING_BUDGET_MS } from '../src/deployments.js'
+import { REQUEST_TIMEOUT_MS } from '../src/github.js'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { startGitHubFake } from './support/github-fake.mjs'
 import { dockerV2Image, multiArchImage, seedImage, tagsByDigest } from './support/images.mjs'
-import { runAction } from './support/run-action.mjs'
+import { runAction, startAction } from './support/run-action.mjs'
 import { clientFor } from './support/harness.js'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
@@ -59,8 +62,12 @@ async function repository(
 }
 
 /** Runs the bundled action on a workflow_dispatch with these inputs, GitHub at the fake. */
-function act(repositories: string | string[], inputs: Record<string, string>, sha = '') {
-  return runAction({
+const act = (repositories: string | string[], inputs: Record<string, string>, sha = '') =>
+  runAction(dispatch(repositories, inputs, sha))
+
+/** What `act` runs: a workflow_dispatch with these inputs, GitHub at the fake. */
+function dispatch(repositories: string | string[], inputs: Record<string, string>, sha = '') {
+  return {
     endpoint: standIn.url,
     eventName: 'workflow_dispatch',
     payload: { inputs: {}, repository: { default_branch: 'main' } },
@@ -77,7 +84,7 @@ function act(repositories: string | string[], inputs: Record<string, string>, sh
       GITHUB_REPOSITORY: 'octo/app',
       GITHUB_RUN_ID: '4242'
     }
-  })
+  }
 }
 
 const release = (repositories: string | string[], version: Release, extra = {}) =>
@@ -319,12 +326,68 @@ describe('deployment records on GitHub', () => {
       production: app.digests['1.1.0']
     })
     expect(run.stdout).toMatch(
-      /::warning::no GitHub deployment recorded for team\/history-\d+:production in production \(the tags are written as reported\)/
+      /::warning::1 of 1 GitHub deployment not recorded \(the tags are written as reported\): team\/history-\d+:production in production: Service Unavailable/
     )
     expect(json(run.outputs)[0]?.deployments).toEqual([
       expect.objectContaining({ state: 'success', id: null, warning: expect.any(String) })
     ])
     expect(github.control.deployments(OWNER)).toEqual([])
+  })
+
+  it('GitHub not answering: 25 repositories are released within the budget, with one warning', async () => {
+    const apps = []
+    for (let index = 0; index < 25; index++) apps.push(await repository(['1.1.0']))
+    github.control.setOutage({ hang: true })
+    const started = Date.now()
+    const run = await release(
+      apps.map(({ name }) => name),
+      '1.1.0',
+      { deployments: 'on' }
+    )
+    expect(Date.now() - started).toBeLessThanOrEqual(60_000)
+    expect(run.errors).toEqual([])
+    expect(run.status).toBe(0)
+    for (const app of apps)
+      expect(await tags(app.name)).toMatchObject({
+        'v1.1.0': app.digests['1.1.0'],
+        production: app.digests['1.1.0']
+      })
+    expect(changes(run.outputs)).toHaveLength(50)
+    expect(run.summary).toContain(apps[24]?.name)
+    const warnings = run.stdout.split('\n').filter((line) => line.startsWith('::warning::'))
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^::warning::25 of 25 GitHub deployments not recorded \(the tags are written as reported\): team\/history-\d+:production in production, /
+      )
+    ])
+    expect(warnings[0]).toContain(
+      `: the ${RECORDING_BUDGET_MS / 1000} s for recording deployments ran out`
+    )
+  }, 90_000)
+
+  it('a cancel while it records sends no more records and reports the tags it wrote', async () => {
+    const app = await repository(['1.1.0'])
+    github.control.setOutage({ hang: true })
+    const { child, result } = startAction(
+      dispatch(
+        app.name,
+        { event: 'release', 'release-tag': 'v1.1.0', deployments: 'on' },
+        SHAS['1.1.0']
+      )
+    )
+    while (github.control.requests().length === 0) await sleep(20)
+    const cancelled = Date.now()
+    child.kill('SIGINT')
+    const run = await result
+    expect(Date.now() - cancelled).toBeLessThan(REQUEST_TIMEOUT_MS)
+    expect(run.errors).toEqual([])
+    expect(run.status).toBe(0)
+    expect(changes(run.outputs)).toEqual(['v1.1.0 created', 'production created'])
+    expect(run.summary).toContain(app.name)
+    expect(run.stdout).toMatch(
+      /::warning::1 of 1 GitHub deployment not recorded \(the tags are written as reported\): team\/history-\d+:production in production: the job was cancelled \(SIGINT\)/
+    )
+    expect(await tags(app.name)).toMatchObject({ production: app.digests['1.1.0'] })
   })
 
   it('records at the workflow commit when GitHub cannot resolve the image commit', async () => {
@@ -413,22 +476,26 @@ describe('rollback to a moment', () => {
     expect(back.summary).toContain(`back to deployment ${ids[deployment]} of `)
   })
 
-  it('reads the history page by page, to a record past the first hundred', async () => {
-    const { app, ids } = await history()
-    // 150 newer records of staging in the same environment: the one wanted is on GitHub's second page.
-    for (let day = 0; day < 150; day++)
+  /** 150 newer records of staging in the same environment: a record before them is on GitHub's second page. */
+  function newerRecords({ name, digests }: { name: string; digests: Record<Release, string> }) {
+    for (let minute = 0; minute < 150; minute++)
       github.control.seed({
         ...OWNER,
         environment: 'production',
-        createdAt: new Date(Date.UTC(2026, 10, 21, 0, day)),
+        createdAt: new Date(Date.UTC(2026, 10, 21, 0, minute)),
         payload: {
-          repository: app.name,
+          repository: name,
           tag: 'staging',
-          digest: app.digests['1.2.0'],
-          image: imageOf(app.name, app.digests['1.2.0'])
+          digest: digests['1.2.0'],
+          image: imageOf(name, digests['1.2.0'])
         },
         statuses: [{ state: 'success' }]
       })
+  }
+
+  it('reads the history page by page, to a record past the first hundred', async () => {
+    const { app, ids } = await history()
+    newerRecords(app)
     const back = await rollback(app.name, '2026-11-16')
     expect(back.errors).toEqual([])
     expect(json(back.outputs)[0]).toMatchObject({ history: { deployment: ids['1.1.0'] } })
@@ -442,6 +509,44 @@ describe('rollback to a moment', () => {
       '1',
       '2'
     ])
+  })
+
+  it('a page GitHub does not answer fails the rollback within its timeout, writing nothing', async () => {
+    const { app } = await history()
+    newerRecords(app)
+    github.control.fault(
+      { method: 'GET', path: '/repos/octo/app/deployments', query: { page: '2' } },
+      { hang: true }
+    )
+    const before = standIn.control.snapshot(app.name)
+    const started = Date.now()
+    const back = await rollback(app.name, '2026-11-16')
+    expect(Date.now() - started).toBeLessThan(REQUEST_TIMEOUT_MS + 15_000)
+    expect(back.status).toBe(1)
+    expect(back.errors).toEqual([
+      `cannot read the deployment history of the GitHub environment production: GitHub did not answer GET /repos/octo/app/deployments (page 2) within ${REQUEST_TIMEOUT_MS / 1000} s; no tag was written`
+    ])
+    expect(standIn.control.snapshot(app.name)).toEqual(before)
+  })
+
+  it('a cancel while it reads the history stops the run at once, writing nothing', async () => {
+    const { app } = await history()
+    github.control.setOutage({ hang: true })
+    const before = standIn.control.snapshot(app.name)
+    const asked = github.control.requests().length
+    const { child, result } = startAction(
+      dispatch(app.name, { event: 'rollback', version: '2026-11-17' })
+    )
+    while (github.control.requests().length === asked) await sleep(20)
+    const cancelled = Date.now()
+    child.kill('SIGINT')
+    const back = await result
+    expect(Date.now() - cancelled).toBeLessThan(REQUEST_TIMEOUT_MS)
+    expect(back.status).toBe(1)
+    expect(back.errors).toEqual([
+      'the job was cancelled while it read the deployment history: no tag was written'
+    ])
+    expect(standIn.control.snapshot(app.name)).toEqual(before)
   })
 
   it('before the first record: a clear error, and nothing written', async () => {

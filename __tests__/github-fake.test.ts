@@ -470,6 +470,74 @@ describe('outages', () => {
   })
 })
 
+describe('faults', () => {
+  const raw = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${fake.url}${path}`, {
+      ...init,
+      headers: { authorization: 'token test-token' }
+    })
+    return { status: res.status, type: res.headers.get('content-type'), text: await res.text() }
+  }
+
+  it('answers the requests it matches with the text given, as often as asked, then as usual', async () => {
+    const id = seed()
+    fake.control.fault(
+      { method: 'GET', path: BASE, query: { environment: 'staging' }, times: 2 },
+      { status: 200, text: '<html>' }
+    )
+    const html = { status: 200, type: 'text/html; charset=utf-8', text: '<html>' }
+    // Another method, path or query is not matched, and uses none of the times.
+    expect((await raw(BASE, { method: 'POST' })).status).toBe(400)
+    expect((await raw(`${BASE}/${id}`)).status).toBe(200)
+    expect((await raw(`${BASE}?environment=qa`)).text).toBe('[]')
+    expect(await raw(`${BASE}?environment=staging`)).toEqual(html)
+    expect(await raw(`${BASE}?environment=staging&page=1`)).toEqual(html)
+    expect(JSON.parse((await raw(`${BASE}?environment=staging`)).text)).toHaveLength(1)
+  })
+
+  it('sends the headers given, the content type included', async () => {
+    fake.control.fault(
+      { path: BASE },
+      {
+        status: 429,
+        text: '{"message":',
+        headers: { 'content-type': 'application/json', 'retry-after': '7' }
+      }
+    )
+    const res = await fetch(`${fake.url}${BASE}`)
+    expect([res.status, res.headers.get('content-type'), res.headers.get('retry-after')]).toEqual([
+      429,
+      'application/json',
+      '7'
+    ])
+  })
+
+  it('holds what it matches unanswered, by a pattern of the path, until reset cuts it off', async () => {
+    const id = seed()
+    fake.control.fault({ path: /\/statuses$/ }, { hang: true })
+    const held = raw(`${BASE}/${id}/statuses`)
+    while (fake.control.requests().length === 0) await sleep(10)
+    // Ending an outage answers what the outage held, not what a fault holds.
+    fake.control.setOutage({ hang: true })
+    fake.control.setOutage(null)
+    expect((await raw(`${BASE}/${id}`)).status).toBe(200)
+    fake.control.reset()
+    await expect(held).rejects.toThrow()
+  })
+
+  it('answers as usual with the Link rel="next" that next returns, and only that', async () => {
+    const [, newest] = [seed({ createdAt: '2024-01-01T00:00:00Z' }), seed()]
+    fake.control.fault({ path: BASE }, { next: (url: URL) => `${url.pathname}${url.search}` })
+    const listed = await api('GET', `${BASE}?per_page=1`)
+    expect(listed.body.map((d: { id: number }) => d.id)).toEqual([newest])
+    expect(listed.headers.get('link')).toBe(`<${fake.url}${BASE}?per_page=1>; rel="next"`)
+  })
+
+  it('takes a number of times that is at least 1', () => {
+    expect(() => fake.control.fault({ times: 0 }, { hang: true })).toThrow(TypeError)
+  })
+})
+
 describe('auto_inactive', () => {
   type Row = [string, Partial<Seed>, Record<string, unknown>, Record<string, unknown>, string]
   it.each<Row>([

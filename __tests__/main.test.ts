@@ -45,11 +45,17 @@ jest.unstable_mockModule('@actions/core', () => ({
   warning: (message: string) => void annotations.push(`warning: ${message}`),
   error: (message: string) => void annotations.push(`error: ${message}`),
   group: async (_name: string, fn: () => Promise<unknown>) => fn(),
-  summary,
-  ExitCode: { Success: 0, Failure: 1 }
+  summary
 }))
 /** GitHub's deployments API as @actions/github's client reaches it: what was created, and a history to page through. */
 const github: { created: object[]; failure?: Error; pages: object[][] } = { created: [], pages: [] }
+/** A page of the history, linking the next as GitHub does. */
+const pageUrl = (page: number) => `https://api.github.com/repos/octo/app/deployments?page=${page}`
+const historyPage = (page: number) => ({
+  url: pageUrl(page),
+  headers: page < github.pages.length ? { link: `<${pageUrl(page + 1)}>; rel="next"` } : {},
+  data: github.pages[page - 1] ?? []
+})
 jest.unstable_mockModule('@actions/github', () => ({
   getOctokit: () => ({
     rest: {
@@ -60,15 +66,12 @@ jest.unstable_mockModule('@actions/github', () => ({
           return { data: { id: github.created.length } }
         },
         createDeploymentStatus: async () => ({ data: {} }),
-        listDeployments: async () => ({ data: [] }),
+        listDeployments: async () => historyPage(1),
         listDeploymentStatuses: async () => ({ data: [{ state: 'success' }] })
       }
     },
-    paginate: {
-      iterator: async function* () {
-        for (const page of github.pages) yield { data: page }
-      }
-    }
+    request: async ({ url }: { url: string }) =>
+      historyPage(Number(new URL(url).searchParams.get('page')))
   })
 }))
 const { run } = await import('../src/main.js')
@@ -486,7 +489,7 @@ describe('run(): history', () => {
     expect(process.exitCode).toBeUndefined()
     expect(tags.get('production')).toBe(build)
     expect(annotations).toEqual([
-      'warning: no GitHub deployment recorded for app:production in production (the tags are written as reported): Bad credentials'
+      'warning: 1 of 1 GitHub deployment not recorded (the tags are written as reported): app:production in production: Bad credentials'
     ])
   })
 

@@ -78,41 +78,84 @@ export function plannedDeployments(
   })
 }
 
+/** How many records are sent at once. */
+const CONCURRENCY = 4
+/** Recording deployments, every record and every wait GitHub asks for, never holds a run longer. */
+export const RECORDING_BUDGET_MS = 30_000
+
 /**
- * Records each deployment, in order, so the Environments page lists them as they happened. The ref
- * is the image's commit, read off its build tag, else the workflow's; a ref GitHub cannot resolve
- * (an image built from another repository) is recorded at the workflow's commit. A GitHub failure
- * is a warning on that deployment: the registry is already as the run left it.
+ * Records the deployments, a few at a time, started in the order of the moves (records in flight
+ * together may land in another order); within `budgetMs`, and none once the run is cancelled. The
+ * ref is the image's commit, read off its build tag, else the workflow's; a ref GitHub cannot
+ * resolve (an image built from another repository) is recorded at the workflow's commit. A GitHub
+ * failure is a warning on that deployment: the registry is already as the run left it.
  */
 export async function recordDeployments(
   github: Deployments,
   registry: Pick<Registry, 'describeImages'>,
   convention: Convention,
   context: Pick<Context, 'sha' | 'github'>,
-  planned: readonly PlannedDeployment[]
+  planned: readonly PlannedDeployment[],
+  signal: AbortSignal,
+  budgetMs = RECORDING_BUDGET_MS
 ): Promise<DeploymentOutcome[]> {
   const { serverUrl, repository, runId } = context.github
   const logUrl = `${serverUrl}/${repository}${runId ? `/actions/runs/${runId}` : ''}`
-  const outcomes: DeploymentOutcome[] = []
-  for (const deployment of planned) {
+  const budget = AbortSignal.timeout(budgetMs)
+  const bounds = { signal: AbortSignal.any([signal, budget]), deadline: Date.now() + budgetMs }
+  // Said of every deployment the budget or a cancel stopped, sent or not, instead of its own error.
+  const stopped = () =>
+    signal.aborted
+      ? `the job was cancelled (${String(signal.reason)})`
+      : budget.aborted
+        ? `the ${budgetMs / 1000} s for recording deployments ran out`
+        : undefined
+  const record = async (deployment: PlannedDeployment): Promise<DeploymentOutcome> => {
     const { payload } = deployment
     const description = `${payload.repository}:${payload.tag} on ${shortDigest(payload.digest)}${payload.version ? ` (${payload.version})` : ''}`
-    const record = (ref: string) =>
-      github.record({ ...deployment, ref, description: description.slice(0, 140), logUrl })
+    const send = (ref: string) =>
+      github.record({ ...deployment, ref, description: description.slice(0, 140), logUrl }, bounds)
     let ref = context.sha
     try {
       ref = (await imageCommit(registry, convention, payload, context.sha)) ?? context.sha
-      const id = await record(ref).catch(async (error: unknown) => {
+      const id = await send(ref).catch(async (error: unknown) => {
         if (!isUnresolvableRef(error) || ref === context.sha || !context.sha) throw error
         ref = context.sha
-        return record(ref)
+        return send(ref)
       })
-      outcomes.push({ ...deployment, id, ref })
+      return { ...deployment, id, ref }
     } catch (error) {
-      outcomes.push({ ...deployment, ref, warning: messageOf(error) })
+      return { ...deployment, ref, warning: stopped() ?? messageOf(error) }
     }
   }
+  const outcomes: DeploymentOutcome[] = []
+  let next = 0
+  const worker = async () => {
+    for (let index = next++; index < planned.length; index = next++) {
+      const deployment = planned[index]!
+      const unsent = stopped()
+      outcomes[index] = unsent ? { ...deployment, warning: unsent } : await record(deployment)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, planned.length) }, worker))
   return outcomes
+}
+
+/**
+ * One warning for every deployment not recorded, the pointers grouped by why; undefined when every
+ * one was recorded.
+ */
+export function notRecorded(outcomes: readonly DeploymentOutcome[]): string | undefined {
+  const pointersBy = new Map<string, string[]>()
+  for (const { payload, environment, warning } of outcomes) {
+    if (warning === undefined) continue
+    const pointer = `${payload.repository}:${payload.tag} in ${environment}`
+    pointersBy.set(warning, [...(pointersBy.get(warning) ?? []), pointer])
+  }
+  if (pointersBy.size === 0) return undefined
+  const count = [...pointersBy.values()].flat().length
+  const why = [...pointersBy].map(([warning, pointers]) => `${pointers.join(', ')}: ${warning}`)
+  return `${count} of ${outcomes.length} GitHub ${outcomes.length === 1 ? 'deployment' : 'deployments'} not recorded (the tags are written as reported): ${why.join('; ')}`
 }
 
 /** The commit the image's build tag names: the workflow's full sha when it is that commit. */
@@ -145,12 +188,13 @@ export async function recordsAt(
   environment: string,
   repositories: readonly { readonly name: string; readonly uri: string }[],
   tag: string,
-  moment: Moment
+  moment: Moment,
+  signal: AbortSignal
 ): Promise<Map<string, PointerRecord>> {
   const found = new Map<string, PointerRecord>()
   const earliest = new Map<string, Date>()
   try {
-    for await (const page of github.history(environment)) {
+    for await (const page of github.history(environment, { signal })) {
       for (const record of page) {
         for (const { name: repository, uri } of repositories) {
           const mine = found.has(repository) ? undefined : recordOf(record, repository, tag)
@@ -158,13 +202,18 @@ export async function recordsAt(
           if (!mine || mine.payload.image !== imageOf(uri, mine.payload.digest)) continue
           earliest.set(repository, mine.createdAt)
           if (mine.createdAt > moment.at) continue
-          if (LANDED_STATES.includes((await github.latestState(mine.id)) ?? ''))
+          if (LANDED_STATES.includes((await github.latestState(mine.id, { signal })) ?? ''))
             found.set(repository, mine)
         }
       }
       if (found.size === repositories.length) break
     }
   } catch (error) {
+    if (signal.aborted)
+      throw new Error(
+        'the job was cancelled while it read the deployment history: no tag was written',
+        { cause: error }
+      )
     throw new Error(
       `cannot read the deployment history of the GitHub environment ${environment}: ${messageOf(error)}; no tag was written`,
       { cause: error }

@@ -13,6 +13,7 @@ import { loadConvention, writesProduction, type Convention } from './conventions
 import { derive, type ActiveTrigger, type Intent, type RunValues } from './derive.js'
 import {
   environmentOf,
+  notRecorded,
   plannedDeployments,
   recordDeployments,
   recordsAt,
@@ -233,7 +234,7 @@ async function unwithdraw(
  * tags are written already, so a GitHub failure is a warning, never the run's failure.
  */
 async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
-  const { host, inputs, context, convention, registry } = run
+  const { host, inputs, context, convention, registry, signal } = run
   if (!inputs.deployments || inputs.dryRun) return result
   const planned = plannedDeployments(convention, result.plans, result.changes)
   if (planned.length === 0) return result
@@ -245,17 +246,14 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
         registry,
         convention,
         { sha: inputs.sha, github: context.github },
-        planned
+        planned,
+        signal
       )
     } catch (error) {
       outcomes = planned.map((deployment) => ({ ...deployment, warning: messageOf(error) }))
     }
-    for (const { payload, environment, warning } of outcomes) {
-      if (warning)
-        host.warning(
-          `no GitHub deployment recorded for ${payload.repository}:${payload.tag} in ${environment} (the tags are written as reported): ${warning}`
-        )
-    }
+    const warning = notRecorded(outcomes)
+    if (warning) host.warning(warning)
     return outcomes
   })
   return { ...result, deployments }
@@ -328,7 +326,7 @@ export async function finishUndo(
 
 /** A rollback to a moment: where the pointer was then in each repository, by the deployment records. */
 async function recordedPointers(
-  { host, inputs, context, convention, registry, github }: Run,
+  { host, inputs, context, convention, registry, github, signal }: Run,
   trigger: ActiveTrigger
 ): Promise<Map<string, PointerRecord> | undefined> {
   if (trigger.event !== 'rollback' || trigger.to === 'previous' || !('at' in trigger.to))
@@ -351,7 +349,7 @@ async function recordedPointers(
         uri: (await registry.describeRepository(name)).uri
       }))
     )
-    return recordsAt(await github(), environment, repositories, pointer, moment)
+    return recordsAt(await github(), environment, repositories, pointer, moment, signal)
   })
 }
 
@@ -621,8 +619,11 @@ function stateJournal(): Journal {
 /** The journal's entries are saved as `journal-1`, `journal-2`, …: a state value has a size limit, a list of them not. */
 export const JOURNAL_STATE = 'journal-'
 
-/** One `::error::` line per problem. */
+/**
+ * One `::error::` line per problem, and exit code 1: set here, as stand-ins of `@actions/core` (such
+ * as `@github/local-action`'s) have no `ExitCode`.
+ */
 function fail(error: unknown): void {
   for (const problem of problemsOf(error)) core.error(messageOf(problem))
-  process.exitCode = core.ExitCode.Failure
+  process.exitCode = 1
 }

@@ -22,6 +22,9 @@
  *   whose latest state is `success`.
  * - Listings page by per_page (default 30, at most 100) and page (default 1), with GitHub's Link
  *   header (prev, next, last, first, those that apply) when there is more than one page.
+ * - Faults (control.fault) answer the requests they match as GitHub on a bad day would: held
+ *   unanswered, a raw answer (HTML, malformed JSON, a rate limit with `retry-after`), or the usual
+ *   answer with a Link rel="next" of the test's choosing (itself, or pages without end).
  */
 
 import { createHash } from 'node:crypto'
@@ -51,6 +54,10 @@ const CREATOR = { login: 'github-fake', id: 1, node_id: 'U_fake1', type: 'User',
  *   authorization: string | null }} RecordedRequest
  * @typedef {null | { status: number } | { hang: true }} Outage
  * @typedef {{ status: number, body: unknown, headers?: Record<string, string> }} Reply
+ * @typedef {{ method?: string, path?: string | RegExp, query?: Record<string, string>,
+ *   times?: number }} FaultMatch
+ * @typedef {{ hang: true } | { status: number, text: string, headers?: Record<string, string> }
+ *   | { next: (url: URL) => string }} Fault
  */
 
 /** GitHub's timestamp format. @param {number} ms */
@@ -85,7 +92,7 @@ const fail = (status, message, more = {}) => ({
 /**
  * Start the fake on host:port (0: a free port). `clock` (ms, default Date.now) stamps what the
  * API creates; seed() takes explicit times. control: seed, deployments, requests (every request,
- * recorded even during an outage), setOutage, rejectRefs, reset. A `{ hang: true }` outage holds
+ * recorded even during an outage), setOutage, fault, rejectRefs, reset. A `{ hang: true }` outage holds
  * requests unanswered; when it ends, those whose client is still waiting are handled as usual and
  * those whose client gave up are dropped, never applied.
  * @param {{ host?: string, port?: number, clock?: () => number }} [options]
@@ -98,6 +105,8 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
   /** @type {Outage} */
   let outage = null
   let rejected = new Set()
+  /** @type {{ match: FaultMatch, fault: Fault, left: number }[]} */
+  let faults = []
   /** Requests a hang holds: their answer (run again when it ends) and response. */
   const held = new Map()
   let [nextDeploymentId, nextStatusId, base] = [1, 1, '']
@@ -290,6 +299,21 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
     res.writeHead(status, { 'content-type': type, 'content-length': length, ...headers }).end(text)
   }
 
+  /** The first fault matching the request, one of its `times` used. @param {string} method @param {URL} url */
+  function faultFor(method, url) {
+    const found = faults.find(({ match: { method: m, path, query = {} } }) => {
+      if (m !== undefined && m !== method) return false
+      if (typeof path === 'string' ? path !== url.pathname : path && !path.test(url.pathname)) {
+        return false
+      }
+      return Object.entries(query).every(([name, value]) => url.searchParams.get(name) === value)
+    })
+    if (!found) return undefined
+    found.left -= 1
+    if (found.left === 0) faults = faults.filter((each) => each !== found)
+    return found.fault
+  }
+
   const server = createServer((req, res) => {
     /** @type {Buffer[]} */
     const chunks = []
@@ -306,12 +330,21 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
       const auth = req.headers.authorization
       const query = Object.fromEntries(url.searchParams)
       recorded.push({ method, path: url.pathname, query, body, authorization: auth ?? null })
+      const fault = faultFor(method, url)
       const answer = () => {
         if (res.destroyed) return
-        if (outage && 'hang' in outage) return void held.set(answer, res)
+        if ((outage && 'hang' in outage) || (fault && 'hang' in fault)) {
+          return void held.set(answer, res)
+        }
         if (outage) return send(res, fail(outage.status, STATUS_CODES[outage.status] ?? 'Outage'))
+        if (fault && 'text' in fault) {
+          const type = { 'content-type': 'text/html; charset=utf-8' }
+          return void res.writeHead(fault.status, { ...type, ...fault.headers }).end(fault.text)
+        }
         try {
-          send(res, parsed ? route(method, url, body, auth) : fail(400, 'Problems parsing JSON'))
+          const reply = parsed ? route(method, url, body, auth) : fail(400, 'Problems parsing JSON')
+          const next = fault && 'next' in fault && `<${base}${fault.next(url)}>; rel="next"`
+          send(res, next ? { ...reply, headers: { ...reply.headers, link: next } } : reply)
         } catch (error) {
           send(res, fail(500, `github-fake internal error: ${String(error)}`))
         }
@@ -379,13 +412,26 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
       held.clear()
       for (const answer of waiting) answer()
     },
+    /**
+     * Answer the requests that `match` matches (every field given: method, path or a pattern of
+     * it, query values; at most `times` requests, default all) with `fault`: `{ hang: true }`
+     * holds them unanswered (ending an outage does not answer them); `{ status, text, headers }`
+     * sends that text as it is (content-type text/html unless `headers` says otherwise); `{ next }`
+     * answers as usual with only a Link rel="next" to the path and query `next(url)` returns.
+     * @param {FaultMatch} match @param {Fault} fault
+     */
+    fault(match, fault) {
+      const { times = Infinity } = match
+      if (!(times >= 1)) throw new TypeError('github-fake fault: times is at least 1')
+      faults = [...faults, { match, fault, left: times }]
+    },
     /** Refs that create-deployment answers with 422 "No ref found for". @param {string[]} refs */
     rejectRefs: (refs) => void (rejected = new Set(refs)),
     /** Forget everything but the id counters; held requests are cut off. */
     reset() {
       for (const res of held.values()) res.destroy()
       held.clear()
-      ;[repos, recorded, outage, rejected] = [new Map(), [], null, new Set()]
+      ;[repos, recorded, outage, rejected, faults] = [new Map(), [], null, new Set(), []]
     }
   }
 
