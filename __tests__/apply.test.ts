@@ -1,5 +1,5 @@
 import { applyPlans, type ApplyOptions, type Outcome, type RepositoryWork } from '../src/apply.js'
-import type { JournalEntry } from '../src/journal.js'
+import { leftToUndo, type JournalEntry } from '../src/journal.js'
 import type { Manifest } from '../src/model.js'
 import type { RepositoryPlan, Step } from '../src/plan.js'
 import { changeRow } from '../src/report.js'
@@ -236,11 +236,16 @@ describe('applyPlans', () => {
       { operation: 'put', tag: 'v1.2.0', before: (t) => void (t.app!['v1.2.0'] = build.digest) },
       { operation: 'put', tag: 'production', kind: 'failed' }
     ])
-    const outcome = await apply(registry, [release])
+    const entries: JournalEntry[] = []
+    const outcome = await apply(registry, [release], {
+      journal: { note: (entry) => void entries.push(entry), resume: '' }
+    })
     expect(actions(outcome)).toEqual(['app:v1.2.0 unchanged', 'app:production failed'])
     expect(outcome.changes[0]?.note).toBe('another writer had put it there since this run read it')
     expect(registry.tags.app).toEqual({ production: old.digest, 'v1.2.0': build.digest })
     expect(outcome.failure?.message).toContain('no tag was written')
+    // Nothing is left for a post step to take off the other writer's tag.
+    expect(leftToUndo(entries.filter(({ note }) => note !== 'finished')).undos).toEqual([])
   })
 
   it('marks a write that failed as failed and puts back every tag it wrote', async () => {
@@ -530,6 +535,42 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
     )
   })
 
+  it('a failed write that lands after the undo first looked is put back at the last look', async () => {
+    const registry = fakeRegistry({ app: { production: old.digest } })
+    const putTag = registry.putTag.bind(registry)
+    let land = () => {}
+    registry.putTag = async (repository, tag, to) => {
+      if (tag !== 'production' || to !== build) return putTag(repository, tag, to)
+      // The request timed out; ECR applies it a moment later, after the undo has read the tag.
+      land = () => void (registry.tags.app!.production = build.digest)
+      throw new Error('ecr:PutImage on app failed: TimeoutError')
+    }
+    const waits: number[] = []
+    const outcome = await apply(registry, [release], {
+      clock: () => 5_000,
+      sleep: async (ms) => {
+        waits.push(ms)
+        land()
+      }
+    })
+    expect(waits).toContain(1_000)
+    expect(registry.tags.app).toEqual({ production: old.digest })
+    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production undone'])
+  })
+
+  it('says how to finish when the undo cannot read a repository', async () => {
+    const registry = fakeRegistry({ app: { production: old.digest } }, [
+      { operation: 'put', tag: 'production', kind: 'failed' },
+      { operation: 'read', tag: 'production', kind: 'failed' },
+      { operation: 'read', tag: 'v1.2.0', kind: 'failed' }
+    ])
+    const outcome = await apply(registry, [release])
+    expect(outcome.failure?.message.split('\n').at(-1)).toBe('finish it by hand')
+    expect(outcome.failure?.message).toContain(
+      'could not undo in app: ecr:BatchGetImage on app failed'
+    )
+  })
+
   it('puts back the pointers of every repository before any version tag', async () => {
     const registry = fakeRegistry(
       { api: { production: old.digest }, worker: { production: old.digest } },
@@ -572,10 +613,14 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
       'read app',
       'told v1.2.0 created, production failed',
       'read app',
-      'journal {"note":"settled","repository":"app","tag":"production"}',
       `journal ${JSON.stringify({ note: 'target', repository: 'app', tag: 'v1.2.0', pointer: false, placed: build.digest, target: null })}`,
+      // Read again just before it is written.
+      'read app',
       'remove app:v1.2.0',
       'journal {"note":"settled","repository":"app","tag":"v1.2.0"}',
+      // The failed write may land late: once it has had its time, a last look, and it is settled.
+      'read app',
+      'journal {"note":"settled","repository":"app","tag":"production"}',
       'read app',
       'journal {"note":"finished"}'
     ])

@@ -6,6 +6,9 @@
  */
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { multiArchImage, seedImage } from './support/images.mjs'
@@ -20,13 +23,17 @@ const POINTERS = ['stable', 'latest']
 
 let standIn: StandIn
 let client: ECRClient
+/** The job's temporary directory (RUNNER_TEMP), which the runner keeps for every step of the job, post steps included. */
+let job: string
 beforeEach(async () => {
   standIn = await startStandIn()
   client = clientFor(standIn.url)
+  job = mkdtempSync(join(tmpdir(), 'ecr-promote-job-'))
 })
 afterEach(async () => {
   client.destroy()
   await standIn.close()
+  rmSync(job, { recursive: true, force: true })
 })
 
 /** `count` repositories on 2.0.0 (stable and latest), each with a build pushed for the release. */
@@ -52,7 +59,7 @@ const releaseOptions = (repositories: string[], version: string): RunOptions => 
     repository: { default_branch: 'main' }
   },
   inputs: { repository: repositories.join('\n'), convention: 'channels' },
-  env: { GITHUB_REF: `refs/tags/${version}`, GITHUB_SHA: SHA_B }
+  env: { GITHUB_REF: `refs/tags/${version}`, GITHUB_SHA: SHA_B, RUNNER_TEMP: job }
 })
 
 /** Every tag of every repository, and the digest it names. */
@@ -120,6 +127,8 @@ it('three repositories whose pointer writes ECR throttles: a cancel abandons the
   )
   expect(JSON.parse(main.outputs.changes ?? '[]')).toHaveLength(9)
   expect(main.summary).toContain('<h4>Failed</h4>')
+  // The summary written before the undo was replaced by the final one.
+  expect(main.summary).not.toContain('Putting back what this run wrote')
   const post = await runPost(options, main.state)
   expect(post.status).toBe(0)
   expect(post.summary).toBe('')
@@ -134,24 +143,50 @@ it('40 repositories x 3 tags at 10 writes a second, cancelled late: no pointer i
   standIn.control.quota({ PutImage: { rate: 10, burst: 10 } })
   const options = releaseOptions(repositories, '2.1.0')
   const { child, result } = startAction(options)
-  // 100 of the 120 writes have landed: undoing them takes longer than GitHub waits.
-  await writesLanded(100)
+  // 110 of the 120 writes have landed: undoing them at 10 a second takes longer than GitHub waits.
+  await writesLanded(110)
   const sent = await cancelLikeGitHub(child, result)
   const main = await result
+  expect(sent).toContain('SIGTERM')
   const left = registryOf(repositories)
   expect(pointersOf(left)).toEqual(pointersOf(before))
   const stray = Object.values(left).filter((tags) => tags['2.1.0'] !== undefined).length
+  expect(stray).toBeGreaterThan(0)
   // The outputs and the summary were written before the undo started, and again when it stopped.
   expect(JSON.parse(main.outputs.changes ?? '[]')).toHaveLength(120)
   expect(main.summary).toMatch(/cancel/i)
   const post = await runPost(options, main.state)
   expect(registryOf(repositories)).toEqual(before)
   expect(post.status).toBe(0)
-  if (stray > 0) expect(post.summary).toContain('the undo, finished after the job was stopped')
+  expect(post.summary).toContain('the undo, finished by the post step')
   console.log(
-    `40 x 3, cancelled after 100 writes: signals ${sent.join(', ')}, main step ${main.signal ?? `exit ${main.status}`}; ${stray} version tags left for the post step, which put them back (exit ${post.status})`
+    `40 x 3, cancelled after 110 writes: signals ${sent.join(', ')}, main step ${main.signal ?? `exit ${main.status}`}; ${stray} version tags left for the post step, which put them back (exit ${post.status})`
   )
 }, 60_000)
+
+it('killed at once after its SIGINT, before the undo decided anything: the post step puts back every write it had sent', async () => {
+  const repositories = await seedRepositories('killed', 4)
+  const before = registryOf(repositories)
+  // Writes are slow to land: some are sent and not yet applied when the step dies.
+  standIn.control.latency({ PutImage: [200, 500] }, 3)
+  const options = releaseOptions(repositories, '2.1.0')
+  const { child, result } = startAction(options)
+  await writesLanded(3)
+  child.kill('SIGINT')
+  child.kill('SIGKILL')
+  const main = await result
+  expect(main.signal).toBe('SIGKILL')
+  // The writes the runner's SIGKILL left in flight land while the job's other steps end.
+  await sleep(600)
+  const left = registryOf(repositories)
+  expect(left).not.toEqual(before)
+  const post = await runPost(options, main.state)
+  expect(post.status).toBe(0)
+  expect(registryOf(repositories)).toEqual(before)
+  console.log(
+    `killed at once: ${Object.values(left).filter((tags) => tags['2.1.0']).length} repositories had 2.1.0 when the step died; the post step put them all back`
+  )
+}, 30_000)
 
 it.each([
   [

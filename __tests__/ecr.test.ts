@@ -333,6 +333,7 @@ describe('Registry lifecycle policies and deletes', () => {
     ecr
       .on(BatchDeleteImageCommand)
       .resolvesOnce({
+        imageIds: [{ imageTag: 'sha-a', imageDigest: 'sha256:a' }],
         failures: [{ imageId: { imageTag: '1.0.0' }, failureCode: 'ImageNotFound' }]
       })
       .resolvesOnce({
@@ -356,6 +357,19 @@ describe('Registry lifecycle policies and deletes', () => {
 })
 
 describe('Registry refuses a partial answer', () => {
+  it('refuses a BatchDeleteImage answer that leaves a tag out, or names a failure without its tag', async () => {
+    ecr
+      .on(BatchDeleteImageCommand)
+      .resolvesOnce({ imageIds: [{ imageTag: 'v1' }] })
+      .resolves({ failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }] })
+    await expect(registry().removeTags('app', ['v1', 'v2'])).rejects.toThrow(
+      'ECR answered BatchDeleteImage on app in part (v2: asked to remove, returned neither as removed nor as a failure)'
+    )
+    await expect(registry().removeTag('app', 'v1')).rejects.toThrow(
+      'ECR answered BatchDeleteImage on app in part (v1: asked to remove'
+    )
+  })
+
   const image = {
     imageId: { imageTag: 'v1.0.0', imageDigest: digest },
     imageManifest: body,
@@ -392,7 +406,7 @@ describe('Registry refuses a partial answer', () => {
         }
       ]
     })
-    expect(await registry().getManifests('app', [{ tag: 'v0.9.0' }], { tag: 'v0.9.0' })).toEqual(
+    expect(await registry().getManifests('app', [{ tag: 'v0.9.0' }], [{ tag: 'v0.9.0' }])).toEqual(
       new Map()
     )
     await expect(registry().getManifests('app', [{ tag: 'v0.9.0' }])).rejects.toThrow(

@@ -52,7 +52,7 @@ describe('leftToUndo', () => {
       [undo('latest', true, before)]
     ],
     [
-      'nothing settled',
+      'what is settled is left out',
       [
         registryNote,
         write('v1.2.0', false),
@@ -122,19 +122,53 @@ describe('putBack', () => {
       async () => {},
       { note: (entry) => void settled.push('tag' in entry ? entry.tag : entry.note), resume: '' }
     )
+    // Each tag is read just before it is written, pointers first.
     expect(registry.log).toEqual([
-      'read v1.2.0,production,latest,canary',
+      'read production',
+      'read latest',
+      'read canary',
       `read ${before[7]}`,
       `put production=${before[7]}`,
+      'read v1.2.0',
       'remove v1.2.0'
     ])
     expect(outcomes.map(({ undo: { tag }, result, now }) => [tag, result, now])).toEqual([
       ['production', 'put back', before],
       ['latest', 'moved by another writer', other],
-      ['canary', 'put back', before],
+      ['canary', 'already back', before],
       ['v1.2.0', 'put back', null]
     ])
     expect(settled.sort()).toEqual(['canary', 'latest', 'production', 'v1.2.0'])
+  })
+
+  it('reads each tag again when its turn comes: one another writer moved meanwhile is theirs', async () => {
+    const registry = fakeRegistry({ production: run })
+    const outcomes = await putBack(
+      registry,
+      [undo('production', true, before)],
+      // While the undo waits for its turn, another release moves production.
+      async () => void (registry.tags.production = other),
+      { note: () => {}, resume: '' }
+    )
+    expect(outcomes.map(({ result, now }) => [result, now])).toEqual([
+      ['moved by another writer', other]
+    ])
+    expect(registry.tags.production).toBe(other)
+  })
+
+  it('leaves a repository its version tags while its pointer could not be put back', async () => {
+    const registry = fakeRegistry({ production: run, 'v1.2.0': run }, ['production'])
+    const outcomes = await putBack(
+      registry,
+      [undo('v1.2.0', false, null), undo('production', true, before)],
+      async () => {},
+      { note: () => {}, resume: '' }
+    )
+    expect(outcomes.map(({ undo: { tag }, result, error }) => [tag, result, error])).toEqual([
+      ['production', 'failed', 'ecr:PutImage on app failed'],
+      ['v1.2.0', 'failed', 'left on its image while production is not put back']
+    ])
+    expect(registry.tags).toEqual({ production: run, 'v1.2.0': run })
   })
 
   it('says which could not be put back, and leaves them unsettled for another try', async () => {

@@ -74,7 +74,7 @@ jest.unstable_mockModule('@actions/github', () => ({
       historyPage(Number(new URL(url).searchParams.get('page')))
   })
 }))
-const { run } = await import('../src/main.js')
+const { onCancel, run } = await import('../src/main.js')
 
 const MEDIA_TYPE = MEDIA_TYPES.ociManifest
 const image = (seed: string) => {
@@ -141,7 +141,7 @@ function serve() {
       if (imageTag) tags.delete(imageTag)
       for (const [tag, each] of tags) if (each.digest === imageDigest) tags.delete(tag)
     }
-    return { failures: [] }
+    return { imageIds, failures: [] }
   })
 }
 
@@ -582,5 +582,57 @@ describe('run(): history', () => {
       }
     ])
     expect(summaryText()).toContain('(dry run: nothing was written)')
+  })
+})
+
+describe('onCancel', () => {
+  const host = () => {
+    const warnings: string[] = []
+    return {
+      warnings,
+      host: {
+        group: async <T>(_name: string, work: () => Promise<T>) => work(),
+        info: () => {},
+        notice: () => {},
+        warning: (message: string) => void warnings.push(message),
+        progress: () => {},
+        confirm: async () => 'not asked' as const,
+        readAgainAfterMs: 0,
+        journal: () => ({ note: () => {}, resume: '' }),
+        checkpoint: async () => {}
+      }
+    }
+  }
+
+  it.each([
+    [
+      'SIGINT, then SIGTERM (GitHub): the undo ends the grace after the SIGTERM',
+      ['SIGINT', 'SIGTERM'] as const
+    ],
+    ['SIGINT twice (a terminal): likewise after the second', ['SIGINT', 'SIGINT'] as const],
+    ['SIGTERM alone: the undo ends the grace after it', ['SIGTERM'] as const]
+  ])('%s', async (_name, signals) => {
+    const { host: stub, warnings } = host()
+    const cancel = onCancel(stub, 50)
+    try {
+      for (const [index, signal] of signals.entries()) {
+        process.emit(signal, signal)
+        expect(cancel.signal.aborted).toBe(true)
+        if (index < signals.length - 1) {
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          expect(cancel.undo.aborted).toBe(false)
+        }
+      }
+      expect(cancel.undo.aborted).toBe(false)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(cancel.undo.aborted).toBe(true)
+      expect(warnings[0]).toBe(
+        `${signals[0]} received: no further tag is written, and what this run wrote is put back`
+      )
+      if (signals.length > 1)
+        expect(warnings[1]).toBe(`${signals[1]} received: the undo stops in 0.05 s`)
+    } finally {
+      cancel.dispose()
+    }
   })
 })

@@ -193,6 +193,21 @@ describe('readStates', () => {
     }
   )
 
+  it('names a target tag on an archived image, which BatchGetImage does not serve, instead of a partial answer', async () => {
+    const { reader } = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old } })
+    // production is listed on an archived image that BatchGetImage does not return.
+    const listTags = reader.listTags.bind(reader)
+    reader.listTags = async (repository) =>
+      new Map([...(await listTags(repository)), ['production', older.digest]])
+    reader.storedImage = async (_repository, ref) =>
+      'digest' in ref && ref.digest === older.digest
+        ? { digest: older.digest, status: 'ARCHIVED' }
+        : undefined
+    await expect(readStates(reader, [intentFor(release('1.1.0'))])).rejects.toThrow(
+      `app:production is on ${older.digest.slice(0, 19)}, an archived image, which ECR does not serve: restore it to standard storage (UpdateImageStorageClass STANDARD) or move production off it, then run again; no tag was written`
+    )
+  })
+
   it('leaves a source that is nowhere, archived or not, missing', async () => {
     const { reader } = fakeReader({ app: { production: old } })
     const [state] = await readStates(reader, [
@@ -303,6 +318,28 @@ describe('refreshPointers and repositoryWork', () => {
       }
     ])
     expect(fake.log).toEqual(['list app', 'get app production', `get app ${newer.digest}`])
+  })
+
+  it('reads the pointers again once when the listing and the read by name disagree, a writer having moved one between them', async () => {
+    const fake = fakeReader({ app: { 'sha-b0b0b0b': build, 'v1.0.0': old, production: old } })
+    const work = await workFor(fake, release('1.1.0'))
+    Object.assign(fake.repositories.app!, { 'v1.1.0': build, production: build })
+    const getManifests = fake.reader.getManifests.bind(fake.reader)
+    let moved = false
+    fake.reader.getManifests = async (repository, refs) => {
+      // Another writer moves production to 1.0.0 after the first listing, before the read by name.
+      if (!moved) fake.repositories.app!.production = old
+      moved = true
+      return getManifests(repository, refs)
+    }
+    expect(await work.checkPointers(['production'])).toEqual([
+      {
+        tag: 'production',
+        now: old.digest,
+        note: 'another writer has since moved it to 1.0.0; left alone'
+      }
+    ])
+    expect(fake.log).toEqual(['list app', 'get app production', 'list app', 'get app production'])
   })
 
   it('puts a pointer back on a release made meanwhile, listing once, and keeps plain tags as they were', async () => {

@@ -84,6 +84,8 @@ const SETTLE_MIN_MS = 100
 const SETTLE_MAX_MS = 1_000
 /** Of the median write: a write slowed by throttle retries says nothing of how fast another run's lands. */
 const SETTLE_PER_TYPICAL_WRITE = 3
+/** How long after it ended a write whose outcome is unknown may still land, as the undo sees it. */
+const ABANDONED_WRITE_MS = 1_000
 /** A pointer that concurrent releases keep taking is put right at most this often. */
 const CHECK_ROUNDS = 2
 
@@ -122,8 +124,11 @@ interface Entry {
   note?: string
   /** Whether this run sent a write for the tag (whose answer may have been lost). */
   wrote: boolean
-  /** Whether the cancel abandoned the write under way: ECR may apply it still, after the undo has looked. */
-  abandoned?: boolean
+  /**
+   * When a write whose outcome is unknown ended (the cancel abandoned it, or it failed without the
+   * registry showing it written): ECR may apply it still, after the undo has looked.
+   */
+  abandonedAt?: number
   /** Whether the undo put the tag on a release another run made meanwhile, not where it was. */
   redirected?: boolean
 }
@@ -140,6 +145,8 @@ class WriteRun {
   private readonly writeTimes: number[] = []
   /** Set when an answer was lost or a write failed: the registry is read once more before reporting. */
   private inDoubt = false
+  /** Why the undo could not decide in a repository (its tags could not be read). */
+  private readonly undecided = new Map<RepositoryWork, string>()
 
   constructor(
     private readonly registry: Writer,
@@ -271,6 +278,7 @@ class WriteRun {
       entry.wrote = false
       entry.action = 'unchanged'
       entry.note = 'another writer had put it there since this run read it'
+      this.options.journal.note({ note: 'settled', repository: entry.repository, tag: step.tag })
     } else {
       entry.action = step.from ? 'moved' : 'created'
     }
@@ -289,11 +297,10 @@ class WriteRun {
       return await this.registry.putTag(repository, step.tag, to)
     } catch (error) {
       this.inDoubt = true
-      if (this.options.signal.aborted) {
-        entry.abandoned = true
-        throw new Stopped(String(this.stop.signal.reason))
-      }
+      entry.abandonedAt = this.options.clock()
+      if (this.options.signal.aborted) throw new Stopped(String(this.stop.signal.reason))
       if ((await pointsAt(this.registry, repository, step.tag)) !== to.digest) throw error
+      delete entry.abandonedAt
       this.options.log(
         `${repository}:${step.tag}: the answer to PutImage was lost (${messageOf(error)}), but the registry shows the tag written`
       )
@@ -315,38 +322,46 @@ class WriteRun {
    * since the release it names is being undone. Returns what the registry looks like.
    */
   async undo(): Promise<string[]> {
-    const problems: string[] = []
     const byRepository = new Map<RepositoryWork, Entry[]>()
     for (const entry of [...this.entries].reverse()) {
       if (!(entry.wrote || (isPointer(entry.step.kind) && entry.first.write))) continue
       byRepository.set(entry.work, [...(byRepository.get(entry.work) ?? []), entry])
     }
-    const outcomes = await this.putBackAll(byRepository, problems, false)
-    // A write the cancel abandoned may land after the undo read its tag: once the longest write
-    // has had its time, those tags are read again, and one that landed goes back too.
+    const undecided = new Set<RepositoryWork>()
+    const outcomes = await this.putBackAll(byRepository, undecided, false)
+    // A write whose outcome is unknown may land after the undo read its tag: once each has had
+    // ABANDONED_WRITE_MS since it ended, those tags are read again, and one that landed goes back too.
     const abandoned = new Map(
       [...byRepository].flatMap(([work, entries]) => {
-        const late = entries.filter((entry) => entry.abandoned && entry.action !== 'undone')
+        const late = entries.filter(
+          (entry) => entry.abandonedAt !== undefined && entry.action !== 'undone'
+        )
         return late.length > 0 ? [[work, late] as const] : []
       })
     )
     if (abandoned.size > 0) {
-      const longest = Math.min(SETTLE_MAX_MS, Math.max(0, ...this.writeTimes))
-      await this.options.sleep(longest, this.options.undo.signal).catch(() => undefined)
-      outcomes.push(...(await this.putBackAll(abandoned, problems, true)))
+      const ended = Math.max(
+        ...[...abandoned.values()].flat().map((entry) => entry.abandonedAt ?? 0)
+      )
+      const wait = Math.max(0, ended + ABANDONED_WRITE_MS - this.options.clock())
+      await this.options.sleep(wait, this.options.undo.signal).catch(() => undefined)
+      outcomes.push(...(await this.putBackAll(abandoned, undecided, true)))
     }
     await this.readFinalState()
+    const problems = [...undecided].map(
+      (work) => `could not undo in ${work.plan.repository}: ${this.undecided.get(work)}`
+    )
     for (const entries of byRepository.values()) {
       for (const entry of entries) {
         const problem = leftOver(entry)
         if (problem) problems.push(problem)
       }
     }
-    if (problems.length > 0) {
-      const left = outcomes.some(({ result }) => result === 'failed')
-      return left ? [...problems, this.options.journal.resume] : problems
-    }
-    this.options.journal.note({ note: 'finished' })
+    // What is not settled in the journal, another process may still put back.
+    const unsettled = undecided.size > 0 || outcomes.some(({ result }) => result === 'failed')
+    if (!unsettled) this.options.journal.note({ note: 'finished' })
+    if (problems.length > 0)
+      return unsettled ? [...problems, this.options.journal.resume] : problems
     const undone = this.entries.filter(({ action }) => action === 'undone')
     const redirected = undone.filter((entry) => entry.redirected)
     if (undone.length === 0) return ['no tag was written: the registry is as it was before the run']
@@ -363,36 +378,36 @@ class WriteRun {
   /** Decides in every repository at once, then puts back pointers first, then the other tags. */
   private async putBackAll(
     byRepository: ReadonlyMap<RepositoryWork, Entry[]>,
-    problems: string[],
+    undecided: Set<RepositoryWork>,
     last: boolean
   ): Promise<UndoOutcome[]> {
     const decided = await Promise.all(
       [...byRepository].map(async ([work, entries]) => {
         try {
-          return await this.decide(work, entries, last)
+          const undos = await this.decide(work, entries, last)
+          undecided.delete(work)
+          return undos
         } catch (error) {
           this.inDoubt = true
-          problems.push(`could not undo in ${work.plan.repository}: ${messageOf(error)}`)
-          return undefined
+          undecided.add(work)
+          this.undecided.set(work, messageOf(error))
+          return []
         }
       })
     )
-    const undos = decided.flatMap((repository) => repository?.undos ?? [])
+    const undos = decided.flat()
     const { registry, signal } = this.options.undo
     const outcomes = await putBack(
       registry,
       undos.map(({ undo }) => undo),
       () => this.options.pace(signal),
       this.options.journal,
-      {
-        current: new Map(decided.flatMap((repository) => (repository ? [repository.current] : []))),
-        manifests: new Map(undos.flatMap(({ target }) => (target ? [[target.digest, target]] : [])))
-      }
+      new Map(undos.flatMap(({ target }) => (target ? [[target.digest, target]] : [])))
     )
     for (const [index, { result, now, error }] of outcomes.entries()) {
       const { entry, target } = undos[index] as (typeof undos)[number]
       entry.now = now
-      if (result === 'put back') this.undone(entry, target)
+      if (result === 'put back' || result === 'already back') this.undone(entry, target)
       else {
         this.inDoubt = true
         entry.note =
@@ -422,7 +437,7 @@ class WriteRun {
       entry.now = tags.get(entry.step.tag)?.digest ?? null
       if (entry.wrote && entry.action !== 'failed')
         entry.note = `moved since by another writer to ${describeDigest(entry.now)}; left alone`
-      if (last || !entry.abandoned)
+      if (last || entry.abandonedAt === undefined)
         this.options.journal.note({ note: 'settled', repository, tag: entry.step.tag })
     }
     const source = work.plan.source.digest
@@ -430,7 +445,7 @@ class WriteRun {
       ours.map((entry) => ({ step: entry.step, before: before(entry, source) })),
       registry
     )
-    const undos = ours.map((entry, index) => {
+    return ours.map((entry, index) => {
       const target = targets[index]
       const undo: Undo = {
         repository,
@@ -442,7 +457,6 @@ class WriteRun {
       this.options.journal.note({ note: 'target', ...undo })
       return { entry, undo, target }
     })
-    return { current: [repository, tags] as const, undos }
   }
 
   private undone(entry: Entry, target: Manifest | undefined): void {

@@ -1,11 +1,10 @@
-import { appendFileSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { commandContext } from './context.js'
 import { exitCode, parseCommand, type Command } from './command.js'
 import { sdkRegion } from './ecr.js'
 import { readInputs } from './inputs.js'
-import { describeUndo, type Journal, type JournalEntry } from './journal.js'
+import { describeUndo, fileJournal, readJournal, type JournalEntry } from './journal.js'
 import { execute, finishUndo, onCancel, type Setup } from './main.js'
 import { messageOf } from './model.js'
 import { problemsOf } from './problems.js'
@@ -34,8 +33,10 @@ export async function cli(
   // The AWS SDK reads both from the environment, as it reads every other setting of its chain.
   if (command.profile) env.AWS_PROFILE = command.profile
   if (command.endpointUrl) env.AWS_ENDPOINT_URL_ECR = command.endpointUrl
-  const journal = () =>
-    fileJournal(join(tmpdir(), `ecr-promote-journal-${Date.now()}-${process.pid}.jsonl`), command)
+  const journal = () => {
+    const path = join(tmpdir(), `ecr-promote-journal-${Date.now()}-${process.pid}.jsonl`)
+    return fileJournal(path, resumeCommand(path, command))
+  }
   const host = terminalHost(terminal, command, journal)
   // A second Ctrl-C stops the undo at once: the person at the terminal decides how long to wait.
   const cancel = onCancel(host, 0)
@@ -67,27 +68,9 @@ async function setup(command: Command, env: NodeJS.ProcessEnv): Promise<Setup> {
   return { context, inputs }
 }
 
-/**
- * The command line's journal: a file of its own, written from a run's first write on and removed
- * once nothing is left to put back; `ecr-promote undo <file>` finishes what a run could not.
- */
-function fileJournal(path: string, command: Command, opened = false): Journal {
-  const waiting: JournalEntry[] = []
-  const flags = command.profile ? ` --profile ${command.profile}` : ''
-  return {
-    note(entry) {
-      if (!opened && entry.note !== 'write') {
-        waiting.push(entry)
-        return
-      }
-      if (entry.note === 'finished') return rmSync(path, { force: true })
-      opened = true
-      for (const line of [...waiting.splice(0), entry])
-        appendFileSync(path, `${JSON.stringify(line)}\n`)
-    },
-    resume: `to put back what is left, run: ecr-promote undo ${path}${flags}`
-  }
-}
+/** What finishes an undo this command could not: the same command line's `undo`, with its flags. */
+const resumeCommand = (path: string, { profile, endpointUrl }: Command): string =>
+  `to put back what is left, run: ecr-promote undo ${path}${profile ? ` --profile ${profile}` : ''}${endpointUrl ? ` --endpoint-url ${endpointUrl}` : ''}`
 
 /** `ecr-promote undo <journal>`: puts back what a cancelled or killed run left, from its journal. */
 async function undo(
@@ -99,15 +82,12 @@ async function undo(
   const path = command.inputs.get('journal')
   let entries: JournalEntry[]
   try {
-    entries = readFileSync(path, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as JournalEntry)
+    entries = readJournal(path)
   } catch (error) {
     terminal.stderr.write(`error: cannot read the journal ${path}: ${messageOf(error)}\n`)
     return 2
   }
-  const journal = fileJournal(path, command, true)
+  const journal = fileJournal(path, resumeCommand(path, command), { existing: true })
   const maxWritesPerSecond = Number(command.inputs.get('max-writes-per-second') || 10)
   const outcomes = await finishUndo(host, entries, { maxWritesPerSecond, journal, signal })
   host.settle()

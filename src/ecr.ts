@@ -256,14 +256,14 @@ export class Registry {
 
   /**
    * The manifests the refs point at, keyed by `describeRef`; refs the registry lacks (ImageNotFound)
-   * are absent. Any other failure, or a ref the answer leaves out, refuses the run. `archivable` is a
-   * ref that may name an archived image, which ECR may answer `ImageInaccessible` for (AWS does not
-   * say which answer it gives): it is then absent too, and its status, read by DescribeImages, decides.
+   * are absent. Any other failure, or a ref the answer leaves out, refuses the run. `archivable` are
+   * refs that may name an archived image, which ECR may answer `ImageInaccessible` for (AWS does not
+   * say which answer it gives): they are then absent too, and the caller learns their status otherwise.
    */
   async getManifests(
     repositoryName: string,
     refs: readonly ImageRef[],
-    archivable?: ImageRef
+    archivable: readonly ImageRef[] = []
   ): Promise<Map<string, Manifest>> {
     const manifests = new Map<string, Manifest>()
     const names = (ref: ImageRef) => (id: ImageIdentifier | undefined) =>
@@ -285,7 +285,7 @@ export class Registry {
       const unreadable = failures.filter(
         ({ failureCode, imageId }) =>
           failureCode !== 'ImageNotFound' &&
-          !(failureCode === 'ImageInaccessible' && archivable && names(archivable)(imageId))
+          !(failureCode === 'ImageInaccessible' && archivable.some((ref) => names(ref)(imageId)))
       )
       if (unreadable.length > 0) {
         throw new Error(
@@ -578,21 +578,34 @@ export class Registry {
    * applied a removal whose answer was lost.
    */
   async removeTags(repositoryName: string, tags: readonly string[]): Promise<Map<string, string>> {
-    const { failures = [] } = await this.call('BatchDeleteImage', repositoryName, () =>
-      this.client.send(
-        new BatchDeleteImageCommand({
-          ...this.scope(),
-          repositoryName,
-          imageIds: tags.map((imageTag) => ({ imageTag }))
-        }),
-        this.options
-      )
+    const { imageIds = [], failures = [] } = await this.call(
+      'BatchDeleteImage',
+      repositoryName,
+      () =>
+        this.client.send(
+          new BatchDeleteImageCommand({
+            ...this.scope(),
+            repositoryName,
+            imageIds: tags.map((imageTag) => ({ imageTag }))
+          }),
+          this.options
+        )
     )
+    const answered = new Set(
+      [...imageIds, ...failures.map(({ imageId }) => imageId)].map((id) => id?.imageTag)
+    )
+    const omitted = tags.filter((tag) => !answered.has(tag))
+    if (omitted.length > 0)
+      throw partialAnswer(
+        'BatchDeleteImage',
+        repositoryName,
+        `${omitted.join(', ')}: asked to remove, returned neither as removed nor as a failure`
+      )
     return new Map(
       failures.flatMap(({ imageId, failureCode, failureReason }) =>
         failureCode === 'ImageNotFound'
           ? []
-          : [[imageId?.imageTag ?? '(unnamed)', `${failureCode}: ${failureReason}`] as const]
+          : [[imageId?.imageTag ?? '', `${failureCode}: ${failureReason}`] as const]
       )
     )
   }

@@ -1,3 +1,4 @@
+import { appendFileSync, readFileSync, rmSync } from 'node:fs'
 import type { Registry } from './ecr.js'
 import { messageOf, shortDigest, type Manifest } from './model.js'
 
@@ -5,7 +6,8 @@ import { messageOf, shortDigest, type Manifest } from './model.js'
  * The journal of a run's writes, kept outside the process before each write is sent (an aborted
  * PutImage may still land): GitHub kills a cancelled job 10 s after its first signal, so whatever
  * the run could not put back by then is finished from the journal by another process (the action's
- * post step, the command line's `undo`), with the same never-clobber rule.
+ * post step, the command line's `undo`), with the same never-clobber rule. It is a file, one entry a
+ * line, written from the run's first write on and removed once nothing is left to put back.
  */
 export type JournalEntry =
   /** Where the run writes: the account and region of its registry. */
@@ -45,6 +47,53 @@ export interface Undo {
   readonly target: string | null
 }
 
+/**
+ * The journal in the file at `path`, appended to synchronously (the entry is on disk before the write
+ * it notes is sent); created at the first write, which `opened` tells the host, so a run that writes
+ * nothing leaves no file; removed at `finished`. `existing`: the file is there already (an `undo`).
+ */
+export function fileJournal(
+  path: string,
+  resume: string,
+  { existing = false, opened }: { existing?: boolean; opened?: (path: string) => void } = {}
+): Journal {
+  const waiting: JournalEntry[] = []
+  let open = existing
+  return {
+    note(entry) {
+      if (!open && entry.note !== 'write') {
+        waiting.push(entry)
+        return
+      }
+      if (entry.note === 'finished') return rmSync(path, { force: true })
+      if (!open) opened?.(path)
+      open = true
+      for (const line of [...waiting.splice(0), entry])
+        appendFileSync(path, `${JSON.stringify(line)}\n`)
+    },
+    resume
+  }
+}
+
+/** The entries of the journal at `path`; none when there is no such file (nothing was left). */
+export function readJournal(path: string): JournalEntry[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+  // A line cut short by a kill is the entry of a write that was never sent.
+  return text.split('\n').flatMap((line) => {
+    try {
+      return line ? [JSON.parse(line) as JournalEntry] : []
+    } catch {
+      return []
+    }
+  })
+}
+
 /** What a journal leaves to put back (pure), pointers first; nothing once the run finished. */
 export function leftToUndo(entries: readonly JournalEntry[]): {
   registry?: { readonly registryId: string; readonly region: string }
@@ -80,66 +129,44 @@ export type Undoer = Pick<Registry, 'putTag' | 'removeTag' | 'getManifests'>
 /** What became of one tag to put back: `now` is where the registry shows it afterwards. */
 export interface UndoOutcome {
   readonly undo: Undo
-  readonly result: 'put back' | 'moved by another writer' | 'failed'
+  /** `already back`: it was where the undo wanted it, with nothing to write. */
+  readonly result: 'put back' | 'already back' | 'moved by another writer' | 'failed'
   readonly now: string | null
   readonly error?: string
 }
 
 /**
- * Puts each tag back where its undo says, pointers first, each write paced, but only a tag that still
- * points where the run put it: one another writer has moved since is theirs. `current` is where each
- * tag points now, by repository, when the caller has just read it; otherwise it is read here.
+ * Puts each tag back where its undo says, each write paced, pointers first in every repository,
+ * then the others (none of a repository whose pointer could not be put back: a pointer is never left
+ * on an image whose version tag is gone). Each tag is read again just before it is written, after
+ * its turn came: only one still where the run put it goes back; one another writer has moved since
+ * is theirs.
  */
 export async function putBack(
   registry: Undoer,
   undos: readonly Undo[],
   pace: () => Promise<void>,
   journal: Journal,
-  known: {
-    /** Where each tag points, by repository, where the caller has just read it. */
-    readonly current?: ReadonlyMap<string, ReadonlyMap<string, Manifest>>
-    /** The manifests of the targets, by digest, where the caller has them. */
-    readonly manifests?: ReadonlyMap<string, Manifest>
-  } = {}
+  /** The manifests of the targets, by digest, where the caller has them. */
+  manifests: ReadonlyMap<string, Manifest> = new Map()
 ): Promise<UndoOutcome[]> {
-  const now = new Map(known.current)
-  const unread = [...new Set(undos.map(({ repository }) => repository))].filter(
-    (repository) => !now.has(repository)
-  )
-  const failedReads = new Map<string, string>()
-  await Promise.all(
-    unread.map(async (repository) => {
-      const tags = undos
-        .filter((undo) => undo.repository === repository)
-        .map(({ tag }) => ({ tag }))
-      try {
-        now.set(repository, await registry.getManifests(repository, tags))
-      } catch (error) {
-        failedReads.set(repository, messageOf(error))
-      }
-    })
-  )
   const one = async (undo: Undo): Promise<UndoOutcome> => {
     const { repository, tag, placed, target } = undo
-    const failed = failedReads.get(repository)
-    if (failed !== undefined) return { undo, result: 'failed', now: placed, error: failed }
-    const there = now.get(repository)?.get(tag)?.digest ?? null
-    if (there === target) {
+    const settled = (outcome: Omit<UndoOutcome, 'undo'>): UndoOutcome => {
       journal.note({ note: 'settled', repository, tag })
-      return { undo, result: 'put back', now: target }
-    }
-    if (there !== placed) {
-      journal.note({ note: 'settled', repository, tag })
-      return { undo, result: 'moved by another writer', now: there }
+      return { undo, ...outcome }
     }
     try {
       await pace()
+      const there = (await registry.getManifests(repository, [{ tag }])).get(tag)?.digest ?? null
+      if (there === target) return settled({ result: 'already back', now: target })
+      if (there !== placed) return settled({ result: 'moved by another writer', now: there })
       if (target === null) await registry.removeTag(repository, tag)
       else
         await registry.putTag(
           repository,
           tag,
-          known.manifests?.get(target) ?? (await manifestOf(registry, repository, target))
+          manifests.get(target) ?? (await manifestOf(registry, repository, target))
         )
     } catch (error) {
       // ECR may have applied it and lost the answer: the registry says what happened.
@@ -147,11 +174,29 @@ export async function putBack(
       if (after !== target)
         return { undo, result: 'failed', now: after ?? placed, error: messageOf(error) }
     }
-    journal.note({ note: 'settled', repository, tag })
-    return { undo, result: 'put back', now: target }
+    return settled({ result: 'put back', now: target })
   }
   const pointers = await Promise.all(undos.filter(({ pointer }) => pointer).map(one))
-  const others = await Promise.all(undos.filter(({ pointer }) => !pointer).map(one))
+  const held = new Map(
+    pointers.flatMap(({ undo, result }) =>
+      result === 'failed' ? [[undo.repository, undo.tag] as const] : []
+    )
+  )
+  const others = await Promise.all(
+    undos
+      .filter(({ pointer }) => !pointer)
+      .map((undo) => {
+        const pointer = held.get(undo.repository)
+        return pointer === undefined
+          ? one(undo)
+          : Promise.resolve<UndoOutcome>({
+              undo,
+              result: 'failed',
+              now: undo.placed,
+              error: `left on its image while ${pointer} is not put back`
+            })
+      })
+  )
   return [...pointers, ...others]
 }
 

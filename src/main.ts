@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { applyPlans } from './apply.js'
@@ -26,6 +28,7 @@ import { checkGates, gateProblems } from './gatekeeper.js'
 import type { Host } from './host.js'
 import { readInputs, RUNNER_INPUTS, type Inputs } from './inputs.js'
 import {
+  fileJournal,
   leftToUndo,
   putBack,
   type Journal,
@@ -582,7 +585,8 @@ export function onCancel(host: Host, grace: number): Cancel & { dispose(): void 
   const undo = new AbortController()
   let deadline: NodeJS.Timeout | undefined
   const stop = (signal: NodeJS.Signals) => {
-    if (!cancel.signal.aborted) {
+    const first = !cancel.signal.aborted
+    if (first) {
       host.warning(
         `${signal} received: no further tag is written, and what this run wrote is put back`
       )
@@ -590,8 +594,10 @@ export function onCancel(host: Host, grace: number): Cancel & { dispose(): void 
       if (signal === 'SIGINT') return
     }
     if (deadline !== undefined) return
-    if (signal !== cancel.signal.reason)
-      host.warning(`${signal} received: the undo stops in ${grace / 1000} s`)
+    if (!first)
+      host.warning(
+        `${signal} received: the undo stops ${grace > 0 ? `in ${grace / 1000} s` : 'now'}`
+      )
     deadline = setTimeout(() => undo.abort(`${signal} received`), grace)
   }
   process.on('SIGINT', stop)
@@ -607,17 +613,21 @@ export function onCancel(host: Host, grace: number): Cancel & { dispose(): void 
   }
 }
 
-/** The action's journal: the runner's step state (GITHUB_STATE), which it keeps for the post step even of a killed step. */
+/**
+ * The action's journal: a file in the job's temporary directory, whose path the step's state
+ * (GITHUB_STATE) keeps for the post step; the runner keeps both until the job ends, a killed step's too.
+ */
 function stateJournal(): Journal {
-  let entries = 0
-  return {
-    note: (entry) => core.saveState(`${JOURNAL_STATE}${(entries += 1)}`, JSON.stringify(entry)),
-    resume: "this action's post step puts back what is left, with the same rule, when the job ends"
-  }
+  const directory = process.env.RUNNER_TEMP || tmpdir()
+  return fileJournal(
+    join(directory, `ecr-promote-journal-${Date.now()}-${process.pid}.jsonl`),
+    "this action's post step puts back what is left, with the same rule, when the job ends",
+    { opened: (path) => core.saveState(JOURNAL_STATE, path) }
+  )
 }
 
-/** The journal's entries are saved as `journal-1`, `journal-2`, …: a state value has a size limit, a list of them not. */
-export const JOURNAL_STATE = 'journal-'
+/** The state that names the journal's file for the post step. */
+export const JOURNAL_STATE = 'journal'
 
 /**
  * One `::error::` line per problem, and exit code 1: set here, as stand-ins of `@actions/core` (such

@@ -26,7 +26,7 @@ import {
   type RepositoryState
 } from './plan.js'
 import { pollUntil, type Waiting } from './poll.js'
-import { settleAll } from './problems.js'
+import { problemsError, settleAll } from './problems.js'
 import type { Version } from './version.js'
 
 export type Reader = Pick<
@@ -67,7 +67,7 @@ export async function readStates(
         : isFoundInTags(intent.source)
           ? await Promise.all([
               registry
-                .getManifests(intent.repository, [source.ref], source.ref)
+                .getManifests(intent.repository, [source.ref], [source.ref])
                 .then((manifests) => manifests.get(key)),
               registry.storedImage(intent.repository, source.ref)
             ])
@@ -206,7 +206,8 @@ async function readRepository(registry: Reader, intent: Intent): Promise<FirstRe
     const [stored, tags, manifests] = await Promise.all([
       source && registry.storedImage(repository, source),
       needsAllTags(intent) ? registry.listTags(repository) : undefined,
-      registry.getManifests(repository, unique, source)
+      // With a listing, a tag it has that is not served is caught below, archived or not.
+      registry.getManifests(repository, unique, needsAllTags(intent) ? unique : source && [source])
     ])
     const archived = stored !== undefined && stored.status !== 'ACTIVE'
     const named = unique.flatMap((ref) =>
@@ -217,11 +218,41 @@ async function readRepository(registry: Reader, intent: Intent): Promise<FirstRe
   }
   const [info, first] = await Promise.all([registry.describeRepository(repository), read()])
   const { stored, tags, manifests, differ } = first.differ.length > 0 ? await read() : first
-  if (differ.length > 0)
+  if (differ.length > 0 && tags) {
+    await refuseArchivedTargets(registry, repository, tags, manifests, unique)
     throw new Error(
       `ECR's ListImages answer for ${repository} contradicts the tags read by name (${differ.join('; ')}): refusing to decide from a partial answer; run again`
     )
+  }
   return { ...info, manifests, ...(tags && { tags }), ...(stored && { stored }) }
+}
+
+/**
+ * A tag the listing has but BatchGetImage does not serve may be on an archived image (listings
+ * include them): that is no partial answer, and running again does not help, so it is said as it is.
+ */
+async function refuseArchivedTargets(
+  registry: Reader,
+  repository: string,
+  tags: ReadonlyMap<string, string>,
+  manifests: ReadonlyMap<string, Manifest>,
+  refs: readonly ImageRef[]
+): Promise<void> {
+  const unserved = refs.flatMap((ref) => {
+    const digest = 'tag' in ref && !manifests.has(ref.tag) ? tags.get(ref.tag) : undefined
+    return digest ? [{ tag: (ref as { tag: string }).tag, digest }] : []
+  })
+  const stored = await Promise.all(
+    unserved.map(({ digest }) => registry.storedImage(repository, { digest }))
+  )
+  const archived = unserved.filter((_, index) => (stored[index]?.status ?? 'ACTIVE') !== 'ACTIVE')
+  if (archived.length > 0)
+    throw problemsError(
+      archived.map(
+        ({ tag, digest }) =>
+          `${repository}:${tag} is on ${shortDigest(digest)}, an archived image, which ECR does not serve: restore it to standard storage (UpdateImageStorageClass STANDARD) or move ${tag} off it, then run again; no tag was written`
+      )
+    )
 }
 
 /** Tags the listing has elsewhere than the reads by name, or not at all, or only the listing has. */
@@ -338,14 +369,19 @@ export function repositoryWork(
       return planRepository(intent, state)
     },
     async checkPointers(tags) {
-      const [fresh, named] = await Promise.all([
-        registry.listTags(repository),
-        registry.getManifests(
-          repository,
-          tags.map((tag) => ({ tag }))
-        )
-      ])
-      const differ = disagreements(fresh, named, tags)
+      const read = async () => {
+        const [listed, named] = await Promise.all([
+          registry.listTags(repository),
+          registry.getManifests(
+            repository,
+            tags.map((tag) => ({ tag }))
+          )
+        ])
+        return { listed, differ: disagreements(listed, named, tags) }
+      }
+      // A writer may move a pointer between the two reads, just when the check matters: once more.
+      const first = await read()
+      const { listed: fresh, differ } = first.differ.length > 0 ? await read() : first
       if (differ.length > 0)
         throw new Error(`the listing contradicts the pointers read by name (${differ.join('; ')})`)
       return Promise.all(
