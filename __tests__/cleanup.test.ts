@@ -117,6 +117,7 @@ function fakeDeps() {
   const sleeps: number[] = []
   const logs: string[] = []
   const deps: LifecycleDeps = {
+    signal: new AbortController().signal,
     sleep: async (ms) => {
       sleeps.push(ms)
       now += ms
@@ -316,10 +317,15 @@ describe('maintainLifecycle', () => {
     'a cancel while the preview is polled says so, and writes no policy (tags written before: %s)',
     async (wroteTags, tail) => {
       const registry = fakeRegistry({ api: repository({ inProgress: 1 }), web: repository() })
+      const cancel = new AbortController()
       const deps: LifecycleDeps = {
         ...fakeDeps().deps,
+        signal: cancel.signal,
         wroteTags,
-        sleep: () => Promise.reject(new DOMException('The operation was aborted', 'AbortError'))
+        sleep: () => {
+          cancel.abort('SIGINT')
+          return Promise.reject(new DOMException('The operation was aborted', 'AbortError'))
+        }
       }
       const error = await maintain(registry, 'apply', { deps }).catch((thrown: unknown) => thrown)
       expect(problemsOf(error).map(messageOf)).toEqual([

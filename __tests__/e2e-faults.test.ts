@@ -731,7 +731,7 @@ describe('ecr-promote under faults, concurrency and cancellation (ECR stand-in)'
           ])
           expect(standIn.control.snapshot(repository)).toEqual(before)
           expect(result.errors).toEqual([
-            `ecr:PutImage on ${repository} failed: ServerException: injected failure`,
+            `ecr:PutImage on ${repository} failed: KmsException: injected failure`,
             'every tag this run had written was put back: the registry is as it was before the run'
           ])
           expect(result.errors.join('\n')).not.toMatch(/by hand/)

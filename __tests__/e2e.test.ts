@@ -958,13 +958,13 @@ describe('ecr-promote against the ECR stand-in only', () => {
     const { old } = await seeded('undo')
     const before = standIn.control.snapshot('undo')
     standIn.control.failPutImage('production', {
-      exception: 'ServerException',
+      exception: 'KmsException',
       message: 'injected failure'
     })
     const result = await release('undo', 'v1.1.0')
     expect(result.status).toBe(1)
     expect(result.errors).toEqual([
-      'ecr:PutImage on undo failed: ServerException: injected failure',
+      'ecr:PutImage on undo failed: KmsException: injected failure',
       'every tag this run had written was put back: the registry is as it was before the run'
     ])
     expect(JSON.parse(result.outputs.changes ?? '')).toEqual([

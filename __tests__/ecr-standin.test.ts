@@ -1056,7 +1056,7 @@ describe('control', () => {
     const before = standIn.control.snapshot(repositoryName)
 
     // A ServerException is an HTTP 500, which the SDK tries three times.
-    standIn.control.failPutImage('v2', { times: 3 })
+    standIn.control.failPutImage('v2', { exception: 'ServerException', times: 3 })
     await put(repositoryName, b, 'v1') // other tags are unaffected
     const err = await rejection(put(repositoryName, b, 'v2'))
     expect(err).toBeInstanceOf(ServerException)

@@ -11,7 +11,7 @@ import {
   type LifecyclePolicy
 } from './lifecycle.js'
 import { batches, type PreviewPoll, type Registry } from './ecr.js'
-import { childDigests, isIndex, messageOf, shortDigest } from './model.js'
+import { Cancelled, childDigests, isIndex, messageOf, shortDigest } from './model.js'
 import { problemsError, settleAll } from './problems.js'
 import {
   changeOf,
@@ -33,7 +33,8 @@ const PREVIEW_TIMEOUT_MS = 300_000
 const PREVIEW_POLL_MS = 2_000
 
 export interface LifecycleDeps {
-  /** Rejects when the job is cancelled. */
+  /** Aborted when the job is cancelled: the requests under way and the sleep between polls end. */
+  readonly signal: AbortSignal
   readonly sleep: (ms: number) => Promise<void>
   /** Whether the run wrote tags before this stage, which a cancel leaves as reported. */
   readonly wroteTags: boolean
@@ -159,7 +160,24 @@ async function previewPolicy(
   registry: LifecycleRegistry,
   repository: string,
   text: string,
-  { sleep, clock, progress, wroteTags }: LifecycleDeps
+  deps: LifecycleDeps
+): Promise<NonNullable<LifecycleOutcome['preview']>> {
+  try {
+    return await preview(registry, repository, text, deps)
+  } catch (error) {
+    if (!deps.signal.aborted) throw error
+    throw new Cancelled(
+      `the job was cancelled during the lifecycle preview of ${repository}: no lifecycle policy was written${deps.wroteTags ? '; the tags stay written as reported' : ''}`,
+      { cause: error }
+    )
+  }
+}
+
+async function preview(
+  registry: LifecycleRegistry,
+  repository: string,
+  text: string,
+  { sleep, clock, progress }: LifecycleDeps
 ): Promise<NonNullable<LifecycleOutcome['preview']>> {
   await registry.startLifecyclePreview(repository, text)
   const started = clock()
@@ -183,11 +201,7 @@ async function previewPolicy(
       )
     }
     progress(`${repository}: lifecycle preview in progress (${Math.round(waited / 1000)} s)`)
-    await sleep(PREVIEW_POLL_MS).catch(() => {
-      throw new Error(
-        `the job was cancelled during the lifecycle preview of ${repository}: no lifecycle policy was written${wroteTags ? '; the tags stay written as reported' : ''}`
-      )
-    })
+    await sleep(PREVIEW_POLL_MS)
   }
   const details = await registry.describeImages(
     repository,

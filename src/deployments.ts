@@ -11,7 +11,7 @@ import {
   type Moment,
   type PointerRecord
 } from './history.js'
-import { messageOf, shortDigest, type ImageDetails } from './model.js'
+import { Cancelled, messageOf, shortDigest, type ImageDetails } from './model.js'
 import type { RepositoryPlan } from './plan.js'
 import { problemsError } from './problems.js'
 import { commitOfBuildTag } from './tags.js'
@@ -210,7 +210,7 @@ export async function recordsAt(
     }
   } catch (error) {
     if (signal.aborted)
-      throw new Error(
+      throw new Cancelled(
         'the job was cancelled while it read the deployment history: no tag was written',
         { cause: error }
       )

@@ -35,7 +35,7 @@ import {
   type JournalEntry,
   type UndoOutcome
 } from './journal.js'
-import { messageOf, shortDigest, type Manifest } from './model.js'
+import { Cancelled, messageOf, shortDigest, type Manifest } from './model.js'
 import { WritePacer } from './pace.js'
 import { planRepository, type RepositoryPlan } from './plan.js'
 import type { Waiting } from './poll.js'
@@ -153,10 +153,13 @@ export async function execute(
     if (result.failure !== undefined || !lifecycle) return result
     return await keepLifecyclePolicy(result, run, lifecycle)
   } catch (error) {
-    // Every request under way was abandoned: the error that surfaced says only that.
-    const failure = signal.aborted
-      ? new Error(`the job was cancelled (${String(signal.reason)}): ${whatStays(result)}`)
-      : error
+    // Every request under way was abandoned: unless a stage said what that left, the error that
+    // surfaced says only that.
+    const said = problemsOf(error).every((problem) => problem instanceof Cancelled)
+    const failure =
+      signal.aborted && !said
+        ? new Error(`the job was cancelled (${String(signal.reason)}): ${whatStays(result)}`)
+        : error
     return { ...result, failure, ...(!configured && { badInput: true }) }
   }
 }
@@ -382,6 +385,7 @@ async function keepLifecyclePolicy(
 ): Promise<RunResult> {
   const lifecycle = await host.group('Lifecycle policy', () =>
     maintainLifecycle(registry, convention, intent, inputs.repositories, inputs.dryRun, {
+      signal,
       sleep: (ms) => sleep(ms, undefined, { signal }),
       wroteTags: wroteTags(result),
       clock: Date.now,
@@ -403,10 +407,7 @@ async function writeTags(
 ): Promise<RunResult> {
   const { host, inputs, context, convention, trigger, registry, pace, signal, undo } = run
   const waiting: Waiting = {
-    sleep: (ms) =>
-      sleep(ms, undefined, { signal }).catch(() => {
-        throw new Error('the job was cancelled while it waited on the registry: no tag was written')
-      }),
+    sleep: (ms) => sleep(ms, undefined, { signal }),
     clock: Date.now,
     log: (message) => host.progress(message)
   }
@@ -443,9 +444,7 @@ async function writeTags(
   }
   if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
   const { states, plans } = await confirmed(run, intents, waiting, prepared)
-  if (signal.aborted) {
-    throw new Error(`the job was cancelled (${String(signal.reason)}) before any tag was written`)
-  }
+  signal.throwIfAborted()
   if (plans.some(({ archived }) => archived))
     throw new Error('an image was archived again after its restore: no tag was written; run again')
   const work = plans.map((plan, index) =>

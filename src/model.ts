@@ -69,6 +69,9 @@ export const toSeconds = (date: Date): string => date.toISOString().replace(/\.\
 
 export const shortDigest = (digest: string): string => digest.slice(0, 'sha256:'.length + 12)
 
+/** The job was cancelled: the message says in which stage, and what that leaves. */
+export class Cancelled extends Error {}
+
 export const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : String(error)
 

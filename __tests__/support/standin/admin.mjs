@@ -9,10 +9,11 @@
  *   `ecr:<Operation>` and the repository ARN, the way IAM denials surface (AWS JSON protocol
  *   common error AccessDeniedException, HTTP 400; not modeled by the ECR client, so it arrives as
  *   ECRServiceException with name 'AccessDeniedException').
- * - control.failPutImage(tag, { exception, message, times = 1 }) makes the next `times` PutImage
- *   requests for that tag (in a repository that exists) fail with that exception (HTTP 400)
- *   without changing any state; times: Infinity keeps failing them (a hard quota such as the
- *   tags per image answers LimitExceededException every time).
+ * - control.failPutImage(tag, { exception = 'KmsException', message, times = 1 }) makes the next
+ *   `times` PutImage requests for that tag (in a repository that exists) fail with that exception
+ *   without changing any state (HTTP 400; a ServerException is a 500, which the SDK retries). The
+ *   default is a failure no retry gets past; times: Infinity keeps failing them (a hard quota such
+ *   as the tags per image answers LimitExceededException every time).
  * - control.archivedAnswer(answer): what BatchGetImage answers for an ARCHIVED or ACTIVATING image
  *   (./images.mjs): 'ImageNotFound' (the default), 'ImageInaccessible', or 'manifest' (served as if
  *   ACTIVE). AWS does not document which, so the tests run each.
@@ -131,7 +132,7 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
     },
     failPutImage(
       tag,
-      { exception = 'ServerException', message = 'injected failure', times = 1 } = {}
+      { exception = 'KmsException', message = 'injected failure', times = 1 } = {}
     ) {
       if (!(times >= 1))
         throw new RangeError(`failPutImage: times must be at least 1, got ${times}`)
