@@ -1,8 +1,13 @@
-import { applyPlans, type ApplyOptions, type Outcome, type RepositoryWork } from '../src/apply.js'
-import { leftToUndo, type JournalEntry } from '../src/journal.js'
-import type { Manifest } from '../src/model.js'
-import type { RepositoryPlan, Step } from '../src/plan.js'
-import { changeRow } from '../src/report.js'
+import {
+  applyPlans,
+  type ApplyOptions,
+  type Outcome,
+  type RepositoryWork
+} from '../src/run/apply.js'
+import { leftToUndo, type JournalEntry } from '../src/run/journal.js'
+import type { Manifest } from '../src/core/model.js'
+import type { RepositoryPlan, Step } from '../src/core/plan.js'
+import { changeRow } from '../src/report/result.js'
 
 const manifest = (name: string): Manifest => ({
   digest: `sha256:${name.padEnd(64, '0')}`,

@@ -2,20 +2,25 @@ import {
   lifecycleIntent,
   maintainLifecycle,
   pruneReleases,
-  type LifecycleDeps,
-  type LifecycleMode
-} from '../src/cleanup.js'
-import { builtInConvention, parseConvention, type Convention } from '../src/conventions.js'
-import type { PreviewPoll } from '../src/ecr.js'
-import { policyText, renderPolicy, type Cleanup, type Expiring } from '../src/lifecycle.js'
+  type LifecycleDeps
+} from '../src/run/cleanup.js'
+import { builtInConvention, parseConvention } from '../src/core/conventions.js'
+import type { PreviewPoll } from '../src/ecr/registry.js'
+import {
+  type Expiring,
+  type LifecycleMode,
+  policyText,
+  renderPolicy
+} from '../src/core/lifecycle.js'
 import {
   describeRef,
   messageOf,
   type ImageDetails,
   type ImageRef,
   type Manifest
-} from '../src/model.js'
-import { problemsOf } from '../src/problems.js'
+} from '../src/core/model.js'
+import { problemsOf } from '../src/core/problems.js'
+import { type Convention, type Cleanup } from '../src/core/convention.js'
 
 const environments = builtInConvention('environments')
 const rendered = policyText(renderPolicy(environments, environments.cleanup as Cleanup))

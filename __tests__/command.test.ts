@@ -7,10 +7,10 @@ import {
   SUBCOMMANDS,
   type Command,
   type Parsed
-} from '../src/command.js'
-import type { PruneOutcome } from '../src/cleanup.js'
-import type { Change, RunResult } from '../src/report.js'
-import { EVENTS } from '../src/trigger.js'
+} from '../src/cli/command.js'
+import type { PruneOutcome } from '../src/run/cleanup.js'
+import type { Change, RunResult } from '../src/report/result.js'
+import { EVENTS } from '../src/core/trigger.js'
 import { fakeDigest } from './support/harness.js'
 
 /** The command the arguments parse to; fails the test on help or a usage error. */

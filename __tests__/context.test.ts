@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { commandContext, readContext, workspaceReader } from '../src/context.js'
+import { commandContext, readContext, workspaceReader } from '../src/run/context.js'
 import { thrownBy } from './support/thrown.js'
 
 let dir: string

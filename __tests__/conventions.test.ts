@@ -3,7 +3,7 @@ import {
   builtInConvention,
   loadConvention,
   parseConvention
-} from '../src/conventions.js'
+} from '../src/core/conventions.js'
 import { thrownBy } from './support/thrown.js'
 
 const files: Record<string, string> = {

@@ -1,5 +1,5 @@
-import type { Action } from '../src/apply.js'
-import { builtInConvention, type Convention } from '../src/conventions.js'
+import type { Action } from '../src/run/apply.js'
+import { builtInConvention } from '../src/core/conventions.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   notRecorded,
@@ -8,16 +8,17 @@ import {
   recordsAt,
   type DeploymentOutcome,
   type PlannedDeployment
-} from '../src/deployments.js'
-import type { ImageDetails, Manifest } from '../src/model.js'
-import type { DeploymentRequest, Deployments } from '../src/github.js'
-import type { DeploymentPayload, DeploymentRecord, Moment } from '../src/history.js'
-import type { RepositoryPlan } from '../src/plan.js'
-import { problemsOf } from '../src/problems.js'
-import type { Change } from '../src/report.js'
-import { requireVersion } from '../src/version.js'
+} from '../src/run/deployments.js'
+import type { ImageDetails, Manifest } from '../src/core/model.js'
+import type { DeploymentRequest, Deployments } from '../src/github/client.js'
+import type { DeploymentPayload, DeploymentRecord, Moment } from '../src/core/history.js'
+import type { RepositoryPlan } from '../src/core/plan.js'
+import { problemsOf } from '../src/core/problems.js'
+import type { Change } from '../src/report/result.js'
+import { requireVersion } from '../src/core/version.js'
 import { fakeDigest, rejection } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
+import { type Convention } from '../src/core/convention.js'
 
 const environments = builtInConvention('environments')
 const channels = builtInConvention('channels')

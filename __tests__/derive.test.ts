@@ -1,6 +1,7 @@
-import { BUILT_IN_CONVENTIONS, parseConvention, type Convention } from '../src/conventions.js'
-import { derive, type ActiveTrigger, type RunValues } from '../src/derive.js'
-import { requireVersion } from '../src/version.js'
+import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/core/conventions.js'
+import { derive, type ActiveTrigger, type RunValues } from '../src/core/derive.js'
+import { requireVersion } from '../src/core/version.js'
+import { type Convention } from '../src/core/convention.js'
 
 const run: RunValues = {
   repository: 'team/app',

@@ -54,9 +54,9 @@ async function actionYml(): Promise<{ inputs: string[]; outputs: string[] }> {
   return { inputs: Object.keys(action.inputs), outputs: Object.keys(action.outputs) }
 }
 
-/** `DescribeRepositoriesCommand` imported from the SDK in src/ecr.ts → `ecr:DescribeRepositories`. */
+/** `DescribeRepositoriesCommand` imported from the SDK in src/ecr/registry.ts → `ecr:DescribeRepositories`. */
 async function ecrActionsTheCodeCalls(): Promise<string[]> {
-  const source = await readFile('src/ecr.ts', 'utf8')
+  const source = await readFile('src/ecr/registry.ts', 'utf8')
   const imports = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-ecr'/.exec(source)?.[1] ?? ''
   return imports
     .split(',')
@@ -188,7 +188,7 @@ describe('documented workflows', () => {
 })
 
 describe('documented IAM policies', () => {
-  it('reads the ECR operations from src/ecr.ts', async () => {
+  it('reads the ECR operations from src/ecr/registry.ts', async () => {
     expect(await ecrActionsTheCodeCalls()).toEqual(
       expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage'])
     )

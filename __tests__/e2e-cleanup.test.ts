@@ -14,8 +14,8 @@ import {
   StartLifecyclePolicyPreviewCommand,
   type LifecyclePolicyPreviewResult
 } from '@aws-sdk/client-ecr'
-import { builtInConvention } from '../src/conventions.js'
-import { policyText, renderPolicy } from '../src/lifecycle.js'
+import { builtInConvention } from '../src/core/conventions.js'
+import { policyText, renderPolicy } from '../src/core/lifecycle.js'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { multiArchImage, seedImage, tagsByDigest } from './support/images.mjs'
 import { runAction, startAction } from './support/run-action.mjs'

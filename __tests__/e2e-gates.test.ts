@@ -9,7 +9,7 @@ import { startStandIn } from './support/ecr-standin.mjs'
 import { dockerV2Image, multiArchImage, seedImage } from './support/images.mjs'
 import { runAction } from './support/run-action.mjs'
 import { clientFor } from './support/harness.js'
-import { shortDigest } from '../src/model.js'
+import { shortDigest } from '../src/core/model.js'
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>
 type Control = StandIn['control']

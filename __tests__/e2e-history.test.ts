@@ -7,8 +7,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
-import { RECORDING_BUDGET_MS } from '../src/deployments.js'
-import { REQUEST_TIMEOUT_MS } from '../src/github.js'
+import { RECORDING_BUDGET_MS } from '../src/run/deployments.js'
+import { REQUEST_TIMEOUT_MS } from '../src/github/client.js'
 import { startStandIn } from './support/ecr-standin.mjs'
 import { startGitHubFake } from './support/github-fake.mjs'
 import { dockerV2Image, multiArchImage, seedImage, tagsByDigest } from './support/images.mjs'

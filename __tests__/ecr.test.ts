@@ -23,9 +23,10 @@ import {
   UpdateImageStorageClassCommand
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
-import { ACCEPTED_MEDIA_TYPES, boundedRetries, Registry } from '../src/ecr.js'
-import type { Manifest } from '../src/model.js'
+import { ACCEPTED_MEDIA_TYPES, Registry } from '../src/ecr/registry.js'
+import type { Manifest } from '../src/core/model.js'
 import { digestOf } from './support/oci.mjs'
+import { boundedRetries } from '../src/ecr/client.js'
 
 const ecr = mockClient(ECRClient)
 const registry = () => new Registry(new ECRClient({ region: 'us-east-1' }), '123456789012')

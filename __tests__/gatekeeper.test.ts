@@ -1,9 +1,19 @@
-import { builtInConvention } from '../src/conventions.js'
-import { checkGates, gateProblems, type GateOutcome, type GateReader } from '../src/gatekeeper.js'
-import { cosignTag, type GateSettings, type ScanReport, type SigningState } from '../src/gates.js'
-import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/model.js'
-import type { RepositoryPlan, Step } from '../src/plan.js'
-import { problemsOf } from '../src/problems.js'
+import { builtInConvention } from '../src/core/conventions.js'
+import {
+  checkGates,
+  gateProblems,
+  type GateOutcome,
+  type GateReader
+} from '../src/run/gatekeeper.js'
+import {
+  cosignTag,
+  type GateSettings,
+  type ScanReport,
+  type SigningState
+} from '../src/core/gates.js'
+import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/core/model.js'
+import type { RepositoryPlan, Step } from '../src/core/plan.js'
+import { problemsOf } from '../src/core/problems.js'
 import { buildKitIndex, fakeDigest, fakeWaiting } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 

@@ -14,8 +14,8 @@ import {
   type ScanReport,
   type ScannedImage,
   type SigningState
-} from '../src/gates.js'
-import { shortDigest, type Manifest } from '../src/model.js'
+} from '../src/core/gates.js'
+import { shortDigest, type Manifest } from '../src/core/model.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 import { fakeDigest } from './support/harness.js'
 

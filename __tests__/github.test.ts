@@ -1,5 +1,5 @@
 /**
- * src/github.ts against the GitHub fake (support/github-fake.mjs), through `@actions/github`'s own
+ * src/github/client.ts against the GitHub fake (support/github-fake.mjs), through `@actions/github`'s own
  * client: every request has a timeout, every page included, and ends on the run's cancel; pages are
  * followed one by one and a loop is stopped; rate limits are waited out within the time given; an
  * answer that is not JSON is named as such.
@@ -10,8 +10,8 @@ import {
   REQUEST_TIMEOUT_MS,
   type DeploymentRequest,
   type Deployments
-} from '../src/github.js'
-import type { DeploymentRecord } from '../src/history.js'
+} from '../src/github/client.js'
+import type { DeploymentRecord } from '../src/core/history.js'
 import { startGitHubFake } from './support/github-fake.mjs'
 import { fakeDigest, rejection } from './support/harness.js'
 

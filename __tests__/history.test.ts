@@ -6,8 +6,8 @@ import {
   recordOf,
   type DeploymentRecord,
   type PointerRecord
-} from '../src/history.js'
-import { shortDigest } from '../src/model.js'
+} from '../src/core/history.js'
+import { shortDigest } from '../src/core/model.js'
 import { fakeDigest } from './support/harness.js'
 
 const image = fakeDigest('a')

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
-import { readContext } from '../src/context.js'
-import { readInputs, RUNNER_INPUTS } from '../src/inputs.js'
+import { readContext } from '../src/run/context.js'
+import { readInputs } from '../src/core/inputs.js'
 import { thrownBy } from './support/thrown.js'
+import { RUNNER_INPUTS } from '../src/action/inputs.js'
 
 /** Runs readInputs with these INPUT_* values set, as a runner sets them, plus action.yml's defaults. */
 function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) {

@@ -1,5 +1,5 @@
-import { leftToUndo, putBack, type JournalEntry, type Undo } from '../src/journal.js'
-import type { Manifest } from '../src/model.js'
+import { leftToUndo, putBack, type JournalEntry, type Undo } from '../src/run/journal.js'
+import type { Manifest } from '../src/core/model.js'
 import { fakeDigest } from './support/harness.js'
 
 const [run, before, other] = ['b', 'c', 'd'].map(fakeDigest) as [string, string, string]

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { builtInConvention, parseConvention, type Convention } from '../src/conventions.js'
+import { builtInConvention, parseConvention } from '../src/core/conventions.js'
 import {
   pointerTags,
   policyDifference,
@@ -8,13 +8,13 @@ import {
   protectedPatterns,
   renderPolicy,
   unsafeExpirations,
-  type Cleanup,
   type Expiring,
   type LifecyclePolicy,
   type LifecycleRule
-} from '../src/lifecycle.js'
-import { matchesWildcard } from '../src/model.js'
-import { templatePattern } from '../src/tags.js'
+} from '../src/core/lifecycle.js'
+import { matchesWildcard } from '../src/core/model.js'
+import { templatePattern } from '../src/core/tags.js'
+import { type Convention, type Cleanup } from '../src/core/convention.js'
 
 const environments = builtInConvention('environments')
 const channels = builtInConvention('channels')

@@ -1,6 +1,6 @@
 /**
  * The action under `@github/local-action`, GitHub's tool for running an action on a workstation: it
- * runs the TypeScript entry src/main.ts (its exported `run`) with its own stand-in of
+ * runs the TypeScript entry src/action/main.ts (its exported `run`) with its own stand-in of
  * `@actions/core`, which has no `ExitCode`, inputs and environment from a dotenv file, against the
  * ECR stand-in. A failing run must fail as an action does there too: its `::error::` lines, exit
  * code 1, no stack trace.
@@ -33,7 +33,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** `npx local-action run <action-dir> src/main.ts <dotenv>`, on a push to main with these inputs. */
+/** `npx local-action run <action-dir> src/action/main.ts <dotenv>`, on a push to main with these inputs. */
 function localAction(name: string, inputs: Record<string, string>) {
   const event = join(dir, `${name}.json`)
   writeFileSync(event, JSON.stringify({ repository: { default_branch: 'main' } }))
@@ -61,7 +61,7 @@ function localAction(name: string, inputs: Record<string, string>) {
       .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
       .join('\n')
   )
-  const child = spawn(process.execPath, [LOCAL_ACTION, 'run', ROOT, 'src/main.ts', dotenv], {
+  const child = spawn(process.execPath, [LOCAL_ACTION, 'run', ROOT, 'src/action/main.ts', dotenv], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }
   })

@@ -74,7 +74,8 @@ jest.unstable_mockModule('@actions/github', () => ({
       historyPage(Number(new URL(url).searchParams.get('page')))
   })
 }))
-const { onCancel, run } = await import('../src/main.js')
+const { onCancel } = await import('../src/run/execute.js')
+const { run } = await import('../src/action/main.js')
 
 const MEDIA_TYPE = MEDIA_TYPES.ociManifest
 const image = (seed: string) => {

@@ -1,4 +1,4 @@
-import { WritePacer } from '../src/pace.js'
+import { WritePacer } from '../src/run/pace.js'
 
 /** A pacer on a fake clock: sleeping advances time, so every test is exact and instant. */
 function pacer(rate: number) {

@@ -1,5 +1,5 @@
-import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
-import { derive, type ActiveTrigger, type Intent } from '../src/derive.js'
+import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/core/conventions.js'
+import { derive, type ActiveTrigger, type Intent } from '../src/core/derive.js'
 import {
   checkPointers,
   isImmutable,
@@ -15,9 +15,9 @@ import {
   withdrawnVersions,
   type RepositoryState,
   type Step
-} from '../src/plan.js'
-import { describeRef, type Manifest, type TagMutability } from '../src/model.js'
-import { requireVersion } from '../src/version.js'
+} from '../src/core/plan.js'
+import { describeRef, type Manifest, type TagMutability } from '../src/core/model.js'
+import { requireVersion } from '../src/core/version.js'
 import { thrownBy } from './support/thrown.js'
 
 const manifest = (name: string): Manifest => ({

@@ -1,5 +1,6 @@
-import { durationMs, pollUntil, type Waiting } from '../src/poll.js'
+import { pollUntil, type Waiting } from '../src/run/poll.js'
 import { fakeWaiting } from './support/harness.js'
+import { durationMs } from '../src/core/inputs.js'
 
 /** A `done` that says yes on its `yesOn`th ask (never when undefined), counting asks. */
 function asker(yesOn?: number, events?: string[]) {

@@ -2,13 +2,13 @@ import fc from 'fast-check'
 import {
   BUILT_IN_CONVENTIONS,
   parseConvention,
-  TEMPLATE_VARIABLES,
-  type Convention
-} from '../src/conventions.js'
-import { derive, type ActiveTrigger, type Intent, type RunValues } from '../src/derive.js'
-import { isValidTag, sanitizeTagPart } from '../src/tags.js'
-import { resolveTrigger } from '../src/trigger.js'
-import { parseVersion } from '../src/version.js'
+  TEMPLATE_VARIABLES
+} from '../src/core/conventions.js'
+import { derive, type ActiveTrigger, type Intent, type RunValues } from '../src/core/derive.js'
+import { isValidTag, sanitizeTagPart } from '../src/core/tags.js'
+import { resolveTrigger } from '../src/core/trigger.js'
+import { parseVersion } from '../src/core/version.js'
+import { type Convention } from '../src/core/convention.js'
 
 const builtIns = Object.entries(BUILT_IN_CONVENTIONS).map(([name, text]) =>
   parseConvention(text, name)

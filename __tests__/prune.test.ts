@@ -1,5 +1,5 @@
-import { builtInConvention } from '../src/conventions.js'
-import type { ImageDetails } from '../src/model.js'
+import { builtInConvention } from '../src/core/conventions.js'
+import type { ImageDetails } from '../src/core/model.js'
 import {
   changeOf,
   nextBatch,
@@ -8,7 +8,7 @@ import {
   tagsByDigest,
   type PruneCandidate,
   type PruneState
-} from '../src/prune.js'
+} from '../src/core/prune.js'
 
 const channels = builtInConvention('channels')
 const environments = builtInConvention('environments')

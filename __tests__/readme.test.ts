@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { withActionDocs } from '../scripts/docs.mjs'
-import { parseConvention } from '../src/conventions.js'
+import { parseConvention } from '../src/core/conventions.js'
 
 describe('README', () => {
   it('documents exactly the inputs and outputs of action.yml (npm run docs regenerates them)', async () => {

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals'
-import type { Manifest } from '../src/model.js'
-import type { RepositoryPlan } from '../src/plan.js'
+import type { Manifest } from '../src/core/model.js'
+import type { RepositoryPlan } from '../src/core/plan.js'
 import { fakeSummary } from './support/fake-summary.js'
 
 const outputs: Record<string, string> = {}
@@ -13,8 +13,9 @@ jest.unstable_mockModule('@actions/core', () => ({
   warning: (message: string) => warnings.push(message),
   summary
 }))
-const { report, escape, preview, cleanupFailure } = await import('../src/report.js')
-type Change = import('../src/report.js').Change
+const { preview, cleanupFailure } = await import('../src/report/result.js')
+const { report, escape } = await import('../src/action/summary.js')
+type Change = import('../src/report/result.js').Change
 
 const manifest = (name: string): Manifest => ({
   digest: `sha256:${name.padEnd(64, '0')}`,
@@ -208,7 +209,7 @@ describe('preview', () => {
 })
 
 describe('lifecycle', () => {
-  type LifecycleOutcome = import('../src/cleanup.js').LifecycleOutcome
+  type LifecycleOutcome = import('../src/run/cleanup.js').LifecycleOutcome
   const [production, child, stale] = [manifest('p'), manifest('q'), manifest('s')].map(
     ({ digest }) => digest
   ) as [string, string, string]

@@ -1,13 +1,13 @@
-import type { StoredImage } from '../src/ecr.js'
-import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/model.js'
-import type { RepositoryPlan } from '../src/plan.js'
-import { problemsOf } from '../src/problems.js'
+import type { StoredImage } from '../src/ecr/registry.js'
+import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/core/model.js'
+import type { RepositoryPlan } from '../src/core/plan.js'
+import { problemsOf } from '../src/core/problems.js'
 import {
   restoreArchived,
   restoreProblems,
   type RestoreOutcome,
   type Restorer
-} from '../src/restore.js'
+} from '../src/run/archived.js'
 import { fakeDigest, fakeWaiting } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 

@@ -1,15 +1,15 @@
-import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/conventions.js'
-import { derive, type ActiveTrigger } from '../src/derive.js'
-import type { ImageDetails, ImageRef, Manifest } from '../src/model.js'
-import { planRepository } from '../src/plan.js'
+import { BUILT_IN_CONVENTIONS, parseConvention } from '../src/core/conventions.js'
+import { derive, type ActiveTrigger } from '../src/core/derive.js'
+import type { ImageDetails, ImageRef, Manifest } from '../src/core/model.js'
+import { planRepository } from '../src/core/plan.js'
 import {
   readStates,
   readStatesWaiting,
   refreshPointers,
   repositoryWork,
   type Reader
-} from '../src/state.js'
-import { requireVersion } from '../src/version.js'
+} from '../src/run/state.js'
+import { requireVersion } from '../src/core/version.js'
 
 const manifest = (name: string): Manifest => ({
   digest: `sha256:${name.padEnd(64, '0')}`,

@@ -1,14 +1,19 @@
-import { builtInConvention } from '../src/conventions.js'
-import { cosignTag, type ScanReport, type SigningState } from '../src/gates.js'
+import { builtInConvention } from '../src/core/conventions.js'
+import { cosignTag, type ScanReport, type SigningState } from '../src/core/gates.js'
 import {
   describeRef,
   shortDigest,
   type ImageDetails,
   type ImageRef,
   type Manifest
-} from '../src/model.js'
-import { problemsOf } from '../src/problems.js'
-import { readStatus, repositoryStatus, type ImageFacts, type PointerStatus } from '../src/status.js'
+} from '../src/core/model.js'
+import { problemsOf } from '../src/core/problems.js'
+import {
+  readStatus,
+  repositoryStatus,
+  type ImageFacts,
+  type PointerStatus
+} from '../src/run/status.js'
 import { buildKitIndex, fakeDigest, rejection } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 

@@ -1,4 +1,4 @@
-import { matchesWildcard } from '../src/model.js'
+import { matchesWildcard } from '../src/core/model.js'
 import {
   anyRun,
   commitOfBuildTag,
@@ -9,7 +9,7 @@ import {
   runVariables,
   templateVariables,
   versionTagMatcher
-} from '../src/tags.js'
+} from '../src/core/tags.js'
 
 describe('tag grammar', () => {
   it.each([

@@ -1,7 +1,7 @@
-import type { Manifest } from '../src/model.js'
-import type { RepositoryPlan } from '../src/plan.js'
-import type { Change, RunResult } from '../src/report.js'
-import { changesTable, renderResult, terminalHost, type Terminal } from '../src/terminal.js'
+import type { Manifest } from '../src/core/model.js'
+import type { RepositoryPlan } from '../src/core/plan.js'
+import type { Change, RunResult } from '../src/report/result.js'
+import { changesTable, renderResult, terminalHost, type Terminal } from '../src/cli/terminal.js'
 import { fakeDigest } from './support/harness.js'
 
 /** A terminal that keeps what is written to it, and answers each question with the next answer. */

@@ -3,7 +3,7 @@ import {
   resolveTrigger,
   type EventContext,
   type TriggerInputs
-} from '../src/trigger.js'
+} from '../src/core/trigger.js'
 
 const noInputs: TriggerInputs = {
   event: '',

@@ -1,4 +1,9 @@
-import { compareVersions, highestVersion, parseVersion, requireVersion } from '../src/version.js'
+import {
+  compareVersions,
+  highestVersion,
+  parseVersion,
+  requireVersion
+} from '../src/core/version.js'
 
 describe('parseVersion accepts strict SemVer only', () => {
   it.each([

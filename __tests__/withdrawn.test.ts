@@ -1,8 +1,8 @@
-import { builtInConvention } from '../src/conventions.js'
-import { describeRef, type ImageRef, type Manifest } from '../src/model.js'
-import { problemsOf } from '../src/problems.js'
-import { requireVersion } from '../src/version.js'
-import { restoreVersion } from '../src/withdrawn.js'
+import { builtInConvention } from '../src/core/conventions.js'
+import { describeRef, type ImageRef, type Manifest } from '../src/core/model.js'
+import { problemsOf } from '../src/core/problems.js'
+import { requireVersion } from '../src/core/version.js'
+import { restoreVersion } from '../src/run/withdrawn.js'
 import { fakeDigest, rejection } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 

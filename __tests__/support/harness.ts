@@ -1,7 +1,7 @@
 /** Small pieces many tests share: a client for a test endpoint, a rejection catcher, a clock that only sleeping moves. */
 import { ECRClient } from '@aws-sdk/client-ecr'
-import type { Manifest } from '../../src/model.js'
-import type { Waiting } from '../../src/poll.js'
+import type { Manifest } from '../../src/core/model.js'
+import type { Waiting } from '../../src/run/poll.js'
 import { MEDIA_TYPES } from './oci.mjs'
 
 /** An ECR client for a test endpoint (the stand-in or moto_server), with dummy credentials. */

@@ -1,0 +1,124 @@
+/**
+ * The ECR module: the only code that speaks AWS. This file builds the one SDK client (region, user
+ * agent, timeouts, a retry strategy bounded in time, the run's abort signal); registry.ts is one
+ * method per ECR call, each naming the IAM action it needs, and refusing any partial answer.
+ */
+import { ECRClient } from '@aws-sdk/client-ecr'
+import { Registry } from './registry.js'
+
+/** ECR answers in well under a second: these bound a connection that never opens and an attempt never answered. */
+const CONNECTION_TIMEOUT_MS = 3_000
+const REQUEST_TIMEOUT_MS = 5_000
+/**
+ * No retry starts later than this after a call's first attempt, so an error that keeps coming back
+ * (a hard quota, a 5xx on every attempt, attempts that time out) ends the call within 15 s, and the
+ * run's undo follows, rather than after minutes of backoff; one lost answer is still retried.
+ */
+const RETRY_WINDOW_MS = 10_000
+/**
+ * Full jitter over a pause that doubles from 100 ms to 1 s: two throttled reads (ECR allows
+ * thousands a second) cost a fraction of a second; writes are kept to ECR's quota by the run's own
+ * pace, which a throttle slows.
+ */
+const FIRST_PAUSE_MS = 100
+const LAST_PAUSE_MS = 1_000
+/** ECR answers LimitExceededException for hard quotas (tags per image) as well as rates: one more try, not a schedule. */
+const LIMIT_EXCEEDED_ATTEMPTS = 2
+
+export interface RegistryOptions {
+  readonly region: string
+  /** The registry's account id; default the registry of the credentials. */
+  readonly registryId?: string
+  /** Told of every attempt that ECR throttled, so the run's write pace can slow down. */
+  readonly onThrottle?: () => void
+  /** Aborts every request under way, retries included, and every later one: the job was cancelled. */
+  readonly signal?: AbortSignal
+}
+
+/** The one place that builds the SDK client: region, user agent, retries and timeouts. */
+export function createRegistry({
+  region,
+  registryId,
+  onThrottle,
+  signal
+}: RegistryOptions): Registry {
+  const client = new ECRClient({
+    region,
+    customUserAgent: 'ecr-promote',
+    retryStrategy: boundedRetries(),
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true
+    }
+  })
+  if (onThrottle) {
+    // Below the retry middleware, so it sees each attempt, not only the last.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args)
+        } catch (error) {
+          if (isThrottle(error)) onThrottle()
+          throw error
+        }
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'ecrPromoteThrottleWatch' }
+    )
+  }
+  return new Registry(client, registryId, signal)
+}
+
+const isThrottle = (error: unknown): boolean =>
+  error instanceof Error &&
+  (error.name === 'ThrottlingException' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 429)
+
+/** One attempt of a call: how many came before, the pause before it, and when the first started. */
+class Attempt {
+  constructor(
+    private readonly retries: number,
+    private readonly pause: number,
+    readonly started: number
+  ) {}
+  getRetryCount = (): number => this.retries
+  getRetryDelay = (): number => this.pause
+}
+
+/**
+ * The SDK's retry strategy, bounded in time: throttles, timeouts, resets and 5xx answers are tried
+ * again after a short jittered pause while the call is younger than RETRY_WINDOW_MS; anything else
+ * (an abort included) fails at once.
+ */
+export function boundedRetries(clock: () => number = Date.now, random: () => number = Math.random) {
+  return {
+    acquireInitialRetryToken: (): Promise<Attempt> => Promise.resolve(new Attempt(0, 0, clock())),
+    refreshRetryTokenForRetry: (
+      attempt: Attempt,
+      { errorType, error }: { errorType: string; error?: Error }
+    ): Promise<Attempt> => {
+      const retries = attempt.getRetryCount() + 1
+      const pause = Math.round(
+        random() * Math.min(LAST_PAUSE_MS, FIRST_PAUSE_MS * 2 ** (retries - 1))
+      )
+      const limited = error?.name === 'LimitExceededException' && retries >= LIMIT_EXCEEDED_ATTEMPTS
+      const late = clock() + pause - attempt.started > RETRY_WINDOW_MS
+      return errorType === 'CLIENT_ERROR' || limited || late
+        ? Promise.reject(error ?? new Error(errorType))
+        : Promise.resolve(new Attempt(retries, pause, attempt.started))
+    },
+    recordSuccess: (): void => undefined
+  }
+}
+
+/** The region the AWS SDK's own chain finds (the environment, then the profile's config); empty if none. */
+export async function sdkRegion(): Promise<string> {
+  const client = new ECRClient({})
+  try {
+    return await client.config.region()
+  } catch {
+    return ''
+  } finally {
+    client.destroy()
+  }
+}

@@ -1,0 +1,407 @@
+import type { Intent } from '../core/derive.js'
+import type { Registry, StoredImage } from '../ecr/registry.js'
+import {
+  describeRef,
+  shortDigest,
+  type ImageDetails,
+  type ImageRef,
+  type Manifest
+} from '../core/model.js'
+import type { RepositoryWork } from './apply.js'
+import {
+  checkPointers,
+  isFoundInTags,
+  isPointer,
+  renderVersion,
+  markTags,
+  needsAllTags,
+  planRepository,
+  proofTags,
+  pushTimesNeeded,
+  resolveSources,
+  restoreTarget,
+  versionsLeft,
+  withdrawnInRun,
+  type RepositoryPlan,
+  type RepositoryState
+} from '../core/plan.js'
+import { pollUntil, type Waiting } from './poll.js'
+import { problemsError, settleAll } from '../core/problems.js'
+import type { Version } from '../core/version.js'
+
+export type Reader = Pick<
+  Registry,
+  'describeRepository' | 'listTags' | 'getManifests' | 'describeImages' | 'storedImage'
+>
+
+/**
+ * Reads what every intent needs: each repository's settings, its tags where versions decide, and one
+ * BatchGetImage for the source and every target tag, all at once. A rollback to `previous` reads its
+ * source once the versions of every repository are known; push times are read only where an image
+ * without a version must be ranked.
+ */
+export async function readStates(
+  registry: Reader,
+  intents: readonly Intent[]
+): Promise<RepositoryState[]> {
+  const first = await settleAll(intents.map((intent) => readRepository(registry, intent)))
+  const tagsByIntent = new Map(intents.map((intent, index) => [intent, first[index]?.tags]))
+  const tagsOf = (intent: Intent) => tagsByIntent.get(intent)
+  const sources = resolveSources(intents, tagsOf)
+  const runWithdrawn = withdrawnInRun(intents, (intent) => [
+    ...(tagsOf(intent) ?? []),
+    ...digestsOf(markTags(intent), first[intents.indexOf(intent)]?.manifests ?? new Map())
+  ])
+  const left = versionsLeft(intents, tagsOf, (intent) => {
+    const { ref } = sources[intents.indexOf(intent)] as RepositoryState['source']
+    return 'digest' in ref ? ref.digest : tagsOf(intent)?.get(ref.tag)
+  })
+  return settleAll(
+    intents.map(async (intent, index) => {
+      const read = first[index] as FirstRead
+      const withdrawing = await imagesToMark(registry, intent, read, left)
+      const source = sources[index] as RepositoryState['source']
+      const key = describeRef(source.ref)
+      const [found, stored] = source.unmatched
+        ? []
+        : isFoundInTags(intent.source)
+          ? await Promise.all([
+              registry
+                .getManifests(intent.repository, [source.ref], [source.ref])
+                .then((manifests) => manifests.get(key)),
+              registry.storedImage(intent.repository, source.ref)
+            ])
+          : [read.manifests.get(key), read.stored]
+      // ECR may serve an archived image's manifest or not (AWS does not say): its status decides.
+      const archived = stored && stored.status !== 'ACTIVE' ? stored : undefined
+      const sourceManifest =
+        found ??
+        (archived && { digest: archived.digest, mediaType: archived.mediaType ?? '', body: '' })
+      const state: RepositoryState = {
+        repository: intent.repository,
+        uri: read.uri,
+        mutability: read.mutability,
+        source,
+        current: targetManifests(intent, read.manifests),
+        ...(proofTags(intent).length > 0 && {
+          proofs: digestsOf(proofTags(intent), read.manifests)
+        }),
+        ...(sourceManifest && { sourceManifest }),
+        ...(archived && { archived: archived.status }),
+        ...(read.tags && { tags: read.tags }),
+        ...(runWithdrawn.size > 0 && { withdrawnInRun: runWithdrawn }),
+        ...(withdrawing.size > 0 && { withdrawing })
+      }
+      const digests = pushTimesNeeded(intent, state)
+      if (digests.length === 0) return state
+      return { ...state, details: await registry.describeImages(intent.repository, digests) }
+    })
+  )
+}
+
+/**
+ * The images this repository holds of the versions a rollback withdraws, by the mark each gets; a
+ * version already marked here is left as it is. The pointer's own image was read with the targets.
+ */
+async function imagesToMark(
+  registry: Reader,
+  intent: Intent,
+  read: FirstRead,
+  left: readonly Version[]
+): Promise<Map<string, { image: Manifest; version: string }>> {
+  const tags = read.tags ?? new Map<string, string>()
+  const wanted = left.flatMap((version) => {
+    const tag = renderVersion(intent.versionTag, version)
+    const mark = renderVersion(intent.withdrawnTag, version)
+    return tags.has(tag) && !tags.has(mark) ? [{ tag, mark, version: version.text }] : []
+  })
+  const onPointer = (tag: string) =>
+    intent.pointer !== undefined && tags.get(tag) === tags.get(intent.pointer)
+  const unread = wanted.filter(({ tag }) => !onPointer(tag)).map(({ tag }) => ({ tag }))
+  const manifests =
+    unread.length > 0
+      ? await registry.getManifests(intent.repository, unread)
+      : new Map<string, Manifest>()
+  return new Map(
+    wanted.flatMap(({ tag, mark, version }) => {
+      const image = onPointer(tag)
+        ? read.manifests.get(intent.pointer as string)
+        : manifests.get(tag)
+      return image ? [[mark, { image, version }] as const] : []
+    })
+  )
+}
+
+/**
+ * Reads the states, and while a source image is missing and `wait` has not run out, polls for it
+ * with growing pauses: a release published before its build finished then finds its image. Once it
+ * is there, everything is read again, so nothing the run decides on is older than its source.
+ */
+export async function readStatesWaiting(
+  registry: Reader,
+  intents: readonly Intent[],
+  waitMs: number,
+  waiting: Waiting
+): Promise<RepositoryState[]> {
+  let states = await readStates(registry, intents)
+  // A rollback's version was released long ago: it does not appear by waiting.
+  const missing = () =>
+    states.filter(
+      ({ sourceManifest }, index) => !sourceManifest && intents[index]?.event !== 'rollback'
+    )
+  if (missing().length === 0) return states
+  await pollUntil(
+    async () => {
+      // Only the missing images are polled; once they are all there, everything is read afresh.
+      // A build tag pattern is matched against the tag list, which reading afresh lists.
+      const found = await Promise.all(
+        missing().map(
+          async ({ repository, source }) =>
+            source.unmatched ||
+            (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
+        )
+      )
+      if (!found.every(Boolean)) return false
+      states = await readStates(registry, intents)
+      return missing().length === 0
+    },
+    waitMs,
+    waiting,
+    (waited) =>
+      `waiting for ${missing()
+        .map(({ repository, source }) => `${repository}:${describeRef(source.ref)}`)
+        .join(', ')}: ${waited} s of ${Math.round(waitMs / 1000)} s`
+  )
+  return states
+}
+
+interface FirstRead {
+  readonly uri: string
+  readonly mutability: RepositoryState['mutability']
+  readonly tags?: ReadonlyMap<string, string>
+  readonly manifests: ReadonlyMap<string, Manifest>
+  /** How the source image is stored, read in the same round; undefined when there is no such image. */
+  readonly stored?: StoredImage
+}
+
+/**
+ * One round: the repository's settings, its tags where versions decide, every tag the intent names
+ * by name, and how the source is stored (an archived one is restored before anything points at it,
+ * whatever BatchGetImage answers for it). The listing must agree with the tags read by name: one that
+ * leaves out or contradicts them is a partial answer. A writer may move a tag between the two, so
+ * they are read once more before the run refuses. An archived source is listed, but ECR may not
+ * serve it by name.
+ */
+async function readRepository(registry: Reader, intent: Intent): Promise<FirstRead> {
+  const { repository } = intent
+  const source = isFoundInTags(intent.source) ? undefined : intent.source
+  const refs: ImageRef[] = [
+    ...(source ? [source] : []),
+    ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent), ...markTags(intent)].map(
+      (tag) => ({ tag })
+    )
+  ]
+  const unique = [...new Map(refs.map((ref) => [describeRef(ref), ref])).values()]
+  const read = async () => {
+    const [stored, tags, manifests] = await Promise.all([
+      source && registry.storedImage(repository, source),
+      needsAllTags(intent) ? registry.listTags(repository) : undefined,
+      // With a listing, a tag it has that is not served is caught below, archived or not.
+      registry.getManifests(repository, unique, needsAllTags(intent) ? unique : source && [source])
+    ])
+    const archived = stored !== undefined && stored.status !== 'ACTIVE'
+    const named = unique.flatMap((ref) =>
+      'tag' in ref && !(archived && ref === source) ? [ref.tag] : []
+    )
+    const differ = tags ? disagreements(tags, manifests, named) : []
+    return { stored, tags, manifests, differ }
+  }
+  const [info, first] = await Promise.all([registry.describeRepository(repository), read()])
+  const { stored, tags, manifests, differ } = first.differ.length > 0 ? await read() : first
+  if (differ.length > 0 && tags) {
+    await refuseArchivedTargets(registry, repository, tags, manifests, unique)
+    throw new Error(
+      `ECR's ListImages answer for ${repository} contradicts the tags read by name (${differ.join('; ')}): refusing to decide from a partial answer; run again`
+    )
+  }
+  return { ...info, manifests, ...(tags && { tags }), ...(stored && { stored }) }
+}
+
+/**
+ * A tag the listing has but BatchGetImage does not serve may be on an archived image (listings
+ * include them): that is no partial answer, and running again does not help, so it is said as it is.
+ */
+async function refuseArchivedTargets(
+  registry: Reader,
+  repository: string,
+  tags: ReadonlyMap<string, string>,
+  manifests: ReadonlyMap<string, Manifest>,
+  refs: readonly ImageRef[]
+): Promise<void> {
+  const unserved = refs.flatMap((ref) => {
+    const digest = 'tag' in ref && !manifests.has(ref.tag) ? tags.get(ref.tag) : undefined
+    return digest ? [{ tag: (ref as { tag: string }).tag, digest }] : []
+  })
+  const stored = await Promise.all(
+    unserved.map(({ digest }) => registry.storedImage(repository, { digest }))
+  )
+  const archived = unserved.filter((_, index) => (stored[index]?.status ?? 'ACTIVE') !== 'ACTIVE')
+  if (archived.length > 0)
+    throw problemsError(
+      archived.map(
+        ({ tag, digest }) =>
+          `${repository}:${tag} is on ${shortDigest(digest)}, an archived image, which ECR does not serve: restore it to standard storage (UpdateImageStorageClass STANDARD) or move ${tag} off it, then run again; no tag was written`
+      )
+    )
+}
+
+/** Tags the listing has elsewhere than the reads by name, or not at all, or only the listing has. */
+export const disagreements = (
+  listed: ReadonlyMap<string, string>,
+  named: ReadonlyMap<string, Manifest>,
+  tags: readonly string[]
+): string[] =>
+  tags.flatMap((tag) => {
+    const [inListing, byName] = [listed.get(tag), named.get(tag)?.digest]
+    return inListing === byName
+      ? []
+      : [
+          `${tag}: listed ${inListing ? `on ${shortDigest(inListing)}` : 'nowhere'}, read by name ${byName ? `on ${shortDigest(byName)}` : 'as absent'}`
+        ]
+  })
+
+const targetManifests = (
+  intent: Intent,
+  manifests: ReadonlyMap<string, Manifest>
+): Map<string, Manifest> =>
+  new Map(
+    intent.targets.flatMap(({ tag }) => {
+      const manifest = manifests.get(tag)
+      return manifest ? [[tag, manifest] as const] : []
+    })
+  )
+
+/** Where each of these tags, read with the targets, points: the ones the registry has. */
+const digestsOf = (
+  tags: readonly string[],
+  manifests: ReadonlyMap<string, Manifest>
+): Map<string, string> =>
+  new Map(
+    tags.flatMap((tag) => {
+      const digest = manifests.get(tag)?.digest
+      return digest ? [[tag, digest] as const] : []
+    })
+  )
+
+/**
+ * Reads the pointer tags again and returns the state as it is now. Images that arrived on a pointer
+ * since the last read are described, so their versions and push times decide as any other would.
+ */
+export async function refreshPointers(
+  registry: Reader,
+  intent: Intent,
+  state: RepositoryState
+): Promise<RepositoryState> {
+  const pointers = intent.targets.filter(({ kind }) => isPointer(kind)).map(({ tag }) => tag)
+  const now = await registry.getManifests(
+    intent.repository,
+    pointers.map((tag) => ({ tag }))
+  )
+  const moved = pointers.filter((tag) => now.get(tag)?.digest !== state.current.get(tag)?.digest)
+  if (moved.length === 0) return state
+  // The run's own image needs no describing: a pointer on it is where the run wants it.
+  const arrived = moved.flatMap((tag) => {
+    const digest = now.get(tag)?.digest
+    return digest && digest !== state.sourceManifest?.digest ? [digest] : []
+  })
+  const details =
+    arrived.length > 0
+      ? await registry.describeImages(intent.repository, [
+          ...new Set([...arrived, ...(state.sourceManifest ? [state.sourceManifest.digest] : [])])
+        ])
+      : new Map<string, ImageDetails>()
+  const tags = new Map(state.tags)
+  const current = new Map(state.current)
+  for (const tag of moved) {
+    const manifest = now.get(tag)
+    if (manifest) {
+      current.set(tag, manifest)
+      tags.set(tag, manifest.digest)
+    } else {
+      current.delete(tag)
+      tags.delete(tag)
+    }
+  }
+  for (const [digest, { tags: names }] of details) for (const name of names) tags.set(name, digest)
+  return {
+    ...state,
+    current,
+    ...(state.tags && { tags }),
+    details: new Map([...(state.details ?? []), ...details])
+  }
+}
+
+/**
+ * What the writer needs to know of one repository while it writes: the plan, and the registry as it
+ * is at each moment that matters (before the pointers are written, after, and for an undo).
+ */
+export function repositoryWork(
+  registry: Reader,
+  intent: Intent,
+  initial: RepositoryState,
+  plan: RepositoryPlan
+): RepositoryWork {
+  let state = initial
+  const { repository } = intent
+  const manifestOf = async (
+    digest: string | null,
+    reader: Pick<Reader, 'getManifests'> = registry
+  ): Promise<Manifest | undefined> =>
+    digest === null
+      ? undefined
+      : digest === plan.source.digest
+        ? plan.source
+        : (await reader.getManifests(repository, [{ digest }])).get(digest)
+  return {
+    plan,
+    async replanPointers() {
+      state = await refreshPointers(registry, intent, state)
+      return planRepository(intent, state)
+    },
+    async checkPointers(tags) {
+      const read = async () => {
+        const [listed, named] = await Promise.all([
+          registry.listTags(repository),
+          registry.getManifests(
+            repository,
+            tags.map((tag) => ({ tag }))
+          )
+        ])
+        return { listed, differ: disagreements(listed, named, tags) }
+      }
+      // A writer may move a pointer between the two reads, just when the check matters: once more.
+      const first = await read()
+      const { listed: fresh, differ } = first.differ.length > 0 ? await read() : first
+      if (differ.length > 0)
+        throw new Error(`the listing contradicts the pointers read by name (${differ.join('; ')})`)
+      return Promise.all(
+        checkPointers(intent, plan, initial.tags, fresh, tags).map(
+          async ({ moveTo, ...check }) => ({
+            ...check,
+            ...(moveTo !== undefined && { moveTo: await manifestOf(moveTo) })
+          })
+        )
+      )
+    },
+    async restoreTargets(steps, reader) {
+      const guarded = steps.some(({ step }) => step.kind === 'forward' || step.kind === 'highest')
+      const fresh = guarded ? await reader.listTags(repository) : new Map<string, string>()
+      return Promise.all(
+        steps.map(async ({ step, before }) => {
+          const digest = restoreTarget(intent, plan, step, before, initial.tags, fresh)
+          return digest === (before?.digest ?? null) ? before : await manifestOf(digest, reader)
+        })
+      )
+    }
+  }
+}
