@@ -1,13 +1,34 @@
+import { readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { parse } from 'yaml'
+import { dirname, join, normalize } from 'node:path'
+import { parse, stringify } from 'yaml'
+import { lifecycleIntent } from '../src/run/cleanup.js'
+import { parseCommand } from '../src/cli/command.js'
+import {
+  BUILT_IN_CONVENTIONS,
+  builtInConvention,
+  parseConvention
+} from '../src/core/conventions.js'
+import { messageOf } from '../src/core/model.js'
 
 /**
- * The documentation's workflows, policies and the release workflow, checked against action.yml and
- * the ECR calls the code makes, so that what users copy keeps working when either side changes.
+ * The documentation's workflows, policies, conventions, commands and links, checked against
+ * action.yml, the code and each other, so that what users copy keeps working when either side
+ * changes. Every check runs over every page of DOCS.
  */
 
 const ACTION = 'ecr-promote/ecr-promote@'
-const DOCS = ['README.md', 'CONTRIBUTING.md']
+const DOCS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  'SECURITY.md',
+  'CHANGELOG.md',
+  'BENCHMARKS.md',
+  ...readdirSync('docs')
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`)
+]
 
 interface Step {
   readonly id?: string
@@ -30,9 +51,22 @@ interface Policy {
   readonly Statement: Statement[]
 }
 
-/** The fenced blocks of one language, with the file and line they start on. */
-function blocks(text: string, file: string, language: string): { where: string; body: string }[] {
-  const found: { where: string; body: string }[] = []
+interface Block {
+  /** The file and line the block starts on. */
+  readonly where: string
+  readonly body: string
+}
+
+const texts = new Map<string, Promise<string>>()
+function read(file: string): Promise<string> {
+  let text = texts.get(file)
+  if (!text) texts.set(file, (text = readFile(file, 'utf8')))
+  return text
+}
+
+/** The fenced blocks of one language in one text. */
+function blocks(text: string, file: string, language: string): Block[] {
+  const found: Block[] = []
   const fence = new RegExp('^```' + language + '\\n([\\s\\S]*?)^```', 'gm')
   for (const match of text.matchAll(fence)) {
     const line = text.slice(0, match.index).split('\n').length
@@ -41,13 +75,25 @@ function blocks(text: string, file: string, language: string): { where: string; 
   return found
 }
 
-async function docBlocks(language: string) {
-  const texts = await Promise.all(DOCS.map((file) => readFile(file, 'utf8')))
-  return texts.flatMap((text, i) => blocks(text, DOCS[i] ?? '', language))
+async function docBlocks(language: string): Promise<Block[]> {
+  const all = await Promise.all(DOCS.map(async (file) => blocks(await read(file), file, language)))
+  return all.flat()
+}
+
+/** Every block of one language, parsed; one that does not parse fails the test, named. */
+async function documents(language: 'yaml' | 'json'): Promise<(Block & { document: unknown })[]> {
+  const parser = (text: string): unknown => (language === 'yaml' ? parse(text) : JSON.parse(text))
+  return (await docBlocks(language)).map((block) => {
+    try {
+      return { ...block, document: parser(block.body) }
+    } catch (error) {
+      throw new Error(`${block.where}: ${messageOf(error)}`, { cause: error })
+    }
+  })
 }
 
 async function actionYml(): Promise<{ inputs: string[]; outputs: string[] }> {
-  const action = parse(await readFile('action.yml', 'utf8')) as {
+  const action = parse(await read('action.yml')) as {
     inputs: Record<string, unknown>
     outputs: Record<string, unknown>
   }
@@ -56,7 +102,7 @@ async function actionYml(): Promise<{ inputs: string[]; outputs: string[] }> {
 
 /** `DescribeRepositoriesCommand` imported from the SDK in src/ecr/registry.ts → `ecr:DescribeRepositories`. */
 async function ecrActionsTheCodeCalls(): Promise<string[]> {
-  const source = await readFile('src/ecr/registry.ts', 'utf8')
+  const source = await read('src/ecr/registry.ts')
   const imports = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-ecr'/.exec(source)?.[1] ?? ''
   return imports
     .split(',')
@@ -71,6 +117,11 @@ const actionsOf = (policy: Policy): string[] =>
     Array.isArray(statement.Action) ? statement.Action : [statement.Action]
   )
 
+const isPolicy = (document: unknown): document is Policy =>
+  typeof document === 'object' &&
+  document !== null &&
+  Array.isArray((document as Partial<Policy>).Statement)
+
 const PUSH_ACTIONS = [
   'ecr:BatchCheckLayerAvailability',
   'ecr:InitiateLayerUpload',
@@ -84,34 +135,33 @@ const PUSH_ACTIONS = [
 async function policies(): Promise<
   { where: string; kind: 'build' | 'promotion'; policy: Policy }[]
 > {
-  const readme = await readFile('README.md', 'utf8')
-  return blocks(readme, 'README.md', 'json').flatMap(({ where, body }) => {
-    const policy = JSON.parse(body) as Partial<Policy>
-    if (!Array.isArray(policy.Statement)) return []
-    const actions = actionsOf(policy as Policy)
+  return (await documents('json')).flatMap(({ where, document }) => {
+    if (!isPolicy(document)) return []
+    const actions = actionsOf(document)
     if (!actions.some((action) => action.startsWith('ecr:'))) return []
     const kind = actions.includes('ecr:InitiateLayerUpload') ? 'build' : 'promotion'
-    return [{ where, kind, policy: policy as Policy }]
+    return [{ where, kind, policy: document }]
   })
 }
 
+/** What each `uses:` line of a text names, comment included. */
+const usesLines = (text: string): string[] =>
+  text
+    .split('\n')
+    .filter((line) => /^\s*-?\s*uses:/.test(line))
+    .map((line) => line.replace(/^\s*-?\s*uses:\s*/, ''))
+
 describe('documented workflows', () => {
-  it('parses every yaml block, and there are workflows that use ecr-promote', async () => {
-    const yamlBlocks = await docBlocks('yaml')
-    expect(yamlBlocks.length).toBeGreaterThan(0)
-    for (const { where, body } of yamlBlocks) {
-      expect(() => parse(body)).not.toThrow()
-      expect(where).toBeTruthy()
-    }
-    const workflows = yamlBlocks.filter(({ body }) => /^jobs:/m.test(body))
+  it('parses every yaml and json block, and there are workflows that use ecr-promote', async () => {
+    expect((await documents('json')).length).toBeGreaterThan(0)
+    const workflows = (await documents('yaml')).filter(({ document }) => isWorkflow(document))
     expect(workflows.length).toBeGreaterThanOrEqual(5)
   })
 
   it('passes only inputs of action.yml, and reads only outputs it has', async () => {
     const { inputs, outputs } = await actionYml()
     let steps = 0
-    for (const { where, body } of await docBlocks('yaml')) {
-      const document = parse(body) as unknown
+    for (const { where, body, document } of await documents('yaml')) {
       const jobs = isWorkflow(document) ? Object.values(document.jobs) : []
       // A list of steps on its own (such as the pinning example) is checked like a job's steps.
       const lists = Array.isArray(document)
@@ -146,8 +196,7 @@ describe('documented workflows', () => {
   it('gives every workflow that writes with ecr-promote a concurrency group per repository that queues', async () => {
     // `event: status` only reads, so it needs no queue.
     const writes = (step: Step) => step.uses?.startsWith(ACTION) && step.with?.event !== 'status'
-    for (const { where, body } of await docBlocks('yaml')) {
-      const document = parse(body) as unknown
+    for (const { where, document } of await documents('yaml')) {
       if (!isWorkflow(document)) continue
       for (const [name, job] of Object.entries(document.jobs)) {
         if (!(job.steps ?? []).some(writes)) continue
@@ -166,8 +215,7 @@ describe('documented workflows', () => {
   })
 
   it('checks the repository out wherever a convention file is read', async () => {
-    for (const { where, body } of await docBlocks('yaml')) {
-      const document = parse(body) as unknown
+    for (const { where, document } of await documents('yaml')) {
       if (!isWorkflow(document)) continue
       for (const job of Object.values(document.jobs)) {
         const steps = job.steps ?? []
@@ -183,6 +231,89 @@ describe('documented workflows', () => {
           checkoutFirst: true
         })
       }
+    }
+  })
+
+  it('uses every action by its major tag, or pinned by commit SHA with its version in a comment', async () => {
+    const uses = (await docBlocks('yaml')).flatMap(({ where, body }) =>
+      usesLines(body).map((use) => ({ where, use }))
+    )
+    expect(uses.filter(({ use }) => /@[0-9a-f]{40} /.test(use)).length).toBeGreaterThan(0)
+    for (const { where, use } of uses) {
+      expect({ where, use }).toEqual({
+        where,
+        use: expect.stringMatching(/^[\w.-]+\/[\w./-]+@(v\d+|[0-9a-f]{40} # v\d+\.\d+\.\d+)$/)
+      })
+    }
+  })
+})
+
+describe('documented conventions', () => {
+  /** A yaml block whose every key is a field of a convention: a whole convention, or a part of one. */
+  async function conventionBlocks(): Promise<(Block & { document: Record<string, unknown> })[]> {
+    const schema = JSON.parse(await read('convention.schema.json')) as {
+      properties: Record<string, unknown>
+    }
+    const fields = Object.keys(schema.properties).filter((field) => field !== 'name')
+    return (await documents('yaml')).flatMap((block) => {
+      const { document } = block
+      if (typeof document !== 'object' || document === null || Array.isArray(document)) return []
+      const keys = Object.keys(document).filter((key) => key !== 'name')
+      if (keys.length === 0 || !keys.every((key) => fields.includes(key))) return []
+      return [{ ...block, document: document as Record<string, unknown> }]
+    })
+  }
+
+  it('loads every convention example; a part of one loads in place of the built-in environments', async () => {
+    const examples = await conventionBlocks()
+    expect(examples.some(({ document }) => 'build-tag' in document)).toBe(true)
+    expect(examples.some(({ document }) => !('build-tag' in document))).toBe(true)
+    for (const { where, body, document } of examples) {
+      const text =
+        'build-tag' in document
+          ? body
+          : stringify({ ...parse(BUILT_IN_CONVENTIONS.environments ?? ''), ...document })
+      expect(() => parseConvention(text, where)).not.toThrow()
+    }
+  })
+
+  it('shows exactly the lifecycle policies the built-in conventions render', async () => {
+    const shown = (await documents('json'))
+      .filter(
+        ({ document }) => typeof document === 'object' && document !== null && 'rules' in document
+      )
+      .map(({ document }) => document)
+    const rendered = Object.keys(BUILT_IN_CONVENTIONS).map(
+      (name) => lifecycleIntent(builtInConvention(name), 'check').policy
+    )
+    expect(shown).toEqual(rendered)
+  })
+})
+
+describe('documented commands', () => {
+  /** `ecr-promote …` in a console block (after `$ `), or run by npx from a CI's yaml. */
+  async function commandLines(): Promise<{ where: string; args: string[] }[]> {
+    const blocksOf = [...(await docBlocks('console')), ...(await docBlocks('yaml'))]
+    return blocksOf.flatMap(({ where, body }) =>
+      body.split('\n').flatMap((line) => {
+        const match =
+          /^\$ (?:npx )?ecr-promote(?: (.*))?$/.exec(line) ??
+          /npx --yes github:ecr-promote\/ecr-promote#\S+ (.*)$/.exec(line)
+        return match ? [{ where, args: words(match[1] ?? '') }] : []
+      })
+    )
+  }
+
+  it('gives commands and flags the command line has', async () => {
+    const lines = await commandLines()
+    expect(lines.length).toBeGreaterThanOrEqual(5)
+    for (const { where, args } of lines) {
+      const parsed = parseCommand(args)
+      expect({ where, args, usage: 'usage' in parsed ? parsed.usage : undefined }).toEqual({
+        where,
+        args,
+        usage: undefined
+      })
     }
   })
 })
@@ -219,10 +350,9 @@ describe('documented IAM policies', () => {
   })
 
   it('shows an OIDC trust policy with aud and sub conditions', async () => {
-    const readme = await readFile('README.md', 'utf8')
-    const trust = blocks(readme, 'README.md', 'json')
-      .map(({ body }) => JSON.parse(body) as Partial<Policy>)
-      .filter((policy): policy is Policy => Array.isArray(policy.Statement))
+    const trust = (await documents('json'))
+      .map(({ document }) => document)
+      .filter(isPolicy)
       .filter((policy) => actionsOf(policy).includes('sts:AssumeRoleWithWebIdentity'))
     expect(trust.length).toBeGreaterThan(0)
     for (const policy of trust) {
@@ -237,9 +367,36 @@ describe('documented IAM policies', () => {
   })
 })
 
+describe('documented links', () => {
+  it('leads every relative link to a file, and every anchor to a heading in it', async () => {
+    let links = 0
+    for (const file of DOCS) {
+      const text = withoutCode(await read(file))
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (!target || /^[a-z]+:/.test(target)) continue
+        const [path = '', anchor] = target.split('#')
+        const linked = path === '' ? file : normalize(join(dirname(file), path))
+        const exists = await read(linked).then(
+          () => true,
+          () => false
+        )
+        links++
+        expect({ file, target, exists }).toEqual({ file, target, exists: true })
+        if (!anchor || !linked.endsWith('.md')) continue
+        expect({ file, target, anchors: anchors(await read(linked)) }).toEqual({
+          file,
+          target,
+          anchors: expect.arrayContaining([anchor])
+        })
+      }
+    }
+    expect(links).toBeGreaterThan(20)
+  })
+})
+
 describe('release workflow', () => {
   it('parses, runs on published releases, and pins every action by commit SHA', async () => {
-    const workflow = parse(await readFile('.github/workflows/release.yml', 'utf8')) as Workflow & {
+    const workflow = parse(await read('.github/workflows/release.yml')) as Workflow & {
       on: { release?: { types?: string[] } }
     }
     expect(workflow.on.release?.types).toEqual(['published'])
@@ -251,12 +408,38 @@ describe('release workflow', () => {
   })
 
   it('names the version of every pinned action in a comment', async () => {
-    const text = await readFile('.github/workflows/release.yml', 'utf8')
-    const lines = text.split('\n').filter((line) => /^\s*-?\s*uses:/.test(line))
-    for (const line of lines) expect(line).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
+    const uses = usesLines(await read('.github/workflows/release.yml'))
+    expect(uses.length).toBeGreaterThan(0)
+    for (const use of uses) expect(use).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
   })
 })
 
 function isWorkflow(document: unknown): document is Workflow {
   return typeof document === 'object' && document !== null && 'jobs' in document
+}
+
+/** A command line's words, as a shell splits them (quotes removed; variables left as written). */
+function words(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map(
+    ([, double, single, bare]) => double ?? single ?? bare ?? ''
+  )
+}
+
+const withoutFences = (text: string): string => text.replace(/^```[\s\S]*?^```/gm, '')
+
+/** A markdown text without its fenced blocks and code spans, where `](…)` is not a link. */
+const withoutCode = (text: string): string => withoutFences(text).replace(/`[^`]*`/g, '')
+
+/** The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as `-`. */
+function anchors(text: string): string[] {
+  const seen = new Map<string, number>()
+  return [...withoutFences(text).matchAll(/^#{1,6} (.+)$/gm)].map(([, heading]) => {
+    const slug = (heading ?? '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/ /g, '-')
+    const count = seen.get(slug) ?? 0
+    seen.set(slug, count + 1)
+    return count === 0 ? slug : `${slug}-${count}`
+  })
 }

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { withActionDocs } from '../scripts/docs.mjs'
-import { parseConvention } from '../src/core/conventions.js'
 
 describe('README', () => {
   it('documents exactly the inputs and outputs of action.yml (npm run docs regenerates them)', async () => {
@@ -11,26 +10,25 @@ describe('README', () => {
     expect(readme).toBe(withActionDocs(readme, actionYml))
   })
 
-  it('gives the test command that .ci/run runs', async () => {
+  it('gives the demo, and the test command that .ci/run runs', async () => {
     const [readme, ci] = await Promise.all([
       readFile('README.md', 'utf8'),
       readFile('.ci/run', 'utf8')
     ])
+    expect(readme).toContain('npm ci && npm run demo')
     expect(readme).toContain('npm ci && npm test')
     expect(ci).toMatch(/^npm test$/m)
   })
 
-  it('shows a convention file example that loads', async () => {
+  it('links to every page of docs/', async () => {
+    const [readme, pages] = await Promise.all([readFile('README.md', 'utf8'), readdir('docs')])
+    const markdown = pages.filter((page) => page.endsWith('.md'))
+    expect(markdown.length).toBeGreaterThan(0)
+    for (const page of markdown) expect(readme).toContain(`](docs/${page})`)
+  })
+
+  it('is a front page: at most 450 lines', async () => {
     const readme = await readFile('README.md', 'utf8')
-    const example = /### A convention file[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1]
-    expect(parseConvention(example ?? '', 'README example')).toMatchObject({
-      name: 'payments',
-      promote: {
-        qa: [
-          { tag: 'qa', kind: 'plain', optional: false },
-          { tag: 'qa-{version}', kind: 'version', optional: true }
-        ]
-      }
-    })
+    expect(readme.split('\n').length - 1).toBeLessThanOrEqual(450)
   })
 })
