@@ -1,9 +1,10 @@
 import {
   applyPlans,
-  type ApplyOptions,
+  type ApplyWrites,
   type Outcome,
   type RepositoryWork
 } from '../src/run/apply.js'
+import type { Effects } from '../src/run/effects.js'
 import { leftToUndo, type JournalEntry } from '../src/run/journal.js'
 import type { Manifest } from '../src/core/model.js'
 import type { RepositoryPlan, Step } from '../src/core/plan.js'
@@ -145,7 +146,7 @@ function work(
         return { tag, now: now?.digest ?? null, note: 'a higher one took it; left alone' }
       })
     },
-    async restoreTargets(steps) {
+    async undoTargets(steps) {
       return steps.map(({ step, before }) => (restoreTo ? restoreTo(step.tag) : before))
     }
   }
@@ -153,31 +154,37 @@ function work(
 
 const noJournal = { note: () => {}, resume: 'finish it by hand' }
 
-const options = (registry: FakeRegistry, overrides: Partial<ApplyOptions> = {}): ApplyOptions => ({
-  signal: new AbortController().signal,
-  undo: {
-    registry: { ...registry, listTags: async () => new Map() },
-    signal: new AbortController().signal
-  },
-  journal: noJournal,
-  beforeUndo: async () => {},
-  pace: async () => {},
-  log: () => {},
-  sleep: async () => {},
-  clock: () => 0,
-  ...overrides
-})
+/** The effects and writes of a run, each as the test overrides it. */
+type Options = Partial<Effects & ApplyWrites>
 
-const apply = (
-  registry: FakeRegistry,
-  plans: RepositoryPlan[],
-  overrides?: Partial<ApplyOptions>
-) =>
+const apply = (registry: FakeRegistry, plans: RepositoryPlan[], overrides: Options = {}) =>
   applyPlans(
     plans.map((planned) => work(registry, planned)),
     registry,
-    options(registry, overrides)
+    ...split(registry, overrides)
   ).then(rows)
+
+function split(registry: FakeRegistry, overrides: Options): [Effects, ApplyWrites] {
+  const { signal, sleep, clock, log, progress, pace, undo, journal, beforeUndo } = overrides
+  return [
+    {
+      signal: signal ?? new AbortController().signal,
+      sleep: sleep ?? (async () => {}),
+      clock: clock ?? (() => 0),
+      log: log ?? (() => {}),
+      progress: progress ?? (() => {})
+    },
+    {
+      pace: pace ?? (async () => {}),
+      undo: undo ?? {
+        registry: { ...registry, listTags: async () => new Map() },
+        signal: new AbortController().signal
+      },
+      journal: journal ?? noJournal,
+      beforeUndo: beforeUndo ?? (async () => {})
+    }
+  ]
+}
 
 /** The outcome as the `changes` rows it reports, which is what a user reads. */
 const rows = ({ steps, failure }: Outcome) => ({
@@ -448,7 +455,7 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
       signal: controller.signal,
       sleep: async (_ms, signal) => {
         controller.abort('SIGTERM')
-        if (signal.aborted) throw new Error('aborted')
+        if (signal?.aborted) throw new Error('aborted')
       }
     })
     expect(registry.tags.app).toEqual({ production: old.digest })
@@ -513,7 +520,7 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
         work(registry, plan('worker', [{ tag: 'latest', kind: 'plain', to: build, write: true }]))
       ],
       registry,
-      options(registry)
+      ...split(registry, {})
     )
     expect(registry.tags.app).toEqual({ production: between.digest })
     expect(outcome.failure?.message).toBe(

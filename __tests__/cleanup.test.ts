@@ -1,9 +1,6 @@
-import {
-  lifecycleIntent,
-  maintainLifecycle,
-  pruneReleases,
-  type LifecycleDeps
-} from '../src/run/cleanup.js'
+import { lifecycleIntent, maintainLifecycle, pruneReleases } from '../src/run/cleanup.js'
+import type { Effects } from '../src/run/effects.js'
+import { fakeEffects } from './support/harness.js'
 import { builtInConvention, parseConvention } from '../src/core/conventions.js'
 import type { PreviewPoll } from '../src/ecr/registry.js'
 import {
@@ -116,30 +113,18 @@ function fakeRegistry(repositories: Record<string, Repository>) {
   }
 }
 
-/** A clock that only sleep moves, so a five-minute wait takes no time. */
+/** A clock that only sleep moves, so a five-minute wait takes no time; logs and progress in one list. */
 function fakeDeps() {
-  let now = 0
-  const sleeps: number[] = []
-  const logs: string[] = []
-  const deps: LifecycleDeps = {
-    signal: new AbortController().signal,
-    sleep: async (ms) => {
-      sleeps.push(ms)
-      now += ms
-    },
-    wroteTags: false,
-    clock: () => now,
-    log: (message) => logs.push(message),
-    progress: (message) => logs.push(message)
-  }
-  return { deps, sleeps, logs, now: () => now }
+  const fake = fakeEffects()
+  const deps: Effects = { ...fake.effects, log: (message) => void fake.logs.push(message) }
+  return { deps, sleeps: fake.sleeps, logs: fake.logs, now: fake.now }
 }
 
 /** maintainLifecycle over every repository of the fake registry, in their order. */
 const maintain = async (
   registry: ReturnType<typeof fakeRegistry>,
   mode: Exclude<LifecycleMode, 'off'>,
-  { dryRun = false, convention = environments, deps = fakeDeps().deps } = {}
+  { dryRun = false, convention = environments, deps = fakeDeps().deps, wroteTags = false } = {}
 ) =>
   maintainLifecycle(
     registry,
@@ -147,7 +132,8 @@ const maintain = async (
     lifecycleIntent(convention, mode),
     Object.keys(registry.repositories),
     dryRun,
-    deps
+    deps,
+    wroteTags
   )
 
 describe('maintainLifecycle', () => {
@@ -195,7 +181,8 @@ describe('maintainLifecycle', () => {
       'app: lifecycle preview in progress (0 s)',
       'app: lifecycle preview in progress (2 s)'
     ])
-    expect(sleeps).toEqual([2000, 2000])
+    // pollUntil's growing pauses.
+    expect(sleeps).toEqual([2000, 4000])
     expect(outcome).toMatchObject({ action: 'written', refused: [] })
     expect(outcome?.preview?.byRule).toEqual({ 6: 2, 7: 1 })
     expect(outcome?.preview?.bytes).toBe(300)
@@ -311,7 +298,7 @@ describe('maintainLifecycle', () => {
       "ECR's lifecycle preview of app was not complete after 300 s: nothing was written"
     )
     expect(now()).toBe(300_000)
-    expect(sleeps).toHaveLength(150)
+    expect(sleeps).toEqual([2000, 4000, 8000, 16000, ...Array<number>(9).fill(30_000)])
     expect(registry.calls).toEqual(['get app', 'preview app'])
   })
 
@@ -323,16 +310,17 @@ describe('maintainLifecycle', () => {
     async (wroteTags, tail) => {
       const registry = fakeRegistry({ api: repository({ inProgress: 1 }), web: repository() })
       const cancel = new AbortController()
-      const deps: LifecycleDeps = {
+      const deps: Effects = {
         ...fakeDeps().deps,
         signal: cancel.signal,
-        wroteTags,
         sleep: () => {
           cancel.abort('SIGINT')
           return Promise.reject(new DOMException('The operation was aborted', 'AbortError'))
         }
       }
-      const error = await maintain(registry, 'apply', { deps }).catch((thrown: unknown) => thrown)
+      const error = await maintain(registry, 'apply', { deps, wroteTags }).catch(
+        (thrown: unknown) => thrown
+      )
       expect(problemsOf(error).map(messageOf)).toEqual([
         `the job was cancelled during the lifecycle preview of api: no lifecycle policy was written${tail}`
       ])
@@ -422,12 +410,21 @@ describe('pruneReleases', () => {
 
   const deps = (signal = new AbortController().signal) => {
     const logs: string[] = []
-    return { logs, pace: async () => {}, signal, log: (message: string) => logs.push(message) }
+    const effects: Effects = {
+      ...fakeEffects(signal).effects,
+      log: (message) => void logs.push(message)
+    }
+    return { logs, effects }
   }
 
-  const prune = (fake: ReturnType<typeof registry>, repositories = ['app'], given = deps()) =>
-    pruneReleases(fake, channels, repositories, limits, false, {
-      ...given,
+  const prune = (
+    fake: ReturnType<typeof registry>,
+    repositories = ['app'],
+    given = deps(),
+    pace: (signal?: AbortSignal) => Promise<void> = async () => {}
+  ) =>
+    pruneReleases(fake, channels, repositories, limits, false, given.effects, {
+      pace,
       undo: { registry: fake, signal: new AbortController().signal }
     })
 
@@ -451,7 +448,7 @@ describe('pruneReleases', () => {
         images: [],
         kept: [],
         deleted: true,
-        error: 'access denied'
+        error: new Error('access denied')
       }
     ])
     expect([...fake.tags.keys()]).toEqual(['1.2.0', '1.3.0', '1.4.0', '1.5.0'])
@@ -469,7 +466,9 @@ describe('pruneReleases', () => {
         removed: []
       })
     ])
-    expect(outcome?.error).toBe('ECR did not remove 1.1.0 (ImageReferencedByManifestList: held)')
+    expect(outcome?.error?.message).toBe(
+      'ECR did not remove 1.1.0 (ImageReferencedByManifestList: held)'
+    )
     expect(fake.tags.get('app-main-1111111')).toBe(image(1))
   })
 
@@ -539,12 +538,11 @@ describe('pruneReleases', () => {
       if (calls.at(-1) === 'remove 100') cancel.abort('SIGINT')
     }
     const given = deps(cancel.signal)
-    const [outcome] = await prune(fake, ['app'], {
-      ...given,
-      pace: async (signal?: AbortSignal) => signal?.throwIfAborted()
-    })
+    const [outcome] = await prune(fake, ['app'], given, async (signal) => signal?.throwIfAborted())
     expect(fake.calls).toEqual(['list', 'list', 'remove 100', 'list'])
     expect(outcome?.images).toHaveLength(100)
-    expect(outcome?.error).toBe('the job was cancelled (SIGINT): no further image is deleted')
+    expect(outcome?.error?.message).toBe(
+      'the job was cancelled (SIGINT): no further image is deleted'
+    )
   })
 })

@@ -284,7 +284,7 @@ describe('exitCode', () => {
       }
     ],
     deleted: true,
-    error: 'could not put back 1.0.0'
+    error: new Error('could not put back 1.0.0')
   })
   const table: [string, RunResult, 0 | 1 | 2 | 3][] = [
     ['a run that ended well', run({ changes: [row({})] }), 0],
@@ -350,7 +350,7 @@ describe('exitCode', () => {
             images: [{ digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }],
             kept: [],
             deleted: true,
-            error: 'throttled'
+            error: new Error('throttled')
           }
         ]
       }),

@@ -392,7 +392,11 @@ describe('recordDeployments: the ref', () => {
     const outcomes = await record(github, registry, [deployment()])
     expect(requests).toHaveLength(2)
     expect(outcomes).toEqual([
-      { ...deployment(), ref: WORKFLOW_SHA, warning: 'Resource not accessible by integration' }
+      {
+        ...deployment(),
+        ref: WORKFLOW_SHA,
+        warning: new Error('Resource not accessible by integration')
+      }
     ])
   })
 
@@ -435,7 +439,7 @@ describe('recordDeployments: the ref', () => {
       const firstRef = requests[0]?.ref
       expect(requests.map((request) => request.payload.repository)).toEqual(['api', 'web'])
       expect(outcomes).toEqual([
-        { ...deployment(), ref: firstRef, warning: error.message },
+        { ...deployment(), ref: firstRef, warning: new Error(error.message) },
         { ...deployment('web', 'staging', null, other), id: 1002, ref: sha }
       ])
     }
@@ -543,7 +547,7 @@ describe('recordDeployments: bounded', () => {
     const outcomes = await record(github, fakeImages({}).registry, planned)
     expect(most()).toBe(4)
     expect(started).toEqual(planned.map(({ payload }) => payload.repository))
-    expect(outcomes.map(({ payload, warning }) => [payload.repository, warning])).toEqual(
+    expect(outcomes.map(({ payload, warning }) => [payload.repository, warning?.message])).toEqual(
       planned.map(({ payload }) => [payload.repository, undefined])
     )
   })
@@ -553,7 +557,7 @@ describe('recordDeployments: bounded', () => {
     const planned = manyDeployments(25)
     const outcomes = await record(github, fakeImages({}).registry, planned, { budgetMs: 300 })
     expect(started).toHaveLength(4)
-    expect(outcomes.map(({ warning }) => warning)).toEqual(
+    expect(outcomes.map(({ warning }) => warning?.message)).toEqual(
       Array(25).fill('the 0.3 s for recording deployments ran out')
     )
     expect(notRecorded(outcomes)).toBe(
@@ -573,7 +577,7 @@ describe('recordDeployments: bounded', () => {
     cancel.abort('SIGINT')
     const outcomes = await recording
     expect(started).toHaveLength(4)
-    expect(outcomes.map(({ warning }) => warning)).toEqual(
+    expect(outcomes.map(({ warning }) => warning?.message)).toEqual(
       Array(10).fill('the job was cancelled (SIGINT)')
     )
   })
@@ -582,7 +586,7 @@ describe('recordDeployments: bounded', () => {
 describe('notRecorded: one warning for every deployment not recorded', () => {
   const failed = (repository: string, warning: string): DeploymentOutcome => ({
     ...deployment(repository),
-    warning
+    warning: new Error(warning)
   })
   it.each<[string, DeploymentOutcome[], string | undefined]>([
     [

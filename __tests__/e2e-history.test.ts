@@ -716,7 +716,7 @@ describe('withdrawn versions', () => {
     const again = await act(app.name, { event: 'restore-version', version: '1.2.0' })
     expect(again.errors).toEqual([
       expect.stringMatching(
-        /^1\.2\.0 is not withdrawn in team\/history-\d+: none has the tag withdrawn-1\.2\.0; nothing to restore$/
+        /^1\.2\.0 is not withdrawn in team\/history-\d+: none has the tag withdrawn-1\.2\.0; nothing to clear$/
       )
     ])
   })

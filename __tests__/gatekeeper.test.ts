@@ -3,7 +3,7 @@ import {
   checkGates,
   gateProblems,
   type GateOutcome,
-  type GateReader
+  type GateRegistry
 } from '../src/run/gatekeeper.js'
 import {
   cosignTag,
@@ -14,7 +14,7 @@ import {
 import { shortDigest, describeRef, type ImageRef, type Manifest } from '../src/core/model.js'
 import type { RepositoryPlan, Step } from '../src/core/plan.js'
 import { problemsOf } from '../src/core/problems.js'
-import { buildKitIndex, fakeDigest, fakeWaiting } from './support/harness.js'
+import { buildKitIndex, fakeDigest, fakeEffects } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 
 const environments = builtInConvention('environments')
@@ -90,7 +90,7 @@ interface Registry {
 function fakeReader({ scans = {}, signing = [[]], tags = {}, failing = [] }: Registry = {}) {
   const calls: string[] = []
   let signingCalls = 0
-  const reader: GateReader = {
+  const reader: GateRegistry = {
     async scanFindings(repository, scanned) {
       calls.push(`scan ${repository} ${shortDigest(scanned)}`)
       if (failing.includes(repository))
@@ -118,11 +118,11 @@ function fakeReader({ scans = {}, signing = [[]], tags = {}, failing = [] }: Reg
 }
 
 const check = (
-  reader: GateReader,
+  reader: GateRegistry,
   plans: RepositoryPlan[],
   gateSettings: GateSettings,
-  { convention = environments, waiting = fakeWaiting().waiting } = {}
-) => checkGates(reader, convention, plans, gateSettings, waiting)
+  { convention = environments, effects = fakeEffects().effects } = {}
+) => checkGates(reader, convention, plans, gateSettings, effects)
 
 describe('checkGates: which moves are gated', () => {
   it('checks only plans that write a guarded tag, and only the guarded tags they write', async () => {
@@ -267,8 +267,8 @@ describe('checkGates: the signature gate', () => {
 
   it('passes a signature that is COMPLETE at once, without waiting', async () => {
     const { reader, calls } = fakeReader({ signing: [[{ profile, status: 'COMPLETE' }]] })
-    const { waiting, sleeps } = fakeWaiting()
-    const [outcome] = await check(reader, [release('api')], managed, { waiting })
+    const { effects, sleeps } = fakeEffects()
+    const [outcome] = await check(reader, [release('api')], managed, { effects })
     expect(outcome?.scan).toBeUndefined()
     expect(outcome?.signature).toEqual({
       mode: 'managed',
@@ -288,8 +288,8 @@ describe('checkGates: the signature gate', () => {
         [{ profile, status: 'COMPLETE' }]
       ]
     })
-    const { waiting, sleeps, logs, now } = fakeWaiting()
-    const [outcome] = await check(reader, [release('api')], managed, { waiting })
+    const { effects, sleeps, logs, now } = fakeEffects()
+    const [outcome] = await check(reader, [release('api')], managed, { effects })
     expect(signingCalls()).toBe(3)
     expect(sleeps).toEqual([2_000, 4_000])
     expect(now()).toBe(6_000)
@@ -302,8 +302,8 @@ describe('checkGates: the signature gate', () => {
 
   it('gives up on a signature still IN_PROGRESS after 5 minutes', async () => {
     const { reader, signingCalls } = fakeReader({ signing: [[{ profile, status: 'IN_PROGRESS' }]] })
-    const { waiting, sleeps, now } = fakeWaiting()
-    const outcomes = await check(reader, [release('api')], managed, { waiting })
+    const { effects, sleeps, now } = fakeEffects()
+    const outcomes = await check(reader, [release('api')], managed, { effects })
     // 2 + 4 + 8 + 16 s, then 30 s pauses up to 300 s: one read before, one after each pause.
     expect(sleeps).toEqual([2_000, 4_000, 8_000, 16_000, ...Array(9).fill(30_000)])
     expect(now()).toBe(300_000)
@@ -316,8 +316,8 @@ describe('checkGates: the signature gate', () => {
 
   it('refuses an image managed signing never signed, without waiting', async () => {
     const { reader, signingCalls } = fakeReader({ signing: [[]] })
-    const { waiting, sleeps } = fakeWaiting()
-    const [outcome] = await check(reader, [release('api')], managed, { waiting })
+    const { effects, sleeps } = fakeEffects()
+    const [outcome] = await check(reader, [release('api')], managed, { effects })
     expect(outcome?.signature?.status).toBe('UNSIGNED')
     expect(signingCalls()).toBe(1)
     expect(sleeps).toEqual([])

@@ -89,6 +89,7 @@ describe('putBack', () => {
         tags[tag] = to.digest
         return 'written' as const
       },
+      listTags: async () => new Map<string, string>(),
       async removeTag(_repository: string, tag: string) {
         log.push(`remove ${tag}`)
         delete tags[tag]
@@ -164,7 +165,9 @@ describe('putBack', () => {
       async () => {},
       { note: () => {}, resume: '' }
     )
-    expect(outcomes.map(({ undo: { tag }, result, error }) => [tag, result, error])).toEqual([
+    expect(
+      outcomes.map(({ undo: { tag }, result, error }) => [tag, result, error?.message])
+    ).toEqual([
       ['production', 'failed', 'ecr:PutImage on app failed'],
       ['v1.2.0', 'failed', 'left on its image while production is not put back']
     ])
@@ -181,7 +184,7 @@ describe('putBack', () => {
     expect(outcome).toMatchObject({
       result: 'failed',
       now: run,
-      error: 'ecr:PutImage on app failed'
+      error: new Error('ecr:PutImage on app failed')
     })
     expect(settled).toEqual([])
   })

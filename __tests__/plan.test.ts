@@ -10,7 +10,7 @@ import {
   pushTimesNeeded,
   resolveSources,
   renderVersion,
-  restoreTarget,
+  undoTarget,
   versionsLeft,
   withdrawnVersions,
   type RepositoryState,
@@ -808,7 +808,7 @@ describe('a build tag with run variables is found by its other parts', () => {
   })
 })
 
-describe('after writing: checkPointers and restoreTarget', () => {
+describe('after writing: checkPointers and undoTarget', () => {
   const releaseOf = (text: string): ActiveTrigger => ({
     event: 'release',
     branch: 'main',
@@ -902,11 +902,11 @@ describe('after writing: checkPointers and restoreTarget', () => {
       hotfix.digest
     ],
     ['removed when it did not exist and nothing was released', {}, undefined, null]
-  ])('restoreTarget puts production %s', (_name, meanwhile, before, expected) => {
+  ])('undoTarget puts production %s', (_name, meanwhile, before, expected) => {
     const { intent, plan } = planned(releaseOf('1.2.0'))
     const step = plan.steps.find(({ tag }) => tag === 'production') as Step
     expect(
-      restoreTarget(
+      undoTarget(
         intent,
         plan,
         step,
@@ -917,11 +917,11 @@ describe('after writing: checkPointers and restoreTarget', () => {
     ).toBe(expected)
   })
 
-  it('restoreTarget puts a version tag back as it was, whatever was released', () => {
+  it('undoTarget puts a version tag back as it was, whatever was released', () => {
     const { intent, plan } = planned(releaseOf('1.2.0'))
     const step = plan.steps.find(({ tag }) => tag === 'v1.2.0') as Step
     expect(
-      restoreTarget(
+      undoTarget(
         intent,
         plan,
         step,

@@ -260,7 +260,8 @@ describe('lifecycle', () => {
     ])
     expect(failureOf([outcome('api', 'written'), outcome('web', 'in sync')])).toEqual({})
     expect(
-      failureOf([outcome('api', 'failed', { error: 'ServerException: boom' })]).failure?.message
+      failureOf([outcome('api', 'failed', { error: new Error('ServerException: boom') })]).failure
+        ?.message
     ).toBe('the lifecycle policy of api was not written: ServerException: boom')
   })
 

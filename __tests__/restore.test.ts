@@ -6,9 +6,9 @@ import {
   restoreArchived,
   restoreProblems,
   type RestoreOutcome,
-  type Restorer
+  type ArchivedRegistry
 } from '../src/run/archived.js'
-import { fakeDigest, fakeWaiting } from './support/harness.js'
+import { fakeDigest, fakeEffects } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 
 const [archivedImage, otherImage] = ['a', 'b'].map(fakeDigest) as [string, string]
@@ -46,7 +46,7 @@ function fakeRestorer({
 }: Storage = {}) {
   const calls: string[] = []
   const reads: Record<string, number> = {}
-  const restorer: Restorer = {
+  const restorer: ArchivedRegistry = {
     async restoreImage(repository, restored) {
       calls.push(`restore ${repository} ${shortDigest(restored)}`)
       if (failing.includes(repository))
@@ -74,7 +74,7 @@ const name = `api@${shortDigest(archivedImage)}`
 describe('restoreArchived', () => {
   it('a dry run only says which images it would restore, and calls nothing', async () => {
     const { restorer, calls } = fakeRestorer({ activeOnRead: 1 })
-    const { waiting, sleeps, logs } = fakeWaiting()
+    const { effects, sleeps, logs } = fakeEffects()
     const outcomes = await restoreArchived(
       restorer,
       [
@@ -84,7 +84,7 @@ describe('restoreArchived', () => {
       ],
       true,
       HOUR,
-      waiting
+      effects
     )
     expect(outcomes).toEqual([
       { repository: 'api', digest: archivedImage, was: 'ARCHIVED', action: 'would restore' },
@@ -97,13 +97,13 @@ describe('restoreArchived', () => {
 
   it('restores an ARCHIVED image once, then reads it until it is ACTIVE', async () => {
     const { restorer, calls } = fakeRestorer({ activeOnRead: 3 })
-    const { waiting, sleeps, logs } = fakeWaiting()
+    const { effects, sleeps, logs } = fakeEffects()
     const outcomes = await restoreArchived(
       restorer,
       [plan('api', archivedImage, 'ARCHIVED')],
       false,
       HOUR,
-      waiting
+      effects
     )
     expect(outcomes).toEqual([
       { repository: 'api', digest: archivedImage, was: 'ARCHIVED', action: 'restored', seconds: 14 }
@@ -125,13 +125,13 @@ describe('restoreArchived', () => {
 
   it('does not restore again an image already ACTIVATING: it only waits', async () => {
     const { restorer, calls } = fakeRestorer({ activeOnRead: 1 })
-    const { waiting, logs } = fakeWaiting()
+    const { effects, logs } = fakeEffects()
     const outcomes = await restoreArchived(
       restorer,
       [plan('api', archivedImage, 'ACTIVATING')],
       false,
       HOUR,
-      waiting
+      effects
     )
     expect(outcomes).toEqual([
       {
@@ -148,13 +148,13 @@ describe('restoreArchived', () => {
 
   it('does not wait when the restore answers ACTIVE at once', async () => {
     const { restorer, calls } = fakeRestorer({ restoreAnswer: 'ACTIVE' })
-    const { waiting, sleeps } = fakeWaiting()
+    const { effects, sleeps } = fakeEffects()
     const outcomes = await restoreArchived(
       restorer,
       [plan('api', archivedImage, 'ARCHIVED')],
       false,
       HOUR,
-      waiting
+      effects
     )
     expect(outcomes).toEqual([
       { repository: 'api', digest: archivedImage, was: 'ARCHIVED', action: 'restored', seconds: 0 }
@@ -165,13 +165,13 @@ describe('restoreArchived', () => {
 
   it('times out when the image is not ACTIVE within the timeout, and restoreProblems says no tag was written', async () => {
     const { restorer, calls } = fakeRestorer()
-    const { waiting, sleeps, now } = fakeWaiting()
+    const { effects, sleeps, now } = fakeEffects()
     const outcomes = await restoreArchived(
       restorer,
       [plan('api', archivedImage, 'ARCHIVED')],
       false,
       { text: '1m', ms: 60_000 },
-      waiting
+      effects
     )
     expect(outcomes).toEqual([
       {
@@ -197,7 +197,7 @@ describe('restoreArchived', () => {
       [plan('web', otherImage), plan('api', archivedImage, 'ARCHIVED'), plan('worker', otherImage)],
       false,
       HOUR,
-      fakeWaiting().waiting
+      fakeEffects().effects
     )
     expect(outcomes.map(({ repository, action }) => [repository, action])).toEqual([
       ['api', 'restored']
@@ -207,7 +207,7 @@ describe('restoreArchived', () => {
       `stored api ${shortDigest(archivedImage)}`
     ])
     expect(
-      await restoreArchived(restorer, [plan('web', otherImage)], false, HOUR, fakeWaiting().waiting)
+      await restoreArchived(restorer, [plan('web', otherImage)], false, HOUR, fakeEffects().effects)
     ).toEqual([])
   })
 
@@ -218,7 +218,7 @@ describe('restoreArchived', () => {
       [plan('api', archivedImage, 'ARCHIVED')],
       false,
       HOUR,
-      fakeWaiting().waiting
+      fakeEffects().effects
     ).catch((error: unknown) => error)
     expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
       `${name} was deleted while it was being restored`
@@ -232,7 +232,7 @@ describe('restoreArchived', () => {
       [plan('api', archivedImage, 'ARCHIVED'), plan('web', otherImage, 'ARCHIVED')],
       false,
       HOUR,
-      fakeWaiting().waiting
+      fakeEffects().effects
     ).catch((error: unknown) => error)
     expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
       'ecr:UpdateImageStorageClass on api failed',

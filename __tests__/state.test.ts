@@ -7,9 +7,10 @@ import {
   readStatesWaiting,
   refreshPointers,
   repositoryWork,
-  type Reader
+  type StateRegistry
 } from '../src/run/state.js'
 import { requireVersion } from '../src/core/version.js'
+import { fakeEffects } from './support/harness.js'
 
 const manifest = (name: string): Manifest => ({
   digest: `sha256:${name.padEnd(64, '0')}`,
@@ -55,7 +56,7 @@ function fakeReader(
   served = false
 ) {
   const log: string[] = []
-  const reader: Reader = {
+  const reader: StateRegistry = {
     async storedImage(repository, ref) {
       log.push(`stored ${repository} ${'tag' in ref ? ref.tag : ref.digest}`)
       const image = 'tag' in ref ? archived[repository]?.[ref.tag] : undefined
@@ -347,7 +348,7 @@ describe('refreshPointers and repositoryWork', () => {
     const work = await workFor(fake, release('1.2.0'))
     Object.assign(fake.repositories.app!, { 'v1.1.0': newer, 'v1.2.0': build, production: build })
     const [version, production] = work.plan.steps
-    const targets = await work.restoreTargets(
+    const targets = await work.undoTargets(
       [
         { step: version!, before: undefined },
         { step: production!, before: old }
@@ -367,9 +368,10 @@ describe('readStatesWaiting', () => {
     const pauses: number[] = []
     const logged: string[] = []
     const wait = {
+      ...fakeEffects().effects,
       ms: waitMs,
       clock: () => now,
-      log: (line: string) => void logged.push(line),
+      progress: (line: string) => void logged.push(line),
       sleep: async (ms: number) => {
         pauses.push(ms)
         now += ms

@@ -381,7 +381,7 @@ describe('renderResult', () => {
             images: [{ digest: c, versions: ['1.0.0'], tags: ['1.0.0'] }],
             kept: [],
             deleted: true,
-            error: 'throttled'
+            error: new Error('throttled')
           }
         ],
         lifecycle: [
@@ -408,7 +408,10 @@ describe('renderResult', () => {
   })
 
   it('colours the failure and the actions only when asked', () => {
-    const result = run({ changes: [change({ action: 'failed', now: a })], failure: 'boom' })
+    const result = run({
+      changes: [change({ action: 'failed', now: a })],
+      failure: new Error('boom')
+    })
     const coloured = renderResult(result, true)
     expect(coloured).toContain('\x1b[31mfailed:\x1b[0m\n  boom\n')
     expect(coloured).toContain('\x1b[31mfailed\x1b[0m')

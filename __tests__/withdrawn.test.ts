@@ -2,7 +2,7 @@ import { builtInConvention } from '../src/core/conventions.js'
 import { describeRef, type ImageRef, type Manifest } from '../src/core/model.js'
 import { problemsOf } from '../src/core/problems.js'
 import { requireVersion } from '../src/core/version.js'
-import { restoreVersion } from '../src/run/withdrawn.js'
+import { clearWithdrawn } from '../src/run/withdrawn.js'
 import { fakeDigest, rejection } from './support/harness.js'
 import { MEDIA_TYPES } from './support/oci.mjs'
 
@@ -69,7 +69,7 @@ function fakeRegistry(
 const [api, web, worker] = [image('a'), image('b'), image('c')]
 const running = new AbortController().signal
 
-describe('restoreVersion', () => {
+describe('clearWithdrawn', () => {
   it('takes the mark off in every repository that has it', async () => {
     const held = {
       api: { [MARK]: api, 'v1.2.0': api },
@@ -77,7 +77,7 @@ describe('restoreVersion', () => {
       worker: { [MARK]: worker }
     }
     const { registry, calls, pace, paced } = fakeRegistry(held)
-    const result = await restoreVersion(
+    const result = await clearWithdrawn(
       registry,
       environments,
       ['api', 'web', 'worker'],
@@ -126,7 +126,7 @@ describe('restoreVersion', () => {
   it("takes off the convention's own mark", async () => {
     const held = { api: { [MARK]: api, 'pulled-1.2.0': api } }
     const { registry, pace } = fakeRegistry(held)
-    const { changes } = await restoreVersion(
+    const { changes } = await clearWithdrawn(
       registry,
       { ...environments, withdrawnTag: 'pulled-{version}' },
       ['api'],
@@ -142,7 +142,7 @@ describe('restoreVersion', () => {
   it('only plans in a dry run, and writes nothing', async () => {
     const held = { api: { [MARK]: api }, web: {} }
     const { registry, calls, pace, paced } = fakeRegistry(held)
-    const { changes, failure } = await restoreVersion(
+    const { changes, failure } = await clearWithdrawn(
       registry,
       environments,
       ['api', 'web'],
@@ -168,10 +168,10 @@ describe('restoreVersion', () => {
     async (dryRun) => {
       const { registry, calls, pace } = fakeRegistry({ api: { 'v1.2.0': api }, web: {} })
       const failure = await rejection(
-        restoreVersion(registry, environments, ['api', 'web'], version, dryRun, pace, running)
+        clearWithdrawn(registry, environments, ['api', 'web'], version, dryRun, pace, running)
       )
       expect(failure.message).toBe(
-        `1.2.0 is not withdrawn in api, web: none has the tag ${MARK}; nothing to restore`
+        `1.2.0 is not withdrawn in api, web: none has the tag ${MARK}; nothing to clear`
       )
       expect(calls).toEqual([`get api ${MARK}`, `get web ${MARK}`])
     }
@@ -185,7 +185,7 @@ describe('restoreVersion', () => {
       jobs: {}
     }
     const { registry, calls, put, pace, paced } = fakeRegistry(held, { removeFails: ['web'] })
-    const { changes, failure } = await restoreVersion(
+    const { changes, failure } = await clearWithdrawn(
       registry,
       environments,
       ['api', 'web', 'worker', 'jobs'],
@@ -226,7 +226,7 @@ describe('restoreVersion', () => {
   it('puts back a mark whose removal was answered as failed but did take it off', async () => {
     const held = { api: { [MARK]: api }, web: { [MARK]: web } }
     const { registry, pace } = fakeRegistry(held, { removeLost: ['web'] })
-    const { changes, failure } = await restoreVersion(
+    const { changes, failure } = await clearWithdrawn(
       registry,
       environments,
       ['api', 'web'],
@@ -247,7 +247,7 @@ describe('restoreVersion', () => {
   it('names a put-back that fails too, and shows that mark removed', async () => {
     const held = { api: { [MARK]: api }, web: { [MARK]: web }, worker: { [MARK]: worker } }
     const { registry, pace } = fakeRegistry(held, { removeFails: ['web'], putFails: ['api'] })
-    const { changes, failure } = await restoreVersion(
+    const { changes, failure } = await clearWithdrawn(
       registry,
       environments,
       ['api', 'web', 'worker'],
@@ -270,7 +270,7 @@ describe('restoreVersion', () => {
   it('names every removal that fails, and puts back nothing when none was taken off', async () => {
     const held = { api: { [MARK]: api }, web: { [MARK]: web } }
     const { registry, put, pace } = fakeRegistry(held, { removeFails: ['api', 'web'] })
-    const { changes, failure } = await restoreVersion(
+    const { changes, failure } = await clearWithdrawn(
       registry,
       environments,
       ['api', 'web'],
@@ -288,7 +288,7 @@ describe('restoreVersion', () => {
   })
 })
 
-describe('restoreVersion when the job is cancelled', () => {
+describe('clearWithdrawn when the job is cancelled', () => {
   it('still puts back the marks it took off: put-backs do not wait on the cancelled signal', async () => {
     const held = { api: { [MARK]: api }, web: { [MARK]: web } }
     const { registry } = fakeRegistry(held)
@@ -298,7 +298,7 @@ describe('restoreVersion when the job is cancelled', () => {
       if (signal?.aborted) throw new Error('the job was cancelled (SIGINT)')
       cancel.abort('SIGINT')
     }
-    const { changes, failure } = await restoreVersion(
+    const { changes, failure } = await clearWithdrawn(
       registry,
       environments,
       ['api', 'web'],

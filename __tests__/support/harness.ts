@@ -1,7 +1,7 @@
 /** Small pieces many tests share: a client for a test endpoint, a rejection catcher, a clock that only sleeping moves. */
 import { ECRClient } from '@aws-sdk/client-ecr'
 import type { Manifest } from '../../src/core/model.js'
-import type { Waiting } from '../../src/run/poll.js'
+import type { Effects } from '../../src/run/effects.js'
 import { MEDIA_TYPES } from './oci.mjs'
 
 /** An ECR client for a test endpoint (the stand-in or moto_server), with dummy credentials. */
@@ -25,25 +25,30 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected the call to fail, but it succeeded')
 }
 
-/** A clock that only sleep moves, so a long wait takes no time; `events` keeps logs and sleeps in order. */
-export function fakeWaiting() {
+/**
+ * Effects whose clock only sleep moves, so a long wait takes no time; `logs` keeps the progress shown,
+ * `events` the progress and the sleeps in order.
+ */
+export function fakeEffects(signal: AbortSignal = new AbortController().signal) {
   let now = 0
   const sleeps: number[] = []
   const logs: string[] = []
   const events: string[] = []
-  const waiting: Waiting = {
+  const effects: Effects = {
+    signal,
     sleep: async (ms) => {
       sleeps.push(ms)
       events.push(`sleep ${ms}`)
       now += ms
     },
     clock: () => now,
-    log: (message) => {
+    log: () => {},
+    progress: (message) => {
       logs.push(message)
       events.push(`log ${message}`)
     }
   }
-  return { waiting, sleeps, logs, events, now: () => now }
+  return { effects, sleeps, logs, events, now: () => now }
 }
 
 /** An OCI index as BuildKit pushes it: two platform images and an attestation manifest, by digest. */

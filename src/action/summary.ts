@@ -149,7 +149,7 @@ function addDeployments(summary: typeof core.summary, outcomes: readonly Deploym
     outcomes.map(({ environment, state, payload, id, ref, warning }) =>
       escape(
         `${environment}: ${payload.repository}:${payload.tag} on ${shortDigest(payload.digest)}${payload.version ? ` (${payload.version})` : ''}: ${
-          warning ? `not recorded (${warning})` : `${state}, deployment ${id} at ${ref}`
+          warning ? `not recorded (${messageOf(warning)})` : `${state}, deployment ${id} at ${ref}`
         }`
       )
     )

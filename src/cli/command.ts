@@ -1,3 +1,4 @@
+import { messageOf } from '../core/model.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { InputSource } from '../core/inputs.js'
 import { leftChanged, type RunResult } from '../report/result.js'
@@ -144,7 +145,7 @@ export function parseCommand(argv: readonly string[]): Parsed {
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
   } catch (error) {
-    return { usage: `${(error as Error).message}\n\n${overview()}` }
+    return { usage: `${messageOf(error)}\n\n${overview()}` }
   }
   const { values, positionals } = parsed
   const [name, argument, ...extra] = positionals

@@ -172,7 +172,7 @@ export function renderResult(result: RunResult, color: boolean): string {
     )
   for (const { environment, state, payload, id, warning } of result.deployments ?? [])
     parts.push(
-      `deployment ${environment}: ${payload.repository}:${payload.tag} ${state}${warning ? `, not recorded (${warning})` : ` (${id})`}`
+      `deployment ${environment}: ${payload.repository}:${payload.tag} ${state}${warning ? `, not recorded (${messageOf(warning)})` : ` (${id})`}`
     )
   if (result.failure !== undefined) {
     parts.push(

@@ -3,7 +3,7 @@ import { parse } from 'yaml'
 import schema from '../../convention.schema.json' with { type: 'json' }
 import { versionValues } from './derive.js'
 import type { Cleanup, Convention, TagKind, TagRule } from './convention.js'
-import { matchesWildcard } from './model.js'
+import { matchesWildcard, messageOf } from './model.js'
 import {
   anyRun,
   renderTemplate,
@@ -157,7 +157,7 @@ export async function loadConvention(
   try {
     text = await readText(spec)
   } catch (error) {
-    throw new Error(`cannot read convention file ${spec}: ${(error as Error).message}`, {
+    throw new Error(`cannot read convention file ${spec}: ${messageOf(error)}`, {
       cause: error
     })
   }
@@ -174,7 +174,7 @@ export function parseConvention(text: string, origin: string): Convention {
   try {
     document = parse(text)
   } catch (error) {
-    const [where] = (error as Error).message.split(':\n')
+    const [where] = messageOf(error).split(':\n')
     throw new Error(`convention ${origin} is not valid YAML or JSON: ${where}`, { cause: error })
   }
   const validate = validator()

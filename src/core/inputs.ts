@@ -1,3 +1,4 @@
+import { messageOf } from './model.js'
 import type { Context } from './context.js'
 import { LIFECYCLE_MODES, type LifecycleMode } from './lifecycle.js'
 import { SEVERITIES, SIGNATURE_MODES, type GateSettings, type SignatureMode } from './gates.js'
@@ -274,7 +275,7 @@ function problemOf(validate: () => unknown): string[] {
     validate()
     return []
   } catch (error) {
-    return [(error as Error).message]
+    return [messageOf(error)]
   }
 }
 

@@ -72,8 +72,11 @@ export const shortDigest = (digest: string): string => digest.slice(0, 'sha256:'
 /** The job was cancelled: the message says in which stage, and what that leaves. */
 export class Cancelled extends Error {}
 
+/** An error's message; also an error from another realm (Node's own, under a test's VM), which is no `instanceof Error`. */
 export const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error)
+  typeof error === 'object' && error !== null && typeof (error as Error).message === 'string'
+    ? (error as Error).message
+    : String(error)
 
 export const asError = (value: unknown): Error =>
   value instanceof Error ? value : new Error(String(value))

@@ -563,7 +563,7 @@ export function checkPointers(
  * Where an undo puts a forward or highest pointer back: where it was before this run, unless a
  * release made while the run ran ranks above that (it would be there had this run never happened).
  */
-export function restoreTarget(
+export function undoTarget(
   intent: Intent,
   plan: RepositoryPlan,
   step: Step,

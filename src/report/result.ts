@@ -5,7 +5,7 @@
  */
 import type { Intent } from '../core/derive.js'
 import type { RepositoryPlan } from '../core/plan.js'
-import { describeRef, shortDigest } from '../core/model.js'
+import { describeRef, messageOf, shortDigest } from '../core/model.js'
 import { problemsError } from '../core/problems.js'
 import type { Action, StepOutcome } from '../run/apply.js'
 import type { RestoreOutcome } from '../run/archived.js'
@@ -84,7 +84,7 @@ export interface RunResult {
   readonly status?: readonly RepositoryStatus[]
   /** The GitHub deployments recorded for the pointers the run moved. */
   readonly deployments?: readonly DeploymentOutcome[]
-  readonly failure?: unknown
+  readonly failure?: Error
   /** The failure came before the registry was reached: an input, the convention, the event. */
   readonly badInput?: boolean
 }
@@ -133,11 +133,13 @@ export function cleanupFailure({ lifecycle = [], prune = [] }: RunResult): { fai
       ? ['no lifecycle policy was written']
       : []),
     ...lifecycle.flatMap(({ repository, error }) =>
-      error ? [`the lifecycle policy of ${repository} was not written: ${error}`] : []
+      error ? [`the lifecycle policy of ${repository} was not written: ${messageOf(error)}`] : []
     ),
     ...prune.flatMap(({ repository, images, error }) =>
       error
-        ? [`prune of ${repository} stopped after deleting ${images.length} images: ${error}`]
+        ? [
+            `prune of ${repository} stopped after deleting ${images.length} images: ${messageOf(error)}`
+          ]
         : []
     )
   ]
@@ -208,7 +210,7 @@ export function jsonOutput({
             state,
             id: id ?? null,
             ref: ref ?? null,
-            ...(warning && { warning })
+            ...(warning && { warning: messageOf(warning) })
           }))
         }),
       ...(pruned && {

@@ -1,10 +1,11 @@
 import type { Registry } from '../ecr/registry.js'
+import type { Effects, Writes } from './effects.js'
 import {
   pointsAt,
   putBack,
   type Journal,
   type Undo,
-  type Undoer,
+  type UndoRegistry,
   type UndoOutcome
 } from './journal.js'
 import { asError, messageOf, shortDigest, type Manifest } from '../core/model.js'
@@ -36,7 +37,7 @@ export interface Outcome {
   readonly failure?: Error
 }
 
-export type Writer = Pick<Registry, 'putTag' | 'removeTag' | 'getManifests'>
+export type ApplyRegistry = Pick<Registry, 'putTag' | 'removeTag' | 'getManifests'>
 
 /** One repository's plan, and the registry as it is at each moment the writer must decide again. */
 export interface RepositoryWork {
@@ -48,32 +49,21 @@ export interface RepositoryWork {
     tags: readonly string[]
   ): Promise<(Omit<PointerCheck, 'moveTo'> & { moveTo?: Manifest | undefined })[]>
   /** Where an undo puts each tag back: `before`, unless a release made meanwhile ranks above it. */
-  restoreTargets(
+  undoTargets(
     steps: readonly { step: Step; before: Manifest | undefined }[],
-    registry: Reader
+    registry: Pick<UndoRegistry, 'listTags' | 'getManifests'>
   ): Promise<(Manifest | undefined)[]>
 }
 
-/** What the undo reads with, besides the tags it puts back. */
-export type Reader = Pick<Registry, 'listTags' | 'getManifests'>
-
-export interface ApplyOptions {
-  /**
-   * Aborted on SIGINT or SIGTERM: no write starts after it, those under way are abandoned (the
-   * registry the writes go through is aborted by it too), and what was written is undone.
-   */
-  readonly signal: AbortSignal
-  /** The registry an undo reads and writes with, and the signal that ends it: the time left before the job is killed. */
-  readonly undo: { readonly registry: Undoer & Reader; readonly signal: AbortSignal }
+/**
+ * How the writes go: the run's pace and the undo's registry and time (Writes), and the journal
+ * every write is noted in before it is sent. The run's signal (Effects) aborts the writes under way.
+ */
+export interface ApplyWrites extends Writes<UndoRegistry> {
   /** Every write is noted here before it is sent, and every undo decided and done. */
   readonly journal: Journal
   /** Before an undo starts: what the run wrote, so that a run killed while it undoes still leaves a record. */
   readonly beforeUndo: (outcome: Outcome) => Promise<void>
-  /** Waits for a write's turn under the run's write pace; rejects if `signal` aborts first. */
-  readonly pace: (signal?: AbortSignal) => Promise<void>
-  readonly log: (message: string) => void
-  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>
-  readonly clock: () => number
 }
 
 /**
@@ -97,9 +87,11 @@ const CHECK_ROUNDS = 2
  */
 export async function applyPlans(
   work: readonly RepositoryWork[],
-  registry: Writer,
-  options: ApplyOptions
+  registry: ApplyRegistry,
+  effects: Effects,
+  writes: ApplyWrites
 ): Promise<Outcome> {
+  const options = { ...effects, ...writes }
   const run = new WriteRun(registry, options)
   await Promise.allSettled(work.map((repository) => run.writeRepository(repository)))
   const failures = run.failures()
@@ -149,8 +141,8 @@ class WriteRun {
   private readonly undecided = new Map<RepositoryWork, string>()
 
   constructor(
-    private readonly registry: Writer,
-    private readonly options: ApplyOptions
+    private readonly registry: ApplyRegistry,
+    private readonly options: Effects & ApplyWrites
   ) {
     const cancel = () => this.stop.abort(`the job was cancelled (${String(options.signal.reason)})`)
     if (options.signal.aborted) cancel()
@@ -412,7 +404,7 @@ class WriteRun {
         this.inDoubt = true
         entry.note =
           result === 'failed'
-            ? `could not undo: ${error}`
+            ? `could not undo: ${messageOf(error)}`
             : `moved since by another writer to ${describeDigest(now)}; left alone`
       }
     }
@@ -441,7 +433,7 @@ class WriteRun {
         this.options.journal.note({ note: 'settled', repository, tag: entry.step.tag })
     }
     const source = work.plan.source.digest
-    const targets = await work.restoreTargets(
+    const targets = await work.undoTargets(
       ours.map((entry) => ({ step: entry.step, before: before(entry, source) })),
       registry
     )

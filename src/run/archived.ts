@@ -1,10 +1,10 @@
 import type { Registry } from '../ecr/registry.js'
 import { shortDigest } from '../core/model.js'
 import type { RepositoryPlan } from '../core/plan.js'
-import { pollUntil, type Waiting } from './poll.js'
+import { pollUntil, type Effects } from './effects.js'
 import { settleAll } from '../core/problems.js'
 
-export type Restorer = Pick<Registry, 'restoreImage' | 'storedImage'>
+export type ArchivedRegistry = Pick<Registry, 'restoreImage' | 'storedImage'>
 
 /** An archived image a run points tags at: restored before anything is written, or (dry run) not. */
 export interface RestoreOutcome {
@@ -22,17 +22,17 @@ export interface RestoreOutcome {
  * says which would be restored.
  */
 export async function restoreArchived(
-  registry: Restorer,
+  registry: ArchivedRegistry,
   plans: readonly RepositoryPlan[],
   dryRun: boolean,
   timeout: { readonly text: string; readonly ms: number },
-  waiting: Waiting
+  effects: Effects
 ): Promise<RestoreOutcome[]> {
   const archived = plans.flatMap(({ repository, source, archived: was }) =>
     was ? [{ repository, digest: source.digest, was }] : []
   )
   if (dryRun) return archived.map((image) => ({ ...image, action: 'would restore' }))
-  const started = waiting.clock()
+  const started = effects.clock()
   return settleAll(
     archived.map(async (image): Promise<RestoreOutcome> => {
       const name = `${image.repository}@${shortDigest(image.digest)}`
@@ -40,7 +40,7 @@ export async function restoreArchived(
         image.was === 'ARCHIVED'
           ? await registry.restoreImage(image.repository, image.digest)
           : image.was
-      waiting.log(`${name} is archived: restoring it to standard storage (${status})`)
+      effects.progress(`${name} is archived: restoring it to standard storage (${status})`)
       const active = async () => {
         const stored = await registry.storedImage(image.repository, { digest: image.digest })
         if (!stored) throw new Error(`${name} was deleted while it was being restored`)
@@ -51,10 +51,10 @@ export async function restoreArchived(
         (await pollUntil(
           active,
           timeout.ms,
-          waiting,
+          effects,
           (waited) => `${name}: restoring, ${waited} s`
         ))
-      const seconds = Math.round((waiting.clock() - started) / 1000)
+      const seconds = Math.round((effects.clock() - started) / 1000)
       return { ...image, action: restored ? 'restored' : 'timed out', seconds }
     })
   )

@@ -9,7 +9,7 @@ import {
   type LifecyclePolicy
 } from '../core/lifecycle.js'
 import { batches, type PreviewPoll, type Registry } from '../ecr/registry.js'
-import { Cancelled, childDigests, isIndex, messageOf, shortDigest } from '../core/model.js'
+import { asError, Cancelled, childDigests, isIndex, messageOf, shortDigest } from '../core/model.js'
 import { problemsError, settleAll } from '../core/problems.js'
 import {
   changeOf,
@@ -24,22 +24,10 @@ import {
 } from '../core/prune.js'
 import type { Cleanup, Convention } from '../core/convention.js'
 import type { LifecycleMode } from '../core/lifecycle.js'
+import { pollUntil, type Effects, type Writes } from './effects.js'
 
 /** How long ECR may take to preview a policy before the run gives up, writing nothing. */
 const PREVIEW_TIMEOUT_MS = 300_000
-const PREVIEW_POLL_MS = 2_000
-
-export interface LifecycleDeps {
-  /** Aborted when the job is cancelled: the requests under way and the sleep between polls end. */
-  readonly signal: AbortSignal
-  readonly sleep: (ms: number) => Promise<void>
-  /** Whether the run wrote tags before this stage, which a cancel leaves as reported. */
-  readonly wroteTags: boolean
-  readonly clock: () => number
-  readonly log: (message: string) => void
-  /** How long the preview has been running, while it runs. */
-  readonly progress: (message: string) => void
-}
 
 export interface LifecycleOutcome {
   readonly repository: string
@@ -51,7 +39,7 @@ export interface LifecycleOutcome {
   readonly action:
     'in sync' | 'drift' | 'written' | 'would write' | 'not written' | 'refused' | 'failed'
   /** Why PutLifecyclePolicy failed, for `failed`. */
-  readonly error?: string
+  readonly error?: Error
   /** What ECR's preview of the rendered policy expires, per rule and in all; `apply` only. */
   readonly preview?: {
     readonly expiring: readonly PreviewImage[]
@@ -85,7 +73,9 @@ export async function maintainLifecycle(
   { mode, cleanup, policy }: LifecycleIntent,
   repositories: readonly string[],
   dryRun: boolean,
-  deps: LifecycleDeps
+  effects: Effects,
+  /** Whether the run wrote tags before this stage, which a cancel leaves as reported. */
+  wroteTags = false
 ): Promise<LifecycleOutcome[]> {
   const text = policyText(policy)
   const outcomes = await settleAll(
@@ -93,9 +83,9 @@ export async function maintainLifecycle(
       const difference = policyDifference(await registry.getLifecyclePolicy(repository), policy)
       const base = { repository, policy: text, difference, refused: [] }
       if (difference.length === 0) return { ...base, action: 'in sync' }
-      for (const line of difference) deps.log(`${repository}: ${line}`)
+      for (const line of difference) effects.log(`${repository}: ${line}`)
       if (mode === 'check') return { ...base, action: 'drift' }
-      const preview = await previewPolicy(registry, repository, text, deps)
+      const preview = await previewPolicy(registry, repository, text, effects, wroteTags)
       const refused = unsafeExpirations(
         preview.expiring,
         convention,
@@ -117,7 +107,7 @@ export async function maintainLifecycle(
         await registry.putLifecyclePolicy(outcome.repository, text)
         return { ...outcome, action: 'written' }
       } catch (error) {
-        return { ...outcome, action: 'failed', error: messageOf(error) }
+        return { ...outcome, action: 'failed', error: asError(error) }
       }
     })
   )
@@ -157,14 +147,15 @@ async function previewPolicy(
   registry: LifecycleRegistry,
   repository: string,
   text: string,
-  deps: LifecycleDeps
+  effects: Effects,
+  wroteTags: boolean
 ): Promise<NonNullable<LifecycleOutcome['preview']>> {
   try {
-    return await preview(registry, repository, text, deps)
+    return await preview(registry, repository, text, effects)
   } catch (error) {
-    if (!deps.signal.aborted) throw error
+    if (!effects.signal.aborted) throw error
     throw new Cancelled(
-      `the job was cancelled during the lifecycle preview of ${repository}: no lifecycle policy was written${deps.wroteTags ? '; the tags stay written as reported' : ''}`,
+      `the job was cancelled during the lifecycle preview of ${repository}: no lifecycle policy was written${wroteTags ? '; the tags stay written as reported' : ''}`,
       { cause: error }
     )
   }
@@ -174,32 +165,34 @@ async function preview(
   registry: LifecycleRegistry,
   repository: string,
   text: string,
-  { sleep, clock, progress }: LifecycleDeps
+  effects: Effects
 ): Promise<NonNullable<LifecycleOutcome['preview']>> {
   await registry.startLifecyclePreview(repository, text)
-  const started = clock()
-  let poll: PreviewPoll
-  for (;;) {
+  let poll: PreviewPoll | undefined
+  const complete = async () => {
     poll = await registry.lifecyclePreview(repository)
-    const waited = clock() - started
-    if (poll.text !== undefined && poll.text !== text) {
+    if (poll.text !== undefined && poll.text !== text)
       throw new Error(
         `another lifecycle preview was started on ${repository} meanwhile, so this one cannot be trusted: nothing was written`
       )
-    }
-    if (poll.status === 'COMPLETE') break
-    if (poll.status !== 'IN_PROGRESS')
+    if (poll.status !== 'COMPLETE' && poll.status !== 'IN_PROGRESS')
       throw new Error(
         `ECR's lifecycle preview of ${repository} ended ${poll.status}: nothing was written`
       )
-    if (waited >= PREVIEW_TIMEOUT_MS) {
-      throw new Error(
-        `ECR's lifecycle preview of ${repository} was not complete after ${Math.round(waited / 1000)} s: nothing was written`
-      )
-    }
-    progress(`${repository}: lifecycle preview in progress (${Math.round(waited / 1000)} s)`)
-    await sleep(PREVIEW_POLL_MS)
+    return poll.status === 'COMPLETE'
   }
+  const done =
+    (await complete()) ||
+    (await pollUntil(
+      complete,
+      PREVIEW_TIMEOUT_MS,
+      effects,
+      (waited) => `${repository}: lifecycle preview in progress (${waited} s)`
+    ))
+  if (!done || !poll)
+    throw new Error(
+      `ECR's lifecycle preview of ${repository} was not complete after ${PREVIEW_TIMEOUT_MS / 1000} s: nothing was written`
+    )
   const details = await registry.describeImages(
     repository,
     poll.expiring.map(({ digest }) => digest)
@@ -272,7 +265,7 @@ export interface PruneOutcome {
   /** Whether `images` were deleted, or only planned (a dry run). */
   readonly deleted: boolean
   /** Why deleting stopped; `images` are those deleted before it did. */
-  readonly error?: string
+  readonly error?: Error
 }
 
 export interface KeptImage extends PruneCandidate {
@@ -280,19 +273,6 @@ export interface KeptImage extends PruneCandidate {
   readonly reason: string
   /** Tags this prune removed from it and could not put back. */
   readonly removed: readonly string[]
-}
-
-export interface PruneDeps {
-  /** Waits for a write's turn under the run's pace; rejects if `signal` aborts first. */
-  readonly pace: (signal?: AbortSignal) => Promise<void>
-  /** Aborted when the job is cancelled: no further batch starts, and the requests under way are abandoned. */
-  readonly signal: AbortSignal
-  /**
-   * The registry the last look and the put-back go through, and the signal that ends them: like an
-   * undo, they go on after a cancel, until the time to put things back is over.
-   */
-  readonly undo: { readonly registry: PruneRegistry; readonly signal: AbortSignal }
-  readonly log: (message: string) => void
 }
 
 type PruneRegistry = Pick<
@@ -310,7 +290,9 @@ export async function pruneReleases(
   repositories: readonly string[],
   limits: PruneLimits,
   dryRun: boolean,
-  deps: PruneDeps
+  effects: Effects,
+  /** The put-back, like an undo, goes on after a cancel, until the time to put things back is over. */
+  writes: Writes<PruneRegistry>
 ): Promise<PruneOutcome[]> {
   // Each repository answers for itself: a failure in one never hides what another deleted.
   return Promise.all(
@@ -322,10 +304,10 @@ export async function pruneReleases(
         keptMinors = planned.keptMinors
         if (dryRun || planned.delete.length === 0)
           return { repository, keptMinors, images: planned.delete, kept: [], deleted: false }
-        const pruning = { registry, convention, limits, repository, state, deps }
+        const pruning = { registry, convention, limits, repository, state, effects, writes }
         return { repository, keptMinors, deleted: true, ...(await deletePlanned(pruning, planned)) }
       } catch (error) {
-        const failure = { images: [], kept: [], error: messageOf(error) }
+        const failure = { images: [], kept: [], error: asError(error) }
         return { repository, keptMinors, deleted: true, ...failure }
       }
     })
@@ -339,7 +321,8 @@ interface Pruning {
   readonly repository: string
   /** What the plan was made from; each batch reads the tags again. */
   readonly state: PruneState
-  readonly deps: PruneDeps
+  readonly effects: Effects
+  readonly writes: Writes<PruneRegistry>
 }
 
 /**
@@ -351,8 +334,9 @@ async function deletePlanned(
   pruning: Pruning,
   planned: PrunePlan
 ): Promise<Pick<PruneOutcome, 'images' | 'kept' | 'error'>> {
-  const { registry, convention, limits, repository, state, deps } = pruning
-  const { pace, signal, log } = deps
+  const { registry, convention, limits, repository, state, effects, writes } = pruning
+  const { signal, log } = effects
+  const { pace } = writes
   const kept: KeptImage[] = []
   const sent = new Set<PruneCandidate>()
   const problems: string[] = []
@@ -392,7 +376,7 @@ async function deletePlanned(
     problems.push(messageOf(error))
   }
   const images = await checkDeleted(pruning, [...sent], kept, problems)
-  return { images, kept, ...(problems.length > 0 && { error: problems.join('; ') }) }
+  return { images, kept, ...(problems.length > 0 && { error: new Error(problems.join('; ')) }) }
 }
 
 /**
@@ -406,11 +390,11 @@ async function checkDeleted(
   kept: KeptImage[],
   problems: string[]
 ): Promise<PruneCandidate[]> {
-  const { repository, deps } = pruning
+  const { repository, effects, writes } = pruning
   if (sent.length === 0) return []
   let now: Map<string, string[]>
   try {
-    now = tagsByDigest(await deps.undo.registry.listTags(repository))
+    now = tagsByDigest(await writes.undo.registry.listTags(repository))
   } catch (error) {
     problems.push(
       `the tags could not be read again, so an image reported deleted may have stayed: ${messageOf(error)}`
@@ -424,7 +408,7 @@ async function checkDeleted(
     const carries = now.get(candidate.digest)
     if (!carries) {
       deleted.push(candidate)
-      deps.log(`${named(repository, candidate)} deleted`)
+      effects.log(`${named(repository, candidate)} deleted`)
       continue
     }
     const reason = stayedBecause(candidate, carries)
@@ -435,7 +419,7 @@ async function checkDeleted(
       problems
     )
     kept.push({ ...candidate, reason, removed })
-    deps.log(`${named(repository, candidate)} kept: ${reason}`)
+    effects.log(`${named(repository, candidate)} kept: ${reason}`)
   }
   return deleted
 }
@@ -445,7 +429,7 @@ async function checkDeleted(
  * `problems`. A repair, like an undo: it goes on after the job is cancelled.
  */
 async function putBack(
-  { repository, deps }: Pruning,
+  { repository, effects, writes }: Pruning,
   digest: string,
   tags: readonly string[],
   problems: string[]
@@ -453,14 +437,14 @@ async function putBack(
   const left = [...tags]
   try {
     if (left.length === 0) return left
-    const { registry, signal } = deps.undo
+    const { registry, signal } = writes.undo
     const manifest = (await registry.getManifests(repository, [{ digest }])).get(digest)
     if (!manifest) throw new Error('ECR no longer returns its manifest')
     for (const tag of tags) {
-      await deps.pace(signal)
+      await writes.pace(signal)
       await registry.putTag(repository, tag, manifest)
       left.shift()
-      deps.log(`${repository}:${tag} put back on ${shortDigest(digest)}`)
+      effects.log(`${repository}:${tag} put back on ${shortDigest(digest)}`)
     }
   } catch (error) {
     problems.push(

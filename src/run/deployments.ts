@@ -9,7 +9,7 @@ import {
   type Moment,
   type PointerRecord
 } from '../core/history.js'
-import { Cancelled, messageOf, shortDigest, type ImageDetails } from '../core/model.js'
+import { asError, Cancelled, messageOf, shortDigest, type ImageDetails } from '../core/model.js'
 import type { RepositoryPlan } from '../core/plan.js'
 import { problemsError } from '../core/problems.js'
 import { commitOfBuildTag } from '../core/tags.js'
@@ -27,7 +27,7 @@ export interface PlannedDeployment {
 export interface DeploymentOutcome extends PlannedDeployment {
   readonly id?: number
   readonly ref?: string
-  readonly warning?: string
+  readonly warning?: Error
 }
 
 /** A pointer the run moved is a deployment that succeeded; one it put back or failed to write, one that failed. */
@@ -106,9 +106,9 @@ export async function recordDeployments(
   // Said of every deployment the budget or a cancel stopped, sent or not, instead of its own error.
   const stopped = () =>
     signal.aborted
-      ? `the job was cancelled (${String(signal.reason)})`
+      ? new Error(`the job was cancelled (${String(signal.reason)})`)
       : budget.aborted
-        ? `the ${budgetMs / 1000} s for recording deployments ran out`
+        ? new Error(`the ${budgetMs / 1000} s for recording deployments ran out`)
         : undefined
   const record = async (deployment: PlannedDeployment): Promise<DeploymentOutcome> => {
     const { payload } = deployment
@@ -125,7 +125,7 @@ export async function recordDeployments(
       })
       return { ...deployment, id, ref }
     } catch (error) {
-      return { ...deployment, ref, warning: stopped() ?? messageOf(error) }
+      return { ...deployment, ref, warning: stopped() ?? asError(error) }
     }
   }
   const outcomes: DeploymentOutcome[] = []
@@ -150,11 +150,12 @@ export function notRecorded(outcomes: readonly DeploymentOutcome[]): string | un
   for (const { payload, environment, warning } of outcomes) {
     if (warning === undefined) continue
     const pointer = `${payload.repository}:${payload.tag} in ${environment}`
-    pointersBy.set(warning, [...(pointersBy.get(warning) ?? []), pointer])
+    const why = messageOf(warning)
+    pointersBy.set(why, [...(pointersBy.get(why) ?? []), pointer])
   }
   if (pointersBy.size === 0) return undefined
   const count = [...pointersBy.values()].flat().length
-  const why = [...pointersBy].map(([warning, pointers]) => `${pointers.join(', ')}: ${warning}`)
+  const why = [...pointersBy].map(([reason, pointers]) => `${pointers.join(', ')}: ${reason}`)
   return `${count} of ${outcomes.length} GitHub ${outcomes.length === 1 ? 'deployment' : 'deployments'} not recorded (the tags are written as reported): ${why.join('; ')}`
 }
 

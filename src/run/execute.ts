@@ -31,10 +31,10 @@ import {
   type JournalEntry,
   type UndoOutcome
 } from './journal.js'
-import { Cancelled, messageOf, shortDigest, type Manifest } from '../core/model.js'
+import { asError, Cancelled, messageOf, shortDigest, type Manifest } from '../core/model.js'
 import { WritePacer } from './pace.js'
 import { planRepository, type RepositoryPlan } from '../core/plan.js'
-import type { Waiting } from './poll.js'
+import type { Effects } from './effects.js'
 import { problemsError, problemsOf, tryEach } from '../core/problems.js'
 import { restoreArchived, restoreProblems, type RestoreOutcome } from './archived.js'
 import {
@@ -50,7 +50,7 @@ import { readStatesWaiting, repositoryWork } from './state.js'
 import { readStatus } from './status.js'
 import { describeTrigger, resolveTrigger } from '../core/trigger.js'
 import type { Version } from '../core/version.js'
-import { restoreVersion } from './withdrawn.js'
+import { clearWithdrawn } from './withdrawn.js'
 import { type Context } from '../core/context.js'
 import { type Convention } from '../core/convention.js'
 import { createRegistry } from '../ecr/client.js'
@@ -88,7 +88,14 @@ export async function execute(
     const { registry, pace } = pacedRegistry(inputs, host, signal)
     let connected: Promise<Deployments> | undefined
     const github = () => (connected ??= connectGitHub(inputs.githubToken, context.github))
-    const run: Run = { host, inputs, context, convention, registry, pace, signal, undo, github }
+    const effects: Effects = {
+      signal,
+      sleep: (ms, abort = signal) => sleep(ms, undefined, { signal: abort }),
+      clock: Date.now,
+      log: (message) => host.info(message),
+      progress: (message) => host.progress(message)
+    }
+    const run: Run = { host, inputs, context, convention, registry, pace, effects, undo, github }
     switch (trigger.event) {
       case 'lifecycle':
         break
@@ -99,7 +106,7 @@ export async function execute(
         result = await status(result, run)
         break
       case 'restore-version':
-        result = await unwithdraw(result, run, trigger.version)
+        result = await clearMark(result, run, trigger.version)
         break
       default:
         result = await recordMoves(
@@ -116,7 +123,7 @@ export async function execute(
     const failure =
       signal.aborted && !said
         ? new Error(`the job was cancelled (${String(signal.reason)}): ${whatStays(result)}`)
-        : error
+        : asError(error)
     return { ...result, failure, ...(!configured && { badInput: true }) }
   }
 }
@@ -163,8 +170,8 @@ interface Run {
   readonly registry: Registry
   /** Waits for a write's turn under the run's pace. */
   readonly pace: (signal?: AbortSignal) => Promise<void>
-  /** Aborted on cancel: every request under way is abandoned, and no write starts. */
-  readonly signal: AbortSignal
+  /** Waits, the clock, the log, and the cancel's signal: every request under way is abandoned, and no write starts. */
+  readonly effects: Effects
   /** Aborted when the time to put back what the run wrote is over. */
   readonly undo: AbortSignal
   /** GitHub's deployments API, connected on first use. */
@@ -180,13 +187,21 @@ async function status(result: RunResult, { host, inputs, context, convention, re
 }
 
 /** `restore-version`: takes the withdrawn mark off a version in every repository. */
-async function unwithdraw(
+async function clearMark(
   result: RunResult,
-  { host, inputs, convention, registry, pace, signal }: Run,
+  { host, inputs, convention, registry, pace, effects }: Run,
   version: Version
 ): Promise<RunResult> {
-  const { changes, failure } = await host.group('Restore the version', () =>
-    restoreVersion(registry, convention, inputs.repositories, version, inputs.dryRun, pace, signal)
+  const { changes, failure } = await host.group('Clear the withdrawn mark', () =>
+    clearWithdrawn(
+      registry,
+      convention,
+      inputs.repositories,
+      version,
+      inputs.dryRun,
+      pace,
+      effects.signal
+    )
   )
   const title = inputs.dryRun ? `${result.title} (dry run: nothing was written)` : result.title
   return { ...result, title, changes, ...(failure && { failure }) }
@@ -197,7 +212,7 @@ async function unwithdraw(
  * tags are written already, so a GitHub failure is a warning, never the run's failure.
  */
 async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
-  const { host, inputs, context, convention, registry, signal } = run
+  const { host, inputs, context, convention, registry, effects } = run
   if (!inputs.deployments || inputs.dryRun) return result
   const planned = plannedDeployments(convention, result.plans, result.changes)
   if (planned.length === 0) return result
@@ -210,10 +225,10 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
         convention,
         { sha: inputs.sha, github: context.github },
         planned,
-        signal
+        effects.signal
       )
     } catch (error) {
-      outcomes = planned.map((deployment) => ({ ...deployment, warning: messageOf(error) }))
+      outcomes = planned.map((deployment) => ({ ...deployment, warning: asError(error) }))
     }
     const warning = notRecorded(outcomes)
     if (warning) host.warning(warning)
@@ -226,7 +241,7 @@ async function recordMoves(result: RunResult, run: Run): Promise<RunResult> {
  * Where the host asks for it (the command line), the tags the run wrote are read once more after a
  * settle time: a person is told when another writer has moved one since, rather than "moved".
  */
-async function readAgain(result: RunResult, { host, registry, signal }: Run): Promise<RunResult> {
+async function readAgain(result: RunResult, { host, registry, effects }: Run): Promise<RunResult> {
   const written = result.changes.filter(
     ({ action, to, now }) => (action === 'created' || action === 'moved') && now === to
   )
@@ -234,7 +249,7 @@ async function readAgain(result: RunResult, { host, registry, signal }: Run): Pr
   const repositories = [...new Set(written.map(({ repository }) => repository))]
   let now: Map<string, Map<string, Manifest>>
   try {
-    await sleep(host.readAgainAfterMs, undefined, { signal })
+    await effects.sleep(host.readAgainAfterMs)
     now = new Map(
       await Promise.all(
         repositories.map(
@@ -289,7 +304,7 @@ export async function finishUndo(
 
 /** A rollback to a moment: where the pointer was then in each repository, by the deployment records. */
 async function recordedPointers(
-  { host, inputs, context, convention, registry, github, signal }: Run,
+  { host, inputs, context, convention, registry, github, effects }: Run,
   trigger: ActiveTrigger
 ): Promise<Map<string, PointerRecord> | undefined> {
   if (trigger.event !== 'rollback' || trigger.to === 'previous' || !('at' in trigger.to))
@@ -312,22 +327,20 @@ async function recordedPointers(
         uri: (await registry.describeRepository(name)).uri
       }))
     )
-    return recordsAt(await github(), environment, repositories, pointer, moment, signal)
+    return recordsAt(await github(), environment, repositories, pointer, moment, effects.signal)
   })
 }
 
 /** Deletes (or, in a dry run, lists) the release images outside the kept minor versions. */
 async function prune(
   result: RunResult,
-  { host, inputs, convention, registry, pace, signal, undo }: Run
+  { host, inputs, convention, registry, pace, effects, undo }: Run
 ) {
   const limits = pruneLimits(convention, inputs.prune)
   const pruned = await host.group('Prune', () =>
-    pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, {
+    pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, effects, {
       pace,
-      signal,
-      undo: { registry: registry.withSignal(undo), signal: undo },
-      log: (message) => host.info(message)
+      undo: { registry: registry.withSignal(undo), signal: undo }
     })
   )
   const next = { ...result, prune: pruned }
@@ -337,18 +350,19 @@ async function prune(
 /** Checks, or previews and writes, each repository's lifecycle policy, after any tag is written. */
 async function keepLifecyclePolicy(
   result: RunResult,
-  { host, inputs, convention, registry, signal }: Run,
+  { host, inputs, convention, registry, effects }: Run,
   intent: LifecycleIntent
 ): Promise<RunResult> {
   const lifecycle = await host.group('Lifecycle policy', () =>
-    maintainLifecycle(registry, convention, intent, inputs.repositories, inputs.dryRun, {
-      signal,
-      sleep: (ms) => sleep(ms, undefined, { signal }),
-      wroteTags: wroteTags(result),
-      clock: Date.now,
-      log: (message) => host.info(message),
-      progress: (message) => host.progress(message)
-    })
+    maintainLifecycle(
+      registry,
+      convention,
+      intent,
+      inputs.repositories,
+      inputs.dryRun,
+      effects,
+      wroteTags(result)
+    )
   )
   const next = { ...result, lifecycle }
   return { ...next, ...cleanupFailure(next) }
@@ -362,12 +376,7 @@ async function writeTags(
   result: RunResult,
   run: Run & { trigger: ActiveTrigger }
 ): Promise<RunResult> {
-  const { host, inputs, context, convention, trigger, registry, pace, signal, undo } = run
-  const waiting: Waiting = {
-    sleep: (ms) => sleep(ms, undefined, { signal }),
-    clock: Date.now,
-    log: (message) => host.progress(message)
-  }
+  const { host, inputs, context, convention, trigger, registry, pace, effects, undo } = run
   const recorded = await recordedPointers(run, trigger)
   let intents: Intent[]
   try {
@@ -386,9 +395,9 @@ async function writeTags(
     })
   } catch (error) {
     // What the inputs and the convention cannot derive (a promotion it does not know, a missing sha) is bad input.
-    return { ...result, failure: error, badInput: true }
+    return { ...result, failure: asError(error), badInput: true }
   }
-  const prepared = await prepare(run, intents, waiting)
+  const prepared = await prepare(run, intents)
   const { gates, restores, problems } = prepared
   // A refused run moves nothing, so it reports no plan: no output may name a tag it did not write.
   if (problems.length > 0) return { ...result, restores, gates, failure: problemsError(problems) }
@@ -400,8 +409,8 @@ async function writeTags(
     gates
   }
   if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
-  const { states, plans } = await confirmed(run, intents, waiting, prepared)
-  signal.throwIfAborted()
+  const { states, plans } = await confirmed(run, intents, prepared)
+  effects.signal.throwIfAborted()
   if (plans.some(({ archived }) => archived))
     throw new Error('an image was archived again after its restore: no tag was written; run again')
   const work = plans.map((plan, index) =>
@@ -414,16 +423,12 @@ async function writeTags(
     region: inputs.region
   })
   const outcome = await host.group('Write tags', () =>
-    applyPlans(work, registry, {
-      signal,
+    applyPlans(work, registry, effects, {
+      pace,
       undo: { registry: registry.withSignal(undo), signal: undo },
       journal,
       beforeUndo: ({ steps, failure }) =>
-        host.checkpoint({ ...planned, changes: steps.map(changeRow), failure }),
-      pace,
-      log: (message) => host.info(message),
-      sleep: (ms, abort) => sleep(ms, undefined, { signal: abort }),
-      clock: Date.now
+        host.checkpoint({ ...planned, changes: steps.map(changeRow), ...(failure && { failure }) })
     })
   )
   return {
@@ -440,14 +445,13 @@ async function writeTags(
 async function confirmed(
   run: Run,
   intents: readonly Intent[],
-  waiting: Waiting,
   prepared: Awaited<ReturnType<typeof prepare>>
 ) {
   if (!writesProduction(run.convention, prepared.plans)) return prepared
   const answer = await run.host.confirm(prepared.plans)
   if (answer === 'declined') throw new Error('not confirmed: no tag was written')
   if (answer === 'not asked') return prepared
-  const again = await prepare(run, intents, waiting)
+  const again = await prepare(run, intents)
   if (again.problems.length > 0) throw problemsError(again.problems)
   const decisions = (plans: readonly RepositoryPlan[]) =>
     JSON.stringify(
@@ -468,13 +472,12 @@ async function confirmed(
  * run restores nothing; an archived image is gated once restored.
  */
 async function prepare(
-  { host, inputs, convention, registry }: Run,
-  intents: readonly Intent[],
-  waiting: Waiting
+  { host, inputs, convention, registry, effects }: Run,
+  intents: readonly Intent[]
 ) {
   const readPlanAndGate = async () => {
     const states = await host.group('Read the registry', () =>
-      readStatesWaiting(registry, intents, inputs.waitForSource.ms, waiting)
+      readStatesWaiting(registry, intents, inputs.waitForSource.ms, effects)
     )
     const plans = await host.group('Plan', () => {
       const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
@@ -482,7 +485,7 @@ async function prepare(
       return Promise.resolve(planned)
     })
     const gates = await host.group('Gates', () =>
-      checkGates(registry, convention, plans, inputs.gates, waiting)
+      checkGates(registry, convention, plans, inputs.gates, effects)
     )
     return { states, plans, gates, problems: gateProblems(gates) }
   }
@@ -490,7 +493,7 @@ async function prepare(
   let restores: RestoreOutcome[] = []
   if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
     restores = await host.group('Restore archived images', () =>
-      restoreArchived(registry, ready.plans, inputs.dryRun, inputs.restoreTimeout, waiting)
+      restoreArchived(registry, ready.plans, inputs.dryRun, inputs.restoreTimeout, effects)
     )
     const late = restoreProblems(restores, inputs.restoreTimeout.text)
     if (late.length > 0) ready = { ...ready, problems: late }

@@ -14,11 +14,11 @@ import {
   type SigningState
 } from '../core/gates.js'
 import type { RepositoryPlan } from '../core/plan.js'
-import { pollUntil, type Waiting } from './poll.js'
+import { pollUntil, type Effects } from './effects.js'
 import { settleAll } from '../core/problems.js'
 import { type Convention } from '../core/convention.js'
 
-export type GateReader = Pick<Registry, 'scanFindings' | 'signingStatuses' | 'getManifests'>
+export type GateRegistry = Pick<Registry, 'scanFindings' | 'signingStatuses' | 'getManifests'>
 
 /** What the gates found for one repository whose plan moves a guarded or tested pointer. */
 export interface GateOutcome extends GatedMove {
@@ -40,11 +40,11 @@ const SIGNING_WAIT_MS = 5 * 60_000
  * archive is judged once it is restored: only then can ECR tell its platform images and scan.
  */
 export async function checkGates(
-  registry: GateReader,
+  registry: GateRegistry,
   convention: Convention,
   plans: readonly RepositoryPlan[],
   settings: GateSettings,
-  waiting: Waiting
+  effects: Effects
 ): Promise<GateOutcome[]> {
   const moves = plans.flatMap((plan): (GatedMove & { tested: GateOutcome['tested'] })[] => {
     const tags = plan.steps
@@ -59,7 +59,7 @@ export async function checkGates(
       if (move.tags.length === 0) return move
       const [scan, signature] = await Promise.all([
         scanGateOn(settings) ? scanMove(registry, move, settings) : undefined,
-        signMove(registry, move, settings, waiting)
+        signMove(registry, move, settings, effects)
       ])
       return { ...move, ...(scan && { scan }), ...(signature && { signature }) }
     })
@@ -75,7 +75,7 @@ export const gateProblems = (outcomes: readonly GateOutcome[]): string[] =>
   ])
 
 async function scanMove(
-  registry: GateReader,
+  registry: GateRegistry,
   move: GatedMove,
   settings: GateSettings
 ): Promise<ScanVerdict> {
@@ -90,10 +90,10 @@ async function scanMove(
 }
 
 async function signMove(
-  registry: GateReader,
+  registry: GateRegistry,
   move: GatedMove,
   { requireSignature }: GateSettings,
-  waiting: Waiting
+  effects: Effects
 ): Promise<SignatureVerdict | undefined> {
   const { repository, image } = move
   if (requireSignature === 'cosign') {
@@ -103,7 +103,7 @@ async function signMove(
   }
   if (requireSignature !== 'managed') return undefined
   let states: SigningState[] = await registry.signingStatuses(repository, image.digest)
-  const started = waiting.clock()
+  const started = effects.clock()
   if (signingPending(states)) {
     await pollUntil(
       async () => {
@@ -111,9 +111,9 @@ async function signMove(
         return !signingPending(states)
       },
       SIGNING_WAIT_MS,
-      waiting,
+      effects,
       (waited) => `${repository}: ECR managed signing is IN_PROGRESS, ${waited} s`
     )
   }
-  return judgeManagedSignature(move, states, Math.round((waiting.clock() - started) / 1000))
+  return judgeManagedSignature(move, states, Math.round((effects.clock() - started) / 1000))
 }

@@ -1,6 +1,6 @@
 import { appendFileSync, readFileSync, rmSync } from 'node:fs'
 import type { Registry } from '../ecr/registry.js'
-import { messageOf, shortDigest, type Manifest } from '../core/model.js'
+import { asError, messageOf, shortDigest, type Manifest } from '../core/model.js'
 
 /**
  * The journal of a run's writes, kept outside the process before each write is sent (an aborted
@@ -124,7 +124,8 @@ export function leftToUndo(entries: readonly JournalEntry[]): {
   }
 }
 
-export type Undoer = Pick<Registry, 'putTag' | 'removeTag' | 'getManifests'>
+/** What an undo reads and writes with: the tags it puts back, and the listing its targets need. */
+export type UndoRegistry = Pick<Registry, 'putTag' | 'removeTag' | 'getManifests' | 'listTags'>
 
 /** What became of one tag to put back: `now` is where the registry shows it afterwards. */
 export interface UndoOutcome {
@@ -132,7 +133,7 @@ export interface UndoOutcome {
   /** `already back`: it was where the undo wanted it, with nothing to write. */
   readonly result: 'put back' | 'already back' | 'moved by another writer' | 'failed'
   readonly now: string | null
-  readonly error?: string
+  readonly error?: Error
 }
 
 /**
@@ -143,7 +144,7 @@ export interface UndoOutcome {
  * is theirs.
  */
 export async function putBack(
-  registry: Undoer,
+  registry: UndoRegistry,
   undos: readonly Undo[],
   pace: () => Promise<void>,
   journal: Journal,
@@ -172,7 +173,7 @@ export async function putBack(
       // ECR may have applied it and lost the answer: the registry says what happened.
       const after = await pointsAt(registry, repository, tag)
       if (after !== target)
-        return { undo, result: 'failed', now: after ?? placed, error: messageOf(error) }
+        return { undo, result: 'failed', now: after ?? placed, error: asError(error) }
     }
     return settled({ result: 'put back', now: target })
   }
@@ -193,7 +194,7 @@ export async function putBack(
               undo,
               result: 'failed',
               now: undo.placed,
-              error: `left on its image while ${pointer} is not put back`
+              error: new Error(`left on its image while ${pointer} is not put back`)
             })
       })
   )
@@ -202,9 +203,13 @@ export async function putBack(
 
 /** One line for a person: what became of a tag to put back. */
 export const describeUndo = ({ undo, result, now, error }: UndoOutcome): string =>
-  `${undo.repository}:${undo.tag} ${result}: ${now ? `on ${shortDigest(now)}` : 'removed'}${error ? ` (${error})` : ''}`
+  `${undo.repository}:${undo.tag} ${result}: ${now ? `on ${shortDigest(now)}` : 'removed'}${error ? ` (${messageOf(error)})` : ''}`
 
-async function manifestOf(registry: Undoer, repository: string, digest: string): Promise<Manifest> {
+async function manifestOf(
+  registry: UndoRegistry,
+  repository: string,
+  digest: string
+): Promise<Manifest> {
   const manifest = (await registry.getManifests(repository, [{ digest }])).get(digest)
   if (!manifest) throw new Error(`the image ${shortDigest(digest)} is no longer in ${repository}`)
   return manifest

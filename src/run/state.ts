@@ -19,17 +19,17 @@ import {
   proofTags,
   pushTimesNeeded,
   resolveSources,
-  restoreTarget,
+  undoTarget,
   versionsLeft,
   withdrawnInRun,
   type RepositoryPlan,
   type RepositoryState
 } from '../core/plan.js'
-import { pollUntil, type Waiting } from './poll.js'
+import { pollUntil, type Effects } from './effects.js'
 import { problemsError, settleAll } from '../core/problems.js'
 import type { Version } from '../core/version.js'
 
-export type Reader = Pick<
+export type StateRegistry = Pick<
   Registry,
   'describeRepository' | 'listTags' | 'getManifests' | 'describeImages' | 'storedImage'
 >
@@ -41,7 +41,7 @@ export type Reader = Pick<
  * without a version must be ranked.
  */
 export async function readStates(
-  registry: Reader,
+  registry: StateRegistry,
   intents: readonly Intent[]
 ): Promise<RepositoryState[]> {
   const first = await settleAll(intents.map((intent) => readRepository(registry, intent)))
@@ -104,7 +104,7 @@ export async function readStates(
  * version already marked here is left as it is. The pointer's own image was read with the targets.
  */
 async function imagesToMark(
-  registry: Reader,
+  registry: StateRegistry,
   intent: Intent,
   read: FirstRead,
   left: readonly Version[]
@@ -138,10 +138,10 @@ async function imagesToMark(
  * is there, everything is read again, so nothing the run decides on is older than its source.
  */
 export async function readStatesWaiting(
-  registry: Reader,
+  registry: StateRegistry,
   intents: readonly Intent[],
   waitMs: number,
-  waiting: Waiting
+  effects: Effects
 ): Promise<RepositoryState[]> {
   let states = await readStates(registry, intents)
   // A rollback's version was released long ago: it does not appear by waiting.
@@ -166,7 +166,7 @@ export async function readStatesWaiting(
       return missing().length === 0
     },
     waitMs,
-    waiting,
+    effects,
     (waited) =>
       `waiting for ${missing()
         .map(({ repository, source }) => `${repository}:${describeRef(source.ref)}`)
@@ -192,7 +192,7 @@ interface FirstRead {
  * they are read once more before the run refuses. An archived source is listed, but ECR may not
  * serve it by name.
  */
-async function readRepository(registry: Reader, intent: Intent): Promise<FirstRead> {
+async function readRepository(registry: StateRegistry, intent: Intent): Promise<FirstRead> {
   const { repository } = intent
   const source = isFoundInTags(intent.source) ? undefined : intent.source
   const refs: ImageRef[] = [
@@ -232,7 +232,7 @@ async function readRepository(registry: Reader, intent: Intent): Promise<FirstRe
  * include them): that is no partial answer, and running again does not help, so it is said as it is.
  */
 async function refuseArchivedTargets(
-  registry: Reader,
+  registry: StateRegistry,
   repository: string,
   tags: ReadonlyMap<string, string>,
   manifests: ReadonlyMap<string, Manifest>,
@@ -298,7 +298,7 @@ const digestsOf = (
  * since the last read are described, so their versions and push times decide as any other would.
  */
 export async function refreshPointers(
-  registry: Reader,
+  registry: StateRegistry,
   intent: Intent,
   state: RepositoryState
 ): Promise<RepositoryState> {
@@ -346,7 +346,7 @@ export async function refreshPointers(
  * is at each moment that matters (before the pointers are written, after, and for an undo).
  */
 export function repositoryWork(
-  registry: Reader,
+  registry: StateRegistry,
   intent: Intent,
   initial: RepositoryState,
   plan: RepositoryPlan
@@ -355,7 +355,7 @@ export function repositoryWork(
   const { repository } = intent
   const manifestOf = async (
     digest: string | null,
-    reader: Pick<Reader, 'getManifests'> = registry
+    reader: Pick<StateRegistry, 'getManifests'> = registry
   ): Promise<Manifest | undefined> =>
     digest === null
       ? undefined
@@ -393,12 +393,12 @@ export function repositoryWork(
         )
       )
     },
-    async restoreTargets(steps, reader) {
+    async undoTargets(steps, reader) {
       const guarded = steps.some(({ step }) => step.kind === 'forward' || step.kind === 'highest')
       const fresh = guarded ? await reader.listTags(repository) : new Map<string, string>()
       return Promise.all(
         steps.map(async ({ step, before }) => {
-          const digest = restoreTarget(intent, plan, step, before, initial.tags, fresh)
+          const digest = undoTarget(intent, plan, step, before, initial.tags, fresh)
           return digest === (before?.digest ?? null) ? before : await manifestOf(digest, reader)
         })
       )

@@ -108,7 +108,7 @@ export function repositoryStatus(
   return { repository, uri, pointers, withdrawn: marks }
 }
 
-type StatusReader = Pick<
+type StatusRegistry = Pick<
   Registry,
   | 'describeRepository'
   | 'listTags'
@@ -124,7 +124,7 @@ type StatusReader = Pick<
  * permission, a region without managed signing) is shown as such, not a failure.
  */
 export async function readStatus(
-  registry: StatusReader,
+  registry: StatusRegistry,
   convention: Convention,
   repositories: readonly string[],
   github: Context['github']

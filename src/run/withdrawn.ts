@@ -6,7 +6,7 @@ import type { Change } from '../report/result.js'
 import type { Version } from '../core/version.js'
 import { type Convention } from '../core/convention.js'
 
-type MarkRegistry = Pick<Registry, 'getManifests' | 'removeTag' | 'putTag'>
+type WithdrawnRegistry = Pick<Registry, 'getManifests' | 'removeTag' | 'putTag'>
 
 /**
  * `restore-version`: takes the withdrawn mark off the version in every repository that has it, so
@@ -14,8 +14,8 @@ type MarkRegistry = Pick<Registry, 'getManifests' | 'removeTag' | 'putTag'>
  * is cancelled), every mark the registry no longer shows is put back, byte for byte, a removal
  * whose answer was lost included; every row says where the mark is now.
  */
-export async function restoreVersion(
-  registry: MarkRegistry,
+export async function clearWithdrawn(
+  registry: WithdrawnRegistry,
   convention: Convention,
   repositories: readonly string[],
   version: Version,
@@ -33,7 +33,7 @@ export async function restoreVersion(
   const marks = await read()
   if (marks.every((mark) => mark === undefined))
     throw new Error(
-      `${version.text} is not withdrawn in ${repositories.join(', ')}: none has the tag ${tag}; nothing to restore`
+      `${version.text} is not withdrawn in ${repositories.join(', ')}: none has the tag ${tag}; nothing to clear`
     )
   const row = (index: number, action: Change['action'], now: string | null): Change => ({
     repository: repositories[index] as string,

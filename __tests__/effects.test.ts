@@ -1,5 +1,5 @@
-import { pollUntil, type Waiting } from '../src/run/poll.js'
-import { fakeWaiting } from './support/harness.js'
+import { pollUntil } from '../src/run/effects.js'
+import { fakeEffects } from './support/harness.js'
 import { durationMs } from '../src/core/inputs.js'
 
 /** A `done` that says yes on its `yesOn`th ask (never when undefined), counting asks. */
@@ -33,35 +33,35 @@ describe('pollUntil', () => {
       [2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 10_000]
     ]
   ])('%s (%d ms → pauses %j) and gives up when time is out', async (_name, ms, pauses) => {
-    const { waiting, sleeps, now } = fakeWaiting()
+    const { effects, sleeps, now } = fakeEffects()
     const { done, asks } = asker()
-    expect(await pollUntil(done, ms, waiting, progress)).toBe(false)
+    expect(await pollUntil(done, ms, effects, progress)).toBe(false)
     expect(sleeps).toEqual(pauses)
     expect(now()).toBe(ms)
     expect(asks()).toBe(pauses.length)
   })
 
   it('returns true as soon as done says yes, without pausing again', async () => {
-    const { waiting, sleeps } = fakeWaiting()
+    const { effects, sleeps } = fakeEffects()
     const { done, asks } = asker(3)
-    expect(await pollUntil(done, 60_000, waiting, progress)).toBe(true)
+    expect(await pollUntil(done, 60_000, effects, progress)).toBe(true)
     expect(sleeps).toEqual([2_000, 4_000, 8_000])
     expect(asks()).toBe(3)
   })
 
   it('returns false at once when ms is 0: no log, no pause, no ask', async () => {
-    const { waiting, sleeps, logs } = fakeWaiting()
+    const { effects, sleeps, logs } = fakeEffects()
     const { done, asks } = asker(1)
-    expect(await pollUntil(done, 0, waiting, progress)).toBe(false)
+    expect(await pollUntil(done, 0, effects, progress)).toBe(false)
     expect(sleeps).toEqual([])
     expect(logs).toEqual([])
     expect(asks()).toBe(0)
   })
 
   it('logs the seconds waited before each pause, then asks after it', async () => {
-    const { waiting, events } = fakeWaiting()
+    const { effects, events } = fakeEffects()
     const { done } = asker(3, events)
-    await pollUntil(done, 60_000, waiting, progress)
+    await pollUntil(done, 60_000, effects, progress)
     expect(events).toEqual([
       'log waited 0 s',
       'sleep 2000',
@@ -78,13 +78,14 @@ describe('pollUntil', () => {
   it('counts time done itself takes against the limit', async () => {
     let now = 0
     const sleeps: number[] = []
-    const waiting: Waiting = {
-      sleep: async (ms) => {
+    const { effects } = fakeEffects()
+    const waiting = {
+      ...effects,
+      sleep: async (ms: number) => {
         sleeps.push(ms)
         now += ms
       },
-      clock: () => now,
-      log: () => {}
+      clock: () => now
     }
     // Each ask takes 1 s: after 2 + 1 + 4 + 1 s, 2 s of 10 are left.
     const done = async () => {
