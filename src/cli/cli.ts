@@ -1,3 +1,7 @@
+/**
+ * The command line: the action's pipeline (src/run) with its inputs from flags (command.ts) and its
+ * account on the terminal (terminal.ts); bin.ts is the entry. It imports nothing of the action.
+ */
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { commandContext } from '../run/context.js'

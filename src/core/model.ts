@@ -1,4 +1,9 @@
-/** The vocabulary every layer shares: images as the registry stores them, and how they are named in messages. */
+/**
+ * The core: the rules, and only the rules. Nothing here reads the registry, the runner, GitHub or
+ * the clock: given what a run was asked and what the registry holds, the modules here decide which
+ * tags move where and why another stays, and they are tested as tables. This file is the vocabulary
+ * every layer shares: images as the registry stores them, and how they are named in messages.
+ */
 
 /** A manifest exactly as the registry stores it; `body` is never re-serialised. */
 export interface Manifest {

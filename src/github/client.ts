@@ -1,3 +1,8 @@
+/**
+ * The GitHub module: the only code that speaks to GitHub, its deployments API through
+ * `@actions/github`; every request and page bounded in time and by the run's cancel, every answer
+ * checked to be JSON.
+ */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DeploymentPayload, DeploymentRecord } from '../core/history.js'
 import { messageOf } from '../core/model.js'

@@ -1,3 +1,9 @@
+/**
+ * The stages both hosts share, and `execute`, the pipeline in a screen: inputs → derive (pure) →
+ * read the registry → plan (pure) → gates → restore archived images → apply → report, with the
+ * status, lifecycle, prune, withdrawn-mark and deployment stages. The action (src/action) and the
+ * command line (src/cli) differ only in the Host they pass and how they report the result.
+ */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { applyPlans } from './apply.js'
 import { workspaceReader } from './context.js'
