@@ -8,12 +8,12 @@
 // unmodified answers use `rawUrl`.
 //
 // Clients must use region 'us-east-1' and the dummy credentials test/test
-// (motoClientConfig() returns exactly that). moto's default account id is
-// 123456789012.
+// (clientFor in ./harness.ts gives exactly that). moto's default account id
+// is 123456789012.
 //
 // Known moto 5.2.1 deviations from real Amazon ECR (confirmed in
-// moto/ecr/models.py and moto/ecr/responses.py; each one is asserted by
-// __tests__/moto-deviations.test.ts so we notice when moto changes):
+// moto/ecr/models.py and moto/ecr/responses.py; each one is the moto answer of
+// a row of __tests__/standin/contract.test.ts, so we notice when moto changes):
 //
 // | #  | API               | moto 5.2.1                                                       | real ECR                                                      | how the tests handle it                                                         |
 // |----|-------------------|------------------------------------------------------------------|---------------------------------------------------------------|---------------------------------------------------------------------------------|
@@ -51,13 +51,20 @@
 // | 16 | BatchDeleteImage  | deletes a manifest that an index still references                | failure ImageReferencedByManifestList                         | referenced-child protection is asserted on the stand-in only                    |
 // | 17 | BatchDeleteImage  | deleting an UNTAGGED image by digest removes it but returns      | imageIds: [{ imageDigest }]                                   | the action must confirm deletions by re-listing, not by counting the returned   |
 // |    |                   | imageIds: [] (one entry is emitted per tag, and it has none)     |                                                               | imageIds; the count is asserted on the stand-in only                            |
+// | 18 | (several)         | does not check what ECR refuses with InvalidParameterException:  | InvalidParameterException                                     | the action checks tags itself; the checks are asserted on the stand-in, and     |
+// |    |                   | a tag outside the tag grammar or over 128 characters, a          |                                                               | moto's answers in the same rows                                                 |
+// |    |                   | repository name of 1 or 257 characters, an exclusion filter      |                                                               |                                                                                 |
+// |    |                   | outside its grammar, 101 imageIds or repositoryNames,            |                                                               |                                                                                 |
+// |    |                   | DescribeImages imageIds with maxResults, a media type the        |                                                               |                                                                                 |
+// |    |                   | manifest contradicts or no tag names, *_WITH_EXCLUSION without   |                                                               |                                                                                 |
+// |    |                   | filters (PutImageTagMutability), a lifecycle policy under 100    |                                                               |                                                                                 |
+// |    |                   | characters                                                       |                                                               |                                                                                 |
+// | 19 | PutImage          | no tag and a digest already stored: stored again                 | ImageAlreadyExistsException                                   | seedImage() ignores ImageAlreadyExistsException for children either way         |
+// | 20 | BatchDeleteImage  | a tag with the digest of another image: failure ImageNotFound    | failure ImageTagDoesNotMatchDigest                            | the action deletes by tag, never by tag and digest                              |
+// | 21 | PutImageTag-      | the answer leaves imageTagMutabilityExclusionFilters out         | answers the filters set                                       | the action only reads the setting, with DescribeRepositories                    |
+// |    | Mutability        |                                                                  |                                                               |                                                                                 |
 //
-// Not deviations (moto matches real ECR; asserted on moto by moto-deviations.test.ts):
-// BatchDeleteImage of an image's last tag deletes the image; PutImage of the
-// same manifest under a tag it already has raises ImageAlreadyExistsException;
-// CreateRepository enforces the repository-name pattern; DescribeRepositories
-// with an unknown name raises RepositoryNotFoundException; PutImage of a
-// manifest without a mediaType field requires imageManifestMediaType.
+// Rows of the contract without a moto answer are rules moto implements as ECR does.
 
 import { spawn } from 'node:child_process'
 import http from 'node:http'
@@ -67,22 +74,7 @@ import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib'
 export const MOTO_INSTALL_HINT =
   "moto_server not found on PATH; install it with: pip install 'moto[server]'"
 
-export const MOTO_REGION = 'us-east-1'
-export const MOTO_ACCOUNT_ID = '123456789012'
-export const MOTO_CREDENTIALS = Object.freeze({ accessKeyId: 'test', secretAccessKey: 'test' })
-
-/**
- * ECRClient configuration for a moto endpoint (proxy or raw).
- * @param {string} endpoint
- */
-export function motoClientConfig(endpoint) {
-  return {
-    endpoint,
-    region: MOTO_REGION,
-    credentials: { ...MOTO_CREDENTIALS }
-  }
-}
-
+const MOTO_REGION = 'us-east-1'
 const STARTUP_TIMEOUT_MS = 30_000
 const BATCH_GET_IMAGE_TARGET = 'AmazonEC2ContainerRegistry_V20150921.BatchGetImage'
 
