@@ -6,10 +6,12 @@
 import { builtInConvention } from '../../src/core/conventions.js'
 import type { Convention } from '../../src/core/convention.js'
 import { derive, type ActiveTrigger, type Intent, type RunValues } from '../../src/core/derive.js'
+import type { GateSettings } from '../../src/core/gates.js'
 import { shortDigest, type Manifest } from '../../src/core/model.js'
 import type { RepositoryPlan, Step, StepKind } from '../../src/core/plan.js'
 import { requireVersion, type Version } from '../../src/core/version.js'
 import type { Change, RunResult } from '../../src/report/result.js'
+import type { LifecycleOutcome } from '../../src/run/cleanup.js'
 import { MEDIA_TYPES } from './oci.mjs'
 
 const names = new Map<string, string>()
@@ -24,19 +26,27 @@ export function fakeDigest(name: string): string {
 /** The name a digest was made from, or its short form: how logs and summaries of a test name images. */
 export const nameOf = (digest: string): string => names.get(digest) ?? shortDigest(digest)
 
-const manifests = new Map<string, Manifest>()
+const byName = new Map<string, Manifest>()
 
 /** An image manifest with a body of its own, so that a write of another one would show; one object per name. */
 export function manifest(name: string, mediaType: string = MEDIA_TYPES.ociManifest): Manifest {
   const key = `${name} ${mediaType}`
-  const made = manifests.get(key) ?? {
+  const made = byName.get(key) ?? {
     digest: fakeDigest(name),
     mediaType,
     body: `{"schemaVersion":2,"name":"${name}"}`
   }
-  manifests.set(key, made)
+  byName.set(key, made)
   return made
 }
+
+/** Several manifests at once: `const [build, old] = manifests('b', 'c')`. */
+export const manifests = <const T extends readonly string[]>(...names: T) =>
+  names.map((name) => manifest(name)) as { [K in keyof T]: Manifest }
+
+/** Several digests at once: `const [index, amd64] = fakeDigests('e', 'f')`. */
+export const fakeDigests = <const T extends readonly string[]>(...names: T) =>
+  names.map(fakeDigest) as { [K in keyof T]: string }
 
 /** A repository's tags written `tag=image …`, each image `manifest(name)`: `v1.0.0=c production=c`. */
 export const tagged = (text: string): Record<string, Manifest> =>
@@ -72,6 +82,10 @@ export const buildKitIndex = (digests: {
     ]
   })
 })
+
+/** The same tags as ListImages lists them: tag → digest. */
+export const listing = (text: string): Map<string, string> =>
+  new Map(Object.entries(tagged(text)).map(([tag, { digest }]) => [tag, digest]))
 
 export const environments = builtInConvention('environments')
 export const channels = builtInConvention('channels')
@@ -167,3 +181,19 @@ export const result = (extra: Partial<RunResult> = {}): RunResult => ({
   changes: [],
   ...extra
 })
+
+/** The gates a release is judged by: fail on HIGH, a scan required, no signature, unless told. */
+export const gateSettings = (extra: Partial<GateSettings> = {}): GateSettings => ({
+  failOnSeverity: 'HIGH',
+  requireScan: true,
+  ignoreFindings: [],
+  requireSignature: 'off',
+  ...extra
+})
+
+/** What the lifecycle stage did in a repository: its policy `{}`, no difference, unless told. */
+export const lifecycleOutcome = (
+  repository: string,
+  action: LifecycleOutcome['action'],
+  extra: Partial<LifecycleOutcome> = {}
+): LifecycleOutcome => ({ repository, policy: '{}', difference: [], action, refused: [], ...extra })

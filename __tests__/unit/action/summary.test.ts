@@ -1,5 +1,12 @@
 import { jest } from '@jest/globals'
-import { change as changed, fakeDigest, plan, v } from '../../support/builders.js'
+import {
+  change as changed,
+  fakeDigest,
+  fakeDigests,
+  lifecycleOutcome,
+  plan,
+  v
+} from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
 
 const outputs: Record<string, string> = {}
@@ -147,19 +154,12 @@ describe('report', () => {
 
 describe('report: lifecycle', () => {
   type LifecycleOutcome = import('../../../src/run/cleanup.js').LifecycleOutcome
-  const [production, child, stale] = ['p', 'q', 's'].map(fakeDigest) as [string, string, string]
+  const [production, child, stale] = fakeDigests('p', 'q', 's')
   const outcome = (
     repository: string,
     action: LifecycleOutcome['action'],
     extra: Partial<LifecycleOutcome> = {}
-  ): LifecycleOutcome => ({
-    repository,
-    policy: '{"rules":[]}',
-    difference: ['rule 1 missing: {}'],
-    action,
-    refused: [],
-    ...extra
-  })
+  ) => lifecycleOutcome(repository, action, { difference: ['rule 1 missing: {}'], ...extra })
   const refused = outcome('web', 'refused', {
     preview: {
       expiring: [

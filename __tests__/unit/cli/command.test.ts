@@ -11,7 +11,7 @@ import {
 import type { PruneOutcome } from '../../../src/run/cleanup.js'
 import type { RunResult } from '../../../src/report/result.js'
 import { EVENTS } from '../../../src/core/trigger.js'
-import { change, fakeDigest, result } from '../../support/builders.js'
+import { change, fakeDigests, lifecycleOutcome, result } from '../../support/builders.js'
 
 /** The command the arguments parse to; fails the test on help or a usage error. */
 function commandOf(argv: readonly string[]): Command {
@@ -243,15 +243,10 @@ describe('every input of action.yml on the command line', () => {
 })
 
 describe('exitCode', () => {
-  const [from, to, other] = [fakeDigest('a'), fakeDigest('b'), fakeDigest('c')]
+  const [from, to, other] = fakeDigests('a', 'b', 'c')
   const failure = new Error('ecr:PutImage on api failed')
-  const lifecycle = (action: 'written' | 'failed' | 'would write') => ({
-    repository: 'api',
-    policy: '{}',
-    difference: [],
-    action,
-    refused: []
-  })
+  const lifecycle = (action: 'written' | 'failed' | 'would write') =>
+    lifecycleOutcome('api', action)
 
   /** A prune that kept an image which gained a pointer meanwhile, having removed its tags first. */
   const keptByPrune = (removed: string[]): PruneOutcome => ({

@@ -4,7 +4,16 @@ import {
   terminalHost,
   type Terminal
 } from '../../../src/cli/terminal.js'
-import { change, fakeDigest, hold, manifest, plan, result, write } from '../../support/builders.js'
+import {
+  change,
+  fakeDigests,
+  hold,
+  lifecycleOutcome,
+  manifest,
+  plan,
+  result,
+  write
+} from '../../support/builders.js'
 
 /** A terminal that keeps what is written to it, and answers each question with the next answer. */
 function fakeTerminal(
@@ -36,7 +45,7 @@ function fakeTerminal(
 }
 
 const CLEAR = '\r\x1b[2K'
-const [a, b, c] = ['a', 'b', 'c'].map(fakeDigest) as [string, string, string]
+const [a, b, c] = fakeDigests('a', 'b', 'c')
 // eslint-disable-next-line no-control-regex -- the colour codes are what is taken out
 const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '')
 
@@ -362,9 +371,7 @@ describe('renderResult', () => {
             error: new Error('throttled')
           }
         ],
-        lifecycle: [
-          { repository: 'api', policy: '{}', difference: [], action: 'written', refused: [] }
-        ],
+        lifecycle: [lifecycleOutcome('api', 'written')],
         failure: new Error('ecr:PutImage on api failed')
       }),
       false

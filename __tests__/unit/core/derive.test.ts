@@ -12,13 +12,13 @@ import { isValidTag, sanitizeTagPart } from '../../../src/core/tags.js'
 import { resolveTrigger } from '../../../src/core/trigger.js'
 import { parseVersion } from '../../../src/core/version.js'
 import {
-  RUN as run,
   channels,
   environments,
   promote,
   push,
   release,
-  rollback
+  rollback,
+  RUN as run
 } from '../../support/builders.js'
 
 /** Source and targets in one line each: `sha-a1b2c3d -> latest(plain)`. */

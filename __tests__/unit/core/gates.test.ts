@@ -17,11 +17,9 @@ import {
 } from '../../../src/core/gates.js'
 import { shortDigest, type Manifest } from '../../../src/core/model.js'
 import { MEDIA_TYPES } from '../../support/oci.mjs'
-import { buildKitIndex, fakeDigest, manifest } from '../../support/builders.js'
+import { buildKitIndex, fakeDigests, gateSettings, manifest } from '../../support/builders.js'
 
-const [plain, index, amd64, arm64, attestation, other] = ['a', 'b', 'c', 'd', 'e', 'f'].map(
-  fakeDigest
-) as [string, string, string, string, string, string]
+const [plain, index, amd64, arm64, attestation, other] = fakeDigests('a', 'b', 'c', 'd', 'e', 'f')
 
 const image = manifest('a')
 const multiArch = buildKitIndex({ index, amd64, arm64, attestation })
@@ -30,13 +28,6 @@ const move: GatedMove = { repository: 'app', tags: ['production'], image }
 const indexMove: GatedMove = { repository: 'app', tags: ['production'], image: multiArch }
 const refused = `cannot move app:production to ${shortDigest(plain)}`
 
-const settings = (extra: Partial<GateSettings> = {}): GateSettings => ({
-  failOnSeverity: 'HIGH',
-  requireScan: true,
-  ignoreFindings: [],
-  requireSignature: 'off',
-  ...extra
-})
 const finding = (id: string, severity: string, extra: Partial<Finding> = {}): Finding => ({
   id,
   severity,
@@ -134,7 +125,7 @@ describe('scanGateOn', () => {
     ['HIGH', false, true],
     ['LOW', true, true]
   ])('fail-on-severity %s, require-scan %s: %s', (failOnSeverity, requireScan, on) => {
-    expect(scanGateOn(settings({ failOnSeverity, requireScan }))).toBe(on)
+    expect(scanGateOn(gateSettings({ failOnSeverity, requireScan }))).toBe(on)
   })
 })
 
@@ -158,7 +149,7 @@ describe('judgeScan: thresholds', () => {
     const verdict = judgeScan(
       move,
       scanOf(finding('CVE-2024-0001', severity)),
-      settings({ failOnSeverity })
+      gateSettings({ failOnSeverity })
     )
     expect(verdict.threshold).toBe(failOnSeverity)
     expect(verdict.counts).toEqual({ [severity]: 1 })
@@ -180,7 +171,7 @@ describe('judgeScan: thresholds', () => {
         finding('CVE-2024-0002', 'HIGH', { package: 'zlib' }),
         finding('CVE-2024-0001', 'CRITICAL', { package: 'libssl3' })
       ),
-      settings({ ignoreFindings: ['CVE-2024-0001', 'CVE-2024-9999'] })
+      gateSettings({ ignoreFindings: ['CVE-2024-0001', 'CVE-2024-9999'] })
     )
     expect(verdict.counts).toEqual({ HIGH: 1 })
     expect(verdict.ignored).toEqual(['CVE-2024-0001'])
@@ -194,7 +185,7 @@ describe('judgeScan: thresholds', () => {
     const verdict = judgeScan(
       move,
       scanOf(finding('CVE-2024-0001', 'CRITICAL'), finding('CVE-2024-0003', 'LOW')),
-      settings({ ignoreFindings: ['CVE-2024-0001'] })
+      gateSettings({ ignoreFindings: ['CVE-2024-0001'] })
     )
     expect(verdict.problems).toEqual([])
     expect(verdict.counts).toEqual({ LOW: 1 })
@@ -208,7 +199,7 @@ describe('judgeScan: thresholds', () => {
         finding('CVE-2024-0001', 'CRITICAL', { package: 'openssl', open: false }),
         finding('CVE-2024-0002', 'HIGH', { open: false })
       ),
-      settings({ ignoreFindings: ['CVE-2024-0002'] })
+      gateSettings({ ignoreFindings: ['CVE-2024-0002'] })
     )
     expect(verdict).toMatchObject({ counts: {}, top: [], ignored: [], problems: [] })
   })
@@ -225,7 +216,7 @@ describe('judgeScan: thresholds', () => {
           report: complete(openssl, finding('CVE-2024-0001', 'CRITICAL', { package: 'libssl3' }))
         }
       ],
-      settings()
+      gateSettings()
     )
     // Once per package: openssl on both images is one, libssl3 another.
     expect(verdict.counts).toEqual({ CRITICAL: 2 })
@@ -245,7 +236,7 @@ describe('judgeScan: thresholds', () => {
       finding('CVE-2024-0006', 'HIGH', { package: 'tar' }),
       finding('CVE-2024-0009', 'INFORMATIONAL')
     ]
-    const verdict = judgeScan(move, scanOf(...findings), settings())
+    const verdict = judgeScan(move, scanOf(...findings), gateSettings())
     expect(verdict.counts).toEqual({ CRITICAL: 2, HIGH: 5, MEDIUM: 1, INFORMATIONAL: 1 })
     expect(verdict.top.map(({ id }) => id)).toEqual([
       'CVE-2024-0001',
@@ -267,7 +258,7 @@ describe('judgeScan: thresholds', () => {
 
   it('says no "more" when exactly five findings block', () => {
     const five = [1, 2, 3, 4, 5].map((n) => finding(`CVE-2024-000${n}`, 'CRITICAL'))
-    const [problem] = judgeScan(move, scanOf(...five), settings()).problems
+    const [problem] = judgeScan(move, scanOf(...five), gateSettings()).problems
     expect(problem).toContain('5 findings at or above HIGH (CRITICAL 5): ')
     expect(problem).toContain('CVE-2024-0005 (CRITICAL). Fix and rebuild')
     expect(problem).not.toContain('more')
@@ -300,11 +291,11 @@ describe('judgeScan: scan status', () => {
     ['no report', undefined, why('was never scanned (ECR has no scan findings for it)')]
   ])('%s', (_name, report, problem) => {
     const scans = [{ digest: plain, ...(report && { report }) }]
-    const required = judgeScan(move, scans, settings())
+    const required = judgeScan(move, scans, gateSettings())
     expect(required.problems).toEqual(problem ? [problem] : [])
     expect(required.images).toEqual([{ digest: plain, status: report?.status ?? 'NOT SCANNED' }])
     // Without require-scan, a scan that did not finish lets the move through.
-    expect(judgeScan(move, scans, settings({ requireScan: false })).problems).toEqual([])
+    expect(judgeScan(move, scans, gateSettings({ requireScan: false })).problems).toEqual([])
   })
 
   it('names a platform image by its platform', () => {
@@ -315,7 +306,7 @@ describe('judgeScan: scan status', () => {
         { digest: arm64, platform: 'linux/arm64' },
         { digest: other, report: { status: 'IN_PROGRESS', findings: [] } }
       ],
-      settings()
+      gateSettings()
     )
     const moved = `cannot move app:production to ${shortDigest(index)}`
     const remedy = 'scan it first, or set require-scan: false to let an unscanned image through'
@@ -331,11 +322,11 @@ describe('judgeScan: scan status', () => {
   })
 
   it('refuses an index with no platform image to scan while a scan is required', () => {
-    const refused = judgeScan(indexMove, [], settings())
+    const refused = judgeScan(indexMove, [], gateSettings())
     expect(refused.problems).toEqual([
       `cannot move app:production to ${shortDigest(index)}: the index holds no platform image to scan, so nothing vouches for it; set require-scan: false to let it through`
     ])
-    expect(judgeScan(indexMove, [], settings({ requireScan: false })).problems).toEqual([])
+    expect(judgeScan(indexMove, [], gateSettings({ requireScan: false })).problems).toEqual([])
   })
 
   it('with threshold off and require-scan on, refuses only the unscanned image, whatever the findings', () => {
@@ -347,7 +338,7 @@ describe('judgeScan: scan status', () => {
       },
       { digest: arm64, platform: 'linux/arm64' }
     ]
-    const verdict = judgeScan(indexMove, scans, settings({ failOnSeverity: 'off' }))
+    const verdict = judgeScan(indexMove, scans, gateSettings({ failOnSeverity: 'off' }))
     expect(verdict.counts).toEqual({ CRITICAL: 1 })
     expect(verdict.top).toEqual([])
     expect(verdict.problems).toHaveLength(1)
@@ -359,7 +350,7 @@ describe('judgeScan: scan status', () => {
       judgeScan(
         indexMove,
         [scans[0]!, { ...scans[1]!, report: complete() }],
-        settings({ failOnSeverity: 'off' })
+        gateSettings({ failOnSeverity: 'off' })
       ).problems
     ).toEqual([])
   })

@@ -21,7 +21,7 @@ import {
   channels,
   environments,
   intentFor,
-  manifest,
+  manifests,
   promote,
   push,
   release,
@@ -32,12 +32,7 @@ import {
 import { thrownBy } from '../../support/harness.js'
 
 /** The registry holds images b (the build), c (old), d (older) and e (a hotfix), written by letter. */
-const [build, old, older, hotfix] = ['b', 'c', 'd', 'e'].map((name) => manifest(name)) as [
-  Manifest,
-  Manifest,
-  Manifest,
-  Manifest
-]
+const [build, old, older, hotfix] = manifests('b', 'c', 'd', 'e')
 const mutable: TagMutability = { mode: 'MUTABLE', exclusions: [] }
 const immutable: TagMutability = { mode: 'IMMUTABLE', exclusions: [] }
 const digestsOf = (registry: Record<string, Manifest>) =>

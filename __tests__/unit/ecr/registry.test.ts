@@ -40,25 +40,30 @@ const manifest: Manifest = {
   body
 }
 
+/** An image as BatchGetImage answers it. */
+const served = (imageId: { imageTag?: string; imageDigest?: string }, imageManifest = body) => ({
+  imageId,
+  imageManifest,
+  imageManifestMediaType: manifest.mediaType
+})
+const notFound = (imageTag: string) => ({
+  imageId: { imageTag },
+  failureCode: 'ImageNotFound' as const,
+  failureReason: 'Requested image not found'
+})
+/** What the first call of a command sent. */
+const sent = (command: Parameters<typeof ecr.commandCalls>[0]) =>
+  ecr.commandCalls(command)[0]?.args[0].input
+/** Every request names the registry it was given, and the repository. */
+const scope = { registryId: '123456789012', repositoryName: 'app' }
+
 beforeEach(() => ecr.reset())
 
 describe('Registry reads', () => {
   it('asks BatchGetImage for every manifest type and keeps the bytes exactly', async () => {
     ecr.on(BatchGetImageCommand).resolves({
-      images: [
-        {
-          imageId: { imageTag: 'sha-abc1234', imageDigest: digest },
-          imageManifest: body,
-          imageManifestMediaType: manifest.mediaType
-        }
-      ],
-      failures: [
-        {
-          imageId: { imageTag: 'latest' },
-          failureCode: 'ImageNotFound',
-          failureReason: 'Requested image not found'
-        }
-      ]
+      images: [served({ imageTag: 'sha-abc1234', imageDigest: digest })],
+      failures: [notFound('latest')]
     })
     const manifests = await registry().getManifests('app', [
       { tag: 'sha-abc1234' },
@@ -66,9 +71,8 @@ describe('Registry reads', () => {
     ])
     expect(manifests.get('sha-abc1234')).toEqual(manifest)
     expect(manifests.has('latest')).toBe(false)
-    expect(ecr.commandCalls(BatchGetImageCommand)[0]?.args[0].input).toEqual({
-      registryId: '123456789012',
-      repositoryName: 'app',
+    expect(sent(BatchGetImageCommand)).toEqual({
+      ...scope,
       imageIds: [{ imageTag: 'sha-abc1234' }, { imageTag: 'latest' }],
       acceptedMediaTypes: ACCEPTED_MEDIA_TYPES
     })
@@ -82,13 +86,7 @@ describe('Registry reads', () => {
 
   it('matches a digest request by digest', async () => {
     ecr.on(BatchGetImageCommand).resolves({
-      images: [
-        {
-          imageId: { imageDigest: digest },
-          imageManifest: body,
-          imageManifestMediaType: manifest.mediaType
-        }
-      ]
+      images: [served({ imageDigest: digest })]
     })
     expect((await registry().getManifests('app', [{ digest }])).get(digest)).toEqual(manifest)
   })
@@ -96,11 +94,7 @@ describe('Registry reads', () => {
   it('refuses to guess when ECR cannot return an image for another reason than not found', async () => {
     ecr.on(BatchGetImageCommand).resolves({
       failures: [
-        {
-          imageId: { imageTag: 'latest' },
-          failureCode: 'ImageNotFound',
-          failureReason: 'Requested image not found'
-        },
+        notFound('latest'),
         {
           imageId: { imageTag: 'production' },
           failureCode: 'KmsError',
@@ -132,13 +126,7 @@ describe('Registry reads', () => {
 
   it('refuses a manifest whose bytes do not hash to its digest', async () => {
     ecr.on(BatchGetImageCommand).resolves({
-      images: [
-        {
-          imageId: { imageTag: 'latest', imageDigest: digest },
-          imageManifest: `${body} `,
-          imageManifestMediaType: manifest.mediaType
-        }
-      ]
+      images: [served({ imageTag: 'latest', imageDigest: digest }, `${body} `)]
     })
     await expect(registry().getManifests('app', [{ tag: 'latest' }])).rejects.toThrow(
       `the manifest ECR returned for app:latest hashes to sha256:`
@@ -159,7 +147,7 @@ describe('Registry reads', () => {
       ['v1.0.0', 'sha256:1'],
       ['production', 'sha256:1']
     ])
-    expect(ecr.commandCalls(ListImagesCommand)[0]?.args[0].input).toMatchObject({
+    expect(sent(ListImagesCommand)).toMatchObject({
       filter: { tagStatus: 'TAGGED' },
       maxResults: 1000
     })
@@ -186,9 +174,8 @@ describe('Registry writes', () => {
   it('sends the manifest untouched with its digest and media type', async () => {
     ecr.on(PutImageCommand).resolves({})
     expect(await registry().putTag('app', 'latest', manifest)).toBe('written')
-    expect(ecr.commandCalls(PutImageCommand)[0]?.args[0].input).toEqual({
-      registryId: '123456789012',
-      repositoryName: 'app',
+    expect(sent(PutImageCommand)).toEqual({
+      ...scope,
       imageTag: 'latest',
       imageManifest: body,
       imageManifestMediaType: manifest.mediaType,
@@ -225,20 +212,12 @@ describe('Registry writes', () => {
     await expect(registry().removeTag('app', 'latest')).rejects.toThrow(
       "could not remove tag 'latest' from app: KmsError: key disabled"
     )
-    expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
-      { imageTag: 'latest' }
-    ])
+    expect(sent(BatchDeleteImageCommand).imageIds).toEqual([{ imageTag: 'latest' }])
   })
 
   it('counts a tag that is already gone as removed: the retry of a removal whose answer was lost', async () => {
     ecr.on(BatchDeleteImageCommand).resolves({
-      failures: [
-        {
-          imageId: { imageTag: 'latest' },
-          failureCode: 'ImageNotFound',
-          failureReason: 'Requested image not found'
-        }
-      ]
+      failures: [notFound('latest')]
     })
     await expect(registry().removeTag('app', 'latest')).resolves.toBeUndefined()
   })
@@ -260,9 +239,8 @@ describe('Registry describes images', () => {
         ['sha256:other', { tags: [] }]
       ])
     )
-    expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
-      registryId: '123456789012',
-      repositoryName: 'app',
+    expect(sent(DescribeImagesCommand)).toEqual({
+      ...scope,
       imageIds: [{ imageDigest: digest }, { imageDigest: 'sha256:other' }],
       filter: { imageStatus: 'ANY' }
     })
@@ -287,12 +265,11 @@ describe('Registry lifecycle policies and deletes', () => {
     await registry().putLifecyclePolicy('app', '{"rules":[]}')
     await registry().startLifecyclePreview('app', '{"rules":[]}')
     const expected = {
-      registryId: '123456789012',
-      repositoryName: 'app',
+      ...scope,
       lifecyclePolicyText: '{"rules":[]}'
     }
-    expect(ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input).toEqual(expected)
-    expect(ecr.commandCalls(StartLifecyclePolicyPreviewCommand)[0]?.args[0].input).toEqual(expected)
+    expect(sent(PutLifecyclePolicyCommand)).toEqual(expected)
+    expect(sent(StartLifecyclePolicyPreviewCommand)).toEqual(expected)
   })
 
   it('polls a preview: in progress says so; complete follows every page and keeps only expirations', async () => {
@@ -349,7 +326,7 @@ describe('Registry lifecycle policies and deletes', () => {
     expect(await registry().removeTags('app', ['1.1.0'])).toEqual(
       new Map([['1.1.0', 'ImageReferencedByManifestList: held']])
     )
-    expect(ecr.commandCalls(BatchDeleteImageCommand)[0]?.args[0].input.imageIds).toEqual([
+    expect(sent(BatchDeleteImageCommand).imageIds).toEqual([
       { imageTag: '1.0.0' },
       { imageTag: 'sha-a' }
     ])
@@ -556,7 +533,7 @@ describe('Registry reads archived images', () => {
       imageIds: [{ imageTag: 'v0.9.0', imageDigest: 'sha256:archived' }]
     })
     expect([...(await registry().listTags('app'))]).toEqual([['v0.9.0', 'sha256:archived']])
-    expect(ecr.commandCalls(ListImagesCommand)[0]?.args[0].input.filter).toEqual({
+    expect(sent(ListImagesCommand).filter).toEqual({
       tagStatus: 'TAGGED',
       imageStatus: 'ANY'
     })
@@ -581,9 +558,8 @@ describe('Registry reads archived images', () => {
       status: 'ARCHIVED',
       mediaType: manifest.mediaType
     })
-    expect(ecr.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
-      registryId: '123456789012',
-      repositoryName: 'app',
+    expect(sent(DescribeImagesCommand)).toEqual({
+      ...scope,
       imageIds: [imageId],
       filter: { imageStatus: 'ANY' }
     })
@@ -620,9 +596,8 @@ describe('Registry reads archived images', () => {
     expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
     // No status in the answer: the restore is under way.
     expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
-    expect(ecr.commandCalls(UpdateImageStorageClassCommand)[0]?.args[0].input).toEqual({
-      registryId: '123456789012',
-      repositoryName: 'app',
+    expect(sent(UpdateImageStorageClassCommand)).toEqual({
+      ...scope,
       imageId: { imageDigest: digest },
       targetStorageClass: 'STANDARD'
     })
@@ -792,9 +767,8 @@ describe('Registry reads managed signing', () => {
       { profile: `${profile}-2`, status: 'FAILED', reason: 'signer:SignPayload denied' },
       { status: 'UNKNOWN' }
     ])
-    expect(ecr.commandCalls(DescribeImageSigningStatusCommand)[0]?.args[0].input).toEqual({
-      registryId: '123456789012',
-      repositoryName: 'app',
+    expect(sent(DescribeImageSigningStatusCommand)).toEqual({
+      ...scope,
       imageId: { imageDigest: digest }
     })
   })

@@ -1,6 +1,6 @@
 import type { LifecycleOutcome } from '../../../src/run/cleanup.js'
 import { cleanupFailure, preview } from '../../../src/report/result.js'
-import { hold, manifest, plan, result, write } from '../../support/builders.js'
+import { hold, lifecycleOutcome, manifest, plan, result, write } from '../../support/builders.js'
 
 const [build, old] = [manifest('b'), manifest('c')]
 
@@ -44,22 +44,10 @@ describe('preview', () => {
 })
 
 describe('cleanupFailure', () => {
-  const outcome = (
-    repository: string,
-    action: LifecycleOutcome['action'],
-    extra: Partial<LifecycleOutcome> = {}
-  ): LifecycleOutcome => ({
-    repository,
-    policy: '{}',
-    difference: [],
-    action,
-    refused: [],
-    ...extra
-  })
   const failureOf = (lifecycle: LifecycleOutcome[]) => cleanupFailure(result({ lifecycle }))
 
   it('names each refused image and says no policy was written', () => {
-    const refused = outcome('web', 'refused', {
+    const refused = lifecycleOutcome('web', 'refused', {
       refused: [
         {
           image: { digest: build.digest, tags: ['sha-aaaaaaa', 'v1.0.0'] },
@@ -71,7 +59,7 @@ describe('cleanupFailure', () => {
         }
       ]
     })
-    const { failure } = failureOf([outcome('api', 'not written'), refused])
+    const { failure } = failureOf([lifecycleOutcome('api', 'not written'), refused])
     expect((failure as AggregateError).errors.map(({ message }: Error) => message)).toEqual([
       'the lifecycle policy would expire web@sha256:bbbbbbbbbbbb (sha-aaaaaaa, v1.0.0): it carries v1.0.0, which the convention keeps',
       'the lifecycle policy would expire web@sha256:cccccccccccc: an image the convention keeps holds it as a platform image',
@@ -80,10 +68,12 @@ describe('cleanupFailure', () => {
   })
 
   it('fails nothing when every policy was written or in sync, and names one that could not be written', () => {
-    expect(failureOf([outcome('api', 'written'), outcome('web', 'in sync')])).toEqual({})
     expect(
-      failureOf([outcome('api', 'failed', { error: new Error('ServerException: boom') })]).failure
-        ?.message
+      failureOf([lifecycleOutcome('api', 'written'), lifecycleOutcome('web', 'in sync')])
+    ).toEqual({})
+    expect(
+      failureOf([lifecycleOutcome('api', 'failed', { error: new Error('ServerException: boom') })])
+        .failure?.message
     ).toBe('the lifecycle policy of api was not written: ServerException: boom')
   })
 })

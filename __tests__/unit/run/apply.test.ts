@@ -10,15 +10,10 @@ import type { Manifest } from '../../../src/core/model.js'
 import type { RepositoryPlan, Step } from '../../../src/core/plan.js'
 import { changeRow } from '../../../src/report/result.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { hold, manifest, plan, tagged, write } from '../../support/builders.js'
+import { hold, manifests, plan, tagged, write } from '../../support/builders.js'
 import { memoryRegistry, type Fault, type MemoryRegistry } from '../../support/memory-registry.js'
 
-const [build, old, other, between] = ['b', 'c', 'd', 'e'].map((name) => manifest(name)) as [
-  Manifest,
-  Manifest,
-  Manifest,
-  Manifest
-]
+const [build, old, other, between] = manifests('b', 'c', 'd', 'e')
 /** How the fake planner ranks images for a forward pointer: a higher number is a higher version. */
 const rank = new Map([
   [old.digest, 1],

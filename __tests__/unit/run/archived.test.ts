@@ -1,11 +1,11 @@
 import { shortDigest, type Manifest } from '../../../src/core/model.js'
 import { problemsOf } from '../../../src/core/problems.js'
 import { restoreArchived, restoreProblems, type RestoreOutcome } from '../../../src/run/archived.js'
-import { manifest, plan, write } from '../../support/builders.js'
+import { manifests, plan, write } from '../../support/builders.js'
 import { fakeEffects } from '../../support/harness.js'
 import { memoryRegistry, type Fault, type MemoryRegistry } from '../../support/memory-registry.js'
 
-const [archivedImage, otherImage] = ['a', 'b'].map((name) => manifest(name)) as [Manifest, Manifest]
+const [archivedImage, otherImage] = manifests('a', 'b')
 /** The plan of a move of production to `source`, stored as `archived` says (ACTIVE when absent). */
 const moving = (repository: string, source: Manifest, archived?: string) =>
   plan(repository, {

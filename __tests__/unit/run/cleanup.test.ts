@@ -10,7 +10,13 @@ import { messageOf, type Manifest } from '../../../src/core/model.js'
 import { problemsOf } from '../../../src/core/problems.js'
 import { lifecycleIntent, maintainLifecycle, pruneReleases } from '../../../src/run/cleanup.js'
 import type { Effects } from '../../../src/run/effects.js'
-import { channels, environments, fakeDigest, manifest } from '../../support/builders.js'
+import {
+  channels,
+  environments,
+  fakeDigest,
+  fakeDigests,
+  manifest
+} from '../../support/builders.js'
 import { fakeEffects } from '../../support/harness.js'
 import {
   memoryRegistry,
@@ -20,7 +26,7 @@ import {
 } from '../../support/memory-registry.js'
 
 const rendered = policyText(renderPolicy(environments, environments.cleanup as Cleanup))
-const [amd64, arm64] = ['amd', 'arm'].map(fakeDigest) as [string, string]
+const [amd64, arm64] = fakeDigests('amd', 'arm')
 const [build, older, oldest, untagged, release] = ['b', 'c', 'f', 'd', 'e'].map((name) =>
   manifest(name)
 ) as [Manifest, Manifest, Manifest, Manifest, Manifest]

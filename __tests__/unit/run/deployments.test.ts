@@ -19,6 +19,7 @@ import {
   channels,
   environments,
   fakeDigest,
+  fakeDigests,
   manifest,
   nameOf,
   plan,
@@ -28,7 +29,7 @@ import {
 import { rejection } from '../../support/harness.js'
 import { memoryRegistry, type Fault } from '../../support/memory-registry.js'
 
-const [built, older, other] = ['a', 'b', 'c'].map(fakeDigest) as [string, string, string]
+const [built, older, other] = fakeDigests('a', 'b', 'c')
 const planOf = (repository: string, version?: string): RepositoryPlan =>
   plan(repository, { source: manifest('a'), ...(version && { version: v(version) }) })
 /** A row of this run's changes: `tag` of `repository` moved from b to the build, a, unless told. */

@@ -12,7 +12,8 @@ import {
   buildKitIndex,
   channels,
   environments,
-  fakeDigest,
+  fakeDigests,
+  gateSettings,
   hold,
   manifest,
   plan,
@@ -21,12 +22,7 @@ import {
 import { fakeEffects } from '../../support/harness.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 
-const [index, amd64, arm64, attestation] = ['b', 'c', 'd', 'e'].map(fakeDigest) as [
-  string,
-  string,
-  string,
-  string
-]
+const [index, amd64, arm64, attestation] = fakeDigests('b', 'c', 'd', 'e')
 const [image, before] = [manifest('a'), manifest('f')]
 const plain = image.digest
 const multiArch = buildKitIndex({ index, amd64, arm64, attestation })
@@ -50,14 +46,7 @@ const release = (
     extra
   )
 
-const settings = (extra: Partial<GateSettings> = {}): GateSettings => ({
-  failOnSeverity: 'HIGH',
-  requireScan: true,
-  ignoreFindings: [],
-  requireSignature: 'off',
-  ...extra
-})
-const OFF = settings({ failOnSeverity: 'off', requireScan: false })
+const OFF = gateSettings({ failOnSeverity: 'off', requireScan: false })
 const clean: ScanReport = { status: 'COMPLETE', findings: [] }
 /** Scans by digest; a digest absent was never scanned. */
 const scanned = (scans: Record<string, ScanReport>, seed: Seed = {}) =>
@@ -85,9 +74,9 @@ const reads = (registry: MemoryRegistry, operation: string) =>
 const check = (
   registry: MemoryRegistry,
   plans: RepositoryPlan[],
-  gateSettings: GateSettings,
+  settings: GateSettings,
   { convention = environments, effects = fakeEffects().effects } = {}
-) => checkGates(registry, convention, plans, gateSettings, effects)
+) => checkGates(registry, convention, plans, settings, effects)
 
 describe('checkGates: which moves are gated', () => {
   it('checks only plans that write a guarded tag, and only the guarded tags they write', async () => {
@@ -102,7 +91,7 @@ describe('checkGates: which moves are gated', () => {
           hold('production', 'forward', before, 'already ahead')
         ])
       ],
-      settings()
+      gateSettings()
     )
     expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
       ['api', ['production']]
@@ -122,7 +111,7 @@ describe('checkGates: which moves are gated', () => {
         ]),
         release('web')
       ],
-      settings(),
+      gateSettings(),
       { convention: channels }
     )
     expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
@@ -137,7 +126,7 @@ describe('checkGates: which moves are gated', () => {
     const outcomes = await check(
       registry,
       [release('api', image, { archived: 'ARCHIVED', tested })],
-      settings({ requireSignature: 'managed' })
+      gateSettings({ requireSignature: 'managed' })
     )
     expect(outcomes).toEqual([])
     expect(registry.log).toEqual([])
@@ -149,7 +138,7 @@ describe('checkGates: which moves are gated', () => {
     const outcomes = await check(
       registry,
       [moving('api', image, [write('canary', 'forward', image)], { tested })],
-      settings({ requireSignature: 'cosign' })
+      gateSettings({ requireSignature: 'cosign' })
     )
     expect(outcomes).toEqual([{ repository: 'api', tags: [], image, tested }])
     expect(registry.log).toEqual([])
@@ -160,7 +149,7 @@ describe('checkGates: which moves are gated', () => {
     const [outcome] = await check(
       scanned({ [plain]: clean }),
       [release('api', image, { tested })],
-      settings()
+      gateSettings()
     )
     expect(outcome?.tested).toEqual(tested)
     expect(outcome?.scan?.problems).toEqual([])
@@ -178,7 +167,7 @@ describe('checkGates: the scan gate', () => {
   it('refuses a guarded move to an image with a blocking finding, and gateProblems says so', async () => {
     const finding = { id: 'CVE-2024-0001', severity: 'CRITICAL', package: 'openssl', open: true }
     const registry = scanned({ [plain]: { status: 'COMPLETE', findings: [finding] } })
-    const outcomes = await check(registry, [release('api')], settings())
+    const outcomes = await check(registry, [release('api')], gateSettings())
     expect(outcomes[0]?.signature).toBeUndefined()
     expect(outcomes[0]?.scan).toMatchObject({
       threshold: 'HIGH',
@@ -192,7 +181,7 @@ describe('checkGates: the scan gate', () => {
 
   it('scans each platform image of an index, not the index nor its attestation manifest', async () => {
     const registry = scanned({ [amd64]: clean })
-    const [outcome] = await check(registry, [release('api', multiArch)], settings())
+    const [outcome] = await check(registry, [release('api', multiArch)], gateSettings())
     expect(registry.log.sort()).toEqual(['scan api c', 'scan api d'])
     expect(outcome?.scan?.images).toEqual([
       { digest: amd64, platform: 'linux/amd64', status: 'COMPLETE' },
@@ -205,7 +194,7 @@ describe('checkGates: the scan gate', () => {
 
   it('reports the failed reads of every repository, not only the first', async () => {
     const registry = scanned({}, { faults: [{ operation: 'scan', kind: 'failed', times: 2 }] })
-    const failure = await check(registry, [release('api'), release('web')], settings()).catch(
+    const failure = await check(registry, [release('api'), release('web')], gateSettings()).catch(
       (error: unknown) => error
     )
     expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
@@ -217,7 +206,7 @@ describe('checkGates: the scan gate', () => {
 
 describe('checkGates: the signature gate', () => {
   const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
-  const managed = settings({ ...OFF, requireSignature: 'managed' })
+  const managed = gateSettings({ ...OFF, requireSignature: 'managed' })
 
   it('passes a signature that is COMPLETE at once, without waiting', async () => {
     const registry = signed([{ profile, status: 'COMPLETE' }])
@@ -303,7 +292,7 @@ describe('checkGates: the signature gate', () => {
     const [outcome] = await check(
       registry,
       [release('api')],
-      settings({ requireSignature: 'cosign' })
+      gateSettings({ requireSignature: 'cosign' })
     )
     expect(registry.log.sort()).toEqual([`read api ${cosignTag(plain)}`, 'scan api a'])
     expect(outcome?.scan?.problems).toEqual([])

@@ -1,8 +1,8 @@
 import { leftToUndo, putBack, type JournalEntry, type Undo } from '../../../src/run/journal.js'
-import { fakeDigest } from '../../support/builders.js'
+import { fakeDigests } from '../../support/builders.js'
 import { memoryRegistry } from '../../support/memory-registry.js'
 
-const [run, before, other] = ['b', 'c', 'd'].map(fakeDigest) as [string, string, string]
+const [run, before, other] = fakeDigests('b', 'c', 'd')
 const registryNote: JournalEntry = {
   note: 'registry',
   registryId: '123456789012',

@@ -1,5 +1,4 @@
 import type { ActiveTrigger } from '../../../src/core/derive.js'
-import type { Manifest } from '../../../src/core/model.js'
 import { planRepository } from '../../../src/core/plan.js'
 import {
   readStates,
@@ -10,7 +9,7 @@ import {
 import {
   environments,
   intentFor,
-  manifest,
+  manifests,
   promote,
   release,
   rollback,
@@ -20,12 +19,7 @@ import { fakeEffects } from '../../support/harness.js'
 import { memoryRegistry, type Seed } from '../../support/memory-registry.js'
 
 /** b is the build, c old, d older, e newer: pushed on the 1st, 2nd, 3rd and 4th of January 2026. */
-const [build, old, older, newer] = ['b', 'c', 'd', 'e'].map((name) => manifest(name)) as [
-  Manifest,
-  Manifest,
-  Manifest,
-  Manifest
-]
+const [build, old, older, newer] = manifests('b', 'c', 'd', 'e')
 const facts = Object.fromEntries(
   [build, old, older, newer].map(({ digest }, day) => [
     digest,

@@ -12,6 +12,8 @@ import {
   channels,
   environments,
   fakeDigest,
+  fakeDigests,
+  listing,
   manifest,
   uri
 } from '../../support/builders.js'
@@ -22,7 +24,7 @@ import {
   type ImageFacts as Facts
 } from '../../support/memory-registry.js'
 
-const [released, candidate, old, older, index, amd64, arm64, attestation] = [
+const [released, candidate, old, older, index, amd64, arm64, attestation] = fakeDigests(
   'a',
   'b',
   'c',
@@ -31,7 +33,7 @@ const [released, candidate, old, older, index, amd64, arm64, attestation] = [
   'f',
   '1',
   '2'
-].map(fakeDigest) as [string, string, string, string, string, string, string, string]
+)
 const github = {
   apiUrl: 'https://ghe.example.com/api/v3',
   serverUrl: 'https://ghe.example.com',
@@ -58,23 +60,9 @@ const missing = (tag: string): PointerStatus => ({
 })
 
 describe('repositoryStatus (environments)', () => {
-  const tags = new Map([
-    ['production', released],
-    ['staging', released],
-    ['v1.2.0', released],
-    ['v1.10.0', released],
-    ['v1.10.0-rc.1', released],
-    ['v1.9.0', released],
-    [`sha-${COMMIT}`, released],
-    ['latest', candidate],
-    ['v1.11.0', candidate],
-    [`sha-${OTHER_COMMIT}`, candidate],
-    ['withdrawn-1.11.0', candidate],
-    ['withdrawn-1.0.0', old],
-    ['withdrawn-2.0.0-rc.1', older],
-    ['withdrawn-1.3', older],
-    ['withdrawn-latest', older]
-  ])
+  const tags = listing(
+    `production=a staging=a v1.2.0=a v1.10.0=a v1.10.0-rc.1=a v1.9.0=a sha-${COMMIT}=a latest=b v1.11.0=b sha-${OTHER_COMMIT}=b withdrawn-1.11.0=b withdrawn-1.0.0=c withdrawn-2.0.0-rc.1=d withdrawn-1.3=d withdrawn-latest=d`
+  )
   const facts = new Map<string, ImageFacts>([
     [
       released,
@@ -148,11 +136,7 @@ describe('repositoryStatus (environments)', () => {
       environments,
       'api',
       uri('api'),
-      new Map([
-        ['production', old],
-        ['sha-ABCDEF1', old],
-        ['v1.2', old]
-      ]),
+      listing('production=c sha-ABCDEF1=c v1.2=c'),
       new Map(),
       github
     )
@@ -173,18 +157,9 @@ describe('repositoryStatus (environments)', () => {
 })
 
 describe('repositoryStatus (channels)', () => {
-  const tags = new Map([
-    ['stable', released],
-    ['latest', released],
-    ['1.2.0', released],
-    ['1.2.0-rc.7', released],
-    ['1.1.0', released],
-    [`api-feature-login-x-${COMMIT}`, released],
-    ['edge', candidate],
-    [`api-main-${OTHER_COMMIT}`, candidate],
-    ['withdrawn-1.3.0', candidate],
-    ['1.3.0', candidate]
-  ])
+  const tags = listing(
+    `stable=a latest=a 1.2.0=a 1.2.0-rc.7=a 1.1.0=a api-feature-login-x-${COMMIT}=a edge=b api-main-${OTHER_COMMIT}=b withdrawn-1.3.0=b 1.3.0=b`
+  )
   const status = repositoryStatus(channels, 'api', uri('api'), tags, new Map(), github)
 
   it('reads the channels pointers, versions without a prefix, and build tags with dashes in the branch', () => {

@@ -1,17 +1,12 @@
 import type { Convention } from '../../../src/core/convention.js'
-import type { Manifest } from '../../../src/core/model.js'
 import { problemsOf } from '../../../src/core/problems.js'
 import { clearWithdrawn } from '../../../src/run/withdrawn.js'
-import { environments, manifest, tagged, v } from '../../support/builders.js'
+import { environments, manifests, tagged, v } from '../../support/builders.js'
 import { rejection } from '../../support/harness.js'
 import { memoryRegistry, type Fault } from '../../support/memory-registry.js'
 
 const MARK = 'withdrawn-1.2.0'
-const [api, web, worker] = ['a', 'b', 'c'].map((name) => manifest(name)) as [
-  Manifest,
-  Manifest,
-  Manifest
-]
+const [api, web, worker] = manifests('a', 'b', 'c')
 
 /** The registry: repository → `tag=image …`, each repository's mark on its own image. */
 const holding = (repositories: Record<string, string>, ...faults: Fault[]) =>
