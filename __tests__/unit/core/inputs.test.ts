@@ -81,95 +81,72 @@ describe('readInputs', () => {
     expect(withInputs({ repository: 'app', ...inputs }, env).region).toBe(region)
   })
 
-  it.each<[string, Record<string, string>, NodeJS.ProcessEnv, string]>([
+  it.each<[string, Record<string, string>, string, NodeJS.ProcessEnv?]>([
     [
       'a repository name outside the grammar',
       { repository: 'App_' },
-      {},
       "repository 'App_' is not a valid ECR repository name"
     ],
     [
       'the same repository twice',
       { repository: 'app\napp' },
-      {},
       'repository lists the same repository twice'
     ],
     [
       'a registry id that is not an account',
-      { repository: 'app', 'registry-id': '12345' },
-      {},
+      { 'registry-id': '12345' },
       "registry-id '12345' is not a 12-digit AWS account id"
     ],
-    [
-      'no region',
-      { repository: 'app' },
-      { AWS_REGION: '' },
-      'no AWS region: set the region input, or AWS_REGION'
-    ],
+    ['no region', {}, 'no AWS region: set the region input, or AWS_REGION', { AWS_REGION: '' }],
     [
       'a write pace that is not a positive number',
-      { repository: 'app', 'max-writes-per-second': 'fast' },
-      {},
+      { 'max-writes-per-second': 'fast' },
       "max-writes-per-second 'fast' is not a positive number of writes a second, such as 10 (ECR's default PutImage quota)"
     ],
     [
       'a write pace of zero',
-      { repository: 'app', 'max-writes-per-second': '0' },
-      {},
+      { 'max-writes-per-second': '0' },
       "max-writes-per-second '0' is not a positive number"
     ],
     [
       'an unknown event',
-      { repository: 'app', event: 'deploy' },
-      {},
+      { event: 'deploy' },
       "event 'deploy' is not one of push, release, promote, rollback"
     ],
-    [
-      'a version that is not SemVer',
-      { repository: 'app', version: '1.2' },
-      {},
-      "version '1.2' is not a semantic version"
-    ],
+    ['a version that is not SemVer', { version: '1.2' }, "version '1.2' is not a semantic version"],
     [
       'a version out of range',
-      { repository: 'app', version: 'v99999999999999999999.0.0' },
-      {},
+      { version: 'v99999999999999999999.0.0' },
       "version 'v99999999999999999999.0.0' is out of range: MAJOR, MINOR and PATCH are each at most 9007199254740991"
     ],
     [
       'a release tag that is not SemVer',
-      { repository: 'app', 'release-tag': 'latest' },
-      {},
+      { 'release-tag': 'latest' },
       "release-tag 'latest' is not a semantic version"
     ],
     [
       'an environment that is not a tag',
-      { repository: 'app', environment: 'prod env' },
-      {},
+      { environment: 'prod env' },
       "environment 'prod env' is not a valid tag name"
     ],
     [
       'a source that is neither a tag nor a digest',
-      { repository: 'app', source: 'my tag' },
-      {},
+      { source: 'my tag' },
       "source 'my tag' is neither a tag nor a sha256: digest"
     ],
     [
       'a digest that is too short',
-      { repository: 'app', source: 'sha256:deadbeef' },
-      {},
+      { source: 'sha256:deadbeef' },
       "source 'sha256:deadbeef' is not a digest: a digest is sha256: followed by 64 lowercase hexadecimal characters"
     ],
     [
       'a wait that is not a duration',
-      { repository: 'app', 'wait-for-source': 'soon' },
-      {},
+      { 'wait-for-source': 'soon' },
       "wait-for-source 'soon' is not a duration: use a number with s, m or h, such as 90s, 10m or 1h (0 waits not at all)"
     ],
     [
       'an image URI in another region than the region input',
       { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app', region: 'us-east-1' },
-      {},
       "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app' is in region eu-west-1, but the region input is us-east-1: drop one or make them agree"
     ],
     [
@@ -178,25 +155,21 @@ describe('readInputs', () => {
         repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app',
         'registry-id': '210987654321'
       },
-      {},
       "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app' is in registry 123456789012, but the registry-id input is 210987654321: drop one or make them agree"
     ],
     [
       'an image URI with a tag',
       { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app:latest' },
-      {},
       "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-app:latest' looks like a registry address, but not like an ECR repository URI: use <account>.dkr.ecr.<region>.amazonaws.com/<name>, with no tag or digest (a source image goes in the source input)"
     ],
     [
       "amazon-ecr-login's registry output, with no repository",
       { repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' },
-      {},
       "repository '123456789012.dkr.ecr.eu-west-1.amazonaws.com' looks like a registry address, but not like an ECR repository URI"
     ],
     [
       'a wait longer than a job may run',
-      { repository: 'app', 'wait-for-source': '7h' },
-      {},
+      { 'wait-for-source': '7h' },
       "wait-for-source '7h' is longer than a GitHub job may run (6h): wait for the build with needs: instead"
     ],
     [
@@ -205,79 +178,64 @@ describe('readInputs', () => {
         repository:
           '123456789012.dkr.ecr.eu-west-1.amazonaws.com/api\n123456789012.dkr.ecr.us-east-1.amazonaws.com/worker'
       },
-      {},
       'the repositories name more than one registry (123456789012 in eu-west-1, 123456789012 in us-east-1): one run works in one registry and region'
     ],
-    [
-      'a sha that is not a commit',
-      { repository: 'app', sha: 'main' },
-      {},
-      "sha 'main' is not a git commit hash"
-    ],
+    ['a sha that is not a commit', { sha: 'main' }, "sha 'main' is not a git commit hash"],
     [
       'a dry-run that is not a boolean',
-      { repository: 'app', 'dry-run': 'maybe' },
-      {},
+      { 'dry-run': 'maybe' },
       "dry-run 'maybe' is not true or false"
     ],
     [
       'a lifecycle mode that is not one',
-      { repository: 'app', lifecycle: 'sometimes' },
-      {},
+      { lifecycle: 'sometimes' },
       "lifecycle 'sometimes' is not one of off, check, apply"
     ],
     [
       'a lifecycle event with lifecycle off',
-      { repository: 'app', event: 'lifecycle' },
-      {},
+      { event: 'lifecycle' },
       'event lifecycle needs the lifecycle input: check (report drift) or apply'
     ],
     [
       'a status event that would apply a lifecycle policy',
-      { repository: 'app', event: 'status', lifecycle: 'apply' },
-      {},
+      { event: 'status', lifecycle: 'apply' },
       'event status never writes, so it cannot apply a lifecycle policy: use lifecycle: check, or event: lifecycle'
     ],
     [
       'deployments that are neither off nor on',
-      { repository: 'app', deployments: 'true', 'github-token': 'token' },
-      { GITHUB_REPOSITORY: 'acme/shop' },
-      "deployments 'true' is not off or on"
+      { deployments: 'true', 'github-token': 'token' },
+      "deployments 'true' is not off or on",
+      { GITHUB_REPOSITORY: 'acme/shop' }
     ],
     [
       'deployments on without a token',
-      { repository: 'app', deployments: 'on' },
-      { GITHUB_REPOSITORY: 'acme/shop' },
-      'deployments: on needs a GitHub token: leave github-token at its default (the workflow token, with permissions deployments: write)'
+      { deployments: 'on' },
+      'deployments: on needs a GitHub token: leave github-token at its default (the workflow token, with permissions deployments: write)',
+      { GITHUB_REPOSITORY: 'acme/shop' }
     ],
     [
       'deployments on outside a runner',
-      { repository: 'app', deployments: 'on', 'github-token': 'token' },
-      {},
+      { deployments: 'on', 'github-token': 'token' },
       'deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets'
     ],
     [
       'a severity that is not one',
-      { repository: 'app', 'fail-on-severity': 'severe' },
-      {},
+      { 'fail-on-severity': 'severe' },
       "fail-on-severity 'severe' is not one of off, CRITICAL, HIGH, MEDIUM, LOW"
     ],
     [
       'a signature mode that is not one',
-      { repository: 'app', 'require-signature': 'gpg' },
-      {},
+      { 'require-signature': 'gpg' },
       "require-signature 'gpg' is not one of off, managed, cosign"
     ],
     [
       'a restore timeout that is not a duration',
-      { repository: 'app', 'restore-timeout': 'soon' },
-      {},
+      { 'restore-timeout': 'soon' },
       "restore-timeout 'soon' is not a duration: use a number with s, m or h, such as 15m or 1h"
     ],
     [
       'an allow-withdrawn that is not a boolean',
-      { repository: 'app', 'allow-withdrawn': 'yes' },
-      {},
+      { 'allow-withdrawn': 'yes' },
       "allow-withdrawn 'yes' is not true or false"
     ],
     ...[
@@ -288,14 +246,13 @@ describe('readInputs', () => {
       '2026-11-19T15:00:00',
       '2026-11-19T15:00:00+25:00',
       '2026-11-19 15:00'
-    ].map((version): [string, Record<string, string>, NodeJS.ProcessEnv, string] => [
+    ].map((version): [string, Record<string, string>, string] => [
       `a date that is none, ${version}`,
-      { repository: 'app', version },
-      {},
+      { version },
       `version '${version}' is not a date or date-time: use 2026-11-19 (the end of that day, UTC) or 2026-11-19T15:00:00Z, with Z or an offset such as +01:00`
     ])
-  ])('rejects %s', (_name, inputs, env, message) => {
-    expect(() => withInputs(inputs, env)).toThrow(message)
+  ])('rejects %s', (_name, inputs, message, env = {}) => {
+    expect(() => withInputs({ repository: 'app', ...inputs }, env)).toThrow(message)
   })
 
   it.each([
