@@ -1,8 +1,6 @@
-/** Small pieces many tests share: a client for a test endpoint, a rejection catcher, a clock that only sleeping moves. */
+/** Small pieces many tests share: a client for a test endpoint, catchers of a rejection and a throw, a clock that only sleeping moves. */
 import { ECRClient } from '@aws-sdk/client-ecr'
-import type { Manifest } from '../../src/core/model.js'
 import type { Effects } from '../../src/run/effects.js'
-import { MEDIA_TYPES } from './oci.mjs'
 
 /** An ECR client for a test endpoint (the stand-in or moto_server), with dummy credentials. */
 export const clientFor = (url: string): ECRClient =>
@@ -12,9 +10,6 @@ export const clientFor = (url: string): ECRClient =>
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
   })
 
-/** A well-formed digest made of one repeated name, such as sha256:aaaa…, for tests that need no content. */
-export const fakeDigest = (name: string): string => `sha256:${name.repeat(64 / name.length)}`
-
 /** Awaits a promise that must reject and returns the rejection reason. */
 export async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -23,6 +18,16 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     return error as Error
   }
   throw new Error('expected the call to fail, but it succeeded')
+}
+
+/** The error `action` throws; fails the test when it throws nothing. */
+export function thrownBy(action: () => unknown): unknown {
+  try {
+    action()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a throw')
 }
 
 /**
@@ -50,26 +55,3 @@ export function fakeEffects(signal: AbortSignal = new AbortController().signal) 
   }
   return { effects, sleeps, logs, events, now: () => now }
 }
-
-/** An OCI index as BuildKit pushes it: two platform images and an attestation manifest, by digest. */
-export const buildKitIndex = (digests: {
-  index: string
-  amd64: string
-  arm64: string
-  attestation: string
-}): Manifest => ({
-  digest: digests.index,
-  mediaType: MEDIA_TYPES.ociIndex,
-  body: JSON.stringify({
-    schemaVersion: 2,
-    manifests: [
-      { digest: digests.amd64, platform: { os: 'linux', architecture: 'amd64' } },
-      { digest: digests.arm64, platform: { os: 'linux', architecture: 'arm64' } },
-      {
-        digest: digests.attestation,
-        platform: { os: 'unknown', architecture: 'unknown' },
-        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' }
-      }
-    ]
-  })
-})

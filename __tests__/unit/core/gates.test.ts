@@ -1,0 +1,510 @@
+import {
+  cosignTag,
+  describeCounts,
+  describeFinding,
+  judgeCosignSignature,
+  judgeManagedSignature,
+  judgeScan,
+  scanGateOn,
+  scannedImages,
+  signingPending,
+  type Finding,
+  type GateSettings,
+  type GatedMove,
+  type ScanReport,
+  type ScannedImage,
+  type SigningState
+} from '../../../src/core/gates.js'
+import { shortDigest, type Manifest } from '../../../src/core/model.js'
+import { MEDIA_TYPES } from '../../support/oci.mjs'
+import { buildKitIndex, fakeDigests, gateSettings, manifest } from '../../support/builders.js'
+
+const [plain, index, amd64, arm64, attestation, other] = fakeDigests('a', 'b', 'c', 'd', 'e', 'f')
+
+const image = manifest('a')
+const multiArch = buildKitIndex({ index, amd64, arm64, attestation })
+
+const move: GatedMove = { repository: 'app', tags: ['production'], image }
+const indexMove: GatedMove = { repository: 'app', tags: ['production'], image: multiArch }
+const refused = `cannot move app:production to ${shortDigest(plain)}`
+
+const finding = (id: string, severity: string, extra: Partial<Finding> = {}): Finding => ({
+  id,
+  severity,
+  open: true,
+  ...extra
+})
+const complete = (...findings: Finding[]): ScanReport => ({ status: 'COMPLETE', findings })
+/** The plain image, scanned with these findings. */
+const scanOf = (...findings: Finding[]) => [{ digest: plain, report: complete(...findings) }]
+
+describe('scannedImages', () => {
+  it.each<[string, Manifest]>([
+    ['an OCI image manifest', image],
+    [
+      'a Docker image manifest',
+      { digest: plain, mediaType: MEDIA_TYPES.dockerManifest, body: '{}' }
+    ]
+  ])('%s is itself', (_name, manifest) => {
+    expect(scannedImages(manifest)).toEqual([{ digest: plain }])
+  })
+
+  it('an OCI index yields its platform images by os/arch, not the attestation manifest', () => {
+    expect(scannedImages(multiArch)).toEqual([
+      { digest: amd64, platform: 'linux/amd64' },
+      { digest: arm64, platform: 'linux/arm64' }
+    ])
+  })
+
+  it('a Docker manifest list yields its platform images', () => {
+    const list: Manifest = {
+      digest: index,
+      mediaType: MEDIA_TYPES.dockerManifestList,
+      body: JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.dockerManifestList,
+        manifests: [
+          {
+            mediaType: MEDIA_TYPES.dockerManifest,
+            digest: amd64,
+            platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1' }
+          },
+          {
+            mediaType: MEDIA_TYPES.dockerManifest,
+            digest: arm64,
+            platform: { os: 'linux', architecture: 'arm', variant: 'v7' }
+          }
+        ]
+      })
+    }
+    expect(scannedImages(list)).toEqual([
+      { digest: amd64, platform: 'windows/amd64' },
+      { digest: arm64, platform: 'linux/arm/v7' }
+    ])
+  })
+
+  it.each<[string, Record<string, unknown>]>([
+    [
+      'the attestation annotation, whatever the platform',
+      {
+        digest: attestation,
+        platform: { os: 'linux', architecture: 'amd64' },
+        annotations: { 'vnd.docker.reference.type': 'attestation-manifest' }
+      }
+    ],
+    ['platform unknown/unknown', { digest: attestation, platform: { os: 'unknown' } }],
+    ['no digest', { platform: { os: 'linux', architecture: 'amd64' } }],
+    ['a digest that is not a string', { digest: 5, platform: { os: 'linux' } }]
+  ])('skips an entry with %s', (_name, entry) => {
+    const manifest: Manifest = {
+      digest: index,
+      mediaType: MEDIA_TYPES.ociIndex,
+      body: JSON.stringify({ manifests: [entry, { digest: amd64 }] })
+    }
+    expect(scannedImages(manifest)).toEqual([{ digest: amd64 }])
+  })
+
+  it('names no platform for an entry without one, and yields nothing for an index without manifests', () => {
+    expect(
+      scannedImages({
+        digest: index,
+        mediaType: MEDIA_TYPES.ociIndex,
+        body: JSON.stringify({ manifests: [{ digest: amd64, platform: {} }] })
+      })
+    ).toEqual([{ digest: amd64 }])
+    expect(scannedImages({ digest: index, mediaType: MEDIA_TYPES.ociIndex, body: '{}' })).toEqual(
+      []
+    )
+  })
+})
+
+describe('scanGateOn', () => {
+  it.each<[GateSettings['failOnSeverity'], boolean, boolean]>([
+    ['off', false, false],
+    ['off', true, true],
+    ['HIGH', false, true],
+    ['LOW', true, true]
+  ])('fail-on-severity %s, require-scan %s: %s', (failOnSeverity, requireScan, on) => {
+    expect(scanGateOn(gateSettings({ failOnSeverity, requireScan }))).toBe(on)
+  })
+})
+
+describe('judgeScan: thresholds', () => {
+  it.each<[GateSettings['failOnSeverity'], string, boolean]>([
+    ['HIGH', 'CRITICAL', true],
+    ['HIGH', 'HIGH', true],
+    ['HIGH', 'MEDIUM', false],
+    ['HIGH', 'LOW', false],
+    ['CRITICAL', 'CRITICAL', true],
+    ['CRITICAL', 'HIGH', false],
+    ['MEDIUM', 'MEDIUM', true],
+    ['MEDIUM', 'LOW', false],
+    ['LOW', 'LOW', true],
+    ['LOW', 'MEDIUM', true],
+    ['LOW', 'INFORMATIONAL', false],
+    ['LOW', 'UNDEFINED', false],
+    ['LOW', 'UNTRIAGED', false],
+    ['off', 'CRITICAL', false]
+  ])('at %s, a %s finding refuses: %s', (failOnSeverity, severity, refuses) => {
+    const verdict = judgeScan(
+      move,
+      scanOf(finding('CVE-2024-0001', severity)),
+      gateSettings({ failOnSeverity })
+    )
+    expect(verdict.threshold).toBe(failOnSeverity)
+    expect(verdict.counts).toEqual({ [severity]: 1 })
+    expect(verdict.problems).toEqual(
+      refuses
+        ? [
+            `${refused}: 1 finding at or above ${failOnSeverity} (${severity} 1): CVE-2024-0001 (${severity}). Fix and rebuild, or name the accepted ones in ignore-findings`
+          ]
+        : []
+    )
+    expect(verdict.top).toEqual(refuses ? [finding('CVE-2024-0001', severity)] : [])
+  })
+
+  it('does not count ignored ids, and lists the ignored ones that were found', () => {
+    const verdict = judgeScan(
+      move,
+      scanOf(
+        finding('CVE-2024-0001', 'CRITICAL', { package: 'openssl' }),
+        finding('CVE-2024-0002', 'HIGH', { package: 'zlib' }),
+        finding('CVE-2024-0001', 'CRITICAL', { package: 'libssl3' })
+      ),
+      gateSettings({ ignoreFindings: ['CVE-2024-0001', 'CVE-2024-9999'] })
+    )
+    expect(verdict.counts).toEqual({ HIGH: 1 })
+    expect(verdict.ignored).toEqual(['CVE-2024-0001'])
+    expect(verdict.top).toEqual([finding('CVE-2024-0002', 'HIGH', { package: 'zlib' })])
+    expect(verdict.problems).toEqual([
+      `${refused}: 1 finding at or above HIGH (HIGH 1): CVE-2024-0002 in zlib (HIGH). Fix and rebuild, or name the accepted ones in ignore-findings`
+    ])
+  })
+
+  it('lets the move through when every blocking finding is ignored', () => {
+    const verdict = judgeScan(
+      move,
+      scanOf(finding('CVE-2024-0001', 'CRITICAL'), finding('CVE-2024-0003', 'LOW')),
+      gateSettings({ ignoreFindings: ['CVE-2024-0001'] })
+    )
+    expect(verdict.problems).toEqual([])
+    expect(verdict.counts).toEqual({ LOW: 1 })
+    expect(verdict.ignored).toEqual(['CVE-2024-0001'])
+  })
+
+  it('does not count a suppressed or closed enhanced finding (open: false), nor list it as ignored', () => {
+    const verdict = judgeScan(
+      move,
+      scanOf(
+        finding('CVE-2024-0001', 'CRITICAL', { package: 'openssl', open: false }),
+        finding('CVE-2024-0002', 'HIGH', { open: false })
+      ),
+      gateSettings({ ignoreFindings: ['CVE-2024-0002'] })
+    )
+    expect(verdict).toMatchObject({ counts: {}, top: [], ignored: [], problems: [] })
+  })
+
+  it('counts the same vulnerability of the same package on two platform images once', () => {
+    const openssl = finding('CVE-2024-0001', 'CRITICAL', { package: 'openssl' })
+    const verdict = judgeScan(
+      indexMove,
+      [
+        { digest: amd64, platform: 'linux/amd64', report: complete(openssl) },
+        {
+          digest: arm64,
+          platform: 'linux/arm64',
+          report: complete(openssl, finding('CVE-2024-0001', 'CRITICAL', { package: 'libssl3' }))
+        }
+      ],
+      gateSettings()
+    )
+    // Once per package: openssl on both images is one, libssl3 another.
+    expect(verdict.counts).toEqual({ CRITICAL: 2 })
+    expect(verdict.problems).toHaveLength(1)
+    expect(verdict.problems[0]).toContain('2 findings at or above HIGH (CRITICAL 2)')
+  })
+
+  it('names the counts per severity and the five worst findings, then how many more', () => {
+    const findings = [
+      finding('CVE-2024-0007', 'HIGH', { package: 'curl' }),
+      finding('CVE-2024-0008', 'MEDIUM', { package: 'bash' }),
+      finding('CVE-2024-0003', 'HIGH', { package: 'glibc', fixAvailable: 'PARTIAL' }),
+      finding('CVE-2024-0002', 'CRITICAL', { package: 'zlib' }),
+      finding('CVE-2024-0005', 'HIGH'),
+      finding('CVE-2024-0004', 'HIGH', { package: 'libxml2', fixAvailable: 'NO' }),
+      finding('CVE-2024-0001', 'CRITICAL', { package: 'openssl', fixAvailable: 'YES' }),
+      finding('CVE-2024-0006', 'HIGH', { package: 'tar' }),
+      finding('CVE-2024-0009', 'INFORMATIONAL')
+    ]
+    const verdict = judgeScan(move, scanOf(...findings), gateSettings())
+    expect(verdict.counts).toEqual({ CRITICAL: 2, HIGH: 5, MEDIUM: 1, INFORMATIONAL: 1 })
+    expect(verdict.top.map(({ id }) => id)).toEqual([
+      'CVE-2024-0001',
+      'CVE-2024-0002',
+      'CVE-2024-0003',
+      'CVE-2024-0004',
+      'CVE-2024-0005'
+    ])
+    expect(verdict.problems).toEqual([
+      `${refused}: 7 findings at or above HIGH (CRITICAL 2, HIGH 5, MEDIUM 1, INFORMATIONAL 1): ` +
+        'CVE-2024-0001 in openssl (CRITICAL, fix available: YES); ' +
+        'CVE-2024-0002 in zlib (CRITICAL); ' +
+        'CVE-2024-0003 in glibc (HIGH, fix available: PARTIAL); ' +
+        'CVE-2024-0004 in libxml2 (HIGH, fix available: NO); ' +
+        'CVE-2024-0005 (HIGH); and 2 more. ' +
+        'Fix and rebuild, or name the accepted ones in ignore-findings'
+    ])
+  })
+
+  it('says no "more" when exactly five findings block', () => {
+    const five = [1, 2, 3, 4, 5].map((n) => finding(`CVE-2024-000${n}`, 'CRITICAL'))
+    const [problem] = judgeScan(move, scanOf(...five), gateSettings()).problems
+    expect(problem).toContain('5 findings at or above HIGH (CRITICAL 5): ')
+    expect(problem).toContain('CVE-2024-0005 (CRITICAL). Fix and rebuild')
+    expect(problem).not.toContain('more')
+  })
+})
+
+describe('judgeScan: scan status', () => {
+  const why = (text: string) =>
+    `${refused}: the image ${text}; scan it first, or set require-scan: false to let an unscanned image through`
+
+  it.each<[string, ScanReport | undefined, string | undefined]>([
+    ['COMPLETE (basic scanning)', { status: 'COMPLETE', findings: [] }, undefined],
+    ['ACTIVE (continuous enhanced scanning)', { status: 'ACTIVE', findings: [] }, undefined],
+    [
+      'IN_PROGRESS',
+      { status: 'IN_PROGRESS', findings: [] },
+      why('has no finished scan (status IN_PROGRESS)')
+    ],
+    [
+      'FAILED, with its description',
+      {
+        status: 'FAILED',
+        description: 'UnsupportedImageError: The operating system is not supported',
+        findings: []
+      },
+      why(
+        'has no finished scan (status FAILED: UnsupportedImageError: The operating system is not supported)'
+      )
+    ],
+    ['no report', undefined, why('was never scanned (ECR has no scan findings for it)')]
+  ])('%s', (_name, report, problem) => {
+    const scans = [{ digest: plain, ...(report && { report }) }]
+    const required = judgeScan(move, scans, gateSettings())
+    expect(required.problems).toEqual(problem ? [problem] : [])
+    expect(required.images).toEqual([{ digest: plain, status: report?.status ?? 'NOT SCANNED' }])
+    // Without require-scan, a scan that did not finish lets the move through.
+    expect(judgeScan(move, scans, gateSettings({ requireScan: false })).problems).toEqual([])
+  })
+
+  it('names a platform image by its platform', () => {
+    const verdict = judgeScan(
+      indexMove,
+      [
+        { digest: amd64, platform: 'linux/amd64', report: complete() },
+        { digest: arm64, platform: 'linux/arm64' },
+        { digest: other, report: { status: 'IN_PROGRESS', findings: [] } }
+      ],
+      gateSettings()
+    )
+    const moved = `cannot move app:production to ${shortDigest(index)}`
+    const remedy = 'scan it first, or set require-scan: false to let an unscanned image through'
+    expect(verdict.problems).toEqual([
+      `${moved}: platform image linux/arm64 ${shortDigest(arm64)} was never scanned (ECR has no scan findings for it); ${remedy}`,
+      `${moved}: platform image (no platform) ${shortDigest(other)} has no finished scan (status IN_PROGRESS); ${remedy}`
+    ])
+    expect(verdict.images).toEqual([
+      { digest: amd64, platform: 'linux/amd64', status: 'COMPLETE' },
+      { digest: arm64, platform: 'linux/arm64', status: 'NOT SCANNED' },
+      { digest: other, status: 'IN_PROGRESS' }
+    ])
+  })
+
+  it('refuses an index with no platform image to scan while a scan is required', () => {
+    const refused = judgeScan(indexMove, [], gateSettings())
+    expect(refused.problems).toEqual([
+      `cannot move app:production to ${shortDigest(index)}: the index holds no platform image to scan, so nothing vouches for it; set require-scan: false to let it through`
+    ])
+    expect(judgeScan(indexMove, [], gateSettings({ requireScan: false })).problems).toEqual([])
+  })
+
+  it('with threshold off and require-scan on, refuses only the unscanned image, whatever the findings', () => {
+    const scans: (ScannedImage & { report?: ScanReport })[] = [
+      {
+        digest: amd64,
+        platform: 'linux/amd64',
+        report: complete(finding('CVE-2024-0001', 'CRITICAL'))
+      },
+      { digest: arm64, platform: 'linux/arm64' }
+    ]
+    const verdict = judgeScan(indexMove, scans, gateSettings({ failOnSeverity: 'off' }))
+    expect(verdict.counts).toEqual({ CRITICAL: 1 })
+    expect(verdict.top).toEqual([])
+    expect(verdict.problems).toHaveLength(1)
+    expect(verdict.problems[0]).toContain(
+      `platform image linux/arm64 ${shortDigest(arm64)} was never scanned`
+    )
+    // Once every image is scanned, nothing refuses it.
+    expect(
+      judgeScan(
+        indexMove,
+        [scans[0]!, { ...scans[1]!, report: complete() }],
+        gateSettings({ failOnSeverity: 'off' })
+      ).problems
+    ).toEqual([])
+  })
+})
+
+describe('describeCounts and describeFinding', () => {
+  it.each<[Record<string, number>, string]>([
+    [{}, 'none'],
+    [{ HIGH: 2 }, 'HIGH 2'],
+    [
+      { LOW: 1, UNTRIAGED: 1, CRITICAL: 2, INFORMATIONAL: 3, MEDIUM: 4, HIGH: 1 },
+      'CRITICAL 2, HIGH 1, MEDIUM 4, LOW 1, INFORMATIONAL 3, UNTRIAGED 1'
+    ]
+  ])('%j reads %j, worst first', (counts, text) => {
+    expect(describeCounts(counts)).toBe(text)
+  })
+
+  it.each<[Finding, string]>([
+    [
+      finding('CVE-2024-0001', 'CRITICAL', { package: 'openssl', fixAvailable: 'YES' }),
+      'CVE-2024-0001 in openssl (CRITICAL, fix available: YES)'
+    ],
+    [finding('CVE-2024-0002', 'HIGH', { package: 'zlib' }), 'CVE-2024-0002 in zlib (HIGH)'],
+    [
+      finding('CVE-2024-0003', 'LOW', { fixAvailable: 'NO' }),
+      'CVE-2024-0003 (LOW, fix available: NO)'
+    ],
+    [finding('CVE-2024-0004', 'MEDIUM'), 'CVE-2024-0004 (MEDIUM)']
+  ])('%j reads %j', (found, text) => {
+    expect(describeFinding(found)).toBe(text)
+  })
+})
+
+describe('managed signing', () => {
+  const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
+  const release = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/release'
+
+  it.each<[SigningState[], boolean]>([
+    [[], false],
+    [[{ status: 'IN_PROGRESS' }], true],
+    [[{ status: 'FAILED' }, { status: 'IN_PROGRESS' }], true],
+    [[{ status: 'COMPLETE' }, { status: 'IN_PROGRESS' }], false],
+    [[{ status: 'FAILED' }], false]
+  ])('signingPending(%j) is %s', (states, pending) => {
+    expect(signingPending(states)).toBe(pending)
+  })
+
+  it.each<[string, SigningState[]]>([
+    ['one profile COMPLETE', [{ profile, status: 'COMPLETE' }]],
+    [
+      'one of several COMPLETE',
+      [
+        { profile: release, status: 'FAILED', reason: 'key revoked' },
+        { profile, status: 'COMPLETE' },
+        { status: 'IN_PROGRESS' }
+      ]
+    ]
+  ])('%s passes, naming the profile', (_name, states) => {
+    expect(judgeManagedSignature(move, states, 0)).toEqual({
+      mode: 'managed',
+      status: 'COMPLETE',
+      detail: profile,
+      problems: []
+    })
+  })
+
+  it('passes a COMPLETE status without a profile, with no detail', () => {
+    expect(judgeManagedSignature(move, [{ status: 'COMPLETE' }], 0)).toEqual({
+      mode: 'managed',
+      status: 'COMPLETE',
+      problems: []
+    })
+  })
+
+  it('refuses when every profile FAILED, with the reasons', () => {
+    expect(
+      judgeManagedSignature(
+        move,
+        [{ profile, status: 'FAILED', reason: 'signing profile revoked' }, { status: 'FAILED' }],
+        0
+      )
+    ).toEqual({
+      mode: 'managed',
+      status: 'FAILED',
+      detail: `${profile}: signing profile revoked; a signing profile: no reason given`,
+      problems: [
+        `${refused}: ECR managed signing FAILED (${profile}: signing profile revoked; a signing profile: no reason given)`
+      ]
+    })
+  })
+
+  it('refuses a signature still IN_PROGRESS after the wait, naming the seconds', () => {
+    expect(
+      judgeManagedSignature(
+        move,
+        [
+          { profile, status: 'IN_PROGRESS' },
+          { profile: release, status: 'FAILED' }
+        ],
+        300
+      )
+    ).toEqual({
+      mode: 'managed',
+      status: 'IN_PROGRESS',
+      problems: [
+        `${refused}: ECR managed signing is still IN_PROGRESS after 300 s; run again once it is COMPLETE`
+      ]
+    })
+  })
+
+  it('refuses an image with no signing status as unsigned', () => {
+    expect(judgeManagedSignature(move, [], 0)).toEqual({
+      mode: 'managed',
+      status: 'UNSIGNED',
+      problems: [
+        `${refused}: ECR managed signing has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or set require-signature: off`
+      ]
+    })
+  })
+})
+
+describe('cosign', () => {
+  it.each([
+    [plain, `sha256-${'a'.repeat(64)}.sig`],
+    ['sha256:0123abcd', 'sha256-0123abcd.sig']
+  ])('the signature of %s is tagged %s', (signed, tag) => {
+    expect(cosignTag(signed)).toBe(tag)
+  })
+
+  it('passes when the signature tag is there', () => {
+    expect(judgeCosignSignature(move, true)).toEqual({
+      mode: 'cosign',
+      status: 'SIGNED',
+      detail: cosignTag(plain),
+      problems: []
+    })
+  })
+
+  it('refuses when it is absent, naming the tag and how to sign', () => {
+    expect(judgeCosignSignature(move, false)).toEqual({
+      mode: 'cosign',
+      status: 'UNSIGNED',
+      detail: cosignTag(plain),
+      problems: [
+        `${refused}: it has no cosign signature (no tag sha256-${'a'.repeat(64)}.sig in app): sign it with cosign sign <repository uri>@${plain}, or set require-signature: off`
+      ]
+    })
+  })
+
+  it('names every guarded tag of the move', () => {
+    const [problem] = judgeCosignSignature(
+      { ...move, tags: ['production', 'stable'] },
+      false
+    ).problems
+    expect(problem).toMatch(/^cannot move app:production, stable to sha256:aaaaaaaaaaaa: /)
+  })
+})

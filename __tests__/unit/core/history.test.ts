@@ -1,0 +1,176 @@
+import {
+  LANDED_STATES,
+  describeRecord,
+  noRecordAt,
+  parseMoment,
+  recordOf,
+  type DeploymentRecord,
+  type PointerRecord
+} from '../../../src/core/history.js'
+import { shortDigest } from '../../../src/core/model.js'
+import { fakeDigest } from '../../support/builders.js'
+
+const image = fakeDigest('a')
+const URI = '123456789012.dkr.ecr.us-east-1.amazonaws.com/api'
+
+describe('parseMoment reads a date or a date-time with a zone', () => {
+  it.each([
+    ['a date, as the end of that day in UTC', '2026-11-19', '2026-11-19T23:59:59.999Z'],
+    ['the last day of a 30-day month', '2026-04-30', '2026-04-30T23:59:59.999Z'],
+    ['the leap day of a leap year', '2028-02-29', '2028-02-29T23:59:59.999Z'],
+    ['a date-time in UTC', '2026-11-19T15:00:00Z', '2026-11-19T15:00:00.000Z'],
+    ['a date-time without seconds', '2026-11-19T15:07Z', '2026-11-19T15:07:00.000Z'],
+    ['a date-time with a fraction', '2026-11-19T15:00:01.25Z', '2026-11-19T15:00:01.250Z'],
+    ['a fraction of nine digits', '2026-11-19T15:00:01.123456789Z', '2026-11-19T15:00:01.123Z'],
+    ['an offset east of UTC', '2026-11-19T16:00:00+01:00', '2026-11-19T15:00:00.000Z'],
+    ['an offset without seconds', '2026-11-19T16:00+01:00', '2026-11-19T15:00:00.000Z'],
+    ['a half-hour offset west of UTC', '2026-11-19T09:30:00-05:30', '2026-11-19T15:00:00.000Z'],
+    ['an offset that crosses midnight', '2026-11-19T23:30:00-01:00', '2026-11-20T00:30:00.000Z'],
+    ['the first moment of a day', '2026-11-19T00:00:00Z', '2026-11-19T00:00:00.000Z'],
+    ['the last second of a day', '2026-11-19T23:59:59Z', '2026-11-19T23:59:59.000Z']
+  ])('%s: %s', (_name, text, iso) => {
+    expect(parseMoment(text)).toEqual({ at: new Date(iso), text })
+  })
+
+  it.each([
+    ['a date-time without a zone', '2026-11-19T15:00:00'],
+    ['a date-time without a zone or seconds', '2026-11-19T15:00'],
+    ['a day that does not exist', '2026-02-30'],
+    ['a month that does not exist', '2026-13-01'],
+    ['month zero', '2026-00-10'],
+    ['day zero', '2026-11-00'],
+    ['hour 24', '2026-11-19T24:00:00Z'],
+    ['minute 60', '2026-11-19T23:60:00Z'],
+    ['second 60', '2026-11-19T23:59:60Z'],
+    ['the leap day of a year without one', '2025-02-29'],
+    ['an offset of more than a day', '2026-11-19T15:00:00+25:00'],
+    ['an offset minute that does not exist', '2026-11-19T15:00:00+01:60'],
+    ['an offset without a colon', '2026-11-19T15:00:00+0100'],
+    ['a lowercase zone', '2026-11-19T15:00:00z'],
+    ['a fraction without seconds', '2026-11-19T15:00.5Z'],
+    ['a space for the T', '2026-11-19 15:00:00Z'],
+    ['a date without leading zeros', '2026-1-9'],
+    ['a version', '1.2.0'],
+    ['a version with a v', 'v1.2.0'],
+    ['previous', 'previous'],
+    ['a date with text around it', ' 2026-11-19'],
+    ['a date followed by more', '2026-11-19x'],
+    ['nothing', '']
+  ])('refuses %s: %j', (_name, text) => {
+    expect(parseMoment(text)).toBeUndefined()
+  })
+})
+
+describe('recordOf keeps only a record ecr-promote wrote for this pointer', () => {
+  const payload = {
+    repository: 'api',
+    tag: 'production',
+    digest: image,
+    version: '1.2.0',
+    image: `${URI}@${image}`
+  }
+  const record = (given: unknown): DeploymentRecord => ({
+    id: 7,
+    environment: 'production',
+    createdAt: new Date('2026-11-19T15:00:00Z'),
+    payload: given
+  })
+
+  it('accepts a well-formed payload, with the record around it', () => {
+    expect(recordOf(record(payload), 'api', 'production')).toEqual({
+      id: 7,
+      environment: 'production',
+      createdAt: new Date('2026-11-19T15:00:00Z'),
+      payload
+    })
+  })
+
+  it('keeps only the payload fields it knows', () => {
+    expect(
+      recordOf(record({ ...payload, extra: 'left out' }), 'api', 'production')?.payload
+    ).toEqual(payload)
+  })
+
+  it.each<[string, object, object]>([
+    ['a version that is not text becomes null', { version: 120 }, { version: null }],
+    ['a version left out becomes null', { version: undefined }, { version: null }],
+    ['a null version stays null', { version: null }, { version: null }],
+    ['an image that is not text becomes empty', { image: ['x'] }, { image: '' }],
+    ['an image left out becomes empty', { image: undefined }, { image: '' }]
+  ])('%s', (_name, change, normalised) => {
+    expect(recordOf(record({ ...payload, ...change }), 'api', 'production')?.payload).toEqual({
+      ...payload,
+      ...normalised
+    })
+  })
+
+  it.each<[string, unknown]>([
+    ['another repository', { ...payload, repository: 'web' }],
+    ['another tag', { ...payload, tag: 'staging' }],
+    ['no repository', { ...payload, repository: undefined }],
+    ['a repository that is not text', { ...payload, repository: ['api'] }],
+    ['a digest of another algorithm', { ...payload, digest: `sha512:${'a'.repeat(64)}` }],
+    ['a short digest', { ...payload, digest: shortDigest(image) }],
+    ['a digest in upper case', { ...payload, digest: `sha256:${'A'.repeat(64)}` }],
+    ['a digest with more after it', { ...payload, digest: `${image}0` }],
+    ['a digest that is not text', { ...payload, digest: 42 }],
+    ['no digest', { ...payload, digest: undefined }],
+    ['a payload that is text', JSON.stringify(payload)],
+    ['a null payload', null],
+    ['no payload', undefined],
+    ['an array payload', [payload]],
+    ['a number payload', 1]
+  ])('refuses %s', (_name, given) => {
+    expect(recordOf(record(given), 'api', 'production')).toBeUndefined()
+  })
+})
+
+describe('LANDED_STATES', () => {
+  it.each([
+    ['success', true],
+    ['inactive', true],
+    ['failure', false],
+    ['error', false],
+    ['in_progress', false],
+    ['queued', false],
+    ['pending', false]
+  ])('%s landed: %s', (state, landed) => {
+    expect(LANDED_STATES.includes(state)).toBe(landed)
+  })
+})
+
+describe('noRecordAt says why a rollback to a moment has nothing to go to', () => {
+  const moment = { at: new Date('2026-11-19T23:59:59.999Z'), text: '2026-11-19' }
+
+  it('names the earliest record when every record is after the moment', () => {
+    expect(noRecordAt('api', 'production', 'prod', moment, new Date('2026-12-01T08:00:00Z'))).toBe(
+      'cannot roll back api:production to 2026-11-19 (2026-11-19T23:59:59.999Z): by the GitHub environment prod, its earliest deployment record there is from 2026-12-01T08:00:00.000Z. The history starts when deployments: on was first used; roll back to a version instead'
+    )
+  })
+
+  it('says there is no record when the environment holds none of the pointer', () => {
+    expect(noRecordAt('web', 'stable', 'production', moment, undefined)).toBe(
+      'cannot roll back web:stable to 2026-11-19 (2026-11-19T23:59:59.999Z): by the GitHub environment production, there is no deployment record of it there. The history starts when deployments: on was first used; roll back to a version instead'
+    )
+  })
+})
+
+describe('describeRecord', () => {
+  const pointerRecord = (version: string | null): PointerRecord => ({
+    id: 1234,
+    environment: 'production',
+    createdAt: new Date('2026-11-19T15:00:00+01:00'),
+    payload: { repository: 'api', tag: 'production', digest: image, version, image: URI }
+  })
+
+  it.each([
+    [
+      '1.2.0',
+      `deployment 1234 of 2026-11-19T14:00:00.000Z: production on ${shortDigest(image)} (1.2.0)`
+    ],
+    [null, `deployment 1234 of 2026-11-19T14:00:00.000Z: production on ${shortDigest(image)}`],
+    ['', `deployment 1234 of 2026-11-19T14:00:00.000Z: production on ${shortDigest(image)}`]
+  ])('with version %j', (version, text) => {
+    expect(describeRecord(pointerRecord(version))).toBe(text)
+  })
+})

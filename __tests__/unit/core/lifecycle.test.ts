@@ -1,0 +1,397 @@
+import { readFileSync } from 'node:fs'
+import { builtInConvention, parseConvention } from '../../../src/core/conventions.js'
+import {
+  pointerTags,
+  policyDifference,
+  policyProblems,
+  policyText,
+  protectedPatterns,
+  renderPolicy,
+  unsafeExpirations,
+  type Expiring,
+  type LifecyclePolicy,
+  type LifecycleRule
+} from '../../../src/core/lifecycle.js'
+import { type Convention, type Cleanup } from '../../../src/core/convention.js'
+
+const environments = builtInConvention('environments')
+const channels = builtInConvention('channels')
+const team = parseConvention(
+  `
+name: team
+build-tag: 'build-{sha7}'
+version-tag: 'v{version}'
+push: [edge]
+release:
+  - { tag: 'v{version}', kind: version }
+  - { tag: prod, kind: forward }
+cleanup:
+  protect: ['release-*']
+  protect-releases: false
+  keep-builds: 5
+`,
+  'team.yml'
+)
+const cleanupOf = (convention: Convention): Cleanup => convention.cleanup as Cleanup
+const rendered = (convention: Convention) => renderPolicy(convention, cleanupOf(convention))
+
+const rule = (
+  rulePriority: number,
+  description: string,
+  selection: LifecycleRule['selection']
+): LifecycleRule => ({ rulePriority, description, selection, action: { type: 'expire' } })
+const keep = (rulePriority: number, pattern: string) =>
+  rule(rulePriority, `keep images tagged ${pattern}`, {
+    tagStatus: 'tagged',
+    tagPatternList: [pattern],
+    countType: 'sinceImagePushed',
+    countUnit: 'days',
+    countNumber: 36_500
+  })
+const untagged = (rulePriority: number, days: number) =>
+  rule(rulePriority, `expire untagged images ${days} days after their push`, {
+    tagStatus: 'untagged',
+    countType: 'sinceImagePushed',
+    countUnit: 'days',
+    countNumber: days
+  })
+
+describe('renderPolicy', () => {
+  it.each<[string, Convention, LifecycleRule[]]>([
+    [
+      'environments',
+      environments,
+      [
+        keep(1, 'latest'),
+        keep(2, 'production'),
+        keep(3, 'staging'),
+        keep(4, 'canary'),
+        keep(5, 'v*.*.*'),
+        keep(6, 'withdrawn-*.*.*'),
+        rule(7, 'keep the newest 20 builds tagged sha-*', {
+          tagStatus: 'tagged',
+          tagPatternList: ['sha-*'],
+          countType: 'imageCountMoreThan',
+          countNumber: 20
+        }),
+        untagged(8, 7)
+      ]
+    ],
+    [
+      'channels',
+      channels,
+      [
+        keep(1, 'edge'),
+        keep(2, 'stable'),
+        keep(3, 'latest'),
+        keep(4, '*.*.*'),
+        keep(5, 'withdrawn-*.*.*'),
+        rule(6, 'expire other tagged images 90 days after their push', {
+          tagStatus: 'tagged',
+          tagPatternList: ['*'],
+          countType: 'sinceImagePushed',
+          countUnit: 'days',
+          countNumber: 90
+        }),
+        untagged(7, 90)
+      ]
+    ],
+    [
+      'a convention file: protect release-*, no release protection, keep 5 builds',
+      team,
+      [
+        keep(1, 'edge'),
+        keep(2, 'prod'),
+        keep(3, 'release-*'),
+        keep(4, 'withdrawn-*.*.*'),
+        rule(5, 'keep the newest 5 builds tagged build-*', {
+          tagStatus: 'tagged',
+          tagPatternList: ['build-*'],
+          countType: 'imageCountMoreThan',
+          countNumber: 5
+        })
+      ]
+    ]
+  ])(
+    '%s: one protection rule per kept tag, ahead of count and age rules',
+    (_name, convention, rules) => {
+      const policy = rendered(convention)
+      expect(policy).toEqual({ rules })
+      expect(policyProblems(policy)).toEqual([])
+      expect(JSON.parse(policyText(policy))).toEqual(policy)
+    }
+  )
+
+  it.each([
+    ['environments', environments, ['latest', 'production', 'staging', 'canary']],
+    ['channels', channels, ['edge', 'stable', 'latest']],
+    ['team', team, ['edge', 'prod']]
+  ])('%s: pointers are the tags without a variable, each protected once', (_, convention, tags) => {
+    expect(pointerTags(convention)).toEqual(tags)
+    const patterns = protectedPatterns(convention, cleanupOf(convention))
+    expect(new Set(patterns).size).toBe(patterns.length)
+    expect(patterns).toEqual(expect.arrayContaining(tags))
+  })
+})
+
+describe("the seed's original policy for environments", () => {
+  // One rule listing production, staging and v: ECR selects only images carrying all three prefixes.
+  const seed = readFileSync('__tests__/support/seed-environments-policy.json', 'utf8')
+
+  it('differs from the rendered policy, rule by rule', () => {
+    const lines = policyDifference(seed, rendered(environments))
+    expect(lines.map((line) => /^rule \d+ (is|missing)/.exec(line)?.[0])).toEqual([
+      'rule 1 is',
+      'rule 2 is',
+      'rule 3 is',
+      'rule 4 missing',
+      'rule 5 missing',
+      'rule 6 missing',
+      'rule 7 missing',
+      'rule 8 missing'
+    ])
+    expect(lines[0]).toMatch(
+      /^rule 1 is .*"tagPrefixList":\["production","staging","v"\].*, the convention has .*"tagPatternList":\["latest"\]/
+    )
+  })
+})
+
+describe('policyProblems names what ECR would reject or misread', () => {
+  const tagged = (priority: number, patterns: string[] | undefined, extra = {}) =>
+    rule(priority, 'r', {
+      tagStatus: 'tagged',
+      ...(patterns && { tagPatternList: patterns }),
+      countType: 'imageCountMoreThan',
+      countNumber: 3,
+      ...extra
+    })
+  const protectMany = renderPolicy(environments, {
+    ...cleanupOf(environments),
+    protect: Array.from({ length: 200 }, (_, index) => `team-${index}-*`)
+  })
+
+  it.each<[string, LifecyclePolicy, string[]]>([
+    ['zero rules', { rules: [] }, ['a lifecycle policy needs at least one rule']],
+    [
+      'duplicate priorities',
+      { rules: [tagged(1, ['a']), tagged(1, ['b'])] },
+      ['rule priorities must be unique: 1, 1']
+    ],
+    [
+      'a priority below 1',
+      { rules: [tagged(0, ['a'])] },
+      ['rule 0: rulePriority must be a whole number from 1']
+    ],
+    [
+      'two untagged rules',
+      { rules: [untagged(1, 7), untagged(2, 9)] },
+      ['only one rule may select untagged images']
+    ],
+    [
+      'a tagged rule without patterns',
+      { rules: [tagged(1, undefined), tagged(2, [])] },
+      [
+        'rule 1: a tagged rule needs a tagPatternList',
+        'rule 2: a tagged rule needs a tagPatternList'
+      ]
+    ],
+    [
+      'an untagged rule with patterns',
+      {
+        rules: [
+          { ...untagged(1, 7), selection: { ...untagged(1, 7).selection, tagPatternList: ['x'] } }
+        ]
+      },
+      ['rule 1: an untagged rule cannot list tags']
+    ],
+    [
+      'more than 4 wildcards in a pattern',
+      { rules: [tagged(1, ['a*b*c*d*', 'a*b*c*d*e*'])] },
+      ["rule 1: 'a*b*c*d*e*' has more than 4 wildcards"]
+    ],
+    [
+      'countNumber 0',
+      { rules: [tagged(1, ['a'], { countNumber: 0 })] },
+      ['rule 1: countNumber must be a whole number from 1']
+    ],
+    [
+      'countNumber 1.5',
+      { rules: [tagged(1, ['a'], { countNumber: 1.5 })] },
+      ['rule 1: countNumber must be a whole number from 1']
+    ],
+    [
+      'countUnit with imageCountMoreThan',
+      { rules: [tagged(1, ['a'], { countUnit: 'days' })] },
+      ['rule 1: countUnit days goes with sinceImagePushed, and only with it']
+    ],
+    [
+      'sinceImagePushed without countUnit',
+      { rules: [tagged(1, ['a'], { countType: 'sinceImagePushed' })] },
+      ['rule 1: countUnit days goes with sinceImagePushed, and only with it']
+    ],
+    [
+      'a policy over 30,720 characters (many protect entries)',
+      protectMany,
+      [`the policy is ${policyText(protectMany).length} characters; ECR takes at most 30720`]
+    ]
+  ])('%s', (_name, policy, problems) => {
+    expect(policyProblems(policy)).toEqual(problems)
+  })
+
+  it('counts the length of the text it writes', () => {
+    expect(policyText(protectMany).length).toBeGreaterThan(30_720)
+  })
+})
+
+describe('policyDifference compares policies as data', () => {
+  const wanted = rendered(environments)
+  /** The same data with every object's keys in reverse order. */
+  const reversed = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(reversed)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.entries(value)
+              .reverse()
+              .map(([k, v]) => [k, reversed(v)])
+          )
+        : value
+  const withBuildsRule = (countNumber: number) =>
+    JSON.stringify({
+      rules: wanted.rules.map((each) =>
+        each.rulePriority === 7 ? { ...each, selection: { ...each.selection, countNumber } } : each
+      )
+    })
+
+  it.each<[string, string | undefined, (string | RegExp)[]]>([
+    ['no policy', undefined, ['the repository has no lifecycle policy']],
+    [
+      'a policy that is not JSON',
+      '{"rules": [',
+      ['the repository has a lifecycle policy that is not JSON']
+    ],
+    ['the same policy, keys reordered and spaced', JSON.stringify(reversed(wanted), null, 4), []],
+    [
+      'one rule changed',
+      withBuildsRule(10),
+      [/^rule 7 is .*"countNumber":10.*, the convention has .*"countNumber":20/]
+    ],
+    [
+      'a rule the convention does not have',
+      JSON.stringify({ rules: [...wanted.rules, untagged(9, 1)] }),
+      [/^rule 9 not in the convention: \{"action":/]
+    ],
+    [
+      'a rule missing',
+      JSON.stringify({ rules: wanted.rules.slice(0, 7) }),
+      [/^rule 8 missing: .*"tagStatus":"untagged"/]
+    ],
+    [
+      'another top-level field',
+      JSON.stringify({ ...wanted, schemaVersion: 2 }),
+      ['the policy has other fields: {"schemaVersion":2}']
+    ]
+  ])('%s', (_name, current, lines) => {
+    expect(policyDifference(current, wanted)).toEqual(
+      lines.map((line) => (typeof line === 'string' ? line : expect.stringMatching(line)))
+    )
+  })
+})
+
+describe('unsafeExpirations refuses what the convention keeps', () => {
+  const [index, child, build] = ['idx', 'child', 'build'].map(
+    (name) => `sha256:${name.padEnd(64, '0')}`
+  ) as [string, string, string]
+  const kept = new Map([
+    [index, 'it carries production now, which the convention keeps'],
+    [child, 'it is a platform image of sha256:idx, which the convention keeps']
+  ])
+  const noReleases = (convention: Convention): Cleanup => ({
+    ...cleanupOf(convention),
+    protectReleases: false
+  })
+
+  it.each<[string, Convention, Cleanup, Expiring, string | undefined]>([
+    [
+      'a protected tag',
+      environments,
+      cleanupOf(environments),
+      { digest: build, tags: ['sha-abc1234', 'staging'] },
+      'it carries staging, which the convention keeps'
+    ],
+    [
+      'a version tag, protected by its pattern',
+      environments,
+      cleanupOf(environments),
+      { digest: build, tags: ['v1.0.0'] },
+      'it carries v1.0.0, which the convention keeps'
+    ],
+    [
+      'a version tag without release protection',
+      environments,
+      noReleases(environments),
+      { digest: build, tags: ['sha-abc1234', 'v1.0.0'] },
+      'it carries v1.0.0, which the convention keeps'
+    ],
+    [
+      'a bare version tag in channels',
+      channels,
+      noReleases(channels),
+      { digest: build, tags: ['1.2.3'] },
+      'it carries 1.2.3, which the convention keeps'
+    ],
+    [
+      'a prerelease tag in channels',
+      channels,
+      noReleases(channels),
+      { digest: build, tags: ['1.3.0-rc.7'] },
+      'it carries 1.3.0-rc.7, which the convention keeps'
+    ],
+    [
+      'a channels build tag, which is no version',
+      channels,
+      noReleases(channels),
+      { digest: build, tags: ['app-main-abc1234'] },
+      undefined
+    ],
+    [
+      'a v-prefixed tag in channels, which is no version there',
+      channels,
+      noReleases(channels),
+      { digest: build, tags: ['v1.2.3'] },
+      undefined
+    ],
+    [
+      'a pattern from the protect list',
+      team,
+      cleanupOf(team),
+      { digest: build, tags: ['release-7'] },
+      'it carries release-7, which the convention keeps'
+    ],
+    [
+      'an image production is on now, which the preview listed without it',
+      environments,
+      cleanupOf(environments),
+      { digest: index, tags: ['sha-abc1234'], rulePriority: 6 },
+      'it carries production now, which the convention keeps'
+    ],
+    [
+      "an untagged platform image of a pointer's index",
+      environments,
+      cleanupOf(environments),
+      { digest: child, tags: [], rulePriority: 7 },
+      'it is a platform image of sha256:idx, which the convention keeps'
+    ],
+    [
+      'an old build',
+      environments,
+      cleanupOf(environments),
+      { digest: build, tags: ['sha-abc1234', 'v1.0'] },
+      undefined
+    ]
+  ])('%s', (_name, convention, cleanup, image, reason) => {
+    expect(unsafeExpirations([image], convention, cleanup, kept)).toEqual(
+      reason === undefined ? [] : [{ image, reason }]
+    )
+  })
+})

@@ -1,0 +1,471 @@
+import { readdirSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, join, normalize } from 'node:path'
+import { parse, stringify } from 'yaml'
+import { lifecycleIntent } from '../../src/run/cleanup.js'
+import { parseCommand } from '../../src/cli/command.js'
+import {
+  BUILT_IN_CONVENTIONS,
+  builtInConvention,
+  parseConvention
+} from '../../src/core/conventions.js'
+import { messageOf } from '../../src/core/model.js'
+import { withActionDocs } from '../../scripts/docs.mjs'
+
+/**
+ * The documentation's workflows, policies, conventions, commands and links, checked against
+ * action.yml, the code and each other, so that what users copy keeps working when either side
+ * changes. Every check runs over every page of DOCS.
+ */
+
+const ACTION = 'ecr-promote/ecr-promote@'
+const DOCS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  'SECURITY.md',
+  'CHANGELOG.md',
+  'BENCHMARKS.md',
+  ...readdirSync('docs')
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`)
+]
+
+interface Step {
+  readonly id?: string
+  readonly uses?: string
+  readonly with?: Record<string, unknown>
+}
+
+interface Workflow {
+  readonly concurrency?: unknown
+  readonly jobs: Record<string, { readonly concurrency?: unknown; readonly steps?: Step[] }>
+}
+
+interface Statement {
+  readonly Action: string | string[]
+  readonly Resource?: string | string[]
+  readonly Condition?: Record<string, Record<string, unknown>>
+}
+
+interface Policy {
+  readonly Statement: Statement[]
+}
+
+interface Block {
+  /** The file and line the block starts on. */
+  readonly where: string
+  readonly body: string
+}
+
+const texts = new Map<string, Promise<string>>()
+function read(file: string): Promise<string> {
+  let text = texts.get(file)
+  if (!text) texts.set(file, (text = readFile(file, 'utf8')))
+  return text
+}
+
+/** The fenced blocks of one language in one text. */
+function blocks(text: string, file: string, language: string): Block[] {
+  const found: Block[] = []
+  const fence = new RegExp('^```' + language + '\\n([\\s\\S]*?)^```', 'gm')
+  for (const match of text.matchAll(fence)) {
+    const line = text.slice(0, match.index).split('\n').length
+    found.push({ where: `${file}:${line}`, body: match[1] ?? '' })
+  }
+  return found
+}
+
+async function docBlocks(language: string): Promise<Block[]> {
+  const all = await Promise.all(DOCS.map(async (file) => blocks(await read(file), file, language)))
+  return all.flat()
+}
+
+/** Every block of one language, parsed; one that does not parse fails the test, named. */
+async function documents(language: 'yaml' | 'json'): Promise<(Block & { document: unknown })[]> {
+  const parser = (text: string): unknown => (language === 'yaml' ? parse(text) : JSON.parse(text))
+  return (await docBlocks(language)).map((block) => {
+    try {
+      return { ...block, document: parser(block.body) }
+    } catch (error) {
+      throw new Error(`${block.where}: ${messageOf(error)}`, { cause: error })
+    }
+  })
+}
+
+async function actionYml(): Promise<{ inputs: string[]; outputs: string[] }> {
+  const action = parse(await read('action.yml')) as {
+    inputs: Record<string, unknown>
+    outputs: Record<string, unknown>
+  }
+  return { inputs: Object.keys(action.inputs), outputs: Object.keys(action.outputs) }
+}
+
+/** `DescribeRepositoriesCommand` imported from the SDK in src/ecr/registry.ts → `ecr:DescribeRepositories`. */
+async function ecrActionsTheCodeCalls(): Promise<string[]> {
+  const source = await read('src/ecr/registry.ts')
+  const imports = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-ecr'/.exec(source)?.[1] ?? ''
+  return imports
+    .split(',')
+    .map((name) => name.trim().replace(/^type\s+/, ''))
+    .filter((name) => /^[A-Z]\w*Command$/.test(name))
+    .map((name) => `ecr:${name.slice(0, -'Command'.length)}`)
+    .sort()
+}
+
+const actionsOf = (policy: Policy): string[] =>
+  policy.Statement.flatMap((statement) =>
+    Array.isArray(statement.Action) ? statement.Action : [statement.Action]
+  )
+
+const isPolicy = (document: unknown): document is Policy =>
+  typeof document === 'object' &&
+  document !== null &&
+  Array.isArray((document as Partial<Policy>).Statement)
+
+const PUSH_ACTIONS = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
+  'ecr:PutImage',
+  'ecr:BatchGetImage'
+]
+
+/** A role's ECR permissions policy (not a trust policy): the build role's uploads layers. */
+async function policies(): Promise<
+  { where: string; kind: 'build' | 'promotion'; policy: Policy }[]
+> {
+  return (await documents('json')).flatMap(({ where, document }) => {
+    if (!isPolicy(document)) return []
+    const actions = actionsOf(document)
+    if (!actions.some((action) => action.startsWith('ecr:'))) return []
+    const kind = actions.includes('ecr:InitiateLayerUpload') ? 'build' : 'promotion'
+    return [{ where, kind, policy: document }]
+  })
+}
+
+/** What each `uses:` line of a text names, comment included. */
+const usesLines = (text: string): string[] =>
+  text
+    .split('\n')
+    .filter((line) => /^\s*-?\s*uses:/.test(line))
+    .map((line) => line.replace(/^\s*-?\s*uses:\s*/, ''))
+
+describe('documented workflows', () => {
+  it('parses every yaml and json block, and there are workflows that use ecr-promote', async () => {
+    expect((await documents('json')).length).toBeGreaterThan(0)
+    const workflows = (await documents('yaml')).filter(({ document }) => isWorkflow(document))
+    expect(workflows.length).toBeGreaterThanOrEqual(5)
+  })
+
+  it('passes only inputs of action.yml, and reads only outputs it has', async () => {
+    const { inputs, outputs } = await actionYml()
+    let steps = 0
+    for (const { where, body, document } of await documents('yaml')) {
+      const jobs = isWorkflow(document) ? Object.values(document.jobs) : []
+      // A list of steps on its own (such as the pinning example) is checked like a job's steps.
+      const lists = Array.isArray(document)
+        ? [document as Step[]]
+        : jobs.map((job) => job.steps ?? [])
+      for (const list of lists) {
+        const ours = list.filter((step) => step.uses?.startsWith(ACTION))
+        for (const step of ours) {
+          steps++
+          expect({
+            where,
+            unknown: Object.keys(step.with ?? {}).filter((k) => !inputs.includes(k))
+          }).toEqual({
+            where,
+            unknown: []
+          })
+        }
+        const ids = new Set(ours.map((step) => step.id).filter(Boolean))
+        for (const [, id, output] of body.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) {
+          if (!ids.has(id)) continue
+          expect({ where, output, known: outputs.includes(output ?? '') }).toEqual({
+            where,
+            output,
+            known: true
+          })
+        }
+      }
+    }
+    expect(steps).toBeGreaterThanOrEqual(5)
+  })
+
+  it('gives every workflow that writes with ecr-promote a concurrency group per repository that queues', async () => {
+    // `event: status` only reads, so it needs no queue.
+    const writes = (step: Step) => step.uses?.startsWith(ACTION) && step.with?.event !== 'status'
+    for (const { where, document } of await documents('yaml')) {
+      if (!isWorkflow(document)) continue
+      for (const [name, job] of Object.entries(document.jobs)) {
+        if (!(job.steps ?? []).some(writes)) continue
+        const concurrency = (job.concurrency ?? document.concurrency) as
+          { group?: string; 'cancel-in-progress'?: boolean } | undefined
+        expect({ where, name, concurrency }).toEqual({
+          where,
+          name,
+          concurrency: {
+            group: expect.stringMatching(/^ecr-promote-/),
+            'cancel-in-progress': false
+          }
+        })
+      }
+    }
+  })
+
+  it('checks the repository out wherever a convention file is read', async () => {
+    for (const { where, document } of await documents('yaml')) {
+      if (!isWorkflow(document)) continue
+      for (const job of Object.values(document.jobs)) {
+        const steps = job.steps ?? []
+        const reader = steps.findIndex(
+          (step) =>
+            step.uses?.startsWith(ACTION) &&
+            /[./]/.test(String(step.with?.convention ?? 'environments'))
+        )
+        if (reader < 0) continue
+        const checkout = steps.findIndex((step) => step.uses?.startsWith('actions/checkout@'))
+        expect({ where, checkoutFirst: checkout >= 0 && checkout < reader }).toEqual({
+          where,
+          checkoutFirst: true
+        })
+      }
+    }
+  })
+
+  it('uses every action by its major tag, or pinned by commit SHA with its version in a comment', async () => {
+    const uses = (await docBlocks('yaml')).flatMap(({ where, body }) =>
+      usesLines(body).map((use) => ({ where, use }))
+    )
+    expect(uses.filter(({ use }) => /@[0-9a-f]{40} /.test(use)).length).toBeGreaterThan(0)
+    for (const { where, use } of uses) {
+      expect({ where, use }).toEqual({
+        where,
+        use: expect.stringMatching(/^[\w.-]+\/[\w./-]+@(v\d+|[0-9a-f]{40} # v\d+\.\d+\.\d+)$/)
+      })
+    }
+  })
+})
+
+describe('documented conventions', () => {
+  /** A yaml block whose every key is a field of a convention: a whole convention, or a part of one. */
+  async function conventionBlocks(): Promise<(Block & { document: Record<string, unknown> })[]> {
+    const schema = JSON.parse(await read('convention.schema.json')) as {
+      properties: Record<string, unknown>
+    }
+    const fields = Object.keys(schema.properties).filter((field) => field !== 'name')
+    return (await documents('yaml')).flatMap((block) => {
+      const { document } = block
+      if (typeof document !== 'object' || document === null || Array.isArray(document)) return []
+      const keys = Object.keys(document).filter((key) => key !== 'name')
+      if (keys.length === 0 || !keys.every((key) => fields.includes(key))) return []
+      return [{ ...block, document: document as Record<string, unknown> }]
+    })
+  }
+
+  it('loads every convention example; a part of one loads in place of the built-in environments', async () => {
+    const examples = await conventionBlocks()
+    expect(examples.some(({ document }) => 'build-tag' in document)).toBe(true)
+    expect(examples.some(({ document }) => !('build-tag' in document))).toBe(true)
+    for (const { where, body, document } of examples) {
+      const text =
+        'build-tag' in document
+          ? body
+          : stringify({ ...parse(BUILT_IN_CONVENTIONS.environments ?? ''), ...document })
+      expect(() => parseConvention(text, where)).not.toThrow()
+    }
+  })
+
+  it('shows exactly the lifecycle policies the built-in conventions render', async () => {
+    const shown = (await documents('json'))
+      .filter(
+        ({ document }) => typeof document === 'object' && document !== null && 'rules' in document
+      )
+      .map(({ document }) => document)
+    const rendered = Object.keys(BUILT_IN_CONVENTIONS).map(
+      (name) => lifecycleIntent(builtInConvention(name), 'check').policy
+    )
+    expect(shown).toEqual(rendered)
+  })
+})
+
+describe('documented commands', () => {
+  /** `ecr-promote …` in a console block (after `$ `), or run by npx from a CI's yaml. */
+  async function commandLines(): Promise<{ where: string; args: string[] }[]> {
+    const blocksOf = [...(await docBlocks('console')), ...(await docBlocks('yaml'))]
+    return blocksOf.flatMap(({ where, body }) =>
+      body.split('\n').flatMap((line) => {
+        const match =
+          /^\$ (?:npx )?ecr-promote(?: (.*))?$/.exec(line) ??
+          /npx --yes github:ecr-promote\/ecr-promote#\S+ (.*)$/.exec(line)
+        return match ? [{ where, args: words(match[1] ?? '') }] : []
+      })
+    )
+  }
+
+  it('gives commands and flags the command line has', async () => {
+    const lines = await commandLines()
+    expect(lines.length).toBeGreaterThanOrEqual(5)
+    for (const { where, args } of lines) {
+      const parsed = parseCommand(args)
+      expect({ where, args, usage: 'usage' in parsed ? parsed.usage : undefined }).toEqual({
+        where,
+        args,
+        usage: undefined
+      })
+    }
+  })
+})
+
+describe('documented IAM policies', () => {
+  it('reads the ECR operations from src/ecr/registry.ts', async () => {
+    expect(await ecrActionsTheCodeCalls()).toEqual(
+      expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage'])
+    )
+  })
+
+  it('lists exactly the ECR actions the code calls in every promotion-role policy', async () => {
+    const called = await ecrActionsTheCodeCalls()
+    const promotion = (await policies()).filter(({ kind }) => kind === 'promotion')
+    expect(promotion.length).toBeGreaterThan(0)
+    for (const { where, policy } of promotion) {
+      expect({ where, actions: [...new Set(actionsOf(policy))].sort() }).toEqual({
+        where,
+        actions: called
+      })
+    }
+  })
+
+  it('gives the build role the push actions, and ecr:GetAuthorizationToken on *', async () => {
+    const build = (await policies()).filter(({ kind }) => kind === 'build')
+    expect(build.length).toBeGreaterThan(0)
+    for (const { policy } of build) {
+      expect(actionsOf(policy)).toEqual(expect.arrayContaining(PUSH_ACTIONS))
+      const login = policy.Statement.filter((s) =>
+        (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('ecr:GetAuthorizationToken')
+      )
+      expect(login.map((s) => s.Resource)).toEqual(['*'])
+    }
+  })
+
+  it('shows an OIDC trust policy with aud and sub conditions', async () => {
+    const trust = (await documents('json'))
+      .map(({ document }) => document)
+      .filter(isPolicy)
+      .filter((policy) => actionsOf(policy).includes('sts:AssumeRoleWithWebIdentity'))
+    expect(trust.length).toBeGreaterThan(0)
+    for (const policy of trust) {
+      const conditions = policy.Statement.map((s) => s.Condition?.StringEquals ?? {})
+      for (const condition of conditions) {
+        expect(condition['token.actions.githubusercontent.com:aud']).toBe('sts.amazonaws.com')
+        const sub = [condition['token.actions.githubusercontent.com:sub']].flat()
+        expect(sub.length).toBeGreaterThan(0)
+        for (const value of sub) expect(value).toMatch(/^repo:[^:*]+\/[^:*]+:[^*]+$/)
+      }
+    }
+  })
+})
+
+describe('documented links', () => {
+  it('leads every relative link to a file, and every anchor to a heading in it', async () => {
+    let links = 0
+    for (const file of DOCS) {
+      const text = withoutCode(await read(file))
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (!target || /^[a-z]+:/.test(target)) continue
+        const [path = '', anchor] = target.split('#')
+        const linked = path === '' ? file : normalize(join(dirname(file), path))
+        const exists = await read(linked).then(
+          () => true,
+          () => false
+        )
+        links++
+        expect({ file, target, exists }).toEqual({ file, target, exists: true })
+        if (!anchor || !linked.endsWith('.md')) continue
+        expect({ file, target, anchors: anchors(await read(linked)) }).toEqual({
+          file,
+          target,
+          anchors: expect.arrayContaining([anchor])
+        })
+      }
+    }
+    expect(links).toBeGreaterThan(20)
+  })
+})
+
+describe('release workflow', () => {
+  it('parses, runs on published releases, and pins every action by commit SHA', async () => {
+    const workflow = parse(await read('.github/workflows/release.yml')) as Workflow & {
+      on: { release?: { types?: string[] } }
+    }
+    expect(workflow.on.release?.types).toEqual(['published'])
+    const uses = Object.values(workflow.jobs).flatMap((job) =>
+      (job.steps ?? []).flatMap((step) => (step.uses ? [step.uses] : []))
+    )
+    expect(uses.length).toBeGreaterThan(0)
+    for (const use of uses) expect(use).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/)
+  })
+
+  it('names the version of every pinned action in a comment', async () => {
+    const uses = usesLines(await read('.github/workflows/release.yml'))
+    expect(uses.length).toBeGreaterThan(0)
+    for (const use of uses) expect(use).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
+  })
+})
+
+describe('README', () => {
+  it('documents exactly the inputs and outputs of action.yml (npm run docs regenerates them)', async () => {
+    const readme = await read('README.md')
+    expect(readme).toBe(withActionDocs(readme, await read('action.yml')))
+  })
+
+  it('gives the demo, and the test command that .ci/run runs', async () => {
+    const readme = await read('README.md')
+    expect(readme).toContain('npm ci && npm run demo')
+    expect(readme).toContain('npm ci && npm test')
+    expect(await read('.ci/run')).toMatch(/^npm test$/m)
+  })
+
+  it('links to every page of docs/', async () => {
+    const [readme, pages] = await Promise.all([read('README.md'), readdir('docs')])
+    const markdown = pages.filter((page) => page.endsWith('.md'))
+    expect(markdown.length).toBeGreaterThan(0)
+    for (const page of markdown) expect(readme).toContain(`](docs/${page})`)
+  })
+
+  it('is a front page: at most 450 lines', async () => {
+    expect((await read('README.md')).split('\n').length - 1).toBeLessThanOrEqual(450)
+  })
+})
+
+function isWorkflow(document: unknown): document is Workflow {
+  return typeof document === 'object' && document !== null && 'jobs' in document
+}
+
+/** A command line's words, as a shell splits them (quotes removed; variables left as written). */
+function words(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map(
+    ([, double, single, bare]) => double ?? single ?? bare ?? ''
+  )
+}
+
+const withoutFences = (text: string): string => text.replace(/^```[\s\S]*?^```/gm, '')
+
+/** A markdown text without its fenced blocks and code spans, where `](…)` is not a link. */
+const withoutCode = (text: string): string => withoutFences(text).replace(/`[^`]*`/g, '')
+
+/** The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as `-`. */
+function anchors(text: string): string[] {
+  const seen = new Map<string, number>()
+  return [...withoutFences(text).matchAll(/^#{1,6} (.+)$/gm)].map(([, heading]) => {
+    const slug = (heading ?? '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/ /g, '-')
+    const count = seen.get(slug) ?? 0
+    seen.set(slug, count + 1)
+    return count === 0 ? slug : `${slug}-${count}`
+  })
+}

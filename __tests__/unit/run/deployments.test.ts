@@ -1,0 +1,778 @@
+import type { Action } from '../../../src/run/apply.js'
+import type { Convention } from '../../../src/core/convention.js'
+import type { DeploymentPayload, DeploymentRecord, Moment } from '../../../src/core/history.js'
+import type { RepositoryPlan } from '../../../src/core/plan.js'
+import { problemsOf } from '../../../src/core/problems.js'
+import type { DeploymentRequest, Deployments } from '../../../src/github/client.js'
+import type { Change } from '../../../src/report/result.js'
+import {
+  notRecorded,
+  plannedDeployments,
+  recordDeployments,
+  recordsAt,
+  type DeploymentOutcome,
+  type PlannedDeployment
+} from '../../../src/run/deployments.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  change,
+  channels,
+  environments,
+  fakeDigest,
+  fakeDigests,
+  manifest,
+  nameOf,
+  plan,
+  uri,
+  v
+} from '../../support/builders.js'
+import { rejection } from '../../support/harness.js'
+import { memoryRegistry, type Fault } from '../../support/memory-registry.js'
+
+const [built, older, other] = fakeDigests('a', 'b', 'c')
+const planOf = (repository: string, version?: string): RepositoryPlan =>
+  plan(repository, { source: manifest('a'), ...(version && { version: v(version) }) })
+/** A row of this run's changes: `tag` of `repository` moved from b to the build, a, unless told. */
+const changed = (
+  repository: string,
+  tag: string,
+  action: Action,
+  extra: Partial<Change> = {}
+): Change => change({ repository, tag, from: older, to: built, action, now: built, ...extra })
+const payload = (
+  repository: string,
+  tag: string,
+  version: string | null,
+  digest = built
+): DeploymentPayload => ({
+  repository,
+  tag,
+  digest,
+  version,
+  image: `${uri(repository)}@${digest}`
+})
+/** A planned deployment as one line: `production success api:production 1.2.0 a`. */
+const line = ({ environment, state, payload }: PlannedDeployment) =>
+  `${environment} ${state} ${payload.repository}:${payload.tag} ${payload.version ?? '-'} ${nameOf(payload.digest)}`
+
+describe('plannedDeployments: one deployment for each pointer of an environment the run moved or tried to', () => {
+  it('records the pointer, the image by digest and the version the plan released', () => {
+    expect(
+      plannedDeployments(
+        environments,
+        [planOf('api', '1.2.0')],
+        [changed('api', 'production', 'created')]
+      )
+    ).toEqual([
+      {
+        environment: 'production',
+        state: 'success',
+        payload: payload('api', 'production', '1.2.0')
+      }
+    ])
+  })
+
+  it.each<[string, Change[], string[], Convention?, RepositoryPlan[]?]>([
+    [
+      'a created pointer succeeded',
+      [changed('api', 'production', 'created')],
+      ['production success api:production 1.2.0 a']
+    ],
+    [
+      'a pointer handed on, or moved since by another writer, is not this run to record',
+      [changed('api', 'production', 'moved', { now: older })],
+      []
+    ],
+    [
+      'a moved pointer succeeded',
+      [changed('api', 'staging', 'moved')],
+      ['staging success api:staging 1.2.0 a']
+    ],
+    [
+      'a pointer put back failed',
+      [changed('api', 'production', 'undone')],
+      ['production failure api:production 1.2.0 a']
+    ],
+    [
+      'a pointer that could not be written failed',
+      [changed('api', 'canary', 'failed')],
+      ['canary failure api:canary 1.2.0 a']
+    ],
+    ['an unchanged pointer is no deployment', [changed('api', 'production', 'unchanged')], []],
+    ['a planned pointer (dry run) is no deployment', [changed('api', 'production', 'planned')], []],
+    ['a removed mark is no deployment', [changed('api', 'production', 'removed')], []],
+    [
+      'a tag the convention maps to no environment is no deployment',
+      [changed('api', 'latest', 'moved'), changed('api', 'v1.2.0', 'created')],
+      []
+    ],
+    [
+      'a tag named like an Object property is no environment',
+      [changed('api', 'constructor', 'moved'), changed('api', 'toString', 'moved')],
+      [],
+      environments,
+      [planOf('api')]
+    ],
+    [
+      'channels records stable in production',
+      [changed('api', 'stable', 'moved'), changed('api', 'edge', 'moved')],
+      ['production success api:stable 1.2.0 a'],
+      channels
+    ],
+    [
+      'channels has no staging environment, though it has a staging promotion',
+      [changed('api', 'staging', 'moved')],
+      [],
+      channels
+    ],
+    [
+      "a pointer moved to another image than the plan's source carries no version",
+      [changed('api', 'production', 'undone', { to: other, now: other })],
+      ['production failure api:production - c']
+    ],
+    [
+      'a plan without a version records none',
+      [changed('api', 'staging', 'moved')],
+      ['staging success api:staging - a'],
+      environments,
+      [planOf('api')]
+    ],
+    [
+      'a change without a target is no deployment',
+      [changed('api', 'production', 'failed', { to: null, now: null })],
+      []
+    ],
+    [
+      'a change of a repository without a plan is no deployment',
+      [changed('web', 'production', 'moved')],
+      []
+    ],
+    [
+      "each repository's change takes its own plan, in the order of the changes",
+      [
+        changed('web', 'production', 'moved'),
+        changed('api', 'latest', 'moved'),
+        changed('api', 'production', 'created')
+      ],
+      ['production success web:production 2.0.0 a', 'production success api:production 1.2.0 a'],
+      environments,
+      [planOf('api', '1.2.0'), planOf('web', '2.0.0')]
+    ]
+  ])(
+    '%s',
+    (_name, changes, planned, convention = environments, plans = [planOf('api', '1.2.0')]) => {
+      expect(plannedDeployments(convention, plans, changes).map(line)).toEqual(planned)
+    }
+  )
+})
+
+const WORKFLOW_SHA = '0123456789abcdef0123456789abcdef01234567'
+const OTHER_COMMIT = 'fedcba9'
+const githubContext = (sha = WORKFLOW_SHA, runId = '42') => ({
+  sha,
+  github: {
+    apiUrl: 'https://ghe.example.com/api/v3',
+    serverUrl: 'https://ghe.example.com',
+    repository: 'acme/shop',
+    runId
+  }
+})
+const LOG_URL = 'https://ghe.example.com/acme/shop/actions/runs/42'
+
+/** The signal of a run nobody cancels. */
+const running = new AbortController().signal
+
+/** An error as Octokit throws it: the HTTP status on the error. */
+const httpError = (status: number, message: string) => Object.assign(new Error(message), { status })
+
+interface FakeGitHub {
+  /** The error each record call throws, by call (1 = the first); none throws when absent. */
+  recordErrors?: Record<number, Error>
+  /** The environment's history, newest first, one array per page. */
+  pages?: DeploymentRecord[][]
+  /** The newest status of each deployment; absent means none. */
+  states?: Record<number, string>
+  /** The history's page read fails from this page on (1 = the first). */
+  failOnPage?: number
+  /** latestState fails for this deployment. */
+  failStateOf?: number
+}
+
+/** GitHub's deployments API kept in memory, recording every call. */
+function fakeGitHub({
+  recordErrors = {},
+  pages = [],
+  states = {},
+  failOnPage,
+  failStateOf
+}: FakeGitHub = {}) {
+  const requests: DeploymentRequest[] = []
+  const histories: string[] = []
+  const stateReads: number[] = []
+  let pagesRead = 0
+  const github: Deployments = {
+    async record(request) {
+      requests.push(request)
+      const error = recordErrors[requests.length]
+      if (error) throw error
+      return 1000 + requests.length
+    },
+    async *history(environment) {
+      histories.push(environment)
+      for (const [index, page] of pages.entries()) {
+        if (failOnPage !== undefined && index + 1 >= failOnPage) throw httpError(502, 'Bad Gateway')
+        pagesRead += 1
+        yield page
+      }
+    },
+    async latestState(id) {
+      stateReads.push(id)
+      if (id === failStateOf) throw httpError(500, 'Server Error')
+      return states[id]
+    }
+  }
+  return { github, requests, histories, stateReads, pagesRead: () => pagesRead }
+}
+
+/** recordDeployments with the built-in environments, the usual context and a run nobody cancels, unless told otherwise. */
+const record = (
+  github: Deployments,
+  registry: Parameters<typeof recordDeployments>[1],
+  planned: PlannedDeployment[],
+  {
+    convention = environments,
+    context = githubContext(),
+    signal = running,
+    budgetMs
+  }: {
+    convention?: Convention
+    context?: ReturnType<typeof githubContext>
+    signal?: AbortSignal
+    budgetMs?: number
+  } = {}
+) => recordDeployments(github, registry, convention, context, planned, signal, budgetMs)
+
+/** DescribeImages of api and web: the build (a) carries `builtTags` in both, image c `otherTags` in web. */
+const described = (builtTags: string[], otherTags: string[] = [], ...faults: Fault[]) => {
+  const onBuild = Object.fromEntries(builtTags.map((tag) => [tag, manifest('a')]))
+  const onOther = Object.fromEntries(otherTags.map((tag) => [tag, manifest('c')]))
+  return memoryRegistry({ tags: { api: onBuild, web: { ...onBuild, ...onOther } }, faults })
+}
+
+const deployment = (
+  repository = 'api',
+  tag = 'production',
+  version: string | null = '1.2.0',
+  digest = built
+): PlannedDeployment => ({
+  environment: tag,
+  state: 'success',
+  payload: payload(repository, tag, version, digest)
+})
+
+describe('recordDeployments: the ref', () => {
+  it.each<[string, string[], string]>([
+    [
+      "the workflow's full sha when the build tag's commit is the workflow's",
+      ['v1.2.0', `sha-${WORKFLOW_SHA.slice(0, 7)}`, 'production'],
+      WORKFLOW_SHA
+    ],
+    [
+      "the build tag's short commit when the image was built from another commit",
+      ['v1.2.0', `sha-${OTHER_COMMIT}`],
+      OTHER_COMMIT
+    ],
+    ["the workflow's sha when the image has no build tag", ['v1.2.0', 'production'], WORKFLOW_SHA],
+    [
+      'not a tag that only looks like a build tag',
+      ['sha-FEDCBA9', 'sha-fedcba', 'xsha-fedcba9'],
+      WORKFLOW_SHA
+    ]
+  ])('%s', async (_name, tags, ref) => {
+    const { github, requests } = fakeGitHub()
+    const registry = described(tags)
+    const outcomes = await record(github, registry, [deployment()])
+    expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref }])
+    expect(requests.map((request) => request.ref)).toEqual([ref])
+    expect(registry.log).toEqual(['images api a'])
+  })
+
+  it("takes the workflow's sha when ECR does not describe the image", async () => {
+    const { github, requests } = fakeGitHub()
+    const registry = described([])
+    await record(github, registry, [deployment()])
+    expect(requests.map((request) => request.ref)).toEqual([WORKFLOW_SHA])
+  })
+
+  it("reads the build tag by the convention's template", async () => {
+    const { github, requests } = fakeGitHub()
+    const registry = described(['1.2.0', `api-feature-x-${OTHER_COMMIT}`])
+    await record(github, registry, [deployment('api', 'stable')], { convention: channels })
+    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT])
+  })
+
+  it("retries once at the workflow's sha when GitHub cannot resolve the image's commit (422)", async () => {
+    const { github, requests } = fakeGitHub({
+      recordErrors: { 1: httpError(422, `No ref found for: ${OTHER_COMMIT}`) }
+    })
+    const registry = described([`sha-${OTHER_COMMIT}`])
+    const outcomes = await record(github, registry, [deployment()])
+    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT, WORKFLOW_SHA])
+    expect(outcomes).toEqual([{ ...deployment(), id: 1002, ref: WORKFLOW_SHA }])
+  })
+
+  it('warns when the retry at the workflow sha fails too', async () => {
+    const { github, requests } = fakeGitHub({
+      recordErrors: {
+        1: httpError(422, `No ref found for: ${OTHER_COMMIT}`),
+        2: httpError(403, 'Resource not accessible by integration')
+      }
+    })
+    const registry = described([`sha-${OTHER_COMMIT}`])
+    const outcomes = await record(github, registry, [deployment()])
+    expect(requests).toHaveLength(2)
+    expect(outcomes).toEqual([
+      {
+        ...deployment(),
+        ref: WORKFLOW_SHA,
+        warning: new Error('Resource not accessible by integration')
+      }
+    ])
+  })
+
+  it.each<[string, string, string[], Error]>([
+    [
+      'a 422 when the ref already is the workflow sha',
+      WORKFLOW_SHA,
+      [`sha-${WORKFLOW_SHA.slice(0, 7)}`],
+      httpError(422, 'No ref found')
+    ],
+    [
+      'a 422 when the run has no workflow sha to fall back on',
+      '',
+      [`sha-${OTHER_COMMIT}`],
+      httpError(422, 'No ref found')
+    ],
+    [
+      'a failure other than a 422',
+      WORKFLOW_SHA,
+      [`sha-${OTHER_COMMIT}`],
+      httpError(500, 'Server Error')
+    ],
+    [
+      'an error without a status',
+      WORKFLOW_SHA,
+      [`sha-${OTHER_COMMIT}`],
+      new Error('request timed out')
+    ]
+  ])(
+    'is not retried, but warns, and records the next deployment: %s',
+    async (_name, sha, tags, error) => {
+      const { github, requests } = fakeGitHub({ recordErrors: { 1: error } })
+      const registry = described(tags, ['staging'])
+      const outcomes = await record(
+        github,
+        registry,
+        [deployment(), deployment('web', 'staging', null, other)],
+        { context: githubContext(sha) }
+      )
+      const firstRef = requests[0]?.ref
+      expect(requests.map((request) => request.payload.repository)).toEqual(['api', 'web'])
+      expect(outcomes).toEqual([
+        { ...deployment(), ref: firstRef, warning: new Error(error.message) },
+        { ...deployment('web', 'staging', null, other), id: 1002, ref: sha }
+      ])
+    }
+  )
+
+  it("records at the workflow's sha when ECR cannot describe the image", async () => {
+    const { github, requests } = fakeGitHub()
+    const registry = described([], [], { operation: 'images', kind: 'failed' })
+    const outcomes = await record(github, registry, [deployment()])
+    expect(requests.map(({ ref }) => ref)).toEqual([WORKFLOW_SHA])
+    expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref: WORKFLOW_SHA }])
+  })
+})
+
+describe('recordDeployments: what each deployment says', () => {
+  it('records each deployment in order, with its environment, state, payload, description and log URL', async () => {
+    const { github, requests } = fakeGitHub()
+    const registry = described([`sha-${OTHER_COMMIT}`])
+    const failed: PlannedDeployment = { ...deployment('web', 'canary', null), state: 'failure' }
+    const outcomes = await record(github, registry, [deployment(), failed])
+    expect(requests).toEqual([
+      {
+        environment: 'production',
+        state: 'success',
+        payload: payload('api', 'production', '1.2.0'),
+        ref: OTHER_COMMIT,
+        description: `api:production on sha256:aaaaaaaaaaaa (1.2.0)`,
+        logUrl: LOG_URL
+      },
+      {
+        environment: 'canary',
+        state: 'failure',
+        payload: payload('web', 'canary', null),
+        ref: OTHER_COMMIT,
+        description: `web:canary on sha256:aaaaaaaaaaaa`,
+        logUrl: LOG_URL
+      }
+    ])
+    expect(outcomes.map(({ id }) => id)).toEqual([1001, 1002])
+  })
+
+  it('keeps the description to 140 characters', async () => {
+    const { github, requests } = fakeGitHub()
+    const registry = described([])
+    const repository = `team/${'a'.repeat(150)}`
+    await record(github, registry, [
+      deployment(repository),
+      deployment('api', 'production', `1.2.0-${'rc'.repeat(50)}`)
+    ])
+    const [long, longVersion] = requests.map(({ description }) => description)
+    expect(long).toHaveLength(140)
+    expect(long).toBe(`team/${'a'.repeat(135)}`)
+    expect(longVersion).toHaveLength(140)
+    expect(longVersion?.startsWith('api:production on sha256:aaaaaaaaaaaa (1.2.0-rcrc')).toBe(true)
+  })
+
+  it('links the repository when the run has no run id', async () => {
+    const { github, requests } = fakeGitHub()
+    const registry = described([])
+    await record(github, registry, [deployment()], { context: githubContext(WORKFLOW_SHA, '') })
+    expect(requests.map(({ logUrl }) => logUrl)).toEqual(['https://ghe.example.com/acme/shop'])
+  })
+
+  it('asks nothing when there is nothing to record', async () => {
+    const { github, requests } = fakeGitHub()
+    const registry = described([])
+    expect(await record(github, registry, [])).toEqual([])
+    expect(requests).toEqual([])
+    expect(registry.log).toEqual([])
+  })
+})
+
+/**
+ * GitHub not answering: each record is held until its signal (the run's cancel, the budget) ends
+ * it; `answerAfter` answers each after that many ms instead.
+ */
+function slowGitHub(answerAfter = 60_000) {
+  const started: string[] = []
+  let [inFlight, most] = [0, 0]
+  const github: Deployments = {
+    async record(request, { signal }) {
+      started.push(request.payload.repository)
+      inFlight += 1
+      most = Math.max(most, inFlight)
+      try {
+        await sleep(answerAfter, undefined, { signal })
+        return started.length
+      } finally {
+        inFlight -= 1
+      }
+    },
+    history: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) }),
+    latestState: async () => undefined
+  }
+  return { github, started, most: () => most }
+}
+
+const manyDeployments = (count: number) =>
+  Array.from({ length: count }, (_, index) => deployment(`team/app-${index + 1}`))
+
+describe('recordDeployments: bounded', () => {
+  it('sends at most 4 records at once, started in the order of the moves', async () => {
+    const { github, started, most } = slowGitHub(20)
+    const planned = manyDeployments(10)
+    const outcomes = await record(github, described([]), planned)
+    expect(most()).toBe(4)
+    expect(started).toEqual(planned.map(({ payload }) => payload.repository))
+    expect(outcomes.map(({ payload, warning }) => [payload.repository, warning?.message])).toEqual(
+      planned.map(({ payload }) => [payload.repository, undefined])
+    )
+  })
+
+  it('stops at the budget: the records under way are given up, the rest not sent, each saying why', async () => {
+    const { github, started } = slowGitHub()
+    const planned = manyDeployments(25)
+    const outcomes = await record(github, described([]), planned, { budgetMs: 300 })
+    expect(started).toHaveLength(4)
+    expect(outcomes.map(({ warning }) => warning?.message)).toEqual(
+      Array(25).fill('the 0.3 s for recording deployments ran out')
+    )
+    expect(notRecorded(outcomes)).toBe(
+      `25 of 25 GitHub deployments not recorded (the tags are written as reported): ${planned
+        .map(({ payload }) => `${payload.repository}:production in production`)
+        .join(', ')}: the 0.3 s for recording deployments ran out`
+    )
+  })
+
+  it('sends no further record once the run is cancelled, and gives up those under way', async () => {
+    const { github, started } = slowGitHub()
+    const cancel = new AbortController()
+    const recording = record(github, described([]), manyDeployments(10), {
+      signal: cancel.signal
+    })
+    while (started.length < 4) await sleep(5)
+    cancel.abort('SIGINT')
+    const outcomes = await recording
+    expect(started).toHaveLength(4)
+    expect(outcomes.map(({ warning }) => warning?.message)).toEqual(
+      Array(10).fill('the job was cancelled (SIGINT)')
+    )
+  })
+})
+
+describe('notRecorded: one warning for every deployment not recorded', () => {
+  const failed = (repository: string, warning: string): DeploymentOutcome => ({
+    ...deployment(repository),
+    warning: new Error(warning)
+  })
+  it.each<[string, DeploymentOutcome[], string | undefined]>([
+    [
+      'none when every one was recorded',
+      [{ ...deployment(), id: 7, ref: WORKFLOW_SHA }],
+      undefined
+    ],
+    ['none when there was none to record', [], undefined],
+    [
+      'one',
+      [failed('api', 'Bad credentials')],
+      '1 of 1 GitHub deployment not recorded (the tags are written as reported): api:production in production: Bad credentials'
+    ],
+    [
+      'the pointers grouped by why, in the order of the moves, the recorded ones counted',
+      [
+        failed('api', 'GitHub did not answer'),
+        { ...deployment('web'), id: 8, ref: WORKFLOW_SHA },
+        failed('worker', 'the 30 s for recording deployments ran out'),
+        failed('jobs', 'GitHub did not answer')
+      ],
+      '3 of 4 GitHub deployments not recorded (the tags are written as reported): api:production in production, jobs:production in production: GitHub did not answer; worker:production in production: the 30 s for recording deployments ran out'
+    ]
+  ])('%s', (_name, outcomes, warning) => {
+    expect(notRecorded(outcomes)).toBe(warning)
+  })
+})
+
+/** Repositories of this run's registry, as recordsAt takes them. */
+const inRegistry = (...names: string[]) => names.map((name) => ({ name, uri: uri(name) }))
+/** Where production was in these repositories at 13:00 on 2026-11-19, by the environment production, unless told. */
+const productionAt = (
+  github: Deployments,
+  repositories: string[],
+  { environment = 'production', at = moment('2026-11-19T13:00:00Z'), signal = running } = {}
+) => recordsAt(github, environment, inRegistry(...repositories), 'production', at, signal)
+
+const moment = (iso: string): Moment => ({ at: new Date(iso), text: iso })
+const at = (repository: string, id: number, iso: string, tag = 'production'): DeploymentRecord => ({
+  id,
+  environment: 'production',
+  createdAt: new Date(iso),
+  payload: payload(repository, tag, `1.0.${id}`, fakeDigest(String(id % 10)))
+})
+const foreign = (id: number, iso: string, given: unknown): DeploymentRecord => ({
+  id,
+  environment: 'production',
+  createdAt: new Date(iso),
+  payload: given
+})
+
+describe('recordsAt: where each pointer was at a moment', () => {
+  it("skips a record of another registry's repository of the same name", async () => {
+    const elsewhere: DeploymentRecord = {
+      ...at('api', 9, '2026-11-19T12:00:00Z'),
+      payload: {
+        ...payload('api', 'production', '1.0.9', fakeDigest('9')),
+        image: `210987654321.dkr.ecr.eu-west-1.amazonaws.com/api@${fakeDigest('9')}`
+      }
+    }
+    const { github } = fakeGitHub({
+      pages: [[elsewhere, at('api', 8, '2026-11-19T11:00:00Z')]],
+      states: { 9: 'success', 8: 'success' }
+    })
+    const found = await productionAt(github, ['api'])
+    expect(found.get('api')?.id).toBe(8)
+  })
+
+  it('takes the newest landed record at or before the moment, per repository', async () => {
+    const { github, histories, pagesRead } = fakeGitHub({
+      pages: [
+        [at('api', 9, '2026-11-20T10:00:00Z'), at('api', 8, '2026-11-19T12:00:00Z')],
+        [at('web', 7, '2026-11-19T11:00:00Z'), at('api', 6, '2026-11-19T10:00:00Z')],
+        [at('web', 5, '2026-11-19T09:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'inactive', 7: 'success', 6: 'success', 5: 'success' }
+    })
+    const found = await productionAt(github, ['api', 'web'])
+    expect([...found]).toEqual([
+      ['api', at('api', 8, '2026-11-19T12:00:00Z')],
+      ['web', at('web', 7, '2026-11-19T11:00:00Z')]
+    ])
+    expect(histories).toEqual(['production'])
+    expect(pagesRead()).toBe(2)
+  })
+
+  it('counts a record made at the very moment', async () => {
+    const { github } = fakeGitHub({
+      pages: [[at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '2026-11-19T13:00:00Z')]],
+      states: { 1: 'success', 2: 'success' }
+    })
+    const found = await productionAt(github, ['api'], {
+      at: { at: new Date('2026-11-19T13:00:00Z'), text: '2026-11-19T14:00+01:00' }
+    })
+    expect(found.get('api')?.id).toBe(1)
+  })
+
+  it('skips records that did not land, and asks the state only of records at or before the moment', async () => {
+    const { github, stateReads } = fakeGitHub({
+      pages: [
+        [
+          at('api', 6, '2026-11-19T14:00:00Z'),
+          at('api', 5, '2026-11-19T12:00:00Z'),
+          at('api', 4, '2026-11-19T11:00:00Z'),
+          at('api', 3, '2026-11-19T10:00:00Z'),
+          at('api', 2, '2026-11-19T09:00:00Z'),
+          at('api', 1, '2026-11-19T08:00:00Z')
+        ]
+      ],
+      states: { 6: 'success', 5: 'failure', 4: 'error', 3: 'in_progress', 1: 'success' }
+    })
+    const found = await productionAt(github, ['api'])
+    expect(found.get('api')?.id).toBe(1)
+    // 2 has no status at all; 6 is after the moment, so its state does not matter.
+    expect(stateReads).toEqual([5, 4, 3, 2, 1])
+  })
+
+  it("ignores other repositories' and other tags' records, and payloads ecr-promote did not write", async () => {
+    const { github, stateReads } = fakeGitHub({
+      pages: [
+        [
+          at('web', 9, '2026-11-19T12:50:00Z'),
+          at('api', 8, '2026-11-19T12:40:00Z', 'canary'),
+          foreign(7, '2026-11-19T12:30:00Z', 'deployed api by hand'),
+          foreign(6, '2026-11-19T12:20:00Z', {}),
+          foreign(5, '2026-11-19T12:10:00Z', null),
+          foreign(4, '2026-11-19T12:05:00Z', {
+            ...payload('api', 'production', null),
+            digest: 'x'
+          }),
+          at('api', 1, '2026-11-19T12:00:00Z')
+        ]
+      ],
+      states: {
+        9: 'success',
+        8: 'success',
+        7: 'success',
+        6: 'success',
+        5: 'success',
+        4: 'success',
+        1: 'success'
+      }
+    })
+    const found = await productionAt(github, ['api'])
+    expect(found.get('api')?.id).toBe(1)
+    expect(stateReads).toEqual([1])
+  })
+
+  it('stops reading pages once every repository is found', async () => {
+    const { github, pagesRead } = fakeGitHub({
+      pages: [
+        [at('api', 9, '2026-11-19T12:00:00Z'), at('web', 8, '2026-11-19T11:00:00Z')],
+        [at('api', 7, '2026-11-19T10:00:00Z')],
+        [at('web', 6, '2026-11-19T09:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'success', 7: 'success', 6: 'success' },
+      // Reading the third page would fail the call.
+      failOnPage: 3
+    })
+    const found = await productionAt(github, ['api', 'web'])
+    expect([...found.keys()]).toEqual(['api', 'web'])
+    expect(pagesRead()).toBe(1)
+  })
+
+  it('reads to the last page while a repository is not found', async () => {
+    const { github, pagesRead } = fakeGitHub({
+      pages: [
+        [at('api', 9, '2026-11-19T12:00:00Z')],
+        [at('api', 8, '2026-11-19T11:00:00Z')],
+        [at('web', 7, '2026-11-19T10:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'success', 7: 'success' }
+    })
+    const found = await productionAt(github, ['api', 'web'])
+    expect(found.get('web')?.id).toBe(7)
+    expect(pagesRead()).toBe(3)
+  })
+
+  it('names every repository without a record at the moment in one error, with its earliest record', async () => {
+    const { github, pagesRead } = fakeGitHub({
+      pages: [
+        [at('web', 9, '2026-11-21T10:00:00Z'), at('api', 8, '2026-11-19T12:00:00Z')],
+        [at('web', 7, '2026-11-20T10:00:00Z'), at('worker', 6, '2026-11-19T11:00:00Z')],
+        [at('worker', 5, '2026-11-19T10:00:00Z')]
+      ],
+      states: { 9: 'success', 8: 'success', 7: 'success', 6: 'failure', 5: 'error' }
+    })
+    const failure = await rejection(productionAt(github, ['api', 'web', 'worker', 'jobs']))
+    expect(failure).toBeInstanceOf(AggregateError)
+    const tail =
+      'The history starts when deployments: on was first used; roll back to a version instead'
+    const head = (repository: string) =>
+      `cannot roll back ${repository}:production to 2026-11-19T13:00:00Z (2026-11-19T13:00:00.000Z): by the GitHub environment production,`
+    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
+      `${head('web')} its earliest deployment record there is from 2026-11-20T10:00:00.000Z. ${tail}`,
+      `${head('worker')} its earliest deployment record there is from 2026-11-19T10:00:00.000Z. ${tail}`,
+      `${head('jobs')} there is no deployment record of it there. ${tail}`
+    ])
+    expect(pagesRead()).toBe(3)
+  })
+
+  it('names the repository of an environment without any record', async () => {
+    const { github } = fakeGitHub({ pages: [] })
+    const failure = await rejection(productionAt(github, ['api']))
+    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
+      'cannot roll back api:production to 2026-11-19T13:00:00Z (2026-11-19T13:00:00.000Z): by the GitHub environment production, there is no deployment record of it there. The history starts when deployments: on was first used; roll back to a version instead'
+    ])
+  })
+
+  it.each<[string, FakeGitHub, string]>([
+    [
+      'a page that cannot be read',
+      { pages: [[at('web', 9, '2026-11-19T12:00:00Z')], []], failOnPage: 2 },
+      'Bad Gateway'
+    ],
+    [
+      'a state that cannot be read',
+      { pages: [[at('api', 9, '2026-11-19T12:00:00Z')]], failStateOf: 9 },
+      'Server Error'
+    ]
+  ])('says no tag was written when GitHub fails: %s', async (_name, given, cause) => {
+    const { github } = fakeGitHub(given)
+    const failure = await rejection(productionAt(github, ['api'], { environment: 'staging' }))
+    expect(failure).not.toBeInstanceOf(AggregateError)
+    expect(failure.message).toBe(
+      `cannot read the deployment history of the GitHub environment staging: ${cause}; no tag was written`
+    )
+    expect((failure.cause as Error).message).toBe(cause)
+  })
+
+  it('stops at once when the run is cancelled while it reads, saying no tag was written', async () => {
+    const cancel = new AbortController()
+    const github: Deployments = {
+      record: async () => 0,
+      async *history(_environment, { signal }) {
+        yield [at('web', 9, '2026-11-19T12:00:00Z')]
+        // The second page never comes, until the run is cancelled.
+        await sleep(60_000, undefined, { signal })
+      },
+      latestState: async () => 'success'
+    }
+    const reading = rejection(productionAt(github, ['api'], { signal: cancel.signal }))
+    cancel.abort('SIGINT')
+    const failure = await reading
+    expect(failure.message).toBe(
+      'the job was cancelled while it read the deployment history: no tag was written'
+    )
+  })
+})

@@ -1,0 +1,336 @@
+import type { ActiveTrigger } from '../../../src/core/derive.js'
+import { planRepository } from '../../../src/core/plan.js'
+import {
+  readStates,
+  readStatesWaiting,
+  refreshPointers,
+  repositoryWork
+} from '../../../src/run/state.js'
+import {
+  environments,
+  intentFor,
+  manifests,
+  promote,
+  release,
+  rollback,
+  tagged
+} from '../../support/builders.js'
+import { fakeEffects } from '../../support/harness.js'
+import { memoryRegistry, type Seed } from '../../support/memory-registry.js'
+
+/** b is the build, c old, d older, e newer: pushed on the 1st, 2nd, 3rd and 4th of January 2026. */
+const [build, old, older, newer] = manifests('b', 'c', 'd', 'e')
+const facts = Object.fromEntries(
+  [build, old, older, newer].map(({ digest }, day) => [
+    digest,
+    { pushedAt: new Date(Date.UTC(2026, 0, day + 1)) }
+  ])
+)
+/** App with these tags (`tag=image …`). */
+const holding = (text: string, seed: Seed = {}) =>
+  memoryRegistry({ tags: { app: tagged(text) }, facts, ...seed })
+/** With a build tag that has the build's date, which a release cannot know. */
+const datedIntent = (trigger: ActiveTrigger) =>
+  intentFor(trigger, { convention: { ...environments, buildTag: 'build-{date}-{sha:10}' } })
+
+describe('readStates', () => {
+  it('reads settings, tags and the source and target manifests of a release in one round', async () => {
+    const registry = holding('sha-a1b2c3d=b v1.0.0=c production=c')
+    const [state] = await readStates(registry, [intentFor(release('1.1.0'))])
+    expect(registry.log).toEqual([
+      'describe app',
+      'stored app sha-a1b2c3d',
+      'list app',
+      'read app sha-a1b2c3d,v1.1.0,production'
+    ])
+    expect(state).toMatchObject({
+      uri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app',
+      sourceManifest: build,
+      current: new Map([['production', old]])
+    })
+  })
+
+  it('reads the source of a rollback to previous once every repository is listed', async () => {
+    const registry = memoryRegistry({
+      tags: {
+        api: tagged('v1.0.0=d v1.1.0=c production=c'),
+        worker: tagged('v1.0.0=d v1.1.0=c production=d')
+      }
+    })
+    const states = await readStates(
+      registry,
+      ['api', 'worker'].map((repository) => intentFor(rollback('previous'), { repository }))
+    )
+    expect([...registry.log.slice(-4)].sort()).toEqual([
+      'read api v1.0.0',
+      'read worker v1.0.0',
+      'stored api v1.0.0',
+      'stored worker v1.0.0'
+    ])
+    expect(states.map(({ sourceManifest }) => sourceManifest)).toEqual([older, older])
+  })
+
+  it('reads a build found by its tag pattern by digest, once the tags are listed', async () => {
+    const registry = holding('build-20261122-a1b2c3d4e5=b v1.0.0=c production=c')
+    const [state] = await readStates(registry, [datedIntent(release('1.1.0'))])
+    expect(registry.log).toEqual([
+      'describe app',
+      'list app',
+      'read app v1.1.0,production',
+      'read app b',
+      'stored app b'
+    ])
+    expect(state).toMatchObject({
+      source: { ref: { digest: build.digest } },
+      sourceManifest: build
+    })
+  })
+
+  it('reads nothing for a tag pattern no tag matches', async () => {
+    const registry = holding('production=c')
+    const [state] = await readStates(registry, [datedIntent(release('1.1.0'))])
+    expect(registry.log).toEqual(['describe app', 'list app', 'read app v1.1.0,production'])
+    expect(state?.sourceManifest).toBeUndefined()
+  })
+
+  it.each([
+    ['not served', false, ''],
+    ['served all the same', true, older.body]
+  ])(
+    'reads how the source is stored in the same round, and marks an archived one whose manifest is %s',
+    async (_world, servesArchived, body) => {
+      const registry = holding('production=c v0.9.0=d', {
+        facts: { [older.digest]: { status: 'ARCHIVED' } },
+        servesArchived
+      })
+      const [state] = await readStates(registry, [intentFor(rollback('0.9.0'))])
+      expect(registry.log).toEqual([
+        'describe app',
+        'stored app v0.9.0',
+        'list app',
+        'read app v0.9.0,production'
+      ])
+      expect(state).toMatchObject({
+        archived: 'ARCHIVED',
+        sourceManifest: { digest: older.digest, mediaType: older.mediaType, body }
+      })
+    }
+  )
+
+  it('names a target tag on an archived image, which BatchGetImage does not serve, instead of a partial answer', async () => {
+    const registry = holding('sha-a1b2c3d=b v1.0.0=c production=d', {
+      facts: { [older.digest]: { status: 'ARCHIVED' } }
+    })
+    await expect(readStates(registry, [intentFor(release('1.1.0'))])).rejects.toThrow(
+      `app:production is on ${older.digest.slice(0, 19)}, an archived image, which ECR does not serve: restore it to standard storage (UpdateImageStorageClass STANDARD) or move production off it, then run again; no tag was written`
+    )
+  })
+
+  it('leaves a source that is nowhere, archived or not, missing', async () => {
+    const [state] = await readStates(holding('production=c'), [intentFor(rollback('0.9.0'))])
+    expect(state?.sourceManifest).toBeUndefined()
+    expect(state?.archived).toBeUndefined()
+  })
+
+  it('reads the tag a tested-image rule names in the same BatchGetImage', async () => {
+    const registry = holding('sha-a1b2c3d=b v1.0.0=c production=c staging=b')
+    const [state] = await readStates(registry, [
+      intentFor(release('1.1.0'), { requireTested: true })
+    ])
+    expect(registry.log).toEqual([
+      'describe app',
+      'stored app sha-a1b2c3d',
+      'list app',
+      'read app sha-a1b2c3d,v1.1.0,production,staging'
+    ])
+    expect(state?.proofs).toEqual(new Map([['staging', build.digest]]))
+  })
+
+  it('refuses a listing that leaves out a tag read by name, once it has read both again', async () => {
+    const registry = holding('sha-a1b2c3d=b v1.0.0=c production=c')
+    const listTags = registry.listTags.bind(registry)
+    registry.listTags = async (repository) => {
+      const listed = await listTags(repository)
+      listed.delete('production')
+      return listed
+    }
+    await expect(readStates(registry, [intentFor(release('1.1.0'))])).rejects.toThrow(
+      "ECR's ListImages answer for app contradicts the tags read by name (production: listed nowhere, read by name on sha256:cccccccccccc"
+    )
+    expect(registry.log.filter((call) => call === 'list app')).toHaveLength(2)
+  })
+
+  it('reads push times only where an image without a version must be ranked', async () => {
+    const registry = holding('sha-a1b2c3d=b production=c')
+    const [state] = await readStates(registry, [intentFor(release('1.1.0'))])
+    expect(registry.log.at(-1)).toBe('images app b,c')
+    expect(state?.details?.get(old.digest)?.pushedAt).toEqual(new Date(Date.UTC(2026, 0, 2)))
+  })
+})
+
+describe('refreshPointers and repositoryWork', () => {
+  /** The repository's work as the writer gets it, planned from the first read of app. */
+  async function workFor(text: string, trigger: ActiveTrigger) {
+    const registry = holding(text)
+    const intent = intentFor(trigger)
+    const [state] = await readStates(registry, [intent])
+    const work = repositoryWork(registry, intent, state!, planRepository(intent, state!))
+    registry.log.length = 0
+    return { registry, work }
+  }
+  const first = 'sha-a1b2c3d=b v1.0.0=c production=c'
+
+  it('reads only the pointers, and returns the same state when none moved', async () => {
+    const registry = holding(first)
+    const intent = intentFor(release('1.1.0'))
+    const [state] = await readStates(registry, [intent])
+    registry.log.length = 0
+    expect(await refreshPointers(registry, intent, state!)).toBe(state)
+    expect(registry.log).toEqual(['read app production'])
+  })
+
+  it('learns the versions of an image that arrived on a pointer, and holds for a higher one', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    // Another run releases 1.2.0 and moves production while this run writes v1.1.0.
+    registry.set('app', tagged('v1.2.0=e production=e'))
+    const plan = await work.replanPointers()
+    expect(registry.log).toEqual(['read app production', 'images app e,b'])
+    expect(plan.steps[1]).toMatchObject({
+      tag: 'production',
+      from: newer,
+      write: false,
+      note: 'stays on 1.2.0: 1.1.0 is lower, and only a rollback moves it back'
+    })
+  })
+
+  it('describes nothing when a pointer arrived on the run’s own image', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    registry.set('app', { production: build })
+    const plan = await work.replanPointers()
+    expect(registry.log).toEqual(['read app production'])
+    expect(plan.steps[1]).toMatchObject({ from: build, write: false })
+  })
+
+  it('refuses an explicit promotion that a higher release took just before the write', async () => {
+    const { registry, work } = await workFor(`${first} v1.1.0=b`, promote('production'))
+    registry.set('app', tagged('v1.2.0=e production=e'))
+    await expect(work.replanPointers()).rejects.toThrow(
+      'cannot promote app:production: it stays on 1.2.0'
+    )
+  })
+
+  it('checks pointers after writing with one listing, and fetches the image to hand them to', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    registry.set('app', tagged('v1.1.0=b v1.2.0=e production=b'))
+    expect(await work.checkPointers(['production'])).toEqual([
+      {
+        tag: 'production',
+        now: build.digest,
+        moveTo: newer,
+        note: 'handed on to 1.2.0, which another run released meanwhile'
+      }
+    ])
+    expect(registry.log).toEqual(['list app', 'read app production', 'read app e'])
+  })
+
+  it('reads the pointers again once when the listing and the read by name disagree, a writer having moved one between them', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    registry.set('app', tagged('v1.1.0=b production=b'))
+    // Another writer moves production to 1.0.0 after the first listing, before the read by name.
+    registry.fault({ operation: 'read', before: (r) => r.set('app', { production: old }) })
+    expect(await work.checkPointers(['production'])).toEqual([
+      {
+        tag: 'production',
+        now: old.digest,
+        note: 'another writer has since moved it to 1.0.0; left alone'
+      }
+    ])
+    expect(registry.log).toEqual([
+      'list app',
+      'read app production',
+      'list app',
+      'read app production'
+    ])
+  })
+
+  it('puts a pointer back on a release made meanwhile, listing once, and keeps plain tags as they were', async () => {
+    const { registry, work } = await workFor(first, release('1.2.0'))
+    registry.set('app', tagged('v1.1.0=e v1.2.0=b production=b'))
+    const [version, production] = work.plan.steps
+    const targets = await work.undoTargets(
+      [
+        { step: version!, before: undefined },
+        { step: production!, before: old }
+      ],
+      registry
+    )
+    expect(registry.log).toEqual(['list app', 'read app e'])
+    expect(targets).toEqual([undefined, newer])
+  })
+})
+
+describe('readStatesWaiting', () => {
+  /** App without the build, which the build pushes (as `tag`) once `pushAfterMs` have passed. */
+  function waiting(pushAfterMs?: number, tag = 'sha-a1b2c3d') {
+    const registry = holding('v1.0.0=c production=c')
+    const fake = fakeEffects()
+    const effects = {
+      ...fake.effects,
+      sleep: async (ms: number) => {
+        await fake.effects.sleep(ms)
+        if (pushAfterMs !== undefined && fake.now() >= pushAfterMs)
+          registry.set('app', { [tag]: build })
+      }
+    }
+    return { registry, effects, pauses: fake.sleeps, logged: fake.logs }
+  }
+
+  it('polls only the missing image, with growing pauses, then reads everything afresh', async () => {
+    const { registry, effects, pauses, logged } = waiting(7_000)
+    const [state] = await readStatesWaiting(
+      registry,
+      [intentFor(release('1.1.0'))],
+      60_000,
+      effects
+    )
+    expect(state?.sourceManifest).toBe(build)
+    expect(pauses).toEqual([2_000, 4_000, 8_000])
+    expect(logged[0]).toBe('waiting for app:sha-a1b2c3d: 0 s of 60 s')
+    expect(registry.log.filter((line) => line === 'describe app')).toHaveLength(2)
+    expect(registry.log.filter((line) => line === 'read app sha-a1b2c3d')).toHaveLength(3)
+  })
+
+  it('lists the tags again to find a build by its tag pattern, pushed on another day', async () => {
+    const { registry, effects, pauses, logged } = waiting(6_000, 'build-19700102-a1b2c3d4e5')
+    const [state] = await readStatesWaiting(
+      registry,
+      [datedIntent(release('1.1.0'))],
+      60_000,
+      effects
+    )
+    expect(state?.sourceManifest).toBe(build)
+    expect(pauses).toEqual([2_000, 4_000])
+    expect(logged[0]).toBe('waiting for app:build-*-a1b2c3d4e5: 0 s of 60 s')
+    expect(registry.log.filter((line) => line === 'list app')).toHaveLength(3)
+  })
+
+  it('does not wait for a rollback target: a released version does not appear later', async () => {
+    const { registry, effects, pauses } = waiting()
+    await readStatesWaiting(registry, [intentFor(rollback('0.9.0'))], 60_000, effects)
+    expect(pauses).toEqual([])
+  })
+
+  it('gives up when the time runs out, leaving the image missing', async () => {
+    const { registry, effects, pauses } = waiting()
+    const [state] = await readStatesWaiting(registry, [intentFor(release('1.1.0'))], 5_000, effects)
+    expect(state?.sourceManifest).toBeUndefined()
+    expect(pauses).toEqual([2_000, 3_000])
+  })
+
+  it('reads once without waiting when wait-for-source is 0', async () => {
+    const { registry, effects, pauses } = waiting()
+    await readStatesWaiting(registry, [intentFor(release('1.1.0'))], 0, effects)
+    expect(pauses).toEqual([])
+    expect(registry.log.filter((line) => line === 'describe app')).toHaveLength(1)
+  })
+})
