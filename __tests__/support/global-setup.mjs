@@ -1,6 +1,6 @@
 // @ts-check
 // jest globalSetup: start moto_server (+ the BatchGetImage-echo proxy, see
-// ./moto.mjs) once for the whole run.
+// ./moto.mjs) once for the whole run, however many projects ask for it.
 //
 // On success MOTO_ENDPOINT (proxy) and MOTO_RAW_ENDPOINT (moto itself) are set
 // in process.env, which jest hands to every test worker. If moto_server is not
@@ -12,6 +12,8 @@ import { MOTO_INSTALL_HINT, startMoto } from './moto.mjs'
 /** @typedef {typeof globalThis & { __ECR_PROMOTE_MOTO__?: Awaited<ReturnType<typeof startMoto>> }} SharedGlobal */
 
 export default async function globalSetup() {
+  const shared = /** @type {SharedGlobal} */ (globalThis)
+  if (shared.__ECR_PROMOTE_MOTO__) return
   delete process.env.MOTO_ENDPOINT
   delete process.env.MOTO_RAW_ENDPOINT
   let moto
@@ -27,7 +29,6 @@ export default async function globalSetup() {
     )
     return
   }
-  const shared = /** @type {SharedGlobal} */ (globalThis)
   shared.__ECR_PROMOTE_MOTO__ = moto
   process.env.MOTO_ENDPOINT = moto.url
   process.env.MOTO_RAW_ENDPOINT = moto.rawUrl

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr'
-import { startStandIn } from './support/ecr-standin.mjs'
-import { dockerV2Image, seedImage, tagsByDigest } from './support/images.mjs'
-import { clientFor } from './support/harness.js'
+import { startStandIn } from '../support/ecr-standin.mjs'
+import { dockerV2Image, seedImage, tagsByDigest } from '../support/images.mjs'
+import { clientFor } from '../support/harness.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const LOCAL_ACTION = join(ROOT, 'node_modules/@github/local-action/bin/local-action.js')
 const SHA = '1100000bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
 

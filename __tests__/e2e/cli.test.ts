@@ -1,0 +1,445 @@
+/**
+ * End to end, the bundled command line (dist/cli.js) as a person or another CI runs it, against the
+ * stand-in: its exit codes, the same registry and json as the action for every command, GitHub's
+ * records read with a token from the environment, Ctrl-C and `undo`, the confirmation on a
+ * pseudo-terminal (util-linux `script`) and progress under ECR's throttling. How it parses flags and
+ * renders results is pinned in __tests__/unit (command, terminal).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { startGitHubFake } from '../support/github-fake.mjs'
+import { dockerV2Image, seedImage } from '../support/images.mjs'
+import { runAction } from '../support/run-action.mjs'
+import {
+  callsOf,
+  createRepository,
+  SHAS,
+  tagsOf,
+  withStandIn,
+  type Registry,
+  type Release
+} from '../support/e2e.js'
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+
+/**
+ * A repository with the build of each version (tagged sha-<7 hex>), released up to `released`:
+ * v-tags on each, production on the last.
+ */
+async function repository({ client }: Registry, name: string, released: Release[] = []) {
+  await createRepository(client, name)
+  const digests = {} as Record<Release, string>
+  for (const version of Object.keys(SHAS) as Release[]) {
+    const tags = [`sha-${SHAS[version].slice(0, 7)}`]
+    if (released.includes(version)) tags.push(`v${version}`)
+    if (released.at(-1) === version) tags.push('production')
+    digests[version] = await seedImage(client, name, dockerV2Image(`${name}-${version}`), tags)
+  }
+  return digests
+}
+
+/** The environment of a laptop or another CI: AWS settings, no GitHub event. */
+const environment = (extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  ...extra
+})
+
+interface Ran {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+function collect(child: ChildProcess): Promise<Ran> {
+  let [stdout, stderr] = ['', '']
+  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  child.stderr?.on('data', (chunk) => (stderr += chunk))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
+/** `node dist/cli.js …` with piped streams, as another CI runs it. */
+function start({ standIn }: Registry, args: string[], extra: Record<string, string> = {}) {
+  return spawn(process.execPath, [CLI, ...args, '--endpoint-url', standIn.url], {
+    env: environment(extra)
+  })
+}
+const cli = (registry: Registry, args: string[], extra: Record<string, string> = {}) => {
+  const child = start(registry, args, extra)
+  child.stdin.end()
+  return collect(child)
+}
+
+/**
+ * Runs the command on a pseudo-terminal, answering the confirmation with `answer` once the question
+ * is on the screen (after `meanwhile`). The screen is stdout and stderr as one.
+ */
+function onTerminal(
+  { standIn }: Registry,
+  args: string[],
+  answer: string | undefined,
+  extra: Record<string, string> = {},
+  meanwhile: () => Promise<unknown> = async () => {}
+) {
+  const command = [process.execPath, CLI, ...args, '--endpoint-url', standIn.url]
+    .map((word) => `'${word.replaceAll("'", "'\\''")}'`)
+    .join(' ')
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    env: { ...environment(extra), TERM: 'xterm' }
+  })
+  let screen = ''
+  child.stdout.on('data', (chunk) => {
+    screen += chunk
+    if (answer !== undefined && screen.includes('[y/N]')) {
+      const given = answer
+      answer = undefined
+      void meanwhile().then(() => child.stdin.write(`${given}\r`))
+    }
+  })
+  return new Promise<{ status: number | null; screen: string }>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, screen }))
+  })
+}
+
+const tags = ({ standIn }: Registry, name: string) => tagsOf(standIn.control.snapshot(name))
+
+it.concurrent(
+  'help, a usage error and an input the action would refuse: exit 0, 2 and 2, reading nothing',
+  () =>
+    withStandIn(async (registry) => {
+      const help = await cli(registry, ['--help'])
+      expect(help.status).toBe(0)
+      expect(help.stdout).toMatch(/^Usage: ecr-promote <command>/m)
+      const usage = await cli(registry, ['status', '--repo', 'x'])
+      expect(usage.status).toBe(2)
+      expect(usage.stderr).toMatch(/^error: Unknown option '--repo'/m)
+      const refused = await cli(registry, [
+        'status',
+        '--repository',
+        'Team/App',
+        '--fail-on-severity',
+        'urgent'
+      ])
+      expect(refused.status).toBe(2)
+      expect(refused.stdout).toContain("repository 'Team/App' is not a valid ECR repository name")
+      expect(refused.stdout).toContain(
+        "fail-on-severity 'urgent' is not one of off, CRITICAL, HIGH, MEDIUM, LOW"
+      )
+      expect(registry.standIn.control.calls).toEqual([])
+    })
+)
+
+it.concurrent(
+  'every command that writes leaves the registry the action leaves, and prints the json the action outputs; status --json reads it',
+  () =>
+    withStandIn((byCli) =>
+      withStandIn(async (byAction) => {
+        await repository(byCli, 'same/app')
+        await repository(byAction, 'same/app')
+        const steps: [string[], Record<string, string>][] = [
+          [
+            ['push', '--branch', 'main', '--sha', SHAS['1.0.0']],
+            { event: 'push', sha: SHAS['1.0.0'] }
+          ],
+          ...(['1.0.0', '1.2.0', '1.1.0'] as const).map(
+            (version): [string[], Record<string, string>] => [
+              ['release', `v${version}`, '--sha', SHAS[version]],
+              { event: 'release', 'release-tag': `v${version}`, sha: SHAS[version] }
+            ]
+          ),
+          [
+            ['promote', 'staging', '--sha', SHAS['1.1.0']],
+            { event: 'promote', environment: 'staging', sha: SHAS['1.1.0'] }
+          ],
+          [['rollback', 'previous', '--yes'], { event: 'rollback', version: 'previous' }],
+          [['restore-version', '1.2.0'], { event: 'restore-version', version: '1.2.0' }]
+        ]
+        for (const [args, inputs] of steps) {
+          const ran = await cli(byCli, [...args, '--repository', 'same/app', '--json'])
+          const action = await runAction({
+            endpoint: byAction.standIn.url,
+            eventName: 'workflow_dispatch',
+            payload: { repository: { default_branch: 'main' } },
+            inputs: { repository: 'same/app', ...inputs },
+            env: { GITHUB_REF: 'refs/heads/main' }
+          })
+          expect({ args, status: ran.status, errors: action.errors }).toEqual({
+            args,
+            status: 0,
+            errors: []
+          })
+          expect({ args, json: JSON.parse(ran.stdout) }).toEqual({
+            args,
+            json: JSON.parse(action.outputs.json ?? '')
+          })
+          expect({ args, tags: tags(byCli, 'same/app') }).toEqual({
+            args,
+            tags: tags(byAction, 'same/app')
+          })
+        }
+        expect(tags(byCli, 'same/app')).toMatchObject({
+          latest: expect.any(String),
+          staging: expect.any(String)
+        })
+        expect(tags(byCli, 'same/app')['withdrawn-1.2.0']).toBeUndefined()
+
+        const status = await cli(byCli, ['status', '--repository', 'same/app', '--json'])
+        expect(status.status).toBe(0)
+        const [read] = JSON.parse(status.stdout)
+        expect(read.pointers).toContainEqual(
+          expect.objectContaining({ tag: 'production', versions: ['1.1.0'] })
+        )
+      })
+    ),
+  60_000
+)
+
+it.concurrent(
+  'rolls back to a date by the deployment records on GitHub, with the token from the environment',
+  () =>
+    withStandIn(async (registry) => {
+      const github = await startGitHubFake()
+      try {
+        const app = await repository(registry, 'team/dated', ['1.0.0', '1.1.0'])
+        github.control.seed({
+          owner: 'octo',
+          repo: 'app',
+          environment: 'production',
+          createdAt: '2026-11-10T09:00:00Z',
+          payload: {
+            repository: 'team/dated',
+            tag: 'production',
+            digest: app['1.0.0'],
+            image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/team/dated@${app['1.0.0']}`
+          },
+          statuses: [{ state: 'success' }]
+        })
+        const back = await cli(
+          registry,
+          ['rollback', '2026-11-12', '--repository', 'team/dated', '--yes'],
+          {
+            GITHUB_API_URL: github.url,
+            GITHUB_REPOSITORY: 'octo/app',
+            GITHUB_TOKEN: 'ghs_laptop'
+          }
+        )
+        expect(back.stderr).not.toMatch(/^(warning|error):/m)
+        expect(back.status).toBe(0)
+        expect(back.stdout).toMatch(/back to deployment \d+ of 2026-11-10T09:00:00\.000Z/)
+        expect(tags(registry, 'team/dated').production).toBe(app['1.0.0'])
+        expect(github.control.requests()[0]?.authorization).toBe('token ghs_laptop')
+      } finally {
+        await github.close()
+      }
+    })
+)
+
+it.concurrent('exit 1: refused, nothing changed', () =>
+  withStandIn(async (registry) => {
+    await repository(registry, 'team/refused', ['1.0.0', '1.1.0'])
+    const before = registry.standIn.control.snapshot('team/refused')
+    const ran = await cli(registry, [
+      ...['promote', 'production', '--repository', 'team/refused'],
+      ...['--sha', SHAS['1.0.0'], '--version', '1.0.0']
+    ])
+    expect(ran.status).toBe(1)
+    expect(ran.stdout).toMatch(
+      /failed:\n {2}cannot promote team\/refused:production: it stays on 1\.1\.0/
+    )
+    expect(ran.stdout).not.toContain('left changed')
+    expect(registry.standIn.control.snapshot('team/refused')).toEqual(before)
+  })
+)
+
+it.concurrent('exit 3: failed, and a change could not be undone, which it lists', () =>
+  withStandIn(async (registry) => {
+    for (const name of ['team/api', 'team/worker']) await repository(registry, name)
+    registry.standIn.control.failPutImage('production')
+    registry.standIn.control.deny('BatchDeleteImage')
+    const ran = await cli(registry, [
+      ...['release', 'v1.1.0', '--repository', 'team/api', '--repository', 'team/worker'],
+      ...['--sha', SHAS['1.1.0']]
+    ])
+    expect(ran.status).toBe(3)
+    expect(ran.stdout).toMatch(
+      /left changed \(not undone\):\n {2}team\/\w+:v1\.1\.0 now on sha256:[0-9a-f]{12}/
+    )
+  })
+)
+
+it.concurrent(
+  'Ctrl-C starts the undo; a second one stops waiting and prints what is left and the command that finishes it, which does',
+  () =>
+    withStandIn(async (registry) => {
+      const { standIn } = registry
+      const names = ['team/api', 'team/worker']
+      for (const name of names) await repository(registry, name, ['1.0.0'])
+      const before = names.map((name) => tags(registry, name))
+      const landed = standIn.control.calls.filter(
+        ({ operation }) => operation === 'PutImage'
+      ).length
+      // Writes land slowly, and removals more slowly still: the undo is under way at the second Ctrl-C.
+      standIn.control.latency({ PutImage: 300, BatchDeleteImage: 3_000 })
+      const child = start(registry, [
+        ...['release', 'v1.1.0', ...names.flatMap((name) => ['--repository', name])],
+        ...['--sha', SHAS['1.1.0'], '--yes']
+      ])
+      const ran = collect(child)
+      await standIn.control.waitFor('PutImage', landed + 2)
+      child.kill('SIGINT')
+      await sleep(500)
+      child.kill('SIGINT')
+      const stopped = await ran
+      standIn.control.latency(0)
+      expect(stopped.status).toBe(3)
+      expect(stopped.stderr).toContain(
+        'putting back what this run wrote (press Ctrl-C again to stop waiting)'
+      )
+      const journal = /to put back what is left, run: ecr-promote undo (\S+)/.exec(
+        stopped.stdout
+      )?.[1]
+      expect(journal && existsSync(journal)).toBe(true)
+
+      const finished = await cli(registry, ['undo', journal!])
+      expect(finished.stderr).not.toContain('error')
+      expect(finished.status).toBe(0)
+      expect(finished.stdout).toContain('nothing is left to put back')
+      expect(names.map((name) => tags(registry, name))).toEqual(before)
+      expect(existsSync(journal!)).toBe(false)
+    }),
+  30_000
+)
+
+it.concurrent(
+  'reads its pointers again a second after writing, and says when another writer moved one since',
+  () =>
+    withStandIn(async (registry) => {
+      const { standIn, client } = registry
+      const app = await repository(registry, 'team/overtaken', ['1.0.0', '1.1.0'])
+      const landed = callsOf(standIn, 'PutImage').length
+      const rolling = cli(registry, [
+        'rollback',
+        '1.0.0',
+        '--repository',
+        'team/overtaken',
+        '--yes'
+      ])
+      // Both of the rollback's writes (the withdrawn mark, then production), then another writer's.
+      await standIn.control.waitFor('PutImage', landed + 2)
+      await seedImage(client, 'team/overtaken', dockerV2Image('team/overtaken-1.2.0'), [
+        'production'
+      ])
+      const ran = await rolling
+      expect(ran.status).toBe(0)
+      expect(ran.stderr).toMatch(
+        /warning: team\/overtaken:production was moved by this run, then moved since by another writer to sha256:[0-9a-f]{12} within 1 s/
+      )
+      expect(tags(registry, 'team/overtaken').production).toBe(app['1.2.0'])
+    })
+)
+
+describe('on a terminal', () => {
+  it.concurrent(
+    'prints the plan and asks before writing production: no writes on no, colour on yes',
+    () =>
+      withStandIn(async (registry) => {
+        const app = await repository(registry, 'team/asked', ['1.0.0', '1.1.0'])
+        const before = registry.standIn.control.snapshot('team/asked')
+        const declined = await onTerminal(
+          registry,
+          ['rollback', '1.0.0', '--repository', 'team/asked'],
+          'n'
+        )
+        expect(declined.screen).toMatch(
+          /production\s+sha256:[0-9a-f]{12} \(1\.1\.0\)\s+sha256:[0-9a-f]{12} \(1\.0\.0\)\s+planned/
+        )
+        expect(declined.screen).toContain('Write these tags, production included? [y/N]')
+        expect(declined.status).toBe(1)
+        expect(declined.screen).toContain('not confirmed: no tag was written')
+        expect(registry.standIn.control.snapshot('team/asked')).toEqual(before)
+
+        const confirmed = await onTerminal(
+          registry,
+          ['rollback', '1.0.0', '--repository', 'team/asked'],
+          'y'
+        )
+        expect(confirmed.status).toBe(0)
+        expect(tags(registry, 'team/asked').production).toBe(app['1.0.0'])
+        expect(confirmed.screen).toContain('\x1b[32mmoved\x1b[0m')
+      })
+  )
+
+  it.concurrent(
+    'reads the registry again once confirmed, and writes nothing if it changed meanwhile',
+    () =>
+      withStandIn(async (registry) => {
+        const app = await repository(registry, 'team/changed', ['1.0.0', '1.1.0'])
+        // While the person reads the plan, CI releases 1.2.0.
+        const ran = await onTerminal(
+          registry,
+          ['rollback', '1.0.0', '--repository', 'team/changed'],
+          'y',
+          {},
+          () =>
+            seedImage(registry.client, 'team/changed', dockerV2Image('team/changed-1.2.0'), [
+              'v1.2.0',
+              'production'
+            ])
+        )
+        expect(ran.status).toBe(1)
+        expect(ran.screen).toContain(
+          'the registry changed while the plan was read: no tag was written; run again to see the new plan'
+        )
+        const now = tags(registry, 'team/changed')
+        expect(now.production).toBe(app['1.2.0'])
+        expect(now['withdrawn-1.1.0']).toBeUndefined()
+      })
+  )
+
+  it.concurrent(
+    'asks nothing for a command that writes no production pointer; NO_COLOR prints no colour',
+    () =>
+      withStandIn(async (registry) => {
+        await repository(registry, 'team/staged', ['1.0.0'])
+        const ran = await onTerminal(
+          registry,
+          ['promote', 'staging', '--repository', 'team/staged', '--sha', SHAS['1.0.0']],
+          undefined,
+          { NO_COLOR: '1' }
+        )
+        expect(ran.status).toBe(0)
+        expect(ran.screen).toMatch(/staging\s+—\s+sha256:[0-9a-f]{12}\s+created/)
+        expect(ran.screen).not.toContain('[y/N]')
+        expect(ran.screen).not.toContain('\x1b[32m')
+      })
+  )
+})
+
+it.concurrent(
+  'shows progress on stderr while ECR throttles the writes, and no colour in a pipe',
+  () =>
+    withStandIn(async (registry) => {
+      const names = ['team/a', 'team/b']
+      for (const name of names) await repository(registry, name)
+      registry.standIn.control.quota({ PutImage: { rate: 2, burst: 1 } })
+      const ran = await cli(registry, [
+        ...['release', 'v1.1.0', ...names.flatMap((name) => ['--repository', name])],
+        ...['--sha', SHAS['1.1.0'], '--max-writes-per-second', '20']
+      ])
+      expect(ran.status).toBe(0)
+      const progress = ran.stderr.split('\n').filter((line) => /^\d+ writes?/.test(line))
+      expect(progress.length).toBeGreaterThanOrEqual(4)
+      expect(progress.some((line) => /ECR throttled \d+ times/.test(line))).toBe(true)
+      expect(ran.stdout + ran.stderr).not.toContain('\x1b[')
+    })
+)

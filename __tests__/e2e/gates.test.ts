@@ -1,0 +1,162 @@
+/**
+ * End to end, the gates and archived images: the bundle as a runner runs it against the stand-in,
+ * which serves scan findings, and archive storage with a timed restore (ECR's semantics,
+ * ../support/standin/scanning.mjs). A refused run leaves every repository as it was and names no tag
+ * in its outputs; an archived rollback target is restored, waited for, and then written, whichever
+ * answer BatchGetImage gives for it. Each verdict and its message is pinned in __tests__/unit (gates,
+ * gatekeeper, restore).
+ */
+import { shortDigest } from '../../src/core/model.js'
+import { dockerV2Image, multiArchImage, seedImage } from '../support/images.mjs'
+import { runAction } from '../support/run-action.mjs'
+import {
+  callsOf,
+  createRepository,
+  dispatchRun,
+  releaseRun,
+  withStandIn,
+  type Registry
+} from '../support/e2e.js'
+
+const SHA = 'abcdef1234567890abcdef1234567890abcdef12'
+
+/**
+ * A repository as after a release of 1.0.0 (`released`) and a build of the next commit (`built`,
+ * multi-platform); with `next`, production has since moved on to v1.1.0.
+ */
+async function repository({ client }: Registry, name: string, { next = false } = {}) {
+  await createRepository(client, name)
+  const released = dockerV2Image(`${name}-released`)
+  const built = multiArchImage(`${name}-built`)
+  await seedImage(client, name, released, ['v1.0.0', ...(next ? [] : ['production'])])
+  await seedImage(client, name, built, ['sha-abcdef1'])
+  if (next) await seedImage(client, name, dockerV2Image(`${name}-next`), ['v1.1.0', 'production'])
+  const [amd64, arm64] = built.children.map(({ digest }) => digest) as [string, string]
+  return { released: released.digest, built: built.digest, amd64, arm64 }
+}
+
+const rollback = ({ standIn }: Registry, names: string[], inputs: Record<string, string> = {}) =>
+  runAction(dispatchRun(standIn.url, names, { event: 'rollback', version: '1.0.0', ...inputs }))
+
+describe('gates and archived images', () => {
+  it.concurrent(
+    'a release refused at the scan gate in one repository writes nothing in any, and its outputs name no tag',
+    () =>
+      withStandIn(async (registry) => {
+        const { standIn } = registry
+        const api = await repository(registry, 'team/api')
+        const worker = await repository(registry, 'team/worker')
+        const clean = { status: 'COMPLETE', shape: 'basic', findings: [] } as const
+        standIn.control.setScan('team/api', api.amd64, clean)
+        standIn.control.setScan('team/api', api.arm64, {
+          status: 'ACTIVE',
+          shape: 'enhanced',
+          findings: [
+            { id: 'CVE-2024-0001', severity: 'CRITICAL', package: 'openssl', fixAvailable: 'YES' },
+            { id: 'CVE-2024-0002', severity: 'MEDIUM', package: 'zlib', fixAvailable: 'NO' }
+          ]
+        })
+        for (const digest of [worker.amd64, worker.arm64])
+          standIn.control.setScan('team/worker', digest, clean)
+        const before = ['team/api', 'team/worker'].map((name) => standIn.control.snapshot(name))
+        const run = await runAction(
+          releaseRun(standIn.url, ['team/api', 'team/worker'], 'v1.1.0', SHA, {
+            'fail-on-severity': 'HIGH'
+          })
+        )
+        expect(run.status).toBe(1)
+        expect(run.errors).toEqual([
+          `cannot move team/api:production to ${shortDigest(api.built)}: 1 finding at or above HIGH (CRITICAL 1, MEDIUM 1): CVE-2024-0001 in openssl (CRITICAL, fix available: YES). Fix and rebuild, or name the accepted ones in ignore-findings`
+        ])
+        expect(['team/api', 'team/worker'].map((name) => standIn.control.snapshot(name))).toEqual(
+          before
+        )
+        expect(run.summary).toContain('<h4>Gates</h4>')
+        expect(run.summary).toContain('linux/arm64: ACTIVE')
+        expect(run.summary).toContain('Nothing was written.')
+        // A refused run names no tag as moved: a later step must not deploy the refused image.
+        expect([run.outputs.tags, run.outputs.images, run.outputs.changes]).toEqual(['', '', '[]'])
+        expect(JSON.parse(run.outputs.json ?? '[]')[0].gates).toMatchObject({
+          tags: ['production'],
+          digest: api.built,
+          scan: { threshold: 'HIGH', passed: false, counts: { CRITICAL: 1, MEDIUM: 1 } }
+        })
+      })
+  )
+
+  it.concurrent.each(['ImageNotFound', 'ImageInaccessible', 'manifest'] as const)(
+    // AWS does not say what BatchGetImage answers for an archived image: every answer is run.
+    'a rollback to an archived image, BatchGetImage answering %s for it: restores it, waits until it is ACTIVE, then writes',
+    (answer) =>
+      withStandIn(async (registry) => {
+        const { standIn } = registry
+        const api = await repository(registry, 'team/archived', { next: true })
+        standIn.control.archive('team/archived', api.released, { restoreMs: 1_500 })
+        standIn.control.archivedAnswer(answer)
+        const run = await rollback(registry, ['team/archived'])
+        expect(run.errors).toEqual([])
+        expect(run.status).toBe(0)
+        expect(run.stdout).toContain(
+          `team/archived@${shortDigest(api.released)} is archived: restoring it`
+        )
+        const image = standIn.control
+          .snapshot('team/archived')
+          .images.find(({ digest }) => digest === api.released)
+        expect(image).toMatchObject({ status: 'ACTIVE', tags: ['production', 'v1.0.0'] })
+        expect(JSON.parse(run.outputs.json ?? '[]')[0].restore).toMatchObject({
+          digest: api.released,
+          was: 'ARCHIVED',
+          action: 'restored'
+        })
+        expect(callsOf(standIn, 'UpdateImageStorageClass')).toHaveLength(1)
+      })
+  )
+
+  it.concurrent(
+    'restores nothing when another repository of the rollback is refused at a gate',
+    () =>
+      withStandIn(async (registry) => {
+        const { standIn } = registry
+        const api = await repository(registry, 'team/api', { next: true })
+        const worker = await repository(registry, 'team/worker', { next: true })
+        standIn.control.archive('team/api', api.released, { restoreMs: 0 })
+        standIn.control.setScan('team/worker', worker.released, {
+          status: 'COMPLETE',
+          shape: 'basic',
+          findings: [{ id: 'CVE-2024-0004', severity: 'CRITICAL' }]
+        })
+        const run = await rollback(registry, ['team/api', 'team/worker'], {
+          'fail-on-severity': 'HIGH'
+        })
+        expect(run.status).toBe(1)
+        expect(run.errors).toEqual([expect.stringContaining('cannot move team/worker:production')])
+        expect(callsOf(standIn, 'UpdateImageStorageClass')).toEqual([])
+        expect(
+          standIn.control.snapshot('team/api').images.find(({ digest }) => digest === api.released)
+            ?.status
+        ).toBe('ARCHIVED')
+      })
+  )
+
+  it.concurrent('prune deletes an archived release like any other', () =>
+    withStandIn(async (registry) => {
+      const { standIn, client } = registry
+      const api = await repository(registry, 'team/pruned', { next: true })
+      standIn.control.archive('team/pruned', api.released, { restoreMs: 0 })
+      await seedImage(client, 'team/pruned', dockerV2Image('team/pruned-v2'), ['v2.0.0'])
+      const run = await runAction(
+        dispatchRun(standIn.url, ['team/pruned'], {
+          event: 'prune',
+          'keep-minor-versions': '2',
+          'dry-run': 'false'
+        })
+      )
+      expect(run.errors).toEqual([])
+      const pruned = JSON.parse(run.outputs.json ?? '[]')[0].prune
+      expect(pruned.images.map(({ digest }: { digest: string }) => digest)).toEqual([api.released])
+      expect(
+        standIn.control.snapshot('team/pruned').images.map(({ digest }) => digest)
+      ).not.toContain(api.released)
+    })
+  )
+})

@@ -1,0 +1,150 @@
+/**
+ * What the end-to-end suites share: a stand-in of its own for each scenario (so scenarios can run at
+ * once), the runs a runner makes, and the readings of a run's outputs against the registry it left.
+ */
+import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startStandIn } from './ecr-standin.mjs'
+import { clientFor } from './harness.js'
+import type { RunOptions, RunResult } from './run-action.mjs'
+
+export type StandIn = Awaited<ReturnType<typeof startStandIn>>
+export type Snapshot = ReturnType<StandIn['control']['snapshot']>
+export interface Registry {
+  standIn: StandIn
+  client: ECRClient
+}
+
+/** Runs `scenario` against a fresh stand-in, closed after it. */
+export async function withStandIn<T>(scenario: (registry: Registry) => Promise<T>): Promise<T> {
+  const standIn = await startStandIn()
+  const client = clientFor(standIn.url)
+  try {
+    return await scenario({ standIn, client })
+  } finally {
+    client.destroy()
+    await standIn.close()
+  }
+}
+
+export const createRepository = (client: ECRClient, repositoryName: string) =>
+  client.send(new CreateRepositoryCommand({ repositoryName }))
+
+/** Every tag of a snapshot and the digest it points at. */
+export function tagsOf(snapshot: Snapshot): Record<string, string> {
+  const tags: Record<string, string> = {}
+  for (const { digest, tags: names } of snapshot.images) for (const tag of names) tags[tag] = digest
+  return tags
+}
+
+export const SHA_B = 'bbbbbbb'.padEnd(40, '2')
+export const SHA_C = 'ccccccc'.padEnd(40, '3')
+/** The commit of each release, for suites whose builds are tagged sha-<its first 7 hex>. */
+export const SHAS = {
+  '1.0.0': '1000000aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  '1.1.0': '1100000bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+  '1.2.0': '1200000ccccccccccccccccccccccccccccccccc'
+} as const
+export type Release = keyof typeof SHAS
+
+/** A published release of `tag` at `sha`, as GitHub sends it, to these repositories. */
+export const releaseRun = (
+  url: string,
+  repositories: string[],
+  tag: string,
+  sha: string,
+  inputs: Record<string, string> = {},
+  env: Record<string, string> = {}
+): RunOptions => ({
+  endpoint: url,
+  eventName: 'release',
+  payload: {
+    action: 'published',
+    release: { tag_name: tag, prerelease: false },
+    repository: { default_branch: 'main', full_name: 'octo/app' }
+  },
+  inputs: { repository: repositories.join('\n'), ...inputs },
+  env: { GITHUB_REF: `refs/tags/${tag}`, GITHUB_SHA: sha, ...env }
+})
+
+/** A workflow_dispatch on main whose workflow passes these inputs on. */
+export const dispatchRun = (
+  url: string,
+  repositories: string[],
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): RunOptions => ({
+  endpoint: url,
+  eventName: 'workflow_dispatch',
+  payload: { inputs: {}, repository: { default_branch: 'main', full_name: 'octo/app' } },
+  inputs: { repository: repositories.join('\n'), ...inputs },
+  env: { GITHUB_REF: 'refs/heads/main', ...env }
+})
+
+export interface Row {
+  repository: string
+  tag: string
+  from: string | null
+  to: string | null
+  action: 'created' | 'moved' | 'unchanged' | 'planned' | 'undone' | 'failed' | 'removed'
+  /** Where the run last saw the tag in the registry. */
+  now: string | null
+}
+
+export const rowsOf = (result: RunResult): Row[] =>
+  JSON.parse(result.outputs.changes ?? '[]') as Row[]
+/** The `changes` output as `tag action`, one a row. */
+export const actionsOf = (result: RunResult): string[] =>
+  rowsOf(result).map(({ tag, action }) => `${tag} ${action}`)
+
+/** Polls until `condition` holds; the stand-in records a request the moment it arrives. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(2)
+  }
+}
+
+export const callsOf = (standIn: StandIn, operation: string) =>
+  standIn.control.calls.filter((call) => call.operation === operation)
+
+/** Fails with the run's whole log, which a diff of the status alone would not show. */
+export function expectExit(result: RunResult, status: number, what: string): void {
+  if (result.status === status && result.signal === null) return
+  throw new Error(
+    `${what}: expected exit ${status}, got ${result.status ?? `signal ${result.signal}`}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+  )
+}
+
+/**
+ * The run told the truth: every row of `changes` says where the registry has its tag (`now`, and
+ * `to` for a write it made, else `from`), and `tags` names exactly the rows' tags on `digest`.
+ */
+export function expectTruthful(result: RunResult, standIn: StandIn, repositories: string[]) {
+  const digests = (result.outputs.digest ?? '').split('\n')
+  const onDigest = new Set<string>()
+  for (const row of rowsOf(result)) {
+    const registry = tagsOf(standIn.control.snapshot(row.repository))[row.tag] ?? null
+    expect({ ...row, registry }).toEqual({ ...row, registry: row.now })
+    // An undo may put a pointer on a release another run made meanwhile instead of `from`; `now` says so.
+    const claimed = row.action === 'created' || row.action === 'moved' ? row.to : row.from
+    const redirected = row.action === 'undone' && row.now !== row.from
+    if (!redirected) expect({ ...row, registry }).toEqual({ ...row, registry: claimed })
+    const digest = digests[repositories.indexOf(row.repository)]
+    if (digest && registry === digest) onDigest.add(row.tag)
+  }
+  const tags = result.outputs.tags ? result.outputs.tags.split('\n') : []
+  expect(tags.sort()).toEqual([...onDigest].sort())
+}
+
+/** One line per repository in `digest`, `previous-digest` and `version`, in input order; `json` agrees. */
+export function expectOutputsPerRepository(result: RunResult, repositories: string[]) {
+  const json = JSON.parse(result.outputs.json ?? '[]') as Record<string, unknown>[]
+  expect(json.map(({ repository }) => repository)).toEqual(repositories)
+  for (const field of ['digest', 'previous-digest', 'version'] as const) {
+    const lines = (result.outputs[field] ?? '').split('\n')
+    expect({ field, lines: lines.length }).toEqual({ field, lines: repositories.length })
+    expect(json.map((entry) => entry[field])).toEqual(lines)
+  }
+}

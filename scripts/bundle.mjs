@@ -1,0 +1,94 @@
+// @ts-check
+// `npm run bundle`: dist/index.js (the action) and dist/cli.js (the command line), then a stamp of
+// what they were built from. The end-to-end tests call bundleIfStale() first
+// (__tests__/e2e/global-setup.mjs), so they never run a dist/ older than src/.
+//
+// Stale means: no stamp, or the stamp's hash of the inputs (src/, the package and TypeScript
+// settings, this script) or of dist/ is not theirs now. Contents are hashed, not times: a checkout,
+// a stash or an edit of dist/ by hand all count; touching a file without changing it does not. The
+// stamp lives in .cache/, which git ignores, so a fresh clone (CI's) always bundles.
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const STAMP = join(root, '.cache/bundle-stamp.json')
+const INPUTS = ['src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/bundle.mjs']
+const NCC = join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js')
+
+/** One hash of the names and contents of every file under `paths` (files or folders). @param {string[]} paths */
+function hashOf(paths) {
+  const hash = createHash('sha256')
+  for (const path of paths) {
+    const full = join(root, path)
+    if (!existsSync(full)) continue
+    const files = statSync(full).isFile()
+      ? [full]
+      : readdirSync(full, { withFileTypes: true, recursive: true })
+          .filter((entry) => entry.isFile())
+          .map((entry) => join(entry.parentPath, entry.name))
+          .sort()
+    for (const file of files) hash.update(`${relative(root, file)}\0`).update(readFileSync(file))
+  }
+  return hash.digest('hex')
+}
+
+const stampNow = () => ({ inputs: hashOf(INPUTS), dist: hashOf(['dist']) })
+
+/** One ncc build; fails with its output. @param {string} entry @param {string} out @returns {Promise<void>} */
+function ncc(entry, out) {
+  const args = [NCC, 'build', entry, '-o', out, '--minify', '--license', 'licenses.txt', '-q']
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.stderr.on('data', (chunk) => (output += chunk))
+    child.on('error', reject)
+    child.on('close', (status) =>
+      status === 0 ? resolve() : reject(new Error(`ncc build ${entry} failed:\n${output}`))
+    )
+  })
+}
+
+/** Builds dist/ from src/ and stamps it. */
+export async function bundle() {
+  await ncc('src/action/index.ts', 'dist')
+  await ncc('src/cli/bin.ts', 'dist/cli')
+  // The command line's entry (package.json `bin`): the bundle in dist/cli, behind a shebang.
+  const entry = join(root, 'dist/cli.js')
+  writeFileSync(entry, "#!/usr/bin/env node\nimport './cli/index.js'\n")
+  chmodSync(entry, 0o755)
+  mkdirSync(join(root, '.cache'), { recursive: true })
+  writeFileSync(STAMP, `${JSON.stringify(stampNow())}\n`)
+}
+
+/** Whether bundle() built dist/ as it is from the inputs as they are. */
+export function isFresh() {
+  if (!existsSync(STAMP)) return false
+  const stamp = JSON.parse(readFileSync(STAMP, 'utf8'))
+  const now = stampNow()
+  return stamp.inputs === now.inputs && stamp.dist === now.dist
+}
+
+/** Bundles unless dist/ is fresh, saying so: it takes a while. */
+export async function bundleIfStale() {
+  if (isFresh()) return
+  process.stderr.write('\n[ecr-promote tests] dist/ was not built from src/ as it is: bundling\n')
+  await bundle()
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const started = Date.now()
+  await bundle()
+  process.stdout.write(`bundled dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+}
