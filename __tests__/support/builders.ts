@@ -197,3 +197,20 @@ export const lifecycleOutcome = (
   action: LifecycleOutcome['action'],
   extra: Partial<LifecycleOutcome> = {}
 ): LifecycleOutcome => ({ repository, policy: '{}', difference: [], action, refused: [], ...extra })
+
+/**
+ * A trigger written as one says it, for tables whose rows are one line each: `push`, `push feature`,
+ * `release 1.2.0`, `prerelease 1.3.0-rc.1`, `promote staging`, `promote production 1.2.0`,
+ * `rollback previous`.
+ */
+export function triggerOf(text: string): ActiveTrigger {
+  const [event, first = '', second] = text.split(' ')
+  if (event === 'push') return push(first || undefined)
+  if (event === 'release' || event === 'prerelease') return release(first, event === 'prerelease')
+  if (event === 'promote') return promote(first, second)
+  if (event === 'rollback') return rollback(first)
+  throw new Error(`no trigger is written '${text}'`)
+}
+
+/** Table rows written `a | b | c`, one line each, as their columns. */
+export const rows = (...lines: string[]): string[][] => lines.map((line) => line.split(' | '))

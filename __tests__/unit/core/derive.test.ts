@@ -16,9 +16,10 @@ import {
   environments,
   promote,
   push,
-  release,
   rollback,
-  RUN as run
+  rows,
+  RUN as run,
+  triggerOf
 } from '../../support/builders.js'
 
 /** Source and targets in one line each: `sha-a1b2c3d -> latest(plain)`. */
@@ -35,67 +36,39 @@ function summary(
   return `${source} -> ${targets.join(' ') || 'nothing'}${intent.pointer ? ` [pointer ${intent.pointer}]` : ''}`
 }
 
-describe.each<[string, Convention, [string, ActiveTrigger, string][]]>([
+describe.each([
   [
     'environments',
     environments,
-    [
-      ['push to main', push('main'), 'sha-a1b2c3d -> latest(plain)'],
-      ['push to a branch', push('feature/x'), 'sha-a1b2c3d -> nothing'],
-      [
-        'release',
-        release('1.2.0'),
-        'sha-a1b2c3d -> v1.2.0(version) production(forward) [pointer production]'
-      ],
-      ['prerelease', release('1.3.0-rc.1', true), 'sha-a1b2c3d -> v1.3.0-rc.1(version)'],
-      ['promote staging', promote('staging'), 'sha-a1b2c3d -> staging(plain) [pointer staging]'],
-      ['promote canary', promote('canary'), 'sha-a1b2c3d -> canary(plain) [pointer canary]'],
-      [
-        'promote production',
-        promote('production'),
-        'sha-a1b2c3d -> production(forward) [pointer production]'
-      ],
-      [
-        'promote production with a version',
-        promote('production', '1.2.0'),
-        'sha-a1b2c3d -> production(forward) v1.2.0(version) [pointer production]'
-      ],
-      ['rollback', rollback('v1.1.0'), 'v1.1.0 -> production(rollback) [pointer production]'],
-      [
-        'rollback to previous',
-        rollback('previous'),
-        'production -> production(rollback) [pointer production]'
-      ]
-    ]
+    rows(
+      'push to main | push main | sha-a1b2c3d -> latest(plain)',
+      'push to a branch | push feature/x | sha-a1b2c3d -> nothing',
+      'release | release 1.2.0 | sha-a1b2c3d -> v1.2.0(version) production(forward) [pointer production]',
+      'prerelease | prerelease 1.3.0-rc.1 | sha-a1b2c3d -> v1.3.0-rc.1(version)',
+      'promote staging | promote staging | sha-a1b2c3d -> staging(plain) [pointer staging]',
+      'promote canary | promote canary | sha-a1b2c3d -> canary(plain) [pointer canary]',
+      'promote production | promote production | sha-a1b2c3d -> production(forward) [pointer production]',
+      'promote production with a version | promote production 1.2.0 | sha-a1b2c3d -> production(forward) v1.2.0(version) [pointer production]',
+      'rollback | rollback v1.1.0 | v1.1.0 -> production(rollback) [pointer production]',
+      'rollback to previous | rollback previous | production -> production(rollback) [pointer production]'
+    )
   ],
   [
     'channels',
     channels,
-    [
-      ['push to main', push('main'), 'app-main-a1b2c3d -> edge(plain)'],
-      [
-        'push to a branch',
-        push('Feature/Login_Page#42'),
-        'app-Feature-Login_Page-42-a1b2c3d -> nothing'
-      ],
-      [
-        'release',
-        release('2.1.0'),
-        'app-main-a1b2c3d -> 2.1.0(version) stable(forward) latest(highest:all) [pointer stable]'
-      ],
-      ['prerelease', release('2.2.0-beta.1', true), 'app-main-a1b2c3d -> 2.2.0-beta.1(version)'],
-      [
-        'promote staging',
-        promote('staging', '2.2.0'),
-        'app-main-a1b2c3d -> 2.2.0-rc.57(version) [pointer 2.2.0-rc.57]'
-      ],
-      ['rollback', rollback('2.0.3'), '2.0.3 -> stable(rollback) [pointer stable]'],
-      ['rollback to previous', rollback('previous'), 'stable -> stable(rollback) [pointer stable]']
-    ]
+    rows(
+      'push to main | push main | app-main-a1b2c3d -> edge(plain)',
+      'push to a branch | push Feature/Login_Page#42 | app-Feature-Login_Page-42-a1b2c3d -> nothing',
+      'release | release 2.1.0 | app-main-a1b2c3d -> 2.1.0(version) stable(forward) latest(highest:all) [pointer stable]',
+      'prerelease | prerelease 2.2.0-beta.1 | app-main-a1b2c3d -> 2.2.0-beta.1(version)',
+      'promote staging | promote staging 2.2.0 | app-main-a1b2c3d -> 2.2.0-rc.57(version) [pointer 2.2.0-rc.57]',
+      'rollback | rollback 2.0.3 | 2.0.3 -> stable(rollback) [pointer stable]',
+      'rollback to previous | rollback previous | stable -> stable(rollback) [pointer stable]'
+    )
   ]
 ])('the %s convention', (_name, convention, cases) => {
   it.each(cases)('%s', (_case, trigger, expected) => {
-    expect(summary(convention, trigger)).toBe(expected)
+    expect(summary(convention, triggerOf(trigger))).toBe(expected)
   })
 })
 
@@ -121,37 +94,19 @@ promote:
     'team.yml'
   )
 
-  it.each<[string, ActiveTrigger, string]>([
-    ['push to main', push('main'), 'build-*-*-a1b2c3d4e5 -> main(plain) main-20261123(plain)'],
-    ['push to a branch', push('dev'), 'build-*-*-a1b2c3d4e5 -> nothing'],
-    [
-      'release',
-      release('3.4.5'),
-      'build-*-*-a1b2c3d4e5 -> release-3.4.5(version) 3(highest:major) 3.4(highest:minor) live(forward) [pointer live]'
-    ],
-    [
-      'a 0.x release moves no major tag',
-      release('0.4.1'),
-      'build-*-*-a1b2c3d4e5 -> release-0.4.1(version) 0.4(highest:minor) live(forward) [pointer live]'
-    ],
-    [
-      'prerelease',
-      release('3.5.0-rc.2', true),
-      'build-*-*-a1b2c3d4e5 -> release-3.5.0-rc.2(version) next-rc.2(plain)'
-    ],
-    [
-      'promote without a version',
-      promote('qa'),
-      'build-*-*-a1b2c3d4e5 -> qa-qa(plain) [pointer qa-qa]'
-    ],
-    [
-      'promote with a version',
-      promote('qa', '3.4.5'),
-      'build-*-*-a1b2c3d4e5 -> qa-qa(plain) qa-3.4.5(plain) [pointer qa-qa]'
-    ],
-    ['rollback', rollback('3.4.0'), 'release-3.4.0 -> live(rollback) [pointer live]']
-  ])('%s', (_name, trigger, expected) => {
-    expect(summary(custom, trigger)).toBe(expected)
+  it.each(
+    rows(
+      'push to main | push main | build-*-*-a1b2c3d4e5 -> main(plain) main-20261123(plain)',
+      'push to a branch | push dev | build-*-*-a1b2c3d4e5 -> nothing',
+      'release | release 3.4.5 | build-*-*-a1b2c3d4e5 -> release-3.4.5(version) 3(highest:major) 3.4(highest:minor) live(forward) [pointer live]',
+      'a 0.x release moves no major tag | release 0.4.1 | build-*-*-a1b2c3d4e5 -> release-0.4.1(version) 0.4(highest:minor) live(forward) [pointer live]',
+      'prerelease | prerelease 3.5.0-rc.2 | build-*-*-a1b2c3d4e5 -> release-3.5.0-rc.2(version) next-rc.2(plain)',
+      'promote without a version | promote qa | build-*-*-a1b2c3d4e5 -> qa-qa(plain) [pointer qa-qa]',
+      'promote with a version | promote qa 3.4.5 | build-*-*-a1b2c3d4e5 -> qa-qa(plain) qa-3.4.5(plain) [pointer qa-qa]',
+      'rollback | rollback 3.4.0 | release-3.4.0 -> live(rollback) [pointer live]'
+    )
+  )('%s', (_name, trigger, expected) => {
+    expect(summary(custom, triggerOf(trigger))).toBe(expected)
   })
 })
 

@@ -38,49 +38,58 @@ const complete = (...findings: Finding[]): ScanReport => ({ status: 'COMPLETE', 
 /** The plain image, scanned with these findings. */
 const scanOf = (...findings: Finding[]) => [{ digest: plain, report: complete(...findings) }]
 
+/** An index of these entries, OCI unless told. */
+const indexOf = (
+  entries: unknown[] | undefined,
+  mediaType: string = MEDIA_TYPES.ociIndex
+): Manifest => ({
+  digest: index,
+  mediaType,
+  body: JSON.stringify(entries ? { schemaVersion: 2, mediaType, manifests: entries } : {})
+})
+
 describe('scannedImages', () => {
-  it.each<[string, Manifest]>([
-    ['an OCI image manifest', image],
+  it.each<[string, Manifest, ScannedImage[]]>([
+    ['an OCI image manifest is itself', image, [{ digest: plain }]],
     [
-      'a Docker image manifest',
-      { digest: plain, mediaType: MEDIA_TYPES.dockerManifest, body: '{}' }
-    ]
-  ])('%s is itself', (_name, manifest) => {
-    expect(scannedImages(manifest)).toEqual([{ digest: plain }])
-  })
-
-  it('an OCI index yields its platform images by os/arch, not the attestation manifest', () => {
-    expect(scannedImages(multiArch)).toEqual([
-      { digest: amd64, platform: 'linux/amd64' },
-      { digest: arm64, platform: 'linux/arm64' }
-    ])
-  })
-
-  it('a Docker manifest list yields its platform images', () => {
-    const list: Manifest = {
-      digest: index,
-      mediaType: MEDIA_TYPES.dockerManifestList,
-      body: JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPES.dockerManifestList,
-        manifests: [
-          {
-            mediaType: MEDIA_TYPES.dockerManifest,
-            digest: amd64,
-            platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1' }
-          },
-          {
-            mediaType: MEDIA_TYPES.dockerManifest,
-            digest: arm64,
-            platform: { os: 'linux', architecture: 'arm', variant: 'v7' }
-          }
-        ]
-      })
-    }
-    expect(scannedImages(list)).toEqual([
-      { digest: amd64, platform: 'windows/amd64' },
-      { digest: arm64, platform: 'linux/arm/v7' }
-    ])
+      'a Docker image manifest is itself',
+      { digest: plain, mediaType: MEDIA_TYPES.dockerManifest, body: '{}' },
+      [{ digest: plain }]
+    ],
+    [
+      'an OCI index yields its platform images by os/arch, not the attestation manifest',
+      multiArch,
+      [
+        { digest: amd64, platform: 'linux/amd64' },
+        { digest: arm64, platform: 'linux/arm64' }
+      ]
+    ],
+    [
+      'a Docker manifest list yields its platform images',
+      indexOf(
+        [
+          { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1' },
+          { os: 'linux', architecture: 'arm', variant: 'v7' }
+        ].map((platform, at) => ({
+          mediaType: MEDIA_TYPES.dockerManifest,
+          digest: [amd64, arm64][at],
+          platform
+        })),
+        MEDIA_TYPES.dockerManifestList
+      ),
+      [
+        { digest: amd64, platform: 'windows/amd64' },
+        { digest: arm64, platform: 'linux/arm/v7' }
+      ]
+    ],
+    [
+      'an entry without a platform is named by none',
+      indexOf([{ digest: amd64, platform: {} }]),
+      [{ digest: amd64 }]
+    ],
+    ['an index without manifests yields nothing', indexOf(undefined), []]
+  ])('%s', (_name, manifest, images) => {
+    expect(scannedImages(manifest)).toEqual(images)
   })
 
   it.each<[string, Record<string, unknown>]>([
@@ -96,25 +105,7 @@ describe('scannedImages', () => {
     ['no digest', { platform: { os: 'linux', architecture: 'amd64' } }],
     ['a digest that is not a string', { digest: 5, platform: { os: 'linux' } }]
   ])('skips an entry with %s', (_name, entry) => {
-    const manifest: Manifest = {
-      digest: index,
-      mediaType: MEDIA_TYPES.ociIndex,
-      body: JSON.stringify({ manifests: [entry, { digest: amd64 }] })
-    }
-    expect(scannedImages(manifest)).toEqual([{ digest: amd64 }])
-  })
-
-  it('names no platform for an entry without one, and yields nothing for an index without manifests', () => {
-    expect(
-      scannedImages({
-        digest: index,
-        mediaType: MEDIA_TYPES.ociIndex,
-        body: JSON.stringify({ manifests: [{ digest: amd64, platform: {} }] })
-      })
-    ).toEqual([{ digest: amd64 }])
-    expect(scannedImages({ digest: index, mediaType: MEDIA_TYPES.ociIndex, body: '{}' })).toEqual(
-      []
-    )
+    expect(scannedImages(indexOf([entry, { digest: amd64 }]))).toEqual([{ digest: amd64 }])
   })
 })
 
@@ -387,6 +378,12 @@ describe('describeCounts and describeFinding', () => {
 describe('managed signing', () => {
   const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
   const release = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/release'
+  const managed = (status: string, detail?: string, problem?: string) => ({
+    mode: 'managed',
+    status,
+    ...(detail && { detail }),
+    problems: problem ? [`${refused}: ECR managed signing ${problem}`] : []
+  })
 
   it.each<[SigningState[], boolean]>([
     [[], false],
@@ -398,77 +395,61 @@ describe('managed signing', () => {
     expect(signingPending(states)).toBe(pending)
   })
 
-  it.each<[string, SigningState[]]>([
-    ['one profile COMPLETE', [{ profile, status: 'COMPLETE' }]],
+  const reasons = `${profile}: signing profile revoked; a signing profile: no reason given`
+  it.each<[string, SigningState[], number, ReturnType<typeof managed>]>([
     [
-      'one of several COMPLETE',
+      'one profile COMPLETE passes, naming the profile',
+      [{ profile, status: 'COMPLETE' }],
+      0,
+      managed('COMPLETE', profile)
+    ],
+    [
+      'one of several COMPLETE passes, naming the profile',
       [
         { profile: release, status: 'FAILED', reason: 'key revoked' },
         { profile, status: 'COMPLETE' },
         { status: 'IN_PROGRESS' }
-      ]
+      ],
+      0,
+      managed('COMPLETE', profile)
+    ],
+    [
+      'a COMPLETE status without a profile passes, with no detail',
+      [{ status: 'COMPLETE' }],
+      0,
+      managed('COMPLETE')
+    ],
+    [
+      'every profile FAILED refuses, with the reasons',
+      [{ profile, status: 'FAILED', reason: 'signing profile revoked' }, { status: 'FAILED' }],
+      0,
+      managed('FAILED', reasons, `FAILED (${reasons})`)
+    ],
+    [
+      'a signature still IN_PROGRESS after the wait refuses, naming the seconds',
+      [
+        { profile, status: 'IN_PROGRESS' },
+        { profile: release, status: 'FAILED' }
+      ],
+      300,
+      managed(
+        'IN_PROGRESS',
+        undefined,
+        'is still IN_PROGRESS after 300 s; run again once it is COMPLETE'
+      )
+    ],
+    [
+      'an image with no signing status is refused as unsigned',
+      [],
+      0,
+      managed(
+        'UNSIGNED',
+        undefined,
+        'has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or set require-signature: off'
+      )
     ]
-  ])('%s passes, naming the profile', (_name, states) => {
-    expect(judgeManagedSignature(move, states, 0)).toEqual({
-      mode: 'managed',
-      status: 'COMPLETE',
-      detail: profile,
-      problems: []
-    })
-  })
-
-  it('passes a COMPLETE status without a profile, with no detail', () => {
-    expect(judgeManagedSignature(move, [{ status: 'COMPLETE' }], 0)).toEqual({
-      mode: 'managed',
-      status: 'COMPLETE',
-      problems: []
-    })
-  })
-
-  it('refuses when every profile FAILED, with the reasons', () => {
-    expect(
-      judgeManagedSignature(
-        move,
-        [{ profile, status: 'FAILED', reason: 'signing profile revoked' }, { status: 'FAILED' }],
-        0
-      )
-    ).toEqual({
-      mode: 'managed',
-      status: 'FAILED',
-      detail: `${profile}: signing profile revoked; a signing profile: no reason given`,
-      problems: [
-        `${refused}: ECR managed signing FAILED (${profile}: signing profile revoked; a signing profile: no reason given)`
-      ]
-    })
-  })
-
-  it('refuses a signature still IN_PROGRESS after the wait, naming the seconds', () => {
-    expect(
-      judgeManagedSignature(
-        move,
-        [
-          { profile, status: 'IN_PROGRESS' },
-          { profile: release, status: 'FAILED' }
-        ],
-        300
-      )
-    ).toEqual({
-      mode: 'managed',
-      status: 'IN_PROGRESS',
-      problems: [
-        `${refused}: ECR managed signing is still IN_PROGRESS after 300 s; run again once it is COMPLETE`
-      ]
-    })
-  })
-
-  it('refuses an image with no signing status as unsigned', () => {
-    expect(judgeManagedSignature(move, [], 0)).toEqual({
-      mode: 'managed',
-      status: 'UNSIGNED',
-      problems: [
-        `${refused}: ECR managed signing has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or set require-signature: off`
-      ]
-    })
+  ])('%s', (_name, states, waited, verdict) => {
+    expect(judgeManagedSignature(move, states, waited)).toEqual(verdict)
   })
 })
 
@@ -480,23 +461,22 @@ describe('cosign', () => {
     expect(cosignTag(signed)).toBe(tag)
   })
 
-  it('passes when the signature tag is there', () => {
-    expect(judgeCosignSignature(move, true)).toEqual({
-      mode: 'cosign',
-      status: 'SIGNED',
-      detail: cosignTag(plain),
-      problems: []
-    })
-  })
-
-  it('refuses when it is absent, naming the tag and how to sign', () => {
-    expect(judgeCosignSignature(move, false)).toEqual({
-      mode: 'cosign',
-      status: 'UNSIGNED',
-      detail: cosignTag(plain),
-      problems: [
+  it.each([
+    ['passes when the signature tag is there', true, 'SIGNED', []],
+    [
+      'refuses when it is absent, naming the tag and how to sign',
+      false,
+      'UNSIGNED',
+      [
         `${refused}: it has no cosign signature (no tag sha256-${'a'.repeat(64)}.sig in app): sign it with cosign sign <repository uri>@${plain}, or set require-signature: off`
       ]
+    ]
+  ])('%s', (_name, signed, status, problems) => {
+    expect(judgeCosignSignature(move, signed)).toEqual({
+      mode: 'cosign',
+      status,
+      detail: cosignTag(plain),
+      problems
     })
   })
 

@@ -13,6 +13,7 @@ import {
   type LifecycleRule
 } from '../../../src/core/lifecycle.js'
 import { type Convention, type Cleanup } from '../../../src/core/convention.js'
+import { rows } from '../../support/builders.js'
 
 const environments = builtInConvention('environments')
 const channels = builtInConvention('channels')
@@ -302,7 +303,7 @@ describe('unsafeExpirations refuses what the convention keeps', () => {
   const [index, child, build] = ['idx', 'child', 'build'].map(
     (name) => `sha256:${name.padEnd(64, '0')}`
   ) as [string, string, string]
-  const kept = new Map([
+  const keptImages = new Map([
     [index, 'it carries production now, which the convention keeps'],
     [child, 'it is a platform image of sha256:idx, which the convention keeps']
   ])
@@ -311,87 +312,35 @@ describe('unsafeExpirations refuses what the convention keeps', () => {
     protectReleases: false
   })
 
-  it.each<[string, Convention, Cleanup, Expiring, string | undefined]>([
-    [
-      'a protected tag',
-      environments,
-      cleanupOf(environments),
-      { digest: build, tags: ['sha-abc1234', 'staging'] },
-      'it carries staging, which the convention keeps'
-    ],
-    [
-      'a version tag, protected by its pattern',
-      environments,
-      cleanupOf(environments),
-      { digest: build, tags: ['v1.0.0'] },
-      'it carries v1.0.0, which the convention keeps'
-    ],
-    [
-      'a version tag without release protection',
-      environments,
-      noReleases(environments),
-      { digest: build, tags: ['sha-abc1234', 'v1.0.0'] },
-      'it carries v1.0.0, which the convention keeps'
-    ],
-    [
-      'a bare version tag in channels',
-      channels,
-      noReleases(channels),
-      { digest: build, tags: ['1.2.3'] },
-      'it carries 1.2.3, which the convention keeps'
-    ],
-    [
-      'a prerelease tag in channels',
-      channels,
-      noReleases(channels),
-      { digest: build, tags: ['1.3.0-rc.7'] },
-      'it carries 1.3.0-rc.7, which the convention keeps'
-    ],
-    [
-      'a channels build tag, which is no version',
-      channels,
-      noReleases(channels),
-      { digest: build, tags: ['app-main-abc1234'] },
-      undefined
-    ],
-    [
-      'a v-prefixed tag in channels, which is no version there',
-      channels,
-      noReleases(channels),
-      { digest: build, tags: ['v1.2.3'] },
-      undefined
-    ],
-    [
-      'a pattern from the protect list',
-      team,
-      cleanupOf(team),
-      { digest: build, tags: ['release-7'] },
-      'it carries release-7, which the convention keeps'
-    ],
-    [
-      'an image production is on now, which the preview listed without it',
-      environments,
-      cleanupOf(environments),
-      { digest: index, tags: ['sha-abc1234'], rulePriority: 6 },
-      'it carries production now, which the convention keeps'
-    ],
-    [
-      "an untagged platform image of a pointer's index",
-      environments,
-      cleanupOf(environments),
-      { digest: child, tags: [], rulePriority: 7 },
-      'it is a platform image of sha256:idx, which the convention keeps'
-    ],
-    [
-      'an old build',
-      environments,
-      cleanupOf(environments),
-      { digest: build, tags: ['sha-abc1234', 'v1.0'] },
-      undefined
-    ]
-  ])('%s', (_name, convention, cleanup, image, reason) => {
-    expect(unsafeExpirations([image], convention, cleanup, kept)).toEqual(
-      reason === undefined ? [] : [{ image, reason }]
+  const conventions: Record<string, Convention> = { environments, channels, team }
+  const digests: Record<string, string> = { index, child, build }
+
+  /** Rows `name | convention | cleanup | image (rule N): tags | reason`; `-` is no reason, so it may go. */
+  it.each(
+    rows(
+      'a protected tag | environments | as set | build: sha-abc1234 staging | it carries staging, which the convention keeps',
+      'a version tag, protected by its pattern | environments | as set | build: v1.0.0 | it carries v1.0.0, which the convention keeps',
+      'a version tag without release protection | environments | no releases | build: sha-abc1234 v1.0.0 | it carries v1.0.0, which the convention keeps',
+      'a bare version tag in channels | channels | no releases | build: 1.2.3 | it carries 1.2.3, which the convention keeps',
+      'a prerelease tag in channels | channels | no releases | build: 1.3.0-rc.7 | it carries 1.3.0-rc.7, which the convention keeps',
+      'a channels build tag, which is no version | channels | no releases | build: app-main-abc1234 | -',
+      'a v-prefixed tag in channels, which is no version there | channels | no releases | build: v1.2.3 | -',
+      'a pattern from the protect list | team | as set | build: release-7 | it carries release-7, which the convention keeps',
+      'an image production is on now, which the preview listed without it | environments | as set | index (rule 6): sha-abc1234 | it carries production now, which the convention keeps',
+      "an untagged platform image of a pointer's index | environments | as set | child (rule 7): | it is a platform image of sha256:idx, which the convention keeps",
+      'an old build | environments | as set | build: sha-abc1234 v1.0 | -'
+    )
+  )('%s', (_name, name, cleanup, written, reason) => {
+    const [, image = '', rule, tags = ''] = /^(\w+)(?: \(rule (\d+)\))?: ?(.*)$/.exec(written) ?? []
+    const expiring: Expiring = {
+      digest: digests[image] as string,
+      tags: tags.split(' ').filter(Boolean),
+      ...(rule && { rulePriority: Number(rule) })
+    }
+    const convention = conventions[name] as Convention
+    const kept = cleanup === 'as set' ? cleanupOf(convention) : noReleases(convention)
+    expect(unsafeExpirations([expiring], convention, kept, keptImages)).toEqual(
+      reason === '-' ? [] : [{ image: expiring, reason }]
     )
   })
 })
