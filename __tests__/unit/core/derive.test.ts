@@ -14,7 +14,6 @@ import { parseVersion } from '../../../src/core/version.js'
 import {
   channels,
   environments,
-  promote,
   push,
   rollback,
   rows,
@@ -121,54 +120,24 @@ describe('derive', () => {
     )
   })
 
-  // `sha: undefined` stands for a run that has no commit, which exact optional types spell as a cast.
-  it.each<[string, Convention, ActiveTrigger, Partial<Record<keyof RunValues, unknown>>, string]>([
-    [
-      'a build tag without a commit',
-      environments,
-      push('main'),
-      { sha: undefined },
-      "tag template 'sha-{sha7}' needs {sha7} (from the sha input or GITHUB_SHA), which this run does not have"
-    ],
-    [
-      'a staging promotion without a version',
-      channels,
-      promote('staging'),
-      {},
-      "tag template '{version}-rc.{build}' needs {version} (from the version input), which this run does not have"
-    ],
-    [
-      'a staging promotion without a run number',
-      channels,
-      promote('staging', '2.2.0'),
-      { runNumber: undefined },
-      "tag template '{version}-rc.{build}' needs {build} (from GITHUB_RUN_NUMBER), which this run does not have"
-    ],
-    [
-      'an environment the convention does not know',
-      environments,
-      promote('qa'),
-      {},
-      "the environments convention has no promotion to 'qa': it knows staging, canary, production"
-    ],
-    ...['constructor', '__proto__', 'toString', 'hasOwnProperty'].map(
-      (name): [string, Convention, ActiveTrigger, Partial<RunValues>, string] => [
-        `an environment named like an Object property: ${name}`,
-        environments,
-        promote(name),
-        {},
-        `the environments convention has no promotion to '${name}': it knows staging, canary, production`
-      ]
-    ),
-    [
-      'a rollback on a convention without a rollback pointer',
-      parseConvention('build-tag: b-{sha7}\nversion-tag: v{version}', 'bare.yml'),
-      rollback('1.0.0'),
-      {},
-      'the bare.yml convention has no rollback pointer'
-    ]
-  ])('refuses %s', (_name, convention, trigger, values, message) => {
-    expect(() => derive(convention, trigger, { ...run, ...values } as RunValues)).toThrow(message)
+  const bare = parseConvention('build-tag: b-{sha7}\nversion-tag: v{version}', 'bare.yml')
+  const conventions: Record<string, Convention> = { environments, channels, bare }
+  const unknown = (name: string) =>
+    `an environment the convention does not know (${name}) | environments | promote ${name} | - | the environments convention has no promotion to '${name}': it knows staging, canary, production`
+
+  /** Rows `name | convention | trigger | value the run lacks | message`. */
+  it.each(
+    rows(
+      "a build tag without a commit | environments | push main | sha | tag template 'sha-{sha7}' needs {sha7} (from the sha input or GITHUB_SHA), which this run does not have",
+      "a staging promotion without a version | channels | promote staging | - | tag template '{version}-rc.{build}' needs {version} (from the version input), which this run does not have",
+      "a staging promotion without a run number | channels | promote staging 2.2.0 | runNumber | tag template '{version}-rc.{build}' needs {build} (from GITHUB_RUN_NUMBER), which this run does not have",
+      ...['qa', 'constructor', '__proto__', 'toString', 'hasOwnProperty'].map(unknown),
+      'a rollback on a convention without a rollback pointer | bare | rollback 1.0.0 | - | the bare.yml convention has no rollback pointer'
+    )
+  )('refuses %s', (_name, convention, trigger, lacks, message) => {
+    // A value the run lacks is undefined, which exact optional types spell as a cast.
+    const values = { ...run, [lacks]: undefined } as RunValues
+    expect(() => derive(conventions[convention]!, triggerOf(trigger), values)).toThrow(message)
   })
 
   it('shortens a long branch to a valid tag with a hash, so long branches never collide', () => {

@@ -76,32 +76,17 @@ describe('recordOf keeps only a record ecr-promote wrote for this pointer', () =
     payload: given
   })
 
-  it('accepts a well-formed payload, with the record around it', () => {
-    expect(recordOf(record(payload), 'api', 'production')).toEqual({
-      id: 7,
-      environment: 'production',
-      createdAt: new Date('2026-11-19T15:00:00Z'),
-      payload
-    })
-  })
-
-  it('keeps only the payload fields it knows', () => {
-    expect(
-      recordOf(record({ ...payload, extra: 'left out' }), 'api', 'production')?.payload
-    ).toEqual(payload)
-  })
-
   it.each<[string, object, object]>([
+    ['accepts a well-formed payload, with the record around it', {}, {}],
+    ['keeps only the payload fields it knows', { extra: 'left out' }, { extra: undefined }],
     ['a version that is not text becomes null', { version: 120 }, { version: null }],
     ['a version left out becomes null', { version: undefined }, { version: null }],
     ['a null version stays null', { version: null }, { version: null }],
     ['an image that is not text becomes empty', { image: ['x'] }, { image: '' }],
     ['an image left out becomes empty', { image: undefined }, { image: '' }]
   ])('%s', (_name, change, normalised) => {
-    expect(recordOf(record({ ...payload, ...change }), 'api', 'production')?.payload).toEqual({
-      ...payload,
-      ...normalised
-    })
+    const kept = recordOf(record({ ...payload, ...change }), 'api', 'production')
+    expect(kept).toEqual(record({ ...payload, ...normalised }))
   })
 
   it.each<[string, unknown]>([
@@ -142,15 +127,25 @@ describe('LANDED_STATES', () => {
 describe('noRecordAt says why a rollback to a moment has nothing to go to', () => {
   const moment = { at: new Date('2026-11-19T23:59:59.999Z'), text: '2026-11-19' }
 
-  it('names the earliest record when every record is after the moment', () => {
-    expect(noRecordAt('api', 'production', 'prod', moment, new Date('2026-12-01T08:00:00Z'))).toBe(
-      'cannot roll back api:production to 2026-11-19 (2026-11-19T23:59:59.999Z): by the GitHub environment prod, its earliest deployment record there is from 2026-12-01T08:00:00.000Z. The history starts when deployments: on was first used; roll back to a version instead'
-    )
-  })
-
-  it('says there is no record when the environment holds none of the pointer', () => {
-    expect(noRecordAt('web', 'stable', 'production', moment, undefined)).toBe(
-      'cannot roll back web:stable to 2026-11-19 (2026-11-19T23:59:59.999Z): by the GitHub environment production, there is no deployment record of it there. The history starts when deployments: on was first used; roll back to a version instead'
+  it.each([
+    [
+      'names the earliest record when every record is after the moment',
+      'api:production',
+      'prod',
+      new Date('2026-12-01T08:00:00Z'),
+      'its earliest deployment record there is from 2026-12-01T08:00:00.000Z'
+    ],
+    [
+      'says there is no record when the environment holds none of the pointer',
+      'web:stable',
+      'production',
+      undefined,
+      'there is no deployment record of it there'
+    ]
+  ])('%s', (_name, pointer, environment, earliest, why) => {
+    const [repository = '', tag = ''] = pointer.split(':')
+    expect(noRecordAt(repository, tag, environment, moment, earliest)).toBe(
+      `cannot roll back ${pointer} to 2026-11-19 (2026-11-19T23:59:59.999Z): by the GitHub environment ${environment}, ${why}. The history starts when deployments: on was first used; roll back to a version instead`
     )
   })
 })

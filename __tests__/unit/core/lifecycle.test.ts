@@ -9,7 +9,6 @@ import {
   renderPolicy,
   unsafeExpirations,
   type Expiring,
-  type LifecyclePolicy,
   type LifecycleRule
 } from '../../../src/core/lifecycle.js'
 import { type Convention, type Cleanup } from '../../../src/core/convention.js'
@@ -41,83 +40,61 @@ const rule = (
   description: string,
   selection: LifecycleRule['selection']
 ): LifecycleRule => ({ rulePriority, description, selection, action: { type: 'expire' } })
+const days = { countType: 'sinceImagePushed', countUnit: 'days' } as const
 const keep = (rulePriority: number, pattern: string) =>
   rule(rulePriority, `keep images tagged ${pattern}`, {
     tagStatus: 'tagged',
     tagPatternList: [pattern],
-    countType: 'sinceImagePushed',
-    countUnit: 'days',
+    ...days,
     countNumber: 36_500
   })
-const untagged = (rulePriority: number, days: number) =>
-  rule(rulePriority, `expire untagged images ${days} days after their push`, {
+const untagged = (rulePriority: number, count: number) =>
+  rule(rulePriority, `expire untagged images ${count} days after their push`, {
     tagStatus: 'untagged',
-    countType: 'sinceImagePushed',
-    countUnit: 'days',
-    countNumber: days
+    ...days,
+    countNumber: count
+  })
+
+/** A policy's rules in order, one phrase each: `keep latest`, `newest 20 sha-*`, `older 90 *`, `untagged 7`. */
+const rulesOf = (text: string): LifecycleRule[] =>
+  text.split(', ').map((phrase, at) => {
+    const [kind, first = '', second = ''] = phrase.split(' ')
+    if (kind === 'keep') return keep(at + 1, first)
+    if (kind === 'untagged') return untagged(at + 1, Number(first))
+    const [description, count] =
+      kind === 'newest'
+        ? [`keep the newest ${first} builds tagged ${second}`, { countType: 'imageCountMoreThan' }]
+        : [`expire other tagged images ${first} days after their push`, days]
+    return rule(at + 1, description, {
+      tagStatus: 'tagged',
+      tagPatternList: [second],
+      ...count,
+      countNumber: Number(first)
+    } as LifecycleRule['selection'])
   })
 
 describe('renderPolicy', () => {
-  it.each<[string, Convention, LifecycleRule[]]>([
+  it.each<[string, Convention, string]>([
     [
       'environments',
       environments,
-      [
-        keep(1, 'latest'),
-        keep(2, 'production'),
-        keep(3, 'staging'),
-        keep(4, 'canary'),
-        keep(5, 'v*.*.*'),
-        keep(6, 'withdrawn-*.*.*'),
-        rule(7, 'keep the newest 20 builds tagged sha-*', {
-          tagStatus: 'tagged',
-          tagPatternList: ['sha-*'],
-          countType: 'imageCountMoreThan',
-          countNumber: 20
-        }),
-        untagged(8, 7)
-      ]
+      'keep latest, keep production, keep staging, keep canary, keep v*.*.*, keep withdrawn-*.*.*, newest 20 sha-*, untagged 7'
     ],
     [
       'channels',
       channels,
-      [
-        keep(1, 'edge'),
-        keep(2, 'stable'),
-        keep(3, 'latest'),
-        keep(4, '*.*.*'),
-        keep(5, 'withdrawn-*.*.*'),
-        rule(6, 'expire other tagged images 90 days after their push', {
-          tagStatus: 'tagged',
-          tagPatternList: ['*'],
-          countType: 'sinceImagePushed',
-          countUnit: 'days',
-          countNumber: 90
-        }),
-        untagged(7, 90)
-      ]
+      'keep edge, keep stable, keep latest, keep *.*.*, keep withdrawn-*.*.*, older 90 *, untagged 90'
     ],
     [
       'a convention file: protect release-*, no release protection, keep 5 builds',
       team,
-      [
-        keep(1, 'edge'),
-        keep(2, 'prod'),
-        keep(3, 'release-*'),
-        keep(4, 'withdrawn-*.*.*'),
-        rule(5, 'keep the newest 5 builds tagged build-*', {
-          tagStatus: 'tagged',
-          tagPatternList: ['build-*'],
-          countType: 'imageCountMoreThan',
-          countNumber: 5
-        })
-      ]
+      'keep edge, keep prod, keep release-*, keep withdrawn-*.*.*, newest 5 build-*'
     ]
   ])(
     '%s: one protection rule per kept tag, ahead of count and age rules',
     (_name, convention, rules) => {
       const policy = rendered(convention)
-      expect(policy).toEqual({ rules })
+      expect(policy).toEqual({ rules: rulesOf(rules) })
       expect(policyProblems(policy)).toEqual([])
       expect(JSON.parse(policyText(policy))).toEqual(policy)
     }
@@ -171,26 +148,28 @@ describe('policyProblems names what ECR would reject or misread', () => {
     protect: Array.from({ length: 200 }, (_, index) => `team-${index}-*`)
   })
 
-  it.each<[string, LifecyclePolicy, string[]]>([
-    ['zero rules', { rules: [] }, ['a lifecycle policy needs at least one rule']],
+  const whole = 'countNumber must be a whole number from 1'
+  const unitDays = 'countUnit days goes with sinceImagePushed, and only with it'
+  it.each<[string, LifecycleRule[], string[]]>([
+    ['zero rules', [], ['a lifecycle policy needs at least one rule']],
     [
       'duplicate priorities',
-      { rules: [tagged(1, ['a']), tagged(1, ['b'])] },
+      [tagged(1, ['a']), tagged(1, ['b'])],
       ['rule priorities must be unique: 1, 1']
     ],
     [
       'a priority below 1',
-      { rules: [tagged(0, ['a'])] },
+      [tagged(0, ['a'])],
       ['rule 0: rulePriority must be a whole number from 1']
     ],
     [
       'two untagged rules',
-      { rules: [untagged(1, 7), untagged(2, 9)] },
+      [untagged(1, 7), untagged(2, 9)],
       ['only one rule may select untagged images']
     ],
     [
       'a tagged rule without patterns',
-      { rules: [tagged(1, undefined), tagged(2, [])] },
+      [tagged(1, undefined), tagged(2, [])],
       [
         'rule 1: a tagged rule needs a tagPatternList',
         'rule 2: a tagged rule needs a tagPatternList'
@@ -198,49 +177,36 @@ describe('policyProblems names what ECR would reject or misread', () => {
     ],
     [
       'an untagged rule with patterns',
-      {
-        rules: [
-          { ...untagged(1, 7), selection: { ...untagged(1, 7).selection, tagPatternList: ['x'] } }
-        ]
-      },
+      [{ ...untagged(1, 7), selection: { ...untagged(1, 7).selection, tagPatternList: ['x'] } }],
       ['rule 1: an untagged rule cannot list tags']
     ],
     [
       'more than 4 wildcards in a pattern',
-      { rules: [tagged(1, ['a*b*c*d*', 'a*b*c*d*e*'])] },
+      [tagged(1, ['a*b*c*d*', 'a*b*c*d*e*'])],
       ["rule 1: 'a*b*c*d*e*' has more than 4 wildcards"]
     ],
-    [
-      'countNumber 0',
-      { rules: [tagged(1, ['a'], { countNumber: 0 })] },
-      ['rule 1: countNumber must be a whole number from 1']
-    ],
-    [
-      'countNumber 1.5',
-      { rules: [tagged(1, ['a'], { countNumber: 1.5 })] },
-      ['rule 1: countNumber must be a whole number from 1']
-    ],
+    ['countNumber 0', [tagged(1, ['a'], { countNumber: 0 })], [`rule 1: ${whole}`]],
+    ['countNumber 1.5', [tagged(1, ['a'], { countNumber: 1.5 })], [`rule 1: ${whole}`]],
     [
       'countUnit with imageCountMoreThan',
-      { rules: [tagged(1, ['a'], { countUnit: 'days' })] },
-      ['rule 1: countUnit days goes with sinceImagePushed, and only with it']
+      [tagged(1, ['a'], { countUnit: 'days' })],
+      [`rule 1: ${unitDays}`]
     ],
     [
       'sinceImagePushed without countUnit',
-      { rules: [tagged(1, ['a'], { countType: 'sinceImagePushed' })] },
-      ['rule 1: countUnit days goes with sinceImagePushed, and only with it']
-    ],
-    [
-      'a policy over 30,720 characters (many protect entries)',
-      protectMany,
-      [`the policy is ${policyText(protectMany).length} characters; ECR takes at most 30720`]
+      [tagged(1, ['a'], { countType: 'sinceImagePushed' })],
+      [`rule 1: ${unitDays}`]
     ]
-  ])('%s', (_name, policy, problems) => {
-    expect(policyProblems(policy)).toEqual(problems)
+  ])('%s', (_name, rules, problems) => {
+    expect(policyProblems({ rules })).toEqual(problems)
   })
 
-  it('counts the length of the text it writes', () => {
-    expect(policyText(protectMany).length).toBeGreaterThan(30_720)
+  it('names a policy over 30,720 characters (many protect entries), counting the text it writes', () => {
+    const length = policyText(protectMany).length
+    expect(length).toBeGreaterThan(30_720)
+    expect(policyProblems(protectMany)).toEqual([
+      `the policy is ${length} characters; ECR takes at most 30720`
+    ])
   })
 })
 

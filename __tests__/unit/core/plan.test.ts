@@ -174,37 +174,16 @@ describe('highest-only tags', () => {
 })
 
 describe('planning refuses before any write', () => {
-  it.each<[string, ActiveTrigger, string, TagMutability, RegExp]>([
-    [
-      'a missing build image',
-      push('feature'),
-      '',
-      mutable,
-      /source image 'sha-a1b2c3d' not found in repository app/
-    ],
-    [
-      'a missing rollback version',
-      rollback('0.9.0'),
-      'production=c',
-      mutable,
-      /source image 'v0.9.0' not found/
-    ],
-    [
-      'a version tag that would move',
-      release('1.0.0'),
-      'sha-a1b2c3d=b v1.0.0=c',
-      mutable,
-      /version tag 'v1.0.0' in app already points at sha256:cccccccccccc, not at the source sha256:bbbbbbbbbbbb: a version tag never moves/
-    ],
-    [
-      'an immutable tag that would move',
-      push(),
-      'sha-a1b2c3d=b latest=c',
-      immutable,
-      /tag 'latest' in app is immutable \(imageTagMutability IMMUTABLE\).*IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching 'latest'/
-    ]
-  ])('%s', (_name, trigger, registry, mutability, message) => {
-    expect(() => planOf(intentFor(trigger), registry, mutability)).toThrow(message)
+  it.each(
+    rows(
+      "a missing build image | push feature |  | mutable | source image 'sha-a1b2c3d' not found in repository app",
+      "a missing rollback version | rollback 0.9.0 | production=c | mutable | source image 'v0.9.0' not found",
+      "a version tag that would move | release 1.0.0 | sha-a1b2c3d=b v1.0.0=c | mutable | version tag 'v1.0.0' in app already points at sha256:cccccccccccc, not at the source sha256:bbbbbbbbbbbb: a version tag never moves",
+      "an immutable tag that would move | push | sha-a1b2c3d=b latest=c | immutable | tag 'latest' in app is immutable (imageTagMutability IMMUTABLE) and already points at sha256:cccccccccccc: set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching 'latest'"
+    )
+  )('%s', (_name, trigger, registry, mode, message) => {
+    const mutability = mode === 'immutable' ? immutable : mutable
+    expect(() => planOf(intentFor(triggerOf(trigger)), registry, mutability)).toThrow(message)
   })
 
   it('names every problem at once', () => {
@@ -220,74 +199,56 @@ describe('planning refuses before any write', () => {
       "tag 'production' in app is immutable (imageTagMutability IMMUTABLE) and already points at sha256"
     ])
   })
-
-  it.each(
-    rows(
-      "no production tag | v1.0.0=c | it has no 'production' tag",
-      "production without a version | production=c | 'production' (sha256:cccccccccccc) carries no version tag",
-      'nothing below production | v1.0.0=c production=c | no stable version below 1.0.0',
-      'every lower version withdrawn | v1.1.0=c withdrawn-1.1.0=c v1.2.0=b production=b | no stable version below 1.2.0 that is not withdrawn'
-    )
-  )('rollback to previous with %s', (_name, registry, message) => {
-    expect(() => stateFor(intentFor(rollback('previous')), registry)).toThrow(message)
-  })
 })
 
 describe('withdrawn versions', () => {
   const withdrawn12 = 'v1.2.0=b withdrawn-1.2.0=b sha-a1b2c3d=b v1.1.0=c production=c staging=c'
 
-  it.each<[string, ActiveTrigger]>([
-    ['a rollback that names it', rollback('1.2.0')],
-    ['a promotion to production that names it', promote('production', '1.2.0')],
-    [
-      'a promotion to staging that names it (its mark read without a listing)',
-      promote('staging', '1.2.0')
-    ]
-  ])('%s needs allow-withdrawn', (_name, trigger) => {
-    expect(() => planOf(intentFor(trigger), withdrawn12)).toThrow(
+  it.each(
+    rows(
+      'a rollback that names it | rollback 1.2.0',
+      'a promotion to production that names it | promote production 1.2.0',
+      'a promotion to staging that names it (its mark read without a listing) | promote staging 1.2.0'
+    )
+  )('%s needs allow-withdrawn', (_name, trigger) => {
+    expect(() => planOf(intentFor(triggerOf(trigger)), withdrawn12)).toThrow(
       /to 1\.2\.0: it was withdrawn by a rollback \(tag withdrawn-1\.2\.0\); set allow-withdrawn: true/
     )
   })
 
-  it.each<[string, ActiveTrigger, string]>([
-    ['a rollback', rollback('1.2.0'), 'production'],
-    ['a promotion', promote('staging', '1.2.0'), 'staging'],
-    ['a release re-run', release('1.2.0'), 'production']
-  ])('with allow-withdrawn, %s moves to it and says so', (_name, trigger, pointer) => {
-    const step = planOf({ ...intentFor(trigger), allowWithdrawn: true }, withdrawn12).steps.find(
-      ({ tag }) => tag === pointer
+  it.each(
+    rows(
+      'a rollback | rollback 1.2.0 | production',
+      'a promotion | promote staging 1.2.0 | staging',
+      'a release re-run | release 1.2.0 | production'
     )
-    expect(step).toMatchObject({ write: true, to: build })
-    expect(step?.note).toBe(
-      '1.2.0 is withdrawn (withdrawn-1.2.0); moved because allow-withdrawn is true'
-    )
+  )('with allow-withdrawn, %s moves to it and says so', (_name, trigger, pointer) => {
+    const intent = { ...intentFor(triggerOf(trigger)), allowWithdrawn: true }
+    expect(planOf(intent, withdrawn12).steps.find(({ tag }) => tag === pointer)).toMatchObject({
+      write: true,
+      to: build,
+      note: '1.2.0 is withdrawn (withdrawn-1.2.0); moved because allow-withdrawn is true'
+    })
   })
 
-  it.each<[string, Record<string, string>, ActiveTrigger, string[]]>([
-    [
-      'the version each pointer leaves, once for the run',
-      { api: 'v1.1.0=c v1.2.0=b production=b', worker: 'v1.1.0=c v1.2.0=b production=b' },
-      rollback('1.1.0'),
-      ['1.2.0']
-    ],
-    [
-      'nothing where the pointer is already on the target',
-      { api: 'v1.1.0=c production=c' },
-      rollback('1.1.0'),
-      []
-    ],
-    [
-      'nothing for a rollback to a higher version',
-      { api: 'v1.1.0=c v1.2.0=b production=c' },
-      rollback('1.2.0'),
-      []
-    ],
-    ['nothing for a release', { api: 'v1.1.0=c production=c sha-a1b2c3d=b' }, release('1.2.0'), []]
-  ])('versionsLeft: %s', (_name, registries, trigger, expected) => {
-    const intents = Object.keys(registries).map((repository) => intentFor(trigger, { repository }))
+  /** Rows `name | trigger | api's tags | worker's tags, if any | versions left`. */
+  it.each(
+    rows(
+      'the version each pointer leaves, once for the run | rollback 1.1.0 | v1.1.0=c v1.2.0=b production=b | v1.1.0=c v1.2.0=b production=b | 1.2.0',
+      'nothing where the pointer is already on the target | rollback 1.1.0 | v1.1.0=c production=c |  | ',
+      'nothing for a rollback to a higher version | rollback 1.2.0 | v1.1.0=c v1.2.0=b production=c |  | ',
+      'nothing for a release | release 1.2.0 | v1.1.0=c production=c sha-a1b2c3d=b |  | '
+    )
+  )('versionsLeft: %s', (_name, trigger, api, worker, expected) => {
+    const registries: Record<string, string> = { api, ...(worker && { worker }) }
+    const intents = Object.keys(registries).map((repository) =>
+      intentFor(triggerOf(trigger), { repository })
+    )
     const tagsOf = (intent: Intent) => digestsOf(tagged(registries[intent.repository] ?? ''))
     const target = (intent: Intent) => tagsOf(intent).get(`v${intent.version?.text}`)
-    expect(versionsLeft(intents, tagsOf, target).map(({ text }) => text)).toEqual(expected)
+    expect(versionsLeft(intents, tagsOf, target).map(({ text }) => text)).toEqual(
+      expected ? expected.split(' ') : []
+    )
   })
 
   it('a version withdrawn in another repository of the run holds this one too', () => {
@@ -415,24 +376,16 @@ describe('rollback to previous across repositories', () => {
     ])
   })
 
-  it.each<[string, Record<string, string>, string]>([
-    [
-      'the version is missing in one repository',
-      { api: 'v1.1.0=c v1.2.0=b production=b', worker: 'v1.2.0=b production=b' },
-      'cannot roll back to previous: the previous version 1.1.0 (below 1.2.0) is missing or withdrawn in worker; set version to a version every repository has'
-    ],
-    [
-      'no pointer carries a version',
-      { api: 'production=b', worker: 'v1.0.0=c' },
-      "cannot roll back api to previous: 'production' (sha256:bbbbbbbbbbbb) carries no version tag; set version to the version to roll back to\ncannot roll back worker to previous: it has no 'production' tag; set version to the version to roll back to"
-    ],
-    [
-      'nothing below the top',
-      { api: 'v1.0.0=b production=b', worker: 'v1.0.0-rc.1=c' },
-      'cannot roll back api, worker to previous: no stable version below 1.0.0 that is not withdrawn'
-    ]
-  ])('refuses when %s', (_name, registries, message) => {
-    expect(thrownBy(() => resolveSources(intents, tagsOf(registries)))).toHaveProperty(
+  /** Rows `name | api's tags | worker's tags | message`. */
+  it.each(
+    rows(
+      'the version is missing in one repository | v1.1.0=c v1.2.0=b production=b | v1.2.0=b production=b | cannot roll back to previous: the previous version 1.1.0 (below 1.2.0) is missing or withdrawn in worker; set version to a version every repository has',
+      "no pointer carries a version | production=b | v1.0.0=c | cannot roll back api to previous: 'production' (sha256:bbbbbbbbbbbb) carries no version tag; set version to the version to roll back to\ncannot roll back worker to previous: it has no 'production' tag; set version to the version to roll back to",
+      'nothing below the top | v1.0.0=b production=b | v1.0.0-rc.1=c | cannot roll back api, worker to previous: no stable version below 1.0.0 that is not withdrawn',
+      'every lower version is withdrawn | v1.1.0=c withdrawn-1.1.0=c v1.2.0=b production=b | v1.1.0=c withdrawn-1.1.0=c v1.2.0=b production=b | cannot roll back api, worker to previous: no stable version below 1.2.0 that is not withdrawn'
+    )
+  )('refuses when %s', (_name, api, worker, message) => {
+    expect(thrownBy(() => resolveSources(intents, tagsOf({ api, worker })))).toHaveProperty(
       'message',
       message
     )

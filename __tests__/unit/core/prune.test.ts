@@ -9,6 +9,7 @@ import {
   type PruneCandidate,
   type PruneState
 } from '../../../src/core/prune.js'
+import { rows } from '../../support/builders.js'
 
 const channels = builtInConvention('channels')
 const environments = builtInConvention('environments')
@@ -84,12 +85,6 @@ describe('planPrune', () => {
     expect(deleted(repository(thirtyMinors()), guarded)).toContain('1.5.1')
   })
 
-  it('keeps every prerelease while there is no release yet', () => {
-    expect(
-      deleted(repository({ '1.0.0-rc.1': ['pre1', 500], '0.9.0-rc.2': ['pre2', 500] }))
-    ).toEqual([])
-  })
-
   it('never deletes a platform image an index that stays holds', () => {
     const state = repository(thirtyMinors())
     const held = { ...state, keptChildren: new Set([digest('a4x0')]) }
@@ -97,54 +92,47 @@ describe('planPrune', () => {
   })
 
   it('keeps prereleases of kept or newer minors, and prunes those of older ones', () => {
-    const images = {
-      ...thirtyMinors(),
-      '1.30.0-rc.1': ['rcnext', 200] as [string, number],
-      '1.27.0-rc.2': ['rckept', 200] as [string, number],
-      '1.3.0-rc.1': ['rcold', 200] as [string, number]
-    }
-    const gone = deleted(repository(images))
+    const gone = deleted(
+      repository({
+        ...thirtyMinors(),
+        '1.30.0-rc.1': ['rcnext', 200],
+        '1.27.0-rc.2': ['rckept', 200],
+        '1.3.0-rc.1': ['rcold', 200]
+      })
+    )
     expect(gone).toContain('1.3.0-rc.1')
     expect(gone).not.toContain('1.27.0-rc.2')
     expect(gone).not.toContain('1.30.0-rc.1')
   })
 
-  it('counts minors across majors by version, not by push time', () => {
-    const images: Record<string, [string, number]> = {
-      '2.0.0': ['b20', 300],
-      '1.9.0': ['b19', 100],
-      '1.8.0': ['b18', 400],
-      '0.9.0': ['b09', 100]
-    }
-    expect(deleted(repository(images), channels, 2, 0)).toEqual(['0.9.0', '1.8.0'])
-  })
-
-  it('reads versions through the convention: v-prefixed tags for environments, never a build tag', () => {
-    const images: Record<string, [string, number]> = {
-      'v1.0.0': ['c1', 200],
-      'v1.1.0': ['c2', 200],
-      'sha-aaaaaaa': ['c3', 200],
-      '1.0.0': ['c4', 200]
-    }
-    expect(deleted(repository(images), environments, 1, 0)).toEqual(['1.0.0'])
+  /** Rows `name | convention | keep | older than | tag=image@age …| deleted`. */
+  it.each(
+    rows(
+      'keeps every prerelease while there is no release yet | channels | 5 | 90 | 1.0.0-rc.1=pre1@500 0.9.0-rc.2=pre2@500 | ',
+      'counts minors across majors by version, not by push time | channels | 2 | 0 | 2.0.0=b20@300 1.9.0=b19@100 1.8.0=b18@400 0.9.0=b09@100 | 0.9.0 1.8.0',
+      'reads versions through the convention: v-prefixed tags for environments, never a build tag | environments | 1 | 0 | v1.0.0=c1@200 v1.1.0=c2@200 sha-aaaaaaa=c3@200 1.0.0=c4@200 | 1.0.0',
+      'deletes nothing when every release is within the kept minors | channels | 5 | 90 | 1.0.0=d1@500 1.1.0=d2@500 | '
+    )
+  )('%s', (_name, convention, keep, olderThan, images, expected) => {
+    const state = repository(
+      Object.fromEntries(
+        images.split(' ').map((each) => {
+          const [, tag = '', image = '', age] = /^(.+)=(\w+)@(\d+)$/.exec(each) ?? []
+          return [tag, [image, Number(age)]]
+        })
+      )
+    )
+    const named = convention === 'channels' ? channels : environments
+    expect(deleted(state, named, Number(keep), Number(olderThan)).join(' ')).toBe(expected)
   })
 
   it('gives each image to delete every tag it carries, version or not', () => {
-    const images = { ...thirtyMinors(), 'sha-aaaaaaa': ['a0x0', 200] as [string, number] }
-    const plan = planPrune(
-      channels,
-      { keepMinorVersions: 5, olderThanDays: 90 },
-      repository(images),
-      NOW
-    )
+    const state = repository({ ...thirtyMinors(), 'sha-aaaaaaa': ['a0x0', 200] })
+    const plan = planPrune(channels, { keepMinorVersions: 5, olderThanDays: 90 }, state, NOW)
     expect(plan.delete.find(({ versions }) => versions.includes('1.0.0'))).toMatchObject({
       versions: ['1.0.0'],
       tags: ['1.0.0', 'sha-aaaaaaa']
     })
-  })
-
-  it('deletes nothing when every release is within the kept minors', () => {
-    expect(deleted(repository({ '1.0.0': ['d1', 500], '1.1.0': ['d2', 500] }))).toEqual([])
   })
 })
 

@@ -5,6 +5,8 @@ import {
   type Trigger,
   type TriggerInputs
 } from '../../../src/core/trigger.js'
+import { rows } from '../../support/builders.js'
+import { thrownBy } from '../../support/harness.js'
 
 const noInputs: TriggerInputs = {
   event: '',
@@ -13,98 +15,76 @@ const noInputs: TriggerInputs = {
   version: '',
   environment: ''
 }
-const context = (
-  eventName: string,
-  ref: string,
-  payload: EventContext['payload'] = {},
-  headRef = ''
-): EventContext => ({ eventName, ref, headRef, payload })
-const PUSH = context('push', 'refs/heads/main')
-const DISPATCH = context('workflow_dispatch', 'refs/heads/main')
-const SCHEDULE = context('schedule', '')
-const dispatched = (inputs: Record<string, string>) =>
-  context('workflow_dispatch', 'refs/heads/main', { inputs })
-const published = (tag_name: string, prerelease?: boolean, action?: string) =>
-  context('release', `refs/tags/${tag_name}`, {
-    ...(action && { action }),
-    release: { tag_name, ...(prerelease !== undefined && { prerelease }) }
-  })
-const trunk = { repository: { default_branch: 'trunk' } }
+const pairs = (text: string): Record<string, string> =>
+  Object.fromEntries(text.split(' ').flatMap((pair) => (pair ? [pair.split('=')] : [])))
+
+/**
+ * An event written `name ref key=value …` (`-` for an empty ref): `head` is a pull request's
+ * branch, `default` the repository's default branch; `tag`, `prerelease`, `draft` and `action` are
+ * the release's; `version` and `environment` are workflow_dispatch inputs; `deployment` is the
+ * deployment's environment.
+ */
+function on(text: string): EventContext {
+  const [eventName = '', ref = '', ...rest] = text.split(' ')
+  const { head, tag, prerelease, draft, action, version, environment, deployment, ...others } =
+    pairs(rest.join(' '))
+  const inputs = { ...(version && { version }), ...(environment && { environment }) }
+  return {
+    eventName,
+    ref: ref === '-' ? '' : ref,
+    headRef: head ?? '',
+    payload: {
+      ...(others.default && { repository: { default_branch: others.default } }),
+      ...(action && { action }),
+      ...(tag && {
+        release: {
+          tag_name: tag,
+          ...(prerelease && { prerelease: prerelease === 'true' }),
+          ...(draft && { draft: draft === 'true' })
+        }
+      }),
+      ...(Object.keys(inputs).length > 0 && { inputs }),
+      ...(deployment && { deployment: { environment: deployment } })
+    }
+  }
+}
+/** The event inputs written `key=value …`, such as `event=promote environment=production`. */
+const inputs = (text: string): TriggerInputs => ({ ...noInputs, ...pairs(text) })
 /** What a trigger does, and for a push whether it is to the default branch. */
 const described = (trigger: Trigger) =>
   `${describeTrigger(trigger)}${trigger.event === 'push' && trigger.defaultBranch ? ' (default)' : ''}`
 
 describe('resolveTrigger maps GitHub events when the event input is empty', () => {
-  it.each([
-    ['push to main', PUSH, 'push to main (default)'],
-    [
-      'push to the default branch named in the payload',
-      context('push', 'refs/heads/trunk', trunk),
-      'push to trunk (default)'
-    ],
-    [
-      'push to main when the default branch is trunk',
-      context('push', 'refs/heads/main', trunk),
-      'push to main'
-    ],
-    ['push to a feature branch', context('push', 'refs/heads/feature/x'), 'push to feature/x'],
-    ['push of a tag ref', context('push', 'refs/tags/v1.2.0'), 'release 1.2.0'],
-    ['push of a prerelease tag', context('push', 'refs/tags/v2.0.0-rc.1'), 'prerelease 2.0.0-rc.1'],
-    ['release published', published('v1.2.0', false), 'release 1.2.0'],
-    ['release flagged prerelease on GitHub', published('v1.3.0', true), 'prerelease 1.3.0'],
-    [
-      'release without a v prefix, build metadata dropped',
-      context('release', '', { release: { tag_name: '1.4.0+build.7' } }),
-      'release 1.4.0'
-    ],
-    [
-      'pull request uses the head branch',
-      context('pull_request', 'refs/pull/7/merge', {}, 'fix/login'),
-      'push to fix/login'
-    ],
-    [
-      "a fork's pull request from a branch named main never counts as the default branch",
-      context('pull_request', 'refs/pull/8/merge', {}, 'main'),
-      'push to main'
-    ],
-    [
-      'pull_request_target from main likewise',
-      context('pull_request_target', 'refs/heads/main', {}, 'main'),
-      'push to main'
-    ],
-    ['release released', published('v1.2.0', false, 'released'), 'release 1.2.0'],
-    ['release prereleased', published('v1.3.0-rc.1', true, 'prereleased'), 'prerelease 1.3.0-rc.1'],
-    [
-      'workflow_dispatch with a version rolls back',
-      dispatched({ version: 'v1.1.0' }),
-      'rollback to 1.1.0'
-    ],
-    [
-      'workflow_dispatch with previous',
-      dispatched({ version: 'previous' }),
-      'rollback to the previous version'
-    ],
-    [
-      'workflow_dispatch with an environment promotes',
-      dispatched({ environment: 'staging' }),
-      'promotion to staging'
-    ],
-    [
-      'deployment promotes to its environment',
-      context('deployment', 'refs/heads/main', { deployment: { environment: 'canary' } }),
-      'promotion to canary'
-    ]
-  ])('%s', (_name, ctx, description) => {
-    expect(described(resolveTrigger(noInputs, ctx))).toBe(description)
+  it.each(
+    rows(
+      'push to main | push refs/heads/main | push to main (default)',
+      'push to the default branch named in the payload | push refs/heads/trunk default=trunk | push to trunk (default)',
+      'push to main when the default branch is trunk | push refs/heads/main default=trunk | push to main',
+      'push to a feature branch | push refs/heads/feature/x | push to feature/x',
+      'push of a tag ref | push refs/tags/v1.2.0 | release 1.2.0',
+      'push of a prerelease tag | push refs/tags/v2.0.0-rc.1 | prerelease 2.0.0-rc.1',
+      'release published | release refs/tags/v1.2.0 tag=v1.2.0 prerelease=false | release 1.2.0',
+      'release flagged prerelease on GitHub | release refs/tags/v1.3.0 tag=v1.3.0 prerelease=true | prerelease 1.3.0',
+      'release without a v prefix, build metadata dropped | release - tag=1.4.0+build.7 | release 1.4.0',
+      'pull request uses the head branch | pull_request refs/pull/7/merge head=fix/login | push to fix/login',
+      "a fork's pull request from a branch named main never counts as the default branch | pull_request refs/pull/8/merge head=main | push to main",
+      'pull_request_target from main likewise | pull_request_target refs/heads/main head=main | push to main',
+      'release released | release refs/tags/v1.2.0 action=released tag=v1.2.0 prerelease=false | release 1.2.0',
+      'release prereleased | release refs/tags/v1.3.0-rc.1 action=prereleased tag=v1.3.0-rc.1 prerelease=true | prerelease 1.3.0-rc.1',
+      'workflow_dispatch with a version rolls back | workflow_dispatch refs/heads/main version=v1.1.0 | rollback to 1.1.0',
+      'workflow_dispatch with previous | workflow_dispatch refs/heads/main version=previous | rollback to the previous version',
+      'workflow_dispatch with an environment promotes | workflow_dispatch refs/heads/main environment=staging | promotion to staging',
+      'deployment promotes to its environment | deployment refs/heads/main deployment=canary | promotion to canary'
+    )
+  )('%s', (_name, event, description) => {
+    expect(described(resolveTrigger(noInputs, on(event)))).toBe(description)
   })
 })
 
 describe('resolveTrigger writes nothing for events that publish nothing', () => {
   it.each(['created', 'edited', 'deleted', 'unpublished'])('a release %s', (action) => {
-    const trigger = resolveTrigger(
-      { ...noInputs, event: 'release' },
-      published('v1.2.0', undefined, action)
-    )
+    const event = on(`release refs/tags/v1.2.0 action=${action} tag=v1.2.0`)
+    const trigger = resolveTrigger(inputs('event=release'), event)
     expect(trigger).toEqual({
       event: 'none',
       branch: '',
@@ -116,11 +96,9 @@ describe('resolveTrigger writes nothing for events that publish nothing', () => 
   })
 
   it('a draft release, even when published', () => {
-    const trigger = resolveTrigger(
-      noInputs,
-      context('release', '', { action: 'published', release: { tag_name: 'v1.2.0', draft: true } })
-    )
-    expect(trigger).toEqual({
+    expect(
+      resolveTrigger(noInputs, on('release - action=published tag=v1.2.0 draft=true'))
+    ).toEqual({
       event: 'none',
       branch: '',
       reason: 'the release is a draft: nothing is tagged until it is published'
@@ -130,8 +108,8 @@ describe('resolveTrigger writes nothing for events that publish nothing', () => 
   it('refuses an event input other than push on a pull request', () => {
     expect(() =>
       resolveTrigger(
-        { ...noInputs, event: 'promote', environment: 'production' },
-        context('pull_request_target', 'refs/heads/main', {}, 'main')
+        inputs('event=promote environment=production'),
+        on('pull_request_target refs/heads/main head=main')
       )
     ).toThrow(
       "a pull_request_target event never writes tags, so event 'promote' cannot run on it: use push"
@@ -140,73 +118,51 @@ describe('resolveTrigger writes nothing for events that publish nothing', () => 
 })
 
 describe('resolveTrigger honours explicit inputs', () => {
-  it.each([
-    [{ event: 'push', branch: 'main' }, SCHEDULE, 'push to main'],
-    [{ event: 'release', releaseTag: '2.0.0' }, DISPATCH, 'release 2.0.0'],
-    [{ version: '1.1.0' }, dispatched({ version: '9.9.9' }), 'rollback to 1.1.0'],
-    [
-      { event: 'promote', environment: 'production', version: 'v1.2.0' },
-      DISPATCH,
-      'promotion to production of 1.2.0'
-    ],
-    [{ event: 'rollback', version: 'previous' }, PUSH, 'rollback to the previous version'],
-    [{ event: 'prune' }, SCHEDULE, 'prune old releases'],
-    [{ event: 'restore-version', version: 'v1.2.0' }, DISPATCH, 'restore withdrawn version 1.2.0'],
-    [
-      { event: 'restore-version' },
-      dispatched({ version: '2.0.0-rc.1' }),
-      'restore withdrawn version 2.0.0-rc.1'
-    ],
-    [
-      { event: 'rollback', version: '2026-11-19T16:00+01:00' },
-      DISPATCH,
-      'rollback to where it was at 2026-11-19T15:00:00.000Z'
-    ],
-    [{ event: 'rollback', version: '2026.11.19' }, DISPATCH, 'rollback to 2026.11.19']
-  ])('%j on %j', (inputs, ctx, description) => {
-    expect(describeTrigger(resolveTrigger({ ...noInputs, ...inputs }, ctx))).toBe(description)
+  it.each(
+    rows(
+      'event=push branch=main | schedule - | push to main',
+      'event=release releaseTag=2.0.0 | workflow_dispatch refs/heads/main | release 2.0.0',
+      'version=1.1.0 | workflow_dispatch refs/heads/main version=9.9.9 | rollback to 1.1.0',
+      'event=promote environment=production version=v1.2.0 | workflow_dispatch refs/heads/main | promotion to production of 1.2.0',
+      'event=rollback version=previous | push refs/heads/main | rollback to the previous version',
+      'event=prune | schedule - | prune old releases',
+      'event=restore-version version=v1.2.0 | workflow_dispatch refs/heads/main | restore withdrawn version 1.2.0',
+      'event=restore-version | workflow_dispatch refs/heads/main version=2.0.0-rc.1 | restore withdrawn version 2.0.0-rc.1',
+      'event=rollback version=2026.11.19 | workflow_dispatch refs/heads/main | rollback to 2026.11.19'
+    )
+  )('%s on %s', (given, event, description) => {
+    expect(describeTrigger(resolveTrigger(inputs(given), on(event)))).toBe(description)
   })
 
-  const rollbackAt = (at: string, text: string): Trigger => ({
-    event: 'rollback',
-    branch: 'main',
-    to: { at: new Date(at), text }
-  })
-  const RELEASE_BRANCH = context('workflow_dispatch', 'refs/heads/release')
-  it.each<[Partial<TriggerInputs>, EventContext, Trigger, string]>([
+  const atEndOf19 = { at: new Date('2026-11-19T23:59:59.999Z'), text: '2026-11-19' }
+  it.each<[string, string, Trigger, string]>([
     [
-      { event: 'rollback', version: '2026-11-19' },
-      PUSH,
-      rollbackAt('2026-11-19T23:59:59.999Z', '2026-11-19'),
+      'event=rollback version=2026-11-19',
+      'push refs/heads/main',
+      { event: 'rollback', branch: 'main', to: atEndOf19 },
       'rollback to where it was at 2026-11-19T23:59:59.999Z'
     ],
     [
-      { event: 'rollback', version: '2026-11-19T09:30:00-05:30' },
-      PUSH,
-      rollbackAt('2026-11-19T15:00:00Z', '2026-11-19T09:30:00-05:30'),
-      'rollback to where it was at 2026-11-19T15:00:00.000Z'
-    ],
-    [
-      {},
-      dispatched({ version: '2026-11-19' }),
-      rollbackAt('2026-11-19T23:59:59.999Z', '2026-11-19'),
+      '',
+      'workflow_dispatch refs/heads/main version=2026-11-19',
+      { event: 'rollback', branch: 'main', to: atEndOf19 },
       'rollback to where it was at 2026-11-19T23:59:59.999Z'
     ],
     [
-      { event: 'status' },
-      RELEASE_BRANCH,
+      'event=status',
+      'workflow_dispatch refs/heads/release',
       { event: 'status', branch: 'release' },
       'status of the pointers'
     ],
     [
-      { event: 'status' },
-      context('pull_request', 'refs/pull/7/merge', {}, 'feature'),
+      'event=status',
+      'pull_request refs/pull/7/merge head=feature',
       { event: 'status', branch: 'feature' },
       'status of the pointers'
     ],
     [
-      { event: 'restore-version', version: '1.2.0' },
-      RELEASE_BRANCH,
+      'event=restore-version version=1.2.0',
+      'workflow_dispatch refs/heads/release',
       {
         event: 'restore-version',
         branch: 'release',
@@ -215,21 +171,21 @@ describe('resolveTrigger honours explicit inputs', () => {
       'restore withdrawn version 1.2.0'
     ],
     [
-      { event: 'lifecycle' },
-      context('schedule', '', trunk),
+      'event=lifecycle',
+      'schedule - default=trunk',
       { event: 'lifecycle', branch: 'trunk' },
       'lifecycle policy'
     ],
     [
-      { event: 'lifecycle' },
-      RELEASE_BRANCH,
+      'event=lifecycle',
+      'workflow_dispatch refs/heads/release',
       { event: 'lifecycle', branch: 'release' },
       'lifecycle policy'
     ]
   ])(
-    '%j on %j is exactly what it says, and writes no pointer unless told',
-    (inputs, ctx, trigger, description) => {
-      const resolved = resolveTrigger({ ...noInputs, ...inputs }, ctx)
+    '%j on %s is exactly what it says, and writes no pointer unless told',
+    (given, event, trigger, description) => {
+      const resolved = resolveTrigger(inputs(given), on(event))
       expect(resolved).toEqual(trigger)
       expect(describeTrigger(resolved)).toBe(description)
     }
@@ -237,54 +193,30 @@ describe('resolveTrigger honours explicit inputs', () => {
 })
 
 describe('resolveTrigger rejects what it cannot act on, naming the fix', () => {
-  it.each([
-    [
-      {},
-      context('schedule', 'refs/heads/main'),
-      /cannot tell what to do on a 'schedule' event: set the event input/
-    ],
-    [{}, DISPATCH, /needs a version \(rollback\) or an environment/],
-    [
-      {},
-      dispatched({ version: '1.0.0', environment: 'staging' }),
-      /both a version and an environment: set the event input/
-    ],
-    [
-      { event: 'rollback' },
-      PUSH,
-      /a rollback needs a version.*set the version input to a version such as 1.1.0, to previous, or to a date such as 2026-11-19/
-    ],
-    [{ event: 'promote' }, PUSH, /a promotion needs a target/],
-    [{ event: 'release' }, PUSH, /needs a release tag/],
-    [
-      {},
-      context('release', '', { release: { tag_name: 'release-2024' } }),
-      /release tag 'release-2024' is not a semantic version/
-    ],
-    [{}, context('push', 'refs/tags/v1.2'), /release tag 'v1.2' is not a semantic version/],
-    [{ event: 'push' }, context('release', 'refs/tags/v1.0.0'), /cannot tell the branch/],
-    [
-      { event: 'deploy' },
-      PUSH,
-      /unknown event 'deploy'.*use one of push, release, promote, rollback, lifecycle, prune, status, restore-version$/
-    ],
-    [{ version: '1.0' }, DISPATCH, /version '1.0' is not a semantic version/],
-    [
-      { event: 'rollback', version: '2026-11-19T15:00:00' },
-      DISPATCH,
-      /version '2026-11-19T15:00:00' is not a semantic version/
-    ],
-    [
-      { event: 'restore-version' },
-      DISPATCH,
-      /^restore-version needs the version input: the version to take the mark off$/
-    ],
-    ...['previous', '2026-11-19'].map((version): [object, EventContext, RegExp] => [
-      { event: 'restore-version', version },
-      DISPATCH,
-      new RegExp(`version '${version}' is not a semantic version`)
-    ])
-  ])('%j on %j', (inputs, ctx, message) => {
-    expect(() => resolveTrigger({ ...noInputs, ...inputs }, ctx)).toThrow(message)
+  const semver = `is not a semantic version: expected MAJOR.MINOR.PATCH with an optional v prefix and -prerelease, such as v1.2.0 or 1.2.0-rc.1`
+  const events = 'push, release, promote, rollback, lifecycle, prune, status, restore-version'
+  it.each(
+    rows(
+      ` | schedule refs/heads/main | cannot tell what to do on a 'schedule' event: set the event input to one of ${events}`,
+      ' | workflow_dispatch refs/heads/main | workflow_dispatch needs a version (rollback) or an environment (promote) input',
+      ' | workflow_dispatch refs/heads/main version=1.0.0 environment=staging | workflow_dispatch has both a version and an environment: set the event input to rollback or promote',
+      'event=rollback | push refs/heads/main | a rollback needs a version: set the version input to a version such as 1.1.0, to previous, or to a date such as 2026-11-19',
+      'event=promote | push refs/heads/main | a promotion needs a target: set the environment input',
+      'event=release | push refs/heads/main | a release needs a release tag: set the release-tag input',
+      ` | release - tag=release-2024 | release tag 'release-2024' ${semver}`,
+      ` | push refs/tags/v1.2 | release tag 'v1.2' ${semver}`,
+      "event=push | release refs/tags/v1.0.0 | cannot tell the branch of this push (ref 'refs/tags/v1.0.0'): set the branch input",
+      `event=deploy | push refs/heads/main | unknown event 'deploy': use one of ${events}`,
+      `version=1.0 | workflow_dispatch refs/heads/main | version '1.0' ${semver}`,
+      `event=rollback version=2026-11-19T15:00:00 | workflow_dispatch refs/heads/main | version '2026-11-19T15:00:00' ${semver}`,
+      'event=restore-version | workflow_dispatch refs/heads/main | restore-version needs the version input: the version to take the mark off',
+      `event=restore-version version=previous | workflow_dispatch refs/heads/main | version 'previous' ${semver}`,
+      `event=restore-version version=2026-11-19 | workflow_dispatch refs/heads/main | version '2026-11-19' ${semver}`
+    )
+  )('%s on %s', (given, event, message) => {
+    expect(thrownBy(() => resolveTrigger(inputs(given.trim()), on(event)))).toHaveProperty(
+      'message',
+      message
+    )
   })
 })
