@@ -17,7 +17,7 @@ import {
 } from '../../../src/core/gates.js'
 import { shortDigest, type Manifest } from '../../../src/core/model.js'
 import { MEDIA_TYPES } from '../../support/oci.mjs'
-import { buildKitIndex, fakeDigests, gateSettings, manifest } from '../../support/builders.js'
+import { buildKitIndex, fakeDigests, gateSettings, manifest, rows } from '../../support/builders.js'
 
 const [plain, index, amd64, arm64, attestation, other] = fakeDigests('a', 'b', 'c', 'd', 'e', 'f')
 
@@ -260,31 +260,24 @@ describe('judgeScan: scan status', () => {
   const why = (text: string) =>
     `${refused}: the image ${text}; scan it first, or set require-scan: false to let an unscanned image through`
 
-  it.each<[string, ScanReport | undefined, string | undefined]>([
-    ['COMPLETE (basic scanning)', { status: 'COMPLETE', findings: [] }, undefined],
-    ['ACTIVE (continuous enhanced scanning)', { status: 'ACTIVE', findings: [] }, undefined],
-    [
-      'IN_PROGRESS',
-      { status: 'IN_PROGRESS', findings: [] },
-      why('has no finished scan (status IN_PROGRESS)')
-    ],
-    [
-      'FAILED, with its description',
-      {
-        status: 'FAILED',
-        description: 'UnsupportedImageError: The operating system is not supported',
-        findings: []
-      },
-      why(
-        'has no finished scan (status FAILED: UnsupportedImageError: The operating system is not supported)'
-      )
-    ],
-    ['no report', undefined, why('was never scanned (ECR has no scan findings for it)')]
-  ])('%s', (_name, report, problem) => {
-    const scans = [{ digest: plain, ...(report && { report }) }]
+  /** Rows `name | status[: description] | why it refuses`; `-` is no report, or no refusal. */
+  it.each(
+    rows(
+      'COMPLETE (basic scanning) | COMPLETE | -',
+      'ACTIVE (continuous enhanced scanning) | ACTIVE | -',
+      'IN_PROGRESS | IN_PROGRESS | has no finished scan (status IN_PROGRESS)',
+      'FAILED, with its description | FAILED: UnsupportedImageError: The operating system is not supported | has no finished scan (status FAILED: UnsupportedImageError: The operating system is not supported)',
+      'no report | - | was never scanned (ECR has no scan findings for it)'
+    )
+  )('%s', (_name, written, problem) => {
+    const [status = '', description] = written.split(/: (.*)/)
+    const report = { status, ...(description && { description }), findings: [] }
+    const scans = [{ digest: plain, ...(status !== '-' && { report }) }]
     const required = judgeScan(move, scans, gateSettings())
-    expect(required.problems).toEqual(problem ? [problem] : [])
-    expect(required.images).toEqual([{ digest: plain, status: report?.status ?? 'NOT SCANNED' }])
+    expect(required.problems).toEqual(problem === '-' ? [] : [why(problem)])
+    expect(required.images).toEqual([
+      { digest: plain, status: status === '-' ? 'NOT SCANNED' : status }
+    ])
     // Without require-scan, a scan that did not finish lets the move through.
     expect(judgeScan(move, scans, gateSettings({ requireScan: false })).problems).toEqual([])
   })
@@ -376,80 +369,49 @@ describe('describeCounts and describeFinding', () => {
 })
 
 describe('managed signing', () => {
-  const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
-  const release = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/release'
-  const managed = (status: string, detail?: string, problem?: string) => ({
-    mode: 'managed',
-    status,
-    ...(detail && { detail }),
-    problems: problem ? [`${refused}: ECR managed signing ${problem}`] : []
-  })
+  const arn = (name: string) => `arn:aws:signer:us-east-1:123456789012:/signing-profiles/${name}`
+  /** Signing states written `profile STATUS [reason], …`, `-` for no profile. */
+  const statesOf = (text: string): SigningState[] =>
+    text
+      .split(', ')
+      .filter(Boolean)
+      .map((state) => {
+        const [profile = '', status = '', ...reason] = state.split(' ')
+        return {
+          ...(profile !== '-' && { profile: arn(profile) }),
+          status: status as SigningState['status'],
+          ...(reason.length > 0 && { reason: reason.join(' ') })
+        }
+      })
 
-  it.each<[SigningState[], boolean]>([
-    [[], false],
-    [[{ status: 'IN_PROGRESS' }], true],
-    [[{ status: 'FAILED' }, { status: 'IN_PROGRESS' }], true],
-    [[{ status: 'COMPLETE' }, { status: 'IN_PROGRESS' }], false],
-    [[{ status: 'FAILED' }], false]
+  it.each<[string, boolean]>([
+    ['', false],
+    ['- IN_PROGRESS', true],
+    ['- FAILED, - IN_PROGRESS', true],
+    ['- COMPLETE, - IN_PROGRESS', false],
+    ['- FAILED', false]
   ])('signingPending(%j) is %s', (states, pending) => {
-    expect(signingPending(states)).toBe(pending)
+    expect(signingPending(statesOf(states))).toBe(pending)
   })
 
-  const reasons = `${profile}: signing profile revoked; a signing profile: no reason given`
-  it.each<[string, SigningState[], number, ReturnType<typeof managed>]>([
-    [
-      'one profile COMPLETE passes, naming the profile',
-      [{ profile, status: 'COMPLETE' }],
-      0,
-      managed('COMPLETE', profile)
-    ],
-    [
-      'one of several COMPLETE passes, naming the profile',
-      [
-        { profile: release, status: 'FAILED', reason: 'key revoked' },
-        { profile, status: 'COMPLETE' },
-        { status: 'IN_PROGRESS' }
-      ],
-      0,
-      managed('COMPLETE', profile)
-    ],
-    [
-      'a COMPLETE status without a profile passes, with no detail',
-      [{ status: 'COMPLETE' }],
-      0,
-      managed('COMPLETE')
-    ],
-    [
-      'every profile FAILED refuses, with the reasons',
-      [{ profile, status: 'FAILED', reason: 'signing profile revoked' }, { status: 'FAILED' }],
-      0,
-      managed('FAILED', reasons, `FAILED (${reasons})`)
-    ],
-    [
-      'a signature still IN_PROGRESS after the wait refuses, naming the seconds',
-      [
-        { profile, status: 'IN_PROGRESS' },
-        { profile: release, status: 'FAILED' }
-      ],
-      300,
-      managed(
-        'IN_PROGRESS',
-        undefined,
-        'is still IN_PROGRESS after 300 s; run again once it is COMPLETE'
-      )
-    ],
-    [
-      'an image with no signing status is refused as unsigned',
-      [],
-      0,
-      managed(
-        'UNSIGNED',
-        undefined,
-        'has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or set require-signature: off'
-      )
-    ]
-  ])('%s', (_name, states, waited, verdict) => {
-    expect(judgeManagedSignature(move, states, waited)).toEqual(verdict)
+  const reasons = `${arn('ci')}: signing profile revoked; a signing profile: no reason given`
+  /** Rows `name | states | seconds waited | status | detail | why it refuses`; `-` is none. */
+  it.each(
+    rows(
+      `one profile COMPLETE passes, naming the profile | ci COMPLETE | 0 | COMPLETE | ${arn('ci')} | -`,
+      `one of several COMPLETE passes, naming the profile | release FAILED key revoked, ci COMPLETE, - IN_PROGRESS | 0 | COMPLETE | ${arn('ci')} | -`,
+      'a COMPLETE status without a profile passes, with no detail | - COMPLETE | 0 | COMPLETE | - | -',
+      `every profile FAILED refuses, with the reasons | ci FAILED signing profile revoked, - FAILED | 0 | FAILED | ${reasons} | FAILED (${reasons})`,
+      'a signature still IN_PROGRESS after the wait refuses, naming the seconds | ci IN_PROGRESS, release FAILED | 300 | IN_PROGRESS | - | is still IN_PROGRESS after 300 s; run again once it is COMPLETE',
+      'an image with no signing status is refused as unsigned |  | 0 | UNSIGNED | - | has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or set require-signature: off'
+    )
+  )('%s', (_name, states, waited, status, detail, problem) => {
+    expect(judgeManagedSignature(move, statesOf(states), Number(waited))).toEqual({
+      mode: 'managed',
+      status,
+      ...(detail !== '-' && { detail }),
+      problems: problem === '-' ? [] : [`${refused}: ECR managed signing ${problem}`]
+    })
   })
 })
 

@@ -36,7 +36,7 @@ import {
 import { thrownBy } from '../../support/harness.js'
 
 /** The registry holds images b (the build), c (old), d (older) and e (a hotfix), written by letter. */
-const [build, old, older, hotfix] = manifests('b', 'c', 'd', 'e')
+const [build, old, older] = manifests('b', 'c', 'd')
 const mutable: TagMutability = { mode: 'MUTABLE', exclusions: [] }
 const immutable: TagMutability = { mode: 'IMMUTABLE', exclusions: [] }
 const digestsOf = (registry: Record<string, Manifest>) =>
@@ -466,24 +466,23 @@ describe('after writing: checkPointers and undoTarget', () => {
     expect(check?.note).toBe(note === '-' ? undefined : note)
   })
 
-  it.each<[string, string, Manifest | undefined, Manifest | undefined]>([
-    ['back where it was when nothing was released meanwhile', '', old, old],
-    ['onto a release made meanwhile that ranks above where it was', 'v1.1.5=e', old, hotfix],
-    ['not onto one below where it was', 'v1.0.5=e', old, old],
-    ['onto a release made meanwhile rather than removing it', 'v1.1.5=e', undefined, hotfix],
-    ['removed when it did not exist and nothing was released', '', undefined, undefined]
-  ])('undoTarget puts production %s', (_name, meanwhile, before, expected) => {
+  /** Rows `name | tag | released meanwhile | image before | undo target`; `-` is none. */
+  it.each(
+    rows(
+      'production back where it was when nothing was released meanwhile | production |  | c | c',
+      'production onto a release made meanwhile that ranks above where it was | production | v1.1.5=e | c | e',
+      'production not onto one below where it was | production | v1.0.5=e | c | c',
+      'production onto a release made meanwhile rather than removing it | production | v1.1.5=e | - | e',
+      'production removed when it did not exist and nothing was released | production |  | - | -',
+      'a version tag back as it was, whatever was released | v1.2.0 | v1.3.0=e | - | -'
+    )
+  )('undoTarget puts %s', (_name, tag, meanwhile, before, expected) => {
     const { intent, plan } = planned(release('1.2.0'))
-    const step = plan.steps.find(({ tag }) => tag === 'production') as Step
-    expect(
-      undoTarget(intent, plan, step, before, tagsThen(), tagsThen(`${meanwhile} v1.2.0=b`))
-    ).toBe(expected?.digest ?? null)
-  })
-
-  it('undoTarget puts a version tag back as it was, whatever was released', () => {
-    const { intent, plan } = planned(release('1.2.0'))
-    const step = plan.steps.find(({ tag }) => tag === 'v1.2.0') as Step
-    expect(undoTarget(intent, plan, step, undefined, tagsThen(), tagsThen('v1.3.0=e'))).toBeNull()
+    const step = plan.steps.find((each) => each.tag === tag) as Step
+    const was = before === '-' ? undefined : manifest(before)
+    expect(undoTarget(intent, plan, step, was, tagsThen(), tagsThen(`${meanwhile} v1.2.0=b`))).toBe(
+      expected === '-' ? null : manifest(expected).digest
+    )
   })
 })
 

@@ -28,6 +28,15 @@ function repository(images: Record<string, [image: string, ageDays: number]>): P
   return { tags, details, keptChildren: new Set() }
 }
 
+/** Images written `tag=image@age in days …`. */
+const imagesOf = (text: string): Record<string, [string, number]> =>
+  Object.fromEntries(
+    text.split(' ').map((each) => {
+      const [, tag = '', image = '', age] = /^(.+)=(\w+)@(\d+)$/.exec(each) ?? []
+      return [tag, [image, Number(age)]]
+    })
+  )
+
 /** 30 minor versions 1.0 … 1.29, each with patches .0 and .1 on their own images, all 200 days old. */
 function thirtyMinors(): Record<string, [string, number]> {
   const images: Record<string, [string, number]> = {}
@@ -56,26 +65,19 @@ describe('planPrune', () => {
     expect(plan.delete[0]).toMatchObject({ pushedAt: daysAgo(200), sizeBytes: 10 * 1024 ** 2 })
   })
 
-  it.each<[string, Record<string, [string, number]>, string[]]>([
-    ['an old version that stable points at', { ...thirtyMinors(), stable: ['a3x1', 1] }, ['1.3.1']],
-    [
-      'an old version that carries a protected floating tag (edge)',
-      { ...thirtyMinors(), edge: ['a0x0', 1] },
-      ['1.0.0']
-    ],
-    [
-      'an old image that also carries a version of a kept minor',
-      { ...thirtyMinors(), '1.29.2': ['a1x0', 1] },
-      ['1.1.0']
-    ],
-    [
-      'an old version pushed within the age limit',
-      { ...thirtyMinors(), '1.2.0': ['a2x0', 30] },
-      ['1.2.0']
-    ]
-  ])('never deletes %s', (_name, images, kept) => {
-    const gone = deleted(repository(images))
-    for (const version of kept) expect(gone).not.toContain(version)
+  /** Rows `name | what thirty minors also hold | the version kept`. */
+  it.each(
+    rows(
+      'an old version that stable points at | stable=a3x1@1 | 1.3.1',
+      'an old version that carries a protected floating tag (edge) | edge=a0x0@1 | 1.0.0',
+      'an old image that also carries a version of a kept minor | 1.29.2=a1x0@1 | 1.1.0',
+      'an old version pushed within the age limit | 1.2.0=a2x0@30 | 1.2.0',
+      'a prerelease of a kept minor | 1.27.0-rc.2=rckept@200 | 1.27.0-rc.2',
+      'a prerelease of a minor newer than any release | 1.30.0-rc.1=rcnext@200 | 1.30.0-rc.1'
+    )
+  )('never deletes %s', (_name, also, kept) => {
+    const gone = deleted(repository({ ...thirtyMinors(), ...imagesOf(also) }))
+    expect(gone).not.toContain(kept)
     expect(gone.length).toBeGreaterThan(40)
   })
 
@@ -91,18 +93,10 @@ describe('planPrune', () => {
     expect(deleted(held)).not.toContain('1.4.0')
   })
 
-  it('keeps prereleases of kept or newer minors, and prunes those of older ones', () => {
-    const gone = deleted(
-      repository({
-        ...thirtyMinors(),
-        '1.30.0-rc.1': ['rcnext', 200],
-        '1.27.0-rc.2': ['rckept', 200],
-        '1.3.0-rc.1': ['rcold', 200]
-      })
-    )
-    expect(gone).toContain('1.3.0-rc.1')
-    expect(gone).not.toContain('1.27.0-rc.2')
-    expect(gone).not.toContain('1.30.0-rc.1')
+  it('prunes the prereleases of older minors', () => {
+    expect(
+      deleted(repository({ ...thirtyMinors(), ...imagesOf('1.3.0-rc.1=rcold@200') }))
+    ).toContain('1.3.0-rc.1')
   })
 
   /** Rows `name | convention | keep | older than | tag=image@age …| deleted`. */
@@ -114,14 +108,7 @@ describe('planPrune', () => {
       'deletes nothing when every release is within the kept minors | channels | 5 | 90 | 1.0.0=d1@500 1.1.0=d2@500 | '
     )
   )('%s', (_name, convention, keep, olderThan, images, expected) => {
-    const state = repository(
-      Object.fromEntries(
-        images.split(' ').map((each) => {
-          const [, tag = '', image = '', age] = /^(.+)=(\w+)@(\d+)$/.exec(each) ?? []
-          return [tag, [image, Number(age)]]
-        })
-      )
-    )
+    const state = repository(imagesOf(images))
     const named = convention === 'channels' ? channels : environments
     expect(deleted(state, named, Number(keep), Number(olderThan)).join(' ')).toBe(expected)
   })
@@ -172,32 +159,21 @@ describe('nextBatch', () => {
 describe('changeOf', () => {
   const planned = candidate('p1', ['1.0.0', 'sha-aaaaaaa'])
   const plan = { keptMinors: ['1.5'], delete: [planned] }
-  it.each<[string, Record<string, string>, PruneCandidate[], string | undefined]>([
-    ['the same tags, still planned', { '1.0.0': 'p1', 'sha-aaaaaaa': 'p1' }, [planned], undefined],
-    [
-      'a pointer gained (and so no longer planned)',
-      { '1.0.0': 'p1', 'sha-aaaaaaa': 'p1', production: 'p1' },
-      [],
-      'it gained production'
-    ],
-    ['a tag lost', { '1.0.0': 'p1' }, [planned], 'it lost sha-aaaaaaa'],
-    [
-      'a tag gained and one lost: the gain says why',
-      { '1.0.0': 'p1', stable: 'p1' },
-      [],
-      'it gained stable'
-    ],
-    [
-      'the same tags, but no longer planned',
-      { '1.0.0': 'p1', 'sha-aaaaaaa': 'p1' },
-      [],
-      'it is no longer one to delete'
-    ]
-  ])('%s', (_name, listing, stillPlanned, expected) => {
-    const tags = tagsByDigest(
-      new Map(Object.entries(listing).map(([tag, name]) => [tag, digest(name)]))
+  /** Rows `name | tag=image … now | still planned | why it changed`; `-` is no change. */
+  it.each(
+    rows(
+      'the same tags, still planned | 1.0.0=p1 sha-aaaaaaa=p1 | yes | -',
+      'a pointer gained (and so no longer planned) | 1.0.0=p1 sha-aaaaaaa=p1 production=p1 | no | it gained production',
+      'a tag lost | 1.0.0=p1 | yes | it lost sha-aaaaaaa',
+      'a tag gained and one lost: the gain says why | 1.0.0=p1 stable=p1 | no | it gained stable',
+      'the same tags, but no longer planned | 1.0.0=p1 sha-aaaaaaa=p1 | no | it is no longer one to delete'
     )
-    expect(changeOf(planned, tags, { ...plan, delete: stillPlanned })).toBe(expected)
+  )('%s', (_name, listing, stillPlanned, expected) => {
+    const tags = tagsByDigest(
+      new Map(listing.split(' ').map((pair) => [pair.split('=')[0]!, digest(pair.split('=')[1]!)]))
+    )
+    const now = { ...plan, delete: stillPlanned === 'yes' ? [planned] : [] }
+    expect(changeOf(planned, tags, now)).toBe(expected === '-' ? undefined : expected)
   })
 })
 
