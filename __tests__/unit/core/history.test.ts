@@ -159,13 +159,12 @@ describe('describeRecord', () => {
   })
 
   it.each([
-    [
-      '1.2.0',
-      `deployment 1234 of 2026-11-19T14:00:00.000Z: production on ${shortDigest(image)} (1.2.0)`
-    ],
-    [null, `deployment 1234 of 2026-11-19T14:00:00.000Z: production on ${shortDigest(image)}`],
-    ['', `deployment 1234 of 2026-11-19T14:00:00.000Z: production on ${shortDigest(image)}`]
+    ['1.2.0', ' (1.2.0)'],
+    [null, ''],
+    ['', '']
   ])('with version %j', (version, text) => {
-    expect(describeRecord(pointerRecord(version))).toBe(text)
+    expect(describeRecord(pointerRecord(version))).toBe(
+      `deployment 1234 of 2026-11-19T14:00:00.000Z: production on ${shortDigest(image)}${text}`
+    )
   })
 })

@@ -137,80 +137,37 @@ describe('readInputs', () => {
     expect(() => withInputs({ repository: 'app', ...pairs(inputs) }, pairs(env))).toThrow(message)
   })
 
-  it.each<[string, Record<string, string>, object, NodeJS.ProcessEnv?]>([
-    ['the region input over the environment', { region: 'us-west-2' }, { region: 'us-west-2' }],
-    ['a prune step without dry-run only plans', { event: 'prune' }, { dryRun: true }],
-    [
-      'a prune step with dry-run: false deletes',
-      { event: 'prune', 'dry-run': 'false' },
-      { dryRun: false }
-    ],
-    ['any other step without dry-run writes', { event: 'release' }, { dryRun: false }],
-    ['dry-run: true on any step plans', { event: 'push', 'dry-run': 'true' }, { dryRun: true }],
-    ['every gate off by default', {}, { gates: { failOnSeverity: 'off', requireScan: false } }],
-    [
-      'a severity in any case, which then requires a scan',
-      { 'fail-on-severity': 'high' },
-      { gates: { failOnSeverity: 'HIGH', requireScan: true } }
-    ],
-    [
-      'a severity gate that lets an unscanned image through',
-      { 'fail-on-severity': 'CRITICAL', 'require-scan': 'false' },
-      { gates: { failOnSeverity: 'CRITICAL', requireScan: false } }
-    ],
-    [
-      'a scan required without a severity limit',
-      { 'require-scan': 'true' },
-      { gates: { requireScan: true } }
-    ],
-    [
-      'ignored findings, one per line',
-      { 'ignore-findings': 'CVE-2024-1\n\nCVE-2024-2\n' },
-      { gates: { ignoreFindings: ['CVE-2024-1', 'CVE-2024-2'] } }
-    ],
-    [
-      'a signature mode',
-      { 'require-signature': 'cosign' },
-      { gates: { requireSignature: 'cosign' } }
-    ],
-    [
-      'restore-timeout as a duration and require-tested as a boolean',
-      { 'restore-timeout': '1h', 'require-tested': 'true' },
-      { restoreTimeout: { text: '1h', ms: 3_600_000 }, requireTested: true }
-    ],
-    ...['2026-11-19', '2026-11-19T15:00:00Z', '2026-11-19T16:00+01:00', 'previous', 'v1.2.0'].map(
-      (version): [string, Record<string, string>, object] => [
-        `${version} as the version of a rollback`,
-        { event: 'rollback', version },
-        { trigger: { version } }
-      ]
-    ),
-    ['deployments off by default', {}, { deployments: false, githubToken: '' }],
-    [
-      'deployments off, with a token',
-      { deployments: 'off', 'github-token': 'token' },
-      { deployments: false, githubToken: 'token' }
-    ],
-    [
-      'deployments on, with a token, on a runner',
-      { deployments: 'on', 'github-token': 'token' },
-      { deployments: true, githubToken: 'token' },
-      { GITHUB_REPOSITORY: 'acme/shop' }
-    ],
-    ['allow-withdrawn true', { 'allow-withdrawn': 'true' }, { allowWithdrawn: true }],
-    ['allow-withdrawn false', { 'allow-withdrawn': 'false' }, { allowWithdrawn: false }],
-    [
-      'event status with lifecycle check',
-      { event: 'status', lifecycle: 'check' },
-      { trigger: { event: 'status' }, lifecycle: 'check' }
-    ],
-    [
-      'the prune limits as numbers',
-      { 'keep-minor-versions': '3', 'prune-older-than': '0' },
-      { prune: { keepMinorVersions: 3, olderThanDays: 0 } }
-    ]
-  ])('reads %s', (_name, given, read, env = {}) => {
-    expect(withInputs({ repository: 'app', ...given }, env)).toMatchObject(read)
+  /** Rows `name | input=value … | VARIABLE=value … | what is read, as JSON`. */
+  it.each(
+    rows(
+      'the region input over the environment | region=us-west-2 |  | {"region":"us-west-2"}',
+      'a prune step without dry-run only plans | event=prune |  | {"dryRun":true}',
+      'a prune step with dry-run: false deletes | event=prune dry-run=false |  | {"dryRun":false}',
+      'any other step without dry-run writes | event=release |  | {"dryRun":false}',
+      'dry-run: true on any step plans | event=push dry-run=true |  | {"dryRun":true}',
+      'every gate off by default |  |  | {"gates":{"failOnSeverity":"off","requireScan":false}}',
+      'a severity in any case, which then requires a scan | fail-on-severity=high |  | {"gates":{"failOnSeverity":"HIGH","requireScan":true}}',
+      'a severity gate that lets an unscanned image through | fail-on-severity=CRITICAL require-scan=false |  | {"gates":{"failOnSeverity":"CRITICAL","requireScan":false}}',
+      'a scan required without a severity limit | require-scan=true |  | {"gates":{"requireScan":true}}',
+      'ignored findings, one per line | ignore-findings=CVE-2024-1\\n\\nCVE-2024-2\\n |  | {"gates":{"ignoreFindings":["CVE-2024-1","CVE-2024-2"]}}',
+      'a signature mode | require-signature=cosign |  | {"gates":{"requireSignature":"cosign"}}',
+      'restore-timeout as a duration and require-tested as a boolean | restore-timeout=1h require-tested=true |  | {"restoreTimeout":{"text":"1h","ms":3600000},"requireTested":true}',
+      ...['2026-11-19', '2026-11-19T15:00:00Z', '2026-11-19T16:00+01:00', 'previous', 'v1.2.0'].map(
+        (version) =>
+          `${version} as the version of a rollback | event=rollback version=${version} |  | {"trigger":{"version":"${version}"}}`
+      ),
+      'deployments off by default |  |  | {"deployments":false,"githubToken":""}',
+      'deployments off, with a token | deployments=off github-token=token |  | {"deployments":false,"githubToken":"token"}',
+      'deployments on, with a token, on a runner | deployments=on github-token=token | GITHUB_REPOSITORY=acme/shop | {"deployments":true,"githubToken":"token"}',
+      'allow-withdrawn true | allow-withdrawn=true |  | {"allowWithdrawn":true}',
+      'allow-withdrawn false | allow-withdrawn=false |  | {"allowWithdrawn":false}',
+      'event status with lifecycle check | event=status lifecycle=check |  | {"trigger":{"event":"status"},"lifecycle":"check"}',
+      'the prune limits as numbers | keep-minor-versions=3 prune-older-than=0 |  | {"prune":{"keepMinorVersions":3,"olderThanDays":0}}'
+    )
+  )('reads %s', (_name, given, env, read) => {
+    expect(withInputs({ repository: 'app', ...pairs(given) }, pairs(env))).toMatchObject(
+      JSON.parse(read) as object
+    )
   })
 
   it('requires a repository', () => {

@@ -299,46 +299,39 @@ describe('the forward rule without versions, and explicit promotions', () => {
     )
   })
 
+  const pushedAt =
+    'pushed 2026-01-02T00:00:00.000Z: this image was pushed earlier (2026-01-01T00:00:00.000Z), and only a rollback moves it back'
+  /** Rows `name | trigger | registry | the build's day of January | steps | the pointer's note`. */
   it.each(
     rows(
-      'a release whose pointer carries no version and was pushed later is held | release 1.2.0 | sha-a1b2c3d=b production=c | 1 | v1.2.0:->b production:c>c skip',
-      'a release over an unversioned pointer pushed earlier moves it | release 1.2.0 | sha-a1b2c3d=b production=c | 3 | v1.2.0:->b production:c>b',
-      'a plain pointer such as staging moves whatever the push times | promote staging | sha-a1b2c3d=b staging=c | 1 | staging:c>b'
+      `a release whose pointer carries no version and was pushed later is held | release 1.2.0 | sha-a1b2c3d=b production=c | 1 | v1.2.0:->b production:c>c skip | stays on the image ${pushedAt}`,
+      'a release over an unversioned pointer pushed earlier moves it | release 1.2.0 | sha-a1b2c3d=b production=c | 3 | v1.2.0:->b production:c>b | -',
+      'a plain pointer such as staging moves whatever the push times | promote staging | sha-a1b2c3d=b staging=c | 1 | staging:c>b | -'
     )
-  )('%s', (_name, trigger, registry, buildDay, expected) => {
+  )('%s', (_name, trigger, registry, buildDay, expected, note) => {
     const intent = intentFor(triggerOf(trigger))
-    expect(steps(planRepository(intent, withPushTimes(intent, registry, Number(buildDay))))).toBe(
-      expected
+    const plan = planRepository(intent, withPushTimes(intent, registry, Number(buildDay)))
+    expect(steps(plan)).toBe(expected)
+    expect(plan.steps.find(({ tag }) => tag === intent.pointer)?.note).toBe(
+      note === '-' ? undefined : note
     )
   })
 
-  it('names the push times in the note', () => {
-    const intent = intentFor(release('1.2.0'))
-    expect(
-      planRepository(intent, withPushTimes(intent, 'sha-a1b2c3d=b production=c', 1)).steps[1]?.note
-    ).toBe(
-      'stays on the image pushed 2026-01-02T00:00:00.000Z: this image was pushed earlier (2026-01-01T00:00:00.000Z), and only a rollback moves it back'
+  /** Rows `name | registry | the build's day of January, if known | message`. */
+  it.each(
+    rows(
+      'a lower version | sha-a1b2c3d=b v1.0.0=b v1.1.0=c production=c | - | it stays on 1.1.0: 1.0.0 is lower, and only a rollback moves it back',
+      `an older unversioned build | sha-a1b2c3d=b v1.1.0=c production=c | 1 | it stays on 1.1.0 ${pushedAt}`
     )
-  })
-
-  it.each<[string, string, number | undefined, string]>([
-    [
-      'a lower version',
-      'sha-a1b2c3d=b v1.0.0=b v1.1.0=c production=c',
-      undefined,
-      'cannot promote app:production: it stays on 1.1.0: 1.0.0 is lower, and only a rollback moves it back; to move it back, run event: rollback'
-    ],
-    [
-      'an older unversioned build',
-      'sha-a1b2c3d=b v1.1.0=c production=c',
-      1,
-      'cannot promote app:production: it stays on 1.1.0 pushed 2026-01-02T00:00:00.000Z: this image was pushed earlier (2026-01-01T00:00:00.000Z), and only a rollback moves it back; to move it back, run event: rollback'
-    ]
-  ])('refuses to promote production backwards to %s', (_name, registry, buildDay, message) => {
+  )('refuses to promote production backwards to %s', (_name, registry, buildDay, message) => {
     const intent = intentFor(promote('production'))
-    expect(
-      thrownBy(() => planRepository(intent, withPushTimes(intent, registry, buildDay)))
-    ).toEqual(new AggregateError([], message))
+    const day = buildDay === '-' ? undefined : Number(buildDay)
+    expect(thrownBy(() => planRepository(intent, withPushTimes(intent, registry, day)))).toEqual(
+      new AggregateError(
+        [],
+        `cannot promote app:production: ${message}; to move it back, run event: rollback`
+      )
+    )
   })
 
   it.each<[string, ActiveTrigger, string, string[]]>([

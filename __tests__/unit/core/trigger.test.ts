@@ -134,60 +134,23 @@ describe('resolveTrigger honours explicit inputs', () => {
     expect(describeTrigger(resolveTrigger(inputs(given), on(event)))).toBe(description)
   })
 
-  const atEndOf19 = { at: new Date('2026-11-19T23:59:59.999Z'), text: '2026-11-19' }
-  it.each<[string, string, Trigger, string]>([
-    [
-      'event=rollback version=2026-11-19',
-      'push refs/heads/main',
-      { event: 'rollback', branch: 'main', to: atEndOf19 },
-      'rollback to where it was at 2026-11-19T23:59:59.999Z'
-    ],
-    [
-      '',
-      'workflow_dispatch refs/heads/main version=2026-11-19',
-      { event: 'rollback', branch: 'main', to: atEndOf19 },
-      'rollback to where it was at 2026-11-19T23:59:59.999Z'
-    ],
-    [
-      'event=status',
-      'workflow_dispatch refs/heads/release',
-      { event: 'status', branch: 'release' },
-      'status of the pointers'
-    ],
-    [
-      'event=status',
-      'pull_request refs/pull/7/merge head=feature',
-      { event: 'status', branch: 'feature' },
-      'status of the pointers'
-    ],
-    [
-      'event=restore-version version=1.2.0',
-      'workflow_dispatch refs/heads/release',
-      {
-        event: 'restore-version',
-        branch: 'release',
-        version: { text: '1.2.0', major: 1, minor: 2, patch: 0, prerelease: '' }
-      },
-      'restore withdrawn version 1.2.0'
-    ],
-    [
-      'event=lifecycle',
-      'schedule - default=trunk',
-      { event: 'lifecycle', branch: 'trunk' },
-      'lifecycle policy'
-    ],
-    [
-      'event=lifecycle',
-      'workflow_dispatch refs/heads/release',
-      { event: 'lifecycle', branch: 'release' },
-      'lifecycle policy'
-    ]
-  ])(
-    '%j on %s is exactly what it says, and writes no pointer unless told',
-    (given, event, trigger, description) => {
-      const resolved = resolveTrigger(inputs(given), on(event))
-      expect(resolved).toEqual(trigger)
+  /** Rows `inputs | event | description | the trigger, as JSON`. */
+  it.each(
+    rows(
+      'event=rollback version=2026-11-19 | push refs/heads/main | rollback to where it was at 2026-11-19T23:59:59.999Z | {"event":"rollback","branch":"main","to":{"at":"2026-11-19T23:59:59.999Z","text":"2026-11-19"}}',
+      ' | workflow_dispatch refs/heads/main version=2026-11-19 | rollback to where it was at 2026-11-19T23:59:59.999Z | {"event":"rollback","branch":"main","to":{"at":"2026-11-19T23:59:59.999Z","text":"2026-11-19"}}',
+      'event=status | workflow_dispatch refs/heads/release | status of the pointers | {"event":"status","branch":"release"}',
+      'event=status | pull_request refs/pull/7/merge head=feature | status of the pointers | {"event":"status","branch":"feature"}',
+      'event=restore-version version=1.2.0 | workflow_dispatch refs/heads/release | restore withdrawn version 1.2.0 | {"event":"restore-version","branch":"release","version":{"text":"1.2.0","major":1,"minor":2,"patch":0,"prerelease":""}}',
+      'event=lifecycle | schedule - default=trunk | lifecycle policy | {"event":"lifecycle","branch":"trunk"}',
+      'event=lifecycle | workflow_dispatch refs/heads/release | lifecycle policy | {"event":"lifecycle","branch":"release"}'
+    )
+  )(
+    '%s on %s is exactly what it says, and writes no pointer unless told',
+    (given, event, description, trigger) => {
+      const resolved = resolveTrigger(inputs(given.trim()), on(event))
       expect(describeTrigger(resolved)).toBe(description)
+      expect(JSON.parse(JSON.stringify(resolved))).toEqual(JSON.parse(trigger))
     }
   )
 })
