@@ -162,18 +162,11 @@ describe('a convention whose rules would corrupt a run is refused on load', () =
 
   it.each([
     ['999 rules, with the build tag as many tags as ECR allows', `${base}release:\n${rules(999)}`],
-    [
-      'one tag in several events',
-      `${base}push: [edge]\nrelease: [{ tag: live, kind: forward }, edge]\npromote:\n  production: [{ tag: live, kind: forward }]`
-    ],
-    [
-      'templates that render one tag only for a prerelease, which a release never has',
-      `${base}release: [{ tag: 'x-{version}', kind: version }, 'x-{major}.{minor}.{patch}-rc.1']`
-    ],
-    [
-      'a build tag with a run variable and the commit',
-      "build-tag: 'b-{date}-{sha:10}'\nversion-tag: v{version}"
-    ]
+    ...mistakes(
+      'one tag in several events | +push: [edge]\\nrelease: [{ tag: live, kind: forward }, edge]\\npromote:\\n  production: [{ tag: live, kind: forward }]',
+      "templates that render one tag only for a prerelease, which a release never has | +release: [{ tag: 'x-{version}', kind: version }, 'x-{major}.{minor}.{patch}-rc.1']",
+      "a build tag with a run variable and the commit | build-tag: 'b-{date}-{sha:10}'\\nversion-tag: v{version}"
+    )
   ])('accepts %s', (_name, text) => {
     expect(() => parseConvention(text, 'c.yml')).not.toThrow()
   })

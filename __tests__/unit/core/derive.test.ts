@@ -110,15 +110,12 @@ promote:
 })
 
 describe('derive', () => {
-  it('takes the source input, as a tag or a digest, over the build tag', () => {
-    expect(summary(environments, push('main'), { source: 'candidate' })).toBe(
-      'candidate -> latest(plain)'
-    )
-    const digest = `sha256:${'ab'.repeat(32)}`
-    expect(summary(environments, push('main'), { source: digest })).toBe(
-      `${digest} -> latest(plain)`
-    )
-  })
+  it.each(['candidate', `sha256:${'ab'.repeat(32)}`])(
+    'takes the source input, as a tag or a digest (%s), over the build tag',
+    (source) => {
+      expect(summary(environments, push('main'), { source })).toBe(`${source} -> latest(plain)`)
+    }
+  )
 
   const bare = parseConvention('build-tag: b-{sha7}\nversion-tag: v{version}', 'bare.yml')
   const conventions: Record<string, Convention> = { environments, channels, bare }
@@ -180,20 +177,16 @@ describe('derive: a rollback to a moment', () => {
 })
 
 describe('derive explains a source it cannot name right', () => {
+  const sha12 = { ...environments, buildTag: 'build-{sha:12}' }
   it('refuses a sha shorter than a {sha:N} the run renders, naming the template', () => {
-    const convention = { ...environments, buildTag: 'build-{sha:12}' }
-    expect(() => derive(convention, push(), { ...run, sha: 'a1b2c3d' })).toThrow(
+    expect(() => derive(sha12, push(), { ...run, sha: 'a1b2c3d' })).toThrow(
       "sha 'a1b2c3d' has 7 characters, but the tag template 'build-{sha:12}' takes 12: pass the full commit hash as sha"
     )
   })
 
   it('minds no {sha:N} that the run does not render', () => {
-    const convention = { ...environments, buildTag: 'build-{sha:12}' }
-    expect(
-      derive(convention, push(), { ...run, sha: 'a1b2c3d', source: 'nightly' }).source
-    ).toEqual({
-      tag: 'nightly'
-    })
+    const values = { ...run, sha: 'a1b2c3d', source: 'nightly' }
+    expect(derive(sha12, push(), values).source).toEqual({ tag: 'nightly' })
   })
 
   it.each([

@@ -39,10 +39,7 @@ const complete = (...findings: Finding[]): ScanReport => ({ status: 'COMPLETE', 
 const scanOf = (...findings: Finding[]) => [{ digest: plain, report: complete(...findings) }]
 
 /** An index of these entries, OCI unless told. */
-const indexOf = (
-  entries: unknown[] | undefined,
-  mediaType: string = MEDIA_TYPES.ociIndex
-): Manifest => ({
+const indexOf = (entries?: unknown[], mediaType: string = MEDIA_TYPES.ociIndex): Manifest => ({
   digest: index,
   mediaType,
   body: JSON.stringify(entries ? { schemaVersion: 2, mediaType, manifests: entries } : {})
@@ -87,7 +84,7 @@ describe('scannedImages', () => {
       indexOf([{ digest: amd64, platform: {} }]),
       [{ digest: amd64 }]
     ],
-    ['an index without manifests yields nothing', indexOf(undefined), []]
+    ['an index without manifests yields nothing', indexOf(), []]
   ])('%s', (_name, manifest, images) => {
     expect(scannedImages(manifest)).toEqual(images)
   })
@@ -330,13 +327,10 @@ describe('judgeScan: scan status', () => {
       `platform image linux/arm64 ${shortDigest(arm64)} was never scanned`
     )
     // Once every image is scanned, nothing refuses it.
-    expect(
-      judgeScan(
-        indexMove,
-        [scans[0]!, { ...scans[1]!, report: complete() }],
-        gateSettings({ failOnSeverity: 'off' })
-      ).problems
-    ).toEqual([])
+    const scanned = [scans[0]!, { ...scans[1]!, report: complete() }]
+    expect(judgeScan(indexMove, scanned, gateSettings({ failOnSeverity: 'off' })).problems).toEqual(
+      []
+    )
   })
 })
 
@@ -443,10 +437,8 @@ describe('cosign', () => {
   })
 
   it('names every guarded tag of the move', () => {
-    const [problem] = judgeCosignSignature(
-      { ...move, tags: ['production', 'stable'] },
-      false
-    ).problems
+    const guarded = { ...move, tags: ['production', 'stable'] }
+    const [problem] = judgeCosignSignature(guarded, false).problems
     expect(problem).toMatch(/^cannot move app:production, stable to sha256:aaaaaaaaaaaa: /)
   })
 })

@@ -191,9 +191,8 @@ describe('planning refuses before any write', () => {
       planOf(intentFor(release('1.0.0')), 'sha-a1b2c3d=b v1.0.0=c production=c', immutable)
     )
     expect(error).toBeInstanceOf(AggregateError)
-    expect(
-      (error as AggregateError).errors.map((each: Error) => each.message.split(':')[0])
-    ).toEqual([
+    const messages = (error as AggregateError).errors.map((each: Error) => each.message)
+    expect(messages.map((message) => message.split(':')[0])).toEqual([
       "version tag 'v1.0.0' in app already points at sha256",
       "tag 'v1.0.0' in app is immutable (imageTagMutability IMMUTABLE) and already points at sha256",
       "tag 'production' in app is immutable (imageTagMutability IMMUTABLE) and already points at sha256"

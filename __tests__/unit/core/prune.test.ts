@@ -45,19 +45,16 @@ function thirtyMinors(): Record<string, [string, number]> {
   return images
 }
 
-const deleted = (state: PruneState, convention = channels, keep = 5, olderThanDays = 90) =>
+const pruned = (state: PruneState, convention = channels, keep = 5, olderThanDays = 90) =>
   planPrune(convention, { keepMinorVersions: keep, olderThanDays }, state, NOW)
+const deleted = (...args: Parameters<typeof pruned>) =>
+  pruned(...args)
     .delete.flatMap(({ versions }) => versions)
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
 
 describe('planPrune', () => {
   it('keeps the newest five minor versions, every patch of them, and deletes the other 25 minors', () => {
-    const plan = planPrune(
-      channels,
-      { keepMinorVersions: 5, olderThanDays: 90 },
-      repository(thirtyMinors()),
-      NOW
-    )
+    const plan = pruned(repository(thirtyMinors()))
     expect(plan.keptMinors).toEqual(['1.29', '1.28', '1.27', '1.26', '1.25'])
     expect(plan.delete).toHaveLength(50)
     expect(deleted(repository(thirtyMinors()))).not.toContain('1.25.0')
@@ -115,8 +112,7 @@ describe('planPrune', () => {
 
   it('gives each image to delete every tag it carries, version or not', () => {
     const state = repository({ ...thirtyMinors(), 'sha-aaaaaaa': ['a0x0', 200] })
-    const plan = planPrune(channels, { keepMinorVersions: 5, olderThanDays: 90 }, state, NOW)
-    expect(plan.delete.find(({ versions }) => versions.includes('1.0.0'))).toMatchObject({
+    expect(pruned(state).delete.find(({ versions }) => versions.includes('1.0.0'))).toMatchObject({
       versions: ['1.0.0'],
       tags: ['1.0.0', 'sha-aaaaaaa']
     })

@@ -96,9 +96,8 @@ describe('resolveTrigger writes nothing for events that publish nothing', () => 
   })
 
   it('a draft release, even when published', () => {
-    expect(
-      resolveTrigger(noInputs, on('release - action=published tag=v1.2.0 draft=true'))
-    ).toEqual({
+    const draft = on('release - action=published tag=v1.2.0 draft=true')
+    expect(resolveTrigger(noInputs, draft)).toEqual({
       event: 'none',
       branch: '',
       reason: 'the release is a draft: nothing is tagged until it is published'
