@@ -28,7 +28,7 @@ async function clear(
   {
     dryRun = false,
     convention = environments,
-    pace = async (_signal?: AbortSignal) => {},
+    pace = (async () => {}) as (signal?: AbortSignal) => Promise<void>,
     signal = new AbortController().signal
   } = {}
 ) {
