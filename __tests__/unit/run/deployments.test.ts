@@ -718,14 +718,6 @@ describe('recordsAt: where each pointer was at a moment', () => {
     expect(pagesRead()).toBe(3)
   })
 
-  it('names the repository of an environment without any record', async () => {
-    const { github } = fakeGitHub({ pages: [] })
-    const failure = await rejection(productionAt(github, ['api']))
-    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
-      'cannot roll back api:production to 2026-11-19T13:00:00Z (2026-11-19T13:00:00.000Z): by the GitHub environment production, there is no deployment record of it there. The history starts when deployments: on was first used; roll back to a version instead'
-    ])
-  })
-
   it.each<[string, FakeGitHub, string]>([
     [
       'a page that cannot be read',
