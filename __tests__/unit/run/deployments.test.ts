@@ -10,6 +10,7 @@ import {
   plannedDeployments,
   recordDeployments,
   recordsAt,
+  RECORDING_BUDGET_MS,
   type DeploymentOutcome,
   type PlannedDeployment
 } from '../../../src/run/deployments.js'
@@ -229,7 +230,7 @@ function fakeGitHub({
   return { github, requests, histories, stateReads, pagesRead: () => pagesRead }
 }
 
-/** recordDeployments with the built-in environments, the usual context and a run nobody cancels, unless told otherwise. */
+/** recordDeployments with the built-in environments, the usual context, a run nobody cancels and the usual budget, unless told otherwise. */
 const record = (
   github: Deployments,
   registry: Parameters<typeof recordDeployments>[1],
@@ -238,12 +239,7 @@ const record = (
     convention = environments,
     context = githubContext(),
     signal = running,
-    budgetMs
-  }: {
-    convention?: Convention
-    context?: ReturnType<typeof githubContext>
-    signal?: AbortSignal
-    budgetMs?: number
+    budgetMs = RECORDING_BUDGET_MS
   } = {}
 ) => recordDeployments(github, registry, convention, context, planned, signal, budgetMs)
 
