@@ -4,6 +4,7 @@ import {
   type ScanReport,
   type SigningState
 } from '../../../src/core/gates.js'
+import type { Convention } from '../../../src/core/convention.js'
 import { shortDigest, type Manifest } from '../../../src/core/model.js'
 import type { RepositoryPlan, Step } from '../../../src/core/plan.js'
 import { problemsOf } from '../../../src/core/problems.js'
@@ -79,10 +80,9 @@ const check = (
 ) => checkGates(registry, convention, plans, settings, effects)
 
 describe('checkGates: which moves are gated', () => {
-  it('checks only plans that write a guarded tag, and only the guarded tags they write', async () => {
-    const registry = scanned({ [plain]: clean })
-    const outcomes = await check(
-      registry,
+  it.each<[string, RepositoryPlan[], Convention]>([
+    [
+      'checks only plans that write a guarded tag, and only the guarded tags they write',
       [
         release('api'),
         moving('web', image, [write('latest', 'forward', image)]),
@@ -91,18 +91,10 @@ describe('checkGates: which moves are gated', () => {
           hold('production', 'forward', before, 'already ahead')
         ])
       ],
-      gateSettings()
-    )
-    expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
-      ['api', ['production']]
-    ])
-    expect(registry.log).toEqual(['scan api a'])
-  })
-
-  it('follows the convention: channels guards stable, not production', async () => {
-    const registry = scanned({ [plain]: clean })
-    const outcomes = await check(
-      registry,
+      environments
+    ],
+    [
+      'follows the convention: channels guards stable, not production',
       [
         moving('api', image, [
           write('1.0.0', 'version', image),
@@ -111,11 +103,13 @@ describe('checkGates: which moves are gated', () => {
         ]),
         release('web')
       ],
-      gateSettings(),
-      { convention: channels }
-    )
+      channels
+    ]
+  ])('%s', async (_name, plans, convention) => {
+    const registry = scanned({ [plain]: clean })
+    const outcomes = await check(registry, plans, gateSettings(), { convention })
     expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
-      ['api', ['stable']]
+      ['api', [convention === channels ? 'stable' : 'production']]
     ])
     expect(registry.log).toEqual(['scan api a'])
   })

@@ -170,16 +170,13 @@ describe('refreshPointers and repositoryWork', () => {
     const [state] = await readStates(registry, [intent])
     const work = repositoryWork(registry, intent, state!, planRepository(intent, state!))
     registry.log.length = 0
-    return { registry, work }
+    return { registry, work, intent, state: state! }
   }
   const first = 'sha-a1b2c3d=b v1.0.0=c production=c'
 
   it('reads only the pointers, and returns the same state when none moved', async () => {
-    const registry = holding(first)
-    const intent = intentFor(release('1.1.0'))
-    const [state] = await readStates(registry, [intent])
-    registry.log.length = 0
-    expect(await refreshPointers(registry, intent, state!)).toBe(state)
+    const { registry, intent, state } = await workFor(first, release('1.1.0'))
+    expect(await refreshPointers(registry, intent, state)).toBe(state)
     expect(registry.log).toEqual(['read app production'])
   })
 

@@ -227,11 +227,9 @@ describe('readStatus', () => {
           sizeBytes: 99,
           scan: {
             status: 'COMPLETE',
-            findings: [
-              finding('CVE-1', 'HIGH'),
-              finding('CVE-2', 'CRITICAL'),
-              finding('CVE-3', 'HIGH')
-            ]
+            findings: ['HIGH', 'CRITICAL', 'HIGH'].map((severity, at) =>
+              finding(`CVE-${at}`, severity)
+            )
           },
           signing: [{ status: 'COMPLETE', profile: 'arn:aws:signer:profile/release' }]
         },
