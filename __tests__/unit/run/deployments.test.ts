@@ -262,7 +262,7 @@ const deployment = (
 })
 
 describe('recordDeployments: the ref', () => {
-  it.each<[string, string[], string]>([
+  it.each<[string, string[], string, Convention?]>([
     [
       "the workflow's full sha when the build tag's commit is the workflow's",
       ['v1.2.0', `sha-${WORKFLOW_SHA.slice(0, 7)}`, 'production'],
@@ -279,21 +279,20 @@ describe('recordDeployments: the ref', () => {
       'not a tag that only looks like a build tag',
       ['sha-FEDCBA9', 'sha-fedcba', 'xsha-fedcba9'],
       WORKFLOW_SHA
+    ],
+    [
+      "the build tag's commit by the convention's template",
+      ['1.2.0', `api-feature-x-${OTHER_COMMIT}`],
+      OTHER_COMMIT,
+      channels
     ]
-  ])('%s', async (_name, tags, ref) => {
+  ])('%s', async (_name, tags, ref, convention = environments) => {
     const { github, requests } = fakeGitHub()
     const registry = described(tags)
-    const outcomes = await record(github, registry, [deployment()])
+    const outcomes = await record(github, registry, [deployment()], { convention })
     expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref }])
     expect(requests.map((request) => request.ref)).toEqual([ref])
     expect(registry.log).toEqual(['images api a'])
-  })
-
-  it("reads the build tag by the convention's template", async () => {
-    const { github, requests } = fakeGitHub()
-    const registry = described(['1.2.0', `api-feature-x-${OTHER_COMMIT}`])
-    await record(github, registry, [deployment('api', 'stable')], { convention: channels })
-    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT])
   })
 
   it("retries once at the workflow's sha when GitHub cannot resolve the image's commit (422)", async () => {
@@ -566,10 +565,10 @@ const at = (
 })
 /** The newest status of each of these deployments: success. */
 const landed = (...ids: number[]) => Object.fromEntries(ids.map((id) => [id, 'success']))
-const foreign = (id: number, iso: string, given: unknown): DeploymentRecord => ({
+const foreign = (id: number, time: string, given: unknown): DeploymentRecord => ({
   id,
   environment: 'production',
-  createdAt: new Date(iso),
+  createdAt: on19(time),
   payload: given
 })
 
@@ -644,11 +643,11 @@ describe('recordsAt: where each pointer was at a moment', () => {
       pages: [
         [
           at('web', 9, '12:50'),
-          at('api', 8, '2026-11-19T12:40:00Z', 'canary'),
-          foreign(7, '2026-11-19T12:30:00Z', 'deployed api by hand'),
-          foreign(6, '2026-11-19T12:20:00Z', {}),
-          foreign(5, '2026-11-19T12:10:00Z', null),
-          foreign(4, '2026-11-19T12:05:00Z', {
+          at('api', 8, '12:40', 'canary'),
+          foreign(7, '12:30', 'deployed api by hand'),
+          foreign(6, '12:20', {}),
+          foreign(5, '12:10', null),
+          foreign(4, '12:05', {
             ...payload('api', 'production', null),
             digest: 'x'
           }),
