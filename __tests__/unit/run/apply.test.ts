@@ -11,6 +11,7 @@ import type { RepositoryPlan, Step } from '../../../src/core/plan.js'
 import { changeRow } from '../../../src/report/result.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hold, manifests, plan, tagged, write } from '../../support/builders.js'
+import { fakeEffects } from '../../support/harness.js'
 import { memoryRegistry, type Fault, type MemoryRegistry } from '../../support/memory-registry.js'
 
 const [build, old, other, between] = manifests('b', 'c', 'd', 'e')
@@ -124,21 +125,16 @@ const apply = (registry: MemoryRegistry, plans: RepositoryPlan[], overrides: Opt
   ).then(rows)
 
 function split(registry: MemoryRegistry, overrides: Options): [Effects, ApplyWrites] {
-  const { signal, sleep, clock, log, progress, pace, undo, journal, beforeUndo } = overrides
+  const {
+    pace = async () => {},
+    undo = { registry, signal: new AbortController().signal },
+    journal = noJournal,
+    beforeUndo = async () => {},
+    ...effects
+  } = overrides
   return [
-    {
-      signal: signal ?? new AbortController().signal,
-      sleep: sleep ?? (async () => {}),
-      clock: clock ?? (() => 0),
-      log: log ?? (() => {}),
-      progress: progress ?? (() => {})
-    },
-    {
-      pace: pace ?? (async () => {}),
-      undo: undo ?? { registry, signal: new AbortController().signal },
-      journal: journal ?? noJournal,
-      beforeUndo: beforeUndo ?? (async () => {})
-    }
+    { ...fakeEffects().effects, clock: () => 0, ...effects },
+    { pace, undo, journal, beforeUndo }
   ]
 }
 

@@ -1,8 +1,8 @@
-import { shortDigest, type Manifest } from '../../../src/core/model.js'
+import { messageOf, shortDigest, type Manifest } from '../../../src/core/model.js'
 import { problemsOf } from '../../../src/core/problems.js'
 import { restoreArchived, restoreProblems, type RestoreOutcome } from '../../../src/run/archived.js'
 import { manifests, plan, write } from '../../support/builders.js'
-import { fakeEffects } from '../../support/harness.js'
+import { fakeEffects, rejection } from '../../support/harness.js'
 import { memoryRegistry, type Fault, type MemoryRegistry } from '../../support/memory-registry.js'
 
 const [archivedImage, otherImage] = manifests('a', 'b')
@@ -41,6 +41,21 @@ const restore = (
   { dryRun = false, timeout = HOUR, effects = fakeEffects().effects } = {}
 ) => restoreArchived(registry, plans, dryRun, timeout, effects)
 
+/** One outcome for api's image a, the restored image unless told. */
+const outcome = (
+  was: string,
+  action: RestoreOutcome['action'],
+  seconds?: number,
+  repository = 'api',
+  of = archivedImage
+): RestoreOutcome => ({
+  repository,
+  digest: of.digest,
+  was,
+  action,
+  ...(seconds !== undefined && { seconds })
+})
+
 describe('restoreArchived', () => {
   it('a dry run only says which images it would restore, and calls nothing', async () => {
     const registry = holding()
@@ -55,88 +70,51 @@ describe('restoreArchived', () => {
       { dryRun: true, effects }
     )
     expect(outcomes).toEqual([
+      outcome('ARCHIVED', 'would restore'),
+      outcome('ACTIVATING', 'would restore', undefined, 'worker', otherImage)
+    ])
+    expect([registry.log, sleeps, logs]).toEqual([[], [], []])
+  })
+
+  it.each<[string, Fault, string, number, string[], number[]]>([
+    [
+      'restores an ARCHIVED image once, then reads it until it is ACTIVE',
+      activeOnRead(3),
+      'ARCHIVED',
+      14,
+      ['restore api a', 'stored api a', 'stored api a', 'stored api a'],
+      [2_000, 4_000, 8_000]
+    ],
+    [
+      'does not restore again an image already ACTIVATING: it only waits',
+      activeOnRead(1),
+      'ACTIVATING',
+      2,
+      ['stored api a'],
+      [2_000]
+    ],
+    [
+      'does not wait when the restore answers ACTIVE at once',
       {
-        repository: 'api',
-        digest: archivedImage.digest,
-        was: 'ARCHIVED',
-        action: 'would restore'
+        operation: 'restore',
+        before: (r) => (r.facts[archivedImage.digest] = { status: 'ACTIVE' })
       },
-      {
-        repository: 'worker',
-        digest: otherImage.digest,
-        was: 'ACTIVATING',
-        action: 'would restore'
-      }
-    ])
-    expect(registry.log).toEqual([])
-    expect(sleeps).toEqual([])
-    expect(logs).toEqual([])
-  })
-
-  it('restores an ARCHIVED image once, then reads it until it is ACTIVE', async () => {
-    const registry = holding(activeOnRead(3))
+      'ARCHIVED',
+      0,
+      ['restore api a'],
+      []
+    ]
+  ])('%s', async (_name, fault, was, seconds, calls, pauses) => {
+    const registry = holding(fault)
     const { effects, sleeps, logs } = fakeEffects()
-    const outcomes = await restore(registry, [moving('api', archivedImage, 'ARCHIVED')], {
-      effects
-    })
-    expect(outcomes).toEqual([
-      {
-        repository: 'api',
-        digest: archivedImage.digest,
-        was: 'ARCHIVED',
-        action: 'restored',
-        seconds: 14
-      }
-    ])
-    expect(registry.log).toEqual(['restore api a', 'stored api a', 'stored api a', 'stored api a'])
-    expect(sleeps).toEqual([2_000, 4_000, 8_000])
+    const outcomes = await restore(registry, [moving('api', archivedImage, was)], { effects })
+    expect(outcomes).toEqual([outcome(was, 'restored', seconds)])
+    expect(registry.log).toEqual(calls)
+    expect(sleeps).toEqual(pauses)
     expect(logs).toEqual([
-      `${name} is archived: restoring it to standard storage (ACTIVATING)`,
-      `${name}: restoring, 0 s`,
-      `${name}: restoring, 2 s`,
-      `${name}: restoring, 6 s`
+      `${name} is archived: restoring it to standard storage (${seconds ? 'ACTIVATING' : 'ACTIVE'})`,
+      ...[0, 2, 6].slice(0, pauses.length).map((waited) => `${name}: restoring, ${waited} s`)
     ])
-  })
-
-  it('does not restore again an image already ACTIVATING: it only waits', async () => {
-    const registry = holding(activeOnRead(1))
-    const { effects, logs } = fakeEffects()
-    const outcomes = await restore(registry, [moving('api', archivedImage, 'ACTIVATING')], {
-      effects
-    })
-    expect(outcomes).toEqual([
-      {
-        repository: 'api',
-        digest: archivedImage.digest,
-        was: 'ACTIVATING',
-        action: 'restored',
-        seconds: 2
-      }
-    ])
-    expect(registry.log).toEqual(['stored api a'])
-    expect(logs[0]).toBe(`${name} is archived: restoring it to standard storage (ACTIVATING)`)
-  })
-
-  it('does not wait when the restore answers ACTIVE at once', async () => {
-    const registry = holding({
-      operation: 'restore',
-      before: (r) => (r.facts[archivedImage.digest] = { status: 'ACTIVE' })
-    })
-    const { effects, sleeps } = fakeEffects()
-    const outcomes = await restore(registry, [moving('api', archivedImage, 'ARCHIVED')], {
-      effects
-    })
-    expect(outcomes).toEqual([
-      {
-        repository: 'api',
-        digest: archivedImage.digest,
-        was: 'ARCHIVED',
-        action: 'restored',
-        seconds: 0
-      }
-    ])
-    expect(registry.log).toEqual(['restore api a'])
-    expect(sleeps).toEqual([])
   })
 
   it('times out when the image is not ACTIVE within the timeout, and restoreProblems says no tag was written', async () => {
@@ -146,15 +124,7 @@ describe('restoreArchived', () => {
       timeout: { text: '1m', ms: 60_000 },
       effects
     })
-    expect(outcomes).toEqual([
-      {
-        repository: 'api',
-        digest: archivedImage.digest,
-        was: 'ARCHIVED',
-        action: 'timed out',
-        seconds: 60
-      }
-    ])
+    expect(outcomes).toEqual([outcome('ARCHIVED', 'timed out', 60)])
     expect(now()).toBe(60_000)
     expect(registry.log.filter((call) => call.startsWith('restore'))).toHaveLength(1)
     expect(restoreProblems(outcomes, '1m')).toEqual([
@@ -176,64 +146,51 @@ describe('restoreArchived', () => {
     expect(await restore(registry, [moving('web', otherImage)])).toEqual([])
   })
 
-  it('stops waiting, with an error, when the image is deleted while it is being restored', async () => {
-    const registry = holding({
-      operation: 'stored',
-      before: (r) => r.manifests.delete(archivedImage.digest)
-    })
-    const failure = await restore(registry, [moving('api', archivedImage, 'ARCHIVED')]).catch(
-      (error: unknown) => error
-    )
-    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
-      `${name} was deleted while it was being restored`
-    ])
-  })
-
-  it('reports the failed restore of every repository, not only the first', async () => {
-    const registry = holding({ operation: 'restore', kind: 'failed', times: 2 })
-    const failure = await restore(registry, [
-      moving('api', archivedImage, 'ARCHIVED'),
-      moving('web', otherImage, 'ARCHIVED')
-    ]).catch((error: unknown) => error)
-    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
-      'ecr:UpdateImageStorageClass on api failed',
-      'ecr:UpdateImageStorageClass on web failed'
-    ])
+  it.each<[string, Fault, ReturnType<typeof moving>[], string[]]>([
+    [
+      'stops waiting, with an error, when the image is deleted while it is being restored',
+      { operation: 'stored', before: (r) => r.manifests.delete(archivedImage.digest) },
+      [moving('api', archivedImage, 'ARCHIVED')],
+      [`${name} was deleted while it was being restored`]
+    ],
+    [
+      'reports the failed restore of every repository, not only the first',
+      { operation: 'restore', kind: 'failed', times: 2 },
+      [moving('api', archivedImage, 'ARCHIVED'), moving('web', otherImage, 'ARCHIVED')],
+      ['ecr:UpdateImageStorageClass on api failed', 'ecr:UpdateImageStorageClass on web failed']
+    ]
+  ])('%s', async (_name, fault, plans, messages) => {
+    const failure = await rejection(restore(holding(fault), plans))
+    expect(problemsOf(failure).map(messageOf)).toEqual(messages)
   })
 })
 
 describe('restoreProblems', () => {
-  const outcome = (
-    repository: string,
-    action: RestoreOutcome['action'],
-    of = archivedImage
-  ): RestoreOutcome => ({ repository, digest: of.digest, was: 'ARCHIVED', action, seconds: 1 })
-
   it.each<[string, RestoreOutcome[], string[]]>([
     ['none for no outcomes', [], []],
     [
       'none for restored and would-restore outcomes',
-      [outcome('api', 'restored'), outcome('web', 'would restore')],
+      [outcome('ARCHIVED', 'restored', 1), outcome('ARCHIVED', 'would restore', 1, 'web')],
       []
     ],
     [
       'one per image that timed out',
       [
-        outcome('api', 'timed out'),
-        outcome('web', 'restored'),
-        outcome('worker', 'timed out', otherImage)
+        outcome('ARCHIVED', 'timed out', 1),
+        outcome('ARCHIVED', 'restored', 1, 'web'),
+        outcome('ARCHIVED', 'timed out', 1, 'worker', otherImage)
       ],
       [`api@${shortDigest(archivedImage.digest)}`, `worker@${shortDigest(otherImage.digest)}`]
     ]
   ])('%s', (_name, outcomes, named) => {
-    const problems = restoreProblems(outcomes, '30m')
-    expect(problems).toHaveLength(named.length)
-    problems.forEach((problem, at) => {
-      expect(problem).toMatch(
-        new RegExp(
-          `^${named[at]} is still being restored from archive after restore-timeout \\(30m\\): no tag was written;`
+    expect(restoreProblems(outcomes, '30m')).toEqual(
+      named.map((image) =>
+        expect.stringMatching(
+          new RegExp(
+            `^${image} is still being restored from archive after restore-timeout \\(30m\\): no tag was written;`
+          )
         )
       )
-    })
+    )
   })
 })

@@ -17,6 +17,14 @@ beforeAll(async () => {
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
+/** Where GitHub is, as both contexts say it without GitHub's variables. */
+const GITHUB_COM = {
+  apiUrl: 'https://api.github.com',
+  serverUrl: 'https://github.com',
+  repository: '',
+  runId: ''
+}
+
 describe('readContext', () => {
   it('reads the environment once, with defaults resolved', () => {
     expect(
@@ -39,12 +47,7 @@ describe('readContext', () => {
       workspace: '/work',
       region: 'eu-west-1',
       payload: { action: 'published' },
-      github: {
-        apiUrl: 'https://api.github.com',
-        serverUrl: 'https://github.com',
-        repository: '',
-        runId: ''
-      }
+      github: GITHUB_COM
     })
   })
 
@@ -67,16 +70,22 @@ describe('readContext', () => {
 })
 
 describe('commandContext', () => {
-  /** Each CI's variables, in the order commandContext takes the first that is set. */
-  const VARIABLES = {
-    sha: ['GITHUB_SHA', 'CI_COMMIT_SHA', 'CIRCLE_SHA1', 'BUILDKITE_COMMIT', 'GIT_COMMIT'],
-    branch: ['CI_COMMIT_BRANCH', 'CIRCLE_BRANCH'],
-    runNumber: [
-      'GITHUB_RUN_NUMBER',
-      'CI_PIPELINE_IID',
-      'CIRCLE_BUILD_NUM',
-      'BUILDKITE_BUILD_NUMBER',
-      'BUILD_NUMBER'
+  /** Each CI's variables, in the order commandContext takes the first that is set, and what each sets. */
+  const VARIABLES: Record<string, [string[], (name: string, value: string) => object]> = {
+    commit: [
+      ['GITHUB_SHA', 'CI_COMMIT_SHA', 'CIRCLE_SHA1', 'BUILDKITE_COMMIT', 'GIT_COMMIT'],
+      (name, value) => ({ sha: value, shaFrom: name })
+    ],
+    branch: [['CI_COMMIT_BRANCH', 'CIRCLE_BRANCH'], (_, value) => ({ ref: `refs/heads/${value}` })],
+    'build number': [
+      [
+        'GITHUB_RUN_NUMBER',
+        'CI_PIPELINE_IID',
+        'CIRCLE_BUILD_NUM',
+        'BUILDKITE_BUILD_NUMBER',
+        'BUILD_NUMBER'
+      ],
+      (_, value) => ({ runNumber: value })
     ]
   }
   /** This variable and every one after it set, each to its own value. */
@@ -94,42 +103,17 @@ describe('commandContext', () => {
       workspace: '/src/app',
       region: 'eu-west-1',
       payload: {},
-      github: {
-        apiUrl: 'https://api.github.com',
-        serverUrl: 'https://github.com',
-        repository: '',
-        runId: ''
-      }
+      github: GITHUB_COM
     })
   })
 
-  it.each(VARIABLES.sha.map((name, index) => [name, index]))(
-    'takes the commit from %s before the variables after it',
-    (name, index) => {
-      expect(context(fromHere(VARIABLES.sha, index))).toMatchObject({
-        sha: `${name.toLowerCase()}-value`,
-        shaFrom: name
-      })
-    }
-  )
-
-  it.each(VARIABLES.branch.map((name, index) => [name, index]))(
-    'takes the branch from %s before the variables after it',
-    (name, index) => {
-      expect(context(fromHere(VARIABLES.branch, index)).ref).toBe(
-        `refs/heads/${name.toLowerCase()}-value`
-      )
-    }
-  )
-
-  it.each(VARIABLES.runNumber.map((name, index) => [name, index]))(
-    'takes the build number from %s before the variables after it',
-    (name, index) => {
-      expect(context(fromHere(VARIABLES.runNumber, index)).runNumber).toBe(
-        `${name.toLowerCase()}-value`
-      )
-    }
-  )
+  it.each(
+    Object.entries(VARIABLES).flatMap(([what, [names, sets]]) =>
+      names.map((name, index) => [what, name, index, names, sets] as const)
+    )
+  )('takes the %s from %s before the variables after it', (_what, name, index, names, sets) => {
+    expect(context(fromHere(names, index))).toMatchObject(sets(name, `${name.toLowerCase()}-value`))
+  })
 
   it('skips a variable that is set but empty', () => {
     expect(

@@ -10,6 +10,7 @@ import {
   plannedDeployments,
   recordDeployments,
   recordsAt,
+  RECORDING_BUDGET_MS,
   type DeploymentOutcome,
   type PlannedDeployment
 } from '../../../src/run/deployments.js'
@@ -73,11 +74,6 @@ describe('plannedDeployments: one deployment for each pointer of an environment 
   })
 
   it.each<[string, Change[], string[], Convention?, RepositoryPlan[]?]>([
-    [
-      'a created pointer succeeded',
-      [changed('api', 'production', 'created')],
-      ['production success api:production 1.2.0 a']
-    ],
     [
       'a pointer handed on, or moved since by another writer, is not this run to record',
       [changed('api', 'production', 'moved', { now: older })],
@@ -234,7 +230,7 @@ function fakeGitHub({
   return { github, requests, histories, stateReads, pagesRead: () => pagesRead }
 }
 
-/** recordDeployments with the built-in environments, the usual context and a run nobody cancels, unless told otherwise. */
+/** recordDeployments with the built-in environments, the usual context, a run nobody cancels and the usual budget, unless told otherwise. */
 const record = (
   github: Deployments,
   registry: Parameters<typeof recordDeployments>[1],
@@ -243,12 +239,7 @@ const record = (
     convention = environments,
     context = githubContext(),
     signal = running,
-    budgetMs
-  }: {
-    convention?: Convention
-    context?: ReturnType<typeof githubContext>
-    signal?: AbortSignal
-    budgetMs?: number
+    budgetMs = RECORDING_BUDGET_MS
   } = {}
 ) => recordDeployments(github, registry, convention, context, planned, signal, budgetMs)
 
@@ -271,7 +262,7 @@ const deployment = (
 })
 
 describe('recordDeployments: the ref', () => {
-  it.each<[string, string[], string]>([
+  it.each<[string, string[], string, Convention?]>([
     [
       "the workflow's full sha when the build tag's commit is the workflow's",
       ['v1.2.0', `sha-${WORKFLOW_SHA.slice(0, 7)}`, 'production'],
@@ -283,32 +274,25 @@ describe('recordDeployments: the ref', () => {
       OTHER_COMMIT
     ],
     ["the workflow's sha when the image has no build tag", ['v1.2.0', 'production'], WORKFLOW_SHA],
+    ["the workflow's sha when ECR does not describe the image", [], WORKFLOW_SHA],
     [
       'not a tag that only looks like a build tag',
       ['sha-FEDCBA9', 'sha-fedcba', 'xsha-fedcba9'],
       WORKFLOW_SHA
+    ],
+    [
+      "the build tag's commit by the convention's template",
+      ['1.2.0', `api-feature-x-${OTHER_COMMIT}`],
+      OTHER_COMMIT,
+      channels
     ]
-  ])('%s', async (_name, tags, ref) => {
+  ])('%s', async (_name, tags, ref, convention = environments) => {
     const { github, requests } = fakeGitHub()
     const registry = described(tags)
-    const outcomes = await record(github, registry, [deployment()])
+    const outcomes = await record(github, registry, [deployment()], { convention })
     expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref }])
     expect(requests.map((request) => request.ref)).toEqual([ref])
     expect(registry.log).toEqual(['images api a'])
-  })
-
-  it("takes the workflow's sha when ECR does not describe the image", async () => {
-    const { github, requests } = fakeGitHub()
-    const registry = described([])
-    await record(github, registry, [deployment()])
-    expect(requests.map((request) => request.ref)).toEqual([WORKFLOW_SHA])
-  })
-
-  it("reads the build tag by the convention's template", async () => {
-    const { github, requests } = fakeGitHub()
-    const registry = described(['1.2.0', `api-feature-x-${OTHER_COMMIT}`])
-    await record(github, registry, [deployment('api', 'stable')], { convention: channels })
-    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT])
   })
 
   it("retries once at the workflow's sha when GitHub cannot resolve the image's commit (422)", async () => {
@@ -565,31 +549,41 @@ const productionAt = (
 ) => recordsAt(github, environment, inRegistry(...repositories), 'production', at, signal)
 
 const moment = (iso: string): Moment => ({ at: new Date(iso), text: iso })
-const at = (repository: string, id: number, iso: string, tag = 'production'): DeploymentRecord => ({
+/** The moment of `time` (`12:00`) on 2026-11-19, or of a full ISO time. */
+const on19 = (time: string) => new Date(time.includes('T') ? time : `2026-11-19T${time}:00Z`)
+/** A record of `repository`'s `tag` (production unless told) created at `time`. */
+const at = (
+  repository: string,
+  id: number,
+  time: string,
+  tag = 'production'
+): DeploymentRecord => ({
   id,
   environment: 'production',
-  createdAt: new Date(iso),
+  createdAt: on19(time),
   payload: payload(repository, tag, `1.0.${id}`, fakeDigest(String(id % 10)))
 })
-const foreign = (id: number, iso: string, given: unknown): DeploymentRecord => ({
+/** The newest status of each of these deployments: success. */
+const landed = (...ids: number[]) => Object.fromEntries(ids.map((id) => [id, 'success']))
+const foreign = (id: number, time: string, given: unknown): DeploymentRecord => ({
   id,
   environment: 'production',
-  createdAt: new Date(iso),
+  createdAt: on19(time),
   payload: given
 })
 
 describe('recordsAt: where each pointer was at a moment', () => {
   it("skips a record of another registry's repository of the same name", async () => {
     const elsewhere: DeploymentRecord = {
-      ...at('api', 9, '2026-11-19T12:00:00Z'),
+      ...at('api', 9, '12:00'),
       payload: {
         ...payload('api', 'production', '1.0.9', fakeDigest('9')),
         image: `210987654321.dkr.ecr.eu-west-1.amazonaws.com/api@${fakeDigest('9')}`
       }
     }
     const { github } = fakeGitHub({
-      pages: [[elsewhere, at('api', 8, '2026-11-19T11:00:00Z')]],
-      states: { 9: 'success', 8: 'success' }
+      pages: [[elsewhere, at('api', 8, '11:00')]],
+      states: landed(9, 8)
     })
     const found = await productionAt(github, ['api'])
     expect(found.get('api')?.id).toBe(8)
@@ -598,16 +592,16 @@ describe('recordsAt: where each pointer was at a moment', () => {
   it('takes the newest landed record at or before the moment, per repository', async () => {
     const { github, histories, pagesRead } = fakeGitHub({
       pages: [
-        [at('api', 9, '2026-11-20T10:00:00Z'), at('api', 8, '2026-11-19T12:00:00Z')],
-        [at('web', 7, '2026-11-19T11:00:00Z'), at('api', 6, '2026-11-19T10:00:00Z')],
-        [at('web', 5, '2026-11-19T09:00:00Z')]
+        [at('api', 9, '2026-11-20T10:00:00Z'), at('api', 8, '12:00')],
+        [at('web', 7, '11:00'), at('api', 6, '10:00')],
+        [at('web', 5, '09:00')]
       ],
-      states: { 9: 'success', 8: 'inactive', 7: 'success', 6: 'success', 5: 'success' }
+      states: { ...landed(9, 7, 6, 5), 8: 'inactive' }
     })
     const found = await productionAt(github, ['api', 'web'])
     expect([...found]).toEqual([
-      ['api', at('api', 8, '2026-11-19T12:00:00Z')],
-      ['web', at('web', 7, '2026-11-19T11:00:00Z')]
+      ['api', at('api', 8, '12:00')],
+      ['web', at('web', 7, '11:00')]
     ])
     expect(histories).toEqual(['production'])
     expect(pagesRead()).toBe(2)
@@ -615,11 +609,11 @@ describe('recordsAt: where each pointer was at a moment', () => {
 
   it('counts a record made at the very moment', async () => {
     const { github } = fakeGitHub({
-      pages: [[at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '2026-11-19T13:00:00Z')]],
-      states: { 1: 'success', 2: 'success' }
+      pages: [[at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '13:00')]],
+      states: landed(1, 2)
     })
     const found = await productionAt(github, ['api'], {
-      at: { at: new Date('2026-11-19T13:00:00Z'), text: '2026-11-19T14:00+01:00' }
+      at: { at: on19('13:00'), text: '2026-11-19T14:00+01:00' }
     })
     expect(found.get('api')?.id).toBe(1)
   })
@@ -628,15 +622,15 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const { github, stateReads } = fakeGitHub({
       pages: [
         [
-          at('api', 6, '2026-11-19T14:00:00Z'),
-          at('api', 5, '2026-11-19T12:00:00Z'),
-          at('api', 4, '2026-11-19T11:00:00Z'),
-          at('api', 3, '2026-11-19T10:00:00Z'),
-          at('api', 2, '2026-11-19T09:00:00Z'),
-          at('api', 1, '2026-11-19T08:00:00Z')
+          at('api', 6, '14:00'),
+          at('api', 5, '12:00'),
+          at('api', 4, '11:00'),
+          at('api', 3, '10:00'),
+          at('api', 2, '09:00'),
+          at('api', 1, '08:00')
         ]
       ],
-      states: { 6: 'success', 5: 'failure', 4: 'error', 3: 'in_progress', 1: 'success' }
+      states: { ...landed(6, 1), 5: 'failure', 4: 'error', 3: 'in_progress' }
     })
     const found = await productionAt(github, ['api'])
     expect(found.get('api')?.id).toBe(1)
@@ -648,71 +642,62 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const { github, stateReads } = fakeGitHub({
       pages: [
         [
-          at('web', 9, '2026-11-19T12:50:00Z'),
-          at('api', 8, '2026-11-19T12:40:00Z', 'canary'),
-          foreign(7, '2026-11-19T12:30:00Z', 'deployed api by hand'),
-          foreign(6, '2026-11-19T12:20:00Z', {}),
-          foreign(5, '2026-11-19T12:10:00Z', null),
-          foreign(4, '2026-11-19T12:05:00Z', {
+          at('web', 9, '12:50'),
+          at('api', 8, '12:40', 'canary'),
+          foreign(7, '12:30', 'deployed api by hand'),
+          foreign(6, '12:20', {}),
+          foreign(5, '12:10', null),
+          foreign(4, '12:05', {
             ...payload('api', 'production', null),
             digest: 'x'
           }),
-          at('api', 1, '2026-11-19T12:00:00Z')
+          at('api', 1, '12:00')
         ]
       ],
-      states: {
-        9: 'success',
-        8: 'success',
-        7: 'success',
-        6: 'success',
-        5: 'success',
-        4: 'success',
-        1: 'success'
-      }
+      states: landed(9, 8, 7, 6, 5, 4, 1)
     })
     const found = await productionAt(github, ['api'])
     expect(found.get('api')?.id).toBe(1)
     expect(stateReads).toEqual([1])
   })
 
-  it('stops reading pages once every repository is found', async () => {
-    const { github, pagesRead } = fakeGitHub({
-      pages: [
-        [at('api', 9, '2026-11-19T12:00:00Z'), at('web', 8, '2026-11-19T11:00:00Z')],
-        [at('api', 7, '2026-11-19T10:00:00Z')],
-        [at('web', 6, '2026-11-19T09:00:00Z')]
-      ],
-      states: { 9: 'success', 8: 'success', 7: 'success', 6: 'success' },
+  it.each<[string, FakeGitHub, number]>([
+    [
       // Reading the third page would fail the call.
-      failOnPage: 3
-    })
+      'stops reading pages once every repository is found',
+      {
+        pages: [
+          [at('api', 9, '12:00'), at('web', 8, '11:00')],
+          [at('api', 7, '10:00')],
+          [at('web', 6, '09:00')]
+        ],
+        failOnPage: 3
+      },
+      1
+    ],
+    [
+      'reads to the last page while a repository is not found',
+      { pages: [[at('api', 9, '12:00')], [at('api', 8, '11:00')], [at('web', 7, '10:00')]] },
+      3
+    ]
+  ])('%s', async (_name, given, pages) => {
+    const { github, pagesRead } = fakeGitHub({ states: landed(9, 8, 7, 6), ...given })
     const found = await productionAt(github, ['api', 'web'])
-    expect([...found.keys()]).toEqual(['api', 'web'])
-    expect(pagesRead()).toBe(1)
-  })
-
-  it('reads to the last page while a repository is not found', async () => {
-    const { github, pagesRead } = fakeGitHub({
-      pages: [
-        [at('api', 9, '2026-11-19T12:00:00Z')],
-        [at('api', 8, '2026-11-19T11:00:00Z')],
-        [at('web', 7, '2026-11-19T10:00:00Z')]
-      ],
-      states: { 9: 'success', 8: 'success', 7: 'success' }
-    })
-    const found = await productionAt(github, ['api', 'web'])
-    expect(found.get('web')?.id).toBe(7)
-    expect(pagesRead()).toBe(3)
+    expect([...found].map(([repository, { id }]) => [repository, id])).toEqual([
+      ['api', 9],
+      ['web', pages === 1 ? 8 : 7]
+    ])
+    expect(pagesRead()).toBe(pages)
   })
 
   it('names every repository without a record at the moment in one error, with its earliest record', async () => {
     const { github, pagesRead } = fakeGitHub({
       pages: [
-        [at('web', 9, '2026-11-21T10:00:00Z'), at('api', 8, '2026-11-19T12:00:00Z')],
-        [at('web', 7, '2026-11-20T10:00:00Z'), at('worker', 6, '2026-11-19T11:00:00Z')],
-        [at('worker', 5, '2026-11-19T10:00:00Z')]
+        [at('web', 9, '2026-11-21T10:00:00Z'), at('api', 8, '12:00')],
+        [at('web', 7, '2026-11-20T10:00:00Z'), at('worker', 6, '11:00')],
+        [at('worker', 5, '10:00')]
       ],
-      states: { 9: 'success', 8: 'success', 7: 'success', 6: 'failure', 5: 'error' }
+      states: { ...landed(9, 8, 7), 6: 'failure', 5: 'error' }
     })
     const failure = await rejection(productionAt(github, ['api', 'web', 'worker', 'jobs']))
     expect(failure).toBeInstanceOf(AggregateError)
@@ -728,23 +713,15 @@ describe('recordsAt: where each pointer was at a moment', () => {
     expect(pagesRead()).toBe(3)
   })
 
-  it('names the repository of an environment without any record', async () => {
-    const { github } = fakeGitHub({ pages: [] })
-    const failure = await rejection(productionAt(github, ['api']))
-    expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
-      'cannot roll back api:production to 2026-11-19T13:00:00Z (2026-11-19T13:00:00.000Z): by the GitHub environment production, there is no deployment record of it there. The history starts when deployments: on was first used; roll back to a version instead'
-    ])
-  })
-
   it.each<[string, FakeGitHub, string]>([
     [
       'a page that cannot be read',
-      { pages: [[at('web', 9, '2026-11-19T12:00:00Z')], []], failOnPage: 2 },
+      { pages: [[at('web', 9, '12:00')], []], failOnPage: 2 },
       'Bad Gateway'
     ],
     [
       'a state that cannot be read',
-      { pages: [[at('api', 9, '2026-11-19T12:00:00Z')]], failStateOf: 9 },
+      { pages: [[at('api', 9, '12:00')]], failStateOf: 9 },
       'Server Error'
     ]
   ])('says no tag was written when GitHub fails: %s', async (_name, given, cause) => {
@@ -762,7 +739,7 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const github: Deployments = {
       record: async () => 0,
       async *history(_environment, { signal }) {
-        yield [at('web', 9, '2026-11-19T12:00:00Z')]
+        yield [at('web', 9, '12:00')]
         // The second page never comes, until the run is cancelled.
         await sleep(60_000, undefined, { signal })
       },

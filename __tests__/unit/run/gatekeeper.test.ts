@@ -4,6 +4,7 @@ import {
   type ScanReport,
   type SigningState
 } from '../../../src/core/gates.js'
+import type { Convention } from '../../../src/core/convention.js'
 import { shortDigest, type Manifest } from '../../../src/core/model.js'
 import type { RepositoryPlan, Step } from '../../../src/core/plan.js'
 import { problemsOf } from '../../../src/core/problems.js'
@@ -79,10 +80,9 @@ const check = (
 ) => checkGates(registry, convention, plans, settings, effects)
 
 describe('checkGates: which moves are gated', () => {
-  it('checks only plans that write a guarded tag, and only the guarded tags they write', async () => {
-    const registry = scanned({ [plain]: clean })
-    const outcomes = await check(
-      registry,
+  it.each<[string, RepositoryPlan[], Convention]>([
+    [
+      'checks only plans that write a guarded tag, and only the guarded tags they write',
       [
         release('api'),
         moving('web', image, [write('latest', 'forward', image)]),
@@ -91,18 +91,10 @@ describe('checkGates: which moves are gated', () => {
           hold('production', 'forward', before, 'already ahead')
         ])
       ],
-      gateSettings()
-    )
-    expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
-      ['api', ['production']]
-    ])
-    expect(registry.log).toEqual(['scan api a'])
-  })
-
-  it('follows the convention: channels guards stable, not production', async () => {
-    const registry = scanned({ [plain]: clean })
-    const outcomes = await check(
-      registry,
+      environments
+    ],
+    [
+      'follows the convention: channels guards stable, not production',
       [
         moving('api', image, [
           write('1.0.0', 'version', image),
@@ -111,63 +103,52 @@ describe('checkGates: which moves are gated', () => {
         ]),
         release('web')
       ],
-      gateSettings(),
-      { convention: channels }
-    )
+      channels
+    ]
+  ])('%s', async (_name, plans, convention) => {
+    const registry = scanned({ [plain]: clean })
+    const outcomes = await check(registry, plans, gateSettings(), { convention })
     expect(outcomes.map(({ repository, tags }) => [repository, tags])).toEqual([
-      ['api', ['stable']]
+      ['api', [convention === channels ? 'stable' : 'production']]
     ])
     expect(registry.log).toEqual(['scan api a'])
   })
 
-  it('skips a plan whose source is archived: it is judged once restored', async () => {
+  const tested = [{ pointer: 'production', by: 'staging' }]
+  it.each<[string, RepositoryPlan, GateSettings, GateOutcome[]]>([
+    [
+      'skips a plan whose source is archived: it is judged once restored',
+      release('api', image, { archived: 'ARCHIVED', tested }),
+      gateSettings({ requireSignature: 'managed' }),
+      []
+    ],
+    [
+      'gives a plan with only a tested pointer an outcome without scan or signature',
+      moving('api', image, [write('canary', 'forward', image)], { tested }),
+      gateSettings({ requireSignature: 'cosign' }),
+      [{ repository: 'api', tags: [], image, tested }]
+    ],
+    [
+      'with both gates off, says which moves are guarded',
+      release('api'),
+      OFF,
+      [{ repository: 'api', tags: ['production'], image, tested: [] }]
+    ]
+  ])('%s, reading nothing', async (_name, planned, settings, outcomes) => {
     const registry = scanned({})
-    const tested = [{ pointer: 'production', by: 'staging' }]
-    const outcomes = await check(
-      registry,
-      [release('api', image, { archived: 'ARCHIVED', tested })],
-      gateSettings({ requireSignature: 'managed' })
-    )
-    expect(outcomes).toEqual([])
-    expect(registry.log).toEqual([])
-  })
-
-  it('gives a plan with only a tested pointer an outcome without scan or signature, reading nothing', async () => {
-    const registry = scanned({})
-    const tested = [{ pointer: 'production', by: 'staging' }]
-    const outcomes = await check(
-      registry,
-      [moving('api', image, [write('canary', 'forward', image)], { tested })],
-      gateSettings({ requireSignature: 'cosign' })
-    )
-    expect(outcomes).toEqual([{ repository: 'api', tags: [], image, tested }])
-    expect(registry.log).toEqual([])
-  })
-
-  it('keeps the tested pointers of a guarded move next to its verdicts', async () => {
-    const tested = [{ pointer: 'production', by: 'staging' }]
-    const [outcome] = await check(
-      scanned({ [plain]: clean }),
-      [release('api', image, { tested })],
-      gateSettings()
-    )
-    expect(outcome?.tested).toEqual(tested)
-    expect(outcome?.scan?.problems).toEqual([])
-  })
-
-  it('with both gates off, says which moves are guarded without reading anything', async () => {
-    const registry = scanned({})
-    const outcomes = await check(registry, [release('api')], OFF)
-    expect(outcomes).toEqual([{ repository: 'api', tags: ['production'], image, tested: [] }])
+    expect(await check(registry, [planned], settings)).toEqual(outcomes)
     expect(registry.log).toEqual([])
   })
 })
 
 describe('checkGates: the scan gate', () => {
-  it('refuses a guarded move to an image with a blocking finding, and gateProblems says so', async () => {
+  it('refuses a guarded move to an image with a blocking finding, and gateProblems says so, keeping its tested pointers', async () => {
     const finding = { id: 'CVE-2024-0001', severity: 'CRITICAL', package: 'openssl', open: true }
     const registry = scanned({ [plain]: { status: 'COMPLETE', findings: [finding] } })
-    const outcomes = await check(registry, [release('api')], gateSettings())
+    const tested = [{ pointer: 'production', by: 'staging' }]
+    const outcomes = await check(registry, [release('api', image, { tested })], gateSettings())
+    // The tested pointers of a guarded move are kept next to its verdicts.
+    expect(outcomes[0]?.tested).toEqual(tested)
     expect(outcomes[0]?.signature).toBeUndefined()
     expect(outcomes[0]?.scan).toMatchObject({
       threshold: 'HIGH',
@@ -208,17 +189,28 @@ describe('checkGates: the signature gate', () => {
   const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
   const managed = gateSettings({ ...OFF, requireSignature: 'managed' })
 
-  it('passes a signature that is COMPLETE at once, without waiting', async () => {
-    const registry = signed([{ profile, status: 'COMPLETE' }])
+  it.each<[string, SigningState[], object]>([
+    [
+      'passes a signature that is COMPLETE at once',
+      [{ profile, status: 'COMPLETE' }],
+      { mode: 'managed', status: 'COMPLETE', detail: profile, problems: [] }
+    ],
+    [
+      'refuses an image managed signing never signed',
+      [],
+      {
+        mode: 'managed',
+        status: 'UNSIGNED',
+        // The message is core/gates' to pin.
+        problems: [expect.stringContaining('ECR managed signing has not signed it')]
+      }
+    ]
+  ])('%s, without waiting', async (_name, answer, signature) => {
+    const registry = signed(answer)
     const { effects, sleeps } = fakeEffects()
     const [outcome] = await check(registry, [release('api')], managed, { effects })
     expect(outcome?.scan).toBeUndefined()
-    expect(outcome?.signature).toEqual({
-      mode: 'managed',
-      status: 'COMPLETE',
-      detail: profile,
-      problems: []
-    })
+    expect(outcome?.signature).toEqual(signature)
     expect(registry.log).toEqual(['signing api a'])
     expect(sleeps).toEqual([])
   })
@@ -248,15 +240,6 @@ describe('checkGates: the signature gate', () => {
     expect(gateProblems(outcomes)).toEqual([
       `cannot move api:production to ${shortDigest(plain)}: ECR managed signing is still IN_PROGRESS after 300 s; run again once it is COMPLETE`
     ])
-  })
-
-  it('refuses an image managed signing never signed, without waiting', async () => {
-    const registry = signed([])
-    const { effects, sleeps } = fakeEffects()
-    const [outcome] = await check(registry, [release('api')], managed, { effects })
-    expect(outcome?.signature?.status).toBe('UNSIGNED')
-    expect(reads(registry, 'signing')).toBe(1)
-    expect(sleeps).toEqual([])
   })
 
   it.each<[string, boolean, string, string[]]>([

@@ -1,4 +1,4 @@
-import type { ActiveTrigger } from '../../../src/core/derive.js'
+import type { ActiveTrigger, Intent } from '../../../src/core/derive.js'
 import { planRepository } from '../../../src/core/plan.js'
 import {
   readStates,
@@ -13,7 +13,8 @@ import {
   promote,
   release,
   rollback,
-  tagged
+  tagged,
+  uri
 } from '../../support/builders.js'
 import { fakeEffects } from '../../support/harness.js'
 import { memoryRegistry, type Seed } from '../../support/memory-registry.js'
@@ -34,20 +35,50 @@ const datedIntent = (trigger: ActiveTrigger) =>
   intentFor(trigger, { convention: { ...environments, buildTag: 'build-{date}-{sha:10}' } })
 
 describe('readStates', () => {
-  it('reads settings, tags and the source and target manifests of a release in one round', async () => {
-    const registry = holding('sha-a1b2c3d=b v1.0.0=c production=c')
-    const [state] = await readStates(registry, [intentFor(release('1.1.0'))])
-    expect(registry.log).toEqual([
-      'describe app',
-      'stored app sha-a1b2c3d',
-      'list app',
-      'read app sha-a1b2c3d,v1.1.0,production'
-    ])
-    expect(state).toMatchObject({
-      uri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app',
-      sourceManifest: build,
-      current: new Map([['production', old]])
-    })
+  it.each<[string, string, Intent, string[], object]>([
+    [
+      'settings, tags and the source and target manifests of a release in one round',
+      'sha-a1b2c3d=b v1.0.0=c production=c',
+      intentFor(release('1.1.0')),
+      [
+        'describe app',
+        'stored app sha-a1b2c3d',
+        'list app',
+        'read app sha-a1b2c3d,v1.1.0,production'
+      ],
+      { uri: uri('app'), sourceManifest: build, current: new Map([['production', old]]) }
+    ],
+    [
+      'a build found by its tag pattern by digest, once the tags are listed',
+      'build-20261122-a1b2c3d4e5=b v1.0.0=c production=c',
+      datedIntent(release('1.1.0')),
+      ['describe app', 'list app', 'read app v1.1.0,production', 'read app b', 'stored app b'],
+      { source: { ref: { digest: build.digest } }, sourceManifest: build }
+    ],
+    [
+      'nothing for a tag pattern no tag matches',
+      'production=c',
+      datedIntent(release('1.1.0')),
+      ['describe app', 'list app', 'read app v1.1.0,production'],
+      expect.not.objectContaining({ sourceManifest: expect.anything() })
+    ],
+    [
+      'the tag a tested-image rule names in the same BatchGetImage',
+      'sha-a1b2c3d=b v1.0.0=c production=c staging=b',
+      intentFor(release('1.1.0'), { requireTested: true }),
+      [
+        'describe app',
+        'stored app sha-a1b2c3d',
+        'list app',
+        'read app sha-a1b2c3d,v1.1.0,production,staging'
+      ],
+      { proofs: new Map([['staging', build.digest]]) }
+    ]
+  ])('reads %s', async (_name, tags, intent, calls, state) => {
+    const registry = holding(tags)
+    const [read] = await readStates(registry, [intent])
+    expect(registry.log).toEqual(calls)
+    expect(read).toMatchObject(state)
   })
 
   it('reads the source of a rollback to previous once every repository is listed', async () => {
@@ -68,29 +99,6 @@ describe('readStates', () => {
       'stored worker v1.0.0'
     ])
     expect(states.map(({ sourceManifest }) => sourceManifest)).toEqual([older, older])
-  })
-
-  it('reads a build found by its tag pattern by digest, once the tags are listed', async () => {
-    const registry = holding('build-20261122-a1b2c3d4e5=b v1.0.0=c production=c')
-    const [state] = await readStates(registry, [datedIntent(release('1.1.0'))])
-    expect(registry.log).toEqual([
-      'describe app',
-      'list app',
-      'read app v1.1.0,production',
-      'read app b',
-      'stored app b'
-    ])
-    expect(state).toMatchObject({
-      source: { ref: { digest: build.digest } },
-      sourceManifest: build
-    })
-  })
-
-  it('reads nothing for a tag pattern no tag matches', async () => {
-    const registry = holding('production=c')
-    const [state] = await readStates(registry, [datedIntent(release('1.1.0'))])
-    expect(registry.log).toEqual(['describe app', 'list app', 'read app v1.1.0,production'])
-    expect(state?.sourceManifest).toBeUndefined()
   })
 
   it.each([
@@ -132,20 +140,6 @@ describe('readStates', () => {
     expect(state?.archived).toBeUndefined()
   })
 
-  it('reads the tag a tested-image rule names in the same BatchGetImage', async () => {
-    const registry = holding('sha-a1b2c3d=b v1.0.0=c production=c staging=b')
-    const [state] = await readStates(registry, [
-      intentFor(release('1.1.0'), { requireTested: true })
-    ])
-    expect(registry.log).toEqual([
-      'describe app',
-      'stored app sha-a1b2c3d',
-      'list app',
-      'read app sha-a1b2c3d,v1.1.0,production,staging'
-    ])
-    expect(state?.proofs).toEqual(new Map([['staging', build.digest]]))
-  })
-
   it('refuses a listing that leaves out a tag read by name, once it has read both again', async () => {
     const registry = holding('sha-a1b2c3d=b v1.0.0=c production=c')
     const listTags = registry.listTags.bind(registry)
@@ -176,16 +170,13 @@ describe('refreshPointers and repositoryWork', () => {
     const [state] = await readStates(registry, [intent])
     const work = repositoryWork(registry, intent, state!, planRepository(intent, state!))
     registry.log.length = 0
-    return { registry, work }
+    return { registry, work, intent, state: state! }
   }
   const first = 'sha-a1b2c3d=b v1.0.0=c production=c'
 
   it('reads only the pointers, and returns the same state when none moved', async () => {
-    const registry = holding(first)
-    const intent = intentFor(release('1.1.0'))
-    const [state] = await readStates(registry, [intent])
-    registry.log.length = 0
-    expect(await refreshPointers(registry, intent, state!)).toBe(state)
+    const { registry, intent, state } = await workFor(first, release('1.1.0'))
+    expect(await refreshPointers(registry, intent, state)).toBe(state)
     expect(registry.log).toEqual(['read app production'])
   })
 

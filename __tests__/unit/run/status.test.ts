@@ -15,6 +15,7 @@ import {
   fakeDigests,
   listing,
   manifest,
+  nameOf,
   uri
 } from '../../support/builders.js'
 import { rejection } from '../../support/harness.js'
@@ -163,40 +164,12 @@ describe('repositoryStatus (channels)', () => {
   const status = repositoryStatus(channels, 'api', uri('api'), tags, new Map(), github)
 
   it('reads the channels pointers, versions without a prefix, and build tags with dashes in the branch', () => {
-    expect(
-      status.pointers.map(({ tag, digest, versions, buildTag, commit, withdrawn }) => ({
-        tag,
-        digest,
-        versions,
-        buildTag,
-        commit,
-        withdrawn
-      }))
-    ).toEqual([
-      {
-        tag: 'edge',
-        digest: candidate,
-        versions: ['1.3.0'],
-        buildTag: `api-main-${OTHER_COMMIT}`,
-        commit: OTHER_COMMIT,
-        withdrawn: true
-      },
-      {
-        tag: 'stable',
-        digest: released,
-        versions: ['1.2.0', '1.2.0-rc.7', '1.1.0'],
-        buildTag: `api-feature-login-x-${COMMIT}`,
-        commit: COMMIT,
-        withdrawn: false
-      },
-      {
-        tag: 'latest',
-        digest: released,
-        versions: ['1.2.0', '1.2.0-rc.7', '1.1.0'],
-        buildTag: `api-feature-login-x-${COMMIT}`,
-        commit: COMMIT,
-        withdrawn: false
-      }
+    const line = ({ tag, digest, versions, buildTag, commit, withdrawn }: PointerStatus) =>
+      `${tag} ${nameOf(digest ?? '')} ${versions.join(',')} ${buildTag} ${commit} ${withdrawn}`
+    expect(status.pointers.map(line)).toEqual([
+      `edge b 1.3.0 api-main-${OTHER_COMMIT} ${OTHER_COMMIT} true`,
+      `stable a 1.2.0,1.2.0-rc.7,1.1.0 api-feature-login-x-${COMMIT} ${COMMIT} false`,
+      `latest a 1.2.0,1.2.0-rc.7,1.1.0 api-feature-login-x-${COMMIT} ${COMMIT} false`
     ])
     expect(status.withdrawn).toEqual([
       { version: '1.3.0', tag: 'withdrawn-1.3.0', digest: candidate }
@@ -254,11 +227,9 @@ describe('readStatus', () => {
           sizeBytes: 99,
           scan: {
             status: 'COMPLETE',
-            findings: [
-              finding('CVE-1', 'HIGH'),
-              finding('CVE-2', 'CRITICAL'),
-              finding('CVE-3', 'HIGH')
-            ]
+            findings: ['HIGH', 'CRITICAL', 'HIGH'].map((severity, at) =>
+              finding(`CVE-${at}`, severity)
+            )
           },
           signing: [{ status: 'COMPLETE', profile: 'arn:aws:signer:profile/release' }]
         },

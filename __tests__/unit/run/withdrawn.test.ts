@@ -1,4 +1,4 @@
-import type { Convention } from '../../../src/core/convention.js'
+import { messageOf } from '../../../src/core/model.js'
 import { problemsOf } from '../../../src/core/problems.js'
 import { clearWithdrawn } from '../../../src/run/withdrawn.js'
 import { environments, manifests, tagged, v } from '../../support/builders.js'
@@ -28,13 +28,8 @@ async function clear(
   {
     dryRun = false,
     convention = environments,
-    pace = async () => {},
+    pace = (async () => {}) as (signal?: AbortSignal) => Promise<void>,
     signal = new AbortController().signal
-  }: {
-    dryRun?: boolean
-    convention?: Convention
-    pace?: (signal?: AbortSignal) => Promise<void>
-    signal?: AbortSignal
   } = {}
 ) {
   let paced = 0
@@ -54,14 +49,23 @@ async function clear(
   )
   return { ...result, paced }
 }
-const rows = ({
-  changes
-}: {
-  changes: { repository: string; action: string; now: string | null }[]
-}) => changes.map(({ repository, action, now }) => [repository, action, now])
-const problems = (failure: unknown) => problemsOf(failure).map((error) => (error as Error).message)
+const rows = ({ changes }: Awaited<ReturnType<typeof clear>>) =>
+  changes.map(({ repository, action, now }) => [repository, action, now])
+const puts = (registry: ReturnType<typeof holding>) =>
+  registry.log.filter((call) => call.startsWith('put'))
+const problems = (failure: unknown) => problemsOf(failure).map(messageOf)
 const notTakenOff = (repository: string) =>
   `could not take ${MARK} off ${repository}: ecr:BatchDeleteImage on ${repository} failed`
+/** A row of the mark in `repository`, from `from`, taken off unless told. */
+const mark = (repository: string, from: string | null, action: string, extra = {}) => ({
+  repository,
+  tag: MARK,
+  from,
+  to: null,
+  action,
+  now: null,
+  ...extra
+})
 
 describe('clearWithdrawn', () => {
   it('takes the mark off in every repository that has it', async () => {
@@ -71,27 +75,12 @@ describe('clearWithdrawn', () => {
       worker: `${MARK}=c`
     })
     const { paced, ...result } = await clear(registry)
+    // In the order of the repository input, as every other event's rows.
     expect(result).toEqual({
       changes: [
-        // In the order of the repository input, as every other event's rows.
-        { repository: 'api', tag: MARK, from: api.digest, to: null, action: 'removed', now: null },
-        {
-          repository: 'web',
-          tag: MARK,
-          from: null,
-          to: null,
-          action: 'unchanged',
-          now: null,
-          note: '1.2.0 is not withdrawn here'
-        },
-        {
-          repository: 'worker',
-          tag: MARK,
-          from: worker.digest,
-          to: null,
-          action: 'removed',
-          now: null
-        }
+        mark('api', api.digest, 'removed'),
+        mark('web', null, 'unchanged', { note: '1.2.0 is not withdrawn here' }),
+        mark('worker', worker.digest, 'removed')
       ]
     })
     expect(registry.repositories).toEqual({
@@ -160,10 +149,7 @@ describe('clearWithdrawn', () => {
       ['jobs', null, 'unchanged', null]
     ])
     // The very manifests read before the removals: nothing re-serialised.
-    expect(registry.log.filter((call) => call.startsWith('put'))).toEqual([
-      `put api:${MARK}=a`,
-      `put worker:${MARK}=c`
-    ])
+    expect(puts(registry)).toEqual([`put api:${MARK}=a`, `put worker:${MARK}=c`])
     expect(registry.manifests.get(api.digest)).toBe(api)
     expect(registry.manifests.get(worker.digest)).toBe(worker)
     expect(registry.tags('api')[MARK]).toBe(api.digest)
@@ -174,47 +160,47 @@ describe('clearWithdrawn', () => {
     expect(problems(failure)).toEqual([notTakenOff('web')])
   })
 
-  it('puts back a mark whose removal was answered as failed but did take it off', async () => {
-    const registry = holding(
+  it.each<[string, Record<string, string>, Fault[], unknown[][], string[], string[]]>([
+    [
+      'puts back a mark whose removal was answered as failed but did take it off',
       { api: `${MARK}=a`, web: `${MARK}=b` },
-      failing('remove', 'web', 'lost')
-    )
-    const result = await clear(registry)
-    expect(rows(result)).toEqual([
-      ['api', 'undone', api.digest],
-      ['web', 'undone', web.digest]
-    ])
-    expect(result.failure?.message).toBe(notTakenOff('web'))
-  })
-
-  it('names a put-back that fails too, and shows that mark removed', async () => {
-    const registry = holding(
+      [failing('remove', 'web', 'lost')],
+      [
+        ['api', 'undone', api.digest],
+        ['web', 'undone', web.digest]
+      ],
+      [`put api:${MARK}=a`, `put web:${MARK}=b`],
+      [notTakenOff('web')]
+    ],
+    [
+      'names a put-back that fails too, and shows that mark removed',
       { api: `${MARK}=a`, web: `${MARK}=b`, worker: `${MARK}=c` },
-      failing('remove', 'web'),
-      failing('put', 'api')
-    )
-    const result = await clear(registry)
-    expect(rows(result)).toEqual([
-      ['api', 'removed', null],
-      ['web', 'failed', web.digest],
-      ['worker', 'undone', worker.digest]
-    ])
-    expect(problems(result.failure)).toEqual([
-      notTakenOff('web'),
-      `could not put ${MARK} back on api: ecr:PutImage on api failed`
-    ])
-  })
-
-  it('names every removal that fails, and puts back nothing when none was taken off', async () => {
-    const registry = holding(
+      [failing('remove', 'web'), failing('put', 'api')],
+      [
+        ['api', 'removed', null],
+        ['web', 'failed', web.digest],
+        ['worker', 'undone', worker.digest]
+      ],
+      [`put worker:${MARK}=c`],
+      [notTakenOff('web'), `could not put ${MARK} back on api: ecr:PutImage on api failed`]
+    ],
+    [
+      'names every removal that fails, and puts back nothing when none was taken off',
       { api: `${MARK}=a`, web: `${MARK}=b` },
-      failing('remove', 'api'),
-      failing('remove', 'web')
-    )
-    const { changes, failure } = await clear(registry)
-    expect(registry.log.filter((call) => call.startsWith('put'))).toEqual([])
-    expect(changes.map(({ action }) => action)).toEqual(['failed', 'failed'])
-    expect(problems(failure)).toEqual([notTakenOff('api'), notTakenOff('web')])
+      [failing('remove', 'api'), failing('remove', 'web')],
+      [
+        ['api', 'failed', api.digest],
+        ['web', 'failed', web.digest]
+      ],
+      [],
+      [notTakenOff('api'), notTakenOff('web')]
+    ]
+  ])('%s', async (_name, repositories, faults, changed, putCalls, named) => {
+    const registry = holding(repositories, ...faults)
+    const result = await clear(registry)
+    expect(rows(result)).toEqual(changed)
+    expect(puts(registry)).toEqual(putCalls)
+    expect(problems(result.failure)).toEqual(named)
   })
 
   it('still puts back the marks it took off when the job is cancelled: put-backs do not wait on the cancelled signal', async () => {
