@@ -5,6 +5,7 @@ import {
   fakeDigests,
   lifecycleOutcome,
   plan,
+  result,
   v
 } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
@@ -22,6 +23,7 @@ jest.unstable_mockModule('@actions/core', () => ({
 const { cleanupFailure } = await import('../../../src/report/result.js')
 const { report, escape } = await import('../../../src/action/summary.js')
 type Change = import('../../../src/report/result.js').Change
+type RunResult = import('../../../src/report/result.js').RunResult
 
 const [build, old] = [fakeDigest('b'), fakeDigest('c')]
 /** A row: `tag` of `repository` moved from c to b, unless told. */
@@ -140,6 +142,55 @@ describe('report', () => {
     })
     expect(written[0]).not.toMatch(/<img|\[click\]/)
     expect(written[0]).toContain('&#60;img src=x onerror=alert(1)&#62;&#91;click&#93;(http://evil)')
+  })
+
+  const createdAt = new Date('2026-11-10T00:00:00Z')
+  const payload = { repository: 'api', tag: 'production', digest: old, version: null, image: '' }
+  const withdrawn = { version: '1.0.0', tag: 'withdrawn-1.0.0', digest: old }
+  const pruned = (deleted: boolean) => ({
+    repository: 'api',
+    keptMinors: ['1.1'],
+    images: [{ digest: build, versions: ['0.9.0'], tags: ['v0.9.0'] }],
+    kept: [],
+    deleted
+  })
+  it.each<[string, Partial<RunResult>, string[]]>([
+    [
+      'the deployment a rollback to a moment went back to',
+      {
+        plans: [plan('api', { recorded: { id: 7, environment: 'production', createdAt, payload } })]
+      },
+      [
+        '# From the deployment history',
+        '- api: back to deployment 7 of 2026-11-10T00:00:00.000Z: production on sha256:cccccccccccc'
+      ]
+    ],
+    [
+      'the withdrawn versions of a status',
+      { status: [{ repository: 'api', uri: 'u', pointers: [], withdrawn: [withdrawn] }] },
+      ['# Withdrawn versions', '- api: 1.0.0 (withdrawn-1.0.0 on sha256:cccccccccccc)']
+    ],
+    [
+      'the images a dry run of prune would delete',
+      { prune: [pruned(false)] },
+      ['# api: would delete 1 release images (0 B)', 'kept minor versions: 1.1']
+    ],
+    [
+      'the images a prune deleted',
+      { prune: [pruned(true)] },
+      ['# api: deleted 1 release images (0 B)']
+    ],
+    [
+      'an archived image a dry run would restore',
+      { restores: [{ repository: 'api', digest: old, was: 'ARCHIVED', action: 'would restore' }] },
+      [
+        '# Archived images',
+        '- api@sha256:cccccccccccc was ARCHIVED: would restore; the gates check it once it is restored'
+      ]
+    ]
+  ])('shows %s', async (_name, extra, parts) => {
+    await report(result(extra))
+    expect(written[0]?.split('\n')).toEqual(expect.arrayContaining(parts))
   })
 
   it.each([
