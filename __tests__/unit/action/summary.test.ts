@@ -42,10 +42,7 @@ describe('report', () => {
       repositories: ['api', 'worker', 'web'],
       plans: [
         plan('web', { pointer: 'production' }),
-        plan('api', {
-          pointer: 'production',
-          version: v('1.2.0')
-        }),
+        plan('api', { pointer: 'production', version: v('1.2.0') }),
         plan('worker', { pointer: 'production' })
       ],
       changes: [
@@ -58,11 +55,11 @@ describe('report', () => {
     expect(outputs['previous-digest']).toBe([old, '', old].join('\n'))
     expect(outputs.version).toBe('1.2.0\n\n')
     expect(outputs.tags).toBe('production')
-    expect(outputs.images?.split('\n')).toEqual([
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/api:production',
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:production',
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/web:production'
-    ])
+    expect(outputs.images?.split('\n')).toEqual(
+      ['api', 'worker', 'web'].map(
+        (name) => `123456789012.dkr.ecr.us-east-1.amazonaws.com/${name}:production`
+      )
+    )
     expect(JSON.parse(outputs.json ?? '')).toEqual([
       {
         repository: 'api',
@@ -88,26 +85,23 @@ describe('report', () => {
   })
 
   it('lists in tags and images only what the registry shows on the source at the end', async () => {
-    await report({
-      title: 'release 1.2.0',
-      repositories: ['api'],
-      plans: [plan('api')],
-      changes: [
-        change('api', 'v1.2.0', { action: 'undone', from: null, now: null }),
-        change('api', 'production', { action: 'moved', now: old, note: 'moved on' })
-      ],
-      failure: new Error('ecr:PutImage on api failed')
-    })
+    await report(
+      result({
+        plans: [plan('api')],
+        changes: [
+          change('api', 'v1.2.0', { action: 'undone', from: null, now: null }),
+          change('api', 'production', { action: 'moved', now: old, note: 'moved on' })
+        ],
+        failure: new Error('ecr:PutImage on api failed')
+      })
+    )
     expect(outputs.tags).toBe('')
     expect(outputs.images).toBe('')
   })
 
   it('writes a summary with the error and "Nothing was written" for a run that failed before writing', async () => {
     await report({
-      title: 'push to main',
-      repositories: [],
-      plans: [],
-      changes: [],
+      ...result({ title: 'push to main', repositories: [] }),
       failure: new AggregateError([
         new Error('sha is not a git commit hash'),
         new Error('no region')
@@ -120,13 +114,13 @@ describe('report', () => {
   })
 
   it('shows each row with its final digest and action; a failed write wrote nothing', async () => {
-    await report({
-      title: 'release 1.2.0',
-      repositories: ['api'],
-      plans: [plan('api')],
-      changes: [change('api', 'production', { action: 'failed', now: old })],
-      failure: new Error('boom')
-    })
+    await report(
+      result({
+        plans: [plan('api')],
+        changes: [change('api', 'production', { action: 'failed', now: old })],
+        failure: new Error('boom')
+      })
+    )
     expect(written[0]).toContain(
       '["api","<code>production</code>","<code>sha256:cccccccccccc</code>","<code>sha256:cccccccccccc</code>","failed"]'
     )
@@ -134,12 +128,7 @@ describe('report', () => {
   })
 
   it('escapes untrusted text, such as a branch name, in the summary', async () => {
-    await report({
-      title: 'push to <img src=x onerror=alert(1)>[click](http://evil)',
-      repositories: [],
-      plans: [],
-      changes: []
-    })
+    await report(result({ title: 'push to <img src=x onerror=alert(1)>[click](http://evil)' }))
     expect(written[0]).not.toMatch(/<img|\[click\]/)
     expect(written[0]).toContain('&#60;img src=x onerror=alert(1)&#62;&#91;click&#93;(http://evil)')
   })
