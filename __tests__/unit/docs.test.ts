@@ -123,6 +123,9 @@ const isPolicy = (document: unknown): document is Policy =>
   document !== null &&
   Array.isArray((document as Partial<Policy>).Statement)
 
+/** An action by its major tag, or pinned by commit SHA with its version in a comment. */
+const PINNED_OR_MAJOR = /^[\w.-]+\/[\w./-]+@(v\d+|[0-9a-f]{40} # v\d+\.\d+\.\d+)$/
+
 const PUSH_ACTIONS = [
   'ecr:BatchCheckLayerAvailability',
   'ecr:InitiateLayerUpload',
@@ -144,6 +147,10 @@ async function policies(): Promise<
     return [{ where, kind, policy: document }]
   })
 }
+
+/** Expects `actual` to be `expected`, naming where in the docs a difference is. */
+const expectAt = (where: object, actual: object, expected: object) =>
+  expect({ ...where, ...actual }).toEqual({ ...where, ...expected })
 
 /** What each `uses:` line of a text names, comment included. */
 const usesLines = (text: string): string[] =>
@@ -172,22 +179,13 @@ describe('documented workflows', () => {
         const ours = list.filter((step) => step.uses?.startsWith(ACTION))
         for (const step of ours) {
           steps++
-          expect({
-            where,
-            unknown: Object.keys(step.with ?? {}).filter((k) => !inputs.includes(k))
-          }).toEqual({
-            where,
-            unknown: []
-          })
+          const unknown = Object.keys(step.with ?? {}).filter((k) => !inputs.includes(k))
+          expectAt({ where }, { unknown }, { unknown: [] })
         }
         const ids = new Set(ours.map((step) => step.id).filter(Boolean))
         for (const [, id, output] of body.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) {
           if (!ids.has(id)) continue
-          expect({ where, output, known: outputs.includes(output ?? '') }).toEqual({
-            where,
-            output,
-            known: true
-          })
+          expectAt({ where, output }, { known: outputs.includes(output ?? '') }, { known: true })
         }
       }
     }
@@ -203,14 +201,11 @@ describe('documented workflows', () => {
         if (!(job.steps ?? []).some(writes)) continue
         const concurrency = (job.concurrency ?? document.concurrency) as
           { group?: string; 'cancel-in-progress'?: boolean } | undefined
-        expect({ where, name, concurrency }).toEqual({
-          where,
-          name,
-          concurrency: {
-            group: expect.stringMatching(/^ecr-promote-/),
-            'cancel-in-progress': false
-          }
-        })
+        const queues = {
+          group: expect.stringMatching(/^ecr-promote-/),
+          'cancel-in-progress': false
+        }
+        expectAt({ where, name }, { concurrency }, { concurrency: queues })
       }
     }
   })
@@ -227,10 +222,8 @@ describe('documented workflows', () => {
         )
         if (reader < 0) continue
         const checkout = steps.findIndex((step) => step.uses?.startsWith('actions/checkout@'))
-        expect({ where, checkoutFirst: checkout >= 0 && checkout < reader }).toEqual({
-          where,
-          checkoutFirst: true
-        })
+        const checkoutFirst = checkout >= 0 && checkout < reader
+        expectAt({ where }, { checkoutFirst }, { checkoutFirst: true })
       }
     }
   })
@@ -241,10 +234,7 @@ describe('documented workflows', () => {
     )
     expect(uses.filter(({ use }) => /@[0-9a-f]{40} /.test(use)).length).toBeGreaterThan(0)
     for (const { where, use } of uses) {
-      expect({ where, use }).toEqual({
-        where,
-        use: expect.stringMatching(/^[\w.-]+\/[\w./-]+@(v\d+|[0-9a-f]{40} # v\d+\.\d+\.\d+)$/)
-      })
+      expectAt({ where }, { use }, { use: expect.stringMatching(PINNED_OR_MAJOR) })
     }
   })
 })
@@ -310,31 +300,20 @@ describe('documented commands', () => {
     expect(lines.length).toBeGreaterThanOrEqual(5)
     for (const { where, args } of lines) {
       const parsed = parseCommand(args)
-      expect({ where, args, usage: 'usage' in parsed ? parsed.usage : undefined }).toEqual({
-        where,
-        args,
-        usage: undefined
-      })
+      const usage = 'usage' in parsed ? parsed.usage : undefined
+      expectAt({ where, args }, { usage }, { usage: undefined })
     }
   })
 })
 
 describe('documented IAM policies', () => {
-  it('reads the ECR operations from src/ecr/registry.ts', async () => {
-    expect(await ecrActionsTheCodeCalls()).toEqual(
-      expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage'])
-    )
-  })
-
-  it('lists exactly the ECR actions the code calls in every promotion-role policy', async () => {
+  it('lists exactly the ECR actions src/ecr/registry.ts calls in every promotion-role policy', async () => {
     const called = await ecrActionsTheCodeCalls()
+    expect(called).toEqual(expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage']))
     const promotion = (await policies()).filter(({ kind }) => kind === 'promotion')
     expect(promotion.length).toBeGreaterThan(0)
     for (const { where, policy } of promotion) {
-      expect({ where, actions: [...new Set(actionsOf(policy))].sort() }).toEqual({
-        where,
-        actions: called
-      })
+      expectAt({ where }, { actions: [...new Set(actionsOf(policy))].sort() }, { actions: called })
     }
   })
 
@@ -382,13 +361,10 @@ describe('documented links', () => {
           () => false
         )
         links++
-        expect({ file, target, exists }).toEqual({ file, target, exists: true })
+        expectAt({ file, target }, { exists }, { exists: true })
         if (!anchor || !linked.endsWith('.md')) continue
-        expect({ file, target, anchors: anchors(await read(linked)) }).toEqual({
-          file,
-          target,
-          anchors: expect.arrayContaining([anchor])
-        })
+        const found = anchors(await read(linked))
+        expectAt({ file, target }, { found }, { found: expect.arrayContaining([anchor]) })
       }
     }
     expect(links).toBeGreaterThan(20)
@@ -396,22 +372,18 @@ describe('documented links', () => {
 })
 
 describe('release workflow', () => {
-  it('parses, runs on published releases, and pins every action by commit SHA', async () => {
-    const workflow = parse(await read('.github/workflows/release.yml')) as Workflow & {
-      on: { release?: { types?: string[] } }
-    }
+  it('parses, runs on published releases, and pins every action by commit SHA, its version in a comment', async () => {
+    const text = await read('.github/workflows/release.yml')
+    const workflow = parse(text) as Workflow & { on: { release?: { types?: string[] } } }
     expect(workflow.on.release?.types).toEqual(['published'])
     const uses = Object.values(workflow.jobs).flatMap((job) =>
       (job.steps ?? []).flatMap((step) => (step.uses ? [step.uses] : []))
     )
     expect(uses.length).toBeGreaterThan(0)
     for (const use of uses) expect(use).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/)
-  })
-
-  it('names the version of every pinned action in a comment', async () => {
-    const uses = usesLines(await read('.github/workflows/release.yml'))
-    expect(uses.length).toBeGreaterThan(0)
-    for (const use of uses) expect(use).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
+    const lines = usesLines(text)
+    expect(lines.length).toBeGreaterThan(0)
+    for (const use of lines) expect(use).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
   })
 })
 

@@ -1,8 +1,8 @@
 /**
  * `run()` in-process, as actions/typescript-action tests it: `@actions/core` mocked (inputs in,
- * outputs, annotations and the summary out), the registry the shared in-memory one and GitHub's
- * client a stub. How ECR's answers are read is registry.test's; the end-to-end tests run the
- * bundle; these show the glue's decisions.
+ * outputs, annotations and the summary out), the registry the shared in-memory one. How ECR's
+ * answers are read is registry.test's, each stage's rules are unit/run/'s, the end-to-end tests run
+ * the bundle; these show the glue's decisions and the order of the stages.
  */
 import { jest } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -33,36 +33,9 @@ jest.unstable_mockModule('@actions/core', () => ({
   group: async (_name: string, fn: () => Promise<unknown>) => fn(),
   summary
 }))
-/** GitHub's deployments API as @actions/github's client reaches it: what was created, and a history to page through. */
-const github: { created: object[]; failure?: Error; pages: object[][] } = { created: [], pages: [] }
-/** A page of the history, linking the next as GitHub does. */
-const pageUrl = (page: number) => `https://api.github.com/repos/octo/app/deployments?page=${page}`
-const historyPage = (page: number) => ({
-  url: pageUrl(page),
-  headers: page < github.pages.length ? { link: `<${pageUrl(page + 1)}>; rel="next"` } : {},
-  data: github.pages[page - 1] ?? []
-})
 /** The registry the run reaches: repository `app`, set up afresh by each test. */
 let registry: MemoryRegistry
 jest.unstable_mockModule('../../../src/ecr/client.js', () => ({ createRegistry: () => registry }))
-jest.unstable_mockModule('@actions/github', () => ({
-  getOctokit: () => ({
-    rest: {
-      repos: {
-        createDeployment: async (params: object) => {
-          if (github.failure) throw github.failure
-          github.created.push(params)
-          return { data: { id: github.created.length } }
-        },
-        createDeploymentStatus: async () => ({ data: {} }),
-        listDeployments: async () => historyPage(1),
-        listDeploymentStatuses: async () => ({ data: [{ state: 'success' }] })
-      }
-    },
-    request: async ({ url }: { url: string }) =>
-      historyPage(Number(new URL(url).searchParams.get('page')))
-  })
-}))
 const { onCancel } = await import('../../../src/run/execute.js')
 const { run } = await import('../../../src/action/main.js')
 
@@ -89,7 +62,6 @@ beforeEach(() => {
     for (const key of Object.keys(record)) delete record[key]
   annotations.length = 0
   written.length = 0
-  Object.assign(github, { created: [], pages: [], failure: undefined })
   process.exitCode = undefined
   holding()
   Object.assign(inputs, { repository: 'app', convention: 'environments' })
@@ -113,6 +85,11 @@ function onEvent(eventName: string, ref: string, payload: object = {}) {
     AWS_REGION: 'us-east-1'
   })
 }
+const onRelease = () =>
+  onEvent('release', 'refs/tags/v1.1.0', {
+    action: 'published',
+    release: { tag_name: 'v1.1.0', prerelease: false }
+  })
 
 describe('run()', () => {
   it('on a push to main, moves latest and sets every output', async () => {
@@ -138,16 +115,7 @@ describe('run()', () => {
     ])
     expect(registry.tags('app').latest).toBe(build.digest)
     expect(summaryText()).toContain('push to main')
-  })
-
-  it('on an edited release, writes nothing and says why', async () => {
-    onEvent('release', 'refs/tags/v1.1.0', { action: 'edited', release: { tag_name: 'v1.1.0' } })
-    await run()
-    expect(process.exitCode).toBeUndefined()
-    expect(registry.log).toEqual([])
-    expect(annotations).toEqual([
-      "notice: nothing to do: release action 'edited' publishes nothing: only published, released, prereleased tag an image: no tag is written"
-    ])
+    expect(state).toMatchObject({ isPost: 'true', journal: expect.stringMatching(/journal/) })
   })
 
   it('refuses bad input before any call, with one ::error:: each and a summary', async () => {
@@ -164,10 +132,7 @@ describe('run()', () => {
   })
 
   it('stops writing on SIGINT, puts back what it wrote, and fails saying so', async () => {
-    onEvent('release', 'refs/tags/v1.1.0', {
-      action: 'published',
-      release: { tag_name: 'v1.1.0', prerelease: false }
-    })
+    onRelease()
     registry.fault({
       operation: 'put',
       ref: 'v1.1.0',
@@ -191,47 +156,8 @@ describe('run()', () => {
     ).toEqual(['undone', 'unchanged'])
   }, 20_000)
 
-  it('event lifecycle with check: warns of a missing policy, writes nothing, and reports it', async () => {
-    onEvent('workflow_dispatch', 'refs/heads/main')
-    Object.assign(inputs, { event: 'lifecycle', lifecycle: 'check' })
-    await run()
-    expect(process.exitCode).toBeUndefined()
-    expect(annotations).toEqual([
-      expect.stringMatching(
-        /^warning: app: the lifecycle policy differs .*: the repository has no lifecycle policy$/
-      )
-    ])
-    const [entry] = JSON.parse(outputs.json ?? '[]') as { lifecycle: { action: string } }[]
-    expect(entry?.lifecycle.action).toBe('drift')
-    expect(writes()).toEqual([])
-  })
-
-  it.each([
-    ['without dry-run it only plans', {}, false],
-    ['with dry-run: false it deletes', { 'dry-run': 'false' }, true]
-  ])('event prune: %s', async (_name, extra, deleted) => {
-    onEvent('schedule', 'refs/heads/main')
-    holding('v0.9.0=b')
-    Object.assign(inputs, { event: 'prune', 'keep-minor-versions': '1', ...extra })
-    await run()
-    expect(annotations).toEqual([])
-    expect(writes()).toEqual(deleted ? ['remove app:sha-bbbbbbb,v0.9.0'] : [])
-    expect('v0.9.0' in registry.tags('app')).toBe(!deleted)
-    const [entry] = JSON.parse(outputs.json ?? '[]') as {
-      prune: { deleted: boolean; images: { digest: string; versions: string[] }[] }
-    }[]
-    expect(entry?.prune).toMatchObject({
-      deleted,
-      images: [{ digest: build.digest, versions: ['0.9.0'] }]
-    })
-    expect(summaryText()).toContain(`app: ${deleted ? 'deleted' : 'would delete'} 1 release images`)
-  })
-
   it('refuses a release whose image has a finding at the gate, writing nothing, with the gate in the summary', async () => {
-    onEvent('release', 'refs/tags/v1.1.0', {
-      action: 'published',
-      release: { tag_name: 'v1.1.0', prerelease: false }
-    })
+    onRelease()
     inputs['fail-on-severity'] = 'HIGH'
     registry.facts[build.digest] = {
       scan: {
@@ -249,22 +175,6 @@ describe('run()', () => {
     ])
     expect(summaryText()).toContain('refused (fail on HIGH): HIGH 1')
     expect(JSON.parse(outputs.json ?? '[]')[0].gates.scan).toMatchObject({ passed: false })
-  })
-
-  it('in a dry run, says an archived rollback target would be restored, and calls no write', async () => {
-    onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
-    Object.assign(inputs, { event: 'rollback', version: '0.9.0', 'dry-run': 'true' })
-    const archived = manifest('a')
-    holding('v0.9.0=a', { facts: { [archived.digest]: { status: 'ARCHIVED' } } })
-    await run()
-    expect(process.exitCode).toBeUndefined()
-    expect(writes()).toEqual([])
-    expect(summaryText()).toContain('was ARCHIVED: would restore')
-    expect(JSON.parse(outputs.changes ?? '[]')).toEqual([
-      // The version production leaves is marked withdrawn, on the image it leaves.
-      expect.objectContaining({ tag: 'withdrawn-1.0.0', to: old.digest }),
-      expect.objectContaining({ tag: 'production', to: archived.digest, action: 'planned' })
-    ])
   })
 
   describe('a rollback to an archived image', () => {
@@ -289,6 +199,21 @@ describe('run()', () => {
     beforeEach(() => {
       onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
       Object.assign(inputs, { event: 'rollback', version: '0.9.0' })
+    })
+
+    it('in a dry run, only says an archived rollback target would be restored, and calls no write', async () => {
+      inputs['dry-run'] = 'true'
+      archive('ACTIVE')
+      await run()
+      expect(process.exitCode).toBeUndefined()
+      expect(writes()).toEqual([])
+      expect(summaryText()).toContain('was ARCHIVED: would restore')
+      expect(summaryText()).toContain('(dry run: nothing was written)')
+      expect(JSON.parse(outputs.changes ?? '[]')).toEqual([
+        // The version production leaves is marked withdrawn, on the image it leaves.
+        expect.objectContaining({ tag: 'withdrawn-1.0.0', to: old.digest }),
+        expect.objectContaining({ tag: 'production', to: archived.digest, action: 'planned' })
+      ])
     })
 
     it('restores it, reads the registry again and then writes', async () => {
@@ -317,10 +242,7 @@ describe('run()', () => {
   })
 
   it('refuses a lifecycle the convention cannot render before writing any tag', async () => {
-    onEvent('release', 'refs/tags/v1.1.0', {
-      action: 'published',
-      release: { tag_name: 'v1.1.0', prerelease: false }
-    })
+    onRelease()
     writeFileSync(join(dir, 'plain.yml'), 'build-tag: sha-{sha7}\nversion-tag: v{version}\n')
     Object.assign(inputs, { convention: 'plain.yml', lifecycle: 'apply' })
     await run()
@@ -330,117 +252,11 @@ describe('run()', () => {
       'error: the plain.yml convention has no cleanup section, so there is no lifecycle policy to apply'
     ])
   })
-})
-
-describe('run(): history', () => {
-  const onDispatch = (extra: Record<string, string>) => {
-    onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
-    process.env.GITHUB_REPOSITORY = 'octo/app'
-    Object.assign(inputs, { 'github-token': 'ghs_test', ...extra })
-  }
-
-  it('status reads every pointer and writes nothing', async () => {
-    onDispatch({ event: 'status' })
-    await run()
-    expect(process.exitCode).toBeUndefined()
-    expect(writes()).toEqual([])
-    const [app] = JSON.parse(outputs.json ?? '[]')
-    expect(app.pointers).toEqual([
-      expect.objectContaining({ tag: 'latest', digest: null }),
-      expect.objectContaining({ tag: 'production', digest: old.digest, versions: ['1.0.0'] }),
-      expect.objectContaining({ tag: 'staging', digest: null }),
-      expect.objectContaining({ tag: 'canary', digest: null })
-    ])
-    expect(summaryText()).toContain('Withdrawn versions')
-  })
-
-  it('a GitHub failure after the writes is a warning, and the run succeeds', async () => {
-    onDispatch({ event: 'release', 'release-tag': 'v1.1.0', deployments: 'on' })
-    github.failure = new Error('Bad credentials')
-    await run()
-    expect(process.exitCode).toBeUndefined()
-    expect(registry.tags('app').production).toBe(build.digest)
-    expect(annotations).toEqual([
-      'warning: 1 of 1 GitHub deployment not recorded (the tags are written as reported): app:production in production: Bad credentials'
-    ])
-  })
-
-  it('records the release in the production environment, at the commit built', async () => {
-    onDispatch({ event: 'release', 'release-tag': 'v1.1.0', deployments: 'on' })
-    await run()
-    expect(github.created).toEqual([
-      expect.objectContaining({
-        owner: 'octo',
-        repo: 'app',
-        ref: SHA,
-        environment: 'production',
-        production_environment: true,
-        required_contexts: [],
-        auto_merge: false,
-        payload: expect.objectContaining({
-          tag: 'production',
-          digest: build.digest,
-          version: '1.1.0'
-        })
-      })
-    ])
-  })
-
-  it('a dry run records no deployment', async () => {
-    onDispatch({ event: 'release', 'release-tag': 'v1.1.0', deployments: 'on', 'dry-run': 'true' })
-    await run()
-    expect(github.created).toEqual([])
-  })
-
-  it('rolls back to where the deployment record says production was at a moment', async () => {
-    holding('v1.1.0=b production=b')
-    github.pages = [
-      [
-        {
-          id: 9,
-          environment: 'production',
-          created_at: '2026-11-20T00:00:00Z',
-          payload: {
-            repository: 'app',
-            tag: 'production',
-            digest: build.digest,
-            image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/app@${build.digest}`
-          }
-        }
-      ],
-      [
-        {
-          id: 7,
-          environment: 'production',
-          created_at: '2026-11-10T00:00:00Z',
-          payload: {
-            repository: 'app',
-            tag: 'production',
-            digest: old.digest,
-            image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/app@${old.digest}`
-          }
-        }
-      ]
-    ]
-    onDispatch({ event: 'rollback', version: '2026-11-15' })
-    await run()
-    expect(process.exitCode).toBeUndefined()
-    expect(registry.tags('app')).toMatchObject({
-      production: old.digest,
-      'withdrawn-1.1.0': build.digest
-    })
-    expect(JSON.parse(outputs.json ?? '[]')[0].history).toEqual({
-      deployment: 7,
-      environment: 'production',
-      'created-at': '2026-11-10T00:00:00.000Z',
-      digest: old.digest
-    })
-    expect(summaryText()).toContain('From the deployment history')
-  })
 
   it('restore-version in a dry run names the mark it would take off, writing nothing', async () => {
     holding('withdrawn-1.0.0=c')
-    onDispatch({ event: 'restore-version', version: '1.0.0', 'dry-run': 'true' })
+    onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
+    Object.assign(inputs, { event: 'restore-version', version: '1.0.0', 'dry-run': 'true' })
     await run()
     expect(process.exitCode).toBeUndefined()
     expect(writes()).toEqual([])

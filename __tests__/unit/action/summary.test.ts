@@ -5,6 +5,7 @@ import {
   fakeDigests,
   lifecycleOutcome,
   plan,
+  result,
   v
 } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
@@ -22,6 +23,7 @@ jest.unstable_mockModule('@actions/core', () => ({
 const { cleanupFailure } = await import('../../../src/report/result.js')
 const { report, escape } = await import('../../../src/action/summary.js')
 type Change = import('../../../src/report/result.js').Change
+type RunResult = import('../../../src/report/result.js').RunResult
 
 const [build, old] = [fakeDigest('b'), fakeDigest('c')]
 /** A row: `tag` of `repository` moved from c to b, unless told. */
@@ -40,10 +42,7 @@ describe('report', () => {
       repositories: ['api', 'worker', 'web'],
       plans: [
         plan('web', { pointer: 'production' }),
-        plan('api', {
-          pointer: 'production',
-          version: v('1.2.0')
-        }),
+        plan('api', { pointer: 'production', version: v('1.2.0') }),
         plan('worker', { pointer: 'production' })
       ],
       changes: [
@@ -56,11 +55,11 @@ describe('report', () => {
     expect(outputs['previous-digest']).toBe([old, '', old].join('\n'))
     expect(outputs.version).toBe('1.2.0\n\n')
     expect(outputs.tags).toBe('production')
-    expect(outputs.images?.split('\n')).toEqual([
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/api:production',
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:production',
-      '123456789012.dkr.ecr.us-east-1.amazonaws.com/web:production'
-    ])
+    expect(outputs.images?.split('\n')).toEqual(
+      ['api', 'worker', 'web'].map(
+        (name) => `123456789012.dkr.ecr.us-east-1.amazonaws.com/${name}:production`
+      )
+    )
     expect(JSON.parse(outputs.json ?? '')).toEqual([
       {
         repository: 'api',
@@ -86,26 +85,23 @@ describe('report', () => {
   })
 
   it('lists in tags and images only what the registry shows on the source at the end', async () => {
-    await report({
-      title: 'release 1.2.0',
-      repositories: ['api'],
-      plans: [plan('api')],
-      changes: [
-        change('api', 'v1.2.0', { action: 'undone', from: null, now: null }),
-        change('api', 'production', { action: 'moved', now: old, note: 'moved on' })
-      ],
-      failure: new Error('ecr:PutImage on api failed')
-    })
+    await report(
+      result({
+        plans: [plan('api')],
+        changes: [
+          change('api', 'v1.2.0', { action: 'undone', from: null, now: null }),
+          change('api', 'production', { action: 'moved', now: old, note: 'moved on' })
+        ],
+        failure: new Error('ecr:PutImage on api failed')
+      })
+    )
     expect(outputs.tags).toBe('')
     expect(outputs.images).toBe('')
   })
 
   it('writes a summary with the error and "Nothing was written" for a run that failed before writing', async () => {
     await report({
-      title: 'push to main',
-      repositories: [],
-      plans: [],
-      changes: [],
+      ...result({ title: 'push to main', repositories: [] }),
       failure: new AggregateError([
         new Error('sha is not a git commit hash'),
         new Error('no region')
@@ -118,13 +114,13 @@ describe('report', () => {
   })
 
   it('shows each row with its final digest and action; a failed write wrote nothing', async () => {
-    await report({
-      title: 'release 1.2.0',
-      repositories: ['api'],
-      plans: [plan('api')],
-      changes: [change('api', 'production', { action: 'failed', now: old })],
-      failure: new Error('boom')
-    })
+    await report(
+      result({
+        plans: [plan('api')],
+        changes: [change('api', 'production', { action: 'failed', now: old })],
+        failure: new Error('boom')
+      })
+    )
     expect(written[0]).toContain(
       '["api","<code>production</code>","<code>sha256:cccccccccccc</code>","<code>sha256:cccccccccccc</code>","failed"]'
     )
@@ -132,14 +128,58 @@ describe('report', () => {
   })
 
   it('escapes untrusted text, such as a branch name, in the summary', async () => {
-    await report({
-      title: 'push to <img src=x onerror=alert(1)>[click](http://evil)',
-      repositories: [],
-      plans: [],
-      changes: []
-    })
+    await report(result({ title: 'push to <img src=x onerror=alert(1)>[click](http://evil)' }))
     expect(written[0]).not.toMatch(/<img|\[click\]/)
     expect(written[0]).toContain('&#60;img src=x onerror=alert(1)&#62;&#91;click&#93;(http://evil)')
+  })
+
+  const createdAt = new Date('2026-11-10T00:00:00Z')
+  const payload = { repository: 'api', tag: 'production', digest: old, version: null, image: '' }
+  const withdrawn = { version: '1.0.0', tag: 'withdrawn-1.0.0', digest: old }
+  const pruned = (deleted: boolean) => ({
+    repository: 'api',
+    keptMinors: ['1.1'],
+    images: [{ digest: build, versions: ['0.9.0'], tags: ['v0.9.0'] }],
+    kept: [],
+    deleted
+  })
+  it.each<[string, Partial<RunResult>, string[]]>([
+    [
+      'the deployment a rollback to a moment went back to',
+      {
+        plans: [plan('api', { recorded: { id: 7, environment: 'production', createdAt, payload } })]
+      },
+      [
+        '# From the deployment history',
+        '- api: back to deployment 7 of 2026-11-10T00:00:00.000Z: production on sha256:cccccccccccc'
+      ]
+    ],
+    [
+      'the withdrawn versions of a status',
+      { status: [{ repository: 'api', uri: 'u', pointers: [], withdrawn: [withdrawn] }] },
+      ['# Withdrawn versions', '- api: 1.0.0 (withdrawn-1.0.0 on sha256:cccccccccccc)']
+    ],
+    [
+      'the images a dry run of prune would delete',
+      { prune: [pruned(false)] },
+      ['# api: would delete 1 release images (0 B)', 'kept minor versions: 1.1']
+    ],
+    [
+      'the images a prune deleted',
+      { prune: [pruned(true)] },
+      ['# api: deleted 1 release images (0 B)']
+    ],
+    [
+      'an archived image a dry run would restore',
+      { restores: [{ repository: 'api', digest: old, was: 'ARCHIVED', action: 'would restore' }] },
+      [
+        '# Archived images',
+        '- api@sha256:cccccccccccc was ARCHIVED: would restore; the gates check it once it is restored'
+      ]
+    ]
+  ])('shows %s', async (_name, extra, parts) => {
+    await report(result(extra))
+    expect(written[0]?.split('\n')).toEqual(expect.arrayContaining(parts))
   })
 
   it.each([

@@ -8,8 +8,8 @@ import {
   type Command,
   type Parsed
 } from '../../../src/cli/command.js'
-import type { PruneOutcome } from '../../../src/run/cleanup.js'
-import type { RunResult } from '../../../src/report/result.js'
+import type { LifecycleOutcome, PruneOutcome } from '../../../src/run/cleanup.js'
+import type { Change, RunResult } from '../../../src/report/result.js'
 import { EVENTS } from '../../../src/core/trigger.js'
 import { change, fakeDigests, lifecycleOutcome, result } from '../../support/builders.js'
 
@@ -54,15 +54,9 @@ describe('parseCommand', () => {
   })
 
   it('gives a repeated flag as a list, and as lines', () => {
-    const { inputs } = commandOf([
-      'status',
-      '--repository',
-      'a',
-      '--repository',
-      'b',
-      '--ignore-findings',
-      'CVE-2024-1'
-    ])
+    const { inputs } = commandOf(
+      'status --repository a --repository b --ignore-findings CVE-2024-1'.split(' ')
+    )
     expect(inputs.list('repository')).toEqual(['a', 'b'])
     expect(inputs.get('repository')).toBe('a\nb')
     expect(inputs.list('ignore-findings')).toEqual(['CVE-2024-1'])
@@ -174,25 +168,24 @@ describe('parseCommand', () => {
     }
   )
 
-  it.each(Object.keys(SUBCOMMANDS))('gives the help of %s, with its examples', (name) => {
-    const subcommand = SUBCOMMANDS[name]
-    expect(subcommand?.examples.length).toBeGreaterThan(0)
-    for (const argv of [
-      [name, '--help'],
-      ['-h', name]
-    ]) {
-      const parsed: Parsed = parseCommand(argv)
-      expect(parsed).toEqual({
-        help: expect.stringMatching(new RegExp(`^Usage: ecr-promote ${name}[ <]`))
-      })
-      for (const example of subcommand?.examples ?? [])
-        expect((parsed as { help: string }).help).toContain(`  ${example}`)
+  it.each(Object.keys(SUBCOMMANDS))(
+    'gives the help of %s, with its examples, its argument missing or not',
+    (name) => {
+      const subcommand = SUBCOMMANDS[name]
+      expect(subcommand?.examples.length).toBeGreaterThan(0)
+      for (const argv of [
+        [name, '--help'],
+        ['-h', name]
+      ]) {
+        const parsed: Parsed = parseCommand(argv)
+        expect(parsed).toEqual({
+          help: expect.stringMatching(new RegExp(`^Usage: ecr-promote ${name}[ <]`))
+        })
+        for (const example of subcommand?.examples ?? [])
+          expect((parsed as { help: string }).help).toContain(`  ${example}`)
+      }
     }
-  })
-
-  it('gives help for a command even with its argument missing', () => {
-    expect(parseCommand(['release', '--help'])).toHaveProperty('help')
-  })
+  )
 
   it('names the command of every example, and each example parses', () => {
     for (const [name, { examples }] of Object.entries(SUBCOMMANDS))
@@ -245,136 +238,69 @@ describe('every input of action.yml on the command line', () => {
 describe('exitCode', () => {
   const [from, to, other] = fakeDigests('a', 'b', 'c')
   const failure = new Error('ecr:PutImage on api failed')
-  const lifecycle = (action: 'written' | 'failed' | 'would write') =>
-    lifecycleOutcome('api', action)
-
+  const failed = (extra: Partial<RunResult> = {}) => result({ failure, ...extra })
+  const rows = (...changes: Change[]) => failed({ changes })
+  const lifecycle = (...actions: LifecycleOutcome['action'][]) =>
+    failed({ lifecycle: actions.map((action) => lifecycleOutcome('api', action)) })
+  const image = { digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }
+  const prune = (outcome: Partial<PruneOutcome>) =>
+    failed({
+      prune: [
+        { repository: 'api', keptMinors: ['1.2'], images: [], kept: [], deleted: true, ...outcome }
+      ]
+    })
   /** A prune that kept an image which gained a pointer meanwhile, having removed its tags first. */
-  const keptByPrune = (removed: string[]): PruneOutcome => ({
-    repository: 'api',
-    keptMinors: ['1.2'],
-    images: [],
-    kept: [
-      {
-        digest: other,
-        versions: ['1.0.0'],
-        tags: ['1.0.0'],
-        reason: 'it gained production',
-        removed
-      }
-    ],
-    deleted: true,
-    error: new Error('could not put back 1.0.0')
-  })
+  const kept = (removed: string[]) =>
+    prune({
+      kept: [{ ...image, reason: 'it gained production', removed }],
+      error: new Error('could not put back 1.0.0')
+    })
+
   const table: [string, RunResult, 0 | 1 | 2 | 3][] = [
     ['a run that ended well', result({ changes: [change({})] }), 0],
     ['a run that ended well, with nothing to do', result({}), 0],
-    ['a bad input', result({ failure, badInput: true }), 2],
-    [
-      'a bad input, whatever the rows say',
-      result({ failure, badInput: true, changes: [change({})] }),
-      2
-    ],
-    ['a failure before any write', result({ failure }), 1],
+    ['a bad input', failed({ badInput: true }), 2],
+    ['a bad input, whatever the rows say', failed({ badInput: true, changes: [change({})] }), 2],
+    ['a failure before any write', failed(), 1],
     [
       'a failure whose writes were undone',
-      result({
-        failure,
-        changes: [
-          change({ action: 'undone', now: from }),
-          change({ tag: 'v1.2.0', from: null, action: 'undone', now: null })
-        ]
-      }),
+      rows(
+        change({ action: 'undone', now: from }),
+        change({ tag: 'v1.2.0', from: null, action: 'undone', now: null })
+      ),
       1
     ],
-    [
-      'a failure with a row unchanged',
-      result({ failure, changes: [change({ action: 'unchanged' })] }),
-      1
-    ],
-    [
-      'a failure with a write that failed',
-      result({ failure, changes: [change({ action: 'failed', now: from })] }),
-      1
-    ],
+    ['a failure with a row unchanged', rows(change({ action: 'unchanged' })), 1],
+    ['a failure with a write that failed', rows(change({ action: 'failed', now: from })), 1],
     [
       'a failure with a write reported failed that landed, and was not undone',
-      result({ failure, changes: [change({ action: 'failed', now: to })] }),
+      rows(change({ action: 'failed', now: to })),
       3
     ],
     [
       'a failure with a row another writer moved on since',
-      result({ failure, changes: [change({ action: 'moved', now: other })] }),
+      rows(change({ action: 'moved', now: other })),
       1
     ],
     [
       'a failure with a row created and still there',
-      result({
-        failure,
-        changes: [
-          change({ action: 'undone', now: from }),
-          change({ tag: 'v1.2.0', from: null, action: 'created', now: to })
-        ]
-      }),
+      rows(
+        change({ action: 'undone', now: from }),
+        change({ tag: 'v1.2.0', from: null, action: 'created', now: to })
+      ),
       3
     ],
-    [
-      'a failure with a row moved and still there',
-      result({ failure, changes: [change({ action: 'moved', now: to })] }),
-      3
-    ],
+    ['a failure with a row moved and still there', rows(change({ action: 'moved', now: to })), 3],
     [
       'a failure after a prune deleted images',
-      result({
-        failure,
-        prune: [
-          {
-            repository: 'api',
-            keptMinors: ['1.2'],
-            images: [{ digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }],
-            kept: [],
-            deleted: true,
-            error: new Error('throttled')
-          }
-        ]
-      }),
+      prune({ images: [image], error: new Error('throttled') }),
       3
     ],
-    [
-      'a failure after a prune that only planned',
-      result({
-        failure,
-        prune: [
-          {
-            repository: 'api',
-            keptMinors: ['1.2'],
-            images: [{ digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }],
-            kept: [],
-            deleted: false
-          }
-        ]
-      }),
-      1
-    ],
-    [
-      'a failure after a prune kept an image and put back every tag it removed',
-      result({ failure, prune: [keptByPrune([])] }),
-      1
-    ],
-    [
-      'a failure after a prune kept an image and could not put back a tag',
-      result({ failure, prune: [keptByPrune(['1.0.0'])] }),
-      3
-    ],
-    [
-      'a failure after a lifecycle policy was written',
-      result({ failure, lifecycle: [lifecycle('written')] }),
-      3
-    ],
-    [
-      'a failure with a lifecycle policy not written',
-      result({ failure, lifecycle: [lifecycle('failed'), lifecycle('would write')] }),
-      1
-    ]
+    ['a failure after a prune that only planned', prune({ images: [image], deleted: false }), 1],
+    ['a failure after a prune kept an image and put back every tag it removed', kept([]), 1],
+    ['a failure after a prune kept an image and could not put back a tag', kept(['1.0.0']), 3],
+    ['a failure after a lifecycle policy was written', lifecycle('written'), 3],
+    ['a failure with a lifecycle policy not written', lifecycle('failed', 'would write'), 1]
   ]
 
   it.each(table.map(([name, result, code]) => [name, code, result] as const))(

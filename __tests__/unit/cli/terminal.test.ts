@@ -54,51 +54,46 @@ const noJournal = () => ({ note: () => {}, resume: '' })
 describe('terminalHost', () => {
   const quiet = { yes: false, verbose: false }
 
-  it('rewrites progress in place on a live terminal, without a newline', () => {
-    const { terminal, stderr } = fakeTerminal({ live: true })
+  it.each<[string, boolean, string[], string]>([
+    [
+      'rewrites progress in place on a live terminal, without a newline',
+      true,
+      ['progress 3 writes of 40', 'progress 4 writes of 40'],
+      `${CLEAR}3 writes of 40${CLEAR}4 writes of 40`
+    ],
+    [
+      'clears the progress line before the next line, and only then',
+      true,
+      ['progress 4 writes of 40', 'warning throttled', 'notice held back'],
+      `${CLEAR}4 writes of 40${CLEAR}warning: throttled\nnote: held back\n`
+    ],
+    [
+      'takes the progress line away when settled, and nothing else',
+      true,
+      ['settle', 'progress 4 writes of 40', 'settle', 'settle', 'warning throttled'],
+      `${CLEAR}4 writes of 40${CLEAR}warning: throttled\n`
+    ],
+    [
+      'writes progress a line each when piped',
+      false,
+      ['progress 3 writes of 40', 'progress 4 writes of 40', 'warning throttled'],
+      '3 writes of 40\n4 writes of 40\nwarning: throttled\n'
+    ],
+    [
+      'prefixes notices and warnings',
+      false,
+      ['notice v1.1.0 is below the pointer', 'warning no deployment recorded'],
+      'note: v1.1.0 is below the pointer\nwarning: no deployment recorded\n'
+    ]
+  ])('%s', (_name, live, calls, expected) => {
+    const { terminal, stderr, stdout } = fakeTerminal({ live })
     const host = terminalHost(terminal, quiet, noJournal)
-    host.progress('3 writes of 40')
-    expect(stderr()).toBe(`${CLEAR}3 writes of 40`)
-    host.progress('4 writes of 40')
-    expect(stderr()).toBe(`${CLEAR}3 writes of 40${CLEAR}4 writes of 40`)
-  })
-
-  it('clears the progress line before the next line, and only then', () => {
-    const { terminal, stderr } = fakeTerminal({ live: true })
-    const host = terminalHost(terminal, quiet, noJournal)
-    host.progress('4 writes of 40')
-    host.warning('throttled')
-    host.notice('held back')
-    expect(stderr()).toBe(`${CLEAR}4 writes of 40${CLEAR}warning: throttled\nnote: held back\n`)
-  })
-
-  it('takes the progress line away when settled, and nothing else', () => {
-    const { terminal, stderr } = fakeTerminal({ live: true })
-    const host = terminalHost(terminal, quiet, noJournal)
-    host.settle()
-    expect(stderr()).toBe('')
-    host.progress('4 writes of 40')
-    host.settle()
-    host.settle()
-    host.warning('throttled')
-    expect(stderr()).toBe(`${CLEAR}4 writes of 40${CLEAR}warning: throttled\n`)
-  })
-
-  it('writes progress a line each when piped', () => {
-    const { terminal, stderr } = fakeTerminal({ live: false })
-    const host = terminalHost(terminal, quiet, noJournal)
-    host.progress('3 writes of 40')
-    host.progress('4 writes of 40')
-    host.warning('throttled')
-    expect(stderr()).toBe('3 writes of 40\n4 writes of 40\nwarning: throttled\n')
-  })
-
-  it('prefixes notices and warnings', () => {
-    const { terminal, stderr, stdout } = fakeTerminal()
-    const host = terminalHost(terminal, quiet, noJournal)
-    host.notice('v1.1.0 is below the pointer')
-    host.warning('no deployment recorded')
-    expect(stderr()).toBe('note: v1.1.0 is below the pointer\nwarning: no deployment recorded\n')
+    for (const call of calls) {
+      const [method = '', ...words] = call.split(' ')
+      if (method === 'settle') host.settle()
+      else host[method as 'progress' | 'warning' | 'notice'](words.join(' '))
+    }
+    expect(stderr()).toBe(expected)
     expect(stdout()).toBe('')
   })
 
@@ -174,21 +169,11 @@ describe('terminalHost', () => {
     })
 
     it.each([
-      ['y', 'confirmed'],
-      ['Y', 'confirmed'],
-      ['yes', 'confirmed'],
-      ['YES', 'confirmed'],
-      ['Yes', 'confirmed'],
-      ['  yes \n', 'confirmed'],
-      ['y\n', 'confirmed'],
-      ['', 'declined'],
-      ['n', 'declined'],
-      ['no', 'declined'],
-      ['ye', 'declined'],
-      ['yess', 'declined'],
-      ['yes please', 'declined'],
-      ['sure', 'declined'],
-      ['\n', 'declined']
+      ...['y', 'Y', 'yes', 'YES', 'Yes', '  yes \n', 'y\n'].map((answer) => [answer, 'confirmed']),
+      ...['', 'n', 'no', 'ye', 'yess', 'yes please', 'sure', '\n'].map((answer) => [
+        answer,
+        'declined'
+      ])
     ])('takes the answer %j as %s', async (answer, accepted) => {
       const { terminal, questions } = fakeTerminal({ interactive: true }, [answer])
       await expect(terminalHost(terminal, quiet, noJournal).confirm(plans)).resolves.toBe(accepted)

@@ -23,58 +23,37 @@ describe('boundedRetries', () => {
     return { pauses, gaveUp: false }
   }
 
-  it.each([
-    {
-      what: 'a throttle',
-      type: 'THROTTLING',
-      name: 'ThrottlingException',
-      at: [0, 0, 0, 0, 0, 0],
-      pauses: [100, 200, 400, 800, 1000, 1000],
-      gaveUp: false
-    },
-    {
-      what: 'a timeout',
-      type: 'TRANSIENT',
-      name: 'TimeoutError',
-      at: [0, 0],
-      pauses: [100, 200],
-      gaveUp: false
-    },
-    {
-      what: 'a 5xx answer',
-      type: 'SERVER_ERROR',
-      name: 'InternalFailure',
-      at: [0],
-      pauses: [100],
-      gaveUp: false
-    },
-    {
-      what: 'an abort, a denial, a bad request',
-      type: 'CLIENT_ERROR',
-      name: 'AbortError',
-      at: [0],
-      pauses: [],
-      gaveUp: true
-    },
-    {
-      what: 'LimitExceededException, also a hard quota: once',
-      type: 'THROTTLING',
-      name: 'LimitExceededException',
-      at: [0, 0],
-      pauses: [100],
-      gaveUp: true
-    },
-    {
-      what: 'anything, once the call is 10 s old',
-      type: 'THROTTLING',
-      name: 'ThrottlingException',
-      at: [1000, 9_950],
-      pauses: [100],
-      gaveUp: true
-    }
+  it.each<[string, string, string, number[], number[], boolean]>([
+    [
+      'a throttle',
+      'THROTTLING',
+      'ThrottlingException',
+      [0, 0, 0, 0, 0, 0],
+      [100, 200, 400, 800, 1000, 1000],
+      false
+    ],
+    ['a timeout', 'TRANSIENT', 'TimeoutError', [0, 0], [100, 200], false],
+    ['a 5xx answer', 'SERVER_ERROR', 'InternalFailure', [0], [100], false],
+    ['an abort, a denial, a bad request', 'CLIENT_ERROR', 'AbortError', [0], [], true],
+    [
+      'LimitExceededException, also a hard quota: once',
+      'THROTTLING',
+      'LimitExceededException',
+      [0, 0],
+      [100],
+      true
+    ],
+    [
+      'anything, once the call is 10 s old',
+      'THROTTLING',
+      'ThrottlingException',
+      [1000, 9_950],
+      [100],
+      true
+    ]
   ])(
-    '$what: pauses $pauses ms, then gives up: $gaveUp',
-    async ({ type, name, at, pauses, gaveUp }) => {
+    '%s (%s %s at %j ms): pauses %j ms, then gives up: %s',
+    async (_what, type, name, at, pauses, gaveUp) => {
       expect(await retries(type, name, at)).toEqual({ pauses, gaveUp })
     }
   )

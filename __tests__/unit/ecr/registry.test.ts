@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../../../src/ecr/registry.js'
-import type { Manifest } from '../../../src/core/model.js'
+import type { ImageRef, Manifest } from '../../../src/core/model.js'
 import { digestOf } from '../../support/oci.mjs'
 
 const ecr = mockClient(ECRClient)
@@ -84,31 +84,6 @@ describe('Registry reads', () => {
     )
   })
 
-  it('matches a digest request by digest', async () => {
-    ecr.on(BatchGetImageCommand).resolves({
-      images: [served({ imageDigest: digest })]
-    })
-    expect((await registry().getManifests('app', [{ digest }])).get(digest)).toEqual(manifest)
-  })
-
-  it('refuses to guess when ECR cannot return an image for another reason than not found', async () => {
-    ecr.on(BatchGetImageCommand).resolves({
-      failures: [
-        notFound('latest'),
-        {
-          imageId: { imageTag: 'production' },
-          failureCode: 'KmsError',
-          failureReason: 'key disabled'
-        }
-      ]
-    })
-    await expect(
-      registry().getManifests('app', [{ tag: 'latest' }, { tag: 'production' }])
-    ).rejects.toThrow(
-      'ECR could not return app:production (KmsError: key disabled); refusing to decide from a partial answer'
-    )
-  })
-
   it('asks for at most 100 images a call', async () => {
     ecr
       .on(BatchGetImageCommand)
@@ -124,16 +99,7 @@ describe('Registry reads', () => {
     ).toEqual([100, 100, 50])
   })
 
-  it('refuses a manifest whose bytes do not hash to its digest', async () => {
-    ecr.on(BatchGetImageCommand).resolves({
-      images: [served({ imageTag: 'latest', imageDigest: digest }, `${body} `)]
-    })
-    await expect(registry().getManifests('app', [{ tag: 'latest' }])).rejects.toThrow(
-      `the manifest ECR returned for app:latest hashes to sha256:`
-    )
-  })
-
-  it('follows ListImages pagination to the end and skips untagged images', async () => {
+  it('follows ListImages pagination to the end, archived images included, and skips untagged images', async () => {
     ecr
       .on(ListImagesCommand, { nextToken: undefined })
       .resolves({
@@ -148,7 +114,7 @@ describe('Registry reads', () => {
       ['production', 'sha256:1']
     ])
     expect(sent(ListImagesCommand)).toMatchObject({
-      filter: { tagStatus: 'TAGGED' },
+      filter: { tagStatus: 'TAGGED', imageStatus: 'ANY' },
       maxResults: 1000
     })
   })
@@ -168,62 +134,7 @@ describe('Registry reads', () => {
       mutability: { mode: 'IMMUTABLE_WITH_EXCLUSION', exclusions: ['prod*'] }
     })
   })
-})
 
-describe('Registry writes', () => {
-  it('sends the manifest untouched with its digest and media type', async () => {
-    ecr.on(PutImageCommand).resolves({})
-    expect(await registry().putTag('app', 'latest', manifest)).toBe('written')
-    expect(sent(PutImageCommand)).toEqual({
-      ...scope,
-      imageTag: 'latest',
-      imageManifest: body,
-      imageManifestMediaType: manifest.mediaType,
-      imageDigest: digest
-    })
-  })
-
-  it('treats ImageAlreadyExistsException as already done', async () => {
-    ecr.on(PutImageCommand).rejects(
-      new ImageAlreadyExistsException({
-        message: 'Image with digest already exists',
-        ...metadata
-      })
-    )
-    expect(await registry().putTag('app', 'latest', manifest)).toBe('already there')
-  })
-
-  it('counts ImageAlreadyExistsException on a retry as its own write: the first attempt landed', async () => {
-    ecr.on(PutImageCommand).rejects(
-      new ImageAlreadyExistsException({
-        message: 'Image with digest already exists',
-        $metadata: { attempts: 2 }
-      })
-    )
-    expect(await registry().putTag('app', 'latest', manifest)).toBe('written')
-  })
-
-  it('removes a tag with BatchDeleteImage and reports a failure', async () => {
-    ecr.on(BatchDeleteImageCommand).resolves({
-      failures: [
-        { imageId: { imageTag: 'latest' }, failureCode: 'KmsError', failureReason: 'key disabled' }
-      ]
-    })
-    await expect(registry().removeTag('app', 'latest')).rejects.toThrow(
-      "could not remove tag 'latest' from app: KmsError: key disabled"
-    )
-    expect(sent(BatchDeleteImageCommand).imageIds).toEqual([{ imageTag: 'latest' }])
-  })
-
-  it('counts a tag that is already gone as removed: the retry of a removal whose answer was lost', async () => {
-    ecr.on(BatchDeleteImageCommand).resolves({
-      failures: [notFound('latest')]
-    })
-    await expect(registry().removeTag('app', 'latest')).resolves.toBeUndefined()
-  })
-})
-
-describe('Registry describes images', () => {
   it('returns tags and push times by digest, by digest ids', async () => {
     const pushedAt = new Date('2026-01-02T00:00:00Z')
     ecr.on(DescribeImagesCommand).resolves({
@@ -245,18 +156,70 @@ describe('Registry describes images', () => {
       filter: { imageStatus: 'ANY' }
     })
   })
+
+  it.each([
+    [{ digest }, { imageDigest: digest }],
+    [{ tag: 'v1.0.0' }, { imageTag: 'v1.0.0' }]
+  ])('describes how the image %j is stored, archived ones included', async (ref, imageId) => {
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          imageDigest: digest,
+          imageStatus: 'ARCHIVED',
+          imageManifestMediaType: manifest.mediaType,
+          imageTags: ['v1.0.0']
+        }
+      ]
+    })
+    expect(await registry().storedImage('app', ref)).toEqual({
+      digest,
+      status: 'ARCHIVED',
+      mediaType: manifest.mediaType
+    })
+    expect(sent(DescribeImagesCommand)).toEqual({
+      ...scope,
+      imageIds: [imageId],
+      filter: { imageStatus: 'ANY' }
+    })
+  })
+
+  it('returns one signing state per signing profile', async () => {
+    const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
+    ecr.on(DescribeImageSigningStatusCommand).resolves({
+      signingStatuses: [
+        { signingProfileArn: profile, status: 'COMPLETE' },
+        {
+          signingProfileArn: `${profile}-2`,
+          status: 'FAILED',
+          failureCode: 'AccessDenied',
+          failureReason: 'signer:SignPayload denied'
+        },
+        {}
+      ]
+    })
+    expect(await registry().signingStatuses('app', digest)).toEqual([
+      { profile, status: 'COMPLETE' },
+      { profile: `${profile}-2`, status: 'FAILED', reason: 'signer:SignPayload denied' },
+      { status: 'UNKNOWN' }
+    ])
+    expect(sent(DescribeImageSigningStatusCommand)).toEqual({
+      ...scope,
+      imageId: { imageDigest: digest }
+    })
+  })
 })
 
-describe('Registry lifecycle policies and deletes', () => {
-  it('reads a policy, and none as undefined', async () => {
-    ecr
-      .on(GetLifecyclePolicyCommand, { repositoryName: 'app' })
-      .resolves({ lifecyclePolicyText: '{}' })
-    ecr
-      .on(GetLifecyclePolicyCommand, { repositoryName: 'bare' })
-      .rejects(new LifecyclePolicyNotFoundException({ message: 'none', ...metadata }))
-    expect(await registry().getLifecyclePolicy('app')).toBe('{}')
-    expect(await registry().getLifecyclePolicy('bare')).toBeUndefined()
+describe('Registry writes', () => {
+  it('sends the manifest untouched with its digest and media type', async () => {
+    ecr.on(PutImageCommand).resolves({})
+    expect(await registry().putTag('app', 'latest', manifest)).toBe('written')
+    expect(sent(PutImageCommand)).toEqual({
+      ...scope,
+      imageTag: 'latest',
+      imageManifest: body,
+      imageManifestMediaType: manifest.mediaType,
+      imageDigest: digest
+    })
   })
 
   it('writes a policy and starts a preview with its text, in the registry it was given', async () => {
@@ -264,10 +227,7 @@ describe('Registry lifecycle policies and deletes', () => {
     ecr.on(StartLifecyclePolicyPreviewCommand).resolves({})
     await registry().putLifecyclePolicy('app', '{"rules":[]}')
     await registry().startLifecyclePreview('app', '{"rules":[]}')
-    const expected = {
-      ...scope,
-      lifecyclePolicyText: '{"rules":[]}'
-    }
+    const expected = { ...scope, lifecyclePolicyText: '{"rules":[]}' }
     expect(sent(PutLifecyclePolicyCommand)).toEqual(expected)
     expect(sent(StartLifecyclePolicyPreviewCommand)).toEqual(expected)
   })
@@ -331,116 +291,173 @@ describe('Registry lifecycle policies and deletes', () => {
       { imageTag: 'sha-a' }
     ])
   })
+
+  it('restores an archived image to standard storage', async () => {
+    ecr.on(UpdateImageStorageClassCommand).resolves({ imageStatus: 'ACTIVATING' })
+    expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
+    expect(sent(UpdateImageStorageClassCommand)).toEqual({
+      ...scope,
+      imageId: { imageDigest: digest },
+      targetStorageClass: 'STANDARD'
+    })
+  })
 })
 
-describe('Registry refuses a partial answer', () => {
-  it('refuses a BatchDeleteImage answer that leaves a tag out, or names a failure without its tag', async () => {
-    ecr
-      .on(BatchDeleteImageCommand)
-      .resolvesOnce({ imageIds: [{ imageTag: 'v1' }] })
-      .resolves({ failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }] })
-    await expect(registry().removeTags('app', ['v1', 'v2'])).rejects.toThrow(
-      'ECR answered BatchDeleteImage on app in part (v2: asked to remove, returned neither as removed nor as a failure)'
-    )
-    await expect(registry().removeTag('app', 'v1')).rejects.toThrow(
-      'ECR answered BatchDeleteImage on app in part (v1: asked to remove'
-    )
+/** The calls the tables make, each on repository `app`. */
+const get =
+  (...refs: ImageRef[]) =>
+  () =>
+    registry().getManifests('app', refs)
+const list = () => registry().listTags('app')
+const stored =
+  (ref: ImageRef = { tag: 'v1.0.0' }) =>
+  () =>
+    registry().storedImage('app', ref)
+const scan = () => registry().scanFindings('app', digest)
+const signing = () => registry().signingStatuses('app', digest)
+const restore = () => registry().restoreImage('app', digest)
+const put = () => registry().putTag('app', 'latest', manifest)
+const remove = (tag: string) => () => registry().removeTag('app', tag)
+/** An SDK exception of a type, as the SDK throws it. */
+const thrown = <T>(Type: new (options: { message: string; $metadata: object }) => T) =>
+  new Type({ message: 'x', ...metadata })
+/** A case: what the command answers (an exception is thrown), the call, and what it comes to. */
+type Case = [string, Command, object, () => Promise<unknown>, unknown, (() => void)?]
+type Command = Parameters<typeof ecr.commandCalls>[0]
+const answer = (command: Command, given: object) => {
+  const on = ecr.on(command as Parameters<typeof ecr.on>[0])
+  return given instanceof Error ? on.rejects(given) : on.resolves(given)
+}
+const [v1, production, archived] = [{ tag: 'v1.0.0' }, { tag: 'production' }, { tag: 'v0.9.0' }]
+const failure = (tag: string, failureCode: string, failureReason: string) => ({
+  imageId: { imageTag: tag },
+  failureCode,
+  failureReason
+})
+
+describe('Registry reads each answer as what it is', () => {
+  const Scan = DescribeImageScanFindingsCommand
+  const scanned = (status: string, description?: string) => ({
+    imageScanStatus: { status, description }
   })
 
-  const image = {
-    imageId: { imageTag: 'v1.0.0', imageDigest: digest },
-    imageManifest: body,
-    imageManifestMediaType: manifest.mediaType
-  }
+  it.each<Case>([
+    [
+      'a digest request, matched by digest',
+      BatchGetImageCommand,
+      { images: [served({ imageDigest: digest })] },
+      async () => (await get({ digest })()).get(digest),
+      manifest
+    ],
+    [
+      'ImageInaccessible for the ref that may be archived, as absent',
+      BatchGetImageCommand,
+      { failures: [failure('v0.9.0', 'ImageInaccessible', 'archived')] },
+      () => registry().getManifests('app', [archived], [archived]),
+      new Map()
+    ],
+    ['an empty ListImages page, as empty', ListImagesCommand, { imageIds: [] }, list, new Map()],
+    [
+      'an image without a status, as ACTIVE, and no media type where ECR gives none',
+      DescribeImagesCommand,
+      { imageDetails: [{ imageDigest: digest }] },
+      stored({ digest }),
+      { digest, status: 'ACTIVE' }
+    ],
+    [
+      'ImageNotFoundException, as no stored image',
+      DescribeImagesCommand,
+      thrown(ImageNotFoundException),
+      stored(),
+      undefined
+    ],
+    [
+      'a lifecycle policy, as its text',
+      GetLifecyclePolicyCommand,
+      { lifecyclePolicyText: '{}' },
+      () => registry().getLifecyclePolicy('app'),
+      '{}'
+    ],
+    [
+      'LifecyclePolicyNotFoundException, as no policy',
+      GetLifecyclePolicyCommand,
+      thrown(LifecyclePolicyNotFoundException),
+      () => registry().getLifecyclePolicy('bare'),
+      undefined
+    ],
+    [
+      'ImageAlreadyExistsException, as already done',
+      PutImageCommand,
+      thrown(ImageAlreadyExistsException),
+      put,
+      'already there'
+    ],
+    [
+      'ImageAlreadyExistsException on a retry, as its own write: the first attempt landed',
+      PutImageCommand,
+      new ImageAlreadyExistsException({ message: 'x', $metadata: { attempts: 2 } }),
+      put,
+      'written'
+    ],
+    [
+      'a tag already gone, as removed: the retry of a removal whose answer was lost',
+      BatchDeleteImageCommand,
+      { failures: [notFound('latest')] },
+      remove('latest'),
+      undefined,
+      () => expect(sent(BatchDeleteImageCommand).imageIds).toEqual([{ imageTag: 'latest' }])
+    ],
+    [
+      'a restore without a status, as under way',
+      UpdateImageStorageClassCommand,
+      {},
+      restore,
+      'ACTIVATING'
+    ],
+    [
+      'a restore of an image already restored, as ACTIVE',
+      UpdateImageStorageClassCommand,
+      { imageStatus: 'ACTIVE' },
+      restore,
+      'ACTIVE'
+    ],
+    [
+      'ScanNotFoundException, as no scan report',
+      Scan,
+      thrown(ScanNotFoundException),
+      scan,
+      undefined
+    ],
+    [
+      'a failed scan, with its description',
+      Scan,
+      scanned('FAILED', 'UnsupportedImageError: The operating system is not supported'),
+      scan,
+      {
+        status: 'FAILED',
+        description: 'UnsupportedImageError: The operating system is not supported',
+        findings: []
+      }
+    ],
+    [
+      'a scan in progress',
+      Scan,
+      scanned('IN_PROGRESS'),
+      scan,
+      { status: 'IN_PROGRESS', findings: [] }
+    ],
+    ['a scan answer without a status', Scan, {}, scan, { status: 'UNKNOWN', findings: [] }],
+    ['no signing status, as none', DescribeImageSigningStatusCommand, {}, signing, []]
+  ])('reads %s', async (...[, command, given, call, expected, alsoCheck]: Case) => {
+    answer(command, given)
+    expect(await call()).toEqual(expected)
+    alsoCheck?.()
+  })
+})
+
+describe('Registry refuses a partial answer, and explains a failure', () => {
   const refusal = (operation: string, what: string) =>
     `ECR answered ${operation} on app in part (${what}): refusing to decide from a partial answer; run again`
-
-  it.each([
-    ['leaves a tag out', { images: [image] }, 'production'],
-    ['has an empty body', {}, 'v1.0.0, production']
-  ])(
-    'BatchGetImage that %s: neither an image nor a failure is no answer',
-    async (_name, answer, left) => {
-      ecr.on(BatchGetImageCommand).resolves(answer)
-      await expect(
-        registry().getManifests('app', [{ tag: 'v1.0.0' }, { tag: 'production' }])
-      ).rejects.toThrow(
-        refusal(
-          'BatchGetImage',
-          `${left}: asked for, returned neither as an image nor as a failure`
-        )
-      )
-    }
-  )
-
-  it('takes ImageInaccessible as absent only for the ref that may be archived, and refuses it for any other', async () => {
-    ecr.on(BatchGetImageCommand).resolves({
-      failures: [
-        {
-          imageId: { imageTag: 'v0.9.0' },
-          failureCode: 'ImageInaccessible',
-          failureReason: 'archived'
-        }
-      ]
-    })
-    expect(await registry().getManifests('app', [{ tag: 'v0.9.0' }], [{ tag: 'v0.9.0' }])).toEqual(
-      new Map()
-    )
-    await expect(registry().getManifests('app', [{ tag: 'v0.9.0' }])).rejects.toThrow(
-      'ECR could not return app:v0.9.0 (ImageInaccessible: archived); refusing to decide from a partial answer'
-    )
-  })
-
-  it('refuses a DescribeImages answer that leaves an image out', async () => {
-    ecr
-      .on(DescribeImagesCommand)
-      .resolves({ imageDetails: [{ imageDigest: digest, imageTags: [] }] })
-    await expect(registry().describeImages('app', [digest, 'sha256:2'])).rejects.toThrow(
-      refusal('DescribeImages', 'sha256:2 not described')
-    )
-  })
-
-  it('refuses a ListImages page without imageIds, and takes an empty one as empty', async () => {
-    ecr.on(ListImagesCommand).resolvesOnce({ imageIds: [] }).resolves({})
-    expect(await registry().listTags('app')).toEqual(new Map())
-    await expect(registry().listTags('app')).rejects.toThrow(
-      refusal('ListImages', 'a page without imageIds')
-    )
-  })
-
-  it.each([
-    [
-      'ListImages',
-      () => ecr.on(ListImagesCommand).resolves({ imageIds: [], nextToken: 'again' }),
-      () => registry().listTags('app'),
-      () => ecr.commandCalls(ListImagesCommand).length
-    ],
-    [
-      'DescribeImageScanFindings',
-      () => ecr.on(DescribeImageScanFindingsCommand).resolves({ nextToken: 'again' }),
-      () => registry().scanFindings('app', digest),
-      () => ecr.commandCalls(DescribeImageScanFindingsCommand).length
-    ],
-    [
-      'GetLifecyclePolicyPreview',
-      () =>
-        ecr
-          .on(GetLifecyclePolicyPreviewCommand)
-          .resolves({ status: 'COMPLETE', previewResults: [], nextToken: 'again' }),
-      () => registry().lifecyclePreview('app'),
-      () => ecr.commandCalls(GetLifecyclePolicyPreviewCommand).length
-    ]
-  ])(
-    'stops %s with an error on a nextToken it gave before, after two pages',
-    async (operation, answer, read, calls) => {
-      answer()
-      await expect(read()).rejects.toThrow(refusal(operation, 'a nextToken it had given before'))
-      expect(calls()).toBe(2)
-    }
-  )
-})
-
-describe('Registry explains SDK errors', () => {
   const denied = (operation: string) =>
     new ECRServiceException({
       name: 'AccessDeniedException',
@@ -449,163 +466,172 @@ describe('Registry explains SDK errors', () => {
       ...metadata
     })
   const serverError = new ServerException({ message: 'internal error', ...metadata })
-  const notFound = new RepositoryNotFoundException({ message: 'no such repository', ...metadata })
-  /** A method of each way it reaches ECR (the shared call, or a catch of its own), failing with `error`. */
-  const failing = (operation: keyof typeof methods, error: Error) => {
-    const [command, call] = methods[operation]
-    ecr.on(command as Parameters<typeof ecr.on>[0]).rejects(error)
-    return call()
-  }
+  const missing = new RepositoryNotFoundException({ message: 'no such repository', ...metadata })
+  /** Each way a method reaches ECR (the shared call, or a catch of its own): its command and a call. */
   const methods = {
-    PutImage: [PutImageCommand, () => registry().putTag('app', 'latest', manifest)],
-    ListImages: [ListImagesCommand, () => registry().listTags('app')],
-    DescribeImages: [DescribeImagesCommand, () => registry().storedImage('app', { digest })],
-    UpdateImageStorageClass: [
-      UpdateImageStorageClassCommand,
-      () => registry().restoreImage('app', digest)
-    ],
-    DescribeImageScanFindings: [
-      DescribeImageScanFindingsCommand,
-      () => registry().scanFindings('app', digest)
-    ],
-    DescribeImageSigningStatus: [
-      DescribeImageSigningStatusCommand,
-      () => registry().signingStatuses('app', digest)
-    ]
+    PutImage: [PutImageCommand, put],
+    ListImages: [ListImagesCommand, list],
+    DescribeImages: [DescribeImagesCommand, stored({ digest })],
+    UpdateImageStorageClass: [UpdateImageStorageClassCommand, restore],
+    DescribeImageScanFindings: [DescribeImageScanFindingsCommand, scan],
+    DescribeImageSigningStatus: [DescribeImageSigningStatusCommand, signing]
   } as const
+  const failing = (operation: keyof typeof methods, error: Error, expected: RegExp): Case => {
+    const [command, call] = methods[operation]
+    return [`${operation} failing with ${error.name}`, command, error, call, expected]
+  }
+  const looping = (command: Command, operation: string, given: object, call: Case[3]): Case => [
+    `${operation} giving a nextToken it gave before, after two pages`,
+    command,
+    { ...given, nextToken: 'again' },
+    call,
+    refusal(operation, 'a nextToken it had given before'),
+    () => expect(ecr.commandCalls(command)).toHaveLength(2)
+  ]
 
-  it.each(Object.keys(methods) as (keyof typeof methods)[])(
-    'names the IAM action ecr:%s when access to it is denied',
-    async (operation) => {
-      await expect(failing(operation, denied(operation))).rejects.toThrow(
+  it.each<Case>([
+    [
+      'a BatchGetImage failure other than not found',
+      BatchGetImageCommand,
+      { failures: [notFound('latest'), failure('production', 'KmsError', 'key disabled')] },
+      get({ tag: 'latest' }, production),
+      'ECR could not return app:production (KmsError: key disabled); refusing to decide from a partial answer'
+    ],
+    [
+      'ImageInaccessible for a ref that may not be archived',
+      BatchGetImageCommand,
+      { failures: [failure('v0.9.0', 'ImageInaccessible', 'archived')] },
+      get(archived),
+      'ECR could not return app:v0.9.0 (ImageInaccessible: archived); refusing to decide from a partial answer'
+    ],
+    [
+      'a manifest whose bytes do not hash to its digest',
+      BatchGetImageCommand,
+      { images: [served({ imageTag: 'latest', imageDigest: digest }, `${body} `)] },
+      get({ tag: 'latest' }),
+      'the manifest ECR returned for app:latest hashes to sha256:'
+    ],
+    ...[
+      [
+        'leaves a tag out',
+        { images: [served({ imageTag: 'v1.0.0', imageDigest: digest })] },
+        'production'
+      ],
+      ['has an empty body', {}, 'v1.0.0, production']
+    ].map(([what, given, left]): Case => [
+      `a BatchGetImage answer that ${what as string}: neither an image nor a failure is no answer`,
+      BatchGetImageCommand,
+      given as object,
+      get(v1, production),
+      refusal(
+        'BatchGetImage',
+        `${left as string}: asked for, returned neither as an image nor as a failure`
+      )
+    ]),
+    [
+      'a BatchDeleteImage failure of a tag',
+      BatchDeleteImageCommand,
+      { failures: [failure('latest', 'KmsError', 'key disabled')] },
+      remove('latest'),
+      "could not remove tag 'latest' from app: KmsError: key disabled"
+    ],
+    [
+      'a BatchDeleteImage answer that leaves a tag out',
+      BatchDeleteImageCommand,
+      { imageIds: [{ imageTag: 'v1' }] },
+      () => registry().removeTags('app', ['v1', 'v2']),
+      'ECR answered BatchDeleteImage on app in part (v2: asked to remove, returned neither as removed nor as a failure)'
+    ],
+    [
+      'a BatchDeleteImage failure without its tag',
+      BatchDeleteImageCommand,
+      { failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }] },
+      remove('v1'),
+      'ECR answered BatchDeleteImage on app in part (v1: asked to remove'
+    ],
+    [
+      'a DescribeImages answer that leaves an image out',
+      DescribeImagesCommand,
+      { imageDetails: [{ imageDigest: digest, imageTags: [] }] },
+      () => registry().describeImages('app', [digest, 'sha256:2']),
+      refusal('DescribeImages', 'sha256:2 not described')
+    ],
+    // An image ECR lacks is ImageNotFoundException, so none of these is an answer.
+    ...[{}, { imageDetails: [] }, { imageDetails: [{ imageStatus: 'ACTIVE' }] }].map(
+      (given): Case => [
+        `a DescribeImages answer ${JSON.stringify(given)}`,
+        DescribeImagesCommand,
+        given,
+        stored(),
+        refusal('DescribeImages', 'v1.0.0 not described')
+      ]
+    ),
+    [
+      'a ListImages page without imageIds',
+      ListImagesCommand,
+      {},
+      list,
+      refusal('ListImages', 'a page without imageIds')
+    ],
+    looping(ListImagesCommand, 'ListImages', { imageIds: [] }, list),
+    looping(DescribeImageScanFindingsCommand, 'DescribeImageScanFindings', {}, scan),
+    looping(
+      GetLifecyclePolicyPreviewCommand,
+      'GetLifecyclePolicyPreview',
+      { status: 'COMPLETE', previewResults: [] },
+      () => registry().lifecyclePreview('app')
+    ),
+    // Denied: the IAM action is named.
+    ...(Object.keys(methods) as (keyof typeof methods)[]).map((operation) =>
+      failing(
+        operation,
+        denied(operation),
         new RegExp(
           `^access denied: the credentials lack the IAM permission ecr:${operation} on repository app \\(User: arn`
         )
       )
-    }
-  )
-
-  it.each(['PutImage', 'DescribeImageScanFindings'] as const)(
-    'names the operation %s of another failure, and the inputs to check of a missing repository',
-    async (operation) => {
-      await expect(failing(operation, serverError)).rejects.toThrow(
+    ),
+    // Another failure names its operation; a missing repository, the inputs to check.
+    ...(['PutImage', 'DescribeImageScanFindings'] as const).flatMap((operation) => [
+      failing(
+        operation,
+        serverError,
         new RegExp(`^ecr:${operation} on app failed: ServerException: internal error$`)
-      )
-      await expect(failing(operation, notFound)).rejects.toThrow(
+      ),
+      failing(
+        operation,
+        missing,
         /^repository app not found in registry 123456789012: check the repository, registry-id and region inputs$/
       )
-    }
-  )
-
-  it('names the default registry of the credentials when no registry-id is given', async () => {
-    ecr.on(ListImagesCommand).rejects(notFound)
-    await expect(
-      new Registry(new ECRClient({ region: 'us-east-1' })).listTags('app')
-    ).rejects.toThrow(
+    ]),
+    [
+      'a missing repository without registry-id: the default registry of the credentials',
+      ListImagesCommand,
+      missing,
+      () => new Registry(new ECRClient({ region: 'us-east-1' })).listTags('app'),
       /^repository app not found in the default registry of these credentials: check the repository, registry-id and region inputs$/
-    )
-  })
-
-  it('suggests IMMUTABLE_WITH_EXCLUSION for an immutable tag', async () => {
-    const immutable = new ImageTagAlreadyExistsException({
-      message: "The image tag 'latest' already exists",
-      ...metadata
-    })
-    await expect(failing('PutImage', immutable)).rejects.toThrow(
+    ],
+    failing(
+      'PutImage',
+      new ImageTagAlreadyExistsException({
+        message: "The image tag 'latest' already exists",
+        ...metadata
+      }),
       /^tag 'latest' in app is immutable: set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching 'latest'/
-    )
-  })
-
-  it('points at configure-aws-credentials when there are no credentials', async () => {
-    const missing = Object.assign(new Error('Could not load credentials from any providers'), {
-      name: 'CredentialsProviderError'
-    })
-    ecr.on(DescribeRepositoriesCommand).rejects(missing)
-    await expect(registry().describeRepository('app')).rejects.toThrow(
+    ),
+    [
+      'no credentials: run configure-aws-credentials first',
+      DescribeRepositoriesCommand,
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError'
+      }),
+      () => registry().describeRepository('app'),
       'no AWS credentials: run aws-actions/configure-aws-credentials before this step'
-    )
-  })
-})
-
-describe('Registry reads archived images', () => {
-  it('lists the tags of archived images too', async () => {
-    ecr.on(ListImagesCommand).resolves({
-      imageIds: [{ imageTag: 'v0.9.0', imageDigest: 'sha256:archived' }]
-    })
-    expect([...(await registry().listTags('app'))]).toEqual([['v0.9.0', 'sha256:archived']])
-    expect(sent(ListImagesCommand).filter).toEqual({
-      tagStatus: 'TAGGED',
-      imageStatus: 'ANY'
-    })
-  })
-
-  it.each([
-    [{ digest }, { imageDigest: digest }],
-    [{ tag: 'v1.0.0' }, { imageTag: 'v1.0.0' }]
-  ])('describes how the image %j is stored, archived ones included', async (ref, imageId) => {
-    ecr.on(DescribeImagesCommand).resolves({
-      imageDetails: [
-        {
-          imageDigest: digest,
-          imageStatus: 'ARCHIVED',
-          imageManifestMediaType: manifest.mediaType,
-          imageTags: ['v1.0.0']
-        }
-      ]
-    })
-    expect(await registry().storedImage('app', ref)).toEqual({
-      digest,
-      status: 'ARCHIVED',
-      mediaType: manifest.mediaType
-    })
-    expect(sent(DescribeImagesCommand)).toEqual({
-      ...scope,
-      imageIds: [imageId],
-      filter: { imageStatus: 'ANY' }
-    })
-  })
-
-  it('reads an image without a status as ACTIVE, and leaves out a media type ECR does not give', async () => {
-    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: digest }] })
-    expect(await registry().storedImage('app', { digest })).toEqual({ digest, status: 'ACTIVE' })
-  })
-
-  it('answers no stored image for ImageNotFoundException', async () => {
-    ecr
-      .on(DescribeImagesCommand)
-      .rejects(new ImageNotFoundException({ message: 'not found', ...metadata }))
-    expect(await registry().storedImage('app', { tag: 'v1.0.0' })).toBeUndefined()
-  })
-
-  it.each([
-    ['no image details', {}],
-    ['an empty list', { imageDetails: [] }],
-    ['details without a digest', { imageDetails: [{ imageStatus: 'ACTIVE' as const }] }]
-  ])(
-    'refuses %s: an image ECR lacks is ImageNotFoundException, so this is no answer',
-    async (_name, answer) => {
-      ecr.on(DescribeImagesCommand).resolves(answer)
-      await expect(registry().storedImage('app', { tag: 'v1.0.0' })).rejects.toThrow(
-        'ECR answered DescribeImages on app in part (v1.0.0 not described): refusing to decide from a partial answer; run again'
-      )
-    }
-  )
-
-  it('restores an archived image to standard storage and returns its status', async () => {
-    ecr.on(UpdateImageStorageClassCommand).resolvesOnce({ imageStatus: 'ACTIVATING' }).resolves({})
-    expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
-    // No status in the answer: the restore is under way.
-    expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
-    expect(sent(UpdateImageStorageClassCommand)).toEqual({
-      ...scope,
-      imageId: { imageDigest: digest },
-      targetStorageClass: 'STANDARD'
-    })
-  })
-
-  it('returns ACTIVE when ECR says the image is already restored', async () => {
-    ecr.on(UpdateImageStorageClassCommand).resolves({ imageStatus: 'ACTIVE' })
-    expect(await registry().restoreImage('app', digest)).toBe('ACTIVE')
+    ]
+  ])('refuses %s', async (...[, command, given, call, message, alsoCheck]: Case) => {
+    answer(command, given)
+    await expect(call()).rejects.toThrow(message as string | RegExp)
+    alsoCheck?.()
   })
 })
 
@@ -646,26 +672,24 @@ describe('Registry reads scan findings', () => {
         { id: '(unnamed)', severity: 'UNDEFINED', open: true }
       ]
     })
-    const calls = ecr.commandCalls(DescribeImageScanFindingsCommand)
-    expect(calls.map((call) => call.args[0].input)).toEqual([
-      {
-        registryId: '123456789012',
-        repositoryName: 'app',
+    expect(
+      ecr.commandCalls(DescribeImageScanFindingsCommand).map((call) => call.args[0].input)
+    ).toEqual(
+      [undefined, 'page-2'].map((nextToken) => ({
+        ...scope,
         imageId: { imageDigest: digest },
         maxResults: 1000,
-        nextToken: undefined
-      },
-      {
-        registryId: '123456789012',
-        repositoryName: 'app',
-        imageId: { imageDigest: digest },
-        maxResults: 1000,
-        nextToken: 'page-2'
-      }
-    ])
+        nextToken
+      }))
+    )
   })
 
   it('reads enhanced findings: the vulnerability id, its first package, the fix, and whether it is open', async () => {
+    const finding = (severity: string, status: string, vulnerabilityId: string) => ({
+      severity,
+      status,
+      packageVulnerabilityDetails: { vulnerabilityId }
+    })
     ecr.on(DescribeImageScanFindingsCommand).resolves({
       imageScanStatus: { status: 'ACTIVE' },
       imageScanFindings: {
@@ -680,16 +704,8 @@ describe('Registry reads scan findings', () => {
               vulnerablePackages: [{ name: 'glibc' }, { name: 'glibc-common' }]
             }
           },
-          {
-            severity: 'CRITICAL',
-            status: 'SUPPRESSED',
-            packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2024-0004' }
-          },
-          {
-            severity: 'MEDIUM',
-            status: 'CLOSED',
-            packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2024-0005' }
-          },
+          finding('CRITICAL', 'SUPPRESSED', 'CVE-2024-0004'),
+          finding('MEDIUM', 'CLOSED', 'CVE-2024-0005'),
           { severity: 'LOW', title: 'GHSA-xxxx-yyyy-zzzz', fixAvailable: 'NO' },
           {}
         ]
@@ -711,70 +727,5 @@ describe('Registry reads scan findings', () => {
         { id: '(unnamed)', severity: 'UNDEFINED', open: true }
       ]
     })
-  })
-
-  it.each<[string, object, object]>([
-    [
-      'a failed scan, with its description',
-      {
-        imageScanStatus: {
-          status: 'FAILED',
-          description: 'UnsupportedImageError: The operating system is not supported'
-        }
-      },
-      {
-        status: 'FAILED',
-        description: 'UnsupportedImageError: The operating system is not supported',
-        findings: []
-      }
-    ],
-    [
-      'a scan in progress',
-      { imageScanStatus: { status: 'IN_PROGRESS' } },
-      { status: 'IN_PROGRESS', findings: [] }
-    ],
-    ['an answer without a status', {}, { status: 'UNKNOWN', findings: [] }]
-  ])('reads %s', async (_name, answer, report) => {
-    ecr.on(DescribeImageScanFindingsCommand).resolves(answer)
-    expect(await registry().scanFindings('app', digest)).toEqual(report)
-  })
-
-  it('answers no report for an image that was never scanned', async () => {
-    ecr
-      .on(DescribeImageScanFindingsCommand)
-      .rejects(new ScanNotFoundException({ message: 'no scan', ...metadata }))
-    expect(await registry().scanFindings('app', digest)).toBeUndefined()
-  })
-})
-
-describe('Registry reads managed signing', () => {
-  it('returns one state per signing profile', async () => {
-    const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
-    ecr.on(DescribeImageSigningStatusCommand).resolves({
-      signingStatuses: [
-        { signingProfileArn: profile, status: 'COMPLETE' },
-        {
-          signingProfileArn: `${profile}-2`,
-          status: 'FAILED',
-          failureCode: 'AccessDenied',
-          failureReason: 'signer:SignPayload denied'
-        },
-        {}
-      ]
-    })
-    expect(await registry().signingStatuses('app', digest)).toEqual([
-      { profile, status: 'COMPLETE' },
-      { profile: `${profile}-2`, status: 'FAILED', reason: 'signer:SignPayload denied' },
-      { status: 'UNKNOWN' }
-    ])
-    expect(sent(DescribeImageSigningStatusCommand)).toEqual({
-      ...scope,
-      imageId: { imageDigest: digest }
-    })
-  })
-
-  it('returns no state for an image managed signing knows nothing of', async () => {
-    ecr.on(DescribeImageSigningStatusCommand).resolves({})
-    expect(await registry().signingStatuses('app', digest)).toEqual([])
   })
 })

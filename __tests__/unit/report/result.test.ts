@@ -1,5 +1,5 @@
 import type { LifecycleOutcome } from '../../../src/run/cleanup.js'
-import { cleanupFailure, preview } from '../../../src/report/result.js'
+import { cleanupFailure, jsonOutput, preview } from '../../../src/report/result.js'
 import { hold, lifecycleOutcome, manifest, plan, result, write } from '../../support/builders.js'
 
 const [build, old] = [manifest('b'), manifest('c')]
@@ -75,5 +75,28 @@ describe('cleanupFailure', () => {
       failureOf([lifecycleOutcome('api', 'failed', { error: new Error('ServerException: boom') })])
         .failure?.message
     ).toBe('the lifecycle policy of api was not written: ServerException: boom')
+  })
+})
+
+describe('jsonOutput', () => {
+  it('names the deployment a rollback to a moment went back to', () => {
+    const recorded = {
+      id: 7,
+      environment: 'production',
+      createdAt: new Date('2026-11-10T00:00:00Z'),
+      payload: {
+        repository: 'api',
+        tag: 'production',
+        digest: old.digest,
+        version: null,
+        image: ''
+      }
+    }
+    expect(jsonOutput(result({ plans: [plan('api', { recorded })] }))[0]?.history).toEqual({
+      deployment: 7,
+      environment: 'production',
+      'created-at': '2026-11-10T00:00:00.000Z',
+      digest: old.digest
+    })
   })
 })
