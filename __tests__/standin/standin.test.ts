@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url'
 import {
   DescribeImageScanFindingsCommand,
   type DescribeImageScanFindingsCommandOutput,
+  type ImageDetail as ECRImage,
+  type LifecyclePolicyPreviewResult,
   type ECRClient
 } from '@aws-sdk/client-ecr'
 import { startStandIn } from '../support/ecr-standin.mjs'
@@ -67,6 +69,7 @@ const AUDIT = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/audit'
 const ANY = { imageStatus: 'ANY' }
 const [NOT_FOUND, INVALID] = ['ImageNotFoundException', 'InvalidParameterException']
 const ARCHIVED = 'A ARCHIVED lastArchivedAt'
+const BACK = 'A ACTIVE lastArchivedAt lastActivatedAt'
 const V1 = { images: { A: ['v1'] } }
 const SIGNED: Signing[] = [
   { signingProfileArn: PROFILE, status: 'COMPLETE' },
@@ -177,13 +180,7 @@ const ROWS: Row[] = [
       ['ARCHIVE on an ACTIVE image archives it', false, 'ARCHIVE', 'ARCHIVED', ARCHIVED],
       ['STANDARD on an ACTIVE image changes nothing', false, 'STANDARD', 'ACTIVE', 'A ACTIVE'],
       ['another class: InvalidParameterException', false, 'GLACIER', INVALID, 'A ACTIVE'],
-      [
-        'STANDARD on an ARCHIVED image, restore time 0: ACTIVE at once',
-        true,
-        'STANDARD',
-        'ACTIVE',
-        `A ACTIVE lastArchivedAt lastActivatedAt`
-      ]
+      ['STANDARD on an ARCHIVED image, restore time 0: at once', true, 'STANDARD', 'ACTIVE', BACK]
     ] as const
   ).map(([what, archived, target, answered, after]): Row => ({
     rule: `UpdateImageStorageClass ${what}`,
@@ -210,7 +207,7 @@ const ROWS: Row[] = [
     given: V1,
     set: archive(60_000),
     when: [put('A', 'v1'), snap, statuses(ANY)],
-    ecr: ['A', ['A:v1 ACTIVE'], ['A ACTIVE lastArchivedAt lastActivatedAt']]
+    ecr: ['A', ['A:v1 ACTIVE'], [BACK]]
   },
 
   // The single-image operations
@@ -368,20 +365,13 @@ describe('pagination', () => {
     const [all] = await everyPage('ListImages', { maxResults: 1000 })(scene())
     expect(listed.map((page) => page.imageIds.length)).toEqual([100, 55])
     expect(listed.flatMap((page) => page.imageIds)).toEqual(all.imageIds)
-    expect(all.imageIds.map((i: { imageTag: string }) => i.imageTag)).toEqual([
-      't0',
-      't1',
-      't2',
-      ...many,
-      't3',
-      't4'
-    ])
+    const order = ['t0', 't1', 't2', ...many, 't3', 't4']
+    expect(all.imageIds.map((i: { imageTag: string }) => i.imageTag)).toEqual(order)
     const described = await everyPage('DescribeImages', { maxResults: 2 })(scene())
-    expect(
-      described.flatMap((page) =>
-        page.imageDetails.map((d: { imageDigest: string }) => d.imageDigest)
-      )
-    ).toEqual(images.map((image) => image.digest))
+    const digests = described.flatMap((page) =>
+      page.imageDetails.map((d: ECRImage) => d.imageDigest)
+    )
+    expect(digests).toEqual(images.map((image) => image.digest))
     const tags = op('DescribeImages', { imageIds: [id(':t2')] }, (o) => o.imageDetails[0].imageTags)
     expect(await tags(scene())).toEqual(['t2', ...many].sort())
   })
@@ -655,13 +645,8 @@ describe('lifecycle policies', () => {
       op('GetLifecyclePolicyPreview', more, (o) => [
         o.status,
         ...(o.previewResults ?? []).map(
-          (
-            r: { imageDigest: string; imageTags: string[]; action: { type: string } } & Record<
-              string,
-              unknown
-            >
-          ) =>
-            `${named(r.imageDigest)} [${r.imageTags}] ${r.action.type} ${r.appliedRulePriority}` +
+          (r: LifecyclePolicyPreviewResult) =>
+            `${named(r.imageDigest)} [${r.imageTags}] ${r.action?.type} ${r.appliedRulePriority}` +
             (r.imagePushedAt instanceof Date ? '' : ' without imagePushedAt')
         ),
         o.summary?.expiringImageTotalCount,

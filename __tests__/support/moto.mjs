@@ -13,8 +13,8 @@
 // 2  BatchGetImage: an id with tag AND digest matches either (two images, never a failure) → both
 //    must match one image: the proxy refuses it (400 MotoProxyUnsupported); the action looks up by
 //    tag or by digest, never both.
-// 3  BatchGetImage: failures[].imageId is {imageTag: tag or 'null'} → the requested imageId: tests
-//    tell failures by failureCode on moto; the proxy does not rewrite them.
+// 3  BatchGetImage: failures[].imageId is {imageTag: tag or 'null'}, without the digest → the
+//    requested imageId: tests tell failures by failureCode on moto; the proxy leaves them.
 // 4  BatchGetImage: acceptedMediaTypes ignored → negotiated (UnsupportedImageType): the action
 //    sends all four manifest types; negotiation is asserted on the stand-in only.
 // 5  PutImage: digest is sha256 of the layer digests (an index: of a random number 0-100) → sha256
@@ -30,13 +30,16 @@
 // 10 PutImage: an index's children need not exist → ReferencedImagesNotFoundException: seedImage()
 //    pushes children first; asserted on the stand-in only.
 // 11 PutImage: blobs never checked → LayersNotFoundException unless every blob is in the
-//    repository: the fixtures' fake blobs seed emulators only.
-// 12 PutImage: a missing repository or invalid JSON is a bare HTTP 500 → RepositoryNotFound /
-//    InvalidParameterException (400): never asserted on moto; the action checks the repository.
+//    repository: the fixtures' fake blobs seed emulators only; a promotion across repositories on
+//    real ECR needs the blobs in the target.
+// 12 PutImage: a missing repository or invalid JSON is a bare HTTP 500 (the SDK retries it) →
+//    RepositoryNotFound / InvalidParameterException (400): never asserted on moto; the action
+//    checks the repository with DescribeRepositories first.
 // 13 ListImages: maxResults, nextToken and filter.tagStatus ignored → paged and filtered: code
 //    follows nextToken and skips untagged entries itself.
 // 14 DescribeImages: paging and tagStatus ignored, imageSizeInBytes the config's size, no
-//    artifactMediaType → paged, filtered, the image's size: code relies on neither.
+//    artifactMediaType → paged, filtered, the image's size: code follows nextToken and relies on
+//    neither the size nor artifactMediaType.
 // 15 DescribeRepositories: maxResults and nextToken ignored → paged: code follows nextToken.
 // 16 BatchDeleteImage: deletes a manifest an index references → ImageReferencedByManifestList:
 //    asserted on the stand-in only.
