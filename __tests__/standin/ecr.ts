@@ -5,20 +5,8 @@
  * alone) and the row's repository as <repo>.
  */
 import * as ECR from '@aws-sdk/client-ecr'
-import {
-  BatchDeleteImageCommand,
-  BatchGetImageCommand,
-  CreateRepositoryCommand,
-  ECRClient,
-  PutImageCommand,
-  type CreateRepositoryCommandInput,
-  type ImageDetail,
-  type ImageFailure,
-  type ImageIdentifier,
-  type ImageTagMutability,
-  type ListImagesFilter,
-  type PutImageCommandInput
-} from '@aws-sdk/client-ecr'
+import type { ImageFailure, ImageIdentifier, ListImagesFilter } from '@aws-sdk/client-ecr'
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr'
 import { digestOf } from '../support/oci.mjs'
 import {
   dockerManifestList,
@@ -47,7 +35,7 @@ export const client = (endpoint: string, requestTimeout?: number): ECRClient =>
 export const createRepo = (
   ecr: ECRClient,
   repositoryName: string,
-  more: Omit<CreateRepositoryCommandInput, 'repositoryName'> = {}
+  more: Omit<ECR.CreateRepositoryCommandInput, 'repositoryName'> = {}
 ) => ecr.send(new CreateRepositoryCommand({ repositoryName, ...more }))
 
 /** PutImage of a fixture as a registry client writes it: its media type and digest given. */
@@ -56,7 +44,7 @@ export const putImage = (
   repositoryName: string,
   image: ManifestFixture,
   imageTag?: string,
-  more: Partial<PutImageCommandInput> = {}
+  more: Partial<ECR.PutImageCommandInput> = {}
 ) =>
   ecr.send(
     new PutImageCommand({
@@ -146,7 +134,11 @@ export interface Scene {
 export type Step = (s: Scene) => Promise<unknown>
 export interface Row<Endpoint extends string = never> {
   rule: string
-  given?: { mutability?: ImageTagMutability; filters?: string[]; images?: Record<string, string[]> }
+  given?: {
+    mutability?: ECR.ImageTagMutability
+    filters?: string[]
+    images?: Record<string, string[]>
+  }
   /** Set-up beyond ECR's operations (the stand-in's control), after the images are seeded. */
   set?: (repo: string) => void
   /** The calls, in turn; the answer is theirs (one call: its own). */
@@ -212,29 +204,23 @@ export const op =
     )
 /** PutImage of a fixture; answers the digest stored. */
 export const put =
-  (name: string, tag?: string, more: Partial<PutImageCommandInput> = {}): Step =>
+  (name: string, tag?: string, more: Partial<ECR.PutImageCommandInput> = {}): Step =>
   (s) =>
     answer(putImage(s.ecr, s.repo, fixture(name), tag, more), (out) =>
       named(out.image?.imageId?.imageDigest)
     )
 /** BatchGetImage; answers the images, then the failures ('ImageNotFound :v1'). */
-export const get =
-  (ids: string[], acceptedMediaTypes?: string[]): Step =>
-  async (s) => {
-    const input = { repositoryName: s.repo, imageIds: ids.map(id), acceptedMediaTypes }
-    return answer(s.ecr.send(new BatchGetImageCommand(input)), (out) => [
-      ...(out.images ?? []).map((image) => text(image.imageId)),
-      ...failed(out.failures)
-    ])
-  }
+export const get = (ids: string[], acceptedMediaTypes?: string[]): Step =>
+  op('BatchGetImage', { imageIds: ids.map(id), acceptedMediaTypes }, (out) => [
+    ...(out.images ?? []).map((image: ECR.Image) => text(image.imageId)),
+    ...failed(out.failures)
+  ])
 /** BatchDeleteImage; answers the ids deleted, then the failures. */
-export const remove =
-  (...ids: string[]): Step =>
-  (s) =>
-    answer(
-      s.ecr.send(new BatchDeleteImageCommand({ repositoryName: s.repo, imageIds: ids.map(id) })),
-      (out) => [...(out.imageIds ?? []).map(text).sort(), ...failed(out.failures)]
-    )
+export const remove = (...ids: string[]): Step =>
+  op('BatchDeleteImage', { imageIds: ids.map(id) }, (out) => [
+    ...(out.imageIds ?? []).map(text).sort(),
+    ...failed(out.failures)
+  ])
 /** Every page of an operation's answer, following nextToken (ten at most). */
 export const everyPage =
   (operation: string, input: object = {}) =>
@@ -258,7 +244,7 @@ export const details = (ids: string[] = [], filter?: ListImagesFilter) =>
   op('DescribeImages', { imageIds: ids.length > 0 ? ids.map(id) : undefined, filter }, (out) =>
     out.imageDetails
       .map(
-        (d: ImageDetail) =>
+        (d: ECR.ImageDetail) =>
           `${named(d.imageDigest)} [${d.imageTags?.slice().sort() ?? ''}] ${d.imageSizeInBytes}` +
           (d.imagePushedAt instanceof Date ? '' : ' without imagePushedAt')
       )

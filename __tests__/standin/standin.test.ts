@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url'
 import {
   DescribeImageScanFindingsCommand,
   type DescribeImageScanFindingsCommandOutput,
+  type ImageDetail as ECRImage,
+  type LifecyclePolicyPreviewResult,
   type ECRClient
 } from '@aws-sdk/client-ecr'
 import { startStandIn } from '../support/ecr-standin.mjs'
@@ -67,7 +69,12 @@ const AUDIT = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/audit'
 const ANY = { imageStatus: 'ANY' }
 const [NOT_FOUND, INVALID] = ['ImageNotFoundException', 'InvalidParameterException']
 const ARCHIVED = 'A ARCHIVED lastArchivedAt'
+const BACK = 'A ACTIVE lastArchivedAt lastActivatedAt'
 const V1 = { images: { A: ['v1'] } }
+const SIGNED: Signing[] = [
+  { signingProfileArn: PROFILE, status: 'COMPLETE' },
+  { signingProfileArn: AUDIT, status: 'FAILED', failureCode: 'No', failureReason: 'revoked' }
+]
 
 // Set-up through the control API, for Row.set.
 const archive =
@@ -168,25 +175,12 @@ const ROWS: Row[] = [
       .map((filter) => statuses(filter, [':v1'])),
     ecr: [NOT_FOUND, NOT_FOUND, NOT_FOUND, [ARCHIVED], [ARCHIVED], INVALID]
   },
-  {
-    rule: 'an archived image keeps its tags; snapshot() reads its status at the call',
-    given: V1,
-    set: archive(RESTORE_MS),
-    when: [snap, storage(':v1', 'STANDARD'), snap],
-    ecr: [['A:v1 ARCHIVED'], 'ACTIVATING', ['A:v1 ACTIVATING']]
-  },
   ...(
     [
       ['ARCHIVE on an ACTIVE image archives it', false, 'ARCHIVE', 'ARCHIVED', ARCHIVED],
       ['STANDARD on an ACTIVE image changes nothing', false, 'STANDARD', 'ACTIVE', 'A ACTIVE'],
       ['another class: InvalidParameterException', false, 'GLACIER', INVALID, 'A ACTIVE'],
-      [
-        'STANDARD on an ARCHIVED image, restore time 0: ACTIVE at once',
-        true,
-        'STANDARD',
-        'ACTIVE',
-        `A ACTIVE lastArchivedAt lastActivatedAt`
-      ]
+      ['STANDARD on an ARCHIVED image, restore time 0: at once', true, 'STANDARD', 'ACTIVE', BACK]
     ] as const
   ).map(([what, archived, target, answered, after]): Row => ({
     rule: `UpdateImageStorageClass ${what}`,
@@ -213,7 +207,7 @@ const ROWS: Row[] = [
     given: V1,
     set: archive(60_000),
     when: [put('A', 'v1'), snap, statuses(ANY)],
-    ecr: ['A', ['A:v1 ACTIVE'], ['A ACTIVE lastArchivedAt lastActivatedAt']]
+    ecr: ['A', ['A:v1 ACTIVE'], [BACK]]
   },
 
   // The single-image operations
@@ -243,12 +237,6 @@ const ROWS: Row[] = [
 
   // DescribeImageScanFindings
   {
-    rule: 'DescribeImageScanFindings without a scan: ScanNotFoundException',
-    given: V1,
-    when: [findings(':v1')],
-    ecr: 'ScanNotFoundException'
-  },
-  {
     rule: 'DescribeImageScanFindings of a COMPLETE scan without findings: counts {}, findings []',
     given: V1,
     set: scanned(basic([])),
@@ -256,11 +244,11 @@ const ROWS: Row[] = [
     ecr: ['COMPLETE', {}]
   },
   {
-    rule: 'setScan(undefined) removes the scan: ScanNotFoundException again',
-    given: V1,
-    set: all(scanned(basic()), scanned(undefined)),
-    when: [findings(':v1')],
-    ecr: 'ScanNotFoundException'
+    rule: 'DescribeImageScanFindings without a scan, or once setScan(undefined) removed it: ScanNotFoundException',
+    given: { images: { A: ['v1'], B: ['b'] } },
+    set: all(scanned(basic(), 'B'), scanned(undefined, 'B')),
+    when: [findings(':v1'), findings(':b')],
+    ecr: ['ScanNotFoundException', 'ScanNotFoundException']
   },
   ...Object.entries({
     IN_PROGRESS: 'The scan is in progress.',
@@ -319,24 +307,11 @@ const ROWS: Row[] = [
 
   // DescribeImageSigningStatus
   {
-    rule: 'DescribeImageSigningStatus of an image never signed: []',
-    given: V1,
-    when: [signing(':v1')],
-    ecr: []
-  },
-  {
-    rule: 'DescribeImageSigningStatus: each profile in setSigning order, a FAILED one with its reason',
-    given: V1,
-    set: (repo) =>
-      standIn.control.setSigning(repo, fixture('A').digest, [
-        { signingProfileArn: PROFILE, status: 'COMPLETE' },
-        { signingProfileArn: AUDIT, status: 'FAILED', failureCode: 'No', failureReason: 'revoked' }
-      ]),
-    when: [signing('A')],
-    ecr: [
-      { signingProfileArn: PROFILE, status: 'COMPLETE' },
-      { signingProfileArn: AUDIT, status: 'FAILED', failureCode: 'No', failureReason: 'revoked' }
-    ]
+    rule: 'DescribeImageSigningStatus: each profile in setSigning order, a FAILED one with its reason; never signed: []',
+    given: { images: { A: ['v1'], B: ['b'] } },
+    set: (repo) => standIn.control.setSigning(repo, fixture('A').digest, SIGNED),
+    when: [signing('A'), signing(':b')],
+    ecr: [SIGNED, []]
   },
 
   // Lifecycle policies
@@ -390,67 +365,58 @@ describe('pagination', () => {
     const [all] = await everyPage('ListImages', { maxResults: 1000 })(scene())
     expect(listed.map((page) => page.imageIds.length)).toEqual([100, 55])
     expect(listed.flatMap((page) => page.imageIds)).toEqual(all.imageIds)
-    expect(all.imageIds.map((i: { imageTag: string }) => i.imageTag)).toEqual([
-      't0',
-      't1',
-      't2',
-      ...many,
-      't3',
-      't4'
-    ])
+    const order = ['t0', 't1', 't2', ...many, 't3', 't4']
+    expect(all.imageIds.map((i: { imageTag: string }) => i.imageTag)).toEqual(order)
     const described = await everyPage('DescribeImages', { maxResults: 2 })(scene())
-    expect(
-      described.flatMap((page) =>
-        page.imageDetails.map((d: { imageDigest: string }) => d.imageDigest)
-      )
-    ).toEqual(images.map((image) => image.digest))
+    const digests = described.flatMap((page) =>
+      page.imageDetails.map((d: ECRImage) => d.imageDigest)
+    )
+    expect(digests).toEqual(images.map((image) => image.digest))
     const tags = op('DescribeImages', { imageIds: [id(':t2')] }, (o) => o.imageDetails[0].imageTags)
     expect(await tags(scene())).toEqual(['t2', ...many].sort())
   })
 
-  it.each<[string, string, () => object]>([
-    ['one changed', 'ListImages', () => ({ nextToken: `x${token.slice(1)}` })],
-    ['one lengthened', 'ListImages', () => ({ nextToken: `${token}x` })],
-    [
-      "another filter's",
-      'ListImages',
-      () => ({ nextToken: token, filter: { tagStatus: 'TAGGED' } })
-    ],
-    ["another operation's", 'DescribeImages', () => ({ nextToken: token })],
-    [
-      "another repository's",
-      'ListImages',
-      () => ({ nextToken: token, repositoryName: 'paging/other' })
-    ]
-  ])('refuses a nextToken that is %s: InvalidParameterException', async (_, operation, more) => {
+  it.each<[string, () => { operation?: string } & object]>([
+    ['one changed', () => ({ nextToken: `x${token.slice(1)}` })],
+    ['one lengthened', () => ({ nextToken: `${token}x` })],
+    ["another filter's", () => ({ nextToken: token, filter: { tagStatus: 'TAGGED' } })],
+    ["another operation's", () => ({ nextToken: token, operation: 'DescribeImages' })],
+    ["another repository's", () => ({ nextToken: token, repositoryName: 'paging/other' })]
+  ])('refuses a nextToken that is %s: InvalidParameterException', async (_, more) => {
     await createRepo(ecr, 'paging/other').catch(() => undefined)
-    expect(await op(operation, more())(scene())).toBe(INVALID)
+    const { operation = 'ListImages', ...input } = more()
+    expect(await op(operation, input)(scene())).toBe(INVALID)
   })
 })
 
-it('UpdateImageStorageClass STANDARD: ACTIVATING until the restore time, then ACTIVE', async () => {
+it('UpdateImageStorageClass STANDARD: ACTIVATING until the restore time, then ACTIVE; tags kept; snapshot() reads the status at the call', async () => {
   const s = await prepare(ecr, 'archive/restore', { given: V1, set: archive(RESTORE_MS) })
+  const archived = await snap(s)
   const startedAt = Date.now()
   const first = await storage(':v1', 'STANDARD')(s)
   const answeredAt = Date.now()
-  const during = [await get([':v1'])(s), await list({ imageStatus: 'ACTIVATING' })(s)]
+  const during = [
+    await get([':v1'])(s),
+    await list({ imageStatus: 'ACTIVATING' })(s),
+    await snap(s)
+  ]
   await sleep(RESTORE_MS / 2) // halfway: ARCHIVE is refused, STANDARD does not restart it
   const againAt = Date.now()
   const again = [await storage('A', 'STANDARD')(s), await storage('A', 'ARCHIVE')(s)]
-  expect([first, ...during, ...again]).toEqual([
+  expect([archived, first, ...during, ...again]).toEqual([
+    ['A:v1 ARCHIVED'],
     'ACTIVATING',
     ['ImageNotFound :v1'],
     ['A:v1'],
+    ['A:v1 ACTIVATING'],
     'ACTIVATING',
     'ImageStorageClassUpdateNotSupportedException'
   ])
   const read = op('DescribeImages', { filter: ANY }, (o) => o.imageDetails[0])
-  const detail = (await until(
-    () => read(s),
-    (d) => (d as Record<string, unknown>).imageStatus === 'ACTIVE'
-  )) as {
-    lastActivatedAt: Date
-  }
+  const detail = await until(
+    () => read(s) as Promise<{ imageStatus: string; lastActivatedAt: Date }>,
+    (d) => d.imageStatus === 'ACTIVE'
+  )
   const activatedAt = detail.lastActivatedAt.getTime()
   expect(activatedAt).toBeGreaterThanOrEqual(startedAt + RESTORE_MS - 1)
   expect(activatedAt).toBeLessThanOrEqual(answeredAt + RESTORE_MS + 1)
@@ -505,39 +471,33 @@ describe('scan findings and signing statuses in detail', () => {
       ]
     })
     const out = await scanOf(s)
-    /** One enhanced finding: its severity, status, fixAvailable, what it is in, and packages. */
-    const finding = (
-      id: string,
-      [severity, status, fixAvailable, about]: string[],
-      ...packages: object[]
-    ) => ({
-      awsAccountId: ACCOUNT,
-      findingArn: expect.stringMatching(
-        /^arn:aws:inspector2:us-east-1:123456789012:finding\/[0-9a-f]{32}$/
-      ),
-      description: `${id} in ${about}`,
-      title: packages.length > 0 ? `${id} - ${about?.split(' ')[0]}` : id,
-      ...{ type: 'PACKAGE_VULNERABILITY', severity, status, fixAvailable },
-      packageVulnerabilityDetails: {
-        vulnerabilityId: id,
-        source: 'NVD',
-        vulnerablePackages: packages
+    const ARN = /^arn:aws:inspector2:us-east-1:123456789012:finding\/[0-9a-f]{32}$/
+    /** One enhanced finding: 'SEVERITY STATUS fixAvailable', what it is in, and its packages. */
+    const finding = (id: string, states: string, about: string, ...packages: object[]) => {
+      const [severity, status, fixAvailable] = states.split(' ')
+      return {
+        ...{ awsAccountId: ACCOUNT, findingArn: expect.stringMatching(ARN) },
+        description: `${id} in ${about}`,
+        title: packages.length > 0 ? `${id} - ${about.split(' ')[0]}` : id,
+        ...{ type: 'PACKAGE_VULNERABILITY', severity, status, fixAvailable },
+        packageVulnerabilityDetails: {
+          vulnerabilityId: id,
+          source: 'NVD',
+          vulnerablePackages: packages
+        }
       }
-    })
+    }
     const scan = out.imageScanFindings
     expect([out.imageScanStatus?.description, scan?.findingSeverityCounts, scan?.findings]).toEqual(
       ['Continuous scan is selected for image.', { HIGH: 1, CRITICAL: 1, LOW: 1 }, undefined]
     )
     expect(scan?.enhancedFindings).toEqual([
-      finding('CVE-2024-10', ['HIGH', 'ACTIVE', 'NO', 'ssl 3.0.1'], {
-        name: 'ssl',
-        version: '3.0.1'
-      }),
-      finding('CVE-2024-11', ['CRITICAL', 'SUPPRESSED', 'YES', 'libc'], {
+      finding('CVE-2024-10', 'HIGH ACTIVE NO', 'ssl 3.0.1', { name: 'ssl', version: '3.0.1' }),
+      finding('CVE-2024-11', 'CRITICAL SUPPRESSED YES', 'libc', {
         name: 'libc',
         fixedInVersion: '2.31-13'
       }),
-      finding('GHSA-xxxx', ['LOW', 'CLOSED', 'PARTIAL', 'the image'])
+      finding('GHSA-xxxx', 'LOW CLOSED PARTIAL', 'the image')
     ])
     const arns = async () =>
       (await scanOf(s)).imageScanFindings?.enhancedFindings?.map((f) => f.findingArn)
@@ -545,10 +505,19 @@ describe('scan findings and signing statuses in detail', () => {
     expect(await arns()).toEqual(scan?.enhancedFindings?.map((f) => f.findingArn))
   })
 
-  it('a scan with completeAfterMs reads IN_PROGRESS until then, then its status and findings', async () => {
+  it('a scan, and a signing entry IN_PROGRESS, with completeAfterMs: IN_PROGRESS until then, then as set', async () => {
     const setAt = Date.now()
     const s = await withScan('scan/later', { ...basic(), completeAfterMs: RESTORE_MS })
-    expect(await findings('A')(s)).toBe('IN_PROGRESS: The scan is in progress.')
+    const signAt = Date.now()
+    standIn.control.setSigning(s.repo, fixture('A').digest, [
+      { signingProfileArn: PROFILE, status: 'IN_PROGRESS', completeAfterMs: RESTORE_MS },
+      { signingProfileArn: AUDIT, status: 'IN_PROGRESS' }
+    ])
+    const states = async () => ((await signing('A')(s)) as Signing[]).map((e) => e.status)
+    expect([await findings('A')(s), await states()]).toEqual([
+      'IN_PROGRESS: The scan is in progress.',
+      ['IN_PROGRESS', 'IN_PROGRESS']
+    ])
     const done = await until(
       () => scanOf(s),
       (o) => findingIds(o)[0] === 'COMPLETE'
@@ -558,20 +527,11 @@ describe('scan findings and signing statuses in detail', () => {
     expect(done.imageScanFindings?.imageScanCompletedAt?.getTime()).toBeGreaterThanOrEqual(
       setAt + RESTORE_MS - 1
     )
-  })
-
-  it('a signing entry IN_PROGRESS with completeAfterMs reads COMPLETE from then on', async () => {
-    const s = await withScan('sign/later', basic())
-    const setAt = Date.now()
-    standIn.control.setSigning(s.repo, fixture('A').digest, [
-      { signingProfileArn: PROFILE, status: 'IN_PROGRESS', completeAfterMs: RESTORE_MS },
-      { signingProfileArn: AUDIT, status: 'IN_PROGRESS' }
+    expect(await until(states, (read) => read[0] === 'COMPLETE')).toEqual([
+      'COMPLETE',
+      'IN_PROGRESS'
     ])
-    const states = async () => ((await signing('A')(s)) as Signing[]).map((e) => e.status)
-    expect(await states()).toEqual(['IN_PROGRESS', 'IN_PROGRESS'])
-    const done = await until(states, (read) => read[0] === 'COMPLETE')
-    expect(Date.now() - setAt).toBeGreaterThanOrEqual(RESTORE_MS)
-    expect(done).toEqual(['COMPLETE', 'IN_PROGRESS'])
+    expect(Date.now() - signAt).toBeGreaterThanOrEqual(RESTORE_MS)
   })
 
   it('setScan and setSigning refuse what ECR could not report', async () => {
@@ -685,13 +645,8 @@ describe('lifecycle policies', () => {
       op('GetLifecyclePolicyPreview', more, (o) => [
         o.status,
         ...(o.previewResults ?? []).map(
-          (
-            r: { imageDigest: string; imageTags: string[]; action: { type: string } } & Record<
-              string,
-              unknown
-            >
-          ) =>
-            `${named(r.imageDigest)} [${r.imageTags}] ${r.action.type} ${r.appliedRulePriority}` +
+          (r: LifecyclePolicyPreviewResult) =>
+            `${named(r.imageDigest)} [${r.imageTags}] ${r.action?.type} ${r.appliedRulePriority}` +
             (r.imagePushedAt instanceof Date ? '' : ' without imagePushedAt')
         ),
         o.summary?.expiringImageTotalCount,

@@ -16,14 +16,7 @@
  *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor,
  *                             snapshot, setScan, setSigning, archive, archivedAnswer
  *
- * Usage
- * -----
- *   const standIn = await startStandIn()
- *   const ecr = new ECRClient({ endpoint: standIn.url, region: 'us-east-1',
- *     credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
- *   ...; standIn.control.snapshot('app'); await standIn.close()
- *
- * Options: host, port (0: a free one), clock (a function returning the current time in ms, default
+ * startStandIn() options: host, port (0: a free one), clock (a function returning the current time in ms, default
  * Date.now: the quota buckets refill on it and the `at` of calls and throttled come from it, so a
  * test can step time by hand; image push times, latency timers, archive restore times and the
  * completeAfterMs of scans and signing stay on the real clock). The registry is account
@@ -34,6 +27,7 @@
  */
 
 import { realpathSync } from 'node:fs'
+import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { createAdmin } from './standin/admin.mjs'
 import { createFaults } from './standin/faults.mjs'
@@ -49,8 +43,6 @@ import {
 } from './standin/protocol.mjs'
 import { createRepositories } from './standin/repositories.mjs'
 import { createScanningOperations } from './standin/scanning.mjs'
-
-export { mulberry32 } from './standin/faults.mjs'
 
 /**
  * @typedef {import('./standin/faults.mjs').FaultControl & import('./standin/admin.mjs').AdminControl
@@ -113,44 +105,35 @@ export async function startStandIn({ host = '127.0.0.1', port = 0, clock = Date.
   return { url: server.url, control: { ...faults.control, ...admin.control, reset }, close }
 }
 
-/** @param {string[]} argv */
-async function main(argv) {
-  /** @type {StandInOptions} */
-  const options = {}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? ''
-    const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined]
-    const value = () => inline ?? argv[++i]
-    if (flag === '--port') {
-      const port = Number(value())
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new Error(`--port needs a port number`)
-      }
-      options.port = port
-    } else if (flag === '--host') {
-      const host = value()
-      if (host !== undefined) options.host = host
-    } else {
-      throw new Error(`unknown argument ${arg}; usage: ecr-standin.mjs [--port N] [--host H]`)
-    }
+/** @param {string[]} args */
+async function main(args) {
+  const usage = 'usage: ecr-standin.mjs [--port N] [--host H]'
+  const flags = {
+    port: { type: /** @type {const} */ ('string') },
+    host: { type: /** @type {const} */ ('string') }
   }
-  const standIn = await startStandIn(options)
+  const { values } = parseArgs({ args, options: flags, strict: true })
+  const port = Number(values.port ?? 0)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port needs a port number; ${usage}`)
+  const standIn = await startStandIn({
+    port,
+    ...(values.host !== undefined && { host: values.host })
+  })
   process.stdout.write(`${standIn.url}\n`)
-  const stop = () => {
+  const stop = () =>
     standIn.close().then(
       () => process.exit(0),
       () => process.exit(1)
     )
-  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 }
 
+const script = process.argv[1]
 const invokedDirectly = (() => {
-  const script = process.argv[1]
-  if (!script) return false
   try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href
+    return script !== undefined && import.meta.url === pathToFileURL(realpathSync(script)).href
   } catch {
     return false
   }

@@ -1,11 +1,7 @@
 // @ts-check
-// jest globalSetup: start moto_server (+ the BatchGetImage-echo proxy, see
-// ./moto.mjs) once for the whole run, however many projects ask for it.
-//
-// On success MOTO_ENDPOINT (proxy) and MOTO_RAW_ENDPOINT (moto itself) are set
-// in process.env, which jest hands to every test worker. If moto_server is not
-// installed: on CI (CI=true) the run fails; locally a warning is printed and
-// MOTO_ENDPOINT stays unset, so test files only exercise the stand-in endpoint.
+// jest globalSetup: starts moto_server and its proxy (./moto.mjs) once for the whole run, however
+// many projects ask, and sets MOTO_ENDPOINT (the proxy) and MOTO_RAW_ENDPOINT for every worker.
+// Without moto_server, CI (CI=true) fails; locally a warning says only the stand-in runs.
 
 import { MOTO_INSTALL_HINT, startMoto } from './moto.mjs'
 

@@ -1,6 +1,5 @@
 // @ts-check
-// jest globalTeardown: stop the proxy and moto_server started by
-// ./global-setup.mjs (globalSetup and globalTeardown share globalThis).
+// jest globalTeardown: stops what ./global-setup.mjs started (the two share globalThis).
 
 export default async function globalTeardown() {
   const shared = /** @type {import('./global-setup.mjs').SharedGlobal} */ (globalThis)

@@ -1,13 +1,7 @@
 // @ts-check
-// Realistic image-manifest fixtures and seeding helpers for ECR tests.
-//
-// Every fixture is deterministic: the same seed always yields byte-identical
-// manifests (and therefore identical digests); different seeds yield different
-// digests. Digests are true content digests (digestOf in ./oci.mjs), which is
-// what real ECR computes and stores.
-//
-// Only Node built-ins and @aws-sdk/client-ecr are used, so any test (TS or JS)
-// can import this file.
+// Image manifests as the tools push them, and seeding helpers, for ECR tests (Node built-ins and
+// @aws-sdk/client-ecr only). The same seed gives the same bytes, another seed another digest;
+// digests are content digests (digestOf in ./oci.mjs), as ECR computes them.
 
 import { ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr'
 import { MEDIA_TYPES, digestOf, sha256Hex } from './oci.mjs'
@@ -42,8 +36,7 @@ const DOCKER = {
 }
 
 /**
- * A fake blob descriptor (config or layer) whose digest and size are derived
- * deterministically from the seed and a label.
+ * A fake blob (config or layer): digest and size derived from the seed and a label.
  * @param {unknown} seed
  * @param {string} label
  * @param {number} minSize
@@ -104,11 +97,7 @@ function indexImage(format, entries) {
   return { ...fixture(format.index, index, format), children: entries.map(([child]) => child) }
 }
 
-/**
- * An OCI image manifest for one platform, compact JSON as buildx pushes it.
- * @param {unknown} seed
- * @param {string} arch
- */
+/** An OCI image manifest for one platform, as buildx pushes it. @param {unknown} seed @param {string} arch */
 const ociPlatformManifest = (seed, arch) =>
   imageFixture(OCI, seed, `${arch}/`, {
     config: [1_200, 9_000],
@@ -117,11 +106,7 @@ const ociPlatformManifest = (seed, arch) =>
     layer2: [32, 600_000]
   })
 
-/**
- * The buildx provenance attestation manifest (an OCI image manifest whose
- * layers are in-toto statements).
- * @param {unknown} seed
- */
+/** buildx's provenance attestation: an OCI manifest of in-toto statements. @param {unknown} seed */
 function attestationManifest(seed) {
   const statement = blob(seed, 'attestation/provenance', 1_400, 12_000)
   const annotations = { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' }
@@ -130,10 +115,9 @@ function attestationManifest(seed) {
 }
 
 /**
- * A multi-arch OCI image index as `docker buildx build --platform
- * linux/amd64,linux/arm64 --push` stores it: linux/amd64, linux/arm64 and one
- * attestation manifest (platform unknown/unknown) that references the amd64
- * manifest. Children are the three referenced manifests, in index order.
+ * A multi-arch OCI index as `docker buildx build --platform linux/amd64,linux/arm64 --push`
+ * stores it: amd64, arm64 and an attestation (platform unknown/unknown) of the amd64 manifest;
+ * its children are the three, in index order.
  * @param {unknown} seed
  * @returns {ImageFixture}
  */
@@ -153,11 +137,7 @@ export function multiArchImage(seed) {
   ])
 }
 
-/**
- * A Docker v2 schema 2 manifest, 3-space indented as `docker push` stores it.
- * @param {unknown} seed
- * @param {string} label
- */
+/** A Docker v2 schema 2 manifest, 3-space indented as `docker push` stores it. @param {unknown} seed @param {string} label */
 const dockerV2Manifest = (seed, label) =>
   imageFixture(DOCKER, seed, `${label}/docker-`, {
     config: [1_500, 12_000],
@@ -167,20 +147,10 @@ const dockerV2Manifest = (seed, label) =>
     layer3: [32, 20_000]
   })
 
-/**
- * A single-platform Docker v2 schema 2 manifest, pretty-printed with 3-space
- * indentation exactly as `docker push` stores it.
- * @param {unknown} seed
- * @returns {ImageFixture}
- */
+/** A single-platform Docker image (dockerV2Manifest). @param {unknown} seed @returns {ImageFixture} */
 export const dockerV2Image = (seed) => ({ ...dockerV2Manifest(seed, 'single'), children: [] })
 
-/**
- * A Docker manifest list (linux/amd64 + linux/arm64) with two Docker v2
- * children. Like the Docker tooling, everything is 3-space indented.
- * @param {unknown} seed
- * @returns {ImageFixture}
- */
+/** A Docker manifest list of two Docker v2 children (amd64, arm64/v8). @param {unknown} seed @returns {ImageFixture} */
 export const dockerManifestList = (seed) =>
   indexImage(DOCKER, [
     [dockerV2Manifest(seed, 'list/amd64'), { platform: { architecture: 'amd64', os: 'linux' } }],
@@ -191,9 +161,8 @@ export const dockerManifestList = (seed) =>
   ])
 
 /**
- * A Helm chart as `helm push` stores it: an OCI manifest WITHOUT a top-level
- * mediaType field, so its media type must be passed separately
- * (imageManifestMediaType) when writing it.
+ * A Helm chart as `helm push` stores it: an OCI manifest without a top-level mediaType, so
+ * writing it takes imageManifestMediaType.
  * @param {unknown} seed
  * @returns {ImageFixture}
  */
@@ -215,21 +184,10 @@ export function helmChart(seed) {
   return { ...fixture(MEDIA_TYPES.ociManifest, obj), children: [] }
 }
 
-/** @param {unknown} err */
-function isImageAlreadyExists(err) {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    /** @type {{ name?: unknown }} */ (err).name === 'ImageAlreadyExistsException'
-  )
-}
-
 /**
- * Write an image into a repository the way a registry client would: every
- * child manifest first (untagged; ImageAlreadyExistsException is ignored),
- * then the top-level manifest once per tag (once untagged if `tags` is empty).
- * imageDigest is always passed, which real ECR accepts (and verifies) and which
- * makes moto store a true content digest.
+ * Writes an image the way a registry client does: every child first (untagged; an
+ * ImageAlreadyExistsException is ignored), then the image once per tag (once untagged if `tags` is
+ * empty), always with imageDigest, which ECR verifies and which makes moto store a content digest.
  * @param {import('@aws-sdk/client-ecr').ECRClient} client
  * @param {string} repositoryName
  * @param {ImageFixture} image
@@ -237,38 +195,28 @@ function isImageAlreadyExists(err) {
  * @returns {Promise<string>} image.digest
  */
 export async function seedImage(client, repositoryName, image, tags = []) {
-  for (const child of image.children) {
-    try {
-      await client.send(
-        new PutImageCommand({
-          repositoryName,
-          imageManifest: child.manifest,
-          imageManifestMediaType: child.mediaType,
-          imageDigest: child.digest
-        })
-      )
-    } catch (err) {
-      if (!isImageAlreadyExists(err)) throw err
-    }
-  }
-  const tagList = tags.length > 0 ? tags : [undefined]
-  for (const imageTag of tagList) {
-    await client.send(
+  /** @param {ManifestFixture} fixture @param {string} [imageTag] */
+  const put = ({ manifest, mediaType, digest }, imageTag) =>
+    client.send(
       new PutImageCommand({
         repositoryName,
-        imageManifest: image.manifest,
-        imageManifestMediaType: image.mediaType,
-        imageDigest: image.digest,
-        ...(imageTag === undefined ? {} : { imageTag })
+        imageManifest: manifest,
+        imageManifestMediaType: mediaType,
+        imageDigest: digest,
+        ...(imageTag !== undefined && { imageTag })
       })
     )
+  for (const child of image.children) {
+    await put(child).catch((/** @type {{ name?: unknown }} */ err) => {
+      if (err?.name !== 'ImageAlreadyExistsException') throw err
+    })
   }
+  for (const tag of tags.length > 0 ? tags : [undefined]) await put(image, tag)
   return image.digest
 }
 
 /**
- * Map of every tag in the repository to the digest it points at, following
- * ListImages nextToken to the end. Untagged entries are skipped.
+ * Every tag of the repository → the digest it points at (ListImages, every page).
  * @param {import('@aws-sdk/client-ecr').ECRClient} client
  * @param {string} repositoryName
  * @returns {Promise<Record<string, string>>}

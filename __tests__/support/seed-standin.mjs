@@ -4,19 +4,13 @@
 // the build tag of the built-in `environments` convention.
 //
 //   node __tests__/support/seed-standin.mjs http://127.0.0.1:4566
-//
-// Plain ESM JavaScript; only @aws-sdk/client-ecr and the fixtures of images.mjs.
 
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { multiArchImage, seedImage } from './images.mjs'
 
 const REPOSITORY = 'demo/app'
 
-/**
- * @param {string[]} argv the arguments after the script: the endpoint URL
- * @param {NodeJS.ProcessEnv} env GITHUB_SHA names the commit of the build image
- * @returns {Promise<void>}
- */
+/** @param {string[]} argv the endpoint URL @param {NodeJS.ProcessEnv} env GITHUB_SHA: the build's commit */
 async function main(argv, env) {
   const endpoint = argv[0]
   if (!endpoint) throw new Error('usage: seed-standin.mjs <endpoint URL>')
