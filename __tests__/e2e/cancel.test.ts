@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { multiArchImage, seedImage } from '../support/images.mjs'
-import { runPost, startAction, type RunOptions, type RunResult } from '../support/run-action.mjs'
+import { runPost, startAction, type RunOptions } from '../support/run-action.mjs'
 import {
   callsOf,
   createRepository,
@@ -29,7 +29,8 @@ import {
   tagsOf,
   until,
   withStandIn,
-  type Registry
+  type Registry,
+  type StandIn
 } from '../support/e2e.js'
 
 const AS_BEFORE = /the registry is as it was before the run$/
@@ -78,6 +79,15 @@ async function cancelLikeGitHub(child: ChildProcess, ended: Promise<unknown>): P
   return sent
 }
 
+/** Every tag of each repository, and the digest it names. */
+type Tags = Record<string, Record<string, string>>
+interface Job extends ReturnType<typeof startAction> {
+  standIn: StandIn
+  options: RunOptions
+  before: Tags
+  now: () => Tags
+}
+
 /**
  * A release of 2.1.0 (channels) to `count` repositories, in a job of its own (RUNNER_TEMP, which the
  * runner keeps for every step of the job, the post step included), started once `arrange` has set
@@ -85,16 +95,9 @@ async function cancelLikeGitHub(child: ChildProcess, ended: Promise<unknown>): P
  */
 function releaseInJob(
   count: number,
-  arrange: (standIn: Registry['standIn']) => void,
+  arrange: (standIn: StandIn) => void,
   landed: number,
-  scenario: (job: {
-    standIn: Registry['standIn']
-    before: Record<string, Record<string, string>>
-    now: () => Record<string, Record<string, string>>
-    options: RunOptions
-    child: ChildProcessWithoutNullStreams
-    result: Promise<RunResult>
-  }) => Promise<void>
+  scenario: (job: Job) => Promise<void>
 ) {
   return withStandIn(async (registry) => {
     const dir = mkdtempSync(join(tmpdir(), 'ecr-promote-job-'))

@@ -8,7 +8,6 @@
  */
 import { readFileSync } from 'node:fs'
 import {
-  CreateRepositoryCommand,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   PutLifecyclePolicyCommand,
@@ -182,7 +181,7 @@ if (motoUrl)
     const client = clientFor(motoUrl)
     try {
       const repo = `team/cleanup-moto-${process.pid}`
-      await client.send(new CreateRepositoryCommand({ repositoryName: repo }))
+      await createRepository(client, repo)
       const missing = await lifecycleRun(motoUrl, repo, { lifecycle: 'check' })
       expect(missing.status).toBe(0)
       expect(missing.stdout).toContain(`::warning::${repo}: the lifecycle policy differs`)

@@ -29,27 +29,23 @@ const environment = (extra: Record<string, string> = {}) => ({
   ...extra
 })
 
-interface Ran {
-  status: number | null
-  stdout: string
-  stderr: string
-}
-
-function collect(child: ChildProcess): Promise<Ran> {
-  let [stdout, stderr] = ['', '']
-  child.stdout?.on('data', (chunk) => (stdout += chunk))
-  child.stderr?.on('data', (chunk) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
-
 /** `node dist/cli.js …` with piped streams, as another CI runs it. */
 function start({ standIn }: Registry, args: string[], extra: Record<string, string> = {}) {
   return spawn(process.execPath, [CLI, ...args, '--endpoint-url', standIn.url], {
     env: environment(extra)
   })
+}
+
+function collect(child: ChildProcess) {
+  let [stdout, stderr] = ['', '']
+  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  child.stderr?.on('data', (chunk) => (stderr += chunk))
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      child.on('error', reject)
+      child.on('close', (status) => resolve({ status, stdout, stderr }))
+    }
+  )
 }
 const cli = (registry: Registry, args: string[], extra: Record<string, string> = {}) => {
   const child = start(registry, args, extra)
