@@ -12,33 +12,11 @@ import { fileURLToPath } from 'node:url'
 import { startGitHubFake } from '../support/github-fake.mjs'
 import { dockerV2Image, seedImage } from '../support/images.mjs'
 import { runAction } from '../support/run-action.mjs'
-import {
-  callsOf,
-  createRepository,
-  SHAS,
-  tagsOf,
-  withStandIn,
-  type Registry,
-  type Release
-} from '../support/e2e.js'
+import { callsOf, releases, SHAS, tagsOf, withStandIn, type Registry } from '../support/e2e.js'
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
-
-/**
- * A repository with the build of each version (tagged sha-<7 hex>), released up to `released`:
- * v-tags on each, production on the last.
- */
-async function repository({ client }: Registry, name: string, released: Release[] = []) {
-  await createRepository(client, name)
-  const digests = {} as Record<Release, string>
-  for (const version of Object.keys(SHAS) as Release[]) {
-    const tags = [`sha-${SHAS[version].slice(0, 7)}`]
-    if (released.includes(version)) tags.push(`v${version}`)
-    if (released.at(-1) === version) tags.push('production')
-    digests[version] = await seedImage(client, name, dockerV2Image(`${name}-${version}`), tags)
-  }
-  return digests
-}
+/** v1.0.0 and v1.1.0 released, production on v1.1.0. */
+const ON_1_1 = { '1.0.0': ['v1.0.0'], '1.1.0': ['v1.1.0', 'production'] }
 
 /** The environment of a laptop or another CI: AWS settings, no GitHub event. */
 const environment = (extra: Record<string, string> = {}) => ({
@@ -51,27 +29,23 @@ const environment = (extra: Record<string, string> = {}) => ({
   ...extra
 })
 
-interface Ran {
-  status: number | null
-  stdout: string
-  stderr: string
-}
-
-function collect(child: ChildProcess): Promise<Ran> {
-  let [stdout, stderr] = ['', '']
-  child.stdout?.on('data', (chunk) => (stdout += chunk))
-  child.stderr?.on('data', (chunk) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
-
 /** `node dist/cli.js …` with piped streams, as another CI runs it. */
 function start({ standIn }: Registry, args: string[], extra: Record<string, string> = {}) {
   return spawn(process.execPath, [CLI, ...args, '--endpoint-url', standIn.url], {
     env: environment(extra)
   })
+}
+
+function collect(child: ChildProcess) {
+  let [stdout, stderr] = ['', '']
+  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  child.stderr?.on('data', (chunk) => (stderr += chunk))
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      child.on('error', reject)
+      child.on('close', (status) => resolve({ status, stdout, stderr }))
+    }
+  )
 }
 const cli = (registry: Registry, args: string[], extra: Record<string, string> = {}) => {
   const child = start(registry, args, extra)
@@ -114,9 +88,10 @@ function onTerminal(
 const tags = ({ standIn }: Registry, name: string) => tagsOf(standIn.control.snapshot(name))
 
 it.concurrent(
-  'help, a usage error and an input the action would refuse: exit 0, 2 and 2, reading nothing',
+  'exit 0 for help, 2 for a usage error or an input the action would refuse (reading nothing), 1 refused (nothing changed), 3 failed with a change not undone, which it lists',
   () =>
     withStandIn(async (registry) => {
+      const { control } = registry.standIn
       const help = await cli(registry, ['--help'])
       expect(help.status).toBe(0)
       expect(help.stdout).toMatch(/^Usage: ecr-promote <command>/m)
@@ -124,18 +99,39 @@ it.concurrent(
       expect(usage.status).toBe(2)
       expect(usage.stderr).toMatch(/^error: Unknown option '--repo'/m)
       const refused = await cli(registry, [
-        'status',
-        '--repository',
-        'Team/App',
-        '--fail-on-severity',
-        'urgent'
+        ...['status', '--repository', 'Team/App', '--fail-on-severity', 'urgent']
       ])
       expect(refused.status).toBe(2)
       expect(refused.stdout).toContain("repository 'Team/App' is not a valid ECR repository name")
       expect(refused.stdout).toContain(
         "fail-on-severity 'urgent' is not one of off, CRITICAL, HIGH, MEDIUM, LOW"
       )
-      expect(registry.standIn.control.calls).toEqual([])
+      expect(control.calls).toEqual([])
+
+      await releases(registry, 'team/refused', ON_1_1)
+      const before = control.snapshot('team/refused')
+      const lower = await cli(registry, [
+        ...['promote', 'production', '--repository', 'team/refused'],
+        ...['--sha', SHAS['1.0.0'], '--version', '1.0.0']
+      ])
+      expect(lower.status).toBe(1)
+      expect(lower.stdout).toMatch(
+        /failed:\n {2}cannot promote team\/refused:production: it stays on 1\.1\.0/
+      )
+      expect(lower.stdout).not.toContain('left changed')
+      expect(control.snapshot('team/refused')).toEqual(before)
+
+      for (const name of ['team/api', 'team/worker']) await releases(registry, name)
+      control.failPutImage('production')
+      control.deny('BatchDeleteImage')
+      const stuck = await cli(registry, [
+        ...['release', 'v1.1.0', '--repository', 'team/api', '--repository', 'team/worker'],
+        ...['--sha', SHAS['1.1.0']]
+      ])
+      expect(stuck.status).toBe(3)
+      expect(stuck.stdout).toMatch(
+        /left changed \(not undone\):\n {2}team\/\w+:v1\.1\.0 now on sha256:[0-9a-f]{12}/
+      )
     })
 )
 
@@ -144,8 +140,8 @@ it.concurrent(
   () =>
     withStandIn((byCli) =>
       withStandIn(async (byAction) => {
-        await repository(byCli, 'same/app')
-        await repository(byAction, 'same/app')
+        await releases(byCli, 'same/app')
+        await releases(byAction, 'same/app')
         const steps: [string[], Record<string, string>][] = [
           [
             ['push', '--branch', 'main', '--sha', SHAS['1.0.0']],
@@ -210,7 +206,7 @@ it.concurrent(
     withStandIn(async (registry) => {
       const github = await startGitHubFake()
       try {
-        const app = await repository(registry, 'team/dated', ['1.0.0', '1.1.0'])
+        const app = await releases(registry, 'team/dated', ON_1_1)
         github.control.seed({
           owner: 'octo',
           repo: 'app',
@@ -244,46 +240,14 @@ it.concurrent(
     })
 )
 
-it.concurrent('exit 1: refused, nothing changed', () =>
-  withStandIn(async (registry) => {
-    await repository(registry, 'team/refused', ['1.0.0', '1.1.0'])
-    const before = registry.standIn.control.snapshot('team/refused')
-    const ran = await cli(registry, [
-      ...['promote', 'production', '--repository', 'team/refused'],
-      ...['--sha', SHAS['1.0.0'], '--version', '1.0.0']
-    ])
-    expect(ran.status).toBe(1)
-    expect(ran.stdout).toMatch(
-      /failed:\n {2}cannot promote team\/refused:production: it stays on 1\.1\.0/
-    )
-    expect(ran.stdout).not.toContain('left changed')
-    expect(registry.standIn.control.snapshot('team/refused')).toEqual(before)
-  })
-)
-
-it.concurrent('exit 3: failed, and a change could not be undone, which it lists', () =>
-  withStandIn(async (registry) => {
-    for (const name of ['team/api', 'team/worker']) await repository(registry, name)
-    registry.standIn.control.failPutImage('production')
-    registry.standIn.control.deny('BatchDeleteImage')
-    const ran = await cli(registry, [
-      ...['release', 'v1.1.0', '--repository', 'team/api', '--repository', 'team/worker'],
-      ...['--sha', SHAS['1.1.0']]
-    ])
-    expect(ran.status).toBe(3)
-    expect(ran.stdout).toMatch(
-      /left changed \(not undone\):\n {2}team\/\w+:v1\.1\.0 now on sha256:[0-9a-f]{12}/
-    )
-  })
-)
-
 it.concurrent(
   'Ctrl-C starts the undo; a second one stops waiting and prints what is left and the command that finishes it, which does',
   () =>
     withStandIn(async (registry) => {
       const { standIn } = registry
       const names = ['team/api', 'team/worker']
-      for (const name of names) await repository(registry, name, ['1.0.0'])
+      for (const name of names)
+        await releases(registry, name, { '1.0.0': ['v1.0.0', 'production'] })
       const before = names.map((name) => tags(registry, name))
       const landed = standIn.control.calls.filter(
         ({ operation }) => operation === 'PutImage'
@@ -325,7 +289,7 @@ it.concurrent(
   () =>
     withStandIn(async (registry) => {
       const { standIn, client } = registry
-      const app = await repository(registry, 'team/overtaken', ['1.0.0', '1.1.0'])
+      const app = await releases(registry, 'team/overtaken', ON_1_1)
       const landed = callsOf(standIn, 'PutImage').length
       const rolling = cli(registry, [
         'rollback',
@@ -348,89 +312,62 @@ it.concurrent(
     })
 )
 
-describe('on a terminal', () => {
-  it.concurrent(
-    'prints the plan and asks before writing production: no writes on no, colour on yes',
-    () =>
-      withStandIn(async (registry) => {
-        const app = await repository(registry, 'team/asked', ['1.0.0', '1.1.0'])
-        const before = registry.standIn.control.snapshot('team/asked')
-        const declined = await onTerminal(
-          registry,
-          ['rollback', '1.0.0', '--repository', 'team/asked'],
-          'n'
-        )
-        expect(declined.screen).toMatch(
-          /production\s+sha256:[0-9a-f]{12} \(1\.1\.0\)\s+sha256:[0-9a-f]{12} \(1\.0\.0\)\s+planned/
-        )
-        expect(declined.screen).toContain('Write these tags, production included? [y/N]')
-        expect(declined.status).toBe(1)
-        expect(declined.screen).toContain('not confirmed: no tag was written')
-        expect(registry.standIn.control.snapshot('team/asked')).toEqual(before)
+it.concurrent(
+  'on a terminal: asks before writing production, writing nothing on no, nor when the registry changed once confirmed, colour on yes; asks nothing without production, and NO_COLOR prints no colour',
+  () =>
+    withStandIn(async (registry) => {
+      const { control } = registry.standIn
+      const app = await releases(registry, 'team/asked', ON_1_1)
+      const rollback = ['rollback', '1.0.0', '--repository', 'team/asked']
+      const before = control.snapshot('team/asked')
+      const declined = await onTerminal(registry, rollback, 'n')
+      expect(declined.screen).toMatch(
+        /production\s+sha256:[0-9a-f]{12} \(1\.1\.0\)\s+sha256:[0-9a-f]{12} \(1\.0\.0\)\s+planned/
+      )
+      expect(declined.screen).toContain('Write these tags, production included? [y/N]')
+      expect(declined.status).toBe(1)
+      expect(declined.screen).toContain('not confirmed: no tag was written')
+      expect(control.snapshot('team/asked')).toEqual(before)
 
-        const confirmed = await onTerminal(
-          registry,
-          ['rollback', '1.0.0', '--repository', 'team/asked'],
-          'y'
-        )
-        expect(confirmed.status).toBe(0)
-        expect(tags(registry, 'team/asked').production).toBe(app['1.0.0'])
-        expect(confirmed.screen).toContain('\x1b[32mmoved\x1b[0m')
-      })
-  )
+      // While the person reads the plan, CI releases 1.2.0.
+      const changed = await onTerminal(registry, rollback, 'y', {}, () =>
+        seedImage(registry.client, 'team/asked', dockerV2Image('team/asked-1.2.0'), [
+          'v1.2.0',
+          'production'
+        ])
+      )
+      expect(changed.status).toBe(1)
+      expect(changed.screen).toContain(
+        'the registry changed while the plan was read: no tag was written; run again to see the new plan'
+      )
+      expect(tags(registry, 'team/asked').production).toBe(app['1.2.0'])
+      expect(tags(registry, 'team/asked')['withdrawn-1.1.0']).toBeUndefined()
 
-  it.concurrent(
-    'reads the registry again once confirmed, and writes nothing if it changed meanwhile',
-    () =>
-      withStandIn(async (registry) => {
-        const app = await repository(registry, 'team/changed', ['1.0.0', '1.1.0'])
-        // While the person reads the plan, CI releases 1.2.0.
-        const ran = await onTerminal(
-          registry,
-          ['rollback', '1.0.0', '--repository', 'team/changed'],
-          'y',
-          {},
-          () =>
-            seedImage(registry.client, 'team/changed', dockerV2Image('team/changed-1.2.0'), [
-              'v1.2.0',
-              'production'
-            ])
-        )
-        expect(ran.status).toBe(1)
-        expect(ran.screen).toContain(
-          'the registry changed while the plan was read: no tag was written; run again to see the new plan'
-        )
-        const now = tags(registry, 'team/changed')
-        expect(now.production).toBe(app['1.2.0'])
-        expect(now['withdrawn-1.1.0']).toBeUndefined()
-      })
-  )
+      const confirmed = await onTerminal(registry, rollback, 'y')
+      expect(confirmed.status).toBe(0)
+      expect(tags(registry, 'team/asked').production).toBe(app['1.0.0'])
+      expect(confirmed.screen).toContain('\x1b[32mmoved\x1b[0m')
 
-  it.concurrent(
-    'asks nothing for a command that writes no production pointer; NO_COLOR prints no colour',
-    () =>
-      withStandIn(async (registry) => {
-        await repository(registry, 'team/staged', ['1.0.0'])
-        const ran = await onTerminal(
-          registry,
-          ['promote', 'staging', '--repository', 'team/staged', '--sha', SHAS['1.0.0']],
-          undefined,
-          { NO_COLOR: '1' }
-        )
-        expect(ran.status).toBe(0)
-        expect(ran.screen).toMatch(/staging\s+—\s+sha256:[0-9a-f]{12}\s+created/)
-        expect(ran.screen).not.toContain('[y/N]')
-        expect(ran.screen).not.toContain('\x1b[32m')
-      })
-  )
-})
+      const staged = await onTerminal(
+        registry,
+        ['promote', 'staging', '--repository', 'team/asked', '--sha', SHAS['1.0.0']],
+        undefined,
+        { NO_COLOR: '1' }
+      )
+      expect(staged.status).toBe(0)
+      expect(staged.screen).toMatch(/staging\s+—\s+sha256:[0-9a-f]{12}\s+created/)
+      expect(staged.screen).not.toContain('[y/N]')
+      expect(staged.screen).not.toContain('\x1b[32m')
+    }),
+  60_000
+)
 
 it.concurrent(
   'shows progress on stderr while ECR throttles the writes, and no colour in a pipe',
   () =>
     withStandIn(async (registry) => {
       const names = ['team/a', 'team/b']
-      for (const name of names) await repository(registry, name)
+      for (const name of names) await releases(registry, name)
       registry.standIn.control.quota({ PutImage: { rate: 2, burst: 1 } })
       const ran = await cli(registry, [
         ...['release', 'v1.1.0', ...names.flatMap((name) => ['--repository', name])],

@@ -14,53 +14,16 @@ import {
   expectOutputsPerRepository,
   expectTruthful,
   releaseRun,
+  movesOf,
   rowsOf,
+  ON_1_0,
+  releases,
   SHA_B,
+  SHAS,
   tagsOf,
   withStandIn,
-  type Registry,
-  type Snapshot
+  type Registry
 } from '../support/e2e.js'
-
-type Image = ReturnType<typeof multiArchImage>
-
-/** A repository whose production is on v1.0.0 (`old`), with the build of v1.1.0 tagged sha-bbbbbbb. */
-async function seedRepository({ client }: Registry, repository: string) {
-  await createRepository(client, repository)
-  const old = multiArchImage(`${repository}-old`)
-  const build = multiArchImage(`${repository}-bbbbbbb`)
-  await seedImage(client, repository, old, ['sha-aaaaaaa', 'v1.0.0', 'production'])
-  await seedImage(client, repository, build, ['sha-bbbbbbb'])
-  return { old, build }
-}
-
-/** A snapshot with some tags pointed elsewhere: what a registry should end as. */
-function retagged(snapshot: Snapshot, moves: Record<string, string>): Snapshot {
-  return {
-    images: snapshot.images.map((image) => ({
-      ...image,
-      tags: [
-        ...image.tags.filter((tag) => !(tag in moves)),
-        ...Object.entries(moves).flatMap(([tag, digest]) => (digest === image.digest ? [tag] : []))
-      ].sort()
-    }))
-  }
-}
-
-/** Runs `task` over `items`, at most `limit` at a time, keeping the order of the results. */
-async function pool<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>) {
-  const results: R[] = []
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const index = next++
-        results[index] = await task(items[index] as T)
-      }
-    })
-  )
-  return results
-}
 
 const AS_BEFORE =
   'every tag this run had written was put back: the registry is as it was before the run'
@@ -73,15 +36,17 @@ it.concurrent(
     // SDK retries writes that did land; 8 runs lose a PutImage answer after the write about 15
     // times, and the test requires at least one. Every run, green or red, must match the registry.
     const kinds = ['error-after', 'reset-after', 'reset-before'] as const
-    const runs = await pool([1, 2, 3, 4, 5, 6, 7, 8], 3, (seed) =>
+    const trial = (seed: number) =>
       withStandIn(async (registry) => {
         const { standIn } = registry
         const repository = `faults/app-${seed}`
-        const { old, build } = await seedRepository(registry, repository)
+        const { '1.0.0': old, '1.1.0': build } = await releases(registry, repository, ON_1_0)
         const before = standIn.control.snapshot(repository)
         const from = standIn.control.calls.length
         standIn.control.faults({ seed, rate: 0.5, kinds: [...kinds] })
-        const result = await runAction(releaseRun(standIn.url, [repository], 'v1.1.0', SHA_B))
+        const result = await runAction(
+          releaseRun(standIn.url, [repository], 'v1.1.0', SHAS['1.1.0'])
+        )
         standIn.control.faults(null)
         const injected = [...standIn.control.injected]
         const context = { seed, status: result.status, errors: result.errors }
@@ -100,14 +65,13 @@ it.concurrent(
         expectTruthful(result, standIn, [repository])
         const after = standIn.control.snapshot(repository)
         if (result.status === 0) {
-          expect(
-            rowsOf(result).map(({ tag, from, to, action }) => [tag, from, to, action])
-          ).toEqual([
-            ['v1.1.0', null, build.digest, 'created'],
-            ['production', old.digest, build.digest, 'moved']
+          expect(movesOf(result)).toEqual([
+            ['v1.1.0', null, build, 'created'],
+            ['production', old, build, 'moved']
           ])
-          expect(after).toEqual(
-            retagged(before, { 'v1.1.0': build.digest, production: build.digest })
+          expect(tagsOf(after)).toEqual({ ...tagsOf(before), 'v1.1.0': build, production: build })
+          expect(after.images.map(({ digest }) => digest)).toEqual(
+            before.images.map(({ digest }) => digest)
           )
         } else {
           expect(context.status).toBe(1)
@@ -124,7 +88,13 @@ it.concurrent(
         }
         return { seed, status: result.status, injected }
       })
-    )
+    const runs = []
+    for (const seeds of [
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8]
+    ])
+      runs.push(...(await Promise.all(seeds.map(trial))))
     const lostAfterPut = runs
       .flatMap(({ injected }) => injected)
       .filter(({ operation, kind }) => operation === 'PutImage' && kind !== 'reset-before')
@@ -203,18 +173,18 @@ it.concurrent.each([
   withStandIn(async (registry) => {
     const { standIn } = registry
     const repository = apply ? 'hang/applied' : 'hang/lost'
-    const { old, build } = await seedRepository(registry, repository)
+    const { '1.0.0': old, '1.1.0': build } = await releases(registry, repository, ON_1_0)
     standIn.control.hang('PutImage', { count: 1, apply })
     const started = Date.now()
-    const result = await runAction(releaseRun(standIn.url, [repository], 'v1.1.0', SHA_B))
+    const result = await runAction(releaseRun(standIn.url, [repository], 'v1.1.0', SHAS['1.1.0']))
     const seconds = (Date.now() - started) / 1000
     expect(result.errors).toEqual([])
     expect(result.status).toBe(0)
     expect(standIn.control.injected).toEqual([{ operation: 'PutImage', kind: 'hang' }])
     expect(seconds).toBeGreaterThanOrEqual(5)
-    expect(rowsOf(result).map(({ tag, from, to, action }) => [tag, from, to, action])).toEqual([
-      ['v1.1.0', null, build.digest, 'created'],
-      ['production', old.digest, build.digest, 'moved']
+    expect(movesOf(result)).toEqual([
+      ['v1.1.0', null, build, 'created'],
+      ['production', old, build, 'moved']
     ])
     expectTruthful(result, standIn, [repository])
   })
@@ -225,7 +195,7 @@ it.concurrent(
   () =>
     withStandIn(async (registry) => {
       const { standIn } = registry
-      const { old, build } = await seedRepository(registry, 'undo/app')
+      const { '1.0.0': old, '1.1.0': build } = await releases(registry, 'undo/app', ON_1_0)
       const before = standIn.control.snapshot('undo/app')
       standIn.control.failPutImage('production')
       standIn.control.faults({
@@ -235,14 +205,14 @@ it.concurrent(
         kinds: ['error-after']
       })
       void standIn.control.waitFor('BatchDeleteImage', 1).then(() => standIn.control.faults(null))
-      const result = await runAction(releaseRun(standIn.url, ['undo/app'], 'v1.1.0', SHA_B))
+      const result = await runAction(releaseRun(standIn.url, ['undo/app'], 'v1.1.0', SHAS['1.1.0']))
       expect(standIn.control.injected).toEqual([
         { operation: 'BatchDeleteImage', kind: 'error-after' }
       ])
       expect(result.status).toBe(1)
-      expect(rowsOf(result).map(({ tag, from, to, action }) => [tag, from, to, action])).toEqual([
-        ['v1.1.0', null, build.digest, 'undone'],
-        ['production', old.digest, build.digest, 'failed']
+      expect(movesOf(result)).toEqual([
+        ['v1.1.0', null, build, 'undone'],
+        ['production', old, build, 'failed']
       ])
       expect(standIn.control.snapshot('undo/app')).toEqual(before)
       expect(result.errors).toEqual([
@@ -258,7 +228,7 @@ it.concurrent(
   () =>
     withStandIn(async (registry) => {
       const { standIn } = registry
-      const { old } = await seedRepository(registry, 'sticky/app')
+      const { '1.0.0': old } = await releases(registry, 'sticky/app', ON_1_0)
       const before = standIn.control.snapshot('sticky/app')
       standIn.control.failPutImage('production', {
         exception: 'ServerException',
@@ -266,7 +236,7 @@ it.concurrent(
         times: Infinity
       })
       const started = Date.now()
-      const run = await runAction(releaseRun(standIn.url, ['sticky/app'], 'v1.1.0', SHA_B))
+      const run = await runAction(releaseRun(standIn.url, ['sticky/app'], 'v1.1.0', SHAS['1.1.0']))
       const seconds = (Date.now() - started) / 1000
       expect(seconds).toBeLessThan(20)
       expect(run.status).toBe(1)
@@ -275,7 +245,7 @@ it.concurrent(
         AS_BEFORE
       ])
       expect(standIn.control.snapshot('sticky/app')).toEqual(before)
-      expect(tagsOf(before).production).toBe(old.digest)
+      expect(tagsOf(before).production).toBe(old)
       const attempts = callsOf(standIn, 'PutImage').filter(
         ({ input }) => input.imageTag === 'production'
       )
@@ -289,27 +259,18 @@ it.concurrent(
 it.concurrent(
   "releases 40 tags across 10 repositories at ECR's PutImage quota (10 a second) without a failure",
   () =>
-    withStandIn(async ({ standIn, client }) => {
+    withStandIn(async (registry) => {
+      const { standIn } = registry
       const repositories = Array.from({ length: 10 }, (_, index) => `quota/service-${index}`)
-      const builds = new Map<string, Image>()
-      await Promise.all(
-        repositories.map(async (name) => {
-          await createRepository(client, name)
-          await seedImage(client, name, multiArchImage(`${name}-old`), [
-            'v1.0.0',
-            '1.0',
-            '1',
-            'production'
-          ])
-          const build = multiArchImage(`${name}-build`)
-          await seedImage(client, name, build, ['sha-bbbbbbb'])
-          builds.set(name, build)
-        })
-      )
+      const builds: Record<string, string> = {}
+      for (const name of repositories)
+        builds[name] = (
+          await releases(registry, name, { '1.0.0': ['v1.0.0', '1.0', '1', 'production'] })
+        )['1.1.0']
       const start = standIn.control.calls.length
       standIn.control.quota({ PutImage: { rate: 10, burst: 10 } })
       const result = await runAction(
-        releaseRun(standIn.url, repositories, 'v1.1.0', SHA_B, {
+        releaseRun(standIn.url, repositories, 'v1.1.0', SHAS['1.1.0'], {
           convention: '__tests__/support/four-tags-convention.yml'
         })
       )
@@ -317,9 +278,7 @@ it.concurrent(
       expect(result.status).toBe(0)
       for (const name of repositories)
         expect(tagsOf(standIn.control.snapshot(name))).toMatchObject(
-          Object.fromEntries(
-            ['v1.1.0', '1.1', '1', 'production'].map((tag) => [tag, builds.get(name)!.digest])
-          )
+          Object.fromEntries(['v1.1.0', '1.1', '1', 'production'].map((tag) => [tag, builds[name]]))
         )
       expect(
         rowsOf(result).filter(({ action }) => action === 'created' || action === 'moved')

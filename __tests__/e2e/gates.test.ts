@@ -11,28 +11,25 @@ import { dockerV2Image, multiArchImage, seedImage } from '../support/images.mjs'
 import { runAction } from '../support/run-action.mjs'
 import {
   callsOf,
-  createRepository,
   dispatchRun,
+  ON_1_0,
+  releases,
   releaseRun,
+  SHAS,
   withStandIn,
   type Registry
 } from '../support/e2e.js'
 
-const SHA = 'abcdef1234567890abcdef1234567890abcdef12'
-
 /**
- * A repository as after a release of 1.0.0 (`released`) and a build of the next commit (`built`,
- * multi-platform); with `next`, production has since moved on to v1.1.0.
+ * `releases` as after a release of 1.0.0 (`released`), and the platforms of the build of 1.1.0
+ * (`built`); with `next`, production has since moved on to v1.2.0.
  */
-async function repository({ client }: Registry, name: string, { next = false } = {}) {
-  await createRepository(client, name)
-  const released = dockerV2Image(`${name}-released`)
-  const built = multiArchImage(`${name}-built`)
-  await seedImage(client, name, released, ['v1.0.0', ...(next ? [] : ['production'])])
-  await seedImage(client, name, built, ['sha-abcdef1'])
-  if (next) await seedImage(client, name, dockerV2Image(`${name}-next`), ['v1.1.0', 'production'])
-  const [amd64, arm64] = built.children.map(({ digest }) => digest) as [string, string]
-  return { released: released.digest, built: built.digest, amd64, arm64 }
+async function repository(registry: Registry, name: string, { next = false } = {}) {
+  const moved = { '1.0.0': ['v1.0.0'], '1.2.0': ['v1.2.0', 'production'] }
+  const digests = await releases(registry, name, next ? moved : ON_1_0)
+  const platforms = multiArchImage(`${name}-1.1.0`).children.map(({ digest }) => digest)
+  const [amd64, arm64] = platforms as [string, string]
+  return { released: digests['1.0.0'], built: digests['1.1.0'], amd64, arm64 }
 }
 
 const rollback = ({ standIn }: Registry, names: string[], inputs: Record<string, string> = {}) =>
@@ -60,7 +57,7 @@ describe('gates and archived images', () => {
           standIn.control.setScan('team/worker', digest, clean)
         const before = ['team/api', 'team/worker'].map((name) => standIn.control.snapshot(name))
         const run = await runAction(
-          releaseRun(standIn.url, ['team/api', 'team/worker'], 'v1.1.0', SHA, {
+          releaseRun(standIn.url, ['team/api', 'team/worker'], 'v1.1.0', SHAS['1.1.0'], {
             'fail-on-severity': 'HIGH'
           })
         )
@@ -102,7 +99,10 @@ describe('gates and archived images', () => {
         const image = standIn.control
           .snapshot('team/archived')
           .images.find(({ digest }) => digest === api.released)
-        expect(image).toMatchObject({ status: 'ACTIVE', tags: ['production', 'v1.0.0'] })
+        expect(image).toMatchObject({
+          status: 'ACTIVE',
+          tags: ['production', 'sha-1000000', 'v1.0.0']
+        })
         expect(JSON.parse(run.outputs.json ?? '[]')[0].restore).toMatchObject({
           digest: api.released,
           was: 'ARCHIVED',

@@ -10,12 +10,11 @@
 import { RECORDING_BUDGET_MS } from '../../src/run/deployments.js'
 import { REQUEST_TIMEOUT_MS } from '../../src/github/client.js'
 import { startGitHubFake } from '../support/github-fake.mjs'
-import { dockerV2Image, multiArchImage, seedImage } from '../support/images.mjs'
 import { runAction, startAction, type RunOptions } from '../support/run-action.mjs'
 import {
   actionsOf,
-  createRepository,
   dispatchRun,
+  releases,
   tagsOf,
   SHAS,
   withStandIn,
@@ -32,21 +31,17 @@ interface World extends Registry {
   github: GitHubFake
   /** A workflow_dispatch of the action with these inputs, GitHub at the fake. */
   act(repositories: string[], inputs: Record<string, string>, sha?: string): RunOptions
-  /**
-   * A repository with the build of each release (tagged sha-<7 hex>, as CI pushes it), then these
-   * tags on the image of each version.
-   */
-  repository(
+  repository: (
     name: string,
     tags?: Partial<Record<Release, string[]>>
-  ): Promise<Record<Release, string>>
+  ) => ReturnType<typeof releases>
 }
 
 /** Runs `scenario` against a stand-in and a GitHub fake of its own. */
 const withGitHub = (scenario: (world: World) => Promise<void>) =>
   withStandIn(async (registry) => {
     const github = await startGitHubFake()
-    const { standIn, client } = registry
+    const { standIn } = registry
     try {
       await scenario({
         ...registry,
@@ -64,20 +59,7 @@ const withGitHub = (scenario: (world: World) => Promise<void>) =>
               GITHUB_RUN_ID: '4242'
             }
           ),
-        async repository(name, tags = {}) {
-          await createRepository(client, name)
-          const digests = {} as Record<Release, string>
-          for (const version of Object.keys(SHAS) as Release[]) {
-            const image = (version === '1.1.0' ? multiArchImage : dockerV2Image)(
-              `${name}-${version}`
-            )
-            digests[version] = await seedImage(client, name, image, [
-              `sha-${SHAS[version].slice(0, 7)}`,
-              ...(tags[version] ?? [])
-            ])
-          }
-          return digests
-        }
+        repository: (name, tags) => releases(registry, name, tags)
       })
     } finally {
       await github.close()
@@ -249,108 +231,81 @@ describe('the action and GitHub', () => {
       })
   )
 
-  it.concurrent(
-    'rolls back to a moment by records past the first page; a record of an image deleted since writes nothing',
-    () =>
-      withGitHub(async ({ standIn, github, act, repository }) => {
-        const app = await repository('team/app', {
-          '1.0.0': ['v1.0.0'],
-          '1.1.0': ['v1.1.0'],
-          '1.2.0': ['v1.2.0', 'production']
-        })
-        const record = (digest: string, createdAt: Date, tag = 'production') =>
-          github.control.seed({
-            ...OWNER,
-            environment: 'production',
-            createdAt,
-            payload: {
-              repository: 'team/app',
-              tag,
-              digest,
-              image: `${REGISTRY}/team/app@${digest}`
-            },
-            statuses: [{ state: 'success' }]
-          })
-        record(app['1.0.0'], new Date('2026-11-10T09:00:00Z'))
-        const landed = record(app['1.1.0'], new Date('2026-11-15T09:00:00Z'))
-        record(app['1.2.0'], new Date('2026-11-20T09:00:00Z'))
-        // 150 newer records of staging: the record of the 15th is on GitHub's second page.
-        for (let minute = 0; minute < 150; minute++)
-          record(app['1.2.0'], new Date(Date.UTC(2026, 10, 21, 0, minute)), 'staging')
-        const gone = `sha256:${'9'.repeat(64)}`
-        record(gone, new Date('2026-11-25T00:00:00Z'))
-        const before = standIn.control.snapshot('team/app')
-
-        const missing = await runAction(
-          act(['team/app'], { event: 'rollback', version: '2026-11-26' })
-        )
-        expect(missing.errors).toEqual([
-          expect.stringMatching(
-            /^source image 'sha256:9{64}' not found in repository team\/app: it is the image production pointed at on 2026-11-26, by deployment \d+ of 2026-11-25T00:00:00\.000Z: production on sha256:999999999999, and it has been deleted since: roll back to a version instead$/
-          )
-        ])
-        expect(standIn.control.snapshot('team/app')).toEqual(before)
-
-        const asked = github.control.requests().length
-        const back = await runAction(
-          act(['team/app'], { event: 'rollback', version: '2026-11-16' })
-        )
-        expect(back.errors).toEqual([])
-        expect(tagsOf(standIn.control.snapshot('team/app')).production).toBe(app['1.1.0'])
-        expect(json(back.outputs)[0]).toMatchObject({
-          version: '1.1.0',
-          history: { deployment: landed, environment: 'production' }
-        })
-        expect(back.summary).toContain(`back to deployment ${landed} of `)
-        const pages = github.control
-          .requests()
-          .slice(asked)
-          .filter(
-            ({ method, path }: { method: string; path: string }) =>
-              method === 'GET' && path.endsWith('/deployments')
-          )
-        expect(pages.map(({ query }: { query: { page?: string } }) => query.page ?? '1')).toEqual([
-          '1',
-          '2'
-        ])
+  it.concurrent('rolls back to a moment by records past the first page', () =>
+    withGitHub(async ({ standIn, github, act, repository }) => {
+      const app = await repository('team/app', {
+        '1.0.0': ['v1.0.0'],
+        '1.1.0': ['v1.1.0'],
+        '1.2.0': ['v1.2.0', 'production']
       })
+      const record = (digest: string, createdAt: Date, tag = 'production') =>
+        github.control.seed({
+          ...OWNER,
+          environment: 'production',
+          createdAt,
+          payload: {
+            repository: 'team/app',
+            tag,
+            digest,
+            image: `${REGISTRY}/team/app@${digest}`
+          },
+          statuses: [{ state: 'success' }]
+        })
+      record(app['1.0.0'], new Date('2026-11-10T09:00:00Z'))
+      const landed = record(app['1.1.0'], new Date('2026-11-15T09:00:00Z'))
+      record(app['1.2.0'], new Date('2026-11-20T09:00:00Z'))
+      // 150 newer records of staging: the record of the 15th is on GitHub's second page.
+      for (let minute = 0; minute < 150; minute++)
+        record(app['1.2.0'], new Date(Date.UTC(2026, 10, 21, 0, minute)), 'staging')
+      const asked = github.control.requests().length
+      const back = await runAction(act(['team/app'], { event: 'rollback', version: '2026-11-16' }))
+      expect(back.errors).toEqual([])
+      expect(tagsOf(standIn.control.snapshot('team/app')).production).toBe(app['1.1.0'])
+      expect(json(back.outputs)[0]).toMatchObject({
+        version: '1.1.0',
+        history: { deployment: landed, environment: 'production' }
+      })
+      expect(back.summary).toContain(`back to deployment ${landed} of `)
+      const pages = github.control
+        .requests()
+        .slice(asked)
+        .filter(
+          ({ method, path }: { method: string; path: string }) =>
+            method === 'GET' && path.endsWith('/deployments')
+        )
+      expect(pages.map(({ query }: { query: { page?: string } }) => query.page ?? '1')).toEqual([
+        '1',
+        '2'
+      ])
+    })
   )
 
-  it.concurrent.each([
-    ['records it: it sends no more records, and reports the tags it wrote', 'release'],
-    ['reads the history for a rollback to a moment: it stops at once, writing nothing', 'rollback']
-  ])('a cancel while GitHub leaves a request unanswered, as the run %s', (_name, event) =>
-    withGitHub(async ({ standIn, github, act, repository }) => {
-      const app = await repository('team/app', { '1.0.0': ['v1.0.0', 'production'] })
-      github.control.setOutage({ hang: true })
-      const before = tagsOf(standIn.control.snapshot('team/app'))
-      const { child, result } = startAction(
-        event === 'release'
-          ? act(['team/app'], { event, 'release-tag': 'v1.1.0', deployments: 'on' }, SHAS['1.1.0'])
-          : act(['team/app'], { event, version: '2026-11-17' })
-      )
-      while (github.control.requests().length === 0)
-        await new Promise((done) => setTimeout(done, 20))
-      const cancelled = Date.now()
-      child.kill('SIGINT')
-      const run = await result
-      expect(Date.now() - cancelled).toBeLessThan(REQUEST_TIMEOUT_MS)
-      const tags = tagsOf(standIn.control.snapshot('team/app'))
-      if (event === 'release') {
+  it.concurrent(
+    'a cancel while GitHub leaves a recording unanswered: it sends no more records, and reports the tags it wrote',
+    () =>
+      withGitHub(async ({ standIn, github, act, repository }) => {
+        const app = await repository('team/app', { '1.0.0': ['v1.0.0', 'production'] })
+        github.control.setOutage({ hang: true })
+        const { child, result } = startAction(
+          act(
+            ['team/app'],
+            { event: 'release', 'release-tag': 'v1.1.0', deployments: 'on' },
+            SHAS['1.1.0']
+          )
+        )
+        while (github.control.requests().length === 0)
+          await new Promise((done) => setTimeout(done, 20))
+        const cancelled = Date.now()
+        child.kill('SIGINT')
+        const run = await result
+        expect(Date.now() - cancelled).toBeLessThan(REQUEST_TIMEOUT_MS)
         expect(run.errors).toEqual([])
         expect(run.status).toBe(0)
         expect(actionsOf(run)).toEqual(['v1.1.0 created', 'production moved'])
         expect(run.stdout).toMatch(
           /^::warning::1 of 1 GitHub deployment not recorded \(the tags are written as reported\): team\/app:production in production: the job was cancelled \(SIGINT\)/m
         )
-        expect(tags.production).toBe(app['1.1.0'])
-      } else {
-        expect(run.status).toBe(1)
-        expect(run.errors).toEqual([
-          'the job was cancelled while it read the deployment history: no tag was written'
-        ])
-        expect(tags).toEqual(before)
-      }
-    })
+        expect(tagsOf(standIn.control.snapshot('team/app')).production).toBe(app['1.1.0'])
+      })
   )
 })

@@ -10,31 +10,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr'
-import { startStandIn } from '../support/ecr-standin.mjs'
 import { dockerV2Image, seedImage, tagsByDigest } from '../support/images.mjs'
-import { clientFor } from '../support/harness.js'
+import { createRepository, withStandIn } from '../support/e2e.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const LOCAL_ACTION = join(ROOT, 'node_modules/@github/local-action/bin/local-action.js')
 const SHA = '1100000bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
 
-let standIn: Awaited<ReturnType<typeof startStandIn>>
-let client: ECRClient
-let dir: string
-beforeAll(async () => {
-  standIn = await startStandIn()
-  client = clientFor(standIn.url)
-  dir = mkdtempSync(join(tmpdir(), 'ecr-promote-local-action-'))
-})
-afterAll(async () => {
-  client.destroy()
-  await standIn.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-
 /** `npx local-action run <action-dir> src/action/main.ts <dotenv>`, on a push to main with these inputs. */
-function localAction(name: string, inputs: Record<string, string>) {
+function localAction(dir: string, url: string, name: string, inputs: Record<string, string>) {
   const event = join(dir, `${name}.json`)
   writeFileSync(event, JSON.stringify({ repository: { default_branch: 'main' } }))
   const dotenv = join(dir, `${name}.env`)
@@ -48,7 +32,7 @@ function localAction(name: string, inputs: Record<string, string>) {
     GITHUB_EVENT_PATH: event,
     GITHUB_WORKSPACE: ROOT,
     GITHUB_STEP_SUMMARY: join(dir, `${name}.md`),
-    AWS_ENDPOINT_URL_ECR: standIn.url,
+    AWS_ENDPOINT_URL_ECR: url,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
@@ -85,30 +69,41 @@ function localAction(name: string, inputs: Record<string, string>) {
   )
 }
 
-it('runs a push that moves latest, and fails one without a build image as an action does', async () => {
-  const [built, unbuilt] = ['team/local-built', 'team/local-unbuilt']
-  for (const repositoryName of [built, unbuilt])
-    await client.send(new CreateRepositoryCommand({ repositoryName }))
-  const digest = await seedImage(client, built, dockerV2Image(built), [`sha-${SHA.slice(0, 7)}`])
+it(
+  'runs a push that moves latest, and fails one without a build image as an action does',
+  () =>
+    withStandIn(async ({ standIn, client }) => {
+      const dir = mkdtempSync(join(tmpdir(), 'ecr-promote-local-action-'))
+      try {
+        const [built, unbuilt] = ['team/local-built', 'team/local-unbuilt']
+        for (const name of [built, unbuilt]) await createRepository(client, name)
+        const digest = await seedImage(client, built, dockerV2Image(built), [
+          `sha-${SHA.slice(0, 7)}`
+        ])
 
-  const [moved, failed] = await Promise.all([
-    localAction('moved', { repository: built }),
-    localAction('failed', { repository: unbuilt })
-  ])
+        const [moved, failed] = await Promise.all([
+          localAction(dir, standIn.url, 'moved', { repository: built }),
+          localAction(dir, standIn.url, 'failed', { repository: unbuilt })
+        ])
 
-  expect(moved.errors).toEqual([])
-  expect(moved.status).toBe(0)
-  expect((await tagsByDigest(client, built)).latest).toBe(digest)
+        expect(moved.errors).toEqual([])
+        expect(moved.status).toBe(0)
+        expect((await tagsByDigest(client, built)).latest).toBe(digest)
 
-  expect(failed.errors).toEqual([
-    expect.stringMatching(
-      `^source image 'sha-${SHA.slice(0, 7)}' not found in repository ${unbuilt}: it is the build tag`
-    )
-  ])
-  expect(failed.status).toBe(1)
-  // run() returned, so local-action goes on to list the outputs; after them it reports exit code 1.
-  const ran = /Running Action([\s\S]*)Action Outputs/.exec(failed.output)?.[1]
-  expect(ran).toContain('::error::')
-  expect(ran).not.toMatch(/TypeError|^\s+at /m)
-  expect(await tagsByDigest(client, unbuilt)).toEqual({})
-}, 60_000)
+        expect(failed.errors).toEqual([
+          expect.stringMatching(
+            `^source image 'sha-${SHA.slice(0, 7)}' not found in repository ${unbuilt}: it is the build tag`
+          )
+        ])
+        expect(failed.status).toBe(1)
+        // run() returned, so local-action goes on to list the outputs; after them it reports exit code 1.
+        const ran = /Running Action([\s\S]*)Action Outputs/.exec(failed.output)?.[1]
+        expect(ran).toContain('::error::')
+        expect(ran).not.toMatch(/TypeError|^\s+at /m)
+        expect(await tagsByDigest(client, unbuilt)).toEqual({})
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }),
+  60_000
+)

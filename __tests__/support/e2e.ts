@@ -6,6 +6,7 @@ import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startStandIn } from './ecr-standin.mjs'
 import { clientFor } from './harness.js'
+import { dockerV2Image, multiArchImage, seedImage } from './images.mjs'
 import type { RunOptions, RunResult } from './run-action.mjs'
 
 export type StandIn = Awaited<ReturnType<typeof startStandIn>>
@@ -46,6 +47,28 @@ export const SHAS = {
   '1.2.0': '1200000ccccccccccccccccccccccccccccccccc'
 } as const
 export type Release = keyof typeof SHAS
+
+/** Only v1.0.0 released, production on it. */
+export const ON_1_0 = { '1.0.0': ['v1.0.0', 'production'] }
+
+/**
+ * A repository with the build of each release (tagged sha-<7 hex>, as CI pushes it; 1.1.0's
+ * multi-platform), then these tags on the image of each version.
+ */
+export async function releases(
+  { client }: Registry,
+  name: string,
+  tags: Partial<Record<Release, string[]>> = {}
+) {
+  await createRepository(client, name)
+  const digests = {} as Record<Release, string>
+  for (const version of Object.keys(SHAS) as Release[]) {
+    const image = (version === '1.1.0' ? multiArchImage : dockerV2Image)(`${name}-${version}`)
+    const build = `sha-${SHAS[version].slice(0, 7)}`
+    digests[version] = await seedImage(client, name, image, [build, ...(tags[version] ?? [])])
+  }
+  return digests
+}
 
 /** A published release of `tag` at `sha`, as GitHub sends it, to these repositories. */
 export const releaseRun = (
@@ -93,6 +116,9 @@ export interface Row {
 
 export const rowsOf = (result: RunResult): Row[] =>
   JSON.parse(result.outputs.changes ?? '[]') as Row[]
+/** The `changes` output as `[tag, from, to, action]`, one a row. */
+export const movesOf = (result: RunResult) =>
+  rowsOf(result).map(({ tag, from, to, action }) => [tag, from, to, action])
 /** The `changes` output as `tag action`, one a row. */
 export const actionsOf = (result: RunResult): string[] =>
   rowsOf(result).map(({ tag, action }) => `${tag} ${action}`)

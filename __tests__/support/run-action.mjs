@@ -42,19 +42,7 @@ const action = parse(await readFile(join(root, 'action.yml'), 'utf8'))
  * @param {RunOptions} options
  * @returns {Promise<RunResult>}
  */
-export async function runAction(options) {
-  return startAction(options).result
-}
-
-/**
- * Starts the action and returns at once: `child` is the running process (to signal it, as a runner
- * cancelling the job does), `result` settles when it has ended, exactly as runAction's promise does.
- * @param {RunOptions} options
- * @returns {{ child: import('node:child_process').ChildProcessWithoutNullStreams, result: Promise<RunResult> }}
- */
-export function startAction({ endpoint, eventName, payload = {}, inputs, env = {} }) {
-  return start({ endpoint, eventName, payload, inputs, env }, {})
-}
+export const runAction = (options) => startAction(options).result
 
 /**
  * Runs the action's post step after a main step (`runs.post`): its state as STATE_<name>.
@@ -62,15 +50,16 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
  * @param {Record<string, string>} state what the main step saved
  * @returns {Promise<RunResult>}
  */
-export function runPost(options, state) {
-  return start(options, state).result
-}
+export const runPost = (options, state) => startAction(options, state).result
 
 /**
+ * Starts the action (with `state`, its post step) and returns at once: `child` is the running
+ * process (to signal it, as a runner cancelling the job does), `result` settles when it has ended.
  * @param {RunOptions} options
- * @param {Record<string, string>} state
+ * @param {Record<string, string>} [state]
+ * @returns {{ child: import('node:child_process').ChildProcessWithoutNullStreams, result: Promise<RunResult> }}
  */
-function start({ endpoint, eventName, payload = {}, inputs, env = {} }, state) {
+export function startAction({ endpoint, eventName, payload = {}, inputs, env = {} }, state = {}) {
   const unknown = Object.keys(inputs).filter((name) => !(name in action.inputs))
   if (unknown.length > 0) throw new Error(`action.yml has no input ${unknown.join(', ')}`)
   const dir = mkdtempSync(join(tmpdir(), 'ecr-promote-run-'))
@@ -84,9 +73,7 @@ function start({ endpoint, eventName, payload = {}, inputs, env = {} }, state) {
   let child
   try {
     writeFileSync(files.event, JSON.stringify(payload))
-    writeFileSync(files.output, '')
-    writeFileSync(files.summary, '')
-    writeFileSync(files.state, '')
+    for (const file of [files.output, files.summary, files.state]) writeFileSync(file, '')
     /** @type {Record<string, string>} */
     const inputEnv = {}
     for (const [name, spec] of Object.entries(action.inputs)) {
