@@ -183,9 +183,9 @@ describe('planning', () => {
   })
 
   it('reports the pointer digest before the run and the resolved version', () => {
-    expect(planOf(intentFor(rollback('previous')), 'v1.0.0=d v1.1.0=c production=c')).toMatchObject(
-      { pointer: 'production', version: v('1.0.0'), source: older }
-    )
+    const plan = planOf(intentFor(rollback('previous')), 'v1.0.0=d v1.1.0=c production=c')
+    expect(plan).toMatchObject({ pointer: 'production', version: v('1.0.0'), source: older })
+    expect(plan).not.toHaveProperty('stays')
   })
 
   it('explains why production stays', () => {
@@ -388,10 +388,20 @@ describe('withdrawn versions', () => {
     })
   })
 
-  it('a re-run of a rollback to previous stays where the first run put the pointer', () => {
-    const registry = 'v1.0.0=d v1.1.0=c v1.2.0=b withdrawn-1.2.0=b production=c'
-    expect(summary(intentFor(rollback('previous')), registry)).toBe('production:c>c skip')
-  })
+  it.each([
+    ['v1.0.0=d v1.1.0=c v1.2.0=b withdrawn-1.2.0=b production=c', { further: v('1.0.0') }],
+    ['v1.1.0=c v1.2.0=b withdrawn-1.2.0=b v1.3.0=e withdrawn-1.3.0=e production=c', {}]
+  ])(
+    'a re-run of a rollback to previous stays where the first run put the pointer: %s',
+    (registry, further) => {
+      expect(summary(intentFor(rollback('previous')), registry)).toBe('production:c>c skip')
+      expect(planOf(intentFor(rollback('previous')), registry).stays).toEqual({
+        version: v('1.1.0'),
+        withdrawn: v('1.2.0'),
+        ...further
+      })
+    }
+  )
 
   it('previous fails when every lower version is withdrawn', () => {
     const registry = 'v1.1.0=c withdrawn-1.1.0=c v1.2.0=b production=b'
