@@ -140,6 +140,15 @@ describe('run()', () => {
     expect(summaryText()).toContain('push to main')
   })
 
+  it("on a fork's pull request from main, writes nothing and the summary says so", async () => {
+    onEvent('pull_request', 'refs/pull/8/merge')
+    process.env.GITHUB_HEAD_REF = 'main'
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(writes()).toEqual([])
+    expect(summaryText()).toBe('# ecr-promote\npull request: no tag is written')
+  })
+
   it('on an edited release, writes nothing and says why', async () => {
     onEvent('release', 'refs/tags/v1.1.0', { action: 'edited', release: { tag_name: 'v1.1.0' } })
     await run()

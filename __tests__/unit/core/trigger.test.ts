@@ -26,7 +26,7 @@ const trunk = { repository: { default_branch: 'trunk' } }
 
 describe('resolveTrigger maps GitHub events when the event input is empty', () => {
   it.each([
-    ['push to main', PUSH, 'push to main', { defaultBranch: true }],
+    ['push to main', PUSH, 'push to main', { defaultBranch: true, pullRequest: false }],
     [
       'push to the default branch named in the payload',
       context('push', 'refs/heads/trunk', trunk),
@@ -80,20 +80,20 @@ describe('resolveTrigger maps GitHub events when the event input is empty', () =
     [
       'pull request uses the head branch',
       context('pull_request', 'refs/pull/7/merge', {}, 'fix/login'),
-      'push to fix/login',
-      { defaultBranch: false }
+      'pull request: no tag is written',
+      { branch: 'fix/login', defaultBranch: false, pullRequest: true }
     ],
     [
       "a fork's pull request from a branch named main never counts as the default branch",
       context('pull_request', 'refs/pull/8/merge', {}, 'main'),
-      'push to main',
-      { defaultBranch: false }
+      'pull request: no tag is written',
+      { defaultBranch: false, pullRequest: true }
     ],
     [
       'pull_request_target from main likewise',
       context('pull_request_target', 'refs/heads/main', {}, 'main'),
-      'push to main',
-      { defaultBranch: false }
+      'pull request: no tag is written',
+      { defaultBranch: false, pullRequest: true }
     ],
     [
       'release released',
