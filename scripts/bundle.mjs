@@ -87,6 +87,13 @@ export async function bundleIfStale() {
   await bundle()
 }
 
+/** Bundles only when there is no dist/ to run (the committed one is run as it is). */
+export async function bundleIfMissing() {
+  if (existsSync(join(root, 'dist/index.js'))) return
+  process.stderr.write('dist/ is missing: bundling it first (about a minute)\n')
+  await bundle()
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = Date.now()
   await bundle()

@@ -95,7 +95,8 @@ export const v = (text: string): Version => requireVersion(text, 'version')
 export const push = (branch = 'main', defaultBranch = branch === 'main'): ActiveTrigger => ({
   event: 'push',
   branch,
-  defaultBranch
+  defaultBranch,
+  pullRequest: false
 })
 export const release = (version: string, prerelease = false): ActiveTrigger => ({
   event: 'release',

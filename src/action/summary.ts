@@ -6,6 +6,7 @@ import * as core from '@actions/core'
 import { describeCounts, describeFinding } from '../core/gates.js'
 import { describeRecord } from '../core/history.js'
 import { messageOf, shortDigest, toSeconds } from '../core/model.js'
+import { describeStays } from '../core/plan.js'
 import { problemsOf } from '../core/problems.js'
 import type { LifecycleOutcome, PruneOutcome } from '../run/cleanup.js'
 import type { DeploymentOutcome } from '../run/deployments.js'
@@ -34,9 +35,14 @@ export async function report(
   const { changes } = result
   if (result.repositories.length > 0) setOutputs(result)
   const final = moment === 'at the end'
+  const stays = result.plans.flatMap(
+    (plan) => describeStays(plan, (version) => `version: ${version}`) ?? []
+  )
   // A tag held back (a lower release, a prerelease) is worth an annotation on the run, not just a log line.
-  if (final)
+  if (final) {
     for (const change of changes) (change.note ? core.notice : core.info)(describeChange(change))
+    for (const line of stays) core.notice(line)
+  }
   for (const { repository, action, difference } of final ? (result.lifecycle ?? []) : []) {
     if (action === 'drift')
       core.warning(
@@ -61,6 +67,7 @@ export async function report(
   )
   if (recorded.length > 0)
     summary.addHeading('From the deployment history', 4).addList(recorded.map(escape))
+  for (const line of stays) summary.addRaw(escape(line), true)
   if (result.status) addStatus(summary, result.status)
   if (result.deployments) addDeployments(summary, result.deployments)
   if (result.restores && result.restores.length > 0) addRestores(summary, result.restores)

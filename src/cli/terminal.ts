@@ -2,7 +2,7 @@ import type { Host } from '../run/host.js'
 import type { Journal } from '../run/journal.js'
 import { describeRecord } from '../core/history.js'
 import { messageOf, shortDigest, toSeconds } from '../core/model.js'
-import type { RepositoryPlan } from '../core/plan.js'
+import { describeStays, type RepositoryPlan } from '../core/plan.js'
 import { problemsOf } from '../core/problems.js'
 import { leftChanged, preview, versionOn, type Change, type RunResult } from '../report/result.js'
 
@@ -132,8 +132,11 @@ export function changesTable(
 export function renderResult(result: RunResult, color: boolean): string {
   const parts = [result.title]
   if (result.changes.length > 0) parts.push(changesTable(result.changes, result.plans, color))
-  for (const plan of result.plans)
+  for (const plan of result.plans) {
     if (plan.recorded) parts.push(`${plan.repository}: back to ${describeRecord(plan.recorded)}`)
+    const stays = describeStays(plan, (version) => `ecr-promote rollback ${version}`)
+    if (stays) parts.push(`note: ${stays}`)
+  }
   for (const { repository, pointers, withdrawn } of result.status ?? []) {
     parts.push(
       table([

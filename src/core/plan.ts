@@ -48,8 +48,21 @@ export interface ResolvedSource {
   readonly ref: ImageRef
   /** The version a rollback to `previous` resolved to. */
   readonly version?: Version
+  /** A rollback to `previous` resolved to the version its pointer already carries. */
+  readonly stays?: PreviousStays
   /** A build tag pattern that no tag matches: `ref` names the pattern, which no registry call takes. */
   readonly unmatched?: true
+}
+
+/**
+ * A rollback to `previous` that leaves the pointer on `version`: a rollback already took it there
+ * from `withdrawn`, and `previous` never goes below that, so a re-run changes nothing. Further back
+ * is a version by name: `further`, the highest stable one below that is not withdrawn, if any.
+ */
+export interface PreviousStays {
+  readonly version: Version
+  readonly withdrawn: Version
+  readonly further?: Version
 }
 
 /** `withdrawn`: the mark a rollback puts on the image it rolls back from. */
@@ -87,6 +100,8 @@ export interface RepositoryPlan {
   readonly archived?: string
   /** A rollback to a moment: the deployment record the source came from. */
   readonly recorded?: PointerRecord
+  /** A rollback to `previous` that leaves the pointer where it is. */
+  readonly stays?: PreviousStays
   /** The version on each image the steps name, where the registry's tags tell, for people to read. */
   readonly versions?: ReadonlyMap<string, string>
 }
@@ -186,13 +201,14 @@ export function resolveSources(
   tagsOf: (intent: Intent) => ReadonlyMap<string, string> | undefined
 ): ResolvedSource[] {
   const rollingBack = intents.filter((intent) => 'previousVersionOf' in intent.source)
-  const chosen = rollingBack.length > 0 ? previousVersion(rollingBack, tagsOf) : new Map()
+  const { chosen, stays } =
+    rollingBack.length > 0 ? previousVersion(rollingBack, tagsOf) : { chosen: new Map() }
   const resolved = intents.map((intent): ResolvedSource | string => {
     const { source } = intent
     if ('buildTagMatching' in source) return buildOf(intent.repository, source, tagsOf(intent))
     if (!('previousVersionOf' in source)) return { ref: source }
     const { tag, version } = chosen.get(intent.repository) as ReleasedVersion
-    return { ref: { tag }, version }
+    return { ref: { tag }, version, ...(stays && { stays }) }
   })
   const problems = resolved.filter((each) => typeof each === 'string')
   if (problems.length > 0) throw problemsError(problems)
@@ -221,7 +237,7 @@ function buildOf(
 function previousVersion(
   intents: readonly Intent[],
   tagsOf: (intent: Intent) => ReadonlyMap<string, string> | undefined
-): Map<string, ReleasedVersion> {
+): { chosen: Map<string, ReleasedVersion>; stays?: PreviousStays } {
   const withdrawn = withdrawnInRun(intents, tagsOf)
   const repositories = intents.map((intent) => {
     const tags = tagsOf(intent) ?? new Map<string, string>()
@@ -252,12 +268,12 @@ function previousVersion(
   )
   // The pointer already sits where a rollback from a withdrawn version put it: a re-run of that
   // rollback stays, rather than withdrawing a good version and going one further back.
-  const rolledBack =
-    [...withdrawn].some((text) => compareVersions(parseVersion(text) as Version, top) > 0) &&
-    highestVersion(stable)?.text === top.text
-  const previous = rolledBack
-    ? top
-    : highestVersion(stable.filter((version) => compareVersions(version, top) < 0))
+  const above = [...withdrawn]
+    .map((text) => parseVersion(text) as Version)
+    .filter((version) => compareVersions(version, top) > 0)
+  const below = highestVersion(stable.filter((version) => compareVersions(version, top) < 0))
+  const rolledBack = above.length > 0 && highestVersion(stable)?.text === top.text
+  const previous = rolledBack ? top : below
   if (!previous) {
     throw new Error(
       `cannot roll back ${repositories.map(({ repository }) => repository).join(', ')} to previous: no stable version below ${top.text} that is not withdrawn`
@@ -275,7 +291,23 @@ function previousVersion(
       `cannot roll back to previous: the previous version ${previous.text} (below ${top.text}) is missing or withdrawn in ${missing.join(', ')}; set version to a version every repository has`
     )
   }
-  return chosen
+  if (!rolledBack) return { chosen }
+  // The lowest withdrawn version above it: the one the first rollback left.
+  const [left] = above.sort(compareVersions) as [Version]
+  return { chosen, stays: { version: top, withdrawn: left, ...(below && { further: below }) } }
+}
+
+/**
+ * Why a rollback to `previous` left the pointer where it is, and how to go further back, if it did;
+ * `byName` is how the host asks for a rollback to a version (an input, a command).
+ */
+export function describeStays(
+  { repository, pointer, stays }: RepositoryPlan,
+  byName: (version: string) => string
+): string | undefined {
+  if (!stays) return undefined
+  const { version, withdrawn, further } = stays
+  return `${repository}: ${pointer} stays on ${version.text}, already below ${withdrawn.text}, which a rollback withdrew: previous goes back from a withdrawn version once, so running it again changes nothing; ${further ? `to go further back, name a version: ${byName(further.text)}` : `no stable version below ${version.text} is left that is not withdrawn`}`
 }
 
 /** The digests whose push times a forward decision needs: where this run's image or the pointer's carries no version. */
@@ -360,6 +392,8 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     ]
   })
   if (problems.length > 0) throw problemsError(problems)
+  const { stays } = state.source
+  const stayed = stays && steps.some(({ tag, write }) => tag === intent.pointer && !write)
   const named = new Set([...marks, ...steps].flatMap(({ from, to }) => [from?.digest, to?.digest]))
   const versions = new Map(
     [...named].flatMap((digest) => {
@@ -375,6 +409,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     ...(tested.length > 0 && { tested }),
     ...(state.archived && { archived: state.archived }),
     ...(intent.recorded && { recorded: intent.recorded }),
+    ...(stayed && { stays }),
     ...(versions.size > 0 && { versions }),
     ...(version && { version }),
     ...(intent.pointer && { pointer: intent.pointer })

@@ -6,23 +6,25 @@ import { type Context } from './context.js'
  * What this run was asked to do, independent of how GitHub delivered it. `branch` is the branch whose
  * build the run starts from: the pushed branch, else the branch input or ref, else the default branch.
  */
-export type Trigger = { readonly branch: string } & (
-  | { readonly event: 'push'; readonly defaultBranch: boolean }
-  | { readonly event: 'release'; readonly version: Version; readonly prerelease: boolean }
-  | { readonly event: 'promote'; readonly environment: string; readonly version?: Version }
-  /** To a version, to the stable version below the pointer's, or to where the pointer was at a moment. */
-  | { readonly event: 'rollback'; readonly to: Version | 'previous' | Moment }
-  /** Keeps the lifecycle policy to the convention; writes no tag. */
-  | { readonly event: 'lifecycle' }
-  /** Deletes release images outside the minor versions the convention keeps; writes no tag. */
-  | { readonly event: 'prune' }
-  /** Reads where every pointer the convention knows points, and what is on each image; writes nothing. */
-  | { readonly event: 'status' }
-  /** Takes the withdrawn mark off a version, so releases and rollbacks may move to it again. */
-  | { readonly event: 'restore-version'; readonly version: Version }
-  /** A GitHub event that must write nothing, such as a release being edited. */
-  | { readonly event: 'none'; readonly reason: string }
-)
+export type Trigger = { readonly branch: string } &
+  /** A pull request checks its build image and writes no tag. */
+  (
+    | { readonly event: 'push'; readonly defaultBranch: boolean; readonly pullRequest: boolean }
+    | { readonly event: 'release'; readonly version: Version; readonly prerelease: boolean }
+    | { readonly event: 'promote'; readonly environment: string; readonly version?: Version }
+    /** To a version, to the stable version below the pointer's, or to where the pointer was at a moment. */
+    | { readonly event: 'rollback'; readonly to: Version | 'previous' | Moment }
+    /** Keeps the lifecycle policy to the convention; writes no tag. */
+    | { readonly event: 'lifecycle' }
+    /** Deletes release images outside the minor versions the convention keeps; writes no tag. */
+    | { readonly event: 'prune' }
+    /** Reads where every pointer the convention knows points, and what is on each image; writes nothing. */
+    | { readonly event: 'status' }
+    /** Takes the withdrawn mark off a version, so releases and rollbacks may move to it again. */
+    | { readonly event: 'restore-version'; readonly version: Version }
+    /** A GitHub event that must write nothing, such as a release being edited. */
+    | { readonly event: 'none'; readonly reason: string }
+  )
 
 export const EVENTS = [
   'push',
@@ -71,8 +73,8 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
         )
       }
       // A pull request's head branch is named by whoever opened it (a fork's `main`), so it never counts as the default branch.
-      const fromPullRequest = PULL_REQUEST_EVENTS.includes(context.eventName)
-      return { event, branch, defaultBranch: !fromPullRequest && branch === defaultBranch }
+      const pullRequest = PULL_REQUEST_EVENTS.includes(context.eventName)
+      return { event, branch, defaultBranch: !pullRequest && branch === defaultBranch, pullRequest }
     }
     case 'release': {
       const tag =
@@ -151,7 +153,7 @@ export function describeTrigger(trigger: Trigger): string {
     case 'none':
       return `nothing to do: ${trigger.reason}`
     case 'push':
-      return `push to ${trigger.branch}`
+      return trigger.pullRequest ? 'pull request: no tag is written' : `push to ${trigger.branch}`
     case 'release':
       return `${trigger.prerelease ? 'prerelease' : 'release'} ${trigger.version.text}`
     case 'promote':

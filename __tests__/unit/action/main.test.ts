@@ -118,6 +118,15 @@ describe('run()', () => {
     expect(state).toMatchObject({ isPost: 'true', journal: expect.stringMatching(/journal/) })
   })
 
+  it("on a fork's pull request from main, writes nothing and the summary says so", async () => {
+    onEvent('pull_request', 'refs/pull/8/merge')
+    process.env.GITHUB_HEAD_REF = 'main'
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(writes()).toEqual([])
+    expect(summaryText()).toBe('# ecr-promote\npull request: no tag is written')
+  })
+
   it('refuses bad input before any call, with one ::error:: each and a summary', async () => {
     onEvent('push', 'refs/heads/main')
     Object.assign(inputs, { sha: 'main', 'max-writes-per-second': '0' })

@@ -12,11 +12,12 @@ import { fakeSummary } from '../../support/fake-summary.js'
 
 const outputs: Record<string, string> = {}
 const warnings: string[] = []
+const notices: string[] = []
 const { summary, written } = fakeSummary()
 jest.unstable_mockModule('@actions/core', () => ({
   setOutput: (name: string, value: string) => (outputs[name] = value),
   info: () => {},
-  notice: () => {},
+  notice: (message: string) => notices.push(message),
   warning: (message: string) => warnings.push(message),
   summary
 }))
@@ -33,6 +34,7 @@ const change = (repository: string, tag: string, extra: Partial<Change> = {}): C
 beforeEach(() => {
   for (const name of Object.keys(outputs)) delete outputs[name]
   written.length = 0
+  notices.length = 0
 })
 
 describe('report', () => {
@@ -125,6 +127,20 @@ describe('report', () => {
       '["api","<code>production</code>","<code>sha256:cccccccccccc</code>","<code>sha256:cccccccccccc</code>","failed"]'
     )
     expect(written[0]).toContain('Nothing was written')
+  })
+
+  it('says in a notice and the summary why a rollback to previous left production, and which input goes further', async () => {
+    const stays = { version: v('1.1.0'), withdrawn: v('1.2.0'), further: v('1.0.0') }
+    await report({
+      title: 'rollback to the previous version',
+      repositories: ['api'],
+      plans: [plan('api', { pointer: 'production', stays })],
+      changes: [change('api', 'production', { from: build, action: 'unchanged' })]
+    })
+    const why =
+      'api: production stays on 1.1.0, already below 1.2.0, which a rollback withdrew: previous goes back from a withdrawn version once, so running it again changes nothing; to go further back, name a version: version: 1.0.0'
+    expect(notices).toEqual([why])
+    expect(written[0]?.split('\n').at(-1)).toBe(why)
   })
 
   it('escapes untrusted text, such as a branch name, in the summary', async () => {

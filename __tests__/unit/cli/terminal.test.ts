@@ -12,6 +12,7 @@ import {
   manifest,
   plan,
   result,
+  v,
   write
 } from '../../support/builders.js'
 
@@ -320,6 +321,24 @@ describe('renderResult', () => {
         'release 1.2.0',
         'REPOSITORY  TAG         BEFORE               AFTER                ACTION',
         'api         production  sha256:aaaaaaaaaaaa  sha256:bbbbbbbbbbbb  moved',
+        ''
+      ].join('\n')
+    )
+  })
+
+  it('says why a rollback to previous left production where it is, and which command goes further', () => {
+    const stays = { version: v('1.1.0'), withdrawn: v('1.2.0') }
+    const plans = [
+      plan('api', { pointer: 'production', stays: { ...stays, further: v('1.0.0') } }),
+      plan('worker', { pointer: 'production', stays })
+    ]
+    const why =
+      'production stays on 1.1.0, already below 1.2.0, which a rollback withdrew: previous goes back from a withdrawn version once, so running it again changes nothing;'
+    expect(renderResult(result({ title: 'rollback to the previous version', plans }), false)).toBe(
+      [
+        'rollback to the previous version',
+        `note: api: ${why} to go further back, name a version: ecr-promote rollback 1.0.0`,
+        `note: worker: ${why} no stable version below 1.1.0 is left that is not withdrawn`,
         ''
       ].join('\n')
     )

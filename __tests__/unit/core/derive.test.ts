@@ -275,7 +275,7 @@ describe('every derived tag is valid, or the run fails before writing', () => {
         anyText.filter(Boolean),
         fc.constantFrom(environments, channels),
         (branch, convention) => {
-          const trigger: ActiveTrigger = { event: 'push', branch, defaultBranch: false }
+          const trigger = push(branch, false)
           const intent = derive(convention, trigger, run)
           return tagsOf(intent).every(isValidTag)
         }
@@ -387,7 +387,7 @@ describe('every derived tag is valid, or the run fails before writing', () => {
           }
           const version = parseVersion(versionText)
           const triggers: ActiveTrigger[] = [
-            { event: 'push', branch, defaultBranch: true },
+            push(branch, true),
             ...(version ? [{ event: 'release' as const, branch, version, prerelease: false }] : [])
           ]
           return triggers.every((trigger) => validOrRefused(() => derive(convention, trigger, run)))

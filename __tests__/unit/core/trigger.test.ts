@@ -50,9 +50,9 @@ function on(text: string): EventContext {
 }
 /** The event inputs written `key=value …`, such as `event=promote environment=production`. */
 const inputs = (text: string): TriggerInputs => ({ ...noInputs, ...pairs(text) })
-/** What a trigger does, and for a push whether it is to the default branch. */
+/** What a trigger does; for a push, whether it is to the default branch, and a pull request's branch. */
 const described = (trigger: Trigger) =>
-  `${describeTrigger(trigger)}${trigger.event === 'push' && trigger.defaultBranch ? ' (default)' : ''}`
+  `${describeTrigger(trigger)}${trigger.event === 'push' && trigger.defaultBranch ? ' (default)' : ''}${trigger.event === 'push' && trigger.pullRequest ? ` (head ${trigger.branch})` : ''}`
 
 describe('resolveTrigger maps GitHub events when the event input is empty', () => {
   it.each(
@@ -66,9 +66,9 @@ describe('resolveTrigger maps GitHub events when the event input is empty', () =
       'release published | release refs/tags/v1.2.0 tag=v1.2.0 prerelease=false | release 1.2.0',
       'release flagged prerelease on GitHub | release refs/tags/v1.3.0 tag=v1.3.0 prerelease=true | prerelease 1.3.0',
       'release without a v prefix, build metadata dropped | release - tag=1.4.0+build.7 | release 1.4.0',
-      'pull request uses the head branch | pull_request refs/pull/7/merge head=fix/login | push to fix/login',
-      "a fork's pull request from a branch named main never counts as the default branch | pull_request refs/pull/8/merge head=main | push to main",
-      'pull_request_target from main likewise | pull_request_target refs/heads/main head=main | push to main',
+      'pull request uses the head branch | pull_request refs/pull/7/merge head=fix/login | pull request: no tag is written (head fix/login)',
+      "a fork's pull request from a branch named main never counts as the default branch | pull_request refs/pull/8/merge head=main | pull request: no tag is written (head main)",
+      'pull_request_target from main likewise | pull_request_target refs/heads/main head=main | pull request: no tag is written (head main)',
       'release released | release refs/tags/v1.2.0 action=released tag=v1.2.0 prerelease=false | release 1.2.0',
       'release prereleased | release refs/tags/v1.3.0-rc.1 action=prereleased tag=v1.3.0-rc.1 prerelease=true | prerelease 1.3.0-rc.1',
       'workflow_dispatch with a version rolls back | workflow_dispatch refs/heads/main version=v1.1.0 | rollback to 1.1.0',
