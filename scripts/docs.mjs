@@ -85,11 +85,13 @@ export const withFlagDocs = (page, flagsJson) =>
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = new URL('..', import.meta.url)
   const at = (/** @type {string} */ path) => new URL(path, root)
-  const [readme, actionYml, page, flags] = await Promise.all(
-    ['README.md', 'action.yml', 'docs/command-line.md', 'src/cli/flags.json'].map((path) =>
-      readFile(at(path), 'utf8')
-    )
+  const read = (/** @type {string} */ path) => readFile(at(path), 'utf8')
+  await writeFile(
+    at('README.md'),
+    withActionDocs(await read('README.md'), await read('action.yml'))
   )
-  await writeFile(at('README.md'), withActionDocs(readme, actionYml))
-  await writeFile(at('docs/command-line.md'), withFlagDocs(page, flags))
+  await writeFile(
+    at('docs/command-line.md'),
+    withFlagDocs(await read('docs/command-line.md'), await read('src/cli/flags.json'))
+  )
 }

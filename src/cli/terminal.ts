@@ -4,6 +4,7 @@ import { describeRecord } from '../core/history.js'
 import { messageOf, shortDigest, toSeconds } from '../core/model.js'
 import type { RepositoryPlan } from '../core/plan.js'
 import { problemsOf } from '../core/problems.js'
+import { CLI_MESSAGES } from './messages.js'
 import { leftChanged, preview, versionOn, type Change, type RunResult } from '../report/result.js'
 
 /** The terminal a command runs in: its streams, whether a person is there, and how to ask them. */
@@ -66,7 +67,8 @@ export function terminalHost(
     checkpoint: () => {
       line('putting back what this run wrote (press Ctrl-C again to stop waiting)')
       return Promise.resolve()
-    }
+    },
+    messages: CLI_MESSAGES
   }
 }
 

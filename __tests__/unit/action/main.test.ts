@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { manifest, tagged } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 
 const inputs: Record<string, string> = {}
@@ -472,7 +473,8 @@ describe('onCancel', () => {
         confirm: async () => 'not asked' as const,
         readAgainAfterMs: 0,
         journal: () => ({ note: () => {}, resume: '' }),
-        checkpoint: async () => {}
+        checkpoint: async () => {},
+        messages: ACTION_MESSAGES
       }
     }
   }

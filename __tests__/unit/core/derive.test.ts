@@ -172,7 +172,7 @@ describe('derive', () => {
       'a build tag without a commit',
       environments,
       push('main'),
-      { sha: undefined },
+      { sha: undefined, shaOrigin: 'the sha input or GITHUB_SHA' },
       "tag template 'sha-{sha7}' needs {sha7} (from the sha input or GITHUB_SHA), which this run does not have"
     ],
     [

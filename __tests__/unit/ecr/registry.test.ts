@@ -26,9 +26,11 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../../../src/ecr/registry.js'
 import type { Manifest } from '../../../src/core/model.js'
 import { digestOf } from '../../support/oci.mjs'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 
 const ecr = mockClient(ECRClient)
-const registry = () => new Registry(new ECRClient({ region: 'us-east-1' }), '123456789012')
+const registry = () =>
+  new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES, '123456789012')
 const metadata = { $metadata: {} }
 
 const body =
@@ -492,7 +494,7 @@ describe('Registry explains SDK errors', () => {
         new RegExp(`^ecr:${operation} on app failed: ServerException: internal error$`)
       )
       await expect(failing(operation, notFound)).rejects.toThrow(
-        /^repository app not found in registry 123456789012: check the repository, registry-id and region inputs$/
+        /^repository app not found in registry 123456789012 \(us-east-1\): check the repository, registry-id and region inputs$/
       )
     }
   )
@@ -500,9 +502,9 @@ describe('Registry explains SDK errors', () => {
   it('names the default registry of the credentials when no registry-id is given', async () => {
     ecr.on(ListImagesCommand).rejects(notFound)
     await expect(
-      new Registry(new ECRClient({ region: 'us-east-1' })).listTags('app')
+      new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES).listTags('app')
     ).rejects.toThrow(
-      /^repository app not found in the default registry of these credentials: check the repository, registry-id and region inputs$/
+      /^repository app not found in the default registry of these credentials \(us-east-1\): check the repository, registry-id and region inputs$/
     )
   })
 
