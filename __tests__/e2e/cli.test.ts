@@ -81,17 +81,20 @@ const cli = (registry: Registry, args: string[], extra: Record<string, string> =
 
 /**
  * Runs the command on a pseudo-terminal, answering the confirmation with `answer` once the question
- * is on the screen (after `meanwhile`). The screen is stdout and stderr as one.
+ * is on the screen (after `meanwhile`). The screen is stdout and stderr as one, unless `redirect`
+ * (such as `2>/dev/null`) sends one elsewhere.
  */
 function onTerminal(
   { standIn }: Registry,
   args: string[],
   answer: string | undefined,
   extra: Record<string, string> = {},
-  meanwhile: () => Promise<unknown> = async () => {}
+  meanwhile: () => Promise<unknown> = async () => {},
+  redirect = ''
 ) {
   const command = [process.execPath, CLI, ...args, '--endpoint-url', standIn.url]
     .map((word) => `'${word.replaceAll("'", "'\\''")}'`)
+    .concat(redirect)
     .join(' ')
   const child = spawn('script', ['-qefc', command, '/dev/null'], {
     env: { ...environment(extra), TERM: 'xterm' }
@@ -350,7 +353,7 @@ it.concurrent(
 
 describe('on a terminal', () => {
   it.concurrent(
-    'prints the plan and asks before writing production: no writes on no, colour on yes',
+    'prints the plan and asks before writing production, both seen with stderr discarded: no writes on no, colour on yes',
     () =>
       withStandIn(async (registry) => {
         const app = await repository(registry, 'team/asked', ['1.0.0', '1.1.0'])
@@ -358,7 +361,10 @@ describe('on a terminal', () => {
         const declined = await onTerminal(
           registry,
           ['rollback', '1.0.0', '--repository', 'team/asked'],
-          'n'
+          'n',
+          {},
+          undefined,
+          '2>/dev/null'
         )
         expect(declined.screen).toMatch(
           /production\s+sha256:[0-9a-f]{12} \(1\.1\.0\)\s+sha256:[0-9a-f]{12} \(1\.0\.0\)\s+planned/

@@ -244,13 +244,13 @@ describe('against the ECR stand-in', () => {
   )
 
   it.concurrent(
-    'names the inputs to check for a repository that does not exist in the default registry',
+    'names the account and region searched, and the inputs to check, for a repository that does not exist in the default registry',
     () =>
       withStandIn(async ({ standIn }) => {
         const result = await push(standIn.url, 'team/nowhere', SHA_A)
         expect(result.status).toBe(1)
         expect(result.errors).toEqual([
-          'repository team/nowhere not found in the default registry of these credentials: check the repository, registry-id and region inputs'
+          'repository team/nowhere not found in registry 123456789012 (us-east-1): check the repository, registry-id and region inputs'
         ])
       })
   )
