@@ -72,6 +72,22 @@ const describeFails = (messages: Messages, registryId?: string) =>
       (error: unknown) => messageOf(error)
     )
 
+/** The inputs of a command for repository api, with no commit anywhere, read in these words. */
+const inputsOf = (region: string, messages: Messages) =>
+  readInputs(
+    {
+      sha: '',
+      shaFrom: 'nowhere',
+      region,
+      github: { apiUrl: '', serverUrl: '', repository: '', runId: '' }
+    },
+    {
+      get: (name) => (name === 'repository' ? 'api' : ''),
+      list: (name) => (name === 'repository' ? ['api'] : [])
+    },
+    messages
+  )
+
 const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] = [
   [
     'no credentials at all',
@@ -116,21 +132,7 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
     async (messages) =>
       messageOf(
         await Promise.resolve()
-          .then(() =>
-            readInputs(
-              {
-                sha: '',
-                shaFrom: 'nowhere',
-                region: '',
-                github: { apiUrl: '', serverUrl: '', repository: '', runId: '' }
-              },
-              {
-                get: (name) => (name === 'repository' ? 'api' : ''),
-                list: (name) => (name === 'repository' ? ['api'] : [])
-              },
-              messages
-            )
-          )
+          .then(() => inputsOf('', messages))
           .catch((error: unknown) => error)
       ),
     /^no AWS region: give --region, export AWS_REGION, or set one in the profile/,
@@ -139,19 +141,7 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
   [
     'a build tag without a commit',
     async (messages) => {
-      const inputs = readInputs(
-        {
-          sha: '',
-          shaFrom: 'nowhere',
-          region: 'eu-west-1',
-          github: { apiUrl: '', serverUrl: '', repository: '', runId: '' }
-        },
-        {
-          get: (name) => (name === 'repository' ? 'api' : ''),
-          list: (name) => (name === 'repository' ? ['api'] : [])
-        },
-        messages
-      )
+      const inputs = inputsOf('eu-west-1', messages)
       const convention = builtInConvention('environments')
       const trigger = { event: 'push', branch: 'main', defaultBranch: true } as const
       try {
