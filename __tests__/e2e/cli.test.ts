@@ -55,17 +55,20 @@ const cli = (registry: Registry, args: string[], extra: Record<string, string> =
 
 /**
  * Runs the command on a pseudo-terminal, answering the confirmation with `answer` once the question
- * is on the screen (after `meanwhile`). The screen is stdout and stderr as one.
+ * is on the screen (after `meanwhile`). The screen is stdout and stderr as one, unless `redirect`
+ * (such as `2>/dev/null`) sends one elsewhere.
  */
 function onTerminal(
   { standIn }: Registry,
   args: string[],
   answer: string | undefined,
   extra: Record<string, string> = {},
-  meanwhile: () => Promise<unknown> = async () => {}
+  meanwhile: () => Promise<unknown> = async () => {},
+  redirect = ''
 ) {
   const command = [process.execPath, CLI, ...args, '--endpoint-url', standIn.url]
     .map((word) => `'${word.replaceAll("'", "'\\''")}'`)
+    .concat(redirect)
     .join(' ')
   const child = spawn('script', ['-qefc', command, '/dev/null'], {
     env: { ...environment(extra), TERM: 'xterm' }
@@ -313,14 +316,14 @@ it.concurrent(
 )
 
 it.concurrent(
-  'on a terminal: asks before writing production, writing nothing on no, nor when the registry changed once confirmed, colour on yes; asks nothing without production, and NO_COLOR prints no colour',
+  'on a terminal: asks before writing production, plan and question seen with stderr discarded, writing nothing on no, nor when the registry changed once confirmed, colour on yes; asks nothing without production, and NO_COLOR prints no colour',
   () =>
     withStandIn(async (registry) => {
       const { control } = registry.standIn
       const app = await releases(registry, 'team/asked', ON_1_1)
       const rollback = ['rollback', '1.0.0', '--repository', 'team/asked']
       const before = control.snapshot('team/asked')
-      const declined = await onTerminal(registry, rollback, 'n')
+      const declined = await onTerminal(registry, rollback, 'n', {}, undefined, '2>/dev/null')
       expect(declined.screen).toMatch(
         /production\s+sha256:[0-9a-f]{12} \(1\.1\.0\)\s+sha256:[0-9a-f]{12} \(1\.0\.0\)\s+planned/
       )

@@ -10,7 +10,7 @@ import {
   parseConvention
 } from '../../src/core/conventions.js'
 import { messageOf } from '../../src/core/model.js'
-import { withActionDocs } from '../../scripts/docs.mjs'
+import { withActionDocs, withFlagDocs } from '../../scripts/docs.mjs'
 
 /**
  * The documentation's workflows, policies, conventions, commands and links, checked against
@@ -282,6 +282,11 @@ describe('documented conventions', () => {
 })
 
 describe('documented commands', () => {
+  it('lists exactly the flags of src/cli/flags.json, which every --help shows (npm run docs regenerates them)', async () => {
+    const page = await read('docs/command-line.md')
+    expect(page).toBe(withFlagDocs(page, await read('src/cli/flags.json')))
+  })
+
   /** `ecr-promote …` in a console block (after `$ `), or run by npx from a CI's yaml. */
   async function commandLines(): Promise<{ where: string; args: string[] }[]> {
     const blocksOf = [...(await docBlocks('console')), ...(await docBlocks('yaml'))]

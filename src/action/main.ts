@@ -15,6 +15,7 @@ import type { Host } from '../run/host.js'
 import { fileJournal, type Journal } from '../run/journal.js'
 import { RUNNER_INPUTS } from './inputs.js'
 import { report } from './summary.js'
+import { ACTION_MESSAGES } from './messages.js'
 
 /** The action: inputs from the runner; outputs, annotations and the job summary back to it. */
 export async function run(): Promise<void> {
@@ -46,14 +47,15 @@ export const ACTION_HOST: Host = {
   readAgainAfterMs: 0,
   journal: stateJournal,
   // Outputs and the summary now, and again when the undo ends: a killed step still leaves a record.
-  checkpoint: (result) => report(result, 'before the undo')
+  checkpoint: (result) => report(result, 'before the undo'),
+  messages: ACTION_MESSAGES
 }
 
 function actionSetup(): Setup {
   const context = readContext()
   return {
     context,
-    inputs: readInputs(context, RUNNER_INPUTS)
+    inputs: readInputs(context, RUNNER_INPUTS, ACTION_MESSAGES)
   }
 }
 

@@ -20,6 +20,7 @@ import {
   wroteAnything,
   type RunResult
 } from '../report/result.js'
+import { VERSION } from '../report/version.js'
 
 const COLUMNS = ['Repository', 'Tag', 'Before', 'After', 'Action']
 
@@ -49,7 +50,9 @@ export async function report(
         `${repository}: the lifecycle policy differs from the one the convention renders (run with lifecycle: apply to write it): ${difference.join('; ')}`
       )
   }
-  const summary = core.summary.addHeading('ecr-promote', 3).addRaw(escape(result.title), true)
+  const summary = core.summary
+    .addHeading(`ecr-promote ${VERSION}`, 3)
+    .addRaw(escape(result.title), true)
   if (changes.length > 0) {
     summary.addTable([
       COLUMNS.map((data) => ({ data, header: true })),

@@ -1,5 +1,16 @@
 import { createInterface } from 'node:readline/promises'
 import { cli } from './cli.js'
+import { openSync } from 'node:fs'
+import { WriteStream } from 'node:tty'
+
+/** The controlling terminal itself, or stderr where there is none. */
+function terminalOutput(): NodeJS.WriteStream {
+  try {
+    return new WriteStream(openSync('/dev/tty', 'w'))
+  } catch {
+    return process.stderr
+  }
+}
 
 const noColor = (process.env.NO_COLOR ?? '') !== ''
 process.exitCode = await cli(process.argv.slice(2), process.env, {
@@ -10,12 +21,14 @@ process.exitCode = await cli(process.argv.slice(2), process.env, {
   interactive: process.stdin.isTTY === true,
   color: process.stdout.isTTY === true && !noColor,
   async ask(question) {
-    const output = process.stderr.isTTY ? process.stderr : process.stdout
+    // On the terminal, even when stderr is not (2>/dev/null hides the SDK's noise, not this).
+    const output = process.stderr.isTTY ? process.stderr : terminalOutput()
     const prompt = createInterface({ input: process.stdin, output })
     try {
       return await prompt.question(question)
     } finally {
       prompt.close()
+      if (output !== process.stderr) output.destroy()
     }
   }
 })

@@ -14,6 +14,9 @@ import { problemsOf } from '../core/problems.js'
 import { jsonOutput } from '../report/result.js'
 import { renderResult, terminalHost, type Terminal } from './terminal.js'
 import { sdkRegion } from '../ecr/client.js'
+import { profileExists } from '../ecr/registry.js'
+import { say } from '../core/messages.js'
+import { CLI_MESSAGES } from './messages.js'
 
 /**
  * The command line: the action's pipeline, with its inputs from flags and its report on the
@@ -61,14 +64,21 @@ export async function cli(
 }
 
 async function setup(command: Command, env: NodeJS.ProcessEnv): Promise<Setup> {
+  // Before the region: a misspelt profile has none, and that is not what to fix.
+  if (env.AWS_PROFILE && !(await profileExists(env.AWS_PROFILE)))
+    throw new Error(say(CLI_MESSAGES, { kind: 'profile-not-found', profile: env.AWS_PROFILE }))
   const region =
     command.inputs.get('region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || (await sdkRegion())
   const context = commandContext(env, process.cwd(), region)
-  const inputs = readInputs(context, {
-    get: (name) =>
-      command.inputs.get(name) || (name === 'github-token' ? (env.GITHUB_TOKEN ?? '') : ''),
-    list: (name) => command.inputs.list(name)
-  })
+  const inputs = readInputs(
+    context,
+    {
+      get: (name) =>
+        command.inputs.get(name) || (name === 'github-token' ? (env.GITHUB_TOKEN ?? '') : ''),
+      list: (name) => command.inputs.list(name)
+    },
+    CLI_MESSAGES
+  )
   return { context, inputs }
 }
 

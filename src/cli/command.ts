@@ -2,6 +2,8 @@ import { messageOf } from '../core/model.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { InputSource } from '../core/inputs.js'
 import { leftChanged, type RunResult } from '../report/result.js'
+import { VERSION } from '../report/version.js'
+import flagTable from './flags.json' with { type: 'json' }
 
 /**
  * The command line's words for the action's inputs: each subcommand is an `event`, its argument an
@@ -75,54 +77,41 @@ export const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   }
 }
 
-/** Inputs taken as `--name value`; `repository` and `ignore-findings` may repeat. */
-const VALUE_INPUTS = [
-  'repository',
-  'registry-id',
-  'region',
-  'convention',
-  'branch',
-  'version',
-  'source',
-  'sha',
-  'service',
-  'wait-for-source',
-  'max-writes-per-second',
-  'lifecycle',
-  'keep-minor-versions',
-  'prune-older-than',
-  'fail-on-severity',
-  'ignore-findings',
-  'require-signature',
-  'restore-timeout',
-  'deployments',
-  'github-token'
-] as const
-/** Inputs that are true or false: `--name` is true; `--no-name`, where the default is not false, is false. */
-const SWITCH_INPUTS = ['dry-run', 'require-scan', 'require-tested', 'allow-withdrawn'] as const
-const NEGATED = ['dry-run', 'require-scan'] as const
-const REPEATED: readonly string[] = ['repository', 'ignore-findings']
+/** One row per flag: its argument, what it does, and the commands that use it (their help lists it). */
+interface Flag {
+  readonly name: string
+  /** The value it takes (`NAME`); none for a switch. */
+  readonly argument?: string
+  /** An input of the action, of the same name; the others are the command line's own. */
+  readonly input?: boolean
+  readonly repeat?: boolean
+  /** `--no-<name>` gives false, where the default is not false. */
+  readonly negatable?: boolean
+  readonly short?: string
+  readonly commands: readonly string[]
+  readonly description: string
+}
+
+/** The flags, one table: the parser, each command's help and docs/command-line.md (npm run docs). */
+export const FLAGS: readonly Flag[] = flagTable
+const INPUT_FLAGS = FLAGS.filter((flag) => flag.input)
+type Option = NonNullable<ParseArgsConfig['options']>[string]
 /** The inputs a subcommand or its argument stand for, never flags. */
 export const POSITIONAL_INPUTS = ['event', 'release-tag', 'environment'] as const
 
-/** Flags of the command line alone, not inputs of the action. */
-const OWN_OPTIONS = {
-  json: { type: 'boolean' },
-  yes: { type: 'boolean', short: 'y' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-  profile: { type: 'string' },
-  'endpoint-url': { type: 'string' }
-} as const satisfies ParseArgsConfig['options']
-
-const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
-  ...Object.fromEntries(
-    VALUE_INPUTS.map((name) => [name, { type: 'string', multiple: REPEATED.includes(name) }])
-  ),
-  ...Object.fromEntries(SWITCH_INPUTS.map((name) => [name, { type: 'boolean' }])),
-  ...Object.fromEntries(NEGATED.map((name) => [`no-${name}`, { type: 'boolean' }])),
-  ...OWN_OPTIONS
-}
+const OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
+  FLAGS.flatMap(({ name, argument, repeat, negatable, short }): [string, Option][] => [
+    [
+      name,
+      {
+        type: argument ? 'string' : 'boolean',
+        ...(repeat && { multiple: true }),
+        ...(short && { short })
+      }
+    ],
+    ...(negatable ? [[`no-${name}`, { type: 'boolean' }] satisfies [string, Option]] : [])
+  ])
+)
 
 export interface Command {
   readonly event: string
@@ -136,11 +125,14 @@ export interface Command {
   readonly endpointUrl?: string
 }
 
-/** What the arguments ask for: a run, a help text, or a usage error (exit code 2). */
+/** What the arguments ask for: a run, a text to print (a help, the version), or a usage error (exit code 2). */
 export type Parsed =
   { readonly command: Command } | { readonly help: string } | { readonly usage: string }
 
 export function parseCommand(argv: readonly string[]): Parsed {
+  // Before any command only: after one, `--version` is the version input.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V'))
+    return { help: `ecr-promote ${VERSION}` }
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
@@ -162,16 +154,16 @@ export function parseCommand(argv: readonly string[]): Parsed {
     return {
       usage: `${name} takes ${wanted.name} once: as its argument, not also as --${wanted.input}`
     }
-  const both = NEGATED.find((input) => values[input] && values[`no-${input}`])
+  const both = FLAGS.find(({ name }) => values[name] && values[`no-${name}`])?.name
   if (both) return { usage: `--${both} and --no-${both} contradict each other: give one` }
   const given: Record<string, string | string[]> = { event: name }
   if (wanted && argument !== undefined) given[wanted.input] = argument
-  for (const input of VALUE_INPUTS) {
+  for (const { name: input, argument } of INPUT_FLAGS) {
     const value = values[input]
-    if (value !== undefined) given[input] = value as string | string[]
+    if (argument && value !== undefined) given[input] = value as string | string[]
+    else if (value) given[input] = 'true'
+    else if (values[`no-${input}`]) given[input] = 'false'
   }
-  for (const input of SWITCH_INPUTS) if (values[input]) given[input] = 'true'
-  for (const input of NEGATED) if (values[`no-${input}`]) given[input] = 'false'
   const text = (input: string) => {
     const value = given[input]
     return Array.isArray(value) ? value.join('\n') : (value ?? '')
@@ -206,28 +198,9 @@ export function exitCode(result: RunResult): 0 | 1 | 2 | 3 {
   return leftChanged(result).length > 0 ? 3 : 1
 }
 
-const FLAGS_HELP = `Flags (the action's inputs, same names, defaults and checks):
-  --repository NAME        ECR repository or image URI; repeat for several (required)
-  --convention NAME|FILE   environments (default), channels, or a convention file
-  --sha SHA                commit of the build image (default $GITHUB_SHA, $CI_COMMIT_SHA, $CIRCLE_SHA1, $BUILDKITE_COMMIT or $GIT_COMMIT)
-  --branch NAME            branch of a push (default the CI's branch variable)
-  --source TAG|DIGEST      image to start from instead of the build tag
-  --version VERSION        the version a promotion promotes
-  --region REGION          AWS region (default the AWS chain: $AWS_REGION, the profile)
-  --registry-id ID         registry account id
-  --dry-run, --no-dry-run  plan only / write (prune plans only unless --no-dry-run)
-  --wait-for-source 10m, --max-writes-per-second 10, --restore-timeout 15m
-  --fail-on-severity HIGH, --require-scan, --no-require-scan, --ignore-findings CVE-…
-  --require-signature managed|cosign, --require-tested, --allow-withdrawn
-  --lifecycle check|apply, --keep-minor-versions N, --prune-older-than DAYS
-  --deployments on, --github-token TOKEN (default $GITHUB_TOKEN), --service NAME
-Command line:
-  --profile NAME           AWS profile (SSO included); credentials come from the standard AWS chain
-  --endpoint-url URL       ECR endpoint (tests, private endpoints)
-  --yes, -y                write production pointers without asking
-  --json                   print the action's json output
-  --verbose, -v            print the run's log
-  --help, -h               this help, or a command's`
+/** How a flag reads in a help: `--repository NAME`, `--dry-run, --no-dry-run`, `--yes, -y`. */
+export const flagLabel = ({ name, argument, negatable, short }: Flag): string =>
+  `--${name}${argument ? ` ${argument}` : ''}${negatable ? `, --no-${name}` : ''}${short ? `, -${short}` : ''}`
 
 function overview(): string {
   const width = Math.max(...Object.keys(SUBCOMMANDS).map((name) => name.length))
@@ -242,19 +215,23 @@ Tag, promote and roll back Amazon ECR images by a tagging convention, digest-exa
 Commands:
 ${commands.join('\n')}
 
-${FLAGS_HELP}
+Run ecr-promote <command> --help for its flags (the action's inputs, same names, defaults and
+checks) and examples; ecr-promote --version (-V) prints the version of ecr-promote.
 
 Exit codes: 0 done; 1 refused or failed, nothing left changed; 2 bad usage; 3 failed, and some
-change could not be undone (listed). Run ecr-promote <command> --help for examples.`
+change could not be undone (listed).`
 }
 
 function helpOf(name: string, { argument, summary, examples }: Subcommand): string {
-  return `Usage: ecr-promote ${name}${argument ? ` ${argument.name}` : ''} --repository NAME [flags]
+  const flags = FLAGS.filter(({ commands }) => commands.includes(name))
+  const width = Math.max(...flags.map((flag) => flagLabel(flag).length)) + 2
+  return `Usage: ecr-promote ${name}${argument ? ` ${argument.name}` : ''}${name === 'undo' ? '' : ' --repository NAME'} [flags]
 
 ${summary}
 
 Examples:
 ${examples.map((example) => `  ${example}`).join('\n')}
 
-${FLAGS_HELP}`
+Flags:
+${flags.map((flag) => `  ${flagLabel(flag).padEnd(width)}${flag.description}`).join('\n')}`
 }

@@ -4,6 +4,7 @@ import { describeRecord } from '../core/history.js'
 import { messageOf, shortDigest, toSeconds } from '../core/model.js'
 import { describeStays, type RepositoryPlan } from '../core/plan.js'
 import { problemsOf } from '../core/problems.js'
+import { CLI_MESSAGES } from './messages.js'
 import { leftChanged, preview, versionOn, type Change, type RunResult } from '../report/result.js'
 
 /** The terminal a command runs in: its streams, whether a person is there, and how to ask them. */
@@ -22,25 +23,32 @@ export interface Terminal {
 /**
  * The command line's host: warnings and progress on stderr (progress rewritten in one line on a
  * terminal, a line each when piped), the log only with --verbose, and a question before a
- * production pointer is written when a person is at the terminal and --yes was not given.
+ * production pointer is written when a person is at the terminal and --yes was not given: its plan
+ * on stdout with the result (on stderr with --json, whose stdout is the json alone), the question
+ * on stderr.
  */
 export function terminalHost(
   terminal: Terminal,
-  { yes, verbose }: { readonly yes: boolean; readonly verbose: boolean },
+  {
+    yes,
+    verbose,
+    json = false
+  }: { readonly yes: boolean; readonly verbose: boolean; readonly json?: boolean },
   journal: () => Journal
 ): Host & { settle(): void } {
   let showing = false
-  const line = (text: string) => {
+  /** Takes the progress line away. */
+  const settle = () => {
     if (showing) terminal.stderr.write('\r\x1b[2K')
     showing = false
+  }
+  const line = (text: string) => {
+    settle()
     terminal.stderr.write(`${text}\n`)
   }
   return {
-    /** Takes the progress line away, before the result is printed. */
-    settle() {
-      if (showing) terminal.stderr.write('\r\x1b[2K')
-      showing = false
-    },
+    /** Before the result is printed. */
+    settle,
     group: async (name, work) => {
       if (verbose) line(`== ${name}`)
       return work()
@@ -57,7 +65,12 @@ export function terminalHost(
     },
     async confirm(plans) {
       if (yes || !terminal.interactive) return 'not asked'
-      line(`${changesTable(preview(plans), plans, false)}\n`)
+      const plan = `${changesTable(preview(plans), plans, false)}\n`
+      if (json) line(plan)
+      else {
+        settle()
+        terminal.stdout.write(`${plan}\n`)
+      }
       const answer = await terminal.ask('Write these tags, production included? [y/N] ')
       return /^y(es)?$/i.test(answer.trim()) ? 'confirmed' : 'declined'
     },
@@ -66,7 +79,8 @@ export function terminalHost(
     checkpoint: () => {
       line('putting back what this run wrote (press Ctrl-C again to stop waiting)')
       return Promise.resolve()
-    }
+    },
+    messages: CLI_MESSAGES
   }
 }
 

@@ -77,7 +77,7 @@ export interface RunValues {
   readonly runNumber?: string
   /** Today, for `{date}`. */
   readonly date: Date
-  /** Where `sha` came from, such as GITHUB_SHA. */
+  /** Where `sha` came from, such as GITHUB_SHA; without one, where it would have come from. */
   readonly shaOrigin: string
   /** The wait-for-source input, when the run waits for its source at all. */
   readonly waitForSource?: string
@@ -95,6 +95,27 @@ export type ActiveTrigger = Exclude<
 >
 
 export function derive(convention: Convention, trigger: ActiveTrigger, run: RunValues): Intent {
+  try {
+    return intentOf(convention, trigger, run)
+  } catch (error) {
+    if (!(error instanceof MissingValues)) throw error
+    // The commit comes from where this host takes it: the run says where that is.
+    const origin: Readonly<Record<string, string>> = {
+      ...ORIGIN,
+      sha: run.shaOrigin,
+      sha7: run.shaOrigin
+    }
+    const named = error.missing.map(
+      (name) => `{${name}} (from ${Object.hasOwn(origin, name) ? origin[name] : 'the run'})`
+    )
+    throw new Error(
+      `tag template '${error.template}' needs ${named.join(', ')}, which this run does not have`,
+      { cause: error }
+    )
+  }
+}
+
+function intentOf(convention: Convention, trigger: ActiveTrigger, run: RunValues): Intent {
   const version = versionOf(trigger)
   const values: TemplateValues = {
     sha: run.sha,
@@ -209,8 +230,6 @@ export const versionValues = (version: Version | undefined): TemplateValues => (
 
 /** Where each variable's value comes from, for the error when a run lacks it. */
 const ORIGIN: Readonly<Record<string, string>> = {
-  sha: 'the sha input or GITHUB_SHA',
-  sha7: 'the sha input or GITHUB_SHA',
   build: 'GITHUB_RUN_NUMBER',
   run_number: 'GITHUB_RUN_NUMBER',
   version: 'the version input',
@@ -225,15 +244,22 @@ const ORIGIN: Readonly<Record<string, string>> = {
 function required(template: string, values: TemplateValues, pattern = false): string {
   const tag = pattern ? renderTemplate(template, values) : renderTag(template, values)
   if (tag === undefined) {
-    const missing = templateVariables(template).filter((name) => values[name] === undefined)
-    const named = missing.map(
-      (name) => `{${name}} (from ${Object.hasOwn(ORIGIN, name) ? ORIGIN[name] : 'the run'})`
-    )
-    throw new Error(
-      `tag template '${template}' needs ${named.join(', ')}, which this run does not have`
+    throw new MissingValues(
+      template,
+      templateVariables(template).filter((name) => values[name] === undefined)
     )
   }
   return tag
+}
+
+/** A template the run lacks values for; `derive` says where each comes from. */
+class MissingValues extends Error {
+  constructor(
+    readonly template: string,
+    readonly missing: readonly string[]
+  ) {
+    super(`tag template '${template}' lacks ${missing.join(', ')}`)
+  }
 }
 
 /** The tested-image rules of the pointers this release or promotion moves, rendered for this run. */

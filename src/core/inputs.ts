@@ -7,6 +7,7 @@ import { EVENTS, type TriggerInputs } from './trigger.js'
 import { requireVersion } from './version.js'
 import { parseMoment } from './history.js'
 import { problemsError } from './problems.js'
+import { say, type Messages } from './messages.js'
 
 export interface Inputs {
   readonly repositories: readonly string[]
@@ -53,7 +54,8 @@ export interface InputSource {
 /** Reads and checks every input before anything talks to AWS; each problem is named in one line. */
 export function readInputs(
   context: Pick<Context, 'sha' | 'shaFrom' | 'region' | 'github'>,
-  source: InputSource
+  source: InputSource,
+  messages: Messages
 ): Inputs {
   const input = (name: string): string => source.get(name)
   const given = source.list('repository').filter(Boolean)
@@ -81,7 +83,10 @@ export function readInputs(
     },
     source: input('source'),
     sha: (input('sha') || context.sha).toLowerCase(),
-    shaOrigin: input('sha') ? 'the sha input' : context.sha ? context.shaFrom : 'nowhere',
+    shaOrigin:
+      input('sha') || !context.sha
+        ? say(messages, { kind: 'sha-origin', given: input('sha') !== '' })
+        : context.shaFrom,
     service: input('service'),
     dryRun: dryRun === '' ? input('event') === 'prune' : dryRun === 'true',
     maxWritesPerSecond: Number(pace),
@@ -104,7 +109,11 @@ export function readInputs(
     githubToken: input('github-token'),
     allowWithdrawn: allowWithdrawn === 'true'
   }
-  const problems = [...located.problems, ...check(inputs)]
+  const problems = [
+    ...located.problems,
+    ...check(inputs),
+    ...(inputs.region ? [] : [say(messages, { kind: 'no-region' })])
+  ]
   if (Number.isNaN(inputs.waitForSource.ms))
     problems.push(
       `wait-for-source '${wait}' is not a duration: use a number with s, m or h, such as 90s, 10m or 1h (0 waits not at all)`
@@ -207,15 +216,7 @@ function locateRepositories(
   return { repositories, ...located, problems }
 }
 
-function check({
-  repositories,
-  registryId,
-  region,
-  trigger,
-  source,
-  sha,
-  lifecycle
-}: Inputs): string[] {
+function check({ repositories, registryId, trigger, source, sha, lifecycle }: Inputs): string[] {
   const problems = repositories.flatMap((name) =>
     isValidRepositoryName(name)
       ? []
@@ -229,10 +230,6 @@ function check({
     problems.push('repository lists the same repository twice')
   if (registryId && !/^\d{12}$/.test(registryId))
     problems.push(`registry-id '${registryId}' is not a 12-digit AWS account id`)
-  if (!region)
-    problems.push(
-      'no AWS region: set the region input, or AWS_REGION (aws-actions/configure-aws-credentials sets it)'
-    )
   if (trigger.event && !(EVENTS as readonly string[]).includes(trigger.event)) {
     problems.push(`event '${trigger.event}' is not one of ${EVENTS.join(', ')}`)
   }

@@ -5,6 +5,7 @@
  */
 import { ECRClient } from '@aws-sdk/client-ecr'
 import { Registry } from './registry.js'
+import type { Messages } from '../core/messages.js'
 
 /** ECR answers in well under a second: these bound a connection that never opens and an attempt never answered. */
 const CONNECTION_TIMEOUT_MS = 3_000
@@ -33,6 +34,8 @@ export interface RegistryOptions {
   readonly onThrottle?: () => void
   /** Aborts every request under way, retries included, and every later one: the job was cancelled. */
   readonly signal?: AbortSignal
+  /** The host's words for what went wrong. */
+  readonly messages: Messages
 }
 
 /** The one place that builds the SDK client: region, user agent, retries and timeouts. */
@@ -40,7 +43,8 @@ export function createRegistry({
   region,
   registryId,
   onThrottle,
-  signal
+  signal,
+  messages
 }: RegistryOptions): Registry {
   const client = new ECRClient({
     region,
@@ -66,7 +70,7 @@ export function createRegistry({
       { step: 'finalizeRequest', priority: 'low', name: 'ecrPromoteThrottleWatch' }
     )
   }
-  return new Registry(client, registryId, signal)
+  return new Registry(client, messages, registryId, signal)
 }
 
 const isThrottle = (error: unknown): boolean =>

@@ -23,7 +23,9 @@ import {
   type Image,
   type ImageIdentifier
 } from '@aws-sdk/client-ecr'
+import { ENV_PROFILE, getProfileName, parseKnownFiles } from '@smithy/core/config'
 import { findingsOf } from './findings.js'
+import { say, type Messages, type Trouble } from '../core/messages.js'
 import type { Finding, ScanReport, SigningState } from '../core/gates.js'
 import type { Expiring } from '../core/lifecycle.js'
 import {
@@ -77,6 +79,7 @@ export class Registry {
 
   constructor(
     private readonly client: ECRClient,
+    private readonly messages: Messages,
     private readonly registryId?: string,
     signal?: AbortSignal
   ) {
@@ -85,7 +88,7 @@ export class Registry {
 
   /** The same registry with its requests aborted by `signal` instead: an undo goes on after a cancel, within a bound of its own. */
   withSignal(signal: AbortSignal): Registry {
-    return new Registry(this.client, this.registryId, signal)
+    return new Registry(this.client, this.messages, this.registryId, signal)
   }
 
   async describeRepository(repositoryName: string): Promise<RepositoryInfo> {
@@ -259,7 +262,7 @@ export class Registry {
       if (error instanceof ImageNotFoundException) return undefined
       throw error instanceof PartialAnswer
         ? error
-        : explain(error, 'DescribeImages', repositoryName, this.registryId)
+        : await this.explain(error, 'DescribeImages', repositoryName)
     }
   }
 
@@ -310,7 +313,7 @@ export class Registry {
       if (error instanceof ScanNotFoundException) return undefined
       throw error instanceof PartialAnswer
         ? error
-        : explain(error, 'DescribeImageScanFindings', repositoryName, this.registryId)
+        : await this.explain(error, 'DescribeImageScanFindings', repositoryName)
     }
     return { status, findings, ...(description && { description }) }
   }
@@ -388,7 +391,7 @@ export class Registry {
       return lifecyclePolicyText
     } catch (error) {
       if (error instanceof LifecyclePolicyNotFoundException) return undefined
-      throw explain(error, 'GetLifecyclePolicy', repositoryName, this.registryId)
+      throw await this.explain(error, 'GetLifecyclePolicy', repositoryName)
     }
   }
 
@@ -505,36 +508,60 @@ export class Registry {
     try {
       return await send()
     } catch (error) {
-      throw explain(error, operation, repositoryName, this.registryId)
+      throw await this.explain(error, operation, repositoryName)
     }
+  }
+
+  /** The error as a person reads it: in the host's words, where it has some for it. */
+  private async explain(
+    error: unknown,
+    operation: string,
+    repositoryName: string
+  ): Promise<unknown> {
+    if (!(error instanceof Error)) return error
+    const trouble = await troubleOf(error, repositoryName, this.registryId, this.client)
+    return trouble
+      ? new Error(say(this.messages, trouble), { cause: error })
+      : described(error, operation, repositoryName)
   }
 }
 
-function explain(
-  error: unknown,
-  operation: string,
-  repositoryName: string,
-  registryId?: string
-): unknown {
-  if (!(error instanceof Error)) return error
-  const registry = registryId
-    ? `registry ${registryId}`
-    : 'the default registry of these credentials'
+/** An error the host words itself, with the facts it needs; undefined for the others. */
+async function troubleOf(
+  error: Error,
+  repository: string,
+  registryId: string | undefined,
+  client: ECRClient
+): Promise<Trouble | undefined> {
+  if (error instanceof RepositoryNotFoundException) {
+    // ECR names the registry it looked in: "… does not exist in the registry with id '123456789012'".
+    const account = registryId ?? /registry with id '(\d{12})'/.exec(error.message)?.[1]
+    return {
+      kind: 'repository-not-found',
+      repository,
+      region: await client.config.region(),
+      ...(account && { account })
+    }
+  }
+  if (error.name !== 'CredentialsProviderError' && error.name !== 'TokenProviderError')
+    return undefined
+  const profile = getProfileName({})
+  if (/\bSSO\b.*\b(expired|invalid)\b|Token is expired/i.test(error.message))
+    return { kind: 'sso-expired', profile, detail: error.message }
+  if (process.env[ENV_PROFILE] && !(await profileExists(profile)))
+    return { kind: 'profile-not-found', profile }
+  return { kind: 'no-credentials', detail: error.message }
+}
+
+/** Whether the AWS config or credentials files have a profile of that name. */
+export async function profileExists(profile: string): Promise<boolean> {
+  return Object.hasOwn(await parseKnownFiles({ profile, ignoreCache: true }), profile)
+}
+
+function described(error: Error, operation: string, repositoryName: string): Error {
   if (error.name === 'AccessDeniedException') {
     return new Error(
       `access denied: the credentials lack the IAM permission ecr:${operation} on repository ${repositoryName} (${error.message})`,
-      { cause: error }
-    )
-  }
-  if (error instanceof RepositoryNotFoundException) {
-    return new Error(
-      `repository ${repositoryName} not found in ${registry}: check the repository, registry-id and region inputs`,
-      { cause: error }
-    )
-  }
-  if (error.name === 'CredentialsProviderError') {
-    return new Error(
-      `no AWS credentials: run aws-actions/configure-aws-credentials before this step (${error.message})`,
       { cause: error }
     )
   }

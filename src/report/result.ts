@@ -13,6 +13,7 @@ import type { LifecycleOutcome, PruneOutcome } from '../run/cleanup.js'
 import type { DeploymentOutcome } from '../run/deployments.js'
 import type { GateOutcome } from '../run/gatekeeper.js'
 import type { RepositoryStatus } from '../run/status.js'
+import { VERSION } from './version.js'
 
 /** A `failed` write did not land, so only these mean the registry was written. */
 const WRITING_ACTIONS: readonly Action[] = ['created', 'moved', 'undone', 'removed']
@@ -233,7 +234,9 @@ export function jsonOutput({
           expiring: policy.preview?.expiring.map(({ digest, tags }) => ({ digest, tags })) ?? [],
           'bytes-freed': policy.preview?.bytes ?? 0
         }
-      })
+      }),
+      // Named after the tool, so it reads as no fact of the repository: `version` is its release's.
+      'ecr-promote': VERSION
     }
   })
 }

@@ -152,6 +152,7 @@ function pacedRegistry(
     region: where.region,
     ...(where.registryId && { registryId: where.registryId }),
     ...(signal && { signal }),
+    messages: host.messages,
     onThrottle: () => {
       paced.throttled += 1
       pacer.throttled()

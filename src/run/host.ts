@@ -1,6 +1,7 @@
 import type { Journal } from './journal.js'
 import type { RepositoryPlan } from '../core/plan.js'
 import type { RunResult } from '../report/result.js'
+import type { Messages } from '../core/messages.js'
 
 /**
  * Where a run tells what it does, and whom it asks: the runner for the action, the terminal for the
@@ -24,4 +25,6 @@ export interface Host {
   journal(): Journal
   /** Before an undo: what the run wrote, told at once, since the job may be killed before the undo ends. */
   checkpoint(result: RunResult): Promise<void>
+  /** Its words for what went wrong. */
+  readonly messages: Messages
 }

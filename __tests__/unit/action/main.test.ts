@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { manifest, tagged } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 
 const inputs: Record<string, string> = {}
@@ -124,7 +125,7 @@ describe('run()', () => {
     await run()
     expect(process.exitCode).toBeUndefined()
     expect(writes()).toEqual([])
-    expect(summaryText()).toBe('# ecr-promote\npull request: no tag is written')
+    expect(summaryText()).toMatch(/^# ecr-promote \S+\npull request: no tag is written$/)
   })
 
   it('refuses bad input before any call, with one ::error:: each and a summary', async () => {
@@ -297,7 +298,8 @@ describe('onCancel', () => {
         confirm: async () => 'not asked' as const,
         readAgainAfterMs: 0,
         journal: () => ({ note: () => {}, resume: '' }),
-        checkpoint: async () => {}
+        checkpoint: async () => {},
+        messages: ACTION_MESSAGES
       }
     }
   }

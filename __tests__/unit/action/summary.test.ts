@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { jest } from '@jest/globals'
 import {
   change as changed,
@@ -10,6 +11,8 @@ import {
 } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
 
+/** The version the action reports: package.json's. */
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
 const outputs: Record<string, string> = {}
 const warnings: string[] = []
 const notices: string[] = []
@@ -79,7 +82,8 @@ describe('report', () => {
             action: 'moved',
             now: build
           }
-        ]
+        ],
+        'ecr-promote': version
       },
       expect.objectContaining({ repository: 'worker', version: '', 'previous-digest': '' }),
       expect.objectContaining({ repository: 'web' })
@@ -111,7 +115,7 @@ describe('report', () => {
     })
     expect(outputs).toEqual({})
     expect(written[0]).toBe(
-      '# ecr-promote\npush to main\n# Failed\n- sha is not a git commit hash\n- no region\nNothing was written.'
+      `# ecr-promote ${version}\npush to main\n# Failed\n- sha is not a git commit hash\n- no region\nNothing was written.`
     )
   })
 

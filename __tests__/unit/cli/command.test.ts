@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import {
   exitCode,
+  FLAGS,
   parseCommand,
   POSITIONAL_INPUTS,
   SUBCOMMANDS,
@@ -168,8 +169,13 @@ describe('parseCommand', () => {
     }
   )
 
+  it.each([[['--version']], [['-V']]])('prints the version of package.json for %j', (argv) => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
+    expect(parseCommand(argv)).toEqual({ help: `ecr-promote ${version}` })
+  })
+
   it.each(Object.keys(SUBCOMMANDS))(
-    'gives the help of %s, with its examples, its argument missing or not',
+    'gives the help of %s, with its examples and flags, its argument missing or not',
     (name) => {
       const subcommand = SUBCOMMANDS[name]
       expect(subcommand?.examples.length).toBeGreaterThan(0)
@@ -181,8 +187,11 @@ describe('parseCommand', () => {
         expect(parsed).toEqual({
           help: expect.stringMatching(new RegExp(`^Usage: ecr-promote ${name}[ <]`))
         })
-        for (const example of subcommand?.examples ?? [])
-          expect((parsed as { help: string }).help).toContain(`  ${example}`)
+        const { help } = parsed as { help: string }
+        for (const example of subcommand?.examples ?? []) expect(help).toContain(`  ${example}`)
+        expect([...help.matchAll(/^ {2}--([a-z-]+)/gm)].map(([, flag]) => flag)).toEqual(
+          FLAGS.filter(({ commands }) => commands.includes(name)).map(({ name }) => name)
+        )
       }
     }
   )

@@ -26,7 +26,12 @@ function fakeTerminal(
   const err: string[] = []
   const questions: string[] = []
   const terminal: Terminal = {
-    stdout: { write: (text: string) => out.push(text) },
+    stdout: {
+      write: (text: string) => {
+        out.push(text)
+        events.push(`stdout ${text}`)
+      }
+    },
     stderr: {
       write: (text: string) => {
         err.push(text)
@@ -150,23 +155,30 @@ describe('terminalHost', () => {
       expect(stderr()).toBe('')
     })
 
-    it('prints the plan, then asks', async () => {
+    it.each([
+      ['stdout, with the result', false],
+      ['stderr with --json, whose stdout is the json alone', true]
+    ])('prints the plan on %s, then asks', async (_name, json) => {
       const { terminal, events } = fakeTerminal({ interactive: true }, ['y'])
-      await expect(terminalHost(terminal, quiet, noJournal).confirm(plans)).resolves.toBe(
-        'confirmed'
-      )
+      await expect(
+        terminalHost(terminal, { ...quiet, json }, noJournal).confirm(plans)
+      ).resolves.toBe('confirmed')
       expect(events).toEqual([
-        `stderr ${TABLE}\n\n`,
+        `${json ? 'stderr' : 'stdout'} ${TABLE}\n\n`,
         'ask Write these tags, production included? [y/N] '
       ])
     })
 
     it('clears the progress line before the plan', async () => {
-      const { terminal, stderr } = fakeTerminal({ live: true, interactive: true }, ['yes'])
+      const { terminal, events } = fakeTerminal({ live: true, interactive: true }, ['yes'])
       const host = terminalHost(terminal, quiet, noJournal)
       host.progress('restoring')
       await host.confirm(plans)
-      expect(stderr()).toBe(`${CLEAR}restoring${CLEAR}${TABLE}\n\n`)
+      expect(events.slice(0, 3)).toEqual([
+        `stderr ${CLEAR}restoring`,
+        `stderr ${CLEAR}`,
+        `stdout ${TABLE}\n\n`
+      ])
     })
 
     it.each([

@@ -125,7 +125,7 @@ describe('derive', () => {
   /** Rows `name | convention | trigger | value the run lacks | message`. */
   it.each(
     rows(
-      "a build tag without a commit | environments | push main | sha | tag template 'sha-{sha7}' needs {sha7} (from the sha input or GITHUB_SHA), which this run does not have",
+      "a build tag without a commit | environments | push main | sha | tag template 'sha-{sha7}' needs {sha7} (from GITHUB_SHA), which this run does not have",
       "a staging promotion without a version | channels | promote staging | - | tag template '{version}-rc.{build}' needs {version} (from the version input), which this run does not have",
       "a staging promotion without a run number | channels | promote staging 2.2.0 | runNumber | tag template '{version}-rc.{build}' needs {build} (from GITHUB_RUN_NUMBER), which this run does not have",
       ...['qa', 'constructor', '__proto__', 'toString', 'hasOwnProperty'].map(unknown),

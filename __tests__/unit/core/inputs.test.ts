@@ -5,6 +5,7 @@ import { durationMs, readInputs } from '../../../src/core/inputs.js'
 import { rows } from '../../support/builders.js'
 import { thrownBy } from '../../support/harness.js'
 import { RUNNER_INPUTS } from '../../../src/action/inputs.js'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 
 /** Runs readInputs with these INPUT_* values set, as a runner sets them, plus action.yml's defaults. */
 function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
@@ -16,7 +17,8 @@ function withInputs(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {})
   try {
     return readInputs(
       readContext({ AWS_REGION: 'eu-west-1', GITHUB_SHA: 'ABCDEF0123456789', ...env }),
-      RUNNER_INPUTS
+      RUNNER_INPUTS,
+      ACTION_MESSAGES
     )
   } finally {
     names.forEach((name) => delete process.env[name])

@@ -26,9 +26,11 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../../../src/ecr/registry.js'
 import type { ImageRef, Manifest } from '../../../src/core/model.js'
 import { digestOf } from '../../support/oci.mjs'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 
 const ecr = mockClient(ECRClient)
-const registry = () => new Registry(new ECRClient({ region: 'us-east-1' }), '123456789012')
+const registry = () =>
+  new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES, '123456789012')
 const metadata = { $metadata: {} }
 
 const body =
@@ -601,15 +603,15 @@ describe('Registry refuses a partial answer, and explains a failure', () => {
       failing(
         operation,
         missing,
-        /^repository app not found in registry 123456789012: check the repository, registry-id and region inputs$/
+        /^repository app not found in registry 123456789012 \(us-east-1\): check the repository, registry-id and region inputs$/
       )
     ]),
     [
       'a missing repository without registry-id: the default registry of the credentials',
       ListImagesCommand,
       missing,
-      () => new Registry(new ECRClient({ region: 'us-east-1' })).listTags('app'),
-      /^repository app not found in the default registry of these credentials: check the repository, registry-id and region inputs$/
+      () => new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES).listTags('app'),
+      /^repository app not found in the default registry of these credentials \(us-east-1\): check the repository, registry-id and region inputs$/
     ],
     failing(
       'PutImage',

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ECRClient, RepositoryNotFoundException } from '@aws-sdk/client-ecr'
+import { mockClient } from 'aws-sdk-client-mock'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
+import { CLI_MESSAGES } from '../../../src/cli/messages.js'
+import { cli } from '../../../src/cli/cli.js'
+import { createRegistry } from '../../../src/ecr/client.js'
+import { readInputs } from '../../../src/core/inputs.js'
+import { derive } from '../../../src/core/derive.js'
+import { builtInConvention } from '../../../src/core/conventions.js'
+import type { Messages } from '../../../src/core/messages.js'
+import { messageOf } from '../../../src/core/model.js'
+
+/**
+ * Each trouble as the SDK or the inputs really produce it, in-process, said in each host's words:
+ * the command line's in its flags and the AWS CLI's commands, the action's in its inputs and steps.
+ */
+
+const SSO_START = 'https://example.awsapps.com/start'
+const CONFIG = `[profile dev]
+region = eu-west-1
+aws_access_key_id = AKIAEXAMPLE
+aws_secret_access_key = secret
+
+[profile sso-dev]
+sso_start_url = ${SSO_START}
+sso_region = eu-west-1
+sso_account_id = 123456789012
+sso_role_name = Deployer
+region = eu-west-1
+`
+
+/** A home of its own with ~/.aws/config, an SSO token that expired, and no other AWS setting. */
+function awsHome(profile?: string): NodeJS.ProcessEnv {
+  const home = mkdtempSync(join(tmpdir(), 'ecr-promote-aws-'))
+  const cache = join(home, '.aws', 'sso', 'cache')
+  mkdirSync(cache, { recursive: true })
+  writeFileSync(join(home, '.aws', 'config'), CONFIG)
+  const token = createHash('sha1').update(SSO_START).digest('hex')
+  writeFileSync(
+    join(cache, `${token}.json`),
+    JSON.stringify({ accessToken: 'expired', expiresAt: '2020-01-01T00:00:00Z' })
+  )
+  const kept = Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_'))
+  return {
+    ...Object.fromEntries(kept),
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...(profile && { AWS_PROFILE: profile })
+  }
+}
+
+async function inEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise<T> {
+  const saved = process.env
+  process.env = env
+  try {
+    return await work()
+  } finally {
+    process.env = saved
+  }
+}
+
+/** What describing a repository in eu-west-1 fails with, as `messages` say it. */
+const describeFails = (messages: Messages, registryId?: string) =>
+  createRegistry({ region: 'eu-west-1', messages, ...(registryId && { registryId }) })
+    .describeRepository('api')
+    .then(
+      () => 'no error',
+      (error: unknown) => messageOf(error)
+    )
+
+/** The inputs of a command for repository api, with no commit anywhere, read in these words. */
+const inputsOf = (region: string, messages: Messages) =>
+  readInputs(
+    {
+      sha: '',
+      shaFrom: 'nowhere',
+      region,
+      github: { apiUrl: '', serverUrl: '', repository: '', runId: '' }
+    },
+    {
+      get: (name) => (name === 'repository' ? 'api' : ''),
+      list: (name) => (name === 'repository' ? ['api'] : [])
+    },
+    messages
+  )
+
+const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] = [
+  [
+    'no credentials at all',
+    (messages) => inEnv(awsHome(), () => describeFails(messages)),
+    /^no AWS credentials \(Could not load credentials from any providers\); give them one of three ways: run aws configure .*--profile.*AWS_ACCESS_KEY_ID/,
+    /^no AWS credentials: run aws-actions\/configure-aws-credentials before this step/
+  ],
+  [
+    'a profile that does not exist',
+    (messages) => inEnv(awsHome('dve'), () => describeFails(messages)),
+    /^no AWS profile named dve in the AWS config or credentials files: check --profile/,
+    /^AWS profile 'dve' is in no AWS config or credentials file: unset AWS_PROFILE/
+  ],
+  [
+    'an SSO session that expired',
+    (messages) => inEnv(awsHome('sso-dev'), () => describeFails(messages)),
+    /^the AWS SSO session of profile sso-dev has expired: run aws sso login --profile sso-dev,/,
+    /^no AWS credentials: run aws-actions\/configure-aws-credentials before this step \(The SSO session associated with this profile has expired/
+  ],
+  [
+    'a repository that is not there',
+    async (messages) => {
+      const ecr = mockClient(ECRClient)
+      ecr.onAnyCommand().rejects(
+        new RepositoryNotFoundException({
+          message:
+            "The repository with name 'api' does not exist in the registry with id '123456789012'",
+          $metadata: {}
+        })
+      )
+      try {
+        return await describeFails(messages)
+      } finally {
+        ecr.restore()
+      }
+    },
+    /^repository api not found in account 123456789012, region eu-west-1: check --repository, --registry-id and --region/,
+    /^repository api not found in registry 123456789012 \(eu-west-1\): check the repository, registry-id and region inputs$/
+  ],
+  [
+    'no region',
+    async (messages) =>
+      messageOf(
+        await Promise.resolve()
+          .then(() => inputsOf('', messages))
+          .catch((error: unknown) => error)
+      ),
+    /^no AWS region: give --region, export AWS_REGION, or set one in the profile/,
+    /^no AWS region: set the region input, or AWS_REGION/
+  ],
+  [
+    'a build tag without a commit',
+    async (messages) => {
+      const inputs = inputsOf('eu-west-1', messages)
+      const convention = builtInConvention('environments')
+      const trigger = { event: 'push', branch: 'main', defaultBranch: true } as const
+      try {
+        derive(convention, trigger as Parameters<typeof derive>[1], {
+          repository: 'api',
+          service: 'api',
+          source: '',
+          date: new Date(0),
+          shaOrigin: inputs.shaOrigin
+        })
+        return 'derived'
+      } catch (error) {
+        return messageOf(error)
+      }
+    },
+    /needs \{sha7\} \(from --sha, or the CI variable GITHUB_SHA, CI_COMMIT_SHA/,
+    /needs \{sha7\} \(from the sha input or GITHUB_SHA\)/
+  ]
+]
+
+describe('each host says each trouble in its own words', () => {
+  it.each(rows)('%s', async (_name, reach, cli, action) => {
+    expect(await reach(CLI_MESSAGES)).toMatch(cli)
+    expect(await reach(ACTION_MESSAGES)).toMatch(action)
+  })
+
+  it('names a profile that does not exist on the command line, before it looks for a region', async () => {
+    const out: string[] = []
+    const terminal = {
+      stdout: { write: (text: string) => out.push(text) },
+      stderr: { write: (text: string) => out.push(text) },
+      live: false,
+      interactive: false,
+      color: false,
+      ask: () => Promise.resolve('')
+    }
+    const env = awsHome()
+    const code = await inEnv(env, () =>
+      cli(['status', '--repository', 'api', '--profile', 'dve'], env, terminal)
+    )
+    expect({ code, out: out.join('') }).toEqual({
+      code: 2,
+      out: expect.stringContaining('no AWS profile named dve') as string
+    })
+    expect(out.join('')).not.toContain('region')
+  })
+})

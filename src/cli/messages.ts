@@ -1,0 +1,19 @@
+import type { Messages } from '../core/messages.js'
+
+/** The command line's words: for a person at a terminal, in terms of its flags and the AWS CLI. */
+export const CLI_MESSAGES: Messages = {
+  'no-credentials': ({ detail }) =>
+    `no AWS credentials (${detail}); give them one of three ways: run aws configure (the default profile), name a profile with --profile (aws sso login --profile <name> for SSO), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+  'sso-expired': ({ profile }) =>
+    `the AWS SSO session of profile ${profile} has expired: run aws sso login --profile ${profile}, then this command again`,
+  'profile-not-found': ({ profile }) =>
+    `no AWS profile named ${profile} in the AWS config or credentials files: check --profile (aws configure list-profiles lists them)`,
+  'repository-not-found': ({ repository, account, region }) =>
+    `repository ${repository} not found in ${account ? `account ${account}` : 'the account of these credentials'}, region ${region}: check --repository, --registry-id and --region (or --profile)`,
+  'no-region': () =>
+    'no AWS region: give --region, export AWS_REGION, or set one in the profile (aws configure set region <region>)',
+  'sha-origin': ({ given }) =>
+    given
+      ? '--sha'
+      : '--sha, or the CI variable GITHUB_SHA, CI_COMMIT_SHA, CIRCLE_SHA1, BUILDKITE_COMMIT or GIT_COMMIT'
+}

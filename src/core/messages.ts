@@ -1,0 +1,27 @@
+/**
+ * What went wrong, with the facts a person needs, apart from the words: each host says it in its
+ * own (src/action/messages.ts for a workflow's author, src/cli/messages.ts for a person at a
+ * terminal), through its Host.
+ */
+export type Trouble =
+  | { readonly kind: 'no-credentials'; readonly detail: string }
+  | { readonly kind: 'sso-expired'; readonly profile: string; readonly detail: string }
+  | { readonly kind: 'profile-not-found'; readonly profile: string }
+  | {
+      readonly kind: 'repository-not-found'
+      readonly repository: string
+      /** The registry's account, as given or as ECR named it; unknown if neither did. */
+      readonly account?: string
+      readonly region: string
+    }
+  | { readonly kind: 'no-region' }
+  /** Where the commit comes from: `given` when it was named, else where it would have been found. */
+  | { readonly kind: 'sha-origin'; readonly given: boolean }
+
+/** A host's words: one entry per kind of trouble. */
+export type Messages = {
+  readonly [K in Trouble['kind']]: (trouble: Extract<Trouble, { kind: K }>) => string
+}
+
+export const say = (messages: Messages, trouble: Trouble): string =>
+  (messages[trouble.kind] as (trouble: Trouble) => string)(trouble)
