@@ -23,6 +23,7 @@ const action = parse(await readFile(join(root, 'action.yml'), 'utf8'))
  * @property {Record<string, unknown>} [payload] the webhook payload
  * @property {Record<string, string>} inputs action inputs by their action.yml names
  * @property {Record<string, string>} [env] more environment, such as GITHUB_REF and GITHUB_SHA
+ * @property {string} [node] the node that runs it; the one running this by default
  */
 
 /**
@@ -52,8 +53,8 @@ export async function runAction(options) {
  * @param {RunOptions} options
  * @returns {{ child: import('node:child_process').ChildProcessWithoutNullStreams, result: Promise<RunResult> }}
  */
-export function startAction({ endpoint, eventName, payload = {}, inputs, env = {} }) {
-  return start({ endpoint, eventName, payload, inputs, env }, {})
+export function startAction(options) {
+  return start(options, {})
 }
 
 /**
@@ -70,7 +71,7 @@ export function runPost(options, state) {
  * @param {RunOptions} options
  * @param {Record<string, string>} state
  */
-function start({ endpoint, eventName, payload = {}, inputs, env = {} }, state) {
+function start({ endpoint, eventName, payload = {}, inputs, env = {}, node }, state) {
   const unknown = Object.keys(inputs).filter((name) => !(name in action.inputs))
   if (unknown.length > 0) throw new Error(`action.yml has no input ${unknown.join(', ')}`)
   const dir = mkdtempSync(join(tmpdir(), 'ecr-promote-run-'))
@@ -92,7 +93,7 @@ function start({ endpoint, eventName, payload = {}, inputs, env = {} }, state) {
     for (const [name, spec] of Object.entries(action.inputs)) {
       inputEnv[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? ''
     }
-    child = spawn(process.execPath, [join(root, 'dist/index.js')], {
+    child = spawn(node ?? process.execPath, [join(root, 'dist/index.js')], {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
