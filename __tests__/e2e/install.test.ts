@@ -56,7 +56,7 @@ it(
         ])
 
         const bin = join(prefix, 'bin/ecr-promote')
-        expect((await exec(bin, ['--version'], { env })).stdout.trim()).toBe(version)
+        expect((await exec(bin, ['--version'], { env })).stdout).toBe(`ecr-promote ${version}\n`)
 
         await createRepository(client, 'team/app')
         await seedImage(client, 'team/app', dockerV2Image('team/app-1.0.0'), [
