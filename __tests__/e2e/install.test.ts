@@ -43,6 +43,7 @@ it(
           { env }
         )
         const installed = join(prefix, 'lib/node_modules/ecr-promote')
+        // Only what the command line runs, and no node_modules: the install pulled nothing else.
         expect(readdirSync(installed, { recursive: true }).sort()).toEqual([
           'LICENSE',
           'README.md',
