@@ -4,10 +4,10 @@
 // and exits 0 whether or not the targets are met; it exits non-zero only when the benchmark itself
 // broke. Every stand-in it starts is stopped, whatever happens.
 //
-// Rows: (a) cold start, (b) API calls per flow against the floor, (c) serial rounds per flow at
+// Rows: (a) cold start, on this machine's node and on Node 24 (scripts/node24.mjs), (b) API calls per flow against the floor, (c) serial rounds per flow at
 // 30 ms a call, (d) 100 tags across 25 repositories at ECR's PutImage quota, (e) a rollback to
 // `previous` in a repository with 20,000 tags.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -25,6 +25,7 @@ import {
   tagsByDigest
 } from '../__tests__/support/images.mjs'
 import { startAction } from '../__tests__/support/run-action.mjs'
+import { withNode24 } from './node24.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const action = parse(readFileSync(join(root, 'action.yml'), 'utf8'))
@@ -48,7 +49,7 @@ const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest p
  * @typedef {import('../__tests__/support/run-action.mjs').RunResult & { ms: number }} TimedRun
  * @typedef {{ eventName: string, payload: Record<string, unknown>, inputs: Record<string, string>,
  *   env: Record<string, string> }} RunEvent
- * @typedef {{ inputs?: Record<string, string>, env?: Record<string, string> }} Extra
+ * @typedef {{ inputs?: Record<string, string>, env?: Record<string, string>, node?: string }} Extra
  * @typedef {Record<string, number>} Counts calls by operation
  * @typedef {{ a: string[], b: string[] }} State the tags of images A and B
  * @typedef {{ name: string, state: State, event: () => RunEvent, changes: string[], versions?: boolean,
@@ -122,6 +123,7 @@ async function timedRun(endpoint, event, extra = {}) {
   const { child, result } = startAction({
     endpoint,
     ...event,
+    ...extra,
     inputs: { ...event.inputs, ...extra.inputs },
     env: { ...event.env, ...extra.env }
   })
@@ -135,11 +137,14 @@ async function timedRun(endpoint, event, extra = {}) {
   }
 }
 
-/** Wall time of one `node <args>`, spawn to exit. @param {string[]} args @returns {Promise<number>} */
-function timeNode(args) {
+/**
+ * Wall time of one `node <args>`, spawn to exit.
+ * @param {string} node @param {string[]} args @returns {Promise<number>}
+ */
+function timeNode(node, args) {
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn(process.execPath, args, { stdio: 'ignore' })
+    const child = spawn(node, args, { stdio: 'ignore' })
     child.once('error', reject)
     child.once('close', () => resolve(performance.now() - started))
   })
@@ -370,15 +375,27 @@ async function measureFlow({ url, control, client }, flow, latencyMs) {
 // -------------------------------------------------------------------------------------------------
 
 /**
- * (a) cold start of a dry-run release against a stand-in at latency 0, and peak memory.
+ * (a) cold start on this machine's node and, unless it is Node 24 already, on Node 24: the action
+ * declares `runs.using: node24`.
  * @param {string[]} notes
  */
 async function coldStart(notes) {
+  const here = await coldStartOn(process.execPath, notes)
+  if (process.versions.node.startsWith('24.')) return here
+  return [...here, ...(await withNode24((node) => coldStartOn(node, notes)))]
+}
+
+/**
+ * (a) cold start of a dry-run release against a stand-in at latency 0, and peak memory, on `node`.
+ * @param {string} node @param {string[]} notes
+ */
+async function coldStartOn(node, notes) {
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
   return withStandIn(async ({ url, client }) => {
     const repository = 'bench/cold'
     await seedRepository(client, repository, STATES.beforeRelease)
     const event = events.release('v1.1.0', SHA_B)
-    const dry = { inputs: { repository, 'dry-run': 'true' } }
+    const dry = { inputs: { repository, 'dry-run': 'true' }, node }
     /** @type {string[]} */
     const failed = [] // a failed dry run still started and exited: timed, and reported
     /** @param {TimedRun} run */
@@ -388,12 +405,12 @@ async function coldStart(notes) {
       return run
     }
     check(await timedRun(url, event, dry)) // warm-up: file cache, stand-in connections
-    await timeNode(['-e', '0'])
+    await timeNode(node, ['-e', '0'])
     const action = []
     const bare = []
     for (let i = 0; i < COLD_RUNS; i++) {
       action.push(check(await timedRun(url, event, dry)).ms)
-      bare.push(await timeNode(['-e', '0']))
+      bare.push(await timeNode(node, ['-e', '0']))
     }
 
     const dir = mkdtempSync(join(os.tmpdir(), 'ecr-promote-bench-'))
@@ -422,19 +439,25 @@ async function coldStart(notes) {
     const peak = Math.max(...peaks)
     /** @param {boolean} ok */
     const met = (ok) => (failed.length > 0 ? 'NO (runs failed, see notes)' : ok)
-    if (failed.length > 0) notes.push(`(a) ${failed.length} dry runs failed: ${failed[0]}`)
+    if (failed.length > 0)
+      notes.push(`(a) ${version}: ${failed.length} dry runs failed: ${failed[0]}`)
     notes.push(
-      `(a) ${COLD_RUNS} timed runs of a dry-run release (one repository, stand-in at latency 0), each followed by a \`node -e 0\`, after one warm-up of each; wall time is spawn to exit. Action runs: min ${seconds(Math.min(...action))}, max ${seconds(Math.max(...action))}. Peak memory: ${method}, max of ${RSS_RUNS} runs (${peaks.map((p) => p.toFixed(1)).join(', ')} MiB).`
+      `(a) ${version}: ${COLD_RUNS} timed runs of a dry-run release (one repository, stand-in at latency 0), each followed by a \`node -e 0\`, after one warm-up of each; wall time is spawn to exit. Action runs: min ${seconds(Math.min(...action))}, max ${seconds(Math.max(...action))}. Peak memory: ${method}, max of ${RSS_RUNS} runs (${peaks.map((p) => p.toFixed(1)).join(', ')} MiB).`
     )
     return [
-      row('(a) cold start, median wall', seconds(mid), '≤ 0.100 s', met(mid <= 100)),
+      row(`(a) ${version}: cold start, median wall`, seconds(mid), '≤ 0.100 s', met(mid <= 100)),
       row(
-        '(a) cold start / `node -e 0`',
+        `(a) ${version}: cold start / \`node -e 0\``,
         `${ratio.toFixed(1)}× (node -e 0: ${seconds(median(bare))})`,
         '≤ 5×',
         met(ratio <= 5)
       ),
-      row('(a) peak memory (max RSS)', `${peak.toFixed(1)} MiB`, '≤ 70 MiB', met(peak <= 70))
+      row(
+        `(a) ${version}: peak memory (max RSS)`,
+        `${peak.toFixed(1)} MiB`,
+        '≤ 70 MiB',
+        met(peak <= 70)
+      )
     ]
   })
 }

@@ -23,6 +23,7 @@ const action = parse(await readFile(join(root, 'action.yml'), 'utf8'))
  * @property {Record<string, unknown>} [payload] the webhook payload
  * @property {Record<string, string>} inputs action inputs by their action.yml names
  * @property {Record<string, string>} [env] more environment, such as GITHUB_REF and GITHUB_SHA
+ * @property {string} [node] the node that runs it; the one running this by default
  */
 
 /**
@@ -59,7 +60,10 @@ export const runPost = (options, state) => startAction(options, state).result
  * @param {Record<string, string>} [state]
  * @returns {{ child: import('node:child_process').ChildProcessWithoutNullStreams, result: Promise<RunResult> }}
  */
-export function startAction({ endpoint, eventName, payload = {}, inputs, env = {} }, state = {}) {
+export function startAction(
+  { endpoint, eventName, payload = {}, inputs, env = {}, node },
+  state = {}
+) {
   const unknown = Object.keys(inputs).filter((name) => !(name in action.inputs))
   if (unknown.length > 0) throw new Error(`action.yml has no input ${unknown.join(', ')}`)
   const dir = mkdtempSync(join(tmpdir(), 'ecr-promote-run-'))
@@ -79,7 +83,7 @@ export function startAction({ endpoint, eventName, payload = {}, inputs, env = {
     for (const [name, spec] of Object.entries(action.inputs)) {
       inputEnv[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? ''
     }
-    child = spawn(process.execPath, [join(root, 'dist/index.js')], {
+    child = spawn(node ?? process.execPath, [join(root, 'dist/index.js')], {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,

@@ -294,7 +294,7 @@ describe('documented commands', () => {
       body.split('\n').flatMap((line) => {
         const match =
           /^\$ (?:npx )?ecr-promote(?: (.*))?$/.exec(line) ??
-          /npx --yes github:ecr-promote\/ecr-promote#\S+ (.*)$/.exec(line)
+          /npx --yes ecr-promote@\S+ (.*)$/.exec(line)
         return match ? [{ where, args: words(match[1] ?? '') }] : []
       })
     )
