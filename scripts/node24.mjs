@@ -21,7 +21,8 @@ function tarball() {
   const cached = readdirSync(CACHE).find((name) => name.startsWith(`${PACKAGE}-24.`))
   if (cached) return join(CACHE, cached)
   process.stderr.write(`[node24] fetching ${PACKAGE}@24 from the npm registry into .cache/\n`)
-  const name = execFileSync('npm', ['pack', `${PACKAGE}@24`, '--pack-destination', CACHE], {
+  const pack = ['pack', `${PACKAGE}@24`, '--pack-destination', CACHE, '--loglevel', 'warn']
+  const name = execFileSync('npm', pack, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit']
   })
@@ -41,6 +42,7 @@ export async function withNode24(use) {
     const node = join(dir, 'package/bin/node')
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
     if (!version.startsWith('v24.')) throw new Error(`${PACKAGE}@24 holds node ${version}`)
+    process.stderr.write(`[node24] node ${version}\n`)
     return await use(node)
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -57,6 +59,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     (node) =>
       new Promise((resolve, reject) => {
         const PATH = `${dirname(node)}:${process.env.PATH ?? ''}`
+        process.stderr.write(`[node24] ${[command, ...args].join(' ')} with ${node}\n`)
         const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, PATH } })
         child.on('error', reject)
         child.on('close', (status, signal) => resolve(status ?? (signal ? 1 : 0)))
