@@ -12,7 +12,7 @@
  *   standin/lifecycle.mjs     PutLifecyclePolicy, GetLifecyclePolicy, StartLifecyclePolicyPreview,
  *                             GetLifecyclePolicyPreview
  *   standin/scanning.mjs      DescribeImageScanFindings, DescribeImageSigningStatus
- *   standin/faults.mjs        control.latency, hang, faults (mulberry32), quota, rewrite
+ *   standin/faults.mjs        control.latency, hang, hold, faults (mulberry32), quota, rewrite
  *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor,
  *                             snapshot, setScan, setSigning, archive, archivedAnswer
  *
@@ -81,7 +81,7 @@ export async function startStandIn({ host = '127.0.0.1', port = 0, clock = Date.
   const server = await serve(host, port, operations, async (request) => {
     const { operation, input, handler } = request
     admin.record(operation, input)
-    return faults.through(operation, handler !== undefined && isObject(input), () => {
+    return faults.through(operation, input, handler !== undefined && isObject(input), () => {
       const outcome = dispatch(request, admit)
       if (outcome.applied) admin.applied(operation)
       return outcome
