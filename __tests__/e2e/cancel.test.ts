@@ -27,7 +27,6 @@ import {
   SHA_C,
   SHAS,
   tagsOf,
-  until,
   withStandIn,
   type Registry,
   type StandIn
@@ -230,40 +229,47 @@ describe('a job cancelled', () => {
       )
   )
 
-  it.concurrent.each<[string, NodeJS.Signals[], (repositories: string[]) => number]>([
+  it.concurrent.each<[string, NodeJS.Signals[]]>([
     [
       'SIGINT during the writes, then SIGTERM once the undo is under way, which gives it 1.5 s more',
-      ['SIGINT', 'SIGTERM'],
-      () => 1
+      ['SIGINT', 'SIGTERM']
     ],
-    [
-      'SIGTERM once every write has landed, while the run waits to check its pointers',
-      ['SIGTERM'],
-      (repositories) => 2 * repositories.length
-    ]
+    ['SIGTERM once every write has landed, while the run waits to check its pointers', ['SIGTERM']]
   ])(
     '%s: stops, abandons the writes in flight, puts back every one (those that land late too), exits 1',
-    (_name, signals, afterWrites) =>
+    (_name, signals) =>
       withStandIn(async (registry) => {
         const { standIn } = registry
+        const { control } = standIn
         const repositories = await seedEnvironments(registry, signals.join('-').toLowerCase(), 4)
         const before = registryOf(registry, repositories)
         const base = callsOf(standIn, 'PutImage').length
-        // Writes take 200-600 ms, so some are in flight when the signal comes; a removal takes 100 ms,
-        // so the undo is under way when its first removal arrives, and needs far less than 1.5 s more.
-        standIn.control.latency({ PutImage: [200, 600], BatchDeleteImage: 100 }, 7)
+        const during = signals.length > 1
+        // During the writes, three version tags are held on their way: the SIGINT abandons them in
+        // flight. Otherwise writes take 200-600 ms, so the run waits about 1 s to check its pointers.
+        const late = during ? control.hold('PutImage', { tag: 'v1.1.0', count: 3 }) : undefined
+        if (!during) control.latency({ PutImage: [200, 600] }, 7)
         const { child, result } = startAction(
           releaseRun(standIn.url, repositories, 'v1.1.0', SHAS['1.1.0'])
         )
-        const landed = afterWrites(repositories)
-        await standIn.control.waitFor('PutImage', base + landed)
+        const landed = during ? 1 : 2 * repositories.length
+        await control.waitFor('PutImage', base + landed)
+        await late?.arrived(3)
         // Sent but not yet applied when the signal comes: abandoned, they may land after the undo looked.
         const inFlight = callsOf(standIn, 'PutImage').length - base - landed
-        for (const [index, signal] of signals.entries()) {
-          if (index > 0)
-            await until(() => callsOf(standIn, 'BatchDeleteImage').length > 0, 'the undo')
-          child.kill(signal)
-        }
+        if (late) {
+          // The held writes land once the undo has looked; the SIGTERM comes as its second look
+          // removes them (ABANDONED_WRITE_MS after the SIGINT), so the 1.5 s it leaves are not raced.
+          const look = control.hold('BatchDeleteImage')
+          child.kill('SIGINT')
+          await look.arrived()
+          const removals = control.hold('BatchDeleteImage', { count: 3 })
+          late.release()
+          look.release()
+          await removals.arrived(3)
+          child.kill('SIGTERM')
+          removals.release()
+        } else child.kill('SIGTERM')
         const run = await result
         expectExit(run, 1, `cancelled by ${signals.join(' then ')}`)
         if (landed < 2 * repositories.length) expect(inFlight).toBeGreaterThan(0)

@@ -1,17 +1,16 @@
 /**
  * End to end, several runs of the bundle at once against one stand-in, as overlapping workflow runs
  * are: two releases racing for production, a run that fails late while another finishes green (its
- * undo puts production on the other's release), a prune overlapping a rollback. Latency the stand-in
- * applies per request on arrival pins each interleaving, or spreads them over a range; every trial
+ * undo puts production on the other's release), a prune overlapping a rollback. Requests the stand-in
+ * holds until the test releases them pin each interleaving; latency spreads the others; every trial
  * checks that the registry ends right and that each run's report matches it. The decisions each run
  * makes about another writer are pinned one by one in-process (__tests__/unit: apply, state, cleanup).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { multiArchImage, seedImage } from '../support/images.mjs'
-import { runAction, startAction, type RunResult } from '../support/run-action.mjs'
+import { runAction, startAction } from '../support/run-action.mjs'
 import {
   actionsOf,
-  callsOf,
   createRepository,
   dispatchRun,
   expectTruthful,
@@ -73,7 +72,7 @@ describe('two overlapping releases', () => {
 it('a late-failing run puts production back where it found it: on the release another run made meanwhile', () =>
   withStandIn(async (registry) => {
     // Pinned: A releases v1.2.0 to two repositories and has written v1.2.0 in both; its re-reads of
-    // production (just before writing it) are held 4 s, while B releases v1.1.0 to the first one in
+    // production (just before writing it) are held while B releases v1.1.0 to the first one in
     // full (production moved, green). A's re-read then shows v1.1.0, A moves production to v1.2.0,
     // its write in the second repository is denied, and A undoes: production goes back to v1.1.0.
     const { standIn } = registry
@@ -81,30 +80,28 @@ it('a late-failing run puts production back where it found it: on the release an
     const one = await releases(registry, first, ON_1_0)
     await releases(registry, second, ON_1_0)
     const beforeSecond = standIn.control.snapshot(second)
-    const { calls } = standIn.control
-    const base = callsOf(standIn, 'PutImage').length
-    const from = calls.length
+    const { control } = standIn
 
-    standIn.control.latency({ PutImage: 300 })
+    // Every read of A is done before its first write; its next reads of production are the
+    // re-reads, one per repository, each after v1.2.0 is written there.
+    const versions = control.hold('PutImage', { tag: 'v1.2.0', count: 2 })
     const runA = startAction(
       releaseRun(standIn.url, [first, second], 'v1.2.0', SHAS['1.2.0'])
     ).result
-    // Every read of A is done before its first write arrives; hold the next reads.
-    await until(() => callsOf(standIn, 'PutImage').length > base, "A's first PutImage")
-    standIn.control.latency({ PutImage: 300, BatchGetImage: 4_000 })
-    await standIn.control.waitFor('PutImage', base + 2)
-    standIn.control.deny('PutImage', second)
-    const isReRead = (repository: string) => (call: (typeof calls)[number]) =>
-      call.operation === 'BatchGetImage' &&
-      call.input.repositoryName === repository &&
-      JSON.stringify(call.input.imageIds) === JSON.stringify([{ imageTag: 'production' }])
-    await until(
-      () => calls.slice(from).some(isReRead(first)) && calls.slice(from).some(isReRead(second)),
-      "A's re-reads of production"
-    )
-    standIn.control.latency(0)
+    await versions.arrived(2)
+    const reRead = (repositoryName: string) =>
+      control.hold('BatchGetImage', { repositoryName, tag: 'production' })
+    const [reFirst, reSecond] = [reRead(first), reRead(second)]
+    versions.release()
+    await Promise.all([reFirst.arrived(), reSecond.arrived()])
+    control.deny('PutImage', second)
 
     const runB = await runAction(releaseRun(standIn.url, [first], 'v1.1.0', SHAS['1.1.0']))
+    // A writes production in the first repository before its write in the second is refused.
+    reFirst.release()
+    const moved = () => tagsOf(control.snapshot(first)).production === one['1.2.0']
+    await until(moved, "A's write of production in the first repository")
+    reSecond.release()
     expect(runB.errors).toEqual([])
     expect(actionsOf(runB)).toEqual(['v1.1.0 created', 'production moved'])
 
@@ -138,26 +135,25 @@ it('a late-failing run puts production back where it found it: on the release an
     expectTruthful(resultA, standIn, [first, second])
   }))
 
-describe('a prune overlapping a rollback, with slow deletes', () => {
-  /** Every other request takes 0-40 ms, drawn from the trial's seed; a delete takes 1.5 s. */
-  const latency = { BatchDeleteImage: 1_500, default: [0, 40] as [number, number] }
+describe('a prune overlapping a rollback', () => {
   /**
-   * Where the second run starts: the prune once the rollback has listed the tags; or the rollback
-   * once the prune has listed them, once the prune's read of the images is held (2.5 s) before it
-   * lists them again, or once its delete is on its way. These are the three ways a prune meets
-   * the rollback: it never plans the image, drops it at the re-read, or puts it back after its delete.
+   * Where the rollback's write of production lands: before the prune starts; once the prune has
+   * listed the tags and before it lists them again; while its read of the images, before it lists
+   * them again, is held; or while its delete is held on its way. The prune's requests named are
+   * held in turn, the last until that write has landed. These are the three ways a prune meets the
+   * rollback: it never plans the image, drops it at the re-read, or puts it back after its delete.
    */
-  type Start = 'rollback first' | 'listed' | 'held before the re-read' | 'deleting'
-  const trials: [Start, string][] = [
-    ['rollback first', '1.0.0'],
-    ['listed', '1.1.0'],
-    ['held before the re-read', '1.0.0'],
-    ['deleting', '1.1.0']
+  type Path = 'never planned' | 'dropped at the re-read' | 'put back after its delete'
+  const trials: [string, string, string[], Path][] = [
+    ['rollback first', '1.0.0', [], 'never planned'],
+    ['listed', '1.1.0', ['DescribeImages', 'ListImages'], 'dropped at the re-read'],
+    ['held before the re-read', '1.0.0', ['DescribeImages'], 'dropped at the re-read'],
+    ['deleting', '1.1.0', ['BatchDeleteImage'], 'put back after its delete']
   ]
 
-  it.concurrent.each(trials.map(([start, version], index) => [index + 1, start, version] as const))(
+  it.concurrent.each(trials.map((trial, index) => [index + 1, ...trial] as const))(
     "trial %d (%s, rollback to %s): production stays on the rollback's image, which keeps its version, and the prune reports what the registry shows",
-    (seed, start, version) =>
+    (seed, _start, version, held, expected) =>
       withStandIn(async ({ standIn, client }) => {
         await createRepository(client, 'race/app')
         // 1.0 and 1.1 are outside the two minors kept; production is on 1.3.0.
@@ -177,7 +173,7 @@ describe('a prune overlapping a rollback, with slow deletes', () => {
           )
           images[`1.${minor}.0`] = built.digest
         }
-        standIn.control.latency(latency, seed)
+        const { control } = standIn
         const prune = () =>
           startAction({
             endpoint: standIn.url,
@@ -189,27 +185,32 @@ describe('a prune overlapping a rollback, with slow deletes', () => {
               'keep-minor-versions': '2'
             }
           }).result
-        const rollback = () =>
-          startAction(dispatchRun(standIn.url, ['race/app'], { event: 'rollback', version })).result
-        const arrived = (operation: string) => callsOf(standIn, operation).length > 0
-        let runs: [Promise<RunResult>, Promise<RunResult>]
-        if (start === 'rollback first') {
-          const rolled = rollback()
-          await standIn.control.waitFor('ListImages', 1)
-          runs = [prune(), rolled]
-        } else {
-          const pruned = prune()
-          await standIn.control.waitFor('ListImages', 1)
-          if (start === 'held before the re-read') {
-            // The prune's next request, its read of the images, arrives now and is held.
-            standIn.control.latency({ ...latency, DescribeImages: 2_500 }, seed)
-            await until(() => arrived('DescribeImages'), "the prune's DescribeImages")
-            standIn.control.latency(latency, seed)
-          }
-          if (start === 'deleting') await until(() => arrived('BatchDeleteImage'), 'the delete')
-          runs = [pruned, rollback()]
+        /** Starts the rollback, and returns once its write of production has landed. */
+        const rollback = async () => {
+          const run = startAction(
+            dispatchRun(standIn.url, ['race/app'], { event: 'rollback', version })
+          ).result
+          await until(
+            () => tagsOf(control.snapshot('race/app')).production === images[version],
+            "the rollback's write"
+          )
+          return { run }
         }
-        const [pruned, rolled] = await Promise.all(runs)
+        let rolling = held.length === 0 ? await rollback() : undefined
+        let hold = held[0] === undefined ? undefined : control.hold(held[0])
+        const pruning = prune()
+        for (const operation of held.slice(1)) {
+          await hold?.arrived()
+          const next = control.hold(operation)
+          hold?.release()
+          hold = next
+        }
+        if (hold) {
+          await hold.arrived()
+          rolling = await rollback()
+          hold.release()
+        }
+        const [pruned, rolled] = await Promise.all([pruning, rolling!.run])
         expect({ prune: pruned.errors, rollback: rolled.errors }).toEqual({
           prune: [],
           rollback: []
@@ -240,7 +241,7 @@ describe('a prune overlapping a rollback, with slow deletes', () => {
           : entry?.prune.kept.length
             ? 'dropped at the re-read'
             : 'never planned'
-        console.log(`prune and rollback, trial ${seed} (${start}, ${version}): ${path}`)
+        expect(path).toBe(expected)
       }),
     20_000
   )

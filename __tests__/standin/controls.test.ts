@@ -348,6 +348,25 @@ describe('latency', () => {
     patient.destroy()
   })
 
+  it('hold(): matching requests wait unapplied until release(), then go on; others pass', async () => {
+    await send('CreateRepository', { repositoryName: 'other' })
+    const hold = c.hold('PutImage', { repositoryName: 'app', tag: 'v1', count: 2 })
+    const held = [put('v1'), put('v1', B)]
+    const passed = [await put('v2'), await put('v1', A, 'other')]
+    await hold.arrived(2)
+    expect([await settlesWithin(Promise.race(held), 50), state(), passed]).toEqual([
+      false,
+      ['A:v2'],
+      ['answered', 'answered']
+    ])
+    hold.release()
+    expect([await Promise.all(held), await put('v1')]).toEqual([
+      ['answered', 'answered'],
+      'answered'
+    ])
+    expect(state()).toEqual(['A:v1:v2', 'B']) // the third v1 was not held: count 2
+  })
+
   it('waitFor(): resolves when that many requests are applied; rejected ones do not count', async () => {
     c.latency({ PutImage: 200 })
     const first = c.waitFor('PutImage')
@@ -368,6 +387,11 @@ describe('latency', () => {
 })
 
 describe('quota', () => {
+  beforeEach(() => {
+    ecr.destroy()
+    ecr = client(standIn.url) // no timeout: a burst answered late still counts as answered
+  })
+
   it('refills continuously at its rate up to its burst, on the stand-in’s clock', async () => {
     c.quota({ PutImage: { rate: 10, burst: 10 } })
     const seen = [await putAll('a', 15)]

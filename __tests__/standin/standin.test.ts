@@ -29,7 +29,6 @@ import {
   play,
   prepare,
   put,
-  sleep,
   text,
   until,
   type Row,
@@ -44,9 +43,11 @@ type Signing = Parameters<StandIn['control']['setSigning']>[2][number]
 const RESTORE_MS = 300
 let standIn: StandIn
 let ecr: ECRClient
+/** The stand-in's clock, where a test holds it still; else the real one. */
+let now: number | undefined
 
 beforeAll(async () => {
-  standIn = await startStandIn()
+  standIn = await startStandIn({ clock: () => now ?? Date.now() })
   ecr = client(standIn.url)
 })
 afterAll(async () => {
@@ -392,16 +393,16 @@ describe('pagination', () => {
 it('UpdateImageStorageClass STANDARD: ACTIVATING until the restore time, then ACTIVE; tags kept; snapshot() reads the status at the call', async () => {
   const s = await prepare(ecr, 'archive/restore', { given: V1, set: archive(RESTORE_MS) })
   const archived = await snap(s)
-  const startedAt = Date.now()
+  const startedAt = (now = Date.now())
   const first = await storage(':v1', 'STANDARD')(s)
-  const answeredAt = Date.now()
+  const answeredAt = now
   const during = [
     await get([':v1'])(s),
     await list({ imageStatus: 'ACTIVATING' })(s),
     await snap(s)
   ]
-  await sleep(RESTORE_MS / 2) // halfway: ARCHIVE is refused, STANDARD does not restart it
-  const againAt = Date.now()
+  now += RESTORE_MS / 2 // halfway: ARCHIVE is refused, STANDARD does not restart it
+  const againAt = now
   const again = [await storage('A', 'STANDARD')(s), await storage('A', 'ARCHIVE')(s)]
   expect([archived, first, ...during, ...again]).toEqual([
     ['A:v1 ARCHIVED'],
@@ -413,10 +414,10 @@ it('UpdateImageStorageClass STANDARD: ACTIVATING until the restore time, then AC
     'ImageStorageClassUpdateNotSupportedException'
   ])
   const read = op('DescribeImages', { filter: ANY }, (o) => o.imageDetails[0])
-  const detail = await until(
-    () => read(s) as Promise<{ imageStatus: string; lastActivatedAt: Date }>,
-    (d) => d.imageStatus === 'ACTIVE'
-  )
+  now = startedAt + RESTORE_MS
+  const detail = (await read(s)) as { imageStatus: string; lastActivatedAt: Date }
+  now = undefined
+  expect(detail.imageStatus).toBe('ACTIVE')
   const activatedAt = detail.lastActivatedAt.getTime()
   expect(activatedAt).toBeGreaterThanOrEqual(startedAt + RESTORE_MS - 1)
   expect(activatedAt).toBeLessThanOrEqual(answeredAt + RESTORE_MS + 1)

@@ -12,14 +12,14 @@
  *   standin/lifecycle.mjs     PutLifecyclePolicy, GetLifecyclePolicy, StartLifecyclePolicyPreview,
  *                             GetLifecyclePolicyPreview
  *   standin/scanning.mjs      DescribeImageScanFindings, DescribeImageSigningStatus
- *   standin/faults.mjs        control.latency, hang, faults (mulberry32), quota, rewrite
+ *   standin/faults.mjs        control.latency, hang, hold, faults (mulberry32), quota, rewrite
  *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor,
  *                             snapshot, setScan, setSigning, archive, archivedAnswer
  *
  * startStandIn() options: host, port (0: a free one), clock (a function returning the current time in ms, default
- * Date.now: the quota buckets refill on it and the `at` of calls and throttled come from it, so a
- * test can step time by hand; image push times, latency timers, archive restore times and the
- * completeAfterMs of scans and signing stay on the real clock). The registry is account
+ * Date.now: the quota buckets refill on it, archive restores end on it, and the `at` of calls and
+ * throttled come from it, so a test can step time by hand; image push and archive times, latency
+ * timers and the completeAfterMs of scans and signing stay on the real clock). The registry is account
  * 123456789012 in us-east-1.
  *
  * CLI: `node __tests__/support/ecr-standin.mjs [--port N] [--host H]` prints the URL on one line
@@ -64,7 +64,7 @@ export async function startStandIn({ host = '127.0.0.1', port = 0, clock = Date.
   const readings = { archivedAnswer: /** @type {const} */ ('ImageNotFound') }
   const operations = {
     ...registry.operations,
-    ...createImageOperations(registry.repositoryFor, paginate, readings),
+    ...createImageOperations(registry.repositoryFor, paginate, readings, clock),
     ...createLifecycleOperations(registry.repositoryFor, clock),
     ...createScanningOperations(registry.repositoryFor, paginate)
   }
@@ -81,7 +81,7 @@ export async function startStandIn({ host = '127.0.0.1', port = 0, clock = Date.
   const server = await serve(host, port, operations, async (request) => {
     const { operation, input, handler } = request
     admin.record(operation, input)
-    return faults.through(operation, handler !== undefined && isObject(input), () => {
+    return faults.through(operation, input, handler !== undefined && isObject(input), () => {
       const outcome = dispatch(request, admit)
       if (outcome.applied) admin.applied(operation)
       return outcome

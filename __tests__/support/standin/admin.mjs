@@ -41,7 +41,7 @@
  *   IN_PROGRESS entry reads COMPLETE that many ms from now) }]; [] means never signed.
  * - control.archive(repositoryName, digest, { restoreMs = 0 } = {}): the image becomes ARCHIVED
  *   (lastArchivedAt now, ./images.mjs); a later UpdateImageStorageClass STANDARD takes restoreMs
- *   (real clock) to make it ACTIVE again.
+ *   (on the stand-in's clock) to make it ACTIVE again.
  * - These three are set-up like seedTags: no request, nothing in `calls`. Each throws a plain
  *   Error for an unknown repository or digest.
  * - control.waitFor(operation, count = 1): a Promise that resolves once `count` requests of that

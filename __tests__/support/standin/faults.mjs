@@ -63,6 +63,13 @@
  *   quotas off.
  * - control.throttled: { operation, at } for every request answered ThrottlingException, in the
  *   order they were throttled; `at` is the stand-in's clock (ms) at that moment.
+ * - control.hold(operation, { repositoryName?, tag?, count = 1 }): the next `count` requests of that
+ *   operation (in that repository; naming that tag, as imageTag or in imageIds) wait on arrival,
+ *   unapplied, until the test calls release(); then they go on (latency, apply, answer) whether or
+ *   not their client is still there, as a delayed request does. A test pins an interleaving this
+ *   way instead of timing it. Returns { arrived(n = 1): a Promise that resolves once n requests
+ *   are held, release() }. A request is held by the first hold made that it matches, before its
+ *   fault is decided. reset() releases every held request; close() ends them unapplied.
  * - control.rewrite(operation, change, { count = Infinity } = {}) / control.rewrite(operation,
  *   null): the next `count` successful answers (HTTP 200) of that operation, once applied, are
  *   sent as change(body) returns them (a deep copy is passed): an answer that is legal in form but
@@ -91,6 +98,10 @@ const MAX_DELAY_MS = 2147483647
  * @typedef {number | [number, number]} LatencyValue ms, or a [minMs, maxMs] range drawn uniformly
  * @typedef {number | ({ default?: LatencyValue } & { [operation: string]: LatencyValue | undefined })} LatencySpec
  * @typedef {{ count?: number, apply?: boolean }} HangOptions
+ * @typedef {{ repositoryName?: string, tag?: string, count?: number }} HoldOptions
+ * @typedef {{ arrived(count?: number): Promise<void>, release(): void }} Hold
+ * @typedef {{ matches(operation: string, input: any): boolean, remaining: number,
+ *   held: Set<(go: boolean) => void>, count: number, arrivals: (() => boolean)[] }} HoldState
  * @typedef {{ seed?: number, rate: number, operations?: string[], kinds?: FaultKind[] }} FaultOptions
  * @typedef {{ rate: number, burst: number }} QuotaSpec tokens per second, and the bucket's size
  * @typedef {{ operation: string, at: number }} ThrottledCall
@@ -98,6 +109,7 @@ const MAX_DELAY_MS = 2147483647
  *   injected: InjectedFault[],
  *   latency(spec: LatencySpec, seed?: number): void,
  *   hang(operation: string, options?: HangOptions): void,
+ *   hold(operation: string, options?: HoldOptions): Hold,
  *   faults(options: FaultOptions | null): void,
  *   rewrite(operation: string, change: ((body: any) => unknown) | null, options?: { count?: number }): void,
  *   quota(spec: { [operation: string]: QuotaSpec | undefined } | null): void,
@@ -165,6 +177,8 @@ export function createFaults(clock, checkOperation) {
   const buckets = new Map()
   /** How to cut short each latency delay in progress (close() does). @type {Set<() => void>} */
   const sleepers = new Set()
+  /** Every hold() made since the last reset(), oldest first. @type {HoldState[]} */
+  const holds = []
   let closed = false
 
   /**
@@ -197,6 +211,26 @@ export function createFaults(clock, checkOperation) {
       }
       sleepers.add(cancel)
       arm(ms)
+    })
+  }
+
+  /**
+   * Holds a request until its hold is released (true) or the stand-in closes (false).
+   * @param {HoldState} hold
+   * @returns {Promise<boolean>}
+   */
+  function held(hold) {
+    if (closed) return Promise.resolve(false)
+    hold.remaining -= 1
+    hold.count += 1
+    return new Promise((resolve) => {
+      /** @param {boolean} go */
+      const done = (go) => {
+        hold.held.delete(done)
+        resolve(go)
+      }
+      hold.held.add(done)
+      hold.arrivals = hold.arrivals.filter((check) => !check())
     })
   }
 
@@ -275,6 +309,41 @@ export function createFaults(clock, checkOperation) {
         else byOperation.set(checkOperation(key, 'latency'), checkLatencyValue(value, key))
       }
       latencyConfig = { byOperation, fallback, random: draw }
+    },
+    hold(operation, { repositoryName, tag, count = 1 } = {}) {
+      checkOperation(operation, 'hold')
+      if (!Number.isInteger(count) || count < 1)
+        throw new RangeError(`hold: count must be a positive integer, got ${count}`)
+      /** @type {HoldState} */
+      const hold = {
+        matches: (op, input) =>
+          op === operation &&
+          (repositoryName === undefined || input.repositoryName === repositoryName) &&
+          (tag === undefined ||
+            input.imageTag === tag ||
+            (Array.isArray(input.imageIds) &&
+              input.imageIds.some((/** @type {any} */ id) => id?.imageTag === tag))),
+        remaining: count,
+        held: new Set(),
+        count: 0,
+        arrivals: []
+      }
+      holds.push(hold)
+      return {
+        arrived: (n = 1) =>
+          new Promise((resolve) => {
+            const check = () => {
+              if (hold.count < n) return false
+              resolve()
+              return true
+            }
+            if (!check()) hold.arrivals.push(check)
+          }),
+        release() {
+          hold.remaining = 0
+          for (const go of hold.held) go(true)
+        }
+      }
     },
     hang(operation, { count = 1, apply = false } = {}) {
       checkOperation(operation, 'hang')
@@ -370,15 +439,20 @@ export function createFaults(clock, checkOperation) {
     },
 
     /**
-     * A request's way through the faults: its fault decided on arrival (`routed`: it names a
+     * A request's way through the faults: held while a hold() it matches says so, its fault decided on arrival (`routed`: it names a
      * known operation with a JSON object body), its latency delay, then `apply`, unless its
      * fault drops it first; then the answer its fault leaves of the outcome.
      * @param {string} operation
+     * @param {any} input
      * @param {boolean} routed
      * @param {() => import('./protocol.mjs').Outcome} apply
      * @returns {Promise<Answer>}
      */
-    async through(operation, routed, apply) {
+    async through(operation, input, routed, apply) {
+      const hold = routed
+        ? holds.find((h) => h.remaining > 0 && h.matches(operation, input))
+        : undefined
+      if (hold && !(await held(hold))) return 'silent' // close() ended it
       // Decided on arrival, in arrival order, so a seed reproduces the same decisions.
       const fault = routed ? decide(operation) : undefined
       const delay = latencyFor(operation)
@@ -400,6 +474,7 @@ export function createFaults(clock, checkOperation) {
     },
 
     reset() {
+      for (const hold of holds.splice(0)) for (const go of hold.held) go(true)
       rewrites.clear()
       buckets.clear()
       throttled.length = 0
@@ -412,6 +487,7 @@ export function createFaults(clock, checkOperation) {
     close() {
       closed = true
       for (const cancel of [...sleepers]) cancel()
+      for (const hold of holds) for (const go of hold.held) go(false)
     }
   }
 }

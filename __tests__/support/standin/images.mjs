@@ -110,7 +110,7 @@
  *   stand-in's enum rule). imageId must name an image in any status, else ImageNotFoundException
  *   (no tag nor digest: InvalidParameterException, as in DescribeImages).
  * - STANDARD on ARCHIVED -> ACTIVATING, then ACTIVE once the image's restore time (control.archive
- *   restoreMs, default 0; real clock) has passed, lastActivatedAt being that moment; the answer is
+ *   restoreMs, default 0; the stand-in's clock) has passed, lastActivatedAt being that moment; the answer is
  *   the status right after the call, so with restore time 0 it is already ACTIVE.
  *   STANDARD on ACTIVATING -> ACTIVATING (the restore is not restarted). ARCHIVE on ACTIVE ->
  *   ARCHIVED. Readings where AWS is silent: STANDARD on ACTIVE and ARCHIVE on ARCHIVED change
@@ -150,8 +150,9 @@ import { isTagImmutable } from './repositories.mjs'
  * @typedef {{ failureCode: string, failureReason: string }} Failure
  * @typedef {'ACTIVE' | 'ARCHIVED' | 'ACTIVATING'} ImageStatus
  * @typedef {'ImageNotFound' | 'ImageInaccessible' | 'manifest'} ArchivedAnswer
- * @typedef {{ status: 'ARCHIVED' } | { status: 'ACTIVATING', activeAt: number }} Storage
- *   where an image not ACTIVE is; activeAt: epoch ms at which it becomes ACTIVE
+ * @typedef {{ status: 'ARCHIVED' } | { status: 'ACTIVATING', activeAt: number, clock: () => number }} Storage
+ *   where an image not ACTIVE is; activeAt: the time (ms, on the stand-in's clock) at which it
+ *   becomes ACTIVE
  * @typedef {{ digest: string, manifest: string, mediaType: string, references: string[],
  *   layerBytes: number, pushedAt: number, seq: number, tags: Set<string>,
  *   storage?: Storage, archivedAt?: number, activatedAt?: number, restoreMs?: number,
@@ -196,7 +197,7 @@ export function pointTag(repository, tag, image) {
  */
 export function statusOf(image) {
   const { storage } = image
-  if (storage?.status === 'ACTIVATING' && Date.now() >= storage.activeAt) {
+  if (storage?.status === 'ACTIVATING' && storage.clock() >= storage.activeAt) {
     delete image.storage
     image.activatedAt = storage.activeAt / 1000
   }
@@ -214,9 +215,12 @@ export function archiveImage(image, restoreMs = image.restoreMs ?? 0) {
   image.restoreMs = restoreMs
 }
 
-/** Start restoring the image: ACTIVE `afterMs` from now. @param {StoredImage} image @param {number} afterMs */
-function activate(image, afterMs) {
-  image.storage = { status: 'ACTIVATING', activeAt: Date.now() + afterMs }
+/**
+ * Start restoring the image: ACTIVE `afterMs` from now on `clock`.
+ * @param {StoredImage} image @param {number} afterMs @param {() => number} clock
+ */
+function activate(image, afterMs, clock) {
+  image.storage = { status: 'ACTIVATING', activeAt: clock() + afterMs, clock }
 }
 
 /**
@@ -461,8 +465,9 @@ function listed(repository, filter) {
  * @param {(input: Record<string, any>) => StoredRepository} repositoryFor
  * @param {ReturnType<typeof import('./protocol.mjs').createPager>} paginate
  * @param {{ archivedAnswer: ArchivedAnswer }} readings where AWS is silent (control.archivedAnswer)
+ * @param {() => number} clock ms; restores end on it
  */
-export function createImageOperations(repositoryFor, paginate, readings) {
+export function createImageOperations(repositoryFor, paginate, readings, clock) {
   let pushSequence = 0
 
   /** @satisfies {Record<string, import('./protocol.mjs').Operation>} */
@@ -512,7 +517,7 @@ export function createImageOperations(repositoryFor, paginate, readings) {
         image = { digest, ...stored, pushedAt: nowSeconds(), seq: ++pushSequence, tags: new Set() }
         repository.images.set(digest, image)
       }
-      if (restoring) activate(image, 0)
+      if (restoring) activate(image, 0, clock)
       if (tag !== undefined) pointTag(repository, tag, image)
       return { image: imageOf(repository, image, tag) }
     },
@@ -636,7 +641,8 @@ export function createImageOperations(repositoryFor, paginate, readings) {
         )
       }
       if (target === 'ARCHIVE' && status === 'ACTIVE') archiveImage(image)
-      if (target === 'STANDARD' && status === 'ARCHIVED') activate(image, image.restoreMs ?? 0)
+      if (target === 'STANDARD' && status === 'ARCHIVED')
+        activate(image, image.restoreMs ?? 0, clock)
       return { ...answer, imageStatus: statusOf(image) }
     }
   }
