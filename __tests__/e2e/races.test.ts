@@ -142,9 +142,10 @@ describe('a prune overlapping a rollback, with slow deletes', () => {
   /** Every other request takes 0-40 ms, drawn from the trial's seed; a delete takes 1.5 s. */
   const latency = { BatchDeleteImage: 1_500, default: [0, 40] as [number, number] }
   /**
-   * Where the second run starts: the prune once the rollback has listed the tags; or the rollback
-   * once the prune has listed them, once the prune's read of the images is held (2.5 s) before it
-   * lists them again, or once its delete is on its way. These are the three ways a prune meets
+   * Where the second run starts: the prune once the rollback has read the tags it names (a
+   * rollback to a version lists nothing); or the rollback once the prune has listed the tags, once
+   * the prune's read of the images is held (2.5 s) before it lists them again, or once its delete
+   * is on its way. These are the three ways a prune meets
    * the rollback: it never plans the image, drops it at the re-read, or puts it back after its delete.
    */
   type Start = 'rollback first' | 'listed' | 'held before the re-read' | 'deleting'
@@ -195,7 +196,7 @@ describe('a prune overlapping a rollback, with slow deletes', () => {
         let runs: [Promise<RunResult>, Promise<RunResult>]
         if (start === 'rollback first') {
           const rolled = rollback()
-          await standIn.control.waitFor('ListImages', 1)
+          await standIn.control.waitFor('BatchGetImage', 1)
           runs = [prune(), rolled]
         } else {
           const pruned = prune()
