@@ -5,8 +5,8 @@
 // broke. Every stand-in it starts is stopped, whatever happens.
 //
 // Rows: (a) cold start, on this machine's node and on Node 24 (scripts/node24.mjs), (b) API calls per flow against the floor, (c) serial rounds per flow at
-// 30 ms a call, (d) 100 tags across 25 repositories at ECR's PutImage quota, (e) a rollback to
-// `previous` in a repository with 20,000 tags.
+// 30 ms a call, (d) 100 tags across 25 repositories at ECR's PutImage quota, (e) rollbacks to
+// `previous` and to a named version in a repository with 20,000 tags, (f) throttled reads.
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -35,6 +35,7 @@ const PACE = 'max-writes-per-second' in action.inputs ? { 'max-writes-per-second
 const COLD_RUNS = 15
 const RSS_RUNS = 5
 const QUOTA_RUNS = 5
+const THROTTLED_RUNS = 5
 const LATENCY_MS = 30
 /** Calls that arrive within this long of a round's first call belong to that round. */
 const ROUND_WINDOW_MS = 15
@@ -53,7 +54,7 @@ const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest p
  * @typedef {Record<string, number>} Counts calls by operation
  * @typedef {{ a: string[], b: string[] }} State the tags of images A and B
  * @typedef {{ name: string, state: State, event: () => RunEvent, changes: string[], versions?: boolean,
- *   pointerAfterOther?: boolean, previousSource?: boolean }} Flow
+ *   describes?: boolean, pointerAfterOther?: boolean, previousSource?: boolean }} Flow
  * @typedef {{ name: string, figure: string, target: string, met: string }} Row
  */
 
@@ -291,7 +292,7 @@ const row = (name, figure, target, met) => ({
 
 /**
  * `changes`: the tags the flow must create or move. `versions`: whether versions decide (ListImages
- * needed). `pointerAfterOther`: a forward pointer written after another tag, which needs the
+ * needed). `describes`: versions decide, read off the pointer's image (DescribeImages) instead. `pointerAfterOther`: a forward pointer written after another tag, which needs the
  * correctness re-reads. `previousSource`: the source is known only once versions are read.
  * @type {Flow[]}
  */
@@ -320,9 +321,10 @@ const FLOWS = [
     name: 'rollback to 1.0.0',
     state: STATES.released,
     event: () => events.dispatch({ version: '1.0.0' }),
-    // The version production leaves is marked withdrawn: one PutImage more, and the listing that finds it.
+    // The version production leaves is marked withdrawn: one PutImage more, and the DescribeImages
+    // of production's image that tells which version it carries.
     changes: ['production', 'withdrawn-1.1.0'],
-    versions: true
+    describes: true
   },
   {
     name: 'rollback to previous',
@@ -343,6 +345,7 @@ function floorOf(flow, pages = 1) {
   return {
     DescribeRepositories: 1,
     ListImages: list + (flow.pointerAfterOther ? pages : 0),
+    DescribeImages: flow.describes ? 1 : 0,
     BatchGetImage: 1 + (flow.pointerAfterOther ? 1 : 0) + (flow.previousSource ? 1 : 0),
     PutImage: flow.changes.length
   }
@@ -350,12 +353,14 @@ function floorOf(flow, pages = 1) {
 
 /**
  * Runs one flow on a fresh repository at `latencyMs` a call; returns its calls and outcome.
- * @param {Bench} bench @param {Flow} flow @param {number} latencyMs
+ * `before` sets up the stand-in's faults once the repository is seeded.
+ * @param {Bench} bench @param {Flow} flow @param {number} latencyMs @param {() => void} [before]
  */
-async function measureFlow({ url, control, client }, flow, latencyMs) {
+async function measureFlow({ url, control, client }, flow, latencyMs, before) {
   control.reset()
   const repository = 'bench/app'
   await seedRepository(client, repository, flow.state)
+  before?.()
   control.latency(latencyMs)
   const from = control.calls.length
   const run = await timedRun(url, flow.event(), { inputs: { repository } })
@@ -602,65 +607,141 @@ async function hundredTagsAtQuota(notes) {
   })
 }
 
-/** (e) rollback to previous in a repository with 20,000 tags, at LATENCY_MS a call. @param {string[]} notes */
+/**
+ * (e) rollbacks in a repository with 20,000 tags, at LATENCY_MS a call: to `previous`, which lists
+ * the repository to find its source, and to 1.0.0, which needs no listing.
+ * @param {string[]} notes
+ */
 async function rollbackManyTags(notes) {
+  const rows = []
+  for (const [name, label] of /** @type {const} */ ([
+    ['rollback to previous', 'rollback previous'],
+    ['rollback to 1.0.0', 'rollback to 1.0.0']
+  ])) {
+    const flow = FLOWS.find((f) => f.name === name)
+    if (!flow) throw new Error(`FLOWS has no ${name}`)
+    rows.push(...(await withStandIn((bench) => rollbackInBigRepository(bench, flow, label, notes))))
+  }
+  return rows
+}
+
+/**
+ * One rollback flow in a freshly seeded repository with 20,000 tags.
+ * @param {Bench} bench @param {Flow} flow @param {string} label @param {string[]} notes
+ */
+async function rollbackInBigRepository({ url, control, client }, flow, label, notes) {
   const TOTAL = 20_000
   const FILLER_IMAGES = 50
-  const flow = FLOWS.find(({ previousSource }) => previousSource)
-  if (!flow) throw new Error('FLOWS has no rollback to previous')
-  return withStandIn(async ({ url, control, client }) => {
-    const repository = 'bench/big'
-    const images = await seedRepository(client, repository, STATES.released)
-    // Old builds and old releases, straight into the state (seedTags is a test-only helper).
-    const fillers = Array.from({ length: FILLER_IMAGES }, (_, i) => dockerV2Image(`bench-old-${i}`))
-    for (const image of fillers) {
-      await client.send(
-        new PutImageCommand({
-          repositoryName: repository,
-          imageManifest: image.manifest,
-          imageManifestMediaType: image.mediaType,
-          imageDigest: image.digest
-        })
-      )
-    }
-    const existing = Object.keys(await tagsByDigest(client, repository)).length
-    /** @type {Set<string>} */
-    const tags = new Set()
-    for (let i = 0; tags.size < TOTAL - existing; i++) {
-      tags.add(
-        i < 400 ? `v0.${Math.floor(i / 20)}.${i % 20}` : `sha-${digestOf(`old-${i}`).slice(7, 14)}`
-      )
-    }
-    const list = [...tags]
-    for (const [index, image] of fillers.entries()) {
-      const share = list.filter((_, i) => i % FILLER_IMAGES === index)
-      control.seedTags(repository, image.digest, share)
-    }
-    const total = Object.keys(await tagsByDigest(client, repository)).length
+  const repository = 'bench/big'
+  const images = await seedRepository(client, repository, STATES.released)
+  // Old builds and old releases, straight into the state (seedTags is a test-only helper).
+  const fillers = Array.from({ length: FILLER_IMAGES }, (_, i) => dockerV2Image(`bench-old-${i}`))
+  for (const image of fillers) {
+    await client.send(
+      new PutImageCommand({
+        repositoryName: repository,
+        imageManifest: image.manifest,
+        imageManifestMediaType: image.mediaType,
+        imageDigest: image.digest
+      })
+    )
+  }
+  const existing = Object.keys(await tagsByDigest(client, repository)).length
+  /** @type {Set<string>} */
+  const tags = new Set()
+  for (let i = 0; tags.size < TOTAL - existing; i++) {
+    tags.add(
+      i < 400 ? `v0.${Math.floor(i / 20)}.${i % 20}` : `sha-${digestOf(`old-${i}`).slice(7, 14)}`
+    )
+  }
+  const list = [...tags]
+  for (const [index, image] of fillers.entries()) {
+    const share = list.filter((_, i) => i % FILLER_IMAGES === index)
+    control.seedTags(repository, image.digest, share)
+  }
+  const total = Object.keys(await tagsByDigest(client, repository)).length
 
-    control.latency(LATENCY_MS)
-    const from = control.calls.length
-    const run = await timedRun(url, flow.event(), { inputs: { repository } })
-    control.latency(0)
-    const pages = callsOn(control, repository, from).filter(
-      (c) => c.operation === 'ListImages'
-    ).length
+  control.latency(LATENCY_MS)
+  const from = control.calls.length
+  const run = await timedRun(url, flow.event(), { inputs: { repository } })
+  control.latency(0)
+  const calls = callsOn(control, repository, from)
+  const pages = calls.filter((c) => c.operation === 'ListImages').length
+  const after = await tagsByDigest(client, repository)
+  const wrong =
+    failureOf(run) ??
+    (after.production === images.a.digest ? undefined : 'production is not on v1.0.0 afterwards')
+  notes.push(
+    `(e) ${label}: ${total} tags (v1.0.0, v1.1.0, 400 old v0.x versions, the rest build tags over ${FILLER_IMAGES + 2} images), ${LATENCY_MS} ms a call; ${formatCounts(countByOperation(calls))}; rounds ${rounds(
+      calls
+    )
+      .map((ops) => ops.map(short).join(' '))
+      .join(' | ')}; ${wrong ? `the run went wrong: ${wrong}` : 'production went back to v1.0.0'}.`
+  )
+  const verdict = (/** @type {boolean} */ met) => (wrong ? 'NO (run went wrong)' : met)
+  if (flow.previousSource) {
     const floorPages = floorOf(flow, Math.ceil(total / LIST_PAGE)).ListImages
-    const after = await tagsByDigest(client, repository)
-    const wrong =
-      failureOf(run) ??
-      (after.production === images.a.digest ? undefined : 'production is not on v1.0.0 afterwards')
+    return [
+      row(
+        `(e) ${label}, 20k tags: ListImages pages`,
+        `${pages}`,
+        `floor ${floorPages} (${total} tags / ${LIST_PAGE} a page)`,
+        verdict(pages <= floorPages)
+      ),
+      row(`(e) ${label}, 20k tags: wall`, seconds(run.ms), '—', undefined)
+    ]
+  }
+  const serial = rounds(calls).length
+  // Every flow describes its source too (its archive check), which the floor leaves out.
+  const most = Object.values(floorOf(flow)).reduce((sum, n) => sum + n, 0) + 1
+  return [
+    row(
+      `(e) ${label}, 20k tags: ListImages pages / calls / wall`,
+      `${pages} / ${calls.length} / ${seconds(run.ms)} (${serial} rounds)`,
+      `0 pages, ≤ ${most} calls (the floor at any size, and the archive check), ≤ 2 rounds`,
+      verdict(pages === 0 && calls.length <= most && serial <= 2)
+    )
+  ]
+}
+
+/**
+ * (f) a promotion whose first BatchGetImage answers are throttled twice, against the same flow
+ * unthrottled, at LATENCY_MS a call: the wall time the throttles add (median against median).
+ * @param {string[]} notes
+ */
+async function throttledReads(notes) {
+  const THROTTLES = 2
+  const flow = FLOWS.find(({ name }) => name.startsWith('promote'))
+  if (!flow) throw new Error('FLOWS has no promotion')
+  return withStandIn(async (standIn) => {
+    /** @type {{ clean: number[], throttled: number[] }} */
+    const walls = { clean: [], throttled: [] }
+    const failures = []
+    await measureFlow(standIn, flow, LATENCY_MS) // warm-up: file cache, stand-in connections
+    for (let i = 0; i < THROTTLED_RUNS; i++) {
+      for (const kind of /** @type {const} */ (['clean', 'throttled'])) {
+        const { control } = standIn
+        const { run, wrong } = await measureFlow(standIn, flow, LATENCY_MS, () => {
+          if (kind === 'throttled') control.throttle('BatchGetImage', { count: THROTTLES })
+        })
+        const seen = control.throttled.length
+        if (wrong) failures.push(`${kind} run ${i + 1}: ${wrong}`)
+        else if (seen !== (kind === 'throttled' ? THROTTLES : 0))
+          failures.push(`${kind} run ${i + 1}: ${seen} throttled answers`)
+        walls[kind].push(run.ms)
+      }
+    }
+    const added = median(walls.throttled) - median(walls.clean)
     notes.push(
-      `(e) ${total} tags (v1.0.0, v1.1.0, 400 old v0.x versions, the rest build tags over ${FILLER_IMAGES + 2} images), ${LATENCY_MS} ms a call; ${wrong ? `the run went wrong: ${wrong}` : 'production went back to v1.0.0'}.`
+      `(f) ${flow.name}, ${LATENCY_MS} ms a call, ${THROTTLED_RUNS} runs each way, alternating: the first ${THROTTLES} BatchGetImage requests answered ThrottlingException (the stand-in's control.throttle), against none. Wall throttled ${walls.throttled.map(seconds).join(', ')}; unthrottled ${walls.clean.map(seconds).join(', ')}.${failures.length > 0 ? ` Failures: ${failures.join(' / ')}.` : ''}`
     )
     return [
       row(
-        '(e) rollback previous, 20k tags: ListImages pages',
-        `${pages}`,
-        `floor ${floorPages} (${total} tags / ${LIST_PAGE} a page)`,
-        wrong ? 'NO (run went wrong)' : pages <= floorPages
-      ),
-      row('(e) rollback previous, 20k tags: wall', seconds(run.ms), '—', undefined)
+        `(f) ${THROTTLES} throttled BatchGetImage answers: added wall`,
+        `${seconds(added)} (median ${seconds(median(walls.throttled))} against ${seconds(median(walls.clean))})`,
+        '≤ 1 s',
+        failures.length > 0 ? 'NO (runs went wrong, see notes)' : added <= 1000
+      )
     ]
   })
 }
@@ -716,7 +797,7 @@ async function markdown(machine, rows, notes) {
 
 const LEGEND = [
   'Operations: DR DescribeRepositories, LI ListImages (pages), BGI BatchGetImage, DI DescribeImages, PI PutImage, BDI BatchDeleteImage.',
-  'The floor per repository is DR 1 + BGI 1, plus ListImages pages where versions decide (release, rollback, promotion to production), plus one PI per tag that changes; a rollback to `previous` needs one more BGI, for its source once the versions are known.',
+  'The floor per repository is DR 1 + BGI 1, plus ListImages pages where versions decide (release, rollback to `previous`, promotion to production), plus one PI per tag that changes; a rollback to `previous` needs one more BGI, for its source once the versions are known; a rollback to a named version lists nothing: one DI of the pointer tells the version it carries.',
   'A release writes its forward pointer after the version tag, so its floor includes two correctness re-reads: one BGI of the pointer just before writing it (another run may have moved it while the version tag was written) and one listing after it (a concurrent lower release that read the pointer before this run wrote it may have written it since).',
   `Serial rounds: the calls on the repository sorted by arrival at the stand-in; a call arriving within ${ROUND_WINDOW_MS} ms of its round's first call joins it, a later one opens the next round. The floor is 2 (read, write) for a flow without a pointer after other tags, and 3 for a rollback to \`previous\`, whose source is read once the listing has named it; a release, which writes its pointer after its version tag, has the target ≤ 3.`,
   'Wall times are spawn to exit of `node dist/index.js`, Node start-up included.'
@@ -734,7 +815,8 @@ async function main() {
     callsPerFlow,
     roundsPerFlow,
     hundredTagsAtQuota,
-    rollbackManyTags
+    rollbackManyTags,
+    throttledReads
   ]) {
     const started = performance.now()
     rows.push(...(await measure(notes)))

@@ -196,6 +196,7 @@ describe('what tests see and set up', () => {
     ['quota() burst 0.5', () => c.quota({ PutImage: { rate: 1, burst: 0.5 } }), RangeError],
     ['quota() Infinity', () => c.quota({ PutImage: { rate: Infinity, burst: 1 } }), RangeError],
     ['quota() of no object', () => c.quota('fast' as never), TypeError],
+    ['throttle() count 0', () => c.throttle('BatchGetImage', { count: 0 }), RangeError],
     ['rewrite() count 0', () => c.rewrite('ListImages', () => ({}), { count: 0 }), RangeError],
     ['failPutImage() times 0', () => c.failPutImage('v1', { times: 0 }), RangeError],
     ['archivedAnswer() served', () => c.archivedAnswer('served' as never), RangeError],
@@ -219,6 +220,7 @@ describe('what tests see and set up', () => {
     await send('DescribeRepositories')
     c.latency(60_000)
     c.hang('CreateRepository')
+    c.throttle('PutImage')
     c.rewrite('ListImages', () => ({}))
     const waiter = c.waitFor('PutImage', 2)
     c.reset()
@@ -425,6 +427,17 @@ describe('quota', () => {
     await arrived(3)
     now += 100 // during the delay: one token back by the time the request lands
     expect([await pending, c.throttled]).toEqual(['answered', []])
+  })
+
+  it('throttle(): the next `count` requests throttled, unapplied, spending no quota token', async () => {
+    c.quota({ PutImage: { rate: 1, burst: 1 } })
+    c.throttle('PutImage', { count: 2 })
+    const seen = [await put('v1'), await put('v1'), await put('v1'), await put('v2')]
+    expect([seen.join(', '), state(), c.throttled.length]).toEqual([
+      'ThrottlingException 400, ThrottlingException 400, answered, ThrottlingException 400',
+      ['A:v1'],
+      3
+    ])
   })
 
   it('quota() again refills every bucket; quota(null) turns quotas off', async () => {

@@ -12,7 +12,8 @@
  *   standin/lifecycle.mjs     PutLifecyclePolicy, GetLifecyclePolicy, StartLifecyclePolicyPreview,
  *                             GetLifecyclePolicyPreview
  *   standin/scanning.mjs      DescribeImageScanFindings, DescribeImageSigningStatus
- *   standin/faults.mjs        control.latency, hang, hold, faults (mulberry32), quota, rewrite
+ *   standin/faults.mjs        control.latency, hang, hold, faults (mulberry32), quota, throttle,
+ *                             rewrite
  *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor,
  *                             snapshot, setScan, setSigning, archive, archivedAnswer
  *

@@ -220,7 +220,10 @@ export class MemoryRegistry implements Port {
     return this.call('stored', repository, [describeRef(ref)], ` ${this.named(ref)}`, () => {
       const found = this.image(repository, ref)
       const { digest, mediaType } = found ?? { digest: '', mediaType: '' }
-      return found && { digest, mediaType, status: this.status(digest) }
+      const tags = Object.entries(this.tags(repository)).flatMap(([tag, on]) =>
+        on === digest ? [tag] : []
+      )
+      return found && { digest, mediaType, status: this.status(digest), tags }
     })
   }
 

@@ -24,7 +24,10 @@ export interface RepositoryState {
   readonly sourceManifest?: Manifest
   /** What each target tag points at now; a tag that does not exist yet is absent. */
   readonly current: ReadonlyMap<string, Manifest>
-  /** Every tag in the repository and its digest, read when a decision needs released versions. */
+  /**
+   * Every tag in the repository and its digest, read when a decision needs released versions; for a
+   * rollback to a named version, only the tags on its image and on its pointer's (`describedPointer`).
+   */
   readonly tags?: ReadonlyMap<string, string>
   /** Push times and tags of the images a decision compares without versions, by digest. */
   readonly details?: ReadonlyMap<string, ImageDetails>
@@ -665,10 +668,17 @@ export function isImmutable(tag: string, { mode, exclusions }: TagMutability): b
  * where, or which image a build tag pattern matches.
  */
 export const needsAllTags = (intent: Intent): boolean =>
-  intent.event === 'rollback' ||
+  (intent.event === 'rollback' && describedPointer(intent) === undefined) ||
   'buildTagMatching' in intent.source ||
   intent.targets.some(({ kind }) => kind === 'forward' || kind === 'highest') ||
   (intent.tested ?? []).some(({ pattern }) => isPattern(pattern))
+
+/**
+ * A rollback to a named version decides by the versions on two images, its own and its pointer's:
+ * the pointer is described with its tags as the source is, and the repository is not listed.
+ */
+export const describedPointer = (intent: Intent): string | undefined =>
+  intent.event === 'rollback' && intent.version ? intent.pointer : undefined
 
 /** The withdrawn mark of the run's version, read with the targets where no listing shows it. */
 export const markTags = (intent: Intent): string[] =>

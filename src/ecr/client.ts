@@ -23,6 +23,15 @@ const RETRY_WINDOW_MS = 10_000
  */
 const FIRST_PAUSE_MS = 100
 const LAST_PAUSE_MS = 1_000
+/**
+ * Reads have quotas of a thousand and more a second, so a throttle is a moment's burst: the first
+ * few retries of a throttled read wait 20 to 100 ms (spread, so that reads sent together do not
+ * come back together), then the schedule above.
+ */
+const QUICK_RETRIES = 3
+const QUICK_PAUSE_MS = [20, 100] as const
+/** The reads that retry a throttle at once (their SDK command names). */
+const QUICK_READS = new Set(['BatchGetImageCommand', 'DescribeImagesCommand', 'ListImagesCommand'])
 /** ECR answers LimitExceededException for hard quotas (tags per image) as well as rates: one more try, not a schedule. */
 const LIMIT_EXCEEDED_ATTEMPTS = 2
 
@@ -30,7 +39,7 @@ export interface RegistryOptions {
   readonly region: string
   /** The registry's account id; default the registry of the credentials. */
   readonly registryId?: string
-  /** Told of every attempt that ECR throttled, so the run's write pace can slow down. */
+  /** Told of every write attempt that ECR throttled, so the run's write pace can slow down. */
   readonly onThrottle?: () => void
   /** Aborts every request under way, retries included, and every later one: the job was cancelled. */
   readonly signal?: AbortSignal
@@ -46,30 +55,32 @@ export function createRegistry({
   signal,
   messages
 }: RegistryOptions): Registry {
+  // The errors of read attempts, as the watch below the retries sees them: the strategy is not told the command.
+  const reads = new WeakSet<object>()
   const client = new ECRClient({
     region,
     customUserAgent: 'ecr-promote',
-    retryStrategy: boundedRetries(),
+    retryStrategy: boundedRetries(Date.now, Math.random, (error) => reads.has(error)),
     requestHandler: {
       connectionTimeout: CONNECTION_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
       throwOnRequestTimeout: true
     }
   })
-  if (onThrottle) {
-    // Below the retry middleware, so it sees each attempt, not only the last.
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        try {
-          return await next(args)
-        } catch (error) {
-          if (isThrottle(error)) onThrottle()
-          throw error
-        }
-      },
-      { step: 'finalizeRequest', priority: 'low', name: 'ecrPromoteThrottleWatch' }
-    )
-  }
+  // Below the retry middleware, so it sees each attempt, not only the last.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args)
+      } catch (error) {
+        if (QUICK_READS.has(context.commandName ?? '')) {
+          if (error instanceof Object) reads.add(error)
+        } else if (isThrottle(error)) onThrottle?.()
+        throw error
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'ecrPromoteAttemptWatch' }
+  )
   return new Registry(client, messages, registryId, signal)
 }
 
@@ -92,9 +103,14 @@ class Attempt {
 /**
  * The SDK's retry strategy, bounded in time: throttles, timeouts, resets and 5xx answers are tried
  * again after a short jittered pause while the call is younger than RETRY_WINDOW_MS; anything else
- * (an abort included) fails at once.
+ * (an abort included) fails at once. `isRead`: whether an error is a read's, whose throttles are
+ * retried sooner.
  */
-export function boundedRetries(clock: () => number = Date.now, random: () => number = Math.random) {
+export function boundedRetries(
+  clock: () => number = Date.now,
+  random: () => number = Math.random,
+  isRead: (error: Error) => boolean = () => false
+) {
   return {
     acquireInitialRetryToken: (): Promise<Attempt> => Promise.resolve(new Attempt(0, 0, clock())),
     refreshRetryTokenForRetry: (
@@ -102,8 +118,12 @@ export function boundedRetries(clock: () => number = Date.now, random: () => num
       { errorType, error }: { errorType: string; error?: Error }
     ): Promise<Attempt> => {
       const retries = attempt.getRetryCount() + 1
+      const [least, most] = QUICK_PAUSE_MS
+      const quick = errorType === 'THROTTLING' && error && isRead(error) && retries <= QUICK_RETRIES
       const pause = Math.round(
-        random() * Math.min(LAST_PAUSE_MS, FIRST_PAUSE_MS * 2 ** (retries - 1))
+        quick
+          ? least + random() * (most - least)
+          : random() * Math.min(LAST_PAUSE_MS, FIRST_PAUSE_MS * 2 ** (retries - 1))
       )
       const limited = error?.name === 'LimitExceededException' && retries >= LIMIT_EXCEEDED_ATTEMPTS
       const late = clock() + pause - attempt.started > RETRY_WINDOW_MS

@@ -66,6 +66,8 @@ export interface StoredImage {
   readonly digest: string
   readonly mediaType?: string
   readonly status: string
+  /** Every tag on the image. */
+  readonly tags: readonly string[]
 }
 
 export interface RepositoryInfo {
@@ -237,7 +239,10 @@ export class Registry {
     return details
   }
 
-  /** How the image a ref names is stored, archived ones included; undefined when there is none. */
+  /**
+   * How the image a ref names is stored, and its tags, archived ones included; undefined when there
+   * is none. One ref a call: ECR fails a DescribeImages whole for any id it does not have.
+   */
   async storedImage(repositoryName: string, ref: ImageRef): Promise<StoredImage | undefined> {
     try {
       const { imageDetails = [] } = await this.client.send(
@@ -256,6 +261,7 @@ export class Registry {
       return {
         digest: image.imageDigest,
         status: image.imageStatus ?? 'ACTIVE',
+        tags: image.imageTags ?? [],
         ...(image.imageManifestMediaType && { mediaType: image.imageManifestMediaType })
       }
     } catch (error) {

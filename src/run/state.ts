@@ -10,6 +10,7 @@ import {
 import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
+  describedPointer,
   isFoundInTags,
   isPointer,
   renderVersion,
@@ -102,6 +103,7 @@ export async function readStates(
 /**
  * The images this repository holds of the versions a rollback withdraws, by the mark each gets; a
  * version already marked here is left as it is. The pointer's own image was read with the targets.
+ * Without a listing, a version on neither image described is read by name, with its mark.
  */
 async function imagesToMark(
   registry: StateRegistry,
@@ -110,18 +112,24 @@ async function imagesToMark(
   left: readonly Version[]
 ): Promise<Map<string, { image: Manifest; version: string }>> {
   const tags = read.tags ?? new Map<string, string>()
-  const wanted = left.flatMap((version) => {
-    const tag = renderVersion(intent.versionTag, version)
-    const mark = renderVersion(intent.withdrawnTag, version)
-    return tags.has(tag) && !tags.has(mark) ? [{ tag, mark, version: version.text }] : []
-  })
+  const marks = left.map((version) => ({
+    tag: renderVersion(intent.versionTag, version),
+    mark: renderVersion(intent.withdrawnTag, version),
+    version: version.text
+  }))
+  const unseen = needsAllTags(intent) ? [] : marks.filter(({ tag }) => !tags.has(tag))
   const onPointer = (tag: string) =>
-    intent.pointer !== undefined && tags.get(tag) === tags.get(intent.pointer)
-  const unread = wanted.filter(({ tag }) => !onPointer(tag)).map(({ tag }) => ({ tag }))
+    intent.pointer !== undefined && tags.has(tag) && tags.get(tag) === tags.get(intent.pointer)
+  const seen = marks.filter(({ tag, mark }) => tags.has(tag) && !tags.has(mark))
+  const unread = [
+    ...seen.filter(({ tag }) => !onPointer(tag)).map(({ tag }) => tag),
+    ...unseen.flatMap(({ tag, mark }) => [tag, mark])
+  ].map((tag) => ({ tag }))
   const manifests =
     unread.length > 0
       ? await registry.getManifests(intent.repository, unread)
       : new Map<string, Manifest>()
+  const wanted = [...seen, ...unseen.filter(({ mark }) => !manifests.has(mark))]
   return new Map(
     wanted.flatMap(({ tag, mark, version }) => {
       const image = onPointer(tag)
@@ -190,11 +198,13 @@ interface FirstRead {
  * whatever BatchGetImage answers for it). The listing must agree with the tags read by name: one that
  * leaves out or contradicts them is a partial answer. A writer may move a tag between the two, so
  * they are read once more before the run refuses. An archived source is listed, but ECR may not
- * serve it by name.
+ * serve it by name. A rollback to a named version lists nothing: the tags of its image and of its
+ * pointer's, described in the same round, stand in for the listing, and must agree with them.
  */
 async function readRepository(registry: StateRegistry, intent: Intent): Promise<FirstRead> {
   const { repository } = intent
   const source = isFoundInTags(intent.source) ? undefined : intent.source
+  const pointer = describedPointer(intent)
   const refs: ImageRef[] = [
     ...(source ? [source] : []),
     ...[...intent.targets.map(({ tag }) => tag), ...proofTags(intent), ...markTags(intent)].map(
@@ -202,16 +212,27 @@ async function readRepository(registry: StateRegistry, intent: Intent): Promise<
     )
   ]
   const unique = [...new Map(refs.map((ref) => [describeRef(ref), ref])).values()]
+  const checked = needsAllTags(intent) || pointer !== undefined
   const read = async () => {
-    const [stored, tags, manifests] = await Promise.all([
+    const [stored, onPointer, listed, manifests] = await Promise.all([
       source && registry.storedImage(repository, source),
+      pointer === undefined ? undefined : registry.storedImage(repository, { tag: pointer }),
       needsAllTags(intent) ? registry.listTags(repository) : undefined,
       // With a listing, a tag it has that is not served is caught below, archived or not.
-      registry.getManifests(repository, unique, needsAllTags(intent) ? unique : source && [source])
+      registry.getManifests(repository, unique, checked ? unique : source && [source])
     ])
     const archived = stored !== undefined && stored.status !== 'ACTIVE'
+    const described = [stored, onPointer].flatMap((image) =>
+      image ? image.tags.map((tag) => [tag, image.digest] as const) : []
+    )
+    const tags = listed ?? (pointer === undefined ? undefined : new Map(described))
+    // The tags of the images described are all they tell: a mark elsewhere is read by name alone.
     const named = unique.flatMap((ref) =>
-      'tag' in ref && !(archived && ref === source) ? [ref.tag] : []
+      'tag' in ref &&
+      !(archived && ref === source) &&
+      (listed !== undefined || ref === source || ref.tag === pointer)
+        ? [ref.tag]
+        : []
     )
     const differ = tags ? disagreements(tags, manifests, named) : []
     return { stored, tags, manifests, differ }
@@ -221,7 +242,7 @@ async function readRepository(registry: StateRegistry, intent: Intent): Promise<
   if (differ.length > 0 && tags) {
     await refuseArchivedTargets(registry, repository, tags, manifests, unique)
     throw new Error(
-      `ECR's ListImages answer for ${repository} contradicts the tags read by name (${differ.join('; ')}): refusing to decide from a partial answer; run again`
+      `ECR's ${pointer === undefined ? 'ListImages' : 'DescribeImages'} answer for ${repository} contradicts the tags read by name (${differ.join('; ')}): refusing to decide from a partial answer; run again`
     )
   }
   return { ...info, manifests, ...(tags && { tags }), ...(stored && { stored }) }

@@ -61,6 +61,9 @@
  *   throttled follows its fault kind like any other rejected request. Operations not named are
  *   unlimited. Calling quota() again replaces every bucket with full new ones; null (or {}) turns
  *   quotas off.
+ * - control.throttle(operation, { count = 1 }): the next `count` requests of that operation that
+ *   reach the quota check are throttled as an empty bucket throttles them (before any quota() bucket
+ *   is asked, so they spend no token): a read throttled a known number of times.
  * - control.throttled: { operation, at } for every request answered ThrottlingException, in the
  *   order they were throttled; `at` is the stand-in's clock (ms) at that moment.
  * - control.hold(operation, { repositoryName?, tag?, count = 1 }): the next `count` requests of that
@@ -76,8 +79,8 @@
  *   odd, such as a page without its list, an id left out, or a nextToken given again. This is no
  *   reading of ECR: it stands in for a proxy between the client and a registry that answers so.
  *   Failed answers and faulted requests are not rewritten. null removes the rewrite.
- * - reset() turns latency, faults and quotas off and clears pending hangs, `injected` and
- *   `throttled`. Requests already delayed or hanging are not cut short by reset(); close() ends
+ * - reset() turns latency, faults and quotas off and clears pending hangs and throttles,
+ *   `injected` and `throttled`. Requests already delayed or hanging are not cut short by reset(); close() ends
  *   them all at once (delays are cancelled unapplied), so it returns promptly.
  */
 
@@ -113,6 +116,7 @@ const MAX_DELAY_MS = 2147483647
  *   faults(options: FaultOptions | null): void,
  *   rewrite(operation: string, change: ((body: any) => unknown) | null, options?: { count?: number }): void,
  *   quota(spec: { [operation: string]: QuotaSpec | undefined } | null): void,
+ *   throttle(operation: string, options?: { count?: number }): void,
  *   throttled: ThrottledCall[]
  * }} FaultControl
  */
@@ -175,6 +179,8 @@ export function createFaults(clock, checkOperation) {
   const rewrites = new Map()
   /** quota() token buckets by operation. @type {Map<string, { rate: number, burst: number, tokens: number, last: number }>} */
   const buckets = new Map()
+  /** throttle(): how many more requests of each operation to throttle. @type {Map<string, number>} */
+  const pendingThrottles = new Map()
   /** How to cut short each latency delay in progress (close() does). @type {Set<() => void>} */
   const sleepers = new Set()
   /** Every hold() made since the last reset(), oldest first. @type {HoldState[]} */
@@ -352,6 +358,13 @@ export function createFaults(clock, checkOperation) {
       }
       pendingHangs.push({ operation, remaining: count, apply: apply === true })
     },
+    throttle(operation, { count = 1 } = {}) {
+      checkOperation(operation, 'throttle')
+      if (!Number.isInteger(count) || count < 1) {
+        throw new RangeError(`throttle: count must be a positive integer, got ${count}`)
+      }
+      pendingThrottles.set(operation, (pendingThrottles.get(operation) ?? 0) + count)
+    },
     faults(options) {
       if (options === null) {
         faultConfig = undefined
@@ -417,13 +430,23 @@ export function createFaults(clock, checkOperation) {
 
     /**
      * Take one token from the operation's quota() bucket, refilled for the time since it was
-     * last used; without a token the request is throttled (recorded, and rejected as ECR does).
+     * last used; without a token, or with a throttle() pending, the request is throttled
+     * (recorded, and rejected as ECR does).
      * @param {string} operation
      */
     checkQuota(operation) {
+      const now = clock()
+      const reject = () => {
+        throttled.push({ operation, at: now })
+        return new EcrError('ThrottlingException', 'Rate exceeded')
+      }
+      const pending = pendingThrottles.get(operation) ?? 0
+      if (pending > 0) {
+        pendingThrottles.set(operation, pending - 1)
+        throw reject()
+      }
       const bucket = buckets.get(operation)
       if (!bucket) return
-      const now = clock()
       if (now > bucket.last) {
         const refill = ((now - bucket.last) * bucket.rate) / 1000
         bucket.tokens = Math.min(bucket.burst, bucket.tokens + refill)
@@ -434,8 +457,7 @@ export function createFaults(clock, checkOperation) {
         bucket.tokens = Math.max(0, bucket.tokens - 1)
         return
       }
-      throttled.push({ operation, at: now })
-      throw new EcrError('ThrottlingException', 'Rate exceeded')
+      throw reject()
     },
 
     /**
@@ -477,6 +499,7 @@ export function createFaults(clock, checkOperation) {
       for (const hold of holds.splice(0)) for (const go of hold.held) go(true)
       rewrites.clear()
       buckets.clear()
+      pendingThrottles.clear()
       throttled.length = 0
       latencyConfig = undefined
       faultConfig = undefined

@@ -4,6 +4,7 @@ import { describeRef, type Manifest, type TagMutability } from '../../../src/cor
 import {
   checkPointers,
   isImmutable,
+  describedPointer,
   markTags,
   needsAllTags,
   planRepository,
@@ -47,11 +48,19 @@ function stateFor(intent: Intent, text: string, mutability = mutable): Repositor
   const registry = tagged(text)
   const tags = digestsOf(registry)
   const [source] = resolveSources([intent], () => tags) as [RepositoryState['source']]
+  const target = 'digest' in source.ref ? source.ref.digest : tags.get(source.ref.tag)
+  // As readStates does: every tag where versions decide, or those on the two images described.
+  const pointer = describedPointer(intent)
+  const known = needsAllTags(intent)
+    ? tags
+    : pointer === undefined
+      ? undefined
+      : new Map([...tags].filter(([, digest]) => [target, tags.get(pointer)].includes(digest)))
   // As readStates does: the versions the rollback withdraws, each marked on its version's image.
   const left = versionsLeft(
     [intent],
-    () => (needsAllTags(intent) ? tags : undefined),
-    () => ('digest' in source.ref ? source.ref.digest : tags.get(source.ref.tag))
+    () => known,
+    () => target
   )
   const withdrawing = new Map(
     left.flatMap((version) => {
@@ -79,7 +88,7 @@ function stateFor(intent: Intent, text: string, mutability = mutable): Repositor
     current: new Map(
       intent.targets.flatMap(({ tag }) => (registry[tag] ? [[tag, registry[tag]] as const] : []))
     ),
-    ...(needsAllTags(intent) && { tags }),
+    ...(known && { tags: known }),
     ...(withdrawing.size > 0 && { withdrawing }),
     ...(marks.length > 0 && { withdrawnInRun: withdrawnVersions(marks, intent.withdrawnTag) })
   }
@@ -280,7 +289,8 @@ describe('withdrawn versions', () => {
   it("reads the mark of the run's version only where no listing shows it", () => {
     expect(markTags(intentFor(promote('staging', '1.2.0')))).toEqual(['withdrawn-1.2.0'])
     expect(markTags(intentFor(promote('production', '1.2.0')))).toEqual([])
-    expect(markTags(intentFor(rollback('1.2.0')))).toEqual([])
+    expect(markTags(intentFor(rollback('1.2.0')))).toEqual(['withdrawn-1.2.0'])
+    expect(markTags(intentFor(rollback('previous')))).toEqual([])
   })
 })
 

@@ -3,11 +3,18 @@ import { boundedRetries } from '../../../src/ecr/client.js'
 describe('boundedRetries', () => {
   const error = (name: string) => Object.assign(new Error(name), { name })
   /** Asks the strategy for retries one after another, the clock at `at` ms for each, and says what it answered. */
-  async function retries(errorType: string, name: string, at: readonly number[], random = 1) {
+  async function retries(
+    errorType: string,
+    name: string,
+    at: readonly number[],
+    random = 1,
+    read = false
+  ) {
     let now = 0
     const strategy = boundedRetries(
       () => now,
-      () => random
+      () => random,
+      () => read
     )
     let token = await strategy.acquireInitialRetryToken()
     const pauses: number[] = []
@@ -57,6 +64,22 @@ describe('boundedRetries', () => {
       expect(await retries(type, name, at)).toEqual({ pauses, gaveUp })
     }
   )
+
+  it.each<[string, string, number, number[]]>([
+    [
+      'a throttled read: three short pauses, then as any other',
+      'THROTTLING',
+      1,
+      [100, 100, 100, 800]
+    ],
+    ['a throttled read, jittered from 20 ms', 'THROTTLING', 0, [20, 20, 20, 0]],
+    ["a read's 5xx answer: as any other", 'SERVER_ERROR', 1, [100, 200, 400, 800]]
+  ])('%s: pauses %j ms', async (_what, type, random, pauses) => {
+    expect(await retries(type, 'ThrottlingException', [0, 0, 0, 0], random, true)).toEqual({
+      pauses,
+      gaveUp: false
+    })
+  })
 
   it('jitters each pause over all of it', async () => {
     expect((await retries('THROTTLING', 'ThrottlingException', [0, 0, 0], 0.5)).pauses).toEqual([

@@ -162,28 +162,32 @@ describe('Registry reads', () => {
   it.each([
     [{ digest }, { imageDigest: digest }],
     [{ tag: 'v1.0.0' }, { imageTag: 'v1.0.0' }]
-  ])('describes how the image %j is stored, archived ones included', async (ref, imageId) => {
-    ecr.on(DescribeImagesCommand).resolves({
-      imageDetails: [
-        {
-          imageDigest: digest,
-          imageStatus: 'ARCHIVED',
-          imageManifestMediaType: manifest.mediaType,
-          imageTags: ['v1.0.0']
-        }
-      ]
-    })
-    expect(await registry().storedImage('app', ref)).toEqual({
-      digest,
-      status: 'ARCHIVED',
-      mediaType: manifest.mediaType
-    })
-    expect(sent(DescribeImagesCommand)).toEqual({
-      ...scope,
-      imageIds: [imageId],
-      filter: { imageStatus: 'ANY' }
-    })
-  })
+  ])(
+    'describes how the image %j is stored, archived ones included, and its tags',
+    async (ref, imageId) => {
+      ecr.on(DescribeImagesCommand).resolves({
+        imageDetails: [
+          {
+            imageDigest: digest,
+            imageStatus: 'ARCHIVED',
+            imageManifestMediaType: manifest.mediaType,
+            imageTags: ['v1.0.0']
+          }
+        ]
+      })
+      expect(await registry().storedImage('app', ref)).toEqual({
+        digest,
+        status: 'ARCHIVED',
+        mediaType: manifest.mediaType,
+        tags: ['v1.0.0']
+      })
+      expect(sent(DescribeImagesCommand)).toEqual({
+        ...scope,
+        imageIds: [imageId],
+        filter: { imageStatus: 'ANY' }
+      })
+    }
+  )
 
   it('returns one signing state per signing profile', async () => {
     const profile = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ci'
@@ -360,11 +364,11 @@ describe('Registry reads each answer as what it is', () => {
     ],
     ['an empty ListImages page, as empty', ListImagesCommand, { imageIds: [] }, list, new Map()],
     [
-      'an image without a status, as ACTIVE, and no media type where ECR gives none',
+      'an image without a status, as ACTIVE, and no media type nor tags where ECR gives none',
       DescribeImagesCommand,
       { imageDetails: [{ imageDigest: digest }] },
       stored({ digest }),
-      { digest, status: 'ACTIVE' }
+      { digest, status: 'ACTIVE', tags: [] }
     ],
     [
       'ImageNotFoundException, as no stored image',

@@ -73,6 +73,25 @@ describe('readStates', () => {
         'read app sha-a1b2c3d,v1.1.0,production,staging'
       ],
       { proofs: new Map([['staging', build.digest]]) }
+    ],
+    [
+      'no listing for a rollback to a named version: the tags of its image and of its pointer’s, described in the same round, with its mark by name',
+      'v0.9.0=d v1.0.0=c v1.1.0=b production=b withdrawn-1.1.0=e',
+      intentFor(rollback('1.0.0')),
+      [
+        'describe app',
+        'stored app v1.0.0',
+        'stored app production',
+        'read app v1.0.0,production,withdrawn-1.0.0'
+      ],
+      {
+        tags: new Map([
+          ['v1.1.0', build.digest],
+          ['production', build.digest],
+          ['v1.0.0', old.digest]
+        ]),
+        withdrawing: new Map([['withdrawn-1.1.0', { image: build, version: '1.1.0' }]])
+      }
     ]
   ])('reads %s', async (_name, tags, intent, calls, state) => {
     const registry = holding(tags)
@@ -101,6 +120,35 @@ describe('readStates', () => {
     expect(states.map(({ sourceManifest }) => sourceManifest)).toEqual([older, older])
   })
 
+  it('reads by name, with its mark, a version a named rollback withdraws that is on neither image described', async () => {
+    const registry = memoryRegistry({
+      tags: {
+        api: tagged('v1.0.0=c v1.1.0=b production=b'),
+        worker: tagged('v1.0.0=c v1.1.0=b production=c')
+      }
+    })
+    const states = await readStates(
+      registry,
+      ['api', 'worker'].map((repository) => intentFor(rollback('1.0.0'), { repository }))
+    )
+    expect(registry.log.at(-1)).toBe('read worker v1.1.0,withdrawn-1.1.0')
+    expect(states.map(({ withdrawing }) => withdrawing?.get('withdrawn-1.1.0')?.image)).toEqual([
+      build,
+      build
+    ])
+  })
+
+  it('refuses a description of the pointer that the read by name contradicts, once it has read both again', async () => {
+    const registry = holding('v1.0.0=c v1.1.0=b production=b')
+    // Another writer moves production each time just before the read by name.
+    const flip = (r: typeof registry) =>
+      r.set('app', { production: r.tags('app').production === build.digest ? old : build })
+    registry.fault({ operation: 'read', ref: 'production', before: flip, times: 2 })
+    await expect(readStates(registry, [intentFor(rollback('1.0.0'))])).rejects.toThrow(
+      "ECR's DescribeImages answer for app contradicts the tags read by name (production: listed on sha256:cccccccccccc, read by name on sha256:bbbbbbbbbbbb"
+    )
+  })
+
   it.each([
     ['not served', false, ''],
     ['served all the same', true, older.body]
@@ -115,8 +163,8 @@ describe('readStates', () => {
       expect(registry.log).toEqual([
         'describe app',
         'stored app v0.9.0',
-        'list app',
-        'read app v0.9.0,production'
+        'stored app production',
+        'read app v0.9.0,production,withdrawn-0.9.0'
       ])
       expect(state).toMatchObject({
         archived: 'ARCHIVED',
