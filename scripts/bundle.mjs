@@ -15,6 +15,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync
 } from 'node:fs'
@@ -45,19 +46,59 @@ function hashOf(paths) {
 
 const stampNow = () => ({ inputs: hashOf(INPUTS), dist: hashOf(['dist']) })
 
-/** One ncc build; fails with its output. @param {string} entry @param {string} out @returns {Promise<void>} */
-function ncc(entry, out) {
-  const args = [NCC, 'build', entry, '-o', out, '--minify', '--license', 'licenses.txt', '-q']
-  return new Promise((resolve, reject) => {
+/**
+ * One ncc build; fails with its output. A dynamic import() becomes a chunk of its own (`<id>.index.js`),
+ * read only when the import runs. ncc's own licenses file lists only the last chunk's packages, so
+ * licenses.txt is written here, from the build's stats: every bundled package, by name.
+ * @param {string} entry @param {string} out @returns {Promise<void>}
+ */
+async function ncc(entry, out) {
+  const stats = join(root, out, 'stats.json')
+  const args = [NCC, 'build', entry, '-o', out, '--minify', '--stats-out', stats, '-q']
+  await new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk) => (output += chunk))
     child.stderr.on('data', (chunk) => (output += chunk))
     child.on('error', reject)
     child.on('close', (status) =>
-      status === 0 ? resolve() : reject(new Error(`ncc build ${entry} failed:\n${output}`))
+      status === 0 ? resolve(undefined) : reject(new Error(`ncc build ${entry} failed:\n${output}`))
     )
   })
+  const { modules } = JSON.parse(readFileSync(stats, 'utf8'))
+  rmSync(stats)
+  writeFileSync(join(root, out, 'licenses.txt'), licenses(modules))
+}
+
+/**
+ * The licenses of the packages the stats' modules (concatenated ones included) come from, as ncc's
+ * `--license` writes them: name, license, the license file's text.
+ * @param {{ name?: string, modules?: { name?: string }[] }[]} modules
+ */
+function licenses(modules) {
+  const directories = new Set(
+    modules
+      .flatMap((module) => [module, ...(module.modules ?? [])])
+      .map(({ name = '' }) => /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(name)?.[1])
+      .filter((directory) => directory !== undefined)
+      .map((directory) => join(root, directory))
+  )
+  const entries = new Map()
+  for (const directory of directories) {
+    const {
+      name,
+      version,
+      license = ''
+    } = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8'))
+    const file = readdirSync(directory).find((file) => /^(licen[cs]e|copying)/i.test(file))
+    const text = file ? readFileSync(join(directory, file), 'utf8').trim() : ''
+    entries.set(`${name}@${version}`, {
+      name,
+      text: [name, license, text].filter(Boolean).join('\n')
+    })
+  }
+  const sorted = [...entries.values()].sort((x, y) => x.name.localeCompare(y.name))
+  return `${sorted.map(({ text }) => text).join('\n\n')}\n`
 }
 
 /** Builds dist/ from src/ and stamps it. */

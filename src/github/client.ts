@@ -59,15 +59,15 @@ interface Answer {
 
 /**
  * The deployments API of the workflow's repository, at `GITHUB_API_URL` (GitHub Enterprise Server
- * included). `@actions/github` is loaded on first use: loading it parses the event payload, which
- * must fail as the run's own clear error (src/context.ts), not as a crash at start. `eager` keeps it
- * in the one bundle file.
+ * included). `@actions/github` is loaded on first use, from a chunk of its own in the bundle: loading
+ * it parses the event payload, which must fail as the run's own clear error (src/context.ts), not
+ * as a crash at start, and a run that records no deployment neither reads nor evaluates it.
  */
 export async function connectGitHub(
   token: string,
   github: Context['github']
 ): Promise<Deployments> {
-  const { getOctokit } = await import(/* webpackMode: "eager" */ '@actions/github')
+  const { getOctokit } = await import('@actions/github')
   const octokit = getOctokit(token, { baseUrl: github.apiUrl })
   const [owner = '', repo = ''] = github.repository.split('/')
   const deployments = `/repos/${owner}/${repo}/deployments`
