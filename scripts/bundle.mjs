@@ -103,6 +103,8 @@ function licenses(modules) {
 
 /** Builds dist/ from src/ and stamps it. */
 export async function bundle() {
+  // ncc adds to its output folder: a chunk of an earlier build would stay beside the new ones.
+  rmSync(join(root, 'dist'), { recursive: true, force: true })
   await ncc('src/action/index.ts', 'dist')
   await ncc('src/cli/bin.ts', 'dist/cli')
   // The command line's entry (package.json `bin`): the bundle in dist/cli, behind a shebang.
