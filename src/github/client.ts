@@ -65,12 +65,18 @@ interface Answer {
  */
 export async function connectGitHub(
   token: string,
-  github: Context['github']
+  github: Context['github'],
+  requestTimeoutMs = REQUEST_TIMEOUT_MS
 ): Promise<Deployments> {
   const { getOctokit } = await import('@actions/github')
   const octokit = getOctokit(token, { baseUrl: github.apiUrl })
   const [owner = '', repo = ''] = github.repository.split('/')
   const deployments = `/repos/${owner}/${repo}/deployments`
+  const ask = <T extends Answer>(
+    what: string,
+    bounds: Bounds,
+    send: (signal: AbortSignal) => Promise<T>
+  ) => askWithin(requestTimeoutMs, what, bounds, send)
   return {
     async record({ environment, ref, payload, description, state, logUrl }, bounds) {
       const { data } = await ask(`POST ${deployments}`, bounds, (signal) =>
@@ -173,25 +179,26 @@ function listOf<T>(data: unknown, what: string): T[] {
 }
 
 /**
- * One request (`what`: its method and path, for messages) with a timeout of its own, within the
+ * One request (`what`: its method and path, for messages) with a timeout of its own (`timeoutMs`), within the
  * call's bounds; sent again when GitHub rate-limits it and the wait it asks for fits.
  */
-async function ask<T extends Answer>(
+async function askWithin<T extends Answer>(
+  timeoutMs: number,
   what: string,
-  { signal, deadline = Date.now() + REQUEST_TIMEOUT_MS }: Bounds,
+  { signal, deadline = Date.now() + timeoutMs }: Bounds,
   send: (signal: AbortSignal) => Promise<T>
 ): Promise<T> {
   const givenUp = () =>
     new Error(`${what} was given up: ${messageOf(signal.reason)}`, { cause: signal.reason })
   for (let attempt = 1; ; attempt += 1) {
-    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const timeout = AbortSignal.timeout(timeoutMs)
     let answer: Answer
     try {
       answer = await send(AbortSignal.any([signal, timeout]))
     } catch (error) {
       if (signal.aborted) throw givenUp()
       if (timeout.aborted)
-        throw new Error(`GitHub did not answer ${what} within ${seconds(REQUEST_TIMEOUT_MS)}`, {
+        throw new Error(`GitHub did not answer ${what} within ${seconds(timeoutMs)}`, {
           cause: error
         })
       const failed = (error as { response?: Answer }).response
