@@ -493,6 +493,23 @@ describe('after writing: checkPointers and undoTarget', () => {
     expect(check?.note).toBe(note === '-' ? undefined : note)
   })
 
+  /** Rows `name | tags meanwhile | moved to`: latest, a highest pointer (channels), after a release of 1.2.0. */
+  it.each(
+    rows(
+      'a lower release wrote it last: written again | 1.1.5=e latest=e | b',
+      'an image with no version yet took it: written again | latest=e | b',
+      'a higher release made meanwhile but withdrawn does not count | 1.3.0=e withdrawn-1.3.0=e latest=b | -'
+    )
+  )('latest (highest): %s', (_name, meanwhile, moveTo) => {
+    const intent = intentFor(release('1.2.0'), { convention: channels })
+    const before = '1.0.0=d 1.1.0=c latest=c stable=c app-main-a1b2c3d=b'
+    const plan = planOf(intent, before)
+    const tags = (more = '') => digestsOf(tagged(`${before} ${more}`))
+    const steps = plan.steps.filter(({ tag }) => tag === 'latest')
+    const [check] = checkPointers(intent, plan, tags(), tags(meanwhile), steps)
+    expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
+  })
+
   /** Rows `name | tags meanwhile | moved to`: production held on e, an image without a version. */
   it.each(
     rows(
