@@ -54,7 +54,7 @@ const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest p
  * @typedef {Record<string, number>} Counts calls by operation
  * @typedef {{ a: string[], b: string[] }} State the tags of images A and B
  * @typedef {{ name: string, state: State, event: () => RunEvent, changes: string[], versions?: boolean,
- *   describes?: boolean, pointerAfterOther?: boolean, previousSource?: boolean }} Flow
+ *   describes?: boolean, checked?: boolean, previousSource?: boolean }} Flow
  * @typedef {{ name: string, figure: string, target: string, met: string }} Row
  */
 
@@ -295,8 +295,8 @@ const row = (name, figure, target, met) => ({
 
 /**
  * `changes`: the tags the flow must create or move. `versions`: whether versions decide (ListImages
- * needed). `describes`: versions decide, read off the pointer's image (DescribeImages) instead. `pointerAfterOther`: a forward pointer written after another tag, which needs the
- * correctness re-reads. `previousSource`: the source is known only once versions are read.
+ * needed). `describes`: versions decide, read off the pointer's image (DescribeImages) instead. `checked`: a forward pointer written with
+ * another tag, listed again once both are answered. `previousSource`: the source is known only once versions are read.
  * @type {Flow[]}
  */
 const FLOWS = [
@@ -312,7 +312,7 @@ const FLOWS = [
     event: () => events.release('v1.1.0', SHA_B),
     changes: ['production', 'v1.1.0'],
     versions: true,
-    pointerAfterOther: true
+    checked: true
   },
   {
     name: 'promote staging (sha)',
@@ -347,9 +347,9 @@ function floorOf(flow, pages = 1) {
   const list = flow.versions ? pages : 0
   return {
     DescribeRepositories: 1,
-    ListImages: list + (flow.pointerAfterOther ? pages : 0),
+    ListImages: list + (flow.checked ? pages : 0),
     DescribeImages: flow.describes ? 1 : 0,
-    BatchGetImage: 1 + (flow.pointerAfterOther ? 1 : 0) + (flow.previousSource ? 1 : 0),
+    BatchGetImage: 1 + (flow.previousSource ? 1 : 0),
     PutImage: flow.changes.length
   }
 }
@@ -505,7 +505,7 @@ async function roundsPerFlow(notes) {
       const { calls, run, wrong } = await measureFlow(standIn, flow, LATENCY_MS)
       const measured = rounds(calls)
       // A rollback to previous reads its source only once the listing named it: one round more.
-      const target = flow.pointerAfterOther ? 3 : 2 + (flow.previousSource ? 1 : 0)
+      const target = flow.checked ? 3 : 2 + (flow.previousSource ? 1 : 0)
       notes.push(
         `(c) ${flow.name}: ${measured.map((ops) => ops.map(short).join(' ')).join(' | ')}${wrong ? ` (run went wrong: ${wrong})` : ''}`
       )
@@ -513,7 +513,7 @@ async function roundsPerFlow(notes) {
         row(
           `(c) ${flow.name}: serial rounds`,
           `${measured.length} rounds, ${seconds(run.ms)} wall`,
-          flow.pointerAfterOther ? `≤ ${target} (target)` : `${target} (floor)`,
+          flow.checked ? `≤ ${target} (target)` : `${target} (floor)`,
           wrong ? 'NO (run went wrong)' : measured.length <= target
         )
       )
@@ -801,8 +801,8 @@ async function markdown(machine, rows, notes) {
 const LEGEND = [
   'Operations: DR DescribeRepositories, LI ListImages (pages), BGI BatchGetImage, DI DescribeImages, PI PutImage, BDI BatchDeleteImage.',
   'The floor per repository is DR 1 + BGI 1, plus ListImages pages where versions decide (release, rollback to `previous`, promotion to production), plus one PI per tag that changes; a rollback to `previous` needs one more BGI, for its source once the versions are known; a rollback to a named version lists nothing: one DI of the pointer tells the version it carries.',
-  'A release writes its forward pointer after the version tag, so its floor includes two correctness re-reads: one BGI of the pointer just before writing it (another run may have moved it while the version tag was written) and one listing after it (a concurrent lower release that read the pointer before this run wrote it may have written it since).',
-  `Serial rounds: the calls on the repository sorted by arrival at the stand-in; a call arriving within ${ROUND_WINDOW_MS} ms of its round's first call joins it, a later one opens the next round. The floor is 2 (read, write) for a flow without a pointer after other tags, and 3 for a rollback to \`previous\`, whose source is read once the listing has named it; a release, which writes its pointer after its version tag, has the target ≤ 3.`,
+  'A release writes its version tag and its forward pointer in one wave, so its floor includes one correctness read: a listing once both are answered (a concurrent release may have written the pointer since, docs/concurrency.md); a BGI of the pointer, and of the image it goes to, only when that listing shows it is to be put right.',
+  `Serial rounds: the calls on the repository sorted by arrival at the stand-in; a call arriving within ${ROUND_WINDOW_MS} ms of its round's first call joins it, a later one opens the next round. The floor is 2 (read, write) for a flow whose pointer is not checked, and 3 for a rollback to \`previous\`, whose source is read once the listing has named it; a release, which lists its tags again once its writes are answered, has the target ≤ 3.`,
   'Wall times are spawn to exit of `node dist/index.js`, Node start-up included.'
 ]
 

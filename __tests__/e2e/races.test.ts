@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { multiArchImage, seedImage } from '../support/images.mjs'
-import { runAction, startAction } from '../support/run-action.mjs'
+import { runAction, startAction, type RunResult } from '../support/run-action.mjs'
 import {
   actionsOf,
   createRepository,
@@ -21,7 +21,8 @@ import {
   SHAS,
   tagsOf,
   until,
-  withStandIn
+  withStandIn,
+  type Registry
 } from '../support/e2e.js'
 
 describe('two overlapping releases', () => {
@@ -71,10 +72,10 @@ describe('two overlapping releases', () => {
 
 it('a late-failing run puts production back where it found it: on the release another run made meanwhile', () =>
   withStandIn(async (registry) => {
-    // Pinned: A releases v1.2.0 to two repositories and has written v1.2.0 in both; its re-reads of
-    // production (just before writing it) are held while B releases v1.1.0 to the first one in
-    // full (production moved, green). A's re-read then shows v1.1.0, A moves production to v1.2.0,
-    // its write in the second repository is denied, and A undoes: production goes back to v1.1.0.
+    // Pinned: A releases v1.2.0 to two repositories, its version tags and production in one wave;
+    // its version tags land, its writes of production are held while B releases v1.1.0 to the first
+    // one in full (production moved, green). A's production then lands in the first repository, its
+    // write in the second is denied, and A undoes: production goes back to v1.1.0, not to 1.0.0.
     const { standIn } = registry
     const [first, second] = ['late/first', 'late/second']
     const one = await releases(registry, first, ON_1_0)
@@ -82,26 +83,23 @@ it('a late-failing run puts production back where it found it: on the release an
     const beforeSecond = standIn.control.snapshot(second)
     const { control } = standIn
 
-    // Every read of A is done before its first write; its next reads of production are the
-    // re-reads, one per repository, each after v1.2.0 is written there.
-    const versions = control.hold('PutImage', { tag: 'v1.2.0', count: 2 })
+    const pointer = (repositoryName: string) =>
+      control.hold('PutImage', { repositoryName, tag: 'production' })
+    const [onFirst, onSecond] = [pointer(first), pointer(second)]
     const runA = startAction(
       releaseRun(standIn.url, [first, second], 'v1.2.0', SHAS['1.2.0'])
     ).result
-    await versions.arrived(2)
-    const reRead = (repositoryName: string) =>
-      control.hold('BatchGetImage', { repositoryName, tag: 'production' })
-    const [reFirst, reSecond] = [reRead(first), reRead(second)]
-    versions.release()
-    await Promise.all([reFirst.arrived(), reSecond.arrived()])
+    await Promise.all([onFirst.arrived(), onSecond.arrived()])
+    const versioned = (name: string) => 'v1.2.0' in tagsOf(control.snapshot(name))
+    await until(() => versioned(first) && versioned(second), "A's version tags")
     control.deny('PutImage', second)
 
     const runB = await runAction(releaseRun(standIn.url, [first], 'v1.1.0', SHAS['1.1.0']))
     // A writes production in the first repository before its write in the second is refused.
-    reFirst.release()
+    onFirst.release()
     const moved = () => tagsOf(control.snapshot(first)).production === one['1.2.0']
     await until(moved, "A's write of production in the first repository")
-    reSecond.release()
+    onSecond.release()
     expect(runB.errors).toEqual([])
     expect(actionsOf(runB)).toEqual(['v1.1.0 created', 'production moved'])
 
@@ -109,7 +107,8 @@ it('a late-failing run puts production back where it found it: on the release an
     expect(resultA.status).toBe(1)
     expect(resultA.errors).toEqual([
       expect.stringMatching(/^access denied: .*ecr:PutImage on repository late\/second/),
-      'every tag this run had written was put back: the registry is as it was before the run'
+      'every tag this run had written was put back',
+      `late/first:production was put back on ${one['1.1.0'].slice(0, 19)}, which another run released meanwhile, rather than on ${one['1.0.0'].slice(0, 19)}`
     ])
     expect(
       rowsOf(resultA).map(({ repository, tag, from, to, action }) => [
@@ -121,7 +120,7 @@ it('a late-failing run puts production back where it found it: on the release an
       ])
     ).toEqual([
       [first, 'v1.2.0', null, one['1.2.0'], 'undone'],
-      [first, 'production', one['1.1.0'], one['1.2.0'], 'undone'],
+      [first, 'production', one['1.0.0'], one['1.2.0'], 'undone'],
       [second, 'v1.2.0', null, expect.any(String), 'undone'],
       [second, 'production', expect.any(String), expect.any(String), 'failed']
     ])
@@ -134,6 +133,88 @@ it('a late-failing run puts production back where it found it: on the release an
     expectTruthful(runB, standIn, [first])
     expectTruthful(resultA, standIn, [first, second])
   }))
+
+describe('a release whose pointer lands before its version tag', () => {
+  /** Both runs green, production on 1.2.0 at the end, and the higher run's report as the registry shows. */
+  function expectHigherWins(
+    standIn: Registry['standIn'],
+    [higher, lower]: [RunResult, RunResult],
+    digest: string
+  ) {
+    for (const run of [higher, lower])
+      expect({ status: run.status, errors: run.errors }).toEqual({ status: 0, errors: [] })
+    expect(tagsOf(standIn.control.snapshot('land/app')).production).toBe(digest)
+    expectTruthful(higher, standIn, ['land/app'])
+    expect(rowsOf(higher).find(({ tag }) => tag === 'production')).toMatchObject({
+      action: 'moved',
+      now: digest
+    })
+  }
+
+  it('the higher release puts production right when the lower one wrote it last, its version tag still on its way', () =>
+    withStandIn(async (registry) => {
+      // Pinned: H (v1.2.0) has written its version tag, its production is held; L (v1.1.0) reads
+      // (v1.2.0 is there, production on 1.0.0), and its version tag and production are held. H's
+      // production lands, then L's; H's check lists production on L's image, which has no version
+      // yet: H writes it again. L's version tag lands last; its check finds 1.2.0 and leaves it.
+      const { standIn } = registry
+      const { control } = standIn
+      const one = await releases(registry, 'land/app', ON_1_0)
+      const production = () => tagsOf(control.snapshot('land/app')).production
+      const higherPointer = control.hold('PutImage', { tag: 'production' })
+      const runH = startAction(
+        releaseRun(standIn.url, ['land/app'], 'v1.2.0', SHAS['1.2.0'])
+      ).result
+      await higherPointer.arrived()
+      await until(() => 'v1.2.0' in tagsOf(control.snapshot('land/app')), "H's version tag")
+      const lowerVersion = control.hold('PutImage', { tag: 'v1.1.0' })
+      const lowerPointer = control.hold('PutImage', { tag: 'production' })
+      const runL = startAction(
+        releaseRun(standIn.url, ['land/app'], 'v1.1.0', SHAS['1.1.0'])
+      ).result
+      await Promise.all([lowerVersion.arrived(), lowerPointer.arrived()])
+      const check = control.hold('ListImages')
+      higherPointer.release()
+      await check.arrived()
+      lowerPointer.release()
+      await until(() => production() === one['1.1.0'], "L's write of production")
+      check.release()
+      const resultH = await runH
+      lowerVersion.release()
+      const resultL = await runL
+      expectHigherWins(standIn, [resultH, resultL], one['1.2.0'])
+    }))
+
+  it('a release that held production on an image without a version moves it once that image shows a lower one', () =>
+    withStandIn(async (registry) => {
+      // Pinned: L (v1.1.0) has written production, its version tag is held. H (v1.2.0) reads
+      // production on L's image, which has no version and was pushed after H's: by push time H
+      // holds production, and its version tag is held. L's version tag lands, L's check (no 1.2.0
+      // yet) is content; then H's version tag lands, and H's check finds production on 1.1.0.
+      const { standIn } = registry
+      const { control } = standIn
+      const one = await releases(registry, 'land/app', ON_1_0)
+      control.setPushedAt('land/app', one['1.2.0'], new Date(Date.UTC(2026, 0, 1)))
+      control.setPushedAt('land/app', one['1.1.0'], new Date(Date.UTC(2026, 0, 2)))
+      const lowerVersion = control.hold('PutImage', { tag: 'v1.1.0' })
+      const runL = startAction(
+        releaseRun(standIn.url, ['land/app'], 'v1.1.0', SHAS['1.1.0'])
+      ).result
+      await lowerVersion.arrived()
+      const production = () => tagsOf(control.snapshot('land/app')).production
+      await until(() => production() === one['1.1.0'], "L's write of production")
+      const higherVersion = control.hold('PutImage', { tag: 'v1.2.0' })
+      const runH = startAction(
+        releaseRun(standIn.url, ['land/app'], 'v1.2.0', SHAS['1.2.0'])
+      ).result
+      await higherVersion.arrived()
+      lowerVersion.release()
+      const resultL = await runL
+      higherVersion.release()
+      const resultH = await runH
+      expectHigherWins(standIn, [resultH, resultL], one['1.2.0'])
+    }))
+})
 
 describe('a prune overlapping a rollback', () => {
   /**

@@ -77,6 +77,11 @@ interface StepBase {
   readonly from?: Manifest
   /** Why a tag that could have moved stays where it is. */
   readonly note?: string
+  /**
+   * A forward pointer held on an image without a version, by push time: the image may be a release
+   * whose version tag is still on its way, so the pointer is checked again after the writes.
+   */
+  readonly unranked?: true
 }
 
 /** One tag: written to `to`, or left alone (`to` is then where it stays, if it exists). */
@@ -110,8 +115,9 @@ export interface RepositoryPlan {
 }
 
 /**
- * Tags whose right place depends on what else the registry holds: they are written last and read
- * again first. A withdrawn mark goes where the rollback pointer was, so it moves in the same wave.
+ * Tags whose right place depends on what else the registry holds: they take their turns after the
+ * other tags of the wave, and an undo puts them back first. A withdrawn mark goes where the rollback
+ * pointer was, so it moves with the pointers.
  */
 export const isPointer = (kind: StepKind): boolean =>
   kind === 'forward' || kind === 'highest' || kind === 'rollback' || kind === 'withdrawn'
@@ -362,7 +368,18 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
         `cannot promote ${intent.repository}:${tag}: it ${note}; to move it back, run event: rollback`
       )
     }
-    if (note) return { tag, kind, ...(from && { from, to: from }), write: false, note }
+    if (note) {
+      const unranked =
+        kind === 'forward' && from && !refusal?.hold && !versionsOn(released, from.digest)
+      return {
+        tag,
+        kind,
+        ...(from && { from, to: from }),
+        write: false,
+        note,
+        ...(unranked && { unranked: true })
+      }
+    }
     if (from && kind === 'version') {
       problems.push(
         `version tag '${tag}' in ${intent.repository} already points at ${shortDigest(from.digest)}, not at the source ${shortDigest(source.digest)}: a version tag never moves; release a new version`
@@ -536,32 +553,45 @@ export interface PointerCheck {
 }
 
 /**
- * After the run wrote its forward and highest pointers, with every tag read again: where each
- * belongs. Only releases made while the run ran count (version tags the first read did not see):
- * the highest of them and of the run's own version wins. So a concurrent lower release that wrote
- * last is overridden, and a release hands its pointers to a higher one. A pointer that moved to any
- * other image, such as a rollback's, is left alone.
+ * After the run wrote its forward and highest pointers (version tags and pointers in one wave), with
+ * every tag listed again: where each belongs. The winner is the highest of the run's own version and
+ * the releases made while it ran (version tags the first read did not see). A pointer the run wrote
+ * that now sits on its own image, on a lower version, on an image with no version (yet: a release
+ * whose version tag is still on its way), or nowhere, goes to the winner: a concurrent lower release
+ * that wrote last, or its undo, is overridden, and a release hands its pointers on to a higher one.
+ * A rollback made meanwhile (a withdrawn mark the first read did not see) keeps the pointer where it
+ * put it, and one on a higher version is left alone. A pointer the run held on an image with no
+ * version (`step.write` false) moves only once that image shows a version lower than the run's.
  */
 export function checkPointers(
   intent: Intent,
   plan: RepositoryPlan,
   firstTags: ReadonlyMap<string, string> | undefined,
   freshTags: ReadonlyMap<string, string>,
-  tags: readonly string[]
+  steps: readonly Step[]
 ): PointerCheck[] {
   const released = releasedVersions(freshTags, intent.versionTag)
   const ours = plan.version ?? versionsOn(released, plan.source.digest)
-  const appeared = releasedSince(released, firstTags, plan.source.digest)
-  return tags.map((tag): PointerCheck => {
+  const marks = withdrawnVersions(freshTags, intent.withdrawnTag)
+  const appeared = releasedSince(released, firstTags, plan.source.digest).filter(
+    ({ version }) => !marks.has(version.text)
+  )
+  const marked = withdrawnVersions(firstTags ?? [], intent.withdrawnTag)
+  const rolledBack = [...marks].some((version) => !marked.has(version))
+  return steps.map(({ tag, write, from }): PointerCheck => {
     const now = freshTags.get(tag) ?? null
     const target = intent.targets.find((candidate) => candidate.tag === tag) as Target
     if (!ours) return { tag, now }
+    if (marks.has(ours.text) && !marked.has(ours.text))
+      return { tag, now, note: `a rollback withdrew ${ours.text} meanwhile; left alone` }
     const rivals = intent.event === 'release' ? inLineWith(appeared, target, ours) : []
     const best = highestEntry(rivals)
     const winner =
       best && compareVersions(best.version, ours) > 0
         ? best
         : { digest: plan.source.digest, version: ours }
+    const carried = now === null ? undefined : versionsOn(released, now)
+    const moveTo = (note: string): PointerCheck => ({ tag, now, moveTo: winner.digest, note })
     if (now === winner.digest) {
       return winner.digest === plan.source.digest
         ? { tag, now }
@@ -571,24 +601,33 @@ export function checkPointers(
             note: `another run released ${winner.version.text} meanwhile and moved it there`
           }
     }
-    if (now === plan.source.digest) {
-      return {
-        tag,
-        now,
-        moveTo: winner.digest,
-        note: `handed on to ${winner.version.text}, which another run released meanwhile`
-      }
+    if (!write) {
+      return now === from?.digest &&
+        carried &&
+        compareVersions(carried, ours) < 0 &&
+        winner.version === ours
+        ? moveTo(
+            `the image it stayed on carries ${carried.text} now, lower than ${ours.text}; moved`
+          )
+        : { tag, now }
     }
+    if (now === plan.source.digest)
+      return moveTo(`handed on to ${winner.version.text}, which another run released meanwhile`)
     const taken = appeared.find((entry) => entry.digest === now)
     if (taken && compareVersions(taken.version, winner.version) < 0) {
-      return {
-        tag,
-        now,
-        moveTo: winner.digest,
-        note: `${taken.version.text}, released by another run meanwhile, took it after this run wrote it; ${winner.version.text} is higher, so it was written again`
-      }
+      return moveTo(
+        `${taken.version.text}, released by another run meanwhile, took it after this run wrote it; ${winner.version.text} is higher, so it was written again`
+      )
     }
-    const carried = now === null ? undefined : versionsOn(released, now)
+    if (!rolledBack && (!carried || compareVersions(carried, winner.version) < 0)) {
+      const what =
+        now === null
+          ? 'it was removed'
+          : `${carried?.text ?? `${shortDigest(now)}, an image with no version (yet),`} took it`
+      return moveTo(
+        `${what} after this run wrote it; it belongs on ${winner.version.text}, so it was written again`
+      )
+    }
     return {
       tag,
       now,

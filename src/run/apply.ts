@@ -42,11 +42,9 @@ export type ApplyRegistry = Pick<Registry, 'putTag' | 'removeTag' | 'getManifest
 /** One repository's plan, and the registry as it is at each moment the writer must decide again. */
 export interface RepositoryWork {
   readonly plan: RepositoryPlan
-  /** Plans the pointers again, just before they are written. */
-  replanPointers(): Promise<RepositoryPlan>
-  /** After the pointers are written: where each of these forward or highest pointers belongs now. */
+  /** After every write is answered: where each of these forward or highest pointers belongs now. */
   checkPointers(
-    tags: readonly string[]
+    steps: readonly Step[]
   ): Promise<(Omit<PointerCheck, 'moveTo'> & { moveTo?: Manifest | undefined })[]>
   /** Where an undo puts each tag back: `before`, unless a release made meanwhile ranks above it. */
   undoTargets(
@@ -68,7 +66,8 @@ export interface ApplyWrites extends Writes<UndoRegistry> {
 
 /**
  * How long a pointer must stay put before the run checks it: long enough for a concurrent write that
- * read it before ours to land. A later one is caught by that run's own check, which hands it on.
+ * read it before ours landed to land too. One decided after ours landed is caught by that run's own
+ * check, made once its version tag is answered: it sees this run's version and hands the pointer on.
  */
 const SETTLE_MIN_MS = 100
 const SETTLE_MAX_MS = 1_000
@@ -80,10 +79,11 @@ const ABANDONED_WRITE_MS = 1_000
 const CHECK_ROUNDS = 2
 
 /**
- * Writes every plan: repositories concurrently; in each, version and plain tags first, then the
- * pointers, read again just before they are written and checked once more after. If any write fails
- * or the job is cancelled, the other repositories stop writing and every tag this run moved, and
- * that still points where the run put it, is put back.
+ * Writes every plan: repositories concurrently; in each, version tags and pointers in one wave (in
+ * that order of turns), then, once every write is answered, the forward and highest pointers are
+ * checked against a fresh listing and put right (docs/concurrency.md). If any write fails or the job
+ * is cancelled, the other repositories stop writing and every tag this run moved, and that still
+ * points where the run put it, is put back.
  */
 export async function applyPlans(
   work: readonly RepositoryWork[],
@@ -172,15 +172,13 @@ class WriteRun {
     try {
       const fixed = entries.filter(({ step }) => !isPointer(step.kind))
       const pointers = entries.filter(({ step }) => isPointer(step.kind))
-      await everyOne(fixed.map((entry) => this.write(entry)))
-      if (!pointers.some(({ step }) => step.write)) return
-      // Time has passed since the first read when other tags were written: another run may have moved a pointer.
-      if (fixed.some(({ wrote }) => wrote)) this.adopt(pointers, await work.replanPointers())
-      await everyOne(pointers.map((entry) => this.write(entry)))
+      await everyOne([...fixed, ...pointers].map((entry) => this.write(entry)))
+      if (!entries.some(({ wrote }) => wrote)) return
       await this.check(
         work,
         pointers.filter(
-          ({ step, wrote }) => wrote && (step.kind === 'forward' || step.kind === 'highest')
+          ({ step, wrote }) =>
+            (wrote && (step.kind === 'forward' || step.kind === 'highest')) || step.unranked
         )
       )
     } catch (error) {
@@ -189,17 +187,10 @@ class WriteRun {
     }
   }
 
-  /** Takes the fresh plan's decision for each pointer, keeping the entries (and their places in the report). */
-  private adopt(pointers: Entry[], fresh: RepositoryPlan): void {
-    for (const entry of pointers) {
-      entry.step = fresh.steps.find(({ tag }) => tag === entry.step.tag) as Step
-      entry.now = entry.step.from?.digest ?? null
-    }
-  }
-
   /**
-   * After a settle time, reads the pointers once more: a concurrent run that read a pointer before this
-   * run wrote it may have written it since, and a release made meanwhile may rank higher.
+   * After a settle time, lists the tags once more: a concurrent run that read a pointer before this
+   * run wrote it may have written it since, a release made meanwhile may rank higher, and an image a
+   * pointer was held on may show its version now. A pointer put right is checked once more.
    */
   private async check(work: RepositoryWork, pointers: Entry[]): Promise<void> {
     for (let round = 0; round < CHECK_ROUNDS && pointers.length > 0; round++) {
@@ -210,7 +201,7 @@ class WriteRun {
       }
       let checks: Awaited<ReturnType<RepositoryWork['checkPointers']>>
       try {
-        checks = await work.checkPointers(pointers.map(({ step }) => step.tag))
+        checks = await work.checkPointers(pointers.map(({ step }) => step))
       } catch (error) {
         // The writes landed; only the check could not be made, which is no reason to undo them.
         this.options.log(
@@ -225,9 +216,15 @@ class WriteRun {
         if (check.note) entry.note = check.note
         if (!check.moveTo) continue
         this.options.log(`${entry.repository}:${entry.step.tag}: ${check.note}`)
-        await this.turn()
-        await this.put(entry, check.moveTo)
-        entry.now = check.moveTo.digest
+        if (entry.step.write) {
+          await this.turn()
+          await this.put(entry, check.moveTo)
+          entry.now = check.moveTo.digest
+        } else {
+          // A pointer the plan held is written as any other: noted in the journal, undone on failure.
+          entry.step = { ...entry.step, write: true, to: check.moveTo }
+          await this.write(entry)
+        }
         moved.push(entry)
       }
       pointers = moved

@@ -1,28 +1,21 @@
 import type { Intent } from '../core/derive.js'
 import type { Registry, StoredImage } from '../ecr/registry.js'
-import {
-  describeRef,
-  shortDigest,
-  type ImageDetails,
-  type ImageRef,
-  type Manifest
-} from '../core/model.js'
+import { describeRef, shortDigest, type ImageRef, type Manifest } from '../core/model.js'
 import type { RepositoryWork } from './apply.js'
 import {
   checkPointers,
   describedPointer,
   isFoundInTags,
-  isPointer,
   renderVersion,
   markTags,
   needsAllTags,
-  planRepository,
   proofTags,
   pushTimesNeeded,
   resolveSources,
   undoTarget,
   versionsLeft,
   withdrawnInRun,
+  type PointerCheck,
   type RepositoryPlan,
   type RepositoryState
 } from '../core/plan.js'
@@ -315,56 +308,8 @@ const digestsOf = (
   )
 
 /**
- * Reads the pointer tags again and returns the state as it is now. Images that arrived on a pointer
- * since the last read are described, so their versions and push times decide as any other would.
- */
-export async function refreshPointers(
-  registry: StateRegistry,
-  intent: Intent,
-  state: RepositoryState
-): Promise<RepositoryState> {
-  const pointers = intent.targets.filter(({ kind }) => isPointer(kind)).map(({ tag }) => tag)
-  const now = await registry.getManifests(
-    intent.repository,
-    pointers.map((tag) => ({ tag }))
-  )
-  const moved = pointers.filter((tag) => now.get(tag)?.digest !== state.current.get(tag)?.digest)
-  if (moved.length === 0) return state
-  // The run's own image needs no describing: a pointer on it is where the run wants it.
-  const arrived = moved.flatMap((tag) => {
-    const digest = now.get(tag)?.digest
-    return digest && digest !== state.sourceManifest?.digest ? [digest] : []
-  })
-  const details =
-    arrived.length > 0
-      ? await registry.describeImages(intent.repository, [
-          ...new Set([...arrived, ...(state.sourceManifest ? [state.sourceManifest.digest] : [])])
-        ])
-      : new Map<string, ImageDetails>()
-  const tags = new Map(state.tags)
-  const current = new Map(state.current)
-  for (const tag of moved) {
-    const manifest = now.get(tag)
-    if (manifest) {
-      current.set(tag, manifest)
-      tags.set(tag, manifest.digest)
-    } else {
-      current.delete(tag)
-      tags.delete(tag)
-    }
-  }
-  for (const [digest, { tags: names }] of details) for (const name of names) tags.set(name, digest)
-  return {
-    ...state,
-    current,
-    ...(state.tags && { tags }),
-    details: new Map([...(state.details ?? []), ...details])
-  }
-}
-
-/**
  * What the writer needs to know of one repository while it writes: the plan, and the registry as it
- * is at each moment that matters (before the pointers are written, after, and for an undo).
+ * is at each moment that matters (after the writes, and for an undo).
  */
 export function repositoryWork(
   registry: StateRegistry,
@@ -372,7 +317,6 @@ export function repositoryWork(
   initial: RepositoryState,
   plan: RepositoryPlan
 ): RepositoryWork {
-  let state = initial
   const { repository } = intent
   const manifestOf = async (
     digest: string | null,
@@ -385,19 +329,37 @@ export function repositoryWork(
         : (await reader.getManifests(repository, [{ digest }])).get(digest)
   return {
     plan,
-    async replanPointers() {
-      state = await refreshPointers(registry, intent, state)
-      return planRepository(intent, state)
-    },
-    async checkPointers(tags) {
+    async checkPointers(steps) {
+      const tags = steps.map(({ tag }) => tag)
+      const decide = (listed: ReadonlyMap<string, string>) =>
+        checkPointers(intent, plan, initial.tags, listed, steps)
+      const resolve = (checks: readonly PointerCheck[]) =>
+        Promise.all(
+          checks.map(async ({ moveTo, ...check }) => ({
+            ...check,
+            ...(moveTo !== undefined && { moveTo: await manifestOf(moveTo) })
+          }))
+        )
+      const checks = decide(await registry.listTags(repository))
+      const moves = checks.filter(({ moveTo }) => moveTo !== undefined)
+      if (moves.length === 0) return resolve(checks)
+      // A pointer is written again only on what a second look confirms: the pointers read by name,
+      // and the tags of each image it would leave, which a partial listing may leave out.
+      const leaving = [
+        ...new Set(moves.flatMap(({ now }) => (now && now !== plan.source.digest ? [now] : [])))
+      ]
       const read = async () => {
-        const [listed, named] = await Promise.all([
+        const [listed, named, described] = await Promise.all([
           registry.listTags(repository),
           registry.getManifests(
             repository,
             tags.map((tag) => ({ tag }))
-          )
+          ),
+          leaving.length > 0 ? registry.describeImages(repository, leaving) : undefined
         ])
+        for (const [digest, { tags: names }] of described ?? []) {
+          for (const name of names) if (!listed.has(name)) listed.set(name, digest)
+        }
         return { listed, differ: disagreements(listed, named, tags) }
       }
       // A writer may move a pointer between the two reads, just when the check matters: once more.
@@ -405,14 +367,7 @@ export function repositoryWork(
       const { listed: fresh, differ } = first.differ.length > 0 ? await read() : first
       if (differ.length > 0)
         throw new Error(`the listing contradicts the pointers read by name (${differ.join('; ')})`)
-      return Promise.all(
-        checkPointers(intent, plan, initial.tags, fresh, tags).map(
-          async ({ moveTo, ...check }) => ({
-            ...check,
-            ...(moveTo !== undefined && { moveTo: await manifestOf(moveTo) })
-          })
-        )
-      )
+      return resolve(decide(fresh))
     },
     async undoTargets(steps, reader) {
       const guarded = steps.some(({ step }) => step.kind === 'forward' || step.kind === 'highest')

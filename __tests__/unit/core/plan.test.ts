@@ -335,9 +335,10 @@ describe('the forward rule without versions, and explicit promotions', () => {
     const intent = intentFor(triggerOf(trigger))
     const plan = planRepository(intent, withPushTimes(intent, registry, Number(buildDay)))
     expect(steps(plan)).toBe(expected)
-    expect(plan.steps.find(({ tag }) => tag === intent.pointer)?.note).toBe(
-      note === '-' ? undefined : note
-    )
+    const pointer = plan.steps.find(({ tag }) => tag === intent.pointer)
+    expect(pointer?.note).toBe(note === '-' ? undefined : note)
+    // Held on an image without a version, which may be a release whose version tag is on its way.
+    expect(pointer?.unranked ?? false).toBe(note !== '-')
   })
 
   /** Rows `name | registry | the build's day of January, if known | message`. */
@@ -465,21 +466,70 @@ describe('after writing: checkPointers and undoTarget', () => {
   }
   const tagsThen = (meanwhile = '') => digestsOf(tagged(`${first} ${meanwhile}`))
 
+  /** Rows `name | trigger | tags meanwhile (production=- removes it) | moved to | note`; `-` is none. */
   it.each(
     rows(
       'the pointer stayed on this run | release 1.2.0 | production=b | - | -',
       'a lower release made meanwhile took it: written again | release 1.2.0 | v1.1.5=e production=e | b | 1.1.5, released by another run meanwhile, took it after this run wrote it; 1.2.0 is higher, so it was written again',
       'a higher release made meanwhile took it: left alone | release 1.1.5 | v1.2.0=e production=e | - | another run released 1.2.0 meanwhile and moved it there',
-      'a rollback to a version that existed before: left alone | release 1.2.0 | production=d | - | another writer has since moved it to 1.0.0; left alone',
+      'a lower version released before took it (a release that wrote last): written again | release 1.2.0 | production=d | b | 1.0.0 took it after this run wrote it; it belongs on 1.2.0, so it was written again',
+      'back where it was (another run undid its write): written again | release 1.2.0 | production=c | b | 1.1.0 took it after this run wrote it; it belongs on 1.2.0, so it was written again',
+      'removed (another run undid the write that created it): written again | release 1.2.0 | production=- | b | it was removed after this run wrote it; it belongs on 1.2.0, so it was written again',
+      'an image with no version yet (a release whose version tag is on its way): written again | release 1.2.0 | production=e | b | sha256:eeeeeeeeeeee, an image with no version (yet), took it after this run wrote it; it belongs on 1.2.0, so it was written again',
+      'a rollback made meanwhile from the version before: left alone | release 1.2.0 | withdrawn-1.1.0=c production=d | - | another writer has since moved it to 1.0.0; left alone',
+      'a rollback that withdrew this run’s version: left alone | release 1.2.0 | v1.2.0=b withdrawn-1.2.0=b production=c | - | a rollback withdrew 1.2.0 meanwhile; left alone',
+      'a promotion leaves a pointer a higher version took | promote production 1.2.0 | v1.3.0=e production=e | - | another writer has since moved it to 1.3.0; left alone',
       'a release hands the pointer on to a higher release made meanwhile | release 1.1.5 | v1.2.0=e production=b | e | handed on to 1.2.0, which another run released meanwhile',
       'a promotion keeps the pointer on its own image whatever was released meanwhile | promote production 1.2.0 | v1.3.0=e production=b | - | -',
       'a prerelease made meanwhile does not count | release 1.1.5 | v1.3.0-rc.1=e production=b | - | -'
     )
   )('%s', (_name, trigger, meanwhile, moveTo, note) => {
     const { intent, plan } = planned(triggerOf(trigger))
-    const [check] = checkPointers(intent, plan, tagsThen(), tagsThen(meanwhile), ['production'])
+    const fresh = tagsThen(meanwhile.replace('production=-', ''))
+    if (meanwhile.includes('production=-')) fresh.delete('production')
+    const steps = plan.steps.filter(({ tag }) => tag === 'production')
+    const [check] = checkPointers(intent, plan, tagsThen(), fresh, steps)
     expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
     expect(check?.note).toBe(note === '-' ? undefined : note)
+  })
+
+  /** Rows `name | tags meanwhile | moved to`: latest, a highest pointer (channels), after a release of 1.2.0. */
+  it.each(
+    rows(
+      'a lower release wrote it last: written again | 1.1.5=e latest=e | b',
+      'an image with no version yet took it: written again | latest=e | b',
+      'a higher release made meanwhile but withdrawn does not count | 1.3.0=e withdrawn-1.3.0=e latest=b | -'
+    )
+  )('latest (highest): %s', (_name, meanwhile, moveTo) => {
+    const intent = intentFor(release('1.2.0'), { convention: channels })
+    const before = '1.0.0=d 1.1.0=c latest=c stable=c app-main-a1b2c3d=b'
+    const plan = planOf(intent, before)
+    const tags = (more = '') => digestsOf(tagged(`${before} ${more}`))
+    const steps = plan.steps.filter(({ tag }) => tag === 'latest')
+    const [check] = checkPointers(intent, plan, tags(), tags(meanwhile), steps)
+    expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
+  })
+
+  /** Rows `name | tags meanwhile | moved to`: production held on e, an image without a version. */
+  it.each(
+    rows(
+      'moves once that image shows a lower version | v1.1.5=e production=e | b',
+      'stays while it shows none | production=e | -',
+      'stays when it shows a higher one | v1.3.0=e production=e | -',
+      'stays when another writer moved it since | v1.1.5=e production=d | -'
+    )
+  )('a pointer held on an image without a version %s', (_name, meanwhile, moveTo) => {
+    const { intent, plan } = planned(release('1.2.0'))
+    const held: Step = {
+      tag: 'production',
+      kind: 'forward',
+      from: manifest('e'),
+      to: manifest('e'),
+      write: false,
+      unranked: true
+    }
+    const [check] = checkPointers(intent, plan, tagsThen(), tagsThen(meanwhile), [held])
+    expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
   })
 
   /** Rows `name | tag | released meanwhile | image before | undo target`; `-` is none. */

@@ -7,7 +7,7 @@ import {
 import type { Effects } from '../../../src/run/effects.js'
 import { leftToUndo, type JournalEntry } from '../../../src/run/journal.js'
 import type { Manifest } from '../../../src/core/model.js'
-import type { RepositoryPlan, Step } from '../../../src/core/plan.js'
+import type { RepositoryPlan } from '../../../src/core/plan.js'
 import { changeRow } from '../../../src/report/result.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { hold, manifests, plan, tagged, write } from '../../support/builders.js'
@@ -65,39 +65,23 @@ function cancelAfterPut(registry: MemoryRegistry, controller: AbortController, t
 }
 
 /**
- * A repository's work over the fake registry: pointers re-planned forward-only by `rank`; after the
- * write, a lower image on a pointer is replaced and a higher one left alone; undo goes back to `before`.
+ * A repository's work over the fake registry: after the writes, a lower image on a pointer is
+ * replaced and a higher one left alone, by `rank`; undo goes back to `before`.
  */
 function work(
   registry: MemoryRegistry,
   planned: RepositoryPlan,
   restoreTo?: (tag: string) => Manifest | undefined
 ): RepositoryWork {
-  const pointers = planned.steps.filter(({ kind }) => kind !== 'version' && kind !== 'plain')
-  const read = (tags: readonly string[]) =>
-    registry.getManifests(
-      planned.repository,
-      tags.map((tag) => ({ tag }))
-    )
   const ranks = (manifest: Manifest | undefined) => rank.get(manifest?.digest ?? '') ?? 0
   return {
     plan: planned,
-    async replanPointers() {
-      const current = await read(pointers.map(({ tag }) => tag))
-      return {
-        ...planned,
-        steps: planned.steps.map((step): Step => {
-          const from = current.get(step.tag)
-          const base = { tag: step.tag, kind: step.kind, ...(from && { from }) }
-          if (from?.digest === build.digest) return { ...base, to: build, write: false }
-          if (from && ranks(from) > ranks(build))
-            return { ...base, to: from, write: false, note: 'higher, so it stays' }
-          return { ...base, to: build, write: true }
-        })
-      }
-    },
-    async checkPointers(tags) {
-      const current = await read(tags)
+    async checkPointers(steps) {
+      const tags = steps.map(({ tag }) => tag)
+      const current = await registry.getManifests(
+        planned.repository,
+        tags.map((tag) => ({ tag }))
+      )
       return tags.map((tag) => {
         const now = current.get(tag)
         if (now?.digest === build.digest) return { tag, now: now.digest }
@@ -148,24 +132,40 @@ const actions = (outcome: Awaited<ReturnType<typeof apply>>) =>
   outcome.changes.map(({ repository, tag, action }) => `${repository}:${tag} ${action}`)
 
 describe('applyPlans', () => {
-  it('writes version tags, then re-reads and writes the pointer, then reads it once more', async () => {
-    const registry = holding()
+  it('writes version tags and pointers in one wave, then, once all are answered, checks the pointers', async () => {
+    // The version tag's answer is slow: the pointer is sent without waiting for it.
+    const registry = holding(undefined, { operation: 'put', ref: 'v1.2.0', before: slowly })
     const outcome = await apply(registry, [release])
     expect(outcome.failure).toBeUndefined()
     expect(actions(outcome)).toEqual(['app:v1.2.0 created', 'app:production moved'])
+    expect(registry.log).toEqual([
+      'put app:production=b',
+      'put app:v1.2.0=b',
+      'read app production'
+    ])
+    expect(outcome.changes.map(({ now }) => now)).toEqual([build.digest, build.digest])
+  })
+
+  it('writes a pointer it held on an image without a version once the check finds it belongs on its own, journaled as any write', async () => {
+    const registry = holding()
+    const entries: JournalEntry[] = []
+    const held = { ...hold('production', 'forward', old, 'pushed later'), unranked: true as const }
+    const outcome = await apply(
+      registry,
+      [plan('app', { source: build, steps: [write('v1.2.0', 'version', build), held] })],
+      { journal: { note: (entry) => void entries.push(entry), resume: '' } }
+    )
     expect(registry.log).toEqual([
       'put app:v1.2.0=b',
       'read app production',
       'put app:production=b',
       'read app production'
     ])
-    expect(outcome.changes.map(({ now }) => now)).toEqual([build.digest, build.digest])
-  })
-
-  it('skips the re-read before a pointer when nothing was written before it', async () => {
-    const registry = holding()
-    await apply(registry, [plan('app', { steps: [write('production', 'forward', build, old)] })])
-    expect(registry.log).toEqual(['put app:production=b', 'read app production'])
+    expect(actions(outcome)).toEqual(['app:v1.2.0 created', 'app:production moved'])
+    expect(entries.flatMap((entry) => (entry.note === 'write' ? [entry.tag] : []))).toEqual([
+      'v1.2.0',
+      'production'
+    ])
   })
 
   it('skips steps that need no write', async () => {
@@ -220,7 +220,9 @@ describe('applyPlans', () => {
 
   it('says so when the first write fails and nothing was written', async () => {
     const registry = holding({ app: '' }, failed('put', 'v1.2.0'))
-    const outcome = await apply(registry, [release])
+    const outcome = await apply(registry, [
+      plan('app', { steps: [write('v1.2.0', 'version', build)] })
+    ])
     expect(registry.log.filter((line) => !line.startsWith('read'))).toEqual([])
     expect(outcome.failure?.message).toBe(
       'ecr:PutImage on app failed\nno tag was written: the registry is as it was before the run'
@@ -281,37 +283,12 @@ describe('applyPlans', () => {
     )
   })
 
-  it('re-plans a pointer another run moved between the first read and the write', async () => {
-    // Another run put a higher version on production while this run wrote v1.2.0: production stays there.
-    const registry = holding({ app: 'production=d' })
-    const outcome = await apply(registry, [release])
-    expect(registry.repositories.app).toEqual({ production: other.digest, 'v1.2.0': build.digest })
-    expect(outcome.changes[1]).toMatchObject({
-      action: 'unchanged',
-      from: other.digest,
-      note: 'higher, so it stays'
-    })
-  })
-
-  it('undoes a pointer to where the registry had it just before the write', async () => {
-    // A run that finished in between moved production to `between`; undo must restore that, not `old`.
-    const registry = holding(
-      { app: 'production=c', worker: '' },
-      { operation: 'put', ref: 'v1.2.0', before: (r) => r.set('app', { production: between }) },
-      failed('put', 'latest', { before: slowly })
-    )
-    const outcome = await apply(registry, [release, plain('worker')])
-    expect(outcome.failure).toBeDefined()
-    expect(registry.repositories.app).toEqual({ production: between.digest })
-    expect(outcome.changes[1]).toMatchObject({ from: between.digest, action: 'undone' })
-  })
-
   it('writes a forward pointer again when a lower version took it after the write', async () => {
-    const registry = holding(
-      undefined,
-      { operation: 'read', ref: 'production' },
-      { operation: 'read', ref: 'production', before: (r) => r.set('app', { production: old }) }
-    )
+    const registry = holding(undefined, {
+      operation: 'read',
+      ref: 'production',
+      before: (r) => r.set('app', { production: old })
+    })
     const logged: string[] = []
     const outcome = await apply(registry, [release], { log: (line) => logged.push(line) })
     expect(registry.repositories.app?.production).toBe(build.digest)
@@ -320,11 +297,11 @@ describe('applyPlans', () => {
   })
 
   it('leaves a forward pointer that a higher version took after the write, and says so', async () => {
-    const registry = holding(
-      undefined,
-      { operation: 'read', ref: 'production' },
-      { operation: 'read', ref: 'production', before: (r) => r.set('app', { production: other }) }
-    )
+    const registry = holding(undefined, {
+      operation: 'read',
+      ref: 'production',
+      before: (r) => r.set('app', { production: other })
+    })
     const outcome = await apply(registry, [release])
     expect(registry.repositories.app?.production).toBe(other.digest)
     expect(outcome.failure).toBeUndefined()
@@ -344,10 +321,14 @@ describe('applyPlans', () => {
     async (writeMs, settle) => {
       const waits: number[] = []
       let time = 0
-      await apply(holding(), [release], {
-        sleep: async (ms) => void waits.push(ms),
-        clock: () => (time += writeMs)
-      })
+      await apply(
+        holding(),
+        [plan('app', { steps: [write('production', 'forward', build, old)] })],
+        {
+          sleep: async (ms) => void waits.push(ms),
+          clock: () => (time += writeMs)
+        }
+      )
       expect(waits).toEqual([settle])
     }
   )
@@ -358,7 +339,7 @@ describe('applyPlans', () => {
     cancelAfterPut(registry, controller)
     const outcome = await apply(registry, [release], { signal: controller.signal })
     expect(registry.repositories.app).toEqual({ production: old.digest })
-    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production unchanged'])
+    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production undone'])
     expect(outcome.failure?.message).toBe(
       'the job was cancelled (SIGINT): no further tag is written\nevery tag this run had written was put back: the registry is as it was before the run'
     )
@@ -401,12 +382,18 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
       ref: 'latest',
       before: () => gate
     })
-    const pending = apply(registry, [
-      plan('api', { steps: [write('v1.2.0', 'version', build)] }),
-      plan('worker', {
-        steps: [write('latest', 'plain', build), write('production', 'forward', build)]
-      })
-    ])
+    // Writes take turns: the third waits until the first has failed.
+    let turns = 0
+    const pending = apply(
+      registry,
+      [
+        plan('api', { steps: [write('v1.2.0', 'version', build)] }),
+        plan('worker', {
+          steps: [write('latest', 'plain', build), write('production', 'forward', build)]
+        })
+      ],
+      { pace: async () => void (++turns > 2 && (await gate)) }
+    )
     setTimeout(go, 10)
     const outcome = await pending
     expect(registry.log.filter((line) => line.startsWith('put'))).toEqual(['put worker:latest=b'])
@@ -473,12 +460,11 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
   })
 
   it('says how to finish when the undo cannot read a repository', async () => {
-    const registry = holding(
-      undefined,
-      failed('put', 'production'),
-      failed('read', 'production'),
-      failed('read', 'v1.2.0')
-    )
+    const registry = holding(undefined, failed('put', 'production'), {
+      operation: 'read',
+      kind: 'failed',
+      times: 4
+    })
     const outcome = await apply(registry, [release])
     expect(outcome.failure?.message.split('\n').at(-1)).toBe('finish it by hand')
     expect(outcome.failure?.message).toContain(
@@ -521,7 +507,6 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
     expect(registry.log).toEqual([
       wrote('v1.2.0', false, null),
       'put app:v1.2.0=b',
-      'read app production',
       wrote('production', true, old.digest),
       // Did the failed write land all the same?
       'read app production',

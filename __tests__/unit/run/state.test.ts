@@ -1,16 +1,10 @@
 import type { ActiveTrigger, Intent } from '../../../src/core/derive.js'
 import { planRepository } from '../../../src/core/plan.js'
-import {
-  readStates,
-  readStatesWaiting,
-  refreshPointers,
-  repositoryWork
-} from '../../../src/run/state.js'
+import { readStates, readStatesWaiting, repositoryWork } from '../../../src/run/state.js'
 import {
   environments,
   intentFor,
   manifests,
-  promote,
   release,
   rollback,
   tagged,
@@ -210,7 +204,7 @@ describe('readStates', () => {
   })
 })
 
-describe('refreshPointers and repositoryWork', () => {
+describe('repositoryWork', () => {
   /** The repository's work as the writer gets it, planned from the first read of app. */
   async function workFor(text: string, trigger: ActiveTrigger) {
     const registry = holding(text)
@@ -222,46 +216,19 @@ describe('refreshPointers and repositoryWork', () => {
   }
   const first = 'sha-a1b2c3d=b v1.0.0=c production=c'
 
-  it('reads only the pointers, and returns the same state when none moved', async () => {
-    const { registry, intent, state } = await workFor(first, release('1.1.0'))
-    expect(await refreshPointers(registry, intent, state)).toBe(state)
-    expect(registry.log).toEqual(['read app production'])
-  })
-
-  it('learns the versions of an image that arrived on a pointer, and holds for a higher one', async () => {
+  it('checks pointers after writing with one listing when none is to be put right', async () => {
     const { registry, work } = await workFor(first, release('1.1.0'))
-    // Another run releases 1.2.0 and moves production while this run writes v1.1.0.
-    registry.set('app', tagged('v1.2.0=e production=e'))
-    const plan = await work.replanPointers()
-    expect(registry.log).toEqual(['read app production', 'images app e,b'])
-    expect(plan.steps[1]).toMatchObject({
-      tag: 'production',
-      from: newer,
-      write: false,
-      note: 'stays on 1.2.0: 1.1.0 is lower, and only a rollback moves it back'
-    })
+    registry.set('app', tagged('v1.1.0=b production=b'))
+    expect(await work.checkPointers(work.plan.steps.slice(1))).toEqual([
+      { tag: 'production', now: build.digest }
+    ])
+    expect(registry.log).toEqual(['list app'])
   })
 
-  it('describes nothing when a pointer arrived on the run’s own image', async () => {
-    const { registry, work } = await workFor(first, release('1.1.0'))
-    registry.set('app', { production: build })
-    const plan = await work.replanPointers()
-    expect(registry.log).toEqual(['read app production'])
-    expect(plan.steps[1]).toMatchObject({ from: build, write: false })
-  })
-
-  it('refuses an explicit promotion that a higher release took just before the write', async () => {
-    const { registry, work } = await workFor(`${first} v1.1.0=b`, promote('production'))
-    registry.set('app', tagged('v1.2.0=e production=e'))
-    await expect(work.replanPointers()).rejects.toThrow(
-      'cannot promote app:production: it stays on 1.2.0'
-    )
-  })
-
-  it('checks pointers after writing with one listing, and fetches the image to hand them to', async () => {
+  it('confirms a move by reading the pointers by name and the image they leave, then fetches the image to hand them to', async () => {
     const { registry, work } = await workFor(first, release('1.1.0'))
     registry.set('app', tagged('v1.1.0=b v1.2.0=e production=b'))
-    expect(await work.checkPointers(['production'])).toEqual([
+    expect(await work.checkPointers(work.plan.steps.slice(1))).toEqual([
       {
         tag: 'production',
         now: build.digest,
@@ -269,26 +236,44 @@ describe('refreshPointers and repositoryWork', () => {
         note: 'handed on to 1.2.0, which another run released meanwhile'
       }
     ])
-    expect(registry.log).toEqual(['list app', 'read app production', 'read app e'])
+    expect(registry.log).toEqual(['list app', 'list app', 'read app production', 'read app e'])
   })
 
-  it('reads the pointers again once when the listing and the read by name disagree, a writer having moved one between them', async () => {
+  it('moves no pointer off an image whose version a partial listing left out: the image’s own tags tell', async () => {
     const { registry, work } = await workFor(first, release('1.1.0'))
-    registry.set('app', tagged('v1.1.0=b production=b'))
-    // Another writer moves production to 1.0.0 after the first listing, before the read by name.
-    registry.fault({ operation: 'read', before: (r) => r.set('app', { production: old }) })
-    expect(await work.checkPointers(['production'])).toEqual([
+    registry.set('app', tagged('v1.1.0=b v1.2.0=e production=e'))
+    const listTags = registry.listTags.bind(registry)
+    registry.listTags = async (repository) => {
+      const listed = await listTags(repository)
+      listed.delete('v1.2.0')
+      return listed
+    }
+    expect(await work.checkPointers(work.plan.steps.slice(1))).toEqual([
       {
         tag: 'production',
-        now: old.digest,
-        note: 'another writer has since moved it to 1.0.0; left alone'
+        now: newer.digest,
+        note: 'another run released 1.2.0 meanwhile and moved it there'
       }
+    ])
+    expect(registry.log).toEqual(['list app', 'list app', 'read app production', 'images app e'])
+  })
+
+  it('reads again once when the listing and the read by name disagree, a writer having moved a pointer between them', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    // A lower release wrote production last; its run puts it right between this run's reads.
+    registry.set('app', tagged('v1.1.0=b v1.0.5=d production=d'))
+    registry.fault({ operation: 'read', before: (r) => r.set('app', { production: build }) })
+    expect(await work.checkPointers(work.plan.steps.slice(1))).toEqual([
+      { tag: 'production', now: build.digest }
     ])
     expect(registry.log).toEqual([
       'list app',
+      'list app',
+      'images app d',
       'read app production',
       'list app',
-      'read app production'
+      'read app production',
+      'images app d'
     ])
   })
 
