@@ -4,6 +4,7 @@
 // and exits 0 whether or not the targets are met; it exits non-zero only when the benchmark itself
 // broke. Every stand-in it starts is stopped, whatever happens.
 //
+// `node scripts/bench.mjs d f` measures only those rows and prints them, leaving BENCHMARKS.md alone.
 // Rows: (a) cold start, on this machine's node and on Node 24 (scripts/node24.mjs), (b) API calls per flow against the floor, (c) serial rounds per flow at
 // 30 ms a call, (d) 100 tags across 25 repositories at ECR's PutImage quota, (e) rollbacks to
 // `previous` and to a named version in a repository with 20,000 tags, (f) throttled reads.
@@ -35,6 +36,8 @@ const PACE = 'max-writes-per-second' in action.inputs ? { 'max-writes-per-second
 const COLD_RUNS = 15
 const RSS_RUNS = 5
 const QUOTA_RUNS = 5
+/** (d): issue 21 asks every run within this many times the floor, the peer's figure. */
+const QUOTA_TARGET = 1.05
 const THROTTLED_RUNS = 5
 const LATENCY_MS = 30
 /** Calls that arrive within this long of a round's first call belong to that round. */
@@ -47,7 +50,7 @@ const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest p
  * @typedef {Awaited<ReturnType<typeof startStandIn>>} StandIn
  * @typedef {StandIn & { client: ECRClient }} Bench a stand-in and a client for seeding it
  * @typedef {StandIn['control']['calls'][number]} Call
- * @typedef {import('../__tests__/support/run-action.mjs').RunResult & { ms: number }} TimedRun
+ * @typedef {import('../__tests__/support/run-action.mjs').RunResult & { ms: number, spawnedAt: number }} TimedRun
  * @typedef {{ eventName: string, payload: Record<string, unknown>, inputs: Record<string, string>,
  *   env: Record<string, string> }} RunEvent
  * @typedef {{ inputs?: Record<string, string>, env?: Record<string, string>, node?: string }} Extra
@@ -116,10 +119,12 @@ const events = {
 
 /**
  * Runs dist/index.js through run-action's startAction and times it from spawn to exit (the result's
- * own clean-up is not counted). A run still going after RUN_TIMEOUT_MS is killed.
+ * own clean-up is not counted). `spawnedAt` is Date.now() at spawn, the clock the stand-in stamps
+ * its calls' `at` with. A run still going after RUN_TIMEOUT_MS is killed.
  * @param {string} endpoint @param {RunEvent} event @param {Extra} [extra] @returns {Promise<TimedRun>}
  */
 async function timedRun(endpoint, event, extra = {}) {
+  const spawnedAt = Date.now()
   const started = performance.now()
   const { child, result } = startAction({
     endpoint,
@@ -132,7 +137,7 @@ async function timedRun(endpoint, event, extra = {}) {
   child.once('close', () => (ms = performance.now() - started))
   const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
   try {
-    return { ...(await result), ms }
+    return { ...(await result), ms, spawnedAt }
   } finally {
     clearTimeout(timer)
   }
@@ -549,7 +554,11 @@ async function releaseAcross({ url, control, client }, names, quota) {
   control.latency(0)
   control.quota(null)
   const calls = control.calls.slice(from)
-  const lastPut = Math.max(...calls.filter((c) => c.operation === 'PutImage').map((c) => c.at))
+  const at = (/** @type {Call[]} */ some) => some.map((c) => c.at - run.spawnedAt)
+  const puts = at(calls.filter((c) => c.operation === 'PutImage'))
+  const reads = at(calls).filter((ms) => ms < Math.min(...puts))
+  const lastPut = Math.max(...puts)
+  const lastCall = Math.max(...at(calls))
   const missing = []
   for (const [index, name] of names.entries()) {
     const tags = await tagsByDigest(client, name)
@@ -565,7 +574,16 @@ async function releaseAcross({ url, control, client }, names, quota) {
     ms: run.ms,
     throttled: control.throttled.length,
     wrong: wrong.length > 0 ? wrong.join('; ') : undefined,
-    tailMs: Math.max(...calls.map((c) => c.at)) - lastPut
+    tailMs: lastCall - lastPut,
+    /** ms from spawn, by the calls' arrival at the stand-in; reads are the calls before the first PutImage. */
+    timeline: /** @type {Record<string, number>} */ ({
+      'first read': Math.min(...reads),
+      'last read': Math.max(...reads),
+      'first PI': Math.min(...puts),
+      'last PI': lastPut,
+      'last call': lastCall,
+      exit: run.ms
+    })
   }
 }
 
@@ -581,6 +599,7 @@ async function hundredTagsAtQuota(notes) {
     (_, i) => `bench/svc-${String(i + 1).padStart(2, '0')}`
   )
   return withStandIn(async (standIn) => {
+    /** @type {Awaited<ReturnType<typeof releaseAcross>>[]} */
     const runs = []
     for (let i = 0; i < QUOTA_RUNS; i++) runs.push(await releaseAcross(standIn, names, true))
     // For reference, not a target: the same release with the stand-in's quota off (pacing alone).
@@ -589,15 +608,23 @@ async function hundredTagsAtQuota(notes) {
     const throttled = runs.map((run) => run.throttled)
     const failures = runs.flatMap(({ wrong }, i) => (wrong ? [`run ${i + 1}: ${wrong}`] : []))
     const worst = Math.max(...walls)
+    const timeline = Object.keys(runs[0]?.timeline ?? {})
+      .map((k) => `${k} ${seconds(median(runs.map(({ timeline: t }) => t[k] ?? NaN)))}`)
+      .join(' → ')
+    const span = median(
+      runs.map(({ timeline: t }) => (t['last PI'] ?? NaN) - (t['first PI'] ?? NaN))
+    )
+    // The action's pacer bursts one write fewer than ECR (src/run/pace.ts): its floor for the span.
+    const paced = ((REPOSITORIES * FOUR_TAGS.length - 9) / 10) * 1000
     notes.push(
-      `(d) ${QUOTA_RUNS} runs; wall ${walls.map(seconds).join(', ')}; throttled PutImages ${throttled.join(', ')}; last call after the last PutImage (the settle wait and the pointer check) ${runs.map(({ tailMs }) => seconds(tailMs)).join(', ')}; max-writes-per-second ${PACE['max-writes-per-second'] ? 'passed as 10' : 'not an input of this action.yml, left out'}.${failures.length > 0 ? ` Failures: ${failures.join(' / ')}.` : ''} Reference with the stand-in's quota off: wall ${seconds(unthrottled.ms)}, last call ${seconds(unthrottled.tailMs)} after the last PutImage${unthrottled.wrong ? `, went wrong: ${unthrottled.wrong}` : ''}.`
+      `(d) ${QUOTA_RUNS} runs; wall ${walls.map(seconds).join(', ')}; throttled PutImages ${throttled.join(', ')}; last call after the last PutImage (the settle wait and the pointer check) ${runs.map(({ tailMs }) => seconds(tailMs)).join(', ')}; median timeline from spawn, by arrival at the stand-in: ${timeline}; first to last PutImage ${seconds(span)} (the pacer's arithmetic, burst 9 then 10 a second: ${seconds(paced)}); max-writes-per-second ${PACE['max-writes-per-second'] ? 'passed as 10' : 'not an input of this action.yml, left out'}.${failures.length > 0 ? ` Failures: ${failures.join(' / ')}.` : ''} Reference with the stand-in's quota off: wall ${seconds(unthrottled.ms)}, last call ${seconds(unthrottled.tailMs)} after the last PutImage${unthrottled.wrong ? `, went wrong: ${unthrottled.wrong}` : ''}.`
     )
     return [
       row(
         '(d) 100 tags / 25 repos at quota: wall',
         `median ${seconds(median(walls))}, max ${seconds(worst)}`,
-        `every run ≤ ${seconds(1.15 * floorMs)} (1.15 × floor ${seconds(floorMs)})`,
-        worst <= 1.15 * floorMs
+        `every run ≤ ${seconds(QUOTA_TARGET * floorMs)} (${QUOTA_TARGET} × floor ${seconds(floorMs)}, the peer's ratio)`,
+        worst <= QUOTA_TARGET * floorMs
       ),
       row(
         '(d) throttled PutImages per run',
@@ -813,22 +840,33 @@ async function main() {
   /** @type {string[]} */
   const notes = []
   const rows = []
-  for (const measure of [
-    coldStart,
-    callsPerFlow,
-    roundsPerFlow,
-    hundredTagsAtQuota,
-    rollbackManyTags,
-    throttledReads
-  ]) {
+  for (const [letter, measure] of Object.entries(MEASURES)) {
+    if (only.length > 0 && !only.includes(letter)) continue
     const started = performance.now()
     rows.push(...(await measure(notes)))
     console.error(`[bench] ${measure.name} done in ${seconds(performance.now() - started)}`)
   }
   console.log(textTable(rows))
   console.log(`\n${LEGEND.join('\n')}\n\n${notes.join('\n')}`)
+  if (only.length > 0) return console.log('\nonly some rows: BENCHMARKS.md left as it was')
   writeFileSync(join(root, 'BENCHMARKS.md'), await markdown(machine, rows, notes))
   console.log('\nwrote BENCHMARKS.md')
+}
+
+/** The rows by letter: `node scripts/bench.mjs d e` measures only (d) and (e), and writes no file. */
+const MEASURES = {
+  a: coldStart,
+  b: callsPerFlow,
+  c: roundsPerFlow,
+  d: hundredTagsAtQuota,
+  e: rollbackManyTags,
+  f: throttledReads
+}
+const only = process.argv.slice(2)
+const unknown = only.filter((letter) => !(letter in MEASURES))
+if (unknown.length > 0) {
+  console.error(`bench: no row ${unknown.join(', ')}; rows are ${Object.keys(MEASURES).join(' ')}`)
+  process.exit(2)
 }
 
 main().catch((error) => {
