@@ -813,20 +813,24 @@ async function main() {
   /** @type {string[]} */
   const notes = []
   const rows = []
-  for (const measure of [
+  const measures = [
     coldStart,
     callsPerFlow,
     roundsPerFlow,
     hundredTagsAtQuota,
     rollbackManyTags,
     throttledReads
-  ]) {
+  ]
+  // `node scripts/bench.mjs coldStart`: only the measures named, printed, BENCHMARKS.md left as it is.
+  const only = process.argv.slice(2)
+  for (const measure of measures.filter(({ name }) => only.length === 0 || only.includes(name))) {
     const started = performance.now()
     rows.push(...(await measure(notes)))
     console.error(`[bench] ${measure.name} done in ${seconds(performance.now() - started)}`)
   }
   console.log(textTable(rows))
   console.log(`\n${LEGEND.join('\n')}\n\n${notes.join('\n')}`)
+  if (only.length > 0) return
   writeFileSync(join(root, 'BENCHMARKS.md'), await markdown(machine, rows, notes))
   console.log('\nwrote BENCHMARKS.md')
 }
