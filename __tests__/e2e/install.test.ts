@@ -44,7 +44,8 @@ it(
         )
         const installed = join(prefix, 'lib/node_modules/ecr-promote')
         // Only what the command line runs, and no node_modules: the install pulled nothing else.
-        // The GitHub client's chunk is named by a module id, which depends on where the bundle was built.
+        // The chunks (the GitHub client; a convention file's checks, and the YAML parser and schema
+        // validator they use) are named by module ids, which depend on where the bundle was built.
         const files = readdirSync(installed, { recursive: true }).map((file) =>
           String(file).replace(/^dist\/cli\/\d+\.index\.js$/, 'dist/cli/<chunk>.index.js')
         )
@@ -54,7 +55,7 @@ it(
           'dist',
           'dist/cli',
           'dist/cli.js',
-          'dist/cli/<chunk>.index.js',
+          ...Array(3).fill('dist/cli/<chunk>.index.js'),
           'dist/cli/index.js',
           'dist/cli/licenses.txt',
           'dist/cli/package.json',

@@ -4,11 +4,8 @@ import { dirname, join, normalize } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { lifecycleIntent } from '../../src/run/cleanup.js'
 import { parseCommand } from '../../src/cli/command.js'
-import {
-  BUILT_IN_CONVENTIONS,
-  builtInConvention,
-  parseConvention
-} from '../../src/core/conventions.js'
+import { parseConvention } from '../../src/core/convention-file.js'
+import { BUILT_IN_CONVENTIONS, builtInConvention } from '../../src/core/conventions.js'
 import { messageOf } from '../../src/core/model.js'
 import { withActionDocs, withFlagDocs } from '../../scripts/docs.mjs'
 
@@ -263,7 +260,7 @@ describe('documented conventions', () => {
       const text =
         'build-tag' in document
           ? body
-          : stringify({ ...parse(BUILT_IN_CONVENTIONS.environments ?? ''), ...document })
+          : stringify({ ...BUILT_IN_CONVENTIONS.environments, ...document })
       expect(() => parseConvention(text, where)).not.toThrow()
     }
   })

@@ -1,7 +1,7 @@
 /**
  * A convention is plain data: which image a run starts from, and which tags each trigger derives.
- * The built-ins below are convention documents like any a team writes; `convention.schema.json`
- * describes the format.
+ * The built-ins (`conventions.ts`) are convention documents like any a team writes;
+ * `convention.schema.json` describes the format.
  *
  * Tag kinds:
  * - `plain`: points at this run's image, wherever it pointed before (`latest` on a merge to main).
@@ -71,4 +71,71 @@ export interface Cleanup {
   readonly expireUntaggedAfterDays?: number
   /** How many minor versions `prune` keeps. */
   readonly keepMinorVersions?: number
+}
+
+/** A convention as its file says it (`convention.schema.json`); `toConvention` reads it. */
+export type RuleDocument = string | { tag: string; kind?: TagKind; optional?: boolean }
+export interface ConventionDocument {
+  name?: string
+  'build-tag': string
+  'version-tag': string
+  rollback?: string
+  'withdrawn-tag'?: string
+  push?: RuleDocument[]
+  release?: RuleDocument[]
+  prerelease?: RuleDocument[]
+  promote?: Record<string, RuleDocument[]>
+  cleanup?: {
+    protect?: string[]
+    'protect-releases'?: boolean
+    'keep-builds'?: number
+    'expire-after-days'?: number
+    'expire-untagged-after-days'?: number
+    'keep-minor-versions'?: number
+  }
+  gates?: { guard?: string[]; tested?: Record<string, string> }
+  deployments?: Record<string, string>
+}
+
+/** The mark a convention without `withdrawn-tag` uses. */
+export const DEFAULT_WITHDRAWN_TAG = 'withdrawn-{version}'
+
+export function toConvention(document: ConventionDocument, origin: string): Convention {
+  const rules = (list: RuleDocument[] = []): TagRule[] =>
+    list.map((rule) =>
+      typeof rule === 'string'
+        ? { tag: rule, kind: 'plain', optional: false }
+        : { tag: rule.tag, kind: rule.kind ?? 'plain', optional: rule.optional ?? false }
+    )
+  return {
+    name: document.name ?? origin,
+    buildTag: document['build-tag'],
+    versionTag: document['version-tag'],
+    ...(document.rollback && { rollbackPointer: document.rollback }),
+    push: rules(document.push),
+    release: rules(document.release),
+    prerelease: rules(document.prerelease),
+    promote: Object.fromEntries(
+      Object.entries(document.promote ?? {}).map(([name, list]) => [name, rules(list)])
+    ),
+    ...(document.cleanup && { cleanup: toCleanup(document.cleanup) }),
+    gates: { guard: document.gates?.guard ?? [], tested: document.gates?.tested ?? {} },
+    withdrawnTag: document['withdrawn-tag'] ?? DEFAULT_WITHDRAWN_TAG,
+    deployments: document.deployments ?? {}
+  }
+}
+
+function toCleanup(document: NonNullable<ConventionDocument['cleanup']>): Cleanup {
+  const number = (field: keyof typeof document, name: keyof Cleanup) => {
+    const value = document[field]
+    return typeof value === 'number' ? { [name]: value } : {}
+  }
+  return {
+    protect: document.protect ?? [],
+    protectReleases: document['protect-releases'] ?? true,
+    ...number('keep-builds', 'keepBuilds'),
+    ...number('expire-after-days', 'expireAfterDays'),
+    ...number('expire-untagged-after-days', 'expireUntaggedAfterDays'),
+    ...number('keep-minor-versions', 'keepMinorVersions')
+  }
 }

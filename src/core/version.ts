@@ -1,4 +1,5 @@
-import semver from 'semver'
+// Only the comparison: the package's index evaluates all of semver (ranges too) at every start.
+import compare from 'semver/functions/compare.js'
 
 /** A release version as it appears in tags: strict SemVer, no leading `v`, build metadata dropped. */
 export interface Version {
@@ -46,7 +47,7 @@ export function requireVersion(input: string, what: string): Version {
 
 export const isStable = (version: Version): boolean => version.prerelease === ''
 
-export const compareVersions = (a: Version, b: Version): number => semver.compare(a.text, b.text)
+export const compareVersions = (a: Version, b: Version): number => compare(a.text, b.text)
 
 export function highestVersion(versions: Iterable<Version>): Version | undefined {
   let highest: Version | undefined

@@ -1,8 +1,8 @@
+import { parseConvention } from '../../../src/core/convention-file.js'
 import {
   BUILT_IN_CONVENTIONS,
   builtInConvention,
-  loadConvention,
-  parseConvention
+  loadConvention
 } from '../../../src/core/conventions.js'
 import { rows } from '../../support/builders.js'
 import { thrownBy } from '../../support/harness.js'
@@ -183,7 +183,7 @@ describe('built-in conventions', () => {
   it.each(Object.keys(BUILT_IN_CONVENTIONS))(
     '%s passes the schema and the template checks, which a run skips for it',
     (name) => {
-      expect(parseConvention(BUILT_IN_CONVENTIONS[name] as string, name)).toEqual(
+      expect(parseConvention(JSON.stringify(BUILT_IN_CONVENTIONS[name]), name)).toEqual(
         builtInConvention(name)
       )
     }

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { parseConvention, TEMPLATE_VARIABLES } from '../../../src/core/conventions.js'
+import { parseConvention, TEMPLATE_VARIABLES } from '../../../src/core/convention-file.js'
 import { type Convention } from '../../../src/core/convention.js'
 import {
   derive,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { builtInConvention, parseConvention } from '../../../src/core/conventions.js'
+import { parseConvention } from '../../../src/core/convention-file.js'
+import { builtInConvention } from '../../../src/core/conventions.js'
 import {
   pointerTags,
   policyDifference,

@@ -1,4 +1,4 @@
-import { parseConvention } from '../../../src/core/conventions.js'
+import { parseConvention } from '../../../src/core/convention-file.js'
 import type { ActiveTrigger, Intent } from '../../../src/core/derive.js'
 import { describeRef, type Manifest, type TagMutability } from '../../../src/core/model.js'
 import {

@@ -1,5 +1,5 @@
 import { type Convention, type Cleanup } from '../../../src/core/convention.js'
-import { parseConvention } from '../../../src/core/conventions.js'
+import { parseConvention } from '../../../src/core/convention-file.js'
 import {
   type Expiring,
   type LifecycleMode,
