@@ -11,6 +11,7 @@ import {
   lifecycleOutcome,
   manifest,
   plan,
+  pointerStatus,
   result,
   v,
   write
@@ -259,12 +260,6 @@ describe('changesTable', () => {
 })
 
 describe('renderResult', () => {
-  const pointer = {
-    buildTag: null,
-    commitUrl: null,
-    sizeBytes: null,
-    withdrawn: false
-  }
   const status = result({
     title: 'status',
     status: [
@@ -272,29 +267,16 @@ describe('renderResult', () => {
         repository: 'api',
         uri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/api',
         pointers: [
-          {
-            ...pointer,
-            tag: 'production',
+          pointerStatus('production', {
             digest: a,
             versions: ['1.2.0'],
             commit: '1a2b3c4',
             pushedAt: new Date('2026-11-19T15:00:00Z'),
             scan: 'COMPLETE: HIGH 1',
             signature: 'cosign signed'
-          },
-          {
-            ...pointer,
-            tag: 'staging',
-            digest: null,
-            versions: [],
-            commit: null,
-            pushedAt: null,
-            scan: null,
-            signature: null
-          },
-          {
-            ...pointer,
-            tag: 'canary',
+          }),
+          pointerStatus('staging'),
+          pointerStatus('canary', {
             digest: b,
             versions: ['1.1.0'],
             commit: '1b2c3d4',
@@ -302,7 +284,7 @@ describe('renderResult', () => {
             scan: 'NOT SCANNED',
             signature: 'unsigned',
             withdrawn: true
-          }
+          })
         ],
         withdrawn: [{ version: '1.1.0', tag: 'withdrawn-1.1.0', digest: b }]
       },
