@@ -141,31 +141,6 @@ describe('run()', () => {
     expect(summaryText()).toContain('Nothing was written.')
   })
 
-  it('stops writing on SIGINT, puts back what it wrote, and fails saying so', async () => {
-    onRelease()
-    registry.fault({
-      operation: 'put',
-      ref: 'v1.1.0',
-      before: () => process.emit('SIGINT', 'SIGINT')
-    })
-    await run()
-    expect(process.exitCode).toBe(1)
-    expect(registry.tags('app')).toEqual({
-      'v1.0.0': old.digest,
-      production: old.digest,
-      'sha-bbbbbbb': build.digest
-    })
-    expect(annotations).toContain(
-      'warning: SIGINT received: no further tag is written, and what this run wrote is put back'
-    )
-    expect(annotations).toContain(
-      'error: the job was cancelled (SIGINT): no further tag is written'
-    )
-    expect(
-      JSON.parse(outputs.changes ?? '').map(({ action }: { action: string }) => action)
-    ).toEqual(['undone', 'unchanged'])
-  }, 20_000)
-
   it('refuses a release whose image has a finding at the gate, writing nothing, with the gate in the summary', async () => {
     onRelease()
     inputs['fail-on-severity'] = 'HIGH'
