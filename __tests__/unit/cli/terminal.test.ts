@@ -26,19 +26,12 @@ function fakeTerminal(
   const out: string[] = []
   const err: string[] = []
   const questions: string[] = []
+  const stream = (kept: string[], name: string) => ({
+    write: (text: string) => void (kept.push(text), events.push(`${name} ${text}`))
+  })
   const terminal: Terminal = {
-    stdout: {
-      write: (text: string) => {
-        out.push(text)
-        events.push(`stdout ${text}`)
-      }
-    },
-    stderr: {
-      write: (text: string) => {
-        err.push(text)
-        events.push(`stderr ${text}`)
-      }
-    },
+    stdout: stream(out, 'stdout'),
+    stderr: stream(err, 'stderr'),
     live,
     interactive,
     color,
