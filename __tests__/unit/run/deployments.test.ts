@@ -222,11 +222,6 @@ describe('recordDeployments: the ref', () => {
     ["the workflow's sha when the image has no build tag", ['v1.2.0', 'production'], WORKFLOW_SHA],
     ["the workflow's sha when ECR does not describe the image", [], WORKFLOW_SHA],
     [
-      'not a tag that only looks like a build tag',
-      ['sha-FEDCBA9', 'sha-fedcba', 'xsha-fedcba9'],
-      WORKFLOW_SHA
-    ],
-    [
       "the build tag's commit by the convention's template",
       ['1.2.0', `api-feature-x-${OTHER_COMMIT}`],
       OTHER_COMMIT,
