@@ -259,36 +259,16 @@ describe('recordDeployments: the ref', () => {
     expect(outcomes).toEqual([outcome])
   })
 
-  it.each<[string, string, string[], Error]>([
-    [
-      'a 422 when the ref already is the workflow sha',
-      WORKFLOW_SHA,
-      [`sha-${WORKFLOW_SHA.slice(0, 7)}`],
-      httpError(422, 'No ref found')
-    ],
-    [
-      'a 422 when the run has no workflow sha to fall back on',
-      '',
-      [`sha-${OTHER_COMMIT}`],
-      httpError(422, 'No ref found')
-    ],
-    [
-      'a failure other than a 422',
-      WORKFLOW_SHA,
-      [`sha-${OTHER_COMMIT}`],
-      httpError(500, 'Server Error')
-    ],
-    [
-      'an error without a status',
-      WORKFLOW_SHA,
-      [`sha-${OTHER_COMMIT}`],
-      new Error('request timed out')
-    ]
+  it.each<[string, string, string, Error]>([
+    ['a 422 when the ref already is the workflow sha', WORKFLOW_SHA, WORKFLOW_SHA, noRef],
+    ['a 422 when the run has no workflow sha to fall back on', '', OTHER_COMMIT, noRef],
+    ['a failure other than a 422', WORKFLOW_SHA, OTHER_COMMIT, httpError(500, 'Server Error')],
+    ['an error without a status', WORKFLOW_SHA, OTHER_COMMIT, new Error('request timed out')]
   ])(
     'is not retried, but warns, and records the next deployment: %s',
-    async (_name, sha, tags, error) => {
+    async (_name, sha, commit, error) => {
       const { github, requests } = fakeGitHub({ recordErrors: { 1: error } })
-      const registry = described(tags, ['staging'])
+      const registry = described([`sha-${commit.slice(0, 7)}`], ['staging'])
       const outcomes = await record(
         github,
         registry,
