@@ -142,13 +142,8 @@ export class MemoryRegistry {
   }
 
   listTags(repository: string): Promise<Map<string, string>> {
-    return this.call(
-      'list',
-      repository,
-      [],
-      '',
-      () => new Map(Object.entries(this.tags(repository)))
-    )
+    const tags = () => new Map(Object.entries(this.tags(repository)))
+    return this.call('list', repository, [], '', tags)
   }
 
   getManifests(repository: string, refs: readonly ImageRef[]) {
@@ -202,13 +197,8 @@ export class MemoryRegistry {
   }
 
   scanFindings(repository: string, digest: string): Promise<ScanReport | undefined> {
-    return this.call(
-      'scan',
-      repository,
-      [digest],
-      ` ${nameOf(digest)}`,
-      () => this.facts[digest]?.scan
-    )
+    const what = ` ${nameOf(digest)}`
+    return this.call('scan', repository, [digest], what, () => this.facts[digest]?.scan)
   }
 
   signingStatuses(repository: string, digest: string): Promise<SigningState[]> {
