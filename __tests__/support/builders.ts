@@ -12,6 +12,7 @@ import type { RepositoryPlan, Step, StepKind } from '../../src/core/plan.js'
 import { requireVersion, type Version } from '../../src/core/version.js'
 import type { Change, RunResult } from '../../src/report/result.js'
 import type { LifecycleOutcome } from '../../src/run/cleanup.js'
+import type { PointerStatus } from '../../src/run/status.js'
 import { MEDIA_TYPES } from './oci.mjs'
 
 const names = new Map<string, string>()
@@ -133,6 +134,14 @@ export const intentFor = (
   { convention = environments, ...values }: Partial<RunValues> & { convention?: Convention } = {}
 ): Intent => derive(convention, trigger, { ...RUN, ...values })
 
+/** Where GitHub is and which run this is, on a GitHub Enterprise server. */
+export const GITHUB = {
+  apiUrl: 'https://ghe.example.com/api/v3',
+  serverUrl: 'https://ghe.example.com',
+  repository: 'acme/shop',
+  runId: '42'
+}
+
 export const uri = (repository: string): string =>
   `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repository}`
 
@@ -198,6 +207,22 @@ export const lifecycleOutcome = (
   action: LifecycleOutcome['action'],
   extra: Partial<LifecycleOutcome> = {}
 ): LifecycleOutcome => ({ repository, policy: '{}', difference: [], action, refused: [], ...extra })
+
+/** A pointer as status shows it: on no image, nothing known of it, unless told. */
+export const pointerStatus = (tag: string, extra: Partial<PointerStatus> = {}): PointerStatus => ({
+  tag,
+  digest: null,
+  versions: [],
+  buildTag: null,
+  commit: null,
+  commitUrl: null,
+  pushedAt: null,
+  sizeBytes: null,
+  scan: null,
+  signature: null,
+  withdrawn: false,
+  ...extra
+})
 
 /**
  * A trigger written as one says it, for tables whose rows are one line each: `push`, `push feature`,

@@ -16,28 +16,11 @@ import {
 } from '../../src/core/model.js'
 import type { Expiring } from '../../src/core/lifecycle.js'
 import type { ScanReport, SigningState } from '../../src/core/gates.js'
-import type { PreviewPoll, PutResult, Registry, StoredImage } from '../../src/ecr/registry.js'
+import type { PreviewPoll, PutResult, StoredImage } from '../../src/ecr/registry.js'
 import { nameOf, uri } from './builders.js'
 
-/** A call, as the log names it. */
-export type Operation =
-  | 'describe'
-  | 'list'
-  | 'read'
-  | 'images'
-  | 'stored'
-  | 'restore'
-  | 'scan'
-  | 'signing'
-  | 'put'
-  | 'remove'
-  | 'policy'
-  | 'put-policy'
-  | 'preview'
-  | 'poll'
-
-/** The ECR operation behind each call, as a failure names it. */
-const ECR: Record<Operation, string> = {
+/** Each call, as the log names it, and the ECR operation behind it, as a failure names it. */
+const ECR = {
   describe: 'DescribeRepositories',
   list: 'ListImages',
   read: 'BatchGetImage',
@@ -52,7 +35,8 @@ const ECR: Record<Operation, string> = {
   'put-policy': 'PutLifecyclePolicy',
   preview: 'StartLifecyclePolicyPreview',
   poll: 'GetLifecyclePolicyPreview'
-}
+} as const
+export type Operation = keyof typeof ECR
 
 export interface Fault {
   readonly operation: Operation
@@ -104,26 +88,8 @@ export interface Seed {
   readonly servesArchived?: boolean
 }
 
-type Port = Pick<
-  Registry,
-  | 'describeRepository'
-  | 'listTags'
-  | 'getManifests'
-  | 'describeImages'
-  | 'storedImage'
-  | 'restoreImage'
-  | 'scanFindings'
-  | 'signingStatuses'
-  | 'putTag'
-  | 'removeTag'
-  | 'removeTags'
-  | 'getLifecyclePolicy'
-  | 'putLifecyclePolicy'
-  | 'startLifecyclePreview'
-  | 'lifecyclePreview'
->
-
-export class MemoryRegistry implements Port {
+/** Every `Registry` method a stage calls; each stage's port checks the ones it takes. */
+export class MemoryRegistry {
   /** Repository → tag → digest: what a test reads the registry's end state from, and another writer changes. */
   readonly repositories: Record<string, Record<string, string>> = {}
   readonly manifests = new Map<string, Manifest>()
@@ -176,13 +142,8 @@ export class MemoryRegistry implements Port {
   }
 
   listTags(repository: string): Promise<Map<string, string>> {
-    return this.call(
-      'list',
-      repository,
-      [],
-      '',
-      () => new Map(Object.entries(this.tags(repository)))
-    )
+    const tags = () => new Map(Object.entries(this.tags(repository)))
+    return this.call('list', repository, [], '', tags)
   }
 
   getManifests(repository: string, refs: readonly ImageRef[]) {
@@ -236,13 +197,8 @@ export class MemoryRegistry implements Port {
   }
 
   scanFindings(repository: string, digest: string): Promise<ScanReport | undefined> {
-    return this.call(
-      'scan',
-      repository,
-      [digest],
-      ` ${nameOf(digest)}`,
-      () => this.facts[digest]?.scan
-    )
+    const what = ` ${nameOf(digest)}`
+    return this.call('scan', repository, [digest], what, () => this.facts[digest]?.scan)
   }
 
   signingStatuses(repository: string, digest: string): Promise<SigningState[]> {

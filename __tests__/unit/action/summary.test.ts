@@ -73,16 +73,7 @@ describe('report', () => {
         version: '1.2.0',
         'previous-digest': old,
         tags: ['production'],
-        changes: [
-          {
-            repository: 'api',
-            tag: 'production',
-            from: old,
-            to: build,
-            action: 'moved',
-            now: build
-          }
-        ],
+        changes: [change('api', 'production')],
         'ecr-promote': version
       },
       expect.objectContaining({ repository: 'worker', version: '', 'previous-digest': '' }),

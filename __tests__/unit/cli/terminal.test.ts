@@ -11,6 +11,7 @@ import {
   lifecycleOutcome,
   manifest,
   plan,
+  pointerStatus,
   result,
   v,
   write
@@ -25,19 +26,12 @@ function fakeTerminal(
   const out: string[] = []
   const err: string[] = []
   const questions: string[] = []
+  const stream = (kept: string[], name: string) => ({
+    write: (text: string) => void (kept.push(text), events.push(`${name} ${text}`))
+  })
   const terminal: Terminal = {
-    stdout: {
-      write: (text: string) => {
-        out.push(text)
-        events.push(`stdout ${text}`)
-      }
-    },
-    stderr: {
-      write: (text: string) => {
-        err.push(text)
-        events.push(`stderr ${text}`)
-      }
-    },
+    stdout: stream(out, 'stdout'),
+    stderr: stream(err, 'stderr'),
     live,
     interactive,
     color,
@@ -237,7 +231,6 @@ describe('changesTable', () => {
       change({ action: 'planned' }),
       change({ action: 'unchanged', now: a })
     ]
-    expect(changesTable(rows, plans, false)).not.toContain('\x1b')
     const coloured = changesTable(rows, plans, true)
     const actions = coloured.split('\n').map((line) => line.slice(line.lastIndexOf('  ') + 2))
     expect(actions).toEqual([
@@ -259,12 +252,6 @@ describe('changesTable', () => {
 })
 
 describe('renderResult', () => {
-  const pointer = {
-    buildTag: null,
-    commitUrl: null,
-    sizeBytes: null,
-    withdrawn: false
-  }
   const status = result({
     title: 'status',
     status: [
@@ -272,29 +259,16 @@ describe('renderResult', () => {
         repository: 'api',
         uri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/api',
         pointers: [
-          {
-            ...pointer,
-            tag: 'production',
+          pointerStatus('production', {
             digest: a,
             versions: ['1.2.0'],
             commit: '1a2b3c4',
             pushedAt: new Date('2026-11-19T15:00:00Z'),
             scan: 'COMPLETE: HIGH 1',
             signature: 'cosign signed'
-          },
-          {
-            ...pointer,
-            tag: 'staging',
-            digest: null,
-            versions: [],
-            commit: null,
-            pushedAt: null,
-            scan: null,
-            signature: null
-          },
-          {
-            ...pointer,
-            tag: 'canary',
+          }),
+          pointerStatus('staging'),
+          pointerStatus('canary', {
             digest: b,
             versions: ['1.1.0'],
             commit: '1b2c3d4',
@@ -302,7 +276,7 @@ describe('renderResult', () => {
             scan: 'NOT SCANNED',
             signature: 'unsigned',
             withdrawn: true
-          }
+          })
         ],
         withdrawn: [{ version: '1.1.0', tag: 'withdrawn-1.1.0', digest: b }]
       },
@@ -416,7 +390,6 @@ describe('renderResult', () => {
     const coloured = renderResult(outcome, true)
     expect(coloured).toContain('\x1b[31mfailed:\x1b[0m\n  boom\n')
     expect(coloured).toContain('\x1b[31mfailed\x1b[0m')
-    expect(renderResult(outcome, false)).not.toContain('\x1b')
     expect(plain(coloured)).toBe(renderResult(outcome, false))
   })
 })

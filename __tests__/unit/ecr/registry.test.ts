@@ -297,16 +297,6 @@ describe('Registry writes', () => {
       { imageTag: 'sha-a' }
     ])
   })
-
-  it('restores an archived image to standard storage', async () => {
-    ecr.on(UpdateImageStorageClassCommand).resolves({ imageStatus: 'ACTIVATING' })
-    expect(await registry().restoreImage('app', digest)).toBe('ACTIVATING')
-    expect(sent(UpdateImageStorageClassCommand)).toEqual({
-      ...scope,
-      imageId: { imageDigest: digest },
-      targetStorageClass: 'STANDARD'
-    })
-  })
 })
 
 /** The calls the tables make, each on repository `app`. */
@@ -414,11 +404,17 @@ describe('Registry reads each answer as what it is', () => {
       () => expect(sent(BatchDeleteImageCommand).imageIds).toEqual([{ imageTag: 'latest' }])
     ],
     [
-      'a restore without a status, as under way',
+      'a restore to standard storage without a status, as under way',
       UpdateImageStorageClassCommand,
       {},
       restore,
-      'ACTIVATING'
+      'ACTIVATING',
+      () =>
+        expect(sent(UpdateImageStorageClassCommand)).toEqual({
+          ...scope,
+          imageId: { imageDigest: digest },
+          targetStorageClass: 'STANDARD'
+        })
     ],
     [
       'a restore of an image already restored, as ACTIVE',

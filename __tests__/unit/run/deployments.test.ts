@@ -21,9 +21,11 @@ import {
   environments,
   fakeDigest,
   fakeDigests,
+  GITHUB,
   manifest,
   nameOf,
   plan,
+  rows,
   uri,
   v
 } from '../../support/builders.js'
@@ -73,106 +75,50 @@ describe('plannedDeployments: one deployment for each pointer of an environment 
     ])
   })
 
-  it.each<[string, Change[], string[], Convention?, RepositoryPlan[]?]>([
-    [
-      'a pointer handed on, or moved since by another writer, is not this run to record',
-      [changed('api', 'production', 'moved', { now: older })],
-      []
-    ],
-    [
-      'a moved pointer succeeded',
-      [changed('api', 'staging', 'moved')],
-      ['staging success api:staging 1.2.0 a']
-    ],
-    [
-      'a pointer put back failed',
-      [changed('api', 'production', 'undone')],
-      ['production failure api:production 1.2.0 a']
-    ],
-    [
-      'a pointer that could not be written failed',
-      [changed('api', 'canary', 'failed')],
-      ['canary failure api:canary 1.2.0 a']
-    ],
-    ['an unchanged pointer is no deployment', [changed('api', 'production', 'unchanged')], []],
-    ['a planned pointer (dry run) is no deployment', [changed('api', 'production', 'planned')], []],
-    ['a removed mark is no deployment', [changed('api', 'production', 'removed')], []],
-    [
-      'a tag the convention maps to no environment is no deployment',
-      [changed('api', 'latest', 'moved'), changed('api', 'v1.2.0', 'created')],
-      []
-    ],
-    [
-      'a tag named like an Object property is no environment',
-      [changed('api', 'constructor', 'moved'), changed('api', 'toString', 'moved')],
-      [],
-      environments,
-      [planOf('api')]
-    ],
-    [
-      'channels records stable in production',
-      [changed('api', 'stable', 'moved'), changed('api', 'edge', 'moved')],
-      ['production success api:stable 1.2.0 a'],
-      channels
-    ],
-    [
-      'channels has no staging environment, though it has a staging promotion',
-      [changed('api', 'staging', 'moved')],
-      [],
-      channels
-    ],
-    [
-      "a pointer moved to another image than the plan's source carries no version",
-      [changed('api', 'production', 'undone', { to: other, now: other })],
-      ['production failure api:production - c']
-    ],
-    [
-      'a plan without a version records none',
-      [changed('api', 'staging', 'moved')],
-      ['staging success api:staging - a'],
-      environments,
-      [planOf('api')]
-    ],
-    [
-      'a change without a target is no deployment',
-      [changed('api', 'production', 'failed', { to: null, now: null })],
-      []
-    ],
-    [
-      'a change of a repository without a plan is no deployment',
-      [changed('web', 'production', 'moved')],
-      []
-    ],
-    [
-      "each repository's change takes its own plan, in the order of the changes",
-      [
-        changed('web', 'production', 'moved'),
-        changed('api', 'latest', 'moved'),
-        changed('api', 'production', 'created')
-      ],
-      ['production success web:production 2.0.0 a', 'production success api:production 1.2.0 a'],
-      environments,
-      [planOf('api', '1.2.0'), planOf('web', '2.0.0')]
-    ]
-  ])(
-    '%s',
-    (_name, changes, planned, convention = environments, plans = [planOf('api', '1.2.0')]) => {
-      expect(plannedDeployments(convention, plans, changes).map(line)).toEqual(planned)
-    }
-  )
+  /**
+   * Rows `name | changes | deployments | plans | convention`, lists `, `-separated, `-` for none: a
+   * change `api:production moved to=c now=-` (from b to a unless told); plans `api 1.2.0` and the
+   * environments unless told.
+   */
+  it.each(
+    rows(
+      'a pointer handed on, or moved since by another writer, is not this run to record | api:production moved now=b | -',
+      'a moved pointer succeeded | api:staging moved | staging success api:staging 1.2.0 a',
+      'a pointer put back failed | api:production undone | production failure api:production 1.2.0 a',
+      'a pointer that could not be written failed | api:canary failed | canary failure api:canary 1.2.0 a',
+      'an unchanged pointer is no deployment | api:production unchanged | -',
+      'a planned pointer (dry run) is no deployment | api:production planned | -',
+      'a removed mark is no deployment | api:production removed | -',
+      'a tag the convention maps to no environment is no deployment | api:latest moved, api:v1.2.0 created | -',
+      'a tag named like an Object property is no environment | api:constructor moved, api:toString moved | - | api',
+      'channels records stable in production | api:stable moved, api:edge moved | production success api:stable 1.2.0 a | api 1.2.0 | channels',
+      'channels has no staging environment, though it has a staging promotion | api:staging moved | - | api 1.2.0 | channels',
+      "a pointer moved to another image than the plan's source carries no version | api:production undone to=c now=c | production failure api:production - c",
+      'a plan without a version records none | api:staging moved | staging success api:staging - a | api',
+      'a change without a target is no deployment | api:production failed to=- now=- | -',
+      'a change of a repository without a plan is no deployment | web:production moved | -',
+      "each repository's change takes its own plan, in the order of the changes | web:production moved, api:latest moved, api:production created | production success web:production 2.0.0 a, production success api:production 1.2.0 a | api 1.2.0, web 2.0.0"
+    )
+  )('%s', (_name, written, planned, plans = 'api 1.2.0', convention = 'environments') => {
+    const list = (text: string) => (text === '-' ? [] : text.split(', '))
+    const changes = list(written).map((text) => {
+      const [pointer = '', action, ...extra] = text.split(' ')
+      const [repository = '', tag = ''] = pointer.split(':')
+      const at = ([key, name]: string[]) => [key, name === '-' ? null : fakeDigest(name ?? '')]
+      const moved = Object.fromEntries(extra.map((pair) => at(pair.split('='))))
+      return changed(repository, tag, action as Action, moved)
+    })
+    const planOfText = (text: string) => planOf(...(text.split(' ') as [string, string?]))
+    const ofConvention = convention === 'channels' ? channels : environments
+    expect(
+      plannedDeployments(ofConvention, list(plans).map(planOfText), changes).map(line)
+    ).toEqual(list(planned))
+  })
 })
 
 const WORKFLOW_SHA = '0123456789abcdef0123456789abcdef01234567'
 const OTHER_COMMIT = 'fedcba9'
-const githubContext = (sha = WORKFLOW_SHA, runId = '42') => ({
-  sha,
-  github: {
-    apiUrl: 'https://ghe.example.com/api/v3',
-    serverUrl: 'https://ghe.example.com',
-    repository: 'acme/shop',
-    runId
-  }
-})
+const githubContext = (sha = WORKFLOW_SHA, runId = '42') => ({ sha, github: { ...GITHUB, runId } })
 const LOG_URL = 'https://ghe.example.com/acme/shop/actions/runs/42'
 
 /** The signal of a run nobody cancels. */
@@ -276,11 +222,6 @@ describe('recordDeployments: the ref', () => {
     ["the workflow's sha when the image has no build tag", ['v1.2.0', 'production'], WORKFLOW_SHA],
     ["the workflow's sha when ECR does not describe the image", [], WORKFLOW_SHA],
     [
-      'not a tag that only looks like a build tag',
-      ['sha-FEDCBA9', 'sha-fedcba', 'xsha-fedcba9'],
-      WORKFLOW_SHA
-    ],
-    [
       "the build tag's commit by the convention's template",
       ['1.2.0', `api-feature-x-${OTHER_COMMIT}`],
       OTHER_COMMIT,
@@ -295,65 +236,39 @@ describe('recordDeployments: the ref', () => {
     expect(registry.log).toEqual(['images api a'])
   })
 
-  it("retries once at the workflow's sha when GitHub cannot resolve the image's commit (422)", async () => {
-    const { github, requests } = fakeGitHub({
-      recordErrors: { 1: httpError(422, `No ref found for: ${OTHER_COMMIT}`) }
-    })
-    const registry = described([`sha-${OTHER_COMMIT}`])
-    const outcomes = await record(github, registry, [deployment()])
-    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT, WORKFLOW_SHA])
-    expect(outcomes).toEqual([{ ...deployment(), id: 1002, ref: WORKFLOW_SHA }])
-  })
-
-  it('warns when the retry at the workflow sha fails too', async () => {
-    const { github, requests } = fakeGitHub({
-      recordErrors: {
-        1: httpError(422, `No ref found for: ${OTHER_COMMIT}`),
-        2: httpError(403, 'Resource not accessible by integration')
-      }
-    })
-    const registry = described([`sha-${OTHER_COMMIT}`])
-    const outcomes = await record(github, registry, [deployment()])
-    expect(requests).toHaveLength(2)
-    expect(outcomes).toEqual([
+  const noRef = httpError(422, `No ref found for: ${OTHER_COMMIT}`)
+  it.each<[string, Record<number, Error>, DeploymentOutcome]>([
+    [
+      "retries once at the workflow's sha when GitHub cannot resolve the image's commit (422)",
+      { 1: noRef },
+      { ...deployment(), id: 1002, ref: WORKFLOW_SHA }
+    ],
+    [
+      'warns when the retry at the workflow sha fails too',
+      { 1: noRef, 2: httpError(403, 'Resource not accessible by integration') },
       {
         ...deployment(),
         ref: WORKFLOW_SHA,
         warning: new Error('Resource not accessible by integration')
       }
-    ])
+    ]
+  ])('%s', async (_name, recordErrors, outcome) => {
+    const { github, requests } = fakeGitHub({ recordErrors })
+    const outcomes = await record(github, described([`sha-${OTHER_COMMIT}`]), [deployment()])
+    expect(requests.map((request) => request.ref)).toEqual([OTHER_COMMIT, WORKFLOW_SHA])
+    expect(outcomes).toEqual([outcome])
   })
 
-  it.each<[string, string, string[], Error]>([
-    [
-      'a 422 when the ref already is the workflow sha',
-      WORKFLOW_SHA,
-      [`sha-${WORKFLOW_SHA.slice(0, 7)}`],
-      httpError(422, 'No ref found')
-    ],
-    [
-      'a 422 when the run has no workflow sha to fall back on',
-      '',
-      [`sha-${OTHER_COMMIT}`],
-      httpError(422, 'No ref found')
-    ],
-    [
-      'a failure other than a 422',
-      WORKFLOW_SHA,
-      [`sha-${OTHER_COMMIT}`],
-      httpError(500, 'Server Error')
-    ],
-    [
-      'an error without a status',
-      WORKFLOW_SHA,
-      [`sha-${OTHER_COMMIT}`],
-      new Error('request timed out')
-    ]
+  it.each<[string, string, string, Error]>([
+    ['a 422 when the ref already is the workflow sha', WORKFLOW_SHA, WORKFLOW_SHA, noRef],
+    ['a 422 when the run has no workflow sha to fall back on', '', OTHER_COMMIT, noRef],
+    ['a failure other than a 422', WORKFLOW_SHA, OTHER_COMMIT, httpError(500, 'Server Error')],
+    ['an error without a status', WORKFLOW_SHA, OTHER_COMMIT, new Error('request timed out')]
   ])(
     'is not retried, but warns, and records the next deployment: %s',
-    async (_name, sha, tags, error) => {
+    async (_name, sha, commit, error) => {
       const { github, requests } = fakeGitHub({ recordErrors: { 1: error } })
-      const registry = described(tags, ['staging'])
+      const registry = described([`sha-${commit.slice(0, 7)}`], ['staging'])
       const outcomes = await record(
         github,
         registry,
@@ -573,22 +488,6 @@ const foreign = (id: number, time: string, given: unknown): DeploymentRecord => 
 })
 
 describe('recordsAt: where each pointer was at a moment', () => {
-  it("skips a record of another registry's repository of the same name", async () => {
-    const elsewhere: DeploymentRecord = {
-      ...at('api', 9, '12:00'),
-      payload: {
-        ...payload('api', 'production', '1.0.9', fakeDigest('9')),
-        image: `210987654321.dkr.ecr.eu-west-1.amazonaws.com/api@${fakeDigest('9')}`
-      }
-    }
-    const { github } = fakeGitHub({
-      pages: [[elsewhere, at('api', 8, '11:00')]],
-      states: landed(9, 8)
-    })
-    const found = await productionAt(github, ['api'])
-    expect(found.get('api')?.id).toBe(8)
-  })
-
   it('takes the newest landed record at or before the moment, per repository', async () => {
     const { github, histories, pagesRead } = fakeGitHub({
       pages: [
@@ -607,58 +506,61 @@ describe('recordsAt: where each pointer was at a moment', () => {
     expect(pagesRead()).toBe(2)
   })
 
-  it('counts a record made at the very moment', async () => {
-    const { github } = fakeGitHub({
-      pages: [[at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '13:00')]],
-      states: landed(1, 2)
-    })
-    const found = await productionAt(github, ['api'], {
-      at: { at: on19('13:00'), text: '2026-11-19T14:00+01:00' }
-    })
-    expect(found.get('api')?.id).toBe(1)
-  })
-
-  it('skips records that did not land, and asks the state only of records at or before the moment', async () => {
-    const { github, stateReads } = fakeGitHub({
-      pages: [
-        [
-          at('api', 6, '14:00'),
-          at('api', 5, '12:00'),
-          at('api', 4, '11:00'),
-          at('api', 3, '10:00'),
-          at('api', 2, '09:00'),
-          at('api', 1, '08:00')
-        ]
-      ],
-      states: { ...landed(6, 1), 5: 'failure', 4: 'error', 3: 'in_progress' }
-    })
-    const found = await productionAt(github, ['api'])
-    expect(found.get('api')?.id).toBe(1)
-    // 2 has no status at all; 6 is after the moment, so its state does not matter.
-    expect(stateReads).toEqual([5, 4, 3, 2, 1])
-  })
-
-  it("ignores other repositories' and other tags' records, and payloads ecr-promote did not write", async () => {
-    const { github, stateReads } = fakeGitHub({
-      pages: [
-        [
-          at('web', 9, '12:50'),
-          at('api', 8, '12:40', 'canary'),
-          foreign(7, '12:30', 'deployed api by hand'),
-          foreign(6, '12:20', {}),
-          foreign(5, '12:10', null),
-          foreign(4, '12:05', {
-            ...payload('api', 'production', null),
-            digest: 'x'
-          }),
-          at('api', 1, '12:00')
-        ]
-      ],
-      states: landed(9, 8, 7, 6, 5, 4, 1)
-    })
-    const found = await productionAt(github, ['api'])
-    expect(found.get('api')?.id).toBe(1)
-    expect(stateReads).toEqual([1])
+  const elsewhere: DeploymentRecord = {
+    ...at('api', 9, '12:00'),
+    payload: {
+      ...payload('api', 'production', '1.0.9', fakeDigest('9')),
+      image: `210987654321.dkr.ecr.eu-west-1.amazonaws.com/api@${fakeDigest('9')}`
+    }
+  }
+  const notOurs = [
+    at('web', 9, '12:50'),
+    at('api', 8, '12:40', 'canary'),
+    foreign(7, '12:30', 'deployed api by hand'),
+    foreign(6, '12:20', {}),
+    foreign(5, '12:10', null),
+    foreign(4, '12:05', { ...payload('api', 'production', null), digest: 'x' })
+  ]
+  const landing = ['14', '12', '11', '10', '09', '08'].map((hour, index) =>
+    at('api', 6 - index, `${hour}:00`)
+  )
+  type Found = [string, DeploymentRecord[], Record<number, string>, number, number[], Moment?]
+  it.each<Found>([
+    [
+      "skips a record of another registry's repository of the same name",
+      [elsewhere, at('api', 8, '11:00')],
+      landed(9, 8),
+      8,
+      [8]
+    ],
+    [
+      'counts a record made at the very moment',
+      [at('api', 2, '2026-11-19T13:00:00.001Z'), at('api', 1, '13:00')],
+      landed(1, 2),
+      1,
+      [1],
+      { at: on19('13:00'), text: '2026-11-19T14:00+01:00' }
+    ],
+    [
+      // 2 has no status at all; 6 is after the moment, so its state does not matter.
+      'skips records that did not land, and asks the state only of records at or before the moment',
+      landing,
+      { ...landed(6, 1), 5: 'failure', 4: 'error', 3: 'in_progress' },
+      1,
+      [5, 4, 3, 2, 1]
+    ],
+    [
+      "ignores other repositories' and other tags' records, and payloads ecr-promote did not write",
+      [...notOurs, at('api', 1, '12:00')],
+      landed(9, 8, 7, 6, 5, 4, 1),
+      1,
+      [1]
+    ]
+  ])('%s', async (...[, records, states, id, reads, moment]: Found) => {
+    const { github, stateReads } = fakeGitHub({ pages: [records], states })
+    const found = await productionAt(github, ['api'], moment && { at: moment })
+    expect(found.get('api')?.id).toBe(id)
+    expect(stateReads).toEqual(reads)
   })
 
   it.each<[string, FakeGitHub, number]>([

@@ -168,9 +168,6 @@ describe('checkGates: the scan gate', () => {
       { digest: amd64, platform: 'linux/amd64', status: 'COMPLETE' },
       { digest: arm64, platform: 'linux/arm64', status: 'NOT SCANNED' }
     ])
-    expect(outcome?.scan?.problems).toEqual([
-      `cannot move api:production to ${shortDigest(index)}: platform image linux/arm64 ${shortDigest(arm64)} was never scanned (ECR has no scan findings for it); scan it first, or set require-scan: false to let an unscanned image through`
-    ])
   })
 
   it('reports the failed reads of every repository, not only the first', async () => {
@@ -242,20 +239,9 @@ describe('checkGates: the signature gate', () => {
     ])
   })
 
-  it.each<[string, boolean, string, string[]]>([
-    ['present', true, 'SIGNED', []],
-    [
-      'absent',
-      false,
-      'UNSIGNED',
-      [
-        `cannot move api:production to ${shortDigest(plain)}: it has no cosign signature (no tag ${cosignTag(plain)} in api): sign it with cosign sign <repository uri>@${plain}, or set require-signature: off`
-      ]
-    ]
-  ])('cosign: looks the signature tag up; %s', async (_name, present, status, problems) => {
-    const registry = memoryRegistry({
-      tags: { api: present ? { [cosignTag(plain)]: before } : {} }
-    })
+  // Present here, absent below: what each verdict says is core/gates' to pin.
+  it('cosign: looks the signature tag up', async () => {
+    const registry = memoryRegistry({ tags: { api: { [cosignTag(plain)]: before } } })
     const [outcome] = await check(registry, [release('api')], {
       ...OFF,
       requireSignature: 'cosign'
@@ -263,11 +249,10 @@ describe('checkGates: the signature gate', () => {
     expect(registry.log).toEqual([`read api ${cosignTag(plain)}`])
     expect(outcome?.signature).toEqual({
       mode: 'cosign',
-      status,
+      status: 'SIGNED',
       detail: cosignTag(plain),
-      problems
+      problems: []
     })
-    expect(gateProblems(outcome ? [outcome] : [])).toEqual(problems)
   })
 
   it('runs both gates on the same move', async () => {

@@ -13,9 +13,11 @@ import {
   environments,
   fakeDigest,
   fakeDigests,
+  GITHUB,
   listing,
   manifest,
   nameOf,
+  pointerStatus,
   uri
 } from '../../support/builders.js'
 import { rejection } from '../../support/harness.js'
@@ -35,30 +37,9 @@ const [released, candidate, old, older, index, amd64, arm64, attestation] = fake
   '1',
   '2'
 )
-const github = {
-  apiUrl: 'https://ghe.example.com/api/v3',
-  serverUrl: 'https://ghe.example.com',
-  repository: 'acme/shop',
-  runId: '42'
-}
 const COMMIT = 'abcdef1'
 const OTHER_COMMIT = '1234567'
 const pushedAt = new Date('2026-11-19T15:00:00Z')
-
-/** A pointer no repository tag names. */
-const missing = (tag: string): PointerStatus => ({
-  tag,
-  digest: null,
-  versions: [],
-  buildTag: null,
-  commit: null,
-  commitUrl: null,
-  pushedAt: null,
-  sizeBytes: null,
-  scan: null,
-  signature: null,
-  withdrawn: false
-})
 
 describe('repositoryStatus (environments)', () => {
   const tags = listing(
@@ -75,26 +56,21 @@ describe('repositoryStatus (environments)', () => {
     ],
     [candidate, { scan: 'NOT SCANNED: none', signature: 'cosign signed' }]
   ])
-  const status = repositoryStatus(environments, 'api', uri('api'), tags, facts, github)
+  const status = repositoryStatus(environments, 'api', uri('api'), tags, facts, GITHUB)
 
   it('lists every pointer of the convention, in order, with what is on its image', () => {
-    expect(status).toMatchObject({ repository: 'api', uri: uri('api') })
     expect(status.pointers).toEqual([
-      {
-        tag: 'latest',
+      pointerStatus('latest', {
         digest: candidate,
         versions: ['1.11.0'],
         buildTag: `sha-${OTHER_COMMIT}`,
         commit: OTHER_COMMIT,
         commitUrl: `https://ghe.example.com/acme/shop/commit/${OTHER_COMMIT}`,
-        pushedAt: null,
-        sizeBytes: null,
         scan: 'NOT SCANNED: none',
         signature: 'cosign signed',
         withdrawn: true
-      },
-      {
-        tag: 'production',
+      }),
+      pointerStatus('production', {
         digest: released,
         versions: ['1.10.0', '1.10.0-rc.1', '1.9.0', '1.2.0'],
         buildTag: `sha-${COMMIT}`,
@@ -103,11 +79,10 @@ describe('repositoryStatus (environments)', () => {
         pushedAt,
         sizeBytes: 1234,
         scan: 'COMPLETE: HIGH 1',
-        signature: 'unsigned',
-        withdrawn: false
-      },
+        signature: 'unsigned'
+      }),
       expect.objectContaining({ tag: 'staging', digest: released, commit: COMMIT }),
-      missing('canary')
+      pointerStatus('canary')
     ])
   })
 
@@ -121,7 +96,7 @@ describe('repositoryStatus (environments)', () => {
 
   it('links no commit outside a runner, where the repository is not known', () => {
     const outside = repositoryStatus(environments, 'api', uri('api'), tags, facts, {
-      ...github,
+      ...GITHUB,
       repository: ''
     })
     expect(outside.pointers.map(({ commit, commitUrl }) => [commit, commitUrl])).toEqual([
@@ -139,18 +114,18 @@ describe('repositoryStatus (environments)', () => {
       uri('api'),
       listing('production=c sha-ABCDEF1=c v1.2=c'),
       new Map(),
-      github
+      GITHUB
     )
-    expect(bare.pointers[1]).toEqual({ ...missing('production'), digest: old })
+    expect(bare.pointers[1]).toEqual({ ...pointerStatus('production'), digest: old })
     expect(bare.withdrawn).toEqual([])
   })
 
   it('shows every pointer missing in a repository without tags', () => {
-    expect(repositoryStatus(environments, 'api', uri('api'), new Map(), new Map(), github)).toEqual(
+    expect(repositoryStatus(environments, 'api', uri('api'), new Map(), new Map(), GITHUB)).toEqual(
       {
         repository: 'api',
         uri: uri('api'),
-        pointers: ['latest', 'production', 'staging', 'canary'].map(missing),
+        pointers: ['latest', 'production', 'staging', 'canary'].map((tag) => pointerStatus(tag)),
         withdrawn: []
       }
     )
@@ -161,7 +136,7 @@ describe('repositoryStatus (channels)', () => {
   const tags = listing(
     `stable=a latest=a 1.2.0=a 1.2.0-rc.7=a 1.1.0=a api-feature-login-x-${COMMIT}=a edge=b api-main-${OTHER_COMMIT}=b withdrawn-1.3.0=b 1.3.0=b`
   )
-  const status = repositoryStatus(channels, 'api', uri('api'), tags, new Map(), github)
+  const status = repositoryStatus(channels, 'api', uri('api'), tags, new Map(), GITHUB)
 
   it('reads the channels pointers, versions without a prefix, and build tags with dashes in the branch', () => {
     const line = ({ tag, digest, versions, buildTag, commit, withdrawn }: PointerStatus) =>
@@ -202,7 +177,7 @@ const read = (
   registry: ReturnType<typeof holding>,
   repositories = ['api'],
   convention = environments
-) => readStatus(registry, convention, repositories, github)
+) => readStatus(registry, convention, repositories, GITHUB)
 const shown = (statuses: Awaited<ReturnType<typeof readStatus>>) =>
   statuses.flatMap(({ repository, pointers }) =>
     pointers.map(({ tag, scan, signature }) => [`${repository}:${tag}`, scan, signature])
