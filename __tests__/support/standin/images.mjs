@@ -134,11 +134,12 @@ import {
 import {
   ACCOUNT_ID,
   EcrError,
+  checkEnum,
+  checkSized,
   compareStrings,
   invalidParameter,
   isObject,
   nowSeconds,
-  sized,
   violated
 } from './protocol.mjs'
 import { isTagImmutable } from './repositories.mjs'
@@ -173,8 +174,6 @@ const failed = (failureCode, failureReason) => ({ failureCode, failureReason })
 const NOT_FOUND = failed('ImageNotFound', 'Requested image not found')
 /** @type {readonly ArchivedAnswer[]} what BatchGetImage may answer for an archived image */
 export const ARCHIVED_ANSWERS = ['ImageNotFound', 'ImageInaccessible', 'manifest']
-const ONE_TO_100 =
-  'Member must have length less than or equal to 100 and greater than or equal to 1'
 
 /**
  * Point `tag` at `image`, taking it off the image it was on (which stays, untagged or not).
@@ -278,8 +277,7 @@ function readManifest({ imageManifest: manifest, imageManifestMediaType: paramet
 
 /** @param {unknown} imageIds @returns {Record<string, any>[]} */
 function checkImageIds(imageIds) {
-  if (!sized(imageIds, 100)) throw violated('imageIds', ONE_TO_100)
-  return imageIds.map((id) => (isObject(id) ? id : {}))
+  return checkSized('imageIds', imageIds, 100).map((id) => (isObject(id) ? id : {}))
 }
 
 /** The imageId an answer carries: the digest, and the tag when one was requested. @param {StoredImage} image @param {unknown} tag @returns {ImageId} */
@@ -428,20 +426,12 @@ function imageDetail(repository, image) {
 function readFilter(filter) {
   if (filter !== undefined && !isObject(filter))
     throw violated('filter', 'Member must be a structure')
-  const tagStatus = filter?.tagStatus ?? 'ANY'
-  const imageStatus = filter?.imageStatus ?? 'ACTIVE'
-  if (!TAG_STATUSES.includes(tagStatus)) {
-    throw violated(
-      'filter.tagStatus',
-      'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'
-    )
-  }
-  if (!IMAGE_STATUS_FILTERS.includes(imageStatus)) {
-    throw violated(
-      'filter.imageStatus',
-      `Member must satisfy enum value set: [${IMAGE_STATUS_FILTERS.join(', ')}]`
-    )
-  }
+  const tagStatus = checkEnum('filter.tagStatus', filter?.tagStatus ?? 'ANY', TAG_STATUSES)
+  const imageStatus = checkEnum(
+    'filter.imageStatus',
+    filter?.imageStatus ?? 'ACTIVE',
+    IMAGE_STATUS_FILTERS
+  )
   /** Whether filter.imageStatus lets the image through. @param {StoredImage} image */
   const statusPasses = (image) => imageStatus === 'ANY' || statusOf(image) === imageStatus
   return { tagStatus, imageStatus, statusPasses }
@@ -525,14 +515,9 @@ export function createImageOperations(repositoryFor, paginate, readings, clock) 
     BatchGetImage(input) {
       const repository = repositoryFor(input)
       const ids = checkImageIds(input.imageIds)
-      const { acceptedMediaTypes: wanted } = input
-      if (
-        wanted !== undefined &&
-        !(sized(wanted, 100) && wanted.every((t) => typeof t === 'string'))
-      ) {
-        throw violated('acceptedMediaTypes', ONE_TO_100)
-      }
-      const accepted = new Set(wanted ?? DEFAULT_ACCEPTED_MEDIA_TYPES)
+      const { acceptedMediaTypes: wanted = DEFAULT_ACCEPTED_MEDIA_TYPES } = input
+      const strings = Array.isArray(wanted) && wanted.every((t) => typeof t === 'string')
+      const accepted = new Set(checkSized('acceptedMediaTypes', strings ? wanted : undefined, 100))
       /** @type {ReturnType<typeof imageOf>[]} */
       const images = []
       const failures = eachImage(repository, ids, (image, id) => {
@@ -625,13 +610,7 @@ export function createImageOperations(repositoryFor, paginate, readings, clock) 
 
     UpdateImageStorageClass(input) {
       const repository = repositoryFor(input)
-      const target = input.targetStorageClass
-      if (!STORAGE_CLASSES.includes(target)) {
-        throw violated(
-          'targetStorageClass',
-          'Member must satisfy enum value set: [STANDARD, ARCHIVE]'
-        )
-      }
+      const target = checkEnum('targetStorageClass', input.targetStorageClass, STORAGE_CLASSES)
       const { image, answer } = namedImage(repository, input)
       const status = statusOf(image)
       if (target === 'ARCHIVE' && status === 'ACTIVATING') {

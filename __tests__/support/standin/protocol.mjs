@@ -66,6 +66,19 @@ export const violated = (field, rule) =>
 export const sized = (value, max) =>
   Array.isArray(value) && value.length >= 1 && value.length <= max
 
+/** `value`, a list of 1 to `max` items, else InvalidParameterException. @param {string} field @param {unknown} value @param {number} max */
+export function checkSized(field, value, max) {
+  if (sized(value, max)) return value
+  const rule = `Member must have length less than or equal to ${max} and greater than or equal to 1`
+  throw violated(field, rule)
+}
+
+/** `value`, one of `values`, else InvalidParameterException. @template T @param {string} field @param {unknown} value @param {readonly T[]} values @returns {T} */
+export function checkEnum(field, value, values) {
+  if (values.includes(/** @type {T} */ (value))) return /** @type {T} */ (value)
+  throw violated(field, `Member must satisfy enum value set: [${values.join(', ')}]`)
+}
+
 /** @param {unknown} value @returns {value is Record<string, any>} */
 export const isObject = (value) =>
   typeof value === 'object' && value !== null && !Array.isArray(value)

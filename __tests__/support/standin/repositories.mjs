@@ -35,7 +35,9 @@ import {
   ACCOUNT_ID,
   EcrError,
   REGION,
+  checkEnum,
   checkRepositoryName,
+  checkSized,
   compareStrings,
   invalidParameter,
   isObject,
@@ -104,13 +106,8 @@ export function isTagImmutable(repository, tag) {
  * @returns {{ imageTagMutability: string, exclusionFilters: ExclusionFilter[] | undefined }}
  */
 function readMutability(input, required) {
-  const setting = input.imageTagMutability ?? (required ? undefined : 'MUTABLE')
-  if (!SETTINGS.includes(setting)) {
-    throw violated(
-      'imageTagMutability',
-      `Member must satisfy enum value set: [${SETTINGS.join(', ')}]`
-    )
-  }
+  const asked = input.imageTagMutability ?? (required ? undefined : 'MUTABLE')
+  const setting = checkEnum('imageTagMutability', asked, SETTINGS)
   const filters = input.imageTagMutabilityExclusionFilters
   if (!setting.endsWith('_WITH_EXCLUSION')) {
     if (filters !== undefined && !(Array.isArray(filters) && filters.length === 0)) {
@@ -125,20 +122,14 @@ function readMutability(input, required) {
       `Invalid parameter: ${setting} requires between 1 and 5 imageTagMutabilityExclusionFilters`
     )
   }
+  const field = 'imageTagMutabilityExclusionFilters'
   const exclusionFilters = filters.map((f) => {
-    if (!isObject(f) || f.filterType !== 'WILDCARD') {
-      throw violated(
-        'imageTagMutabilityExclusionFilters.filterType',
-        'Member must satisfy enum value set: [WILDCARD]'
-      )
+    const { filterType, filter } = isObject(f) ? f : {}
+    checkEnum(`${field}.filterType`, filterType, ['WILDCARD'])
+    if (typeof filter !== 'string' || !FILTER_RE.test(filter)) {
+      throw violated(`${field}.filter`, `must satisfy regular expression '${FILTER_RE.source}'`)
     }
-    if (typeof f.filter !== 'string' || !FILTER_RE.test(f.filter)) {
-      throw violated(
-        'imageTagMutabilityExclusionFilters.filter',
-        `must satisfy regular expression '${FILTER_RE.source}'`
-      )
-    }
-    return { filterType: 'WILDCARD', filter: f.filter }
+    return { filterType: 'WILDCARD', filter }
   })
   return { imageTagMutability: setting, exclusionFilters }
 }
@@ -204,17 +195,9 @@ export function createRepositories() {
         const all = [...repositories.values()].sort((a, b) => compareStrings(a.name, b.name))
         return { repositories: all.map(describeRepository) }
       }
-      if (!sized(names, 100)) {
-        throw violated(
-          'repositoryNames',
-          'Member must have length less than or equal to 100 and greater than or equal to 1'
-        )
-      }
-      return {
-        repositories: names.map((name) =>
-          describeRepository(repositoryFor({ repositoryName: name }))
-        )
-      }
+      const named = checkSized('repositoryNames', names, 100)
+      const each = (/** @type {unknown} */ name) => repositoryFor({ repositoryName: name })
+      return { repositories: named.map(each).map(describeRepository) }
     },
 
     PutImageTagMutability(input) {
