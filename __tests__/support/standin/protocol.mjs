@@ -129,6 +129,12 @@ export const operationChecker =
     throw new TypeError(`${what}: unknown operation '${String(operation)}'; known: ${known}`)
   }
 
+/** A RangeError unless `count` is a positive integer. @param {string} what @param {unknown} count */
+export function checkCount(what, count) {
+  if (Number.isInteger(count) && Number(count) >= 1) return
+  throw new RangeError(`${what}: count must be a positive integer, got ${count}`)
+}
+
 /** A listing's sort key: a number, then a string. @typedef {[number, string]} Key */
 /** @param {Key} a @param {Key} b */
 const compareKeys = ([n, s], [m, t]) => n - m || compareStrings(s, t)
