@@ -43,10 +43,10 @@
  *   release(), then go on whether or not their client is still there: a test pins an interleaving
  *   instead of timing it. Returns { arrived(n = 1): resolves once n are held, release() }; the
  *   first hold a request matches takes it. reset() releases them; close() ends them unapplied.
- * - rewrite(operation, change, { count = Infinity }) or (operation, null): the next `count`
- *   successful answers of it are sent as change(a deep copy) returns them: an answer legal in form
- *   but odd (a page without its list, an id left out, a nextToken again), as a proxy might send.
- *   No reading of ECR. Failed and faulted answers are not rewritten.
+ * - rewrite(operation, change) or (operation, null): every later successful answer of it is sent
+ *   as change(a deep copy) returns it, until null: an answer legal in form but odd (a page without
+ *   its list, an id left out, a nextToken again), as a proxy might send. No reading of ECR. Failed
+ *   and faulted answers are not rewritten.
  * - reset() turns latency, faults and quotas off and clears hangs, throttles, rewrites, `injected`
  *   and `throttled`; requests already delayed or hanging go on. close() ends them all at once
  *   (delays cancelled unapplied), so it returns promptly.
@@ -82,7 +82,7 @@ const MAX_DELAY_MS = 2147483647
  *   hang(operation: string, options?: HangOptions): void,
  *   hold(operation: string, options?: HoldOptions): Hold,
  *   faults(options: FaultOptions | null): void,
- *   rewrite(operation: string, change: ((body: any) => unknown) | null, options?: { count?: number }): void,
+ *   rewrite(operation: string, change: ((body: any) => unknown) | null): void,
  *   quota(spec: { [operation: string]: QuotaSpec | undefined } | null): void,
  *   throttle(operation: string, options?: { count?: number }): void,
  *   throttled: ThrottledCall[]
@@ -143,7 +143,7 @@ export function createFaults(clock, checkOperation) {
   let faultConfig
   /** @type {{ operation: string, remaining: number, apply: boolean }[]} */
   const pendingHangs = []
-  /** rewrite() by operation. @type {Map<string, { change: (body: any) => unknown, remaining: number }>} */
+  /** rewrite() by operation. @type {Map<string, (body: any) => unknown>} */
   const rewrites = new Map()
   /** quota() token buckets by operation. @type {Map<string, { rate: number, burst: number, tokens: number, last: number }>} */
   const buckets = new Map()
@@ -245,11 +245,9 @@ export function createFaults(clock, checkOperation) {
    * @returns {import('./protocol.mjs').Outcome}
    */
   function rewritten(operation, outcome) {
-    const rewrite = rewrites.get(operation)
-    if (!rewrite || outcome.status !== 200) return outcome
-    rewrite.remaining -= 1
-    if (rewrite.remaining <= 0) rewrites.delete(operation)
-    return { ...outcome, body: rewrite.change(structuredClone(outcome.body)) }
+    const change = rewrites.get(operation)
+    if (!change || outcome.status !== 200) return outcome
+    return { ...outcome, body: change(structuredClone(outcome.body)) }
   }
 
   /** @type {FaultControl} */
@@ -347,13 +345,12 @@ export function createFaults(clock, checkOperation) {
       const operations = only && new Set(only.map((op) => checkOperation(op, 'faults')))
       faultConfig = { rate, operations, kinds: [...kinds], random: draw }
     },
-    rewrite(operation, change, { count = Infinity } = {}) {
+    rewrite(operation, change) {
       checkOperation(operation, 'rewrite')
       if (change === null) return void rewrites.delete(operation)
       if (typeof change !== 'function')
         throw new TypeError('rewrite: change must be a function or null')
-      if (!(count >= 1)) throw new RangeError(`rewrite: count must be at least 1, got ${count}`)
-      rewrites.set(operation, { change, remaining: count })
+      rewrites.set(operation, change)
     },
     quota(spec) {
       if (spec === null) return buckets.clear()
