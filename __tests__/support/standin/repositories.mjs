@@ -3,32 +3,25 @@
  * Repositories and their settings.
  *
  * CreateRepository (API Reference: CreateRepository)
- * - imageTagMutability defaults to MUTABLE; valid values MUTABLE | IMMUTABLE |
- *   IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION.
- * - imageTagMutabilityExclusionFilters (1-5 items, filterType WILDCARD, filter matching
- *   `^[0-9a-zA-Z._*-]{1,128}$`; API Reference: ImageTagMutabilityExclusionFilter) are required with
- *   the *_WITH_EXCLUSION settings and rejected (InvalidParameterException) with the others.
- * - An existing name -> RepositoryAlreadyExistsException.
- *
+ * - imageTagMutability MUTABLE (default) | IMMUTABLE | IMMUTABLE_WITH_EXCLUSION |
+ *   MUTABLE_WITH_EXCLUSION. imageTagMutabilityExclusionFilters (1-5, filterType WILDCARD, filter
+ *   `^[0-9a-zA-Z._*-]{1,128}$`; API Reference: ImageTagMutabilityExclusionFilter) are required
+ *   with the *_WITH_EXCLUSION settings and refused with the others (InvalidParameterException).
+ *   An existing name: RepositoryAlreadyExistsException.
  * DescribeRepositories (API Reference: DescribeRepositories, Repository)
- * - Returns repositoryArn, registryId, repositoryName, repositoryUri
- *   (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), createdAt (epoch seconds),
- *   imageTagMutability and imageTagMutabilityExclusionFilters (only when set).
- * - With repositoryNames (1-100), any unknown name fails the whole call with
- *   RepositoryNotFoundException. Without, every repository is listed (by name) on one page.
- *
+ * - repositoryArn, registryId, repositoryName, repositoryUri (`<account>.dkr.ecr.<region>.
+ *   amazonaws.com/<name>`), createdAt, imageTagMutability and its filters (when set). With
+ *   repositoryNames (1-100) an unknown name fails the whole call (RepositoryNotFoundException);
+ *   without, every repository by name, on one page.
  * PutImageTagMutability (API Reference: PutImageTagMutability)
- * - Same validation as CreateRepository (imageTagMutability required); returns registryId,
- *   repositoryName, imageTagMutability, imageTagMutabilityExclusionFilters (when set).
- *
+ * - Checked as in CreateRepository (imageTagMutability required); answers registryId,
+ *   repositoryName, imageTagMutability and its filters (when set).
  * Tag mutability, which PutImage (./images.mjs) asks of a tag already on another image
- * - MUTABLE lets image tags be overwritten; IMMUTABLE lets none be. An exclusion filter "specifies
- *   which image tags should be excluded from the repository's image tag mutability setting" (API
- *   Reference: ImageTagMutabilityExclusionFilter): IMMUTABLE_WITH_EXCLUSION is IMMUTABLE but for
- *   the tags a filter matches, which can be overwritten; MUTABLE_WITH_EXCLUSION is MUTABLE but
- *   for the tags a filter matches, which cannot.
- * - A WILDCARD filter matches a tag when the whole tag fits it: `*` stands for any run of
- *   characters (none included), every other character for itself.
+ * - MUTABLE lets tags be overwritten, IMMUTABLE none. A filter "specifies which image tags should
+ *   be excluded from the repository's image tag mutability setting": IMMUTABLE_WITH_EXCLUSION
+ *   lets the tags a filter matches be overwritten, MUTABLE_WITH_EXCLUSION keeps them.
+ * - A WILDCARD filter matches a tag when the whole tag fits it: `*` any run of characters (none
+ *   included), every other character itself.
  */
 
 import {

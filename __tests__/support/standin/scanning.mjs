@@ -1,49 +1,43 @@
 // @ts-check
 /**
- * What a promotion gate reads of an image: its scan findings and its signing status. The stand-in
- * runs no scanner and no signer: tests record the outcome with control.setScan and
- * control.setSigning (./admin.mjs), which recordScan and recordSigning here check and turn into
- * the wire shapes below. Both live on the image, so deleting the image deletes them.
+ * What a promotion gate reads of an image: its scan findings and its signing status. No scanner or
+ * signer runs: tests record the outcome with control.setScan and control.setSigning (./admin.mjs),
+ * which recordScan and recordSigning check and turn into the wire shapes below. Both live on the
+ * image and go with it.
  *
  * DescribeImageScanFindings (API Reference: DescribeImageScanFindings, ImageScanStatus,
  * ImageScanFindings, ImageScanFinding, EnhancedImageScanFinding, PackageVulnerabilityDetails)
- * - imageId must name an image in any status (./images.mjs), else ImageNotFoundException.
- * - An ARCHIVED or ACTIVATING image answers status IMAGE_ARCHIVED and no findings, whatever scan
- *   is recorded (ScanStatus IMAGE_ARCHIVED; reading: an image being restored is still archived).
- *   Otherwise an image without a recorded scan -> ScanNotFoundException.
+ * - imageId names an image in any status (./images.mjs), else ImageNotFoundException. An ARCHIVED
+ *   or ACTIVATING image answers status IMAGE_ARCHIVED and no findings (reading: an image being
+ *   restored is still archived); else an image without a scan: ScanNotFoundException.
  * - A scan with completeAfterMs reads IN_PROGRESS until that many ms (real clock) after setScan,
- *   then its own status; it completes at that moment (imageScanCompletedAt).
- * - Only COMPLETE (basic scanning) and ACTIVE (enhanced scanning, Amazon Inspector) carry
- *   findings. Every other status (IN_PROGRESS, FAILED, UNSUPPORTED_IMAGE, PENDING,
- *   SCAN_ELIGIBILITY_EXPIRED, FINDINGS_UNAVAILABLE, LIMIT_EXCEEDED, IMAGE_ARCHIVED) answers
- *   imageScanStatus alone: imageScanFindings is omitted, not empty (reading: the API Reference
- *   makes it optional and does not say when it is present).
- * - Response { registryId, repositoryName, imageId { imageDigest, imageTag (when requested by
- *   tag) }, imageScanStatus { status, description }, imageScanFindings? { imageScanCompletedAt,
- *   vulnerabilitySourceUpdatedAt (epoch seconds, both the moment the scan completed),
- *   findingSeverityCounts { SEVERITY: n }, findings (basic) | enhancedFindings (enhanced) },
- *   nextToken? }. description is setScan's, else a stand-in sentence for the status.
- * - Findings paginate with maxResults (1-1000, default 100) and nextToken like ListImages
- *   (./protocol.mjs), in setScan's order. findingSeverityCounts counts every finding of the scan
- *   on every page, enhanced findings of every status (SUPPRESSED and CLOSED too) included
- *   (reading: the counts describe the scan, not the page, and never under-report).
- * - Severities are FindingSeverity's: INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, UNDEFINED (the
- *   valid keys of findingSeverityCounts), for both shapes.
- * - basic finding: { name: id, description, uri, severity, attributes: [{ key: 'package_name',
- *   value }, { key: 'package_version', value }] }, each attribute only when setScan gives it.
- * - enhanced finding: { awsAccountId, findingArn, description, title, type
- *   'PACKAGE_VULNERABILITY', severity, status (default ACTIVE), fixAvailable (default YES with a
- *   fixedInVersion, else NO), packageVulnerabilityDetails { vulnerabilityId: id, source 'NVD',
- *   vulnerablePackages: [{ name, version?, fixedInVersion? }] (empty without a package) } };
- *   findingArn is the same for the same repository, digest, position and id.
+ *   then its own status, completed at that moment (imageScanCompletedAt).
+ * - Only COMPLETE (basic scanning) and ACTIVE (enhanced, Amazon Inspector) carry findings; every
+ *   other status answers imageScanStatus alone, imageScanFindings omitted, not empty (reading: the
+ *   API makes it optional and does not say when).
+ * - Answers { registryId, repositoryName, imageId { imageDigest, imageTag (when requested) },
+ *   imageScanStatus { status, description (setScan's, else the stand-in's for the status) },
+ *   imageScanFindings? { imageScanCompletedAt, vulnerabilitySourceUpdatedAt (both when the scan
+ *   completed), findingSeverityCounts, findings (basic) | enhancedFindings (enhanced) },
+ *   nextToken? }.
+ * - Findings page by maxResults (1-1000, default 100) and nextToken as ListImages does
+ *   (./protocol.mjs), in setScan's order; findingSeverityCounts counts every finding of the scan
+ *   on every page, SUPPRESSED and CLOSED ones too (reading: the counts describe the scan).
+ * - Severities (FindingSeverity): INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, UNDEFINED.
+ * - basic: { name: id, description, uri, severity, attributes: [{ key: 'package_name', value },
+ *   { key: 'package_version', value }] (each when setScan gives it) }.
+ * - enhanced: { awsAccountId, findingArn (the same for the same repository, digest, position and
+ *   id), description, title, type 'PACKAGE_VULNERABILITY', severity, status (default ACTIVE),
+ *   fixAvailable (default YES with a fixedInVersion, else NO), packageVulnerabilityDetails {
+ *   vulnerabilityId: id, source 'NVD', vulnerablePackages: [{ name, version?, fixedInVersion? }]
+ *   (empty without a package) } }.
  *
  * DescribeImageSigningStatus (API Reference: DescribeImageSigningStatus, ImageSigningStatus)
- * - imageId must name an image in any status, else ImageNotFoundException.
- * - Response { registryId, repositoryName, imageId, signingStatuses: [{ signingProfileArn, status
- *   IN_PROGRESS | COMPLETE | FAILED, failureCode?, failureReason? }] } in setSigning's order; an
- *   image never signed answers signingStatuses: [] (reading: no signing rule matched it, which
- *   is not an error). An IN_PROGRESS entry with completeAfterMs reads COMPLETE that many ms (real
- *   clock) after setSigning.
+ * - imageId names an image in any status, else ImageNotFoundException. Answers { registryId,
+ *   repositoryName, imageId, signingStatuses: [{ signingProfileArn, status IN_PROGRESS | COMPLETE
+ *   | FAILED, failureCode?, failureReason? }] } in setSigning's order; never signed: [] (reading:
+ *   no signing rule matched it, no error). An IN_PROGRESS entry with completeAfterMs reads
+ *   COMPLETE that many ms (real clock) after setSigning.
  */
 
 import { sha256Hex } from '../oci.mjs'
