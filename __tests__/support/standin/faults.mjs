@@ -332,13 +332,8 @@ export function createFaults(clock, checkOperation) {
       if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
         throw new RangeError(`faults: rate must be a number from 0 to 1, got ${String(rate)}`)
       }
-      if (
-        !Array.isArray(kinds) ||
-        kinds.length === 0 ||
-        kinds.some((k) => !FAULT_KINDS.includes(k))
-      ) {
+      if (!Array.isArray(kinds) || !kinds.length || kinds.some((k) => !FAULT_KINDS.includes(k)))
         throw new RangeError(`faults: kinds must be a non-empty list of ${FAULT_KINDS.join(', ')}`)
-      }
       if (only !== undefined && !Array.isArray(only)) {
         throw new TypeError('faults: operations must be a list of operation names')
       }
@@ -357,25 +352,19 @@ export function createFaults(clock, checkOperation) {
       if (!isObject(spec)) {
         throw new TypeError('quota: pass { [operation]: { rate, burst } } or null')
       }
-      /** @type {[string, QuotaSpec][]} */
-      const entries = []
-      for (const [operation, value] of Object.entries(spec)) {
-        if (value === undefined) continue
-        checkOperation(operation, 'quota')
-        const { rate, burst } = isObject(value) ? value : {}
-        if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
-          throw new RangeError(`quota: ${operation}.rate must be a positive number, got ${rate}`)
-        }
-        if (typeof burst !== 'number' || !Number.isFinite(burst) || burst < 1) {
-          throw new RangeError(`quota: ${operation}.burst must be a number >= 1, got ${burst}`)
-        }
-        entries.push([operation, { rate, burst }])
-      }
-      buckets.clear()
       const now = clock()
-      for (const [operation, { rate, burst }] of entries) {
-        buckets.set(operation, { rate, burst, tokens: burst, last: now })
-      }
+      const entries = Object.entries(spec).flatMap(([operation, value]) => {
+        if (value === undefined) return []
+        checkOperation(operation, 'quota')
+        const { rate = NaN, burst = NaN } = isObject(value) ? value : {}
+        if (!(Number.isFinite(rate) && rate > 0))
+          throw new RangeError(`quota: ${operation}.rate must be a positive number, got ${rate}`)
+        if (!(Number.isFinite(burst) && burst >= 1))
+          throw new RangeError(`quota: ${operation}.burst must be a number >= 1, got ${burst}`)
+        return [{ operation, bucket: { rate, burst, tokens: burst, last: now } }]
+      })
+      buckets.clear()
+      for (const { operation, bucket } of entries) buckets.set(operation, bucket)
     }
   }
 
