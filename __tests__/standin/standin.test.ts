@@ -589,47 +589,34 @@ describe('lifecycle policies', () => {
     return { digest, pushedAt, tags: tags?.split(',') ?? [], children: children?.split(',') ?? [] }
   }
 
+  // Each row: rules | images | what expires, each a list separated by '; '.
   it.each([
     [
       'a multi-entry prefix list selects only images carrying every entry',
-      ['1 tagged sinceImagePushed 1 tagPrefixList production,v'],
-      ['a 5 production', 'b 5 production,v1.0.0'],
-      ['b 1']
+      '1 tagged sinceImagePushed 1 tagPrefixList production,v | a 5 production; b 5 production,v1.0.0 | b 1'
     ],
     [
       'a pattern matches the whole tag, * any run of characters',
-      ['1 tagged sinceImagePushed 1 tagPatternList v*.*.*'],
-      ['a 5 v1.2.3', 'b 5 v1.2', 'c 5 xv1.2.3'],
-      ['a 1']
+      '1 tagged sinceImagePushed 1 tagPatternList v*.*.* | a 5 v1.2.3; b 5 v1.2; c 5 xv1.2.3 | a 1'
     ],
     [
       'imageCountMoreThan keeps the newest by push time',
-      ['1 tagged imageCountMoreThan 2 tagPrefixList sha-'],
-      ['a 3 sha-1', 'b 1 sha-2', 'c 2 sha-3'],
-      ['a 1']
+      '1 tagged imageCountMoreThan 2 tagPrefixList sha- | a 3 sha-1; b 1 sha-2; c 2 sha-3 | a 1'
     ],
     [
       'an image a higher rule selected is never expired by a lower one, but still counted',
-      [
-        '1 tagged sinceImagePushed 9999 tagPatternList production',
-        '2 tagged imageCountMoreThan 1 tagPrefixList sha-'
-      ],
-      ['a 3 sha-1,production', 'b 2 sha-2', 'c 1 sha-3'],
-      ['b 2']
+      '1 tagged sinceImagePushed 9999 tagPatternList production; 2 tagged imageCountMoreThan 1 tagPrefixList sha- | a 3 sha-1,production; b 2 sha-2; c 1 sha-3 | b 2'
     ],
     [
       'untagged selects images without tags; any selects every image',
-      ['1 untagged sinceImagePushed 7', '2 any sinceImagePushed 30'],
-      ['a 8', 'b 31 x', 'c 3', 'd 3 y'],
-      ['a 1', 'b 2']
+      '1 untagged sinceImagePushed 7; 2 any sinceImagePushed 30 | a 8; b 31 x; c 3; d 3 y | a 1; b 2'
     ],
     [
       'a platform image of an index that stays is not expired',
-      ['1 untagged sinceImagePushed 7'],
-      ['index 100 v1 child', 'child 100', 'loose 100'],
-      ['loose 1']
+      '1 untagged sinceImagePushed 7 | index 100 v1 child; child 100; loose 100 | loose 1'
     ]
-  ])('evaluation: %s', (_, rules, images, expired) => {
+  ])('evaluation: %s', (_, row) => {
+    const [rules = [], images = [], expired] = row.split(' | ').map((part) => part.split('; '))
     const expiring = evaluatePolicy({ rules: rules.map(rule) }, images.map(image), NOW)
     expect(expiring.map((e) => `${e.image.digest} ${e.rulePriority}`)).toEqual(expired)
   })

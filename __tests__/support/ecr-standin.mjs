@@ -1,27 +1,15 @@
 // @ts-check
 /**
- * ecr-standin.mjs: an in-memory Amazon ECR stand-in that speaks ECR's real wire protocol.
+ * ecr-standin.mjs: an in-memory Amazon ECR stand-in that speaks ECR's wire protocol, Node built-ins
+ * only; the real `@aws-sdk/client-ecr` (or the bundled action, by AWS_ENDPOINT_URL_ECR) talks to it
+ * as to ECR. Its rules, each with the API Reference behaviour it follows, are in standin/: the
+ * protocol (protocol.mjs), repositories, images, lifecycle, scanning, and the control API
+ * (faults.mjs, admin.mjs). Account 123456789012 in us-east-1.
  *
- * Plain ESM JavaScript, Node built-ins only. The real `@aws-sdk/client-ecr` client (or the bundled
- * action via AWS_ENDPOINT_URL_ECR) talks to it exactly as it would talk to ECR. Its rules, each
- * with the ECR API Reference behaviour it follows, are in the modules that implement them:
- *   standin/protocol.mjs      AWS JSON 1.1, errors, registryId, repository names, pagination
- *   standin/repositories.mjs  CreateRepository, DescribeRepositories, PutImageTagMutability
- *   standin/images.mjs        PutImage, BatchGetImage, ListImages, DescribeImages, BatchDeleteImage,
- *                             UpdateImageStorageClass; image status ACTIVE / ARCHIVED / ACTIVATING
- *   standin/lifecycle.mjs     PutLifecyclePolicy, GetLifecyclePolicy, StartLifecyclePolicyPreview,
- *                             GetLifecyclePolicyPreview
- *   standin/scanning.mjs      DescribeImageScanFindings, DescribeImageSigningStatus
- *   standin/faults.mjs        control.latency, hang, hold, faults (mulberry32), quota, throttle,
- *                             rewrite
- *   standin/admin.mjs         control.calls, deny, failPutImage, seedTags, setPushedAt, waitFor,
- *                             snapshot, setScan, setSigning, archive, archivedAnswer
- *
- * startStandIn() options: host, port (0: a free one), clock (a function returning the current time in ms, default
- * Date.now: the quota buckets refill on it, archive restores end on it, and the `at` of calls and
- * throttled come from it, so a test can step time by hand; image push and archive times, latency
- * timers and the completeAfterMs of scans and signing stay on the real clock). The registry is account
- * 123456789012 in us-east-1.
+ * startStandIn({ host, port (0: a free one), clock (ms, default Date.now) }): quota buckets refill,
+ * archive restores end and the `at` of calls and throttled are read on `clock`, so a test can step
+ * time by hand; push and archive times, latency timers and the completeAfterMs of scans and signing
+ * stay on the real clock.
  *
  * CLI: `node __tests__/support/ecr-standin.mjs [--port N] [--host H]` prints the URL on one line
  * and stays up until SIGINT/SIGTERM.
@@ -109,11 +97,8 @@ export async function startStandIn({ host = '127.0.0.1', port = 0, clock = Date.
 /** @param {string[]} args */
 async function main(args) {
   const usage = 'usage: ecr-standin.mjs [--port N] [--host H]'
-  const flags = {
-    port: { type: /** @type {const} */ ('string') },
-    host: { type: /** @type {const} */ ('string') }
-  }
-  const { values } = parseArgs({ args, options: flags, strict: true })
+  const options = /** @type {const} */ ({ port: { type: 'string' }, host: { type: 'string' } })
+  const { values } = parseArgs({ args, options, strict: true })
   const port = Number(values.port ?? 0)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port needs a port number; ${usage}`)
@@ -132,15 +117,7 @@ async function main(args) {
 }
 
 const script = process.argv[1]
-const invokedDirectly = (() => {
-  try {
-    return script !== undefined && import.meta.url === pathToFileURL(realpathSync(script)).href
-  } catch {
-    return false
-  }
-})()
-
-if (invokedDirectly) {
+if (script !== undefined && import.meta.url === pathToFileURL(realpathSync(script)).href) {
   main(process.argv.slice(2)).catch((error) => {
     process.stderr.write(`ecr-standin: ${error instanceof Error ? error.message : error}\n`)
     process.exit(1)

@@ -8,8 +8,7 @@
  *   that is not a JSON object: 400. Errors are { message, documentation_url }.
  * - Owner and repository names are not case sensitive, and every repository exists. There are no
  *   branches or commit statuses: `auto_merge` and `required_contexts` are ignored (no 409, no 202).
- * - Create: `ref` is required (422); a ref given to rejectRefs() gets 422 "No ref found for: <ref>".
- *   A 40-hex ref is its own sha; any other ref gets a FAKE sha, sha1("github-fake:" + ref), the
+ * - Create: `ref` is required (422). A 40-hex ref is its own sha; any other ref gets a FAKE sha, sha1("github-fake:" + ref), the
  *   same for the same ref. `payload`, "a JSON text field", is an object or a string and is
  *   returned as sent (a string stays a string). Defaults: task "deploy", environment
  *   "production", description "", transient false, production exactly for "production".
@@ -24,12 +23,13 @@
  *   header (prev, next, last, first, those that apply) when there is more than one page.
  * - Faults (control.fault) answer the requests they match as GitHub on a bad day would: held
  *   unanswered, a raw answer (HTML, malformed JSON, a rate limit with `retry-after`), or the usual
- *   answer with a Link rel="next" of the test's choosing (itself, or pages without end).
+ *   answer with a Link rel="next" of the test's choosing (itself, or pages without end); an outage
+ *   (control.setOutage) holds every request.
  */
 
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { STATUS_CODES, createServer } from 'node:http'
+import { createServer } from 'node:http'
 import { URL, URLSearchParams } from 'node:url'
 
 const DOCS = 'https://docs.github.com/rest/deployments'
@@ -52,9 +52,8 @@ const CREATOR = { login: 'github-fake', id: 1, node_id: 'U_fake1', type: 'User',
  *   transientEnvironment?: boolean, productionEnvironment?: boolean, statuses?: SeedStatus[] }} Seed
  * @typedef {{ method: string, path: string, query: Record<string, string>, body: unknown,
  *   authorization: string | null }} RecordedRequest
- * @typedef {null | { status: number } | { hang: true }} Outage
  * @typedef {{ status: number, body: unknown, headers?: Record<string, string> }} Reply
- * @typedef {{ method?: string, path?: string | RegExp, query?: Record<string, string>,
+ * @typedef {{ method?: string, path?: string, query?: Record<string, string>,
  *   times?: number }} FaultMatch
  * @typedef {{ hang: true } | { status: number, text: string, headers?: Record<string, string> }
  *   | { next: (url: URL) => string }} Fault
@@ -92,9 +91,7 @@ const fail = (status, message, more = {}) => ({
 /**
  * Start the fake on host:port (0: a free port). `clock` (ms, default Date.now) stamps what the
  * API creates; seed() takes explicit times. control: seed, deployments, requests (every request,
- * recorded even during an outage), setOutage, fault, rejectRefs, reset. A `{ hang: true }` outage holds
- * requests unanswered; when it ends, those whose client is still waiting are handled as usual and
- * those whose client gave up are dropped, never applied.
+ * recorded even during an outage), setOutage, fault, reset.
  * @param {{ host?: string, port?: number, clock?: () => number }} [options]
  */
 export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Date.now } = {}) {
@@ -102,13 +99,11 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
   let repos = new Map()
   /** @type {RecordedRequest[]} */
   let recorded = []
-  /** @type {Outage} */
-  let outage = null
-  let rejected = new Set()
+  let outage = false
   /** @type {{ match: FaultMatch, fault: Fault, left: number }[]} */
   let faults = []
-  /** Requests a hang holds: their answer (run again when it ends) and response. */
-  const held = new Map()
+  /** The responses a hang holds, never answered. @type {Set<import('node:http').ServerResponse>} */
+  const held = new Set()
   let [nextDeploymentId, nextStatusId, base] = [1, 1, '']
 
   /** @param {string} owner @param {string} repo */
@@ -215,7 +210,6 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
     if (typeof ref !== 'string' || ref === '') {
       return fail(422, `Invalid request.\n\n"ref" wasn't supplied.`)
     }
-    if (rejected.has(ref)) return fail(422, `No ref found for: ${ref}`)
     if (!isObject(payload) && typeof payload !== 'string') {
       return fail(422, 'Invalid request.\n\n"payload" must be an object or a string.')
     }
@@ -302,8 +296,7 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
   /** The first fault matching the request, one of its `times` used. @param {string} method @param {URL} url */
   function faultFor(method, url) {
     const found = faults.find(({ match: { method: m, path, query = {} } }) => {
-      if (m !== undefined && m !== method) return false
-      if (typeof path === 'string' ? path !== url.pathname : path && !path.test(url.pathname)) {
+      if ((m !== undefined && m !== method) || (path !== undefined && path !== url.pathname)) {
         return false
       }
       return Object.entries(query).every(([name, value]) => url.searchParams.get(name) === value)
@@ -331,27 +324,22 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
       const query = Object.fromEntries(url.searchParams)
       recorded.push({ method, path: url.pathname, query, body, authorization: auth ?? null })
       const fault = faultFor(method, url)
-      const answer = () => {
-        if (res.destroyed) return
-        if ((outage && 'hang' in outage) || (fault && 'hang' in fault)) {
-          return void held.set(answer, res)
-        }
-        if (outage) return send(res, fail(outage.status, STATUS_CODES[outage.status] ?? 'Outage'))
-        if (fault && 'text' in fault) {
-          const type = { 'content-type': 'text/html; charset=utf-8' }
-          return void res.writeHead(fault.status, { ...type, ...fault.headers }).end(fault.text)
-        }
-        try {
-          const reply = parsed ? route(method, url, body, auth) : fail(400, 'Problems parsing JSON')
-          const next = fault && 'next' in fault && `<${base}${fault.next(url)}>; rel="next"`
-          send(res, next ? { ...reply, headers: { ...reply.headers, link: next } } : reply)
-        } catch (error) {
-          send(res, fail(500, `github-fake internal error: ${String(error)}`))
-        }
+      if (outage || (fault && 'hang' in fault)) {
+        // Held: never answered, never applied; dropped when its client gives up.
+        held.add(res)
+        return void res.once('close', () => held.delete(res))
       }
-      // A held request whose client gives up is dropped: never answered, never applied.
-      res.once('close', () => held.delete(answer))
-      answer()
+      if (fault && 'text' in fault) {
+        const type = { 'content-type': 'text/html; charset=utf-8' }
+        return void res.writeHead(fault.status, { ...type, ...fault.headers }).end(fault.text)
+      }
+      try {
+        const reply = parsed ? route(method, url, body, auth) : fail(400, 'Problems parsing JSON')
+        const next = fault && 'next' in fault && `<${base}${fault.next(url)}>; rel="next"`
+        send(res, next ? { ...reply, headers: { ...reply.headers, link: next } } : reply)
+      } catch (error) {
+        send(res, fail(500, `github-fake internal error: ${String(error)}`))
+      }
     })
   })
   server.listen(port, host)
@@ -398,24 +386,17 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
       })),
     /** Every request received, in order. @returns {RecordedRequest[]} */
     requests: () => copy(recorded),
-    /** null, { status }, or { hang: true }; ending a hang answers what it held. @param {Outage} spec */
+    /** { hang: true }: hold every later request unanswered; null: answer them again. @param {{ hang: true } | null} spec */
     setOutage(spec) {
-      const asked = /** @type {Record<string, unknown> | null} */ (spec)
-      const hang = asked?.hang === true
-      const status = Number.isInteger(asked?.status) && Number(asked?.status) >= 400
-      if (spec !== null && !hang && !status) {
-        throw new TypeError('github-fake setOutage: null, { status } or { hang: true }')
+      if (spec !== null && spec?.hang !== true) {
+        throw new TypeError('github-fake setOutage: null or { hang: true }')
       }
-      outage = spec
-      if (hang) return
-      const waiting = [...held.keys()]
-      held.clear()
-      for (const answer of waiting) answer()
+      outage = spec !== null
     },
     /**
-     * Answer the requests that `match` matches (every field given: method, path or a pattern of
-     * it, query values; at most `times` requests, default all) with `fault`: `{ hang: true }`
-     * holds them unanswered (ending an outage does not answer them); `{ status, text, headers }`
+     * Answer the requests that `match` matches (every field given: method, path, query values; at
+     * most `times` requests, default all) with `fault`: `{ hang: true }`
+     * holds them unanswered; `{ status, text, headers }`
      * sends that text as it is (content-type text/html unless `headers` says otherwise); `{ next }`
      * answers as usual with only a Link rel="next" to the path and query `next(url)` returns.
      * @param {FaultMatch} match @param {Fault} fault
@@ -425,13 +406,11 @@ export async function startGitHubFake({ host = '127.0.0.1', port = 0, clock = Da
       if (!(times >= 1)) throw new TypeError('github-fake fault: times is at least 1')
       faults = [...faults, { match, fault, left: times }]
     },
-    /** Refs that create-deployment answers with 422 "No ref found for". @param {string[]} refs */
-    rejectRefs: (refs) => void (rejected = new Set(refs)),
     /** Forget everything but the id counters; held requests are cut off. */
     reset() {
-      for (const res of held.values()) res.destroy()
+      for (const res of held) res.destroy()
       held.clear()
-      ;[repos, recorded, outage, rejected, faults] = [new Map(), [], null, new Set(), []]
+      ;[repos, recorded, outage, faults] = [new Map(), [], false, []]
     }
   }
 

@@ -2,60 +2,49 @@
 // moto_server as a second, independent ECR endpoint for the tests. startMoto() spawns it on a free
 // port behind a thin HTTP proxy that forwards every request byte for byte and only rewrites
 // BatchGetImage answers so that each image carries the tag requested for it (#1); `rawUrl` is
-// moto itself. Clients use region us-east-1 and the credentials test/test; the account is
-// 123456789012.
+// moto itself. Clients use region us-east-1 and the credentials test/test; account 123456789012.
 //
-// moto 5.2.1's deviations from Amazon ECR (moto/ecr/models.py, responses.py), as "moto → ECR:
-// how the tests handle it". Each is the moto answer of a row of __tests__/standin/contract.test.ts,
-// so we notice when moto changes; rows without a moto answer are rules moto implements as ECR does.
-// 1  BatchGetImage: imageTag is the image's latest tag, by digest too → the requested imageId: the
+// moto 5.2.1's deviations from ECR (moto/ecr/models.py, responses.py), "moto → ECR: how the tests
+// cope". Each is moto's answer in a row of __tests__/standin/contract.test.ts, so a change shows.
+// 1  BatchGetImage: imageTag is the image's latest tag, by digest too → the requested one: the
 //    proxy echoes the requested tag (none by digest); raw moto is asserted on rawUrl.
-// 2  BatchGetImage: an id with tag AND digest matches either (two images, never a failure) → both
-//    must match one image: the proxy refuses it (400 MotoProxyUnsupported); the action looks up by
-//    tag or by digest, never both.
-// 3  BatchGetImage: failures[].imageId is {imageTag: tag or 'null'}, without the digest → the
-//    requested imageId: tests tell failures by failureCode on moto; the proxy leaves them.
-// 4  BatchGetImage: acceptedMediaTypes ignored → negotiated (UnsupportedImageType): the action
-//    sends all four manifest types; negotiation is asserted on the stand-in only.
-// 5  PutImage: digest is sha256 of the layer digests (an index: of a random number 0-100) → sha256
+// 2  BatchGetImage: an id with tag AND digest matches either → both must match: the proxy refuses
+//    it (400 MotoProxyUnsupported); the action looks up by tag or by digest, never both.
+// 3  BatchGetImage: failures[].imageId is {imageTag: tag or 'null'} → the requested id: tests tell
+//    failures by failureCode on moto.
+// 4  BatchGetImage: acceptedMediaTypes ignored → UnsupportedImageType: the action sends all four.
+// 5  PutImage: the digest is sha256 of the layer digests (an index's: of a random number 0-100) →
 //    of the manifest bytes: seedImage() and the action always pass imageDigest.
-// 6  PutImage: imageDigest stored verbatim → ImageDigestDoesNotMatchException: fixtures pass
-//    digestOf(manifest); the check is asserted on the stand-in only.
-// 7  PutImage: a tag moved off its image's last tag deletes that image → it stays, untagged:
-//    untagged survivors are asserted on the stand-in only.
+// 6  PutImage: imageDigest stored verbatim → ImageDigestDoesNotMatchException.
+// 7  PutImage: a tag moved off its image's last tag deletes that image → it stays, untagged.
 // 8  PutImage: IMMUTABLE answers ImageAlreadyExistsException → ImageTagAlreadyExistsException: the
 //    action reads the setting (DescribeRepositories) first and relies on neither name.
-// 9  PutImage, PutImageTagMutability: exclusion filters as Python re.match (a regex prefix: 'v*'
-//    matches every tag) → WILDCARD ('*' any run, the whole tag): asserted on the stand-in only.
-// 10 PutImage: an index's children need not exist → ReferencedImagesNotFoundException: seedImage()
-//    pushes children first; asserted on the stand-in only.
+// 9  Exclusion filters as Python re.match ('v*' matches every tag) → WILDCARD over the whole tag.
+// 10 PutImage: an index's children need not exist → ReferencedImagesNotFoundException:
+//    seedImage() pushes children first.
 // 11 PutImage: blobs never checked → LayersNotFoundException unless every blob is in the
 //    repository: the fixtures' fake blobs seed emulators only; a promotion across repositories on
 //    real ECR needs the blobs in the target.
-// 12 PutImage: a missing repository or invalid JSON is a bare HTTP 500 (the SDK retries it) →
-//    RepositoryNotFound / InvalidParameterException (400): never asserted on moto; the action
-//    checks the repository with DescribeRepositories first.
-// 13 ListImages: maxResults, nextToken and filter.tagStatus ignored → paged and filtered: code
-//    follows nextToken and skips untagged entries itself.
+// 12 PutImage: a missing repository or invalid JSON is a bare HTTP 500 (the SDK retries it) → 400:
+//    the action checks the repository with DescribeRepositories first.
+// 13 ListImages: maxResults, nextToken and filter.tagStatus ignored → code follows nextToken and
+//    skips untagged entries itself.
 // 14 DescribeImages: paging and tagStatus ignored, imageSizeInBytes the config's size, no
-//    artifactMediaType → paged, filtered, the image's size: code follows nextToken and relies on
-//    neither the size nor artifactMediaType.
-// 15 DescribeRepositories: maxResults and nextToken ignored → paged: code follows nextToken.
-// 16 BatchDeleteImage: deletes a manifest an index references → ImageReferencedByManifestList:
-//    asserted on the stand-in only.
-// 17 BatchDeleteImage: an untagged image by digest answers imageIds [] → [{ imageDigest }]: the
-//    action confirms deletions by listing again.
-// 18 (several): no InvalidParameterException for a tag outside the grammar or over 128
-//    characters, a repository name of 1 or 257, a filter outside its grammar, 101 imageIds or
-//    names, imageIds with maxResults, a media type the manifest contradicts or no tag names,
-//    *_WITH_EXCLUSION without filters, a lifecycle policy under 100 characters: the action checks
-//    tags itself; the checks are asserted on the stand-in, moto's answers in the same rows.
-// 19 PutImage: no tag and a digest already stored: stored again → ImageAlreadyExistsException:
-//    seedImage() ignores it for children either way.
-// 20 BatchDeleteImage: a tag with another image's digest fails ImageNotFound →
+//    artifactMediaType → code follows nextToken and relies on neither.
+// 15 DescribeRepositories: maxResults and nextToken ignored → code follows nextToken.
+// 16 BatchDeleteImage: deletes a manifest an index references → ImageReferencedByManifestList.
+// 17 BatchDeleteImage: an untagged image by digest answers imageIds [] → the action confirms
+//    deletions by listing again.
+// 18 No InvalidParameterException for a tag outside the grammar or over 128 characters, a
+//    repository name of 1 or 257, a filter outside its grammar, 101 imageIds or names, imageIds
+//    with maxResults, a media type the manifest contradicts or no tag names, *_WITH_EXCLUSION
+//    without filters, a lifecycle policy under 100 characters: the action checks tags itself.
+// 19 PutImage of no tag and a digest already stored: stored again → ImageAlreadyExistsException.
+// 20 BatchDeleteImage of a tag with another image's digest: ImageNotFound →
 //    ImageTagDoesNotMatchDigest: the action deletes by tag only.
-// 21 PutImageTagMutability: the answer leaves the filters out → answers them: the action reads
-//    the setting with DescribeRepositories.
+// 21 PutImageTagMutability: the answer leaves the filters out: the action reads the setting with
+//    DescribeRepositories.
+// What is asserted on the stand-in only (6, 7, 9, 10, 16, and negotiation) is the stand-in's row.
 
 import { spawn } from 'node:child_process'
 import http from 'node:http'

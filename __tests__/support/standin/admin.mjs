@@ -1,64 +1,50 @@
 // @ts-check
 /**
- * The test control API: what tests see of the requests, and set-up that is not an ECR operation.
+ * The test control API: what tests see of the requests, and set-up that is no ECR operation.
  *
- * - control.calls: { operation, input, at } per request, in arrival order; `at` is the arrival
- *   time in ms from the stand-in's clock (the `clock` option, default Date.now), taken before any
- *   latency delay, so calls that overlap on the wire have close `at` values.
- * - control.deny(op, repo?) makes later matching calls fail with AccessDeniedException naming
- *   `ecr:<Operation>` and the repository ARN, the way IAM denials surface (AWS JSON protocol
- *   common error AccessDeniedException, HTTP 400; not modeled by the ECR client, so it arrives as
- *   ECRServiceException with name 'AccessDeniedException').
- * - control.failPutImage(tag, { exception = 'KmsException', message, times = 1 }) makes the next
- *   `times` PutImage requests for that tag (in a repository that exists) fail with that exception
- *   without changing any state (HTTP 400; a ServerException is a 500, which the SDK retries). The
- *   default is a failure no retry gets past; times: Infinity keeps failing them (a hard quota such
- *   as the tags per image answers LimitExceededException every time).
- * - control.archivedAnswer(answer): what BatchGetImage answers for an ARCHIVED or ACTIVATING image
- *   (./images.mjs): 'ImageNotFound' (the default), 'ImageInaccessible', or 'manifest' (served as if
- *   ACTIVE). AWS does not document which, so the tests run each.
- * - control.seedTags(repositoryName, digest, tags) (test set-up only, not an ECR operation): point
- *   each tag at an image already in the repository, moving it from any other image as PutImage
- *   would, straight into the state: no request, so nothing in `calls`, no latency, quota, fault,
- *   mutability check or waitFor() count. For filling a repository with thousands of tags fast.
- *   Throws a plain Error for an unknown repository or digest, or a tag outside the tag grammar.
- * - control.setPushedAt(repositoryName, digest, date): set an image's imagePushedAt (a Date or
- *   epoch ms), which DescribeImages then reports, to make an image old. Throws a plain Error for
- *   an unknown repository or digest.
- * - control.snapshot(repositoryName): { images: [{ digest, mediaType, manifest, tags, status }] },
- *   every image (untagged ones included) sorted by digest, each one's tags sorted, `status`
- *   (ACTIVE, ARCHIVED or ACTIVATING) computed at the call.
- * - control.setScan(repositoryName, digest, scan | undefined): record the image's scan, which
- *   DescribeImageScanFindings then answers (./scanning.mjs): scan = { status (a ScanStatus),
+ * - calls: { operation, input, at } per request in arrival order; `at` is the stand-in's clock
+ *   (ms) on arrival, before any latency delay.
+ * - deny(operation, repositoryName?): later matching calls fail with AccessDeniedException (HTTP
+ *   400) naming `ecr:<Operation>` and the repository ARN, as IAM denials surface (the ECR client
+ *   does not model it: an ECRServiceException named AccessDeniedException).
+ * - failPutImage(tag, { exception = 'KmsException', message, times = 1 }): the next `times`
+ *   PutImages of that tag, in a repository that exists, fail with that exception (HTTP 400; a
+ *   ServerException is a 500, which the SDK retries), changing nothing. The default is a failure
+ *   no retry gets past; times: Infinity stands for a hard quota (LimitExceededException).
+ * - archivedAnswer(answer): what BatchGetImage answers for an ARCHIVED or ACTIVATING image
+ *   (./images.mjs): 'ImageNotFound' (default), 'ImageInaccessible' or 'manifest' (as if ACTIVE).
+ *   AWS does not say which, so the tests run each.
+ * - waitFor(operation, count = 1): resolves once `count` requests of it were applied since the
+ *   start or the last reset() (at once if already so): succeeded against the state, whether or not
+ *   a fault lost the answer then; resolved at the state change, before the answer is sent. reset()
+ *   and close() reject those pending.
+ * - snapshot(repositoryName): { images: [{ digest, mediaType, manifest, tags, status }] }, every
+ *   image (untagged ones too) by digest, its tags sorted, its status computed at the call.
+ * Set-up straight into the state (no request: nothing in `calls`, no latency, quota, fault,
+ * mutability check or waitFor() count); each throws a plain Error for an unknown repository or
+ * digest:
+ * - seedTags(repositoryName, digest, tags): point each tag at the image, moving it as PutImage
+ *   would, to fill a repository with thousands of tags fast (an Error for a tag outside the
+ *   grammar).
+ * - setPushedAt(repositoryName, digest, date): the image's imagePushedAt (a Date or epoch ms).
+ * - setScan(repositoryName, digest, scan | undefined): the image's scan (./scanning.mjs): { status,
  *   shape: 'basic' | 'enhanced', findings?: [{ id, severity, package?, packageVersion?, and for
- *   enhanced findings fixedInVersion?, fixAvailable?, status? }] (default none), description?,
- *   completeAfterMs? (reads IN_PROGRESS, without findings, until that many ms from now) }.
- *   undefined removes it (ScanNotFoundException again). A TypeError for a scan ECR could not
- *   report (a COMPLETE enhanced scan, findings on a FAILED one, an unknown severity...).
- * - control.setSigning(repositoryName, digest, statuses): record the image's signing statuses,
- *   which DescribeImageSigningStatus answers: [{ signingProfileArn, status COMPLETE |
+ *   enhanced fixedInVersion?, fixAvailable?, status? }], description?, completeAfterMs? (reads
+ *   IN_PROGRESS until that many ms from now) }; undefined removes it. A TypeError for a scan ECR
+ *   could not report (a COMPLETE enhanced scan, findings on a FAILED one, an unknown severity...).
+ * - setSigning(repositoryName, digest, statuses): [{ signingProfileArn, status COMPLETE |
  *   IN_PROGRESS | FAILED, failureCode?, failureReason? (FAILED only), completeAfterMs? (an
- *   IN_PROGRESS entry reads COMPLETE that many ms from now) }]; [] means never signed.
- * - control.archive(repositoryName, digest, { restoreMs = 0 } = {}): the image becomes ARCHIVED
- *   (lastArchivedAt now, ./images.mjs); a later UpdateImageStorageClass STANDARD takes restoreMs
- *   (on the stand-in's clock) to make it ACTIVE again.
- * - These three are set-up like seedTags: no request, nothing in `calls`. Each throws a plain
- *   Error for an unknown repository or digest.
- * - control.waitFor(operation, count = 1): a Promise that resolves once `count` requests of that
- *   operation have been applied since the start or the last reset() (an absolute count; resolved
- *   at once if already reached). Applied means the operation succeeded against the state,
- *   whether or not its answer was then lost to a fault; a request the operation rejected, or one
- *   faulted before it was applied, does not count. The promise is resolved at the state change,
- *   before the answer is sent (callbacks run a moment later). reset() and close() reject the ones
- *   still pending.
- * - control.reset() empties the registry (scans, signing statuses and archive states go with the
- *   images) and clears calls, denials, failPutImage()s, the applied counts and the waitFor()
- *   promises (rejected), and turns faults off (./faults.mjs).
+ *   IN_PROGRESS entry reads COMPLETE that many ms from now) }]; [] is never signed.
+ * - archive(repositoryName, digest, { restoreMs = 0 }): the image becomes ARCHIVED (./images.mjs);
+ *   a later UpdateImageStorageClass STANDARD takes restoreMs (stand-in's clock) to restore it.
+ * reset() empties the registry (scans, signing and archive states go with the images), clears
+ * calls, denials, failPutImage()s and the applied counts, rejects the waitFor() promises, and
+ * turns faults off (./faults.mjs).
  */
 
 import { TAG_RE } from '../oci.mjs'
 import { ARCHIVED_ANSWERS, archiveImage, pointTag, statusOf } from './images.mjs'
-import { ACCOUNT_ID, EcrError, compareStrings, repositoryArn } from './protocol.mjs'
+import { ACCOUNT_ID, EcrError, checkCount, compareStrings, repositoryArn } from './protocol.mjs'
 import { recordScan, recordSigning } from './scanning.mjs'
 
 /**
@@ -155,9 +141,7 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
     },
     waitFor(operation, count = 1) {
       checkOperation(operation, 'waitFor')
-      if (!Number.isInteger(count) || count < 1) {
-        throw new RangeError(`waitFor: count must be a positive integer, got ${count}`)
-      }
+      checkCount('waitFor', count)
       if ((applied.get(operation) ?? 0) >= count) return Promise.resolve()
       /** @type {Promise<void>} */
       const promise = new Promise((resolve, reject) => {

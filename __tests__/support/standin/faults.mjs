@@ -1,91 +1,59 @@
 // @ts-check
 /**
- * Fault injection, latency and quotas (control; none of this is active until a test asks for it).
+ * Fault injection, latency and quotas (control; none of it is active until a test asks).
  *
- * Real ECR calls can be slow, can fail with HTTP 500 ServerException (API Reference: Errors,
- * ServerException "These errors are usually caused by a server-side issue"), and can lose their
- * answer after the change was made: the connection drops or the client's timeout fires. The SDK
- * retries 5xx answers, connection resets and timeouts (standard retry mode), so a retried write
- * can find its own earlier attempt already applied; e.g. the retry of a PutImage whose answer was
- * lost gets ImageAlreadyExistsException, exactly as from real ECR. These controls let tests
- * provoke all of that on purpose:
- * - Where: every request is read in full and recorded in control.calls when it arrives, as
- *   always. Then, for a request naming a known operation with a JSON object body (unknown
- *   operations and SerializationException answers are never faulted), the fault is decided right
- *   away, in arrival order: first a pending control.hang() for that operation, else one draw from
- *   the control.faults() PRNG. Then the latency delay runs (for every request, unknown operations
- *   included); then the request is applied (quota(), registry id, deny(), failPutImage() and the
- *   operation) and answered, unless its fault says otherwise. With nothing configured the flow
- *   is exactly the one the operations describe.
- * - control.latency(spec, seed = 1): delay every later request before it is applied; the state
- *   changes at the end of the delay and the answer goes out right after. `spec` is ms for every
- *   operation, or { [operation]: ms | [minMs, maxMs], default?: ms | [minMs, maxMs] } (operations
- *   not named use `default`, else no delay). A range draws uniformly from a mulberry32 PRNG seeded
- *   with `seed`, one draw per delayed request in arrival order. latency(0) turns it off. Delays are
- *   timers: concurrent requests each wait their own delay, none blocks another. A request whose
- *   client gave up during the delay is still applied at its end (the server has accepted the
- *   call; only the answer is lost), so latency above the client's timeout is another lost answer.
- * - control.hang(operation, { count = 1, apply = false }): the next `count` requests of that
- *   operation are never answered: the connection stays open and silent until the client gives up
- *   (SDK requestTimeout with throwOnRequestTimeout, or socketTimeout) or close() is called. With
- *   apply: true the request is applied first, then left hanging. Each is recorded in `injected`
- *   with kind 'hang'. Pending hangs take precedence over faults() and draw nothing from its PRNG.
- * - control.faults({ seed = 1, rate, operations?, kinds? }) / control.faults(null) to turn off:
- *   each later request of `operations` (default: every operation) suffers one fault with
- *   probability `rate` (0..1), of a kind drawn uniformly from `kinds` (default all four):
- *     'reset-before'  connection reset (TCP RST) before the request is applied: no state change;
- *     'error-after'   applied, then HTTP 500 {"__type":"ServerException",
- *                     "message":"injected: applied, answer lost"};
- *     'reset-after'   applied, then the connection reset with no answer;
- *     'hang'          not applied and never answered (as control.hang without apply).
- *   Decisions come from a mulberry32 PRNG seeded with `seed` (one draw per eligible request, a
- *   second one to pick the kind when it is faulted), so the same seed gives the same decisions for
- *   the same sequence of requests. Calling faults() again restarts the sequence from its seed.
- *   A faulted request the operation rejects (any ECR error, e.g. ImageAlreadyExistsException
- *   or deny()) still follows its kind: 'error-after' / 'reset-after' / hang-with-apply change
- *   nothing and just lose the answer ('error-after' then says "injected: rejected, answer lost").
- * - control.injected: { operation, kind } for every fault decided so far (faults() and hang()),
- *   in arrival order.
- * - control.quota({ [operation]: { rate, burst } } | null): API rate quotas, one token bucket per
- *   named operation, shared by every repository (ECR's quotas are per account and Region, per API
- *   action; its documented default for PutImage is 10 requests per second). A bucket holds at most
- *   `burst` tokens, starts full and refills continuously at `rate` tokens per second, measured on
- *   the stand-in's clock. Each request of that operation takes one token when it is about to be
- *   applied, i.e. after its latency delay, so slow requests are counted when they land, as on a
- *   real endpoint; requests then rejected (deny(), any ECR error) have spent their token all the
- *   same. A request that finds its bucket empty is not applied and is answered HTTP 400
- *   {"__type":"ThrottlingException","message":"Rate exceeded"}, which the SDK classifies as a
- *   throttling error and retries with backoff (it arrives as ECRServiceException named
- *   ThrottlingException once the attempts run out). Requests faulted before they are applied
- *   ('reset-before', 'hang' without apply) never reach the bucket; a faulted request that is
- *   throttled follows its fault kind like any other rejected request. Operations not named are
- *   unlimited. Calling quota() again replaces every bucket with full new ones; null (or {}) turns
- *   quotas off.
- * - control.throttle(operation, { count = 1 }): the next `count` requests of that operation that
- *   reach the quota check are throttled as an empty bucket throttles them (before any quota() bucket
- *   is asked, so they spend no token): a read throttled a known number of times.
- * - control.throttled: { operation, at } for every request answered ThrottlingException, in the
- *   order they were throttled; `at` is the stand-in's clock (ms) at that moment.
- * - control.hold(operation, { repositoryName?, tag?, count = 1 }): the next `count` requests of that
- *   operation (in that repository; naming that tag, as imageTag or in imageIds) wait on arrival,
- *   unapplied, until the test calls release(); then they go on (latency, apply, answer) whether or
- *   not their client is still there, as a delayed request does. A test pins an interleaving this
- *   way instead of timing it. Returns { arrived(n = 1): a Promise that resolves once n requests
- *   are held, release() }. A request is held by the first hold made that it matches, before its
- *   fault is decided. reset() releases every held request; close() ends them unapplied.
- * - control.rewrite(operation, change, { count = Infinity } = {}) / control.rewrite(operation,
- *   null): the next `count` successful answers (HTTP 200) of that operation, once applied, are
- *   sent as change(body) returns them (a deep copy is passed): an answer that is legal in form but
- *   odd, such as a page without its list, an id left out, or a nextToken given again. This is no
- *   reading of ECR: it stands in for a proxy between the client and a registry that answers so.
- *   Failed answers and faulted requests are not rewritten. null removes the rewrite.
- * - reset() turns latency, faults and quotas off and clears pending hangs and throttles,
- *   `injected` and `throttled`. Requests already delayed or hanging are not cut short by reset(); close() ends
- *   them all at once (delays are cancelled unapplied), so it returns promptly.
+ * Real ECR calls can be slow, fail with HTTP 500 ServerException (API Reference: Errors), or lose
+ * their answer after the change was made (the connection drops, the client times out). The SDK
+ * retries 5xx, resets and timeouts, so a retried write can meet its own earlier attempt (the retry
+ * of a PutImage whose answer was lost gets ImageAlreadyExistsException, as from real ECR).
+ * - The way of a request: read in full and recorded in control.calls on arrival; held while a
+ *   hold() it matches says so; then, if it names a known operation with a JSON object body, its
+ *   fault decided at once in arrival order (a pending hang() first, else one draw of the faults()
+ *   PRNG); then its latency delay (every request); then applied (quota(), registry id, deny(),
+ *   failPutImage(), the operation) and answered, unless its fault says otherwise.
+ * - latency(spec, seed = 1): ms for every operation, or { [operation]: ms | [minMs, maxMs],
+ *   default? } (operations not named: `default`, else none); a range draws uniformly from a
+ *   mulberry32 PRNG seeded with `seed`, one draw per delayed request. latency(0) turns it off.
+ *   Delays are timers: none blocks another. The state changes at the end of the delay, whether or
+ *   not the client is still there: latency past the client's timeout is another lost answer.
+ * - hang(operation, { count = 1, apply = false }): the next `count` requests of it are never
+ *   answered (the connection stays open until the client gives up or close()); with apply, applied
+ *   first. Recorded in `injected` as 'hang'; they take precedence over faults() and draw nothing.
+ * - faults({ seed = 1, rate, operations?, kinds? }) or null: each later request of `operations`
+ *   (default every one) is faulted with probability `rate`, of a kind drawn from `kinds` (default
+ *   all): 'reset-before' (TCP RST, not applied), 'error-after' (applied, then HTTP 500
+ *   ServerException "injected: applied, answer lost"), 'reset-after' (applied, then RST), 'hang'
+ *   (as hang() without apply). One draw per eligible request and one for the kind: the same seed,
+ *   the same decisions; calling faults() again restarts from the seed. A faulted request the
+ *   operation rejects (any ECR error, deny()) follows its kind all the same, changing nothing
+ *   ('error-after' then says "injected: rejected, answer lost").
+ * - injected: { operation, kind } per fault decided (faults() and hang()), in arrival order.
+ * - quota({ [operation]: { rate, burst } } | null): ECR's API rate quotas (per account and Region,
+ *   per action; PutImage's default is 10 per second) as one token bucket per operation, shared by
+ *   the repositories: at most `burst` tokens, full at first, refilled continuously at `rate` a
+ *   second on the stand-in's clock. A request takes its token when it is about to be applied
+ *   (after its latency), rejected or not; without one it is not applied and is answered HTTP 400
+ *   ThrottlingException "Rate exceeded" (the SDK retries it with backoff). Requests faulted before
+ *   they are applied never reach a bucket. quota() again: full new buckets; null or {}: off.
+ * - throttle(operation, { count = 1 }): the next `count` requests of it that reach the quota check
+ *   are throttled as by an empty bucket, spending no token.
+ * - throttled: { operation, at } per request answered ThrottlingException; `at` on the clock (ms).
+ * - hold(operation, { repositoryName?, tag?, count = 1 }): the next `count` requests of it (in
+ *   that repository; naming that tag, as imageTag or in imageIds) wait on arrival, unapplied, until
+ *   release(), then go on whether or not their client is still there: a test pins an interleaving
+ *   instead of timing it. Returns { arrived(n = 1): resolves once n are held, release() }; the
+ *   first hold a request matches takes it. reset() releases them; close() ends them unapplied.
+ * - rewrite(operation, change) or (operation, null): every later successful answer of it is sent
+ *   as change(a deep copy) returns it, until null: an answer legal in form but odd (a page without
+ *   its list, an id left out, a nextToken again), as a proxy might send. No reading of ECR. Failed
+ *   and faulted answers are not rewritten.
+ * - reset() turns latency, faults and quotas off and clears hangs, throttles, rewrites, `injected`
+ *   and `throttled`; requests already delayed or hanging go on. close() ends them all at once
+ *   (delays cancelled unapplied), so it returns promptly.
  */
 
 import { performance } from 'node:perf_hooks'
-import { EcrError, isObject } from './protocol.mjs'
+import { EcrError, checkCount, isObject } from './protocol.mjs'
 
 /** @type {readonly FaultKind[]} */
 const FAULT_KINDS = Object.freeze(['reset-before', 'error-after', 'reset-after', 'hang'])
@@ -114,7 +82,7 @@ const MAX_DELAY_MS = 2147483647
  *   hang(operation: string, options?: HangOptions): void,
  *   hold(operation: string, options?: HoldOptions): Hold,
  *   faults(options: FaultOptions | null): void,
- *   rewrite(operation: string, change: ((body: any) => unknown) | null, options?: { count?: number }): void,
+ *   rewrite(operation: string, change: ((body: any) => unknown) | null): void,
  *   quota(spec: { [operation: string]: QuotaSpec | undefined } | null): void,
  *   throttle(operation: string, options?: { count?: number }): void,
  *   throttled: ThrottledCall[]
@@ -175,13 +143,13 @@ export function createFaults(clock, checkOperation) {
   let faultConfig
   /** @type {{ operation: string, remaining: number, apply: boolean }[]} */
   const pendingHangs = []
-  /** rewrite() by operation. @type {Map<string, { change: (body: any) => unknown, remaining: number }>} */
+  /** rewrite() by operation. @type {Map<string, (body: any) => unknown>} */
   const rewrites = new Map()
   /** quota() token buckets by operation. @type {Map<string, { rate: number, burst: number, tokens: number, last: number }>} */
   const buckets = new Map()
   /** throttle(): how many more requests of each operation to throttle. @type {Map<string, number>} */
   const pendingThrottles = new Map()
-  /** How to cut short each latency delay in progress (close() does). @type {Set<() => void>} */
+  /** How to end each latency delay in progress (close() does). @type {Set<(ran: boolean) => void>} */
   const sleepers = new Set()
   /** Every hold() made since the last reset(), oldest first. @type {HoldState[]} */
   const holds = []
@@ -198,24 +166,18 @@ export function createFaults(clock, checkOperation) {
     return new Promise((resolve) => {
       /** @type {ReturnType<typeof setTimeout> | undefined} */
       let timer
-      /** @param {boolean} ran */
-      const done = (ran) => {
-        sleepers.delete(cancel)
+      const done = (/** @type {boolean} */ ran) => {
+        clearTimeout(timer)
+        sleepers.delete(done)
         resolve(ran)
       }
-      const cancel = () => {
-        clearTimeout(timer)
-        done(false)
+      const arm = (/** @type {number} */ wait) => {
+        timer = setTimeout(
+          () => (end > performance.now() ? arm(end - performance.now()) : done(true)),
+          wait
+        )
       }
-      /** @param {number} wait */
-      const arm = (wait) => {
-        timer = setTimeout(() => {
-          const left = end - performance.now()
-          if (left > 0) arm(left)
-          else done(true)
-        }, wait)
-      }
-      sleepers.add(cancel)
+      sleepers.add(done)
       arm(ms)
     })
   }
@@ -283,11 +245,9 @@ export function createFaults(clock, checkOperation) {
    * @returns {import('./protocol.mjs').Outcome}
    */
   function rewritten(operation, outcome) {
-    const rewrite = rewrites.get(operation)
-    if (!rewrite || outcome.status !== 200) return outcome
-    rewrite.remaining -= 1
-    if (rewrite.remaining <= 0) rewrites.delete(operation)
-    return { ...outcome, body: rewrite.change(structuredClone(outcome.body)) }
+    const change = rewrites.get(operation)
+    if (!change || outcome.status !== 200) return outcome
+    return { ...outcome, body: change(structuredClone(outcome.body)) }
   }
 
   /** @type {FaultControl} */
@@ -318,8 +278,7 @@ export function createFaults(clock, checkOperation) {
     },
     hold(operation, { repositoryName, tag, count = 1 } = {}) {
       checkOperation(operation, 'hold')
-      if (!Number.isInteger(count) || count < 1)
-        throw new RangeError(`hold: count must be a positive integer, got ${count}`)
+      checkCount('hold', count)
       /** @type {HoldState} */
       const hold = {
         matches: (op, input) =>
@@ -353,16 +312,12 @@ export function createFaults(clock, checkOperation) {
     },
     hang(operation, { count = 1, apply = false } = {}) {
       checkOperation(operation, 'hang')
-      if (!Number.isInteger(count) || count < 1) {
-        throw new RangeError(`hang: count must be a positive integer, got ${count}`)
-      }
+      checkCount('hang', count)
       pendingHangs.push({ operation, remaining: count, apply: apply === true })
     },
     throttle(operation, { count = 1 } = {}) {
       checkOperation(operation, 'throttle')
-      if (!Number.isInteger(count) || count < 1) {
-        throw new RangeError(`throttle: count must be a positive integer, got ${count}`)
-      }
+      checkCount('throttle', count)
       pendingThrottles.set(operation, (pendingThrottles.get(operation) ?? 0) + count)
     },
     faults(options) {
@@ -377,51 +332,39 @@ export function createFaults(clock, checkOperation) {
       if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
         throw new RangeError(`faults: rate must be a number from 0 to 1, got ${String(rate)}`)
       }
-      if (
-        !Array.isArray(kinds) ||
-        kinds.length === 0 ||
-        kinds.some((k) => !FAULT_KINDS.includes(k))
-      ) {
+      if (!Array.isArray(kinds) || !kinds.length || kinds.some((k) => !FAULT_KINDS.includes(k)))
         throw new RangeError(`faults: kinds must be a non-empty list of ${FAULT_KINDS.join(', ')}`)
-      }
       if (only !== undefined && !Array.isArray(only)) {
         throw new TypeError('faults: operations must be a list of operation names')
       }
       const operations = only && new Set(only.map((op) => checkOperation(op, 'faults')))
       faultConfig = { rate, operations, kinds: [...kinds], random: draw }
     },
-    rewrite(operation, change, { count = Infinity } = {}) {
+    rewrite(operation, change) {
       checkOperation(operation, 'rewrite')
       if (change === null) return void rewrites.delete(operation)
       if (typeof change !== 'function')
         throw new TypeError('rewrite: change must be a function or null')
-      if (!(count >= 1)) throw new RangeError(`rewrite: count must be at least 1, got ${count}`)
-      rewrites.set(operation, { change, remaining: count })
+      rewrites.set(operation, change)
     },
     quota(spec) {
       if (spec === null) return buckets.clear()
       if (!isObject(spec)) {
         throw new TypeError('quota: pass { [operation]: { rate, burst } } or null')
       }
-      /** @type {[string, QuotaSpec][]} */
-      const entries = []
-      for (const [operation, value] of Object.entries(spec)) {
-        if (value === undefined) continue
-        checkOperation(operation, 'quota')
-        const { rate, burst } = isObject(value) ? value : {}
-        if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
-          throw new RangeError(`quota: ${operation}.rate must be a positive number, got ${rate}`)
-        }
-        if (typeof burst !== 'number' || !Number.isFinite(burst) || burst < 1) {
-          throw new RangeError(`quota: ${operation}.burst must be a number >= 1, got ${burst}`)
-        }
-        entries.push([operation, { rate, burst }])
-      }
-      buckets.clear()
       const now = clock()
-      for (const [operation, { rate, burst }] of entries) {
-        buckets.set(operation, { rate, burst, tokens: burst, last: now })
-      }
+      const entries = Object.entries(spec).flatMap(([operation, value]) => {
+        if (value === undefined) return []
+        checkOperation(operation, 'quota')
+        const { rate = NaN, burst = NaN } = isObject(value) ? value : {}
+        if (!(Number.isFinite(rate) && rate > 0))
+          throw new RangeError(`quota: ${operation}.rate must be a positive number, got ${rate}`)
+        if (!(Number.isFinite(burst) && burst >= 1))
+          throw new RangeError(`quota: ${operation}.burst must be a number >= 1, got ${burst}`)
+        return [{ operation, bucket: { rate, burst, tokens: burst, last: now } }]
+      })
+      buckets.clear()
+      for (const { operation, bucket } of entries) buckets.set(operation, bucket)
     }
   }
 
@@ -509,7 +452,7 @@ export function createFaults(clock, checkOperation) {
 
     close() {
       closed = true
-      for (const cancel of [...sleepers]) cancel()
+      for (const done of [...sleepers]) done(false)
       for (const hold of holds) for (const go of hold.held) go(false)
     }
   }

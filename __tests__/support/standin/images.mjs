@@ -1,126 +1,95 @@
 // @ts-check
 /**
- * Images and manifests. Only manifests are modelled: there are no blobs/layers, so PutImage never
- * raises LayersNotFoundException and nothing can be pulled. That is all ecr-promote needs, because
- * it re-points tags with BatchGetImage + PutImage and never touches layers.
+ * Images and manifests. Only manifests are modelled, no blobs: PutImage never raises
+ * LayersNotFoundException and nothing can be pulled; ecr-promote re-points tags with BatchGetImage
+ * and PutImage and never touches layers. Images are ACTIVE, ARCHIVED or ACTIVATING and keep their
+ * tags in every status.
  *
  * PutImage (API Reference: PutImage)
- * - The digest is `sha256:` + hex SHA-256 of the exact UTF-8 bytes of imageManifest as received;
- *   the manifest string is stored untouched and never re-serialised, so BatchGetImage returns it
- *   byte for byte (registry content addressing).
- * - imageDigest, when given, must equal that digest, else ImageDigestDoesNotMatchException
- *   (API Reference: PutImage, ImageDigestDoesNotMatchException).
- * - imageManifest must be a JSON object, else InvalidParameterException.
- * - Media type = imageManifestMediaType, else the manifest's `mediaType` field, else
- *   InvalidParameterException "image manifest mediatype not provided in manifest or parameter"
- *   (API Reference: PutImage, imageManifestMediaType: "If you push an image manifest that does
- *   not contain the mediaType field, you must specify the imageManifestMediaType in the request").
- *   Both given and different -> InvalidParameterException. Only the manifest media types a tag
- *   can name are accepted (Docker v2 schema 2, Docker manifest list, OCI manifest, OCI index).
- * - OCI index / Docker manifest list: every manifests[].digest must already be in the
- *   repository, else ReferencedImagesNotFoundException (API Reference: PutImage,
- *   ReferencedImagesNotFoundException "The manifest list is referencing an image that does not
- *   exist"). This is why index children are pushed (untagged) first.
- * - imageTag must match `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, else InvalidParameterException.
- * - Tag already on this same digest -> ImageAlreadyExistsException ("The specified image has
- *   already been pushed, and there were no changes to the manifest or image tag").
- * - Tag on another digest and the tag is immutable (./repositories.mjs) ->
- *   ImageTagAlreadyExistsException (API Reference: PutImage, ImageTagAlreadyExistsException "The
- *   repository is configured for tag immutability").
- * - Otherwise the tag moves: it is removed from the old image and the old image is KEPT even if
- *   it is now untagged (ECR keeps untagged images; lifecycle policies expire them; they show up
- *   in ListImages with tagStatus UNTAGGED).
- * - No imageTag: an existing digest -> ImageAlreadyExistsException; a new manifest is stored
- *   untagged (how the children of an index are pushed).
- * - Response: { image: { registryId, repositoryName, imageId: { imageDigest, imageTag },
- *   imageManifest, imageManifestMediaType } }. imagePushedAt (epoch seconds) is recorded when a
- *   digest is first stored; re-tagging an existing digest does not change it.
- * - A manifest whose digest is an ARCHIVED or ACTIVATING image's restores that image to ACTIVE at
- *   once (User Guide, "Archiving an image": an archived image "can be restored as an active image
- *   ... by re-pushing the image"); this is a change, so it is not ImageAlreadyExistsException.
- *   Reading (the guide is silent on ACTIVATING): a re-push of an image being restored finishes
- *   the restore at once too. Tag checks (immutability) still come first.
+ * - The digest is `sha256:` + the hex SHA-256 of imageManifest's exact UTF-8 bytes; the string is
+ *   stored untouched, so BatchGetImage returns it byte for byte. imageDigest, when given, must equal
+ *   it (ImageDigestDoesNotMatchException). imageManifest must be a JSON object
+ *   (InvalidParameterException).
+ * - Media type: imageManifestMediaType, else the manifest's `mediaType`, else
+ *   InvalidParameterException ("If you push an image manifest that does not contain the mediaType
+ *   field, you must specify the imageManifestMediaType"); both and different, or a type no tag can
+ *   name (only Docker v2 schema 2, Docker manifest list, OCI manifest, OCI index):
+ *   InvalidParameterException.
+ * - An index or manifest list whose manifests[].digest are not all in the repository:
+ *   ReferencedImagesNotFoundException ("The manifest list is referencing an image that does not
+ *   exist"); children are pushed first, untagged.
+ * - imageTag must match `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` (InvalidParameterException). A tag
+ *   already on this digest: ImageAlreadyExistsException; on another digest and immutable
+ *   (./repositories.mjs): ImageTagAlreadyExistsException; else it moves, and the image it leaves
+ *   STAYS, untagged or not (ECR keeps untagged images until a lifecycle policy expires them). No
+ *   imageTag: a digest stored already is ImageAlreadyExistsException, a new one is stored untagged.
+ * - Answers { image: { registryId, repositoryName, imageId { imageDigest, imageTag },
+ *   imageManifest, imageManifestMediaType } }. imagePushedAt is set when a digest is first stored.
+ * - Re-pushing an ARCHIVED image restores it to ACTIVE at once (User Guide, "Archiving an image":
+ *   it "can be restored ... by re-pushing the image"), which is a change, not
+ *   ImageAlreadyExistsException; reading: so does an ACTIVATING one. Tag checks still come first.
  *
  * BatchGetImage (API Reference: BatchGetImage, ImageFailure)
- * - imageIds: 1-100 entries, else InvalidParameterException.
- * - An ARCHIVED or ACTIVATING image, by tag or digest, is by default a failures[] entry
- *   'ImageNotFound' (User Guide, "Archiving an image": "Requests to pull the archived image will
- *   fail with a 404 error"; reading: an image being restored cannot be pulled either until it is
- *   ACTIVE). The API does not say what BatchGetImage answers, and it gained the failure code
- *   'ImageInaccessible' with the archive feature: control.archivedAnswer (./admin.mjs) picks
- *   'ImageNotFound', 'ImageInaccessible' or 'manifest' (served as if ACTIVE).
- * - Each found id yields { registryId, repositoryName, imageId: { imageDigest, imageTag (the
- *   requested tag echoed, absent when requested by digest only) }, imageManifest (the exact
- *   stored string), imageManifestMediaType }.
- * - Not found -> failures[] entry { imageId (as requested), failureCode 'ImageNotFound',
- *   failureReason 'Requested image not found' }; tag and digest both given but the tag points
- *   elsewhere -> 'ImageTagDoesNotMatchDigest'; neither given -> 'MissingDigestAndTag';
- *   malformed digest/tag -> 'InvalidImageDigest' / 'InvalidImageTag'.
- * - acceptedMediaTypes (1-100 entries): if the stored media type is not in it -> failures[] entry
- *   with failureCode 'UnsupportedImageType'. When acceptedMediaTypes is omitted the stand-in
- *   accepts only the Docker v2 schema 2 manifest and the OCI image manifest: the API Reference
- *   lists only single-image manifest types as valid values and does not say an index is returned
- *   by default, so this is the conservative reading. A caller that forgets to accept the OCI
- *   index / Docker manifest list types therefore gets a failure for multi-arch images (real ECR
- *   may instead hand back a single-platform manifest, which is just as wrong for a re-tagger).
+ * - imageIds: 1-100 (InvalidParameterException). Each found id yields { registryId,
+ *   repositoryName, imageId { imageDigest, imageTag (the requested tag echoed, absent by digest) },
+ *   imageManifest (the stored string), imageManifestMediaType }.
+ * - failures[] entries { imageId (as requested), failureCode, failureReason }: 'ImageNotFound'
+ *   ("Requested image not found"), 'ImageTagDoesNotMatchDigest' (tag and digest given, the tag
+ *   elsewhere), 'MissingDigestAndTag', 'InvalidImageDigest', 'InvalidImageTag'.
+ * - An ARCHIVED or ACTIVATING image: 'ImageNotFound' by default (User Guide: "Requests to pull the
+ *   archived image will fail with a 404 error"; reading: an image being restored too). The API
+ *   does not say, and gained 'ImageInaccessible' with archiving: control.archivedAnswer
+ *   (./admin.mjs) picks 'ImageNotFound', 'ImageInaccessible' or 'manifest' (as if ACTIVE).
+ * - acceptedMediaTypes (1-100): a stored type not in it is 'UnsupportedImageType'. Without it only
+ *   the Docker v2 schema 2 and OCI image manifests are accepted: the API Reference lists only
+ *   single-image types and does not say an index is returned by default, so a caller that forgets
+ *   to accept the index types gets a failure for multi-arch images (real ECR may hand back one
+ *   platform's manifest instead, as wrong for a re-tagger).
  *
  * ListImages (API Reference: ListImages, ListImagesFilter)
- * - filter.tagStatus TAGGED | UNTAGGED | ANY (default ANY).
- * - filter.imageStatus ACTIVE | ARCHIVED | ACTIVATING | ANY (default ACTIVE: "If not specified,
- *   only images with ACTIVE status are returned"); both filters apply together.
- * - One entry per tag { imageDigest, imageTag }; untagged images appear once as { imageDigest }.
- * - Stable order: by push sequence of the image (the order digests were first stored, which is
- *   push-time order), then by tag. control.setPushedAt changes the reported imagePushedAt only,
- *   never this order (nextTokens carry positions in it). Paginated (./protocol.mjs).
+ * - filter.tagStatus TAGGED | UNTAGGED | ANY (default ANY) and filter.imageStatus ACTIVE |
+ *   ARCHIVED | ACTIVATING | ANY (default ACTIVE: "If not specified, only images with ACTIVE status
+ *   are returned"), together.
+ * - One entry { imageDigest, imageTag } per tag; an untagged image once, { imageDigest }. In push
+ *   order (the order digests were first stored), then by tag; control.setPushedAt never changes
+ *   it (nextTokens hold positions in it). Paginated (./protocol.mjs).
  *
  * DescribeImages (API Reference: DescribeImages, ImageDetail)
- * - imageDetails { registryId, repositoryName, imageDigest, imageTags (sorted, omitted when
- *   empty), imagePushedAt, imageManifestMediaType, imageSizeInBytes, imageStatus, lastArchivedAt
- *   and lastActivatedAt (epoch seconds, each only once it has happened) }. imageSizeInBytes is the
- *   sum of layers[].size; for an index it is the largest size among its children (API Reference:
- *   ImageDetail, imageSizeInBytes "If the image is a manifest list, this will be the max size of
- *   all manifests in the list").
- * - With imageIds (1-100): one detail per distinct image; an unknown id fails the whole call with
- *   ImageNotFoundException; maxResults/nextToken may not be combined with imageIds
- *   (InvalidParameterException; "This option cannot be used when you specify images with
- *   imageIds"). Reading (the API Reference does not say whether the filter applies to imageIds):
- *   filter.imageStatus does, default ACTIVE, so an id naming an archived image fails with
- *   ImageNotFoundException as if absent unless the filter is ARCHIVED or ANY; filter.tagStatus
- *   is checked but, as before, does not filter imageIds.
- * - Without imageIds: filter.tagStatus and filter.imageStatus as in ListImages; one entry per
- *   image ordered by push time; paginated like ListImages.
+ * - imageDetails { registryId, repositoryName, imageDigest, imageTags (sorted, omitted when none),
+ *   imagePushedAt, imageManifestMediaType, imageSizeInBytes, imageStatus, lastArchivedAt and
+ *   lastActivatedAt (each once it has happened) }. imageSizeInBytes is the sum of layers[].size;
+ *   an index's is its largest child's ("If the image is a manifest list, this will be the max size
+ *   of all manifests in the list").
+ * - With imageIds (1-100): one detail per distinct image; an unknown id fails the whole call
+ *   (ImageNotFoundException); maxResults or nextToken with imageIds: InvalidParameterException
+ *   ("This option cannot be used when you specify images with imageIds"). Reading (the API is
+ *   silent): filter.imageStatus applies to imageIds (default ACTIVE, so an archived image's id
+ *   fails as absent unless the filter is ARCHIVED or ANY); filter.tagStatus is checked only.
+ * - Without imageIds: filtered as ListImages, one entry per image in push order, paginated.
  *
  * BatchDeleteImage (API Reference: BatchDeleteImage)
- * - imageIds 1-100. By tag: only that tag is removed; the image is deleted only when that was its
- *   last tag ("When you remove the last tag from an image, the image is deleted from your
- *   repository"). By digest: the image and all its tags are deleted.
- * - An image referenced by an index/manifest list in the repository cannot be deleted (by digest,
- *   or by removing its last tag): failures[] entry 'ImageReferencedByManifestList'.
- * - Missing -> 'ImageNotFound'; tag + digest that don't match -> 'ImageTagDoesNotMatchDigest'.
- * - Returns { imageIds: [deleted ids], failures }. A deletion by digest reports one
- *   { imageDigest, imageTag } per removed tag (or { imageDigest } for an untagged image).
- * - Archived and activating images are deleted like active ones (User Guide, "Archiving an
- *   image": archived images can be deleted with BatchDeleteImage).
+ * - imageIds 1-100. By tag only that tag goes, and the image with its last tag ("When you remove
+ *   the last tag from an image, the image is deleted"); by digest the image and all its tags.
+ * - An image an index in the repository references cannot go (by digest, or its last tag):
+ *   'ImageReferencedByManifestList'. Missing: 'ImageNotFound'; tag and digest that do not match:
+ *   'ImageTagDoesNotMatchDigest'.
+ * - Answers { imageIds, failures }: by digest, one { imageDigest, imageTag } per tag removed, or
+ *   { imageDigest } for an untagged image. Archived and activating images are deleted as active
+ *   ones (User Guide, "Archiving an image").
  *
- * Image status and UpdateImageStorageClass (API Reference: UpdateImageStorageClass, ImageDetail;
- * User Guide, "Archiving an image")
- * - Every image is ACTIVE, ARCHIVED or ACTIVATING; it keeps its tags in every status.
- *   control.archive (./admin.mjs) or ARCHIVE archives it (lastArchivedAt = now).
- * - targetStorageClass must be STANDARD or ARCHIVE, else InvalidParameterException (the
- *   stand-in's enum rule). imageId must name an image in any status, else ImageNotFoundException
- *   (no tag nor digest: InvalidParameterException, as in DescribeImages).
- * - STANDARD on ARCHIVED -> ACTIVATING, then ACTIVE once the image's restore time (control.archive
- *   restoreMs, default 0; the stand-in's clock) has passed, lastActivatedAt being that moment; the answer is
- *   the status right after the call, so with restore time 0 it is already ACTIVE.
- *   STANDARD on ACTIVATING -> ACTIVATING (the restore is not restarted). ARCHIVE on ACTIVE ->
- *   ARCHIVED. Readings where AWS is silent: STANDARD on ACTIVE and ARCHIVE on ARCHIVED change
- *   nothing and answer the status unchanged; ARCHIVE on ACTIVATING is refused with
- *   ImageStorageClassUpdateNotSupportedException rather than abandoning a restore halfway.
- *   Only the named manifest changes status, never an index's children.
- * - Response { registryId, repositoryName, imageId { imageDigest, imageTag (when requested by
- *   tag) }, imageStatus }.
- * - Lifecycle previews (./lifecycle.mjs) do not look at image status: archived and activating
- *   images are evaluated like active ones (no storage-class rules or transitions are modelled).
+ * UpdateImageStorageClass (API Reference: UpdateImageStorageClass; User Guide, "Archiving an
+ * image")
+ * - targetStorageClass STANDARD or ARCHIVE (InvalidParameterException); imageId names an image in
+ *   any status (ImageNotFoundException; neither tag nor digest: InvalidParameterException).
+ * - ARCHIVE on ACTIVE: ARCHIVED (lastArchivedAt now; control.archive does the same). STANDARD on
+ *   ARCHIVED: ACTIVATING, then ACTIVE once the image's restore time (control.archive restoreMs,
+ *   default 0, on the stand-in's clock) has passed, lastActivatedAt that moment; the answer is the
+ *   status right after the call (restore time 0: ACTIVE). STANDARD on ACTIVATING: ACTIVATING, not
+ *   restarted. Readings: STANDARD on ACTIVE and ARCHIVE on ARCHIVED change nothing; ARCHIVE on
+ *   ACTIVATING is ImageStorageClassUpdateNotSupportedException. Only the named manifest changes,
+ *   never an index's children.
+ * - Answers { registryId, repositoryName, imageId { imageDigest, imageTag (when requested) },
+ *   imageStatus }. Lifecycle previews (./lifecycle.mjs) evaluate every status alike.
  */
 
 import {
@@ -134,11 +103,12 @@ import {
 import {
   ACCOUNT_ID,
   EcrError,
+  checkEnum,
+  checkSized,
   compareStrings,
   invalidParameter,
   isObject,
   nowSeconds,
-  sized,
   violated
 } from './protocol.mjs'
 import { isTagImmutable } from './repositories.mjs'
@@ -173,8 +143,6 @@ const failed = (failureCode, failureReason) => ({ failureCode, failureReason })
 const NOT_FOUND = failed('ImageNotFound', 'Requested image not found')
 /** @type {readonly ArchivedAnswer[]} what BatchGetImage may answer for an archived image */
 export const ARCHIVED_ANSWERS = ['ImageNotFound', 'ImageInaccessible', 'manifest']
-const ONE_TO_100 =
-  'Member must have length less than or equal to 100 and greater than or equal to 1'
 
 /**
  * Point `tag` at `image`, taking it off the image it was on (which stays, untagged or not).
@@ -278,8 +246,7 @@ function readManifest({ imageManifest: manifest, imageManifestMediaType: paramet
 
 /** @param {unknown} imageIds @returns {Record<string, any>[]} */
 function checkImageIds(imageIds) {
-  if (!sized(imageIds, 100)) throw violated('imageIds', ONE_TO_100)
-  return imageIds.map((id) => (isObject(id) ? id : {}))
+  return checkSized('imageIds', imageIds, 100).map((id) => (isObject(id) ? id : {}))
 }
 
 /** The imageId an answer carries: the digest, and the tag when one was requested. @param {StoredImage} image @param {unknown} tag @returns {ImageId} */
@@ -428,20 +395,12 @@ function imageDetail(repository, image) {
 function readFilter(filter) {
   if (filter !== undefined && !isObject(filter))
     throw violated('filter', 'Member must be a structure')
-  const tagStatus = filter?.tagStatus ?? 'ANY'
-  const imageStatus = filter?.imageStatus ?? 'ACTIVE'
-  if (!TAG_STATUSES.includes(tagStatus)) {
-    throw violated(
-      'filter.tagStatus',
-      'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'
-    )
-  }
-  if (!IMAGE_STATUS_FILTERS.includes(imageStatus)) {
-    throw violated(
-      'filter.imageStatus',
-      `Member must satisfy enum value set: [${IMAGE_STATUS_FILTERS.join(', ')}]`
-    )
-  }
+  const tagStatus = checkEnum('filter.tagStatus', filter?.tagStatus ?? 'ANY', TAG_STATUSES)
+  const imageStatus = checkEnum(
+    'filter.imageStatus',
+    filter?.imageStatus ?? 'ACTIVE',
+    IMAGE_STATUS_FILTERS
+  )
   /** Whether filter.imageStatus lets the image through. @param {StoredImage} image */
   const statusPasses = (image) => imageStatus === 'ANY' || statusOf(image) === imageStatus
   return { tagStatus, imageStatus, statusPasses }
@@ -525,14 +484,9 @@ export function createImageOperations(repositoryFor, paginate, readings, clock) 
     BatchGetImage(input) {
       const repository = repositoryFor(input)
       const ids = checkImageIds(input.imageIds)
-      const { acceptedMediaTypes: wanted } = input
-      if (
-        wanted !== undefined &&
-        !(sized(wanted, 100) && wanted.every((t) => typeof t === 'string'))
-      ) {
-        throw violated('acceptedMediaTypes', ONE_TO_100)
-      }
-      const accepted = new Set(wanted ?? DEFAULT_ACCEPTED_MEDIA_TYPES)
+      const { acceptedMediaTypes: wanted = DEFAULT_ACCEPTED_MEDIA_TYPES } = input
+      const strings = Array.isArray(wanted) && wanted.every((t) => typeof t === 'string')
+      const accepted = new Set(checkSized('acceptedMediaTypes', strings ? wanted : undefined, 100))
       /** @type {ReturnType<typeof imageOf>[]} */
       const images = []
       const failures = eachImage(repository, ids, (image, id) => {
@@ -625,13 +579,7 @@ export function createImageOperations(repositoryFor, paginate, readings, clock) 
 
     UpdateImageStorageClass(input) {
       const repository = repositoryFor(input)
-      const target = input.targetStorageClass
-      if (!STORAGE_CLASSES.includes(target)) {
-        throw violated(
-          'targetStorageClass',
-          'Member must satisfy enum value set: [STANDARD, ARCHIVE]'
-        )
-      }
+      const target = checkEnum('targetStorageClass', input.targetStorageClass, STORAGE_CLASSES)
       const { image, answer } = namedImage(repository, input)
       const status = statusOf(image)
       if (target === 'ARCHIVE' && status === 'ACTIVATING') {

@@ -2,29 +2,23 @@
 /**
  * The stand-in's wire protocol (AWS JSON 1.1) and the request rules every ECR operation shares.
  *
- *   POST /   X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Operation>
- *            Content-Type: application/x-amz-json-1.1, JSON body; request signatures are ignored.
- *   Success: HTTP 200, JSON body. Errors: HTTP 400, body {"__type":"<ExceptionName>","message":"..."},
- *   which the SDK maps to its modeled exception classes (RepositoryNotFoundException, ...).
- *   Only injected faults (./faults.mjs) and the stand-in's own bugs answer HTTP 500, always as
- *   {"__type":"ServerException",...}.
- *   Timestamps are epoch seconds (the AWS JSON 1.1 default), which the SDK turns into Date objects.
- *
- * - Unknown or missing X-Amz-Target operation (or a request that is not `POST /`) -> HTTP 400
- *   UnknownOperationException (AWS JSON protocol behaviour). Unparseable JSON body -> HTTP 400
- *   SerializationException.
- * - `registryId`, when present in a request, must equal the stand-in's account id, otherwise
- *   RepositoryNotFoundException (API Reference: common `registryId` parameter, "If you do not
- *   specify a registry, the default registry is assumed"; only one registry exists here).
- * - Every repository-scoped operation on a repository that does not exist fails with
- *   RepositoryNotFoundException, message "The repository with name 'x' does not exist in the
- *   registry with id '123456789012'" (API Reference: Errors, RepositoryNotFoundException).
+ * - `POST /`, X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Operation>, a JSON body;
+ *   signatures are ignored. Success: HTTP 200, JSON. Errors: HTTP 400 {"__type":
+ *   "<ExceptionName>", "message"}, which the SDK maps to its exception classes; only injected
+ *   faults (./faults.mjs) and the stand-in's own bugs answer HTTP 500 ServerException. Timestamps
+ *   are epoch seconds, which the SDK turns into Dates.
+ * - An unknown or missing operation, or a request that is not `POST /`: HTTP 400
+ *   UnknownOperationException; a body that is no JSON object: SerializationException.
+ * - `registryId`, when given, must be the stand-in's account, else RepositoryNotFoundException
+ *   (API Reference: "If you do not specify a registry, the default registry is assumed").
+ * - A repository-scoped operation on a missing repository: RepositoryNotFoundException "The
+ *   repository with name 'x' does not exist in the registry with id '123456789012'".
  * - repositoryName must match `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*` and
- *   be 2-256 characters, else InvalidParameterException (API Reference: CreateRepository,
- *   repositoryName Pattern and Length Constraints; applied to every operation).
- * - Paginated listings (ListImages, DescribeImages): maxResults 1-1000 (default 100), real
- *   pagination with an opaque, tamper-checked nextToken; nextToken is omitted on the last page; a
- *   token that was not issued for this operation/repository/filter -> InvalidParameterException.
+ *   be 2-256 characters, else InvalidParameterException (API Reference: CreateRepository; applied
+ *   to every operation).
+ * - Listings page by maxResults (1-1000, default 100) with an opaque, tamper-checked nextToken,
+ *   omitted on the last page; a token not issued for this operation, repository and filter:
+ *   InvalidParameterException.
  */
 
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
@@ -65,6 +59,19 @@ export const violated = (field, rule) =>
 /** Whether `value` is a list of 1 to `max` items. @param {unknown} value @param {number} max @returns {value is unknown[]} */
 export const sized = (value, max) =>
   Array.isArray(value) && value.length >= 1 && value.length <= max
+
+/** `value`, a list of 1 to `max` items, else InvalidParameterException. @param {string} field @param {unknown} value @param {number} max */
+export function checkSized(field, value, max) {
+  if (sized(value, max)) return value
+  const rule = `Member must have length less than or equal to ${max} and greater than or equal to 1`
+  throw violated(field, rule)
+}
+
+/** `value`, one of `values`, else InvalidParameterException. @template T @param {string} field @param {unknown} value @param {readonly T[]} values @returns {T} */
+export function checkEnum(field, value, values) {
+  if (values.includes(/** @type {T} */ (value))) return /** @type {T} */ (value)
+  throw violated(field, `Member must satisfy enum value set: [${values.join(', ')}]`)
+}
 
 /** @param {unknown} value @returns {value is Record<string, any>} */
 export const isObject = (value) =>
@@ -115,6 +122,12 @@ export const operationChecker =
     const known = Object.keys(operations).join(', ')
     throw new TypeError(`${what}: unknown operation '${String(operation)}'; known: ${known}`)
   }
+
+/** A RangeError unless `count` is a positive integer. @param {string} what @param {unknown} count */
+export function checkCount(what, count) {
+  if (Number.isInteger(count) && Number(count) >= 1) return
+  throw new RangeError(`${what}: count must be a positive integer, got ${count}`)
+}
 
 /** A listing's sort key: a number, then a string. @typedef {[number, string]} Key */
 /** @param {Key} a @param {Key} b */

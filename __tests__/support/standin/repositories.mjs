@@ -3,39 +3,34 @@
  * Repositories and their settings.
  *
  * CreateRepository (API Reference: CreateRepository)
- * - imageTagMutability defaults to MUTABLE; valid values MUTABLE | IMMUTABLE |
- *   IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION.
- * - imageTagMutabilityExclusionFilters (1-5 items, filterType WILDCARD, filter matching
- *   `^[0-9a-zA-Z._*-]{1,128}$`; API Reference: ImageTagMutabilityExclusionFilter) are required with
- *   the *_WITH_EXCLUSION settings and rejected (InvalidParameterException) with the others.
- * - An existing name -> RepositoryAlreadyExistsException.
- *
+ * - imageTagMutability MUTABLE (default) | IMMUTABLE | IMMUTABLE_WITH_EXCLUSION |
+ *   MUTABLE_WITH_EXCLUSION. imageTagMutabilityExclusionFilters (1-5, filterType WILDCARD, filter
+ *   `^[0-9a-zA-Z._*-]{1,128}$`; API Reference: ImageTagMutabilityExclusionFilter) are required
+ *   with the *_WITH_EXCLUSION settings and refused with the others (InvalidParameterException).
+ *   An existing name: RepositoryAlreadyExistsException.
  * DescribeRepositories (API Reference: DescribeRepositories, Repository)
- * - Returns repositoryArn, registryId, repositoryName, repositoryUri
- *   (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), createdAt (epoch seconds),
- *   imageTagMutability and imageTagMutabilityExclusionFilters (only when set).
- * - With repositoryNames (1-100), any unknown name fails the whole call with
- *   RepositoryNotFoundException. Without, every repository is listed (by name) on one page.
- *
+ * - repositoryArn, registryId, repositoryName, repositoryUri (`<account>.dkr.ecr.<region>.
+ *   amazonaws.com/<name>`), createdAt, imageTagMutability and its filters (when set). With
+ *   repositoryNames (1-100) an unknown name fails the whole call (RepositoryNotFoundException);
+ *   without, every repository by name, on one page.
  * PutImageTagMutability (API Reference: PutImageTagMutability)
- * - Same validation as CreateRepository (imageTagMutability required); returns registryId,
- *   repositoryName, imageTagMutability, imageTagMutabilityExclusionFilters (when set).
- *
+ * - Checked as in CreateRepository (imageTagMutability required); answers registryId,
+ *   repositoryName, imageTagMutability and its filters (when set).
  * Tag mutability, which PutImage (./images.mjs) asks of a tag already on another image
- * - MUTABLE lets image tags be overwritten; IMMUTABLE lets none be. An exclusion filter "specifies
- *   which image tags should be excluded from the repository's image tag mutability setting" (API
- *   Reference: ImageTagMutabilityExclusionFilter): IMMUTABLE_WITH_EXCLUSION is IMMUTABLE but for
- *   the tags a filter matches, which can be overwritten; MUTABLE_WITH_EXCLUSION is MUTABLE but
- *   for the tags a filter matches, which cannot.
- * - A WILDCARD filter matches a tag when the whole tag fits it: `*` stands for any run of
- *   characters (none included), every other character for itself.
+ * - MUTABLE lets tags be overwritten, IMMUTABLE none. A filter "specifies which image tags should
+ *   be excluded from the repository's image tag mutability setting": IMMUTABLE_WITH_EXCLUSION
+ *   lets the tags a filter matches be overwritten, MUTABLE_WITH_EXCLUSION keeps them.
+ * - A WILDCARD filter matches a tag when the whole tag fits it: `*` any run of characters (none
+ *   included), every other character itself.
  */
 
 import {
   ACCOUNT_ID,
   EcrError,
   REGION,
+  checkEnum,
   checkRepositoryName,
+  checkSized,
   compareStrings,
   invalidParameter,
   isObject,
@@ -104,13 +99,8 @@ export function isTagImmutable(repository, tag) {
  * @returns {{ imageTagMutability: string, exclusionFilters: ExclusionFilter[] | undefined }}
  */
 function readMutability(input, required) {
-  const setting = input.imageTagMutability ?? (required ? undefined : 'MUTABLE')
-  if (!SETTINGS.includes(setting)) {
-    throw violated(
-      'imageTagMutability',
-      `Member must satisfy enum value set: [${SETTINGS.join(', ')}]`
-    )
-  }
+  const asked = input.imageTagMutability ?? (required ? undefined : 'MUTABLE')
+  const setting = checkEnum('imageTagMutability', asked, SETTINGS)
   const filters = input.imageTagMutabilityExclusionFilters
   if (!setting.endsWith('_WITH_EXCLUSION')) {
     if (filters !== undefined && !(Array.isArray(filters) && filters.length === 0)) {
@@ -125,20 +115,14 @@ function readMutability(input, required) {
       `Invalid parameter: ${setting} requires between 1 and 5 imageTagMutabilityExclusionFilters`
     )
   }
+  const field = 'imageTagMutabilityExclusionFilters'
   const exclusionFilters = filters.map((f) => {
-    if (!isObject(f) || f.filterType !== 'WILDCARD') {
-      throw violated(
-        'imageTagMutabilityExclusionFilters.filterType',
-        'Member must satisfy enum value set: [WILDCARD]'
-      )
+    const { filterType, filter } = isObject(f) ? f : {}
+    checkEnum(`${field}.filterType`, filterType, ['WILDCARD'])
+    if (typeof filter !== 'string' || !FILTER_RE.test(filter)) {
+      throw violated(`${field}.filter`, `must satisfy regular expression '${FILTER_RE.source}'`)
     }
-    if (typeof f.filter !== 'string' || !FILTER_RE.test(f.filter)) {
-      throw violated(
-        'imageTagMutabilityExclusionFilters.filter',
-        `must satisfy regular expression '${FILTER_RE.source}'`
-      )
-    }
-    return { filterType: 'WILDCARD', filter: f.filter }
+    return { filterType: 'WILDCARD', filter }
   })
   return { imageTagMutability: setting, exclusionFilters }
 }
@@ -204,17 +188,9 @@ export function createRepositories() {
         const all = [...repositories.values()].sort((a, b) => compareStrings(a.name, b.name))
         return { repositories: all.map(describeRepository) }
       }
-      if (!sized(names, 100)) {
-        throw violated(
-          'repositoryNames',
-          'Member must have length less than or equal to 100 and greater than or equal to 1'
-        )
-      }
-      return {
-        repositories: names.map((name) =>
-          describeRepository(repositoryFor({ repositoryName: name }))
-        )
-      }
+      const named = checkSized('repositoryNames', names, 100)
+      const each = (/** @type {unknown} */ name) => repositoryFor({ repositoryName: name })
+      return { repositories: named.map(each).map(describeRepository) }
     },
 
     PutImageTagMutability(input) {

@@ -1,49 +1,43 @@
 // @ts-check
 /**
- * What a promotion gate reads of an image: its scan findings and its signing status. The stand-in
- * runs no scanner and no signer: tests record the outcome with control.setScan and
- * control.setSigning (./admin.mjs), which recordScan and recordSigning here check and turn into
- * the wire shapes below. Both live on the image, so deleting the image deletes them.
+ * What a promotion gate reads of an image: its scan findings and its signing status. No scanner or
+ * signer runs: tests record the outcome with control.setScan and control.setSigning (./admin.mjs),
+ * which recordScan and recordSigning check and turn into the wire shapes below. Both live on the
+ * image and go with it.
  *
  * DescribeImageScanFindings (API Reference: DescribeImageScanFindings, ImageScanStatus,
  * ImageScanFindings, ImageScanFinding, EnhancedImageScanFinding, PackageVulnerabilityDetails)
- * - imageId must name an image in any status (./images.mjs), else ImageNotFoundException.
- * - An ARCHIVED or ACTIVATING image answers status IMAGE_ARCHIVED and no findings, whatever scan
- *   is recorded (ScanStatus IMAGE_ARCHIVED; reading: an image being restored is still archived).
- *   Otherwise an image without a recorded scan -> ScanNotFoundException.
+ * - imageId names an image in any status (./images.mjs), else ImageNotFoundException. An ARCHIVED
+ *   or ACTIVATING image answers status IMAGE_ARCHIVED and no findings (reading: an image being
+ *   restored is still archived); else an image without a scan: ScanNotFoundException.
  * - A scan with completeAfterMs reads IN_PROGRESS until that many ms (real clock) after setScan,
- *   then its own status; it completes at that moment (imageScanCompletedAt).
- * - Only COMPLETE (basic scanning) and ACTIVE (enhanced scanning, Amazon Inspector) carry
- *   findings. Every other status (IN_PROGRESS, FAILED, UNSUPPORTED_IMAGE, PENDING,
- *   SCAN_ELIGIBILITY_EXPIRED, FINDINGS_UNAVAILABLE, LIMIT_EXCEEDED, IMAGE_ARCHIVED) answers
- *   imageScanStatus alone: imageScanFindings is omitted, not empty (reading: the API Reference
- *   makes it optional and does not say when it is present).
- * - Response { registryId, repositoryName, imageId { imageDigest, imageTag (when requested by
- *   tag) }, imageScanStatus { status, description }, imageScanFindings? { imageScanCompletedAt,
- *   vulnerabilitySourceUpdatedAt (epoch seconds, both the moment the scan completed),
- *   findingSeverityCounts { SEVERITY: n }, findings (basic) | enhancedFindings (enhanced) },
- *   nextToken? }. description is setScan's, else a stand-in sentence for the status.
- * - Findings paginate with maxResults (1-1000, default 100) and nextToken like ListImages
- *   (./protocol.mjs), in setScan's order. findingSeverityCounts counts every finding of the scan
- *   on every page, enhanced findings of every status (SUPPRESSED and CLOSED too) included
- *   (reading: the counts describe the scan, not the page, and never under-report).
- * - Severities are FindingSeverity's: INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, UNDEFINED (the
- *   valid keys of findingSeverityCounts), for both shapes.
- * - basic finding: { name: id, description, uri, severity, attributes: [{ key: 'package_name',
- *   value }, { key: 'package_version', value }] }, each attribute only when setScan gives it.
- * - enhanced finding: { awsAccountId, findingArn, description, title, type
- *   'PACKAGE_VULNERABILITY', severity, status (default ACTIVE), fixAvailable (default YES with a
- *   fixedInVersion, else NO), packageVulnerabilityDetails { vulnerabilityId: id, source 'NVD',
- *   vulnerablePackages: [{ name, version?, fixedInVersion? }] (empty without a package) } };
- *   findingArn is the same for the same repository, digest, position and id.
+ *   then its own status, completed at that moment (imageScanCompletedAt).
+ * - Only COMPLETE (basic scanning) and ACTIVE (enhanced, Amazon Inspector) carry findings; every
+ *   other status answers imageScanStatus alone, imageScanFindings omitted, not empty (reading: the
+ *   API makes it optional and does not say when).
+ * - Answers { registryId, repositoryName, imageId { imageDigest, imageTag (when requested) },
+ *   imageScanStatus { status, description (setScan's, else the stand-in's for the status) },
+ *   imageScanFindings? { imageScanCompletedAt, vulnerabilitySourceUpdatedAt (both when the scan
+ *   completed), findingSeverityCounts, findings (basic) | enhancedFindings (enhanced) },
+ *   nextToken? }.
+ * - Findings page by maxResults (1-1000, default 100) and nextToken as ListImages does
+ *   (./protocol.mjs), in setScan's order; findingSeverityCounts counts every finding of the scan
+ *   on every page, SUPPRESSED and CLOSED ones too (reading: the counts describe the scan).
+ * - Severities (FindingSeverity): INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, UNDEFINED.
+ * - basic: { name: id, description, uri, severity, attributes: [{ key: 'package_name', value },
+ *   { key: 'package_version', value }] (each when setScan gives it) }.
+ * - enhanced: { awsAccountId, findingArn (the same for the same repository, digest, position and
+ *   id), description, title, type 'PACKAGE_VULNERABILITY', severity, status (default ACTIVE),
+ *   fixAvailable (default YES with a fixedInVersion, else NO), packageVulnerabilityDetails {
+ *   vulnerabilityId: id, source 'NVD', vulnerablePackages: [{ name, version?, fixedInVersion? }]
+ *   (empty without a package) } }.
  *
  * DescribeImageSigningStatus (API Reference: DescribeImageSigningStatus, ImageSigningStatus)
- * - imageId must name an image in any status, else ImageNotFoundException.
- * - Response { registryId, repositoryName, imageId, signingStatuses: [{ signingProfileArn, status
- *   IN_PROGRESS | COMPLETE | FAILED, failureCode?, failureReason? }] } in setSigning's order; an
- *   image never signed answers signingStatuses: [] (reading: no signing rule matched it, which
- *   is not an error). An IN_PROGRESS entry with completeAfterMs reads COMPLETE that many ms (real
- *   clock) after setSigning.
+ * - imageId names an image in any status, else ImageNotFoundException. Answers { registryId,
+ *   repositoryName, imageId, signingStatuses: [{ signingProfileArn, status IN_PROGRESS | COMPLETE
+ *   | FAILED, failureCode?, failureReason? }] } in setSigning's order; never signed: [] (reading:
+ *   no signing rule matched it, no error). An IN_PROGRESS entry with completeAfterMs reads
+ *   COMPLETE that many ms (real clock) after setSigning.
  */
 
 import { sha256Hex } from '../oci.mjs'
@@ -89,9 +83,13 @@ const FIX_AVAILABLE = ['YES', 'NO', 'PARTIAL']
 const FINDING_STATUSES = ['ACTIVE', 'SUPPRESSED', 'CLOSED']
 const SIGNING_STATUSES = ['IN_PROGRESS', 'COMPLETE', 'FAILED']
 
-/** @param {boolean} ok @param {string} what @param {string} rule */
-function check(ok, what, rule) {
-  if (!ok) throw new TypeError(`stand-in: ${what}: ${rule}`)
+/**
+ * A TypeError naming the first rule that does not hold, of [holds, rule] pairs.
+ * @param {string} what @param {[unknown, string][]} rules
+ */
+function check(what, rules) {
+  const broken = rules.find(([holds]) => !holds)
+  if (broken) throw new TypeError(`stand-in: ${what}: ${broken[1]}`)
 }
 /** @param {unknown} value */
 const optionalText = (value) => value === undefined || (typeof value === 'string' && value !== '')
@@ -151,7 +149,8 @@ function wireFinding(shape, finding, arnSeed) {
  */
 export function recordScan(repositoryName, digest, scan) {
   const what = 'setScan'
-  check(isObject(scan), what, 'pass { status, shape, findings?, description?, completeAfterMs? }')
+  const spec = 'pass { status, shape, findings?, description?, completeAfterMs? }'
+  check(what, [[isObject(scan), spec]])
   const {
     status,
     description,
@@ -159,61 +158,51 @@ export function recordScan(repositoryName, digest, scan) {
     findings = [],
     completeAfterMs
   } = /** @type {ScanSpec} */ (scan)
-  check(shape === 'basic' || shape === 'enhanced', what, `shape must be 'basic' or 'enhanced'`)
-  check(SCAN_STATUSES.includes(status), what, `status must be one of ${SCAN_STATUSES.join(', ')}`)
   const carries = Object.values(FINDINGS_STATUS).includes(status)
-  check(
-    !carries || status === FINDINGS_STATUS[shape],
-    what,
-    `${status} is not a ${shape} scan status`
-  )
-  check(
-    Array.isArray(findings) && (carries || findings.length === 0),
-    what,
-    `findings must be a list, empty unless the status is ${FINDINGS_STATUS[shape]}`
-  )
-  check(optionalText(description), what, 'description must be a non-empty string')
-  check(isDelay(completeAfterMs), what, 'completeAfterMs must be ms >= 0')
+  check(what, [
+    [shape === 'basic' || shape === 'enhanced', `shape must be 'basic' or 'enhanced'`],
+    [SCAN_STATUSES.includes(status), `status must be one of ${SCAN_STATUSES.join(', ')}`],
+    [!carries || status === FINDINGS_STATUS[shape], `${status} is not a ${shape} scan status`],
+    [
+      Array.isArray(findings) && (carries || findings.length === 0),
+      `findings must be a list, empty unless the status is ${FINDINGS_STATUS[shape]}`
+    ],
+    [optionalText(description), 'description must be a non-empty string'],
+    [isDelay(completeAfterMs), 'completeAfterMs must be ms >= 0']
+  ])
   /** @type {Record<string, number>} */
   const counts = {}
   const wire = findings.map((finding, index) => {
     const at = `${what}: findings[${index}]`
-    check(
-      isObject(finding) && typeof finding.id === 'string' && finding.id !== '',
-      at,
-      'needs an id'
-    )
-    check(
-      SEVERITIES.includes(finding.severity),
-      at,
-      `severity must be one of ${SEVERITIES.join(', ')}`
-    )
-    for (const key of /** @type {const} */ (['package', 'packageVersion', 'fixedInVersion'])) {
-      check(optionalText(finding[key]), at, `${key} must be a non-empty string`)
-    }
-    const { fixAvailable, status: findingStatus, fixedInVersion } = finding
-    check(
-      fixAvailable === undefined || FIX_AVAILABLE.includes(fixAvailable),
-      at,
-      'fixAvailable must be YES, NO or PARTIAL'
-    )
-    check(
-      findingStatus === undefined || FINDING_STATUSES.includes(findingStatus),
-      at,
-      'status must be ACTIVE, SUPPRESSED or CLOSED'
-    )
-    check(
-      shape === 'enhanced' ||
-        [fixAvailable, findingStatus, fixedInVersion].every((v) => v === undefined),
-      at,
-      'fixAvailable, status and fixedInVersion belong to enhanced findings'
-    )
+    check(at, [
+      [isObject(finding) && typeof finding.id === 'string' && finding.id !== '', 'needs an id']
+    ])
+    const { fixAvailable, status: state, fixedInVersion } = finding
+    check(at, [
+      [SEVERITIES.includes(finding.severity), `severity must be one of ${SEVERITIES.join(', ')}`],
+      .../** @type {const} */ (['package', 'packageVersion', 'fixedInVersion']).map(
+        (key) =>
+          /** @type {[unknown, string]} */ ([
+            optionalText(finding[key]),
+            `${key} must be a non-empty string`
+          ])
+      ),
+      [
+        fixAvailable === undefined || FIX_AVAILABLE.includes(fixAvailable),
+        'fixAvailable must be YES, NO or PARTIAL'
+      ],
+      [
+        state === undefined || FINDING_STATUSES.includes(state),
+        'status must be ACTIVE, SUPPRESSED or CLOSED'
+      ],
+      [
+        shape === 'enhanced' || [fixAvailable, state, fixedInVersion].every((v) => v === undefined),
+        'fixAvailable, status and fixedInVersion belong to enhanced findings'
+      ]
+    ])
     counts[finding.severity] = (counts[finding.severity] ?? 0) + 1
-    return wireFinding(
-      shape,
-      finding,
-      `${repositoryName}\u0000${digest}\u0000${index}\u0000${finding.id}`
-    )
+    const arnSeed = `${repositoryName}\u0000${digest}\u0000${index}\u0000${finding.id}`
+    return wireFinding(shape, finding, arnSeed)
   })
   const completeAt = Date.now() + (completeAfterMs ?? 0)
   return { status, description, shape, findings: wire, counts, completeAt }
@@ -225,42 +214,34 @@ export function recordScan(repositoryName, digest, scan) {
  * @returns {RecordedSigning[]}
  */
 export function recordSigning(statuses) {
-  check(Array.isArray(statuses), 'setSigning', 'statuses must be a list (empty: never signed)')
+  check('setSigning', [[Array.isArray(statuses), 'statuses must be a list (empty: never signed)']])
   return /** @type {unknown[]} */ (statuses).map((spec, index) => {
     const at = `setSigning: statuses[${index}]`
-    check(
-      isObject(spec),
-      at,
+    const fields =
       'pass { signingProfileArn, status, failureCode?, failureReason?, completeAfterMs? }'
-    )
+    check(at, [[isObject(spec), fields]])
     const { signingProfileArn, status, failureCode, failureReason, completeAfterMs } =
       /** @type {SigningSpec} */ (spec)
-    check(
-      typeof signingProfileArn === 'string' && signingProfileArn !== '',
-      at,
-      'needs a signingProfileArn'
-    )
-    check(
-      SIGNING_STATUSES.includes(status),
-      at,
-      `status must be one of ${SIGNING_STATUSES.join(', ')}`
-    )
-    check(
-      optionalText(failureCode) && optionalText(failureReason),
-      at,
-      'failureCode and failureReason must be non-empty strings'
-    )
-    check(
-      status === 'FAILED' || (failureCode ?? failureReason) === undefined,
-      at,
-      'only a FAILED entry has a failureCode or failureReason'
-    )
-    check(isDelay(completeAfterMs), at, 'completeAfterMs must be ms >= 0')
-    check(
-      status === 'IN_PROGRESS' || completeAfterMs === undefined,
-      at,
-      'only an IN_PROGRESS entry can complete later'
-    )
+    check(at, [
+      [
+        typeof signingProfileArn === 'string' && signingProfileArn !== '',
+        'needs a signingProfileArn'
+      ],
+      [SIGNING_STATUSES.includes(status), `status must be one of ${SIGNING_STATUSES.join(', ')}`],
+      [
+        optionalText(failureCode) && optionalText(failureReason),
+        'failureCode and failureReason must be non-empty strings'
+      ],
+      [
+        status === 'FAILED' || (failureCode ?? failureReason) === undefined,
+        'only a FAILED entry has a failureCode or failureReason'
+      ],
+      [isDelay(completeAfterMs), 'completeAfterMs must be ms >= 0'],
+      [
+        status === 'IN_PROGRESS' || completeAfterMs === undefined,
+        'only an IN_PROGRESS entry can complete later'
+      ]
+    ])
     const entry = {
       signingProfileArn,
       status,
