@@ -474,10 +474,18 @@ async function confirmed(
 }
 
 /**
- * Reads, plans and checks the gates; then restores the archived images the plans point tags at (a
- * dry run only says it would), and reads, plans and checks again. The gates go first, so a refused
- * run restores nothing; an archived image is gated once restored.
+ * Reads, plans and checks the gates, and does it all again when the gates took long enough for the
+ * registry to change; then restores the archived images the plans point tags at (a dry run only
+ * says it would), and reads, plans and checks again. The gates go first, so a refused run restores
+ * nothing; an archived image is gated once restored.
  */
+/**
+ * A read older than this when the writes would start is read again. A release decides its pointers
+ * from its read; its check after the writes hands on only what overlapping releases leave, not a
+ * promotion or rollback made while the gates waited.
+ */
+const STALE_READ_MS = 1_000
+
 async function prepare(
   { host, inputs, convention, registry, effects }: Run,
   intents: readonly Intent[]
@@ -496,7 +504,11 @@ async function prepare(
     )
     return { states, plans, gates, problems: gateProblems(gates) }
   }
+  const read = effects.clock()
   let ready = await readPlanAndGate()
+  // The gates waited (a scan, a signature): another writer may have moved a pointer meanwhile.
+  if (!inputs.dryRun && ready.problems.length === 0 && effects.clock() - read > STALE_READ_MS)
+    ready = await readPlanAndGate()
   let restores: RestoreOutcome[] = []
   if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
     restores = await host.group('Restore archived images', () =>

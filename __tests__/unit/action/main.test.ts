@@ -155,6 +155,36 @@ describe('run()', () => {
     expect(JSON.parse(outputs.json ?? '[]')[0].gates.scan).toMatchObject({ passed: false })
   })
 
+  it('reads again when the gates waited, so a promotion made meanwhile is not overwritten', async () => {
+    onRelease()
+    inputs['require-signature'] = 'managed'
+    const hotfix = manifest('d')
+    const signing = (status: string) => ({
+      pushedAt: new Date(2_000),
+      signing: [{ profile: 'ci', status }]
+    })
+    holding('', {
+      facts: { [build.digest]: signing('IN_PROGRESS') },
+      faults: [
+        { operation: 'signing' },
+        {
+          operation: 'signing',
+          // While the gate waits, production is promoted to a newer build that has no version yet.
+          before: (r) => {
+            r.facts[build.digest] = signing('COMPLETE')
+            r.facts[hotfix.digest] = { pushedAt: new Date(3_000) }
+            r.set('app', { production: hotfix })
+          }
+        }
+      ]
+    })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(registry.tags('app')).toMatchObject({
+      'v1.1.0': build.digest,
+      production: hotfix.digest
+    })
+  })
   describe('a rollback to an archived image', () => {
     const archived = manifest('a')
     /** v0.9.0 is on an archived image, which ECR restores at once, and which then reads `restored`. */
