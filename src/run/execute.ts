@@ -148,6 +148,10 @@ function pacedRegistry(
     sleep(ms, undefined, { signal: abort })
   )
   const paced = { writes: 0, throttled: 0 }
+  const show = () =>
+    host.progress(
+      `${paced.writes} ${paced.writes === 1 ? 'write' : 'writes'}${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
+    )
   const registry = createRegistry({
     region: where.region,
     ...(where.registryId && { registryId: where.registryId }),
@@ -156,14 +160,14 @@ function pacedRegistry(
     onThrottle: () => {
       paced.throttled += 1
       pacer.throttled()
+      // Writes sent together are all under way: a throttle is news even when no write starts after it.
+      show()
     }
   })
   const pace = async (abort?: AbortSignal) => {
     await pacer.take(abort)
     paced.writes += 1
-    host.progress(
-      `${paced.writes} ${paced.writes === 1 ? 'write' : 'writes'}${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
-    )
+    show()
   }
   return { registry, pace }
 }
