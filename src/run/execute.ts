@@ -478,22 +478,23 @@ async function confirmed(
 }
 
 /**
+ * A read the gates held longer than this is read again before the writes. A release decides its
+ * pointers from its read; its check after the writes hands on only what overlapping releases leave,
+ * not a promotion or rollback made while the gates waited.
+ */
+const STALE_READ_MS = 1_000
+
+/**
  * Reads, plans and checks the gates, and does it all again when the gates took long enough for the
  * registry to change; then restores the archived images the plans point tags at (a dry run only
  * says it would), and reads, plans and checks again. The gates go first, so a refused run restores
  * nothing; an archived image is gated once restored.
  */
-/**
- * A read older than this when the writes would start is read again. A release decides its pointers
- * from its read; its check after the writes hands on only what overlapping releases leave, not a
- * promotion or rollback made while the gates waited.
- */
-const STALE_READ_MS = 1_000
-
 async function prepare(
   { host, inputs, convention, registry, effects }: Run,
   intents: readonly Intent[]
 ) {
+  let gatesTook = 0
   const readPlanAndGate = async () => {
     const states = await host.group('Read the registry', () =>
       readStatesWaiting(registry, intents, inputs.waitForSource.ms, effects)
@@ -503,15 +504,16 @@ async function prepare(
       for (const line of planned.flatMap(describePlan)) host.info(line)
       return Promise.resolve(planned)
     })
+    const gated = effects.clock()
     const gates = await host.group('Gates', () =>
       checkGates(registry, convention, plans, inputs.gates, effects)
     )
+    gatesTook = effects.clock() - gated
     return { states, plans, gates, problems: gateProblems(gates) }
   }
-  const read = effects.clock()
   let ready = await readPlanAndGate()
   // The gates waited (a scan, a signature): another writer may have moved a pointer meanwhile.
-  if (!inputs.dryRun && ready.problems.length === 0 && effects.clock() - read > STALE_READ_MS)
+  if (!inputs.dryRun && ready.problems.length === 0 && gatesTook > STALE_READ_MS)
     ready = await readPlanAndGate()
   let restores: RestoreOutcome[] = []
   if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
