@@ -320,21 +320,23 @@ class WriteRun {
     const outcomes = await this.putBackAll(byRepository, undecided, false)
     // A write whose outcome is unknown may land after the undo read its tag: once each has had
     // ABANDONED_WRITE_MS since it ended, those tags are read again, and one that landed goes back too.
-    const abandoned = new Map(
+    // A repository the first look could not read is looked at again whole.
+    const lastLook = new Map(
       [...byRepository].flatMap(([work, entries]) => {
         const late = entries.filter(
-          (entry) => entry.abandonedAt !== undefined && entry.action !== 'undone'
+          (entry) =>
+            entry.action !== 'undone' && (entry.abandonedAt !== undefined || undecided.has(work))
         )
         return late.length > 0 ? [[work, late] as const] : []
       })
     )
-    if (abandoned.size > 0) {
+    if (lastLook.size > 0) {
       const ended = Math.max(
-        ...[...abandoned.values()].flat().map((entry) => entry.abandonedAt ?? 0)
+        ...[...lastLook.values()].flat().map((entry) => entry.abandonedAt ?? 0)
       )
       const wait = Math.max(0, ended + ABANDONED_WRITE_MS - this.options.clock())
       await this.options.sleep(wait, this.options.undo.signal).catch(() => undefined)
-      outcomes.push(...(await this.putBackAll(abandoned, undecided, true)))
+      outcomes.push(...(await this.putBackAll(lastLook, undecided, true)))
     }
     await this.readFinalState()
     const problems = [...undecided].map(

@@ -472,6 +472,17 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
     )
   })
 
+  it('decides a repository it could not read at first whole at its last look', async () => {
+    const registry = holding(undefined, failed('put', 'production'), {
+      operation: 'read',
+      kind: 'failed',
+      times: 2
+    })
+    const outcome = await apply(registry, [release])
+    expect(registry.repositories.app).toEqual({ production: old.digest })
+    expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production failed'])
+  })
+
   it('puts back the pointers of every repository before any version tag', async () => {
     const registry = holding(
       { api: 'production=c', worker: 'production=c' },
