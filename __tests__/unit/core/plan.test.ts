@@ -538,6 +538,7 @@ describe('after writing: checkPointers and undoTarget', () => {
       'production back where it was when nothing was released meanwhile | production |  | c | c',
       'production onto a release made meanwhile that ranks above where it was | production | v1.1.5=e | c | e',
       'production not onto one below where it was | production | v1.0.5=e | c | c',
+      'production not onto a release made meanwhile that a rollback has since withdrawn | production | v1.3.0=e withdrawn-1.3.0=e | c | c',
       'production onto a release made meanwhile rather than removing it | production | v1.1.5=e | - | e',
       'production removed when it did not exist and nothing was released | production |  | - | -',
       'a version tag back as it was, whatever was released | v1.2.0 | v1.3.0=e | - | -'
