@@ -258,6 +258,20 @@ describe('repositoryWork', () => {
     expect(registry.log).toEqual(['list app', 'list app', 'read app production', 'images app e'])
   })
 
+  it('does not move a pointer back onto its own version when the listing has yet to show the rollback’s withdrawn mark', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    // A rollback took production back to 1.0.0 and withdrew 1.1.0; ListImages does not show the new mark yet.
+    registry.set('app', tagged('v1.1.0=b production=c withdrawn-1.1.0=b'))
+    const listTags = registry.listTags.bind(registry)
+    registry.listTags = async (repository) => {
+      const listed = await listTags(repository)
+      listed.delete('withdrawn-1.1.0')
+      return listed
+    }
+    const [check] = await work.checkPointers(work.plan.steps.slice(1))
+    expect(check?.moveTo).toBeUndefined()
+  })
+
   it('reads again once when the listing and the read by name disagree, a writer having moved a pointer between them', async () => {
     const { registry, work } = await workFor(first, release('1.1.0'))
     // A lower release wrote production last; its run puts it right between this run's reads.
