@@ -296,6 +296,17 @@ describe('applyPlans', () => {
     expect(logged).toContain('app:production: a lower one took it')
   })
 
+  it('does not finish green, reporting the pointer on its image, when a lower version took it and the check could not read', async () => {
+    // A lower release wrote production last; this run's check read is throttled out.
+    const registry = holding(
+      undefined,
+      failed('read', 'production', { before: (r) => r.set('app', { production: old }) })
+    )
+    const outcome = await apply(registry, [release])
+    expect(outcome.changes[1]?.now).toBe(registry.repositories.app?.production)
+    expect(outcome.failure ?? registry.repositories.app?.production).not.toBe(old.digest)
+  })
+
   it('leaves a forward pointer that a higher version took after the write, and says so', async () => {
     const registry = holding(undefined, {
       operation: 'read',
