@@ -494,6 +494,26 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
     expect(actions(outcome)).toEqual(['app:v1.2.0 undone', 'app:production failed'])
   })
 
+  it('does not say another writer wrote a pointer this run handed on in its check, when another repository then fails', async () => {
+    const registry = holding(
+      { app: 'production=c', worker: '' },
+      failed('put', 'latest', { before: () => sleep(50) })
+    )
+    const handing: RepositoryWork = {
+      ...work(registry, release),
+      checkPointers: async () => [
+        { tag: 'production', now: build.digest, moveTo: other, note: 'handed on to 3' }
+      ]
+    }
+    const outcome = await applyPlans(
+      [handing, work(registry, plain('worker'))],
+      registry,
+      ...split(registry, {})
+    )
+    expect(registry.repositories.app).toEqual({ production: other.digest })
+    expect(outcome.failure?.message).not.toContain('written by another writer')
+  })
+
   it('puts back the pointers of every repository before any version tag', async () => {
     const registry = holding(
       { api: 'production=c', worker: 'production=c' },
