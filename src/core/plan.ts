@@ -573,9 +573,7 @@ export function checkPointers(
   const released = releasedVersions(freshTags, intent.versionTag)
   const ours = plan.version ?? versionsOn(released, plan.source.digest)
   const marks = withdrawnVersions(freshTags, intent.withdrawnTag)
-  const appeared = releasedSince(released, firstTags, plan.source.digest).filter(
-    ({ version }) => !marks.has(version.text)
-  )
+  const appeared = releasedSince(released, firstTags, plan.source.digest, marks)
   const marked = withdrawnVersions(firstTags ?? [], intent.withdrawnTag)
   const rolledBack = [...marks].some((version) => !marked.has(version))
   return steps.map(({ tag, write, from }): PointerCheck => {
@@ -652,22 +650,30 @@ export function undoTarget(
   const target = intent.targets.find(({ tag }) => tag === step.tag)
   if (target?.kind !== 'forward' && target?.kind !== 'highest') return back
   const released = releasedVersions(freshTags, intent.versionTag)
-  const appeared = releasedSince(released, firstTags, plan.source.digest)
+  const marks = withdrawnVersions(freshTags, intent.withdrawnTag)
+  const appeared = releasedSince(released, firstTags, plan.source.digest, marks)
   const ours = plan.version ?? versionsOn(released, plan.source.digest)
   const best = highestEntry(ours ? inLineWith(appeared, target, ours) : appeared)
   const previous = back === null ? undefined : versionsOn(released, back)
   return best && (!previous || compareVersions(best.version, previous) > 0) ? best.digest : back
 }
 
-/** Stable versions whose tags the first read did not see, on images other than the run's. */
+/**
+ * Stable versions whose tags the first read did not see, on images other than the run's, and not
+ * withdrawn (`marks`) since.
+ */
 const releasedSince = (
   released: readonly ReleasedVersion[],
   firstTags: ReadonlyMap<string, string> | undefined,
-  sourceDigest: string
+  sourceDigest: string,
+  marks: ReadonlySet<string>
 ): ReleasedVersion[] =>
   released.filter(
     ({ tag, digest, version }) =>
-      !firstTags?.has(tag) && digest !== sourceDigest && isStable(version)
+      !firstTags?.has(tag) &&
+      digest !== sourceDigest &&
+      isStable(version) &&
+      !marks.has(version.text)
   )
 
 const inLineWith = (

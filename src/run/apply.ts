@@ -97,7 +97,11 @@ export async function applyPlans(
   const failures = run.failures()
   if (failures.length === 0) {
     options.journal.note({ note: 'finished' })
-    return { steps: await run.outcomes() }
+    const unchecked = run.unchecked
+    return {
+      steps: await run.outcomes(),
+      ...(unchecked.length > 0 && { failure: problemsError(unchecked) })
+    }
   }
   await options.beforeUndo({ steps: run.written(), failure: problemsError(failures) })
   const outcome = await run.undo()
@@ -131,6 +135,11 @@ class Stopped extends Error {}
 class WriteRun {
   private readonly entries: Entry[] = []
   private readonly errors: Error[] = []
+  /**
+   * Pointers written but not checked afterwards, the check's read having failed: the run cannot say
+   * they stay at its version or above, so it fails, and undoes nothing it knows to be right.
+   */
+  readonly unchecked: Error[] = []
   /** Aborted when the job is cancelled or any repository fails: no further write starts. */
   private readonly stop = new AbortController()
   /** How long each write took, throttle retries included. */
@@ -204,8 +213,12 @@ class WriteRun {
         checks = await work.checkPointers(pointers.map(({ step }) => step))
       } catch (error) {
         // The writes landed; only the check could not be made, which is no reason to undo them.
-        this.options.log(
-          `${work.plan.repository}: could not read the pointers again after writing (${messageOf(error)})`
+        this.inDoubt = true
+        this.unchecked.push(
+          new Error(
+            `${work.plan.repository}: could not read ${pointers.map(({ step }) => step.tag).join(', ')} again after writing, so another run may have moved them below this release unseen; the tags stay written: run again to check and put them right (${messageOf(error)})`,
+            { cause: error }
+          )
         )
         return
       }
@@ -216,15 +229,10 @@ class WriteRun {
         if (check.note) entry.note = check.note
         if (!check.moveTo) continue
         this.options.log(`${entry.repository}:${entry.step.tag}: ${check.note}`)
-        if (entry.step.write) {
-          await this.turn()
-          await this.put(entry, check.moveTo)
-          entry.now = check.moveTo.digest
-        } else {
-          // A pointer the plan held is written as any other: noted in the journal, undone on failure.
-          entry.step = { ...entry.step, write: true, to: check.moveTo }
-          await this.write(entry)
-        }
+        // Put right as any write (a pointer the plan held too): noted in the journal, and the undo
+        // judges it where it now is, on a release that ranks above where the run found it.
+        entry.step = { ...entry.step, write: true, to: check.moveTo }
+        await this.write(entry)
         moved.push(entry)
       }
       pointers = moved

@@ -344,9 +344,13 @@ export function repositoryWork(
       const moves = checks.filter(({ moveTo }) => moveTo !== undefined)
       if (moves.length === 0) return resolve(checks)
       // A pointer is written again only on what a second look confirms: the pointers read by name,
-      // and the tags of each image it would leave, which a partial listing may leave out.
-      const leaving = [
-        ...new Set(moves.flatMap(({ now }) => (now && now !== plan.source.digest ? [now] : [])))
+      // and the tags of every image involved (the run's own, each one a pointer would leave or go
+      // to), which a partial listing may leave out, a rollback's withdrawn mark among them.
+      const involved = [
+        ...new Set([
+          plan.source.digest,
+          ...moves.flatMap(({ now, moveTo }) => [now, moveTo].filter((digest) => digest != null))
+        ])
       ]
       const read = async () => {
         const [listed, named, described] = await Promise.all([
@@ -355,9 +359,9 @@ export function repositoryWork(
             repository,
             tags.map((tag) => ({ tag }))
           ),
-          leaving.length > 0 ? registry.describeImages(repository, leaving) : undefined
+          registry.describeImages(repository, involved)
         ])
-        for (const [digest, { tags: names }] of described ?? []) {
+        for (const [digest, { tags: names }] of described) {
           for (const name of names) if (!listed.has(name)) listed.set(name, digest)
         }
         return { listed, differ: disagreements(listed, named, tags) }

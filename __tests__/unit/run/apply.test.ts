@@ -500,17 +500,20 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
       failed('put', 'latest', { before: () => sleep(50) })
     )
     const handing: RepositoryWork = {
-      ...work(registry, release),
-      checkPointers: async () => [
-        { tag: 'production', now: build.digest, moveTo: other, note: 'handed on to 3' }
-      ]
+      // The undo, too, puts production on the release made meanwhile rather than where it was.
+      ...work(registry, release, (tag) => (tag === 'production' ? other : undefined)),
+      // Another run released 1.3.0 meanwhile; the check hands production on to it.
+      checkPointers: async () => {
+        registry.set('app', { 'v1.3.0': other })
+        return [{ tag: 'production', now: build.digest, moveTo: other, note: 'handed on to 1.3.0' }]
+      }
     }
     const outcome = await applyPlans(
       [handing, work(registry, plain('worker'))],
       registry,
       ...split(registry, {})
     )
-    expect(registry.repositories.app).toEqual({ production: other.digest })
+    expect(registry.repositories.app).toEqual({ production: other.digest, 'v1.3.0': other.digest })
     expect(outcome.failure?.message).not.toContain('written by another writer')
   })
 
