@@ -7,6 +7,22 @@ import tseslint from 'typescript-eslint'
 const outside = (folders, message) =>
   folders.map((folder) => ({ group: [`../${folder}/*`, `../../src/${folder}/*`], message }))
 
+/** `import()` outside its own folder, and of the packages only an adapter speaks to, but `allowed`. */
+const LAZY = {
+  folder: ['/^\\.\\.\\//', 'import() loads only from its own folder: the seams are static imports'],
+  aws: ['/^@aws-sdk\\//', 'only src/ecr speaks to AWS'],
+  github: ["'@actions/github'", 'only src/github speaks to GitHub']
+}
+const lazyLoads = (allowed) => [
+  'error',
+  ...Object.entries(LAZY)
+    .filter(([name]) => name !== allowed)
+    .map(([, [source, message]]) => ({
+      selector: `ImportExpression[source.value=${source}]`,
+      message
+    }))
+]
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -42,6 +58,11 @@ export default tseslint.config(
     }
   },
   // The seams of the architecture (CONTRIBUTING.md, "Layout"), enforced.
+  // no-restricted-imports does not see `import()`: a lazy load stays in its own folder, and a
+  // package loaded lazily is the one its adapter speaks to.
+  { files: ['src/**/*.ts'], rules: { 'no-restricted-syntax': lazyLoads() } },
+  { files: ['src/ecr/**/*.ts'], rules: { 'no-restricted-syntax': lazyLoads('aws') } },
+  { files: ['src/github/**/*.ts'], rules: { 'no-restricted-syntax': lazyLoads('github') } },
   {
     files: ['src/**/*.ts'],
     ignores: ['src/ecr/**'],

@@ -53,9 +53,9 @@ const VARIABLES_BY_SECTION = {
     prerelease: [...BUILD_VARIABLES, ...VERSION_VARIABLES],
     promote: TEMPLATE_VARIABLES
 };
-/** Compiled on first use: only a convention file needs it, and compiling costs more than the rest of a run's start. */
-let compiled;
-const validator = () => (compiled ??= new ajv.Ajv({ allErrors: true }).compile(convention_schema_namespaceObject));
+const validate = new ajv.Ajv({
+    allErrors: true
+}).compile(convention_schema_namespaceObject);
 /** Parses and checks a convention document; every problem is named with its field. */
 function parseConvention(text, origin) {
     let document;
@@ -66,7 +66,6 @@ function parseConvention(text, origin) {
         const [where] = (0,model/* messageOf */.bD)(error).split(':\n');
         throw new Error(`convention ${origin} is not valid YAML or JSON: ${where}`, { cause: error });
     }
-    const validate = validator();
     if (!validate(document))
         throw conventionError(origin, schemaProblems(validate.errors ?? []));
     const problems = [

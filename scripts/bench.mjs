@@ -4,7 +4,6 @@
 // and exits 0 whether or not the targets are met; it exits non-zero only when the benchmark itself
 // broke. Every stand-in it starts is stopped, whatever happens.
 //
-// `node scripts/bench.mjs d f` measures only those rows and prints them, leaving BENCHMARKS.md alone.
 // Rows: (a) cold start, on this machine's node and on Node 24 (scripts/node24.mjs), (b) API calls per flow against the floor, (c) serial rounds per flow at
 // 30 ms a call, (d) 100 tags across 25 repositories at ECR's PutImage quota, (e) rollbacks to
 // `previous` and to a named version in a repository with 20,000 tags, (f) throttled reads.
@@ -58,7 +57,7 @@ const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest p
  * @typedef {{ a: string[], b: string[] }} State the tags of images A and B
  * @typedef {{ name: string, state: State, event: () => RunEvent, changes: string[], versions?: boolean,
  *   describes?: boolean, checked?: boolean, previousSource?: boolean, inputs?: Record<string, string>,
- *   maxCalls?: number }} Flow
+ *   maxCalls?: { calls: number, peer: string } }} Flow
  * @typedef {{ name: string, figure: string, target: string, met: string }} Row
  */
 
@@ -323,7 +322,7 @@ const FLOWS = [
     checked: true
   },
   {
-    // The peer retags three tags with 4 calls in 2 rounds; issue 21 asks for ≤ 6 calls, ≤ 3 rounds.
+    // Issue 21 asks for ≤ 6 calls, ≤ 3 rounds: below this floor, which counts the check's listing.
     name: 'release 1.1.0, 3 tags (channels)',
     state: STATES.channels,
     event: () => events.release('1.1.0', SHA_B),
@@ -331,7 +330,7 @@ const FLOWS = [
     changes: ['1.1.0', 'latest', 'stable'],
     versions: true,
     checked: true,
-    maxCalls: 6
+    maxCalls: { calls: 6, peer: 'the peer retags 3 tags with BGI 1, PI 3 = 4 calls' }
   },
   {
     name: 'promote staging (sha)',
@@ -517,8 +516,8 @@ async function callsPerFlow(notes) {
           row(
             `(b) ${flow.name}: API calls, issue 21's target`,
             `${total}`,
-            `≤ ${flow.maxCalls} (the peer: BGI 1, PI 3 = 4)`,
-            !wrong && total <= flow.maxCalls
+            `≤ ${flow.maxCalls.calls} (${flow.maxCalls.peer})`,
+            !wrong && total <= flow.maxCalls.calls
           )
         )
       }
@@ -581,8 +580,10 @@ async function releaseAcross({ url, control, client }, names, quota) {
   const calls = control.calls.slice(from)
   const at = (/** @type {Call[]} */ some) => some.map((c) => c.at - run.spawnedAt)
   const puts = at(calls.filter((c) => c.operation === 'PutImage'))
-  const reads = at(calls).filter((ms) => ms < Math.min(...puts))
-  const lastPut = Math.max(...puts)
+  // A run that wrote nothing has no timeline past its reads: NaN, shown as such, not ±Infinity.
+  const firstPut = puts.length > 0 ? Math.min(...puts) : NaN
+  const reads = at(calls).filter((ms) => !(ms >= firstPut))
+  const lastPut = puts.length > 0 ? Math.max(...puts) : NaN
   const lastCall = Math.max(...at(calls))
   const missing = []
   for (const [index, name] of names.entries()) {
@@ -604,7 +605,7 @@ async function releaseAcross({ url, control, client }, names, quota) {
     timeline: /** @type {Record<string, number>} */ ({
       'first read': Math.min(...reads),
       'last read': Math.max(...reads),
-      'first PI': Math.min(...puts),
+      'first PI': firstPut,
       'last PI': lastPut,
       'last call': lastCall,
       exit: run.ms
@@ -855,7 +856,8 @@ const LEGEND = [
   'The floor per repository is DR 1 + BGI 1, plus ListImages pages where versions decide (release, rollback to `previous`, promotion to production), plus one PI per tag that changes; a rollback to `previous` needs one more BGI, for its source once the versions are known; a rollback to a named version lists nothing: one DI of the pointer tells the version it carries.',
   'A release writes its version tag and its forward pointer in one wave, so its floor includes one correctness read: a listing once both are answered (a concurrent release may have written the pointer since, docs/concurrency.md); a BGI of the pointer, and of the image it goes to, only when that listing shows it is to be put right.',
   `Serial rounds: the calls on the repository sorted by arrival at the stand-in; a call arriving within ${ROUND_WINDOW_MS} ms of its round's first call joins it, a later one opens the next round. The floor is 2 (read, write) for a flow whose pointer is not checked, and 3 for a rollback to \`previous\`, whose source is read once the listing has named it; a release, which lists its tags again once its writes are answered, has the target ≤ 3.`,
-  'Wall times are spawn to exit of `node dist/index.js`, Node start-up included.'
+  'Wall times are spawn to exit of `node dist/index.js`, Node start-up included.',
+  "Two of issue 21's targets sit below this floor model, and are shown as gaps, not as the floor: a 3-tag release in ≤ 6 calls (the model counts DescribeRepositories, for immutability before any write, and the listing that checks the pointers afterwards), and 100 tags at quota in ≤ 1.05 × 9.0 s (the pacer bursts one write fewer than ECR, 9.1 s, and a run starts, reads and checks besides)."
 ]
 
 async function main() {

@@ -36,10 +36,9 @@ const VARIABLES_BY_SECTION: Readonly<Record<string, readonly string[]>> = {
   promote: TEMPLATE_VARIABLES
 }
 
-/** Compiled on first use: only a convention file needs it, and compiling costs more than the rest of a run's start. */
-let compiled: ValidateFunction<ConventionDocument> | undefined
-const validator = (): ValidateFunction<ConventionDocument> =>
-  (compiled ??= new Ajv({ allErrors: true }).compile<ConventionDocument>(schema))
+const validate: ValidateFunction<ConventionDocument> = new Ajv({
+  allErrors: true
+}).compile<ConventionDocument>(schema)
 
 /** Parses and checks a convention document; every problem is named with its field. */
 export function parseConvention(text: string, origin: string): Convention {
@@ -50,7 +49,6 @@ export function parseConvention(text: string, origin: string): Convention {
     const [where] = messageOf(error).split(':\n')
     throw new Error(`convention ${origin} is not valid YAML or JSON: ${where}`, { cause: error })
   }
-  const validate = validator()
   if (!validate(document)) throw conventionError(origin, schemaProblems(validate.errors ?? []))
   const problems = [
     ...templateProblems(document),

@@ -179,8 +179,8 @@ function listOf<T>(data: unknown, what: string): T[] {
 }
 
 /**
- * One request (`what`: its method and path, for messages) with a timeout of its own (`timeoutMs`), within the
- * call's bounds; sent again when GitHub rate-limits it and the wait it asks for fits.
+ * One request (`what`: its method and path, for messages) with a timeout of its own (`timeoutMs`),
+ * within the call's bounds; sent again when GitHub rate-limits it and the wait it asks for fits.
  */
 async function askWithin<T extends Answer>(
   timeoutMs: number,

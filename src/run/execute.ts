@@ -478,9 +478,10 @@ async function confirmed(
 }
 
 /**
- * A read the gates held longer than this is read again before the writes. A release decides its
- * pointers from its read; its check after the writes hands on only what overlapping releases leave,
- * not a promotion or rollback made while the gates waited.
+ * A read the gates held longer than this is read again before the writes: a run decides where its
+ * tags go from its read, and a release's check after the writes hands on only what overlapping
+ * releases leave, not a promotion or rollback made while the gates waited. Once: the gates' second
+ * pass finds the scans and signatures done.
  */
 const STALE_READ_MS = 1_000
 
@@ -513,8 +514,10 @@ async function prepare(
   }
   let ready = await readPlanAndGate()
   // The gates waited (a scan, a signature): another writer may have moved a pointer meanwhile.
-  if (!inputs.dryRun && ready.problems.length === 0 && gatesTook > STALE_READ_MS)
+  if (!inputs.dryRun && ready.problems.length === 0 && gatesTook > STALE_READ_MS) {
+    host.info(`the gates took ${Math.round(gatesTook / 1000)} s: reading the registry again`)
     ready = await readPlanAndGate()
+  }
   let restores: RestoreOutcome[] = []
   if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
     restores = await host.group('Restore archived images', () =>
