@@ -58,9 +58,11 @@ describe('two overlapping releases', () => {
           'v1.1.0': b11,
           'v1.2.0': c12
         })
+        // The lower run's check may hand production on to the higher release before the higher
+        // run's own write lands; that write then finds it there, another run's, and says unchanged.
         expect(rowsOf(higher).find(({ tag }) => tag === 'production')).toMatchObject({
           to: c12,
-          action: 'moved'
+          action: expect.stringMatching(/^(moved|unchanged)$/)
         })
         expectTruthful(higher, standIn, ['overlap/app'])
         console.log(

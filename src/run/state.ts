@@ -364,13 +364,18 @@ export function repositoryWork(
         for (const [digest, { tags: names }] of described) {
           for (const name of names) if (!listed.has(name)) listed.set(name, digest)
         }
-        return { listed, differ: disagreements(listed, named, tags) }
+        return { listed, named, differ: disagreements(listed, named, tags) }
       }
       // A writer may move a pointer between the two reads, just when the check matters: once more.
       const first = await read()
-      const { listed: fresh, differ } = first.differ.length > 0 ? await read() : first
+      const { listed: fresh, named, differ } = first.differ.length > 0 ? await read() : first
+      // Still moving: another writer is at it, and its own check, which comes later, decides.
       if (differ.length > 0)
-        throw new Error(`the listing contradicts the pointers read by name (${differ.join('; ')})`)
+        return tags.map((tag) => ({
+          tag,
+          now: named.get(tag)?.digest ?? null,
+          note: `another writer moved it while this run checked it (${differ.join('; ')}); left to that writer's check`
+        }))
       return resolve(decide(fresh))
     },
     async undoTargets(steps, reader) {

@@ -297,6 +297,20 @@ describe('repositoryWork', () => {
     ])
   })
 
+  it('moves nothing while another writer keeps moving a pointer: that writer checks it after', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    registry.set('app', tagged('v1.1.0=b v1.0.5=d production=d'))
+    const flip = (to: typeof build) => ({
+      operation: 'read' as const,
+      before: (r: typeof registry) => r.set('app', { production: to })
+    })
+    registry.fault(flip(build), flip(old))
+    const [check] = await work.checkPointers(work.plan.steps.slice(1))
+    expect(check).toMatchObject({ tag: 'production', now: old.digest })
+    expect(check?.moveTo).toBeUndefined()
+    expect(check?.note).toMatch(/^another writer moved it while this run checked it \(/)
+  })
+
   it('puts a pointer back on a release made meanwhile, listing once, and keeps plain tags as they were', async () => {
     const { registry, work } = await workFor(first, release('1.2.0'))
     registry.set('app', tagged('v1.1.0=e v1.2.0=b production=b'))
