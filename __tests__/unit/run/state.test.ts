@@ -11,7 +11,7 @@ import {
   uri
 } from '../../support/builders.js'
 import { fakeEffects } from '../../support/harness.js'
-import { memoryRegistry, type Seed } from '../../support/memory-registry.js'
+import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 
 /** b is the build, c old, d older, e newer: pushed on the 1st, 2nd, 3rd and 4th of January 2026. */
 const [build, old, older, newer] = manifests('b', 'c', 'd', 'e')
@@ -245,15 +245,20 @@ describe('repositoryWork', () => {
     ])
   })
 
-  it('moves no pointer off an image whose version a partial listing left out: the image’s own tags tell', async () => {
-    const { registry, work } = await workFor(first, release('1.1.0'))
-    registry.set('app', tagged('v1.1.0=b v1.2.0=e production=e'))
+  /** ListImages leaves `tag` out, as a partial answer or one not yet showing a new tag would. */
+  const listingWithout = (registry: MemoryRegistry, tag: string) => {
     const listTags = registry.listTags.bind(registry)
     registry.listTags = async (repository) => {
       const listed = await listTags(repository)
-      listed.delete('v1.2.0')
+      listed.delete(tag)
       return listed
     }
+  }
+
+  it('moves no pointer off an image whose version a partial listing left out: the image’s own tags tell', async () => {
+    const { registry, work } = await workFor(first, release('1.1.0'))
+    registry.set('app', tagged('v1.1.0=b v1.2.0=e production=e'))
+    listingWithout(registry, 'v1.2.0')
     expect(await work.checkPointers(work.plan.steps.slice(1))).toEqual([
       {
         tag: 'production',
@@ -268,12 +273,7 @@ describe('repositoryWork', () => {
     const { registry, work } = await workFor(first, release('1.1.0'))
     // A rollback took production back to 1.0.0 and withdrew 1.1.0; ListImages does not show the new mark yet.
     registry.set('app', tagged('v1.1.0=b production=c withdrawn-1.1.0=b'))
-    const listTags = registry.listTags.bind(registry)
-    registry.listTags = async (repository) => {
-      const listed = await listTags(repository)
-      listed.delete('withdrawn-1.1.0')
-      return listed
-    }
+    listingWithout(registry, 'withdrawn-1.1.0')
     const [check] = await work.checkPointers(work.plan.steps.slice(1))
     expect(check?.moveTo).toBeUndefined()
   })
