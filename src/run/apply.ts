@@ -216,7 +216,7 @@ class WriteRun {
         this.inDoubt = true
         this.unchecked.push(
           new Error(
-            `${work.plan.repository}: could not read ${pointers.map(({ step }) => step.tag).join(', ')} again after writing, so another run may have moved them below this release unseen; the tags stay written: run again to check and put them right (${messageOf(error)})`,
+            `${work.plan.repository}: could not read ${pointers.map(({ step }) => step.tag).join(', ')} again after writing, so another run may have moved one below this release unseen; the tags stay written: run again to check and put them right (${messageOf(error)})`,
             { cause: error }
           )
         )
