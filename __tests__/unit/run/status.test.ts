@@ -27,16 +27,8 @@ import {
   type ImageFacts as Facts
 } from '../../support/memory-registry.js'
 
-const [released, candidate, old, older, index, amd64, arm64, attestation] = fakeDigests(
-  'a',
-  'b',
-  'c',
-  'd',
-  'e',
-  'f',
-  '1',
-  '2'
-)
+const [released, candidate, old, older] = fakeDigests('a', 'b', 'c', 'd')
+const [index, amd64, arm64, attestation] = fakeDigests('e', 'f', '1', '2')
 const COMMIT = 'abcdef1'
 const OTHER_COMMIT = '1234567'
 const pushedAt = new Date('2026-11-19T15:00:00Z')
