@@ -215,11 +215,7 @@ it.concurrent(
         const back = await cli(
           registry,
           ['rollback', '2026-11-12', '--repository', 'team/dated', '--yes'],
-          {
-            GITHUB_API_URL: github.url,
-            GITHUB_REPOSITORY: 'octo/app',
-            GITHUB_TOKEN: 'ghs_laptop'
-          }
+          { GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'octo/app', GITHUB_TOKEN: 'ghs_laptop' }
         )
         expect(back.stderr).not.toMatch(/^(warning|error):/m)
         expect(back.status).toBe(0)

@@ -332,10 +332,7 @@ describe('applyPlans', () => {
       await apply(
         holding(),
         [plan('app', { steps: [write('production', 'forward', build, old)] })],
-        {
-          sleep: async (ms) => void waits.push(ms),
-          clock: () => (time += writeMs)
-        }
+        { sleep: async (ms) => void waits.push(ms), clock: () => (time += writeMs) }
       )
       expect(waits).toEqual([settle])
     }

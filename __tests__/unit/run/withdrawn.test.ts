@@ -64,11 +64,7 @@ const mark = (repository: string, from: string | null, action: string, extra = {
 
 describe('clearWithdrawn', () => {
   it('takes the mark off in every repository that has it', async () => {
-    const registry = holding({
-      api: `${MARK}=a v1.2.0=a`,
-      web: 'v1.2.0=b',
-      worker: `${MARK}=c`
-    })
+    const registry = holding({ api: `${MARK}=a v1.2.0=a`, web: 'v1.2.0=b', worker: `${MARK}=c` })
     const { paced, ...result } = await clear(registry)
     // In the order of the repository input, as every other event's rows.
     expect(result).toEqual({
