@@ -30,11 +30,15 @@ import {
   UpdateImageStorageClassCommand,
   UploadLayerPartCommand
 } from '@aws-sdk/client-ecr'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mockClient } from 'aws-sdk-client-mock'
+import { fetchBlob } from '../../../src/ecr/blobs.js'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../../../src/ecr/registry.js'
 import type { ImageRef, Manifest } from '../../../src/core/model.js'
 import { digestOf } from '../../support/oci.mjs'
 import { ACTION_MESSAGES } from '../../../src/action/messages.js'
+import { rejection } from '../../support/harness.js'
 
 const ecr = mockClient(ECRClient)
 const registry = () =>
@@ -937,5 +941,48 @@ describe('Registry reads scan findings', () => {
         { id: '(unnamed)', severity: 'UNDEFINED', open: true }
       ]
     })
+  })
+})
+
+describe('fetchBlob', () => {
+  /** A presigned URL's server: answers `?status=N`, else the blob of 10 bytes; notes each Authorization header. */
+  let server: Server
+  let url: string
+  const authorizations: (string | undefined)[] = []
+  const signal = new AbortController().signal
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      authorizations.push(request.headers.authorization)
+      const status = Number(
+        new URL(request.url ?? '', 'http://x').searchParams.get('status') ?? 200
+      )
+      response.writeHead(status, { 'content-length': '10' }).end('0123456789')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/blob?X-Amz-Signature=s`
+  })
+  afterAll(() => new Promise((resolve) => server.close(resolve)))
+
+  it('streams the bytes, with no credentials of its own', async () => {
+    const chunks: Uint8Array[] = []
+    for await (const chunk of await fetchBlob(url, signal, 10)) chunks.push(chunk)
+    expect(Buffer.concat(chunks).toString()).toBe('0123456789')
+    expect(authorizations).toEqual([undefined])
+  })
+
+  it.each([
+    [
+      'a 403 (an expired URL): worth a new one',
+      '&status=403',
+      10,
+      'was answered 403 Forbidden',
+      true
+    ],
+    ['a 404', '&status=404', 10, 'was answered 404 Not Found', false],
+    ["a length other than the blob's", '', 11, "announced 10 bytes, not the blob's 11", false]
+  ])('refuses %s', async (_, query, size, message, retry) => {
+    const error = await rejection(fetchBlob(`${url}${query}`, signal, size))
+    expect(error.message).toContain(message)
+    expect(error).toMatchObject({ retry })
   })
 })

@@ -203,6 +203,19 @@ describe('copyImage', () => {
     }
   )
 
+  it('fails before any tag when a blob the target had at the check is gone at PutImage', async () => {
+    const copied = world()
+    copied.target.blob(copied.source.blobs.get(copied.base.digest) as Uint8Array)
+    copied.target.fault({
+      operation: 'put-manifest',
+      before: (target) => target.blobs.delete(copied.base.digest)
+    })
+    await expect(copy(copied)).rejects.toThrow(
+      `LayersNotFoundException: ${copied.base.digest}; no tag was written; 4 blobs, 0 untagged manifests copied stay in ${TARGET}`
+    )
+    expect(copied.target.tags('app')).toEqual({})
+  })
+
   it('stops when the run is cancelled mid-copy, and says what stays', async () => {
     const cancel = new AbortController()
     const copied = world()
