@@ -135,7 +135,7 @@ export async function copyImage(
       const there = held.get(tag)
       if (there && there.digest !== manifest.digest)
         warnings.push(
-          `${repository}:${tag} in ${job.to ?? 'the target registry'} names ${there.digest}, not ${manifest.digest} as in ${job.from}: kept`
+          `${repository}:${tag} in ${targetOf(job)} names ${there.digest}, not ${manifest.digest} as in ${job.from}: kept`
         )
       return !there
     })
@@ -189,12 +189,15 @@ export async function copyImage(
 /** What a failed copy leaves in the target. */
 function stays(
   { copied, manifests, tags }: { copied: number; manifests: number; tags: number },
-  { to = 'the target registry' }: CopyJob
+  job: CopyJob
 ): string {
+  const to = targetOf(job)
   if (copied + manifests + tags === 0) return `nothing was copied into ${to}`
   const cosign = tags > 0 ? ` and ${tags} cosign tags` : ''
   return `${copied} blobs, ${manifests} untagged manifests${cosign} copied stay in ${to}`
 }
+
+const targetOf = ({ to }: CopyJob): string => to ?? 'the target registry'
 
 /** Reads the graph level by level: each manifest's children, cosign tags and OCI referrers, each once. */
 async function readGraph(source: CopySource, { repository, manifest }: CopyJob): Promise<Graph> {
@@ -346,7 +349,7 @@ async function* cut(
   const digest = `sha256:${hash.digest('hex')}`
   if (received !== blob.size || digest !== blob.digest)
     throw new Error(
-      `blob ${blob.digest} (${blob.size} bytes) from ${job.from.split('/')[0]} arrived as ${received} bytes hashing to ${digest}: its upload to ${job.to ?? 'the target registry'} was not completed`
+      `blob ${blob.digest} (${blob.size} bytes) from ${job.from.split('/')[0]} arrived as ${received} bytes hashing to ${digest}: its upload to ${targetOf(job)} was not completed`
     )
   if (part) yield [ranges[index] as [number, number], part]
 }
