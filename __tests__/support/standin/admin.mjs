@@ -3,7 +3,9 @@
  * The test control API: what tests see of the requests, and set-up that is no ECR operation.
  *
  * - calls: { operation, input, at } per request in arrival order; `at` is the stand-in's clock
- *   (ms) on arrival, before any latency delay.
+ *   (ms) on arrival, before any latency delay. An UploadLayerPart's layerPartBlob is recorded as
+ *   its byte count (a copy's parts would hold every byte uploaded); STS requests are recorded by
+ *   their Action (AssumeRole) with their form fields, a download URL's GET as GetBlob { digest }.
  * - deny(operation, repositoryName?): later matching calls fail with AccessDeniedException (HTTP
  *   400) naming `ecr:<Operation>` and the repository ARN, as IAM denials surface (the ECR client
  *   does not model it: an ECRServiceException named AccessDeniedException).
@@ -56,6 +58,7 @@ import {
   checkCount,
   checkRepositoryName,
   compareStrings,
+  isObject,
   repositoryArn
 } from './protocol.mjs'
 import { recordScan, recordSigning } from './scanning.mjs'
@@ -218,7 +221,14 @@ export function createAdmin(registry, clock, checkOperation, readings) {
 
     /** Record a request as it arrives. @param {string} operation @param {unknown} input */
     record(operation, input) {
-      calls.push({ operation, input, at: clock() })
+      const blob = isObject(input) ? input.layerPartBlob : undefined
+      const bytes = (/** @type {string} */ text) =>
+        Math.floor((text.replace(/=+$/, '').length * 3) / 4)
+      const recorded =
+        isObject(input) && typeof blob === 'string'
+          ? { ...input, layerPartBlob: bytes(blob) }
+          : input
+      calls.push({ operation, input: recorded, at: clock() })
     },
 
     /**
