@@ -17,6 +17,8 @@ import { rewriteBatchGetImage } from '../support/moto.mjs'
 import { MANIFEST_MEDIA_TYPES, MEDIA_TYPES, digestOf, sha256Hex } from '../support/oci.mjs'
 import {
   ACCOUNT,
+  OTHER,
+  assumed,
   client,
   details,
   everyPage,
@@ -30,6 +32,8 @@ import {
   put,
   remove,
   wildcard,
+  urlOf,
+  type Output,
   type Row as AnyRow,
   type Step
 } from './ecr.js'
@@ -42,6 +46,7 @@ const BOGUS = `sha256:${'ab'.repeat(32)}`
 const [TAKEN, EXISTS] = ['ImageTagAlreadyExistsException', 'ImageAlreadyExistsException']
 const [INVALID, NO_REPO] = ['InvalidParameterException', 'RepositoryNotFoundException']
 const MISSING = 'contract/never-created'
+const UPLOAD = '6a7f1a8e-0c57-4e1e-9a31-2b1f6c1f0d2e'
 const SOME = [':v1']
 const EXCLUDED = 'latest dev-7 v1.2 v2-rc v1x2 v2 latest-1 my-dev-1 v2-rc1'.split(' ')
 
@@ -197,6 +202,61 @@ const ROWS: Row[] = [
     differs: {
       moto: ['#12 PutImage: a bare HTTP 500', ['HTTP 500', ...SCOPED.slice(1).map(() => NO_REPO)]]
     }
+  },
+  {
+    rule: "STS AssumeRole: another account's registry; Regions apart; each repository's URI its own",
+    given: { images: { A: ['v1'] } },
+    when: [
+      async (s) => {
+        const url = await urlOf(s.ecr)
+        const [other, west] = [
+          client(url, undefined, { credentials: assumed(url) }),
+          client(url, undefined, { region: 'eu-west-1' })
+        ]
+        const uri = (o: Output) => [o.repository.registryId, o.repository.repositoryUri]
+        const ends = [
+          await op('ListImages')({ ...s, ecr: other }),
+          await op('ListImages')({ ...s, ecr: west }),
+          await op('CreateRepository', {}, uri)({ ...s, ecr: other }),
+          await op('CreateRepository', {}, uri)({ ...s, ecr: west })
+        ]
+        other.destroy()
+        west.destroy()
+        return ends
+      }
+    ],
+    ecr: [
+      NO_REPO,
+      NO_REPO,
+      [OTHER, `${OTHER}.dkr.ecr.us-east-1.amazonaws.com/<repo>`],
+      [ACCOUNT, `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/<repo>`]
+    ]
+  },
+  {
+    rule: 'the layer operations and ListImageReferrers answer (a blob and upload no one has)',
+    given: { images: { A: ['v1'] } },
+    when: [
+      op('BatchCheckLayerAvailability', { layerDigests: [BOGUS] }, (o) =>
+        o.failures.map((f: Output) => f.failureCode)
+      ),
+      op('InitiateLayerUpload', {}, (o) => o.partSize),
+      op('UploadLayerPart', {
+        ...{ uploadId: UPLOAD, partFirstByte: 0, partLastByte: 0 },
+        layerPartBlob: new Uint8Array(1)
+      }),
+      op('CompleteLayerUpload', { uploadId: UPLOAD, layerDigests: [BOGUS] }),
+      op('GetDownloadUrlForLayer', { layerDigest: BOGUS }),
+      op('ListImageReferrers', { subjectId: { imageDigest: A.digest } }, (o) => o.referrers)
+    ],
+    ecr: [
+      ['MissingLayerDigest'],
+      10 * 1024 * 1024,
+      'UploadNotFoundException',
+      'UploadNotFoundException',
+      'LayersNotFoundException',
+      []
+    ],
+    differs: { moto: ['#22 not implemented', Array(6).fill('HTTP 500')] }
   },
   {
     rule: "registryId: the account's own is the default registry; another has no repository",

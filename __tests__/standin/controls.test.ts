@@ -6,6 +6,8 @@
 import type { ECRClient, ECRServiceException } from '@aws-sdk/client-ecr'
 import { startStandIn } from '../support/ecr-standin.mjs'
 import {
+  ACCOUNT,
+  OTHER,
   client,
   command,
   fixture,
@@ -238,6 +240,38 @@ describe('what tests see and set up', () => {
       ['ACTIVE']
     ])
     await c.waitFor('PutImage', 3) // counted again from the reset
+  })
+
+  it('the layer operations take faults and holds as any; reset() also clears grants, the part size and the session lifetime, not the keys', async () => {
+    const B = { account: OTHER, region: 'us-east-1' }
+    c.faults({ rate: 1, operations: ['InitiateLayerUpload'], kinds: ['error-after'] })
+    const seen = [await send('InitiateLayerUpload')]
+    const hold = c.hold('BatchCheckLayerAvailability')
+    const held = send('BatchCheckLayerAvailability', { layerDigests: [A.digest] })
+    await hold.arrived()
+    expect(await settlesWithin(held, 50)).toBe(false)
+    hold.release()
+    c.createRepository('app', B)
+    c.grant(B, 'app', ACCOUNT, ['ecr:ListImages'])
+    const keys = c.credentials(OTHER)
+    seen.push(await held, await send('ListImages', { registryId: OTHER }))
+    c.partSize(6 * 1024 * 1024)
+    c.sessionLifetime(1)
+    c.reset()
+    const other = client(standIn.url, TIMEOUT_MS, { credentials: keys })
+    seen.push(await send('CreateRepository', {}, other), await send('CreateRepository'))
+    seen.push(await send('ListImages', { registryId: OTHER }))
+    const started = await ecr.send(command('InitiateLayerUpload', { repositoryName: 'app' }))
+    expect([...seen, (started as { partSize: number }).partSize]).toEqual([
+      'ServerException 500',
+      'answered',
+      'answered',
+      'answered',
+      'answered',
+      'AccessDeniedException 400',
+      10 * 1024 * 1024
+    ])
+    other.destroy()
   })
 })
 

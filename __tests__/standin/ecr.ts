@@ -7,6 +7,8 @@
 import * as ECR from '@aws-sdk/client-ecr'
 import type { ImageFailure, ImageIdentifier, ListImagesFilter } from '@aws-sdk/client-ecr'
 import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr'
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types'
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers'
 import { digestOf } from '../support/oci.mjs'
 import {
   dockerManifestList,
@@ -20,17 +22,42 @@ import {
 
 export const ACCOUNT = '123456789012'
 
+export const OTHER = '210987654321'
+export const BASE_KEYS = { accessKeyId: 'test', secretAccessKey: 'test' }
+
 /** An ECR client for a test endpoint that tries once, so every answer arrives as it was sent. */
-export const client = (endpoint: string, requestTimeout?: number): ECRClient =>
+export const client = (
+  endpoint: string,
+  requestTimeout?: number,
+  { region = 'us-east-1', credentials = BASE_KEYS as Credentials } = {}
+): ECRClient =>
   new ECRClient({
     endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    region,
+    credentials,
     maxAttempts: 1,
     ...(requestTimeout !== undefined && {
       requestHandler: { requestTimeout, throwOnRequestTimeout: true }
     })
   })
+
+type Credentials = typeof BASE_KEYS | AwsCredentialIdentityProvider
+
+/** The credentials of a role `account` has, assumed (STS AssumeRole) at the endpoint. */
+export const assumed = (endpoint: string, account = OTHER) =>
+  fromTemporaryCredentials({
+    masterCredentials: BASE_KEYS,
+    params: { RoleArn: `arn:aws:iam::${account}:role/promote`, RoleSessionName: 'tests' },
+    clientConfig: { endpoint, region: 'us-east-1' }
+  })
+
+/** The URL of a client's endpoint. */
+export async function urlOf(ecr: ECRClient): Promise<string> {
+  const { protocol, hostname, port } = await (
+    ecr.config.endpoint as unknown as () => Promise<URL>
+  )()
+  return `${protocol}//${hostname}:${port}`
+}
 
 export const createRepo = (
   ecr: ECRClient,
@@ -189,7 +216,7 @@ const relative = (value: unknown, repo: string): unknown =>
         : value
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- what an operation named at run time answers
-type Output = any
+export type Output = any
 const COMMANDS = ECR as unknown as Record<string, new (input: object) => never>
 /** The ECR command of an operation named at run time. */
 export const command = (operation: string, input: object) =>

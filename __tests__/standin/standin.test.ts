@@ -1,23 +1,42 @@
 /**
  * The stand-in's rules that moto does not implement (contract.test.ts holds those it does): the
  * wire protocol, pagination tokens, archive storage, scan findings, signing statuses, lifecycle
- * previews, and its command line. Rows where they are alike, as in the contract.
+ * previews, STS sessions and repository policies, blobs, the layer operations and referrers, and
+ * its command line. Rows where they are alike, as in the contract.
  */
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers'
 import {
   DescribeImageScanFindingsCommand,
   type DescribeImageScanFindingsCommandOutput,
   type ImageDetail as ECRImage,
   type LifecyclePolicyPreviewResult,
-  type ECRClient
+  type ECRClient,
+  type ECRServiceException
 } from '@aws-sdk/client-ecr'
 import { startStandIn } from '../support/ecr-standin.mjs'
-import { dockerV2Image, seedImage } from '../support/images.mjs'
+import {
+  blobImage,
+  blobMultiArchImage,
+  cosignSignature,
+  dockerV2Image,
+  pushImage,
+  referrerOf,
+  seedImage,
+  type BlobImage,
+  type ImageFixture
+} from '../support/images.mjs'
+import { MEDIA_TYPES } from '../support/oci.mjs'
 import { evaluatePolicy } from '../support/standin/lifecycle.mjs'
 import {
   ACCOUNT,
+  BASE_KEYS,
+  OTHER,
+  answer,
   client,
+  command,
   createRepo,
   everyPage,
   fixture,
@@ -29,8 +48,11 @@ import {
   play,
   prepare,
   put,
+  putImage,
+  sleep,
   text,
   until,
+  type Output,
   type Row,
   type Scene,
   type Step
@@ -658,6 +680,333 @@ describe('lifecycle policies', () => {
     ])
     await op('PutLifecyclePolicy', { lifecyclePolicyText: text })(s)
     expect(await start()).toBe('IN_PROGRESS') // the repository's policy
+  })
+})
+
+describe('accounts, STS, repository policies', () => {
+  const B = { account: OTHER, region: 'us-east-1' }
+  const A = fixture('A')
+  const base = (repo: string) => ({ ecr, repo })
+
+  it('STS AssumeRole (AWS_ENDPOINT_URL_STS): the role account’s keys, refreshed when short-lived; an expired key: ExpiredTokenException 403; a bad ARN, a chained session over an hour: ValidationError', async () => {
+    process.env.AWS_ENDPOINT_URL_STS = standIn.url
+    standIn.control.sessionLifetime(300)
+    const assumedBy = (params = {}, masterCredentials = BASE_KEYS) =>
+      fromTemporaryCredentials({
+        masterCredentials,
+        params: {
+          RoleArn: `arn:aws:iam::${OTHER}:role/promote`,
+          RoleSessionName: 'release',
+          ...params
+        },
+        clientConfig: { region: 'us-east-1' }
+      })
+    const credentials = assumedBy()
+    const role = client(standIn.url, undefined, { credentials })
+    const assumeRoles = () => standIn.control.calls.filter((c) => c.operation === 'AssumeRole')
+    const uri = (o: Output) => o.repository.repositoryUri
+    expect(await op('CreateRepository', {}, uri)({ ecr: role, repo: 'sts/app' })).toBe(
+      `${OTHER}.dkr.ecr.us-east-1.amazonaws.com/sts/app`
+    )
+    await op('ListImages')({ ecr: role, repo: 'sts/app' })
+    // The SDK assumes the role again for a session about to expire (one of an hour: once).
+    expect(assumeRoles().length).toBeGreaterThan(1)
+    const keys = await credentials()
+    await sleep(350)
+    const stale = client(standIn.url, undefined, { credentials: keys })
+    const expired = await stale
+      .send(command('ListImages', { repositoryName: 'sts/app' }))
+      .catch((e: ECRServiceException) => [e.name, e.$metadata.httpStatusCode, e.message])
+    expect(expired).toEqual([
+      'ExpiredTokenException',
+      403,
+      'The security token included in the request is expired'
+    ])
+    standIn.control.sessionLifetime(undefined)
+    const refused = [
+      assumedBy({ RoleArn: 'arn:aws:iam::12:role/x' }),
+      assumedBy({ DurationSeconds: 7200 }, await assumedBy()())
+    ].map((provider) => provider().catch((e: Error) => e.name))
+    expect(await Promise.all(refused)).toEqual(['ValidationError', 'ValidationError'])
+    delete process.env.AWS_ENDPOINT_URL_STS
+    for (const c of [role, stale]) c.destroy()
+  })
+
+  it('another account’s repository: AccessDeniedException unless its policy grants that action to the caller’s account, in that Region; a repository it lacks: RepositoryNotFoundException', async () => {
+    standIn.control.createRepository('shared/app', B)
+    const call = (operation: string, more = {}) =>
+      op(
+        operation,
+        { registryId: OTHER, subjectId: { imageDigest: A.digest }, ...more },
+        () => 'ok'
+      )(base('shared/app'))
+    const denied = await call('ListImageReferrers')
+    standIn.control.grant(B, 'shared/app', ACCOUNT, ['ecr:BatchGetImage', 'ecr:ListImages'])
+    standIn.control.grant({ ...B, region: 'eu-west-1' }, 'shared/app', ACCOUNT, ['ecr:*'])
+    const message = await ecr
+      .send(
+        command('PutImage', {
+          registryId: OTHER,
+          repositoryName: 'shared/app',
+          imageManifest: A.manifest
+        })
+      )
+      .catch((e: Error) => `${e.name}: ${e.message}`)
+    expect([denied, await call('ListImageReferrers'), await call('ListImages'), message]).toEqual([
+      'AccessDeniedException',
+      'ok',
+      'ok',
+      `AccessDeniedException: User: arn:aws:sts::${ACCOUNT}:assumed-role/ci/gh is not authorized to perform: ecr:PutImage on resource: arn:aws:ecr:us-east-1:${OTHER}:repository/shared/app because no resource-based policy allows the ecr:PutImage action`
+    ])
+    expect(await call('ListImages', { repositoryName: 'shared/none' })).toBe(
+      'RepositoryNotFoundException'
+    )
+  })
+})
+
+describe('blobs and the layer operations', () => {
+  const MIB = 1024 * 1024
+  const keyed = () =>
+    client(standIn.url, undefined, { credentials: standIn.control.credentials(OTHER) })
+  const sha = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+  /** An operation on `repo` of the default registry: its answer as `pick` reads it, or its error's name. */
+  const on = (repo: string, operation: string, input = {}, pick?: (o: Output) => unknown) =>
+    op(operation, input, pick)({ ecr, repo })
+  const start = (repo: string) =>
+    on(repo, 'InitiateLayerUpload', {}, (o) => o.uploadId) as Promise<string>
+  const part = (repo: string, uploadId: string, first: number, bytes: Uint8Array, last?: number) =>
+    ecr
+      .send(
+        command('UploadLayerPart', {
+          repositoryName: repo,
+          uploadId,
+          partFirstByte: first,
+          partLastByte: last ?? first + bytes.length - 1,
+          layerPartBlob: bytes
+        })
+      )
+      .then(
+        (o: Output) => o.lastByteReceived,
+        (e: Output) => `${e.name} ${e.lastValidByteReceived}`
+      )
+  const complete = (repo: string, uploadId: string, digest: string) =>
+    on(repo, 'CompleteLayerUpload', { uploadId, layerDigests: [digest] }, (o) => o.layerDigest)
+  afterEach(() => standIn.control.reset())
+
+  it('PutImage in another account’s registry needs every blob (LayersNotFoundException); pushImage() uploads them; snapshot() shows them by account and Region', async () => {
+    const other = keyed()
+    const image = blobMultiArchImage('strict')
+    const child = image.children[0] as ImageFixture
+    await createRepo(other, 'strict/app')
+    const lacking = await answer(putImage(other, 'strict/app', child))
+    await pushImage(other, 'strict/app', image, ['v1'])
+    const where = { account: OTHER, region: 'us-east-1' }
+    const { images, blobs } = standIn.control.snapshot('strict/app', where)
+    expect([lacking, images.length, blobs]).toEqual([
+      'LayersNotFoundException',
+      3,
+      [...image.blobs]
+        .map(([digest, b]) => ({ digest, size: b.length }))
+        .sort((x, y) => (x.digest < y.digest ? -1 : 1))
+    ])
+    other.destroy()
+  })
+
+  it('BatchCheckLayerAvailability: 1-100 digests; AVAILABLE or ARCHIVED with its size; failures InvalidLayerDigest, MissingLayerDigest', async () => {
+    const image = blobImage('check')
+    await createRepo(ecr, 'layers/check')
+    await pushImage(ecr, 'layers/check', image, ['v1'])
+    const [config] = [...image.blobs.keys()].slice(-1)
+    const check = (layerDigests: string[]) =>
+      on('layers/check', 'BatchCheckLayerAvailability', { layerDigests }, (o) => [
+        ...o.layers.map((l: Output) => `${l.layerAvailability} ${l.layerSize}`),
+        ...o.failures.map((f: Output) => `${f.failureCode} ${f.layerDigest}`)
+      ])
+    const BOGUS = `sha256:${'ab'.repeat(32)}`
+    const answers = [
+      await check([]),
+      await check(Array(101).fill(BOGUS)),
+      await check([config ?? '', 'nope', BOGUS])
+    ]
+    standIn.control.archive('layers/check', image.digest)
+    answers.push(await check([config ?? '']))
+    const size = image.blobs.get(config ?? '')?.length
+    expect(answers).toEqual([
+      INVALID,
+      INVALID,
+      [`AVAILABLE ${size}`, 'InvalidLayerDigest nope', `MissingLayerDigest ${BOGUS}`],
+      [`ARCHIVED ${size}`]
+    ])
+  })
+
+  it('an upload: UUID ids, partSize (10 MiB, control.partSize), contiguous inclusive parts, and the checks of CompleteLayerUpload', async () => {
+    const repo = 'layers/upload'
+    await createRepo(ecr, repo)
+    const [small, five] = [Buffer.alloc(MIB, 1), Buffer.alloc(5 * MIB, 2)]
+    const sizes = [
+      await on(repo, 'InitiateLayerUpload', {}, (o) => [
+        o.partSize,
+        /^[0-9a-f-]{36}$/.test(o.uploadId)
+      ])
+    ]
+    const id = await start(repo)
+    const parts = [
+      await part(repo, id, 0, five),
+      await part(repo, id, 0, small), // not after the last byte received
+      await part(repo, id, 5 * MIB, small, 5 * MIB), // the range is not its length
+      await part(repo, id, 5 * MIB, small),
+      await part(repo, 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6', 0, small)
+    ]
+    const done = [
+      await complete(repo, id, sha(Buffer.concat([five, small]))),
+      await complete(repo, id, 'x')
+    ]
+    const tooSmall = await start(repo)
+    await part(repo, tooSmall, 0, small)
+    await part(repo, tooSmall, MIB, small)
+    const [empty, wrong, again] = [await start(repo), await start(repo), await start(repo)]
+    await part(repo, wrong, 0, small)
+    await part(repo, again, 0, five)
+    await part(repo, again, 5 * MIB, small)
+    done.push(
+      await complete(repo, tooSmall, sha(Buffer.concat([small, small]))),
+      await complete(repo, empty, sha(small)),
+      await complete(repo, wrong, sha(five)),
+      await complete(repo, again, sha(Buffer.concat([five, small])))
+    )
+    standIn.control.partSize(6 * MIB)
+    const over = await start(repo)
+    sizes.push(
+      await on(repo, 'InitiateLayerUpload', {}, (o) => o.partSize),
+      await part(repo, over, 0, Buffer.alloc(6 * MIB + 1))
+    )
+    expect({ sizes, parts, done }).toEqual({
+      sizes: [[10 * MIB, true], 6 * MIB, 'InvalidLayerPartException 0'],
+      parts: [
+        5 * MIB - 1,
+        `InvalidLayerPartException ${5 * MIB - 1}`,
+        `InvalidLayerPartException ${5 * MIB - 1}`,
+        6 * MIB - 1,
+        'UploadNotFoundException undefined'
+      ],
+      done: [
+        sha(Buffer.concat([five, small])),
+        'UploadNotFoundException',
+        'LayerPartTooSmallException',
+        'EmptyUploadException',
+        'InvalidLayerException',
+        'LayerAlreadyExistsException'
+      ]
+    })
+  })
+
+  it('GetDownloadUrlForLayer: a URL it serves (no Authorization header), for referenced blobs only; corrupted, reset and expired downloads', async () => {
+    const repo = 'layers/download'
+    const image = blobImage('download', { layerSize: 12 * MIB })
+    await createRepo(ecr, repo)
+    await pushImage(ecr, repo, image, ['v1'])
+    const uploaded = standIn.control.calls.filter((c) => c.operation === 'UploadLayerPart')
+    const parts = [uploaded.length, uploaded.reduce((n, c) => n + c.input.layerPartBlob, 0)]
+    const [, layer = ''] = [...image.blobs.keys()]
+    const loose = await start(repo)
+    await part(repo, loose, 0, Buffer.from('loose'))
+    await complete(repo, loose, sha(Buffer.from('loose')))
+    const url = (digest: string) =>
+      on(
+        repo,
+        'GetDownloadUrlForLayer',
+        { layerDigest: digest },
+        (o) => o.downloadUrl
+      ) as Promise<string>
+    const download = async (headers = {}) => {
+      const res = await fetch(await url(layer), { headers })
+      return res.ok ? sha(new Uint8Array(await res.arrayBuffer())) : res.status
+    }
+    const answers = [
+      await url(`sha256:${'cd'.repeat(32)}`),
+      await url(sha(Buffer.from('loose'))),
+      await download(),
+      await download({ Authorization: 'AWS4-HMAC-SHA256 x' })
+    ]
+    standIn.control.resetDownload(layer)
+    answers.push(await download().catch((e: Error) => e.name))
+    const stale = await url(layer)
+    standIn.control.expireDownloadUrls()
+    answers.push((await fetch(stale)).status, await download())
+    standIn.control.corruptDownload(layer)
+    answers.push(await download())
+    expect([parts, await url(layer), ...answers]).toEqual([
+      // the 12 MiB layer in three 5 MiB parts, the base layer and the config in one each; calls
+      // record a part's byte count
+      [5, [...image.blobs.values()].reduce((n, b) => n + b.length, 0)],
+      expect.stringMatching(
+        new RegExp(
+          `^${standIn.url}/_blobs/[0-9a-f-]+\\?X-Amz-Algorithm=AWS4-HMAC-SHA256&.*X-Amz-Signature=`
+        )
+      ),
+      'LayersNotFoundException',
+      'LayerInaccessibleException',
+      layer,
+      400,
+      'TypeError',
+      403,
+      layer,
+      expect.not.stringMatching(layer)
+    ])
+  })
+
+  it('ListImageReferrers: manifests whose subject is the image, 20 a page or maxResults 1-50, by artifactType and artifactStatus (ACTIVE by default)', async () => {
+    const repo = 'layers/referrers'
+    const subject = blobImage('subject')
+    const [sbom, bundle] = ['application/spdx+json', undefined].map((type) =>
+      referrerOf(subject, type)
+    )
+    const signature = cosignSignature(subject)
+    await createRepo(ecr, repo)
+    await pushImage(ecr, repo, subject, ['v1'])
+    for (const referrer of [sbom, bundle, signature] as BlobImage[])
+      await pushImage(ecr, repo, referrer)
+    const referrers = (more = {}) =>
+      on(
+        repo,
+        'ListImageReferrers',
+        { subjectId: { imageDigest: subject.digest }, ...more },
+        (o) => [
+          ...o.referrers.map((r: Output) => `${r.artifactType} ${r.artifactStatus}`),
+          ...(o.nextToken ? ['next'] : [])
+        ]
+      )
+    const answers = [
+      await referrers(),
+      await referrers({ maxResults: 1 }),
+      await referrers({ maxResults: 51 })
+    ]
+    answers.push(await referrers({ filter: { artifactTypes: ['application/spdx+json'] } }))
+    standIn.control.archive(repo, sbom?.digest ?? '')
+    answers.push(await referrers(), await referrers({ filter: { artifactStatus: 'ANY' } }))
+    const [first] = (await on(
+      repo,
+      'ListImageReferrers',
+      { subjectId: { imageDigest: subject.digest } },
+      (o) => o.referrers
+    )) as Output[]
+    const BUNDLE = `${MEDIA_TYPES.sigstoreBundle} ACTIVE`
+    expect([...answers, first]).toEqual([
+      ['application/spdx+json ACTIVE', BUNDLE],
+      ['application/spdx+json ACTIVE', 'next'],
+      INVALID,
+      ['application/spdx+json ACTIVE'],
+      [BUNDLE],
+      ['application/spdx+json ARCHIVED', BUNDLE],
+      {
+        digest: bundle?.digest,
+        mediaType: MEDIA_TYPES.ociManifest,
+        artifactType: MEDIA_TYPES.sigstoreBundle,
+        size: Buffer.byteLength(bundle?.manifest ?? ''),
+        annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' },
+        artifactStatus: 'ACTIVE'
+      }
+    ])
   })
 })
 

@@ -3,7 +3,15 @@
 // @aws-sdk/client-ecr only). The same seed gives the same bytes, another seed another digest;
 // digests are content digests (digestOf in ./oci.mjs), as ECR computes them.
 
-import { ListImagesCommand, PutImageCommand } from '@aws-sdk/client-ecr'
+import { createCipheriv, createHash } from 'node:crypto'
+import {
+  BatchCheckLayerAvailabilityCommand,
+  CompleteLayerUploadCommand,
+  InitiateLayerUploadCommand,
+  ListImagesCommand,
+  PutImageCommand,
+  UploadLayerPartCommand
+} from '@aws-sdk/client-ecr'
 import { MEDIA_TYPES, digestOf, sha256Hex } from './oci.mjs'
 
 export { MEDIA_TYPES, digestOf }
@@ -234,4 +242,179 @@ export async function tagsByDigest(client, repositoryName) {
     nextToken = page.nextToken
   } while (nextToken)
   return result
+}
+
+// Images with real blobs, for the layer operations (copies across registries): the same seed gives
+// the same bytes. Blobs of every manifest of the image are in `blobs`.
+
+/** @typedef {ImageFixture & { blobs: Map<string, Buffer> }} BlobImage */
+
+const MIB = 1024 * 1024
+
+/** `size` bytes that look random, the same for the same seed and label. @param {unknown} seed @param {string} label @param {number} size */
+function bytesOf(seed, label, size) {
+  const key = createHash('sha256').update(`ecr-promote-blob\u0000${String(seed)}\u0000${label}`)
+  const cipher = createCipheriv('aes-256-ctr', key.digest(), Buffer.alloc(16))
+  return cipher.update(Buffer.alloc(size))
+}
+
+/** @param {Map<string, Buffer>} blobs @param {string} mediaType @param {Buffer} bytes @returns {Descriptor} */
+function stored(blobs, mediaType, bytes) {
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+  blobs.set(digest, bytes)
+  return { mediaType, digest, size: bytes.length }
+}
+
+/**
+ * An OCI image manifest for one platform, as buildx pushes it, with real blobs: its config, a base
+ * layer every image of the same `base` shares (`baseSize` bytes), and a layer of its own
+ * (`layerSize` bytes: several MiB makes an upload of several parts).
+ * @param {unknown} seed
+ * @param {{ arch?: string, base?: string, baseSize?: number, layerSize?: number }} [options]
+ * @returns {BlobImage}
+ */
+export function blobImage(
+  seed,
+  { arch = 'amd64', base = 'base', baseSize = 64 * 1024, layerSize = 4096 } = {}
+) {
+  const blobs = new Map()
+  const baseLayer = stored(blobs, OCI.layer, bytesOf(base, `base/${arch}`, baseSize))
+  const own = stored(blobs, OCI.layer, bytesOf(seed, `app/${arch}`, layerSize))
+  const diffIds = [baseLayer.digest, own.digest]
+  const configText = JSON.stringify({
+    architecture: arch,
+    os: 'linux',
+    rootfs: { type: 'layers', diff_ids: diffIds }
+  })
+  const config = stored(blobs, OCI.config, Buffer.from(configText))
+  const image = fixture(OCI.manifest, {
+    schemaVersion: 2,
+    mediaType: OCI.manifest,
+    config,
+    layers: [baseLayer, own]
+  })
+  return { ...image, children: [], blobs }
+}
+
+/**
+ * A multi-arch OCI index of two blobImage()s (amd64, arm64) with the same options.
+ * @param {unknown} seed
+ * @param {Parameters<typeof blobImage>[1]} [options]
+ * @returns {BlobImage}
+ */
+export function blobMultiArchImage(seed, options = {}) {
+  const platforms = ['amd64', 'arm64'].map((arch) => blobImage(seed, { ...options, arch }))
+  const index = indexImage(
+    OCI,
+    platforms.map((child, i) => [
+      child,
+      { platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' } }
+    ])
+  )
+  return { ...index, blobs: new Map(platforms.flatMap((p) => [...p.blobs])) }
+}
+
+/** @param {ManifestFixture} subject */
+const descriptorOf = ({ mediaType, digest, manifest }) => ({
+  mediaType,
+  digest,
+  size: Buffer.byteLength(manifest, 'utf8')
+})
+
+/**
+ * The signature `cosign sign` stores for `subject` under the tag `sha256-<hex>.sig`: an OCI
+ * manifest whose layer is the simple-signing payload, the signature in its annotations.
+ * @param {ManifestFixture} subject
+ * @returns {BlobImage & { tag: string }}
+ */
+export function cosignSignature(subject) {
+  const blobs = new Map()
+  const payload = JSON.stringify({
+    critical: {
+      identity: { 'docker-reference': 'registry/app' },
+      image: { 'docker-manifest-digest': subject.digest },
+      type: 'cosign container image signature'
+    },
+    optional: null
+  })
+  const layer = stored(blobs, MEDIA_TYPES.cosignSignature, Buffer.from(payload))
+  const signature = bytesOf(subject.digest, 'cosign', 70).toString('base64')
+  const annotations = { 'dev.cosignproject.cosign/signature': signature }
+  const config = stored(
+    blobs,
+    OCI.config,
+    Buffer.from(JSON.stringify({ architecture: '', os: '' }))
+  )
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI.manifest,
+    config,
+    layers: [{ ...layer, annotations }]
+  }
+  const tag = `${subject.digest.replace(':', '-')}.sig`
+  return { ...fixture(OCI.manifest, manifest), children: [], blobs, tag }
+}
+
+/**
+ * An OCI 1.1 referrer of `subject` (a Sigstore bundle as `cosign attest` with the new bundle format
+ * stores it): artifactType, the empty config, and `subject`.
+ * @param {ManifestFixture} subject
+ * @param {string} [artifactType]
+ * @returns {BlobImage}
+ */
+export function referrerOf(subject, artifactType = MEDIA_TYPES.sigstoreBundle) {
+  const blobs = new Map()
+  const config = stored(blobs, MEDIA_TYPES.ociEmpty, Buffer.from('{}'))
+  const bundle = stored(blobs, artifactType, bytesOf(subject.digest, artifactType, 2_000))
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI.manifest,
+    artifactType,
+    config,
+    layers: [bundle],
+    subject: descriptorOf(subject),
+    annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' }
+  }
+  return { ...fixture(OCI.manifest, manifest), children: [], blobs }
+}
+
+/**
+ * Pushes an image with its blobs as a registry client does, through the layer operations: the
+ * blobs the repository lacks (BatchCheckLayerAvailability), each in 5 MiB parts (or the partSize
+ * the repository names, when smaller), then seedImage(). The client's account and Region are the
+ * registry's.
+ * @param {import('@aws-sdk/client-ecr').ECRClient} client
+ * @param {string} repositoryName
+ * @param {BlobImage} image
+ * @param {string[]} [tags]
+ * @returns {Promise<string>} image.digest
+ */
+export async function pushImage(client, repositoryName, image, tags = []) {
+  const digests = [...image.blobs.keys()]
+  for (let at = 0; at < digests.length; at += 100) {
+    const layerDigests = digests.slice(at, at + 100)
+    const check = new BatchCheckLayerAvailabilityCommand({ repositoryName, layerDigests })
+    const { failures = [] } = await client.send(check)
+    for (const { layerDigest = '' } of failures) {
+      const bytes = /** @type {Buffer} */ (image.blobs.get(layerDigest))
+      const started = await client.send(new InitiateLayerUploadCommand({ repositoryName }))
+      const { uploadId, partSize = 5 * MIB } = started
+      const part = Math.min(5 * MIB, partSize)
+      for (let first = 0; first < bytes.length; first += part) {
+        const layerPartBlob = bytes.subarray(first, first + part)
+        const partLastByte = first + layerPartBlob.length - 1
+        const upload = {
+          repositoryName,
+          uploadId,
+          partFirstByte: first,
+          partLastByte,
+          layerPartBlob
+        }
+        await client.send(new UploadLayerPartCommand(upload))
+      }
+      const complete = { repositoryName, uploadId, layerDigests: [layerDigest] }
+      await client.send(new CompleteLayerUploadCommand(complete))
+    }
+  }
+  return seedImage(client, repositoryName, image, tags)
 }

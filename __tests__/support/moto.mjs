@@ -44,6 +44,12 @@
 //    ImageTagDoesNotMatchDigest: the action deletes by tag only.
 // 21 PutImageTagMutability: the answer leaves the filters out: the action reads the setting with
 //    DescribeRepositories.
+// 22 BatchCheckLayerAvailability, InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload,
+//    GetDownloadUrlForLayer and ListImageReferrers: HTTP 500 (not implemented), so no blob can be
+//    copied → the ECR API's rules: a copy across registries runs on the stand-in only; on moto only
+//    what needs no blob (STS AssumeRole into another account and Regions kept apart, which moto
+//    has, a re-run whose manifests the target has, the errors before any copy). With #11, moto's
+//    PutImage takes a manifest whose blobs the target lacks.
 // What is asserted on the stand-in only (6, 7, 9, 10, 16, and negotiation) is the stand-in's row.
 
 import { spawn } from 'node:child_process'

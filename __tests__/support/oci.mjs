@@ -15,7 +15,10 @@ export const MEDIA_TYPES = Object.freeze({
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   helmConfig: 'application/vnd.cncf.helm.config.v1+json',
-  helmChart: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip'
+  helmChart: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
+  ociEmpty: 'application/vnd.oci.empty.v1+json',
+  cosignSignature: 'application/vnd.dev.cosign.simplesigning.v1+json',
+  sigstoreBundle: 'application/vnd.dev.sigstore.bundle.v0.3+json'
 })
 
 /** The media types of a manifest that lists other manifests (a multi-arch image). @type {readonly string[]} */

@@ -3,7 +3,9 @@
  * The test control API: what tests see of the requests, and set-up that is no ECR operation.
  *
  * - calls: { operation, input, at } per request in arrival order; `at` is the stand-in's clock
- *   (ms) on arrival, before any latency delay.
+ *   (ms) on arrival, before any latency delay. An UploadLayerPart's layerPartBlob is recorded as
+ *   its byte count (a copy's parts would hold every byte uploaded); STS requests are recorded by
+ *   their Action (AssumeRole) with their form fields, a download URL's GET as GetBlob { digest }.
  * - deny(operation, repositoryName?): later matching calls fail with AccessDeniedException (HTTP
  *   400) naming `ecr:<Operation>` and the repository ARN, as IAM denials surface (the ECR client
  *   does not model it: an ECRServiceException named AccessDeniedException).
@@ -18,11 +20,16 @@
  *   start or the last reset() (at once if already so): succeeded against the state, whether or not
  *   a fault lost the answer then; resolved at the state change, before the answer is sent. reset()
  *   and close() reject those pending.
- * - snapshot(repositoryName): { images: [{ digest, mediaType, manifest, tags, status }] }, every
- *   image (untagged ones too) by digest, its tags sorted, its status computed at the call.
+ * - snapshot(repositoryName, where?): { images: [{ digest, mediaType, manifest, tags, status }],
+ *   blobs: [{ digest, size }] }, every image (untagged ones too) and every blob (./layers.mjs) by
+ *   digest, tags sorted, status computed at the call. `where` { account, region } names the
+ *   registry (default: 123456789012 in us-east-1), as for createRepository; the other controls
+ *   here act on the default registry.
  * Set-up straight into the state (no request: nothing in `calls`, no latency, quota, fault,
  * mutability check or waitFor() count); each throws a plain Error for an unknown repository or
  * digest:
+ * - createRepository(repositoryName, where, { imageTagMutability?, ... CreateRepository's }): a
+ *   repository in any registry (`where` { account, region }); its answer's `repository`.
  * - seedTags(repositoryName, digest, tags): point each tag at the image, moving it as PutImage
  *   would, to fill a repository with thousands of tags fast (an Error for a tag outside the
  *   grammar).
@@ -44,7 +51,16 @@
 
 import { TAG_RE } from '../oci.mjs'
 import { ARCHIVED_ANSWERS, archiveImage, pointTag, statusOf } from './images.mjs'
-import { ACCOUNT_ID, EcrError, checkCount, compareStrings, repositoryArn } from './protocol.mjs'
+import {
+  ACCOUNT_ID,
+  EcrError,
+  REGION,
+  checkCount,
+  checkRepositoryName,
+  compareStrings,
+  isObject,
+  repositoryArn
+} from './protocol.mjs'
 import { recordScan, recordSigning } from './scanning.mjs'
 
 /**
@@ -53,7 +69,8 @@ import { recordScan, recordSigning } from './scanning.mjs'
  * @typedef {{ exception?: string, message?: string, times?: number }} FailureOptions
  * @typedef {{ digest: string, mediaType: string, manifest: string, tags: string[],
  *   status: import('./images.mjs').ImageStatus }} SnapshotImage
- * @typedef {{ images: SnapshotImage[] }} RepositorySnapshot
+ * @typedef {{ images: SnapshotImage[], blobs: { digest: string, size: number }[] }} RepositorySnapshot
+ * @typedef {import('./repositories.mjs').Where} Where
  * @typedef {{
  *   calls: RecordedCall[],
  *   deny(operation: string, repositoryName?: string): void,
@@ -61,7 +78,8 @@ import { recordScan, recordSigning } from './scanning.mjs'
  *   archivedAnswer(answer: import('./images.mjs').ArchivedAnswer): void,
  *   setPushedAt(repositoryName: string, digest: string, date: Date | number): void,
  *   waitFor(operation: string, count?: number): Promise<void>,
- *   snapshot(repositoryName: string): RepositorySnapshot,
+ *   snapshot(repositoryName: string, where?: Where): RepositorySnapshot,
+ *   createRepository(repositoryName: string, where: Where, settings?: Record<string, unknown>): unknown,
  *   seedTags(repositoryName: string, digest: string, tags: readonly string[]): void,
  *   setScan(repositoryName: string, digest: string, scan: ScanSpec | undefined): void,
  *   setSigning(repositoryName: string, digest: string, statuses: readonly SigningSpec[]): void,
@@ -72,12 +90,12 @@ import { recordScan, recordSigning } from './scanning.mjs'
  */
 
 /**
- * @param {Map<string, StoredRepository>} repositories
+ * @param {ReturnType<typeof import('./repositories.mjs').createRepositories>} registry
  * @param {() => number} clock
  * @param {(operation: unknown, what: string) => string} checkOperation
  * @param {{ archivedAnswer: import('./images.mjs').ArchivedAnswer }} readings where AWS is silent
  */
-export function createAdmin(repositories, clock, checkOperation, readings) {
+export function createAdmin(registry, clock, checkOperation, readings) {
   /** @type {RecordedCall[]} */
   const calls = []
   /** @type {{ operation: string, repositoryName: string | undefined }[]} */
@@ -95,9 +113,9 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
     for (const waiter of waiters.splice(0)) waiter.reject(error)
   }
 
-  /** @param {string} name */
-  function repositoryNamed(name) {
-    const repository = repositories.get(name)
+  /** @param {string} name @param {Where} [where] */
+  function repositoryNamed(name, where = { account: ACCOUNT_ID, region: REGION }) {
+    const repository = registry.repositoriesOf(where).get(name)
     if (!repository) throw new Error(`stand-in: no repository named '${name}'`)
     return repository
   }
@@ -150,8 +168,16 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
       promise.catch(() => {}) // a dropped waiter must not become an unhandled rejection
       return promise
     },
-    snapshot(repositoryName) {
-      const images = [...repositoryNamed(repositoryName).images.values()]
+    createRepository(repositoryName, where, settings = {}) {
+      const repository = registry.create(checkRepositoryName(repositoryName), where, settings)
+      return { repositoryName: repository.name, registryId: repository.registryId }
+    },
+    snapshot(repositoryName, where) {
+      const repository = repositoryNamed(repositoryName, where)
+      const blobs = [...repository.blobs]
+        .map(([digest, bytes]) => ({ digest, size: bytes.length }))
+        .sort((a, b) => compareStrings(a.digest, b.digest))
+      const images = [...repository.images.values()]
         .sort((a, b) => compareStrings(a.digest, b.digest))
         .map((image) => {
           const { digest, mediaType, manifest, tags } = image
@@ -163,7 +189,7 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
             status: statusOf(image)
           }
         })
-      return { images }
+      return { images, blobs }
     },
     seedTags(repositoryName, digest, tags) {
       const { repository, image } = imageIn(repositoryName, digest)
@@ -195,7 +221,14 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
 
     /** Record a request as it arrives. @param {string} operation @param {unknown} input */
     record(operation, input) {
-      calls.push({ operation, input, at: clock() })
+      const blob = isObject(input) ? input.layerPartBlob : undefined
+      const bytes = (/** @type {string} */ text) =>
+        Math.floor((text.replace(/=+$/, '').length * 3) / 4)
+      const recorded =
+        isObject(input) && typeof blob === 'string'
+          ? { ...input, layerPartBlob: bytes(blob) }
+          : input
+      calls.push({ operation, input: recorded, at: clock() })
     },
 
     /**
@@ -223,7 +256,7 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
       const { imageTag: tag, repositoryName } = input
       const failing = failures.findIndex((failure) => failure.tag === tag)
       if (operation !== 'PutImage' || tag === undefined || failing === -1) return
-      if (!repositories.has(repositoryName)) return // the operation answers RepositoryNotFound
+      if (!registry.repositoriesOf().has(repositoryName)) return // the operation answers RepositoryNotFound
       const failure = /** @type {(typeof failures)[number]} */ (failures[failing])
       failure.times -= 1
       if (failure.times <= 0) failures.splice(failing, 1)
@@ -241,7 +274,7 @@ export function createAdmin(repositories, clock, checkOperation, readings) {
     },
 
     reset() {
-      repositories.clear()
+      registry.clear()
       calls.length = 0
       denials.length = 0
       failures.length = 0

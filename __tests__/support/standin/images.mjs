@@ -1,9 +1,8 @@
 // @ts-check
 /**
- * Images and manifests. Only manifests are modelled, no blobs: PutImage never raises
- * LayersNotFoundException and nothing can be pulled; ecr-promote re-points tags with BatchGetImage
- * and PutImage and never touches layers. Images are ACTIVE, ARCHIVED or ACTIVATING and keep their
- * tags in every status.
+ * Images and manifests. Images are ACTIVE, ARCHIVED or ACTIVATING and keep their tags in every
+ * status. Blobs are ./layers.mjs's: only a strict repository (every account's but the default
+ * account's) requires them.
  *
  * PutImage (API Reference: PutImage)
  * - The digest is `sha256:` + the hex SHA-256 of imageManifest's exact UTF-8 bytes; the string is
@@ -15,6 +14,9 @@
  *   field, you must specify the imageManifestMediaType"); both and different, or a type no tag can
  *   name (only Docker v2 schema 2, Docker manifest list, OCI manifest, OCI index):
  *   InvalidParameterException.
+ * - In a strict repository, a manifest whose config or layers[] blobs are not all in the
+ *   repository: LayersNotFoundException (API Reference: "The specified layers could not be
+ *   found"), naming them.
  * - An index or manifest list whose manifests[].digest are not all in the repository:
  *   ReferencedImagesNotFoundException ("The manifest list is referencing an image that does not
  *   exist"); children are pushed first, untagged.
@@ -77,6 +79,14 @@
  *   { imageDigest } for an untagged image. Archived and activating images are deleted as active
  *   ones (User Guide, "Archiving an image").
  *
+ * ListImageReferrers (API Reference: ListImageReferrers, ImageReferrer)
+ * - The images whose manifest names subjectId.imageDigest as its `subject` (OCI 1.1), in push
+ *   order: { digest, mediaType, artifactType (the manifest's, else its config's media type, as
+ *   the OCI distribution spec's referrers list says), size (of the manifest), annotations (when
+ *   any), artifactStatus }. filter.artifactStatus ACTIVE (default) | ARCHIVED | ACTIVATING | ANY;
+ *   filter.artifactTypes (0-5) keeps those types. maxResults 1-50, 20 without it; nextToken as
+ *   the other listings (./protocol.mjs).
+ *
  * UpdateImageStorageClass (API Reference: UpdateImageStorageClass; User Guide, "Archiving an
  * image")
  * - targetStorageClass STANDARD or ARCHIVE (InvalidParameterException); imageId names an image in
@@ -101,7 +111,6 @@ import {
   digestOf
 } from '../oci.mjs'
 import {
-  ACCOUNT_ID,
   EcrError,
   checkEnum,
   checkSized,
@@ -124,7 +133,8 @@ import { isTagImmutable } from './repositories.mjs'
  *   where an image not ACTIVE is; activeAt: the time (ms, on the stand-in's clock) at which it
  *   becomes ACTIVE
  * @typedef {{ digest: string, manifest: string, mediaType: string, references: string[],
- *   layerBytes: number, pushedAt: number, seq: number, tags: Set<string>,
+ *   blobs: string[], subject: string | undefined, artifactType: string | undefined,
+ *   annotations: Record<string, string> | undefined, layerBytes: number, pushedAt: number, seq: number, tags: Set<string>,
  *   storage?: Storage, archivedAt?: number, activatedAt?: number, restoreMs?: number,
  *   scan?: import('./scanning.mjs').RecordedScan,
  *   signing?: import('./scanning.mjs').RecordedSigning[] }} StoredImage
@@ -138,6 +148,8 @@ const DEFAULT_ACCEPTED_MEDIA_TYPES = [MEDIA_TYPES.dockerManifest, MEDIA_TYPES.oc
 const TAG_STATUSES = ['TAGGED', 'UNTAGGED', 'ANY']
 const IMAGE_STATUS_FILTERS = ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY']
 const STORAGE_CLASSES = ['STANDARD', 'ARCHIVE']
+/** ListImageReferrers' page without maxResults (API Reference: "up to 20 results"). */
+const REFERRER_PAGE = 20
 /** @param {string} failureCode @param {string} failureReason @returns {Failure} */
 const failed = (failureCode, failureReason) => ({ failureCode, failureReason })
 const NOT_FOUND = failed('ImageNotFound', 'Requested image not found')
@@ -191,9 +203,14 @@ function activate(image, afterMs, clock) {
   image.storage = { status: 'ACTIVATING', activeAt: clock() + afterMs, clock }
 }
 
+/** @param {unknown} descriptor */
+const digestIn = (descriptor) =>
+  isObject(descriptor) && typeof descriptor.digest === 'string' ? descriptor.digest : undefined
+
 /**
  * What PutImage stores of its manifest: the string, its media type, the digests it references
- * (an index's manifests) and the sum of its layer sizes.
+ * (an index's manifests), its blobs (config and layers), its subject, artifact type and
+ * annotations, and the sum of its layer sizes.
  * @param {Record<string, any>} input
  */
 function readManifest({ imageManifest: manifest, imageManifestMediaType: parameter }) {
@@ -230,18 +247,33 @@ function readManifest({ imageManifest: manifest, imageManifestMediaType: paramet
   if (!MANIFEST_MEDIA_TYPES.includes(mediaType)) {
     throw violated('imageManifestMediaType', `unsupported manifest media type ${mediaType}`)
   }
-  const { manifests, layers } = parsed
+  const { manifests, layers: listed, config, subject, artifactType, annotations } = parsed
   const index = INDEX_MEDIA_TYPES.includes(mediaType) && Array.isArray(manifests)
   /** @type {string[]} */
-  const references = (index ? manifests : []).map((/** @type {unknown} */ child) =>
-    isObject(child) && typeof child.digest === 'string' ? child.digest : ''
-  )
-  const layerBytes = (Array.isArray(layers) ? layers : []).reduce(
-    (/** @type {number} */ sum, /** @type {unknown} */ layer) =>
+  const references = (index ? manifests : []).map((/** @type {unknown} */ c) => digestIn(c) ?? '')
+  /** @type {unknown[]} */
+  const layers = Array.isArray(listed) ? listed : []
+  const blobs = [config, ...layers].map(digestIn).filter((d) => d !== undefined)
+  const layerBytes = layers.reduce(
+    (/** @type {number} */ sum, layer) =>
       sum + (isObject(layer) && typeof layer.size === 'number' ? layer.size : 0),
     0
   )
-  return { manifest, mediaType, references, layerBytes }
+  return {
+    manifest,
+    mediaType,
+    references,
+    blobs: [...new Set(blobs)],
+    subject: digestIn(subject),
+    artifactType:
+      typeof artifactType === 'string'
+        ? artifactType
+        : isObject(config) && typeof config.mediaType === 'string'
+          ? config.mediaType
+          : undefined,
+    annotations: isObject(annotations) ? annotations : undefined,
+    layerBytes
+  }
 }
 
 /** @param {unknown} imageIds @returns {Record<string, any>[]} */
@@ -259,7 +291,7 @@ const imageIdOf = (image, tag) => ({
 const imageNotFound = (repository, { imageDigest, imageTag }) =>
   new EcrError(
     'ImageNotFoundException',
-    `The image with imageId {imageDigest:'${imageDigest ?? 'null'}', imageTag:'${imageTag ?? 'null'}'} does not exist within the repository with name '${repository.name}' in the registry with id '${ACCOUNT_ID}'`
+    `The image with imageId {imageDigest:'${imageDigest ?? 'null'}', imageTag:'${imageTag ?? 'null'}'} does not exist within the repository with name '${repository.name}' in the registry with id '${repository.registryId}'`
   )
 
 /** @param {Record<string, any>} id @returns {ImageId} */
@@ -320,7 +352,7 @@ export function namedImage(repository, { imageId }) {
   if (!isObject(imageId)) throw violated('imageId', 'Member must not be null')
   const image = requireImage(repository, imageId)
   const answer = {
-    registryId: ACCOUNT_ID,
+    registryId: repository.registryId,
     repositoryName: repository.name,
     imageId: imageIdOf(image, imageId.imageTag)
   }
@@ -351,7 +383,7 @@ function eachImage(repository, ids, each) {
  * @param {string | undefined} tag
  */
 const imageOf = (repository, image, tag) => ({
-  registryId: ACCOUNT_ID,
+  registryId: repository.registryId,
   repositoryName: repository.name,
   imageId: imageIdOf(image, tag),
   imageManifest: image.manifest,
@@ -375,7 +407,7 @@ function imageSize(repository, image, depth = 0) {
 function imageDetail(repository, image) {
   const imageStatus = statusOf(image) // first: it settles lastActivatedAt
   return {
-    registryId: ACCOUNT_ID,
+    registryId: repository.registryId,
     repositoryName: repository.name,
     imageDigest: image.digest,
     ...(image.tags.size > 0 && { imageTags: [...image.tags].sort(compareStrings) }),
@@ -445,7 +477,16 @@ export function createImageOperations(repositoryFor, paginate, readings, clock) 
           `Provided digest '${input.imageDigest}' does not match the digest '${digest}' calculated for the image manifest`
         )
       }
-      const where = `in the repository with name '${repository.name}' in registry with id '${ACCOUNT_ID}'`
+      const where = `in the repository with name '${repository.name}' in registry with id '${repository.registryId}'`
+      const lacking = repository.strict
+        ? stored.blobs.filter((blob) => !repository.blobs.has(blob))
+        : []
+      if (lacking.length > 0) {
+        throw new EcrError(
+          'LayersNotFoundException',
+          `The following layers were not found ${where}: [${lacking.join(', ')}]`
+        )
+      }
       const missing = stored.references.filter((child) => !repository.images.has(child))
       if (missing.length > 0) {
         throw new EcrError(
@@ -575,6 +616,50 @@ export function createImageOperations(repositoryFor, paginate, readings, clock) 
         return undefined
       })
       return { imageIds: deleted, failures }
+    },
+
+    ListImageReferrers(input) {
+      const repository = repositoryFor(input)
+      const { subjectId, filter = {}, maxResults = REFERRER_PAGE } = input
+      const subject = isObject(subjectId) ? subjectId.imageDigest : undefined
+      if (typeof subject !== 'string')
+        throw violated('subjectId.imageDigest', 'Member must not be null')
+      if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 50) {
+        const rule =
+          'Member must have value less than or equal to 50 and greater than or equal to 1'
+        throw violated('maxResults', rule)
+      }
+      if (!isObject(filter)) throw violated('filter', 'Member must be a structure')
+      const status = checkEnum(
+        'filter.artifactStatus',
+        filter.artifactStatus ?? 'ACTIVE',
+        IMAGE_STATUS_FILTERS
+      )
+      const types = filter.artifactTypes ?? []
+      if (!Array.isArray(types) || types.length > 5) {
+        throw violated('filter.artifactTypes', 'Member must have length less than or equal to 5')
+      }
+      /** @type {{ key: Key, value: StoredImage }[]} */
+      const entries = [...repository.images.values()]
+        .filter((image) => image.subject === subject)
+        .filter((image) => status === 'ANY' || statusOf(image) === status)
+        .filter((image) => types.length === 0 || types.includes(image.artifactType))
+        .sort((a, b) => a.seq - b.seq)
+        .map((image) => ({ key: [image.seq, ''], value: image }))
+      const scope = {
+        ...{ op: 'ListImageReferrers', repo: repository.name },
+        ...{ subject, status, types: types.join() }
+      }
+      const { page, ...more } = paginate({ ...input, maxResults }, scope, entries)
+      const referrers = page.map((image) => ({
+        digest: image.digest,
+        mediaType: image.mediaType,
+        ...(image.artifactType !== undefined && { artifactType: image.artifactType }),
+        size: Buffer.byteLength(image.manifest, 'utf8'),
+        ...(image.annotations !== undefined && { annotations: image.annotations }),
+        artifactStatus: statusOf(image)
+      }))
+      return { referrers, ...more }
     },
 
     UpdateImageStorageClass(input) {

@@ -9,8 +9,9 @@
  *   are epoch seconds, which the SDK turns into Dates.
  * - An unknown or missing operation, or a request that is not `POST /`: HTTP 400
  *   UnknownOperationException; a body that is no JSON object: SerializationException.
- * - `registryId`, when given, must be the stand-in's account, else RepositoryNotFoundException
- *   (API Reference: "If you do not specify a registry, the default registry is assumed").
+ * - The caller: the access key and Region of the SigV4 credential scope (`Authorization:
+ *   AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request`); no header, the
+ *   default account's key in us-east-1 (./accounts.mjs says which account a key is).
  * - A repository-scoped operation on a missing repository: RepositoryNotFoundException "The
  *   repository with name 'x' does not exist in the registry with id '123456789012'".
  * - repositoryName must match `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*` and
@@ -34,18 +35,23 @@ const PAGE_SIZE = 100
 
 /**
  * @typedef {(input: Record<string, any>) => unknown} Operation
- * @typedef {{ operation: string, input: unknown, handler: Operation | undefined }} Request
+ * @typedef {{ accessKeyId: string | undefined, region: string }} Signer who signed a request, and where
+ * @typedef {{ operation: string, input: unknown, handler: Operation | undefined, signer: Signer }} Request
  *   handler: the operation's, when the request is a `POST /` naming a known one
  * @typedef {{ status: number, body: unknown, applied: boolean }} Outcome
  * @typedef {Outcome | 'reset' | 'silent'} Answer an outcome to send, a TCP RST, or no answer ever
  */
 
-/** An ECR error that becomes an HTTP 400 `{"__type": type, "message": message}` response. */
+/**
+ * An ECR error that becomes an HTTP 400 `{"__type": type, "message": message, ...fields}` response
+ * (ExpiredTokenException a 403, Common Errors).
+ */
 export class EcrError extends Error {
-  /** @param {string} type @param {string} message */
-  constructor(type, message) {
+  /** @param {string} type @param {string} message @param {Record<string, unknown>} [fields] */
+  constructor(type, message, fields = {}) {
     super(message)
     this.type = type
+    this.fields = fields
   }
 }
 
@@ -82,8 +88,9 @@ export const compareStrings = (a, b) => (a < b ? -1 : a > b ? 1 : 0)
 
 export const nowSeconds = () => Date.now() / 1000
 
-/** @param {string} name */
-export const repositoryArn = (name) => `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${name}`
+/** @param {string} name @param {string} [account] @param {string} [region] */
+export const repositoryArn = (name, account = ACCOUNT_ID, region = REGION) =>
+  `arn:aws:ecr:${region}:${account}:repository/${name}`
 
 /** @param {string} name @param {string} [registry] */
 export const repositoryNotFound = (name, registry = ACCOUNT_ID) =>
@@ -102,14 +109,6 @@ export function checkRepositoryName(name) {
     throw violated('repositoryName', `must satisfy regular expression '${REPOSITORY_NAME_PATTERN}'`)
   }
   return name
-}
-
-/** @param {Record<string, any>} input */
-export function checkRegistryId(input) {
-  if (input.registryId === undefined || input.registryId === ACCOUNT_ID) return
-  const [first] = Array.isArray(input.repositoryNames) ? input.repositoryNames : []
-  const name = [input.repositoryName, first].find((n) => typeof n === 'string') ?? '*'
-  throw repositoryNotFound(name, String(input.registryId))
 }
 
 /**
@@ -200,11 +199,11 @@ export function createPager() {
  * @returns {Outcome}
  */
 export function dispatch({ operation, input, handler }, admit) {
-  /** @param {string} type @param {string} message @returns {Outcome} */
-  const refused = (type, message) => ({
+  /** @param {string} type @param {string} message @param {object} [fields] @returns {Outcome} */
+  const refused = (type, message, fields = {}) => ({
     // API Reference, Errors: ServerException is HTTP 500; every other ECR error is a 400.
-    status: type === 'ServerException' ? 500 : 400,
-    body: { __type: type, message },
+    status: type === 'ServerException' ? 500 : type === 'ExpiredTokenException' ? 403 : 400,
+    body: { __type: type, message, ...fields },
     applied: false
   })
   if (!handler) {
@@ -219,7 +218,7 @@ export function dispatch({ operation, input, handler }, admit) {
     return { status: 200, body: handler(input), applied: true }
   } catch (error) {
     if (!(error instanceof EcrError)) throw error
-    return refused(error.type, error.message)
+    return refused(error.type, error.message, error.fields)
   }
 }
 
@@ -238,17 +237,28 @@ function send(res, status, body) {
   res.end(text)
 }
 
-/**
- * Read a whole request and name its operation.
- * @param {import('node:http').IncomingMessage} req
- * @param {Record<string, Operation>} operations
- * @returns {Promise<Request>}
- */
-async function readRequest(req, operations) {
+/** @param {import('node:http').IncomingMessage} req */
+async function readBody(req) {
   /** @type {Buffer[]} */
   const chunks = []
   for await (const chunk of req) chunks.push(chunk)
-  const raw = Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks)
+}
+
+/** @param {import('node:http').IncomingMessage} req @returns {Signer} */
+function signerOf(req) {
+  const scope = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '')
+  return { accessKeyId: scope?.[1], region: scope?.[2] ?? REGION }
+}
+
+/**
+ * Read a whole request and name its operation.
+ * @param {import('node:http').IncomingMessage} req
+ * @param {string} raw the body
+ * @param {Record<string, Operation>} operations
+ * @returns {Request}
+ */
+function readRequest(req, raw, operations) {
   const target = String(req.headers['x-amz-target'] ?? '')
   const targeted = target.startsWith(TARGET_PREFIX)
   const operation = targeted ? target.slice(TARGET_PREFIX.length) : target
@@ -261,8 +271,14 @@ async function readRequest(req, operations) {
   }
   const routed = req.method === 'POST' && (req.url ?? '/').split('?')[0] === '/' && targeted
   const handler = routed && Object.hasOwn(operations, operation) ? operations[operation] : undefined
-  return { operation, input, handler }
+  return { operation, input, handler, signer: signerOf(req) }
 }
+
+/**
+ * What answers a request that is no ECR call (STS, a download URL) itself, or false.
+ * @typedef {(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse,
+ *   raw: Buffer, signer: Signer) => boolean} Direct
+ */
 
 /**
  * Serve the operations on host:port (0: a free port); `answer` decides how each request is
@@ -271,11 +287,16 @@ async function readRequest(req, operations) {
  * @param {number} port
  * @param {Record<string, Operation>} operations
  * @param {(request: Request) => Promise<Answer>} answer
+ * @param {Direct} direct
  */
-export async function serve(host, port, operations, answer) {
+export async function serve(host, port, operations, answer, direct) {
   const server = createServer((req, res) => {
-    readRequest(req, operations)
-      .then(answer)
+    readBody(req)
+      .then((raw) =>
+        direct(req, res, raw, signerOf(req))
+          ? 'silent'
+          : answer(readRequest(req, raw.toString('utf8'), operations))
+      )
       .then((reply) => {
         if (reply === 'reset') req.socket.resetAndDestroy()
         else if (reply !== 'silent') send(res, reply.status, reply.body)

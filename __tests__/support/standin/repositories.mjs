@@ -43,9 +43,12 @@ import {
 
 /**
  * @typedef {{ filterType: string, filter: string }} ExclusionFilter
- * @typedef {{ name: string, createdAt: number, imageTagMutability: string,
- *   exclusionFilters: ExclusionFilter[] | undefined,
- *   images: Map<string, import('./images.mjs').StoredImage>, tags: Map<string, string> }} StoredRepository
+ * @typedef {{ name: string, registryId: string, region: string, strict: boolean, createdAt: number,
+ *   imageTagMutability: string, exclusionFilters: ExclusionFilter[] | undefined,
+ *   images: Map<string, import('./images.mjs').StoredImage>, tags: Map<string, string>,
+ *   blobs: Map<string, Buffer>, uploads: Map<string, import('./layers.mjs').Upload> }} StoredRepository
+ *   strict: PutImage requires the manifest's blobs (./layers.mjs)
+ * @typedef {{ account: string, region: string }} Where a registry: an account in a Region
  */
 
 /** Each setting's rule for the tags no filter matches: may they be overwritten? */
@@ -137,24 +140,71 @@ const mutabilityOf = ({ imageTagMutability, exclusionFilters }) => ({
 
 /** @param {StoredRepository} repository */
 const describeRepository = (repository) => ({
-  repositoryArn: repositoryArn(repository.name),
-  registryId: ACCOUNT_ID,
+  repositoryArn: repositoryArn(repository.name, repository.registryId, repository.region),
+  registryId: repository.registryId,
   repositoryName: repository.name,
-  repositoryUri: `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${repository.name}`,
+  repositoryUri: `${repository.registryId}.dkr.ecr.${repository.region}.amazonaws.com/${repository.name}`,
   createdAt: repository.createdAt,
   ...mutabilityOf(repository)
 })
 
-/** The stand-in's repositories, the operations on them, and the lookup other operations share. */
+/**
+ * The stand-in's registries and their repositories, the operations on them, and the lookup other
+ * operations share. An operation acts on the registry `within()` names (the call's). Every
+ * account's registries but the default account's are strict (./layers.mjs).
+ */
 export function createRepositories() {
-  /** @type {Map<string, StoredRepository>} */
-  const repositories = new Map()
+  /** Repositories by `<account>/<region>` and name. @type {Map<string, Map<string, StoredRepository>>} */
+  const registries = new Map()
+  /** @type {Where} */
+  let current = { account: ACCOUNT_ID, region: REGION }
+
+  /** The repositories of a registry (made on first use). @param {Where} [where] */
+  function repositoriesOf({ account, region } = current) {
+    const key = `${account}/${region}`
+    const repositories = registries.get(key) ?? new Map()
+    registries.set(key, repositories)
+    return repositories
+  }
 
   /** @param {Record<string, any>} input @returns {StoredRepository} */
   function repositoryFor(input) {
     const name = checkRepositoryName(input.repositoryName)
-    const repository = repositories.get(name)
-    if (!repository) throw repositoryNotFound(name)
+    const repository = repositoriesOf().get(name)
+    if (!repository) throw repositoryNotFound(name, current.account)
+    return repository
+  }
+
+  /**
+   * A new repository in a registry; RepositoryAlreadyExistsException for a name it has.
+   * @param {string} name
+   * @param {Where} where
+   * @param {Record<string, any>} input CreateRepository's
+   */
+  function create(name, where, input) {
+    const { imageTagMutability, exclusionFilters } = readMutability(input, false)
+    const repositories = repositoriesOf(where)
+    if (repositories.has(name)) {
+      throw new EcrError(
+        'RepositoryAlreadyExistsException',
+        `The repository with name '${name}' already exists in the registry with id '${where.account}'`
+      )
+    }
+    /** @type {StoredRepository} */
+    const repository = {
+      name,
+      registryId: where.account,
+      region: where.region,
+      strict: where.account !== ACCOUNT_ID,
+      createdAt: nowSeconds(),
+      imageTagMutability,
+      exclusionFilters,
+      images: new Map(),
+      tags: new Map(),
+      blobs: new Map(),
+      uploads: new Map()
+    }
+    repositories.set(name, repository)
     return repository
   }
 
@@ -162,30 +212,12 @@ export function createRepositories() {
   const operations = {
     CreateRepository(input) {
       const name = checkRepositoryName(input.repositoryName)
-      const { imageTagMutability, exclusionFilters } = readMutability(input, false)
-      if (repositories.has(name)) {
-        throw new EcrError(
-          'RepositoryAlreadyExistsException',
-          `The repository with name '${name}' already exists in the registry with id '${ACCOUNT_ID}'`
-        )
-      }
-      const images = new Map()
-      /** @type {StoredRepository} */
-      const repository = {
-        name,
-        createdAt: nowSeconds(),
-        imageTagMutability,
-        exclusionFilters,
-        images,
-        tags: new Map()
-      }
-      repositories.set(name, repository)
-      return { repository: describeRepository(repository) }
+      return { repository: describeRepository(create(name, current, input)) }
     },
 
     DescribeRepositories({ repositoryNames: names }) {
       if (names === undefined) {
-        const all = [...repositories.values()].sort((a, b) => compareStrings(a.name, b.name))
+        const all = [...repositoriesOf().values()].sort((a, b) => compareStrings(a.name, b.name))
         return { repositories: all.map(describeRepository) }
       }
       const named = checkSized('repositoryNames', names, 100)
@@ -197,12 +229,31 @@ export function createRepositories() {
       const repository = repositoryFor(input)
       Object.assign(repository, readMutability(input, true))
       return {
-        registryId: ACCOUNT_ID,
+        registryId: repository.registryId,
         repositoryName: repository.name,
         ...mutabilityOf(repository)
       }
     }
   }
 
-  return { repositories, repositoryFor, operations }
+  return {
+    repositoryFor,
+    repositoriesOf,
+    create,
+    operations,
+    /**
+     * Run `act` on the registry `where` names.
+     * @template T @param {Where} where @param {() => T} act @returns {T}
+     */
+    within(where, act) {
+      const before = current
+      current = where
+      try {
+        return act()
+      } finally {
+        current = before
+      }
+    },
+    clear: () => registries.clear()
+  }
 }
