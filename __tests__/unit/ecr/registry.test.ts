@@ -30,7 +30,9 @@ import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 
 const ecr = mockClient(ECRClient)
 const registry = () =>
-  new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES, '123456789012')
+  new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES, {
+    registryId: '123456789012'
+  })
 const metadata = { $metadata: {} }
 
 const body =
@@ -589,7 +591,7 @@ describe('Registry refuses a partial answer, and explains a failure', () => {
         operation,
         denied(operation),
         new RegExp(
-          `^access denied: the credentials lack the IAM permission ecr:${operation} on repository app \\(User: arn`
+          `^access denied: the credentials lack the IAM permission ecr:${operation} on repository app in 123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com: grant it to the workflow's role \\(User: arn`
         )
       )
     ),
