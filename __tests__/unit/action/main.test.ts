@@ -347,9 +347,8 @@ describe('run() with a target registry', () => {
   })
 
   it('writes no tag when the copy fails, and says what it left in the target', async () => {
-    const { repository: _, ...report } = copied('app')
     copying = () =>
-      Promise.reject(new CopyFailed('blob sha256:1 does not match its digest', report))
+      Promise.reject(new CopyFailed('blob sha256:1 does not match its digest', copied('app')))
     await run()
     expect(process.exitCode).toBe(1)
     expect([...writes(), ...(target?.log.filter((call) => /^put /.test(call)) ?? [])]).toEqual([])
