@@ -234,11 +234,8 @@ function targetOf(
   return { target, problems }
 }
 
-/** An untrusted value as a message shows it: control characters escaped, and at most 100 characters. */
-const escaped = (value: string): string => {
-  const shown = JSON.stringify(value).slice(1, -1)
-  return shown.length > 100 ? `${shown.slice(0, 100)}…` : shown
-}
+/** An untrusted value as a message shows it: on one line, its control characters escaped. */
+const escaped = (value: string): string => JSON.stringify(value).slice(1, -1)
 
 const DEFAULT_WRITES_PER_SECOND = 10
 const MAX_WAIT_MS = 6 * 3_600_000
