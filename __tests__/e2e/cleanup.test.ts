@@ -1,23 +1,21 @@
 /**
  * End to end, lifecycle policies: the bundle as a runner runs it, against the stand-in (which
- * previews a policy with ECR's rules, ../support/standin/lifecycle.mjs) and, for the calls moto
- * serves (put and get), moto_server. The convention's rendered policy, previewed by the stand-in,
- * keeps what a release needs; apply previews, waits for the preview, and writes it; a cancel during
- * the preview writes no policy. What a preview refuses, and drift, are pinned in __tests__/unit
- * (cleanup, lifecycle).
+ * previews a policy with ECR's rules, ../support/standin/lifecycle.mjs). The convention's rendered
+ * policy, previewed by the stand-in, keeps what a release needs; apply previews, waits for the
+ * preview, and writes it; a cancel during the preview writes no policy. What a preview refuses,
+ * drift and in sync are pinned in __tests__/unit (cleanup, lifecycle; no policy read as none in
+ * ecr/registry), and that moto answers GetLifecyclePolicy as ECR does in the contract table.
  */
 import { readFileSync } from 'node:fs'
 import {
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
-  PutLifecyclePolicyCommand,
   StartLifecyclePolicyPreviewCommand,
   type ECRClient,
   type LifecyclePolicyPreviewResult
 } from '@aws-sdk/client-ecr'
 import { builtInConvention } from '../../src/core/conventions.js'
 import { policyText, renderPolicy } from '../../src/core/lifecycle.js'
-import { clientFor } from '../support/harness.js'
 import { multiArchImage, seedImage } from '../support/images.mjs'
 import { runAction, startAction } from '../support/run-action.mjs'
 import {
@@ -173,31 +171,3 @@ describe('against the stand-in', () => {
       })
   )
 })
-
-const motoUrl = process.env.MOTO_ENDPOINT
-// moto runs wherever CI runs (global-setup fails CI without it); locally the stand-in tests still run.
-if (motoUrl)
-  it('against moto_server: check reports a repository without a policy, and a matching policy as in sync', async () => {
-    const client = clientFor(motoUrl)
-    try {
-      const repo = `team/cleanup-moto-${process.pid}`
-      await createRepository(client, repo)
-      const missing = await lifecycleRun(motoUrl, repo, { lifecycle: 'check' })
-      expect(missing.status).toBe(0)
-      expect(missing.stdout).toContain(`::warning::${repo}: the lifecycle policy differs`)
-      expect(missing.stdout).toContain('the repository has no lifecycle policy')
-
-      await client.send(
-        new PutLifecyclePolicyCommand({
-          repositoryName: repo,
-          lifecyclePolicyText: rendered('environments')
-        })
-      )
-      const synced = await lifecycleRun(motoUrl, repo, { lifecycle: 'check' })
-      expect(synced.status).toBe(0)
-      expect(synced.stdout).not.toContain('::warning::')
-      expect(JSON.parse(synced.outputs.json ?? '[]')[0].lifecycle.action).toBe('in sync')
-    } finally {
-      client.destroy()
-    }
-  })

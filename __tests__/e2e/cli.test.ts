@@ -12,7 +12,15 @@ import { fileURLToPath } from 'node:url'
 import { startGitHubFake } from '../support/github-fake.mjs'
 import { dockerV2Image, seedImage } from '../support/images.mjs'
 import { runAction } from '../support/run-action.mjs'
-import { callsOf, releases, SHAS, tagsOf, withStandIn, type Registry } from '../support/e2e.js'
+import {
+  callsOf,
+  releases,
+  seedRecord,
+  SHAS,
+  tagsOf,
+  withStandIn,
+  type Registry
+} from '../support/e2e.js'
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 /** v1.0.0 and v1.1.0 released, production on v1.1.0. */
@@ -203,27 +211,11 @@ it.concurrent(
       const github = await startGitHubFake()
       try {
         const app = await releases(registry, 'team/dated', ON_1_1)
-        github.control.seed({
-          owner: 'octo',
-          repo: 'app',
-          environment: 'production',
-          createdAt: '2026-11-10T09:00:00Z',
-          payload: {
-            repository: 'team/dated',
-            tag: 'production',
-            digest: app['1.0.0'],
-            image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/team/dated@${app['1.0.0']}`
-          },
-          statuses: [{ state: 'success' }]
-        })
+        seedRecord(github, 'team/dated', app['1.0.0'], '2026-11-10T09:00:00Z')
         const back = await cli(
           registry,
           ['rollback', '2026-11-12', '--repository', 'team/dated', '--yes'],
-          {
-            GITHUB_API_URL: github.url,
-            GITHUB_REPOSITORY: 'octo/app',
-            GITHUB_TOKEN: 'ghs_laptop'
-          }
+          { GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'octo/app', GITHUB_TOKEN: 'ghs_laptop' }
         )
         expect(back.stderr).not.toMatch(/^(warning|error):/m)
         expect(back.status).toBe(0)

@@ -14,18 +14,18 @@ import { runAction, startAction, type RunOptions } from '../support/run-action.m
 import {
   actionsOf,
   dispatchRun,
+  REGISTRY,
+  seedRecord,
   releases,
   tagsOf,
   SHAS,
   withStandIn,
+  type GitHubFake,
   type Registry,
   type Release
 } from '../support/e2e.js'
 
-type GitHubFake = Awaited<ReturnType<typeof startGitHubFake>>
-
 const OWNER = { owner: 'octo', repo: 'app' }
-const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com'
 
 interface World extends Registry {
   github: GitHubFake
@@ -239,18 +239,7 @@ describe('the action and GitHub', () => {
         '1.2.0': ['v1.2.0', 'production']
       })
       const record = (digest: string, createdAt: Date, tag = 'production') =>
-        github.control.seed({
-          ...OWNER,
-          environment: 'production',
-          createdAt,
-          payload: {
-            repository: 'team/app',
-            tag,
-            digest,
-            image: `${REGISTRY}/team/app@${digest}`
-          },
-          statuses: [{ state: 'success' }]
-        })
+        seedRecord(github, 'team/app', digest, createdAt, tag)
       record(app['1.0.0'], new Date('2026-11-10T09:00:00Z'))
       const landed = record(app['1.1.0'], new Date('2026-11-15T09:00:00Z'))
       record(app['1.2.0'], new Date('2026-11-20T09:00:00Z'))

@@ -61,6 +61,10 @@ export const tagged = (text: string): Record<string, Manifest> =>
       ])
   )
 
+/** Repositories and their tags, each written as `tagged` takes it: `{ app: 'production=c' }`. */
+export const taggedRepositories = (repositories: Record<string, string>) =>
+  Object.fromEntries(Object.entries(repositories).map(([name, text]) => [name, tagged(text)]))
+
 /** An OCI index as BuildKit pushes it: two platform images and an attestation manifest. */
 export const buildKitIndex = (digests: {
   index: string

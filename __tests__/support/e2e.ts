@@ -8,6 +8,7 @@ import { startStandIn } from './ecr-standin.mjs'
 import { clientFor } from './harness.js'
 import { dockerV2Image, multiArchImage, seedImage } from './images.mjs'
 import type { RunOptions, RunResult } from './run-action.mjs'
+import type { startGitHubFake } from './github-fake.mjs'
 
 export type StandIn = Awaited<ReturnType<typeof startStandIn>>
 export type Snapshot = ReturnType<StandIn['control']['snapshot']>
@@ -173,4 +174,22 @@ export function expectOutputsPerRepository(result: RunResult, repositories: stri
     expect({ field, lines: lines.length }).toEqual({ field, lines: repositories.length })
     expect(json.map((entry) => entry[field])).toEqual(lines)
   }
+}
+
+export type GitHubFake = Awaited<ReturnType<typeof startGitHubFake>>
+export const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com'
+
+/** A landed deployment record of octo/app in production: `repository`'s `tag` on `digest` at `createdAt`. */
+export function seedRecord(
+  github: GitHubFake,
+  repository: string,
+  digest: string,
+  createdAt: Date | string,
+  tag = 'production'
+): number {
+  return github.control.seed({
+    ...{ owner: 'octo', repo: 'app', environment: 'production', createdAt },
+    payload: { repository, tag, digest, image: `${REGISTRY}/${repository}@${digest}` },
+    statuses: [{ state: 'success' }]
+  })
 }

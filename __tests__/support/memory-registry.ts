@@ -6,8 +6,13 @@
  * It keeps ECR's rules the stages rely on: a tag points at one image; PutImage of the image a tag
  * already has is "already there"; an archived image's manifest is not served (unless
  * `servesArchived`); a tag ECR refuses to remove stays, and says why. It keeps images by digest for
- * good: no test reads an image that lost its last tag.
+ * good: no test reads an image that lost its last tag. Blobs are real bytes, by digest; the layer
+ * calls keep ECR's rules a copy relies on: contiguous inclusive parts no larger than `partSize`,
+ * 5 MiB at least but the last, the bytes checked against the digest on completion, a blob it has
+ * completed "already there"; PutImage of a manifest untagged needs its blobs and children.
  */
+import { createHash } from 'node:crypto'
+import { PART_BYTES, contentOf, type Descriptor } from '../../src/core/copy.js'
 import {
   describeRef,
   type ImageRef,
@@ -16,7 +21,13 @@ import {
 } from '../../src/core/model.js'
 import type { Expiring } from '../../src/core/lifecycle.js'
 import type { ScanReport, SigningState } from '../../src/core/gates.js'
-import type { PreviewPoll, PutResult, StoredImage } from '../../src/ecr/registry.js'
+import type {
+  LayerAvailability,
+  PreviewPoll,
+  PutResult,
+  Referrer,
+  StoredImage
+} from '../../src/ecr/registry.js'
 import { nameOf, uri } from './builders.js'
 
 /** Each call, as the log names it, and the ECR operation behind it, as a failure names it. */
@@ -34,7 +45,14 @@ const ECR = {
   policy: 'GetLifecyclePolicy',
   'put-policy': 'PutLifecyclePolicy',
   preview: 'StartLifecyclePolicyPreview',
-  poll: 'GetLifecyclePolicyPreview'
+  poll: 'GetLifecyclePolicyPreview',
+  check: 'BatchCheckLayerAvailability',
+  url: 'GetDownloadUrlForLayer',
+  start: 'InitiateLayerUpload',
+  part: 'UploadLayerPart',
+  complete: 'CompleteLayerUpload',
+  'put-manifest': 'PutImage',
+  referrers: 'ListImageReferrers'
 } as const
 export type Operation = keyof typeof ECR
 
@@ -86,6 +104,8 @@ export interface Seed {
   readonly faults?: readonly Fault[]
   /** BatchGetImage returns an archived image's manifest all the same (AWS does not say it does not). */
   readonly servesArchived?: boolean
+  /** The part size InitiateLayerUpload names: 10 MiB unless told. */
+  readonly partSize?: number
 }
 
 /** Every `Registry` method a stage calls; each stage's port checks the ones it takes. */
@@ -99,8 +119,15 @@ export class MemoryRegistry {
   readonly log: string[] = []
   /** The policy text each repository's last preview was started with. */
   readonly previewed: Record<string, string> = {}
+  /** Blobs by digest (ECR keeps them per repository; no unit test needs that). */
+  readonly blobs = new Map<string, Uint8Array>()
+  /** Upload parts being sent now, and the most at once. */
+  inFlight = 0
+  mostInFlight = 0
   private readonly faults: { fault: Fault; left: number }[]
   private readonly polls: Record<string, number> = {}
+  private readonly uploads = new Map<string, Uint8Array[]>()
+  private started = 0
 
   constructor(private readonly seed: Seed = {}) {
     for (const [repository, tags] of Object.entries(seed.tags ?? {})) this.set(repository, tags)
@@ -256,6 +283,106 @@ export class MemoryRegistry {
     })
   }
 
+  /** Stores a blob, as a push would. */
+  blob(bytes: Uint8Array): Descriptor {
+    const digest = blobDigest(bytes)
+    this.blobs.set(digest, bytes)
+    return { digest, size: bytes.length }
+  }
+
+  checkLayers(repository: string, digests: readonly string[]) {
+    return this.call('check', repository, digests, ` ${digests.map(nameOf).join(',')}`, () => {
+      const availability = (digest: string): LayerAvailability =>
+        this.blobs.has(digest) ? 'AVAILABLE' : 'UNAVAILABLE'
+      return new Map(digests.map((digest) => [digest, availability(digest)]))
+    })
+  }
+
+  /** A URL `memory:<digest>`: the test's download reads `blobs` by it. */
+  downloadUrl(repository: string, digest: string): Promise<string> {
+    return this.call('url', repository, [digest], ` ${nameOf(digest)}`, () => {
+      if (!this.blobs.has(digest)) throw new Error(`LayersNotFoundException: ${digest}`)
+      return `memory:${digest}`
+    })
+  }
+
+  startUpload(repository: string) {
+    return this.call('start', repository, [], '', () => {
+      const uploadId = `upload-${++this.started}`
+      this.uploads.set(uploadId, [])
+      return { uploadId, partSize: this.seed.partSize ?? 10 * 1024 * 1024 }
+    })
+  }
+
+  /** Takes a turn of the event loop, so that parts sent at once are in flight together. */
+  async uploadPart(
+    repository: string,
+    uploadId: string,
+    first: number,
+    last: number,
+    bytes: Uint8Array
+  ): Promise<void> {
+    this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight)
+    await new Promise(setImmediate)
+    this.inFlight -= 1
+    await this.call('part', repository, [uploadId], ` ${uploadId} ${first}-${last}`, () => {
+      const parts = this.upload(uploadId)
+      const received = parts.reduce((sum, part) => sum + part.length, 0)
+      const { partSize = 10 * 1024 * 1024 } = this.seed
+      if (first !== received || last - first + 1 !== bytes.length || bytes.length > partSize)
+        throw new Error(`InvalidLayerPartException: lastValidByteReceived ${received - 1}`)
+      parts.push(bytes)
+    })
+  }
+
+  completeUpload(repository: string, uploadId: string, digest: string): Promise<PutResult> {
+    return this.call('complete', repository, [digest], ` ${nameOf(digest)}`, () => {
+      const parts = this.upload(uploadId)
+      this.uploads.delete(uploadId)
+      if (this.blobs.has(digest)) return 'already there'
+      if (parts.length === 0) throw new Error('EmptyUploadException')
+      if (parts.slice(0, -1).some((part) => part.length < PART_BYTES))
+        throw new Error('LayerPartTooSmallException')
+      const bytes = Buffer.concat(parts)
+      if (blobDigest(bytes) !== digest)
+        throw new Error(`InvalidLayerException: ${blobDigest(bytes)} does not match ${digest}`)
+      this.blobs.set(digest, bytes)
+      return 'written'
+    })
+  }
+
+  putManifest(repository: string, image: Manifest): Promise<PutResult> {
+    return this.call('put-manifest', repository, [image.digest], ` ${nameOf(image.digest)}`, () => {
+      if (this.manifests.has(image.digest)) return 'already there'
+      const { blobs, children } = contentOf(image)
+      const lacking = [
+        ...blobs.flatMap(({ digest }) => (this.blobs.has(digest) ? [] : [digest])),
+        ...children.filter((digest) => !this.manifests.has(digest))
+      ]
+      if (lacking.length > 0) throw new Error(`LayersNotFoundException: ${lacking.join(', ')}`)
+      this.manifests.set(image.digest, image)
+      return 'written'
+    })
+  }
+
+  listReferrers(repository: string, digest: string): Promise<Referrer[]> {
+    return this.call('referrers', repository, [digest], ` ${nameOf(digest)}`, () =>
+      [...this.manifests.values()].flatMap((image) => {
+        const { subject } = JSON.parse(image.body) as { subject?: { digest?: string } }
+        if (subject?.digest !== digest) return []
+        return [
+          { digest: image.digest, mediaType: image.mediaType, status: this.status(image.digest) }
+        ]
+      })
+    )
+  }
+
+  private upload(uploadId: string): Uint8Array[] {
+    const parts = this.uploads.get(uploadId)
+    if (!parts) throw new Error(`UploadNotFoundException: ${uploadId}`)
+    return parts
+  }
+
   private image(repository: string, ref: ImageRef): Manifest | undefined {
     const digest = 'tag' in ref ? this.tags(repository)[ref.tag] : ref.digest
     return digest === undefined ? undefined : this.manifests.get(digest)
@@ -306,5 +433,8 @@ export class MemoryRegistry {
     return answered
   }
 }
+
+const blobDigest = (bytes: Uint8Array): string =>
+  `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 
 export const memoryRegistry = (seed: Seed = {}): MemoryRegistry => new MemoryRegistry(seed)

@@ -1,4 +1,9 @@
-// Placeholder with the agreed signatures (issue 22, W2 replaces this file at merge).
+/**
+ * The rules of a digest-exact copy into another registry: what a manifest names (blobs, child
+ * manifests, the subject of a referrer), the order the target must receive them in, the cosign tags
+ * that travel with an image, and how a blob is cut into upload parts.
+ */
+import { INDEX_MEDIA_TYPES, isIndex, type Manifest } from './model.js'
 
 /** What a copy into the target did (or, in a dry run, would do). */
 export interface CopyReport {
@@ -28,3 +33,104 @@ export class CopyFailed extends Error {
     super(message, options)
   }
 }
+
+/** A blob a manifest names: its config or a layer. */
+export interface Descriptor {
+  readonly digest: string
+  readonly size: number
+}
+
+/** What a manifest names: the blobs it is made of, the manifests it holds, the image it refers to. */
+export interface Content {
+  readonly blobs: readonly Descriptor[]
+  readonly children: readonly string[]
+  readonly subject?: string
+}
+
+/** The image manifests a copy carries (an OCI 1.1 referrer is one, with `artifactType` and `subject`). */
+const IMAGE_MEDIA_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+]
+
+/** ECR's smallest part but the last; within every largest part ECR states (10 MiB, 20 MiB). */
+export const PART_BYTES = 5 * 1024 * 1024
+
+interface Body {
+  config?: unknown
+  layers?: unknown
+  manifests?: unknown
+  subject?: { digest?: unknown }
+}
+
+/** What the manifest names; a manifest of another type (Docker schema 1, an OCI artifact manifest) is refused. */
+export function contentOf(manifest: Manifest): Content {
+  const { digest, mediaType } = manifest
+  if (![...INDEX_MEDIA_TYPES, ...IMAGE_MEDIA_TYPES].includes(mediaType))
+    throw new Error(`cannot copy ${digest}: its media type ${mediaType} is not one ECR images use`)
+  const body = JSON.parse(manifest.body) as Body
+  const subject = typeof body.subject?.digest === 'string' ? body.subject.digest : undefined
+  const named = isIndex(mediaType) ? [body.manifests] : [[body.config], body.layers]
+  const descriptors = named.flatMap((list) => (Array.isArray(list) ? (list as unknown[]) : []))
+  if (!descriptors.every(isDescriptor))
+    throw new Error(`cannot copy ${digest}: a ${mediaType} whose descriptors lack a digest or size`)
+  return {
+    blobs: isIndex(mediaType)
+      ? []
+      : descriptors.map(({ digest: d, size }) => ({ digest: d, size })),
+    children: isIndex(mediaType) ? descriptors.map((child) => child.digest) : [],
+    ...(subject && { subject })
+  }
+}
+
+const isDescriptor = (value: unknown): value is Descriptor =>
+  typeof (value as Descriptor | undefined)?.digest === 'string' &&
+  Number.isSafeInteger((value as Descriptor).size)
+
+/** The manifests in the order the target takes them: each after the manifests it names (children, subject). */
+export function putOrder(manifests: readonly Manifest[]): Manifest[] {
+  const byDigest = new Map(manifests.map((manifest) => [manifest.digest, manifest]))
+  const ordered: Manifest[] = []
+  const placed = new Set<string>()
+  const place = (manifest: Manifest): void => {
+    if (placed.has(manifest.digest)) return
+    placed.add(manifest.digest)
+    const { children, subject } = contentOf(manifest)
+    for (const digest of subject ? [...children, subject] : children) {
+      const named = byDigest.get(digest)
+      if (named) place(named)
+    }
+    ordered.push(manifest)
+  }
+  manifests.forEach(place)
+  return ordered
+}
+
+/** The blobs the manifests name, each once. */
+export function blobsOf(manifests: readonly Manifest[]): Descriptor[] {
+  const blobs = new Map<string, Descriptor>()
+  for (const manifest of manifests)
+    for (const blob of contentOf(manifest).blobs) blobs.set(blob.digest, blob)
+  return [...blobs.values()]
+}
+
+/** A blob the target has, archived or not, is not sent again. */
+export const toSend = (availability: string | undefined): boolean =>
+  availability !== 'AVAILABLE' && availability !== 'ARCHIVED'
+
+/** The tags cosign stores an image's signature, attestations and SBOM under. */
+export const cosignTags = (digest: string): string[] =>
+  ['sig', 'att', 'sbom'].map((kind) => `${digest.replace(':', '-')}.${kind}`)
+
+/** A blob of `size` bytes as contiguous inclusive `[first, last]` ranges: 5 MiB each, unless `partSize` is smaller. */
+export function parts(size: number, partSize: number): [number, number][] {
+  const step = Math.min(PART_BYTES, partSize)
+  const ranges: [number, number][] = []
+  for (let first = 0; first < size; first += step)
+    ranges.push([first, Math.min(first + step, size) - 1])
+  return ranges
+}
+
+/** The bytes of the blobs. */
+export const bytesOf = (blobs: readonly Descriptor[]): number =>
+  blobs.reduce((sum, { size }) => sum + size, 0)

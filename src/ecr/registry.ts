@@ -1,18 +1,25 @@
 import { createHash } from 'node:crypto'
 import {
+  BatchCheckLayerAvailabilityCommand,
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  CompleteLayerUploadCommand,
   DescribeImageScanFindingsCommand,
   DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
+  GetDownloadUrlForLayerCommand,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   ImageAlreadyExistsException,
   ImageNotFoundException,
   ImageTagAlreadyExistsException,
+  InitiateLayerUploadCommand,
+  InvalidLayerPartException,
+  LayerAlreadyExistsException,
   LifecyclePolicyNotFoundException,
+  ListImageReferrersCommand,
   ListImagesCommand,
   PutImageCommand,
   PutLifecyclePolicyCommand,
@@ -20,6 +27,8 @@ import {
   ScanNotFoundException,
   StartLifecyclePolicyPreviewCommand,
   UpdateImageStorageClassCommand,
+  UploadLayerPartCommand,
+  type ECRServiceException,
   type Image,
   type ImageIdentifier
 } from '@aws-sdk/client-ecr'
@@ -61,6 +70,23 @@ export interface PreviewPoll {
 
 /** Whether PutImage moved the tag, or found it on that manifest before this call. */
 export type PutResult = 'written' | 'already there'
+
+/** What BatchCheckLayerAvailability says of a blob in a repository. */
+export type LayerAvailability = 'AVAILABLE' | 'UNAVAILABLE' | 'ARCHIVED'
+
+/** An OCI 1.1 referrer of an image, as ListImageReferrers lists it. */
+export interface Referrer {
+  readonly digest: string
+  readonly mediaType: string
+  readonly artifactType?: string
+  /** ACTIVE, ARCHIVED (cannot be pulled) or ACTIVATING. */
+  readonly status: string
+}
+
+/** ECR's largest ListImageReferrers page (the model says the default is 20, the API reference 50). */
+const REFERRERS_PAGE_LIMIT = 50
+/** A part of 5 MiB takes a second or more on a slow runner: the client's 5 s bound is for small answers. */
+const PART_TIMEOUT_MS = 60_000
 
 /** Where an image is stored: ACTIVE, ARCHIVED (cannot be pulled) or ACTIVATING (being restored). */
 export interface StoredImage {
@@ -382,8 +408,7 @@ export class Registry {
       return 'written'
     } catch (error) {
       // On a retry, the tag is most likely there because ECR applied the first attempt and lost its answer.
-      if (error instanceof ImageAlreadyExistsException)
-        return (error.$metadata.attempts ?? 1) > 1 ? 'written' : 'already there'
+      if (error instanceof ImageAlreadyExistsException) return foundThere(error)
       if (error instanceof ImageTagAlreadyExistsException) {
         throw new Error(
           `tag '${tag}' in ${repositoryName} is immutable: ${immutableRemedy(tag)} (${error.message})`,
@@ -543,7 +568,225 @@ export class Registry {
       ? new Error(say(this.messages, trouble), { cause: error })
       : described(error, operation, repositoryName)
   }
+
+  /** Whether the repository holds each blob; a blob ECR answers neither way about refuses the run. */
+  async checkLayers(
+    repositoryName: string,
+    digests: readonly string[]
+  ): Promise<Map<string, LayerAvailability>> {
+    const availability = new Map<string, LayerAvailability>()
+    for (const batch of batches(digests)) {
+      const { layers = [], failures = [] } = await this.call(
+        'BatchCheckLayerAvailability',
+        repositoryName,
+        () =>
+          this.client.send(
+            new BatchCheckLayerAvailabilityCommand({
+              ...this.scope(),
+              repositoryName,
+              layerDigests: [...batch]
+            }),
+            this.options
+          )
+      )
+      for (const { layerDigest, layerAvailability } of layers)
+        if (layerDigest && layerAvailability) availability.set(layerDigest, layerAvailability)
+      for (const { layerDigest, failureCode, failureReason } of failures) {
+        // MissingLayerDigest is ECR's "not here"; InvalidLayerDigest and the rest are no answer.
+        if (failureCode !== 'MissingLayerDigest')
+          throw new Error(
+            `ECR could not check blob ${layerDigest} in ${repositoryName} (${failureCode}: ${failureReason}); refusing to decide from a partial answer`
+          )
+        if (layerDigest) availability.set(layerDigest, 'UNAVAILABLE')
+      }
+      const omitted = batch.filter((digest) => !availability.has(digest))
+      if (omitted.length > 0)
+        throw partialAnswer(
+          'BatchCheckLayerAvailability',
+          repositoryName,
+          `${omitted.join(', ')}: asked for, returned neither as a layer nor as a failure`
+        )
+    }
+    return availability
+  }
+
+  /** A presigned URL to GET the blob's bytes from, without credentials. */
+  async downloadUrl(repositoryName: string, digest: string): Promise<string> {
+    const { downloadUrl, layerDigest } = await this.call(
+      'GetDownloadUrlForLayer',
+      repositoryName,
+      () =>
+        this.client.send(
+          new GetDownloadUrlForLayerCommand({
+            ...this.scope(),
+            repositoryName,
+            layerDigest: digest
+          }),
+          this.options
+        )
+    )
+    if (!downloadUrl || (layerDigest && layerDigest !== digest))
+      throw partialAnswer(
+        'GetDownloadUrlForLayer',
+        repositoryName,
+        `${digest}: answered ${downloadUrl ? `for ${layerDigest}` : 'without a URL'}`
+      )
+    return downloadUrl
+  }
+
+  /** Starts a blob upload: its id, and the part size ECR expects. */
+  async startUpload(repositoryName: string): Promise<{ uploadId: string; partSize: number }> {
+    const { uploadId, partSize } = await this.call('InitiateLayerUpload', repositoryName, () =>
+      this.client.send(
+        new InitiateLayerUploadCommand({ ...this.scope(), repositoryName }),
+        this.options
+      )
+    )
+    if (!uploadId || !partSize)
+      throw partialAnswer('InitiateLayerUpload', repositoryName, 'no upload id or part size')
+    return { uploadId, partSize }
+  }
+
+  /** Sends bytes `first` to `last` (inclusive) of an upload; they follow the parts sent before. */
+  async uploadPart(
+    repositoryName: string,
+    uploadId: string,
+    first: number,
+    last: number,
+    bytes: Uint8Array
+  ): Promise<void> {
+    const { lastByteReceived } = await this.call('UploadLayerPart', repositoryName, () =>
+      this.client
+        .send(
+          new UploadLayerPartCommand({
+            ...this.scope(),
+            repositoryName,
+            uploadId,
+            partFirstByte: first,
+            partLastByte: last,
+            layerPartBlob: bytes
+          }),
+          { ...this.options, requestTimeout: PART_TIMEOUT_MS }
+        )
+        .catch((error: unknown) => {
+          // A retry of a part ECR took before its answer was lost: ECR already has these bytes.
+          if (
+            error instanceof InvalidLayerPartException &&
+            (error.$metadata.attempts ?? 1) > 1 &&
+            (error.lastValidByteReceived ?? -1) >= last
+          )
+            return { lastByteReceived: last }
+          throw error
+        })
+    )
+    if (lastByteReceived !== undefined && lastByteReceived !== last)
+      throw partialAnswer(
+        'UploadLayerPart',
+        repositoryName,
+        `bytes ${first}-${last} answered as received up to ${lastByteReceived}`
+      )
+  }
+
+  /** Ends an upload: ECR checks the bytes against the digest and keeps the blob. */
+  async completeUpload(
+    repositoryName: string,
+    uploadId: string,
+    digest: string
+  ): Promise<PutResult> {
+    let found: PutResult | undefined
+    const { layerDigest } = await this.call('CompleteLayerUpload', repositoryName, () =>
+      this.client
+        .send(
+          new CompleteLayerUploadCommand({
+            ...this.scope(),
+            repositoryName,
+            uploadId,
+            layerDigests: [digest]
+          }),
+          this.options
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof LayerAlreadyExistsException)) throw error
+          found = foundThere(error)
+          return { layerDigest: digest }
+        })
+    )
+    if (layerDigest !== digest)
+      throw new Error(
+        `ECR completed the upload of ${digest} in ${repositoryName} as ${layerDigest}; refusing to go on`
+      )
+    return found ?? 'written'
+  }
+
+  /** Puts a manifest byte for byte, by digest and without a tag: a platform image, an index or a referrer. */
+  async putManifest(repositoryName: string, manifest: Manifest): Promise<PutResult> {
+    let found: PutResult | undefined
+    const { image } = await this.call('PutImage', repositoryName, () =>
+      this.client
+        .send(
+          new PutImageCommand({
+            ...this.scope(),
+            repositoryName,
+            imageManifest: manifest.body,
+            imageManifestMediaType: manifest.mediaType,
+            imageDigest: manifest.digest
+          }),
+          this.options
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof ImageAlreadyExistsException)) throw error
+          found = foundThere(error)
+          return { image: { imageId: { imageDigest: manifest.digest } } }
+        })
+    )
+    const answered = image?.imageId?.imageDigest
+    if (answered !== manifest.digest)
+      throw new Error(
+        `ECR stored the manifest ${manifest.digest} in ${repositoryName} as ${answered}; refusing to go on`
+      )
+    return found ?? 'written'
+  }
+
+  /** The OCI 1.1 referrers of an image, archived ones included, following pagination to the end. */
+  async listReferrers(repositoryName: string, digest: string): Promise<Referrer[]> {
+    const referrers: Referrer[] = []
+    // ECR asks for ecr:BatchGetImage to list referrers.
+    const pages = paginate('ListImageReferrers', repositoryName, (nextToken) =>
+      this.call('BatchGetImage', repositoryName, () =>
+        this.client.send(
+          new ListImageReferrersCommand({
+            ...this.scope(),
+            repositoryName,
+            subjectId: { imageDigest: digest },
+            filter: { artifactStatus: 'ANY' },
+            maxResults: REFERRERS_PAGE_LIMIT,
+            nextToken
+          }),
+          this.options
+        )
+      )
+    )
+    for await (const page of pages) {
+      if (!page.referrers)
+        throw partialAnswer('ListImageReferrers', repositoryName, 'a page without referrers')
+      for (const { digest: found, mediaType, artifactType, artifactStatus } of page.referrers) {
+        if (!found || !mediaType)
+          throw partialAnswer('ListImageReferrers', repositoryName, 'a referrer without digest')
+        referrers.push({
+          digest: found,
+          mediaType,
+          status: artifactStatus ?? 'ACTIVE',
+          ...(artifactType && { artifactType })
+        })
+      }
+    }
+    return referrers
+  }
 }
+
+/** ECR had it already: before this call, or because a lost answer's first attempt wrote it. */
+const foundThere = (error: ECRServiceException): PutResult =>
+  (error.$metadata.attempts ?? 1) > 1 ? 'written' : 'already there'
 
 /** An error the host words itself, with the facts it needs; undefined for the others. */
 async function troubleOf(

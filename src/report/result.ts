@@ -81,10 +81,6 @@ export function describeCopy(copy: Copy): string {
     : `${copy.repository}: copied ${what} in ${(ms / 1000).toFixed(1)} s`
 }
 
-/** After a copy failed: what it leaves in the target registry, which no tag names. */
-export const copiesStay = (target: string): string =>
-  `the blobs and untagged manifests copied stay in ${target}, named by no tag; a run again uploads only what is missing`
-
 export const formatBytes = (bytes: number): string =>
   bytes < 1024 ** 2 ? `${bytes} B` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
 

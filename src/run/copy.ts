@@ -1,31 +1,355 @@
-// Placeholder with the agreed signatures (issue 22, W2 replaces this file at merge).
+/**
+ * The Copy stage: the source image into the repository of the same name in the target registry,
+ * digest-exact, before any tag moves. It reads the image's graph in the source (index, children,
+ * cosign tags, OCI referrers), asks the target what it has, streams each blob it lacks from the
+ * source's download URL into a layer upload (checked against its digest before the upload is
+ * completed), then puts the manifests untagged, each after what it names, and the cosign tags.
+ */
+import { createHash } from 'node:crypto'
+import {
+  CopyFailed,
+  blobsOf,
+  bytesOf,
+  contentOf,
+  cosignTags,
+  parts,
+  putOrder,
+  toSend,
+  type CopyReport,
+  type Descriptor
+} from '../core/copy.js'
+import { messageOf, type ImageRef, type Manifest } from '../core/model.js'
+import { DownloadFailed } from '../ecr/blobs.js'
 import type { Registry } from '../ecr/registry.js'
-import type { Manifest } from '../core/model.js'
-import type { CopyReport } from '../core/copy.js'
 import type { Effects } from './effects.js'
 
-export type CopySource = Pick<Registry, 'getManifests'>
-export type CopyTarget = Pick<Registry, 'getManifests' | 'putTag'>
+export type CopySource = Pick<Registry, 'getManifests' | 'downloadUrl' | 'listReferrers'>
+export type CopyTarget = Pick<
+  Registry,
+  | 'getManifests'
+  | 'checkLayers'
+  | 'startUpload'
+  | 'uploadPart'
+  | 'completeUpload'
+  | 'putManifest'
+  | 'putTag'
+>
+
 export interface CopyJob {
+  /** The same name in both registries. */
   readonly repository: string
+  /** The source root, exactly as the source answered it. */
   readonly manifest: Manifest
+  /** For CopyReport.from. */
   readonly from: string
+  /** The target registry's host, for messages; "the target registry" when absent. */
+  readonly to?: string
 }
-export type UploadTurns = unknown
 
+export interface CopyOptions {
+  readonly dryRun: boolean
+  readonly effects: Effects
+  readonly pace: (signal?: AbortSignal) => Promise<void>
+  /** Fetches a download URL's bytes (src/ecr/blobs.ts `fetchBlob` in production). */
+  readonly fetchBlob: (
+    url: string,
+    signal: AbortSignal,
+    size?: number
+  ) => Promise<AsyncIterable<Uint8Array>>
+  readonly uploads: UploadTurns
+}
+
+/** The run's turns to send an upload part: one part in flight at a time, in every repository. */
+export interface UploadTurns {
+  /** Sends the part when its turn comes. */
+  readonly send: <T>(part: () => Promise<T>) => Promise<T>
+}
+
+/**
+ * The SDK holds a part 7 to 10 times while it sends it (buffer, base64, JSON, signing), so one 5 MiB
+ * part in flight per run keeps a copy's peak memory within the issue's 150 MiB, whatever the layers.
+ */
 export function uploadTurns(): UploadTurns {
-  return undefined
+  let queue: Promise<unknown> = Promise.resolve()
+  return {
+    send: (part) => {
+      const turn = queue.then(part)
+      queue = turn.catch(() => undefined)
+      return turn
+    }
+  }
 }
 
-export const copyImage: (
+/**
+ * Blobs copied at once. Each holds at most one part (5 MiB) while it waits for its upload turn, and
+ * reads no further until then; three keep the turn busy while the others download, for 10 MiB more.
+ */
+const BLOBS_AT_ONCE = 3
+
+/** What the source holds of the image: every manifest to copy, and the cosign tags that name some. */
+interface Graph {
+  /** The root, its children and its referrers, each once. */
+  readonly manifests: readonly Manifest[]
+  readonly referrers: ReadonlySet<string>
+  /** Cosign tag → the manifest it names. */
+  readonly tags: ReadonlyMap<string, Manifest>
+  /** OCI referrers left behind: archived ones cannot be pulled. */
+  readonly inactive: number
+}
+
+/** Copies the image into the target (a dry run only reads both sides); throws CopyFailed. */
+export async function copyImage(
   source: CopySource,
   target: CopyTarget,
   job: CopyJob,
-  options: {
-    readonly dryRun: boolean
-    readonly effects: Effects
-    readonly pace: (signal?: AbortSignal) => Promise<void>
-    readonly fetchBlob: (url: string, signal: AbortSignal) => Promise<AsyncIterable<Uint8Array>>
-    readonly uploads: UploadTurns
+  options: CopyOptions
+): Promise<CopyReport> {
+  const { effects, pace } = options
+  const { repository } = job
+  const started = effects.clock()
+  const done = { copied: 0, present: 0, bytes: 0, manifests: 0, referrers: 0, tags: 0 }
+  const warnings: string[] = []
+  const report = (): CopyReport => ({
+    from: job.from,
+    blobs: { copied: done.copied, present: done.present },
+    bytes: done.bytes,
+    manifests: done.manifests,
+    referrers: done.referrers,
+    ms: effects.clock() - started,
+    warnings
+  })
+  const stop = new AbortController()
+  const signal = AbortSignal.any([effects.signal, stop.signal])
+  try {
+    const graph = await readGraph(source, job)
+    if (graph.inactive > 0)
+      warnings.push(
+        `${graph.inactive} referrers of ${job.from} are archived and were not copied: archived images cannot be pulled`
+      )
+    const held = await read(target, repository, [
+      ...graph.manifests.map(({ digest }) => ({ digest })),
+      ...[...graph.tags.keys()].map((tag) => ({ tag }))
+    ])
+    const manifests = putOrder(graph.manifests).filter(({ digest }) => !held.has(digest))
+    const tags = [...graph.tags].filter(([tag, manifest]) => {
+      const there = held.get(tag)
+      if (there && there.digest !== manifest.digest)
+        warnings.push(
+          `${repository}:${tag} in ${targetOf(job)} names ${there.digest}, not ${manifest.digest} as in ${job.from}: kept`
+        )
+      return !there
+    })
+    const blobs = blobsOf(manifests)
+    const availability =
+      blobs.length > 0
+        ? await target.checkLayers(
+            repository,
+            blobs.map(({ digest }) => digest)
+          )
+        : new Map<string, string>()
+    const missing = blobs.filter(({ digest }) => toSend(availability.get(digest)))
+    done.present = blobs.length - missing.length
+    if (options.dryRun)
+      return {
+        ...report(),
+        blobs: { copied: missing.length, present: done.present },
+        bytes: bytesOf(missing),
+        manifests: manifests.length,
+        referrers:
+          manifests.filter(({ digest }) => graph.referrers.has(digest)).length + tags.length
+      }
+    await eachAtMost(BLOBS_AT_ONCE, missing, stop, async (blob) => {
+      await copyBlob(source, target, job, blob, { ...options, signal })
+      done.copied += 1
+      done.bytes += blob.size
+      effects.progress(`${repository}: copied ${done.copied} of ${missing.length} blobs`)
+    })
+    for (const manifest of manifests) {
+      await pace(signal)
+      if ((await target.putManifest(repository, manifest)) === 'written') {
+        done.manifests += 1
+        if (graph.referrers.has(manifest.digest)) done.referrers += 1
+      }
+    }
+    for (const [tag, manifest] of tags) {
+      await pace(signal)
+      await target.putTag(repository, tag, manifest)
+      done.tags += 1
+      done.referrers += 1
+    }
+    return report()
+  } catch (error) {
+    const why = effects.signal.aborted ? 'the copy was cancelled' : messageOf(error)
+    throw new CopyFailed(`${why}; no tag was written; ${stays(done, job)}`, report(), {
+      cause: error
+    })
   }
-) => Promise<CopyReport> = () => Promise.reject(new Error('not built yet'))
+}
+
+/** What a failed copy leaves in the target. */
+function stays(
+  { copied, manifests, tags }: { copied: number; manifests: number; tags: number },
+  job: CopyJob
+): string {
+  const to = targetOf(job)
+  if (copied + manifests + tags === 0) return `nothing was copied into ${to}`
+  const cosign = tags > 0 ? ` and ${tags} cosign tags` : ''
+  return `${copied} blobs, ${manifests} untagged manifests${cosign} copied stay in ${to}`
+}
+
+const targetOf = ({ to }: CopyJob): string => to ?? 'the target registry'
+
+/** Reads the graph level by level: each manifest's children, cosign tags and OCI referrers, each once. */
+async function readGraph(source: CopySource, { repository, manifest }: CopyJob): Promise<Graph> {
+  const found = new Map([[manifest.digest, manifest]])
+  const referrers = new Set<string>()
+  const tags = new Map<string, Manifest>()
+  let inactive = 0
+  for (let level = [manifest]; level.length > 0;) {
+    const listed = await Promise.all(
+      level.map(({ digest }) => source.listReferrers(repository, digest))
+    )
+    const active = listed.flat().filter(({ status }) => status === 'ACTIVE')
+    inactive += listed.flat().length - active.length
+    for (const { digest } of active) referrers.add(digest)
+    const named = [
+      ...new Set([
+        ...level.flatMap((each) => contentOf(each).children),
+        ...active.map(({ digest }) => digest)
+      ])
+    ].filter((digest) => !found.has(digest))
+    const cosign = level.flatMap(({ digest }) => cosignTags(digest))
+    const answered = await read(source, repository, [
+      ...named.map((digest) => ({ digest })),
+      ...cosign.map((tag) => ({ tag }))
+    ])
+    const absent = named.filter((digest) => !answered.has(digest))
+    if (absent.length > 0)
+      throw new Error(
+        `${repository} in the source lacks ${absent.join(', ')}, which its image names`
+      )
+    const next = [
+      ...named.map((digest) => answered.get(digest)),
+      ...cosign.map((tag) => {
+        const tagged = answered.get(tag)
+        if (tagged) tags.set(tag, tagged)
+        return tagged
+      })
+    ]
+    level = []
+    for (const each of next)
+      if (each && !found.has(each.digest)) {
+        found.set(each.digest, each)
+        level.push(each)
+      }
+  }
+  return { manifests: [...found.values()], referrers, tags, inactive }
+}
+
+const read = async (
+  registry: Pick<Registry, 'getManifests'>,
+  repository: string,
+  refs: readonly ImageRef[]
+): Promise<Map<string, Manifest>> =>
+  refs.length > 0 ? registry.getManifests(repository, refs) : new Map()
+
+/** Runs `work` on every item, at most `limit` at once; the first failure aborts `stop` (no item starts after it, those under way end) and is thrown once all have ended. */
+async function eachAtMost<T>(
+  limit: number,
+  items: readonly T[],
+  stop: AbortController,
+  work: (item: T) => Promise<void>
+): Promise<void> {
+  const queue = [...items]
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined && !stop.signal.aborted; item = queue.shift())
+      await work(item).catch((error: unknown) => {
+        if (!stop.signal.aborted) stop.abort(error)
+      })
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker))
+  if (stop.signal.aborted) throw stop.signal.reason
+}
+
+/**
+ * Streams one blob from the source into an upload in the target, part after part in the run's
+ * upload turn, and completes the upload only once the bytes hash to the blob's digest. A download
+ * that fails before the first part went out (an expired URL, a reset) is tried once more.
+ */
+async function copyBlob(
+  source: CopySource,
+  target: CopyTarget,
+  job: CopyJob,
+  blob: Descriptor,
+  { fetchBlob, uploads, signal }: CopyOptions & { readonly signal: AbortSignal }
+): Promise<void> {
+  const { repository } = job
+  const { uploadId, partSize } = await target.startUpload(repository)
+  const ranges = parts(blob.size, partSize)
+  let sent = 0
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const url = await source.downloadUrl(repository, blob.digest)
+      for await (const [[first, last], bytes] of cut(
+        await fetchBlob(url, signal, blob.size),
+        blob,
+        ranges,
+        job
+      )) {
+        await uploads.send(() => {
+          signal.throwIfAborted()
+          return target.uploadPart(repository, uploadId, first, last, bytes)
+        })
+        sent += 1
+      }
+      break
+    } catch (error) {
+      const again = error instanceof DownloadFailed && error.retry && !signal.aborted
+      if (!again || sent > 0 || attempt > 1) throw error
+    }
+  }
+  await target.completeUpload(repository, uploadId, blob.digest)
+}
+
+/**
+ * The stream cut into the ranges' parts, hashed and counted as the bytes come; the last part is
+ * given only once the whole stream hashes to the blob's digest and has its size.
+ */
+async function* cut(
+  stream: AsyncIterable<Uint8Array>,
+  blob: Descriptor,
+  ranges: readonly [number, number][],
+  job: CopyJob
+): AsyncGenerator<[[number, number], Uint8Array]> {
+  const hash = createHash('sha256')
+  let received = 0
+  let index = 0
+  const allocate = () => {
+    const range = ranges[index]
+    return range && Buffer.allocUnsafe(range[1] - range[0] + 1)
+  }
+  let part = allocate()
+  let filled = 0
+  for await (const chunk of stream) {
+    hash.update(chunk)
+    received += chunk.length
+    for (let offset = 0; part && offset < chunk.length && filled < part.length;) {
+      const taken = Math.min(part.length - filled, chunk.length - offset)
+      part.set(chunk.subarray(offset, offset + taken), filled)
+      filled += taken
+      offset += taken
+      if (filled === part.length && index < ranges.length - 1) {
+        yield [ranges[index] as [number, number], part]
+        index += 1
+        part = allocate()
+        filled = 0
+      }
+    }
+  }
+  const digest = `sha256:${hash.digest('hex')}`
+  if (received !== blob.size || digest !== blob.digest)
+    throw new Error(
+      `blob ${blob.digest} (${blob.size} bytes) from ${job.from.split('/')[0]} arrived as ${received} bytes hashing to ${digest}: its upload to ${targetOf(job)} was not completed`
+    )
+  if (part) yield [ranges[index] as [number, number], part]
+}

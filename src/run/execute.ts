@@ -50,7 +50,6 @@ import { problemsError, problemsOf, tryEach } from '../core/problems.js'
 import { restoreArchived, restoreProblems, type RestoreOutcome } from './archived.js'
 import {
   changeRow,
-  copiesStay,
   describeCopy,
   describeIntent,
   describePlan,
@@ -496,7 +495,8 @@ async function writeTags(
   if (plans.some(({ archived }) => archived))
     throw new Error('an image was archived again after its restore: no tag was written; run again')
   const copied = await copyImages(run, { states, plans }, false)
-  if (copied.failure) return { ...planned, ...copied }
+  // As a refused run: no output may name a tag the run did not write.
+  if (copied.failure) return { ...result, restores, gates, ...copied }
   const work = plans.map((plan, index) =>
     repositoryWork(registry, intents[index]!, states[index]!, plan)
   )
@@ -529,21 +529,22 @@ async function writeTags(
 /**
  * With a target registry, copies each source image read in the source registry into the target,
  * before any tag moves; a dry run only reads both and says what it would copy. A failed copy writes
- * no tag, and what it copied stays in the target: blobs and untagged manifests, which no tag names.
+ * no tag, and says what it copied, which stays in the target: blobs and untagged manifests.
  */
 async function copyImages(
   { host, inputs, source, registry, pace, effects }: Run,
   { states, plans }: { states: readonly RepositoryState[]; plans: readonly RepositoryPlan[] },
   dryRun: boolean
 ): Promise<Pick<RunResult, 'copies' | 'failure'>> {
+  const { target } = inputs
   const copying = plans.filter((_, index) => states[index]?.copyFrom === 'source')
-  if (!inputs.target || copying.length === 0) return {}
+  if (!target || copying.length === 0) return {}
   const uploads = uploadTurns()
   return host.group('Copy', async () => {
     const settled = await Promise.allSettled(
       copying.map(async ({ repository, source: manifest }) => {
         const { uri } = await source.describeRepository(repository)
-        const job = { repository, manifest, from: `${uri}@${manifest.digest}` }
+        const job = { repository, manifest, from: `${uri}@${manifest.digest}`, to: target.host }
         const options = { dryRun, effects, pace, fetchBlob, uploads }
         const report = await copyImage(source, registry, job, options)
         return { repository, ...(dryRun && { dryRun: true as const }), ...report }
@@ -562,14 +563,8 @@ async function copyImages(
     const errors = settled.flatMap((outcome) =>
       outcome.status === 'rejected' ? [asError(outcome.reason)] : []
     )
-    if (errors.length === 0) return { copies }
-    return {
-      copies,
-      failure: problemsError([
-        ...errors,
-        `no tag was written: ${copiesStay(inputs.target?.host ?? '')}`
-      ])
-    }
+    // Each failed copy says what it left in the target.
+    return { copies, ...(errors.length > 0 && { failure: problemsError(errors) }) }
   })
 }
 

@@ -335,7 +335,7 @@ describe('run() with a target registry', () => {
       {
         from: registry,
         into: target,
-        job: { repository, manifest: build, from: `${uri('app')}@${build.digest}` },
+        job: { repository, manifest: build, from: `${uri('app')}@${build.digest}`, to: TARGET },
         dryRun: false
       }
     ])
@@ -346,16 +346,15 @@ describe('run() with a target registry', () => {
     expect(summaryText()).toContain('app: copied 3 of 7 blobs (41.2 MiB)')
   })
 
-  it('writes no tag when the copy fails, and says what it left in the target', async () => {
-    copying = () =>
-      Promise.reject(new CopyFailed('blob sha256:1 does not match its digest', copied('app')))
+  it('writes no tag when a copy fails, and fails with what the copier says it left', async () => {
+    const said = `blob sha256:1 does not match its digest; no tag was written; 3 blobs, 0 untagged manifests copied stay in ${TARGET}`
+    copying = () => Promise.reject(new CopyFailed(said, copied('app')))
     await run()
     expect(process.exitCode).toBe(1)
     expect([...writes(), ...(target?.log.filter((call) => /^put /.test(call)) ?? [])]).toEqual([])
-    expect(annotations).toEqual([
-      'error: blob sha256:1 does not match its digest',
-      `error: no tag was written: the blobs and untagged manifests copied stay in ${TARGET}, named by no tag; a run again uploads only what is missing`
-    ])
+    expect(annotations).toEqual([`error: ${said}`])
+    expect(JSON.parse(outputs.changes ?? '')).toEqual([])
+    expect(summaryText()).toContain('Nothing was written.')
   })
 })
 

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { parseConvention } from '../../../src/core/convention-file.js'
-import { builtInConvention } from '../../../src/core/conventions.js'
 import {
   pointerTags,
   policyDifference,
@@ -13,10 +12,8 @@ import {
   type LifecycleRule
 } from '../../../src/core/lifecycle.js'
 import { type Convention, type Cleanup } from '../../../src/core/convention.js'
-import { rows } from '../../support/builders.js'
+import { channels, environments, rows } from '../../support/builders.js'
 
-const environments = builtInConvention('environments')
-const channels = builtInConvention('channels')
 const team = parseConvention(
   `
 name: team

@@ -1,18 +1,25 @@
 import {
+  BatchCheckLayerAvailabilityCommand,
   BatchDeleteImageCommand,
   BatchGetImageCommand,
+  CompleteLayerUploadCommand,
   DescribeImageScanFindingsCommand,
   DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   ECRServiceException,
+  GetDownloadUrlForLayerCommand,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   ImageAlreadyExistsException,
   ImageNotFoundException,
   ImageTagAlreadyExistsException,
+  InitiateLayerUploadCommand,
+  InvalidLayerPartException,
+  LayerAlreadyExistsException,
   LifecyclePolicyNotFoundException,
+  ListImageReferrersCommand,
   ListImagesCommand,
   PutImageCommand,
   PutLifecyclePolicyCommand,
@@ -20,13 +27,18 @@ import {
   ScanNotFoundException,
   ServerException,
   StartLifecyclePolicyPreviewCommand,
-  UpdateImageStorageClassCommand
+  UpdateImageStorageClassCommand,
+  UploadLayerPartCommand
 } from '@aws-sdk/client-ecr'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mockClient } from 'aws-sdk-client-mock'
+import { fetchBlob } from '../../../src/ecr/blobs.js'
 import { ACCEPTED_MEDIA_TYPES, Registry } from '../../../src/ecr/registry.js'
 import type { ImageRef, Manifest } from '../../../src/core/model.js'
 import { digestOf } from '../../support/oci.mjs'
 import { ACTION_MESSAGES } from '../../../src/action/messages.js'
+import { rejection } from '../../support/harness.js'
 
 const ecr = mockClient(ECRClient)
 const registry = () =>
@@ -315,6 +327,11 @@ const scan = () => registry().scanFindings('app', digest)
 const signing = () => registry().signingStatuses('app', digest)
 const restore = () => registry().restoreImage('app', digest)
 const put = () => registry().putTag('app', 'latest', manifest)
+const check = () => registry().checkLayers('app', ['sha256:1', 'sha256:2', 'sha256:3'])
+const part = () => registry().uploadPart('app', 'u', 0, 9, new Uint8Array(10))
+const complete = () => registry().completeUpload('app', 'u', digest)
+const putManifest = () => registry().putManifest('app', manifest)
+const referrers = () => registry().listReferrers('app', digest)
 const remove = (tag: string) => () => registry().removeTag('app', tag)
 /** An SDK exception of a type, as the SDK throws it. */
 const thrown = <T>(Type: new (options: { message: string; $metadata: object }) => T) =>
@@ -451,7 +468,142 @@ describe('Registry reads each answer as what it is', () => {
       { status: 'IN_PROGRESS', findings: [] }
     ],
     ['a scan answer without a status', Scan, {}, scan, { status: 'UNKNOWN', findings: [] }],
-    ['no signing status, as none', DescribeImageSigningStatusCommand, {}, signing, []]
+    ['no signing status, as none', DescribeImageSigningStatusCommand, {}, signing, []],
+    [
+      'blobs as ECR has them: MissingLayerDigest, as unavailable',
+      BatchCheckLayerAvailabilityCommand,
+      {
+        layers: [
+          { layerDigest: 'sha256:1', layerAvailability: 'AVAILABLE' },
+          { layerDigest: 'sha256:2', layerAvailability: 'ARCHIVED' }
+        ],
+        failures: [{ layerDigest: 'sha256:3', failureCode: 'MissingLayerDigest' }]
+      },
+      check,
+      new Map([
+        ['sha256:1', 'AVAILABLE'],
+        ['sha256:2', 'ARCHIVED'],
+        ['sha256:3', 'UNAVAILABLE']
+      ]),
+      () =>
+        expect(sent(BatchCheckLayerAvailabilityCommand)).toEqual({
+          ...scope,
+          layerDigests: ['sha256:1', 'sha256:2', 'sha256:3']
+        })
+    ],
+    [
+      'a download URL',
+      GetDownloadUrlForLayerCommand,
+      { downloadUrl: 'https://s3/blob?X-Amz-Signature=s', layerDigest: digest },
+      () => registry().downloadUrl('app', digest),
+      'https://s3/blob?X-Amz-Signature=s'
+    ],
+    [
+      'an upload started',
+      InitiateLayerUploadCommand,
+      { uploadId: 'u', partSize: 10_485_760 },
+      () => registry().startUpload('app'),
+      { uploadId: 'u', partSize: 10_485_760 }
+    ],
+    [
+      'a part received, sent with a minute to go',
+      UploadLayerPartCommand,
+      { lastByteReceived: 9 },
+      part,
+      undefined,
+      () => {
+        // The mock's types know only the command; the client's send also takes the options.
+        const [command, options] = (ecr.commandCalls(UploadLayerPartCommand)[0]?.args ??
+          []) as unknown as [UploadLayerPartCommand, object]
+        expect(command.input).toEqual({
+          ...scope,
+          uploadId: 'u',
+          partFirstByte: 0,
+          partLastByte: 9,
+          layerPartBlob: new Uint8Array(10)
+        })
+        expect(options).toMatchObject({ requestTimeout: 60_000 })
+      }
+    ],
+    [
+      'a retried part ECR has already, as received',
+      UploadLayerPartCommand,
+      new InvalidLayerPartException({
+        message: 'not consecutive',
+        $metadata: { attempts: 2 },
+        lastValidByteReceived: 9
+      }),
+      part,
+      undefined
+    ],
+    [
+      'an upload completed',
+      CompleteLayerUploadCommand,
+      { layerDigest: digest },
+      complete,
+      'written',
+      () =>
+        expect(sent(CompleteLayerUploadCommand)).toEqual({
+          ...scope,
+          uploadId: 'u',
+          layerDigests: [digest]
+        })
+    ],
+    [
+      'LayerAlreadyExistsException, as already there',
+      CompleteLayerUploadCommand,
+      thrown(LayerAlreadyExistsException),
+      complete,
+      'already there'
+    ],
+    [
+      'an untagged manifest put, by digest',
+      PutImageCommand,
+      { image: { imageId: { imageDigest: digest } } },
+      putManifest,
+      'written',
+      () =>
+        expect(sent(PutImageCommand)).toEqual({
+          ...scope,
+          imageManifest: body,
+          imageManifestMediaType: manifest.mediaType,
+          imageDigest: digest
+        })
+    ],
+    [
+      'ImageAlreadyExistsException on an untagged put, as already there',
+      PutImageCommand,
+      thrown(ImageAlreadyExistsException),
+      putManifest,
+      'already there'
+    ],
+    [
+      'referrers, archived ones too',
+      ListImageReferrersCommand,
+      {
+        referrers: [
+          { digest: 'sha256:1', mediaType: manifest.mediaType, size: 1, artifactType: 'sbom' },
+          { digest: 'sha256:2', mediaType: manifest.mediaType, size: 1, artifactStatus: 'ARCHIVED' }
+        ]
+      },
+      referrers,
+      [
+        {
+          digest: 'sha256:1',
+          mediaType: manifest.mediaType,
+          artifactType: 'sbom',
+          status: 'ACTIVE'
+        },
+        { digest: 'sha256:2', mediaType: manifest.mediaType, status: 'ARCHIVED' }
+      ],
+      () =>
+        expect(sent(ListImageReferrersCommand)).toEqual({
+          ...scope,
+          subjectId: { imageDigest: digest },
+          filter: { artifactStatus: 'ANY' },
+          maxResults: 50
+        })
+    ]
   ])('reads %s', async (...[, command, given, call, expected, alsoCheck]: Case) => {
     answer(command, given)
     expect(await call()).toEqual(expected)
@@ -478,7 +630,17 @@ describe('Registry refuses a partial answer, and explains a failure', () => {
     DescribeImages: [DescribeImagesCommand, stored({ digest })],
     UpdateImageStorageClass: [UpdateImageStorageClassCommand, restore],
     DescribeImageScanFindings: [DescribeImageScanFindingsCommand, scan],
-    DescribeImageSigningStatus: [DescribeImageSigningStatusCommand, signing]
+    DescribeImageSigningStatus: [DescribeImageSigningStatusCommand, signing],
+    BatchCheckLayerAvailability: [BatchCheckLayerAvailabilityCommand, check],
+    GetDownloadUrlForLayer: [
+      GetDownloadUrlForLayerCommand,
+      () => registry().downloadUrl('app', digest)
+    ],
+    InitiateLayerUpload: [InitiateLayerUploadCommand, () => registry().startUpload('app')],
+    UploadLayerPart: [UploadLayerPartCommand, part],
+    CompleteLayerUpload: [CompleteLayerUploadCommand, complete],
+    // ECR asks for this action to list referrers.
+    BatchGetImage: [ListImageReferrersCommand, referrers]
   } as const
   const failing = (operation: keyof typeof methods, error: Error, expected: RegExp): Case => {
     const [command, call] = methods[operation]
@@ -578,6 +740,56 @@ describe('Registry refuses a partial answer, and explains a failure', () => {
       refusal('ListImages', 'a page without imageIds')
     ],
     looping(ListImagesCommand, 'ListImages', { imageIds: [] }, list),
+    looping(ListImageReferrersCommand, 'ListImageReferrers', { referrers: [] }, referrers),
+    [
+      'a ListImageReferrers page without referrers',
+      ListImageReferrersCommand,
+      {},
+      referrers,
+      refusal('ListImageReferrers', 'a page without referrers')
+    ],
+    [
+      'a blob ECR could not check',
+      BatchCheckLayerAvailabilityCommand,
+      {
+        failures: [
+          { layerDigest: 'sha256:1', failureCode: 'InvalidLayerDigest', failureReason: 'bad' }
+        ]
+      },
+      check,
+      'ECR could not check blob sha256:1 in app (InvalidLayerDigest: bad); refusing to decide from a partial answer'
+    ],
+    [
+      'a BatchCheckLayerAvailability answer that leaves a blob out',
+      BatchCheckLayerAvailabilityCommand,
+      { layers: [{ layerDigest: 'sha256:1', layerAvailability: 'AVAILABLE' }] },
+      check,
+      refusal(
+        'BatchCheckLayerAvailability',
+        'sha256:2, sha256:3: asked for, returned neither as a layer nor as a failure'
+      )
+    ],
+    [
+      'an upload completed as another digest',
+      CompleteLayerUploadCommand,
+      { layerDigest: 'sha256:2' },
+      complete,
+      `ECR completed the upload of ${digest} in app as sha256:2; refusing to go on`
+    ],
+    [
+      'an untagged manifest stored as another digest',
+      PutImageCommand,
+      { image: { imageId: { imageDigest: 'sha256:2' } } },
+      putManifest,
+      `ECR stored the manifest ${digest} in app as sha256:2; refusing to go on`
+    ],
+    [
+      'a part ECR has received only in part',
+      UploadLayerPartCommand,
+      { lastByteReceived: 4 },
+      part,
+      refusal('UploadLayerPart', 'bytes 0-9 answered as received up to 4')
+    ],
     looping(DescribeImageScanFindingsCommand, 'DescribeImageScanFindings', {}, scan),
     looping(
       GetLifecyclePolicyPreviewCommand,
@@ -731,5 +943,48 @@ describe('Registry reads scan findings', () => {
         { id: '(unnamed)', severity: 'UNDEFINED', open: true }
       ]
     })
+  })
+})
+
+describe('fetchBlob', () => {
+  /** A presigned URL's server: answers `?status=N`, else the blob of 10 bytes; notes each Authorization header. */
+  let server: Server
+  let url: string
+  const authorizations: (string | undefined)[] = []
+  const signal = new AbortController().signal
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      authorizations.push(request.headers.authorization)
+      const status = Number(
+        new URL(request.url ?? '', 'http://x').searchParams.get('status') ?? 200
+      )
+      response.writeHead(status, { 'content-length': '10' }).end('0123456789')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/blob?X-Amz-Signature=s`
+  })
+  afterAll(() => new Promise((resolve) => server.close(resolve)))
+
+  it('streams the bytes, with no credentials of its own', async () => {
+    const chunks: Uint8Array[] = []
+    for await (const chunk of await fetchBlob(url, signal, 10)) chunks.push(chunk)
+    expect(Buffer.concat(chunks).toString()).toBe('0123456789')
+    expect(authorizations).toEqual([undefined])
+  })
+
+  it.each([
+    [
+      'a 403 (an expired URL): worth a new one',
+      '&status=403',
+      10,
+      'was answered 403 Forbidden',
+      true
+    ],
+    ['a 404', '&status=404', 10, 'was answered 404 Not Found', false],
+    ["a length other than the blob's", '', 11, "announced 10 bytes, not the blob's 11", false]
+  ])('refuses %s', async (_, query, size, message, retry) => {
+    const error = await rejection(fetchBlob(`${url}${query}`, signal, size))
+    expect(error.message).toContain(message)
+    expect(error).toMatchObject({ retry })
   })
 })

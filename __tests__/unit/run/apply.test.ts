@@ -10,7 +10,7 @@ import type { Manifest } from '../../../src/core/model.js'
 import type { RepositoryPlan } from '../../../src/core/plan.js'
 import { changeRow } from '../../../src/report/result.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { hold, manifests, plan, tagged, write } from '../../support/builders.js'
+import { hold, manifests, plan, taggedRepositories, write } from '../../support/builders.js'
 import { fakeEffects } from '../../support/harness.js'
 import { memoryRegistry, type Fault, type MemoryRegistry } from '../../support/memory-registry.js'
 
@@ -27,13 +27,7 @@ const rank = new Map([
 const holding = (
   repositories: Record<string, string> = { app: 'production=c' },
   ...faults: Fault[]
-) =>
-  memoryRegistry({
-    tags: Object.fromEntries(
-      Object.entries(repositories).map(([name, text]) => [name, tagged(text)])
-    ),
-    faults
-  })
+) => memoryRegistry({ tags: taggedRepositories(repositories), faults })
 const failed = (operation: Fault['operation'], ref: string, extra: Partial<Fault> = {}): Fault => ({
   operation,
   ref,
@@ -338,10 +332,7 @@ describe('applyPlans', () => {
       await apply(
         holding(),
         [plan('app', { steps: [write('production', 'forward', build, old)] })],
-        {
-          sleep: async (ms) => void waits.push(ms),
-          clock: () => (time += writeMs)
-        }
+        { sleep: async (ms) => void waits.push(ms), clock: () => (time += writeMs) }
       )
       expect(waits).toEqual([settle])
     }

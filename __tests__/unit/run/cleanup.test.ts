@@ -15,7 +15,8 @@ import {
   environments,
   fakeDigest,
   fakeDigests,
-  manifest
+  manifest,
+  manifests
 } from '../../support/builders.js'
 import { fakeEffects } from '../../support/harness.js'
 import {
@@ -27,9 +28,7 @@ import {
 
 const rendered = policyText(renderPolicy(environments, environments.cleanup as Cleanup))
 const [amd64, arm64] = fakeDigests('amd', 'arm')
-const [build, older, oldest, untagged, release] = ['b', 'c', 'f', 'd', 'e'].map((name) =>
-  manifest(name)
-) as [Manifest, Manifest, Manifest, Manifest, Manifest]
+const [build, older, oldest, untagged, release] = manifests('b', 'c', 'f', 'd', 'e')
 const index: Manifest = {
   digest: fakeDigest('idx'),
   mediaType: 'application/vnd.oci.image.index.v1+json',

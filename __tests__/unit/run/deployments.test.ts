@@ -1,5 +1,4 @@
 import type { Action } from '../../../src/run/apply.js'
-import type { Convention } from '../../../src/core/convention.js'
 import type { DeploymentPayload, DeploymentRecord, Moment } from '../../../src/core/history.js'
 import type { RepositoryPlan } from '../../../src/core/plan.js'
 import { problemsOf } from '../../../src/core/problems.js'
@@ -208,29 +207,21 @@ const deployment = (
 })
 
 describe('recordDeployments: the ref', () => {
-  it.each<[string, string[], string, Convention?]>([
-    [
-      "the workflow's full sha when the build tag's commit is the workflow's",
-      ['v1.2.0', `sha-${WORKFLOW_SHA.slice(0, 7)}`, 'production'],
-      WORKFLOW_SHA
-    ],
-    [
-      "the build tag's short commit when the image was built from another commit",
-      ['v1.2.0', `sha-${OTHER_COMMIT}`],
-      OTHER_COMMIT
-    ],
-    ["the workflow's sha when the image has no build tag", ['v1.2.0', 'production'], WORKFLOW_SHA],
-    ["the workflow's sha when ECR does not describe the image", [], WORKFLOW_SHA],
-    [
-      "the build tag's commit by the convention's template",
-      ['1.2.0', `api-feature-x-${OTHER_COMMIT}`],
-      OTHER_COMMIT,
-      channels
-    ]
-  ])('%s', async (_name, tags, ref, convention = environments) => {
+  /** Rows `name | the build's tags (- for none: ECR does not describe it) | ref | convention`. */
+  it.each(
+    rows(
+      `the workflow's full sha when the build tag's commit is the workflow's | v1.2.0 sha-${WORKFLOW_SHA.slice(0, 7)} production | ${WORKFLOW_SHA}`,
+      `the build tag's short commit when the image was built from another commit | v1.2.0 sha-${OTHER_COMMIT} | ${OTHER_COMMIT}`,
+      `the workflow's sha when the image has no build tag | v1.2.0 production | ${WORKFLOW_SHA}`,
+      `the workflow's sha when ECR does not describe the image | - | ${WORKFLOW_SHA}`,
+      `the build tag's commit by the convention's template | 1.2.0 api-feature-x-${OTHER_COMMIT} | ${OTHER_COMMIT} | channels`
+    )
+  )('%s', async (_name, tags = '', ref, convention) => {
     const { github, requests } = fakeGitHub()
-    const registry = described(tags)
-    const outcomes = await record(github, registry, [deployment()], { convention })
+    const registry = described(tags === '-' ? [] : tags.split(' '))
+    const outcomes = await record(github, registry, [deployment()], {
+      convention: convention === 'channels' ? channels : environments
+    })
     expect(outcomes).toEqual([{ ...deployment(), id: 1001, ref }])
     expect(requests.map((request) => request.ref)).toEqual([ref])
     expect(registry.log).toEqual(['images api a'])
@@ -409,9 +400,7 @@ describe('recordDeployments: bounded', () => {
   it('sends no further record once the run is cancelled, and gives up those under way', async () => {
     const { github, started } = slowGitHub()
     const cancel = new AbortController()
-    const recording = record(github, described([]), manyDeployments(10), {
-      signal: cancel.signal
-    })
+    const recording = record(github, described([]), manyDeployments(10), { signal: cancel.signal })
     while (started.length < 4) await sleep(5)
     cancel.abort('SIGINT')
     const outcomes = await recording

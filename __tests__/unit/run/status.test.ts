@@ -27,16 +27,8 @@ import {
   type ImageFacts as Facts
 } from '../../support/memory-registry.js'
 
-const [released, candidate, old, older, index, amd64, arm64, attestation] = fakeDigests(
-  'a',
-  'b',
-  'c',
-  'd',
-  'e',
-  'f',
-  '1',
-  '2'
-)
+const [released, candidate, old, older] = fakeDigests('a', 'b', 'c', 'd')
+const [index, amd64, arm64, attestation] = fakeDigests('e', 'f', '1', '2')
 const COMMIT = 'abcdef1'
 const OTHER_COMMIT = '1234567'
 const pushedAt = new Date('2026-11-19T15:00:00Z')
@@ -239,12 +231,12 @@ describe('readStatus', () => {
   })
 
   const unavailable = 'DescribeImageSigningStatus is not available in this region'
-  it.each<[string, Facts, Fault[], boolean, string, string]>([
+  it.each<[string, Facts, Fault[], string | null, string, string]>([
     [
       'a scan ECR will not show',
       {},
       [{ operation: 'scan', kind: 'failed' }],
-      false,
+      null,
       'unavailable: ecr:DescribeImageScanFindings on api failed',
       'unsigned'
     ],
@@ -252,7 +244,7 @@ describe('readStatus', () => {
       'a signature ECR will not show',
       {},
       [{ operation: 'signing', kind: 'failed', error: unavailable }],
-      false,
+      null,
       'NOT SCANNED: none',
       `managed signing unavailable: ${unavailable}`
     ],
@@ -260,16 +252,17 @@ describe('readStatus', () => {
       'a signature ECR will not show, on a cosign-signed image',
       {},
       [{ operation: 'signing', kind: 'failed', error: unavailable }],
-      true,
+      released,
       'NOT SCANNED: none',
       `cosign signed; managed signing unavailable: ${unavailable}`
     ],
-    ['a cosign signature tag', {}, [], true, 'NOT SCANNED: none', 'cosign signed'],
+    ['a cosign signature tag', {}, [], released, 'NOT SCANNED: none', 'cosign signed'],
+    ['a cosign signature tag of another image', {}, [], candidate, 'NOT SCANNED: none', 'unsigned'],
     [
       'managed signing and a cosign signature tag',
       { signing: [{ status: 'IN_PROGRESS' }, { status: 'COMPLETE', profile: 'release' }] },
       [],
-      true,
+      released,
       'NOT SCANNED: none',
       'managed IN_PROGRESS; managed COMPLETE (release); cosign signed'
     ],
@@ -277,16 +270,17 @@ describe('readStatus', () => {
       'a scan that has not finished',
       { scan: { status: 'IN_PROGRESS', findings: [] } },
       [],
-      false,
+      null,
       'IN_PROGRESS: none',
       'unsigned'
     ]
   ])(
     'shows %s as such, not as a failure',
     async (_name, facts, faults, cosigned, scan, signature) => {
+      // `cosigned`: the image a cosign signature tag signs, if any.
       const tags = {
         production: released,
-        ...(cosigned && { [cosignTag(released)]: fakeDigest('9') })
+        ...(cosigned && { [cosignTag(cosigned)]: fakeDigest('9') })
       }
       const [api] = await read(holding({ api: tags }, { [released]: facts }, ...faults))
       expect(api?.pointers[1]).toMatchObject({ tag: 'production', scan, signature })
@@ -305,14 +299,6 @@ describe('readStatus', () => {
       pushedAt
     })
     expect(registry.log.filter((call) => /^(scan|signing)/.test(call))).toEqual(['signing api a'])
-  })
-
-  it('does not take a cosign signature tag of another image for this one', async () => {
-    const registry = holding({
-      api: { production: released, [cosignTag(candidate)]: fakeDigest('9') }
-    })
-    const [api] = await read(registry)
-    expect(api?.pointers[1]?.signature).toBe('unsigned')
   })
 
   it('reads nothing of images in a repository without pointers', async () => {

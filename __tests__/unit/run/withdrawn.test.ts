@@ -1,7 +1,7 @@
 import { messageOf } from '../../../src/core/model.js'
 import { problemsOf } from '../../../src/core/problems.js'
 import { clearWithdrawn } from '../../../src/run/withdrawn.js'
-import { environments, manifests, tagged, v } from '../../support/builders.js'
+import { environments, manifests, taggedRepositories, v } from '../../support/builders.js'
 import { rejection } from '../../support/harness.js'
 import { memoryRegistry, type Fault } from '../../support/memory-registry.js'
 
@@ -10,12 +10,7 @@ const [api, web, worker] = manifests('a', 'b', 'c')
 
 /** The registry: repository → `tag=image …`, each repository's mark on its own image. */
 const holding = (repositories: Record<string, string>, ...faults: Fault[]) =>
-  memoryRegistry({
-    tags: Object.fromEntries(
-      Object.entries(repositories).map(([name, text]) => [name, tagged(text)])
-    ),
-    faults
-  })
+  memoryRegistry({ tags: taggedRepositories(repositories), faults })
 const failing = (
   operation: Fault['operation'],
   repository: string,
@@ -69,11 +64,7 @@ const mark = (repository: string, from: string | null, action: string, extra = {
 
 describe('clearWithdrawn', () => {
   it('takes the mark off in every repository that has it', async () => {
-    const registry = holding({
-      api: `${MARK}=a v1.2.0=a`,
-      web: 'v1.2.0=b',
-      worker: `${MARK}=c`
-    })
+    const registry = holding({ api: `${MARK}=a v1.2.0=a`, web: 'v1.2.0=b', worker: `${MARK}=c` })
     const { paced, ...result } = await clear(registry)
     // In the order of the repository input, as every other event's rows.
     expect(result).toEqual({
