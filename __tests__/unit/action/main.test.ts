@@ -346,6 +346,16 @@ describe('run() with a target registry', () => {
     expect(summaryText()).toContain('app: copied 3 of 7 blobs (41.2 MiB)')
   })
 
+  it('in a dry run, says what the copier would copy, and writes in neither registry', async () => {
+    inputs['dry-run'] = 'true'
+    copying = () => Promise.resolve(copied('app'))
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(jobs.map(({ dryRun }) => dryRun)).toEqual([true])
+    expect([...writes(), ...(target?.log.filter((call) => /^put /.test(call)) ?? [])]).toEqual([])
+    expect(summaryText()).toContain('app: would copy 3 of 7 blobs (41.2 MiB)')
+  })
+
   it('writes no tag when a copy fails, and fails with what the copier says it left', async () => {
     const said = `blob sha256:1 does not match its digest; no tag was written; 3 blobs, 0 untagged manifests copied stay in ${TARGET}`
     copying = () => Promise.reject(new CopyFailed(said, copied('app')))
