@@ -10,7 +10,7 @@ import type { GateSettings } from '../../src/core/gates.js'
 import { shortDigest, type Manifest } from '../../src/core/model.js'
 import type { RepositoryPlan, Step, StepKind } from '../../src/core/plan.js'
 import { requireVersion, type Version } from '../../src/core/version.js'
-import type { Change, RunResult } from '../../src/report/result.js'
+import type { Change, Copy, RunResult } from '../../src/report/result.js'
 import type { LifecycleOutcome } from '../../src/run/cleanup.js'
 import type { PointerStatus } from '../../src/run/status.js'
 import { MEDIA_TYPES } from './oci.mjs'
@@ -188,6 +188,19 @@ export const change = (extra: Partial<Change> = {}): Change => ({
 })
 
 /** What a run did: a release of api that changed nothing, unless told otherwise. */
+/** What the copy of a repository's build (b) into the target did: 3 of 7 blobs, 41.2 MiB, in 12.4 s. */
+export const copied = (repository: string, extra: Partial<Copy> = {}): Copy => ({
+  repository,
+  from: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repository}@${fakeDigest('b')}`,
+  blobs: { copied: 3, present: 4 },
+  bytes: 43_201_331,
+  manifests: 4,
+  referrers: 2,
+  ms: 12_400,
+  warnings: [],
+  ...extra
+})
+
 export const result = (extra: Partial<RunResult> = {}): RunResult => ({
   title: 'release 1.2.0',
   repositories: ['api'],

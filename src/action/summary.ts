@@ -15,6 +15,8 @@ import type { RestoreOutcome } from '../run/archived.js'
 import type { RepositoryStatus } from '../run/status.js'
 import {
   describeChange,
+  describeCopy,
+  formatBytes,
   jsonOutput,
   versionOn,
   wroteAnything,
@@ -73,6 +75,8 @@ export async function report(
   for (const line of stays) summary.addRaw(escape(line), true)
   if (result.status) addStatus(summary, result.status)
   if (result.deployments) addDeployments(summary, result.deployments)
+  if (result.copies && result.copies.length > 0)
+    summary.addHeading('Copied', 4).addList(result.copies.map((copy) => escape(describeCopy(copy))))
   if (result.restores && result.restores.length > 0) addRestores(summary, result.restores)
   if (result.gates && result.gates.length > 0) addGates(summary, result.gates)
   if (result.prune) addPrune(summary, result.prune)
@@ -289,9 +293,6 @@ function addLifecycle(summary: typeof core.summary, outcomes: readonly Lifecycle
       )
   }
 }
-
-const formatBytes = (bytes: number): string =>
-  bytes < 1024 ** 2 ? `${bytes} B` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
 
 const imageCell = (digest: string | null, version: string | undefined): string =>
   digest ? `<code>${shortDigest(digest)}</code>${version ? escape(` (${version})`) : ''}` : '—'

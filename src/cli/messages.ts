@@ -1,3 +1,4 @@
+import { registryHost } from '../core/inputs.js'
 import type { Messages } from '../core/messages.js'
 
 /** The command line's words: for a person at a terminal, in terms of its flags and the AWS CLI. */
@@ -8,8 +9,12 @@ export const CLI_MESSAGES: Messages = {
     `the AWS SSO session of profile ${profile} has expired: run aws sso login --profile ${profile}, then this command again`,
   'profile-not-found': ({ profile }) =>
     `no AWS profile named ${profile} in the AWS config or credentials files: check --profile (aws configure list-profiles lists them)`,
-  'repository-not-found': ({ repository, account, region }) =>
-    `repository ${repository} not found in ${account ? `account ${account}` : 'the account of these credentials'}, region ${region}: check --repository, --registry-id and --region (or --profile)`,
+  'repository-not-found': ({ repository, account, region, target }) =>
+    target && account
+      ? `repository ${repository} not found in the target registry ${registryHost(account, region)}: create it there (the image is copied into the repository of the same name), or check --target-registry`
+      : `repository ${repository} not found in ${account ? `account ${account}` : 'the account of these credentials'}, region ${region}: check --repository, --registry-id and --region (or --profile)`,
+  'access-denied': ({ action, repository, host, region, target, detail }) =>
+    `access denied: the credentials lack the IAM permission ${action} on repository ${repository} in ${host ?? `the default registry of these credentials (${region})`}: grant it to ${target ? "the --target-role-to-assume role (without one, to these credentials, in the target repository's policy)" : 'these credentials (--profile)'} (${detail})`,
   'no-region': () =>
     'no AWS region: give --region, export AWS_REGION, or set one in the profile (aws configure set region <region>)',
   'sha-origin': ({ given }) =>

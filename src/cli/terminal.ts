@@ -5,7 +5,14 @@ import { messageOf, shortDigest, toSeconds } from '../core/model.js'
 import { describeStays, type RepositoryPlan } from '../core/plan.js'
 import { problemsOf } from '../core/problems.js'
 import { CLI_MESSAGES } from './messages.js'
-import { leftChanged, preview, versionOn, type Change, type RunResult } from '../report/result.js'
+import {
+  describeCopy,
+  leftChanged,
+  preview,
+  versionOn,
+  type Change,
+  type RunResult
+} from '../report/result.js'
 
 /** The terminal a command runs in: its streams, whether a person is there, and how to ask them. */
 export interface Terminal {
@@ -168,6 +175,7 @@ export function renderResult(result: RunResult, color: boolean): string {
       `withdrawn: ${withdrawn.map(({ version, digest }) => `${version} (${shortDigest(digest)})`).join(', ') || 'none'}`
     )
   }
+  for (const copy of result.copies ?? []) parts.push(describeCopy(copy))
   for (const { repository, digest, was, action, seconds } of result.restores ?? [])
     parts.push(
       `${repository}@${shortDigest(digest)} was ${was}: ${action}${seconds === undefined ? '' : ` (${seconds} s)`}`

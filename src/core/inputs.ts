@@ -42,6 +42,19 @@ export interface Inputs {
   readonly githubToken: string
   /** A promotion or rollback may name a withdrawn version, and a release re-run may move to it. */
   readonly allowWithdrawn: boolean
+  /** Where the run writes its tags when that is not the source registry; undefined: in place. */
+  readonly target?: Target
+  /** What the run says of its inputs before it starts: a target-registry that is the source registry. */
+  readonly notices?: readonly string[]
+}
+
+/** The registry a run copies the source image into and writes its tags in, and the role it assumes there. */
+export interface Target {
+  readonly account: string
+  readonly region: string
+  /** `<account>.dkr.ecr.<region>.amazonaws.com`, as people and image URIs name it. */
+  readonly host: string
+  readonly roleArn?: string
 }
 
 /** Where the inputs come from, by their action.yml names: the runner for the action, flags for the command line. */
@@ -109,7 +122,9 @@ export function readInputs(
     githubToken: input('github-token'),
     allowWithdrawn: allowWithdrawn === 'true'
   }
+  const target = targetOf(input('target-registry'), input('target-role-to-assume'), inputs)
   const problems = [
+    ...target.problems,
     ...located.problems,
     ...check(inputs),
     ...(inputs.region ? [] : [say(messages, { kind: 'no-region' })])
@@ -160,8 +175,67 @@ export function readInputs(
   if (olderThan && !/^\d+$/.test(olderThan))
     problems.push(`prune-older-than '${olderThan}' is not a whole number of days`)
   if (problems.length > 0) throw problemsError(problems)
-  return inputs
+  return {
+    ...inputs,
+    ...(target.target && { target: target.target }),
+    ...(target.notice && { notices: [target.notice] })
+  }
 }
+
+/** An ECR registry host: account, region, and the partition's domain. */
+const REGISTRY_HOST = /^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(\.cn)?$/
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/
+
+/** The registry host of an account in a region (China's regions have a domain of their own). */
+export const registryHost = (account: string, region: string): string =>
+  `${account}.dkr.ecr.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`
+
+/** `target-registry` and `target-role-to-assume`, checked; a target that is the source registry is in place. */
+function targetOf(
+  given: string,
+  roleArn: string,
+  { registryId, region }: Pick<Inputs, 'registryId' | 'region'>
+): { target?: Target; notice?: string; problems: string[] } {
+  const problems: string[] = []
+  if (roleArn && !ROLE_ARN.test(roleArn))
+    problems.push(
+      `target-role-to-assume '${escaped(roleArn)}' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`
+    )
+  if (!given) {
+    if (roleArn)
+      problems.push(
+        'target-role-to-assume needs target-registry: the role is assumed for the target registry only'
+      )
+    return { problems }
+  }
+  const host = REGISTRY_HOST.exec(given)
+  const [account, targetRegion] = /^\d{12}$/.test(given)
+    ? [given, region]
+    : host
+      ? [host[1] as string, host[2] as string]
+      : []
+  if (!account || !targetRegion) {
+    problems.push(
+      `target-registry '${escaped(given)}' is neither an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com) nor a 12-digit account id`
+    )
+    return { problems }
+  }
+  if (account === registryId && targetRegion === region)
+    return {
+      notice: `target-registry ${given} is the source registry: the tags are written in place`,
+      problems
+    }
+  const target = {
+    account,
+    region: targetRegion,
+    host: host ? given : registryHost(account, targetRegion),
+    ...(roleArn && { roleArn })
+  }
+  return { target, problems }
+}
+
+/** An untrusted value as a message shows it: on one line, its control characters escaped. */
+const escaped = (value: string): string => JSON.stringify(value).slice(1, -1)
 
 const DEFAULT_WRITES_PER_SECOND = 10
 const MAX_WAIT_MS = 6 * 3_600_000

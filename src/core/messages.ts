@@ -13,6 +13,20 @@ export type Trouble =
       /** The registry's account, as given or as ECR named it; unknown if neither did. */
       readonly account?: string
       readonly region: string
+      /** The registry a run copies into, named by target-registry. */
+      readonly target?: true
+    }
+  | {
+      readonly kind: 'access-denied'
+      /** The IAM action the call needs, such as `ecr:PutImage`. */
+      readonly action: string
+      readonly repository: string
+      /** `<account>.dkr.ecr.<region>.amazonaws.com`; unknown if neither the inputs nor ECR named the account. */
+      readonly host?: string
+      readonly region: string
+      readonly target?: true
+      /** ECR's own words. */
+      readonly detail: string
     }
   | { readonly kind: 'no-region' }
   /** Where the commit comes from: `given` when it was named, else where it would have been found. */

@@ -45,6 +45,11 @@ export interface RepositoryState {
    * only its digest and media type, as DescribeImages tells them, until it is restored and read.
    */
   readonly archived?: string
+  /**
+   * With a target registry, where the source image was read: the source registry (copied into this
+   * one before any tag moves), or this one (a rollback to a version it has).
+   */
+  readonly copyFrom?: 'source' | 'target'
 }
 
 export interface ResolvedSource {
@@ -193,6 +198,18 @@ export function withdrawnVersions(tags: Iterable<[string, string]>, template: st
 
 const versionsOn = (released: readonly ReleasedVersion[], digest: string): Version | undefined =>
   highestVersion(released.filter((entry) => entry.digest === digest).map((entry) => entry.version))
+
+/**
+ * With a target registry, the tag the source has in the source registry is written in the target
+ * too, in the same wave: a release's or promotion's build tag (plain), a rollback's version tag.
+ */
+export function withSourceTag(intent: Intent): Intent {
+  const { source, targets } = intent
+  if (!('tag' in source) || targets.length === 0 || targets.some(({ tag }) => tag === source.tag))
+    return intent
+  const kind = intent.event === 'rollback' ? 'version' : 'plain'
+  return { ...intent, targets: [{ tag: source.tag, kind }, ...targets] }
+}
 
 /** Sources found in the repository's tags, and so read once they are listed. */
 export const isFoundInTags = (source: SourceRef): source is Exclude<SourceRef, ImageRef> =>

@@ -3,8 +3,9 @@
  * agent, timeouts, a retry strategy bounded in time, the run's abort signal); registry.ts is one
  * method per ECR call, each naming the IAM action it needs, and refusing any partial answer.
  */
-import { ECRClient } from '@aws-sdk/client-ecr'
-import { Registry } from './registry.js'
+import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr'
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers'
+import { Registry, type RegistryNames } from './registry.js'
 import type { Messages } from '../core/messages.js'
 
 /** ECR answers in well under a second: these bound a connection that never opens and an attempt never answered. */
@@ -45,7 +46,26 @@ export interface RegistryOptions {
   readonly signal?: AbortSignal
   /** The host's words for what went wrong. */
   readonly messages: Messages
+  /** The credentials of every call; default the SDK's chain (the run's). */
+  readonly credentials?: ECRClientConfig['credentials']
+  /** How errors name the registry: its host, and whether it is the target of a run that copies. */
+  readonly names?: RegistryNames
 }
+
+/**
+ * The credentials of a role assumed from the run's own (the SDK's default chain). The client asks
+ * for them again within 5 minutes of their expiry, so a run longer than the session (a chained
+ * role's lasts at most an hour) goes on with fresh ones.
+ */
+export const assumedRole = (
+  roleArn: string,
+  sessionName: string,
+  region: string
+): ECRClientConfig['credentials'] =>
+  fromTemporaryCredentials({
+    params: { RoleArn: roleArn, RoleSessionName: sessionName },
+    clientConfig: { region }
+  })
 
 /** The one place that builds the SDK client: region, user agent, retries and timeouts. */
 export function createRegistry({
@@ -53,13 +73,16 @@ export function createRegistry({
   registryId,
   onThrottle,
   signal,
-  messages
+  messages,
+  credentials,
+  names = {}
 }: RegistryOptions): Registry {
   // The errors of read attempts, as the watch below the retries sees them: the strategy is not told the command.
   const reads = new WeakSet<object>()
   const client = new ECRClient({
     region,
     customUserAgent: 'ecr-promote',
+    ...(credentials && { credentials }),
     retryStrategy: boundedRetries(Date.now, Math.random, (error) => reads.has(error)),
     requestHandler: {
       connectionTimeout: CONNECTION_TIMEOUT_MS,
@@ -81,7 +104,7 @@ export function createRegistry({
     },
     { step: 'finalizeRequest', priority: 'low', name: 'ecrPromoteAttemptWatch' }
   )
-  return new Registry(client, messages, registryId, signal)
+  return new Registry(client, messages, { ...names, ...(registryId && { registryId }) }, signal)
 }
 
 const isThrottle = (error: unknown): boolean =>

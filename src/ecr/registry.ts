@@ -37,6 +37,7 @@ import { findingsOf } from './findings.js'
 import { say, type Messages, type Trouble } from '../core/messages.js'
 import type { Finding, ScanReport, SigningState } from '../core/gates.js'
 import type { Expiring } from '../core/lifecycle.js'
+import { registryHost } from '../core/inputs.js'
 import {
   INDEX_MEDIA_TYPES,
   describeRef,
@@ -101,22 +102,34 @@ export interface RepositoryInfo {
   readonly mutability: TagMutability
 }
 
+/** How errors name a registry. */
+export interface RegistryNames {
+  /** The registry's account id; default the registry of the credentials. */
+  readonly registryId?: string
+  /** `<account>.dkr.ecr.<region>.amazonaws.com`; default from the account and region. */
+  readonly host?: string
+  /** The registry a run copies into and writes its tags in, not the source registry. */
+  readonly target?: true
+}
+
 /** The only place that talks to ECR. Each method names the IAM action it needs when access is denied. */
 export class Registry {
   private readonly options: { readonly abortSignal?: AbortSignal }
+  private readonly registryId: string | undefined
 
   constructor(
     private readonly client: ECRClient,
     private readonly messages: Messages,
-    private readonly registryId?: string,
+    private readonly names: RegistryNames = {},
     signal?: AbortSignal
   ) {
     this.options = signal ? { abortSignal: signal } : {}
+    this.registryId = names.registryId
   }
 
   /** The same registry with its requests aborted by `signal` instead: an undo goes on after a cancel, within a bound of its own. */
   withSignal(signal: AbortSignal): Registry {
-    return new Registry(this.client, this.messages, this.registryId, signal)
+    return new Registry(this.client, this.messages, this.names, signal)
   }
 
   async describeRepository(repositoryName: string): Promise<RepositoryInfo> {
@@ -550,7 +563,7 @@ export class Registry {
     repositoryName: string
   ): Promise<unknown> {
     if (!(error instanceof Error)) return error
-    const trouble = await troubleOf(error, repositoryName, this.registryId, this.client)
+    const trouble = await troubleOf(error, operation, repositoryName, this.names, this.client)
     return trouble
       ? new Error(say(this.messages, trouble), { cause: error })
       : described(error, operation, repositoryName)
@@ -778,8 +791,9 @@ const foundThere = (error: ECRServiceException): PutResult =>
 /** An error the host words itself, with the facts it needs; undefined for the others. */
 async function troubleOf(
   error: Error,
+  operation: string,
   repository: string,
-  registryId: string | undefined,
+  { registryId, host, target }: RegistryNames,
   client: ECRClient
 ): Promise<Trouble | undefined> {
   if (error instanceof RepositoryNotFoundException) {
@@ -789,7 +803,23 @@ async function troubleOf(
       kind: 'repository-not-found',
       repository,
       region: await client.config.region(),
-      ...(account && { account })
+      ...(account && { account }),
+      ...(target && { target })
+    }
+  }
+  if (error.name === 'AccessDeniedException') {
+    // ECR names the resource: "… on resource: arn:aws:ecr:us-east-1:123456789012:repository/app …".
+    const account = registryId ?? /:ecr:[a-z0-9-]+:(\d{12}):/.exec(error.message)?.[1]
+    const region = await client.config.region()
+    const named = host ?? (account && registryHost(account, region))
+    return {
+      kind: 'access-denied',
+      action: `ecr:${operation}`,
+      repository,
+      region,
+      ...(named && { host: named }),
+      ...(target && { target }),
+      detail: error.message
     }
   }
   if (error.name !== 'CredentialsProviderError' && error.name !== 'TokenProviderError')
@@ -808,12 +838,6 @@ export async function profileExists(profile: string): Promise<boolean> {
 }
 
 function described(error: Error, operation: string, repositoryName: string): Error {
-  if (error.name === 'AccessDeniedException') {
-    return new Error(
-      `access denied: the credentials lack the IAM permission ecr:${operation} on repository ${repositoryName} (${error.message})`,
-      { cause: error }
-    )
-  }
   if (
     error instanceof ImageAlreadyExistsException ||
     error instanceof ImageTagAlreadyExistsException

@@ -5,6 +5,7 @@
  */
 import type { Intent } from '../core/derive.js'
 import type { RepositoryPlan } from '../core/plan.js'
+import type { CopyReport } from '../core/copy.js'
 import { describeRef, messageOf, shortDigest } from '../core/model.js'
 import { problemsError } from '../core/problems.js'
 import type { Action, StepOutcome } from '../run/apply.js'
@@ -68,6 +69,21 @@ export const describeChange = (change: Change): string => {
   return `${change.repository}:${change.tag} ${change.from ? shortDigest(change.from) : '(none)'} -> ${change.now ? shortDigest(change.now) : '(none)'} ${change.action}${note}`
 }
 
+/** What the copy of one repository's source image into the target registry did. */
+export type Copy = CopyReport & { readonly repository: string; readonly dryRun?: true }
+
+/** `copied 3 of 7 blobs (41.2 MiB), 4 manifests, 2 referrers from <source> in 12.4 s`; a dry run's: `would copy …`. */
+export function describeCopy(copy: Copy): string {
+  const { blobs, bytes, manifests, referrers, from, ms, dryRun } = copy
+  const what = `${blobs.copied} of ${blobs.copied + blobs.present} blobs (${formatBytes(bytes)}), ${manifests} manifests, ${referrers} referrers from ${from}`
+  return dryRun
+    ? `${copy.repository}: would copy ${what}`
+    : `${copy.repository}: copied ${what} in ${(ms / 1000).toFixed(1)} s`
+}
+
+export const formatBytes = (bytes: number): string =>
+  bytes < 1024 ** 2 ? `${bytes} B` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
+
 export interface RunResult {
   /** What the run was asked to do, such as `release 1.2.0`. */
   readonly title: string
@@ -77,6 +93,8 @@ export interface RunResult {
   readonly changes: readonly Change[]
   readonly lifecycle?: readonly LifecycleOutcome[]
   readonly prune?: readonly PruneOutcome[]
+  /** With a target registry: each source image copied (or, in a dry run, to be copied) before any tag moved. */
+  readonly copies?: readonly Copy[]
   /** Archived source images, restored (or, in a dry run, to be restored) before any write. */
   readonly restores?: readonly RestoreOutcome[]
   /** What the gates found for each repository that moves a guarded or tested pointer. */
@@ -157,13 +175,15 @@ export function jsonOutput({
   restores,
   gates,
   status,
-  deployments
+  deployments,
+  copies
 }: RunResult) {
   return repositories.map((repository) => {
     const plan = plans.find((candidate) => candidate.repository === repository)
     const policy = lifecycle?.find((candidate) => candidate.repository === repository)
     const pruned = prune?.find((candidate) => candidate.repository === repository)
     const restored = restores?.find((candidate) => candidate.repository === repository)
+    const copied = copies?.find((candidate) => candidate.repository === repository)
     const gated = gates?.find((candidate) => candidate.repository === repository)
     const read = status?.find((candidate) => candidate.repository === repository)
     const deployed = deployments?.filter(({ payload }) => payload.repository === repository)
@@ -184,6 +204,15 @@ export function jsonOutput({
         action,
         now
       })),
+      ...(copied && {
+        copy: {
+          from: copied.from,
+          blobs: { copied: copied.blobs.copied, present: copied.blobs.present },
+          bytes: copied.bytes,
+          manifests: copied.manifests,
+          referrers: copied.referrers
+        }
+      }),
       ...(restored && {
         restore: {
           digest: restored.digest,

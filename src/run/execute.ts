@@ -39,12 +39,18 @@ import {
 } from './journal.js'
 import { asError, Cancelled, messageOf, shortDigest, type Manifest } from '../core/model.js'
 import { WritePacer } from './pace.js'
-import { planRepository, type RepositoryPlan } from '../core/plan.js'
+import {
+  planRepository,
+  withSourceTag,
+  type RepositoryPlan,
+  type RepositoryState
+} from '../core/plan.js'
 import type { Effects } from './effects.js'
 import { problemsError, problemsOf, tryEach } from '../core/problems.js'
 import { restoreArchived, restoreProblems, type RestoreOutcome } from './archived.js'
 import {
   changeRow,
+  describeCopy,
   describeIntent,
   describePlan,
   cleanupFailure,
@@ -53,13 +59,16 @@ import {
   type RunResult
 } from '../report/result.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
+import { copyImage, uploadTurns } from './copy.js'
+import { CopyFailed } from '../core/copy.js'
+import { fetchBlob } from '../ecr/blobs.js'
 import { readStatus } from './status.js'
 import { describeTrigger, resolveTrigger } from '../core/trigger.js'
 import type { Version } from '../core/version.js'
 import { clearWithdrawn } from './withdrawn.js'
 import { type Context } from '../core/context.js'
 import { type Convention } from '../core/convention.js'
-import { createRegistry } from '../ecr/client.js'
+import { assumedRole, createRegistry } from '../ecr/client.js'
 
 /** What a run starts from: its environment and its checked inputs. */
 export interface Setup {
@@ -87,11 +96,12 @@ export async function execute(
     const trigger = resolveTrigger(inputs.trigger, context)
     result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
     configured = true
+    for (const notice of inputs.notices ?? []) host.notice(notice)
     if (trigger.event === 'none') {
       host.notice(`${result.title}: no tag is written`)
       return result
     }
-    const { registry, pace } = pacedRegistry(inputs, host, signal)
+    const { source, registry, pace } = pacedRegistries(inputs, host, signal, context.github.runId)
     let connected: Promise<Deployments> | undefined
     const github = () => (connected ??= connectGitHub(inputs.githubToken, context.github))
     const effects: Effects = {
@@ -101,7 +111,18 @@ export async function execute(
       log: (message) => host.info(message),
       progress: (message) => host.progress(message)
     }
-    const run: Run = { host, inputs, context, convention, registry, pace, effects, undo, github }
+    const run: Run = {
+      host,
+      inputs,
+      context,
+      convention,
+      source,
+      registry,
+      pace,
+      effects,
+      undo,
+      github
+    }
     switch (trigger.event) {
       case 'lifecycle':
         break
@@ -138,11 +159,15 @@ export async function execute(
 const whatStays = (result: RunResult): string =>
   wroteTags(result) ? 'the tags stay written as reported' : 'no tag was written'
 
-/** The registry client and the run's write pace: each paced write says how far the run is, and how often ECR slowed it. */
-function pacedRegistry(
-  where: Pick<Inputs, 'region' | 'registryId' | 'maxWritesPerSecond'>,
+/**
+ * The registry clients, the source's and the target's (the same one in place), and the run's write
+ * pace, shared by both: each paced write says how far the run is, and how often ECR slowed it.
+ */
+function pacedRegistries(
+  where: Pick<Inputs, 'region' | 'registryId' | 'maxWritesPerSecond' | 'target'>,
   host: Host,
-  signal: AbortSignal | undefined
+  signal: AbortSignal | undefined,
+  runId = ''
 ) {
   const pacer = new WritePacer(where.maxWritesPerSecond, Date.now, (ms, abort) =>
     sleep(ms, undefined, { signal: abort })
@@ -152,9 +177,7 @@ function pacedRegistry(
     host.progress(
       `${paced.writes} ${paced.writes === 1 ? 'write' : 'writes'}${paced.throttled > 0 ? `, ECR throttled ${paced.throttled} times` : ''}`
     )
-  const registry = createRegistry({
-    region: where.region,
-    ...(where.registryId && { registryId: where.registryId }),
+  const common = {
     ...(signal && { signal }),
     messages: host.messages,
     onThrottle: () => {
@@ -163,13 +186,35 @@ function pacedRegistry(
       // Writes sent together are all under way: a throttle is news even when no write starts after it.
       show()
     }
+  }
+  const source = createRegistry({
+    ...common,
+    region: where.region,
+    ...(where.registryId && { registryId: where.registryId })
   })
+  const { target } = where
+  const registry = target
+    ? createRegistry({
+        ...common,
+        region: target.region,
+        registryId: target.account,
+        names: { host: target.host, target: true },
+        ...(target.roleArn && {
+          credentials: assumedRole(
+            target.roleArn,
+            `ecr-promote-${runId || 'run'}`,
+            // STS is asked in the run's own region: its credentials are for that one.
+            where.region
+          )
+        })
+      })
+    : source
   const pace = async (abort?: AbortSignal) => {
     await pacer.take(abort)
     paced.writes += 1
     show()
   }
-  return { registry, pace }
+  return { source, registry, pace }
 }
 
 /** What every stage of a run works with. */
@@ -178,6 +223,9 @@ interface Run {
   readonly inputs: Inputs
   readonly context: Context
   readonly convention: Convention
+  /** The registry the source image is read in: the gates and the archived restore act there. */
+  readonly source: Registry
+  /** The registry the run writes its tags in: the target registry, or the source's in place. */
   readonly registry: Registry
   /** Waits for a write's turn under the run's pace. */
   readonly pace: (signal?: AbortSignal) => Promise<void>
@@ -309,7 +357,23 @@ export async function finishUndo(
 ): Promise<UndoOutcome[]> {
   const { registry: where, undos } = leftToUndo(entries)
   if (!where || undos.length === 0) return []
-  const { registry, pace } = pacedRegistry({ ...where, maxWritesPerSecond }, host, signal)
+  // A run with a target registry wrote there, with the role it assumed for it.
+  const { registry, pace } = pacedRegistries(
+    {
+      ...where,
+      maxWritesPerSecond,
+      ...(where.host && {
+        target: {
+          account: where.registryId,
+          region: where.region,
+          host: where.host,
+          ...(where.roleArn && { roleArn: where.roleArn })
+        }
+      })
+    },
+    host,
+    signal
+  )
   return putBack(registry, undos, () => pace(signal), journal)
 }
 
@@ -394,13 +458,14 @@ async function writeTags(
     intents = await host.group('Decide', () => {
       host.info(`${result.title}; convention ${convention.name}`)
       host.info(`sha ${inputs.sha || '(none)'} from ${inputs.shaOrigin}`)
-      const derived = tryEach(inputs.repositories, (repository) =>
-        derive(
+      const derived = tryEach(inputs.repositories, (repository) => {
+        const intent = derive(
           convention,
           trigger,
           runValues(repository, inputs, context, recorded?.get(repository))
         )
-      )
+        return inputs.target ? withSourceTag(intent) : intent
+      })
       for (const intent of derived) host.info(describeIntent(intent))
       return Promise.resolve(derived)
     })
@@ -419,19 +484,30 @@ async function writeTags(
     restores,
     gates
   }
-  if (inputs.dryRun) return { ...planned, title: `${result.title} (dry run: nothing was written)` }
+  if (inputs.dryRun)
+    return {
+      ...planned,
+      ...(await copyImages(run, prepared, true)),
+      title: `${result.title} (dry run: nothing was written)`
+    }
   const { states, plans } = await confirmed(run, intents, prepared)
   effects.signal.throwIfAborted()
   if (plans.some(({ archived }) => archived))
     throw new Error('an image was archived again after its restore: no tag was written; run again')
+  const copied = await copyImages(run, { states, plans }, false)
+  // As a refused run: no output may name a tag the run did not write.
+  if (copied.failure) return { ...result, restores, gates, ...copied }
   const work = plans.map((plan, index) =>
     repositoryWork(registry, intents[index]!, states[index]!, plan)
   )
   const journal = host.journal()
+  const { target } = inputs
   journal.note({
     note: 'registry',
     registryId: registryOf(plans[0]?.uri ?? '') ?? inputs.registryId,
-    region: inputs.region
+    region: target?.region ?? inputs.region,
+    ...(target && { host: target.host }),
+    ...(target?.roleArn && { roleArn: target.roleArn })
   })
   const outcome = await host.group('Write tags', () =>
     applyPlans(work, registry, effects, {
@@ -444,9 +520,52 @@ async function writeTags(
   )
   return {
     ...planned,
+    ...copied,
     changes: outcome.steps.map(changeRow),
     ...(outcome.failure && { failure: outcome.failure })
   }
+}
+
+/**
+ * With a target registry, copies each source image read in the source registry into the target,
+ * before any tag moves; a dry run only reads both and says what it would copy. A failed copy writes
+ * no tag, and says what it copied, which stays in the target: blobs and untagged manifests.
+ */
+async function copyImages(
+  { host, inputs, source, registry, pace, effects }: Run,
+  { states, plans }: { states: readonly RepositoryState[]; plans: readonly RepositoryPlan[] },
+  dryRun: boolean
+): Promise<Pick<RunResult, 'copies' | 'failure'>> {
+  const { target } = inputs
+  const copying = plans.filter((_, index) => states[index]?.copyFrom === 'source')
+  if (!target || copying.length === 0) return {}
+  const uploads = uploadTurns()
+  return host.group('Copy', async () => {
+    const settled = await Promise.allSettled(
+      copying.map(async ({ repository, source: manifest }) => {
+        const { uri } = await source.describeRepository(repository)
+        const job = { repository, manifest, from: `${uri}@${manifest.digest}`, to: target.host }
+        const options = { dryRun, effects, pace, fetchBlob, uploads }
+        const report = await copyImage(source, registry, job, options)
+        return { repository, ...(dryRun && { dryRun: true as const }), ...report }
+      })
+    )
+    const copies = settled.flatMap((outcome, index) => {
+      if (outcome.status === 'fulfilled') return [outcome.value]
+      const failed: unknown = outcome.reason
+      const repository = copying[index]?.repository ?? ''
+      return failed instanceof CopyFailed ? [{ repository, ...failed.report }] : []
+    })
+    for (const copy of copies) {
+      for (const warning of copy.warnings) host.warning(warning)
+      host.info(describeCopy(copy))
+    }
+    const errors = settled.flatMap((outcome) =>
+      outcome.status === 'rejected' ? [asError(outcome.reason)] : []
+    )
+    // Each failed copy says what it left in the target.
+    return { copies, ...(errors.length > 0 && { failure: problemsError(errors) }) }
+  })
 }
 
 /**
@@ -492,13 +611,19 @@ const STALE_READ_MS = 1_000
  * nothing; an archived image is gated once restored.
  */
 async function prepare(
-  { host, inputs, convention, registry, effects }: Run,
+  { host, inputs, convention, source, registry, effects }: Run,
   intents: readonly Intent[]
 ) {
   let gatesTook = 0
   const readPlanAndGate = async () => {
     const states = await host.group('Read the registry', () =>
-      readStatesWaiting(registry, intents, inputs.waitForSource.ms, effects)
+      readStatesWaiting(
+        registry,
+        intents,
+        inputs.waitForSource.ms,
+        effects,
+        inputs.target && source
+      )
     )
     const plans = await host.group('Plan', () => {
       const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
@@ -507,7 +632,7 @@ async function prepare(
     })
     const gated = effects.clock()
     const gates = await host.group('Gates', () =>
-      checkGates(registry, convention, plans, inputs.gates, effects)
+      checkGates(source, convention, plans, inputs.gates, effects)
     )
     gatesTook = effects.clock() - gated
     return { states, plans, gates, problems: gateProblems(gates) }
@@ -521,7 +646,7 @@ async function prepare(
   let restores: RestoreOutcome[] = []
   if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
     restores = await host.group('Restore archived images', () =>
-      restoreArchived(registry, ready.plans, inputs.dryRun, inputs.restoreTimeout, effects)
+      restoreArchived(source, ready.plans, inputs.dryRun, inputs.restoreTimeout, effects)
     )
     const late = restoreProblems(restores, inputs.restoreTimeout.text)
     if (late.length > 0) ready = { ...ready, problems: late }

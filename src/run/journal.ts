@@ -10,8 +10,8 @@ import { asError, messageOf, shortDigest, type Manifest } from '../core/model.js
  * line, written from the run's first write on and removed once nothing is left to put back.
  */
 export type JournalEntry =
-  /** Where the run writes: the account and region of its registry. */
-  | { readonly note: 'registry'; readonly registryId: string; readonly region: string }
+  /** Where the run writes: the account and region of its registry, and with a target registry its host and the role assumed there. */
+  | ({ readonly note: 'registry' } & WrittenRegistry)
   /** About to be sent: `tag` moves from `before` (null: absent) to `placed`. */
   | {
       readonly note: 'write'
@@ -94,14 +94,31 @@ export function readJournal(path: string): JournalEntry[] {
   })
 }
 
+/** The registry a run writes its tags in. */
+export interface WrittenRegistry {
+  readonly registryId: string
+  readonly region: string
+  /** A target registry's host, as target-registry named it. */
+  readonly host?: string
+  /** The role the run assumed for the target registry: an undo assumes it too. */
+  readonly roleArn?: string
+}
+
 /** What a journal leaves to put back (pure), pointers first; nothing once the run finished. */
 export function leftToUndo(entries: readonly JournalEntry[]): {
-  registry?: { readonly registryId: string; readonly region: string }
+  registry?: WrittenRegistry
   undos: Undo[]
 } {
   const registry = entries.find((entry) => entry.note === 'registry')
   const base = registry
-    ? { registry: { registryId: registry.registryId, region: registry.region } }
+    ? {
+        registry: {
+          registryId: registry.registryId,
+          region: registry.region,
+          ...(registry.host && { host: registry.host }),
+          ...(registry.roleArn && { roleArn: registry.roleArn })
+        }
+      }
     : {}
   if (entries.some(({ note }) => note === 'finished')) return { ...base, undos: [] }
   const undos = new Map<string, Undo>()

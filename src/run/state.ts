@@ -28,20 +28,38 @@ export type StateRegistry = Pick<
   'describeRepository' | 'listTags' | 'getManifests' | 'describeImages' | 'storedImage'
 >
 
+/** Where a run with a target registry reads its source image: the source registry. */
+export type SourceRegistry = Pick<Registry, 'getManifests' | 'storedImage' | 'listTags'>
+
 /**
  * Reads what every intent needs: each repository's settings, its tags where versions decide, and one
  * BatchGetImage for the source and every target tag, all at once. A rollback to `previous` reads its
  * source once the versions of every repository are known; push times are read only where an image
- * without a version must be ranked.
+ * without a version must be ranked. With a target registry (`registry`), the source image is read
+ * in `from`, the source registry, but for a rollback to a version the target has already.
  */
 export async function readStates(
   registry: StateRegistry,
-  intents: readonly Intent[]
+  intents: readonly Intent[],
+  from?: SourceRegistry
 ): Promise<RepositoryState[]> {
-  const first = await settleAll(intents.map((intent) => readRepository(registry, intent)))
+  const [first, built] = await Promise.all([
+    settleAll(intents.map((intent) => readRepository(registry, intent))),
+    // A build tag pattern is matched in the registry the build was pushed to.
+    Promise.all(
+      intents.map((intent) =>
+        from && 'buildTagMatching' in intent.source
+          ? from.listTags(intent.repository)
+          : Promise.resolve(undefined)
+      )
+    )
+  ])
   const tagsByIntent = new Map(intents.map((intent, index) => [intent, first[index]?.tags]))
   const tagsOf = (intent: Intent) => tagsByIntent.get(intent)
-  const sources = resolveSources(intents, tagsOf)
+  const sources = resolveSources(
+    intents,
+    (intent) => built[intents.indexOf(intent)] ?? tagsOf(intent)
+  )
   const runWithdrawn = withdrawnInRun(intents, (intent) => [
     ...(tagsOf(intent) ?? []),
     ...digestsOf(markTags(intent), first[intents.indexOf(intent)]?.manifests ?? new Map())
@@ -56,16 +74,28 @@ export async function readStates(
       const withdrawing = await imagesToMark(registry, intent, read, left)
       const source = sources[index] as RepositoryState['source']
       const key = describeRef(source.ref)
-      const [found, stored] = source.unmatched
+      const readIn = (where: SourceRegistry) =>
+        Promise.all([
+          where
+            .getManifests(intent.repository, [source.ref], [source.ref])
+            .then((manifests) => manifests.get(key)),
+          where.storedImage(intent.repository, source.ref)
+        ])
+      const inSource = from && intent.event !== 'rollback' ? from : undefined
+      let [found, stored] = source.unmatched
         ? []
-        : isFoundInTags(intent.source)
-          ? await Promise.all([
-              registry
-                .getManifests(intent.repository, [source.ref], [source.ref])
-                .then((manifests) => manifests.get(key)),
-              registry.storedImage(intent.repository, source.ref)
-            ])
+        : isFoundInTags(intent.source) || inSource
+          ? await readIn(inSource ?? registry)
           : [read.manifests.get(key), read.stored]
+      let copyFrom: RepositoryState['copyFrom'] = inSource && 'source'
+      if (from && !inSource) {
+        copyFrom = 'target'
+        // A rollback to a version only the source registry has: copied, and its tag created here.
+        if (!source.unmatched && !found && !stored) {
+          ;[found, stored] = await readIn(from)
+          copyFrom = 'source'
+        }
+      }
       // ECR may serve an archived image's manifest or not (AWS does not say): its status decides.
       const archived = stored && stored.status !== 'ACTIVE' ? stored : undefined
       const sourceManifest =
@@ -82,6 +112,7 @@ export async function readStates(
         }),
         ...(sourceManifest && { sourceManifest }),
         ...(archived && { archived: archived.status }),
+        ...(copyFrom && { copyFrom }),
         ...(read.tags && { tags: read.tags }),
         ...(runWithdrawn.size > 0 && { withdrawnInRun: runWithdrawn }),
         ...(withdrawing.size > 0 && { withdrawing })
@@ -142,9 +173,10 @@ export async function readStatesWaiting(
   registry: StateRegistry,
   intents: readonly Intent[],
   waitMs: number,
-  effects: Effects
+  effects: Effects,
+  from?: SourceRegistry
 ): Promise<RepositoryState[]> {
-  let states = await readStates(registry, intents)
+  let states = await readStates(registry, intents, from)
   // A rollback's version was released long ago: it does not appear by waiting.
   const missing = () =>
     states.filter(
@@ -159,11 +191,13 @@ export async function readStatesWaiting(
         missing().map(
           async ({ repository, source }) =>
             source.unmatched ||
-            (await registry.getManifests(repository, [source.ref])).has(describeRef(source.ref))
+            (await (from ?? registry).getManifests(repository, [source.ref])).has(
+              describeRef(source.ref)
+            )
         )
       )
       if (!found.every(Boolean)) return false
-      states = await readStates(registry, intents)
+      states = await readStates(registry, intents, from)
       return missing().length === 0
     },
     waitMs,

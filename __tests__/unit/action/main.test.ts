@@ -8,10 +8,13 @@ import { jest } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { change, manifest, tagged } from '../../support/builders.js'
+import { change, copied, manifest, tagged, uri } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
 import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
+import type { RegistryOptions } from '../../../src/ecr/client.js'
+import type { CopyJob } from '../../../src/run/copy.js'
+import { CopyFailed, type CopyReport } from '../../../src/core/copy.js'
 
 const inputs: Record<string, string> = {}
 const outputs: Record<string, string> = {}
@@ -36,7 +39,29 @@ jest.unstable_mockModule('@actions/core', () => ({
 }))
 /** The registry the run reaches: repository `app`, set up afresh by each test. */
 let registry: MemoryRegistry
-jest.unstable_mockModule('../../../src/ecr/client.js', () => ({ createRegistry: () => registry }))
+/** With target-registry: the registry the run writes in (`registry` is then the source's). */
+let target: MemoryRegistry | undefined
+/** The roles assumed for the target: role, session name, STS region. */
+const roles: unknown[][] = []
+jest.unstable_mockModule('../../../src/ecr/client.js', () => ({
+  createRegistry: ({ names }: RegistryOptions) => (names?.target && target) || registry,
+  assumedRole: (...args: unknown[]) => void roles.push(args)
+}))
+/** The copier, stubbed (its own suite is unit/run/copy.test): each job, and what it answers. */
+const jobs: { from: MemoryRegistry; into: MemoryRegistry; job: CopyJob; dryRun: boolean }[] = []
+let copying: (job: CopyJob) => Promise<CopyReport>
+jest.unstable_mockModule('../../../src/run/copy.js', () => ({
+  uploadTurns: () => 'one part at a time',
+  copyImage: (
+    from: MemoryRegistry,
+    into: MemoryRegistry,
+    job: CopyJob,
+    { dryRun }: { dryRun: boolean }
+  ) => {
+    jobs.push({ from, into, job, dryRun })
+    return copying(job)
+  }
+}))
 const { onCancel } = await import('../../../src/run/execute.js')
 const { run } = await import('../../../src/action/main.js')
 
@@ -65,6 +90,9 @@ beforeEach(() => {
   written.length = 0
   process.exitCode = undefined
   holding()
+  target = undefined
+  roles.length = 0
+  jobs.length = 0
   Object.assign(inputs, { repository: 'app', convention: 'environments' })
 })
 afterEach(() => {
@@ -277,6 +305,66 @@ describe('run()', () => {
       })
     ])
     expect(summaryText()).toContain('(dry run: nothing was written)')
+  })
+})
+
+describe('run() with a target registry', () => {
+  const TARGET = '210987654321.dkr.ecr.eu-west-1.amazonaws.com'
+  const ROLE = 'arn:aws:iam::210987654321:role/promoter'
+  beforeEach(() => {
+    onRelease()
+    Object.assign(inputs, { 'target-registry': TARGET, 'target-role-to-assume': ROLE })
+    inputs['fail-on-severity'] = 'HIGH'
+    registry.facts[build.digest] = { scan: { status: 'COMPLETE', findings: [] } }
+    target = memoryRegistry({ tags: { app: tagged('v1.0.0=c production=c') } })
+  })
+
+  it('gates the image in the source, copies it, then writes every tag and the build tag in the target', async () => {
+    const { repository, ...report } = copied('app')
+    copying = () => Promise.resolve(report)
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(registry.log.filter((call) => /^scan /.test(call))).not.toEqual([])
+    expect(target?.log.filter((call) => /^(scan|put) /.test(call))).toEqual([
+      'put app:sha-bbbbbbb=b',
+      'put app:v1.1.0=b',
+      'put app:production=b'
+    ])
+    expect(writes()).toEqual([])
+    expect(jobs).toEqual([
+      {
+        from: registry,
+        into: target,
+        job: { repository, manifest: build, from: `${uri('app')}@${build.digest}`, to: TARGET },
+        dryRun: false
+      }
+    ])
+    expect(roles).toEqual([[ROLE, 'ecr-promote-run', 'us-east-1']])
+    expect(JSON.parse(outputs.json ?? '[]')[0].copy).toMatchObject({
+      blobs: { copied: 3, present: 4 }
+    })
+    expect(summaryText()).toContain('app: copied 3 of 7 blobs (41.2 MiB)')
+  })
+
+  it('in a dry run, says what the copier would copy, and writes in neither registry', async () => {
+    inputs['dry-run'] = 'true'
+    copying = () => Promise.resolve(copied('app'))
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(jobs.map(({ dryRun }) => dryRun)).toEqual([true])
+    expect([...writes(), ...(target?.log.filter((call) => /^put /.test(call)) ?? [])]).toEqual([])
+    expect(summaryText()).toContain('app: would copy 3 of 7 blobs (41.2 MiB)')
+  })
+
+  it('writes no tag when a copy fails, and fails with what the copier says it left', async () => {
+    const said = `blob sha256:1 does not match its digest; no tag was written; 3 blobs, 0 untagged manifests copied stay in ${TARGET}`
+    copying = () => Promise.reject(new CopyFailed(said, copied('app')))
+    await run()
+    expect(process.exitCode).toBe(1)
+    expect([...writes(), ...(target?.log.filter((call) => /^put /.test(call)) ?? [])]).toEqual([])
+    expect(annotations).toEqual([`error: ${said}`])
+    expect(JSON.parse(outputs.changes ?? '')).toEqual([])
+    expect(summaryText()).toContain('Nothing was written.')
   })
 })
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { jest } from '@jest/globals'
 import {
   change as changed,
+  copied,
   fakeDigest,
   fakeDigests,
   lifecycleOutcome,
@@ -179,6 +180,15 @@ describe('report', () => {
       'the images a prune deleted',
       { prune: [pruned(true)] },
       ['# api: deleted 1 release images (0 B)']
+    ],
+    [
+      'what a run copied into the target, and what a dry run would',
+      { copies: [copied('api'), copied('worker', { dryRun: true })] },
+      [
+        '# Copied',
+        `- api: copied 3 of 7 blobs (41.2 MiB), 4 manifests, 2 referrers from 123456789012.dkr.ecr.us-east-1.amazonaws.com/api@${build} in 12.4 s`,
+        `- worker: would copy 3 of 7 blobs (41.2 MiB), 4 manifests, 2 referrers from 123456789012.dkr.ecr.us-east-1.amazonaws.com/worker@${build}`
+      ]
     ],
     [
       'an archived image a dry run would restore',

@@ -111,6 +111,20 @@ describe('readInputs', () => {
     "require-signature 'gpg' is not one of off, managed, cosign",
     "restore-timeout 'soon' is not a duration: use a number with s, m or h, such as 15m or 1h",
     "allow-withdrawn 'yes' is not true or false",
+    // Neither a registry host nor an account: a scheme, a repository, a tag, FIPS and dual-stack hosts, ECR Public, 11 digits.
+    ...[
+      'https://210987654321.dkr.ecr.us-east-1.amazonaws.com',
+      '210987654321.dkr.ecr.us-east-1.amazonaws.com/app',
+      '210987654321.dkr.ecr.us-east-1.amazonaws.com:v1',
+      '210987654321.dkr.ecr-fips.us-east-1.amazonaws.com',
+      '210987654321.dkr-ecr.us-east-1.on.aws',
+      'public.ecr.aws',
+      '21098765432'
+    ].map(
+      (value) =>
+        `target-registry '${value}' is neither an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com) nor a 12-digit account id`
+    ),
+    "target-role-to-assume 'promoter' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
     // Which dates are none is parseMoment's rule (history.test.ts); here, that readInputs says so.
     ...['2026-02-30', '2026-11-19 15:00'].map(
       (date) =>
@@ -133,7 +147,9 @@ describe('readInputs', () => {
       'a status event that would apply a lifecycle policy | event=status lifecycle=apply |  | event status never writes, so it cannot apply a lifecycle policy: use lifecycle: check, or event: lifecycle',
       "deployments that are neither off nor on | deployments=true github-token=token | GITHUB_REPOSITORY=acme/shop | deployments 'true' is not off or on",
       'deployments on without a token | deployments=on | GITHUB_REPOSITORY=acme/shop | deployments: on needs a GitHub token: leave github-token at its default (the workflow token, with permissions deployments: write)',
-      'deployments on outside a runner | deployments=on github-token=token |  | deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets'
+      'deployments on outside a runner | deployments=on github-token=token |  | deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets',
+      "a target-registry with a line break, escaped | target-registry=2109\\n87654321 |  | target-registry '2109\\n87654321' is neither an ECR registry host",
+      'a role without a target | target-role-to-assume=arn:aws:iam::210987654321:role/promoter |  | target-role-to-assume needs target-registry: the role is assumed for the target registry only'
     )
   )('rejects %s', (_name, inputs, env, message) => {
     expect(() => withInputs({ repository: 'app', ...pairs(inputs) }, pairs(env))).toThrow(message)
@@ -164,13 +180,32 @@ describe('readInputs', () => {
       'allow-withdrawn true | allow-withdrawn=true |  | {"allowWithdrawn":true}',
       'allow-withdrawn false | allow-withdrawn=false |  | {"allowWithdrawn":false}',
       'event status with lifecycle check | event=status lifecycle=check |  | {"trigger":{"event":"status"},"lifecycle":"check"}',
-      'the prune limits as numbers | keep-minor-versions=3 prune-older-than=0 |  | {"prune":{"keepMinorVersions":3,"olderThanDays":0}}'
+      'the prune limits as numbers | keep-minor-versions=3 prune-older-than=0 |  | {"prune":{"keepMinorVersions":3,"olderThanDays":0}}',
+      'a target registry host | target-registry=210987654321.dkr.ecr.us-east-1.amazonaws.com |  | {"target":{"account":"210987654321","region":"us-east-1","host":"210987654321.dkr.ecr.us-east-1.amazonaws.com"}}',
+      'a target registry host in China | target-registry=210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn |  | {"target":{"account":"210987654321","region":"cn-north-1","host":"210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn"}}',
+      'a target account, in the source region, with a role | target-registry=210987654321 target-role-to-assume=arn:aws-cn:iam::210987654321:role/ci/promoter |  | {"target":{"account":"210987654321","region":"eu-west-1","host":"210987654321.dkr.ecr.eu-west-1.amazonaws.com","roleArn":"arn:aws-cn:iam::210987654321:role/ci/promoter"}}',
+      'a target account of the source in another region | registry-id=123456789012 target-registry=123456789012.dkr.ecr.us-east-1.amazonaws.com |  | {"target":{"account":"123456789012","region":"us-east-1"}}'
     )
   )('reads %s', (_name, given, env, read) => {
     expect(withInputs({ repository: 'app', ...pairs(given) }, pairs(env))).toMatchObject(
       JSON.parse(read) as object
     )
   })
+
+  it.each(['123456789012', ECR])(
+    'reads a target-registry %s that is the source registry as in place, with a notice',
+    (given) => {
+      const inputs = withInputs({
+        repository: 'app',
+        'registry-id': '123456789012',
+        'target-registry': given
+      })
+      expect(inputs.target).toBeUndefined()
+      expect(inputs.notices).toEqual([
+        `target-registry ${given} is the source registry: the tags are written in place`
+      ])
+    }
+  )
 
   it('requires a repository', () => {
     expect(() => withInputs({})).toThrow('repository is required: name at least one ECR repository')

@@ -15,6 +15,7 @@ import {
   undoTarget,
   versionsLeft,
   withdrawnVersions,
+  withSourceTag,
   type RepositoryPlan,
   type RepositoryState,
   type Step
@@ -150,6 +151,30 @@ describe('planning', () => {
     const convention = registry.startsWith('app-') ? channels : environments
     const { steps } = planOf(intentFor(triggerOf(trigger), { convention }), registry)
     expect(steps.find(({ write, kind }) => !write && kind !== 'version')?.note).toBe(note)
+  })
+})
+
+describe('with a target registry', () => {
+  /** The source registry holds the build (b) and version 1.0.0 (d); the rows give the target's tags. */
+  const inSource = tagged('sha-a1b2c3d=b v1.0.0=d')
+
+  it.each(
+    rows(
+      'a release writes the build tag in the target too | release 1.0.0 |  | sha-a1b2c3d:->b v1.0.0:->b production:->b',
+      'a re-run changes nothing | release 1.0.0 | sha-a1b2c3d=b v1.0.0=b production=b | sha-a1b2c3d:b>b skip v1.0.0:b>b skip production:b>b skip',
+      'a promotion writes the build tag and the pointer | promote staging | staging=c | sha-a1b2c3d:->b staging:c>b',
+      'a push that writes no tag copies nothing | push feature |  | ',
+      'a rollback to a version the target has, as in place | rollback 1.0.0 | v1.0.0=d v1.1.0=c production=c | withdrawn-1.1.0:->c v1.0.0:d>d skip production:c>d',
+      'a rollback to a version only the source has creates its tag with the pointer | rollback 1.0.0 | v1.1.0=c production=c | withdrawn-1.1.0:->c v1.0.0:->d production:c>d'
+    )
+  )('%s', (_name, trigger, target, expected) => {
+    const intent = withSourceTag(intentFor(triggerOf(trigger)))
+    const state = stateFor(intent, target)
+    const { ref } = state.source
+    const sourceManifest = state.sourceManifest ?? ('tag' in ref ? inSource[ref.tag] : undefined)
+    expect(
+      steps(planRepository(intent, { ...state, ...(sourceManifest && { sourceManifest }) }))
+    ).toBe(expected)
   })
 })
 

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ECRClient, RepositoryNotFoundException } from '@aws-sdk/client-ecr'
+import { ECRClient, ECRServiceException, RepositoryNotFoundException } from '@aws-sdk/client-ecr'
 import { mockClient } from 'aws-sdk-client-mock'
 import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { CLI_MESSAGES } from '../../../src/cli/messages.js'
 import { cli } from '../../../src/cli/cli.js'
-import { createRegistry } from '../../../src/ecr/client.js'
+import { createRegistry, type RegistryOptions } from '../../../src/ecr/client.js'
 import { readInputs } from '../../../src/core/inputs.js'
 import { derive } from '../../../src/core/derive.js'
 import { builtInConvention } from '../../../src/core/conventions.js'
@@ -64,8 +64,8 @@ async function inEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise
 }
 
 /** What describing a repository in eu-west-1 fails with, as `messages` say it. */
-const describeFails = (messages: Messages, registryId?: string) =>
-  createRegistry({ region: 'eu-west-1', messages, ...(registryId && { registryId }) })
+const describeFails = (messages: Messages, options: Partial<RegistryOptions> = {}) =>
+  createRegistry({ region: 'eu-west-1', messages, ...options })
     .describeRepository('api')
     .then(
       () => 'no error',
@@ -88,6 +88,30 @@ const inputsOf = (region: string, messages: Messages) =>
     messages
   )
 
+/** What describing api fails with when ECR answers every call with `error`. */
+async function answeredWith(
+  error: Error,
+  messages: Messages,
+  options: Partial<RegistryOptions> = {}
+): Promise<string> {
+  const ecr = mockClient(ECRClient)
+  ecr.onAnyCommand().rejects(error)
+  try {
+    return await describeFails(messages, options)
+  } finally {
+    ecr.restore()
+  }
+}
+
+const denied = (account: string) =>
+  new ECRServiceException({
+    name: 'AccessDeniedException',
+    $fault: 'client',
+    $metadata: {},
+    message: `User: arn:aws:sts::123456789012:assumed-role/ci/run is not authorized to perform: ecr:DescribeRepositories on resource: arn:aws:ecr:eu-west-1:${account}:repository/api`
+  })
+const target = { registryId: '210987654321', names: { target: true as const } }
+
 const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] = [
   [
     'no credentials at all',
@@ -109,23 +133,40 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
   ],
   [
     'a repository that is not there',
-    async (messages) => {
-      const ecr = mockClient(ECRClient)
-      ecr.onAnyCommand().rejects(
+    (messages) =>
+      answeredWith(
         new RepositoryNotFoundException({
           message:
             "The repository with name 'api' does not exist in the registry with id '123456789012'",
           $metadata: {}
-        })
-      )
-      try {
-        return await describeFails(messages)
-      } finally {
-        ecr.restore()
-      }
-    },
+        }),
+        messages
+      ),
     /^repository api not found in account 123456789012, region eu-west-1: check --repository, --registry-id and --region/,
     /^repository api not found in registry 123456789012 \(eu-west-1\): check the repository, registry-id and region inputs$/
+  ],
+  [
+    'access denied in the source registry, whose account ECR names',
+    (messages) => answeredWith(denied('123456789012'), messages),
+    /^access denied: the credentials lack the IAM permission ecr:DescribeRepositories on repository api in 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to these credentials \(--profile\) \(User: /,
+    /^access denied: the credentials lack the IAM permission ecr:DescribeRepositories on repository api in 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the workflow's role \(User: /
+  ],
+  [
+    'access denied in the target registry',
+    (messages) => answeredWith(denied('210987654321'), messages, target),
+    /ecr:DescribeRepositories on repository api in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the --target-role-to-assume role/,
+    /ecr:DescribeRepositories on repository api in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the target-role-to-assume role/
+  ],
+  [
+    'a target repository that is not there',
+    (messages) =>
+      answeredWith(
+        new RepositoryNotFoundException({ message: 'not there', $metadata: {} }),
+        messages,
+        target
+      ),
+    /^repository api not found in the target registry 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: create it there .*--target-registry$/,
+    /^repository api not found in the target registry 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: create it there .*the target-registry input$/
   ],
   [
     'no region',

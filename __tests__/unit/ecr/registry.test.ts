@@ -42,7 +42,9 @@ import { rejection } from '../../support/harness.js'
 
 const ecr = mockClient(ECRClient)
 const registry = () =>
-  new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES, '123456789012')
+  new Registry(new ECRClient({ region: 'us-east-1' }), ACTION_MESSAGES, {
+    registryId: '123456789012'
+  })
 const metadata = { $metadata: {} }
 
 const body =
@@ -801,7 +803,7 @@ describe('Registry refuses a partial answer, and explains a failure', () => {
         operation,
         denied(operation),
         new RegExp(
-          `^access denied: the credentials lack the IAM permission ecr:${operation} on repository app \\(User: arn`
+          `^access denied: the credentials lack the IAM permission ecr:${operation} on repository app in 123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com: grant it to the workflow's role \\(User: arn`
         )
       )
     ),

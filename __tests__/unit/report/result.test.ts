@@ -1,6 +1,14 @@
 import type { LifecycleOutcome } from '../../../src/run/cleanup.js'
 import { cleanupFailure, jsonOutput, preview } from '../../../src/report/result.js'
-import { hold, lifecycleOutcome, manifest, plan, result, write } from '../../support/builders.js'
+import {
+  copied,
+  hold,
+  lifecycleOutcome,
+  manifest,
+  plan,
+  result,
+  write
+} from '../../support/builders.js'
 
 const [build, old] = [manifest('b'), manifest('c')]
 
@@ -98,5 +106,21 @@ describe('jsonOutput', () => {
       'created-at': '2026-11-10T00:00:00.000Z',
       digest: old.digest
     })
+  })
+
+  it('gives a repository copied into the target its copy; one not copied none', () => {
+    const json = jsonOutput(
+      result({ repositories: ['api', 'worker'], copies: [copied('api', { warnings: ['kept'] })] })
+    )
+    expect(json.map((entry) => entry.copy)).toEqual([
+      {
+        from: `123456789012.dkr.ecr.us-east-1.amazonaws.com/api@${build.digest}`,
+        blobs: { copied: 3, present: 4 },
+        bytes: 43_201_331,
+        manifests: 4,
+        referrers: 2
+      },
+      undefined
+    ])
   })
 })

@@ -1,4 +1,14 @@
-import { leftToUndo, putBack, type JournalEntry, type Undo } from '../../../src/run/journal.js'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  fileJournal,
+  leftToUndo,
+  putBack,
+  readJournal,
+  type JournalEntry,
+  type Undo
+} from '../../../src/run/journal.js'
 import { fakeDigests } from '../../support/builders.js'
 import { memoryRegistry } from '../../support/memory-registry.js'
 
@@ -70,6 +80,23 @@ describe('leftToUndo', () => {
     expect(leftToUndo(entries)).toEqual({
       registry: { registryId: '123456789012', region: 'eu-west-1' },
       undos
+    })
+  })
+
+  it('gives an undo the target registry a run wrote in, and the role it assumed there, from the file', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ecr-promote-journal-')), 'journal')
+    const target = {
+      registryId: '210987654321',
+      region: 'us-east-1',
+      host: '210987654321.dkr.ecr.us-east-1.amazonaws.com',
+      roleArn: 'arn:aws:iam::210987654321:role/promoter'
+    }
+    const journal = fileJournal(path, 'ecr-promote undo')
+    journal.note({ note: 'registry', ...target })
+    journal.note(write('production', true, before))
+    expect(leftToUndo(readJournal(path))).toEqual({
+      registry: target,
+      undos: [undo('production', true, before)]
     })
   })
 })
