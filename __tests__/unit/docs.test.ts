@@ -40,6 +40,8 @@ interface Workflow {
 }
 
 interface Statement {
+  readonly Sid?: string
+  readonly Principal?: unknown
   readonly Action: string | string[]
   readonly Resource?: string | string[]
   readonly Condition?: Record<string, Record<string, unknown>>
@@ -98,16 +100,13 @@ async function actionYml(): Promise<{ inputs: string[]; outputs: string[] }> {
   return { inputs: Object.keys(action.inputs), outputs: Object.keys(action.outputs) }
 }
 
-/** `DescribeRepositoriesCommand` imported from the SDK in src/ecr/registry.ts → `ecr:DescribeRepositories`. */
+/** The IAM action each call of src/ecr/registry.ts names for a denial (`this.call('DescribeRepositories', …)` → `ecr:DescribeRepositories`). */
 async function ecrActionsTheCodeCalls(): Promise<string[]> {
   const source = await read('src/ecr/registry.ts')
-  const imports = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-ecr'/.exec(source)?.[1] ?? ''
-  return imports
-    .split(',')
-    .map((name) => name.trim().replace(/^type\s+/, ''))
-    .filter((name) => /^[A-Z]\w*Command$/.test(name))
-    .map((name) => `ecr:${name.slice(0, -'Command'.length)}`)
-    .sort()
+  const names = [...source.matchAll(/\b(?:call|explain)\((?:\s*\w+,)?\s*'(\w+)'/g)].map(
+    ([, name]) => `ecr:${name}`
+  )
+  return [...new Set(names)].sort()
 }
 
 const actionsOf = (policy: Policy): string[] =>
@@ -132,17 +131,35 @@ const PUSH_ACTIONS = [
   'ecr:BatchGetImage'
 ]
 
-/** A role's ECR permissions policy (not a trust policy): the build role's uploads layers. */
-async function policies(): Promise<
-  { where: string; kind: 'build' | 'promotion'; policy: Policy }[]
-> {
-  return (await documents('json')).flatMap(({ where, document }) => {
-    if (!isPolicy(document)) return []
-    const actions = actionsOf(document)
-    if (!actions.some((action) => action.startsWith('ecr:'))) return []
-    const kind = actions.includes('ecr:InitiateLayerUpload') ? 'build' : 'promotion'
-    return [{ where, kind, policy: document }]
-  })
+/** What only a copy into another registry calls: the target's uploads, the source's download URLs. */
+const COPY_ACTIONS = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:CompleteLayerUpload',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart'
+]
+
+/** Every documented statement that grants ECR actions, with where it is. */
+async function ecrStatements(): Promise<{ where: string; statement: Statement }[]> {
+  return (await documents('json')).flatMap(({ where, document }) =>
+    isPolicy(document)
+      ? document.Statement.filter((statement) =>
+          actionsOf({ Statement: [statement] }).some((action) => action.startsWith('ecr:'))
+        ).map((statement) => ({ where, statement }))
+      : []
+  )
+}
+
+/** The sorted ECR actions of the statements named, wherever the docs show them. */
+async function actionsOfSids(...sids: string[]): Promise<string[]> {
+  const named = (await ecrStatements()).filter(({ statement }) =>
+    sids.includes(statement.Sid ?? '')
+  )
+  expect([...new Set(named.map(({ statement }) => statement.Sid))].sort()).toEqual([...sids].sort())
+  return [
+    ...new Set(named.flatMap(({ statement }) => actionsOf({ Statement: [statement] })))
+  ].sort()
 }
 
 /** Expects `actual` to be `expected`, naming where in the docs a difference is. */
@@ -309,20 +326,37 @@ describe('documented commands', () => {
 })
 
 describe('documented IAM policies', () => {
-  it('lists exactly the ECR actions src/ecr/registry.ts calls in every promotion-role policy', async () => {
+  it('grants exactly the ECR actions src/ecr/registry.ts calls, in place and across accounts', async () => {
     const called = await ecrActionsTheCodeCalls()
-    expect(called).toEqual(expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage']))
-    const promotion = (await policies()).filter(({ kind }) => kind === 'promotion')
-    expect(promotion.length).toBeGreaterThan(0)
-    for (const { where, policy } of promotion) {
-      expectAt({ where }, { actions: [...new Set(actionsOf(policy))].sort() }, { actions: called })
+    expect(called).toEqual(expect.arrayContaining([...COPY_ACTIONS, 'ecr:PutImage']))
+    const inPlace = called.filter((action) => !COPY_ACTIONS.includes(action))
+    const tags = ['EcrPromote', 'EcrPromoteLifecycle', 'EcrPromoteGates']
+    expect(await actionsOfSids(...tags)).toEqual(inPlace)
+    const [sides, source, target] = await Promise.all([
+      actionsOfSids('EcrPromoteSource', 'EcrPromoteTarget', ...tags.slice(1)),
+      actionsOfSids('EcrPromoteSource'),
+      actionsOfSids('EcrPromoteTarget')
+    ])
+    expect(sides).toEqual(called)
+    // The source is only read (gates and restores aside); the target moves tags as in place.
+    expect(source).not.toContain('ecr:PutImage')
+    expect(target).toEqual(expect.arrayContaining(await actionsOfSids('EcrPromote')))
+    // A target repository's policy grants the run's role what the target role would have.
+    const granted = (await ecrStatements()).filter(({ statement }) => statement.Principal)
+    expect(granted.length).toBeGreaterThan(0)
+    for (const { where, statement } of granted) {
+      const actions = [...actionsOf({ Statement: [statement] })].sort()
+      expectAt({ where }, { actions }, { actions: target })
     }
   })
 
   it('gives the build role the push actions, and ecr:GetAuthorizationToken on *', async () => {
-    const build = (await policies()).filter(({ kind }) => kind === 'build')
+    const build = (await documents('json'))
+      .map(({ document }) => document)
+      .filter(isPolicy)
+      .filter((policy) => actionsOf(policy).includes('ecr:GetAuthorizationToken'))
     expect(build.length).toBeGreaterThan(0)
-    for (const { policy } of build) {
+    for (const policy of build) {
       expect(actionsOf(policy)).toEqual(expect.arrayContaining(PUSH_ACTIONS))
       const login = policy.Statement.filter((s) =>
         (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('ecr:GetAuthorizationToken')

@@ -1,8 +1,8 @@
-export const id = 437;
-export const ids = [437];
+export const id = 930;
+export const ids = [930];
 export const modules = {
 
-/***/ 2437:
+/***/ 3930:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -13,24 +13,24 @@ __webpack_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: TEMPLATE_VARIABLES
 
-// EXTERNAL MODULE: ../main/node_modules/ajv/dist/ajv.js
-var ajv = __webpack_require__(703);
-// EXTERNAL MODULE: ../main/node_modules/yaml/dist/index.js
-var dist = __webpack_require__(3439);
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var ajv = __webpack_require__(2463);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __webpack_require__(8815);
 ;// CONCATENATED MODULE: ./convention.schema.json
 const convention_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/ecr-promote/ecr-promote/blob/v1/convention.schema.json","title":"ecr-promote convention","description":"Which tags ecr-promote derives for each trigger. Templates use {sha}, {sha7} or {sha:N}, {branch}, {service}, {version}, {major}, {minor}, {patch}, {prerelease}, {build}, {run_number}, {date} and, in promotions, {environment}.","type":"object","additionalProperties":false,"required":["build-tag","version-tag"],"properties":{"$schema":{"type":"string"},"name":{"type":"string","minLength":1,"description":"A name for logs and errors."},"build-tag":{"$ref":"#/definitions/template","description":"The tag CI pushes for every build, such as sha-{sha7}: the image every push, release and promotion starts from. {date}, {run_number} and {build} are the build run\'s own values: a later run finds the build by the tag\'s other parts, which must hold {sha} or {sha7}."},"version-tag":{"type":"string","pattern":"^[A-Za-z0-9._-]*\\\\{version\\\\}[A-Za-z0-9._-]*$","description":"How a version appears as a tag, such as v{version}: {version} once, no other variable. Used to find released versions and rollback targets."},"rollback":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$","description":"The deploy pointer tag a rollback re-points, such as production. Without it, the convention has no rollback."},"withdrawn-tag":{"type":"string","pattern":"^[A-Za-z0-9._-]*\\\\{version\\\\}[A-Za-z0-9._-]*$","description":"The mark a rollback puts on the image it rolls back from, such as withdrawn-{version}: {version} once, no other variable, and never a version tag. A release re-run, a forward or highest pointer and a rollback to previous never move to a withdrawn version. Default withdrawn-{version}."},"push":{"$ref":"#/definitions/rules","description":"Tags for a push to the default branch. A push to any other branch only checks that the build image exists."},"release":{"$ref":"#/definitions/rules","description":"Tags for a stable release."},"prerelease":{"$ref":"#/definitions/rules","description":"Tags for a prerelease (a SemVer prerelease, or GitHub\'s prerelease flag)."},"promote":{"type":"object","description":"Tags for a promotion, by environment name.","propertyNames":{"pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"additionalProperties":{"$ref":"#/definitions/rules"}},"cleanup":{"type":"object","additionalProperties":false,"description":"What the repository\'s lifecycle policy keeps and expires (the lifecycle input), and how many minor versions prune keeps. The convention\'s pointers (tags without a variable) are always kept.","properties":{"protect":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9._*-]{1,128}$"},"description":"Tags or * patterns whose images are kept forever, such as production or release-*."},"protect-releases":{"type":"boolean","description":"Keep every image that carries a version tag forever. Default true."},"keep-builds":{"type":"integer","minimum":1,"description":"How many of the newest build-tagged images to keep; older ones expire unless protected."},"expire-after-days":{"type":"integer","minimum":1,"description":"Days after its push that any other tagged image expires; also the age an image must have before prune deletes it."},"expire-untagged-after-days":{"type":"integer","minimum":1,"description":"Days after its push that an untagged image expires."},"keep-minor-versions":{"type":"integer","minimum":1,"description":"How many minor versions prune keeps (the highest patch of each)."}}},"gates":{"type":"object","additionalProperties":false,"description":"Which pointers the scan and signature gates guard (fail-on-severity, require-signature), and where a pointer\'s image must have been tested (require-tested).","properties":{"guard":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"description":"Pointer tags whose moves the scan and signature gates check, such as production."},"tested":{"type":"object","description":"By pointer: a tag, or a template with * (such as {version}-rc.*), that the image must carry before the pointer may move to it, such as production: staging.","propertyNames":{"pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"additionalProperties":{"type":"string","minLength":1,"pattern":"^(?:[A-Za-z0-9._*-]|\\\\{[a-z_][a-z0-9_]*(?::[1-9][0-9]*)?\\\\})+$"}}}},"deployments":{"type":"object","description":"By pointer: the GitHub environment whose deployment records (the deployments input) a move of that pointer creates, such as production: production. Rollback to a date reads them back.","propertyNames":{"pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"additionalProperties":{"type":"string","minLength":1,"maxLength":255,"pattern":"^[^\\\\u0000-\\\\u001f]+$"}}},"definitions":{"template":{"type":"string","minLength":1,"pattern":"^(?:[A-Za-z0-9._-]|\\\\{[a-z_][a-z0-9_]*(?::[1-9][0-9]*)?\\\\})+$"},"rules":{"type":"array","description":"One tag a rule, each rendering its own tag. ECR allows 1,000 tags per image, one of them the build tag: at most 999 rules.","maxItems":999,"items":{"oneOf":[{"$ref":"#/definitions/template"},{"type":"object","additionalProperties":false,"required":["tag"],"properties":{"tag":{"$ref":"#/definitions/template"},"kind":{"enum":["plain","version","forward","highest"],"description":"plain: points at the run\'s image. version: created once, never moved. forward: a deploy pointer that never moves to a lower version. highest: moves only when the version is the highest stable one in its line (all versions; {major}; {major}.{minor})."},"optional":{"type":"boolean","description":"Write this tag only when the run has every value its template needs (say {version} on a promotion); otherwise that is an error."}}}]}}}}');
 // EXTERNAL MODULE: ./src/core/derive.ts
-var derive = __webpack_require__(9310);
+var derive = __webpack_require__(3868);
 // EXTERNAL MODULE: ./src/core/convention.ts
-var core_convention = __webpack_require__(3478);
+var core_convention = __webpack_require__(6296);
 // EXTERNAL MODULE: ./src/core/model.ts
-var model = __webpack_require__(2924);
+var model = __webpack_require__(4146);
 // EXTERNAL MODULE: ./src/core/tags.ts
-var tags = __webpack_require__(904);
+var tags = __webpack_require__(2766);
 // EXTERNAL MODULE: ./src/core/problems.ts
-var core_problems = __webpack_require__(2373);
+var core_problems = __webpack_require__(536);
 // EXTERNAL MODULE: ./src/core/version.ts
-var version = __webpack_require__(725);
+var version = __webpack_require__(3323);
 ;// CONCATENATED MODULE: ./src/core/convention-file.ts
 /** A convention file: parsed (YAML or JSON), checked against the schema and the rules of tags. */
 
