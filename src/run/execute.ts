@@ -615,6 +615,15 @@ async function prepare(
   intents: readonly Intent[]
 ) {
   let gatesTook = 0
+  /** The plans by the registry their image is in: the source's, but a rollback's version the target holds. */
+  const imagesIn = (states: readonly RepositoryState[], plans: readonly RepositoryPlan[]) => {
+    const inTarget = (plan: RepositoryPlan) =>
+      states[plans.indexOf(plan)]?.copyFrom === 'target'
+    return [
+      [source, plans.filter((plan) => !inTarget(plan))],
+      [registry, plans.filter(inTarget)]
+    ] as const
+  }
   const readPlanAndGate = async () => {
     const states = await host.group('Read the registry', () =>
       readStatesWaiting(
@@ -631,8 +640,14 @@ async function prepare(
       return Promise.resolve(planned)
     })
     const gated = effects.clock()
-    const gates = await host.group('Gates', () =>
-      checkGates(source, convention, plans, inputs.gates, effects)
+    const gates = await host.group('Gates', async () =>
+      (
+        await Promise.all(
+          imagesIn(states, plans).map(([where, held]) =>
+            checkGates(where, convention, held, inputs.gates, effects)
+          )
+        )
+      ).flat()
     )
     gatesTook = effects.clock() - gated
     return { states, plans, gates, problems: gateProblems(gates) }
@@ -645,8 +660,15 @@ async function prepare(
   }
   let restores: RestoreOutcome[] = []
   if (ready.problems.length === 0 && ready.plans.some(({ archived }) => archived)) {
-    restores = await host.group('Restore archived images', () =>
-      restoreArchived(source, ready.plans, inputs.dryRun, inputs.restoreTimeout, effects)
+    const { states, plans } = ready
+    restores = await host.group('Restore archived images', async () =>
+      (
+        await Promise.all(
+          imagesIn(states, plans).map(([where, held]) =>
+            restoreArchived(where, held, inputs.dryRun, inputs.restoreTimeout, effects)
+          )
+        )
+      ).flat()
     )
     const late = restoreProblems(restores, inputs.restoreTimeout.text)
     if (late.length > 0) ready = { ...ready, problems: late }

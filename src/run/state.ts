@@ -82,11 +82,23 @@ export async function readStates(
           where.storedImage(intent.repository, source.ref)
         ])
       const inSource = from && intent.event !== 'rollback' ? from : undefined
-      let [found, stored] = source.unmatched
-        ? []
-        : isFoundInTags(intent.source) || inSource
-          ? await readIn(inSource ?? registry)
-          : [read.manifests.get(key), read.stored]
+      const proofs = proofTags(intent)
+      // The tested-image rule is a gate: judged where the image was built and tested.
+      const provenIn = inSource && proofs.length > 0 ? inSource : undefined
+      const readImage = async (): Promise<[Manifest | undefined, StoredImage | undefined]> =>
+        source.unmatched
+          ? [undefined, undefined]
+          : isFoundInTags(intent.source) || inSource
+            ? readIn(inSource ?? registry)
+            : [read.manifests.get(key), read.stored]
+      const [image, proven] = await Promise.all([
+        readImage(),
+        provenIn?.getManifests(
+          intent.repository,
+          proofs.map((tag) => ({ tag }))
+        ) ?? read.manifests
+      ])
+      let [found, stored] = image
       let copyFrom: RepositoryState['copyFrom'] = inSource && 'source'
       if (from && !inSource) {
         copyFrom = 'target'
@@ -107,9 +119,7 @@ export async function readStates(
         mutability: read.mutability,
         source,
         current: targetManifests(intent, read.manifests),
-        ...(proofTags(intent).length > 0 && {
-          proofs: digestsOf(proofTags(intent), read.manifests)
-        }),
+        ...(proofs.length > 0 && { proofs: digestsOf(proofs, proven) }),
         ...(sourceManifest && { sourceManifest }),
         ...(archived && { archived: archived.status }),
         ...(copyFrom && { copyFrom }),

@@ -356,6 +356,35 @@ describe('run() with a target registry', () => {
     expect(summaryText()).toContain('app: would copy 3 of 7 blobs (41.2 MiB)')
   })
 
+  it('judges the tested-image rule in the source, where staging carries the build', async () => {
+    holding('staging=b', {
+      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
+    })
+    inputs['require-tested'] = 'true'
+    copying = () => Promise.resolve(copied('app'))
+    await run()
+    expect(annotations).toEqual([])
+    expect(target?.tags('app')).toMatchObject({ production: build.digest })
+  })
+
+  it('gates a rollback to a version the target holds in the target, and copies nothing', async () => {
+    onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
+    Object.assign(inputs, { event: 'rollback', version: '1.0.0' })
+    target = memoryRegistry({
+      tags: { app: tagged('v1.0.0=c v1.1.0=b production=b') },
+      facts: { [old.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
+    })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(registry.log.filter((call) => /^scan /.test(call))).toEqual([])
+    expect(target.log.filter((call) => /^scan /.test(call))).toEqual(['scan app c'])
+    expect(target.log.filter((call) => /^put /.test(call)).sort()).toEqual([
+      'put app:production=c',
+      'put app:withdrawn-1.1.0=b'
+    ])
+    expect(jobs).toEqual([])
+  })
+
   it('writes no tag when a copy fails, and fails with what the copier says it left', async () => {
     const said = `blob sha256:1 does not match its digest; no tag was written; 3 blobs, 0 untagged manifests copied stay in ${TARGET}`
     copying = () => Promise.reject(new CopyFailed(said, copied('app')))
