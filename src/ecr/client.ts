@@ -4,7 +4,6 @@
  * method per ECR call, each naming the IAM action it needs, and refusing any partial answer.
  */
 import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr'
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers'
 import { Registry, type RegistryNames } from './registry.js'
 import type { Messages } from '../core/messages.js'
 
@@ -52,20 +51,34 @@ export interface RegistryOptions {
   readonly names?: RegistryNames
 }
 
+/** What the SDK asks for credentials, again before they expire. */
+type CredentialsProvider = Extract<
+  NonNullable<ECRClientConfig['credentials']>,
+  (...args: never[]) => unknown
+>
+
 /**
  * The credentials of a role assumed from the run's own (the SDK's default chain). The client asks
  * for them again within 5 minutes of their expiry, so a run longer than the session (a chained
  * role's lasts at most an hour) goes on with fresh ones.
  */
-export const assumedRole = (
+export function assumedRole(
   roleArn: string,
   sessionName: string,
   region: string
-): ECRClientConfig['credentials'] =>
-  fromTemporaryCredentials({
-    params: { RoleArn: roleArn, RoleSessionName: sessionName },
-    clientConfig: { region }
-  })
+): CredentialsProvider {
+  // Loaded on the first call: a run without a target role never parses the STS provider.
+  let provider: Promise<CredentialsProvider> | undefined
+  return async (options) => {
+    provider ??= import('@aws-sdk/credential-providers').then(({ fromTemporaryCredentials }) =>
+      fromTemporaryCredentials({
+        params: { RoleArn: roleArn, RoleSessionName: sessionName },
+        clientConfig: { region }
+      })
+    )
+    return (await provider)(options)
+  }
+}
 
 /** The one place that builds the SDK client: region, user agent, retries and timeouts. */
 export function createRegistry({
