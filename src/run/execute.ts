@@ -617,8 +617,7 @@ async function prepare(
   let gatesTook = 0
   /** The plans by the registry their image is in: the source's, but a rollback's version the target holds. */
   const imagesIn = (states: readonly RepositoryState[], plans: readonly RepositoryPlan[]) => {
-    const inTarget = (plan: RepositoryPlan) =>
-      states[plans.indexOf(plan)]?.copyFrom === 'target'
+    const inTarget = (plan: RepositoryPlan) => states[plans.indexOf(plan)]?.copyFrom === 'target'
     return [
       [source, plans.filter((plan) => !inTarget(plan))],
       [registry, plans.filter(inTarget)]
