@@ -7,12 +7,16 @@
  * the bundle, the two accounts, the credentials and the real bytes.
  */
 import { MIB } from '../support/standin/layers.mjs'
+import { clientFor } from '../support/harness.js'
 import {
   blobImage,
   blobMultiArchImage,
   cosignSignature,
+  multiArchImage,
   pushImage,
-  referrerOf
+  referrerOf,
+  seedImage,
+  tagsByDigest
 } from '../support/images.mjs'
 import { runAction, type RunResult } from '../support/run-action.mjs'
 import {
@@ -85,7 +89,7 @@ interface CopyJson {
 }
 const copyOf = (run: RunResult) => (JSON.parse(run.outputs.json ?? '[]') as CopyJson[])[0]
 
-/** Calls made from now on: `since()` lists them. */
+/** From now on: the calls of an operation made since. */
 function mark(standIn: StandIn) {
   const from = standIn.control.calls.length
   return (operation: string) =>
@@ -167,14 +171,8 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
         const size = 64 * MIB + 4321
         const image = await build(registry, '1.0.0', blobImage('big', { layerSize: size }))
         const since = mark(standIn)
-        const run = await runAction({
-          ...releaseOf(standIn, '1.0.0'),
-          env: {
-            ...releaseOf(standIn, '1.0.0').env,
-            ...(process.env.XMM && { MALLOC_MMAP_THRESHOLD_: process.env.XMM }),
-            NODE_OPTIONS: PEAK
-          }
-        })
+        const options = releaseOf(standIn, '1.0.0')
+        const run = await runAction({ ...options, env: { ...options.env, NODE_OPTIONS: PEAK } })
         expectExit(run, 0, 'release of a 64 MiB layer')
         const parts = since('UploadLayerPart')
           .map(({ input }) => [input.partFirstByte, input.partLastByte - input.partFirstByte + 1])
@@ -188,7 +186,10 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
         expect(content(inB(standIn)).blobs).toEqual(content(standIn.control.snapshot(REPO)).blobs)
         expect(tagsOf(inB(standIn)).production).toBe(image.digest)
         const peak = Number(/^peak (\d+)$/m.exec(run.stderr)?.[1]) * 1024
+        // The issue's bound for a 200 MiB image (a run peaks near 100 MiB before any blob; about
+        // 130 MiB with this layer, or one twice its size): holding the layer whole would cross it.
         expect(peak).toBeGreaterThan(0)
+        expect(peak).toBeLessThan(150 * MIB)
       })
   )
 
@@ -230,14 +231,14 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
         standIn.control.faults({
           rate: 1,
           operations: ['UploadLayerPart'],
-          kinds: ['reset-before']
+          kinds: ['error-after']
         })
         completing.release()
         const failed = await running
         expectExit(failed, 1, 'release refused mid-copy')
         expect(failed.errors).toEqual([
           expect.stringMatching(
-            /no tag was written; \d+ blobs, 0 untagged manifests copied stay in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com/s
+            /^ecr:UploadLayerPart on team\/app failed: .*; no tag was written; \d+ blobs, 0 untagged manifests copied stay in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com/s
           )
         ])
         const left = inB(standIn)
@@ -345,7 +346,10 @@ describe('across accounts: refused before the first tag write, one ::error::, B 
       'access denied in B (no role, no repository policy): the IAM action and the registry host',
       {
         inputs: { 'target-registry': TARGET },
-        error: () => new RegExp(`ecr:\\w+.*${escapeRe(TARGET)}|${escapeRe(TARGET)}.*ecr:\\w+`)
+        error: () =>
+          new RegExp(
+            `^access denied: the credentials lack the IAM permission ecr:\\w+ on repository ${REPO} in ${escapeRe(TARGET)}: `
+          )
       }
     ],
     [
@@ -418,3 +422,49 @@ describe('across accounts with the same credentials: a repository policy of B gr
     })
   )
 })
+
+/**
+ * moto_server (../support/moto.mjs #22) has no layer operations and no ListImageReferrers, which
+ * every copy asks of the source first (even one that finds B holding the whole image: PutImage
+ * with imageDigest gives moto content digests, but the run fails on ListImageReferrers' HTTP 500).
+ * So only what comes before any copy runs on it: STS AssumeRole into account B (moto keeps
+ * accounts and Regions apart) up to B's missing repository, and a bad target-registry.
+ */
+const motoUrl = process.env.MOTO_ENDPOINT
+if (motoUrl)
+  describe('across accounts against moto_server', () => {
+    let counter = 0
+    it.concurrent.each([
+      [
+        'a target repository missing in B, reached through AssumeRole: the error names it and the registry',
+        VIA_ROLE,
+        (repo: string) =>
+          `repository ${repo} not found in the target registry ${TARGET}: create it there (the image is copied into the repository of the same name), or check the target-registry input`
+      ],
+      [
+        'a target-registry that is neither a registry host nor an account id',
+        { 'target-registry': '21098765432' },
+        () =>
+          "target-registry '21098765432' is neither an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com) nor a 12-digit account id"
+      ]
+    ])('%s', async (_, inputs, error) => {
+      const repo = `team/moto-${process.pid}-${++counter}`
+      const client = clientFor(motoUrl)
+      try {
+        await createRepository(client, repo)
+        await seedImage(client, repo, multiArchImage(repo), [buildTag('1.0.0')])
+        const run = await runAction(
+          releaseRun(motoUrl, [repo], 'v1.0.0', shaOf('1.0.0'), inputs, {
+            AWS_ENDPOINT_URL_STS: motoUrl
+          })
+        )
+        expectExit(run, 1, 'refused release')
+        expect(run.errors).toEqual([error(repo)])
+        expect(await tagsByDigest(client, repo)).toEqual({
+          [buildTag('1.0.0')]: expect.any(String)
+        })
+      } finally {
+        client.destroy()
+      }
+    })
+  })
