@@ -6,6 +6,9 @@
  * rules (order, parts, what is present) are proven in __tests__/unit/run/copy.test.ts; this shows
  * the bundle, the two accounts, the credentials and the real bytes.
  */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
 import { MIB } from '../support/standin/layers.mjs'
 import { clientFor } from '../support/harness.js'
 import {
@@ -39,6 +42,7 @@ const SOURCE = `${A.account}.dkr.ecr.${A.region}.amazonaws.com`
 const TARGET = `${B.account}.dkr.ecr.${B.region}.amazonaws.com`
 const ROLE = `arn:aws:iam::${B.account}:role/promote-target`
 const REPO = 'team/app'
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 /**
  * Preloaded in the run: its peak resident memory (VmHWM, KiB) on stderr as it exits. Not
  * process.resourceUsage().maxRSS: Linux keeps the largest RSS across exec, so a child forked from
@@ -398,6 +402,47 @@ describe('across accounts: refused before the first tag write, one ::error::, B 
       expect(standIn.control.snapshot(REPO)).toEqual(source)
       left?.(standIn, image)
     })
+  )
+})
+
+describe('across accounts from the command line', () => {
+  it.concurrent(
+    '--target-registry and --target-role-to-assume release into B as the action does',
+    () =>
+      accounts(async (registry) => {
+        const { standIn } = registry
+        const image = await build(registry, '1.0.0')
+        const args = ['release', 'v1.0.0', '--repository', REPO, '--sha', shaOf('1.0.0')]
+        const [flags, role] = [
+          ['--target-registry', TARGET],
+          ['--target-role-to-assume', ROLE]
+        ]
+        // The stand-in answers from this process: the command line runs beside it, not blocking it.
+        const cli = await promisify(execFile)(
+          process.execPath,
+          [CLI, ...args, ...flags, ...role, '--json', '--endpoint-url', standIn.url],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              AWS_REGION: A.region,
+              AWS_ACCESS_KEY_ID: 'test',
+              AWS_SECRET_ACCESS_KEY: 'test',
+              AWS_ENDPOINT_URL_STS: standIn.url
+            }
+          }
+        )
+        expect(callsOf(standIn, 'AssumeRole')).not.toEqual([])
+        expect(tagsOf(inB(standIn))).toEqual({
+          [buildTag('1.0.0')]: image.digest,
+          'v1.0.0': image.digest,
+          production: image.digest
+        })
+        const [json] = JSON.parse(cli.stdout) as CopyJson[]
+        expect(json).toMatchObject({
+          uri: `${TARGET}/${REPO}`,
+          copy: { blobs: { copied: image.blobs.size, present: 0 } }
+        })
+      })
   )
 })
 
