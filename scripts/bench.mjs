@@ -6,7 +6,9 @@
 //
 // Rows: (a) cold start, on this machine's node and on Node 24 (scripts/node24.mjs), (b) API calls per flow against the floor, (c) serial rounds per flow at
 // 30 ms a call, (d) 100 tags across 25 repositories at ECR's PutImage quota, (e) rollbacks to
-// `previous` and to a named version in a repository with 20,000 tags, (f) throttled reads.
+// `previous` and to a named version in a repository with 20,000 tags, (f) throttled reads, (g) copies
+// from account A/us-east-1 into account B/eu-west-1 (issue 22): bytes uploaded against the blobs
+// the target lacks, a re-run's bytes and writes, and a 200 MiB image's throughput and peak memory.
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -18,9 +20,11 @@ import * as prettier from 'prettier'
 import { parse } from 'yaml'
 import { startStandIn } from '../__tests__/support/ecr-standin.mjs'
 import {
+  blobMultiArchImage,
   digestOf,
   dockerV2Image,
   multiArchImage,
+  pushImage,
   seedImage,
   tagsByDigest
 } from '../__tests__/support/images.mjs'
@@ -59,6 +63,7 @@ const LIST_PAGE = 1000 // the action lists with maxResults 1000, ECR's largest p
  *   describes?: boolean, checked?: boolean, previousSource?: boolean, inputs?: Record<string, string>,
  *   maxCalls?: { calls: number, peer: string } }} Flow
  * @typedef {{ name: string, figure: string, target: string, met: string }} Row
+ * @typedef {import('../__tests__/support/images.mjs').BlobImage} BlobImage
  */
 
 const SHA_B = 'bbbbbbb'.padEnd(40, '2')
@@ -140,6 +145,27 @@ async function timedRun(endpoint, event, extra = {}) {
     return { ...(await result), ms, spawnedAt }
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/**
+ * timedRun with the action's peak memory, `peak` in MiB, read by scripts/bench-rss-probe.mjs (its
+ * `method` for the notes). The probe starts one node more: `ms` is no cold start.
+ * @param {string} endpoint @param {RunEvent} event @param {Extra} [extra]
+ * @returns {Promise<TimedRun & { peak: number, method: string }>}
+ */
+async function peakRun(endpoint, event, extra = {}) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'ecr-promote-bench-'))
+  try {
+    const file = join(dir, 'rss')
+    const probe = pathToFileURL(join(root, 'scripts/bench-rss-probe.mjs')).href
+    const env = { ...extra.env, NODE_OPTIONS: `--import=${probe}`, BENCH_RSS_FILE: file }
+    const run = await timedRun(endpoint, event, { ...extra, env })
+    const [how, kib] = readFileSync(file, 'utf8').trim().split(' ')
+    const method = how === 'time' ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS'
+    return { ...run, peak: Number(kib) / 1024, method }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -424,7 +450,7 @@ async function coldStartOn(node, notes) {
     const dry = { inputs: { repository, 'dry-run': 'true' }, node }
     /** @type {string[]} */
     const failed = [] // a failed dry run still started and exited: timed, and reported
-    /** @param {TimedRun} run */
+    /** @template {TimedRun} R @param {R} run @returns {R} */
     const check = (run) => {
       const failure = failureOf(run)
       if (failure) failed.push(failure)
@@ -439,25 +465,12 @@ async function coldStartOn(node, notes) {
       bare.push(await timeNode(node, ['-e', '0']))
     }
 
-    const dir = mkdtempSync(join(os.tmpdir(), 'ecr-promote-bench-'))
     const peaks = []
     let method = ''
-    try {
-      const probe = pathToFileURL(join(root, 'scripts/bench-rss-probe.mjs')).href
-      for (let i = 0; i < RSS_RUNS; i++) {
-        const file = join(dir, `rss-${i}`)
-        check(
-          await timedRun(url, event, {
-            ...dry,
-            env: { NODE_OPTIONS: `--import=${probe}`, BENCH_RSS_FILE: file }
-          })
-        )
-        const [how, kib] = readFileSync(file, 'utf8').trim().split(' ')
-        method = how === 'time' ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS'
-        peaks.push(Number(kib) / 1024)
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
+    for (let i = 0; i < RSS_RUNS; i++) {
+      const run = check(await peakRun(url, event, dry))
+      method = run.method
+      peaks.push(run.peak)
     }
 
     const mid = median(action)
@@ -803,6 +816,218 @@ async function throttledReads(notes) {
 }
 
 // -------------------------------------------------------------------------------------------------
+// (g) copies across accounts and regions
+// -------------------------------------------------------------------------------------------------
+
+const MIB = 1024 * 1024
+/** Account A in us-east-1: the stand-in's default registry, the run's own credentials'. */
+const SOURCE = { account: '123456789012', region: 'us-east-1' }
+/** Account B in eu-west-1, reached through the stand-in's STS with the run's target role. */
+const TARGET = { account: '222222222222', region: 'eu-west-1' }
+const COPY_INPUTS = {
+  'target-registry': `${TARGET.account}.dkr.ecr.${TARGET.region}.amazonaws.com`,
+  'target-role-to-assume': `arn:aws:iam::${TARGET.account}:role/bench-promote-target`
+}
+/** The calls that write in a registry, the layer uploads included. */
+const WRITES = [
+  'PutImage',
+  'BatchDeleteImage',
+  'InitiateLayerUpload',
+  'UploadLayerPart',
+  'CompleteLayerUpload'
+]
+const COPY_RUNS = 3
+/** Issue 22: "a 200 MiB image copies with the process's peak memory ≤ 150 MiB". */
+const COPY_PEAK_MIB = 150
+
+/**
+ * A client of account B in eu-west-1, for seeding and reading the target.
+ * @param {StandIn} standIn
+ */
+const targetClient = ({ url, control }) =>
+  new ECRClient({
+    endpoint: url,
+    region: TARGET.region,
+    credentials: control.credentials(TARGET.account)
+  })
+
+/**
+ * Creates `repository` in the source (the default registry, account A in us-east-1) and in the
+ * target, and pushes each image with its tags, blobs and all, where it goes.
+ * @param {Bench} bench @param {ECRClient} target @param {string} repository
+ * @param {{ source: [BlobImage, string[]][], target: [BlobImage, string[]][] }} images
+ */
+async function seedBoth({ control, client }, target, repository, images) {
+  control.createRepository(repository, SOURCE)
+  control.createRepository(repository, TARGET)
+  for (const [image, tags] of images.source) await pushImage(client, repository, image, tags)
+  for (const [image, tags] of images.target) await pushImage(target, repository, image, tags)
+}
+
+/**
+ * One run that copies into the target, with its peak memory, and what it sent: the bytes of its
+ * UploadLayerPart calls, its writes in either registry, and its Copy line's figures.
+ * @param {StandIn} standIn @param {string} repository @param {RunEvent} event
+ */
+async function copyRun({ url, control }, repository, event) {
+  const from = control.calls.length
+  const run = await peakRun(url, event, {
+    inputs: { repository, ...COPY_INPUTS },
+    env: { AWS_ENDPOINT_URL_STS: url }
+  })
+  const calls = control.calls.slice(from)
+  const uploaded = calls
+    .filter(({ operation }) => operation === 'UploadLayerPart')
+    .reduce((sum, { input }) => sum + Number(input.layerPartBlob), 0)
+  const writes = calls.filter(({ operation }) => WRITES.includes(operation))
+  // `<repository>: copied 3 of 7 blobs (41.2 MiB), … in 12.4 s` (src/report/result.ts describeCopy)
+  const line = /: copied (\d+) of (\d+) blobs .* in ([\d.]+) s$/m.exec(run.stdout)
+  const copy = line && {
+    copied: Number(line[1]),
+    blobs: Number(line[2]),
+    ms: Number(line[3]) * 1000
+  }
+  return { run, uploaded, writes: countByOperation(writes), copy }
+}
+
+/**
+ * The sum of the blobs of `image` that none of `held` has: what a copy must upload, at least.
+ * @param {BlobImage} image @param {BlobImage[]} held
+ */
+const missingBytes = (image, held) =>
+  [...image.blobs]
+    .filter(([digest]) => !held.some(({ blobs }) => blobs.has(digest)))
+    .reduce((sum, [, bytes]) => sum + bytes.length, 0)
+
+/** @param {number} bytes */
+const mebibytes = (bytes) => `${(bytes / MIB).toFixed(1)} MiB`
+
+/**
+ * (g) bytes uploaded against the minimum: a release of v1.1.0 into a target that holds v1.0.0,
+ * which shares its base layers, then the same release again.
+ * @param {string[]} notes
+ */
+async function copyMinimum(notes) {
+  return withStandIn(async (bench) => {
+    const repository = 'bench/copy'
+    const layers = { baseSize: 12 * MIB, layerSize: 7 * MIB + 4096 }
+    const a = blobMultiArchImage('bench-a', layers)
+    const b = blobMultiArchImage('bench-b', layers)
+    const target = targetClient(bench)
+    try {
+      await seedBoth(bench, target, repository, {
+        source: [
+          [a, STATES.beforeRelease.a],
+          [b, STATES.beforeRelease.b]
+        ],
+        target: [[a, STATES.beforeRelease.a]]
+      })
+      const minimum = missingBytes(b, [a])
+      const event = events.release('v1.1.0', SHA_B)
+      const first = await copyRun(bench, repository, event)
+      const tags = await tagsByDigest(target, repository)
+      const again = await copyRun(bench, repository, event)
+      const wrongFirst =
+        failureOf(first.run) ??
+        (tags['v1.1.0'] === b.digest ? undefined : 'v1.1.0 is not on the release in the target')
+      const wrongAgain = failureOf(again.run)
+      const writesAgain = Object.values(again.writes).reduce((sum, n) => sum + n, 0)
+      notes.push(
+        `(g) release v1.1.0 from account A/us-east-1 into B/eu-west-1 (${COPY_INPUTS['target-role-to-assume']} through the stand-in's STS), a multi-arch image of 2 platforms, each a ${mebibytes(layers.baseSize)} base layer and a ${mebibytes(layers.layerSize)} layer of its own; the target holds v1.0.0, same base layers. First run: ${first.copy ? `copied ${first.copy.copied} of ${first.copy.blobs} blobs` : 'no Copy line'}, uploaded ${first.uploaded} bytes (the blobs the target lacks: ${minimum}), writes ${formatCounts(first.writes)}${wrongFirst ? `, went wrong: ${wrongFirst}` : ''}. Re-run: uploaded ${again.uploaded} bytes, writes ${writesAgain > 0 ? formatCounts(again.writes) : 'none'}${wrongAgain ? `, went wrong: ${wrongAgain}` : ''}.`
+      )
+      return [
+        row(
+          '(g) cross-account release, base layers in the target: bytes uploaded',
+          `${first.uploaded} (${mebibytes(first.uploaded)})`,
+          `= the blobs missing in the target: ${minimum}`,
+          wrongFirst ? 'NO (run went wrong)' : first.uploaded === minimum
+        ),
+        row(
+          '(g) the same release again: bytes uploaded / writes',
+          `${again.uploaded} / ${writesAgain}`,
+          '0 / 0',
+          wrongAgain ? 'NO (run went wrong)' : again.uploaded === 0 && writesAgain === 0
+        )
+      ]
+    } finally {
+      target.destroy()
+    }
+  })
+}
+
+/**
+ * (g) throughput and peak memory of a 200 MiB multi-arch image copied from account A/us-east-1
+ * into an empty repository of account B/eu-west-1, each run on a fresh stand-in.
+ * @param {string[]} notes
+ */
+async function copyThroughput(notes) {
+  const repository = 'bench/big'
+  // 2 platforms × (63.5 + 36.5 MiB): layers of 13 and 8 parts of 5 MiB, the last ones shorter.
+  const layers = { baseSize: 63.5 * MIB, layerSize: 36.5 * MIB }
+  const image = blobMultiArchImage('bench-big', layers)
+  const total = missingBytes(image, [])
+  /** @type {{ ms: number, copyMs: number, peak: number, method: string, wrong: string | undefined }[]} */
+  const runs = []
+  for (let i = 0; i < COPY_RUNS; i++) {
+    const measured = await withStandIn(async (bench) => {
+      const target = targetClient(bench)
+      try {
+        await seedBoth(bench, target, repository, {
+          source: [[image, ['sha-bbbbbbb']]],
+          target: []
+        })
+        const { run, uploaded, copy } = await copyRun(
+          bench,
+          repository,
+          events.release('v1.0.0', SHA_B)
+        )
+        const tags = await tagsByDigest(target, repository)
+        const wrong =
+          failureOf(run) ??
+          (tags['v1.0.0'] !== image.digest
+            ? 'v1.0.0 is not on the image in the target'
+            : uploaded !== total
+              ? `uploaded ${uploaded} bytes, not ${total}`
+              : copy
+                ? undefined
+                : 'no Copy line')
+        return { ms: run.ms, copyMs: copy?.ms ?? NaN, peak: run.peak, method: run.method, wrong }
+      } finally {
+        target.destroy()
+      }
+    })
+    runs.push(measured)
+  }
+  const failures = runs.flatMap(({ wrong }, i) => (wrong ? [`run ${i + 1}: ${wrong}`] : []))
+  const rate = (/** @type {number} */ ms) => total / MIB / (ms / 1000)
+  const peak = Math.max(...runs.map((run) => run.peak))
+  // Without /usr/bin/time the probe reads the action's own maxRSS, which on Linux keeps the RSS of
+  // the process it was forked from: this bench's, which holds the image twice over.
+  const timed = runs.every(({ method }) => method.startsWith('/usr/bin/time'))
+  notes.push(
+    `(g) ${mebibytes(total)} (a multi-arch image of 2 platforms, each a ${mebibytes(layers.baseSize)} and a ${mebibytes(layers.layerSize)} layer) released from account A/us-east-1 into an empty repository of B/eu-west-1 with ${COPY_INPUTS['target-role-to-assume']}, ${COPY_RUNS} runs each on a fresh stand-in at latency 0, in the same process as the bench: the Copy line's time ${runs.map(({ copyMs }) => seconds(copyMs)).join(', ')}; wall ${runs.map(({ ms }) => seconds(ms)).join(', ')}; peak memory ${runs[0]?.method ?? ''} ${runs.map((run) => run.peak.toFixed(1)).join(', ')} MiB.${failures.length > 0 ? ` Failures: ${failures.join(' / ')}.` : ''}`
+  )
+  const wrong = failures.length > 0 ? 'NO (runs went wrong)' : undefined
+  return [
+    row(
+      `(g) ${mebibytes(total)} image, A/us-east-1 → B/eu-west-1: throughput`,
+      `median ${rate(median(runs.map(({ copyMs }) => copyMs))).toFixed(1)} MiB/s over the copy, ${rate(median(runs.map(({ ms }) => ms))).toFixed(1)} MiB/s over the run (wall ${seconds(median(runs.map(({ ms }) => ms)))})`,
+      '—',
+      wrong
+    ),
+    row(
+      `(g) ${mebibytes(total)} image: peak memory (max RSS)`,
+      `${peak.toFixed(1)} MiB`,
+      `≤ ${COPY_PEAK_MIB} MiB (issue 22)`,
+      wrong ?? (timed ? peak <= COPY_PEAK_MIB : 'unknown: needs /usr/bin/time (see the code)')
+    )
+  ]
+}
+
+/** (g) both. @param {string[]} notes */
+const copies = async (notes) => [...(await copyMinimum(notes)), ...(await copyThroughput(notes))]
+
+// -------------------------------------------------------------------------------------------------
 // report
 // -------------------------------------------------------------------------------------------------
 
@@ -857,6 +1082,7 @@ const LEGEND = [
   'A release writes its version tag and its forward pointer in one wave, so its floor includes one correctness read: a listing once both are answered (a concurrent release may have written the pointer since, docs/concurrency.md); only when that listing shows a pointer to put right, a second listing, a BGI of the pointer, a DI of the images involved and a BGI of the image it goes to.',
   `Serial rounds: the calls on the repository sorted by arrival at the stand-in; a call arriving within ${ROUND_WINDOW_MS} ms of its round's first call joins it, a later one opens the next round. The floor is 2 (read, write) for a flow whose pointer is not checked, and 3 for a rollback to \`previous\`, whose source is read once the listing has named it; a release, which lists its tags again once its writes are answered, has the target ≤ 3.`,
   'Wall times are spawn to exit of `node dist/index.js`, Node start-up included.',
+  "Copies (g): `target-registry` is account B in eu-west-1, reached with `target-role-to-assume` through the stand-in's STS; the source is account A in us-east-1. Bytes uploaded are the bytes of the run's `UploadLayerPart` calls; the minimum is the sum of the blobs the target lacks; writes are `PutImage`, `BatchDeleteImage` and the layer uploads in either registry. Throughput is the image's bytes over the Copy line's time (and over the run's wall time); peak memory is the action process's max RSS, as in (a).",
   "Two of issue 21's targets sit below this floor model, and are shown as gaps, not as the floor: a 3-tag release in ≤ 6 calls (the model counts DescribeRepositories, for immutability before any write, and the listing that checks the pointers afterwards), and 100 tags at quota in ≤ 1.05 × 9.0 s (the pacer bursts one write fewer than ECR, 9.1 s, and a run starts, reads and checks besides)."
 ]
 
@@ -887,7 +1113,8 @@ const MEASURES = {
   c: roundsPerFlow,
   d: hundredTagsAtQuota,
   e: rollbackManyTags,
-  f: throttledReads
+  f: throttledReads,
+  g: copies
 }
 const only = process.argv.slice(2)
 const unknown = only.filter((letter) => !(letter in MEASURES))
