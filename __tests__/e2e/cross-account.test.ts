@@ -513,3 +513,18 @@ if (motoUrl)
       }
     })
   })
+
+describe('across accounts under the adversary: answers lost after ECR applied them', () => {
+  it.concurrent(
+    'a CompleteLayerUpload ECR applied but never answered: the retry finds the blob complete and the release goes on',
+    () =>
+      accounts(async (registry) => {
+        const { standIn } = registry
+        const image = await build(registry, '1.0.0')
+        standIn.control.hang('CompleteLayerUpload', { apply: true })
+        const run = await release(standIn, '1.0.0')
+        expectExit(run, 0, 'release with a lost completion')
+        expect(tagsOf(inB(standIn))).toMatchObject({ 'v1.0.0': image.digest })
+      })
+  )
+})
