@@ -6,6 +6,7 @@ import { nameOf } from '../../support/builders.js'
 import { fakeEffects, rejection } from '../../support/harness.js'
 import { memoryRegistry, type MemoryRegistry } from '../../support/memory-registry.js'
 import { MEDIA_TYPES, digestOf } from '../../support/oci.mjs'
+import { describeCopy } from '../../../src/report/result.js'
 
 const MiB = 1024 * 1024
 const SOURCE = '123456789012.dkr.ecr.us-east-1.amazonaws.com'
@@ -380,5 +381,15 @@ describe('copyImage under the adversary (issue 22)', () => {
     // Each open download holds a 5 MiB part waiting for the run's one upload turn: the run's
     // memory bound (BLOBS_AT_ONCE = 3) must hold across repositories, not per repository.
     expect(mostOpen).toBeLessThanOrEqual(3)
+  })
+
+  it('says of a failed copy that it copied part of the image, not "copied N of N blobs"', async () => {
+    const copied = world()
+    copied.target.fault({ operation: 'complete', ref: copied.base.digest, kind: 'failed' })
+    const error = (await rejection(copy(copied))) as CopyFailed
+    // 5 blobs to send, 4 sent: the line must not read as a whole copy.
+    expect(describeCopy({ repository: 'app', ...error.report })).not.toMatch(
+      /copied (\d+) of \1 blobs/
+    )
   })
 })
