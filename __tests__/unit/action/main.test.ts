@@ -395,6 +395,23 @@ describe('run() with a target registry', () => {
     expect(JSON.parse(outputs.changes ?? '')).toEqual([])
     expect(summaryText()).toContain('Nothing was written.')
   })
+
+  it('never points a tag at an image the target holds archived: it is restored there first, or the run refuses', async () => {
+    copying = () => Promise.resolve(copied('app'))
+    // Released into the target long ago, since archived there by its lifecycle; active in the source.
+    target = memoryRegistry({
+      tags: { app: tagged('v1.0.0=c production=c') },
+      images: [build],
+      facts: { [build.digest]: { status: 'ARCHIVED' } }
+    })
+    let atFirstTag: string | undefined
+    target.fault({
+      operation: 'put',
+      before: (into) => (atFirstTag ??= into.facts[build.digest]?.status ?? 'ACTIVE')
+    })
+    await run()
+    expect(atFirstTag ?? 'no tag written').not.toBe('ARCHIVED')
+  })
 })
 
 describe('onCancel', () => {

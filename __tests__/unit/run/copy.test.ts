@@ -6,6 +6,7 @@ import { nameOf } from '../../support/builders.js'
 import { fakeEffects, rejection } from '../../support/harness.js'
 import { memoryRegistry, type MemoryRegistry } from '../../support/memory-registry.js'
 import { MEDIA_TYPES, digestOf } from '../../support/oci.mjs'
+import { describeCopy } from '../../../src/report/result.js'
 
 const MiB = 1024 * 1024
 const SOURCE = '123456789012.dkr.ecr.us-east-1.amazonaws.com'
@@ -323,5 +324,72 @@ describe('copyImage', () => {
     await Promise.all([copy(copied, { uploads }), copy({ ...copied, root: other }, { uploads })])
     expect(calls(copied.target, 'part')).toHaveLength(7 + 5)
     expect(copied.target.mostInFlight).toBe(1)
+  })
+})
+
+describe('copyImage under the adversary (issue 22)', () => {
+  it('counts a manifest ECR stored before its answer was lost among what stays in the target', async () => {
+    const copied = world()
+    copied.target.fault({ operation: 'put-manifest', ref: copied.arm64.digest, kind: 'lost' })
+    const error = await rejection(copy(copied))
+    expect(copied.target.manifests.has(copied.amd64.digest)).toBe(true)
+    expect(copied.target.manifests.has(copied.arm64.digest)).toBe(true)
+    // Two untagged manifests stay in the target: the report must not say fewer.
+    expect((error as CopyFailed).report.manifests).toBe(2)
+  })
+
+  it('counts a blob ECR completed before the run was cancelled among what stays in the target', async () => {
+    const cancel = new AbortController()
+    const copied = world()
+    copied.target.fault({
+      operation: 'complete',
+      ref: copied.base.digest,
+      kind: 'lost',
+      before: () => cancel.abort()
+    })
+    const error = await rejection(copy(copied, { effects: fakeEffects(cancel.signal).effects }))
+    expect(error.message).toMatch(/^the copy was cancelled; /)
+    expect(copied.target.blobs.has(copied.base.digest)).toBe(true)
+    expect((error as CopyFailed).report.blobs.copied).toBe(copied.target.blobs.size)
+  })
+
+  it('keeps the downloads held open at once within the run bound, however many repositories copy', async () => {
+    const copied = world()
+    const others = ['one', 'two', 'three'].map((name) =>
+      image(
+        copied.source,
+        name,
+        [6, 7, 8].map((n) => Buffer.alloc(n * MiB, `${name}${n}`))
+      )
+    )
+    let open = 0
+    let mostOpen = 0
+    const inner = download(copied.source)
+    const fetchBlob = async (url: string) => {
+      const stream = await inner(url)
+      return (async function* () {
+        mostOpen = Math.max(mostOpen, ++open)
+        try {
+          yield* stream
+        } finally {
+          open -= 1
+        }
+      })()
+    }
+    const uploads = uploadTurns()
+    await Promise.all(others.map((root) => copy({ ...copied, root }, { uploads, fetchBlob })))
+    // Each open download holds a 5 MiB part waiting for the run's one upload turn: the run's
+    // memory bound (BLOBS_AT_ONCE = 3) must hold across repositories, not per repository.
+    expect(mostOpen).toBeLessThanOrEqual(3)
+  })
+
+  it('says of a failed copy that it copied part of the image, not "copied N of N blobs"', async () => {
+    const copied = world()
+    copied.target.fault({ operation: 'complete', ref: copied.base.digest, kind: 'failed' })
+    const error = (await rejection(copy(copied))) as CopyFailed
+    // 5 blobs to send, 4 sent: the line must not read as a whole copy.
+    expect(describeCopy({ repository: 'app', ...error.report })).not.toMatch(
+      /copied (\d+) of \1 blobs/
+    )
   })
 })
