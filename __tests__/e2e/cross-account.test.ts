@@ -514,20 +514,7 @@ if (motoUrl)
     })
   })
 
-describe('across accounts under the adversary (lost answers, archived sources)', () => {
-  it.concurrent(
-    'a CompleteLayerUpload ECR applied but never answered: the retry finds the blob complete and the release goes on',
-    () =>
-      accounts(async (registry) => {
-        const { standIn } = registry
-        const image = await build(registry, '1.0.0')
-        standIn.control.hang('CompleteLayerUpload', { apply: true })
-        const run = await release(standIn, '1.0.0')
-        expectExit(run, 0, 'release with a lost completion')
-        expect(tagsOf(inB(standIn))).toMatchObject({ 'v1.0.0': image.digest })
-      })
-  )
-
+describe('across accounts: a dry run of an archived source', () => {
   it.concurrent(
     'a dry run of an archived source image says it would restore and copy it, and writes in neither registry',
     () =>

@@ -192,7 +192,7 @@ export const change = (extra: Partial<Change> = {}): Change => ({
 export const copied = (repository: string, extra: Partial<Copy> = {}): Copy => ({
   repository,
   from: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repository}@${fakeDigest('b')}`,
-  blobs: { copied: 3, present: 4 },
+  blobs: { copied: 3, present: 4, lacking: 3 },
   bytes: 43_201_331,
   manifests: 4,
   referrers: 2,

@@ -301,7 +301,7 @@ export class MemoryRegistry {
   /** A URL `memory:<digest>`: the test's download reads `blobs` by it. */
   downloadUrl(repository: string, digest: string): Promise<string> {
     return this.call('url', repository, [digest], ` ${nameOf(digest)}`, () => {
-      if (!this.blobs.has(digest)) throw new Error(`LayersNotFoundException: ${digest}`)
+      if (!this.blobs.has(digest)) throw refusal(`LayersNotFoundException: ${digest}`)
       return `memory:${digest}`
     })
   }
@@ -330,8 +330,9 @@ export class MemoryRegistry {
       const received = parts.reduce((sum, part) => sum + part.length, 0)
       const { partSize = 10 * 1024 * 1024 } = this.seed
       if (first !== received || last - first + 1 !== bytes.length || bytes.length > partSize)
-        throw new Error(`InvalidLayerPartException: lastValidByteReceived ${received - 1}`)
-      parts.push(bytes)
+        throw refusal(`InvalidLayerPartException: lastValidByteReceived ${received - 1}`)
+      // Sent over the wire: the caller may fill its buffer again once this answers.
+      parts.push(Uint8Array.from(bytes))
     })
   }
 
@@ -340,12 +341,12 @@ export class MemoryRegistry {
       const parts = this.upload(uploadId)
       this.uploads.delete(uploadId)
       if (this.blobs.has(digest)) return 'already there'
-      if (parts.length === 0) throw new Error('EmptyUploadException')
+      if (parts.length === 0) throw refusal('EmptyUploadException')
       if (parts.slice(0, -1).some((part) => part.length < PART_BYTES))
-        throw new Error('LayerPartTooSmallException')
+        throw refusal('LayerPartTooSmallException')
       const bytes = Buffer.concat(parts)
       if (blobDigest(bytes) !== digest)
-        throw new Error(`InvalidLayerException: ${blobDigest(bytes)} does not match ${digest}`)
+        throw refusal(`InvalidLayerException: ${blobDigest(bytes)} does not match ${digest}`)
       this.blobs.set(digest, bytes)
       return 'written'
     })
@@ -359,7 +360,7 @@ export class MemoryRegistry {
         ...blobs.flatMap(({ digest }) => (this.blobs.has(digest) ? [] : [digest])),
         ...children.filter((digest) => !this.manifests.has(digest))
       ]
-      if (lacking.length > 0) throw new Error(`LayersNotFoundException: ${lacking.join(', ')}`)
+      if (lacking.length > 0) throw refusal(`LayersNotFoundException: ${lacking.join(', ')}`)
       this.manifests.set(image.digest, image)
       return 'written'
     })
@@ -379,7 +380,7 @@ export class MemoryRegistry {
 
   private upload(uploadId: string): Uint8Array[] {
     const parts = this.uploads.get(uploadId)
-    if (!parts) throw new Error(`UploadNotFoundException: ${uploadId}`)
+    if (!parts) throw refusal(`UploadNotFoundException: ${uploadId}`)
     return parts
   }
 
@@ -422,7 +423,7 @@ export class MemoryRegistry {
     for (const { before } of struck) await before?.(this)
     const message = (fault: Fault) => fault.error ?? `ecr:${ECR[operation]} on ${repository} failed`
     const failed = struck.find(({ kind }) => kind === 'failed')
-    if (failed) throw new Error(message(failed))
+    if (failed) throw refusal(message(failed))
     const refused = new Map(
       struck.flatMap((fault) => (fault.kind === 'refused' ? [[fault.ref, message(fault)]] : []))
     )
@@ -438,3 +439,7 @@ const blobDigest = (bytes: Uint8Array): string =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 
 export const memoryRegistry = (seed: Seed = {}): MemoryRegistry => new MemoryRegistry(seed)
+
+/** ECR's answer refusing a call, a 4xx, as the SDK's errors carry it: nothing was applied. */
+const refusal = (message: string) =>
+  new Error(message, { cause: { $metadata: { httpStatusCode: 400 } } })

@@ -9,11 +9,14 @@ import { INDEX_MEDIA_TYPES, isIndex, type Manifest } from './model.js'
 export interface CopyReport {
   /** The source image: `<account>.dkr.ecr.<region>.amazonaws.com/<repository>@<digest>`. */
   readonly from: string
-  /** Blobs uploaded, and blobs the target had already. */
-  readonly blobs: { readonly copied: number; readonly present: number }
+  /**
+   * Blobs uploaded (after a failure: every upload completed or sent to be, which may stay), blobs
+   * the target had already, and blobs it lacked.
+   */
+  readonly blobs: { readonly copied: number; readonly present: number; readonly lacking: number }
   /** Bytes uploaded (dry run: would be). */
   readonly bytes: number
-  /** Manifests put untagged (platform manifests, the index, referrers). */
+  /** Manifests put untagged (platform manifests, the index, referrers); after a failure, every put sent. */
   readonly manifests: number
   /** Cosign tags and OCI referrers copied. */
   readonly referrers: number

@@ -28,6 +28,7 @@ import {
   StartLifecyclePolicyPreviewCommand,
   UpdateImageStorageClassCommand,
   UploadLayerPartCommand,
+  UploadNotFoundException,
   type ECRServiceException,
   type Image,
   type ImageIdentifier
@@ -655,19 +656,19 @@ export class Registry {
     last: number,
     bytes: Uint8Array
   ): Promise<void> {
+    const command = new UploadLayerPartCommand({
+      ...this.scope(),
+      repositoryName,
+      uploadId,
+      partFirstByte: first,
+      partLastByte: last,
+      layerPartBlob: bytes
+    })
+    const body = writePartOnce(command)
     const { lastByteReceived } = await this.call('UploadLayerPart', repositoryName, () =>
       this.client
-        .send(
-          new UploadLayerPartCommand({
-            ...this.scope(),
-            repositoryName,
-            uploadId,
-            partFirstByte: first,
-            partLastByte: last,
-            layerPartBlob: bytes
-          }),
-          { ...this.options, requestTimeout: PART_TIMEOUT_MS }
-        )
+        .send(command, { ...this.options, requestTimeout: PART_TIMEOUT_MS })
+        .finally(body.release)
         .catch((error: unknown) => {
           // A retry of a part ECR took before its answer was lost: ECR already has these bytes.
           if (
@@ -705,10 +706,20 @@ export class Registry {
           }),
           this.options
         )
-        .catch((error: unknown) => {
-          if (!(error instanceof LayerAlreadyExistsException)) throw error
-          found = foundThere(error)
-          return { layerDigest: digest }
+        .catch(async (error: unknown) => {
+          if (error instanceof LayerAlreadyExistsException) {
+            found = foundThere(error)
+            return { layerDigest: digest }
+          }
+          // A retry of a completion ECR applied before its answer was lost: the upload is over,
+          // and the blob is there if that completion was the one that made it.
+          if (
+            error instanceof UploadNotFoundException &&
+            (error.$metadata.attempts ?? 1) > 1 &&
+            (await this.checkLayers(repositoryName, [digest])).get(digest) === 'AVAILABLE'
+          )
+            return { layerDigest: digest }
+          throw error
         })
     )
     if (layerDigest !== digest)
@@ -837,6 +848,22 @@ export async function profileExists(profile: string): Promise<boolean> {
   return Object.hasOwn(await parseKnownFiles({ profile, ignoreCache: true }), profile)
 }
 
+/**
+ * Whether ECR answered the call with a refusal (a 4xx), so that it applied nothing; a timeout, a
+ * reset or a 5xx leaves a write's outcome unknown.
+ */
+export function refused(error: unknown): boolean {
+  for (
+    let each: unknown = error;
+    each instanceof Object;
+    each = (each as { cause?: unknown }).cause
+  ) {
+    const status = (each as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+    if (status !== undefined) return status >= 400 && status < 500
+  }
+  return false
+}
+
 function described(error: Error, operation: string, repositoryName: string): Error {
   if (
     error instanceof ImageAlreadyExistsException ||
@@ -907,4 +934,53 @@ export function batches<T>(items: readonly T[]): T[][] {
 
 function toImageIdentifier(ref: ImageRef): ImageIdentifier {
   return 'tag' in ref ? { imageTag: ref.tag } : { imageDigest: ref.digest }
+}
+
+/** A part's request body, kept for the next part once its request is over (a run sends one part at a time). */
+let spareBody: Buffer | undefined
+
+/**
+ * The SDK's JSON protocol holds a part three more times besides the bytes (its base64 text, the
+ * JSON text, and that text's bytes), garbage the process frees late: a 200 MiB copy then peaks
+ * above the 150 MiB the copy promises. So the part is left out of the serialized request, and the
+ * body is written once, its base64 in slices, into a buffer reused part after part.
+ */
+function writePartOnce(command: UploadLayerPartCommand): { release: () => void } {
+  const bytes = command.input.layerPartBlob ?? new Uint8Array(0)
+  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let taken: Buffer | undefined
+  command.middlewareStack.add(
+    (next) => (args) =>
+      next({ ...args, input: { ...command.input, layerPartBlob: new Uint8Array(0) } }),
+    { step: 'initialize', name: 'ecrPromotePartLeftOut' }
+  )
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { body?: unknown }
+      const { body: serialized } = request
+      const text =
+        serialized instanceof Uint8Array
+          ? Buffer.from(serialized).toString('utf8')
+          : String(serialized)
+      const [head, tail] = text.split('"layerPartBlob":""')
+      if (head === undefined || tail === undefined)
+        throw new Error('UploadLayerPart: the serialized request has no layerPartBlob')
+      const [opening, closing] = [`${head}"layerPartBlob":"`, `"${tail}`]
+      const size =
+        Buffer.byteLength(opening) + 4 * Math.ceil(source.length / 3) + Buffer.byteLength(closing)
+      taken = spareBody && spareBody.length >= size ? spareBody : Buffer.allocUnsafe(size)
+      spareBody = undefined
+      let at = taken.write(opening)
+      // A slice of a multiple of 3 bytes encodes to base64 without padding, so the slices join.
+      const slice = 3 * 16_384
+      for (let from = 0; from < source.length; from += slice)
+        at += taken.write(source.subarray(from, from + slice).toString('base64'), at, 'latin1')
+      at += taken.write(closing, at)
+      if (at !== size) throw new Error('UploadLayerPart: the part body was not written whole')
+      request.body = taken.subarray(0, size)
+      return next(args)
+    },
+    { step: 'build', priority: 'high', name: 'ecrPromotePartBody' }
+  )
+  return { release: () => void (spareBody = taken ?? spareBody) }
 }

@@ -70,12 +70,19 @@ export const describeChange = (change: Change): string => {
 }
 
 /** What the copy of one repository's source image into the target registry did. */
-export type Copy = CopyReport & { readonly repository: string; readonly dryRun?: true }
+export type Copy = CopyReport & {
+  readonly repository: string
+  readonly dryRun?: true
+  /** A dry run's archived source image: what it holds is read only once it is restored. */
+  readonly archived?: true
+}
 
 /** `copied 3 of 7 blobs (41.2 MiB), 4 manifests, 2 referrers from <source> in 12.4 s`; a dry run's: `would copy …`. */
 export function describeCopy(copy: Copy): string {
-  const { blobs, bytes, manifests, referrers, from, ms, dryRun } = copy
-  const what = `${blobs.copied} of ${blobs.copied + blobs.present} blobs (${formatBytes(bytes)}), ${manifests} manifests, ${referrers} referrers from ${from}`
+  const { blobs, bytes, manifests, referrers, from, ms, dryRun, archived } = copy
+  if (archived)
+    return `${copy.repository}: would copy ${from} once it is restored (an archived image cannot be read before)`
+  const what = `${blobs.copied} of ${blobs.lacking + blobs.present} blobs (${formatBytes(bytes)}), ${manifests} manifests, ${referrers} referrers from ${from}`
   return dryRun
     ? `${copy.repository}: would copy ${what}`
     : `${copy.repository}: copied ${what} in ${(ms / 1000).toFixed(1)} s`
@@ -183,7 +190,9 @@ export function jsonOutput({
     const policy = lifecycle?.find((candidate) => candidate.repository === repository)
     const pruned = prune?.find((candidate) => candidate.repository === repository)
     const restored = restores?.find((candidate) => candidate.repository === repository)
-    const copied = copies?.find((candidate) => candidate.repository === repository)
+    const copied = copies?.find(
+      (candidate) => candidate.repository === repository && !candidate.archived
+    )
     const gated = gates?.find((candidate) => candidate.repository === repository)
     const read = status?.find((candidate) => candidate.repository === repository)
     const deployed = deployments?.filter(({ payload }) => payload.repository === repository)

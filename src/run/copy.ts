@@ -20,7 +20,7 @@ import {
 } from '../core/copy.js'
 import { messageOf, type ImageRef, type Manifest } from '../core/model.js'
 import { DownloadFailed } from '../ecr/blobs.js'
-import type { Registry } from '../ecr/registry.js'
+import { refused, type Registry } from '../ecr/registry.js'
 import type { Effects } from './effects.js'
 
 export type CopySource = Pick<Registry, 'getManifests' | 'downloadUrl' | 'listReferrers'>
@@ -59,19 +59,38 @@ export interface CopyOptions {
   readonly uploads: UploadTurns
 }
 
-/** The run's turns to send an upload part: one part in flight at a time, in every repository. */
+/** The run's turns, shared by every repository's copy: the blobs under way, and the part in flight. */
 export interface UploadTurns {
-  /** Sends the part when its turn comes. */
+  /** Copies the blob once fewer than BLOBS_AT_ONCE are under way in the run. */
+  readonly blob: <T>(copy: () => Promise<T>) => Promise<T>
+  /** Sends the part when its turn comes: one at a time in the run. */
   readonly send: <T>(part: () => Promise<T>) => Promise<T>
 }
 
 /**
- * The SDK holds a part 7 to 10 times while it sends it (buffer, base64, JSON, signing), so one 5 MiB
- * part in flight per run keeps a copy's peak memory within the issue's 150 MiB, whatever the layers.
+ * Blobs copied at once in a run. Each holds one part (5 MiB) while it waits for its upload turn,
+ * and reads no further until then; the second downloads while the first uploads.
  */
+const BLOBS_AT_ONCE = 2
+
+/** One part in flight (5 MiB and its 6.7 MiB request) and two blobs under way keep a copy's memory bounded whatever the layers. */
 export function uploadTurns(): UploadTurns {
   let queue: Promise<unknown> = Promise.resolve()
+  let free = BLOBS_AT_ONCE
+  const waiting: (() => void)[] = []
   return {
+    blob: async (copy) => {
+      if (free > 0) free -= 1
+      else await new Promise<void>((resolve) => waiting.push(resolve))
+      try {
+        return await copy()
+      } finally {
+        // The slot passes to the next blob waiting, or frees.
+        const next = waiting.shift()
+        if (next) next()
+        else free += 1
+      }
+    },
     send: (part) => {
       const turn = queue.then(part)
       queue = turn.catch(() => undefined)
@@ -79,12 +98,6 @@ export function uploadTurns(): UploadTurns {
     }
   }
 }
-
-/**
- * Blobs copied at once. Each holds at most one part (5 MiB) while it waits for its upload turn, and
- * reads no further until then; three keep the turn busy while the others download, for 10 MiB more.
- */
-const BLOBS_AT_ONCE = 3
 
 /** What the source holds of the image: every manifest to copy, and the cosign tags that name some. */
 interface Graph {
@@ -107,11 +120,12 @@ export async function copyImage(
   const { effects, pace } = options
   const { repository } = job
   const started = effects.clock()
-  const done = { copied: 0, present: 0, bytes: 0, manifests: 0, referrers: 0, tags: 0 }
+  // Each write is counted once sent: one whose answer is lost may have been applied, and stays.
+  const done = { copied: 0, present: 0, lacking: 0, bytes: 0, manifests: 0, referrers: 0, tags: 0 }
   const warnings: string[] = []
   const report = (): CopyReport => ({
     from: job.from,
-    blobs: { copied: done.copied, present: done.present },
+    blobs: { copied: done.copied, present: done.present, lacking: done.lacking },
     bytes: done.bytes,
     manifests: done.manifests,
     referrers: done.referrers,
@@ -149,33 +163,44 @@ export async function copyImage(
         : new Map<string, string>()
     const missing = blobs.filter(({ digest }) => toSend(availability.get(digest)))
     done.present = blobs.length - missing.length
+    done.lacking = missing.length
     if (options.dryRun)
       return {
         ...report(),
-        blobs: { copied: missing.length, present: done.present },
+        blobs: { copied: missing.length, present: done.present, lacking: missing.length },
         bytes: bytesOf(missing),
         manifests: manifests.length,
         referrers:
           manifests.filter(({ digest }) => graph.referrers.has(digest)).length + tags.length
       }
-    await eachAtMost(BLOBS_AT_ONCE, missing, stop, async (blob) => {
-      await copyBlob(source, target, job, blob, { ...options, signal })
-      done.copied += 1
-      done.bytes += blob.size
-      effects.progress(`${repository}: copied ${done.copied} of ${missing.length} blobs`)
-    })
+    const completing = (blob: Descriptor, n: number) => {
+      done.copied += n
+      done.bytes += blob.size * n
+      if (n > 0) effects.progress(`${repository}: copied ${done.copied} of ${missing.length} blobs`)
+    }
+    await eachAtMost(BLOBS_AT_ONCE, missing, stop, (blob) =>
+      options.uploads.blob(() => {
+        signal.throwIfAborted()
+        return copyBlob(source, target, job, blob, { ...options, signal }, completing)
+      })
+    )
     for (const manifest of manifests) {
       await pace(signal)
-      if ((await target.putManifest(repository, manifest)) === 'written') {
-        done.manifests += 1
-        if (graph.referrers.has(manifest.digest)) done.referrers += 1
+      const referrer = graph.referrers.has(manifest.digest) ? 1 : 0
+      const count = (n: number) => {
+        done.manifests += n
+        done.referrers += referrer * n
       }
+      const put = await counted(count, () => target.putManifest(repository, manifest))
+      if (put === 'already there') count(-1)
     }
     for (const [tag, manifest] of tags) {
       await pace(signal)
-      await target.putTag(repository, tag, manifest)
-      done.tags += 1
-      done.referrers += 1
+      const count = (n: number) => {
+        done.tags += n
+        done.referrers += n
+      }
+      await counted(count, () => target.putTag(repository, tag, manifest))
     }
     return report()
   } catch (error) {
@@ -281,7 +306,8 @@ async function copyBlob(
   target: CopyTarget,
   job: CopyJob,
   blob: Descriptor,
-  { fetchBlob, uploads, signal }: CopyOptions & { readonly signal: AbortSignal }
+  { fetchBlob, uploads, signal }: CopyOptions & { readonly signal: AbortSignal },
+  completing: (blob: Descriptor, n: number) => void
 ): Promise<void> {
   const { repository } = job
   const { uploadId, partSize } = await target.startUpload(repository)
@@ -308,7 +334,24 @@ async function copyBlob(
       if (!again || sent > 0 || attempt > 1) throw error
     }
   }
-  await target.completeUpload(repository, uploadId, blob.digest)
+  await counted(
+    (n) => completing(blob, n),
+    () => target.completeUpload(repository, uploadId, blob.digest)
+  )
+}
+
+/**
+ * A write, counted as it is sent (`count(1)`): one whose answer is lost may have been applied, and
+ * a report must not say less stays than does; uncounted (`count(-1)`) when ECR refused it.
+ */
+async function counted<T>(count: (n: number) => void, write: () => Promise<T>): Promise<T> {
+  count(1)
+  try {
+    return await write()
+  } catch (error) {
+    if (refused(error)) count(-1)
+    throw error
+  }
 }
 
 /**
@@ -324,9 +367,11 @@ async function* cut(
   const hash = createHash('sha256')
   let received = 0
   let index = 0
+  // One buffer for every part of the blob: a part is sent before the next is read into it.
+  const whole = ranges[0] && Buffer.allocUnsafe(ranges[0][1] - ranges[0][0] + 1)
   const allocate = () => {
     const range = ranges[index]
-    return range && Buffer.allocUnsafe(range[1] - range[0] + 1)
+    return range && whole?.subarray(0, range[1] - range[0] + 1)
   }
   let part = allocate()
   let filled = 0

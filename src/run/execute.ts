@@ -464,7 +464,8 @@ async function writeTags(
           trigger,
           runValues(repository, inputs, context, recorded?.get(repository))
         )
-        return inputs.target ? withSourceTag(intent) : intent
+        // A tag named by `source` may be a pointer: only the build tag (or a rollback's version) goes along.
+        return inputs.target && !inputs.source ? withSourceTag(intent) : intent
       })
       for (const intent of derived) host.info(describeIntent(intent))
       return Promise.resolve(derived)
@@ -542,9 +543,11 @@ async function copyImages(
   const uploads = uploadTurns()
   return host.group('Copy', async () => {
     const settled = await Promise.allSettled(
-      copying.map(async ({ repository, source: manifest }) => {
+      copying.map(async ({ repository, source: manifest, archived }) => {
         const { uri } = await source.describeRepository(repository)
         const job = { repository, manifest, from: `${uri}@${manifest.digest}`, to: target.host }
+        // An archived image's manifests are read once it is restored, which a dry run does not do.
+        if (dryRun && archived) return { repository, ...archivedCopy(job.from) }
         const options = { dryRun, effects, pace, fetchBlob, uploads }
         const report = await copyImage(source, registry, job, options)
         return { repository, ...(dryRun && { dryRun: true as const }), ...report }
@@ -554,7 +557,9 @@ async function copyImages(
       if (outcome.status === 'fulfilled') return [outcome.value]
       const failed: unknown = outcome.reason
       const repository = copying[index]?.repository ?? ''
-      return failed instanceof CopyFailed ? [{ repository, ...failed.report }] : []
+      return failed instanceof CopyFailed
+        ? [{ repository, ...(dryRun && { dryRun: true as const }), ...failed.report }]
+        : []
     })
     for (const copy of copies) {
       for (const warning of copy.warnings) host.warning(warning)
@@ -567,6 +572,20 @@ async function copyImages(
     return { copies, ...(errors.length > 0 && { failure: problemsError(errors) }) }
   })
 }
+
+/** A dry run's copy of an archived source image: it would be restored first, then copied. */
+const archivedCopy = (from: string) =>
+  ({
+    from,
+    blobs: { copied: 0, present: 0, lacking: 0 },
+    bytes: 0,
+    manifests: 0,
+    referrers: 0,
+    ms: 0,
+    warnings: [],
+    dryRun: true,
+    archived: true
+  }) as const
 
 /**
  * A person at a terminal confirms a plan that writes a production pointer. Once they have, the

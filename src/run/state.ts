@@ -100,6 +100,9 @@ export async function readStates(
       ])
       let [found, stored] = image
       let copyFrom: RepositoryState['copyFrom'] = inSource && 'source'
+      // The target may hold the image already, archived there since: restored and gated there.
+      const held = inSource && found && (await registry.storedImage(intent.repository, found))
+      if (held && held.status !== 'ACTIVE') [stored, copyFrom] = [held, 'target']
       if (from && !inSource) {
         copyFrom = 'target'
         // A rollback to a version only the source registry has: copied, and its tag created here.

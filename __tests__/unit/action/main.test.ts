@@ -356,6 +356,20 @@ describe('run() with a target registry', () => {
     expect(summaryText()).toContain('app: would copy 3 of 7 blobs (41.2 MiB)')
   })
 
+  it('writes a source named by `source` (a pointer, say) nowhere in the target but where the event puts it', async () => {
+    holding('staging=b', {
+      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
+    })
+    inputs.source = 'staging'
+    copying = () => Promise.resolve(copied('app'))
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(target?.log.filter((call) => /^put /.test(call))).toEqual([
+      'put app:v1.1.0=b',
+      'put app:production=b'
+    ])
+  })
+
   it('judges the tested-image rule in the source, where staging carries the build', async () => {
     holding('staging=b', {
       facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
@@ -409,8 +423,16 @@ describe('run() with a target registry', () => {
       operation: 'put',
       before: (into) => (atFirstTag ??= into.facts[build.digest]?.status ?? 'ACTIVE')
     })
+    // ECR restores it at once.
+    target.fault({
+      operation: 'restore',
+      before: (into) => void (into.facts[build.digest] = { status: 'ACTIVE' })
+    })
     await run()
-    expect(atFirstTag ?? 'no tag written').not.toBe('ARCHIVED')
+    expect(process.exitCode).toBeUndefined()
+    expect(target.log.filter((call) => call.startsWith('restore '))).toEqual(['restore app b'])
+    expect(registry.log.filter((call) => call.startsWith('restore '))).toEqual([])
+    expect(atFirstTag).toBe('ACTIVE')
   })
 })
 

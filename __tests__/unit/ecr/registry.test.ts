@@ -28,7 +28,8 @@ import {
   ServerException,
   StartLifecyclePolicyPreviewCommand,
   UpdateImageStorageClassCommand,
-  UploadLayerPartCommand
+  UploadLayerPartCommand,
+  UploadNotFoundException
 } from '@aws-sdk/client-ecr'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -609,6 +610,23 @@ describe('Registry reads each answer as what it is', () => {
     expect(await call()).toEqual(expected)
     alsoCheck?.()
   })
+
+  it.each<[string, 'AVAILABLE' | 'UNAVAILABLE', string]>([
+    ['the blob is there: written', 'AVAILABLE', 'written'],
+    ['the blob is not there: the failure', 'UNAVAILABLE', 'UploadNotFoundException: x']
+  ])(
+    'reads a retried completion ECR had applied, whose upload is then gone, by the blob: %s',
+    async (_, layerAvailability, expected) => {
+      answer(
+        CompleteLayerUploadCommand,
+        new UploadNotFoundException({ message: 'x', $metadata: { attempts: 2 } })
+      )
+      answer(BatchCheckLayerAvailabilityCommand, {
+        layers: [{ layerDigest: digest, layerAvailability }]
+      })
+      expect(await complete().catch((error: Error) => error.message)).toContain(expected)
+    }
+  )
 })
 
 describe('Registry refuses a partial answer, and explains a failure', () => {
