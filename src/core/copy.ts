@@ -26,6 +26,17 @@ export interface CopyReport {
   readonly warnings: readonly string[]
 }
 
+/** What a copy that sent nothing reports. */
+export const nothingCopied = (from: string): CopyReport => ({
+  from,
+  blobs: { copied: 0, present: 0, lacking: 0 },
+  bytes: 0,
+  manifests: 0,
+  referrers: 0,
+  ms: 0,
+  warnings: []
+})
+
 /** A copy that failed: what it had copied by then stays in the target (blobs, untagged manifests). */
 export class CopyFailed extends Error {
   constructor(

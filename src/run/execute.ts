@@ -60,7 +60,7 @@ import {
 } from '../report/result.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
 import { copyImage, uploadTurns } from './copy.js'
-import { CopyFailed } from '../core/copy.js'
+import { CopyFailed, nothingCopied } from '../core/copy.js'
 import { fetchBlob } from '../ecr/blobs.js'
 import { readStatus } from './status.js'
 import { describeTrigger, resolveTrigger } from '../core/trigger.js'
@@ -547,7 +547,13 @@ async function copyImages(
         const { uri } = await source.describeRepository(repository)
         const job = { repository, manifest, from: `${uri}@${manifest.digest}`, to: target.host }
         // An archived image's manifests are read once it is restored, which a dry run does not do.
-        if (dryRun && archived) return { repository, ...archivedCopy(job.from) }
+        if (dryRun && archived)
+          return {
+            repository,
+            ...nothingCopied(job.from),
+            dryRun: true as const,
+            archived: true as const
+          }
         const options = { dryRun, effects, pace, fetchBlob, uploads }
         const report = await copyImage(source, registry, job, options)
         return { repository, ...(dryRun && { dryRun: true as const }), ...report }
@@ -572,20 +578,6 @@ async function copyImages(
     return { copies, ...(errors.length > 0 && { failure: problemsError(errors) }) }
   })
 }
-
-/** A dry run's copy of an archived source image: it would be restored first, then copied. */
-const archivedCopy = (from: string) =>
-  ({
-    from,
-    blobs: { copied: 0, present: 0, lacking: 0 },
-    bytes: 0,
-    manifests: 0,
-    referrers: 0,
-    ms: 0,
-    warnings: [],
-    dryRun: true,
-    archived: true
-  }) as const
 
 /**
  * A person at a terminal confirms a plan that writes a production pointer. Once they have, the

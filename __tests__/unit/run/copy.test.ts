@@ -1,4 +1,4 @@
-import { CopyFailed, cosignTags, type CopyReport } from '../../../src/core/copy.js'
+import { CopyFailed, cosignTags, nothingCopied, type CopyReport } from '../../../src/core/copy.js'
 import type { Manifest } from '../../../src/core/model.js'
 import { DownloadFailed } from '../../../src/ecr/blobs.js'
 import { copyImage, uploadTurns, type CopyOptions } from '../../../src/run/copy.js'
@@ -92,13 +92,7 @@ const WRITES = ['start', 'part', 'complete', 'put-manifest', 'put']
 const writes = (registry: MemoryRegistry) =>
   WRITES.flatMap((operation) => calls(registry, operation))
 const report = (extra: Partial<CopyReport>): CopyReport => ({
-  from: expect.stringMatching(`^${SOURCE}/app@sha256:`) as unknown as string,
-  blobs: { copied: 0, present: 0, lacking: 0 },
-  bytes: 0,
-  manifests: 0,
-  referrers: 0,
-  ms: 0,
-  warnings: [],
+  ...nothingCopied(expect.stringMatching(`^${SOURCE}/app@sha256:`) as unknown as string),
   ...extra
 })
 /** The bytes of the two images' blobs: the base, two layers of 1000 bytes, two configs. */
