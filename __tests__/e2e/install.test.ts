@@ -45,7 +45,8 @@ it(
         const installed = join(prefix, 'lib/node_modules/ecr-promote')
         // Only what the command line runs, and no node_modules: the install pulled nothing else.
         // The chunks (the GitHub client; a convention file's checks, and the YAML parser and schema
-        // validator they use) are named by module ids, which depend on where the bundle was built.
+        // validator they use; the STS provider of a target role) are named by module ids, which
+        // depend on where the bundle was built.
         const files = readdirSync(installed, { recursive: true }).map((file) =>
           String(file).replace(/^dist\/cli\/\d+\.index\.js$/, 'dist/cli/<chunk>.index.js')
         )
@@ -55,7 +56,7 @@ it(
           'dist',
           'dist/cli',
           'dist/cli.js',
-          ...Array(3).fill('dist/cli/<chunk>.index.js'),
+          ...Array(4).fill('dist/cli/<chunk>.index.js'),
           'dist/cli/index.js',
           'dist/cli/licenses.txt',
           'dist/cli/package.json',

@@ -370,6 +370,19 @@ describe('run() with a target registry', () => {
     ])
   })
 
+  it.each<[string, Record<string, string>]>([
+    ['status', {}],
+    ['prune', { 'keep-minor-versions': '2' }],
+    ['lifecycle', { lifecycle: 'check' }]
+  ])('reads and writes only the target on %s', async (event, more) => {
+    onEvent('workflow_dispatch', 'refs/heads/main', { inputs: {} })
+    Object.assign(inputs, { event, 'fail-on-severity': 'off', ...more })
+    await run()
+    expect(annotations.filter((line) => line.startsWith('error'))).toEqual([])
+    expect(registry.log).toEqual([])
+    expect(target?.log).not.toEqual([])
+  })
+
   it('judges the tested-image rule in the source, where staging carries the build', async () => {
     holding('staging=b', {
       facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
