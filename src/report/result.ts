@@ -72,6 +72,8 @@ export const describeChange = (change: Change): string => {
 /** What the copy of one repository's source image into the target registry did. */
 export type Copy = CopyReport & {
   readonly repository: string
+  /** The target registry's host. */
+  readonly into?: string
   readonly dryRun?: true
   /** A dry run's archived source image: what it holds is read only once it is restored. */
   readonly archived?: true
@@ -80,9 +82,10 @@ export type Copy = CopyReport & {
 /** `copied 3 of 7 blobs (41.2 MiB), 4 manifests, 2 referrers from <source> in 12.4 s`; a dry run's: `would copy …`. */
 export function describeCopy(copy: Copy): string {
   const { blobs, bytes, manifests, referrers, from, ms, dryRun, archived } = copy
+  const into = copy.into ? ` into ${copy.into}` : ''
   if (archived)
-    return `${copy.repository}: would copy ${from} once it is restored (an archived image cannot be read before)`
-  const what = `${blobs.copied} of ${blobs.lacking + blobs.present} blobs (${formatBytes(bytes)}), ${manifests} manifests, ${referrers} referrers from ${from}`
+    return `${copy.repository}: would copy ${from}${into} once it is restored (an archived image cannot be read before)`
+  const what = `${blobs.copied} of ${blobs.lacking + blobs.present} blobs (${formatBytes(bytes)}), ${manifests} manifests, ${referrers} referrers from ${from}${into}`
   return dryRun
     ? `${copy.repository}: would copy ${what}`
     : `${copy.repository}: copied ${what} in ${(ms / 1000).toFixed(1)} s`

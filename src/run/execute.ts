@@ -550,13 +550,19 @@ async function copyImages(
         if (dryRun && archived)
           return {
             repository,
+            into: target.host,
             ...nothingCopied(job.from),
             dryRun: true as const,
             archived: true as const
           }
         const options = { dryRun, effects, pace, fetchBlob, uploads }
         const report = await copyImage(source, registry, job, options)
-        return { repository, ...(dryRun && { dryRun: true as const }), ...report }
+        return {
+          repository,
+          into: target.host,
+          ...(dryRun && { dryRun: true as const }),
+          ...report
+        }
       })
     )
     const copies = settled.flatMap((outcome, index) => {
@@ -564,7 +570,14 @@ async function copyImages(
       const failed: unknown = outcome.reason
       const repository = copying[index]?.repository ?? ''
       return failed instanceof CopyFailed
-        ? [{ repository, ...(dryRun && { dryRun: true as const }), ...failed.report }]
+        ? [
+            {
+              repository,
+              into: target.host,
+              ...(dryRun && { dryRun: true as const }),
+              ...failed.report
+            }
+          ]
         : []
     })
     for (const copy of copies) {
