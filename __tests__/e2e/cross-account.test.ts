@@ -242,7 +242,7 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
         expectExit(failed, 1, 'release refused mid-copy')
         expect(failed.errors).toEqual([
           expect.stringMatching(
-            /^ecr:UploadLayerPart on team\/app failed: .*; no tag was written; \d+ blobs, 0 untagged manifests copied stay in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com/s
+            /^ecr:UploadLayerPart on team\/app failed: .*; none of the run's tags was written; \d+ blobs, 0 untagged manifests copied stay in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com/s
           )
         ])
         const left = inB(standIn)

@@ -129,16 +129,22 @@ export function blobsOf(manifests: readonly Manifest[]): Descriptor[] {
 }
 
 /** A blob the target has, archived or not, is not sent again. */
-export const toSend = (availability: string | undefined): boolean =>
-  availability !== 'AVAILABLE' && availability !== 'ARCHIVED'
+export const toSend = (availability: string | undefined): boolean => availability !== 'AVAILABLE'
 
 /** The tags cosign stores an image's signature, attestations and SBOM under. */
 export const cosignTags = (digest: string): string[] =>
   ['sig', 'att', 'sbom'].map((kind) => `${digest.replace(':', '-')}.${kind}`)
 
-/** A blob of `size` bytes as contiguous inclusive `[first, last]` ranges: 5 MiB each, unless `partSize` is smaller. */
+/**
+ * A blob of `size` bytes as contiguous inclusive `[first, last]` ranges of 5 MiB, ECR's least part
+ * but for the last; a target asking for smaller parts asks for what ECR refuses at completion.
+ */
 export function parts(size: number, partSize: number): [number, number][] {
-  const step = Math.min(PART_BYTES, partSize)
+  if (partSize < PART_BYTES)
+    throw new Error(
+      `the target asks for upload parts of ${partSize} bytes, under ECR's 5 MiB least part: no blob can be uploaded`
+    )
+  const step = PART_BYTES
   const ranges: [number, number][] = []
   for (let first = 0; first < size; first += step)
     ranges.push([first, Math.min(first + step, size) - 1])

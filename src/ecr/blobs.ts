@@ -5,7 +5,11 @@ import { messageOf } from '../core/model.js'
  * string, so the GET carries no credentials of its own (S3 refuses a second way to authenticate).
  */
 
-/** How long the source's storage may take to start answering; the body then streams for as long as it takes. */
+/**
+ * How long the source's storage may take to start answering. The body then streams for as long as
+ * bytes keep coming: Node's fetch ends a body that sends nothing for 300 s, and the run's signal
+ * ends it at once.
+ */
 const ANSWER_MS = 30_000
 
 /** A download that failed; `retry`: worth one more try with a new URL (an expired URL, a reset). */

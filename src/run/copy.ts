@@ -173,9 +173,10 @@ export async function copyImage(
         referrers:
           manifests.filter(({ digest }) => graph.referrers.has(digest)).length + tags.length
       }
-    const completing = (blob: Descriptor, n: number) => {
+    const completing = (blob: Descriptor, n: number, there = false) => {
       done.copied += n
       done.bytes += blob.size * n
+      if (there) done.present += 1
       if (n > 0) effects.progress(`${repository}: copied ${done.copied} of ${missing.length} blobs`)
     }
     await eachAtMost(BLOBS_AT_ONCE, missing, stop, (blob) =>
@@ -205,9 +206,13 @@ export async function copyImage(
     return report()
   } catch (error) {
     const why = effects.signal.aborted ? 'the copy was cancelled' : messageOf(error)
-    throw new CopyFailed(`${why}; no tag was written; ${stays(done, job)}`, report(), {
-      cause: error
-    })
+    throw new CopyFailed(
+      `${why}; none of the run's tags was written; ${stays(done, job)}`,
+      report(),
+      {
+        cause: error
+      }
+    )
   }
 }
 
@@ -307,7 +312,7 @@ async function copyBlob(
   job: CopyJob,
   blob: Descriptor,
   { fetchBlob, uploads, signal }: CopyOptions & { readonly signal: AbortSignal },
-  completing: (blob: Descriptor, n: number) => void
+  completing: (blob: Descriptor, n: number, there?: boolean) => void
 ): Promise<void> {
   const { repository } = job
   const { uploadId, partSize } = await target.startUpload(repository)
@@ -334,10 +339,12 @@ async function copyBlob(
       if (!again || sent > 0 || attempt > 1) throw error
     }
   }
-  await counted(
+  const completed = await counted(
     (n) => completing(blob, n),
     () => target.completeUpload(repository, uploadId, blob.digest)
   )
+  // Another writer completed the same blob first: it was there, not copied.
+  if (completed === 'already there') completing(blob, -1, true)
 }
 
 /**

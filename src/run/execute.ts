@@ -361,6 +361,8 @@ export async function finishUndo(
   const { registry, pace } = pacedRegistries(
     {
       ...where,
+      // The region the run was in, where STS is asked for the target's role.
+      region: where.roleRegion ?? where.region,
       maxWritesPerSecond,
       ...(where.host && {
         target: {
@@ -508,7 +510,7 @@ async function writeTags(
     registryId: registryOf(plans[0]?.uri ?? '') ?? inputs.registryId,
     region: target?.region ?? inputs.region,
     ...(target && { host: target.host }),
-    ...(target?.roleArn && { roleArn: target.roleArn })
+    ...(target?.roleArn && { roleArn: target.roleArn, roleRegion: inputs.region })
   })
   const outcome = await host.group('Write tags', () =>
     applyPlans(work, registry, effects, {
@@ -538,7 +540,10 @@ async function copyImages(
   dryRun: boolean
 ): Promise<Pick<RunResult, 'copies' | 'failure'>> {
   const { target } = inputs
-  const copying = plans.filter((_, index) => states[index]?.copyFrom === 'source')
+  // A plan that writes no tag (a push of a branch that is not main) copies nothing.
+  const copying = plans.filter(
+    ({ steps }, index) => states[index]?.copyFrom === 'source' && steps.some(({ write }) => write)
+  )
   if (!target || copying.length === 0) return {}
   const uploads = uploadTurns()
   return host.group('Copy', async () => {

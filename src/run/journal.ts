@@ -102,6 +102,8 @@ export interface WrittenRegistry {
   readonly host?: string
   /** The role the run assumed for the target registry: an undo assumes it too. */
   readonly roleArn?: string
+  /** The run's own region, where STS was asked for that role (the target's may not be enabled for the run's account). */
+  readonly roleRegion?: string
 }
 
 /** What a journal leaves to put back (pure), pointers first; nothing once the run finished. */
@@ -116,7 +118,8 @@ export function leftToUndo(entries: readonly JournalEntry[]): {
           registryId: registry.registryId,
           region: registry.region,
           ...(registry.host && { host: registry.host }),
-          ...(registry.roleArn && { roleArn: registry.roleArn })
+          ...(registry.roleArn && { roleArn: registry.roleArn }),
+          ...(registry.roleRegion && { roleRegion: registry.roleRegion })
         }
       }
     : {}

@@ -372,6 +372,13 @@ describe('run() with a target registry', () => {
     ])
   })
 
+  it('copies nothing for a run that writes no tag (a push of another branch)', async () => {
+    onEvent('push', 'refs/heads/feature', { after: SHA })
+    await run()
+    expect(process.exitCode).toBeUndefined()
+    expect(jobs).toEqual([])
+  })
+
   it.each<[string, Record<string, string>]>([
     ['status', {}],
     ['prune', { 'keep-minor-versions': '2' }],

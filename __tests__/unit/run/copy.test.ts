@@ -137,6 +137,17 @@ describe('copyImage', () => {
       4
     ],
     [
+      'the shared base layer completed by another writer while this one uploaded it',
+      async ({ target, base, source }) =>
+        target.fault({
+          operation: 'complete',
+          ref: base.digest,
+          before: (into) => void into.blob(source.blobs.get(base.digest) as Uint8Array)
+        }),
+      { blobs: { copied: 4, present: 1, lacking: 5 }, bytes: ALL_BYTES - 12 * MiB, manifests: 3 },
+      5
+    ],
+    [
       'one platform image there: its blobs are not checked, the other image only sends its own',
       async ({ source, target, amd64 }) => {
         for (const [digest, bytes] of source.blobs)
@@ -197,7 +208,7 @@ describe('copyImage', () => {
       expect(error).toBeInstanceOf(CopyFailed)
       expect(error.message).toMatch(
         new RegExp(
-          `^blob ${base.digest} \\(12582912 bytes\\) from ${SOURCE} arrived as ${received} bytes hashing to sha256:[0-9a-f]{64}: its upload to ${TARGET} was not completed; no tag was written; \\d+ blobs, 0 untagged manifests copied stay in ${TARGET}$`
+          `^blob ${base.digest} \\(12582912 bytes\\) from ${SOURCE} arrived as ${received} bytes hashing to sha256:[0-9a-f]{64}: its upload to ${TARGET} was not completed; none of the run's tags was written; \\d+ blobs, 0 untagged manifests copied stay in ${TARGET}$`
         )
       )
       expect(target.blobs.has(base.digest)).toBe(false)
@@ -214,7 +225,7 @@ describe('copyImage', () => {
       before: (target) => target.blobs.delete(copied.base.digest)
     })
     await expect(copy(copied)).rejects.toThrow(
-      `LayersNotFoundException: ${copied.base.digest}; no tag was written; 4 blobs, 0 untagged manifests copied stay in ${TARGET}`
+      `LayersNotFoundException: ${copied.base.digest}; none of the run's tags was written; 4 blobs, 0 untagged manifests copied stay in ${TARGET}`
     )
     expect(copied.target.tags('app')).toEqual({})
   })
@@ -236,7 +247,7 @@ describe('copyImage', () => {
     )
     expect(error.message).toMatch(
       new RegExp(
-        `^the copy was cancelled; no tag was written; (nothing was copied into|\\d+ blobs, 0 untagged manifests copied stay in) ${TARGET}$`
+        `^the copy was cancelled; none of the run's tags was written; (nothing was copied into|\\d+ blobs, 0 untagged manifests copied stay in) ${TARGET}$`
       )
     )
     expect(calls(copied.target, 'put-manifest')).toEqual([])

@@ -89,7 +89,8 @@ describe('leftToUndo', () => {
       registryId: '210987654321',
       region: 'us-east-1',
       host: '210987654321.dkr.ecr.us-east-1.amazonaws.com',
-      roleArn: 'arn:aws:iam::210987654321:role/promoter'
+      roleArn: 'arn:aws:iam::210987654321:role/promoter',
+      roleRegion: 'eu-west-1'
     }
     const journal = fileJournal(path, 'ecr-promote undo')
     journal.note({ note: 'registry', ...target })
