@@ -132,7 +132,7 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
         expect(run.outputs.images).toContain(`${TARGET}/${REPO}:production`)
         expect(run.summary).toMatch(
           new RegExp(
-            `${REPO}: copied 6 of 6 blobs \\(${bytesOf(first, blobs)} B\\), 3 manifests, 0 referrers from ${SOURCE}/${REPO}@${first.digest} in [\\d.]+ s`
+            `${REPO}: copied 6 of 6 blobs \\(${bytesOf(first, blobs)} B\\), 3 manifests, 0 referrers from ${SOURCE}/${REPO}@${first.digest} into ${TARGET} in [\\d.]+ s`
           )
         )
 
