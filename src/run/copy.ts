@@ -42,8 +42,8 @@ export interface CopyJob {
   readonly manifest: Manifest
   /** For CopyReport.from. */
   readonly from: string
-  /** The target registry's host, for messages; "the target registry" when absent. */
-  readonly to?: string
+  /** The target registry's host, for messages. */
+  readonly to: string
 }
 
 export interface CopyOptions {
@@ -149,7 +149,7 @@ export async function copyImage(
       const there = held.get(tag)
       if (there && there.digest !== manifest.digest)
         warnings.push(
-          `${repository}:${tag} in ${targetOf(job)} names ${there.digest}, not ${manifest.digest} as in ${job.from}: kept`
+          `${repository}:${tag} in ${job.to} names ${there.digest}, not ${manifest.digest} as in ${job.from}: kept`
         )
       return !there
     })
@@ -221,13 +221,11 @@ function stays(
   { copied, manifests, tags }: { copied: number; manifests: number; tags: number },
   job: CopyJob
 ): string {
-  const to = targetOf(job)
+  const { to } = job
   if (copied + manifests + tags === 0) return `nothing was copied into ${to}`
   const cosign = tags > 0 ? ` and ${tags} cosign tags` : ''
   return `${copied} blobs, ${manifests} untagged manifests${cosign} copied stay in ${to}`
 }
-
-const targetOf = ({ to }: CopyJob): string => to ?? 'the target registry'
 
 /** Reads the graph level by level: each manifest's children, cosign tags and OCI referrers, each once. */
 async function readGraph(source: CopySource, { repository, manifest }: CopyJob): Promise<Graph> {
@@ -401,7 +399,7 @@ async function* cut(
   const digest = `sha256:${hash.digest('hex')}`
   if (received !== blob.size || digest !== blob.digest)
     throw new Error(
-      `blob ${blob.digest} (${blob.size} bytes) from ${job.from.split('/')[0]} arrived as ${received} bytes hashing to ${digest}: its upload to ${targetOf(job)} was not completed`
+      `blob ${blob.digest} (${blob.size} bytes) from ${job.from.split('/')[0]} arrived as ${received} bytes hashing to ${digest}: its upload to ${job.to} was not completed`
     )
   if (part) yield [ranges[index] as [number, number], part]
 }
