@@ -14,6 +14,7 @@ import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 import type { RegistryOptions } from '../../../src/ecr/client.js'
 import type { CopyJob } from '../../../src/run/copy.js'
+import type { JournalEntry } from '../../../src/run/journal.js'
 import { CopyFailed, type CopyReport } from '../../../src/core/copy.js'
 
 const inputs: Record<string, string> = {}
@@ -62,8 +63,8 @@ jest.unstable_mockModule('../../../src/run/copy.js', () => ({
     return copying(job)
   }
 }))
-const { onCancel } = await import('../../../src/run/execute.js')
-const { run } = await import('../../../src/action/main.js')
+const { finishUndo, onCancel } = await import('../../../src/run/execute.js')
+const { ACTION_HOST, run } = await import('../../../src/action/main.js')
 
 const [old, build] = [manifest('c'), manifest('b')]
 const SHA = 'bbbbbbb'.padEnd(40, '2')
@@ -390,6 +391,27 @@ describe('run() with a target registry', () => {
     expect(annotations.filter((line) => line.startsWith('error'))).toEqual([])
     expect(registry.log).toEqual([])
     expect(target?.log).not.toEqual([])
+  })
+
+  it('puts back from the journal in the target, assuming its role in the run’s region (the post step)', async () => {
+    target = memoryRegistry({ tags: { app: tagged('v1.0.0=c v1.1.0=b production=b') } })
+    const entries: JournalEntry[] = [
+      {
+        note: 'registry',
+        ...{ registryId: '210987654321', region: 'eu-west-1', host: TARGET },
+        ...{ roleArn: ROLE, roleRegion: 'us-east-1' }
+      },
+      {
+        note: 'write',
+        ...{ repository: 'app', tag: 'production', pointer: true },
+        ...{ before: old.digest, placed: build.digest }
+      }
+    ]
+    const journal = { note: () => {}, resume: '' }
+    await finishUndo(ACTION_HOST, entries, { maxWritesPerSecond: 10, journal })
+    expect(target.tags('app')).toMatchObject({ production: old.digest })
+    expect(registry.log).toEqual([])
+    expect(roles).toEqual([[ROLE, 'ecr-promote-run', 'us-east-1']])
   })
 
   it('judges the tested-image rule in the source, where staging carries the build', async () => {
