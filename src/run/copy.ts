@@ -179,12 +179,21 @@ export async function copyImage(
       if (there) done.present += 1
       if (n > 0) effects.progress(`${repository}: copied ${done.copied} of ${missing.length} blobs`)
     }
-    await eachAtMost(BLOBS_AT_ONCE, missing, stop, (blob) =>
-      options.uploads.blob(() => {
-        signal.throwIfAborted()
-        return copyBlob(source, target, job, blob, { ...options, signal }, completing)
-      })
+    // The run's blob turns bound how many go at once; the first failure stops the rest, and is
+    // thrown once those under way have ended.
+    await Promise.all(
+      missing.map((blob) =>
+        options.uploads
+          .blob(() => {
+            signal.throwIfAborted()
+            return copyBlob(source, target, job, blob, { ...options, signal }, completing)
+          })
+          .catch((error: unknown) => {
+            if (!stop.signal.aborted) stop.abort(error)
+          })
+      )
     )
+    if (stop.signal.aborted) throw stop.signal.reason
     for (const manifest of manifests) {
       await pace(signal)
       const referrer = graph.referrers.has(manifest.digest) ? 1 : 0
@@ -280,24 +289,6 @@ const read = async (
   refs: readonly ImageRef[]
 ): Promise<Map<string, Manifest>> =>
   refs.length > 0 ? registry.getManifests(repository, refs) : new Map()
-
-/** Runs `work` on every item, at most `limit` at once; the first failure aborts `stop` (no item starts after it, those under way end) and is thrown once all have ended. */
-async function eachAtMost<T>(
-  limit: number,
-  items: readonly T[],
-  stop: AbortController,
-  work: (item: T) => Promise<void>
-): Promise<void> {
-  const queue = [...items]
-  const worker = async () => {
-    for (let item = queue.shift(); item !== undefined && !stop.signal.aborted; item = queue.shift())
-      await work(item).catch((error: unknown) => {
-        if (!stop.signal.aborted) stop.abort(error)
-      })
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker))
-  if (stop.signal.aborted) throw stop.signal.reason
-}
 
 /**
  * Streams one blob from the source into an upload in the target, part after part in the run's

@@ -60,7 +60,7 @@ import {
 } from '../report/result.js'
 import { readStatesWaiting, repositoryWork } from './state.js'
 import { copyImage, uploadTurns } from './copy.js'
-import { CopyFailed, nothingCopied } from '../core/copy.js'
+import { CopyFailed, nothingCopied, type CopyReport } from '../core/copy.js'
 import { fetchBlob } from '../ecr/blobs.js'
 import { readStatus } from './status.js'
 import { describeTrigger, resolveTrigger } from '../core/trigger.js'
@@ -546,48 +546,33 @@ async function copyImages(
   )
   if (!target || copying.length === 0) return {}
   const uploads = uploadTurns()
+  const copy = (repository: string, report: CopyReport, archived?: true) => ({
+    repository,
+    into: target.host,
+    ...(dryRun && { dryRun: true as const }),
+    ...report,
+    ...(archived && { archived })
+  })
   return host.group('Copy', async () => {
     const settled = await Promise.allSettled(
       copying.map(async ({ repository, source: manifest, archived }) => {
         const { uri } = await source.describeRepository(repository)
         const job = { repository, manifest, from: `${uri}@${manifest.digest}`, to: target.host }
         // An archived image's manifests are read once it is restored, which a dry run does not do.
-        if (dryRun && archived)
-          return {
-            repository,
-            into: target.host,
-            ...nothingCopied(job.from),
-            dryRun: true as const,
-            archived: true as const
-          }
+        if (dryRun && archived) return copy(repository, nothingCopied(job.from), true)
         const options = { dryRun, effects, pace, fetchBlob, uploads }
-        const report = await copyImage(source, registry, job, options)
-        return {
-          repository,
-          into: target.host,
-          ...(dryRun && { dryRun: true as const }),
-          ...report
-        }
+        return copy(repository, await copyImage(source, registry, job, options))
       })
     )
     const copies = settled.flatMap((outcome, index) => {
       if (outcome.status === 'fulfilled') return [outcome.value]
       const failed: unknown = outcome.reason
       const repository = copying[index]?.repository ?? ''
-      return failed instanceof CopyFailed
-        ? [
-            {
-              repository,
-              into: target.host,
-              ...(dryRun && { dryRun: true as const }),
-              ...failed.report
-            }
-          ]
-        : []
+      return failed instanceof CopyFailed ? [copy(repository, failed.report)] : []
     })
-    for (const copy of copies) {
-      for (const warning of copy.warnings) host.warning(warning)
-      host.info(describeCopy(copy))
+    for (const each of copies) {
+      for (const warning of each.warnings) host.warning(warning)
+      host.info(describeCopy(each))
     }
     const errors = settled.flatMap((outcome) =>
       outcome.status === 'rejected' ? [asError(outcome.reason)] : []

@@ -44,7 +44,9 @@ export async function readStates(
   from?: SourceRegistry
 ): Promise<RepositoryState[]> {
   const [first, built] = await Promise.all([
-    settleAll(intents.map((intent) => readRepository(registry, intent))),
+    settleAll(
+      intents.map((intent) => readRepository(registry, intent, !(from && readsInSource(intent))))
+    ),
     // A build tag pattern is matched in the registry the build was pushed to.
     Promise.all(
       intents.map((intent) =>
@@ -81,10 +83,8 @@ export async function readStates(
             .then((manifests) => manifests.get(key)),
           where.storedImage(intent.repository, source.ref)
         ])
-      const inSource = from && intent.event !== 'rollback' ? from : undefined
+      const inSource = from && readsInSource(intent) ? from : undefined
       const proofs = proofTags(intent)
-      // The tested-image rule is a gate: judged where the image was built and tested.
-      const provenIn = inSource && proofs.length > 0 ? inSource : undefined
       const readImage = async (): Promise<[Manifest | undefined, StoredImage | undefined]> =>
         source.unmatched
           ? [undefined, undefined]
@@ -93,10 +93,13 @@ export async function readStates(
             : [read.manifests.get(key), read.stored]
       const [image, proven] = await Promise.all([
         readImage(),
-        provenIn?.getManifests(
-          intent.repository,
-          proofs.map((tag) => ({ tag }))
-        ) ?? read.manifests
+        // The tested-image rule is a gate: judged where the image was built and tested.
+        inSource && proofs.length > 0
+          ? inSource.getManifests(
+              intent.repository,
+              proofs.map((tag) => ({ tag }))
+            )
+          : read.manifests
       ])
       let [found, stored] = image
       let copyFrom: RepositoryState['copyFrom'] = inSource && 'source'
@@ -241,9 +244,17 @@ interface FirstRead {
  * serve it by name. A rollback to a named version lists nothing: the tags of its image and of its
  * pointer's, described in the same round, stand in for the listing, and must agree with them.
  */
-async function readRepository(registry: StateRegistry, intent: Intent): Promise<FirstRead> {
+/** With a target registry, the image a release or promotion starts from is in the source registry; a rollback's, in the target first. */
+const readsInSource = (intent: Intent): boolean => intent.event !== 'rollback'
+
+/** `withSource`: the source image is read here too (not when it lives in another registry). */
+async function readRepository(
+  registry: StateRegistry,
+  intent: Intent,
+  withSource: boolean
+): Promise<FirstRead> {
   const { repository } = intent
-  const source = isFoundInTags(intent.source) ? undefined : intent.source
+  const source = isFoundInTags(intent.source) || !withSource ? undefined : intent.source
   const pointer = describedPointer(intent)
   const refs: ImageRef[] = [
     ...(source ? [source] : []),

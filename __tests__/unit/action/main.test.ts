@@ -332,6 +332,8 @@ describe('run() with a target registry', () => {
       'put app:production=b'
     ])
     expect(writes()).toEqual([])
+    // The build lives in the source: the target is not asked how it stores it.
+    expect(target?.log.filter((call) => /^stored .*sha-bbbbbbb/.test(call))).toEqual([])
     expect(jobs).toEqual([
       {
         from: registry,
