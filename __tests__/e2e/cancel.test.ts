@@ -267,7 +267,11 @@ describe('a job cancelled', () => {
           late.release()
           look.release()
           await removals.arrived(3)
+          // Released only once the run has seen the SIGTERM: released at once, the removals'
+          // answers could end the undo before the signal got there, and nothing would be bounded.
+          const seen = reached(child, 'SIGTERM received')
           child.kill('SIGTERM')
+          await seen
           removals.release()
         } else child.kill('SIGTERM')
         const run = await result
