@@ -72,6 +72,50 @@ describe('two overlapping releases', () => {
   )
 })
 
+it("the higher release's pointer write finds production already on its image, where the lower run's check handed it on: unchanged, and said so", () =>
+  withStandIn(async (registry) => {
+    // Pinned: H (v1.2.0) has read production on 1.0.0; its version tag and its production are held.
+    // L (v1.1.0) reads (no 1.2.0 yet) and moves production; its check is held until H's version tag
+    // has landed, then finds 1.2.0 above it and hands production on to it. H's write of production
+    // then lands where production already is.
+    const { standIn } = registry
+    const { control } = standIn
+    const one = await releases(registry, 'handed/app', ON_1_0)
+    const production = () => tagsOf(control.snapshot('handed/app')).production
+    const higherVersion = control.hold('PutImage', { tag: 'v1.2.0' })
+    const higherPointer = control.hold('PutImage', { tag: 'production' })
+    const runH = startAction(
+      releaseRun(standIn.url, ['handed/app'], 'v1.2.0', SHAS['1.2.0'])
+    ).result
+    await Promise.all([higherVersion.arrived(), higherPointer.arrived()])
+    const runL = startAction(
+      releaseRun(standIn.url, ['handed/app'], 'v1.1.0', SHAS['1.1.0'])
+    ).result
+    await until(() => production() === one['1.1.0'], "L's write of production")
+    const check = control.hold('ListImages')
+    await check.arrived()
+    higherVersion.release()
+    await until(() => 'v1.2.0' in tagsOf(control.snapshot('handed/app')), "H's version tag")
+    check.release()
+    const resultL = await runL
+    expect(production()).toBe(one['1.2.0'])
+    higherPointer.release()
+    const resultH = await runH
+    for (const run of [resultH, resultL])
+      expect({ status: run.status, errors: run.errors }).toEqual({ status: 0, errors: [] })
+    expect(rowsOf(resultH).find(({ tag }) => tag === 'production')).toMatchObject({
+      from: one['1.0.0'],
+      to: one['1.2.0'],
+      now: one['1.2.0'],
+      action: 'unchanged'
+    })
+    expect(resultH.stdout).toContain(
+      `handed/app:production ${one['1.0.0'].slice(0, 19)} -> ${one['1.2.0'].slice(0, 19)} unchanged (another writer had put it there since this run read it)`
+    )
+    expectTruthful(resultH, standIn, ['handed/app'])
+    expectTruthful(resultL, standIn, ['handed/app'])
+  }))
+
 it('a late-failing run puts production back where it found it: on the release another run made meanwhile', () =>
   withStandIn(async (registry) => {
     // Pinned: A releases v1.2.0 to two repositories, its version tags and production in one wave;
