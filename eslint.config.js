@@ -24,7 +24,7 @@ const lazyLoads = (allowed) => [
 ]
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'src/core/convention.validate.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

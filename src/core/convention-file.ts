@@ -1,7 +1,8 @@
 /** A convention file: parsed (YAML or JSON), checked against the schema and the rules of tags. */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
 import schema from '../../convention.schema.json' with { type: 'json' }
+import { validate as validateSchema } from './convention.validate.js'
 import { versionValues } from './derive.js'
 import {
   DEFAULT_WITHDRAWN_TAG,
@@ -36,9 +37,7 @@ const VARIABLES_BY_SECTION: Readonly<Record<string, readonly string[]>> = {
   promote: TEMPLATE_VARIABLES
 }
 
-const validate: ValidateFunction<ConventionDocument> = new Ajv({
-  allErrors: true
-}).compile<ConventionDocument>(schema)
+const validate = validateSchema as ValidateFunction<ConventionDocument>
 
 /** Parses and checks a convention document; every problem is named with its field. */
 export function parseConvention(text: string, origin: string): Convention {
