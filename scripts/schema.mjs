@@ -15,20 +15,17 @@ export const VALIDATOR = fileURLToPath(
 
 /**
  * The validator's module for a schema's text, every error reported. Ajv's ES module output still
- * `require`s its runtime helpers (ajv-validator/ajv#2209): given one, through `createRequire`.
+ * `require`s its one runtime helper here (ajv-validator/ajv#2209), which a bundle cannot follow:
+ * the helper counts a string's code points, as `[...text].length` does.
  * @param {string} schemaText
  */
 export function validatorSource(schemaText) {
   const ajv = new Ajv({ allErrors: true, code: { source: true, esm: true } })
-  const code = standalone.default(ajv, ajv.compile(JSON.parse(schemaText)))
-  return [
-    '// Generated from convention.schema.json by npm run schema: do not edit.',
-    '// @ts-nocheck',
-    "import { createRequire } from 'node:module'",
-    'const require = createRequire(import.meta.url)',
-    code,
-    ''
-  ].join('\n')
+  const code = standalone
+    .default(ajv, ajv.compile(JSON.parse(schemaText)))
+    .replaceAll('require("ajv/dist/runtime/ucs2length").default', '(text) => [...text].length')
+  if (code.includes('require(')) throw new Error('the validator requires more of Ajv at run time')
+  return `// Generated from convention.schema.json by npm run schema: do not edit.\n// @ts-nocheck\n${code}\n`
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -71,9 +71,15 @@ it(
           'v1.0.0',
           'production'
         ])
+        // A convention file loads the chunk that parses and validates it: nothing of it is left
+        // to find in a node_modules the install does not have.
+        const convention = join(root, '__tests__/support/four-tags-convention.yml')
         const status = await exec(
           bin,
-          ['status', '--repository', 'team/app', '--endpoint-url', standIn.url],
+          [
+            ...['status', '--repository', 'team/app', '--convention', convention],
+            ...['--endpoint-url', standIn.url]
+          ],
           {
             env: {
               ...env,
