@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers'
 import {
   DescribeImageScanFindingsCommand,
   type DescribeImageScanFindingsCommandOutput,
@@ -32,7 +31,7 @@ import { MEDIA_TYPES } from '../support/oci.mjs'
 import { evaluatePolicy } from '../support/standin/lifecycle.mjs'
 import {
   ACCOUNT,
-  BASE_KEYS,
+  assumed,
   OTHER,
   answer,
   client,
@@ -396,14 +395,12 @@ it('UpdateImageStorageClass STANDARD: ACTIVATING until the restore time, then AC
   const archived = await snap(s)
   const startedAt = (now = Date.now())
   const first = await storage(':v1', 'STANDARD')(s)
-  const answeredAt = now
   const during = [
     await get([':v1'])(s),
     await list({ imageStatus: 'ACTIVATING' })(s),
     await snap(s)
   ]
   now += RESTORE_MS / 2 // halfway: ARCHIVE is refused, STANDARD does not restart it
-  const againAt = now
   const again = [await storage('A', 'STANDARD')(s), await storage('A', 'ARCHIVE')(s)]
   expect([archived, first, ...during, ...again]).toEqual([
     ['A:v1 ARCHIVED'],
@@ -414,15 +411,10 @@ it('UpdateImageStorageClass STANDARD: ACTIVATING until the restore time, then AC
     'ACTIVATING',
     'ImageStorageClassUpdateNotSupportedException'
   ])
+  now = startedAt + RESTORE_MS // the restore time from the first call: STANDARD did not restart it
   const read = op('DescribeImages', { filter: ANY }, (o) => o.imageDetails[0])
-  now = startedAt + RESTORE_MS
-  const detail = (await read(s)) as { imageStatus: string; lastActivatedAt: Date }
+  expect(await read(s)).toMatchObject({ imageStatus: 'ACTIVE', lastActivatedAt: new Date(now) })
   now = undefined
-  expect(detail.imageStatus).toBe('ACTIVE')
-  const activatedAt = detail.lastActivatedAt.getTime()
-  expect(activatedAt).toBeGreaterThanOrEqual(startedAt + RESTORE_MS - 1)
-  expect(activatedAt).toBeLessThanOrEqual(answeredAt + RESTORE_MS + 1)
-  expect(activatedAt).toBeLessThan(againAt + RESTORE_MS)
   expect(await get([':v1'])(s)).toEqual(['A:v1'])
 })
 
@@ -669,23 +661,10 @@ describe('accounts, STS, repository policies', () => {
   it('STS AssumeRole (AWS_ENDPOINT_URL_STS): the role account’s keys, refreshed when short-lived; an expired key: ExpiredTokenException 403; a bad ARN, a chained session over an hour: ValidationError', async () => {
     process.env.AWS_ENDPOINT_URL_STS = standIn.url
     standIn.control.sessionLifetime(300)
-    const assumedBy = (params = {}, masterCredentials = BASE_KEYS) =>
-      fromTemporaryCredentials({
-        masterCredentials,
-        params: {
-          RoleArn: `arn:aws:iam::${OTHER}:role/promote`,
-          RoleSessionName: 'release',
-          ...params
-        },
-        clientConfig: { region: 'us-east-1' }
-      })
-    const credentials = assumedBy()
+    const credentials = assumed()
     const role = client(standIn.url, undefined, { credentials })
     const assumeRoles = () => standIn.control.calls.filter((c) => c.operation === 'AssumeRole')
-    const uri = (o: Output) => o.repository.repositoryUri
-    expect(await op('CreateRepository', {}, uri)({ ecr: role, repo: 'sts/app' })).toBe(
-      `${OTHER}.dkr.ecr.us-east-1.amazonaws.com/sts/app`
-    )
+    await op('CreateRepository')({ ecr: role, repo: 'sts/app' }) // in OTHER's registry: contract.test.ts
     await op('ListImages')({ ecr: role, repo: 'sts/app' })
     // The SDK assumes the role again for a session about to expire (one of an hour: once).
     expect(assumeRoles().length).toBeGreaterThan(1)
@@ -702,8 +681,8 @@ describe('accounts, STS, repository policies', () => {
     ])
     standIn.control.sessionLifetime(undefined)
     const refused = [
-      assumedBy({ RoleArn: 'arn:aws:iam::12:role/x' }),
-      assumedBy({ DurationSeconds: 7200 }, await assumedBy()())
+      assumed(undefined, { RoleArn: 'arn:aws:iam::12:role/x' }),
+      assumed(undefined, { DurationSeconds: 7200 }, await assumed()())
     ].map((provider) => provider().catch((e: Error) => e.name))
     expect(await Promise.all(refused)).toEqual(['ValidationError', 'ValidationError'])
     delete process.env.AWS_ENDPOINT_URL_STS
