@@ -528,34 +528,25 @@ describe('scan findings and signing statuses in detail', () => {
     expect(Date.now() - signAt).toBeGreaterThanOrEqual(RESTORE_MS)
   })
 
-  it('setScan and setSigning refuse what ECR could not report', async () => {
-    const s = await withScan('scan/set-up', basic())
-    const digest = fixture('A').digest
-    const scans: unknown[] = [
-      { status: 'COMPLETE', shape: 'enhanced' },
-      { status: 'ACTIVE', shape: 'basic' },
-      { status: 'FAILED', shape: 'basic', findings: FINDINGS },
-      { status: 'DONE', shape: 'basic' },
-      { status: 'COMPLETE', shape: 'deep' },
-      basic([{ id: 'CVE-1', severity: 'SEVERE' } as never]),
-      basic([{ id: 'CVE-1', severity: 'LOW', status: 'SUPPRESSED' }]),
-      { ...basic([]), completeAfterMs: -1 }
-    ]
-    const signings: unknown[] = [
-      'COMPLETE',
-      [{ status: 'COMPLETE' }],
-      [{ signingProfileArn: PROFILE, status: 'SIGNED' }],
-      [{ signingProfileArn: PROFILE, status: 'COMPLETE', failureReason: 'nope' }],
-      [{ signingProfileArn: PROFILE, status: 'FAILED', completeAfterMs: 10 }]
-    ]
-    for (const scan of scans) {
-      expect(() => standIn.control.setScan(s.repo, digest, scan as Scan)).toThrow(TypeError)
-    }
-    for (const entries of signings) {
-      expect(() => standIn.control.setSigning(s.repo, digest, entries as Signing[])).toThrow(
-        TypeError
-      )
-    }
+  let refusals = 0
+  it.each<[string, unknown]>([
+    ['setScan', { status: 'COMPLETE', shape: 'enhanced' }],
+    ['setScan', { status: 'ACTIVE', shape: 'basic' }],
+    ['setScan', { status: 'FAILED', shape: 'basic', findings: FINDINGS }],
+    ['setScan', { status: 'DONE', shape: 'basic' }],
+    ['setScan', { status: 'COMPLETE', shape: 'deep' }],
+    ['setScan', basic([{ id: 'CVE-1', severity: 'SEVERE' } as never])],
+    ['setScan', basic([{ id: 'CVE-1', severity: 'LOW', status: 'SUPPRESSED' }])],
+    ['setScan', { ...basic([]), completeAfterMs: -1 }],
+    ['setSigning', 'COMPLETE'],
+    ['setSigning', [{ status: 'COMPLETE' }]],
+    ['setSigning', [{ signingProfileArn: PROFILE, status: 'SIGNED' }]],
+    ['setSigning', [{ signingProfileArn: PROFILE, status: 'COMPLETE', failureReason: 'nope' }]],
+    ['setSigning', [{ signingProfileArn: PROFILE, status: 'FAILED', completeAfterMs: 10 }]]
+  ])('%s refuses what ECR could not report, changing nothing: %j', async (control, value) => {
+    const s = await withScan(`scan/refused/${(refusals += 1)}`, basic())
+    const set = standIn.control[control as 'setScan' | 'setSigning']
+    expect(() => set(s.repo, fixture('A').digest, value as never)).toThrow(TypeError)
     expect([await findings('A')(s), await signing('A')(s)]).toEqual([
       ['COMPLETE', ALL_COUNTS, ...CVES],
       []
