@@ -43,7 +43,7 @@ export const client = (
 
 type Credentials = typeof BASE_KEYS | AwsCredentialIdentityProvider
 
-/** The credentials of a role of OTHER's, assumed (STS AssumeRole) at `endpoint` (else where the environment says). */
+/** A role of OTHER's, assumed by STS AssumeRole at `endpoint` (else AWS_ENDPOINT_URL_STS's). */
 export const assumed = (
   endpoint?: string,
   params = {},
