@@ -87,6 +87,8 @@ const POLICY = JSON.stringify({
   rules: [{ rulePriority: 1, selection, action: { type: 'expire' } }]
 })
 const lifecycle = (lifecyclePolicyText: string) => op('PutLifecyclePolicy', { lifecyclePolicyText })
+/** A lifecycle policy of these rules, padded by so many characters. */
+const padded = (rules: object[], pad: number) => JSON.stringify({ rules, pad: 'x'.repeat(pad) })
 /** Every input field the repository-scoped operations need, on MISSING. */
 const ON_MISSING = {
   ...{ repositoryName: MISSING, imageIds: [id(':v1')], imageId: id(':v1'), imageTag: 'v1' },
@@ -126,6 +128,7 @@ const UNCHECKED: Record<string, Step> = {
   }),
   'PutImageTagMutability *_WITH_EXCLUSION without filters': mutability(SETTING),
   'PutLifecyclePolicy of a text under 100 characters': lifecycle('{"rules":[]}'),
+  'PutLifecyclePolicy of a policy without rules': lifecycle(padded([], 100)),
   'CreateRepository of a filter outside its grammar': filtered(wildcard('a/b')),
   'DescribeRepositories of 101 names': op('DescribeRepositories', {
     repositoryNames: Array(101).fill(MISSING)
@@ -135,6 +138,7 @@ const UNCHECKED: Record<string, Step> = {
 
 /** What ECR refuses with InvalidParameterException, and moto too. */
 const REFUSED: Record<string, Step> = {
+  'PutLifecyclePolicy of a policy over 30,720 characters': lifecycle(padded([{}], 30_720)),
   'CreateRepository of an unknown setting': createNamed((r) => `${r}/x`, {
     imageTagMutability: 'SOMETIMES'
   }),
@@ -499,13 +503,25 @@ const ROWS: Row[] = [
     differs: { moto: ['#13 one page', [3]] }
   },
   {
-    rule: 'ListImages refuses maxResults outside 1-1000 and a nextToken it did not issue',
-    given: { images: { A: ['v1'] } },
-    when: [{ maxResults: 0 }, { maxResults: 1001 }, { nextToken: 'garbage' }].map((more) =>
-      op('ListImages', more)
-    ),
-    ecr: Array(3).fill(INVALID),
-    differs: { moto: ['#13 maxResults and nextToken ignored', ['ok', 'ok', 'ok']] }
+    rule: 'ListImages refuses maxResults outside 1-1000 and a nextToken it did not issue: garbage, one changed or lengthened, or of another filter, operation or repository',
+    given: { images: { A: ['v1', 'v2'] } },
+    when: [
+      createNamed((r) => `${r}/other`),
+      async (s) => {
+        const nextToken = String(await op('ListImages', { maxResults: 1 }, (o) => o.nextToken)(s))
+        const forged = ['garbage', `x${nextToken.slice(1)}`, `${nextToken}x`]
+        const refused: object[] = [{ maxResults: 0 }, { maxResults: 1001 }]
+        refused.push(...forged.map((token) => ({ nextToken: token })))
+        refused.push({ nextToken, filter: { tagStatus: 'TAGGED' } })
+        refused.push({ nextToken, repositoryName: `${s.repo}/other` })
+        return Promise.all([
+          ...refused.map((more) => op('ListImages', more)(s)),
+          op('DescribeImages', { nextToken })(s)
+        ])
+      }
+    ],
+    ecr: ['ok', Array(8).fill(INVALID)],
+    differs: { moto: ['#13 maxResults and nextToken ignored', ['ok', Array(8).fill('ok')]] }
   },
   {
     rule: 'DescribeImages pages and filters by tagStatus as ListImages does',

@@ -338,19 +338,6 @@ describe('faults', () => {
 })
 
 describe('latency', () => {
-  it('delays a request, applied at the end of its delay; latency(0) turns it off', async () => {
-    c.latency({ PutImage: 200 })
-    const start = performance.now()
-    const pending = put('v1')
-    await arrived(2)
-    expect(state()).toEqual([]) // received, not applied
-    await pending
-    expect([performance.now() - start >= 200, state()]).toEqual([true, ['A:v1']])
-    c.latency({ PutImage: 60_000 })
-    c.latency(0)
-    expect(await settlesWithin(put('v2'), 1000)).toBe(true)
-  })
-
   it('beyond the client’s timeout it still applies the write: only the answer is lost', async () => {
     c.latency({ PutImage: TIMEOUT_MS + 100 })
     const applied = c.waitFor('PutImage')
@@ -403,17 +390,20 @@ describe('latency', () => {
     expect(state()).toEqual(['A:v1:v2', 'B']) // the third v1 was not held: count 2
   })
 
-  it('waitFor(): resolves when that many requests are applied; rejected ones do not count', async () => {
+  it('delays a request, applied at the end of its delay; waitFor() resolves when that many are applied, not rejected ones; latency(0) turns it off', async () => {
     c.latency({ PutImage: 200 })
     const first = c.waitFor('PutImage')
+    const start = performance.now()
     const pending = put('v1')
-    expect(await settlesWithin(first, 80)).toBe(false) // received, still in its delay
+    await arrived(2)
+    expect([await settlesWithin(first, 80), state()]).toEqual([false, []]) // received, in its delay
     await first
-    expect(state()).toEqual(['A:v1']) // applied when it resolves
+    expect([performance.now() - start >= 200, state()]).toEqual([true, ['A:v1']]) // applied
     await pending
+    c.latency({ PutImage: 60_000 })
     c.latency(0)
     const second = c.waitFor('PutImage', 2)
-    await put('v1') // rejected: ImageAlreadyExistsException
+    expect(await put('v1')).toBe('ImageAlreadyExistsException 400') // at once, and not counted
     expect(await settlesWithin(second, 50)).toBe(false)
     c.faults({ rate: 1, operations: ['PutImage'], kinds: ['reset-after'] })
     await put('v2') // applied, then its answer lost: counted

@@ -43,12 +43,16 @@ export const client = (
 
 type Credentials = typeof BASE_KEYS | AwsCredentialIdentityProvider
 
-/** The credentials of a role `account` has, assumed (STS AssumeRole) at the endpoint. */
-export const assumed = (endpoint: string, account = OTHER) =>
+/** A role of OTHER's, assumed by STS AssumeRole at `endpoint` (else AWS_ENDPOINT_URL_STS's). */
+export const assumed = (
+  endpoint?: string,
+  params = {},
+  masterCredentials: Credentials = BASE_KEYS
+) =>
   fromTemporaryCredentials({
-    masterCredentials: BASE_KEYS,
-    params: { RoleArn: `arn:aws:iam::${account}:role/promote`, RoleSessionName: 'tests' },
-    clientConfig: { endpoint, region: 'us-east-1' }
+    masterCredentials,
+    params: { RoleArn: `arn:aws:iam::${OTHER}:role/promote`, RoleSessionName: 'tests', ...params },
+    clientConfig: { ...(endpoint && { endpoint }), region: 'us-east-1' }
   })
 
 /** The URL of a client's endpoint. */
