@@ -8,6 +8,7 @@ import { startStandIn } from '../support/ecr-standin.mjs'
 import {
   ACCOUNT,
   OTHER,
+  assumed,
   client,
   command,
   fixture,
@@ -271,6 +272,9 @@ describe('what tests see and set up', () => {
       'AccessDeniedException 400',
       10 * 1024 * 1024
     ])
+    // A session lasts its default hour again, not the millisecond set before the reset.
+    const { expiration } = await assumed(standIn.url)()
+    expect((expiration?.getTime() ?? 0) - Date.now()).toBeGreaterThan(3_500_000)
     other.destroy()
   })
 })
