@@ -172,16 +172,7 @@ function fakeGitHub({
       return states[id]
     }
   }
-  const started = () => requests.map(({ payload }) => payload.repository)
-  return {
-    github,
-    requests,
-    started,
-    histories,
-    stateReads,
-    pagesRead: () => pagesRead,
-    most: () => most
-  }
+  return { github, requests, histories, stateReads, pagesRead: () => pagesRead, most: () => most }
 }
 
 /** recordDeployments with the built-in environments, the usual context, a run nobody cancels and the usual budget, unless told otherwise. */
@@ -350,33 +341,33 @@ const manyDeployments = (count: number) =>
 
 describe('recordDeployments: bounded', () => {
   it('sends at most 4 records at once, started in the order of the moves', async () => {
-    const { github, started, most } = fakeGitHub({ answerAfter: 20 })
+    const { github, requests, most } = fakeGitHub({ answerAfter: 20 })
     const planned = manyDeployments(10)
     const outcomes = await record(github, described([]), planned)
     expect(most()).toBe(4)
-    expect(started()).toEqual(planned.map(({ payload }) => payload.repository))
+    expect(requests.map(({ payload }) => payload)).toEqual(planned.map(({ payload }) => payload))
     expect(outcomes.map(({ payload, warning }) => [payload.repository, warning?.message])).toEqual(
       planned.map(({ payload }) => [payload.repository, undefined])
     )
   })
 
   it('stops at the budget: the records under way are given up, the rest not sent, each saying why', async () => {
-    const { github, started } = fakeGitHub({ answerAfter: 60_000 })
+    const { github, requests } = fakeGitHub({ answerAfter: 60_000 })
     const outcomes = await record(github, described([]), manyDeployments(25), { budgetMs: 300 })
-    expect(started()).toHaveLength(4)
+    expect(requests).toHaveLength(4)
     expect(outcomes.map(({ warning }) => warning?.message)).toEqual(
       Array(25).fill('the 0.3 s for recording deployments ran out')
     )
   })
 
   it('sends no further record once the run is cancelled, and gives up those under way', async () => {
-    const { github, started } = fakeGitHub({ answerAfter: 60_000 })
+    const { github, requests } = fakeGitHub({ answerAfter: 60_000 })
     const cancel = new AbortController()
     const recording = record(github, described([]), manyDeployments(10), { signal: cancel.signal })
-    while (started().length < 4) await sleep(5)
+    while (requests.length < 4) await sleep(5)
     cancel.abort('SIGINT')
     const outcomes = await recording
-    expect(started()).toHaveLength(4)
+    expect(requests).toHaveLength(4)
     expect(outcomes.map(({ warning }) => warning?.message)).toEqual(
       Array(10).fill('the job was cancelled (SIGINT)')
     )
