@@ -63,11 +63,13 @@ const served = (imageId: { imageTag?: string; imageDigest?: string }, imageManif
   imageManifest,
   imageManifestMediaType: manifest.mediaType
 })
-const notFound = (imageTag: string) => ({
-  imageId: { imageTag },
-  failureCode: 'ImageNotFound' as const,
-  failureReason: 'Requested image not found'
+/** A BatchGetImage or BatchDeleteImage failure of a tag. */
+const failure = <Code extends string>(tag: string, failureCode: Code, failureReason: string) => ({
+  imageId: { imageTag: tag },
+  failureCode,
+  failureReason
 })
+const notFound = (tag: string) => failure(tag, 'ImageNotFound', 'Requested image not found')
 /** What the first call of a command sent. */
 const sent = (command: Parameters<typeof ecr.commandCalls>[0]) =>
   ecr.commandCalls(command)[0]?.args[0].input
@@ -292,17 +294,9 @@ describe('Registry writes', () => {
       .on(BatchDeleteImageCommand)
       .resolvesOnce({
         imageIds: [{ imageTag: 'sha-a', imageDigest: 'sha256:a' }],
-        failures: [{ imageId: { imageTag: '1.0.0' }, failureCode: 'ImageNotFound' }]
+        failures: [notFound('1.0.0')]
       })
-      .resolvesOnce({
-        failures: [
-          {
-            imageId: { imageTag: '1.1.0' },
-            failureCode: 'ImageReferencedByManifestList',
-            failureReason: 'held'
-          }
-        ]
-      })
+      .resolvesOnce({ failures: [failure('1.1.0', 'ImageReferencedByManifestList', 'held')] })
     expect(await registry().removeTags('app', ['1.0.0', 'sha-a'])).toEqual(new Map())
     expect(await registry().removeTags('app', ['1.1.0'])).toEqual(
       new Map([['1.1.0', 'ImageReferencedByManifestList: held']])
@@ -334,9 +328,11 @@ const complete = () => registry().completeUpload('app', 'u', digest)
 const putManifest = () => registry().putManifest('app', manifest)
 const referrers = () => registry().listReferrers('app', digest)
 const remove = (tag: string) => () => registry().removeTag('app', tag)
-/** An SDK exception of a type, as the SDK throws it. */
-const thrown = <T>(Type: new (options: { message: string; $metadata: object }) => T) =>
-  new Type({ message: 'x', ...metadata })
+/** An SDK exception of a type, as the SDK throws it after `attempts` attempts. */
+const thrown = <T>(
+  Type: new (options: { message: string; $metadata: object }) => T,
+  attempts = 1
+) => new Type({ message: 'x', $metadata: { attempts } })
 /** A case: what the command answers (an exception is thrown), the call, and what it comes to. */
 type Case = [string, Command, object, () => Promise<unknown>, unknown, (() => void)?]
 type Command = Parameters<typeof ecr.commandCalls>[0]
@@ -345,17 +341,9 @@ const answer = (command: Command, given: object) => {
   return given instanceof Error ? on.rejects(given) : on.resolves(given)
 }
 const [v1, production, archived] = [{ tag: 'v1.0.0' }, { tag: 'production' }, { tag: 'v0.9.0' }]
-const failure = (tag: string, failureCode: string, failureReason: string) => ({
-  imageId: { imageTag: tag },
-  failureCode,
-  failureReason
-})
 
 describe('Registry reads each answer as what it is', () => {
   const Scan = DescribeImageScanFindingsCommand
-  const scanned = (status: string, description?: string) => ({
-    imageScanStatus: { status, description }
-  })
 
   it.each<Case>([
     [
@@ -411,7 +399,7 @@ describe('Registry reads each answer as what it is', () => {
     [
       'ImageAlreadyExistsException on a retry, as its own write: the first attempt landed',
       PutImageCommand,
-      new ImageAlreadyExistsException({ message: 'x', $metadata: { attempts: 2 } }),
+      thrown(ImageAlreadyExistsException, 2),
       put,
       'written'
     ],
@@ -453,20 +441,13 @@ describe('Registry reads each answer as what it is', () => {
     [
       'a failed scan, with its description',
       Scan,
-      scanned('FAILED', 'UnsupportedImageError: The operating system is not supported'),
+      { imageScanStatus: { status: 'FAILED', description: 'UnsupportedImageError: unsupported' } },
       scan,
       {
         status: 'FAILED',
-        description: 'UnsupportedImageError: The operating system is not supported',
+        description: 'UnsupportedImageError: unsupported',
         findings: []
       }
-    ],
-    [
-      'a scan in progress',
-      Scan,
-      scanned('IN_PROGRESS'),
-      scan,
-      { status: 'IN_PROGRESS', findings: [] }
     ],
     ['a scan answer without a status', Scan, {}, scan, { status: 'UNKNOWN', findings: [] }],
     ['no signing status, as none', DescribeImageSigningStatusCommand, {}, signing, []],
@@ -617,10 +598,7 @@ describe('Registry reads each answer as what it is', () => {
   ])(
     'reads a retried completion ECR had applied, whose upload is then gone, by the blob: %s',
     async (_, layerAvailability, expected) => {
-      answer(
-        CompleteLayerUploadCommand,
-        new UploadNotFoundException({ message: 'x', $metadata: { attempts: 2 } })
-      )
+      answer(CompleteLayerUploadCommand, thrown(UploadNotFoundException, 2))
       answer(BatchCheckLayerAvailabilityCommand, {
         layers: [{ layerDigest: digest, layerAvailability }]
       })
@@ -852,16 +830,7 @@ describe('Registry refuses a partial answer, and explains a failure', () => {
         ...metadata
       }),
       /^tag 'latest' in app is immutable: set imageTagMutability to IMMUTABLE_WITH_EXCLUSION with an exclusion filter matching 'latest'/
-    ),
-    [
-      'no credentials: run configure-aws-credentials first',
-      DescribeRepositoriesCommand,
-      Object.assign(new Error('Could not load credentials from any providers'), {
-        name: 'CredentialsProviderError'
-      }),
-      () => registry().describeRepository('app'),
-      'no AWS credentials: run aws-actions/configure-aws-credentials before this step'
-    ]
+    )
   ])('refuses %s', async (...[, command, given, call, message, alsoCheck]: Case) => {
     answer(command, given)
     await expect(call()).rejects.toThrow(message as string | RegExp)
