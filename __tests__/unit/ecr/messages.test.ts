@@ -13,6 +13,8 @@ import { derive } from '../../../src/core/derive.js'
 import { builtInConvention } from '../../../src/core/conventions.js'
 import type { Messages } from '../../../src/core/messages.js'
 import { messageOf } from '../../../src/core/model.js'
+import { thrownBy } from '../../support/harness.js'
+import { push } from '../../support/builders.js'
 
 /**
  * Each trouble as the SDK or the inputs really produce it, in-process, said in each host's words:
@@ -170,33 +172,16 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
   ],
   [
     'no region',
-    async (messages) =>
-      messageOf(
-        await Promise.resolve()
-          .then(() => inputsOf('', messages))
-          .catch((error: unknown) => error)
-      ),
+    async (messages) => messageOf(thrownBy(() => inputsOf('', messages))),
     /^no AWS region: give --region, export AWS_REGION, or set one in the profile/,
     /^no AWS region: set the region input, or AWS_REGION/
   ],
   [
     'a build tag without a commit',
     async (messages) => {
-      const inputs = inputsOf('eu-west-1', messages)
-      const convention = builtInConvention('environments')
-      const trigger = { event: 'push', branch: 'main', defaultBranch: true } as const
-      try {
-        derive(convention, trigger as Parameters<typeof derive>[1], {
-          repository: 'api',
-          service: 'api',
-          source: '',
-          date: new Date(0),
-          shaOrigin: inputs.shaOrigin
-        })
-        return 'derived'
-      } catch (error) {
-        return messageOf(error)
-      }
+      const { shaOrigin } = inputsOf('eu-west-1', messages)
+      const run = { repository: 'api', service: 'api', source: '', date: new Date(0), shaOrigin }
+      return messageOf(thrownBy(() => derive(builtInConvention('environments'), push(), run)))
     },
     /needs \{sha7\} \(from --sha, or the CI variable GITHUB_SHA, CI_COMMIT_SHA/,
     /needs \{sha7\} \(from the sha input or GITHUB_SHA\)/
