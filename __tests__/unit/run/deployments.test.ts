@@ -434,7 +434,7 @@ const at = (
 const landed = (...ids: number[]) => Object.fromEntries(ids.map((id) => [id, 'success']))
 
 describe('recordsAt: where each pointer was at a moment', () => {
-  it('takes the newest landed record at or before the moment, per repository', async () => {
+  it('takes the newest landed record at or before the moment, per repository, reading pages until each is found', async () => {
     const { github, histories, pagesRead } = fakeGitHub({
       pages: [
         [at('api', 9, '2026-11-20T10:00:00Z'), at('api', 8, '12:00')],
@@ -505,35 +505,6 @@ describe('recordsAt: where each pointer was at a moment', () => {
     const found = await productionAt(github, ['api'], moment && { at: moment })
     expect(found.get('api')?.id).toBe(id)
     expect(stateReads).toEqual(reads)
-  })
-
-  it.each<[string, FakeGitHub, number]>([
-    [
-      // Reading the third page would fail the call.
-      'stops reading pages once every repository is found',
-      {
-        pages: [
-          [at('api', 9, '12:00'), at('web', 8, '11:00')],
-          [at('api', 7, '10:00')],
-          [at('web', 6, '09:00')]
-        ],
-        failOnPage: 3
-      },
-      1
-    ],
-    [
-      'reads to the last page while a repository is not found',
-      { pages: [[at('api', 9, '12:00')], [at('api', 8, '11:00')], [at('web', 7, '10:00')]] },
-      3
-    ]
-  ])('%s', async (_name, given, pages) => {
-    const { github, pagesRead } = fakeGitHub({ states: landed(9, 8, 7, 6), ...given })
-    const found = await productionAt(github, ['api', 'web'])
-    expect([...found].map(([repository, { id }]) => [repository, id])).toEqual([
-      ['api', 9],
-      ['web', pages === 1 ? 8 : 7]
-    ])
-    expect(pagesRead()).toBe(pages)
   })
 
   it('names every repository without a record at the moment in one error, with its earliest record', async () => {
