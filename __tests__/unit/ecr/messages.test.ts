@@ -65,14 +65,22 @@ async function inEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise
   }
 }
 
-/** What describing a repository in eu-west-1 fails with, as `messages` say it. */
-const describeFails = (messages: Messages, options: Partial<RegistryOptions> = {}) =>
-  createRegistry({ region: 'eu-west-1', messages, ...options })
-    .describeRepository('api')
-    .then(
-      () => 'no error',
-      (error: unknown) => messageOf(error)
-    )
+/** What describing api in eu-west-1 fails with, as `messages` say it; ECR answers every call with `error` when one is given. */
+async function describeFails(
+  messages: Messages,
+  error?: Error,
+  options: Partial<RegistryOptions> = {}
+): Promise<string> {
+  const ecr = error && mockClient(ECRClient).onAnyCommand().rejects(error)
+  try {
+    await createRegistry({ region: 'eu-west-1', messages, ...options }).describeRepository('api')
+    return 'no error'
+  } catch (failure) {
+    return messageOf(failure)
+  } finally {
+    ecr?.restore()
+  }
+}
 
 /** The inputs of a command for repository api, with no commit anywhere, read in these words. */
 const inputsOf = (region: string, messages: Messages) =>
@@ -89,21 +97,6 @@ const inputsOf = (region: string, messages: Messages) =>
     },
     messages
   )
-
-/** What describing api fails with when ECR answers every call with `error`. */
-async function answeredWith(
-  error: Error,
-  messages: Messages,
-  options: Partial<RegistryOptions> = {}
-): Promise<string> {
-  const ecr = mockClient(ECRClient)
-  ecr.onAnyCommand().rejects(error)
-  try {
-    return await describeFails(messages, options)
-  } finally {
-    ecr.restore()
-  }
-}
 
 const denied = (account: string) =>
   new ECRServiceException({
@@ -136,35 +129,35 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
   [
     'a repository that is not there',
     (messages) =>
-      answeredWith(
+      describeFails(
+        messages,
         new RepositoryNotFoundException({
           message:
             "The repository with name 'api' does not exist in the registry with id '123456789012'",
           $metadata: {}
-        }),
-        messages
+        })
       ),
     /^repository api not found in account 123456789012, region eu-west-1: check --repository, --registry-id and --region/,
     /^repository api not found in registry 123456789012 \(eu-west-1\): check the repository, registry-id and region inputs$/
   ],
   [
     'access denied in the source registry, whose account ECR names',
-    (messages) => answeredWith(denied('123456789012'), messages),
+    (messages) => describeFails(messages, denied('123456789012')),
     /^access denied: the credentials lack the IAM permission ecr:DescribeRepositories on repository api in 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to these credentials \(--profile\) \(User: /,
     /^access denied: the credentials lack the IAM permission ecr:DescribeRepositories on repository api in 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the workflow's role \(User: /
   ],
   [
     'access denied in the target registry',
-    (messages) => answeredWith(denied('210987654321'), messages, target),
+    (messages) => describeFails(messages, denied('210987654321'), target),
     /ecr:DescribeRepositories on repository api in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the --target-role-to-assume role/,
     /ecr:DescribeRepositories on repository api in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the target-role-to-assume role/
   ],
   [
     'a target repository that is not there',
     (messages) =>
-      answeredWith(
-        new RepositoryNotFoundException({ message: 'not there', $metadata: {} }),
+      describeFails(
         messages,
+        new RepositoryNotFoundException({ message: 'not there', $metadata: {} }),
         target
       ),
     /^repository api not found in the target registry 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: create it there .*--target-registry$/,
