@@ -22,12 +22,7 @@ import { push } from '../../support/builders.js'
  */
 
 const SSO_START = 'https://example.awsapps.com/start'
-const CONFIG = `[profile dev]
-region = eu-west-1
-aws_access_key_id = AKIAEXAMPLE
-aws_secret_access_key = secret
-
-[profile sso-dev]
+const CONFIG = `[profile sso-dev]
 sso_start_url = ${SSO_START}
 sso_region = eu-west-1
 sso_account_id = 123456789012
