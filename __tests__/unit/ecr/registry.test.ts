@@ -329,13 +329,6 @@ describe('Registry reads each answer as what it is', () => {
       new Map()
     ],
     [
-      'an empty ListImages page, as empty',
-      ECR.ListImagesCommand,
-      { imageIds: [] },
-      list,
-      new Map()
-    ],
-    [
       'an image without a status, as ACTIVE, and no media type nor tags where ECR gives none',
       ECR.DescribeImagesCommand,
       { imageDetails: [{ imageDigest: digest }] },
