@@ -68,26 +68,22 @@ describe('boundedRetries', () => {
     }
   )
 
-  it.each<[string, string, number, number[]]>([
+  it.each<[string, string, number, boolean, number[]]>([
     [
       'a throttled read: three short pauses, then as any other',
       'THROTTLING',
       1,
+      true,
       [100, 100, 100, 800]
     ],
-    ['a throttled read, jittered from 20 ms', 'THROTTLING', 0, [20, 20, 20, 0]],
-    ["a read's 5xx answer: as any other", 'SERVER_ERROR', 1, [100, 200, 400, 800]]
-  ])('%s: pauses %j ms', async (_what, type, random, pauses) => {
-    expect(await retries(type, 'ThrottlingException', [0, 0, 0, 0], random, true)).toEqual({
+    ['a throttled read, jittered from 20 ms', 'THROTTLING', 0, true, [20, 20, 20, 0]],
+    ["a read's 5xx answer: as any other", 'SERVER_ERROR', 1, true, [100, 200, 400, 800]],
+    ['a throttle, jittered over all of each pause', 'THROTTLING', 0.5, false, [50, 100, 200, 400]]
+  ])('%s (%s, random %d, read %s): pauses %j ms', async (_what, type, random, read, pauses) => {
+    expect(await retries(type, 'ThrottlingException', [0, 0, 0, 0], random, read)).toEqual({
       pauses,
       gaveUp: false
     })
-  })
-
-  it('jitters each pause over all of it', async () => {
-    expect((await retries('THROTTLING', 'ThrottlingException', [0, 0, 0], 0.5)).pauses).toEqual([
-      50, 100, 200
-    ])
   })
 })
 

@@ -13,6 +13,8 @@ import { derive } from '../../../src/core/derive.js'
 import { builtInConvention } from '../../../src/core/conventions.js'
 import type { Messages } from '../../../src/core/messages.js'
 import { messageOf } from '../../../src/core/model.js'
+import { thrownBy } from '../../support/harness.js'
+import { push } from '../../support/builders.js'
 
 /**
  * Each trouble as the SDK or the inputs really produce it, in-process, said in each host's words:
@@ -20,12 +22,7 @@ import { messageOf } from '../../../src/core/model.js'
  */
 
 const SSO_START = 'https://example.awsapps.com/start'
-const CONFIG = `[profile dev]
-region = eu-west-1
-aws_access_key_id = AKIAEXAMPLE
-aws_secret_access_key = secret
-
-[profile sso-dev]
+const CONFIG = `[profile sso-dev]
 sso_start_url = ${SSO_START}
 sso_region = eu-west-1
 sso_account_id = 123456789012
@@ -63,14 +60,22 @@ async function inEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise
   }
 }
 
-/** What describing a repository in eu-west-1 fails with, as `messages` say it. */
-const describeFails = (messages: Messages, options: Partial<RegistryOptions> = {}) =>
-  createRegistry({ region: 'eu-west-1', messages, ...options })
-    .describeRepository('api')
-    .then(
-      () => 'no error',
-      (error: unknown) => messageOf(error)
-    )
+/** What describing api in eu-west-1 fails with, as `messages` say it; ECR answers every call with `error` when one is given. */
+async function describeFails(
+  messages: Messages,
+  error?: Error,
+  options: Partial<RegistryOptions> = {}
+): Promise<string> {
+  const ecr = error && mockClient(ECRClient).onAnyCommand().rejects(error)
+  try {
+    await createRegistry({ region: 'eu-west-1', messages, ...options }).describeRepository('api')
+    return 'no error'
+  } catch (failure) {
+    return messageOf(failure)
+  } finally {
+    ecr?.restore()
+  }
+}
 
 /** The inputs of a command for repository api, with no commit anywhere, read in these words. */
 const inputsOf = (region: string, messages: Messages) =>
@@ -87,21 +92,6 @@ const inputsOf = (region: string, messages: Messages) =>
     },
     messages
   )
-
-/** What describing api fails with when ECR answers every call with `error`. */
-async function answeredWith(
-  error: Error,
-  messages: Messages,
-  options: Partial<RegistryOptions> = {}
-): Promise<string> {
-  const ecr = mockClient(ECRClient)
-  ecr.onAnyCommand().rejects(error)
-  try {
-    return await describeFails(messages, options)
-  } finally {
-    ecr.restore()
-  }
-}
 
 const denied = (account: string) =>
   new ECRServiceException({
@@ -134,35 +124,35 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
   [
     'a repository that is not there',
     (messages) =>
-      answeredWith(
+      describeFails(
+        messages,
         new RepositoryNotFoundException({
           message:
             "The repository with name 'api' does not exist in the registry with id '123456789012'",
           $metadata: {}
-        }),
-        messages
+        })
       ),
     /^repository api not found in account 123456789012, region eu-west-1: check --repository, --registry-id and --region/,
     /^repository api not found in registry 123456789012 \(eu-west-1\): check the repository, registry-id and region inputs$/
   ],
   [
     'access denied in the source registry, whose account ECR names',
-    (messages) => answeredWith(denied('123456789012'), messages),
+    (messages) => describeFails(messages, denied('123456789012')),
     /^access denied: the credentials lack the IAM permission ecr:DescribeRepositories on repository api in 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to these credentials \(--profile\) \(User: /,
     /^access denied: the credentials lack the IAM permission ecr:DescribeRepositories on repository api in 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the workflow's role \(User: /
   ],
   [
     'access denied in the target registry',
-    (messages) => answeredWith(denied('210987654321'), messages, target),
+    (messages) => describeFails(messages, denied('210987654321'), target),
     /ecr:DescribeRepositories on repository api in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the --target-role-to-assume role/,
     /ecr:DescribeRepositories on repository api in 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: grant it to the target-role-to-assume role/
   ],
   [
     'a target repository that is not there',
     (messages) =>
-      answeredWith(
-        new RepositoryNotFoundException({ message: 'not there', $metadata: {} }),
+      describeFails(
         messages,
+        new RepositoryNotFoundException({ message: 'not there', $metadata: {} }),
         target
       ),
     /^repository api not found in the target registry 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com: create it there .*--target-registry$/,
@@ -170,33 +160,16 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
   ],
   [
     'no region',
-    async (messages) =>
-      messageOf(
-        await Promise.resolve()
-          .then(() => inputsOf('', messages))
-          .catch((error: unknown) => error)
-      ),
+    async (messages) => messageOf(thrownBy(() => inputsOf('', messages))),
     /^no AWS region: give --region, export AWS_REGION, or set one in the profile/,
     /^no AWS region: set the region input, or AWS_REGION/
   ],
   [
     'a build tag without a commit',
     async (messages) => {
-      const inputs = inputsOf('eu-west-1', messages)
-      const convention = builtInConvention('environments')
-      const trigger = { event: 'push', branch: 'main', defaultBranch: true } as const
-      try {
-        derive(convention, trigger as Parameters<typeof derive>[1], {
-          repository: 'api',
-          service: 'api',
-          source: '',
-          date: new Date(0),
-          shaOrigin: inputs.shaOrigin
-        })
-        return 'derived'
-      } catch (error) {
-        return messageOf(error)
-      }
+      const { shaOrigin } = inputsOf('eu-west-1', messages)
+      const run = { repository: 'api', service: 'api', source: '', date: new Date(0), shaOrigin }
+      return messageOf(thrownBy(() => derive(builtInConvention('environments'), push(), run)))
     },
     /needs \{sha7\} \(from --sha, or the CI variable GITHUB_SHA, CI_COMMIT_SHA/,
     /needs \{sha7\} \(from the sha input or GITHUB_SHA\)/
