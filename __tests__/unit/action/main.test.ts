@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { change, copied, manifest, tagged, uri } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
-import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 import type { RegistryOptions } from '../../../src/ecr/client.js'
 import type { CopyJob } from '../../../src/run/copy.js'
@@ -483,25 +482,6 @@ describe('run() with a target registry', () => {
 })
 
 describe('onCancel', () => {
-  const host = () => {
-    const warnings: string[] = []
-    return {
-      warnings,
-      host: {
-        group: async <T>(_name: string, work: () => Promise<T>) => work(),
-        info: () => {},
-        notice: () => {},
-        warning: (message: string) => void warnings.push(message),
-        progress: () => {},
-        confirm: async () => 'not asked' as const,
-        readAgainAfterMs: 0,
-        journal: () => ({ note: () => {}, resume: '' }),
-        checkpoint: async () => {},
-        messages: ACTION_MESSAGES
-      }
-    }
-  }
-
   it.each([
     [
       'SIGINT, then SIGTERM (GitHub): the undo ends the grace after the SIGTERM',
@@ -510,8 +490,7 @@ describe('onCancel', () => {
     ['SIGINT twice (a terminal): likewise after the second', ['SIGINT', 'SIGINT'] as const],
     ['SIGTERM alone: the undo ends the grace after it', ['SIGTERM'] as const]
   ])('%s', async (_name, signals) => {
-    const { host: stub, warnings } = host()
-    const cancel = onCancel(stub, 50)
+    const cancel = onCancel(ACTION_HOST, 50)
     try {
       for (const [index, signal] of signals.entries()) {
         process.emit(signal, signal)
@@ -524,11 +503,10 @@ describe('onCancel', () => {
       expect(cancel.undo.aborted).toBe(false)
       await new Promise((resolve) => setTimeout(resolve, 100))
       expect(cancel.undo.aborted).toBe(true)
-      expect(warnings[0]).toBe(
-        `${signals[0]} received: no further tag is written, and what this run wrote is put back`
-      )
-      if (signals.length > 1)
-        expect(warnings[1]).toBe(`${signals[1]} received: the undo stops in 0.05 s`)
+      expect(annotations).toEqual([
+        `warning: ${signals[0]} received: no further tag is written, and what this run wrote is put back`,
+        ...(signals.length > 1 ? [`warning: ${signals[1]} received: the undo stops in 0.05 s`] : [])
+      ])
     } finally {
       cancel.dispose()
     }
