@@ -12,7 +12,7 @@ import {
 import type { LifecycleOutcome, PruneOutcome } from '../../../src/run/cleanup.js'
 import type { Change, RunResult } from '../../../src/report/result.js'
 import { EVENTS } from '../../../src/core/trigger.js'
-import { change, fakeDigests, lifecycleOutcome, result } from '../../support/builders.js'
+import { change, fakeDigests, lifecycleOutcome, result, rows } from '../../support/builders.js'
 
 /** The command the arguments parse to; fails the test on help or a usage error. */
 function commandOf(argv: readonly string[]): Command {
@@ -100,40 +100,27 @@ describe('parseCommand', () => {
     expect('endpointUrl' in plain).toBe(false)
   })
 
-  it.each<[string, string[], RegExp]>([
-    ['an unknown flag', ['status', '--repo', 'api'], /^Unknown option '--repo'/],
-    ['a flag for a positional input', ['promote', '--environment', 'staging'], /^Unknown option/],
-    ['a value on a switch', ['prune', '--dry-run=false'], /--dry-run/],
-    ['a flag without its value', ['status', '--repository'], /--repository/],
-    ['an unknown command', ['deploy', '--repository', 'api'], /^unknown command 'deploy'/],
-    ['a missing argument', ['release', '--repository', 'api'], /^release needs <tag>/],
-    [
-      'a missing rollback target',
-      ['rollback', '--repository', 'api'],
-      /^rollback needs <version\|previous\|date>/
-    ],
-    ['an extra argument', ['promote', 'staging', 'production'], /^too many arguments for promote/],
-    ['an argument to a command without one', ['status', 'api'], /^too many arguments for status/],
-    [
-      'the argument given twice',
-      ['rollback', '1.1.0', '--version', '1.2.0'],
-      /^rollback takes <version\|previous\|date> once: as its argument, not also as --version/
-    ],
-    [
-      'the argument given twice, to restore-version',
-      ['restore-version', '1.1.0', '--version', '1.1.0'],
-      /^restore-version takes <version> once/
-    ],
-    [
-      'a switch and its negation together',
-      ['prune', '--dry-run', '--no-dry-run'],
-      /^--dry-run and --no-dry-run contradict each other: give one$/
-    ],
-    ['no command', ['--repository', 'api'], /^Usage: ecr-promote <command>/],
-    ['nothing at all', [], /^Usage: ecr-promote <command>/]
-  ])('refuses %s as a usage error', (_name, argv, message) => {
-    const parsed = parseCommand(argv)
-    expect(parsed).toEqual({ usage: expect.stringMatching(message) })
+  /** Rows `name | the arguments | the start of the usage error, as a regular expression`. */
+  it.each(
+    rows(
+      "an unknown flag | status --repo api | ^Unknown option '--repo'",
+      'a flag for a positional input | promote --environment staging | ^Unknown option',
+      'a value on a switch | prune --dry-run=false | --dry-run',
+      'a flag without its value | status --repository | --repository',
+      "an unknown command | deploy --repository api | ^unknown command 'deploy'",
+      'a missing argument | release --repository api | ^release needs <tag>',
+      'a missing rollback target | rollback --repository api | ^rollback needs <version\\|previous\\|date>',
+      'an extra argument | promote staging production | ^too many arguments for promote',
+      'an argument to a command without one | status api | ^too many arguments for status',
+      'the argument given twice | rollback 1.1.0 --version 1.2.0 | ^rollback takes <version\\|previous\\|date> once: as its argument, not also as --version',
+      'the argument given twice, to restore-version | restore-version 1.1.0 --version 1.1.0 | ^restore-version takes <version> once',
+      'a switch and its negation together | prune --dry-run --no-dry-run | ^--dry-run and --no-dry-run contradict each other: give one$',
+      'no command | --repository api | ^Usage: ecr-promote <command>',
+      'nothing at all |  | ^Usage: ecr-promote <command>'
+    )
+  )('refuses %s as a usage error', (_name, argv = '', message = '') => {
+    const parsed = parseCommand(argv.split(' ').filter(Boolean))
+    expect(parsed).toEqual({ usage: expect.stringMatching(new RegExp(message)) })
   })
 
   it('shows the overview with a usage error that names no command', () => {
@@ -235,7 +222,7 @@ describe('exitCode', () => {
   const [from, to, other] = fakeDigests('a', 'b', 'c')
   const failure = new Error('ecr:PutImage on api failed')
   const failed = (extra: Partial<RunResult> = {}) => result({ failure, ...extra })
-  const rows = (...changes: Change[]) => failed({ changes })
+  const changed = (...changes: Change[]) => failed({ changes })
   const lifecycle = (...actions: LifecycleOutcome['action'][]) =>
     failed({ lifecycle: actions.map((action) => lifecycleOutcome('api', action)) })
   const image = { digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }
@@ -260,33 +247,37 @@ describe('exitCode', () => {
     ['a failure before any write', failed(), 1],
     [
       'a failure whose writes were undone',
-      rows(
+      changed(
         change({ action: 'undone', now: from }),
         change({ tag: 'v1.2.0', from: null, action: 'undone', now: null })
       ),
       1
     ],
-    ['a failure with a row unchanged', rows(change({ action: 'unchanged' })), 1],
-    ['a failure with a write that failed', rows(change({ action: 'failed', now: from })), 1],
+    ['a failure with a row unchanged', changed(change({ action: 'unchanged' })), 1],
+    ['a failure with a write that failed', changed(change({ action: 'failed', now: from })), 1],
     [
       'a failure with a write reported failed that landed, and was not undone',
-      rows(change({ action: 'failed', now: to })),
+      changed(change({ action: 'failed', now: to })),
       3
     ],
     [
       'a failure with a row another writer moved on since',
-      rows(change({ action: 'moved', now: other })),
+      changed(change({ action: 'moved', now: other })),
       1
     ],
     [
       'a failure with a row created and still there',
-      rows(
+      changed(
         change({ action: 'undone', now: from }),
         change({ tag: 'v1.2.0', from: null, action: 'created', now: to })
       ),
       3
     ],
-    ['a failure with a row moved and still there', rows(change({ action: 'moved', now: to })), 3],
+    [
+      'a failure with a row moved and still there',
+      changed(change({ action: 'moved', now: to })),
+      3
+    ],
     [
       'a failure after a prune deleted images',
       prune({ images: [image], error: new Error('throttled') }),
