@@ -315,7 +315,9 @@ describe('run() with a target registry', () => {
     onRelease()
     Object.assign(inputs, { 'target-registry': TARGET, 'target-role-to-assume': ROLE })
     inputs['fail-on-severity'] = 'HIGH'
-    registry.facts[build.digest] = { scan: { status: 'COMPLETE', findings: [] } }
+    holding('staging=b', {
+      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
+    })
     target = memoryRegistry({ tags: { app: tagged('v1.0.0=c production=c') } })
   })
 
@@ -361,9 +363,6 @@ describe('run() with a target registry', () => {
   })
 
   it('writes a source named by `source` (a pointer, say) nowhere in the target but where the event puts it', async () => {
-    holding('staging=b', {
-      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
-    })
     inputs.source = 'staging'
     copying = () => Promise.resolve(copied('app'))
     await run()
@@ -416,9 +415,6 @@ describe('run() with a target registry', () => {
   })
 
   it('judges the tested-image rule in the source, where staging carries the build', async () => {
-    holding('staging=b', {
-      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
-    })
     inputs['require-tested'] = 'true'
     copying = () => Promise.resolve(copied('app'))
     await run()
