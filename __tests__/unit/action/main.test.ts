@@ -315,6 +315,7 @@ describe('run() with a target registry', () => {
     onRelease()
     Object.assign(inputs, { 'target-registry': TARGET, 'target-role-to-assume': ROLE })
     inputs['fail-on-severity'] = 'HIGH'
+    copying = () => Promise.resolve(copied('app'))
     holding('staging=b', {
       facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
     })
@@ -354,7 +355,6 @@ describe('run() with a target registry', () => {
 
   it('in a dry run, says what the copier would copy, and writes in neither registry', async () => {
     inputs['dry-run'] = 'true'
-    copying = () => Promise.resolve(copied('app'))
     await run()
     expect(process.exitCode).toBeUndefined()
     expect(jobs.map(({ dryRun }) => dryRun)).toEqual([true])
@@ -364,7 +364,6 @@ describe('run() with a target registry', () => {
 
   it('writes a source named by `source` (a pointer, say) nowhere in the target but where the event puts it', async () => {
     inputs.source = 'staging'
-    copying = () => Promise.resolve(copied('app'))
     await run()
     expect(process.exitCode).toBeUndefined()
     expect(target?.log.filter((call) => /^put /.test(call))).toEqual([
@@ -416,7 +415,6 @@ describe('run() with a target registry', () => {
 
   it('judges the tested-image rule in the source, where staging carries the build', async () => {
     inputs['require-tested'] = 'true'
-    copying = () => Promise.resolve(copied('app'))
     await run()
     expect(annotations).toEqual([])
     expect(target?.tags('app')).toMatchObject({ production: build.digest })
@@ -452,7 +450,6 @@ describe('run() with a target registry', () => {
   })
 
   it('never points a tag at an image the target holds archived: it is restored there first, or the run refuses', async () => {
-    copying = () => Promise.resolve(copied('app'))
     // Released into the target long ago, since archived there by its lifecycle; active in the source.
     target = memoryRegistry({
       tags: { app: tagged('v1.0.0=c production=c') },
