@@ -154,10 +154,17 @@ describe('parseCommand', () => {
   })
 
   it.each(Object.keys(SUBCOMMANDS))(
-    'gives the help of %s, with its examples and flags, its argument missing or not',
+    'gives the help of %s, with its examples and flags, its argument missing or not; each example names it and parses',
     (name) => {
-      const subcommand = SUBCOMMANDS[name]
-      expect(subcommand?.examples.length).toBeGreaterThan(0)
+      const examples = SUBCOMMANDS[name]?.examples ?? []
+      expect(examples.length).toBeGreaterThan(0)
+      for (const example of examples) {
+        const words = example
+          .replace(/"\$[A-Z_]+"/g, 'abcdef1')
+          .split(' ')
+          .slice(1)
+        expect([words[0], commandOf(words).event]).toEqual([name, name])
+      }
       for (const argv of [
         [name, '--help'],
         ['-h', name]
@@ -167,25 +174,13 @@ describe('parseCommand', () => {
           help: expect.stringMatching(new RegExp(`^Usage: ecr-promote ${name}[ <]`))
         })
         const { help } = parsed as { help: string }
-        for (const example of subcommand?.examples ?? []) expect(help).toContain(`  ${example}`)
+        for (const example of examples) expect(help).toContain(`  ${example}`)
         expect([...help.matchAll(/^ {2}--([a-z-]+)/gm)].map(([, flag]) => flag)).toEqual(
           FLAGS.filter(({ commands }) => commands.includes(name)).map(({ name }) => name)
         )
       }
     }
   )
-
-  it('names the command of every example, and each example parses', () => {
-    for (const [name, { examples }] of Object.entries(SUBCOMMANDS))
-      for (const example of examples) {
-        const words = example
-          .replace(/"\$[A-Z_]+"/g, 'abcdef1')
-          .split(' ')
-          .slice(1)
-        expect(words[0]).toBe(name)
-        expect(commandOf(words).event).toBe(name)
-      }
-  })
 })
 
 describe('every input of action.yml on the command line', () => {
