@@ -95,7 +95,6 @@ describe('readInputs', () => {
     "max-writes-per-second '0' is not a positive number",
     "event 'deploy' is not one of push, release, promote, rollback",
     "version '1.2' is not a semantic version",
-    "version 'v99999999999999999999.0.0' is out of range: MAJOR, MINOR and PATCH are each at most 9007199254740991",
     "release-tag 'latest' is not a semantic version",
     "environment 'prod env' is not a valid tag name",
     "source 'my tag' is neither a tag nor a sha256: digest",
@@ -126,10 +125,7 @@ describe('readInputs', () => {
     ),
     "target-role-to-assume 'promoter' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
     // Which dates are none is parseMoment's rule (history.test.ts); here, that readInputs says so.
-    ...['2026-02-30', '2026-11-19 15:00'].map(
-      (date) =>
-        `version '${date}' is not a date or date-time: use 2026-11-19 (the end of that day, UTC) or 2026-11-19T15:00:00Z, with Z or an offset such as +01:00`
-    )
+    "version '2026-02-30' is not a date or date-time: use 2026-11-19 (the end of that day, UTC) or 2026-11-19T15:00:00Z, with Z or an offset such as +01:00"
   ])('rejects the input the message names: %s', (message) => {
     const [, name = '', value = ''] = /^(\S+) '([^']*)'/.exec(message) ?? []
     expect(() => withInputs({ repository: 'app', [name]: value })).toThrow(message)
