@@ -1,6 +1,6 @@
 import { parseConvention } from '../../../src/core/convention-file.js'
 import type { ActiveTrigger, Intent } from '../../../src/core/derive.js'
-import { describeRef, type Manifest, type TagMutability } from '../../../src/core/model.js'
+import { describeRef, type TagMutability } from '../../../src/core/model.js'
 import {
   checkPointers,
   isImmutable,
@@ -24,6 +24,7 @@ import {
   channels,
   environments,
   intentFor,
+  listing,
   manifest,
   manifests,
   promote,
@@ -41,13 +42,11 @@ import { thrownBy } from '../../support/harness.js'
 const [build, old, older] = manifests('b', 'c', 'd')
 const mutable: TagMutability = { mode: 'MUTABLE', exclusions: [] }
 const immutable: TagMutability = { mode: 'IMMUTABLE', exclusions: [] }
-const digestsOf = (registry: Record<string, Manifest>) =>
-  new Map(Object.entries(registry).map(([tag, image]) => [tag, image.digest]))
 
 /** What readStates would return for the intent over a registry written `tag=image …`. */
 function stateFor(intent: Intent, text: string, mutability = mutable): RepositoryState {
   const registry = tagged(text)
-  const tags = digestsOf(registry)
+  const tags = listing(text)
   const [source] = resolveSources([intent], () => tags) as [RepositoryState['source']]
   const target = 'digest' in source.ref ? source.ref.digest : tags.get(source.ref.tag)
   // As readStates does: every tag where versions decide, or those on the two images described.
@@ -276,7 +275,7 @@ describe('withdrawn versions', () => {
     const intents = Object.keys(registries).map((repository) =>
       intentFor(triggerOf(trigger), { repository })
     )
-    const tagsOf = (intent: Intent) => digestsOf(tagged(registries[intent.repository] ?? ''))
+    const tagsOf = (intent: Intent) => listing(registries[intent.repository] ?? '')
     const target = (intent: Intent) => tagsOf(intent).get(`v${intent.version?.text}`)
     expect(versionsLeft(intents, tagsOf, target).map(({ text }) => text)).toEqual(
       expected ? expected.split(' ') : []
@@ -401,7 +400,7 @@ describe('rollback to previous across repositories', () => {
     intentFor(rollback('previous'), { repository })
   )
   const tagsOf = (registries: Record<string, string>) => (intent: Intent) =>
-    digestsOf(tagged(registries[intent.repository] ?? ''))
+    listing(registries[intent.repository] ?? '')
 
   it('resolves one version below the highest any pointer carries, for every repository', () => {
     // A half-finished release: api reached 1.2.0, worker still carries 1.1.0.
@@ -442,7 +441,7 @@ describe('a build tag with run variables is found by its other parts', () => {
   const releaseIntent = intentFor(release('1.1.0'), { convention: dated })
   const pushIntent = intentFor(push(), { convention: dated })
   const resolved = (intent: Intent, registry: string) => {
-    const [{ ref, unmatched }] = resolveSources([intent], () => digestsOf(tagged(registry))) as [
+    const [{ ref, unmatched }] = resolveSources([intent], () => listing(registry)) as [
       RepositoryState['source']
     ]
     return `${describeRef(ref)}${unmatched ? ' (unmatched)' : ''}`
@@ -489,7 +488,7 @@ describe('after writing: checkPointers and undoTarget', () => {
     const intent = intentFor(trigger)
     return { intent, plan: planOf(intent, first) }
   }
-  const tagsThen = (meanwhile = '') => digestsOf(tagged(`${first} ${meanwhile}`))
+  const tagsThen = (meanwhile = '') => listing(`${first} ${meanwhile}`)
 
   /** Rows `name | trigger | tags meanwhile (production=- removes it) | moved to | note`; `-` is none. */
   it.each(
@@ -529,7 +528,7 @@ describe('after writing: checkPointers and undoTarget', () => {
     const intent = intentFor(release('1.2.0'), { convention: channels })
     const before = '1.0.0=d 1.1.0=c latest=c stable=c app-main-a1b2c3d=b'
     const plan = planOf(intent, before)
-    const tags = (more = '') => digestsOf(tagged(`${before} ${more}`))
+    const tags = (more = '') => listing(`${before} ${more}`)
     const steps = plan.steps.filter(({ tag }) => tag === 'latest')
     const [check] = checkPointers(intent, plan, tags(), tags(meanwhile), steps)
     expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
