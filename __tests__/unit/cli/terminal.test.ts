@@ -61,8 +61,7 @@ describe('terminalHost', () => {
       `rewrites progress in place on a live terminal, without a newline | live | progress 3 writes of 40; progress 4 writes of 40 | ${CLEAR}3 writes of 40${CLEAR}4 writes of 40`,
       `clears the progress line before the next line, and only then | live | progress 4 writes of 40; warning throttled; notice held back | ${CLEAR}4 writes of 40${CLEAR}warning: throttled\nnote: held back\n`,
       `takes the progress line away when settled, and nothing else | live | settle; progress 4 writes of 40; settle; settle; warning throttled | ${CLEAR}4 writes of 40${CLEAR}warning: throttled\n`,
-      'writes progress a line each when piped | piped | progress 3 writes of 40; progress 4 writes of 40; warning throttled | 3 writes of 40\n4 writes of 40\nwarning: throttled\n',
-      'prefixes notices and warnings | piped | notice v1.1.0 is below the pointer; warning no deployment recorded | note: v1.1.0 is below the pointer\nwarning: no deployment recorded\n'
+      'writes progress a line each when piped | piped | progress 3 writes of 40; progress 4 writes of 40; warning throttled | 3 writes of 40\n4 writes of 40\nwarning: throttled\n'
     )
   )('%s', (_name, live, calls = '', expected) => {
     const { terminal, stderr, stdout } = fakeTerminal({ live: live === 'live' })
