@@ -185,23 +185,17 @@ describe('highest-only tags', () => {
 
   it.each(
     rows(
-      'the highest release moves latest and stable | release 2.1.0 | app-main-a1b2c3d=b 2.0.0=c stable=c latest=c | 2.1.0:->b stable:c>b latest:c>b',
-      'a lower release moves neither | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c stable=c latest=c | 2.0.3:->b stable:c>c skip latest:c>c skip',
-      'a lower release does not create latest either | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c | 2.0.3:->b stable:->b latest:->- skip',
-      'prereleases in the registry do not count | release 2.1.0 | app-main-a1b2c3d=b 2.2.0-rc.1=c latest=c | 2.1.0:->b stable:->b latest:c>b',
-      'a withdrawn higher version does not hold latest back | release 1.1.1 | app-main-a1b2c3d=b 1.2.0=c withdrawn-1.2.0=c latest=c 1.1.0=d stable=d | 1.1.1:->b stable:d>b latest:c>b'
+      'the highest release moves latest and stable | channels | release 2.1.0 | app-main-a1b2c3d=b 2.0.0=c stable=c latest=c | 2.1.0:->b stable:c>b latest:c>b',
+      'a lower release moves neither | channels | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c stable=c latest=c | 2.0.3:->b stable:c>c skip latest:c>c skip',
+      'a lower release does not create latest either | channels | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c | 2.0.3:->b stable:->b latest:->- skip',
+      'prereleases in the registry do not count | channels | release 2.1.0 | app-main-a1b2c3d=b 2.2.0-rc.1=c latest=c | 2.1.0:->b stable:->b latest:c>b',
+      'a withdrawn higher version does not hold latest back | channels | release 1.1.1 | app-main-a1b2c3d=b 1.2.0=c withdrawn-1.2.0=c latest=c 1.1.0=d stable=d | 1.1.1:->b stable:d>b latest:c>b',
+      'ranks each line on its own | lines | release 3.4.9 | app-main-a1b2c3d=b 3.5.0=c 3=c 3.4.1=d 3.4=d | 3:c>c skip 3.4:d>b'
     )
-  )('%s', (_name, trigger, registry, expected) => {
-    expect(summary(intentFor(triggerOf(trigger), { convention: channels }), registry)).toBe(
-      expected
-    )
-  })
-
-  it('ranks each line on its own', () => {
-    const registry = 'app-main-a1b2c3d=b 3.5.0=c 3=c 3.4.1=d 3.4=d'
-    expect(summary(intentFor(release('3.4.9'), { convention: lines }), registry)).toBe(
-      '3:c>c skip 3.4:d>b'
-    )
+  )('%s', (_name, convention, trigger, registry, expected) => {
+    const conventions = { channels, lines }
+    const intent = intentFor(triggerOf(trigger), { convention: conventions[convention as 'lines'] })
+    expect(summary(intent, registry)).toBe(expected)
   })
 })
 
