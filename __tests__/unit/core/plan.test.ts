@@ -23,6 +23,7 @@ import {
 import {
   channels,
   environments,
+  hold,
   intentFor,
   listing,
   manifest,
@@ -538,14 +539,7 @@ describe('after writing: checkPointers and undoTarget', () => {
     )
   )('a pointer held on an image without a version %s', (_name, meanwhile, moveTo) => {
     const { intent, plan } = planned(release('1.2.0'))
-    const held: Step = {
-      tag: 'production',
-      kind: 'forward',
-      from: manifest('e'),
-      to: manifest('e'),
-      write: false,
-      unranked: true
-    }
+    const held: Step = { ...hold('production', 'forward', manifest('e')), unranked: true }
     const [check] = checkPointers(intent, plan, tagsThen(), tagsThen(meanwhile), [held])
     expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
   })
