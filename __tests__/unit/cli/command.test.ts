@@ -69,12 +69,13 @@ describe('parseCommand', () => {
 
   it.each([
     ...['dry-run', 'require-scan', 'require-tested', 'allow-withdrawn'].flatMap((input) => [
-      [input, [`--${input}`], 'true'],
-      [input, [], '']
+      [input, `--${input}`, 'true'],
+      [input, '', '']
     ]),
-    ...['dry-run', 'require-scan'].map((input) => [input, [`--no-${input}`], 'false'])
-  ])('reads %s from %j as %j', (input, flags, value) => {
-    expect(commandOf(['prune', '--repository', 'api', ...flags]).inputs.get(input)).toBe(value)
+    ...['dry-run', 'require-scan'].map((input) => [input, `--no-${input}`, 'false'])
+  ])('reads %s from %j as %j', (input, flag, value) => {
+    const { inputs } = commandOf(['prune', '--repository', 'api', ...(flag ? [flag] : [])])
+    expect(inputs.get(input)).toBe(value)
   })
 
   it.each<[string[], Partial<Command>]>([
