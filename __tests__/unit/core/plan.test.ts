@@ -484,8 +484,12 @@ describe('after writing: checkPointers and undoTarget', () => {
     return { intent, plan: planOf(intent, first) }
   }
   const tagsThen = (meanwhile = '') => listing(`${first} ${meanwhile}`)
+  const channelsFirst = '1.0.0=d 1.1.0=c latest=c stable=c app-main-a1b2c3d=b'
 
-  /** Rows `name | trigger | tags meanwhile (production=- removes it) | moved to | note`; `-` is none. */
+  /**
+   * Rows `name | trigger | tags meanwhile (production=- removes it) | moved to | note`; `-` is none.
+   * Where latest moves meanwhile, the run is a release of channels from `channelsFirst`.
+   */
   it.each(
     rows(
       'the pointer stayed on this run | release 1.2.0 | production=b | - | -',
@@ -500,33 +504,25 @@ describe('after writing: checkPointers and undoTarget', () => {
       'a promotion leaves a pointer a higher version took | promote production 1.2.0 | v1.3.0=e production=e | - | another writer has since moved it to 1.3.0; left alone',
       'a release hands the pointer on to a higher release made meanwhile | release 1.1.5 | v1.2.0=e production=b | e | handed on to 1.2.0, which another run released meanwhile',
       'a promotion keeps the pointer on its own image whatever was released meanwhile | promote production 1.2.0 | v1.3.0=e production=b | - | -',
-      'a prerelease made meanwhile does not count | release 1.1.5 | v1.3.0-rc.1=e production=b | - | -'
+      'a prerelease made meanwhile does not count | release 1.1.5 | v1.3.0-rc.1=e production=b | - | -',
+      'latest (highest): a lower release wrote it last: written again | release 1.2.0 | 1.1.5=e latest=e | b | 1.1.5, released by another run meanwhile, took it after this run wrote it; 1.2.0 is higher, so it was written again',
+      'latest (highest): an image with no version yet took it: written again | release 1.2.0 | latest=e | b | sha256:eeeeeeeeeeee, an image with no version (yet), took it after this run wrote it; it belongs on 1.2.0, so it was written again',
+      'latest (highest): a higher release made meanwhile but withdrawn does not count | release 1.2.0 | 1.3.0=e withdrawn-1.3.0=e latest=b | - | -'
     )
   )('%s', (_name, trigger, meanwhile, moveTo, note) => {
-    const { intent, plan } = planned(triggerOf(trigger))
-    const fresh = tagsThen(meanwhile.replace('production=-', ''))
+    const pointer = meanwhile.includes('latest=') ? 'latest' : 'production'
+    const before = pointer === 'latest' ? channelsFirst : first
+    const intent = intentFor(
+      triggerOf(trigger),
+      pointer === 'latest' ? { convention: channels } : {}
+    )
+    const plan = planOf(intent, before)
+    const fresh = listing(`${before} ${meanwhile.replace('production=-', '')}`)
     if (meanwhile.includes('production=-')) fresh.delete('production')
-    const steps = plan.steps.filter(({ tag }) => tag === 'production')
-    const [check] = checkPointers(intent, plan, tagsThen(), fresh, steps)
+    const steps = plan.steps.filter(({ tag }) => tag === pointer)
+    const [check] = checkPointers(intent, plan, listing(before), fresh, steps)
     expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
     expect(check?.note).toBe(note === '-' ? undefined : note)
-  })
-
-  /** Rows `name | tags meanwhile | moved to`: latest, a highest pointer (channels), after a release of 1.2.0. */
-  it.each(
-    rows(
-      'a lower release wrote it last: written again | 1.1.5=e latest=e | b',
-      'an image with no version yet took it: written again | latest=e | b',
-      'a higher release made meanwhile but withdrawn does not count | 1.3.0=e withdrawn-1.3.0=e latest=b | -'
-    )
-  )('latest (highest): %s', (_name, meanwhile, moveTo) => {
-    const intent = intentFor(release('1.2.0'), { convention: channels })
-    const before = '1.0.0=d 1.1.0=c latest=c stable=c app-main-a1b2c3d=b'
-    const plan = planOf(intent, before)
-    const tags = (more = '') => listing(`${before} ${more}`)
-    const steps = plan.steps.filter(({ tag }) => tag === 'latest')
-    const [check] = checkPointers(intent, plan, tags(), tags(meanwhile), steps)
-    expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
   })
 
   /** Rows `name | tags meanwhile | moved to`: production held on e, an image without a version. */
