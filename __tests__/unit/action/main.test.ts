@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { change, copied, manifest, tagged, uri } from '../../support/builders.js'
 import { fakeSummary } from '../../support/fake-summary.js'
-import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 import type { RegistryOptions } from '../../../src/ecr/client.js'
 import type { CopyJob } from '../../../src/run/copy.js'
@@ -316,7 +315,10 @@ describe('run() with a target registry', () => {
     onRelease()
     Object.assign(inputs, { 'target-registry': TARGET, 'target-role-to-assume': ROLE })
     inputs['fail-on-severity'] = 'HIGH'
-    registry.facts[build.digest] = { scan: { status: 'COMPLETE', findings: [] } }
+    copying = () => Promise.resolve(copied('app'))
+    holding('staging=b', {
+      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
+    })
     target = memoryRegistry({ tags: { app: tagged('v1.0.0=c production=c') } })
   })
 
@@ -353,7 +355,6 @@ describe('run() with a target registry', () => {
 
   it('in a dry run, says what the copier would copy, and writes in neither registry', async () => {
     inputs['dry-run'] = 'true'
-    copying = () => Promise.resolve(copied('app'))
     await run()
     expect(process.exitCode).toBeUndefined()
     expect(jobs.map(({ dryRun }) => dryRun)).toEqual([true])
@@ -362,11 +363,7 @@ describe('run() with a target registry', () => {
   })
 
   it('writes a source named by `source` (a pointer, say) nowhere in the target but where the event puts it', async () => {
-    holding('staging=b', {
-      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
-    })
     inputs.source = 'staging'
-    copying = () => Promise.resolve(copied('app'))
     await run()
     expect(process.exitCode).toBeUndefined()
     expect(target?.log.filter((call) => /^put /.test(call))).toEqual([
@@ -417,11 +414,7 @@ describe('run() with a target registry', () => {
   })
 
   it('judges the tested-image rule in the source, where staging carries the build', async () => {
-    holding('staging=b', {
-      facts: { [build.digest]: { scan: { status: 'COMPLETE', findings: [] } } }
-    })
     inputs['require-tested'] = 'true'
-    copying = () => Promise.resolve(copied('app'))
     await run()
     expect(annotations).toEqual([])
     expect(target?.tags('app')).toMatchObject({ production: build.digest })
@@ -457,7 +450,6 @@ describe('run() with a target registry', () => {
   })
 
   it('never points a tag at an image the target holds archived: it is restored there first, or the run refuses', async () => {
-    copying = () => Promise.resolve(copied('app'))
     // Released into the target long ago, since archived there by its lifecycle; active in the source.
     target = memoryRegistry({
       tags: { app: tagged('v1.0.0=c production=c') },
@@ -483,25 +475,6 @@ describe('run() with a target registry', () => {
 })
 
 describe('onCancel', () => {
-  const host = () => {
-    const warnings: string[] = []
-    return {
-      warnings,
-      host: {
-        group: async <T>(_name: string, work: () => Promise<T>) => work(),
-        info: () => {},
-        notice: () => {},
-        warning: (message: string) => void warnings.push(message),
-        progress: () => {},
-        confirm: async () => 'not asked' as const,
-        readAgainAfterMs: 0,
-        journal: () => ({ note: () => {}, resume: '' }),
-        checkpoint: async () => {},
-        messages: ACTION_MESSAGES
-      }
-    }
-  }
-
   it.each([
     [
       'SIGINT, then SIGTERM (GitHub): the undo ends the grace after the SIGTERM',
@@ -510,8 +483,7 @@ describe('onCancel', () => {
     ['SIGINT twice (a terminal): likewise after the second', ['SIGINT', 'SIGINT'] as const],
     ['SIGTERM alone: the undo ends the grace after it', ['SIGTERM'] as const]
   ])('%s', async (_name, signals) => {
-    const { host: stub, warnings } = host()
-    const cancel = onCancel(stub, 50)
+    const cancel = onCancel(ACTION_HOST, 50)
     try {
       for (const [index, signal] of signals.entries()) {
         process.emit(signal, signal)
@@ -524,11 +496,10 @@ describe('onCancel', () => {
       expect(cancel.undo.aborted).toBe(false)
       await new Promise((resolve) => setTimeout(resolve, 100))
       expect(cancel.undo.aborted).toBe(true)
-      expect(warnings[0]).toBe(
-        `${signals[0]} received: no further tag is written, and what this run wrote is put back`
-      )
-      if (signals.length > 1)
-        expect(warnings[1]).toBe(`${signals[1]} received: the undo stops in 0.05 s`)
+      expect(annotations).toEqual([
+        `warning: ${signals[0]} received: no further tag is written, and what this run wrote is put back`,
+        ...(signals.length > 1 ? [`warning: ${signals[1]} received: the undo stops in 0.05 s`] : [])
+      ])
     } finally {
       cancel.dispose()
     }

@@ -43,20 +43,21 @@ beforeEach(() => {
 
 describe('report', () => {
   it('gives digest, previous-digest and version one line per repository, in input order, blank where none', async () => {
-    await report({
-      title: 'release 1.2.0',
-      repositories: ['api', 'worker', 'web'],
-      plans: [
-        plan('web', { pointer: 'production' }),
-        plan('api', { pointer: 'production', version: v('1.2.0') }),
-        plan('worker', { pointer: 'production' })
-      ],
-      changes: [
-        change('api', 'production'),
-        change('worker', 'production', { from: null, action: 'created' }),
-        change('web', 'production')
-      ]
-    })
+    await report(
+      result({
+        repositories: ['api', 'worker', 'web'],
+        plans: [
+          plan('web', { pointer: 'production' }),
+          plan('api', { pointer: 'production', version: v('1.2.0') }),
+          plan('worker', { pointer: 'production' })
+        ],
+        changes: [
+          change('api', 'production'),
+          change('worker', 'production', { from: null, action: 'created' }),
+          change('web', 'production')
+        ]
+      })
+    )
     expect(outputs.digest).toBe([build, build, build].join('\n'))
     expect(outputs['previous-digest']).toBe([old, '', old].join('\n'))
     expect(outputs.version).toBe('1.2.0\n\n')
@@ -127,12 +128,12 @@ describe('report', () => {
 
   it('says in a notice and the summary why a rollback to previous left production, and which input goes further', async () => {
     const stays = { version: v('1.1.0'), withdrawn: v('1.2.0'), further: v('1.0.0') }
-    await report({
-      title: 'rollback to the previous version',
-      repositories: ['api'],
-      plans: [plan('api', { pointer: 'production', stays })],
-      changes: [change('api', 'production', { from: build, action: 'unchanged' })]
-    })
+    await report(
+      result({
+        plans: [plan('api', { pointer: 'production', stays })],
+        changes: [change('api', 'production', { from: build, action: 'unchanged' })]
+      })
+    )
     const why =
       'api: production stays on 1.1.0, already below 1.2.0, which a rollback withdrew: previous goes back from a withdrawn version once, so running it again changes nothing; to go further back, name a version: version: 1.0.0'
     expect(notices).toEqual([why])
@@ -244,9 +245,6 @@ describe('report: lifecycle', () => {
 
   beforeEach(() => (warnings.length = 0))
 
-  const failureOf = (lifecycle: LifecycleOutcome[]) =>
-    cleanupFailure({ title: '', repositories: [], plans: [], changes: [], lifecycle })
-
   it('summarises each repository, warns of drift, and puts the lifecycle in the json output', async () => {
     const safe = outcome('api', 'would write', {
       preview: {
@@ -257,14 +255,8 @@ describe('report: lifecycle', () => {
     })
     const drift = outcome('worker', 'drift')
     const lifecycle = [safe, refused, drift, outcome('jobs', 'in sync', { difference: [] })]
-    await report({
-      title: 'lifecycle policy',
-      repositories: ['api', 'web', 'worker', 'jobs'],
-      plans: [],
-      changes: [],
-      lifecycle,
-      ...failureOf(lifecycle)
-    })
+    const run = result({ repositories: ['api', 'web', 'worker', 'jobs'], lifecycle })
+    await report({ ...run, ...cleanupFailure(run) })
     const parts = written[0]?.split('\n') ?? []
     const table = JSON.parse(parts[parts.indexOf('# Lifecycle policy') + 1] ?? '') as unknown[]
     expect(table).toEqual([

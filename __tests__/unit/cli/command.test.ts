@@ -12,7 +12,7 @@ import {
 import type { LifecycleOutcome, PruneOutcome } from '../../../src/run/cleanup.js'
 import type { Change, RunResult } from '../../../src/report/result.js'
 import { EVENTS } from '../../../src/core/trigger.js'
-import { change, fakeDigests, lifecycleOutcome, result } from '../../support/builders.js'
+import { change, fakeDigests, lifecycleOutcome, result, rows } from '../../support/builders.js'
 
 /** The command the arguments parse to; fails the test on help or a usage error. */
 function commandOf(argv: readonly string[]): Command {
@@ -32,20 +32,17 @@ describe('parseCommand', () => {
     [['rollback', 'previous'], 'version', 'previous'],
     [['rollback', '1.1.0'], 'version', '1.1.0'],
     [['rollback', '2026-11-19'], 'version', '2026-11-19'],
-    [['restore-version', '1.2.0'], 'version', '1.2.0']
-  ])('%j puts its argument in %s, and the command in event', (argv, input, value) => {
+    [['restore-version', '1.2.0'], 'version', '1.2.0'],
+    [['status'], 'no input', ''],
+    [['push'], 'no input', ''],
+    [['prune'], 'no input', ''],
+    [['lifecycle'], 'no input', '']
+  ])('%j puts its argument (if any) in %s, and the command in event', (argv, input, value) => {
     const command = commandOf([...argv, '--repository', 'api'])
     expect(command.event).toBe(argv[0])
     expect(command.inputs.get('event')).toBe(argv[0])
-    expect(command.inputs.get(input)).toBe(value)
-    for (const other of ['release-tag', 'environment', 'version'].filter((name) => name !== input))
-      expect(command.inputs.get(other)).toBe('')
-  })
-
-  it.each(['status', 'push', 'prune', 'lifecycle'])('%s takes no argument', (name) => {
-    const command = commandOf([name, '--repository', 'api'])
-    expect(command.event).toBe(name)
-    expect(command.inputs.get('event')).toBe(name)
+    for (const name of ['release-tag', 'environment', 'version'])
+      expect(command.inputs.get(name)).toBe(name === input ? value : '')
   })
 
   it('takes the argument after the flags as well as before', () => {
@@ -70,19 +67,15 @@ describe('parseCommand', () => {
     )
   })
 
-  it.each<[string, string[], string]>([
-    ['dry-run', ['--dry-run'], 'true'],
-    ['dry-run', ['--no-dry-run'], 'false'],
-    ['dry-run', [], ''],
-    ['require-scan', ['--require-scan'], 'true'],
-    ['require-scan', ['--no-require-scan'], 'false'],
-    ['require-scan', [], ''],
-    ['require-tested', ['--require-tested'], 'true'],
-    ['require-tested', [], ''],
-    ['allow-withdrawn', ['--allow-withdrawn'], 'true'],
-    ['allow-withdrawn', [], '']
-  ])('reads %s from %j as %j', (input, flags, value) => {
-    expect(commandOf(['prune', '--repository', 'api', ...flags]).inputs.get(input)).toBe(value)
+  it.each([
+    ...['dry-run', 'require-scan', 'require-tested', 'allow-withdrawn'].flatMap((input) => [
+      [input, `--${input}`, 'true'],
+      [input, '', '']
+    ]),
+    ...['dry-run', 'require-scan'].map((input) => [input, `--no-${input}`, 'false'])
+  ])('reads %s from %j as %j', (input, flag, value) => {
+    const { inputs } = commandOf(['prune', '--repository', 'api', ...(flag ? [flag] : [])])
+    expect(inputs.get(input)).toBe(value)
   })
 
   it.each<[string[], Partial<Command>]>([
@@ -108,40 +101,27 @@ describe('parseCommand', () => {
     expect('endpointUrl' in plain).toBe(false)
   })
 
-  it.each<[string, string[], RegExp]>([
-    ['an unknown flag', ['status', '--repo', 'api'], /^Unknown option '--repo'/],
-    ['a flag for a positional input', ['promote', '--environment', 'staging'], /^Unknown option/],
-    ['a value on a switch', ['prune', '--dry-run=false'], /--dry-run/],
-    ['a flag without its value', ['status', '--repository'], /--repository/],
-    ['an unknown command', ['deploy', '--repository', 'api'], /^unknown command 'deploy'/],
-    ['a missing argument', ['release', '--repository', 'api'], /^release needs <tag>/],
-    [
-      'a missing rollback target',
-      ['rollback', '--repository', 'api'],
-      /^rollback needs <version\|previous\|date>/
-    ],
-    ['an extra argument', ['promote', 'staging', 'production'], /^too many arguments for promote/],
-    ['an argument to a command without one', ['status', 'api'], /^too many arguments for status/],
-    [
-      'the argument given twice',
-      ['rollback', '1.1.0', '--version', '1.2.0'],
-      /^rollback takes <version\|previous\|date> once: as its argument, not also as --version/
-    ],
-    [
-      'the argument given twice, to restore-version',
-      ['restore-version', '1.1.0', '--version', '1.1.0'],
-      /^restore-version takes <version> once/
-    ],
-    [
-      'a switch and its negation together',
-      ['prune', '--dry-run', '--no-dry-run'],
-      /^--dry-run and --no-dry-run contradict each other: give one$/
-    ],
-    ['no command', ['--repository', 'api'], /^Usage: ecr-promote <command>/],
-    ['nothing at all', [], /^Usage: ecr-promote <command>/]
-  ])('refuses %s as a usage error', (_name, argv, message) => {
-    const parsed = parseCommand(argv)
-    expect(parsed).toEqual({ usage: expect.stringMatching(message) })
+  /** Rows `name | the arguments | the start of the usage error, as a regular expression`. */
+  it.each(
+    rows(
+      "an unknown flag | status --repo api | ^Unknown option '--repo'",
+      'a flag for a positional input | promote --environment staging | ^Unknown option',
+      'a value on a switch | prune --dry-run=false | --dry-run',
+      'a flag without its value | status --repository | --repository',
+      "an unknown command | deploy --repository api | ^unknown command 'deploy'",
+      'a missing argument | release --repository api | ^release needs <tag>',
+      'a missing rollback target | rollback --repository api | ^rollback needs <version\\|previous\\|date>',
+      'an extra argument | promote staging production | ^too many arguments for promote',
+      'an argument to a command without one | status api | ^too many arguments for status',
+      'the argument given twice | rollback 1.1.0 --version 1.2.0 | ^rollback takes <version\\|previous\\|date> once: as its argument, not also as --version',
+      'the argument given twice, to restore-version | restore-version 1.1.0 --version 1.1.0 | ^restore-version takes <version> once',
+      'a switch and its negation together | prune --dry-run --no-dry-run | ^--dry-run and --no-dry-run contradict each other: give one$',
+      'no command | --repository api | ^Usage: ecr-promote <command>',
+      'nothing at all |  | ^Usage: ecr-promote <command>'
+    )
+  )('refuses %s as a usage error', (_name, argv = '', message = '') => {
+    const parsed = parseCommand(argv.split(' ').filter(Boolean))
+    expect(parsed).toEqual({ usage: expect.stringMatching(new RegExp(message)) })
   })
 
   it('shows the overview with a usage error that names no command', () => {
@@ -175,10 +155,17 @@ describe('parseCommand', () => {
   })
 
   it.each(Object.keys(SUBCOMMANDS))(
-    'gives the help of %s, with its examples and flags, its argument missing or not',
+    'gives the help of %s, with its examples and flags, its argument missing or not; each example names it and parses',
     (name) => {
-      const subcommand = SUBCOMMANDS[name]
-      expect(subcommand?.examples.length).toBeGreaterThan(0)
+      const examples = SUBCOMMANDS[name]?.examples ?? []
+      expect(examples.length).toBeGreaterThan(0)
+      for (const example of examples) {
+        const words = example
+          .replace(/"\$[A-Z_]+"/g, 'abcdef1')
+          .split(' ')
+          .slice(1)
+        expect([words[0], commandOf(words).event]).toEqual([name, name])
+      }
       for (const argv of [
         [name, '--help'],
         ['-h', name]
@@ -188,33 +175,16 @@ describe('parseCommand', () => {
           help: expect.stringMatching(new RegExp(`^Usage: ecr-promote ${name}[ <]`))
         })
         const { help } = parsed as { help: string }
-        for (const example of subcommand?.examples ?? []) expect(help).toContain(`  ${example}`)
+        for (const example of examples) expect(help).toContain(`  ${example}`)
         expect([...help.matchAll(/^ {2}--([a-z-]+)/gm)].map(([, flag]) => flag)).toEqual(
           FLAGS.filter(({ commands }) => commands.includes(name)).map(({ name }) => name)
         )
       }
     }
   )
-
-  it('names the command of every example, and each example parses', () => {
-    for (const [name, { examples }] of Object.entries(SUBCOMMANDS))
-      for (const example of examples) {
-        const words = example
-          .replace(/"\$[A-Z_]+"/g, 'abcdef1')
-          .split(' ')
-          .slice(1)
-        expect(words[0]).toBe(name)
-        expect(commandOf(words).event).toBe(name)
-      }
-  })
 })
 
 describe('every input of action.yml on the command line', () => {
-  it('knows the inputs of action.yml', () => {
-    expect(ACTION_INPUTS).toEqual(expect.arrayContaining(['repository', 'event', 'github-token']))
-    expect(ACTION_INPUTS.length).toBeGreaterThan(20)
-  })
-
   it.each(ACTION_INPUTS.filter((name) => !(POSITIONAL_INPUTS as readonly string[]).includes(name)))(
     '--%s sets the input of that name',
     (name) => {
@@ -248,7 +218,7 @@ describe('exitCode', () => {
   const [from, to, other] = fakeDigests('a', 'b', 'c')
   const failure = new Error('ecr:PutImage on api failed')
   const failed = (extra: Partial<RunResult> = {}) => result({ failure, ...extra })
-  const rows = (...changes: Change[]) => failed({ changes })
+  const changed = (...changes: Change[]) => failed({ changes })
   const lifecycle = (...actions: LifecycleOutcome['action'][]) =>
     failed({ lifecycle: actions.map((action) => lifecycleOutcome('api', action)) })
   const image = { digest: other, versions: ['1.0.0'], tags: ['1.0.0'] }
@@ -273,33 +243,37 @@ describe('exitCode', () => {
     ['a failure before any write', failed(), 1],
     [
       'a failure whose writes were undone',
-      rows(
+      changed(
         change({ action: 'undone', now: from }),
         change({ tag: 'v1.2.0', from: null, action: 'undone', now: null })
       ),
       1
     ],
-    ['a failure with a row unchanged', rows(change({ action: 'unchanged' })), 1],
-    ['a failure with a write that failed', rows(change({ action: 'failed', now: from })), 1],
+    ['a failure with a row unchanged', changed(change({ action: 'unchanged' })), 1],
+    ['a failure with a write that failed', changed(change({ action: 'failed', now: from })), 1],
     [
       'a failure with a write reported failed that landed, and was not undone',
-      rows(change({ action: 'failed', now: to })),
+      changed(change({ action: 'failed', now: to })),
       3
     ],
     [
       'a failure with a row another writer moved on since',
-      rows(change({ action: 'moved', now: other })),
+      changed(change({ action: 'moved', now: other })),
       1
     ],
     [
       'a failure with a row created and still there',
-      rows(
+      changed(
         change({ action: 'undone', now: from }),
         change({ tag: 'v1.2.0', from: null, action: 'created', now: to })
       ),
       3
     ],
-    ['a failure with a row moved and still there', rows(change({ action: 'moved', now: to })), 3],
+    [
+      'a failure with a row moved and still there',
+      changed(change({ action: 'moved', now: to })),
+      3
+    ],
     [
       'a failure after a prune deleted images',
       prune({ images: [image], error: new Error('throttled') }),

@@ -95,7 +95,6 @@ describe('readInputs', () => {
     "max-writes-per-second '0' is not a positive number",
     "event 'deploy' is not one of push, release, promote, rollback",
     "version '1.2' is not a semantic version",
-    "version 'v99999999999999999999.0.0' is out of range: MAJOR, MINOR and PATCH are each at most 9007199254740991",
     "release-tag 'latest' is not a semantic version",
     "environment 'prod env' is not a valid tag name",
     "source 'my tag' is neither a tag nor a sha256: digest",
@@ -126,10 +125,7 @@ describe('readInputs', () => {
     ),
     "target-role-to-assume 'promoter' is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
     // Which dates are none is parseMoment's rule (history.test.ts); here, that readInputs says so.
-    ...['2026-02-30', '2026-11-19 15:00'].map(
-      (date) =>
-        `version '${date}' is not a date or date-time: use 2026-11-19 (the end of that day, UTC) or 2026-11-19T15:00:00Z, with Z or an offset such as +01:00`
-    )
+    "version '2026-02-30' is not a date or date-time: use 2026-11-19 (the end of that day, UTC) or 2026-11-19T15:00:00Z, with Z or an offset such as +01:00"
   ])('rejects the input the message names: %s', (message) => {
     const [, name = '', value = ''] = /^(\S+) '([^']*)'/.exec(message) ?? []
     expect(() => withInputs({ repository: 'app', [name]: value })).toThrow(message)
@@ -138,6 +134,7 @@ describe('readInputs', () => {
   /** Rows `name | input=value … | VARIABLE=value … | message`; `\n` is a new line. */
   it.each(
     rows(
+      'no repository | repository= |  | repository is required: name at least one ECR repository',
       'the same repository twice | repository=app\\napp |  | repository lists the same repository twice',
       'no region |  | AWS_REGION= | no AWS region: set the region input, or AWS_REGION',
       `an image URI in another region than the region input | repository=${ECR}/my-app region=us-east-1 |  | repository '${ECR}/my-app' is in region eu-west-1, but the region input is us-east-1: drop one or make them agree`,
@@ -163,7 +160,6 @@ describe('readInputs', () => {
       'a prune step with dry-run: false deletes | event=prune dry-run=false |  | {"dryRun":false}',
       'any other step without dry-run writes | event=release |  | {"dryRun":false}',
       'dry-run: true on any step plans | event=push dry-run=true |  | {"dryRun":true}',
-      'every gate off by default |  |  | {"gates":{"failOnSeverity":"off","requireScan":false}}',
       'a severity in any case, which then requires a scan | fail-on-severity=high |  | {"gates":{"failOnSeverity":"HIGH","requireScan":true}}',
       'a severity gate that lets an unscanned image through | fail-on-severity=CRITICAL require-scan=false |  | {"gates":{"failOnSeverity":"CRITICAL","requireScan":false}}',
       'a scan required without a severity limit | require-scan=true |  | {"gates":{"requireScan":true}}',
@@ -174,7 +170,6 @@ describe('readInputs', () => {
         (version) =>
           `${version} as the version of a rollback | event=rollback version=${version} |  | {"trigger":{"version":"${version}"}}`
       ),
-      'deployments off by default |  |  | {"deployments":false,"githubToken":""}',
       'deployments off, with a token | deployments=off github-token=token |  | {"deployments":false,"githubToken":"token"}',
       'deployments on, with a token, on a runner | deployments=on github-token=token | GITHUB_REPOSITORY=acme/shop | {"deployments":true,"githubToken":"token"}',
       'allow-withdrawn true | allow-withdrawn=true |  | {"allowWithdrawn":true}',
@@ -206,10 +201,6 @@ describe('readInputs', () => {
       ])
     }
   )
-
-  it('requires a repository', () => {
-    expect(() => withInputs({})).toThrow('repository is required: name at least one ECR repository')
-  })
 
   it('names every problem at once', () => {
     const error = thrownBy(() =>

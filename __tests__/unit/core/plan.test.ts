@@ -1,6 +1,6 @@
 import { parseConvention } from '../../../src/core/convention-file.js'
 import type { ActiveTrigger, Intent } from '../../../src/core/derive.js'
-import { describeRef, type Manifest, type TagMutability } from '../../../src/core/model.js'
+import { describeRef, type TagMutability } from '../../../src/core/model.js'
 import {
   checkPointers,
   isImmutable,
@@ -23,7 +23,9 @@ import {
 import {
   channels,
   environments,
+  hold,
   intentFor,
+  listing,
   manifest,
   manifests,
   promote,
@@ -41,13 +43,11 @@ import { thrownBy } from '../../support/harness.js'
 const [build, old, older] = manifests('b', 'c', 'd')
 const mutable: TagMutability = { mode: 'MUTABLE', exclusions: [] }
 const immutable: TagMutability = { mode: 'IMMUTABLE', exclusions: [] }
-const digestsOf = (registry: Record<string, Manifest>) =>
-  new Map(Object.entries(registry).map(([tag, image]) => [tag, image.digest]))
 
 /** What readStates would return for the intent over a registry written `tag=image …`. */
 function stateFor(intent: Intent, text: string, mutability = mutable): RepositoryState {
   const registry = tagged(text)
-  const tags = digestsOf(registry)
+  const tags = listing(text)
   const [source] = resolveSources([intent], () => tags) as [RepositoryState['source']]
   const target = 'digest' in source.ref ? source.ref.digest : tags.get(source.ref.tag)
   // As readStates does: every tag where versions decide, or those on the two images described.
@@ -186,23 +186,17 @@ describe('highest-only tags', () => {
 
   it.each(
     rows(
-      'the highest release moves latest and stable | release 2.1.0 | app-main-a1b2c3d=b 2.0.0=c stable=c latest=c | 2.1.0:->b stable:c>b latest:c>b',
-      'a lower release moves neither | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c stable=c latest=c | 2.0.3:->b stable:c>c skip latest:c>c skip',
-      'a lower release does not create latest either | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c | 2.0.3:->b stable:->b latest:->- skip',
-      'prereleases in the registry do not count | release 2.1.0 | app-main-a1b2c3d=b 2.2.0-rc.1=c latest=c | 2.1.0:->b stable:->b latest:c>b',
-      'a withdrawn higher version does not hold latest back | release 1.1.1 | app-main-a1b2c3d=b 1.2.0=c withdrawn-1.2.0=c latest=c 1.1.0=d stable=d | 1.1.1:->b stable:d>b latest:c>b'
+      'the highest release moves latest and stable | channels | release 2.1.0 | app-main-a1b2c3d=b 2.0.0=c stable=c latest=c | 2.1.0:->b stable:c>b latest:c>b',
+      'a lower release moves neither | channels | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c stable=c latest=c | 2.0.3:->b stable:c>c skip latest:c>c skip',
+      'a lower release does not create latest either | channels | release 2.0.3 | app-main-a1b2c3d=b 2.1.0=c | 2.0.3:->b stable:->b latest:->- skip',
+      'prereleases in the registry do not count | channels | release 2.1.0 | app-main-a1b2c3d=b 2.2.0-rc.1=c latest=c | 2.1.0:->b stable:->b latest:c>b',
+      'a withdrawn higher version does not hold latest back | channels | release 1.1.1 | app-main-a1b2c3d=b 1.2.0=c withdrawn-1.2.0=c latest=c 1.1.0=d stable=d | 1.1.1:->b stable:d>b latest:c>b',
+      'ranks each line on its own | lines | release 3.4.9 | app-main-a1b2c3d=b 3.5.0=c 3=c 3.4.1=d 3.4=d | 3:c>c skip 3.4:d>b'
     )
-  )('%s', (_name, trigger, registry, expected) => {
-    expect(summary(intentFor(triggerOf(trigger), { convention: channels }), registry)).toBe(
-      expected
-    )
-  })
-
-  it('ranks each line on its own', () => {
-    const registry = 'app-main-a1b2c3d=b 3.5.0=c 3=c 3.4.1=d 3.4=d'
-    expect(summary(intentFor(release('3.4.9'), { convention: lines }), registry)).toBe(
-      '3:c>c skip 3.4:d>b'
-    )
+  )('%s', (_name, convention, trigger, registry, expected) => {
+    const conventions = { channels, lines }
+    const intent = intentFor(triggerOf(trigger), { convention: conventions[convention as 'lines'] })
+    expect(summary(intent, registry)).toBe(expected)
   })
 })
 
@@ -276,7 +270,7 @@ describe('withdrawn versions', () => {
     const intents = Object.keys(registries).map((repository) =>
       intentFor(triggerOf(trigger), { repository })
     )
-    const tagsOf = (intent: Intent) => digestsOf(tagged(registries[intent.repository] ?? ''))
+    const tagsOf = (intent: Intent) => listing(registries[intent.repository] ?? '')
     const target = (intent: Intent) => tagsOf(intent).get(`v${intent.version?.text}`)
     expect(versionsLeft(intents, tagsOf, target).map(({ text }) => text)).toEqual(
       expected ? expected.split(' ') : []
@@ -401,7 +395,7 @@ describe('rollback to previous across repositories', () => {
     intentFor(rollback('previous'), { repository })
   )
   const tagsOf = (registries: Record<string, string>) => (intent: Intent) =>
-    digestsOf(tagged(registries[intent.repository] ?? ''))
+    listing(registries[intent.repository] ?? '')
 
   it('resolves one version below the highest any pointer carries, for every repository', () => {
     // A half-finished release: api reached 1.2.0, worker still carries 1.1.0.
@@ -442,7 +436,7 @@ describe('a build tag with run variables is found by its other parts', () => {
   const releaseIntent = intentFor(release('1.1.0'), { convention: dated })
   const pushIntent = intentFor(push(), { convention: dated })
   const resolved = (intent: Intent, registry: string) => {
-    const [{ ref, unmatched }] = resolveSources([intent], () => digestsOf(tagged(registry))) as [
+    const [{ ref, unmatched }] = resolveSources([intent], () => listing(registry)) as [
       RepositoryState['source']
     ]
     return `${describeRef(ref)}${unmatched ? ' (unmatched)' : ''}`
@@ -489,9 +483,13 @@ describe('after writing: checkPointers and undoTarget', () => {
     const intent = intentFor(trigger)
     return { intent, plan: planOf(intent, first) }
   }
-  const tagsThen = (meanwhile = '') => digestsOf(tagged(`${first} ${meanwhile}`))
+  const tagsThen = (meanwhile = '') => listing(`${first} ${meanwhile}`)
+  const channelsFirst = '1.0.0=d 1.1.0=c latest=c stable=c app-main-a1b2c3d=b'
 
-  /** Rows `name | trigger | tags meanwhile (production=- removes it) | moved to | note`; `-` is none. */
+  /**
+   * Rows `name | trigger | tags meanwhile (production=- removes it) | moved to | note`; `-` is none.
+   * Where latest moves meanwhile, the run is a release of channels from `channelsFirst`.
+   */
   it.each(
     rows(
       'the pointer stayed on this run | release 1.2.0 | production=b | - | -',
@@ -506,33 +504,25 @@ describe('after writing: checkPointers and undoTarget', () => {
       'a promotion leaves a pointer a higher version took | promote production 1.2.0 | v1.3.0=e production=e | - | another writer has since moved it to 1.3.0; left alone',
       'a release hands the pointer on to a higher release made meanwhile | release 1.1.5 | v1.2.0=e production=b | e | handed on to 1.2.0, which another run released meanwhile',
       'a promotion keeps the pointer on its own image whatever was released meanwhile | promote production 1.2.0 | v1.3.0=e production=b | - | -',
-      'a prerelease made meanwhile does not count | release 1.1.5 | v1.3.0-rc.1=e production=b | - | -'
+      'a prerelease made meanwhile does not count | release 1.1.5 | v1.3.0-rc.1=e production=b | - | -',
+      'latest (highest): a lower release wrote it last: written again | release 1.2.0 | 1.1.5=e latest=e | b | 1.1.5, released by another run meanwhile, took it after this run wrote it; 1.2.0 is higher, so it was written again',
+      'latest (highest): an image with no version yet took it: written again | release 1.2.0 | latest=e | b | sha256:eeeeeeeeeeee, an image with no version (yet), took it after this run wrote it; it belongs on 1.2.0, so it was written again',
+      'latest (highest): a higher release made meanwhile but withdrawn does not count | release 1.2.0 | 1.3.0=e withdrawn-1.3.0=e latest=b | - | -'
     )
   )('%s', (_name, trigger, meanwhile, moveTo, note) => {
-    const { intent, plan } = planned(triggerOf(trigger))
-    const fresh = tagsThen(meanwhile.replace('production=-', ''))
+    const pointer = meanwhile.includes('latest=') ? 'latest' : 'production'
+    const before = pointer === 'latest' ? channelsFirst : first
+    const intent = intentFor(
+      triggerOf(trigger),
+      pointer === 'latest' ? { convention: channels } : {}
+    )
+    const plan = planOf(intent, before)
+    const fresh = listing(`${before} ${meanwhile.replace('production=-', '')}`)
     if (meanwhile.includes('production=-')) fresh.delete('production')
-    const steps = plan.steps.filter(({ tag }) => tag === 'production')
-    const [check] = checkPointers(intent, plan, tagsThen(), fresh, steps)
+    const steps = plan.steps.filter(({ tag }) => tag === pointer)
+    const [check] = checkPointers(intent, plan, listing(before), fresh, steps)
     expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
     expect(check?.note).toBe(note === '-' ? undefined : note)
-  })
-
-  /** Rows `name | tags meanwhile | moved to`: latest, a highest pointer (channels), after a release of 1.2.0. */
-  it.each(
-    rows(
-      'a lower release wrote it last: written again | 1.1.5=e latest=e | b',
-      'an image with no version yet took it: written again | latest=e | b',
-      'a higher release made meanwhile but withdrawn does not count | 1.3.0=e withdrawn-1.3.0=e latest=b | -'
-    )
-  )('latest (highest): %s', (_name, meanwhile, moveTo) => {
-    const intent = intentFor(release('1.2.0'), { convention: channels })
-    const before = '1.0.0=d 1.1.0=c latest=c stable=c app-main-a1b2c3d=b'
-    const plan = planOf(intent, before)
-    const tags = (more = '') => digestsOf(tagged(`${before} ${more}`))
-    const steps = plan.steps.filter(({ tag }) => tag === 'latest')
-    const [check] = checkPointers(intent, plan, tags(), tags(meanwhile), steps)
-    expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
   })
 
   /** Rows `name | tags meanwhile | moved to`: production held on e, an image without a version. */
@@ -545,14 +535,7 @@ describe('after writing: checkPointers and undoTarget', () => {
     )
   )('a pointer held on an image without a version %s', (_name, meanwhile, moveTo) => {
     const { intent, plan } = planned(release('1.2.0'))
-    const held: Step = {
-      tag: 'production',
-      kind: 'forward',
-      from: manifest('e'),
-      to: manifest('e'),
-      write: false,
-      unranked: true
-    }
+    const held: Step = { ...hold('production', 'forward', manifest('e')), unranked: true }
     const [check] = checkPointers(intent, plan, tagsThen(), tagsThen(meanwhile), [held])
     expect(check?.moveTo).toBe(moveTo === '-' ? undefined : manifest(moveTo).digest)
   })

@@ -90,18 +90,13 @@ describe('planPrune', () => {
     expect(deleted(held)).not.toContain('1.4.0')
   })
 
-  it('prunes the prereleases of older minors', () => {
-    expect(
-      deleted(repository({ ...thirtyMinors(), ...imagesOf('1.3.0-rc.1=rcold@200') }))
-    ).toContain('1.3.0-rc.1')
-  })
-
   /** Rows `name | convention | keep | older than | tag=image@age …| deleted`. */
   it.each(
     rows(
       'keeps every prerelease while there is no release yet | channels | 5 | 90 | 1.0.0-rc.1=pre1@500 0.9.0-rc.2=pre2@500 | ',
       'counts minors across majors by version, not by push time | channels | 2 | 0 | 2.0.0=b20@300 1.9.0=b19@100 1.8.0=b18@400 0.9.0=b09@100 | 0.9.0 1.8.0',
       'reads versions through the convention: v-prefixed tags for environments, never a build tag | environments | 1 | 0 | v1.0.0=c1@200 v1.1.0=c2@200 sha-aaaaaaa=c3@200 1.0.0=c4@200 | 1.0.0',
+      'prunes the prereleases of older minors | channels | 1 | 90 | 1.0.0-rc.1=r1@200 1.0.0=d1@200 1.1.0=d2@200 | 1.0.0 1.0.0-rc.1',
       'deletes nothing when every release is within the kept minors | channels | 5 | 90 | 1.0.0=d1@500 1.1.0=d2@500 | '
     )
   )('%s', (_name, convention, keep, olderThan, images, expected) => {

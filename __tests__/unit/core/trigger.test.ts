@@ -82,37 +82,20 @@ describe('resolveTrigger maps GitHub events when the event input is empty', () =
 })
 
 describe('resolveTrigger writes nothing for events that publish nothing', () => {
-  it.each(['created', 'edited', 'deleted', 'unpublished'])('a release %s', (action) => {
-    const event = on(`release refs/tags/v1.2.0 action=${action} tag=v1.2.0`)
-    const trigger = resolveTrigger(inputs('event=release'), event)
-    expect(trigger).toEqual({
-      event: 'none',
-      branch: '',
-      reason: `release action '${action}' publishes nothing: only published, released, prereleased tag an image`
-    })
-    expect(describeTrigger(trigger)).toBe(
-      `nothing to do: ${(trigger as { reason: string }).reason}`
+  const publishes = 'publishes nothing: only published, released, prereleased tag an image'
+  /** Rows `name | inputs | event | why nothing is written`. */
+  it.each(
+    rows(
+      ...['created', 'edited', 'deleted', 'unpublished'].map(
+        (action) =>
+          `a release ${action} | event=release | release refs/tags/v1.2.0 action=${action} tag=v1.2.0 | release action '${action}' ${publishes}`
+      ),
+      'a draft release, even when published |  | release - action=published tag=v1.2.0 draft=true | the release is a draft: nothing is tagged until it is published'
     )
-  })
-
-  it('a draft release, even when published', () => {
-    const draft = on('release - action=published tag=v1.2.0 draft=true')
-    expect(resolveTrigger(noInputs, draft)).toEqual({
-      event: 'none',
-      branch: '',
-      reason: 'the release is a draft: nothing is tagged until it is published'
-    })
-  })
-
-  it('refuses an event input other than push on a pull request', () => {
-    expect(() =>
-      resolveTrigger(
-        inputs('event=promote environment=production'),
-        on('pull_request_target refs/heads/main head=main')
-      )
-    ).toThrow(
-      "a pull_request_target event never writes tags, so event 'promote' cannot run on it: use push"
-    )
+  )('%s', (_name, given = '', event = '', reason) => {
+    const trigger = resolveTrigger(inputs(given), on(event))
+    expect(trigger).toEqual({ event: 'none', branch: '', reason })
+    expect(describeTrigger(trigger)).toBe(`nothing to do: ${reason}`)
   })
 })
 
@@ -173,7 +156,8 @@ describe('resolveTrigger rejects what it cannot act on, naming the fix', () => {
       `event=rollback version=2026-11-19T15:00:00 | workflow_dispatch refs/heads/main | version '2026-11-19T15:00:00' ${semver}`,
       'event=restore-version | workflow_dispatch refs/heads/main | restore-version needs the version input: the version to take the mark off',
       `event=restore-version version=previous | workflow_dispatch refs/heads/main | version 'previous' ${semver}`,
-      `event=restore-version version=2026-11-19 | workflow_dispatch refs/heads/main | version '2026-11-19' ${semver}`
+      `event=restore-version version=2026-11-19 | workflow_dispatch refs/heads/main | version '2026-11-19' ${semver}`,
+      "event=promote environment=production | pull_request_target refs/heads/main head=main | a pull_request_target event never writes tags, so event 'promote' cannot run on it: use push (it checks that the build image exists) or status, or run the step on another event"
     )
   )('%s on %s', (given, event, message) => {
     expect(thrownBy(() => resolveTrigger(inputs(given.trim()), on(event)))).toHaveProperty(
