@@ -4,6 +4,7 @@
  * that travel with an image, and how a blob is cut into upload parts.
  */
 import { INDEX_MEDIA_TYPES, isIndex, type Manifest } from './model.js'
+import { cosignTag } from './gates.js'
 
 /** What a copy into the target did (or, in a dry run, would do). */
 export interface CopyReport {
@@ -133,7 +134,7 @@ export const toSend = (availability: string | undefined): boolean => availabilit
 
 /** The tags cosign stores an image's signature, attestations and SBOM under. */
 export const cosignTags = (digest: string): string[] =>
-  ['sig', 'att', 'sbom'].map((kind) => `${digest.replace(':', '-')}.${kind}`)
+  (['sig', 'att', 'sbom'] as const).map((kind) => cosignTag(digest, kind))
 
 /**
  * A blob of `size` bytes as contiguous inclusive `[first, last]` ranges of 5 MiB, ECR's least part

@@ -229,8 +229,9 @@ export function judgeManagedSignature(
   }
 }
 
-/** The tag cosign stores a digest's signature under: `sha256-<hex>.sig`. */
-export const cosignTag = (digest: string): string => `${digest.replace(':', '-')}.sig`
+/** The tag cosign stores a digest's signature (or its attestations, or SBOM) under: `sha256-<hex>.sig`. */
+export const cosignTag = (digest: string, kind: 'sig' | 'att' | 'sbom' = 'sig'): string =>
+  `${digest.replace(':', '-')}.${kind}`
 
 /** cosign: the signature tag of the digest must exist in the repository. */
 export function judgeCosignSignature(move: GatedMove, signed: boolean): SignatureVerdict {
