@@ -17,5 +17,11 @@ export const ACTION_MESSAGES: Messages = {
     `access denied: the credentials lack the IAM permission ${action} on repository ${repository} in ${host ?? `the default registry of these credentials (${region})`}: grant it to ${target ? "the target-role-to-assume role (without one, to the workflow's role, in the target repository's policy)" : "the workflow's role"} (${detail})`,
   'no-region': () =>
     'no AWS region: set the region input, or AWS_REGION (aws-actions/configure-aws-credentials sets it)',
-  'sha-origin': ({ given }) => (given ? 'the sha input' : 'the sha input or GITHUB_SHA')
+  'sha-origin': ({ given }) => (given ? 'the sha input' : 'the sha input or GITHUB_SHA'),
+  'no-github-token': () =>
+    'deployments: on needs a GitHub token: leave github-token at its default (the workflow token, with permissions deployments: write)',
+  input: ({ name }) => `the ${name} input`,
+  set: ({ name, value }) =>
+    value === undefined ? `set the ${name} input` : `set ${name}: ${value}`,
+  event: ({ event }) => `event: ${event}`
 }

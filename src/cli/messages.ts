@@ -20,5 +20,11 @@ export const CLI_MESSAGES: Messages = {
   'sha-origin': ({ given }) =>
     given
       ? '--sha'
-      : '--sha, or the CI variable GITHUB_SHA, CI_COMMIT_SHA, CIRCLE_SHA1, BUILDKITE_COMMIT or GIT_COMMIT'
+      : '--sha, or the CI variable GITHUB_SHA, CI_COMMIT_SHA, CIRCLE_SHA1, BUILDKITE_COMMIT or GIT_COMMIT',
+  'no-github-token': () =>
+    '--deployments on needs a GitHub token: export GITHUB_TOKEN (a token that may write deployments), or give --github-token',
+  input: ({ name }) => `--${name}`,
+  set: ({ name, value }) =>
+    value === undefined || value === 'true' ? `give --${name}` : `give --${name} ${value}`,
+  event: ({ event }) => `ecr-promote ${event}`
 }

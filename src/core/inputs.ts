@@ -72,7 +72,7 @@ export function readInputs(
 ): Inputs {
   const input = (name: string): string => source.get(name)
   const given = source.list('repository').filter(Boolean)
-  const located = locateRepositories(given, input('registry-id'), input('region'))
+  const located = locateRepositories(given, input('registry-id'), input('region'), messages)
   const pace = input('max-writes-per-second') || String(DEFAULT_WRITES_PER_SECOND)
   const wait = input('wait-for-source') || '0'
   const dryRun = input('dry-run')
@@ -126,7 +126,7 @@ export function readInputs(
   const problems = [
     ...target.problems,
     ...located.problems,
-    ...check(inputs),
+    ...check(inputs, messages),
     ...(inputs.region ? [] : [say(messages, { kind: 'no-region' })])
   ]
   if (Number.isNaN(inputs.waitForSource.ms))
@@ -163,9 +163,7 @@ export function readInputs(
   if (!['off', 'on'].includes(deployments))
     problems.push(`deployments '${deployments}' is not off or on`)
   else if (inputs.deployments && !inputs.githubToken)
-    problems.push(
-      'deployments: on needs a GitHub token: leave github-token at its default (the workflow token, with permissions deployments: write)'
-    )
+    problems.push(say(messages, { kind: 'no-github-token' }))
   else if (inputs.deployments && !context.github.repository)
     problems.push(
       'deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets'
@@ -253,7 +251,8 @@ const IMAGE_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(
 function locateRepositories(
   given: readonly string[],
   registryIdInput: string,
-  regionInput: string
+  regionInput: string,
+  messages: Messages
 ): { repositories: string[]; registryId: string; region: string; problems: string[] } {
   const problems: string[] = []
   const registries = new Set<string>()
@@ -264,7 +263,7 @@ function locateRepositories(
     if (!match) {
       if (REGISTRY_ADDRESS.test(entry))
         problems.push(
-          `repository '${entry}' looks like a registry address, but not like an ECR repository URI: use <account>.dkr.ecr.<region>.amazonaws.com/<name>, with no tag or digest (a source image goes in the source input)`
+          `repository '${entry}' looks like a registry address, but not like an ECR repository URI: use <account>.dkr.ecr.<region>.amazonaws.com/<name>, with no tag or digest (a source image goes in ${say(messages, { kind: 'input', name: 'source' })})`
         )
       return entry
     }
@@ -276,7 +275,7 @@ function locateRepositories(
     for (const [what, named, input] of conflicts) {
       if (input && input !== named)
         problems.push(
-          `repository '${entry}' is in ${what} ${named}, but the ${what === 'registry' ? 'registry-id' : 'region'} input is ${input}: drop one or make them agree`
+          `repository '${entry}' is in ${what} ${named}, but ${say(messages, { kind: 'input', name: what === 'registry' ? 'registry-id' : 'region' })} is ${input}: drop one or make them agree`
         )
     }
     registries.add(`${registryId} in ${region}`)
@@ -290,7 +289,10 @@ function locateRepositories(
   return { repositories, ...located, problems }
 }
 
-function check({ repositories, registryId, trigger, source, sha, lifecycle }: Inputs): string[] {
+function check(
+  { repositories, registryId, trigger, source, sha, lifecycle }: Inputs,
+  messages: Messages
+): string[] {
   const problems = repositories.flatMap((name) =>
     isValidRepositoryName(name)
       ? []
@@ -332,10 +334,12 @@ function check({ repositories, registryId, trigger, source, sha, lifecycle }: In
   if (!LIFECYCLE_MODES.includes(lifecycle))
     problems.push(`lifecycle '${lifecycle}' is not one of ${LIFECYCLE_MODES.join(', ')}`)
   else if (trigger.event === 'lifecycle' && lifecycle === 'off')
-    problems.push('event lifecycle needs the lifecycle input: check (report drift) or apply')
+    problems.push(
+      `${say(messages, { kind: 'event', event: 'lifecycle' })} needs ${say(messages, { kind: 'input', name: 'lifecycle' })}: check (report drift) or apply`
+    )
   else if (trigger.event === 'status' && lifecycle === 'apply')
     problems.push(
-      'event status never writes, so it cannot apply a lifecycle policy: use lifecycle: check, or event: lifecycle'
+      `${say(messages, { kind: 'event', event: 'status' })} never writes, so it cannot apply a lifecycle policy: ${say(messages, { kind: 'set', name: 'lifecycle', value: 'check' })}, or run ${say(messages, { kind: 'event', event: 'lifecycle' })}`
     )
 
   return problems

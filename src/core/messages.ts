@@ -31,6 +31,13 @@ export type Trouble =
   | { readonly kind: 'no-region' }
   /** Where the commit comes from: `given` when it was named, else where it would have been found. */
   | { readonly kind: 'sha-origin'; readonly given: boolean }
+  | { readonly kind: 'no-github-token' }
+  /** How to name an input in a sentence. */
+  | { readonly kind: 'input'; readonly name: string }
+  /** How to ask for an input, or for one of its values. */
+  | { readonly kind: 'set'; readonly name: string; readonly value?: string }
+  /** How to name a run of an event. */
+  | { readonly kind: 'event'; readonly event: string }
 
 /** A host's words: one entry per kind of trouble. */
 export type Messages = {

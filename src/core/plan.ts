@@ -12,6 +12,7 @@ import {
 } from './model.js'
 import { runVariables, versionTagMatcher } from './tags.js'
 import { compareVersions, highestVersion, isStable, parseVersion, type Version } from './version.js'
+import { say, type Messages } from './messages.js'
 import { problemsError } from './problems.js'
 
 /** What the registry holds that matters to one intent. */
@@ -351,7 +352,11 @@ export function pushTimesNeeded(intent: Intent, state: Omit<RepositoryState, 'de
 }
 
 /** Decides, without any I/O, which tags to write. Throws an AggregateError naming every problem. */
-export function planRepository(intent: Intent, state: RepositoryState): RepositoryPlan {
+export function planRepository(
+  intent: Intent,
+  state: RepositoryState,
+  messages: Messages
+): RepositoryPlan {
   const source = state.sourceManifest
   if (!source) {
     const advice = intent.sourceAdvice ? `: ${intent.sourceAdvice}` : ''
@@ -370,7 +375,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
     ...withdrawnVersions(state.tags ?? [], intent.withdrawnTag),
     ...(state.withdrawnInRun ?? [])
   ])
-  const refusal = withdrawnRefusal(intent, runVersion, withdrawn)
+  const refusal = withdrawnRefusal(intent, runVersion, withdrawn, messages)
   const problems: string[] = []
 
   const steps = intent.targets.map((target): Step => {
@@ -382,7 +387,7 @@ export function planRepository(intent: Intent, state: RepositoryState): Reposito
       holdReason(target, from, released, withdrawn, runVersion, pushedAt, source.digest)
     if (note && intent.event === 'promote' && kind === 'forward') {
       problems.push(
-        `cannot promote ${intent.repository}:${tag}: it ${note}; to move it back, run event: rollback`
+        `cannot promote ${intent.repository}:${tag}: it ${note}; to move it back, run ${say(messages, { kind: 'event', event: 'rollback' })}`
       )
     }
     if (note) {
@@ -462,7 +467,8 @@ const isPattern = (pattern: string): boolean => pattern.includes('*')
 function withdrawnRefusal(
   intent: Intent,
   runVersion: Version | undefined,
-  withdrawn: ReadonlySet<string>
+  withdrawn: ReadonlySet<string>,
+  messages: Messages
 ): { hold?: string; problem?: string; allowed?: string } | undefined {
   if (!runVersion || !withdrawn.has(runVersion.text) || intent.event === 'push') return undefined
   const mark = renderVersion(intent.withdrawnTag, runVersion)
@@ -470,12 +476,13 @@ function withdrawnRefusal(
     return {
       allowed: `${runVersion.text} is withdrawn (${mark}); moved because allow-withdrawn is true`
     }
+  const allow = say(messages, { kind: 'set', name: 'allow-withdrawn', value: 'true' })
   if (intent.event === 'release')
     return {
-      hold: `stays: ${runVersion.text} was withdrawn by a rollback (${mark}), and a release re-run does not move a pointer to it; set allow-withdrawn: true to move it on purpose`
+      hold: `stays: ${runVersion.text} was withdrawn by a rollback (${mark}), and a release re-run does not move a pointer to it; ${allow} to move it on purpose`
     }
   return {
-    problem: `cannot ${intent.event} ${intent.repository} to ${runVersion.text}: it was withdrawn by a rollback (tag ${mark}); set allow-withdrawn: true to move to it anyway, or run event: restore-version first`
+    problem: `cannot ${intent.event} ${intent.repository} to ${runVersion.text}: it was withdrawn by a rollback (tag ${mark}); ${allow} to move to it anyway, or run ${say(messages, { kind: 'event', event: 'restore-version' })} first`
   }
 }
 

@@ -1,6 +1,7 @@
 import { parseMoment, type Moment } from './history.js'
 import { requireVersion, type Version } from './version.js'
 import { type Context } from './context.js'
+import { say, type Messages } from './messages.js'
 
 /**
  * What this run was asked to do, independent of how GitHub delivered it. `branch` is the branch whose
@@ -54,7 +55,12 @@ const TAG_REF = 'refs/tags/'
 const PUBLISHING_RELEASE_ACTIONS = ['published', 'released', 'prereleased']
 const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target']
 
-export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Trigger {
+export function resolveTrigger(
+  inputs: TriggerInputs,
+  context: EventContext,
+  messages: Messages
+): Trigger {
+  const set = (name: string) => say(messages, { kind: 'set', name })
   const silence = silenceReason(inputs, context)
   if (silence) return { event: 'none', branch: branchOf(context), reason: silence }
   const dispatched = {
@@ -69,7 +75,7 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
     case 'push': {
       if (!branch) {
         throw new Error(
-          `cannot tell the branch of this push (ref '${context.ref}'): set the branch input`
+          `cannot tell the branch of this push (ref '${context.ref}'): ${set('branch')}`
         )
       }
       // A pull request's head branch is named by whoever opened it (a fork's `main`), so it never counts as the default branch.
@@ -81,7 +87,7 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
         inputs.releaseTag ||
         stringOrEmpty(context.payload.release?.tag_name) ||
         (context.ref.startsWith(TAG_REF) ? context.ref.slice(TAG_REF.length) : '')
-      if (!tag) throw new Error('a release needs a release tag: set the release-tag input')
+      if (!tag) throw new Error(`a release needs a release tag: ${set('release-tag')}`)
       const version = requireVersion(tag, 'release tag')
       return {
         event,
@@ -93,14 +99,14 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
     case 'promote': {
       const environment =
         dispatched.environment || stringOrEmpty(context.payload.deployment?.environment)
-      if (!environment) throw new Error('a promotion needs a target: set the environment input')
+      if (!environment) throw new Error(`a promotion needs a target: ${set('environment')}`)
       const version = dispatched.version && requireVersion(dispatched.version, 'version')
       return { event, branch: buildBranch, environment, ...(version && { version }) }
     }
     case 'rollback': {
       if (!dispatched.version) {
         throw new Error(
-          'a rollback needs a version: set the version input to a version such as 1.1.0, to previous, or to a date such as 2026-11-19'
+          `a rollback needs a version: ${set('version')} to a version such as 1.1.0, to previous, or to a date such as 2026-11-19`
         )
       }
       return {
@@ -114,7 +120,9 @@ export function resolveTrigger(inputs: TriggerInputs, context: EventContext): Tr
     }
     case 'restore-version': {
       if (!dispatched.version)
-        throw new Error('restore-version needs the version input: the version to take the mark off')
+        throw new Error(
+          `restore-version needs ${say(messages, { kind: 'input', name: 'version' })}: the version to take the mark off`
+        )
       return { event, branch: buildBranch, version: requireVersion(dispatched.version, 'version') }
     }
     case 'lifecycle':

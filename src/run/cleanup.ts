@@ -24,6 +24,7 @@ import {
 } from '../core/prune.js'
 import type { Cleanup, Convention } from '../core/convention.js'
 import type { LifecycleMode } from '../core/lifecycle.js'
+import { say, type Messages } from '../core/messages.js'
 import { pollUntil, type Effects, type Writes } from './effects.js'
 
 /** How long ECR may take to preview a policy before the run gives up, writing nothing. */
@@ -241,12 +242,13 @@ async function keptImages(
 /** A prune's limits: the inputs where given, else the convention's cleanup section. */
 export function pruneLimits(
   convention: Convention,
-  given: { readonly keepMinorVersions?: number; readonly olderThanDays?: number }
+  given: { readonly keepMinorVersions?: number; readonly olderThanDays?: number },
+  messages: Messages
 ): PruneLimits {
   const keepMinorVersions = given.keepMinorVersions ?? convention.cleanup?.keepMinorVersions
   if (keepMinorVersions === undefined) {
     throw new Error(
-      `the ${convention.name} convention does not say how many minor versions to keep: set the keep-minor-versions input, or cleanup.keep-minor-versions in a convention file`
+      `the ${convention.name} convention does not say how many minor versions to keep: ${say(messages, { kind: 'set', name: 'keep-minor-versions' })}, or cleanup.keep-minor-versions in a convention file`
     )
   }
   return {

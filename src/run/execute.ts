@@ -93,7 +93,7 @@ export async function execute(
     // A convention that cannot have the policy asked for fails here, before any tag is written.
     const lifecycle =
       inputs.lifecycle === 'off' ? undefined : lifecycleIntent(convention, inputs.lifecycle)
-    const trigger = resolveTrigger(inputs.trigger, context)
+    const trigger = resolveTrigger(inputs.trigger, context, host.messages)
     result = { ...result, title: describeTrigger(trigger), repositories: inputs.repositories }
     configured = true
     for (const notice of inputs.notices ?? []) host.notice(notice)
@@ -413,7 +413,7 @@ async function prune(
   result: RunResult,
   { host, inputs, convention, registry, pace, effects, undo }: Run
 ) {
-  const limits = pruneLimits(convention, inputs.prune)
+  const limits = pruneLimits(convention, inputs.prune, host.messages)
   const pruned = await host.group('Prune', () =>
     pruneReleases(registry, convention, inputs.repositories, limits, inputs.dryRun, effects, {
       pace,
@@ -648,7 +648,9 @@ async function prepare(
       )
     )
     const plans = await host.group('Plan', () => {
-      const planned = tryEach(intents, (intent, index) => planRepository(intent, states[index]!))
+      const planned = tryEach(intents, (intent, index) =>
+        planRepository(intent, states[index]!, host.messages)
+      )
       for (const line of planned.flatMap(describePlan)) host.info(line)
       return Promise.resolve(planned)
     })

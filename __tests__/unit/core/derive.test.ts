@@ -10,6 +10,7 @@ import {
 import type { PointerRecord } from '../../../src/core/history.js'
 import { isValidTag, sanitizeTagPart } from '../../../src/core/tags.js'
 import { resolveTrigger } from '../../../src/core/trigger.js'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { parseVersion } from '../../../src/core/version.js'
 import {
   channels,
@@ -297,7 +298,8 @@ describe('every derived tag is valid, or the run fails before writing', () => {
                 ref: `refs/tags/${tag}`,
                 headRef: '',
                 payload: { release: { tag_name: tag, prerelease } }
-              }
+              },
+              ACTION_MESSAGES
             )
             if (trigger.event !== 'release')
               throw new Error(`a release tag resolved to ${trigger.event}`)

@@ -38,6 +38,7 @@ import {
   v
 } from '../../support/builders.js'
 import { thrownBy } from '../../support/harness.js'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 
 /** The registry holds images b (the build), c (old), d (older) and e (a hotfix), written by letter. */
 const [build, old, older] = manifests('b', 'c', 'd')
@@ -96,7 +97,7 @@ function stateFor(intent: Intent, text: string, mutability = mutable): Repositor
 }
 
 const planOf = (intent: Intent, text: string, mutability?: TagMutability) =>
-  planRepository(intent, stateFor(intent, text, mutability))
+  planRepository(intent, stateFor(intent, text, mutability), ACTION_MESSAGES)
 
 /** The steps, one word each: `production:c>b` moves production from c to b; ` skip` leaves it. */
 const steps = ({ steps }: RepositoryPlan) =>
@@ -173,7 +174,13 @@ describe('with a target registry', () => {
     const { ref } = state.source
     const sourceManifest = state.sourceManifest ?? ('tag' in ref ? inSource[ref.tag] : undefined)
     expect(
-      steps(planRepository(intent, { ...state, ...(sourceManifest && { sourceManifest }) }))
+      steps(
+        planRepository(
+          intent,
+          { ...state, ...(sourceManifest && { sourceManifest }) },
+          ACTION_MESSAGES
+        )
+      )
     ).toBe(expected)
   })
 })
@@ -283,7 +290,7 @@ describe('withdrawn versions', () => {
       ...stateFor(intent, 'sha-a1b2c3d=b v1.2.0=b v1.1.0=c production=c'),
       withdrawnInRun: new Set(['1.2.0'])
     }
-    expect(planRepository(intent, state).steps[1]).toMatchObject({
+    expect(planRepository(intent, state, ACTION_MESSAGES).steps[1]).toMatchObject({
       tag: 'production',
       write: false,
       note: expect.stringContaining('1.2.0 was withdrawn by a rollback')
@@ -352,7 +359,11 @@ describe('the forward rule without versions, and explicit promotions', () => {
     )
   )('%s', (_name, trigger, registry, buildDay, expected, note) => {
     const intent = intentFor(triggerOf(trigger))
-    const plan = planRepository(intent, withPushTimes(intent, registry, Number(buildDay)))
+    const plan = planRepository(
+      intent,
+      withPushTimes(intent, registry, Number(buildDay)),
+      ACTION_MESSAGES
+    )
     expect(steps(plan)).toBe(expected)
     const pointer = plan.steps.find(({ tag }) => tag === intent.pointer)
     expect(pointer?.note).toBe(note === '-' ? undefined : note)
@@ -369,7 +380,9 @@ describe('the forward rule without versions, and explicit promotions', () => {
   )('refuses to promote production backwards to %s', (_name, registry, buildDay, message) => {
     const intent = intentFor(promote('production'))
     const day = buildDay === '-' ? undefined : Number(buildDay)
-    expect(thrownBy(() => planRepository(intent, withPushTimes(intent, registry, day)))).toEqual(
+    expect(
+      thrownBy(() => planRepository(intent, withPushTimes(intent, registry, day), ACTION_MESSAGES))
+    ).toEqual(
       new AggregateError(
         [],
         `cannot promote app:production: ${message}; to move it back, run event: rollback`
@@ -587,11 +600,12 @@ describe('the tested-image rule (require-tested)', () => {
     )
   )('%s', (_name, trigger, registry, proven) => {
     const intent = tested(triggerOf(trigger), registry.startsWith('app-') ? channels : environments)
-    const proofs = (planRepository(intent, testedState(intent, registry)).tested ?? []).map(
-      (proof) =>
-        'by' in proof
-          ? `${proof.pointer} by ${proof.by}`
-          : `${proof.pointer} refused: ${proof.refused}`
+    const proofs = (
+      planRepository(intent, testedState(intent, registry), ACTION_MESSAGES).tested ?? []
+    ).map((proof) =>
+      'by' in proof
+        ? `${proof.pointer} by ${proof.by}`
+        : `${proof.pointer} refused: ${proof.refused}`
     )
     expect(proofs.join('')).toBe(proven)
   })

@@ -5,6 +5,7 @@ import {
   type Trigger,
   type TriggerInputs
 } from '../../../src/core/trigger.js'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { rows } from '../../support/builders.js'
 import { thrownBy } from '../../support/harness.js'
 
@@ -77,7 +78,7 @@ describe('resolveTrigger maps GitHub events when the event input is empty', () =
       'deployment promotes to its environment | deployment refs/heads/main deployment=canary | promotion to canary'
     )
   )('%s', (_name, event, description) => {
-    expect(described(resolveTrigger(noInputs, on(event)))).toBe(description)
+    expect(described(resolveTrigger(noInputs, on(event), ACTION_MESSAGES))).toBe(description)
   })
 })
 
@@ -93,7 +94,7 @@ describe('resolveTrigger writes nothing for events that publish nothing', () => 
       'a draft release, even when published |  | release - action=published tag=v1.2.0 draft=true | the release is a draft: nothing is tagged until it is published'
     )
   )('%s', (_name, given = '', event = '', reason) => {
-    const trigger = resolveTrigger(inputs(given), on(event))
+    const trigger = resolveTrigger(inputs(given), on(event), ACTION_MESSAGES)
     expect(trigger).toEqual({ event: 'none', branch: '', reason })
     expect(describeTrigger(trigger)).toBe(`nothing to do: ${reason}`)
   })
@@ -113,7 +114,9 @@ describe('resolveTrigger honours explicit inputs', () => {
       'event=rollback version=2026.11.19 | workflow_dispatch refs/heads/main | rollback to 2026.11.19'
     )
   )('%s on %s', (given, event, description) => {
-    expect(describeTrigger(resolveTrigger(inputs(given), on(event)))).toBe(description)
+    expect(describeTrigger(resolveTrigger(inputs(given), on(event), ACTION_MESSAGES))).toBe(
+      description
+    )
   })
 
   /** Rows `inputs | event | description | the trigger, as JSON`. */
@@ -130,7 +133,7 @@ describe('resolveTrigger honours explicit inputs', () => {
   )(
     '%s on %s is exactly what it says, and writes no pointer unless told',
     (given, event, description, trigger) => {
-      const resolved = resolveTrigger(inputs(given.trim()), on(event))
+      const resolved = resolveTrigger(inputs(given.trim()), on(event), ACTION_MESSAGES)
       expect(describeTrigger(resolved)).toBe(description)
       expect(JSON.parse(JSON.stringify(resolved))).toEqual(JSON.parse(trigger))
     }
@@ -160,9 +163,8 @@ describe('resolveTrigger rejects what it cannot act on, naming the fix', () => {
       "event=promote environment=production | pull_request_target refs/heads/main head=main | a pull_request_target event never writes tags, so event 'promote' cannot run on it: use push (it checks that the build image exists) or status, or run the step on another event"
     )
   )('%s on %s', (given, event, message) => {
-    expect(thrownBy(() => resolveTrigger(inputs(given.trim()), on(event)))).toHaveProperty(
-      'message',
-      message
-    )
+    expect(
+      thrownBy(() => resolveTrigger(inputs(given.trim()), on(event), ACTION_MESSAGES))
+    ).toHaveProperty('message', message)
   })
 })

@@ -10,8 +10,11 @@ import { cli } from '../../../src/cli/cli.js'
 import { createRegistry, type RegistryOptions } from '../../../src/ecr/client.js'
 import { readInputs } from '../../../src/core/inputs.js'
 import { derive } from '../../../src/core/derive.js'
+import { resolveTrigger } from '../../../src/core/trigger.js'
+import { pruneLimits } from '../../../src/run/cleanup.js'
+import { parseConvention } from '../../../src/core/convention-file.js'
 import { builtInConvention } from '../../../src/core/conventions.js'
-import type { Messages } from '../../../src/core/messages.js'
+import { say, type Messages } from '../../../src/core/messages.js'
 import { messageOf } from '../../../src/core/model.js'
 import { thrownBy } from '../../support/harness.js'
 import { push } from '../../support/builders.js'
@@ -78,7 +81,7 @@ async function describeFails(
 }
 
 /** The inputs of a command for repository api, with no commit anywhere, read in these words. */
-const inputsOf = (region: string, messages: Messages) =>
+const inputsOf = (region: string, messages: Messages, given: Record<string, string> = {}) =>
   readInputs(
     {
       sha: '',
@@ -87,11 +90,13 @@ const inputsOf = (region: string, messages: Messages) =>
       github: { apiUrl: '', serverUrl: '', repository: '', runId: '' }
     },
     {
-      get: (name) => (name === 'repository' ? 'api' : ''),
-      list: (name) => (name === 'repository' ? ['api'] : [])
+      get: (name) => given[name] ?? (name === 'repository' ? 'api' : ''),
+      list: (name) => (name === 'repository' ? [given.repository ?? 'api'] : [])
     },
     messages
   )
+const refusedInputs = (given: Record<string, string>) => async (messages: Messages) =>
+  messageOf(thrownBy(() => inputsOf('eu-west-1', messages, given)))
 
 const denied = (account: string) =>
   new ECRServiceException({
@@ -173,6 +178,70 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
     },
     /needs \{sha7\} \(from --sha, or the CI variable GITHUB_SHA, CI_COMMIT_SHA/,
     /needs \{sha7\} \(from the sha input or GITHUB_SHA\)/
+  ],
+  [
+    'a lifecycle run with the policy off',
+    refusedInputs({ event: 'lifecycle' }),
+    /ecr-promote lifecycle needs --lifecycle: check \(report drift\) or apply/,
+    /event: lifecycle needs the lifecycle input: check \(report drift\) or apply/
+  ],
+  [
+    'a status run asked to apply a policy',
+    refusedInputs({ event: 'status', lifecycle: 'apply' }),
+    /ecr-promote status never writes, .*: give --lifecycle check, or run ecr-promote lifecycle/,
+    /event: status never writes, .*: set lifecycle: check, or run event: lifecycle/
+  ],
+  [
+    'deployment records without a GitHub token',
+    refusedInputs({ deployments: 'on' }),
+    /--deployments on needs a GitHub token: export GITHUB_TOKEN .*, or give --github-token/,
+    /deployments: on needs a GitHub token: leave github-token at its default/
+  ],
+  [
+    'an image URI that disagrees with the registry given',
+    refusedInputs({
+      repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/api',
+      'registry-id': '111111111111'
+    }),
+    /is in registry 123456789012, but --registry-id is 111111111111: drop one/,
+    /is in registry 123456789012, but the registry-id input is 111111111111: drop one/
+  ],
+  [
+    'a push whose branch cannot be told',
+    async (messages) =>
+      messageOf(
+        thrownBy(() =>
+          resolveTrigger(
+            { event: 'push', branch: '', releaseTag: '', version: '', environment: '' },
+            { eventName: 'push', ref: '', headRef: '', payload: {} },
+            messages
+          )
+        )
+      ),
+    /cannot tell the branch of this push \(ref ''\): give --branch$/,
+    /cannot tell the branch of this push \(ref ''\): set the branch input$/
+  ],
+  [
+    'a limit a prune needs',
+    async (messages) =>
+      messageOf(
+        thrownBy(() =>
+          pruneLimits(
+            parseConvention('name: bare\nbuild-tag: sha-{sha7}\nversion-tag: v{version}', 'bare'),
+            {},
+            messages
+          )
+        )
+      ),
+    /minor versions to keep: give --keep-minor-versions, or cleanup\.keep-minor-versions/,
+    /minor versions to keep: set the keep-minor-versions input, or cleanup\.keep-minor-versions/
+  ],
+  [
+    'a switch that moves to a withdrawn version',
+    (messages) =>
+      Promise.resolve(say(messages, { kind: 'set', name: 'allow-withdrawn', value: 'true' })),
+    /^give --allow-withdrawn$/,
+    /^set allow-withdrawn: true$/
   ]
 ]
 

@@ -1,5 +1,6 @@
 import type { ActiveTrigger, Intent } from '../../../src/core/derive.js'
 import { planRepository } from '../../../src/core/plan.js'
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { readStates, readStatesWaiting, repositoryWork } from '../../../src/run/state.js'
 import {
   environments,
@@ -210,7 +211,12 @@ describe('repositoryWork', () => {
     const registry = holding(text)
     const intent = intentFor(trigger)
     const [state] = await readStates(registry, [intent])
-    const work = repositoryWork(registry, intent, state!, planRepository(intent, state!))
+    const work = repositoryWork(
+      registry,
+      intent,
+      state!,
+      planRepository(intent, state!, ACTION_MESSAGES)
+    )
     registry.log.length = 0
     return { registry, work, intent, state: state! }
   }
