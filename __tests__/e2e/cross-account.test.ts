@@ -6,9 +6,6 @@
  * rules (order, parts, what is present) are proven in __tests__/unit/run/copy.test.ts; this shows
  * the bundle, the two accounts, the credentials and the real bytes.
  */
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { fileURLToPath } from 'node:url'
 import { MIB } from '../support/standin/layers.mjs'
 import { clientFor } from '../support/harness.js'
 import {
@@ -29,6 +26,7 @@ import {
   dispatchRun,
   expectExit,
   releaseRun,
+  runCli,
   tagsOf,
   withStandIn,
   type Registry,
@@ -42,7 +40,6 @@ const SOURCE = `${A.account}.dkr.ecr.${A.region}.amazonaws.com`
 const TARGET = `${B.account}.dkr.ecr.${B.region}.amazonaws.com`
 const ROLE = `arn:aws:iam::${B.account}:role/promote-target`
 const REPO = 'team/app'
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 /**
  * Preloaded in the run: its peak resident memory (VmHWM, KiB) on stderr as it exits. Not
  * process.resourceUsage().maxRSS: Linux keeps the largest RSS across exec, so a child forked from
@@ -262,17 +259,19 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
   )
 
   it.concurrent(
-    'a dry run reads both registries, writes in neither, and says what it would copy',
+    'a dry run of an archived source image says it would restore and copy it, and writes in neither registry',
     () =>
       accounts(async (registry) => {
         const { standIn } = registry
         const image = await build(registry, '1.0.0')
+        standIn.control.archive(REPO, image.digest)
         const before = [standIn.control.snapshot(REPO), inB(standIn)]
         const run = await release(standIn, '1.0.0', { ...VIA_ROLE, 'dry-run': 'true' })
-        expectExit(run, 0, 'dry run')
+        expectExit(run, 0, 'dry run of an archived source')
         expect([standIn.control.snapshot(REPO), inB(standIn)]).toEqual(before)
-        const bytes = bytesOf(image, [...image.blobs.keys()])
-        expect(run.summary).toContain(`${REPO}: would copy 6 of 6 blobs (${bytes} B), 3 manifests`)
+        expect(run.summary).toContain(
+          `${REPO}: would copy ${SOURCE}/${REPO}@${image.digest} into ${TARGET} once it is restored`
+        )
       })
   )
 
@@ -378,14 +377,6 @@ describe('across accounts: refused before the first tag write, one ::error::, B 
             []
           ])
       }
-    ],
-    [
-      'a target-registry that is neither a registry host nor an account id: no call at all',
-      {
-        inputs: { 'target-registry': 'registry.example.com/team', 'target-role-to-assume': ROLE },
-        error: () => /^target-registry 'registry\.example\.com\/team' is neither/,
-        left: (standIn) => expect(standIn.control.calls).toEqual([])
-      }
     ]
   ]
   it.concurrent.each(refusals)('%s', (_, { inputs = VIA_ROLE, set, error, left }) =>
@@ -417,20 +408,11 @@ describe('across accounts from the command line', () => {
           ['--target-registry', TARGET],
           ['--target-role-to-assume', ROLE]
         ]
-        // The stand-in answers from this process: the command line runs beside it, not blocking it.
-        const cli = await promisify(execFile)(
-          process.execPath,
-          [CLI, ...args, ...flags, ...role, '--json', '--endpoint-url', standIn.url],
-          {
-            env: {
-              PATH: process.env.PATH ?? '',
-              AWS_REGION: A.region,
-              AWS_ACCESS_KEY_ID: 'test',
-              AWS_SECRET_ACCESS_KEY: 'test',
-              AWS_ENDPOINT_URL_STS: standIn.url
-            }
-          }
-        )
+        const cli = await runCli(registry, [...args, ...flags, ...role, '--json'], {
+          AWS_REGION: A.region,
+          AWS_ENDPOINT_URL_STS: standIn.url
+        })
+        expect(cli.status).toBe(0)
         expect(callsOf(standIn, 'AssumeRole')).not.toEqual([])
         expect(tagsOf(inB(standIn))).toEqual({
           [buildTag('1.0.0')]: image.digest,
@@ -473,60 +455,34 @@ describe('across accounts with the same credentials: a repository policy of B gr
  * every copy asks of the source first (even one that finds B holding the whole image: PutImage
  * with imageDigest gives moto content digests, but the run fails on ListImageReferrers' HTTP 500).
  * So only what comes before any copy runs on it: STS AssumeRole into account B (moto keeps
- * accounts and Regions apart) up to B's missing repository, and a bad target-registry.
+ * accounts and Regions apart) up to B's missing repository.
  */
 const motoUrl = process.env.MOTO_ENDPOINT
 if (motoUrl)
   describe('across accounts against moto_server', () => {
-    let counter = 0
-    it.concurrent.each([
-      [
-        'a target repository missing in B, reached through AssumeRole: the error names it and the registry',
-        VIA_ROLE,
-        (repo: string) =>
-          `repository ${repo} not found in the target registry ${TARGET}: create it there (the image is copied into the repository of the same name), or check the target-registry input`
-      ],
-      [
-        'a target-registry that is neither a registry host nor an account id',
-        { 'target-registry': '21098765432' },
-        () =>
-          "target-registry '21098765432' is neither an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com) nor a 12-digit account id"
-      ]
-    ])('%s', async (_, inputs, error) => {
-      const repo = `team/moto-${process.pid}-${++counter}`
-      const client = clientFor(motoUrl)
-      try {
-        await createRepository(client, repo)
-        await seedImage(client, repo, multiArchImage(repo), [buildTag('1.0.0')])
-        const run = await runAction(
-          releaseRun(motoUrl, [repo], 'v1.0.0', shaOf('1.0.0'), inputs, {
-            AWS_ENDPOINT_URL_STS: motoUrl
+    it.concurrent(
+      'a target repository missing in B, reached through AssumeRole: the error names it and the registry',
+      async () => {
+        const repo = `team/moto-${process.pid}`
+        const client = clientFor(motoUrl)
+        try {
+          await createRepository(client, repo)
+          await seedImage(client, repo, multiArchImage(repo), [buildTag('1.0.0')])
+          const run = await runAction(
+            releaseRun(motoUrl, [repo], 'v1.0.0', shaOf('1.0.0'), VIA_ROLE, {
+              AWS_ENDPOINT_URL_STS: motoUrl
+            })
+          )
+          expectExit(run, 1, 'refused release')
+          expect(run.errors).toEqual([
+            `repository ${repo} not found in the target registry ${TARGET}: create it there (the image is copied into the repository of the same name), or check the target-registry input`
+          ])
+          expect(await tagsByDigest(client, repo)).toEqual({
+            [buildTag('1.0.0')]: expect.any(String)
           })
-        )
-        expectExit(run, 1, 'refused release')
-        expect(run.errors).toEqual([error(repo)])
-        expect(await tagsByDigest(client, repo)).toEqual({
-          [buildTag('1.0.0')]: expect.any(String)
-        })
-      } finally {
-        client.destroy()
+        } finally {
+          client.destroy()
+        }
       }
-    })
+    )
   })
-
-describe('across accounts: a dry run of an archived source', () => {
-  it.concurrent(
-    'a dry run of an archived source image says it would restore and copy it, and writes in neither registry',
-    () =>
-      accounts(async (registry) => {
-        const { standIn } = registry
-        const image = await build(registry, '1.0.0')
-        standIn.control.archive(REPO, image.digest)
-        const before = [standIn.control.snapshot(REPO), inB(standIn)]
-        const run = await release(standIn, '1.0.0', { ...VIA_ROLE, 'dry-run': 'true' })
-        expectExit(run, 0, 'dry run of an archived source')
-        expect([standIn.control.snapshot(REPO), inB(standIn)]).toEqual(before)
-        expect(run.summary).toContain(`${REPO}: would copy`)
-      })
-  )
-})
