@@ -11,10 +11,8 @@ import { clientFor } from '../support/harness.js'
 import {
   blobImage,
   blobMultiArchImage,
-  cosignSignature,
   multiArchImage,
   pushImage,
-  referrerOf,
   seedImage,
   tagsByDigest
 } from '../support/images.mjs'
@@ -192,32 +190,6 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
         expect(peak).toBeGreaterThan(0)
         expect(peak).toBeLessThan(150 * MIB)
       })
-  )
-
-  it.concurrent('a cosign tag and an OCI referrer are in B before the first tag moves', () =>
-    accounts(async (registry) => {
-      const { standIn, client } = registry
-      const image = await build(registry, '1.0.0')
-      const signature = cosignSignature(image)
-      const attestation = referrerOf(image)
-      await pushImage(client, REPO, signature, [signature.tag])
-      await pushImage(client, REPO, attestation)
-      const holds = [buildTag('1.0.0'), 'v1.0.0', 'production'].map((tag) =>
-        standIn.control.hold('PutImage', { repositoryName: REPO, tag })
-      )
-      const running = release(standIn, '1.0.0')
-      await Promise.race(holds.map((hold) => hold.arrived()))
-      const atFirstTag = inB(standIn)
-      for (const hold of holds) hold.release()
-      expect(tagsOf(atFirstTag)).toEqual({ [signature.tag]: signature.digest })
-      expect(atFirstTag.images.map(({ digest }) => digest)).toEqual(
-        expect.arrayContaining([signature.digest, attestation.digest])
-      )
-      const run = await running
-      expectExit(run, 0, 'release of a signed image')
-      expect(copyOf(run)?.copy).toMatchObject({ referrers: 2 })
-      expect(content(inB(standIn))).toEqual(content(standIn.control.snapshot(REPO)))
-    })
   )
 
   it.concurrent(
