@@ -369,15 +369,6 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
     )
   })
 
-  it('undoes when the cancel arrives after the last write', async () => {
-    const controller = new AbortController()
-    const registry = holding({ worker: 'latest=c' })
-    cancelAfterPut(registry, controller)
-    const outcome = await apply(registry, [plain('worker', old)], { signal: controller.signal })
-    expect(registry.repositories.worker).toEqual({ latest: old.digest })
-    expect(outcome.failure?.message).toContain('the job was cancelled (SIGINT)')
-  })
-
   it('stops the other repositories writing once one fails, and reports only the real failure', async () => {
     let go: () => void = () => {}
     const gate = new Promise<void>((resolve) => (go = resolve))
