@@ -20,6 +20,7 @@ import { multiArchImage, seedImage } from '../support/images.mjs'
 import { runAction, startAction } from '../support/run-action.mjs'
 import {
   createRepository,
+  dispatchRun,
   releaseRun,
   SHA_B,
   tagsOf,
@@ -37,11 +38,7 @@ const rendered = (name: string) => {
 }
 
 const lifecycleRun = (url: string, repository: string, inputs: Record<string, string>) =>
-  runAction({
-    endpoint: url,
-    eventName: 'workflow_dispatch',
-    inputs: { repository, event: 'lifecycle', ...inputs }
-  })
+  runAction(dispatchRun(url, [repository], { event: 'lifecycle', ...inputs }))
 
 const policyOf = async (client: ECRClient, repositoryName: string) =>
   (await client.send(new GetLifecyclePolicyCommand({ repositoryName }))).lifecyclePolicyText
