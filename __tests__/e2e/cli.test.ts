@@ -1,7 +1,7 @@
 /**
  * End to end, the bundled command line (dist/cli.js) as a person or another CI runs it, against the
  * stand-in: its exit codes, the same registry and json as the action for every command, GitHub's
- * records read with a token from the environment, Ctrl-C and `undo`, the confirmation on a
+ * records read page by page with a token from the environment, Ctrl-C and `undo`, the confirmation on a
  * pseudo-terminal (util-linux `script`) and progress under ECR's throttling. How it parses flags and
  * renders results is pinned in __tests__/unit (command, terminal).
  */
@@ -173,13 +173,19 @@ it.concurrent(
 )
 
 it.concurrent(
-  'rolls back to a date by the deployment records on GitHub, with the token from the environment',
+  'rolls back to a date by the deployment records on GitHub, past the first page, with the token from the environment',
   () =>
     withStandIn(async (registry) => {
       const github = await startGitHubFake()
       try {
         const app = await releases(registry, 'team/dated', ON_1_1)
-        seedRecord(github, 'team/dated', app['1.0.0'], '2026-11-10T09:00:00Z')
+        const record = (digest: string, createdAt: Date | string, tag?: string) =>
+          seedRecord(github, 'team/dated', digest, createdAt, tag)
+        const landed = record(app['1.0.0'], '2026-11-10T09:00:00Z')
+        record(app['1.1.0'], '2026-11-15T09:00:00Z')
+        // 150 newer records of staging: the record of the 10th is on GitHub's second page.
+        for (let minute = 0; minute < 150; minute++)
+          record(app['1.1.0'], new Date(Date.UTC(2026, 10, 21, 0, minute)), 'staging')
         const back = await runCli(
           registry,
           ['rollback', '2026-11-12', '--repository', 'team/dated', '--yes'],
@@ -187,9 +193,18 @@ it.concurrent(
         )
         expect(back.stderr).not.toMatch(/^(warning|error):/m)
         expect(back.status).toBe(0)
-        expect(back.stdout).toMatch(/back to deployment \d+ of 2026-11-10T09:00:00\.000Z/)
+        expect(back.stdout).toContain(`back to deployment ${landed} of 2026-11-10T09:00:00.000Z`)
         expect(tags(registry, 'team/dated').production).toBe(app['1.0.0'])
-        expect(github.control.requests()[0]?.authorization).toBe('token ghs_laptop')
+        const read = github.control.requests()
+        expect(read[0]?.authorization).toBe('token ghs_laptop')
+        expect(
+          read
+            .filter(
+              ({ method, path }: { method: string; path: string }) =>
+                method === 'GET' && path.endsWith('/deployments')
+            )
+            .map(({ query }: { query: { page?: string } }) => query.page ?? '1')
+        ).toEqual(['1', '2'])
       } finally {
         await github.close()
       }
