@@ -248,7 +248,7 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
   )
 
   it.concurrent(
-    'a rollback in B to a version B has copies nothing; to one only A has copies it first, then writes its version tag and the pointer',
+    'a rollback in B to a version only A has copies it first, then writes its version tag and the pointer',
     () =>
       accounts(async (registry) => {
         const { standIn, client } = registry
@@ -258,38 +258,25 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
           await build(registry, version)
           expectExit(await release(standIn, version), 0, `release ${version}`)
         }
-        const rollback = (version: string) =>
-          runAction(
-            dispatchRun(
-              standIn.url,
-              [REPO],
-              { event: 'rollback', version, ...VIA_ROLE },
-              { AWS_ENDPOINT_URL_STS: standIn.url }
-            )
+        const fromSource = mark(standIn)
+        const back = await runAction(
+          dispatchRun(
+            standIn.url,
+            [REPO],
+            { event: 'rollback', version: '0.9.0', ...VIA_ROLE },
+            { AWS_ENDPOINT_URL_STS: standIn.url }
           )
-        const inTarget = mark(standIn)
-        const back = await rollback('1.0.0')
-        expectExit(back, 0, 'rollback to 1.0.0')
+        )
+        expectExit(back, 0, 'rollback to 0.9.0')
         expect(actionsOf(back)).toEqual([
           'withdrawn-1.1.0 created',
-          'v1.0.0 unchanged',
-          'production moved'
-        ])
-        expect(inTarget('InitiateLayerUpload')).toEqual([])
-        expect(copyOf(back)?.copy).toBeUndefined()
-
-        const fromSource = mark(standIn)
-        const older = await rollback('0.9.0')
-        expectExit(older, 0, 'rollback to 0.9.0')
-        expect(actionsOf(older)).toEqual([
-          'withdrawn-1.0.0 created',
           'v0.9.0 created',
           'production moved'
         ])
-        expect(copyOf(older)?.copy?.blobs).toEqual({ copied: 4, present: 2 })
+        expect(copyOf(back)?.copy?.blobs).toEqual({ copied: 4, present: 2 })
         const puts = fromSource('PutImage').map(({ input }) => input.imageTag ?? '')
         expect(puts).toEqual(['', '', '', ...puts.slice(3)])
-        expect(puts.slice(3).sort()).toEqual(['production', 'v0.9.0', 'withdrawn-1.0.0'])
+        expect(puts.slice(3).sort()).toEqual(['production', 'v0.9.0', 'withdrawn-1.1.0'])
         expect(tagsOf(inB(standIn))).toMatchObject({ 'v0.9.0': old.digest, production: old.digest })
       })
   )
