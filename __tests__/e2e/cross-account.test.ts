@@ -97,7 +97,7 @@ function mark(standIn: StandIn) {
 
 describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assume', () => {
   it.concurrent(
-    'a multi-arch release copies index, children and blobs byte for byte and tags them in B; a re-run writes nothing; the next release uploads only its new blobs',
+    'a multi-arch release copies index, children and blobs byte for byte and tags them in B; a re-run writes nothing',
     () =>
       accounts(async (registry) => {
         const { standIn } = registry
@@ -138,27 +138,6 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
           [],
           []
         ])
-
-        // Same base layers (one per platform), a layer and a config of its own per platform.
-        const second = await build(registry, '1.1.0')
-        const next = mark(standIn)
-        const later = await release(standIn, '1.1.0')
-        expectExit(later, 0, 'release 1.1.0')
-        const fresh = [...second.blobs.keys()].filter((digest) => !first.blobs.has(digest))
-        expect(fresh).toHaveLength(4)
-        expect(
-          next('CompleteLayerUpload')
-            .flatMap(({ input }) => input.layerDigests)
-            .sort()
-        ).toEqual(fresh.sort())
-        expect(copyOf(later)?.copy).toMatchObject({
-          blobs: { copied: 4, present: 2 },
-          bytes: bytesOf(second, fresh)
-        })
-        expect(tagsOf(inB(standIn))).toMatchObject({
-          'v1.1.0': second.digest,
-          production: second.digest
-        })
       })
   )
 
@@ -258,6 +237,9 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
           await build(registry, version)
           expectExit(await release(standIn, version), 0, `release ${version}`)
         }
+        // Same base layers (one per platform), a layer and a config of its own per platform.
+        const held = new Set(inB(standIn).blobs.map(({ digest }) => digest))
+        const fresh = [...old.blobs.keys()].filter((digest) => !held.has(digest))
         const fromSource = mark(standIn)
         const back = await runAction(
           dispatchRun(
@@ -273,7 +255,16 @@ describe('across accounts: A/us-east-1 into B/eu-west-1 with target-role-to-assu
           'v0.9.0 created',
           'production moved'
         ])
-        expect(copyOf(back)?.copy?.blobs).toEqual({ copied: 4, present: 2 })
+        expect(fresh).toHaveLength(4)
+        expect(
+          fromSource('CompleteLayerUpload')
+            .flatMap(({ input }) => input.layerDigests)
+            .sort()
+        ).toEqual(fresh.sort())
+        expect(copyOf(back)?.copy).toMatchObject({
+          blobs: { copied: 4, present: 2 },
+          bytes: bytesOf(old, fresh)
+        })
         const puts = fromSource('PutImage').map(({ input }) => input.imageTag ?? '')
         expect(puts).toEqual(['', '', '', ...puts.slice(3)])
         expect(puts.slice(3).sort()).toEqual(['production', 'v0.9.0', 'withdrawn-1.1.0'])
