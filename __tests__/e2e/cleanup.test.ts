@@ -20,6 +20,7 @@ import { multiArchImage, seedImage } from '../support/images.mjs'
 import { runAction, startAction } from '../support/run-action.mjs'
 import {
   createRepository,
+  dispatchRun,
   releaseRun,
   SHA_B,
   tagsOf,
@@ -37,11 +38,7 @@ const rendered = (name: string) => {
 }
 
 const lifecycleRun = (url: string, repository: string, inputs: Record<string, string>) =>
-  runAction({
-    endpoint: url,
-    eventName: 'workflow_dispatch',
-    inputs: { repository, event: 'lifecycle', ...inputs }
-  })
+  runAction(dispatchRun(url, [repository], { event: 'lifecycle', ...inputs }))
 
 const policyOf = async (client: ECRClient, repositoryName: string) =>
   (await client.send(new GetLifecyclePolicyCommand({ repositoryName }))).lifecyclePolicyText
@@ -122,7 +119,7 @@ describe('against the stand-in', () => {
   )
 
   it.concurrent(
-    'a production image built 200 days ago and promoted yesterday survives the rendered channels policy, which apply writes',
+    'a production image built 200 days ago and promoted yesterday survives the rendered channels policy',
     () =>
       withStandIn(async (registry) => {
         await createRepository(registry.client, 'team/old')
@@ -132,13 +129,6 @@ describe('against the stand-in', () => {
         const expiring = await preview(registry, 'team/old', rendered('channels'))
         expect(expiring).toEqual([oldBuild])
         expect(expiring).not.toContain(stable)
-
-        const result = await lifecycleRun(registry.standIn.url, 'team/old', {
-          lifecycle: 'apply',
-          convention: 'channels'
-        })
-        expect(result.status).toBe(0)
-        expect(result.summary).toMatch(/rule 6: 1/)
       })
   )
 

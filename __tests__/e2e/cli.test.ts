@@ -1,20 +1,24 @@
 /**
  * End to end, the bundled command line (dist/cli.js) as a person or another CI runs it, against the
  * stand-in: its exit codes, the same registry and json as the action for every command, GitHub's
- * records read with a token from the environment, Ctrl-C and `undo`, the confirmation on a
+ * records read page by page with a token from the environment, Ctrl-C and `undo`, the confirmation on a
  * pseudo-terminal (util-linux `script`) and progress under ECR's throttling. How it parses flags and
  * renders results is pinned in __tests__/unit (command, terminal).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { startGitHubFake } from '../support/github-fake.mjs'
 import { dockerV2Image, seedImage } from '../support/images.mjs'
 import { runAction } from '../support/run-action.mjs'
 import {
   callsOf,
+  CLI,
+  cliEnvironment,
+  collect,
   releases,
+  runCli,
+  startCli,
   seedRecord,
   SHAS,
   tagsOf,
@@ -22,44 +26,8 @@ import {
   type Registry
 } from '../support/e2e.js'
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 /** v1.0.0 and v1.1.0 released, production on v1.1.0. */
 const ON_1_1 = { '1.0.0': ['v1.0.0'], '1.1.0': ['v1.1.0', 'production'] }
-
-/** The environment of a laptop or another CI: AWS settings, no GitHub event. */
-const environment = (extra: Record<string, string> = {}) => ({
-  PATH: process.env.PATH ?? '',
-  HOME: process.env.HOME ?? '',
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  ...extra
-})
-
-/** `node dist/cli.js …` with piped streams, as another CI runs it. */
-function start({ standIn }: Registry, args: string[], extra: Record<string, string> = {}) {
-  return spawn(process.execPath, [CLI, ...args, '--endpoint-url', standIn.url], {
-    env: environment(extra)
-  })
-}
-
-function collect(child: ChildProcess) {
-  let [stdout, stderr] = ['', '']
-  child.stdout?.on('data', (chunk) => (stdout += chunk))
-  child.stderr?.on('data', (chunk) => (stderr += chunk))
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      child.on('error', reject)
-      child.on('close', (status) => resolve({ status, stdout, stderr }))
-    }
-  )
-}
-const cli = (registry: Registry, args: string[], extra: Record<string, string> = {}) => {
-  const child = start(registry, args, extra)
-  child.stdin.end()
-  return collect(child)
-}
 
 /**
  * Runs the command on a pseudo-terminal, answering the confirmation with `answer` once the question
@@ -79,7 +47,7 @@ function onTerminal(
     .concat(redirect)
     .join(' ')
   const child = spawn('script', ['-qefc', command, '/dev/null'], {
-    env: { ...environment(extra), TERM: 'xterm' }
+    env: { ...cliEnvironment(extra), TERM: 'xterm' }
   })
   let screen = ''
   child.stdout.on('data', (chunk) => {
@@ -103,13 +71,13 @@ it.concurrent(
   () =>
     withStandIn(async (registry) => {
       const { control } = registry.standIn
-      const help = await cli(registry, ['--help'])
+      const help = await runCli(registry, ['--help'])
       expect(help.status).toBe(0)
       expect(help.stdout).toMatch(/^Usage: ecr-promote <command>/m)
-      const usage = await cli(registry, ['status', '--repo', 'x'])
+      const usage = await runCli(registry, ['status', '--repo', 'x'])
       expect(usage.status).toBe(2)
       expect(usage.stderr).toMatch(/^error: Unknown option '--repo'/m)
-      const refused = await cli(registry, [
+      const refused = await runCli(registry, [
         ...['status', '--repository', 'Team/App', '--fail-on-severity', 'urgent']
       ])
       expect(refused.status).toBe(2)
@@ -121,7 +89,7 @@ it.concurrent(
 
       await releases(registry, 'team/refused', ON_1_1)
       const before = control.snapshot('team/refused')
-      const lower = await cli(registry, [
+      const lower = await runCli(registry, [
         ...['promote', 'production', '--repository', 'team/refused'],
         ...['--sha', SHAS['1.0.0'], '--version', '1.0.0']
       ])
@@ -135,7 +103,7 @@ it.concurrent(
       for (const name of ['team/api', 'team/worker']) await releases(registry, name)
       control.failPutImage('production')
       control.deny('BatchDeleteImage')
-      const stuck = await cli(registry, [
+      const stuck = await runCli(registry, [
         ...['release', 'v1.1.0', '--repository', 'team/api', '--repository', 'team/worker'],
         ...['--sha', SHAS['1.1.0']]
       ])
@@ -172,7 +140,7 @@ it.concurrent(
           [['restore-version', '1.2.0'], { event: 'restore-version', version: '1.2.0' }]
         ]
         for (const [args, inputs] of steps) {
-          const ran = await cli(byCli, [...args, '--repository', 'same/app', '--json'])
+          const ran = await runCli(byCli, [...args, '--repository', 'same/app', '--json'])
           const action = await runAction({
             endpoint: byAction.standIn.url,
             eventName: 'workflow_dispatch',
@@ -193,7 +161,7 @@ it.concurrent(
         })
         expect(tags(byCli, 'same/app')['withdrawn-1.2.0']).toBeUndefined()
 
-        const status = await cli(byCli, ['status', '--repository', 'same/app', '--json'])
+        const status = await runCli(byCli, ['status', '--repository', 'same/app', '--json'])
         expect(status.status).toBe(0)
         const [read] = JSON.parse(status.stdout)
         expect(read.pointers).toContainEqual(
@@ -205,23 +173,38 @@ it.concurrent(
 )
 
 it.concurrent(
-  'rolls back to a date by the deployment records on GitHub, with the token from the environment',
+  'rolls back to a date by the deployment records on GitHub, past the first page, with the token from the environment',
   () =>
     withStandIn(async (registry) => {
       const github = await startGitHubFake()
       try {
         const app = await releases(registry, 'team/dated', ON_1_1)
-        seedRecord(github, 'team/dated', app['1.0.0'], '2026-11-10T09:00:00Z')
-        const back = await cli(
+        const record = (digest: string, createdAt: Date | string, tag?: string) =>
+          seedRecord(github, 'team/dated', digest, createdAt, tag)
+        const landed = record(app['1.0.0'], '2026-11-10T09:00:00Z')
+        record(app['1.1.0'], '2026-11-15T09:00:00Z')
+        // 150 newer records of staging: the record of the 10th is on GitHub's second page.
+        for (let minute = 0; minute < 150; minute++)
+          record(app['1.1.0'], new Date(Date.UTC(2026, 10, 21, 0, minute)), 'staging')
+        const back = await runCli(
           registry,
           ['rollback', '2026-11-12', '--repository', 'team/dated', '--yes'],
           { GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'octo/app', GITHUB_TOKEN: 'ghs_laptop' }
         )
         expect(back.stderr).not.toMatch(/^(warning|error):/m)
         expect(back.status).toBe(0)
-        expect(back.stdout).toMatch(/back to deployment \d+ of 2026-11-10T09:00:00\.000Z/)
+        expect(back.stdout).toContain(`back to deployment ${landed} of 2026-11-10T09:00:00.000Z`)
         expect(tags(registry, 'team/dated').production).toBe(app['1.0.0'])
-        expect(github.control.requests()[0]?.authorization).toBe('token ghs_laptop')
+        const read = github.control.requests()
+        expect(read[0]?.authorization).toBe('token ghs_laptop')
+        expect(
+          read
+            .filter(
+              ({ method, path }: { method: string; path: string }) =>
+                method === 'GET' && path.endsWith('/deployments')
+            )
+            .map(({ query }: { query: { page?: string } }) => query.page ?? '1')
+        ).toEqual(['1', '2'])
       } finally {
         await github.close()
       }
@@ -242,7 +225,7 @@ it.concurrent(
       ).length
       // Writes land slowly, and removals more slowly still: the undo is under way at the second Ctrl-C.
       standIn.control.latency({ PutImage: 300, BatchDeleteImage: 3_000 })
-      const child = start(registry, [
+      const child = startCli(registry, [
         ...['release', 'v1.1.0', ...names.flatMap((name) => ['--repository', name])],
         ...['--sha', SHAS['1.1.0'], '--yes']
       ])
@@ -262,7 +245,7 @@ it.concurrent(
       )?.[1]
       expect(journal && existsSync(journal)).toBe(true)
 
-      const finished = await cli(registry, ['undo', journal!])
+      const finished = await runCli(registry, ['undo', journal!])
       expect(finished.stderr).not.toContain('error')
       expect(finished.status).toBe(0)
       expect(finished.stdout).toContain('nothing is left to put back')
@@ -279,7 +262,7 @@ it.concurrent(
       const { standIn, client } = registry
       const app = await releases(registry, 'team/overtaken', ON_1_1)
       const landed = callsOf(standIn, 'PutImage').length
-      const rolling = cli(registry, [
+      const rolling = runCli(registry, [
         'rollback',
         '1.0.0',
         '--repository',
@@ -357,7 +340,7 @@ it.concurrent(
       const names = ['team/a', 'team/b']
       for (const name of names) await releases(registry, name)
       registry.standIn.control.quota({ PutImage: { rate: 2, burst: 1 } })
-      const ran = await cli(registry, [
+      const ran = await runCli(registry, [
         ...['release', 'v1.1.0', ...names.flatMap((name) => ['--repository', name])],
         ...['--sha', SHAS['1.1.0'], '--max-writes-per-second', '20']
       ])

@@ -2,8 +2,9 @@
  * End to end, the action and GitHub: the bundle as a runner runs it, against the stand-in and a fake
  * of GitHub's deployments API reached through GITHUB_API_URL, with the runner's GITHUB_SERVER_URL,
  * GITHUB_REPOSITORY and GITHUB_RUN_ID. It shows the status a runner prints, deployment records
- * written and read back page by page, and the bounds: GitHub hanging costs a release of 25
- * repositories at most the recording budget, and a cancel ends a request GitHub leaves unanswered.
+ * written (cli.test reads them back page by page), and the bounds: GitHub hanging costs a release
+ * of 25 repositories at most the recording budget, and a cancel ends a request GitHub leaves
+ * unanswered.
  * Which record a moment picks, and every message about it, is pinned in __tests__/unit (history,
  * deployments).
  */
@@ -15,7 +16,6 @@ import {
   actionsOf,
   dispatchRun,
   REGISTRY,
-  seedRecord,
   releases,
   tagsOf,
   SHAS,
@@ -229,44 +229,6 @@ describe('the action and GitHub', () => {
           /GitHub deployments[\s\S]*production: .*:production on sha256:[0-9a-f]{12} \(1\.0\.0\): success, deployment \d+ at 1000000/
         )
       })
-  )
-
-  it.concurrent('rolls back to a moment by records past the first page', () =>
-    withGitHub(async ({ standIn, github, act, repository }) => {
-      const app = await repository('team/app', {
-        '1.0.0': ['v1.0.0'],
-        '1.1.0': ['v1.1.0'],
-        '1.2.0': ['v1.2.0', 'production']
-      })
-      const record = (digest: string, createdAt: Date, tag = 'production') =>
-        seedRecord(github, 'team/app', digest, createdAt, tag)
-      record(app['1.0.0'], new Date('2026-11-10T09:00:00Z'))
-      const landed = record(app['1.1.0'], new Date('2026-11-15T09:00:00Z'))
-      record(app['1.2.0'], new Date('2026-11-20T09:00:00Z'))
-      // 150 newer records of staging: the record of the 15th is on GitHub's second page.
-      for (let minute = 0; minute < 150; minute++)
-        record(app['1.2.0'], new Date(Date.UTC(2026, 10, 21, 0, minute)), 'staging')
-      const asked = github.control.requests().length
-      const back = await runAction(act(['team/app'], { event: 'rollback', version: '2026-11-16' }))
-      expect(back.errors).toEqual([])
-      expect(tagsOf(standIn.control.snapshot('team/app')).production).toBe(app['1.1.0'])
-      expect(json(back.outputs)[0]).toMatchObject({
-        version: '1.1.0',
-        history: { deployment: landed, environment: 'production' }
-      })
-      expect(back.summary).toContain(`back to deployment ${landed} of `)
-      const pages = github.control
-        .requests()
-        .slice(asked)
-        .filter(
-          ({ method, path }: { method: string; path: string }) =>
-            method === 'GET' && path.endsWith('/deployments')
-        )
-      expect(pages.map(({ query }: { query: { page?: string } }) => query.page ?? '1')).toEqual([
-        '1',
-        '2'
-      ])
-    })
   )
 
   it.concurrent(

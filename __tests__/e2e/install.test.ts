@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { dockerV2Image, seedImage } from '../support/images.mjs'
-import { createRepository, withStandIn } from '../support/e2e.js'
+import { AWS_TEST, createRepository, withStandIn } from '../support/e2e.js'
 
 const exec = promisify(execFile)
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -81,13 +81,7 @@ it(
             ...['--endpoint-url', standIn.url]
           ],
           {
-            env: {
-              ...env,
-              AWS_REGION: 'us-east-1',
-              AWS_ACCESS_KEY_ID: 'test',
-              AWS_SECRET_ACCESS_KEY: 'test',
-              AWS_EC2_METADATA_DISABLED: 'true'
-            }
+            env: { ...env, ...AWS_TEST }
           }
         )
         expect(status.stdout).toMatch(/^production\s+sha256:[0-9a-f]{12}\s+1\.0\.0\s/m)

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dockerV2Image, seedImage, tagsByDigest } from '../support/images.mjs'
-import { createRepository, withStandIn } from '../support/e2e.js'
+import { AWS_TEST, createRepository, withStandIn } from '../support/e2e.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const LOCAL_ACTION = join(ROOT, 'node_modules/@github/local-action/bin/local-action.js')
@@ -33,10 +33,7 @@ function localAction(dir: string, url: string, name: string, inputs: Record<stri
     GITHUB_WORKSPACE: ROOT,
     GITHUB_STEP_SUMMARY: join(dir, `${name}.md`),
     AWS_ENDPOINT_URL_ECR: url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_EC2_METADATA_DISABLED: 'true'
+    ...AWS_TEST
   }
   writeFileSync(join(dir, `${name}.md`), '')
   writeFileSync(

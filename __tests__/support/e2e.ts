@@ -1,9 +1,12 @@
 /**
  * What the end-to-end suites share: a stand-in of its own for each scenario (so scenarios can run at
- * once), the runs a runner makes, and the readings of a run's outputs against the registry it left.
+ * once), the runs a runner or a shell makes, and the readings of a run's outputs against the
+ * registry it left.
  */
 import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { startStandIn } from './ecr-standin.mjs'
 import { clientFor } from './harness.js'
 import { dockerV2Image, multiArchImage, seedImage } from './images.mjs'
@@ -27,6 +30,54 @@ export async function withStandIn<T>(scenario: (registry: Registry) => Promise<T
     client.destroy()
     await standIn.close()
   }
+}
+
+/** A region and dummy credentials for a process that speaks to a test endpoint, and no instance metadata. */
+export const AWS_TEST = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_EC2_METADATA_DISABLED: 'true'
+}
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+
+/** The environment of a laptop or another CI: AWS settings, no GitHub event. */
+export const cliEnvironment = (extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  ...AWS_TEST,
+  ...extra
+})
+
+/** `node dist/cli.js … --endpoint-url <the stand-in>` with piped streams, as another CI runs it. */
+export const startCli = (
+  { standIn }: Registry,
+  args: string[],
+  extra: Record<string, string> = {}
+) =>
+  spawn(process.execPath, [CLI, ...args, '--endpoint-url', standIn.url], {
+    env: cliEnvironment(extra)
+  })
+
+/** What a command line process printed, once it has ended, and its exit code. */
+export function collect(child: ChildProcess) {
+  let [stdout, stderr] = ['', '']
+  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  child.stderr?.on('data', (chunk) => (stderr += chunk))
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      child.on('error', reject)
+      child.on('close', (status) => resolve({ status, stdout, stderr }))
+    }
+  )
+}
+
+/** Runs the command line to its end, its stdin closed. */
+export const runCli = (registry: Registry, args: string[], extra: Record<string, string> = {}) => {
+  const child = startCli(registry, args, extra)
+  child.stdin.end()
+  return collect(child)
 }
 
 export const createRepository = (client: ECRClient, repositoryName: string) =>

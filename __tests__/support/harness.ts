@@ -31,8 +31,8 @@ export function thrownBy(action: () => unknown): unknown {
 }
 
 /**
- * Effects whose clock only sleep moves, so a long wait takes no time; `logs` keeps the progress shown,
- * `events` the progress and the sleeps in order.
+ * Effects whose clock only sleep (or `advance`) moves, so a long wait takes no time; `logs` keeps the
+ * progress shown, `events` the progress and the sleeps in order.
  */
 export function fakeEffects(signal: AbortSignal = new AbortController().signal) {
   let now = 0
@@ -53,5 +53,12 @@ export function fakeEffects(signal: AbortSignal = new AbortController().signal) 
       events.push(`log ${message}`)
     }
   }
-  return { effects, sleeps, logs, events, now: () => now }
+  return {
+    effects,
+    sleeps,
+    logs,
+    events,
+    now: () => now,
+    advance: (ms: number) => void (now += ms)
+  }
 }

@@ -96,13 +96,13 @@ const noJournal = { note: () => {}, resume: 'finish it by hand' }
 type Options = Partial<Effects & ApplyWrites>
 
 const apply = (registry: MemoryRegistry, plans: RepositoryPlan[], overrides: Options = {}) =>
-  applyPlans(
-    plans.map((planned) => work(registry, planned)),
+  applyWork(
     registry,
-    ...split(registry, overrides)
+    plans.map((planned) => work(registry, planned)),
+    overrides
   ).then(rows)
-
-function split(registry: MemoryRegistry, overrides: Options): [Effects, ApplyWrites] {
+/** applyPlans over repositories' work as the test builds it, with the effects and writes overridden. */
+function applyWork(registry: MemoryRegistry, works: RepositoryWork[], overrides: Options = {}) {
   const {
     pace = async () => {},
     undo = { registry, signal: new AbortController().signal },
@@ -110,10 +110,12 @@ function split(registry: MemoryRegistry, overrides: Options): [Effects, ApplyWri
     beforeUndo = async () => {},
     ...effects
   } = overrides
-  return [
+  return applyPlans(
+    works,
+    registry,
     { ...fakeEffects().effects, clock: () => 0, ...effects },
     { pace, undo, journal, beforeUndo }
-  ]
+  )
 }
 
 /** The outcome as the `changes` rows it reports, which is what a user reads. */
@@ -369,15 +371,6 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
     )
   })
 
-  it('undoes when the cancel arrives after the last write', async () => {
-    const controller = new AbortController()
-    const registry = holding({ worker: 'latest=c' })
-    cancelAfterPut(registry, controller)
-    const outcome = await apply(registry, [plain('worker', old)], { signal: controller.signal })
-    expect(registry.repositories.worker).toEqual({ latest: old.digest })
-    expect(outcome.failure?.message).toContain('the job was cancelled (SIGINT)')
-  })
-
   it('stops the other repositories writing once one fails, and reports only the real failure', async () => {
     let go: () => void = () => {}
     const gate = new Promise<void>((resolve) => (go = resolve))
@@ -413,14 +406,10 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
       { app: 'production=c', worker: '' },
       failed('put', 'latest', { before: slowly })
     )
-    const outcome = await applyPlans(
-      [
-        work(registry, release, (tag) => (tag === 'production' ? between : undefined)),
-        work(registry, plain('worker'))
-      ],
-      registry,
-      ...split(registry, {})
-    )
+    const outcome = await applyWork(registry, [
+      work(registry, release, (tag) => (tag === 'production' ? between : undefined)),
+      work(registry, plain('worker'))
+    ])
     expect(registry.repositories.app).toEqual({ production: between.digest })
     expect(outcome.failure?.message).toBe(
       'ecr:PutImage on worker failed\nevery tag this run had written was put back\napp:production was put back on sha256:eeeeeeeeeeee, which another run released meanwhile, rather than on sha256:cccccccccccc'
@@ -502,11 +491,7 @@ describe('applyPlans when the job is cancelled or a repository fails', () => {
         return [{ tag: 'production', now: build.digest, moveTo: other, note: 'handed on to 1.3.0' }]
       }
     }
-    const outcome = await applyPlans(
-      [handing, work(registry, plain('worker'))],
-      registry,
-      ...split(registry, {})
-    )
+    const outcome = await applyWork(registry, [handing, work(registry, plain('worker'))])
     expect(registry.repositories.app).toEqual({ production: other.digest, 'v1.3.0': other.digest })
     expect(outcome.failure?.message).not.toContain('written by another writer')
   })

@@ -18,7 +18,7 @@ import {
   manifest,
   manifests
 } from '../../support/builders.js'
-import { fakeEffects } from '../../support/harness.js'
+import { fakeEffects, rejection } from '../../support/harness.js'
 import {
   memoryRegistry,
   type Fault,
@@ -221,7 +221,7 @@ describe('maintainLifecycle', () => {
       api: { preview: { inProgress: 1, status: 'FAILED' } },
       web: { preview: { status: 'EXPIRED' } }
     })
-    const error = await maintain(registry, 'apply').catch((thrown: unknown) => thrown)
+    const error = await rejection(maintain(registry, 'apply'))
     expect(problemsOf(error).map(messageOf)).toEqual([
       "ECR's lifecycle preview of api ended FAILED: nothing was written",
       "ECR's lifecycle preview of web ended EXPIRED: nothing was written"
@@ -260,9 +260,7 @@ describe('maintainLifecycle', () => {
           return Promise.reject(new DOMException('The operation was aborted', 'AbortError'))
         }
       }
-      const error = await maintain(registry, 'apply', { deps, wroteTags }).catch(
-        (thrown: unknown) => thrown
-      )
+      const error = await rejection(maintain(registry, 'apply', { deps, wroteTags }))
       expect(problemsOf(error).map(messageOf)).toEqual([
         `the job was cancelled during the lifecycle preview of api: no lifecycle policy was written${tail}`
       ])

@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { commandContext, readContext, workspaceReader } from '../../../src/run/context.js'
-import { thrownBy } from '../../support/harness.js'
+import { rejection, thrownBy } from '../../support/harness.js'
 
 let dir: string
 beforeAll(async () => {
@@ -185,13 +185,10 @@ describe('workspaceReader', () => {
     ['a link that leaves the workspace', () => 'link.yml'],
     ['a parent path to a file that does not exist', () => '../../missing/secret.yml']
   ])('refuses %s, naming where it resolves and never what it holds', async (_name, path) => {
-    const error = await read()(path()).then(
-      () => undefined,
-      (reason: unknown) => reason as Error
-    )
-    expect(error?.message).toMatch(
+    const error = await rejection(read()(path()))
+    expect(error.message).toMatch(
       /^it resolves to .*secret\.yml, outside the workspace .*workspace$/
     )
-    expect(error?.message).not.toContain('hunter2')
+    expect(error.message).not.toContain('hunter2')
   })
 })

@@ -75,23 +75,13 @@ describe('pollUntil', () => {
   })
 
   it('counts time done itself takes against the limit', async () => {
-    let now = 0
-    const sleeps: number[] = []
-    const { effects } = fakeEffects()
-    const waiting = {
-      ...effects,
-      sleep: async (ms: number) => {
-        sleeps.push(ms)
-        now += ms
-      },
-      clock: () => now
-    }
+    const { effects, sleeps, advance } = fakeEffects()
     // Each ask takes 1 s: after 2 + 1 + 4 + 1 s, 2 s of 10 are left.
     const done = async () => {
-      now += 1_000
+      advance(1_000)
       return false
     }
-    expect(await pollUntil(done, 10_000, waiting, progress)).toBe(false)
+    expect(await pollUntil(done, 10_000, effects, progress)).toBe(false)
     expect(sleeps).toEqual([2_000, 4_000, 2_000])
   })
 })

@@ -20,7 +20,7 @@ import {
   plan,
   write
 } from '../../support/builders.js'
-import { fakeEffects } from '../../support/harness.js'
+import { fakeEffects, rejection } from '../../support/harness.js'
 import { memoryRegistry, type MemoryRegistry, type Seed } from '../../support/memory-registry.js'
 
 const [index, amd64, arm64, attestation] = fakeDigests('b', 'c', 'd', 'e')
@@ -172,8 +172,8 @@ describe('checkGates: the scan gate', () => {
 
   it('reports the failed reads of every repository, not only the first', async () => {
     const registry = scanned({}, { faults: [{ operation: 'scan', kind: 'failed', times: 2 }] })
-    const failure = await check(registry, [release('api'), release('web')], gateSettings()).catch(
-      (error: unknown) => error
+    const failure = await rejection(
+      check(registry, [release('api'), release('web')], gateSettings())
     )
     expect(problemsOf(failure).map((error) => (error as Error).message)).toEqual([
       'ecr:DescribeImageScanFindings on api failed',

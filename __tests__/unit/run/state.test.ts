@@ -29,6 +29,16 @@ const holding = (text: string, seed: Seed = {}) =>
 const datedIntent = (trigger: ActiveTrigger) =>
   intentFor(trigger, { convention: { ...environments, buildTag: 'build-{date}-{sha:10}' } })
 
+/** ListImages leaves `tag` out, as a partial answer or one not yet showing a new tag would. */
+const listingWithout = (registry: MemoryRegistry, tag: string) => {
+  const listTags = registry.listTags.bind(registry)
+  registry.listTags = async (repository) => {
+    const listed = await listTags(repository)
+    listed.delete(tag)
+    return listed
+  }
+}
+
 describe('readStates', () => {
   it.each<[string, string, Intent, string[], object]>([
     [
@@ -185,12 +195,7 @@ describe('readStates', () => {
 
   it('refuses a listing that leaves out a tag read by name, once it has read both again', async () => {
     const registry = holding('sha-a1b2c3d=b v1.0.0=c production=c')
-    const listTags = registry.listTags.bind(registry)
-    registry.listTags = async (repository) => {
-      const listed = await listTags(repository)
-      listed.delete('production')
-      return listed
-    }
+    listingWithout(registry, 'production')
     await expect(readStates(registry, [intentFor(release('1.1.0'))])).rejects.toThrow(
       "ECR's ListImages answer for app contradicts the tags read by name (production: listed nowhere, read by name on sha256:cccccccccccc"
     )
@@ -250,16 +255,6 @@ describe('repositoryWork', () => {
       'read app e'
     ])
   })
-
-  /** ListImages leaves `tag` out, as a partial answer or one not yet showing a new tag would. */
-  const listingWithout = (registry: MemoryRegistry, tag: string) => {
-    const listTags = registry.listTags.bind(registry)
-    registry.listTags = async (repository) => {
-      const listed = await listTags(repository)
-      listed.delete(tag)
-      return listed
-    }
-  }
 
   it('moves no pointer off an image whose version a partial listing left out: the image’s own tags tell', async () => {
     const { registry, work } = await workFor(first, release('1.1.0'))
@@ -378,23 +373,25 @@ describe('readStatesWaiting', () => {
     expect(registry.log.filter((line) => line === 'list app')).toHaveLength(3)
   })
 
-  it('does not wait for a rollback target: a released version does not appear later', async () => {
+  it.each<[string, ActiveTrigger, number, number[]]>([
+    [
+      'does not wait for a rollback target: a released version does not appear later',
+      rollback('0.9.0'),
+      60_000,
+      []
+    ],
+    [
+      'gives up when the time runs out, leaving the image missing',
+      release('1.1.0'),
+      5_000,
+      [2_000, 3_000]
+    ],
+    ['reads once without waiting when wait-for-source is 0', release('1.1.0'), 0, []]
+  ])('%s', async (_name, trigger, ms, expected) => {
     const { registry, effects, pauses } = waiting()
-    await readStatesWaiting(registry, [intentFor(rollback('0.9.0'))], 60_000, effects)
-    expect(pauses).toEqual([])
-  })
-
-  it('gives up when the time runs out, leaving the image missing', async () => {
-    const { registry, effects, pauses } = waiting()
-    const [state] = await readStatesWaiting(registry, [intentFor(release('1.1.0'))], 5_000, effects)
+    const [state] = await readStatesWaiting(registry, [intentFor(trigger)], ms, effects)
     expect(state?.sourceManifest).toBeUndefined()
-    expect(pauses).toEqual([2_000, 3_000])
-  })
-
-  it('reads once without waiting when wait-for-source is 0', async () => {
-    const { registry, effects, pauses } = waiting()
-    await readStatesWaiting(registry, [intentFor(release('1.1.0'))], 0, effects)
-    expect(pauses).toEqual([])
+    expect(pauses).toEqual(expected)
     expect(registry.log.filter((line) => line === 'describe app')).toHaveLength(1)
   })
 })
