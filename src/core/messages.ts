@@ -31,6 +31,7 @@ export type Trouble =
   | { readonly kind: 'no-region' }
   /** Where the commit comes from: `given` when it was named, else where it would have been found. */
   | { readonly kind: 'sha-origin'; readonly given: boolean }
+  /** Deployment records asked for, with no token to write them. */
   | { readonly kind: 'no-github-token' }
   /** How to name an input in a sentence. */
   | { readonly kind: 'input'; readonly name: string }
