@@ -64,7 +64,7 @@ describe('two overlapping releases', () => {
           to: c12,
           action: expect.stringMatching(/^(moved|unchanged)$/)
         })
-        expectTruthful(higher, standIn, ['overlap/app'])
+        expectTruthful(higher, standIn, ['overlap/app'], ['overlap/app:production'])
         console.log(
           `overlapping releases, trial ${trial} (${gap} ms): the v1.1.0 run: ${actionsOf(lower).join(', ')}`
         )
@@ -112,7 +112,7 @@ it("the higher release's pointer write finds production already on its image, wh
     expect(resultH.stdout).toContain(
       `handed/app:production ${one['1.0.0'].slice(0, 19)} -> ${one['1.2.0'].slice(0, 19)} unchanged (another writer had put it there since this run read it)`
     )
-    expectTruthful(resultH, standIn, ['handed/app'])
+    expectTruthful(resultH, standIn, ['handed/app'], ['handed/app:production'])
     expectTruthful(resultL, standIn, ['handed/app'])
   }))
 
