@@ -191,6 +191,39 @@ it.concurrent.each([
 )
 
 it.concurrent(
+  'a removal whose answer is lost during an undo: the retry finds the tag gone, and the row says undone',
+  () =>
+    withStandIn(async (registry) => {
+      const { standIn } = registry
+      const { '1.0.0': old, '1.1.0': build } = await releases(registry, 'undo/app', ON_1_0)
+      const before = standIn.control.snapshot('undo/app')
+      standIn.control.failPutImage('production')
+      standIn.control.faults({
+        seed: 3,
+        rate: 1,
+        operations: ['BatchDeleteImage'],
+        kinds: ['error-after']
+      })
+      void standIn.control.waitFor('BatchDeleteImage', 1).then(() => standIn.control.faults(null))
+      const result = await runAction(releaseRun(standIn.url, ['undo/app'], 'v1.1.0', SHAS['1.1.0']))
+      expect(standIn.control.injected).toEqual([
+        { operation: 'BatchDeleteImage', kind: 'error-after' }
+      ])
+      expect(result.status).toBe(1)
+      expect(movesOf(result)).toEqual([
+        ['v1.1.0', null, build, 'undone'],
+        ['production', old, build, 'failed']
+      ])
+      expect(standIn.control.snapshot('undo/app')).toEqual(before)
+      expect(result.errors).toEqual([
+        'ecr:PutImage on undo/app failed: KmsException: injected failure',
+        AS_BEFORE
+      ])
+      expectTruthful(result, standIn, ['undo/app'])
+    })
+)
+
+it.concurrent(
   'a PutImage that fails with a 5xx answer every time: tried again for 10 s, then the run ends, undone, within 20 s',
   () =>
     withStandIn(async (registry) => {
