@@ -4,7 +4,7 @@
  * that travel with an image, and how a blob is cut into upload parts.
  */
 import { INDEX_MEDIA_TYPES, isIndex, type Manifest } from './model.js'
-import { cosignTag } from './gates.js'
+import { cosignTag } from './tags.js'
 
 /** What a copy into the target did (or, in a dry run, would do). */
 export interface CopyReport {

@@ -1,4 +1,5 @@
 /** The scan and signature gates' rules, without I/O: what ECR's answers mean for a pointer's move. */
+import { cosignTag } from './tags.js'
 import { indexEntries, isIndex, shortDigest, type Manifest } from './model.js'
 
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const
@@ -228,10 +229,6 @@ export function judgeManagedSignature(
     ]
   }
 }
-
-/** The tag cosign stores a digest's signature (or its attestations, or SBOM) under: `sha256-<hex>.sig`. */
-export const cosignTag = (digest: string, kind: 'sig' | 'att' | 'sbom' = 'sig'): string =>
-  `${digest.replace(':', '-')}.${kind}`
 
 /** cosign: the signature tag of the digest must exist in the repository. */
 export function judgeCosignSignature(move: GatedMove, signed: boolean): SignatureVerdict {

@@ -166,3 +166,7 @@ export function commitOfBuildTag(template: string, tag: string): string | undefi
   pattern += escapeRegExp(template.slice(end))
   return new RegExp(`^${pattern}$`).exec(tag)?.[commitGroup]
 }
+
+/** The tag cosign stores a digest's signature (or its attestations, or SBOM) under: `sha256-<hex>.sig`. */
+export const cosignTag = (digest: string, kind: 'sig' | 'att' | 'sbom' = 'sig'): string =>
+  `${digest.replace(':', '-')}.${kind}`

@@ -1,6 +1,6 @@
 import type { Registry } from '../ecr/registry.js'
+import { cosignTag } from '../core/tags.js'
 import {
-  cosignTag,
   judgeCosignSignature,
   judgeManagedSignature,
   judgeScan,

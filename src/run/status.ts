@@ -1,16 +1,10 @@
 import type { Registry } from '../ecr/registry.js'
-import {
-  cosignTag,
-  describeCounts,
-  judgeScan,
-  scannedImages,
-  type SigningState
-} from '../core/gates.js'
+import { describeCounts, judgeScan, scannedImages, type SigningState } from '../core/gates.js'
 import { pointerTags } from '../core/lifecycle.js'
 import { messageOf, type ImageDetails, type Manifest } from '../core/model.js'
 import { renderVersion, withdrawnVersions } from '../core/plan.js'
 import { settleAll } from '../core/problems.js'
-import { commitOfBuildTag, versionTagMatcher } from '../core/tags.js'
+import { commitOfBuildTag, cosignTag, versionTagMatcher } from '../core/tags.js'
 import { compareVersions, parseVersion, type Version } from '../core/version.js'
 import { type Context } from '../core/context.js'
 import { type Convention } from '../core/convention.js'

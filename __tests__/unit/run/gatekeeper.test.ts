@@ -1,9 +1,5 @@
-import {
-  cosignTag,
-  type GateSettings,
-  type ScanReport,
-  type SigningState
-} from '../../../src/core/gates.js'
+import { cosignTag } from '../../../src/core/tags.js'
+import { type GateSettings, type ScanReport, type SigningState } from '../../../src/core/gates.js'
 import type { Convention } from '../../../src/core/convention.js'
 import { shortDigest, type Manifest } from '../../../src/core/model.js'
 import type { RepositoryPlan, Step } from '../../../src/core/plan.js'

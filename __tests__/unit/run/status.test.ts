@@ -1,4 +1,4 @@
-import { cosignTag } from '../../../src/core/gates.js'
+import { cosignTag } from '../../../src/core/tags.js'
 import type { Manifest } from '../../../src/core/model.js'
 import { problemsOf } from '../../../src/core/problems.js'
 import {
