@@ -23,5 +23,8 @@ export const ACTION_MESSAGES: Messages = {
   input: ({ name }) => `the ${name} input`,
   set: ({ name, value }) =>
     value === undefined ? `set the ${name} input` : `set ${name}: ${value}`,
+  argument: ({ input }) => `set the ${input} input`,
+  'no-github-repository': () =>
+    'deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets',
   event: ({ event }) => `event: ${event}`
 }

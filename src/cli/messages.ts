@@ -1,5 +1,6 @@
 import { registryHost } from '../core/inputs.js'
 import type { Messages } from '../core/messages.js'
+import { SUBCOMMANDS } from './command.js'
 
 /** The command line's words: for a person at a terminal, in terms of its flags and the AWS CLI. */
 export const CLI_MESSAGES: Messages = {
@@ -26,5 +27,9 @@ export const CLI_MESSAGES: Messages = {
   input: ({ name }) => `--${name}`,
   set: ({ name, value }) =>
     value === undefined || value === 'true' ? `give --${name}` : `give --${name} ${value}`,
+  argument: ({ event, input }) =>
+    `ecr-promote ${event} ${SUBCOMMANDS[event]?.argument?.name ?? `--${input}`}`,
+  'no-github-repository': () =>
+    '--deployments on needs the GitHub repository that holds the records: export GITHUB_REPOSITORY=<owner>/<name>',
   event: ({ event }) => `ecr-promote ${event}`
 }

@@ -165,9 +165,7 @@ export function readInputs(
   else if (inputs.deployments && !inputs.githubToken)
     problems.push(say(messages, { kind: 'no-github-token' }))
   else if (inputs.deployments && !context.github.repository)
-    problems.push(
-      'deployments: on needs GITHUB_REPOSITORY (the repository whose Environments page shows them), which a runner sets'
-    )
+    problems.push(say(messages, { kind: 'no-github-repository' }))
   if (keepMinor && !/^[1-9]\d*$/.test(keepMinor))
     problems.push(`keep-minor-versions '${keepMinor}' is not a whole number from 1`)
   if (olderThan && !/^\d+$/.test(olderThan))

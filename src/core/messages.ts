@@ -37,6 +37,10 @@ export type Trouble =
   | { readonly kind: 'input'; readonly name: string }
   /** How to ask for an input, or for one of its values. */
   | { readonly kind: 'set'; readonly name: string; readonly value?: string }
+  /** How to ask for the input an event takes as its argument (on the command line, positional). */
+  | { readonly kind: 'argument'; readonly event: string; readonly input: string }
+  /** Deployment records asked for, with no repository to write them to. */
+  | { readonly kind: 'no-github-repository' }
   /** How to name a run of an event. */
   | { readonly kind: 'event'; readonly event: string }
 

@@ -60,7 +60,8 @@ export function resolveTrigger(
   context: EventContext,
   messages: Messages
 ): Trigger {
-  const set = (name: string) => say(messages, { kind: 'set', name })
+  const argument = (event: string, input: string) =>
+    say(messages, { kind: 'argument', event, input })
   const silence = silenceReason(inputs, context)
   if (silence) return { event: 'none', branch: branchOf(context), reason: silence }
   const dispatched = {
@@ -75,7 +76,7 @@ export function resolveTrigger(
     case 'push': {
       if (!branch) {
         throw new Error(
-          `cannot tell the branch of this push (ref '${context.ref}'): ${set('branch')}`
+          `cannot tell the branch of this push (ref '${context.ref}'): ${say(messages, { kind: 'set', name: 'branch' })}`
         )
       }
       // A pull request's head branch is named by whoever opened it (a fork's `main`), so it never counts as the default branch.
@@ -87,7 +88,8 @@ export function resolveTrigger(
         inputs.releaseTag ||
         stringOrEmpty(context.payload.release?.tag_name) ||
         (context.ref.startsWith(TAG_REF) ? context.ref.slice(TAG_REF.length) : '')
-      if (!tag) throw new Error(`a release needs a release tag: ${set('release-tag')}`)
+      if (!tag)
+        throw new Error(`a release needs a release tag: ${argument('release', 'release-tag')}`)
       const version = requireVersion(tag, 'release tag')
       return {
         event,
@@ -99,14 +101,15 @@ export function resolveTrigger(
     case 'promote': {
       const environment =
         dispatched.environment || stringOrEmpty(context.payload.deployment?.environment)
-      if (!environment) throw new Error(`a promotion needs a target: ${set('environment')}`)
+      if (!environment)
+        throw new Error(`a promotion needs a target: ${argument('promote', 'environment')}`)
       const version = dispatched.version && requireVersion(dispatched.version, 'version')
       return { event, branch: buildBranch, environment, ...(version && { version }) }
     }
     case 'rollback': {
       if (!dispatched.version) {
         throw new Error(
-          `a rollback needs a version: ${set('version')} to a version such as 1.1.0, to previous, or to a date such as 2026-11-19`
+          `a rollback needs a version such as 1.1.0, previous, or a date such as 2026-11-19: ${argument('rollback', 'version')}`
         )
       }
       return {
@@ -121,7 +124,7 @@ export function resolveTrigger(
     case 'restore-version': {
       if (!dispatched.version)
         throw new Error(
-          `restore-version needs ${say(messages, { kind: 'input', name: 'version' })}: the version to take the mark off`
+          `restore-version needs the version to take the mark off: ${argument('restore-version', 'version')}`
         )
       return { event, branch: buildBranch, version: requireVersion(dispatched.version, 'version') }
     }

@@ -148,7 +148,7 @@ describe('resolveTrigger rejects what it cannot act on, naming the fix', () => {
       ` | schedule refs/heads/main | cannot tell what to do on a 'schedule' event: set the event input to one of ${events}`,
       ' | workflow_dispatch refs/heads/main | workflow_dispatch needs a version (rollback) or an environment (promote) input',
       ' | workflow_dispatch refs/heads/main version=1.0.0 environment=staging | workflow_dispatch has both a version and an environment: set the event input to rollback or promote',
-      'event=rollback | push refs/heads/main | a rollback needs a version: set the version input to a version such as 1.1.0, to previous, or to a date such as 2026-11-19',
+      'event=rollback | push refs/heads/main | a rollback needs a version such as 1.1.0, previous, or a date such as 2026-11-19: set the version input',
       'event=promote | push refs/heads/main | a promotion needs a target: set the environment input',
       'event=release | push refs/heads/main | a release needs a release tag: set the release-tag input',
       ` | release - tag=release-2024 | release tag 'release-2024' ${semver}`,
@@ -157,7 +157,7 @@ describe('resolveTrigger rejects what it cannot act on, naming the fix', () => {
       `event=deploy | push refs/heads/main | unknown event 'deploy': use one of ${events}`,
       `version=1.0 | workflow_dispatch refs/heads/main | version '1.0' ${semver}`,
       `event=rollback version=2026-11-19T15:00:00 | workflow_dispatch refs/heads/main | version '2026-11-19T15:00:00' ${semver}`,
-      'event=restore-version | workflow_dispatch refs/heads/main | restore-version needs the version input: the version to take the mark off',
+      'event=restore-version | workflow_dispatch refs/heads/main | restore-version needs the version to take the mark off: set the version input',
       `event=restore-version version=previous | workflow_dispatch refs/heads/main | version 'previous' ${semver}`,
       `event=restore-version version=2026-11-19 | workflow_dispatch refs/heads/main | version '2026-11-19' ${semver}`,
       "event=promote environment=production | pull_request_target refs/heads/main head=main | a pull_request_target event never writes tags, so event 'promote' cannot run on it: use push (it checks that the build image exists) or status, or run the step on another event"

@@ -107,7 +107,8 @@ const denied = (account: string) =>
   })
 const target = { registryId: '210987654321', names: { target: true as const } }
 
-const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] = [
+type Row = [string, (messages: Messages) => Promise<string>, RegExp, RegExp]
+const rows: Row[] = [
   [
     'no credentials at all',
     (messages) => inEnv(awsHome(), () => describeFails(messages)),
@@ -236,6 +237,37 @@ const rows: [string, (messages: Messages) => Promise<string>, RegExp, RegExp][] 
     /minor versions to keep: give --keep-minor-versions, or cleanup\.keep-minor-versions/,
     /minor versions to keep: set the keep-minor-versions input, or cleanup\.keep-minor-versions/
   ],
+  [
+    'deployment records with no repository to hold them',
+    refusedInputs({ deployments: 'on', 'github-token': 'token' }),
+    /--deployments on needs the GitHub repository that holds the records: export GITHUB_REPOSITORY=<owner>\/<name>/,
+    /deployments: on needs GITHUB_REPOSITORY \(the repository whose Environments page shows them\), which a runner sets/
+  ],
+  ...(
+    [
+      ['release', 'a release needs a release tag: ', 'release <tag>', 'release-tag'],
+      [
+        'rollback',
+        'a rollback needs a version such as 1.1.0, .*: ',
+        'rollback <version\\|previous\\|date>',
+        'version'
+      ]
+    ] as const
+  ).map(([event, needs, argument, input]): Row => [
+    `a ${event} without its argument`,
+    async (messages) =>
+      messageOf(
+        thrownBy(() =>
+          resolveTrigger(
+            { event, branch: '', releaseTag: '', version: '', environment: '' },
+            { eventName: 'push', ref: 'refs/heads/main', headRef: '', payload: {} },
+            messages
+          )
+        )
+      ),
+    new RegExp(`^${needs}ecr-promote ${argument}$`),
+    new RegExp(`^${needs}set the ${input} input$`)
+  ]),
   [
     'a switch that moves to a withdrawn version',
     (messages) =>
