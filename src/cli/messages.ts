@@ -26,7 +26,13 @@ export const CLI_MESSAGES: Messages = {
     '--deployments on needs a GitHub token: export GITHUB_TOKEN (a token that may write deployments), or give --github-token',
   input: ({ name }) => `--${name}`,
   set: ({ name, value }) =>
-    value === undefined || value === 'true' ? `give --${name}` : `give --${name} ${value}`,
+    value === undefined || value === 'true'
+      ? `give --${name}`
+      : value === 'false'
+        ? `give --no-${name}`
+        : value === 'off'
+          ? `drop --${name}`
+          : `give --${name} ${value}`,
   argument: ({ event, input }) =>
     `ecr-promote ${event} ${SUBCOMMANDS[event]?.argument?.name ?? `--${input}`}`,
   'no-github-repository': () =>

@@ -1,4 +1,5 @@
 /** The scan and signature gates' rules, without I/O: what ECR's answers mean for a pointer's move. */
+import { say, type Messages } from './messages.js'
 import { cosignTag } from './tags.js'
 import { indexEntries, isIndex, shortDigest, type Manifest } from './model.js'
 
@@ -110,18 +111,45 @@ const imageName = ({ digest, platform }: ScannedImage, move: GatedMove): string 
     ? 'the image'
     : `platform image ${platform ?? '(no platform)'} ${shortDigest(digest)}`
 
+/** What the scans found: each image's scan status, and its open findings, the ignored ones apart. */
+export function tallyScans(
+  scans: readonly (ScannedImage & { readonly report?: ScanReport })[],
+  ignoreFindings: readonly string[]
+) {
+  const found = new Map<string, Finding>()
+  for (const finding of scans.flatMap(({ report }) => report?.findings ?? [])) {
+    if (finding.open) found.set(`${finding.id} ${finding.package ?? ''}`, finding)
+  }
+  const ignore = new Set(ignoreFindings)
+  const counted = [...found.values()].filter(({ id }) => !ignore.has(id))
+  const counts: Record<string, number> = {}
+  for (const { severity } of counted) counts[severity] = (counts[severity] ?? 0) + 1
+  return {
+    images: scans.map(({ digest, platform, report }) => ({
+      digest,
+      ...(platform && { platform }),
+      status: report?.status ?? 'NOT SCANNED'
+    })),
+    counted,
+    counts,
+    ignored: [...new Set([...found.values()].map(({ id }) => id).filter((id) => ignore.has(id)))]
+  }
+}
+
 /** Refuses the move when a scanned image has findings at or above the threshold, or no finished scan when one is required. */
 export function judgeScan(
   move: GatedMove,
   scans: readonly (ScannedImage & { readonly report?: ScanReport })[],
-  settings: GateSettings
+  settings: GateSettings,
+  messages: Messages
 ): ScanVerdict {
   const threshold = settings.failOnSeverity
   const refused = `cannot move ${moveName(move)}`
+  const scanOff = say(messages, { kind: 'set', name: 'require-scan', value: 'false' })
   const problems: string[] = []
   if (settings.requireScan && scans.length === 0)
     problems.push(
-      `${refused}: the index holds no platform image to scan, so nothing vouches for it; set require-scan: false to let it through`
+      `${refused}: the index holds no platform image to scan, so nothing vouches for it; ${scanOff} to let it through`
     )
   for (const scan of scans) {
     const { report } = scan
@@ -130,17 +158,10 @@ export function judgeScan(
       ? `has no finished scan (status ${report.status}${report.description ? `: ${report.description}` : ''})`
       : 'was never scanned (ECR has no scan findings for it)'
     problems.push(
-      `${refused}: ${imageName(scan, move)} ${why}; scan it first, or set require-scan: false to let an unscanned image through`
+      `${refused}: ${imageName(scan, move)} ${why}; scan it first, or ${scanOff} to let an unscanned image through`
     )
   }
-  const found = new Map<string, Finding>()
-  for (const finding of scans.flatMap(({ report }) => report?.findings ?? [])) {
-    if (finding.open) found.set(`${finding.id} ${finding.package ?? ''}`, finding)
-  }
-  const ignore = new Set(settings.ignoreFindings)
-  const counted = [...found.values()].filter(({ id }) => !ignore.has(id))
-  const counts: Record<string, number> = {}
-  for (const { severity } of counted) counts[severity] = (counts[severity] ?? 0) + 1
+  const { images, counted, counts, ignored } = tallyScans(scans, settings.ignoreFindings)
   const blocking =
     threshold === 'off'
       ? []
@@ -157,18 +178,7 @@ export function judgeScan(
         )}${blocking.length > TOP_FINDINGS ? `; and ${blocking.length - TOP_FINDINGS} more` : ''}. Fix and rebuild, or name the accepted ones in ignore-findings`
     )
   }
-  return {
-    threshold,
-    images: scans.map(({ digest, platform, report }) => ({
-      digest,
-      ...(platform && { platform }),
-      status: report?.status ?? 'NOT SCANNED'
-    })),
-    counts,
-    top: blocking.slice(0, TOP_FINDINGS),
-    ignored: [...new Set([...found.values()].map(({ id }) => id).filter((id) => ignore.has(id)))],
-    problems
-  }
+  return { threshold, images, counts, top: blocking.slice(0, TOP_FINDINGS), ignored, problems }
 }
 
 /** `CRITICAL 1, HIGH 2`, worst first. */
@@ -186,11 +196,15 @@ export const signingPending = (states: readonly SigningState[]): boolean =>
   !states.some(({ status }) => status === 'COMPLETE') &&
   states.some(({ status }) => status === 'IN_PROGRESS')
 
+const signatureOff = (messages: Messages): string =>
+  say(messages, { kind: 'set', name: 'require-signature', value: 'off' })
+
 /** ECR managed signing: at least one signing profile must have signed the digest. */
 export function judgeManagedSignature(
   move: GatedMove,
   states: readonly SigningState[],
-  waitedSeconds: number
+  waitedSeconds: number,
+  messages: Messages
 ): SignatureVerdict {
   const refused = `cannot move ${moveName(move)}`
   const complete = states.find(({ status }) => status === 'COMPLETE')
@@ -225,13 +239,17 @@ export function judgeManagedSignature(
     mode: 'managed',
     status: 'UNSIGNED',
     problems: [
-      `${refused}: ECR managed signing has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or set require-signature: off`
+      `${refused}: ECR managed signing has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or ${signatureOff(messages)}`
     ]
   }
 }
 
 /** cosign: the signature tag of the digest must exist in the repository. */
-export function judgeCosignSignature(move: GatedMove, signed: boolean): SignatureVerdict {
+export function judgeCosignSignature(
+  move: GatedMove,
+  signed: boolean,
+  messages: Messages
+): SignatureVerdict {
   const tag = cosignTag(move.image.digest)
   return {
     mode: 'cosign',
@@ -240,7 +258,7 @@ export function judgeCosignSignature(move: GatedMove, signed: boolean): Signatur
     problems: signed
       ? []
       : [
-          `cannot move ${moveName(move)}: it has no cosign signature (no tag ${tag} in ${move.repository}): sign it with cosign sign <repository uri>@${move.image.digest}, or set require-signature: off`
+          `cannot move ${moveName(move)}: it has no cosign signature (no tag ${tag} in ${move.repository}): sign it with cosign sign <repository uri>@${move.image.digest}, or ${signatureOff(messages)}`
         ]
   }
 }

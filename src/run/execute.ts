@@ -659,7 +659,7 @@ async function prepare(
       (
         await Promise.all(
           imagesIn(states, plans).map(([where, held]) =>
-            checkGates(where, convention, held, inputs.gates, effects)
+            checkGates(where, convention, held, inputs.gates, effects, host.messages)
           )
         )
       ).flat()

@@ -1,4 +1,5 @@
 import type { Registry } from '../ecr/registry.js'
+import type { Messages } from '../core/messages.js'
 import { cosignTag } from '../core/tags.js'
 import {
   judgeCosignSignature,
@@ -44,7 +45,8 @@ export async function checkGates(
   convention: Convention,
   plans: readonly RepositoryPlan[],
   settings: GateSettings,
-  effects: Effects
+  effects: Effects,
+  messages: Messages
 ): Promise<GateOutcome[]> {
   const moves = plans.flatMap((plan): (GatedMove & { tested: GateOutcome['tested'] })[] => {
     const tags = plan.steps
@@ -58,8 +60,8 @@ export async function checkGates(
     moves.map(async (move) => {
       if (move.tags.length === 0) return move
       const [scan, signature] = await Promise.all([
-        scanGateOn(settings) ? scanMove(registry, move, settings) : undefined,
-        signMove(registry, move, settings, effects)
+        scanGateOn(settings) ? scanMove(registry, move, settings, messages) : undefined,
+        signMove(registry, move, settings, effects, messages)
       ])
       return { ...move, ...(scan && { scan }), ...(signature && { signature }) }
     })
@@ -77,7 +79,8 @@ export const gateProblems = (outcomes: readonly GateOutcome[]): string[] =>
 async function scanMove(
   registry: GateRegistry,
   move: GatedMove,
-  settings: GateSettings
+  settings: GateSettings,
+  messages: Messages
 ): Promise<ScanVerdict> {
   const images = scannedImages(move.image)
   const scans = await Promise.all(
@@ -86,20 +89,21 @@ async function scanMove(
       return { ...image, ...(report && { report }) }
     })
   )
-  return judgeScan(move, scans, settings)
+  return judgeScan(move, scans, settings, messages)
 }
 
 async function signMove(
   registry: GateRegistry,
   move: GatedMove,
   { requireSignature }: GateSettings,
-  effects: Effects
+  effects: Effects,
+  messages: Messages
 ): Promise<SignatureVerdict | undefined> {
   const { repository, image } = move
   if (requireSignature === 'cosign') {
     const tag = cosignTag(image.digest)
     const found = await registry.getManifests(repository, [{ tag }])
-    return judgeCosignSignature(move, found.has(tag))
+    return judgeCosignSignature(move, found.has(tag), messages)
   }
   if (requireSignature !== 'managed') return undefined
   let states: SigningState[] = await registry.signingStatuses(repository, image.digest)
@@ -115,5 +119,10 @@ async function signMove(
       (waited) => `${repository}: ECR managed signing is IN_PROGRESS, ${waited} s`
     )
   }
-  return judgeManagedSignature(move, states, Math.round((effects.clock() - started) / 1000))
+  return judgeManagedSignature(
+    move,
+    states,
+    Math.round((effects.clock() - started) / 1000),
+    messages
+  )
 }

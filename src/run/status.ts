@@ -1,5 +1,5 @@
 import type { Registry } from '../ecr/registry.js'
-import { describeCounts, judgeScan, scannedImages, type SigningState } from '../core/gates.js'
+import { describeCounts, scannedImages, tallyScans, type SigningState } from '../core/gates.js'
 import { pointerTags } from '../core/lifecycle.js'
 import { messageOf, type ImageDetails, type Manifest } from '../core/model.js'
 import { renderVersion, withdrawnVersions } from '../core/plan.js'
@@ -170,14 +170,9 @@ async function scanStatus(
         return { ...scanned, ...(report && { report }) }
       })
     )
-    const verdict = judgeScan({ repository, tags: [], image }, scans, {
-      failOnSeverity: 'off',
-      requireScan: false,
-      ignoreFindings: [],
-      requireSignature: 'off'
-    })
-    const statuses = [...new Set(verdict.images.map(({ status }) => status))].join(', ')
-    return `${statuses || 'no platform image'}: ${describeCounts(verdict.counts)}`
+    const tally = tallyScans(scans, [])
+    const statuses = [...new Set(tally.images.map(({ status }) => status))].join(', ')
+    return `${statuses || 'no platform image'}: ${describeCounts(tally.counts)}`
   } catch (error) {
     return `unavailable: ${messageOf(error)}`
   }

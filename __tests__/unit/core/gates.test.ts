@@ -1,3 +1,4 @@
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import {
   describeCounts,
   judgeCosignSignature,
@@ -135,7 +136,8 @@ describe('judgeScan: thresholds', () => {
     const verdict = judgeScan(
       move,
       scanOf(finding('CVE-2024-0001', severity)),
-      gateSettings({ failOnSeverity })
+      gateSettings({ failOnSeverity }),
+      ACTION_MESSAGES
     )
     expect(verdict.threshold).toBe(failOnSeverity)
     expect(verdict.counts).toEqual({ [severity]: 1 })
@@ -157,7 +159,8 @@ describe('judgeScan: thresholds', () => {
         finding('CVE-2024-0002', 'HIGH', { package: 'zlib' }),
         finding('CVE-2024-0001', 'CRITICAL', { package: 'libssl3' })
       ),
-      gateSettings({ ignoreFindings: ['CVE-2024-0001', 'CVE-2024-9999'] })
+      gateSettings({ ignoreFindings: ['CVE-2024-0001', 'CVE-2024-9999'] }),
+      ACTION_MESSAGES
     )
     expect(verdict.counts).toEqual({ HIGH: 1 })
     expect(verdict.ignored).toEqual(['CVE-2024-0001'])
@@ -171,7 +174,8 @@ describe('judgeScan: thresholds', () => {
     const verdict = judgeScan(
       move,
       scanOf(finding('CVE-2024-0001', 'CRITICAL'), finding('CVE-2024-0003', 'LOW')),
-      gateSettings({ ignoreFindings: ['CVE-2024-0001'] })
+      gateSettings({ ignoreFindings: ['CVE-2024-0001'] }),
+      ACTION_MESSAGES
     )
     expect(verdict.problems).toEqual([])
     expect(verdict.counts).toEqual({ LOW: 1 })
@@ -185,7 +189,8 @@ describe('judgeScan: thresholds', () => {
         finding('CVE-2024-0001', 'CRITICAL', { package: 'openssl', open: false }),
         finding('CVE-2024-0002', 'HIGH', { open: false })
       ),
-      gateSettings({ ignoreFindings: ['CVE-2024-0002'] })
+      gateSettings({ ignoreFindings: ['CVE-2024-0002'] }),
+      ACTION_MESSAGES
     )
     expect(verdict).toMatchObject({ counts: {}, top: [], ignored: [], problems: [] })
   })
@@ -202,7 +207,8 @@ describe('judgeScan: thresholds', () => {
           report: complete(openssl, finding('CVE-2024-0001', 'CRITICAL', { package: 'libssl3' }))
         }
       ],
-      gateSettings()
+      gateSettings(),
+      ACTION_MESSAGES
     )
     // Once per package: openssl on both images is one, libssl3 another.
     expect(verdict.counts).toEqual({ CRITICAL: 2 })
@@ -222,7 +228,7 @@ describe('judgeScan: thresholds', () => {
       finding('CVE-2024-0006', 'HIGH', { package: 'tar' }),
       finding('CVE-2024-0009', 'INFORMATIONAL')
     ]
-    const verdict = judgeScan(move, scanOf(...findings), gateSettings())
+    const verdict = judgeScan(move, scanOf(...findings), gateSettings(), ACTION_MESSAGES)
     expect(verdict.counts).toEqual({ CRITICAL: 2, HIGH: 5, MEDIUM: 1, INFORMATIONAL: 1 })
     expect(verdict.top.map(({ id }) => id)).toEqual([
       'CVE-2024-0001',
@@ -244,7 +250,7 @@ describe('judgeScan: thresholds', () => {
 
   it('says no "more" when exactly five findings block', () => {
     const five = [1, 2, 3, 4, 5].map((n) => finding(`CVE-2024-000${n}`, 'CRITICAL'))
-    const [problem] = judgeScan(move, scanOf(...five), gateSettings()).problems
+    const [problem] = judgeScan(move, scanOf(...five), gateSettings(), ACTION_MESSAGES).problems
     expect(problem).toContain('5 findings at or above HIGH (CRITICAL 5): ')
     expect(problem).toContain('CVE-2024-0005 (CRITICAL). Fix and rebuild')
     expect(problem).not.toContain('more')
@@ -268,17 +274,19 @@ describe('judgeScan: scan status', () => {
     const [status = '', description] = written.split(/: (.*)/)
     const report = { status, ...(description && { description }), findings: [] }
     const scans = [{ digest: plain, ...(status !== '-' && { report }) }]
-    const required = judgeScan(move, scans, gateSettings())
+    const required = judgeScan(move, scans, gateSettings(), ACTION_MESSAGES)
     expect(required.problems).toEqual(problem === '-' ? [] : [why(problem)])
     expect(required.images).toEqual([
       { digest: plain, status: status === '-' ? 'NOT SCANNED' : status }
     ])
     // Without require-scan, a scan that did not finish lets the move through.
-    expect(judgeScan(move, scans, gateSettings({ requireScan: false })).problems).toEqual([])
+    expect(
+      judgeScan(move, scans, gateSettings({ requireScan: false }), ACTION_MESSAGES).problems
+    ).toEqual([])
     // With no severity limit, require-scan alone refuses it the same.
-    expect(judgeScan(move, scans, gateSettings({ failOnSeverity: 'off' })).problems).toEqual(
-      required.problems
-    )
+    expect(
+      judgeScan(move, scans, gateSettings({ failOnSeverity: 'off' }), ACTION_MESSAGES).problems
+    ).toEqual(required.problems)
   })
 
   it('names a platform image by its platform', () => {
@@ -289,7 +297,8 @@ describe('judgeScan: scan status', () => {
         { digest: arm64, platform: 'linux/arm64' },
         { digest: other, report: { status: 'IN_PROGRESS', findings: [] } }
       ],
-      gateSettings()
+      gateSettings(),
+      ACTION_MESSAGES
     )
     const moved = `cannot move app:production to ${shortDigest(index)}`
     const remedy = 'scan it first, or set require-scan: false to let an unscanned image through'
@@ -305,11 +314,13 @@ describe('judgeScan: scan status', () => {
   })
 
   it('refuses an index with no platform image to scan while a scan is required', () => {
-    const refused = judgeScan(indexMove, [], gateSettings())
+    const refused = judgeScan(indexMove, [], gateSettings(), ACTION_MESSAGES)
     expect(refused.problems).toEqual([
       `cannot move app:production to ${shortDigest(index)}: the index holds no platform image to scan, so nothing vouches for it; set require-scan: false to let it through`
     ])
-    expect(judgeScan(indexMove, [], gateSettings({ requireScan: false })).problems).toEqual([])
+    expect(
+      judgeScan(indexMove, [], gateSettings({ requireScan: false }), ACTION_MESSAGES).problems
+    ).toEqual([])
   })
 })
 
@@ -364,7 +375,7 @@ describe('managed signing', () => {
       'an image with no signing status is refused as unsigned |  | 0 | UNSIGNED | - | has not signed it (no signing status): set a signing configuration for the repository (PutSigningConfiguration) and push the image again, or set require-signature: off'
     )
   )('%s', (_name, states, waited, status, detail, problem) => {
-    expect(judgeManagedSignature(move, statesOf(states), Number(waited))).toEqual({
+    expect(judgeManagedSignature(move, statesOf(states), Number(waited), ACTION_MESSAGES)).toEqual({
       mode: 'managed',
       status,
       ...(detail !== '-' && { detail }),
@@ -386,7 +397,7 @@ describe('cosign', () => {
       ]
     ]
   ])('%s', (_name, signed, status, problems) => {
-    expect(judgeCosignSignature(move, signed)).toEqual({
+    expect(judgeCosignSignature(move, signed, ACTION_MESSAGES)).toEqual({
       mode: 'cosign',
       status,
       detail: sig,
@@ -396,7 +407,7 @@ describe('cosign', () => {
 
   it('names every guarded tag of the move', () => {
     const guarded = { ...move, tags: ['production', 'stable'] }
-    const [problem] = judgeCosignSignature(guarded, false).problems
+    const [problem] = judgeCosignSignature(guarded, false, ACTION_MESSAGES).problems
     expect(problem).toMatch(/^cannot move app:production, stable to sha256:aaaaaaaaaaaa: /)
   })
 })

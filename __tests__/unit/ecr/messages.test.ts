@@ -10,6 +10,7 @@ import { cli } from '../../../src/cli/cli.js'
 import { createRegistry, type RegistryOptions } from '../../../src/ecr/client.js'
 import { readInputs } from '../../../src/core/inputs.js'
 import { derive } from '../../../src/core/derive.js'
+import { judgeCosignSignature, judgeScan, scannedImages } from '../../../src/core/gates.js'
 import { resolveTrigger } from '../../../src/core/trigger.js'
 import { pruneLimits } from '../../../src/run/cleanup.js'
 import { parseConvention } from '../../../src/core/convention-file.js'
@@ -17,7 +18,7 @@ import { builtInConvention } from '../../../src/core/conventions.js'
 import { say, type Messages } from '../../../src/core/messages.js'
 import { messageOf } from '../../../src/core/model.js'
 import { thrownBy } from '../../support/harness.js'
-import { push } from '../../support/builders.js'
+import { gateSettings, manifest, push } from '../../support/builders.js'
 
 /**
  * Each trouble as the SDK or the inputs really produce it, in-process, said in each host's words:
@@ -268,6 +269,26 @@ const rows: Row[] = [
     new RegExp(`^${needs}ecr-promote ${argument}$`),
     new RegExp(`^${needs}set the ${input} input$`)
   ]),
+  [
+    'an unscanned image at a scan gate',
+    async (messages) => {
+      const image = manifest('api-build')
+      const move = { repository: 'api', tags: ['production'], image }
+      const settings = gateSettings({ requireScan: true })
+      return judgeScan(move, scannedImages(image), settings, messages).problems.join('\n')
+    },
+    /was never scanned .*; scan it first, or give --no-require-scan to let an unscanned image through$/,
+    /was never scanned .*; scan it first, or set require-scan: false to let an unscanned image through$/
+  ],
+  [
+    'an unsigned image at a cosign gate',
+    async (messages) => {
+      const move = { repository: 'api', tags: ['production'], image: manifest('api-build') }
+      return judgeCosignSignature(move, false, messages).problems.join('\n')
+    },
+    /^cannot move .*: it has no cosign signature .*, or drop --require-signature$/,
+    /^cannot move .*: it has no cosign signature .*, or set require-signature: off$/
+  ],
   [
     'a switch that moves to a withdrawn version',
     (messages) =>

@@ -1,3 +1,4 @@
+import { ACTION_MESSAGES } from '../../../src/action/messages.js'
 import { cosignTag } from '../../../src/core/tags.js'
 import { type GateSettings, type ScanReport, type SigningState } from '../../../src/core/gates.js'
 import type { Convention } from '../../../src/core/convention.js'
@@ -73,7 +74,7 @@ const check = (
   plans: RepositoryPlan[],
   settings: GateSettings,
   { convention = environments, effects = fakeEffects().effects } = {}
-) => checkGates(registry, convention, plans, settings, effects)
+) => checkGates(registry, convention, plans, settings, effects, ACTION_MESSAGES)
 
 describe('checkGates: which moves are gated', () => {
   it.each<[string, RepositoryPlan[], Convention]>([
